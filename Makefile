@@ -1,0 +1,69 @@
+# The one list of verbs. `make run` and `make test` set everything up on a fresh machine with python3.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+STAMP := $(VENV)/.installed
+
+.PHONY: run install test test-unit test-pg e2e lint format bench check clean demo
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/openiop migrate --no-input -v0
+	$(BIN)/openiop demo --keep-existing
+	$(BIN)/openiop demo_logins
+	OPENIOP_DEBUG=1 $(BIN)/openiop runserver 127.0.0.1:$(PORT)
+
+demo: $(STAMP)
+	$(BIN)/openiop migrate --no-input -v0
+	$(BIN)/openiop demo --keep-existing
+
+# The whole suite: domain + Django tests on SQLite, the same on PostgreSQL (when DATABASE_URL is set
+# or a server answers on 127.0.0.1:5432; required when OPENIOP_REQUIRE_PG=1), then the browser journeys.
+test: $(STAMP)
+	$(MAKE) --no-print-directory test-unit
+	@if [ -n "$$DATABASE_URL" ] || $(BIN)/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
+		$(MAKE) --no-print-directory test-pg; \
+	elif [ "$$OPENIOP_REQUIRE_PG" = "1" ]; then \
+		echo "PostgreSQL is required (OPENIOP_REQUIRE_PG=1) but nothing answers on 127.0.0.1:5432" >&2; exit 1; \
+	else \
+		echo "== PostgreSQL suite SKIPPED: no DATABASE_URL and no server on 127.0.0.1:5432 =="; \
+	fi
+	$(MAKE) --no-print-directory e2e
+
+test-unit: $(STAMP)
+	@echo "== Domain and Django tests on SQLite =="
+	env -u DATABASE_URL $(BIN)/pytest openiop -p no:randomly
+
+test-pg: $(STAMP)
+	@echo "== Django tests on PostgreSQL =="
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/pytest openiop -m "not e2e"
+
+e2e: $(STAMP)
+	@echo "== Browser journeys (Playwright, Debian Chromium) =="
+	env -u DATABASE_URL DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy openiop
+	env -u DATABASE_URL $(BIN)/openiop makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,152 @@
+"""Roles and what each may do: a pure table, so the permission matrix can be read and tested.
+
+Minimum necessary (45 CFR 164.502(b), 164.514(d)): each role gets the capabilities its work needs.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    INTAKE = "intake"
+    CLINICIAN = "clinician"
+    CASE_MANAGER = "case_manager"
+    PRESCRIBER = "prescriber"
+    BILLING = "billing"
+    DIRECTOR = "director"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.INTAKE: "Intake coordinator",
+    Role.CLINICIAN: "Clinician (group facilitator)",
+    Role.CASE_MANAGER: "Case manager",
+    Role.PRESCRIBER: "Prescriber / nurse",
+    Role.BILLING: "Billing",
+    Role.DIRECTOR: "Program director",
+    Role.ADMIN: "Administrator",
+    Role.AUDITOR: "Auditor",
+}
+
+
+class Cap(StrEnum):
+    """Capabilities. Names say what is seen or done."""
+
+    PATIENT_DEMOGRAPHICS = "patient.demographics"  # name, DOB, contacts, MRN
+    PATIENT_EDIT = "patient.edit"  # create and edit demographics and contacts
+    EPISODE_VIEW = "episode.view"  # episode status, dates, level of care, enrollments
+    EPISODE_MANAGE = "episode.manage"  # open, change level, hold, discharge, enroll
+    CLINICAL_VIEW = (
+        "clinical.view"  # clinical chart: attendance detail, alerts, (later) notes, scores
+    )
+    NOTE_TEXT = "note.text"  # the text of clinical notes
+    ATTENDANCE_VIEW = "attendance.view"  # rosters and hours (billing needs hours for claims)
+    ATTENDANCE_RECORD = "attendance.record"
+    SCHEDULE_VIEW = "schedule.view"
+    SCHEDULE_MANAGE = "schedule.manage"  # tracks, blocks, closures, moving/cancelling sessions
+    APPOINTMENT_BOOK = "appointment.book"  # individual and family sessions
+    ALERT_ACK = "alert.ack"
+    AUDIT_VIEW = "audit.view"
+    STAFF_MANAGE = "staff.manage"
+    ALL_SITES = "sites.all"  # not limited to the user's own sites
+
+
+ROLE_CAPS: dict[Role, frozenset[Cap]] = {
+    Role.INTAKE: frozenset(
+        {
+            Cap.PATIENT_DEMOGRAPHICS,
+            Cap.PATIENT_EDIT,
+            Cap.EPISODE_VIEW,
+            Cap.EPISODE_MANAGE,
+            Cap.SCHEDULE_VIEW,
+        }
+    ),
+    Role.CLINICIAN: frozenset(
+        {
+            Cap.PATIENT_DEMOGRAPHICS,
+            Cap.EPISODE_VIEW,
+            Cap.CLINICAL_VIEW,
+            Cap.NOTE_TEXT,
+            Cap.ATTENDANCE_VIEW,
+            Cap.ATTENDANCE_RECORD,
+            Cap.SCHEDULE_VIEW,
+            Cap.APPOINTMENT_BOOK,
+            Cap.ALERT_ACK,
+        }
+    ),
+    Role.CASE_MANAGER: frozenset(
+        {
+            Cap.PATIENT_DEMOGRAPHICS,
+            Cap.PATIENT_EDIT,
+            Cap.EPISODE_VIEW,
+            Cap.EPISODE_MANAGE,
+            Cap.CLINICAL_VIEW,
+            Cap.NOTE_TEXT,
+            Cap.ATTENDANCE_VIEW,
+            Cap.SCHEDULE_VIEW,
+            Cap.APPOINTMENT_BOOK,
+            Cap.ALERT_ACK,
+        }
+    ),
+    Role.PRESCRIBER: frozenset(
+        {
+            Cap.PATIENT_DEMOGRAPHICS,
+            Cap.EPISODE_VIEW,
+            Cap.CLINICAL_VIEW,
+            Cap.NOTE_TEXT,
+            Cap.ATTENDANCE_VIEW,
+            Cap.SCHEDULE_VIEW,
+            Cap.APPOINTMENT_BOOK,
+            Cap.ALERT_ACK,
+        }
+    ),
+    Role.BILLING: frozenset(
+        {
+            Cap.PATIENT_DEMOGRAPHICS,
+            Cap.EPISODE_VIEW,
+            Cap.ATTENDANCE_VIEW,
+            Cap.SCHEDULE_VIEW,
+            Cap.ALL_SITES,
+        }
+    ),
+    Role.DIRECTOR: frozenset(
+        {
+            Cap.PATIENT_DEMOGRAPHICS,
+            Cap.PATIENT_EDIT,
+            Cap.EPISODE_VIEW,
+            Cap.EPISODE_MANAGE,
+            Cap.CLINICAL_VIEW,
+            Cap.NOTE_TEXT,
+            Cap.ATTENDANCE_VIEW,
+            Cap.ATTENDANCE_RECORD,
+            Cap.SCHEDULE_VIEW,
+            Cap.SCHEDULE_MANAGE,
+            Cap.APPOINTMENT_BOOK,
+            Cap.ALERT_ACK,
+            Cap.AUDIT_VIEW,
+            Cap.STAFF_MANAGE,
+            Cap.ALL_SITES,
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {Cap.SCHEDULE_VIEW, Cap.SCHEDULE_MANAGE, Cap.STAFF_MANAGE, Cap.ALL_SITES}
+    ),
+    Role.AUDITOR: frozenset({Cap.AUDIT_VIEW, Cap.ALL_SITES}),
+}
+
+# Roles that must use TOTP two-factor authentication; others may opt in.
+MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR, Role.ADMIN})
+
+
+def role_can(role: Role | str, cap: Cap) -> bool:
+    """Whether a role has a capability. Unknown roles have none."""
+    try:
+        return cap in ROLE_CAPS[Role(role)]
+    except ValueError:
+        return False

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from openiop.accounts.domain import MFA_REQUIRED_ROLES, ROLE_LABELS, Cap, Role, role_can
+
+ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
+
+
+class User(AbstractUser):
+    """A staff member. One role; the sites they work at limit which patients they see."""
+
+    role = models.CharField(max_length=20, choices=ROLE_CHOICES, default=Role.CLINICIAN.value)
+    organization = models.ForeignKey(
+        "programs.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+    sites = models.ManyToManyField("programs.Site", blank=True, related_name="staff")
+    credentials = models.CharField(max_length=40, blank=True, help_text="e.g. LCSW, LPC, RN, MD")
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        name = self.get_full_name() or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    def can(self, cap: Cap) -> bool:
+        return self.is_active and role_can(self.role, cap)
+
+    @property
+    def role_label(self) -> str:
+        return dict(ROLE_CHOICES).get(self.role, self.role)
+
+    @property
+    def mfa_required(self) -> bool:
+        return self.role in {r.value for r in MFA_REQUIRED_ROLES}
+
+    def site_ids(self) -> set[int]:
+        """The ids of the sites this user works at (cached on the instance)."""
+        cached = getattr(self, "_site_ids", None)
+        if cached is None:
+            cached = set(self.sites.values_list("id", flat=True))
+            self._site_ids = cached
+        return cached
+
+    def sees_all_sites(self) -> bool:
+        return self.can(Cap.ALL_SITES)

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    SEARCH = "search", "Searched"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Removed"
+    EXPORT = "export", "Exported"
+    LOGIN = "login", "Logged in"
+    LOGOUT = "logout", "Logged out"
+    LOGIN_FAILED = "login_failed", "Login failed"
+
+
+class AuditOutcome(models.TextChoices):
+    OK = "ok", "Allowed"
+    DENIED = "denied", "Denied"
+    ERROR = "error", "Refused (invalid)"
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("Audit entries are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit entries are append-only")
+
+
+class AuditEntry(models.Model):
+    """One append-only entry: who, in which role, touched which patient's data, how, when, from where.
+
+    No foreign keys: an entry must outlive and never block anything it names. On PostgreSQL a
+    trigger refuses UPDATE and DELETE on this table (migration 0002).
+    """
+
+    at = models.DateTimeField(db_index=True)
+    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=60, blank=True)
+    channel = models.CharField(max_length=10, default="web")
+    path = models.CharField(max_length=500, blank=True)
+    client_addr = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=AuditOutcome.choices, default=AuditOutcome.OK)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["patient_id", "at"], name="audit_patient_at"),
+            models.Index(fields=["user_id", "at"], name="audit_user_at"),
+        ]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_type}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit entries are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit entries are append-only")
+
+
+class AuditEntryPatient(models.Model):
+    """The patients one entry concerns when a page shows several (a roster, a list, Today)."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="patients")
+    patient_id = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "patient_id"], name="audit_patient_once")
+        ]

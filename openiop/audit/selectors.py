@@ -1,0 +1,43 @@
+"""Reading the audit log: the director and the auditor filter by patient, user and date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from openiop.accounts.access import require
+from openiop.accounts.domain import Cap
+from openiop.audit.models import AuditEntry
+from openiop.core.actor import Actor
+
+
+def audit_search(
+    *,
+    actor: Actor,
+    patient_id: int | None = None,
+    username: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    outcome: str = "",
+    tz: dt.tzinfo = dt.UTC,
+) -> QuerySet[AuditEntry]:
+    """Entries matching the filters, newest first. Dates are whole local days in tz.
+
+    Reading the log is itself logged. Raises NotPermitted for roles without audit access.
+    """
+    require(actor, Cap.AUDIT_VIEW, object_type="audit_log")
+    qs = AuditEntry.objects.all()
+    if patient_id is not None:
+        qs = qs.filter(Q(patient_id=patient_id) | Q(patients__patient_id=patient_id)).distinct()
+    if username:
+        qs = qs.filter(username__iexact=username.strip())
+    if date_from:
+        qs = qs.filter(at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
+    if date_to:
+        qs = qs.filter(
+            at__lt=dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        )
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    return qs.order_by("-at", "-id")

@@ -1,0 +1,105 @@
+"""The one doorway that writes audit entries. Selectors and services call it; nothing else writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from openiop.audit.models import AuditAction, AuditEntry, AuditEntryPatient, AuditOutcome
+from openiop.core.actor import Actor
+from openiop.core.clock import now
+
+
+def _entry(
+    actor: Actor,
+    *,
+    action: str,
+    patient_id: int | None,
+    object_type: str,
+    object_id: object,
+    outcome: str,
+    detail: dict[str, Any] | None,
+) -> AuditEntry:
+    user = actor.user
+    return AuditEntry(
+        at=now(),
+        user_id=user.pk if user else None,
+        username=user.get_username() if user else (actor.channel if actor.channel != "web" else ""),
+        role=getattr(user, "role", "") if user else "",
+        patient_id=patient_id,
+        action=action,
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id)[:60],
+        channel=actor.channel,
+        path=actor.path[:500],
+        client_addr=actor.client_addr[:64],
+        outcome=outcome,
+        detail=detail or {},
+    )
+
+
+def audit_record(
+    actor: Actor,
+    *,
+    action: str,
+    patient_id: int | None = None,
+    object_type: str = "",
+    object_id: object = None,
+    outcome: str = AuditOutcome.OK,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit entry and return it."""
+    entry = _entry(
+        actor,
+        action=action,
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        detail=detail,
+    )
+    entry.save()
+    return entry
+
+
+def audit_record_many(
+    actor: Actor,
+    *,
+    action: str,
+    object_type: str,
+    patient_ids: Iterable[int],
+    object_id: object = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry for a page that shows several patients (a roster, a list, Today).
+
+    The entry links every patient shown, so filtering the log by patient finds it. With exactly one
+    patient, patient_id is set on the entry itself too.
+    """
+    ids = sorted(set(patient_ids))
+    entry = _entry(
+        actor,
+        action=action,
+        patient_id=ids[0] if len(ids) == 1 else None,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=AuditOutcome.OK,
+        detail=detail,
+    )
+    entry.save()
+    if ids:
+        AuditEntryPatient.objects.bulk_create(
+            [AuditEntryPatient(entry=entry, patient_id=i) for i in ids]
+        )
+    return entry
+
+
+def audit_denied(actor: Actor, *, patient_id: int | None, object_type: str, reason: str) -> None:
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=patient_id,
+        object_type=object_type,
+        outcome=AuditOutcome.DENIED,
+        detail={"reason": reason},
+    )

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("openiop.web.urls")),
+    path("accounts/", include("openiop.accounts.urls")),
+    path("audit/", include("openiop.audit.urls")),
+    path("patients/", include("openiop.patients.urls")),
+    path("episodes/", include("openiop.episodes.urls")),
+    path("programs/", include("openiop.programs.urls")),
+    path("attendance/", include("openiop.attendance.urls")),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,92 @@
+"""The Jinja2 environment for every page: url(), static(), csrf, messages, nav, formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.middleware.csrf import get_token
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup, escape
+
+from openiop.accounts.domain import Cap
+
+
+def url(name: str, *args: Any, **kwargs: Any) -> str:
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def querystring(request: Any, **changes: Any) -> str:
+    """The current query string with some keys changed (for pagination and filters)."""
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(list(params.lists()), doseq=True)
+
+
+def fmt_date(value: dt.date | None, fmt: str = "%a %b %-d, %Y") -> str:
+    return value.strftime(fmt) if value else "—"
+
+
+def fmt_time(value: dt.datetime | dt.time | None, tz: Any = None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime) and tz is not None:
+        value = value.astimezone(tz)
+    return value.strftime("%-I:%M %p")
+
+
+def fmt_datetime(value: dt.datetime | None, tz: Any = None) -> str:
+    if value is None:
+        return "—"
+    value = value.astimezone(tz) if tz is not None else timezone.localtime(value)
+    return value.strftime("%b %-d, %Y %-I:%M %p")
+
+
+def fmt_hours(minutes: int | Decimal | None) -> str:
+    """Minutes shown as hours with one decimal, e.g. 570 -> '9.5 h'."""
+    if minutes is None:
+        return "—"
+    hours = Decimal(minutes) / Decimal(60)
+    return f"{hours.quantize(Decimal('0.1'))} h"
+
+
+def csrf_input(request: Any) -> Markup:
+    return Markup('<input type="hidden" name="csrfmiddlewaretoken" value="{}">').format(
+        escape(get_token(request))
+    )
+
+
+def can(request: Any, cap: str) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.can(Cap(cap)))
+
+
+def environment(**options: Any) -> Environment:
+    options.setdefault("undefined", StrictUndefined)
+    options["autoescape"] = True
+    env = Environment(**options)
+    env.globals.update(
+        {
+            "url": url,
+            "static": static,
+            "csrf_input_for": csrf_input,
+            "get_messages": messages.get_messages,
+            "querystring": querystring,
+            "can": can,
+            "Cap": Cap,
+        }
+    )
+    env.filters.update(
+        {"date": fmt_date, "time": fmt_time, "datetime": fmt_datetime, "hours": fmt_hours}
+    )
+    return env

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from openiop.web import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.today, name="today"),
+]

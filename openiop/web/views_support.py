@@ -1,0 +1,68 @@
+"""How every staff page is wrapped: login, role capability, DomainError mapping, patient-data marker.
+
+`staff_view(cap, patient_data=True)` marks a view as showing patient data; the audit test walks every
+URL whose view carries the marker and checks that visiting it wrote an audit entry.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from openiop.accounts.access import require
+from openiop.accounts.domain import Cap
+from openiop.core.actor import Actor
+from openiop.core.errors import DomainError, NotFound, NotPermitted
+
+ViewFunc = Callable[..., HttpResponse]
+
+PAGE_SIZE = 25
+
+
+def staff_view(
+    cap: Cap | None = None, *, patient_data: bool = False
+) -> Callable[[ViewFunc], ViewFunc]:
+    """Decorate a staff page: requires login and (when given) a capability; maps DomainErrors.
+
+    A missing capability is audited as a denied attempt (with the patient id when the URL names one)
+    and answered 403 with a page that says why.
+    """
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            actor = Actor.from_request(request)
+            try:
+                if cap is not None:
+                    patient_id = kwargs.get("patient_id")
+                    require(actor, cap, patient_id=patient_id, object_type=view.__name__)
+                return view(request, *args, **kwargs)
+            except NotPermitted as exc:
+                return render(request, "web/denied.html", {"message": exc.message}, status=403)
+            except NotFound as exc:
+                return render(request, "web/not_found.html", {"message": exc.message}, status=404)
+
+        wrapped.patient_data = patient_data  # type: ignore[attr-defined]
+        wrapped.required_cap = cap  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def paginate(request: HttpRequest, items: Any, per_page: int = PAGE_SIZE) -> Page[Any]:
+    """One page of `items` from ?page=N (out-of-range pages show the last page)."""
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def form_error(form: Any, exc: DomainError) -> None:
+    """Attach a DomainError to a bound form, on its field when it names one, keeping what was typed."""
+    field = exc.field if exc.field and exc.field in form.fields else None
+    form.add_error(field, exc.message)
