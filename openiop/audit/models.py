@@ -82,3 +82,6 @@ class AuditEntryPatient(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["entry", "patient_id"], name="audit_patient_once")
         ]
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} · patient {self.patient_id}"
