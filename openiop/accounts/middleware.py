@@ -23,7 +23,7 @@ class StaffSessionMiddleware:
         if (
             user.is_authenticated
             and getattr(user, "mfa_required", False)
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not is_mfa_verified(request)
             and not request.path.startswith(EXEMPT_PREFIXES)
         ):
             from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -35,6 +35,11 @@ class StaffSessionMiddleware:
         if user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def is_mfa_verified(request: HttpRequest) -> bool:
+    """Whether this session passed TOTP (django-otp marks the user object per request)."""
+    return bool(request.user.is_verified())  # type: ignore[union-attr]
 
 
 def idle_minutes() -> int:

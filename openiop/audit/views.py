@@ -34,6 +34,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             date_to=data.get("date_to"),
             outcome=data.get("outcome") or "",
         )
+    page = paginate(request, entries if entries is not None else [], per_page=50)
+    page.object_list = list(page.object_list)  # read before this search is itself logged
+    if entries is not None:
+        data = form.cleaned_data if request.GET else {}
         audit_record(
             actor,
             action=AuditAction.SEARCH,
@@ -41,5 +45,4 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             patient_id=patient_id if patient_id and patient_id > 0 else None,
             detail={k: str(v) for k, v in data.items() if v},
         )
-    page = paginate(request, entries if entries is not None else [], per_page=50)
     return render(request, "audit/log.html", {"form": form, "page": page, "patient": patient})

@@ -1,0 +1,94 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.db.utils import DatabaseError
+from django.urls import reverse
+
+from openiop.accounts.domain import Role
+from openiop.audit.models import AuditEntry
+from openiop.audit.services import audit_record, audit_record_many
+from openiop.core.actor import Actor
+from openiop.testing import make_org, make_patient, make_site, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_entries_cannot_be_changed_or_deleted_through_the_app():
+    entry = audit_record(Actor.system("test"), action="view", object_type="x")
+    entry.detail = {"tampered": True}
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        entry.delete()
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.filter(pk=entry.pk).update(username="someone-else")
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.all().delete()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only"
+)
+def test_postgresql_trigger_refuses_update_and_delete_even_in_raw_sql():
+    audit_record(Actor.system("test"), action="view", object_type="x")
+    for sql in ("UPDATE audit_auditentry SET username = 'x'", "DELETE FROM audit_auditentry"):
+        with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cur:
+            from django.db import transaction
+
+            with transaction.atomic():
+                cur.execute(sql)
+    assert AuditEntry.objects.count() == 1
+
+
+def test_director_filters_the_log_by_patient_user_and_date(client, mfa_passed):
+    org = make_org()
+    site = make_site(org)
+    director = make_user(Role.DIRECTOR, sites=[site], org=org)
+    nurse = make_user(Role.PRESCRIBER, sites=[site], org=org, username="nurse.quill")
+    alpha = make_patient(site, legal_last_name="Quasar")
+    beta = make_patient(site, legal_last_name="Nebulon")
+    audit_record(Actor(user=nurse), action="view", patient_id=alpha.pk, object_type="chart")
+    audit_record(Actor(user=director), action="view", patient_id=beta.pk, object_type="chart")
+    audit_record_many(
+        Actor(user=nurse), action="view", object_type="roster", patient_ids=[alpha.pk, beta.pk]
+    )
+    client.force_login(director)
+
+    response = client.get(reverse("audit:log"), {"patient": alpha.mrn})
+    rows = response.content.decode().count("<tr>") - 1
+    assert rows == 2  # alpha's chart view and the roster that showed alpha
+
+    response = client.get(reverse("audit:log"), {"user": "nurse.quill"})
+    assert response.content.decode().count("<tr>") - 1 == 2
+
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    response = client.get(reverse("audit:log"), {"date_from": tomorrow})
+    assert "No audit entries match" in response.content.decode()
+
+
+def test_auditor_reads_the_log_but_no_patient_pages(client):
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, org=org)
+    patient = make_patient(site)
+    client.force_login(auditor)
+    assert client.get(reverse("audit:log")).status_code == 200
+    assert (
+        client.get(reverse("patients:chart", kwargs={"patient_id": patient.pk})).status_code == 403
+    )
+    assert AuditEntry.objects.filter(
+        outcome="denied", patient_id=patient.pk, user_id=auditor.pk
+    ).exists()
+
+
+def test_invalid_date_range_is_reported_and_keeps_the_input(client):
+    org = make_org()
+    auditor = make_user(Role.AUDITOR, org=org)
+    client.force_login(auditor)
+    response = client.get(
+        reverse("audit:log"), {"date_from": "2026-03-10", "date_to": "2026-03-01", "user": "kept"}
+    )
+    body = response.content.decode()
+    assert "end date is before the start date" in body
+    assert 'value="kept"' in body
