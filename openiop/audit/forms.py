@@ -16,8 +16,8 @@ class AuditFilterForm(forms.Form):
         label="Outcome", required=False, choices=[("", "Any"), *AuditOutcome.choices]
     )
 
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "The end date is before the start date.")
         return data

@@ -1,0 +1,79 @@
+"""Who may open which page: the role-by-page matrix, allowed and denied, written out by hand.
+
+Y = the page opens (200); N = refused (403) and the refusal is in the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from openiop.audit.models import AuditEntry
+
+ROLES = ["intake", "clinician", "case_manager", "prescriber", "billing", "director", "admin", "auditor"]
+
+#                      page name                  kwargs          intake clin  cm   presc bill dir  admin audit
+MATRIX: list[tuple[str, tuple[str, ...], str]] = [
+    ("web:today",                  (),               "Y Y Y Y Y Y Y N"),
+    ("patients:list",              (),               "Y Y Y Y Y Y N N"),
+    ("patients:chart",             ("patient_id",),  "Y Y Y Y Y Y N N"),
+    ("episodes:detail",            ("episode_id",),  "Y Y Y Y Y Y N N"),
+    ("attendance:session",         ("session_id",),  "N Y Y Y Y Y N N"),
+    ("attendance:patient_hours",   ("patient_id",),  "N Y Y Y Y Y N N"),
+    ("attendance:below_hours",     (),               "N Y Y Y Y Y N N"),
+    ("programs:schedule",          (),               "Y Y Y Y Y Y Y N"),
+    ("programs:track_list",        (),               "Y Y Y Y Y Y Y N"),
+    ("audit:log",                  (),               "N N N N N Y N Y"),
+]
+
+CASES = [
+    (page, kwargs, role, flags.split()[i] == "Y")
+    for page, kwargs, flags in MATRIX
+    for i, role in enumerate(ROLES)
+]
+
+
+@pytest.mark.parametrize(("page", "kwargs", "role", "allowed"), CASES, ids=[f"{p}-{r}" for p, _, r, _ in CASES])
+def test_role_page_matrix(page: str, kwargs: tuple[str, ...], role: str, allowed: bool, world: Any, client: Any, mfa_passed: Any):
+    user = world.users[role]
+    client.force_login(user)
+    url = reverse(page, kwargs={k: world.ids[k] for k in kwargs})
+    response = client.get(url)
+    if allowed:
+        assert response.status_code == 200, f"{role} should open {page}"
+    else:
+        assert response.status_code == 403, f"{role} should be refused {page}"
+        assert AuditEntry.objects.filter(user_id=user.pk, outcome="denied").exists()
+
+
+def test_clinician_of_another_site_is_refused_the_chart_and_the_refusal_names_the_patient(world: Any, client: Any):
+    client.force_login(world.other_site_clinician)
+    response = client.get(reverse("patients:chart", kwargs={"patient_id": world.patient.pk}))
+    assert response.status_code == 403
+    assert AuditEntry.objects.filter(
+        user_id=world.other_site_clinician.pk, patient_id=world.patient.pk, outcome="denied"
+    ).exists()
+
+
+def test_clinician_patient_list_shows_only_their_sites(world: Any, client: Any):
+    client.force_login(world.users["clinician"])
+    body = client.get(reverse("patients:list")).content.decode()
+    assert "Moonwhistle" in body
+    assert "Farberry" not in body
+
+
+@pytest.mark.parametrize("role", ["intake", "billing"])
+def test_intake_and_billing_see_demographics_but_no_clinical_section(role: str, world: Any, client: Any, mfa_passed: Any):
+    client.force_login(world.users[role])
+    body = client.get(reverse("patients:chart", kwargs={"patient_id": world.patient.pk})).content.decode()
+    assert world.patient.mrn in body
+    assert 'data-section="clinical"' not in body
+    assert "2 unexcused absences in a row" not in body
+
+
+def test_clinician_sees_the_clinical_section(world: Any, client: Any):
+    client.force_login(world.users["clinician"])
+    body = client.get(reverse("patients:chart", kwargs={"patient_id": world.patient.pk})).content.decode()
+    assert 'data-section="clinical"' in body
