@@ -15,6 +15,7 @@ from openiop.episodes.choices import (
     ReferralSource,
     TreatmentFocus,
 )
+from openiop.episodes.domain import classify_level_change
 
 
 class Episode(TimeStamped, Versioned):
@@ -98,6 +99,13 @@ class LevelOfCareChange(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.from_level or '—'} → {self.to_level} on {self.effective_date}"
+
+    @property
+    def direction(self) -> str:
+        """'opening' for the first row, else step_up / step_down / same (ASAM order)."""
+        if not self.from_level:
+            return "opening"
+        return classify_level_change(self.from_level, self.to_level)
 
 
 class Alert(TimeStamped):

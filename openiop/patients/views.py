@@ -1,9 +1,136 @@
+"""Patient pages: list and search, registration, chart, demographics and contacts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from openiop.web.views_support import staff_view
+from openiop.accounts.access import site_scope
+from openiop.accounts.domain import Cap
+from openiop.core.actor import Actor
+from openiop.core.clock import local_today
+from openiop.core.errors import Conflict, RuleViolation
+from openiop.patients import selectors, services
+from openiop.patients.domain import ADULT_AGE, age_on
+from openiop.patients.forms import (
+    ContactForm,
+    PatientCreateForm,
+    PatientEditForm,
+    PatientSearchForm,
+)
+from openiop.programs.models import Site
+from openiop.web.views_support import form_error, paginate, staff_view
 
 
-@staff_view()
-def list(request: HttpRequest) -> HttpResponse:  # placeholder until built
-    return render(request, "web/not_found.html", {"message": "Not built yet"})
+@staff_view(Cap.PATIENT_DEMOGRAPHICS, patient_data=True)
+def patient_list(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    form = PatientSearchForm(request.GET or None)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    page = paginate(request, selectors.patient_search(actor=actor, query=query))
+    page.object_list = list(page.object_list)
+    selectors.patient_search_shown(actor=actor, query=query, patients=page.object_list)
+    return render(request, "patients/list.html", {"form": form, "page": page, "query": query})
+
+
+def _registration_sites(actor: Actor) -> QuerySet[Site]:
+    user = actor.user
+    assert user is not None
+    sites = Site.objects.filter(site_scope(actor, field="id"))
+    if user.organization_id is not None:
+        sites = sites.filter(organization_id=user.organization_id)
+    return sites.select_related("organization").order_by("name")
+
+
+@staff_view(Cap.PATIENT_EDIT)
+def patient_create(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    sites = _registration_sites(actor)
+    form = PatientCreateForm(request.POST or None, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        site = data.pop("site")
+        try:
+            patient = services.patient_create(
+                organization=site.organization, site=site, by=actor, **data
+            )
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Registered {patient.display_name} as {patient.mrn}.")
+            return redirect("patients:chart", patient_id=patient.pk)
+    return render(request, "patients/create.html", {"form": form})
+
+
+@staff_view(Cap.PATIENT_DEMOGRAPHICS, patient_data=True)
+def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    chart = selectors.patient_chart(actor=Actor.from_request(request), patient_id=patient_id)
+    patient = chart.patient
+    age = age_on(patient.date_of_birth, local_today(patient.site.tz))
+    context = {
+        "chart": chart,
+        "patient": patient,
+        "age": age,
+        "is_minor": age < ADULT_AGE,
+        "has_guardian": any(c.is_legal_guardian for c in chart.contacts),
+    }
+    return render(request, "patients/chart.html", context)
+
+
+@staff_view(Cap.PATIENT_EDIT, patient_data=True)
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    patient = selectors.patient_get(
+        actor=actor, patient_id=patient_id, cap=Cap.PATIENT_EDIT, purpose="patient_edit"
+    )
+    if request.method == "POST":
+        form = PatientEditForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            version = data.pop("version")
+            try:
+                services.patient_update(patient=patient, expected_version=version, by=actor, **data)
+            except (RuleViolation, Conflict) as exc:
+                form_error(form, exc)
+            else:
+                messages.success(request, "Demographics saved.")
+                return redirect("patients:chart", patient_id=patient_id)
+    else:
+        initial = model_to_dict(patient, fields=list(services.PATIENT_FIELDS))
+        form = PatientEditForm(initial={**initial, "version": patient.version})
+    return render(request, "patients/edit.html", {"form": form, "patient": patient})
+
+
+@staff_view(Cap.PATIENT_EDIT, patient_data=True)
+def contact_add(request: HttpRequest, patient_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    patient = selectors.patient_get(
+        actor=actor, patient_id=patient_id, cap=Cap.PATIENT_EDIT, purpose="patient_contact"
+    )
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_add(patient=patient, by=actor, **form.cleaned_data)
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Added {contact.name}.")
+            return redirect("patients:chart", patient_id=patient_id)
+    return render(request, "patients/contact_add.html", {"form": form, "patient": patient})
+
+
+@staff_view(Cap.PATIENT_EDIT, patient_data=True)
+def contact_remove(request: HttpRequest, patient_id: int, contact_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    contact = selectors.contact_get(actor=actor, patient_id=patient_id, contact_id=contact_id)
+    if request.method == "POST":
+        name = contact.name
+        services.contact_remove(contact=contact, by=actor)
+        messages.success(request, f"Removed {name} from the contacts.")
+        return redirect("patients:chart", patient_id=patient_id)
+    return render(
+        request, "patients/contact_remove.html", {"contact": contact, "patient": contact.patient}
+    )

@@ -1,0 +1,65 @@
+"""Reads of episodes: access checked and audited here, so no interface can forget."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from openiop.accounts.access import require_patient
+from openiop.accounts.domain import Cap
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_record
+from openiop.core.actor import Actor
+from openiop.core.errors import NotFound
+from openiop.episodes.models import Episode, LevelOfCareChange
+from openiop.patients.models import Patient
+from openiop.programs.models import Enrollment
+
+
+def episodes_with_history() -> QuerySet[Episode]:
+    """Episodes with what their pages show, loaded in a fixed number of queries."""
+    return Episode.objects.select_related(
+        "patient", "site", "primary_clinician", "case_manager"
+    ).prefetch_related(
+        Prefetch(
+            "level_changes",
+            queryset=LevelOfCareChange.objects.select_related("changed_by").order_by(
+                "effective_date", "id"
+            ),
+        ),
+        Prefetch(
+            "enrollments",
+            queryset=Enrollment.objects.select_related("track").order_by("start_date", "id"),
+        ),
+    )
+
+
+def episode_get(
+    *, actor: Actor, episode_id: int, cap: Cap = Cap.EPISODE_VIEW, purpose: str = "episode"
+) -> Episode:
+    """One episode with its level history and enrollments; audited as a view of its patient.
+
+    `cap` is what the page needs (Cap.EPISODE_MANAGE for the forms that change the episode).
+    Raises NotFound for an unknown id; NotPermitted (audited, naming the patient) without `cap`
+    or for a patient at another site.
+    """
+    episode = episodes_with_history().filter(pk=episode_id).first()
+    if episode is None:
+        raise NotFound("There is no episode with this number.", code="episode_not_found")
+    require_patient(actor, cap, episode.patient, object_type=purpose)
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=episode.patient_id,
+        object_type=purpose,
+        object_id=episode.pk,
+    )
+    return episode
+
+
+def patient_has_part2_records(patient: Patient) -> bool:
+    """Whether any episode of the patient holds 42 CFR Part 2 records.
+
+    For services that let records leave the chart (exports, disclosures): when True, they must
+    check for the patient's written consent. Not audited: it reads no content, only the marking.
+    """
+    return Episode.objects.filter(patient=patient, part2_protected=True).exists()

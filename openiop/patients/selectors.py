@@ -1,0 +1,189 @@
+"""Reads of patient data: access checked and audited here, so no interface can forget."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from openiop.accounts.access import require, require_patient, visible_patients
+from openiop.accounts.domain import Cap
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_record, audit_record_many
+from openiop.core.actor import Actor
+from openiop.core.errors import NotFound
+from openiop.episodes.choices import OPEN_STATUSES, AlertStatus
+from openiop.episodes.models import Alert, Episode
+from openiop.episodes.selectors import episodes_with_history
+from openiop.patients.domain import SearchQuery, parse_search_query
+from openiop.patients.models import Patient, PatientContact
+
+
+def _apply_query(qs: QuerySet[Patient], query: SearchQuery) -> QuerySet[Patient]:
+    if query.kind == "dob" and query.date_of_birth is not None:
+        return qs.filter(date_of_birth=query.date_of_birth)
+    if query.kind == "mrn":
+        match = Q(mrn__istartswith=query.text)
+        if query.text.isdigit():  # the number without the prefix: "42" finds LH000042
+            match |= Q(mrn__endswith=query.text.zfill(6))
+        return qs.filter(match)
+    if query.kind == "name":
+        for term in query.name_terms:  # search_name is stored lower-case
+            qs = qs.filter(search_name__contains=term)
+        return qs
+    return qs
+
+
+def patient_search(*, actor: Actor, query: str) -> QuerySet[Patient]:
+    """Patients at the actor's sites matching the search box, ordered by last and first name.
+
+    The query is a partial name (legal or preferred, any case), a date of birth (YYYY-MM-DD or
+    MM/DD/YYYY) or an MRN; empty lists everyone the actor may see. Each patient carries
+    `open_episodes` (a list). The caller slices a page and then calls `patient_search_shown` with
+    the patients it displays, which writes the audit entry. Raises NotPermitted (audited) without
+    Cap.PATIENT_DEMOGRAPHICS.
+    """
+    require(actor, Cap.PATIENT_DEMOGRAPHICS, object_type="patient_search")
+    qs = visible_patients(actor, Patient.objects.all()).select_related("site")
+    qs = qs.prefetch_related(
+        Prefetch(
+            "episodes",
+            queryset=Episode.objects.filter(status__in=OPEN_STATUSES),
+            to_attr="open_episodes",
+        )
+    )
+    return _apply_query(qs, parse_search_query(query)).order_by(
+        "legal_last_name", "legal_first_name", "id"
+    )
+
+
+def patient_search_shown(*, actor: Actor, query: str, patients: Iterable[Patient]) -> None:
+    """Audit a search: one entry naming every patient shown."""
+    parsed = parse_search_query(query)
+    audit_record_many(
+        actor,
+        action=AuditAction.SEARCH,
+        object_type="patient_search",
+        patient_ids=[p.pk for p in patients],
+        detail={"kind": parsed.kind, "query": parsed.text[:100]},
+    )
+
+
+def patient_get(
+    *, actor: Actor, patient_id: int, cap: Cap = Cap.PATIENT_DEMOGRAPHICS, purpose: str = "patient"
+) -> Patient:
+    """One patient's demographics, audited as a view (`purpose` names the page or command).
+
+    Raises NotFound for an unknown id; NotPermitted (audited) without `cap` or at another site.
+    """
+    patient = Patient.objects.select_related("site", "organization").filter(pk=patient_id).first()
+    if patient is None:
+        raise NotFound("There is no patient with this number.", code="patient_not_found")
+    require_patient(actor, cap, patient, object_type=purpose)
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=patient.pk,
+        object_type=purpose,
+        object_id=patient.pk,
+    )
+    return patient
+
+
+def contact_get(*, actor: Actor, patient_id: int, contact_id: int) -> PatientContact:
+    """One contact of a patient for the removal page; audited. Raises NotFound, NotPermitted."""
+    contact = (
+        PatientContact.objects.select_related("patient", "patient__site")
+        .filter(pk=contact_id, patient_id=patient_id)
+        .first()
+    )
+    if contact is None:
+        raise NotFound("This contact is not on the patient's record.", code="contact_not_found")
+    require_patient(actor, Cap.PATIENT_EDIT, contact.patient, object_type="patient_contact")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=patient_id,
+        object_type="patient_contact",
+        object_id=contact.pk,
+    )
+    return contact
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What the chart shows. Parts the actor may not see are None (never empty lists)."""
+
+    patient: Patient
+    contacts: list[PatientContact]
+    episodes: list[Episode] | None  # Cap.EPISODE_VIEW
+    alerts: list[Alert] | None  # Cap.CLINICAL_VIEW
+    has_part2_records: bool
+
+    @property
+    def shows_clinical(self) -> bool:
+        return self.alerts is not None
+
+    @property
+    def open_episode(self) -> Episode | None:
+        return next((e for e in self.episodes or [] if e.is_open), None)
+
+
+def patient_chart(*, actor: Actor, patient_id: int) -> Chart:
+    """The chart: demographics and contacts for Cap.PATIENT_DEMOGRAPHICS, episodes for
+    Cap.EPISODE_VIEW, clinical parts (alerts) only for Cap.CLINICAL_VIEW. Audited as one view.
+
+    Raises NotFound for an unknown id; NotPermitted (audited) without Cap.PATIENT_DEMOGRAPHICS or
+    for a patient at another site.
+    """
+    patient = Patient.objects.select_related("site", "organization").filter(pk=patient_id).first()
+    if patient is None:
+        raise NotFound("There is no patient with this number.", code="patient_not_found")
+    require_patient(actor, Cap.PATIENT_DEMOGRAPHICS, patient, object_type="patient_chart")
+    user = actor.user
+    assert user is not None
+    contacts = list(patient.contacts.all())
+    all_episodes = list(episodes_with_history().filter(patient=patient))
+    has_part2 = any(e.part2_protected for e in all_episodes)
+    episodes = all_episodes if user.can(Cap.EPISODE_VIEW) else None
+    alerts = None
+    if user.can(Cap.CLINICAL_VIEW):
+        alerts = list(
+            Alert.objects.filter(patient=patient, status=AlertStatus.OPEN).order_by("-created_at")
+        )
+    sections = ["demographics", "contacts"]
+    if episodes is not None:
+        sections.append("episodes")
+    if alerts is not None:
+        sections.append("clinical")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=patient.pk,
+        object_type="patient_chart",
+        object_id=patient.pk,
+        detail={"sections": sections},
+    )
+    return Chart(
+        patient=patient,
+        contacts=contacts,
+        episodes=episodes,
+        alerts=alerts,
+        has_part2_records=has_part2,
+    )
+
+
+def patient_chart_by_mrn(*, actor: Actor, mrn: str) -> Chart:
+    """The chart of the patient with this MRN in the actor's organization (see patient_chart).
+
+    Raises NotFound when no patient (or more than one, across organizations) has the MRN.
+    """
+    qs = Patient.objects.filter(mrn__iexact=mrn.strip())
+    user = actor.user
+    if user is not None and user.organization_id is not None:
+        qs = qs.filter(organization_id=user.organization_id)
+    ids = list(qs.values_list("id", flat=True)[:2])
+    if len(ids) != 1:
+        raise NotFound(f"No patient has the MRN {mrn}.", code="patient_not_found", field="mrn")
+    return patient_chart(actor=actor, patient_id=ids[0])

@@ -1,0 +1,240 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from openiop.audit.models import AuditEntry
+from openiop.episodes.models import Alert
+from openiop.patients.models import Patient
+from openiop.testing import make_episode, make_patient
+
+
+@pytest.fixture
+def zeph(clinic):
+    return make_patient(
+        clinic.site,
+        legal_first_name="Zephyrine",
+        legal_last_name="Quillfeather",
+        date_of_birth=dt.date(1991, 4, 12),
+        mrn="PG000101",
+    )
+
+
+@pytest.fixture
+def far(clinic):
+    return make_patient(
+        clinic.other_site, legal_first_name="Ignatius", legal_last_name="Farawayson"
+    )
+
+
+@pytest.mark.parametrize("query", ["quillf", "ZEPHYR", "1991-04-12", "04/12/1991", "pg000101"])
+def test_search_finds_by_name_dob_or_mrn(client, clinic, zeph, far, query):
+    client.force_login(clinic.intake)
+    body = client.get(reverse("patients:list"), {"q": query}).content.decode()
+    assert "Quillfeather" in body
+    assert "Farawayson" not in body
+
+
+def test_search_with_no_match_explains_what_to_try(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    body = client.get(reverse("patients:list"), {"q": "Nobodyhere"}).content.decode()
+    assert "No patient at your sites matches" in body
+    assert "01/31/1990" in body
+    assert reverse("patients:create") in body
+
+
+def test_list_is_audited_with_the_patients_shown(client, clinic, zeph, far):
+    client.force_login(clinic.clinician)
+    client.get(reverse("patients:list"))
+    entry = AuditEntry.objects.get(action="search", object_type="patient_search")
+    assert list(entry.patients.values_list("patient_id", flat=True)) == [zeph.pk]
+
+
+def test_list_paginates(client, clinic):
+    for n in range(30):
+        make_patient(clinic.site, legal_last_name=f"Pagetest{n:02d}")
+    client.force_login(clinic.intake)
+    body = client.get(reverse("patients:list")).content.decode()
+    assert "Page 1 of 2" in body
+    assert "Pagetest29" not in body
+    assert "Pagetest29" in client.get(reverse("patients:list"), {"page": 2}).content.decode()
+
+
+def _list_queries(client, clinic, django_assert_num_queries, count):
+    for _ in range(count):
+        patient = make_patient(clinic.site)
+        make_episode(patient)
+    client.force_login(clinic.clinician)
+    client.get(reverse("patients:list"))  # warm the session
+    with django_assert_num_queries(LIST_QUERIES):
+        response = client.get(reverse("patients:list"), {"q": "zephyrine"})
+    assert response.content.decode().count("badge-ok") == count
+
+
+# session, user, user's sites, count, page, open episodes, audit entry, audit patients,
+# and the session renewal (savepoint, update, release) for the idle timeout
+LIST_QUERIES = 11
+
+
+def test_patient_list_query_count_is_pinned(client, clinic, django_assert_num_queries):
+    _list_queries(client, clinic, django_assert_num_queries, 3)
+
+
+def test_patient_list_query_count_does_not_grow_with_patients(
+    client, clinic, django_assert_num_queries
+):
+    _list_queries(client, clinic, django_assert_num_queries, 12)
+
+
+def test_create_goes_to_the_chart(client, clinic):
+    client.force_login(clinic.intake)
+    response = client.post(
+        reverse("patients:create"),
+        {
+            "site": clinic.site.pk,
+            "legal_first_name": "Ottoline",
+            "legal_last_name": "Brambleworth",
+            "date_of_birth": "03/15/1988",
+            "sex": "female",
+            "language": "English",
+        },
+    )
+    patient = Patient.objects.get(legal_last_name="Brambleworth")
+    assert patient.mrn == "PG000001"
+    assert response.status_code == 302
+    assert response.url == reverse("patients:chart", kwargs={"patient_id": patient.pk})
+
+
+def test_create_keeps_the_input_and_shows_the_error_beside_the_field(client, clinic):
+    client.force_login(clinic.intake)
+    response = client.post(
+        reverse("patients:create"),
+        {
+            "site": clinic.site.pk,
+            "legal_first_name": "Ottoline",
+            "legal_last_name": "Brambleworth",
+            "date_of_birth": "2999-01-01",
+            "sex": "female",
+            "language": "English",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="Brambleworth"' in body
+    assert "cannot be in the future" in body
+    assert not Patient.objects.exists()
+
+
+def test_create_page_refused_for_clinician(client, clinic):
+    client.force_login(clinic.clinician)
+    assert client.get(reverse("patients:create")).status_code == 403
+
+
+def test_chart_renders_for_clinician_of_the_same_site(client, clinic, zeph):
+    episode = make_episode(zeph, focus="substance_use")
+    Alert.objects.create(
+        patient=zeph, episode=episode, kind="below_hours", message="Only 4.5 h", dedupe_key="w"
+    )
+    client.force_login(clinic.clinician)
+    body = client.get(reverse("patients:chart", kwargs={"patient_id": zeph.pk})).content.decode()
+    assert "Quillfeather" in body
+    assert "42 CFR Part 2" in body
+    assert 'data-section="clinical"' in body
+    assert "Only 4.5 h" in body
+    assert f"/attendance/patients/{zeph.pk}/hours/" in body
+
+
+def test_chart_is_refused_to_a_clinician_of_another_site(client, clinic, far):
+    client.force_login(clinic.clinician)
+    response = client.get(reverse("patients:chart", kwargs={"patient_id": far.pk}))
+    assert response.status_code == 403
+    assert AuditEntry.objects.filter(patient_id=far.pk, outcome="denied").exists()
+
+
+def test_chart_of_an_unknown_patient_is_404(client, clinic):
+    client.force_login(clinic.clinician)
+    assert client.get(reverse("patients:chart", kwargs={"patient_id": 987654})).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["intake", "billing"])
+def test_intake_and_billing_see_demographics_but_no_clinical_section(client, clinic, zeph, role):
+    episode = make_episode(zeph)
+    Alert.objects.create(
+        patient=zeph, episode=episode, kind="below_hours", message="Only 4.5 h", dedupe_key="w"
+    )
+    client.force_login(getattr(clinic, role))
+    body = client.get(reverse("patients:chart", kwargs={"patient_id": zeph.pk})).content.decode()
+    assert zeph.mrn in body
+    assert 'data-section="demographics"' in body
+    assert 'data-section="clinical"' not in body
+    assert "Only 4.5 h" not in body
+
+
+def test_chart_shows_links_to_manage_the_open_episode(client, clinic, zeph):
+    episode = make_episode(zeph)
+    client.force_login(clinic.case_manager)
+    body = client.get(reverse("patients:chart", kwargs={"patient_id": zeph.pk})).content.decode()
+    assert reverse("episodes:discharge", kwargs={"episode_id": episode.pk}) in body
+    assert reverse("episodes:change_level", kwargs={"episode_id": episode.pk}) in body
+    assert f"/programs/episodes/{episode.pk}/enroll/" in body
+    assert reverse("episodes:open", kwargs={"patient_id": zeph.pk}) not in body
+
+
+def test_edit_saves_and_a_stale_version_is_shown_as_a_form_error(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    url = reverse("patients:edit", kwargs={"patient_id": zeph.pk})
+    form = {
+        "legal_first_name": "Zephyrine",
+        "legal_last_name": "Quillfeather",
+        "preferred_name": "Zeph",
+        "date_of_birth": "1991-04-12",
+        "sex": "female",
+        "language": "English",
+        "version": 1,
+    }
+    assert client.post(url, form).status_code == 302
+    zeph.refresh_from_db()
+    assert (zeph.preferred_name, zeph.version) == ("Zeph", 2)
+    response = client.post(url, {**form, "preferred_name": "Zephie"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "changed by someone else" in body
+    assert 'value="Zephie"' in body
+    zeph.refresh_from_db()
+    assert zeph.preferred_name == "Zeph"
+
+
+def test_edit_form_is_prefilled_with_the_version(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    body = client.get(reverse("patients:edit", kwargs={"patient_id": zeph.pk})).content.decode()
+    assert 'name="version" value="1"' in body
+    assert 'value="Quillfeather"' in body
+
+
+def test_contact_is_added_then_removed_after_confirmation(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    client.post(
+        reverse("patients:contact_add", kwargs={"patient_id": zeph.pk}),
+        {"name": "Ophelia Quillfeather", "relationship": "parent", "is_legal_guardian": "on"},
+    )
+    contact = zeph.contacts.get()
+    assert contact.is_legal_guardian
+    url = reverse(
+        "patients:contact_remove", kwargs={"patient_id": zeph.pk, "contact_id": contact.pk}
+    )
+    confirm = client.get(url).content.decode()
+    assert "Remove Ophelia Quillfeather?" in confirm
+    assert zeph.contacts.exists()
+    assert client.post(url).status_code == 302
+    assert not zeph.contacts.exists()
+
+
+def test_contact_form_keeps_input_on_error(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    response = client.post(
+        reverse("patients:contact_add", kwargs={"patient_id": zeph.pk}),
+        {"name": "Ophelia Quillfeather", "relationship": "", "phone": "555-0142"},
+    )
+    body = response.content.decode()
+    assert 'value="555-0142"' in body
+    assert "field-error" in body
