@@ -163,6 +163,11 @@ class GroupSession(TimeStamped, Versioned):
     title = models.CharField(max_length=200)
     topic = models.CharField(max_length=200, blank=True)
     date = models.DateField(help_text="Local date at the site")
+    series_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The date of the series this occurrence was generated for; kept when it is moved",
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     facilitator = models.ForeignKey(
@@ -192,6 +197,11 @@ class GroupSession(TimeStamped, Versioned):
                 fields=["block", "date"],
                 condition=Q(block__isnull=False),
                 name="session_once_per_block_date",
+            ),
+            models.UniqueConstraint(
+                fields=["block", "series_date"],
+                condition=Q(block__isnull=False, series_date__isnull=False),
+                name="session_once_per_block_series_date",
             ),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
@@ -232,7 +242,12 @@ class Enrollment(TimeStamped):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="enrollment_end_after_start",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["episode", "track"],
+                condition=Q(end_date__isnull=True),
+                name="enrollment_one_open_per_track",
+            ),
         ]
         indexes = [
             models.Index(fields=["track", "start_date", "end_date"], name="enrollment_track_dates")

@@ -1,0 +1,380 @@
+"""Reads of tracks, schedules and sessions. Pages that show patients write one audit entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from openiop.accounts.access import require, require_patient
+from openiop.accounts.domain import ROLE_CAPS, Cap
+from openiop.accounts.models import User
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.core import clock
+from openiop.core.actor import Actor
+from openiop.core.errors import NotFound, NotPermitted
+from openiop.episodes.models import Episode
+from openiop.programs.models import (
+    Closure,
+    CurriculumTopic,
+    Enrollment,
+    GroupSession,
+    Organization,
+    Room,
+    Site,
+    Track,
+    TrackBlock,
+)
+from openiop.programs.services import closure_affected_sessions, session_manage_cap
+
+
+def visible_sites(*, actor: Actor) -> QuerySet[Site]:
+    """The sites the actor may see: all of their organization's with Cap.ALL_SITES, else their own."""
+    user = actor.user
+    if user is None:
+        return Site.objects.none()
+    qs = Site.objects.select_related("organization").order_by("name", "id")
+    if user.sees_all_sites():
+        return qs.filter(organization_id=user.organization_id) if user.organization_id else qs
+    return qs.filter(pk__in=sorted(user.site_ids()))
+
+
+def _site_in_scope(actor: Actor, site: Site, object_type: str) -> None:
+    user = actor.user
+    assert user is not None
+    if not user.sees_all_sites() and site.pk not in user.site_ids():
+        audit_denied(actor, patient_id=None, object_type=object_type, reason="site not permitted")
+        raise NotPermitted(f"{site} is not one of your sites.", code="site_not_permitted")
+
+
+def actor_organization(*, actor: Actor) -> Organization | None:
+    user = actor.user
+    if user is None:
+        return None
+    if user.organization_id:
+        return user.organization
+    site = visible_sites(actor=actor).first()
+    return site.organization if site else None
+
+
+def clinical_staff(*, site: Site) -> QuerySet[User]:
+    """Active staff who may facilitate at `site` (a clinical role, working there or at all sites)."""
+    clinical = [r.value for r, caps in ROLE_CAPS.items() if Cap.CLINICAL_VIEW in caps]
+    all_sites = [r.value for r, caps in ROLE_CAPS.items() if Cap.ALL_SITES in caps]
+    return (
+        User.objects.filter(is_active=True, role__in=clinical)
+        .filter(Q(sites=site) | Q(role__in=all_sites, organization_id=site.organization_id))
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+# --- tracks ---------------------------------------------------------------------------------
+
+
+def _enrolled_on(today_by_tz: dict[str, dt.date]) -> Q:
+    """Enrollments open on each site's local today (`track__site__timezone` -> date)."""
+    cond = Q(pk__in=[])
+    for tz_name, today in today_by_tz.items():
+        cond |= Q(site__timezone=tz_name, enrollments__start_date__lte=today) & (
+            Q(enrollments__end_date__isnull=True) | Q(enrollments__end_date__gte=today)
+        )
+    return cond
+
+
+def _today_by_tz(sites: QuerySet[Site]) -> dict[str, dt.date]:
+    from zoneinfo import ZoneInfo
+
+    return {
+        tz: clock.local_today(ZoneInfo(tz)) for tz in set(sites.values_list("timezone", flat=True))
+    }
+
+
+def track_search(
+    *, actor: Actor, query: str = "", include_inactive: bool = False
+) -> QuerySet[Track]:
+    """Tracks at the actor's sites whose name or site matches `query`, with `enrolled_today`.
+
+    Raises NotPermitted (audited) without Cap.SCHEDULE_VIEW.
+    """
+    require(actor, Cap.SCHEDULE_VIEW, object_type="track_list")
+    sites = visible_sites(actor=actor)
+    qs = Track.objects.filter(site__in=sites).select_related("site")
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    query = (query or "").strip()
+    if query:
+        qs = qs.filter(
+            Q(name__icontains=query)
+            | Q(site__name__icontains=query)
+            | Q(description__icontains=query)
+        )
+    return qs.annotate(
+        enrolled_today=Count("enrollments", filter=_enrolled_on(_today_by_tz(sites)), distinct=True)
+    ).order_by("site__name", "name", "id")
+
+
+@dataclass
+class TrackDetail:
+    track: Track
+    today: dt.date
+    blocks: list[TrackBlock]
+    past_blocks: list[TrackBlock]
+    curriculum: list[CurriculumTopic]
+    enrolled_today: int
+    current_week: int | None
+    upcoming_sessions: int
+    last_generated: dt.date | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def track_detail(*, actor: Actor, track_id: int) -> TrackDetail:
+    """One track with its blocks (current and future, and ended ones apart), curriculum, enrolled
+    count today and how far sessions have been generated.
+
+    Raises NotFound, or NotPermitted (audited) without Cap.SCHEDULE_VIEW or for another site's track.
+    """
+    require(actor, Cap.SCHEDULE_VIEW, object_type="track")
+    track = Track.objects.select_related("site").filter(pk=track_id).first()
+    if track is None:
+        raise NotFound("There is no such track.")
+    _site_in_scope(actor, track.site, "track")
+    today = clock.local_today(track.site.tz)
+    blocks = list(
+        track.blocks.select_related("facilitator", "room").order_by(
+            "weekday", "start_time", "valid_from"
+        )
+    )
+    current = [b for b in blocks if b.valid_until is None or b.valid_until >= today]
+    past = [b for b in blocks if b.valid_until is not None and b.valid_until < today]
+    curriculum = list(track.curriculum.order_by("week_number"))
+    enrolled = (
+        Enrollment.objects.filter(track=track, start_date__lte=today)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .count()
+    )
+    week = None
+    if curriculum and blocks:
+        from openiop.programs.domain import curriculum_week
+
+        anchor = min(b.valid_from for b in blocks)
+        week = curriculum_week(today, anchor, max(c.week_number for c in curriculum))
+    sessions = GroupSession.objects.filter(track=track)
+    return TrackDetail(
+        track=track,
+        today=today,
+        blocks=current,
+        past_blocks=past,
+        curriculum=curriculum,
+        enrolled_today=enrolled,
+        current_week=week,
+        upcoming_sessions=sessions.filter(date__gte=today, status="scheduled").count(),
+        last_generated=sessions.order_by("-date").values_list("date", flat=True).first(),
+    )
+
+
+def block_get(*, actor: Actor, block_id: int) -> TrackBlock:
+    """One block for the series edit page. Raises NotFound or NotPermitted (audited)."""
+    require(actor, Cap.SCHEDULE_MANAGE, object_type="track_block")
+    block = (
+        TrackBlock.objects.select_related("track__site", "facilitator", "room")
+        .filter(pk=block_id)
+        .first()
+    )
+    if block is None:
+        raise NotFound("There is no such block.")
+    _site_in_scope(actor, block.track.site, "track_block")
+    return block
+
+
+# --- schedule -------------------------------------------------------------------------------
+
+
+@dataclass
+class ScheduleDay:
+    date: dt.date
+    sessions: list[GroupSession]
+
+
+@dataclass
+class Schedule:
+    site: Site
+    start: dt.date
+    end: dt.date
+    today: dt.date
+    days: list[ScheduleDay]
+    show_patients: bool
+
+
+def schedule_for_site(*, actor: Actor, site: Site, start: dt.date, end: dt.date) -> Schedule:
+    """The sessions at `site` from start to end (both included), grouped by day, in a fixed number
+    of queries. Patients of individual and family sessions are named only to staff who may see
+    demographics, and then one audit entry lists them.
+
+    Raises NotPermitted (audited) without Cap.SCHEDULE_VIEW or for another site.
+    """
+    require(actor, Cap.SCHEDULE_VIEW, object_type="schedule")
+    _site_in_scope(actor, site, "schedule")
+    user = actor.user
+    assert user is not None
+    show_patients = user.can(Cap.PATIENT_DEMOGRAPHICS)
+    related = ["track", "room", "facilitator"]
+    if show_patients:
+        related.append("episode__patient")
+    sessions = list(
+        GroupSession.objects.filter(site=site, date__range=(start, end))
+        .select_related(*related)
+        .order_by("starts_at", "id")
+    )
+    by_day: dict[dt.date, list[GroupSession]] = {}
+    for s in sessions:
+        by_day.setdefault(s.date, []).append(s)
+    days = []
+    day = start
+    while day <= end:
+        days.append(ScheduleDay(date=day, sessions=by_day.get(day, [])))
+        day += dt.timedelta(days=1)
+    patient_ids = (
+        [s.episode.patient_id for s in sessions if s.episode is not None] if show_patients else []
+    )
+    if patient_ids:
+        audit_record_many(
+            actor,
+            action=AuditAction.VIEW,
+            object_type="schedule",
+            patient_ids=patient_ids,
+            object_id=site.pk,
+            detail={"start": start.isoformat(), "end": end.isoformat()},
+        )
+    return Schedule(
+        site=site,
+        start=start,
+        end=end,
+        today=clock.local_today(site.tz),
+        days=days,
+        show_patients=show_patients,
+    )
+
+
+def session_for_edit(*, actor: Actor, session_id: int) -> GroupSession:
+    """One session for its edit page. Group sessions need Cap.SCHEDULE_MANAGE; individual and
+    family sessions need Cap.APPOINTMENT_BOOK and are audited as a view of their patient.
+
+    Raises NotFound or NotPermitted (audited).
+    """
+    session = (
+        GroupSession.objects.select_related(
+            "site", "track", "block", "room", "facilitator", "episode__patient"
+        )
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None:
+        raise NotFound("There is no such session.")
+    cap = session_manage_cap(session)
+    episode = session.episode
+    if episode is not None:
+        require_patient(actor, cap, episode.patient, object_type="appointment")
+        audit_record(
+            actor,
+            action=AuditAction.VIEW,
+            patient_id=episode.patient_id,
+            object_type="appointment",
+            object_id=session.pk,
+        )
+    else:
+        require(actor, cap, object_type="group_session")
+        _site_in_scope(actor, session.site, "group_session")
+    return session
+
+
+def rooms_at(*, site: Site) -> QuerySet[Room]:
+    return Room.objects.filter(site=site).order_by("name")
+
+
+# --- closures -------------------------------------------------------------------------------
+
+
+def closures_list(*, actor: Actor, organization: Organization) -> QuerySet[Closure]:
+    """The organization's closures, latest first. Raises NotPermitted (audited)."""
+    require(actor, Cap.SCHEDULE_VIEW, object_type="closures")
+    return (
+        Closure.objects.filter(organization=organization)
+        .select_related("site")
+        .order_by("-date", "id")
+    )
+
+
+def closure_preview(*, organization: Organization, site: Site | None, date: dt.date) -> int:
+    """How many scheduled sessions a closure on `date` would cancel."""
+    return int(closure_affected_sessions(organization=organization, site=site, date=date).count())
+
+
+# --- episodes (patient data) ----------------------------------------------------------------
+
+
+@dataclass
+class EpisodeTracks:
+    episode: Episode
+    enrollments: list[Enrollment]
+    tracks: QuerySet[Track]
+    today: dt.date
+
+
+def episode_for_programs(
+    *, actor: Actor, episode_id: int, cap: Cap, object_type: str
+) -> EpisodeTracks:
+    """An episode with its enrollments and the active tracks of its site, for the enroll and booking
+    pages; audited as a view of its patient.
+
+    Raises NotFound, or NotPermitted (audited) without `cap` or for a patient at another site.
+    """
+    episode = Episode.objects.select_related("patient", "site").filter(pk=episode_id).first()
+    if episode is None:
+        raise NotFound("There is no such episode.")
+    require_patient(actor, cap, episode.patient, object_type=object_type)
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=episode.patient_id,
+        object_type=object_type,
+        object_id=episode.pk,
+    )
+    enrollments = list(
+        Enrollment.objects.filter(episode=episode)
+        .select_related("track")
+        .order_by("start_date", "id")
+    )
+    tracks = Track.objects.filter(site=episode.site, is_active=True).order_by("name")
+    return EpisodeTracks(
+        episode=episode,
+        enrollments=enrollments,
+        tracks=tracks,
+        today=clock.local_today(episode.site.tz),
+    )
+
+
+def enrollment_get(*, actor: Actor, enrollment_id: int) -> Enrollment:
+    """One enrollment with its episode and patient, audited as a view of the patient.
+
+    Raises NotFound, or NotPermitted (audited) without Cap.EPISODE_MANAGE or for another site.
+    """
+    enrollment = (
+        Enrollment.objects.select_related("episode__patient", "episode__site", "track")
+        .filter(pk=enrollment_id)
+        .first()
+    )
+    if enrollment is None:
+        raise NotFound("There is no such enrollment.")
+    require_patient(actor, Cap.EPISODE_MANAGE, enrollment.episode.patient, object_type="enrollment")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=enrollment.episode.patient_id,
+        object_type="enrollment",
+        object_id=enrollment.pk,
+    )
+    return enrollment
