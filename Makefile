@@ -43,7 +43,7 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	@echo "== Domain and Django tests on SQLite =="
-	env -u DATABASE_URL $(BIN)/pytest openiop -p no:randomly
+	env -u DATABASE_URL $(BIN)/pytest openiop
 
 test-pg: $(STAMP)
 	@echo "== Django tests on PostgreSQL =="

@@ -1,14 +1,183 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from openiop.web.views_support import staff_view
+from openiop.accounts.domain import Cap
+from openiop.attendance import selectors, services
+from openiop.attendance.choices import AttendanceStatus
+from openiop.attendance.forms import AttendanceRowForm, BelowHoursFilterForm
+from openiop.attendance.selectors import RosterRow
+from openiop.core.actor import Actor
+from openiop.core.clock import local_today
+from openiop.core.dates import IsoWeek
+from openiop.core.errors import DomainError
+from openiop.episodes.models import Episode
+from openiop.programs.models import GroupSession, Site
+from openiop.web.views_support import paginate, staff_view
+
+LEDGER_WEEKS = 8
 
 
-@staff_view()
-def below_hours(request: HttpRequest) -> HttpResponse:  # placeholder until built
-    return render(request, "web/not_found.html", {"message": "Not built yet"})
+def _chosen_site(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:
+    sites = selectors.sites_for(actor)
+    wanted = request.GET.get("site") or request.POST.get("site")
+    user_sites = actor.user.site_ids() if actor.user else set()
+    chosen = next((s for s in sites if str(s.pk) == wanted), None)
+    if chosen is None:
+        chosen = next((s for s in sites if s.pk in user_sites), sites[0] if sites else None)
+    return chosen, sites
 
 
-@staff_view()
-def today(request: HttpRequest) -> HttpResponse:  # placeholder until built
-    return render(request, "web/not_found.html", {"message": "Not built yet"})
+@staff_view(Cap.SCHEDULE_VIEW, patient_data=True)
+def today(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    site, sites = _chosen_site(request, actor)
+    board = None
+    if site is not None:
+        board = selectors.today_board(actor=actor, site=site, date=local_today(site.tz))
+    return render(request, "attendance/today.html", {"board": board, "site": site, "sites": sites})
+
+
+def _roster_context(request: HttpRequest, actor: Actor, session: GroupSession) -> dict[str, Any]:
+    rows = selectors.session_roster(
+        actor=actor, session=session, today=local_today(session.site.tz)
+    )
+    return {
+        "session": session,
+        "rows": rows,
+        "tz": session.site.tz,
+        "statuses": AttendanceStatus.choices,
+        "can_record": request.user.can(Cap.ATTENDANCE_RECORD) and not session.is_cancelled,  # type: ignore[union-attr]
+        "recorded": sum(1 for r in rows if r.attendance is not None),
+        "errors": {},
+        "typed": {},
+    }
+
+
+@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
+def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The roster of one session: take attendance ('All present', then the exceptions)."""
+    actor = Actor.from_request(request)
+    session = selectors.session_get(actor=actor, session_id=session_id)
+    is_htmx = request.headers.get("HX-Request") == "true"
+    if request.method == "POST":
+        if request.POST.get("action") == "all_present":
+            try:
+                count = services.attendance_mark_all_present(session=session, by=actor)
+                messages.success(request, f"Marked {count} present. Now record the exceptions.")
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            return redirect(reverse("attendance:session", kwargs={"session_id": session.pk}))
+        return _save_row(request, actor, session, is_htmx)
+    return render(request, "attendance/session.html", _roster_context(request, actor, session))
+
+
+def _save_row(
+    request: HttpRequest, actor: Actor, session: GroupSession, is_htmx: bool
+) -> HttpResponse:
+    form = AttendanceRowForm(request.POST)
+    error = ""
+    episode_id = request.POST.get("episode_id")
+    if form.is_valid():
+        episode = (
+            Episode.objects.select_related("patient")
+            .filter(pk=form.cleaned_data["episode_id"])
+            .first()
+        )
+        if episode is None:
+            error = "That patient is not on this roster."
+        else:
+            try:
+                services.attendance_record(
+                    session=session,
+                    episode=episode,
+                    status=form.cleaned_data["status"],
+                    minutes_attended=form.cleaned_data["minutes_attended"],
+                    comment=form.cleaned_data["comment"] or "",
+                    expected_version=form.cleaned_data["version"],
+                    by=actor,
+                )
+            except DomainError as exc:
+                error = exc.message
+    else:
+        error = " ".join(
+            f"{form.fields[f].label or f}: {' '.join(e)}" for f, e in form.errors.items()
+        )
+    if not error and not is_htmx:
+        return redirect(reverse("attendance:session", kwargs={"session_id": session.pk}))
+    context = _roster_context(request, actor, session)
+    typed = {
+        "status": request.POST.get("status", ""),
+        "minutes_attended": request.POST.get("minutes_attended", ""),
+        "comment": request.POST.get("comment", ""),
+    }
+    if error:
+        context["errors"] = {str(episode_id): error}
+        context["typed"] = {str(episode_id): typed}
+    status = 400 if error else 200
+    if is_htmx:
+        row = next((r for r in context["rows"] if str(r.episode.pk) == str(episode_id)), None)
+        if row is None:
+            return HttpResponse(error or "Not on roster", status=400)
+        return render(
+            request, "attendance/_roster_row.html", {**context, "row": row}, status=status
+        )
+    return render(request, "attendance/session.html", context, status=status)
+
+
+@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
+def patient_hours(request: HttpRequest, patient_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    ledger = selectors.patient_weekly_ledger(actor=actor, patient_id=patient_id, weeks=LEDGER_WEEKS)
+    return render(request, "attendance/patient_hours.html", {"ledger": ledger})
+
+
+@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
+def below_hours(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    site, sites = _chosen_site(request, actor)
+    form = BelowHoursFilterForm(request.GET or None)
+    rows: list[Any] = []
+    week = None
+    if site is not None:
+        today_local = local_today(site.tz)
+        week = IsoWeek.of(today_local)
+        if form.is_valid() and form.cleaned_data.get("week"):
+            try:
+                week = IsoWeek.parse(form.cleaned_data["week"])
+            except ValueError as exc:
+                form.add_error("week", str(exc))
+        query = form.cleaned_data.get("q", "") if form.is_bound and form.is_valid() else ""
+        rows = selectors.below_hours(
+            actor=actor, site=site, week=week, today=today_local, query=query or ""
+        )
+    page = paginate(request, rows)
+    return render(
+        request,
+        "attendance/below_hours.html",
+        {"page": page, "site": site, "sites": sites, "form": form, "week": week},
+    )
+
+
+@require_POST
+@staff_view(Cap.ALERT_ACK, patient_data=True)
+def alert_ack(request: HttpRequest, alert_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    try:
+        alert = selectors.alert_get(actor=actor, alert_id=alert_id)
+        services.alert_acknowledge(alert=alert, by=actor)
+        messages.success(request, "Alert acknowledged.")
+    except DomainError as exc:
+        if exc.http_status == 403:
+            raise
+        messages.error(request, exc.message)
+    return redirect(request.POST.get("next") or reverse("web:today"))
+
+
+__all__ = ["RosterRow", "alert_ack", "below_hours", "patient_hours", "session_detail", "today"]

@@ -22,10 +22,24 @@ from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.errors import DomainError
 from openiop.episodes import services as episode_services
-from openiop.episodes.choices import DischargeReason, EpisodeStatus, LevelOfCare, ReferralSource, TreatmentFocus
+from openiop.episodes.choices import (
+    DischargeReason,
+    EpisodeStatus,
+    LevelOfCare,
+    ReferralSource,
+    TreatmentFocus,
+)
 from openiop.patients import services as patient_services
 from openiop.programs import services as program_services
-from openiop.programs.models import CurriculumTopic, GroupSession, Organization, Room, Site, Track, TrackBlock
+from openiop.programs.models import (
+    CurriculumTopic,
+    GroupSession,
+    Organization,
+    Room,
+    Site,
+    Track,
+    TrackBlock,
+)
 from openiop.web.demo_cast import (
     CURRICULUM_ADULT,
     CURRICULUM_TEEN,
@@ -44,9 +58,15 @@ class Command(BaseCommand):
     help = "Load the fictional demo clinic (skips if it is already loaded)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--seed", type=int, default=2026, help="Random seed (same seed, same clinic)")
-        parser.add_argument("--today", type=dt.date.fromisoformat, default=None, help="Pretend today is YYYY-MM-DD")
-        parser.add_argument("--keep-existing", action="store_true", help="(default) keep an already loaded clinic")
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="Random seed (same seed, same clinic)"
+        )
+        parser.add_argument(
+            "--today", type=dt.date.fromisoformat, default=None, help="Pretend today is YYYY-MM-DD"
+        )
+        parser.add_argument(
+            "--keep-existing", action="store_true", help="(default) keep an already loaded clinic"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if Organization.objects.filter(name=ORG_NAME).exists():
@@ -58,7 +78,9 @@ class Command(BaseCommand):
                 builder = DemoBuilder(rng=rng, today=options["today"], out=self.stdout.write)
                 builder.build()
         except DomainError as exc:
-            raise CommandError(f"Demo clinic could not be loaded: {exc.message}", returncode=2) from exc
+            raise CommandError(
+                f"Demo clinic could not be loaded: {exc.message}", returncode=2
+            ) from exc
         self.stdout.write(self.style.SUCCESS("Demo clinic loaded."))
 
 
@@ -70,20 +92,28 @@ class DemoBuilder:
 
     # --- structure -------------------------------------------------------------------------
     def build(self) -> None:
-        self.org = Organization.objects.create(name=ORG_NAME, mrn_prefix="LH", crisis_line="555-0142")
+        self.org = Organization.objects.create(
+            name=ORG_NAME, mrn_prefix="LH", crisis_line="555-0142"
+        )
         self.riverbend = Site.objects.create(
-            organization=self.org, name="Riverbend Clinic", timezone="America/Chicago", address="100 Imaginary Way"
+            organization=self.org,
+            name="Riverbend Clinic",
+            timezone="America/Chicago",
+            address="100 Imaginary Way",
         )
         self.cedar = Site.objects.create(
-            organization=self.org, name="Cedar Hollow Clinic", timezone="America/Denver", address="7 Pretend Lane"
+            organization=self.org,
+            name="Cedar Hollow Clinic",
+            timezone="America/Denver",
+            address="7 Pretend Lane",
         )
         self.today = self.today_override or local_today(self.riverbend.tz)
         self.staff = self._staff()
         director = self.staff["director"]
         self.actor = Actor.cli(director, "demo")
         rooms = {
-            "R1": Room.objects.create(site=self.riverbend, name="Willow Room", capacity=14),
-            "R2": Room.objects.create(site=self.riverbend, name="Aspen Room", capacity=12),
+            "R1": Room.objects.create(site=self.riverbend, name="Willow Room", capacity=16),
+            "R2": Room.objects.create(site=self.riverbend, name="Aspen Room", capacity=16),
             "R3": Room.objects.create(site=self.riverbend, name="Studio", capacity=16),
             "C1": Room.objects.create(site=self.cedar, name="Juniper Room", capacity=12),
             "C2": Room.objects.create(site=self.cedar, name="Family Room", capacity=20),
@@ -94,24 +124,63 @@ class DemoBuilder:
 
         self.tracks = [
             self._track(
-                self.riverbend, "Adult Day IOP", "adult", 14, 540, "Mon-Thu 9:00-12:00", CURRICULUM_ADULT,
+                self.riverbend,
+                "Adult Day IOP",
+                "adult",
+                16,
+                540,
+                "Mon-Thu 9:00-12:00",
+                CURRICULUM_ADULT,
                 days=[0, 1, 2, 3],
                 blocks=[
                     (dt.time(9, 0), 90, "group_therapy", "Process group", "clinician", rooms["R1"]),
-                    (dt.time(10, 30), 45, "psychoeducation", "Skill of the week", "clinician2", rooms["R2"]),
-                    (dt.time(11, 15), 45, "holistic", "Mindfulness and movement", "clinician2", rooms["R3"]),
+                    (
+                        dt.time(10, 30),
+                        45,
+                        "psychoeducation",
+                        "Skill of the week",
+                        "clinician2",
+                        rooms["R2"],
+                    ),
+                    (
+                        dt.time(11, 15),
+                        45,
+                        "holistic",
+                        "Mindfulness and movement",
+                        "clinician2",
+                        rooms["R3"],
+                    ),
                 ],
             ),
             self._track(
-                self.riverbend, "Adult Evening IOP", "adult", 12, 540, "Mon/Tue/Thu 18:00-21:00", CURRICULUM_ADULT,
+                self.riverbend,
+                "Adult Evening IOP",
+                "adult",
+                14,
+                540,
+                "Mon/Tue/Thu 18:00-21:00",
+                CURRICULUM_ADULT,
                 days=[0, 1, 3],
                 blocks=[
-                    (dt.time(18, 0), 90, "group_therapy", "Evening process group", "clinician2", rooms["R1"]),
+                    (
+                        dt.time(18, 0),
+                        90,
+                        "group_therapy",
+                        "Evening process group",
+                        "clinician2",
+                        rooms["R1"],
+                    ),
                     (dt.time(19, 30), 90, "skills", "Skills workshop", "clinician", rooms["R2"]),
                 ],
             ),
             self._track(
-                self.cedar, "Adolescent Evening IOP", "adolescent", 10, 360, "Mon-Thu 16:00-19:00", CURRICULUM_TEEN,
+                self.cedar,
+                "Adolescent Evening IOP",
+                "adolescent",
+                10,
+                360,
+                "Mon-Thu 16:00-19:00",
+                CURRICULUM_TEEN,
                 days=[0, 1, 2, 3],
                 blocks=[
                     (dt.time(16, 0), 90, "group_therapy", "Teen group", "clinician3", rooms["C1"]),
@@ -123,11 +192,19 @@ class DemoBuilder:
         # A closure inside the past weeks, so the schedule shows a cancelled day.
         closure_day = self.start + dt.timedelta(weeks=2, days=2)
         for track in self.tracks:
-            program_services.sessions_generate(track=track, start=self.start, end=self.end, by=self.actor)
+            program_services.sessions_generate(
+                track=track, start=self.start, end=self.end, by=self.actor
+            )
         program_services.closure_add(
-            organization=self.org, site=None, date=closure_day, name="Staff training day (clinic closed)", by=self.actor
+            organization=self.org,
+            site=None,
+            date=closure_day,
+            name="Staff training day (clinic closed)",
+            by=self.actor,
         )
-        self.out(f"  {len(self.tracks)} tracks, {GroupSession.objects.count()} sessions from {self.start} to {self.end}")
+        self.out(
+            f"  {len(self.tracks)} tracks, {GroupSession.objects.count()} sessions from {self.start} to {self.end}"
+        )
         self._patients()
 
     def _staff(self) -> dict[str, User]:
@@ -135,21 +212,39 @@ class DemoBuilder:
         staff: dict[str, User] = {}
         for username, first, last, role, creds, site_codes in STAFF:
             user = User.objects.create_user(
-                username=username, password=DEMO_PASSWORD, first_name=first, last_name=last, role=role,
-                credentials=creds, organization=self.org, email=f"{username}@example.invalid",
+                username=username,
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+                role=role,
+                credentials=creds,
+                organization=self.org,
+                email=f"{username}@example.invalid",
             )
             user.sites.set([sites[c] for c in site_codes])
             staff[username] = user
         return staff
 
     def _track(
-        self, site: Site, name: str, band: str, capacity: int, minimum: int, description: str,
-        curriculum: list[tuple[str, str]], *, days: list[int],
+        self,
+        site: Site,
+        name: str,
+        band: str,
+        capacity: int,
+        minimum: int,
+        description: str,
+        curriculum: list[tuple[str, str]],
+        *,
+        days: list[int],
         blocks: list[tuple[dt.time, int, str, str, str, Room]],
         family_group: tuple[int, dt.time, int, str, Room] | None = None,
     ) -> Track:
         track = Track.objects.create(
-            site=site, name=name, age_band=band, capacity=capacity, weekly_minimum_minutes=minimum,
+            site=site,
+            name=name,
+            age_band=band,
+            capacity=capacity,
+            weekly_minimum_minutes=minimum,
             description=description,
         )
         for day in days:
@@ -157,17 +252,33 @@ class DemoBuilder:
                 if family_group and day == family_group[0] and start == family_group[1]:
                     continue
                 TrackBlock.objects.create(
-                    track=track, weekday=day, start_time=start, duration_minutes=minutes, kind=kind, title=title,
-                    facilitator=self.staff[facilitator], room=room, valid_from=self.start,
+                    track=track,
+                    weekday=day,
+                    start_time=start,
+                    duration_minutes=minutes,
+                    kind=kind,
+                    title=title,
+                    facilitator=self.staff[facilitator],
+                    room=room,
+                    valid_from=self.start,
                 )
         if family_group:
             day, start, minutes, facilitator, room = family_group
             TrackBlock.objects.create(
-                track=track, weekday=day, start_time=start, duration_minutes=minutes, kind="family_group",
-                title="Multi-family group", facilitator=self.staff[facilitator], room=room, valid_from=self.start,
+                track=track,
+                weekday=day,
+                start_time=start,
+                duration_minutes=minutes,
+                kind="family_group",
+                title="Multi-family group",
+                facilitator=self.staff[facilitator],
+                room=room,
+                valid_from=self.start,
             )
         for n, (topic, modality) in enumerate(curriculum, start=1):
-            CurriculumTopic.objects.create(track=track, week_number=n, topic=topic, modality=modality)
+            CurriculumTopic.objects.create(
+                track=track, week_number=n, topic=topic, modality=modality
+            )
         return track
 
     # --- patients ---------------------------------------------------------------------------
@@ -186,79 +297,134 @@ class DemoBuilder:
         case_managers = {self.riverbend.pk: "casemanager", self.cedar.pk: "casemanager2"}
         pending_attendance: list[Any] = []
         for i, (stage, reason) in enumerate(plan):
-            track = self.tracks[i % 3]
+            # Half the patients in the day track, a third in the evening, the rest in the teen track.
+            track = self.tracks[(0, 1, 0, 2, 0, 1)[i % 6]]
             site = track.site
             first, last = names[i]
             adolescent = track.age_band == "adolescent"
             age = rng.randint(13, 17) if adolescent else rng.randint(19, 66)
             dob = self.today - dt.timedelta(days=age * 365 + rng.randint(0, 360))
             patient = patient_services.patient_create(
-                organization=self.org, site=site, by=self.actor,
-                legal_first_name=first, legal_last_name=last, preferred_name=rng.choice(["", "", first[:3]]),
-                date_of_birth=dob, sex=rng.choice(["female", "male"]), pronouns=rng.choice(["she/her", "he/him", "they/them"]),
-                phone=f"555-01{i:02d}", email=f"{first.lower()}.{last.lower()}@example.invalid",
-                address_line=f"{10 + i} Makebelieve Road", city="Faketown", state="ZZ", postal_code="00000",
+                organization=self.org,
+                site=site,
+                by=self.actor,
+                legal_first_name=first,
+                legal_last_name=last,
+                preferred_name=rng.choice(["", "", first[:3]]),
+                date_of_birth=dob,
+                sex=rng.choice(["female", "male"]),
+                pronouns=rng.choice(["she/her", "he/him", "they/them"]),
+                phone=f"555-01{i:02d}",
+                email=f"{first.lower()}.{last.lower()}@example.invalid",
+                address_line=f"{10 + i} Makebelieve Road",
+                city="Faketown",
+                state="ZZ",
+                postal_code="00000",
                 language=rng.choice(["English", "English", "English", "Spanish"]),
             )
             guardian = "Guardian" if adolescent else "Emergency contact"
             patient_services.contact_add(
-                patient=patient, by=self.actor, name=f"{rng.choice(FIRST_NAMES)} {last}",
-                relationship="parent" if adolescent else rng.choice(["spouse", "sibling", "friend"]),
-                phone=f"555-02{i:02d}", is_emergency_contact=True, is_legal_guardian=adolescent,
+                patient=patient,
+                by=self.actor,
+                name=f"{rng.choice(FIRST_NAMES)} {last}",
+                relationship="parent"
+                if adolescent
+                else rng.choice(["spouse", "sibling", "friend"]),
+                phone=f"555-02{i:02d}",
+                is_emergency_contact=True,
+                is_legal_guardian=adolescent,
                 notes=f"{guardian} (fictional)",
             )
             weeks_in = rng.randint(1, PAST_WEEKS)
-            admission = self.start + dt.timedelta(weeks=PAST_WEEKS - weeks_in, days=rng.randint(0, 3))
+            admission = self.start + dt.timedelta(
+                weeks=PAST_WEEKS - weeks_in, days=rng.randint(0, 3)
+            )
             if stage == "waitlisted":
                 admission = self.today + dt.timedelta(days=rng.randint(3, 10))
-            focus = rng.choice([TreatmentFocus.MENTAL_HEALTH, TreatmentFocus.SUBSTANCE_USE, TreatmentFocus.CO_OCCURRING])
+            focus = rng.choice(
+                [
+                    TreatmentFocus.MENTAL_HEALTH,
+                    TreatmentFocus.SUBSTANCE_USE,
+                    TreatmentFocus.CO_OCCURRING,
+                ]
+            )
             episode = episode_services.episode_open(
-                patient=patient, site=site, focus=focus,
-                referral_source=rng.choice(list(ReferralSource)), admission_date=admission,
+                patient=patient,
+                site=site,
+                focus=focus,
+                referral_source=rng.choice(list(ReferralSource)),
+                admission_date=admission,
                 level_of_care=LevelOfCare.L2_1,
                 status=EpisodeStatus.WAITLISTED if stage == "waitlisted" else EpisodeStatus.ACTIVE,
                 primary_clinician=self.staff[rng.choice(clinicians[site.pk])],
-                case_manager=self.staff[case_managers[site.pk]], by=self.actor,
+                case_manager=self.staff[case_managers[site.pk]],
+                by=self.actor,
             )
             if stage == "waitlisted":
                 continue
-            program_services.enrollment_start(episode=episode, track=track, start_date=admission, by=self.actor)
+            program_services.enrollment_start(
+                episode=episode, track=track, start_date=admission, by=self.actor
+            )
             discharge_on = None
             if stage == "discharged":
-                discharge_on = min(self.today - dt.timedelta(days=1), admission + dt.timedelta(days=rng.randint(10, 35)))
+                discharge_on = min(
+                    self.today - dt.timedelta(days=1),
+                    admission + dt.timedelta(days=rng.randint(10, 35)),
+                )
                 discharge_on = max(discharge_on, admission)
             reliability = rng.choice([0.95, 0.9, 0.85, 0.7, 0.55])
             pending_attendance.append((episode, track, admission, discharge_on, reliability))
             if stage == "on_hold":
-                episode_services.episode_set_status(episode=episode, status=EpisodeStatus.ON_HOLD, by=self.actor)
-            if i % 7 == 3 and stage == "active":
+                episode_services.episode_set_status(
+                    episode=episode, status=EpisodeStatus.ON_HOLD, by=self.actor
+                )
+            step_down_on = admission + dt.timedelta(days=28)
+            if i % 7 == 3 and stage == "active" and step_down_on <= self.today:
                 episode_services.episode_change_level(
-                    episode=episode, to_level=LevelOfCare.L1, effective_date=min(self.today, admission + dt.timedelta(days=14)),
-                    reason="Stepping down: goals met, fewer hours for the last two weeks", by=self.actor,
-                ) if admission + dt.timedelta(days=14) <= self.today else None
+                    episode=episode,
+                    to_level=LevelOfCare.L1,
+                    effective_date=step_down_on,
+                    reason="Step-down: goals met; continues below 9 h for up to two weeks before outpatient",
+                    by=self.actor,
+                )
             if discharge_on is not None:
                 self._attend(episode, track, admission, discharge_on, reliability)
                 episode_services.episode_discharge(
-                    episode=episode, discharge_date=discharge_on, reason=reason or "completed",
-                    note="Demo discharge (fictional)", by=self.actor,
+                    episode=episode,
+                    discharge_date=discharge_on,
+                    reason=reason or "completed",
+                    note="Demo discharge (fictional)",
+                    by=self.actor,
                 )
         for episode, track, admission, discharge_on, reliability in pending_attendance:
             if discharge_on is None and episode.status != EpisodeStatus.ON_HOLD:
-                self._attend(episode, track, admission, self.today - dt.timedelta(days=1), reliability)
+                self._attend(
+                    episode, track, admission, self.today - dt.timedelta(days=1), reliability
+                )
         self.out(f"  {len(plan)} patients")
 
-    def _attend(self, episode: Any, track: Track, start: dt.date, end: dt.date, reliability: float) -> None:
+    def _attend(
+        self, episode: Any, track: Track, start: dt.date, end: dt.date, reliability: float
+    ) -> None:
         """Record attendance for past sessions, as the facilitator would."""
         rng = self.rng
-        sessions = GroupSession.objects.filter(
-            track=track, date__gte=start, date__lte=end, status="scheduled"
-        ).select_related("facilitator").order_by("starts_at")
+        sessions = (
+            GroupSession.objects.filter(
+                track=track, date__gte=start, date__lte=end, status="scheduled"
+            )
+            .select_related("facilitator")
+            .order_by("starts_at")
+        )
         absent_day: dt.date | None = None
         for session in sessions:
             by = Actor.cli(session.facilitator, "demo")
             if absent_day == session.date or rng.random() > reliability:
                 absent_day = session.date
-                status = AttendanceStatus.ABSENT_UNEXCUSED if rng.random() < 0.6 else AttendanceStatus.ABSENT_EXCUSED
+                status = (
+                    AttendanceStatus.ABSENT_UNEXCUSED
+                    if rng.random() < 0.6
+                    else AttendanceStatus.ABSENT_EXCUSED
+                )
                 minutes = 0
             else:
                 roll = rng.random()

@@ -14,7 +14,9 @@ class Command(BaseCommand):
             self.stdout.write("No demo clinic loaded. Run `openiop demo` first.")
             return
         self.stdout.write("")
-        self.stdout.write("OpenIOP demo clinic: http://127.0.0.1:8000  (every password: %s)" % DEMO_PASSWORD)
+        self.stdout.write(
+            "OpenIOP demo clinic: http://127.0.0.1:8000  (every password: %s)" % DEMO_PASSWORD
+        )
         self.stdout.write(f"{'username':<14} {'role':<32} name")
         for username in usernames:
             user = users.get(username)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django import forms
+
+from openiop.attendance.choices import AttendanceStatus
+
+
+class AttendanceRowForm(forms.Form):
+    episode_id = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=AttendanceStatus.choices)
+    minutes_attended = forms.IntegerField(
+        label="Minutes", required=False, min_value=0, max_value=24 * 60
+    )
+    comment = forms.CharField(required=False, max_length=300)
+
+
+class BelowHoursFilterForm(forms.Form):
+    q = forms.CharField(label="Patient name", required=False, max_length=100)
+    week = forms.CharField(label="Week", required=False, max_length=8, help_text="e.g. 2026-W07")

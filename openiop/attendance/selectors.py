@@ -1,0 +1,362 @@
+"""Reads of rosters, hours and the Today board. Each checks access and writes the audit entry.
+
+Rosters are derived at read time (docs/decisions.md #2): the episodes enrolled in the session's
+track on its date, the episode of an individual or family session, and anyone already recorded.
+Query counts stay constant whatever the number of patients or sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+
+from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.domain import Cap
+from openiop.attendance.domain import SessionLine, WeekLine, ledger
+from openiop.attendance.models import Attendance
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.core.actor import Actor
+from openiop.core.clock import local_today
+from openiop.core.dates import IsoWeek
+from openiop.core.errors import NotFound, NotPermitted
+from openiop.episodes.choices import AlertStatus, EpisodeStatus
+from openiop.episodes.models import Alert, Episode
+from openiop.patients.models import Patient
+from openiop.programs.choices import SessionStatus
+from openiop.programs.models import Enrollment, GroupSession, Site
+
+
+# --- rosters -------------------------------------------------------------------------------------
+def _enrolled_on(date: dt.date) -> Q:
+    return Q(start_date__lte=date) & (Q(end_date__isnull=True) | Q(end_date__gte=date))
+
+
+def roster_episode_ids(session: GroupSession) -> set[int]:
+    """The ids of the episodes on a session's roster (one or two queries)."""
+    ids: set[int] = set()
+    if session.episode_id:
+        ids.add(session.episode_id)
+    if session.track_id:
+        ids.update(
+            Enrollment.objects.filter(
+                _enrolled_on(session.date), track_id=session.track_id
+            ).values_list("episode_id", flat=True)
+        )
+    ids.update(Attendance.objects.filter(session=session).values_list("episode_id", flat=True))
+    return ids
+
+
+def session_get(*, actor: Actor, session_id: int, cap: Cap = Cap.ATTENDANCE_VIEW) -> GroupSession:
+    """A session with its site, track, room and facilitator, if the actor may see its roster."""
+    require(actor, cap, object_type="session")
+    session = (
+        GroupSession.objects.select_related(
+            "site", "track", "room", "facilitator", "episode__patient"
+        )
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None:
+        raise NotFound("That session does not exist.")
+    user = actor.user
+    assert user is not None
+    if not user.sees_all_sites() and session.site_id not in user.site_ids():
+        audit_denied(
+            actor, patient_id=None, object_type="session", reason="session at another site"
+        )
+        raise NotPermitted(
+            "This session is at a site you do not work at.", code="site_not_permitted"
+        )
+    return session
+
+
+@dataclass
+class RosterRow:
+    episode: Episode
+    patient: Patient
+    attendance: Attendance | None
+    week: WeekLine | None
+
+
+def session_roster(*, actor: Actor, session: GroupSession, today: dt.date) -> list[RosterRow]:
+    """The roster of a session (already access-checked by session_get), with each patient's week.
+
+    Writes one audit entry naming every patient shown.
+    """
+    episode_ids = roster_episode_ids(session)
+    episodes = list(
+        Episode.objects.filter(pk__in=episode_ids)
+        .select_related("patient")
+        .order_by("patient__legal_last_name", "patient__legal_first_name")
+    )
+    records = {a.episode_id: a for a in Attendance.objects.filter(session=session)}
+    week = IsoWeek.of(session.date)
+    weeks = weekly_lines(episodes, [week], today)
+    rows = [
+        RosterRow(
+            episode=e,
+            patient=e.patient,
+            attendance=records.get(e.pk),
+            week=weeks[e.pk][0] if weeks.get(e.pk) else None,
+        )
+        for e in episodes
+    ]
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="session_roster",
+        object_id=session.pk,
+        patient_ids=[e.patient_id for e in episodes],
+    )
+    return rows
+
+
+# --- the weekly ledger, batched ------------------------------------------------------------------
+def weekly_lines(
+    episodes: Sequence[Episode], weeks: Sequence[IsoWeek], today: dt.date
+) -> dict[int, list[WeekLine]]:
+    """Each episode's ledger over `weeks`, in four queries whatever the number of episodes.
+
+    Scheduled: the track sessions on dates the episode was enrolled (cancelled sessions excluded),
+    plus its own individual and family sessions. The minimum is the enrolled track's that week.
+    """
+    if not episodes or not weeks:
+        return {}
+    start = min(w.monday for w in weeks)
+    end = max(w.sunday for w in weeks)
+    ids = [e.pk for e in episodes]
+    enrollments = list(
+        Enrollment.objects.filter(episode_id__in=ids, start_date__lte=end)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+        .select_related("track")
+    )
+    track_ids = {en.track_id for en in enrollments}
+    sessions = list(
+        GroupSession.objects.filter(date__gte=start, date__lte=end, status=SessionStatus.SCHEDULED)
+        .filter(Q(track_id__in=track_ids) | Q(episode_id__in=ids))
+        .only("id", "date", "starts_at", "ends_at", "track_id", "episode_id")
+    )
+    attended: dict[tuple[int, int], int] = {
+        (a["episode_id"], a["session_id"]): a["minutes_attended"]
+        for a in Attendance.objects.filter(
+            episode_id__in=ids, session__date__gte=start, session__date__lte=end
+        ).values("episode_id", "session_id", "minutes_attended")
+    }
+    by_track: dict[int, list[GroupSession]] = defaultdict(list)
+    by_episode: dict[int, list[GroupSession]] = defaultdict(list)
+    for s in sessions:
+        if s.episode_id:
+            by_episode[s.episode_id].append(s)
+        elif s.track_id:
+            by_track[s.track_id].append(s)
+    enrollments_of: dict[int, list[Enrollment]] = defaultdict(list)
+    for en in enrollments:
+        enrollments_of[en.episode_id].append(en)
+
+    result: dict[int, list[WeekLine]] = {}
+    for episode in episodes:
+        lines: list[SessionLine] = []
+        minimum: dict[IsoWeek, int | None] = {}
+        for en in enrollments_of[episode.pk]:
+            last = en.end_date or end
+            for s in by_track[en.track_id]:
+                if en.start_date <= s.date <= last and (
+                    episode.discharge_date is None or s.date <= episode.discharge_date
+                ):
+                    lines.append(_line(s, attended.get((episode.pk, s.pk))))
+            for week in weeks:
+                if en.start_date <= week.sunday and last >= week.monday:
+                    minimum[week] = en.track.weekly_minimum_minutes
+        for s in by_episode[episode.pk]:
+            lines.append(_line(s, attended.get((episode.pk, s.pk))))
+        result[episode.pk] = ledger(lines, minimum, weeks, today)
+    return result
+
+
+def _line(session: GroupSession, attended_minutes: int | None) -> SessionLine:
+    scheduled = int((session.ends_at - session.starts_at).total_seconds() // 60)
+    return SessionLine(
+        date=session.date, scheduled_minutes=scheduled, attended_minutes=attended_minutes
+    )
+
+
+@dataclass
+class PatientLedger:
+    patient: Patient
+    weeks: list[WeekLine]
+    episode: Episode | None
+
+
+def patient_weekly_ledger(
+    *, actor: Actor, patient_id: int, weeks: int, today: dt.date | None = None
+) -> PatientLedger:
+    """A patient's last `weeks` clinic-local weeks (newest first) across their episodes. Audited.
+
+    `today` defaults to today in the patient's site time zone.
+    """
+    require(actor, Cap.ATTENDANCE_VIEW, patient_id=patient_id, object_type="hours_ledger")
+    patient = Patient.objects.select_related("site").filter(pk=patient_id).first()
+    if patient is None:
+        raise NotFound("That patient does not exist.")
+    require_patient(actor, Cap.ATTENDANCE_VIEW, patient, object_type="hours_ledger")
+    today = today or local_today(patient.site.tz)
+    episodes = list(Episode.objects.filter(patient=patient).order_by("-admission_date"))
+    wanted = [IsoWeek.of(today)]
+    for _ in range(weeks - 1):
+        wanted.append(wanted[-1].previous())
+    per_episode = weekly_lines(episodes, wanted, today)
+    merged: list[WeekLine] = []
+    for i, week in enumerate(wanted):
+        candidates = [per_episode[e.pk][i] for e in episodes if e.pk in per_episode]
+        with_min = [c for c in candidates if c.minimum_minutes is not None or c.scheduled_minutes]
+        merged.append(with_min[0] if with_min else candidates[0] if candidates else _empty(week))
+    audit_record(actor, action=AuditAction.VIEW, patient_id=patient.pk, object_type="hours_ledger")
+    return PatientLedger(patient=patient, weeks=merged, episode=episodes[0] if episodes else None)
+
+
+def _empty(week: IsoWeek) -> WeekLine:
+    from openiop.attendance.domain import WeekStatus
+
+    return WeekLine(week, 0, 0, 0, None, WeekStatus.NO_MINIMUM)
+
+
+# --- below hours ---------------------------------------------------------------------------------
+@dataclass
+class BelowRow:
+    episode: Episode
+    patient: Patient
+    line: WeekLine
+
+
+def below_hours(
+    *, actor: Actor, site: Site, week: IsoWeek, today: dt.date, query: str = ""
+) -> list[BelowRow]:
+    """Active patients at a site whose week is below (finished) or at risk (current). Audited."""
+    require(actor, Cap.ATTENDANCE_VIEW, object_type="below_hours")
+    _require_site(actor, site)
+    episodes_qs = (
+        Episode.objects.filter(
+            site=site, status=EpisodeStatus.ACTIVE, enrollments__start_date__lte=week.sunday
+        )
+        .filter(Q(enrollments__end_date__isnull=True) | Q(enrollments__end_date__gte=week.monday))
+        .select_related("patient")
+        .distinct()
+        .order_by("patient__legal_last_name", "patient__legal_first_name")
+    )
+    if query.strip():
+        episodes_qs = episodes_qs.filter(patient__search_name__contains=query.strip().lower())
+    episodes = list(episodes_qs)
+    lines = weekly_lines(episodes, [week], today)
+    rows = [
+        BelowRow(episode=e, patient=e.patient, line=lines[e.pk][0])
+        for e in episodes
+        if lines.get(e.pk) and lines[e.pk][0].flagged
+    ]
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="below_hours",
+        object_id=str(week),
+        patient_ids=[r.patient.pk for r in rows],
+    )
+    return rows
+
+
+def _require_site(actor: Actor, site: Site) -> None:
+    user = actor.user
+    assert user is not None
+    if not user.sees_all_sites() and site.pk not in user.site_ids():
+        audit_denied(actor, patient_id=None, object_type="site", reason="another site")
+        raise NotPermitted("You do not work at this site.", code="site_not_permitted")
+
+
+def sites_for(actor: Actor) -> list[Site]:
+    """The sites the actor may choose among, by name."""
+    return list(Site.objects.filter(site_scope(actor, "id")).order_by("name"))
+
+
+# --- Today ---------------------------------------------------------------------------------------
+@dataclass
+class TodaySession:
+    session: GroupSession
+    roster_size: int
+    recorded: int
+
+    @property
+    def complete(self) -> bool:
+        return self.roster_size > 0 and self.recorded >= self.roster_size
+
+
+@dataclass
+class TodayBoard:
+    site: Site
+    date: dt.date
+    sessions: list[TodaySession] = field(default_factory=list)
+    alerts: list[Alert] | None = None  # None: the role does not see clinical alerts
+
+
+def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
+    """Today's sessions at a site with roster sizes and recorded counts, and the open alerts.
+
+    Constant queries: sessions (1), enrollment counts per track (1), recorded counts (1), alerts (1).
+    """
+    require(actor, Cap.SCHEDULE_VIEW, object_type="today")
+    _require_site(actor, site)
+    sessions = list(
+        GroupSession.objects.filter(site=site, date=date)
+        .select_related("room", "facilitator", "track", "episode__patient")
+        .order_by("starts_at", "title")
+    )
+    track_ids = {s.track_id for s in sessions if s.track_id}
+    enrolled = dict(
+        Enrollment.objects.filter(_enrolled_on(date), track_id__in=track_ids)
+        .values("track_id")
+        .annotate(n=Count("id"))
+        .values_list("track_id", "n")
+    )
+    recorded = dict(
+        Attendance.objects.filter(session__in=sessions)
+        .values("session_id")
+        .annotate(n=Count("id"))
+        .values_list("session_id", "n")
+    )
+    board = TodayBoard(site=site, date=date)
+    for s in sessions:
+        size = 1 if s.episode_id else enrolled.get(s.track_id, 0)
+        board.sessions.append(
+            TodaySession(
+                session=s,
+                roster_size=max(size, recorded.get(s.pk, 0)),
+                recorded=recorded.get(s.pk, 0),
+            )
+        )
+    patient_ids: set[int] = {s.episode.patient_id for s in sessions if s.episode_id and s.episode}
+    user = actor.user
+    if user is not None and user.can(Cap.CLINICAL_VIEW):
+        board.alerts = list(
+            Alert.objects.filter(status=AlertStatus.OPEN, patient__site=site)
+            .select_related("patient")
+            .order_by("-created_at")[:50]
+        )
+        patient_ids.update(a.patient_id for a in board.alerts)
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="today",
+        object_id=str(date),
+        patient_ids=patient_ids,
+    )
+    return board
+
+
+def alert_get(*, actor: Actor, alert_id: int) -> Alert:
+    alert = Alert.objects.select_related("patient", "episode").filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound("That alert does not exist.")
+    require_patient(actor, Cap.ALERT_ACK, alert.patient, object_type="alert")
+    return alert
