@@ -21,7 +21,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/openiop migrate --no-input -v0
 	$(BIN)/openiop demo --keep-existing
-	$(BIN)/openiop demo_logins
+	$(BIN)/openiop demo_logins --url http://127.0.0.1:$(PORT)
 	OPENIOP_DEBUG=1 $(BIN)/openiop runserver 127.0.0.1:$(PORT)
 
 demo: $(STAMP)

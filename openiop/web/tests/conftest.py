@@ -13,7 +13,16 @@ from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.episodes.models import Alert, LevelOfCareChange
 from openiop.programs.models import Enrollment, GroupSession
-from openiop.testing import make_block, make_episode, make_org, make_patient, make_room, make_site, make_track, make_user
+from openiop.testing import (
+    make_block,
+    make_episode,
+    make_org,
+    make_patient,
+    make_room,
+    make_site,
+    make_track,
+    make_user,
+)
 
 
 @dataclass
@@ -34,32 +43,66 @@ def world(db: Any) -> World:
     users = {role.value: make_user(role, sites=[site], org=org) for role in Role}
     other_clinician = make_user(Role.CLINICIAN, sites=[other], org=org)
     patient = make_patient(site, legal_first_name="Quintessa", legal_last_name="Moonwhistle")
-    contact = patient.contacts.create(name="Orsino Moonwhistle", relationship="parent", is_emergency_contact=True)
+    contact = patient.contacts.create(
+        name="Orsino Moonwhistle", relationship="parent", is_emergency_contact=True
+    )
     episode = make_episode(patient, primary_clinician=users["clinician"])
-    LevelOfCareChange.objects.create(episode=episode, to_level="2.1", effective_date=episode.admission_date, reason="Admission")
+    LevelOfCareChange.objects.create(
+        episode=episode, to_level="2.1", effective_date=episode.admission_date, reason="Admission"
+    )
     track = make_track(site)
     block = make_block(track, users["clinician"], room, weekday=timezone.localdate().weekday())
-    enrollment = Enrollment.objects.create(episode=episode, track=track, start_date=dt.date(2026, 1, 5))
+    enrollment = Enrollment.objects.create(
+        episode=episode, track=track, start_date=dt.date(2026, 1, 5)
+    )
     today = timezone.localdate()
     starts = timezone.now().replace(microsecond=0)
     session = GroupSession.objects.create(
-        site=site, track=track, block=block, kind="group_therapy", title="Process group", date=today,
-        starts_at=starts, ends_at=starts + dt.timedelta(hours=3), facilitator=users["clinician"], room=room,
+        site=site,
+        track=track,
+        block=block,
+        kind="group_therapy",
+        title="Process group",
+        date=today,
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(hours=3),
+        facilitator=users["clinician"],
+        room=room,
     )
     attendance = Attendance.objects.create(
-        session=session, episode=episode, patient=patient, status="present", minutes_attended=180,
+        session=session,
+        episode=episode,
+        patient=patient,
+        status="present",
+        minutes_attended=180,
         recorded_by=users["clinician"],
     )
     alert = Alert.objects.create(
-        patient=patient, episode=episode, kind="consecutive_absences", message="2 unexcused absences in a row",
+        patient=patient,
+        episode=episode,
+        kind="consecutive_absences",
+        message="2 unexcused absences in a row",
         dedupe_key="test",
     )
     other_patient = make_patient(other, legal_first_name="Xanthe", legal_last_name="Farberry")
     make_episode(other_patient)
     ids = {
-        "patient_id": patient.pk, "episode_id": episode.pk, "session_id": session.pk, "track_id": track.pk,
-        "block_id": block.pk, "enrollment_id": enrollment.pk, "contact_id": contact.pk, "alert_id": alert.pk,
-        "attendance_id": attendance.pk, "site_id": site.pk, "room_id": room.pk,
+        "patient_id": patient.pk,
+        "episode_id": episode.pk,
+        "session_id": session.pk,
+        "track_id": track.pk,
+        "block_id": block.pk,
+        "enrollment_id": enrollment.pk,
+        "contact_id": contact.pk,
+        "alert_id": alert.pk,
+        "attendance_id": attendance.pk,
+        "site_id": site.pk,
+        "room_id": room.pk,
     }
-    return World(users=users, other_site_clinician=other_clinician, patient=patient,
-                 other_site_patient=other_patient, ids=ids)
+    return World(
+        users=users,
+        other_site_clinician=other_clinician,
+        patient=patient,
+        other_site_patient=other_patient,
+        ids=ids,
+    )

@@ -39,8 +39,12 @@ def test_the_walk_finds_the_patient_data_pages():
     assert {"patients:chart", "attendance:session", "web:today"} <= names
 
 
-@pytest.mark.parametrize(("name", "kwargs"), patient_data_urls(), ids=[n for n, _ in patient_data_urls()])
-def test_visiting_a_patient_data_url_writes_an_audit_entry(name: str, kwargs: list[str], world: Any, client: Any, mfa_passed: Any):
+@pytest.mark.parametrize(
+    ("name", "kwargs"), patient_data_urls(), ids=[n for n, _ in patient_data_urls()]
+)
+def test_visiting_a_patient_data_url_writes_an_audit_entry(
+    name: str, kwargs: list[str], world: Any, client: Any, mfa_passed: Any
+):
     missing = [k for k in kwargs if k not in world.ids]
     assert not missing, f"add {missing} to the world fixture so {name} is covered"
     url = reverse(name, kwargs={k: world.ids[k] for k in kwargs})
@@ -51,8 +55,12 @@ def test_visiting_a_patient_data_url_writes_an_audit_entry(name: str, kwargs: li
         response = client.post(url, {})
     assert response.status_code < 500
     new = AuditEntry.objects.filter(id__gt=before)
-    about_patient = new.filter(Q(patient_id=world.patient.pk) | Q(patients__patient_id=world.patient.pk))
-    assert about_patient.exists(), f"{name} ({url}) wrote no audit entry about the patient: {list(new.values('action', 'object_type', 'patient_id'))}"
+    about_patient = new.filter(
+        Q(patient_id=world.patient.pk) | Q(patients__patient_id=world.patient.pk)
+    )
+    assert about_patient.exists(), (
+        f"{name} ({url}) wrote no audit entry about the patient: {list(new.values('action', 'object_type', 'patient_id'))}"
+    )
     entry = about_patient.first()
     assert entry.username == world.users["director"].username
     assert entry.role == "director"

@@ -12,20 +12,29 @@ from django.urls import reverse
 
 from openiop.audit.models import AuditEntry
 
-ROLES = ["intake", "clinician", "case_manager", "prescriber", "billing", "director", "admin", "auditor"]
+ROLES = [
+    "intake",
+    "clinician",
+    "case_manager",
+    "prescriber",
+    "billing",
+    "director",
+    "admin",
+    "auditor",
+]
 
 #                      page name                  kwargs          intake clin  cm   presc bill dir  admin audit
 MATRIX: list[tuple[str, tuple[str, ...], str]] = [
-    ("web:today",                  (),               "Y Y Y Y Y Y Y N"),
-    ("patients:list",              (),               "Y Y Y Y Y Y N N"),
-    ("patients:chart",             ("patient_id",),  "Y Y Y Y Y Y N N"),
-    ("episodes:detail",            ("episode_id",),  "Y Y Y Y Y Y N N"),
-    ("attendance:session",         ("session_id",),  "N Y Y Y Y Y N N"),
-    ("attendance:patient_hours",   ("patient_id",),  "N Y Y Y Y Y N N"),
-    ("attendance:below_hours",     (),               "N Y Y Y Y Y N N"),
-    ("programs:schedule",          (),               "Y Y Y Y Y Y Y N"),
-    ("programs:track_list",        (),               "Y Y Y Y Y Y Y N"),
-    ("audit:log",                  (),               "N N N N N Y N Y"),
+    ("web:today", (), "Y Y Y Y Y Y Y N"),
+    ("patients:list", (), "Y Y Y Y Y Y N N"),
+    ("patients:chart", ("patient_id",), "Y Y Y Y Y Y N N"),
+    ("episodes:detail", ("episode_id",), "Y Y Y Y Y Y N N"),
+    ("attendance:session", ("session_id",), "N Y Y Y Y Y N N"),
+    ("attendance:patient_hours", ("patient_id",), "N Y Y Y Y Y N N"),
+    ("attendance:below_hours", (), "N Y Y Y Y Y N N"),
+    ("programs:schedule", (), "Y Y Y Y Y Y Y N"),
+    ("programs:track_list", (), "Y Y Y Y Y Y Y N"),
+    ("audit:log", (), "N N N N N Y N Y"),
 ]
 
 CASES = [
@@ -35,8 +44,18 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("page", "kwargs", "role", "allowed"), CASES, ids=[f"{p}-{r}" for p, _, r, _ in CASES])
-def test_role_page_matrix(page: str, kwargs: tuple[str, ...], role: str, allowed: bool, world: Any, client: Any, mfa_passed: Any):
+@pytest.mark.parametrize(
+    ("page", "kwargs", "role", "allowed"), CASES, ids=[f"{p}-{r}" for p, _, r, _ in CASES]
+)
+def test_role_page_matrix(
+    page: str,
+    kwargs: tuple[str, ...],
+    role: str,
+    allowed: bool,
+    world: Any,
+    client: Any,
+    mfa_passed: Any,
+):
     user = world.users[role]
     client.force_login(user)
     url = reverse(page, kwargs={k: world.ids[k] for k in kwargs})
@@ -48,7 +67,9 @@ def test_role_page_matrix(page: str, kwargs: tuple[str, ...], role: str, allowed
         assert AuditEntry.objects.filter(user_id=user.pk, outcome="denied").exists()
 
 
-def test_clinician_of_another_site_is_refused_the_chart_and_the_refusal_names_the_patient(world: Any, client: Any):
+def test_clinician_of_another_site_is_refused_the_chart_and_the_refusal_names_the_patient(
+    world: Any, client: Any
+):
     client.force_login(world.other_site_clinician)
     response = client.get(reverse("patients:chart", kwargs={"patient_id": world.patient.pk}))
     assert response.status_code == 403
@@ -65,9 +86,13 @@ def test_clinician_patient_list_shows_only_their_sites(world: Any, client: Any):
 
 
 @pytest.mark.parametrize("role", ["intake", "billing"])
-def test_intake_and_billing_see_demographics_but_no_clinical_section(role: str, world: Any, client: Any, mfa_passed: Any):
+def test_intake_and_billing_see_demographics_but_no_clinical_section(
+    role: str, world: Any, client: Any, mfa_passed: Any
+):
     client.force_login(world.users[role])
-    body = client.get(reverse("patients:chart", kwargs={"patient_id": world.patient.pk})).content.decode()
+    body = client.get(
+        reverse("patients:chart", kwargs={"patient_id": world.patient.pk})
+    ).content.decode()
     assert world.patient.mrn in body
     assert 'data-section="clinical"' not in body
     assert "2 unexcused absences in a row" not in body
@@ -75,5 +100,7 @@ def test_intake_and_billing_see_demographics_but_no_clinical_section(role: str, 
 
 def test_clinician_sees_the_clinical_section(world: Any, client: Any):
     client.force_login(world.users["clinician"])
-    body = client.get(reverse("patients:chart", kwargs={"patient_id": world.patient.pk})).content.decode()
+    body = client.get(
+        reverse("patients:chart", kwargs={"patient_id": world.patient.pk})
+    ).content.decode()
     assert 'data-section="clinical"' in body

@@ -284,7 +284,7 @@ class DemoBuilder:
     # --- patients ---------------------------------------------------------------------------
     def _patients(self) -> None:
         rng = self.rng
-        names = [(f, l) for f in FIRST_NAMES for l in LAST_NAMES]
+        names = [(first, last) for first in FIRST_NAMES for last in LAST_NAMES]
         rng.shuffle(names)
         plan: list[tuple[str, str | None]] = (
             [("waitlisted", None)] * 5

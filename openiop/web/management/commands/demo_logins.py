@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from openiop.accounts.models import User
@@ -7,7 +9,12 @@ from openiop.web.demo_cast import DEMO_PASSWORD, STAFF
 class Command(BaseCommand):
     help = "Print the demo clinic's logins (fictional staff)."
 
-    def handle(self, *args: object, **options: object) -> None:
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000", help="Where the server listens"
+        )
+
+    def handle(self, *args: object, **options: Any) -> None:
         usernames = [s[0] for s in STAFF]
         users = {u.username: u for u in User.objects.filter(username__in=usernames)}
         if not users:
@@ -15,7 +22,7 @@ class Command(BaseCommand):
             return
         self.stdout.write("")
         self.stdout.write(
-            "OpenIOP demo clinic: http://127.0.0.1:8000  (every password: %s)" % DEMO_PASSWORD
+            f"OpenIOP demo clinic: {options['url']}  (every password: {DEMO_PASSWORD})"
         )
         self.stdout.write(f"{'username':<14} {'role':<32} name")
         for username in usernames:
