@@ -1,0 +1,176 @@
+"""Attendance rules without a database: minutes, the weekly ledger, absence streaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from openiop.attendance.domain import (
+    MinutesError,
+    SessionLine,
+    WeekStatus,
+    consecutive_unexcused,
+    ledger,
+    minutes_to_hours,
+    resolve_minutes,
+    week_line,
+)
+from openiop.core.dates import IsoWeek
+
+WEEK = IsoWeek(2026, 11)  # Mon 9 Mar - Sun 15 Mar 2026 (US daylight saving starts Sun 8 Mar)
+
+
+@pytest.mark.parametrize(
+    ("status", "given_minutes", "session", "expected"),
+    [
+        ("present", None, 180, 180),
+        ("present", 180, 180, 180),
+        ("late", 150, 180, 150),
+        ("left_early", 90, 180, 90),
+        ("absent_excused", None, 180, 0),
+        ("absent_unexcused", 0, 180, 0),
+    ],
+)
+def test_minutes_follow_the_status(status, given_minutes, session, expected):
+    assert resolve_minutes(status, given_minutes, session) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "given_minutes", "message"),
+    [
+        ("late", None, "Enter the minutes"),
+        ("late", 180, "fewer than the session's 180"),
+        ("left_early", 0, "more than 0"),
+        ("present", 200, "between 0 and the session's 180"),
+        ("present", -5, "between 0"),
+        ("absent_unexcused", 30, "0 minutes"),
+        ("asleep", None, "not an attendance status"),
+    ],
+)
+def test_minutes_that_do_not_fit_are_refused_with_a_reason(status, given_minutes, message):
+    with pytest.raises(MinutesError, match=message):
+        resolve_minutes(status, given_minutes, 180)
+
+
+def test_hours_are_decimal_from_minutes():
+    assert minutes_to_hours(570) == Decimal("9.50")
+    assert minutes_to_hours(0) == Decimal("0.00")
+
+
+def _lines(*items: tuple[int, int, int | None]) -> list[SessionLine]:
+    """(day of week 0-6, scheduled, attended)."""
+    return [SessionLine(WEEK.monday + dt.timedelta(days=d), s, a) for d, s, a in items]
+
+
+def test_finished_week_under_the_minimum_is_below():
+    lines = _lines((0, 180, 180), (1, 180, 150), (2, 180, 0), (3, 180, 180))
+    line = week_line(WEEK, lines, 540, today=WEEK.sunday + dt.timedelta(days=1))
+    assert (line.scheduled_minutes, line.attended_minutes, line.status) == (
+        720,
+        510,
+        WeekStatus.BELOW,
+    )
+    assert line.flagged
+
+
+def test_finished_week_at_the_minimum_is_met():
+    lines = _lines((0, 180, 180), (1, 180, 180), (3, 180, 180))
+    assert (
+        week_line(WEEK, lines, 540, today=WEEK.sunday + dt.timedelta(days=3)).status
+        == WeekStatus.MET
+    )
+
+
+def test_current_week_is_at_risk_only_when_attending_everything_left_cannot_reach_the_minimum():
+    lines = _lines((0, 180, 0), (1, 180, None), (2, 180, None), (3, 180, None))
+    on_wednesday = WEEK.monday + dt.timedelta(days=2)
+    line = week_line(WEEK, lines, 540, today=on_wednesday)
+    # Tuesday passed with nothing recorded (0), Wednesday and Thursday remain: 0 + 360 < 540.
+    assert (line.remaining_minutes, line.status) == (360, WeekStatus.AT_RISK)
+    on_tuesday = WEEK.monday + dt.timedelta(days=1)
+    assert week_line(WEEK, lines, 540, today=on_tuesday).status == WeekStatus.ON_TRACK
+
+
+def test_sessions_outside_the_week_do_not_count():
+    lines = _lines((0, 180, 180)) + [SessionLine(WEEK.monday - dt.timedelta(days=1), 180, 180)]
+    assert week_line(WEEK, lines, 540, today=WEEK.sunday).attended_minutes == 180
+
+
+def test_future_week_is_upcoming_and_no_enrollment_means_no_minimum():
+    lines = _lines((0, 180, None))
+    assert (
+        week_line(WEEK, lines, 540, today=WEEK.monday - dt.timedelta(days=1)).status
+        == WeekStatus.UPCOMING
+    )
+    assert week_line(WEEK, lines, None, today=WEEK.sunday).status == WeekStatus.NO_MINIMUM
+
+
+def test_ledger_lists_weeks_in_the_order_asked_with_each_weeks_minimum():
+    previous = WEEK.previous()
+    lines = _lines((0, 180, 180)) + [SessionLine(previous.monday, 180, 180)]
+    result = ledger(
+        lines,
+        {WEEK: 540, previous: 360},
+        [WEEK, previous],
+        today=WEEK.sunday + dt.timedelta(days=1),
+    )
+    assert [(w.week, w.minimum_minutes, w.attended_minutes) for w in result] == [
+        (WEEK, 540, 180),
+        (previous, 360, 180),
+    ]
+
+
+def test_iso_week_of_a_local_date_across_the_year_boundary():
+    assert IsoWeek.of(dt.date(2026, 12, 31)) == IsoWeek(2026, 53)
+    assert IsoWeek.of(dt.date(2027, 1, 3)) == IsoWeek(2026, 53)
+    assert IsoWeek.of(dt.date(2027, 1, 4)) == IsoWeek(2027, 1)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6), st.integers(30, 240), st.one_of(st.none(), st.integers(0, 240))
+        ),
+        max_size=12,
+    ),
+    st.integers(0, 900),
+    st.integers(-7, 14),
+)
+def test_ledger_sums_never_exceed_and_flag_matches_definition(items, minimum, today_offset):
+    lines = [
+        SessionLine(WEEK.monday + dt.timedelta(days=d), s, None if a is None else min(a, s))
+        for d, s, a in items
+    ]
+    today = WEEK.monday + dt.timedelta(days=today_offset)
+    line = week_line(WEEK, lines, minimum, today)
+    assert 0 <= line.attended_minutes <= line.scheduled_minutes
+    assert line.remaining_minutes <= line.scheduled_minutes
+    if WEEK.sunday < today:
+        assert line.flagged == (line.attended_minutes < minimum)
+    if line.status == WeekStatus.AT_RISK:
+        assert line.attended_minutes + line.remaining_minutes < minimum
+
+
+@pytest.mark.parametrize(
+    ("statuses", "alert"),
+    [
+        (["present", "absent_unexcused", "absent_unexcused"], True),
+        (["absent_unexcused"], False),
+        (["absent_unexcused", "present"], False),
+        (["absent_unexcused", "absent_excused", "absent_unexcused"], True),
+        (["absent_unexcused", "late", "absent_unexcused"], False),
+        (["absent_excused", "absent_excused"], False),
+        ([], False),
+    ],
+)
+def test_two_unexcused_absences_in_a_row_raise_an_alert(statuses, alert):
+    assert consecutive_unexcused(statuses, 2) is alert
+
+
+def test_threshold_is_configurable():
+    assert consecutive_unexcused(["absent_unexcused"] * 2, 3) is False
+    assert consecutive_unexcused(["absent_unexcused"] * 3, 3) is True

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from openiop.accounts.domain import Role
+from openiop.attendance.models import Attendance
+from openiop.attendance.services import attendance_record
+from openiop.episodes.models import Alert
+from openiop.programs.models import GroupSession
+from openiop.testing import make_user
+
+from .conftest import MONDAY
+
+pytestmark = pytest.mark.django_db
+
+
+def _roster_url(session):
+    return reverse("attendance:session", kwargs={"session_id": session.pk})
+
+
+def test_roster_page_lists_the_enrolled_patients(group, client):
+    client.force_login(group.clinician)
+    body = client.get(_roster_url(group.sessions[0])).content.decode()
+    assert "Pimpernel Applebough" in body and "Quintessa Bramblethorn" in body
+    assert "0 of 2 recorded" in body
+
+
+def test_all_present_then_an_exception_without_javascript(group, client):
+    client.force_login(group.clinician)
+    url = _roster_url(group.sessions[0])
+    assert client.post(url, {"action": "all_present"}).status_code == 302
+    late = Attendance.objects.get(episode=group.episodes[0])
+    response = client.post(
+        url,
+        {
+            "episode_id": group.episodes[0].pk,
+            "version": late.version,
+            "status": "late",
+            "minutes_attended": "150",
+            "comment": "bus was late",
+        },
+    )
+    assert response.status_code == 302
+    late.refresh_from_db()
+    assert (late.status, late.minutes_attended, late.comment) == ("late", 150, "bus was late")
+
+
+def test_htmx_row_post_returns_the_row_with_new_hours(group, client):
+    client.force_login(group.clinician)
+    response = client.post(
+        _roster_url(group.sessions[0]),
+        {"episode_id": group.episodes[0].pk, "status": "late", "minutes_attended": "150"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith(f'<tr id="row-{group.episodes[0].pk}"')
+    assert "2.5 h" in body
+
+
+def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
+    client.force_login(group.clinician)
+    response = client.post(
+        _roster_url(group.sessions[0]),
+        {
+            "episode_id": group.episodes[0].pk,
+            "status": "late",
+            "minutes_attended": "999",
+            "comment": "typed note",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "between 0 and the session&#39;s 180" in body
+    assert 'value="999"' in body and 'value="typed note"' in body
+    assert not Attendance.objects.exists()
+
+
+def _today_setup(group, n_sessions: int, n_patients: int):
+    today = timezone.localdate(timezone=group.site.tz)
+    for _ in range(n_sessions):
+        group.add_session(today)
+    for i in range(n_patients):
+        episode = group.add_patient(f"Extra{i}", "Gooseberry", start=today - dt.timedelta(days=7))
+        Alert.objects.create(
+            patient=episode.patient,
+            episode=episode,
+            kind="consecutive_absences",
+            message="missed twice",
+            dedupe_key=f"k{i}",
+        )
+
+
+def _count_queries(client, url) -> int:
+    client.get(url)  # warm the session and caches
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
+    client.force_login(group.clinician)
+    _today_setup(group, n_sessions=1, n_patients=1)
+    small = _count_queries(client, reverse("web:today"))
+    _today_setup(group, n_sessions=5, n_patients=12)
+    large = _count_queries(client, reverse("web:today"))
+    assert small == large == 13
+
+
+def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
+    client.force_login(group.clinician)
+    session = group.sessions[0]
+    small = _count_queries(client, _roster_url(session))
+    for i in range(13):
+        episode = group.add_patient(f"Roster{i}", "Hazelnut")
+        attendance_record(session=session, episode=episode, status="present", by=group.actor)
+    large = _count_queries(client, _roster_url(session))
+    assert small == large == 16
+
+
+def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, client):
+    today = timezone.localdate(timezone=group.site.tz)
+    group.add_session(today)
+    Alert.objects.create(
+        patient=group.episodes[0].patient,
+        episode=group.episodes[0],
+        kind="consecutive_absences",
+        message="Missed two in a row",
+        dedupe_key="t",
+    )
+    client.force_login(group.clinician)
+    body = client.get(reverse("web:today")).content.decode()
+    assert "Process group" in body and "Missed two in a row" in body
+    client.force_login(make_user(Role.BILLING, sites=[group.site]))
+    body = client.get(reverse("web:today")).content.decode()
+    assert "Process group" in body and "Missed two in a row" not in body
+
+
+def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
+    # Week of MONDAY is finished (today is later); Pimpernel attended 1 of 4 sessions, Quintessa all.
+    for i, session in enumerate(group.sessions):
+        attendance_record(
+            session=session, episode=group.episodes[1], status="present", by=group.actor
+        )
+        if i == 0:
+            attendance_record(
+                session=session, episode=group.episodes[0], status="present", by=group.actor
+            )
+    client.force_login(group.clinician)
+    body = client.get(reverse("attendance:below_hours"), {"week": "2026-W11"}).content.decode()
+    assert "Pimpernel Applebough" in body
+    assert "Quintessa Bramblethorn" not in body
+    assert "Below minimum" in body
+
+
+def test_below_hours_rejects_a_bad_week_and_keeps_it(group, client):
+    client.force_login(group.clinician)
+    body = client.get(reverse("attendance:below_hours"), {"week": "next tuesday"}).content.decode()
+    assert "is not an ISO week" in body and 'value="next tuesday"' in body
+
+
+def test_patient_hours_ledger_shows_weeks(group, client):
+    for session in group.sessions[:2]:
+        attendance_record(
+            session=session, episode=group.episodes[0], status="present", by=group.actor
+        )
+    client.force_login(group.clinician)
+    url = reverse("attendance:patient_hours", kwargs={"patient_id": group.episodes[0].patient_id})
+    ledger = client.get(url)
+    assert ledger.status_code == 200
+    assert GroupSession.objects.count() == 4
