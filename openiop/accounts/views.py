@@ -114,8 +114,12 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
             allowed, _ = device.verify_is_allowed()
             if not allowed:
-                form.add_error("token", "Too many wrong codes in a row. Wait a little, then try again.")
-                return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)})
+                form.add_error(
+                    "token", "Too many wrong codes in a row. Wait a little, then try again."
+                )
+                return render(
+                    request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)}
+                )
             if device.verify_token(form.cleaned_data["token"]):
                 otp_login(request, device)
                 return redirect(_next_url(request))

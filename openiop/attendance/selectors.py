@@ -327,7 +327,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     )
     board = TodayBoard(site=site, date=date)
     for s in sessions:
-        size = 1 if s.episode_id else enrolled.get(s.track_id, 0)
+        size = 1 if s.episode_id or s.track_id is None else enrolled.get(s.track_id, 0)
         board.sessions.append(
             TodaySession(
                 session=s,

@@ -69,6 +69,8 @@ def attendance_record(
     cancelled session, a date after discharge, a patient not on the roster or minutes that do not fit.
     """
     require_patient(by, Cap.ATTENDANCE_RECORD, episode.patient, object_type="attendance")
+    recorder = by.user
+    assert recorder is not None  # require_patient refuses anonymous actors
     _check_session_site(by, session)
     _check_can_record(session, episode)
     if status not in AttendanceStatus.values:
@@ -95,7 +97,7 @@ def attendance_record(
                         status=status,
                         minutes_attended=minutes,
                         comment=comment,
-                        recorded_by=by.user,
+                        recorded_by=recorder,
                     )
             except IntegrityError as exc:
                 raise Conflict(
@@ -117,7 +119,7 @@ def attendance_record(
                 "comment": existing.comment,
             }
             existing.status, existing.minutes_attended, existing.comment = status, minutes, comment
-            existing.recorded_by = by.user  # type: ignore[assignment]
+            existing.recorded_by = recorder
             existing.updated_at = now()
             save_if_unchanged(
                 existing,

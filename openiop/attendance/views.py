@@ -107,7 +107,8 @@ def _save_row(
                 error = exc.message
     else:
         error = " ".join(
-            f"{form.fields[f].label or f}: {' '.join(e)}" for f, e in form.errors.items()
+            f"{form.fields[f].label or f}: {' '.join(str(m) for m in e)}"
+            for f, e in form.errors.items()
         )
     if not error and not is_htmx:
         return redirect(reverse("attendance:session", kwargs={"session_id": session.pk}))

@@ -44,7 +44,9 @@ def test_wrong_password_shows_error_keeps_username_and_is_audited(client, clinic
     assert AuditEntry.objects.filter(action="login_failed", outcome="denied").count() == 1
 
 
-def test_repeated_failed_logins_lock_the_account_even_with_the_right_password(client, clinic, settings):
+def test_repeated_failed_logins_lock_the_account_even_with_the_right_password(
+    client, clinic, settings
+):
     org, site = clinic
     user = make_user(Role.CLINICIAN, sites=[site], org=org)
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -70,18 +72,25 @@ def test_director_must_set_up_two_factor_before_any_page(client, clinic):
     assert response.url.startswith(reverse("accounts:mfa_setup"))
 
 
-def test_director_with_confirmed_device_is_asked_for_a_code_and_a_good_code_opens_the_page(client, clinic):
+def test_director_with_confirmed_device_is_asked_for_a_code_and_a_good_code_opens_the_page(
+    client, clinic
+):
     org, site = clinic
     director = make_user(Role.DIRECTOR, sites=[site], org=org)
     device = TOTPDevice.objects.create(user=director, name="phone", confirmed=True)
     _login(client, director.username)
     response = client.get(reverse("audit:log"))
     assert response.url.startswith(reverse("accounts:mfa_verify"))
-    bad = client.post(reverse("accounts:mfa_verify"), {"token": "000000" if totp(device.bin_key) != 0 else "111111"})
+    bad = client.post(
+        reverse("accounts:mfa_verify"),
+        {"token": "000000" if totp(device.bin_key) != 0 else "111111"},
+    )
     assert "did not match" in bad.content.decode()
     device.refresh_from_db()
     device.throttle_reset()  # django-otp throttles retries after a failure; a real user waits
-    good = client.post(reverse("accounts:mfa_verify"), {"token": f"{totp(device.bin_key):06d}", "next": "/audit/"})
+    good = client.post(
+        reverse("accounts:mfa_verify"), {"token": f"{totp(device.bin_key):06d}", "next": "/audit/"}
+    )
     assert good.status_code == 302 and good.url == "/audit/"
     assert client.get(reverse("audit:log")).status_code == 200
 
@@ -105,7 +114,9 @@ def test_clinician_may_use_two_factor_but_is_not_forced(client, clinic):
     clinician = make_user(Role.CLINICIAN, sites=[site], org=org)
     _login(client, clinician.username)
     assert client.get(reverse("accounts:mfa_setup")).status_code == 200
-    assert client.get(reverse("audit:log")).status_code == 403  # not their role, but no 2FA redirect
+    assert (
+        client.get(reverse("audit:log")).status_code == 403
+    )  # not their role, but no 2FA redirect
 
 
 def test_logout_ends_the_session(client, clinic):

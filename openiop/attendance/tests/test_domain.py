@@ -96,7 +96,7 @@ def test_current_week_is_at_risk_only_when_attending_everything_left_cannot_reac
 
 
 def test_sessions_outside_the_week_do_not_count():
-    lines = _lines((0, 180, 180)) + [SessionLine(WEEK.monday - dt.timedelta(days=1), 180, 180)]
+    lines = [*_lines((0, 180, 180)), SessionLine(WEEK.monday - dt.timedelta(days=1), 180, 180)]
     assert week_line(WEEK, lines, 540, today=WEEK.sunday).attended_minutes == 180
 
 
@@ -111,7 +111,7 @@ def test_future_week_is_upcoming_and_no_enrollment_means_no_minimum():
 
 def test_ledger_lists_weeks_in_the_order_asked_with_each_weeks_minimum():
     previous = WEEK.previous()
-    lines = _lines((0, 180, 180)) + [SessionLine(previous.monday, 180, 180)]
+    lines = [*_lines((0, 180, 180)), SessionLine(previous.monday, 180, 180)]
     result = ledger(
         lines,
         {WEEK: 540, previous: 360},

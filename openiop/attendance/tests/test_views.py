@@ -15,8 +15,6 @@ from openiop.episodes.models import Alert
 from openiop.programs.models import GroupSession
 from openiop.testing import make_user
 
-from .conftest import MONDAY
-
 pytestmark = pytest.mark.django_db
 
 

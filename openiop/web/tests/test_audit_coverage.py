@@ -62,6 +62,7 @@ def test_visiting_a_patient_data_url_writes_an_audit_entry(
         f"{name} ({url}) wrote no audit entry about the patient: {list(new.values('action', 'object_type', 'patient_id'))}"
     )
     entry = about_patient.first()
+    assert entry is not None
     assert entry.username == world.users["director"].username
     assert entry.role == "director"
     assert entry.client_addr == "127.0.0.1"

@@ -286,10 +286,11 @@ class DemoBuilder:
         rng = self.rng
         names = [(first, last) for first in FIRST_NAMES for last in LAST_NAMES]
         rng.shuffle(names)
+        none: str | None = None
         plan: list[tuple[str, str | None]] = (
-            [("waitlisted", None)] * 5
-            + [("active", None)] * 25
-            + [("on_hold", None)] * 2
+            [("waitlisted", none)] * 5
+            + [("active", none)] * 25
+            + [("on_hold", none)] * 2
             + [("discharged", r.value) for r in DischargeReason for _ in range(2)]
             + [("discharged", DischargeReason.COMPLETED.value)] * 3
         )
