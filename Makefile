@@ -47,7 +47,7 @@ test-unit: $(STAMP)
 
 test-pg: $(STAMP)
 	@echo "== Django tests on PostgreSQL =="
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/pytest openiop -m "not e2e"
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/pytest openiop -m "not e2e and not demo_subprocess"
 
 e2e: $(STAMP)
 	@echo "== Browser journeys (Playwright, Debian Chromium) =="

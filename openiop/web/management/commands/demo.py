@@ -156,7 +156,7 @@ class DemoBuilder:
                 self.riverbend,
                 "Adult Evening IOP",
                 "adult",
-                14,
+                16,
                 540,
                 "Mon/Tue/Thu 18:00-21:00",
                 CURRICULUM_ADULT,
@@ -298,8 +298,8 @@ class DemoBuilder:
         case_managers = {self.riverbend.pk: "casemanager", self.cedar.pk: "casemanager2"}
         pending_attendance: list[Any] = []
         for i, (stage, reason) in enumerate(plan):
-            # Half the patients in the day track, a third in the evening, the rest in the teen track.
-            track = self.tracks[(0, 1, 0, 2, 0, 1)[i % 6]]
+            # Two fifths in each adult track, one fifth in the adolescent track.
+            track = self.tracks[(0, 1, 0, 1, 2)[i % 5]]
             site = track.site
             first, last = names[i]
             adolescent = track.age_band == "adolescent"
@@ -363,9 +363,7 @@ class DemoBuilder:
             )
             if stage == "waitlisted":
                 continue
-            program_services.enrollment_start(
-                episode=episode, track=track, start_date=admission, by=self.actor
-            )
+            track = self._enroll(episode, track, admission)
             discharge_on = None
             if stage == "discharged":
                 discharge_on = min(
@@ -403,6 +401,24 @@ class DemoBuilder:
                     episode, track, admission, self.today - dt.timedelta(days=1), reliability
                 )
         self.out(f"  {len(plan)} patients")
+
+    def _enroll(self, episode: Any, track: Track, start: dt.date) -> Track:
+        """Enroll in the planned track, or in another track of the same site and age band when full."""
+        options = [track] + [
+            t
+            for t in self.tracks
+            if t != track and t.site_id == track.site_id and t.age_band == track.age_band
+        ]
+        for i, option in enumerate(options):
+            try:
+                program_services.enrollment_start(
+                    episode=episode, track=option, start_date=start, by=self.actor
+                )
+                return option
+            except DomainError:
+                if i == len(options) - 1:
+                    raise
+        return track
 
     def _attend(
         self, episode: Any, track: Track, start: dt.date, end: dt.date, reliability: float
