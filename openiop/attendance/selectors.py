@@ -24,7 +24,7 @@ from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
 from openiop.core.errors import NotFound, NotPermitted
-from openiop.episodes.choices import AlertStatus, EpisodeStatus
+from openiop.episodes.choices import OPEN_STATUSES, AlertStatus, EpisodeStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.patients.models import Patient
 from openiop.programs.choices import SessionStatus
@@ -339,7 +339,9 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     user = actor.user
     if user is not None and user.can(Cap.CLINICAL_VIEW):
         board.alerts = list(
-            Alert.objects.filter(status=AlertStatus.OPEN, patient__site=site)
+            Alert.objects.filter(
+                status=AlertStatus.OPEN, patient__site=site, episode__status__in=OPEN_STATUSES
+            )
             .select_related("patient")
             .order_by("-created_at")[:50]
         )

@@ -22,6 +22,9 @@ from openiop.episodes.models import Alert, Episode
 from openiop.programs.models import GroupSession
 
 
+STREAK_LOOKBACK = 60  # sessions read back to find where a streak of absences began
+
+
 def absence_alert_threshold() -> int:
     """Consecutive unexcused absences that raise an alert (setting ATTENDANCE_ABSENCE_ALERT_COUNT)."""
     return int(getattr(settings, "ATTENDANCE_ABSENCE_ALERT_COUNT", 2))
@@ -145,30 +148,38 @@ def attendance_record(
 
 
 def _raise_absence_alert(episode: Episode, by: Actor) -> None:
-    """Raise one alert per streak of consecutive unexcused absences (dedupe by the streak's start)."""
+    """Raise an alert when the latest sessions end in a streak of unexcused absences.
+
+    One alert per streak (keyed by the session that started it), and never a second open alert of
+    this kind for the same episode: the care team already has one to act on.
+    """
     threshold = absence_alert_threshold()
     recent = list(
         Attendance.objects.filter(episode=episode)
         .order_by("-session__starts_at")
-        .values_list("status", "session_id")[: threshold * 4]
+        .values_list("status", "session__date", "session_id")[:STREAK_LOOKBACK]
     )
-    statuses = [s for s, _ in reversed(recent)]
-    if not consecutive_unexcused(statuses, threshold):
+    if not consecutive_unexcused([status for status, _, _ in reversed(recent)], threshold):
         return
-    streak_start = None
-    for status, session_id in recent:
-        if status == AttendanceStatus.ABSENT_EXCUSED:
+    if Alert.objects.filter(
+        episode=episode, kind=AlertKind.CONSECUTIVE_ABSENCES, status=AlertStatus.OPEN
+    ).exists():
+        return
+    streak_start = recent[0]
+    for row in recent:
+        if row[0] == AttendanceStatus.ABSENT_EXCUSED:
             continue
-        if status != AttendanceStatus.ABSENT_UNEXCUSED:
+        if row[0] != AttendanceStatus.ABSENT_UNEXCUSED:
             break
-        streak_start = session_id
+        streak_start = row
     alert, created = Alert.objects.get_or_create(
         episode=episode,
         kind=AlertKind.CONSECUTIVE_ABSENCES,
-        dedupe_key=f"streak-from-session-{streak_start}",
+        dedupe_key=f"streak-from-session-{streak_start[2]}",
         defaults={
             "patient_id": episode.patient_id,
-            "message": f"{episode.patient.display_name} has missed {threshold} or more sessions in a row without an excuse.",
+            "message": f"Missed {threshold} or more sessions in a row without an excuse, "
+            f"since {streak_start[1]:%a %b %-d}.",
         },
     )
     if created:

@@ -168,3 +168,32 @@ def test_clinician_of_another_site_cannot_record(group):
     with pytest.raises(NotPermitted):
         attendance_mark_all_present(session=group.sessions[0], by=Actor(user=stranger))
     assert not Attendance.objects.exists()
+
+
+def test_a_long_streak_keeps_one_open_alert_and_a_new_streak_after_acknowledging_raises_another(
+    group,
+):
+    episode = group.episodes[0]
+    extra = [group.add_session(MONDAY + dt.timedelta(days=7 + d)) for d in range(4)]
+    sessions = group.sessions[:4] + extra
+    for session in sessions[:5]:
+        attendance_record(
+            session=session, episode=episode, status="absent_unexcused", by=group.actor
+        )
+    assert Alert.objects.filter(episode=episode).count() == 1
+    alert_acknowledge(alert=Alert.objects.get(), by=group.actor)
+    attendance_record(
+        session=sessions[5], episode=episode, status="absent_unexcused", by=group.actor
+    )
+    assert Alert.objects.filter(episode=episode).count() == 1  # same streak, already acknowledged
+    attendance_record(session=sessions[6], episode=episode, status="present", by=group.actor)
+    attendance_record(
+        session=sessions[7], episode=episode, status="absent_unexcused", by=group.actor
+    )
+    assert Alert.objects.filter(episode=episode).count() == 1
+    group.add_session(MONDAY + dt.timedelta(days=14))
+    attendance_record(
+        session=group.sessions[-1], episode=episode, status="absent_unexcused", by=group.actor
+    )
+    assert Alert.objects.filter(episode=episode, status="open").count() == 1
+    assert Alert.objects.filter(episode=episode).count() == 2
