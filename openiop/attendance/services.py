@@ -21,7 +21,6 @@ from openiop.episodes.choices import AlertKind, AlertStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.programs.models import GroupSession
 
-
 STREAK_LOOKBACK = 60  # sessions read back to find where a streak of absences began
 
 
