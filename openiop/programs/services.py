@@ -145,6 +145,17 @@ def _closures_map(site: Site, start: dt.date, end: dt.date) -> dict[dt.date, str
     return found
 
 
+def _check_open_future_date(site: Site, date: dt.date) -> None:
+    """Refuse a date in the past (site-local) or on a closure, naming the field `date`."""
+    if date < clock.local_today(site.tz):
+        raise RuleViolation("Choose today or a later date.", code="date_past", field="date")
+    closed = _closure_on(site, date)
+    if closed:
+        raise RuleViolation(
+            f"The clinic is closed on {_fmt_date(date)} ({closed}).", code="closed", field="date"
+        )
+
+
 def _closure_on(site: Site, day: dt.date) -> str:
     return _closures_map(site, day, day).get(day, "")
 
@@ -668,15 +679,7 @@ def session_move(
         _refuse_if_held(session)
         _refuse_if_cancelled(session)
         tz = site.tz
-        if date < clock.local_today(tz):
-            raise RuleViolation("Choose today or a later date.", code="date_past", field="date")
-        closed = _closure_on(site, date)
-        if closed:
-            raise RuleViolation(
-                f"The clinic is closed on {_fmt_date(date)} ({closed}).",
-                code="closed",
-                field="date",
-            )
+        _check_open_future_date(site, date)
         if (
             session.block_id
             and date != session.date
@@ -1058,15 +1061,7 @@ def appointment_book(
                 code="episode_discharged",
             )
         tz = site.tz
-        if date < clock.local_today(tz):
-            raise RuleViolation("Choose today or a later date.", code="date_past", field="date")
-        closed = _closure_on(site, date)
-        if closed:
-            raise RuleViolation(
-                f"The clinic is closed on {_fmt_date(date)} ({closed}).",
-                code="closed",
-                field="date",
-            )
+        _check_open_future_date(site, date)
         starts_at, ends_at = domain.session_times(date, start_time, duration_minutes, tz)
         if starts_at <= clock.now():
             raise RuleViolation(
