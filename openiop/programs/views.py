@@ -203,7 +203,7 @@ def _default_site(request: HttpRequest, sites: Any) -> Site | None:
     return own or sites.first()
 
 
-@staff_view(Cap.SCHEDULE_VIEW)
+@staff_view(Cap.SCHEDULE_VIEW, patient_data=True)
 def schedule(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     sites = selectors.visible_sites(actor=actor)

@@ -8,6 +8,7 @@ import pytest
 
 from openiop.accounts.domain import Role
 from openiop.core.actor import Actor
+from openiop.core.dates import IsoWeek
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import (
     make_block,
@@ -20,7 +21,8 @@ from openiop.testing import (
     make_user,
 )
 
-MONDAY = dt.date(2026, 3, 9)
+# A Monday three weeks back, so 'that week is finished' holds whatever day the suite runs.
+MONDAY = IsoWeek.of(dt.date.today()).previous().previous().previous().monday
 
 
 @dataclass

@@ -11,9 +11,12 @@ from django.utils import timezone
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.attendance.services import attendance_record
+from openiop.core.dates import IsoWeek
 from openiop.episodes.models import Alert
 from openiop.programs.models import GroupSession
 from openiop.testing import make_user
+
+from .conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -142,7 +145,7 @@ def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, clien
 
 
 def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
-    # Week of MONDAY is finished (today is later); Pimpernel attended 1 of 4 sessions, Quintessa all.
+    # The week of MONDAY is finished; Pimpernel attended 1 of 4 sessions, Quintessa all.
     for i, session in enumerate(group.sessions):
         attendance_record(
             session=session, episode=group.episodes[1], status="present", by=group.actor
@@ -152,7 +155,9 @@ def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
                 session=session, episode=group.episodes[0], status="present", by=group.actor
             )
     client.force_login(group.clinician)
-    body = client.get(reverse("attendance:below_hours"), {"week": "2026-W11"}).content.decode()
+    body = client.get(
+        reverse("attendance:below_hours"), {"week": str(IsoWeek.of(MONDAY))}
+    ).content.decode()
     assert "Pimpernel Applebough" in body
     assert "Quintessa Bramblethorn" not in body
     assert "Below minimum" in body

@@ -51,12 +51,12 @@ def world(db: Any) -> World:
         episode=episode, to_level="2.1", effective_date=episode.admission_date, reason="Admission"
     )
     track = make_track(site)
-    block = make_block(track, users["clinician"], room, weekday=timezone.localdate().weekday())
+    today = timezone.localdate(timezone=site.tz)  # the clinic's date, as the pages compute it
+    block = make_block(track, users["clinician"], room, weekday=today.weekday())
     enrollment = Enrollment.objects.create(
         episode=episode, track=track, start_date=dt.date(2026, 1, 5)
     )
-    today = timezone.localdate()
-    starts = timezone.now().replace(microsecond=0)
+    starts = dt.datetime.combine(today, dt.time(9, 0), tzinfo=site.tz)
     session = GroupSession.objects.create(
         site=site,
         track=track,
@@ -83,6 +83,18 @@ def world(db: Any) -> World:
         kind="consecutive_absences",
         message="2 unexcused absences in a row",
         dedupe_key="test",
+    )
+    # An individual session this week, so the schedule shows (and audits) the patient's name.
+    GroupSession.objects.create(
+        site=site,
+        kind="individual",
+        title="Individual therapy",
+        date=today,
+        episode=episode,
+        starts_at=starts + dt.timedelta(hours=4),
+        ends_at=starts + dt.timedelta(hours=5),
+        facilitator=users["clinician"],
+        room=room,
     )
     other_patient = make_patient(other, legal_first_name="Xanthe", legal_last_name="Farberry")
     make_episode(other_patient)
