@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from openiop.accounts.models import User
+from openiop.accounts.services import staff_create
 from openiop.attendance import services as attendance_services
 from openiop.attendance.choices import AttendanceStatus
 from openiop.core.actor import Actor
@@ -211,17 +212,22 @@ class DemoBuilder:
         sites = {"R": self.riverbend, "C": self.cedar}
         staff: dict[str, User] = {}
         for username, first, last, role, creds, site_codes in STAFF:
-            user = User.objects.create_user(
+            user = staff_create(
                 username=username,
+                role=role,
                 password=DEMO_PASSWORD,
                 first_name=first,
                 last_name=last,
-                role=role,
                 credentials=creds,
                 organization=self.org,
-                email=f"{username}@example.invalid",
+                sites=[sites[c] for c in site_codes],
+                by=Actor.cli(None, "demo"),
             )
-            user.sites.set([sites[c] for c in site_codes])
+            if (
+                role == "admin"
+            ):  # sets up staff, sites and rooms in the Django admin (TOTP required)
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser"])
             staff[username] = user
         return staff
 
