@@ -13,7 +13,9 @@ from typing import Any
 from openiop.accounts.domain import Role
 from openiop.accounts.models import User
 from openiop.episodes.choices import EpisodeStatus, LevelOfCare, ReferralSource, TreatmentFocus
+from openiop.episodes.domain import is_part2_protected
 from openiop.episodes.models import Episode
+from openiop.patients.domain import search_name_for
 from openiop.patients.models import Patient
 from openiop.programs.models import Organization, Room, Site, Track, TrackBlock
 
@@ -74,7 +76,7 @@ def make_patient(site: Site, **kw: Any) -> Patient:
     }
     defaults.update(kw)
     p = Patient(organization=site.organization, site=site, **defaults)
-    p.search_name = f"{p.legal_first_name} {p.preferred_name} {p.legal_last_name}".lower()
+    p.search_name = search_name_for(p.legal_first_name, p.preferred_name, p.legal_last_name)
     p.save()
     return p
 
@@ -90,7 +92,7 @@ def make_episode(patient: Patient, **kw: Any) -> Episode:
     }
     defaults.update(kw)
     ep = Episode(patient=patient, **defaults)
-    ep.part2_protected = ep.focus in ("substance_use", "co_occurring")
+    ep.part2_protected = is_part2_protected(ep.focus)
     ep.save()
     return ep
 
