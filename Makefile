@@ -30,7 +30,10 @@ demo: $(STAMP)
 
 # The whole suite: domain + Django tests on SQLite, the same on PostgreSQL (when DATABASE_URL is set
 # or a server answers on 127.0.0.1:5432; required when OPENIOP_REQUIRE_PG=1), then the browser journeys.
+REPORTS := var/test-reports
+
 test: $(STAMP)
+	rm -rf $(REPORTS) && mkdir -p $(REPORTS)
 	$(MAKE) --no-print-directory test-unit
 	@if [ -n "$$DATABASE_URL" ] || $(BIN)/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
 		$(MAKE) --no-print-directory test-pg; \
@@ -40,18 +43,22 @@ test: $(STAMP)
 		echo "== PostgreSQL suite SKIPPED: no DATABASE_URL and no server on 127.0.0.1:5432 =="; \
 	fi
 	$(MAKE) --no-print-directory e2e
+	$(BIN)/python tools/test_summary.py $(REPORTS)/*.xml
 
 test-unit: $(STAMP)
 	@echo "== Domain and Django tests on SQLite =="
-	env -u DATABASE_URL $(BIN)/pytest openiop
+	mkdir -p $(REPORTS)
+	env -u DATABASE_URL $(BIN)/pytest openiop --junitxml=$(REPORTS)/sqlite.xml
 
 test-pg: $(STAMP)
 	@echo "== Django tests on PostgreSQL =="
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/pytest openiop -m "not e2e and not demo_subprocess"
+	mkdir -p $(REPORTS)
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/pytest openiop -m "not e2e and not demo_subprocess" --junitxml=$(REPORTS)/postgresql.xml
 
 e2e: $(STAMP)
 	@echo "== Browser journeys (Playwright, Debian Chromium) =="
-	env -u DATABASE_URL DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest e2e
+	mkdir -p $(REPORTS)
+	env -u DATABASE_URL DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest e2e --junitxml=$(REPORTS)/e2e.xml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
