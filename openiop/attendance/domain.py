@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from openiop.core.dates import IsoWeek
 
@@ -65,6 +66,39 @@ def resolve_minutes(status: str, minutes: int | None, session_minutes: int) -> i
 def minutes_to_hours(minutes: int) -> Decimal:
     """Minutes as hours, rounded to 2 decimals (570 -> 9.50)."""
     return (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class AttendedMinutes:
+    """Minutes attended at a session that started at an aware instant."""
+
+    starts_at: dt.datetime
+    minutes: int
+
+
+def local_week(instant: dt.datetime, tz: ZoneInfo) -> IsoWeek:
+    """The clinic-local ISO week of an aware instant (its date on the wall clock in `tz`).
+
+    Raises ValueError for a naive datetime: a week boundary is only defined in a time zone.
+    """
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("starts_at must be an aware datetime")
+    return IsoWeek.of(instant.astimezone(tz).date())
+
+
+def weekly_minutes(attendances: Sequence[AttendedMinutes], week: IsoWeek, tz: ZoneInfo) -> int:
+    """Minutes attended at sessions that started inside `week` on the clinic's local calendar."""
+    return sum(a.minutes for a in attendances if local_week(a.starts_at, tz) == week)
+
+
+def weekly_hours(attendances: Sequence[AttendedMinutes], week: IsoWeek, tz: ZoneInfo) -> Decimal:
+    """Hours attended in a clinic-local ISO week, as Decimal rounded to 2 places.
+
+    A session belongs to the week of its local start date at the site, so a Sunday-evening session
+    counts in that week even when it is already Monday in UTC, and a week with a daylight-saving
+    change still runs Monday 00:00 to Sunday 24:00 local (167 or 169 hours of wall time).
+    """
+    return minutes_to_hours(weekly_minutes(attendances, week, tz))
 
 
 @dataclass(frozen=True)

@@ -83,11 +83,18 @@ class RosterRow:
     week: WeekLine | None
 
 
-def session_roster(*, actor: Actor, session: GroupSession, today: dt.date) -> list[RosterRow]:
-    """The roster of a session (already access-checked by session_get), with each patient's week.
+def session_roster(
+    *, actor: Actor, session: GroupSession, today: dt.date | None = None
+) -> list[RosterRow]:
+    """The roster of a session with each patient's hours in the session's week.
 
-    Writes one audit entry naming every patient shown.
+    Checks Cap.ATTENDANCE_VIEW and the session's site (no extra query once session_get has run).
+    `today` defaults to today in the session's site time zone. Writes one audit entry naming every
+    patient shown.
     """
+    require(actor, Cap.ATTENDANCE_VIEW, object_type="session_roster")
+    _require_site_id(actor, session.site_id)
+    today = today or local_today(session.site.tz)
     episode_ids = roster_episode_ids(session)
     episodes = list(
         Episode.objects.filter(pk__in=episode_ids)
@@ -268,9 +275,13 @@ def below_hours(
 
 
 def _require_site(actor: Actor, site: Site) -> None:
+    _require_site_id(actor, site.pk)
+
+
+def _require_site_id(actor: Actor, site_id: int) -> None:
     user = actor.user
     assert user is not None
-    if not user.sees_all_sites() and site.pk not in user.site_ids():
+    if not user.sees_all_sites() and site_id not in user.site_ids():
         audit_denied(actor, patient_id=None, object_type="site", reason="another site")
         raise NotPermitted("You do not work at this site.", code="site_not_permitted")
 

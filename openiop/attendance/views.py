@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from openiop.accounts.domain import Cap
@@ -178,7 +179,12 @@ def alert_ack(request: HttpRequest, alert_id: int) -> HttpResponse:
         if exc.http_status == 403:
             raise
         messages.error(request, exc.message)
-    return redirect(request.POST.get("next") or reverse("web:today"))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("web:today")
+    return redirect(target)
 
 
 __all__ = ["RosterRow", "alert_ack", "below_hours", "patient_hours", "session_detail", "today"]

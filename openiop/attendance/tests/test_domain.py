@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from openiop.attendance.domain import (
+    AttendedMinutes,
     MinutesError,
     SessionLine,
     WeekStatus,
     consecutive_unexcused,
     ledger,
+    local_week,
     minutes_to_hours,
     resolve_minutes,
     week_line,
+    weekly_hours,
+    weekly_minutes,
 )
 from openiop.core.dates import IsoWeek
 
+CHICAGO = ZoneInfo("America/Chicago")
+UTC = dt.UTC
 WEEK = IsoWeek(2026, 11)  # Mon 9 Mar - Sun 15 Mar 2026 (US daylight saving starts Sun 8 Mar)
 
 
@@ -174,3 +181,95 @@ def test_two_unexcused_absences_in_a_row_raise_an_alert(statuses, alert):
 def test_threshold_is_configurable():
     assert consecutive_unexcused(["absent_unexcused"] * 2, 3) is False
     assert consecutive_unexcused(["absent_unexcused"] * 3, 3) is True
+
+
+# --- weekly hours from instants: the week is the clinic's local ISO week -------------------------
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=CHICAGO)
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "expected_week"),
+    [
+        # Sunday 19:00 in Chicago is already Monday 00:00/01:00 UTC: still the local Sunday's week.
+        (_at(dt.date(2026, 3, 15), 19, 0), IsoWeek(2026, 11)),
+        (_at(dt.date(2026, 3, 15), 23, 59), IsoWeek(2026, 11)),
+        (_at(dt.date(2026, 3, 16), 0, 0), IsoWeek(2026, 12)),
+        # Monday 01:30 UTC is Sunday evening in Chicago.
+        (dt.datetime(2026, 3, 16, 1, 30, tzinfo=UTC), IsoWeek(2026, 11)),
+        # The spring-forward Sunday (8 Mar 2026) belongs to the week before.
+        (_at(dt.date(2026, 3, 8), 18, 0), IsoWeek(2026, 10)),
+        (_at(dt.date(2026, 3, 9), 9, 0), IsoWeek(2026, 11)),
+        # Fall back (1 Nov 2026): the repeated 01:30 is still Sunday of week 44.
+        (dt.datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=CHICAGO), IsoWeek(2026, 44)),
+    ],
+)
+def test_a_session_belongs_to_the_week_of_its_local_start(starts_at, expected_week):
+    assert local_week(starts_at, CHICAGO) == expected_week
+
+
+def test_weekly_hours_sum_the_local_week_across_a_daylight_saving_change():
+    week = IsoWeek(2026, 10)  # Mon 2 Mar - Sun 8 Mar 2026; clocks spring forward on Sunday 8 Mar
+    attendances = [
+        AttendedMinutes(_at(dt.date(2026, 3, 2), 9), 180),
+        AttendedMinutes(_at(dt.date(2026, 3, 4), 9), 150),
+        AttendedMinutes(_at(dt.date(2026, 3, 8), 18), 90),  # Sunday evening, after the change
+        AttendedMinutes(_at(dt.date(2026, 3, 9), 9), 180),  # next week
+        AttendedMinutes(_at(dt.date(2026, 3, 1), 23, 30), 60),  # previous week's Sunday
+    ]
+    assert weekly_hours(attendances, week, CHICAGO) == Decimal("7.00")
+    assert weekly_hours(attendances, week.next(), CHICAGO) == Decimal("3.00")
+    assert weekly_hours([], week, CHICAGO) == Decimal("0.00")
+
+
+def test_the_same_instant_falls_in_different_weeks_in_different_clinics():
+    instant = dt.datetime(2026, 3, 16, 3, 0, tzinfo=UTC)  # Sun 22:00 Chicago, Mon 03:00 London
+    attendances = [AttendedMinutes(instant, 60)]
+    assert weekly_hours(attendances, IsoWeek(2026, 11), CHICAGO) == Decimal("1.00")
+    assert weekly_hours(attendances, IsoWeek(2026, 12), ZoneInfo("Europe/London")) == Decimal(
+        "1.00"
+    )
+
+
+def test_a_naive_start_is_refused():
+    with pytest.raises(ValueError, match="aware"):
+        local_week(dt.datetime(2026, 3, 9, 9, 0), CHICAGO)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 60 * 24 * 27), st.integers(0, 240)),
+        max_size=30,
+    )
+)
+def test_every_attended_minute_falls_in_exactly_one_local_week(items):
+    """Over four weeks around the spring-forward change, weekly sums add up to the total."""
+    origin = dt.datetime(2026, 2, 23, 0, 0, tzinfo=CHICAGO)  # Monday of 2026-W09, local midnight
+    attendances = [
+        AttendedMinutes((origin.astimezone(UTC) + dt.timedelta(minutes=m)), n) for m, n in items
+    ]
+    weeks = [IsoWeek(2026, 9), IsoWeek(2026, 10), IsoWeek(2026, 11), IsoWeek(2026, 12)]
+    total = sum(a.minutes for a in attendances)
+    assert sum(weekly_minutes(attendances, w, CHICAGO) for w in weeks) == total
+    assert all(local_week(a.starts_at, CHICAGO) in weeks for a in attendances)
+
+
+# --- absence streaks: an excused absence neither counts nor resets -------------------------------
+@given(
+    st.lists(st.sampled_from(["present", "late", "left_early", "absent_unexcused"]), max_size=12),
+    st.lists(st.integers(0, 12), max_size=6),
+    st.integers(1, 4),
+)
+def test_excused_absences_never_change_whether_a_streak_alerts(statuses, positions, threshold):
+    with_excused = list(statuses)
+    for p in sorted(positions, reverse=True):
+        with_excused.insert(min(p, len(with_excused)), "absent_excused")
+    assert consecutive_unexcused(with_excused, threshold) == consecutive_unexcused(
+        statuses, threshold
+    )
+
+
+@given(st.lists(st.sampled_from(["absent_unexcused", "absent_excused"]), max_size=10))
+def test_any_attended_session_ends_the_streak(statuses):
+    for attended in ("present", "late", "left_early"):
+        assert consecutive_unexcused([*statuses, attended], 1) is False

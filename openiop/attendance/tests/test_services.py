@@ -6,7 +6,7 @@ import pytest
 
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
-from openiop.attendance.selectors import roster_episode_ids
+from openiop.attendance.selectors import below_hours, patient_weekly_ledger, roster_episode_ids
 from openiop.attendance.services import (
     alert_acknowledge,
     attendance_mark_all_present,
@@ -14,9 +14,10 @@ from openiop.attendance.services import (
 )
 from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
+from openiop.core.dates import IsoWeek
 from openiop.core.errors import Conflict, NotPermitted, RuleViolation
 from openiop.episodes.models import Alert
-from openiop.programs.models import Enrollment
+from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import make_site, make_user
 
 from .conftest import MONDAY
@@ -197,3 +198,206 @@ def test_a_long_streak_keeps_one_open_alert_and_a_new_streak_after_acknowledging
     )
     assert Alert.objects.filter(episode=episode, status="open").count() == 1
     assert Alert.objects.filter(episode=episode).count() == 2
+
+
+def _individual_session(group, episode, day):
+    starts = dt.datetime.combine(day, dt.time(14, 0), tzinfo=group.site.tz)
+    return GroupSession.objects.create(
+        site=group.site,
+        kind="individual",
+        title="Individual therapy",
+        date=day,
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(minutes=50),
+        facilitator=group.clinician,
+        room=group.room,
+        episode=episode,
+    )
+
+
+def test_an_individual_session_has_its_patient_on_the_roster_and_counts_toward_hours(group):
+    episode, other = group.episodes
+    session = _individual_session(group, episode, MONDAY + dt.timedelta(days=4))
+    assert roster_episode_ids(session) == {episode.pk}
+    record = attendance_record(session=session, episode=episode, status="present", by=group.actor)
+    assert record.minutes_attended == 50
+    with pytest.raises(RuleViolation, match="not on this session's roster"):
+        attendance_record(session=session, episode=other, status="present", by=group.actor)
+    ledger = patient_weekly_ledger(
+        actor=group.actor,
+        patient_id=episode.patient_id,
+        weeks=2,
+        today=MONDAY + dt.timedelta(days=10),
+    )
+    week = ledger.weeks[1]  # newest first
+    assert week.week == IsoWeek.of(MONDAY)
+    # 4 group sessions of 180 min + the 50-min individual session are scheduled; 50 attended.
+    assert (week.scheduled_minutes, week.attended_minutes) == (770, 50)
+
+
+def test_minutes_above_the_session_length_are_refused_naming_the_field(group):
+    with pytest.raises(RuleViolation) as exc:
+        attendance_record(
+            session=group.sessions[0],
+            episode=group.episodes[0],
+            status="present",
+            minutes_attended=181,
+            by=group.actor,
+        )
+    assert exc.value.field == "minutes_attended"
+    assert "180" in exc.value.message
+
+
+def test_an_unknown_status_is_refused_naming_the_field(group):
+    with pytest.raises(RuleViolation) as exc:
+        attendance_record(
+            session=group.sessions[0], episode=group.episodes[0], status="asleep", by=group.actor
+        )
+    assert exc.value.field == "status"
+
+
+def test_absences_record_zero_minutes(group):
+    record = attendance_record(
+        session=group.sessions[0],
+        episode=group.episodes[0],
+        status="absent_excused",
+        by=group.actor,
+    )
+    assert record.minutes_attended == 0
+
+
+def test_all_present_leaves_out_a_patient_discharged_before_the_session(group):
+    episode = group.episodes[0]
+    episode.status, episode.discharge_date, episode.discharge_reason = (
+        "discharged",
+        MONDAY,
+        "completed",
+    )
+    episode.save()
+    assert attendance_mark_all_present(session=group.sessions[1], by=group.actor) == 1
+    assert list(Attendance.objects.values_list("episode_id", flat=True)) == [group.episodes[1].pk]
+    # On the discharge day itself attendance is still allowed.
+    assert attendance_mark_all_present(session=group.sessions[0], by=group.actor) == 2
+
+
+def test_all_present_twice_marks_nobody_the_second_time(group):
+    assert attendance_mark_all_present(session=group.sessions[0], by=group.actor) == 2
+    assert attendance_mark_all_present(session=group.sessions[0], by=group.actor) == 0
+    assert Attendance.objects.count() == 2
+
+
+def test_excused_absences_raise_no_alert(group):
+    for session in group.sessions[:3]:
+        attendance_record(
+            session=session, episode=group.episodes[0], status="absent_excused", by=group.actor
+        )
+    assert not Alert.objects.exists()
+
+
+def test_an_excused_absence_between_two_unexcused_still_raises_the_alert(group):
+    for session, status in zip(
+        group.sessions[:3], ["absent_unexcused", "absent_excused", "absent_unexcused"], strict=True
+    ):
+        attendance_record(session=session, episode=group.episodes[0], status=status, by=group.actor)
+    alert = Alert.objects.get()
+    assert alert.kind == "consecutive_absences" and alert.patient_id == group.episodes[0].patient_id
+    assert AuditEntry.objects.filter(object_type="alert", action="create").count() == 1
+
+
+def test_the_absence_count_is_a_setting(group, settings):
+    settings.ATTENDANCE_ABSENCE_ALERT_COUNT = 3
+    for session in group.sessions[:2]:
+        attendance_record(
+            session=session, episode=group.episodes[0], status="absent_unexcused", by=group.actor
+        )
+    assert not Alert.objects.exists()
+    attendance_record(
+        session=group.sessions[2],
+        episode=group.episodes[0],
+        status="absent_unexcused",
+        by=group.actor,
+    )
+    assert Alert.objects.count() == 1
+
+
+def test_acknowledging_is_audited_and_a_second_acknowledgement_is_refused(group):
+    for session in group.sessions[:2]:
+        attendance_record(
+            session=session, episode=group.episodes[0], status="absent_unexcused", by=group.actor
+        )
+    alert = Alert.objects.get()
+    alert_acknowledge(alert=alert, by=group.actor)
+    entry = AuditEntry.objects.get(object_type="alert", action="update")
+    assert entry.patient_id == alert.patient_id and entry.detail == {"status": "acknowledged"}
+    with pytest.raises(RuleViolation, match="already acknowledged"):
+        alert_acknowledge(alert=alert, by=group.actor)
+
+
+def test_billing_cannot_acknowledge_alerts(group):
+    for session in group.sessions[:2]:
+        attendance_record(
+            session=session, episode=group.episodes[0], status="absent_unexcused", by=group.actor
+        )
+    billing = make_user(Role.BILLING, sites=[group.site])
+    with pytest.raises(NotPermitted):
+        alert_acknowledge(alert=Alert.objects.get(), by=Actor(user=billing))
+    assert Alert.objects.get().status == "open"
+
+
+def test_the_ledger_flags_a_finished_week_under_the_minimum_and_is_audited(group):
+    episode = group.episodes[0]
+    for session in group.sessions[:2]:
+        attendance_record(session=session, episode=episode, status="present", by=group.actor)
+    ledger = patient_weekly_ledger(
+        actor=group.actor,
+        patient_id=episode.patient_id,
+        weeks=8,
+        today=MONDAY + dt.timedelta(days=10),
+    )
+    assert len(ledger.weeks) == 8
+    week = ledger.weeks[1]  # newest first: this week, then MONDAY's week
+    assert (week.week, week.attended_minutes, week.minimum_minutes, week.status) == (
+        IsoWeek.of(MONDAY),
+        360,
+        540,
+        "below",
+    )
+    assert AuditEntry.objects.filter(
+        object_type="hours_ledger", action="view", patient_id=episode.patient_id
+    ).exists()
+
+
+def test_below_hours_search_finds_by_patient_name(group):
+    today = MONDAY + dt.timedelta(days=10)
+    rows = below_hours(actor=group.actor, site=group.site, week=IsoWeek.of(MONDAY), today=today)
+    assert len(rows) == 2  # nobody attended anything that finished week
+    rows = below_hours(
+        actor=group.actor,
+        site=group.site,
+        week=IsoWeek.of(MONDAY),
+        today=today,
+        query="bramble",
+    )
+    assert [r.patient.legal_first_name for r in rows] == ["Quintessa"]
+
+
+def test_current_week_is_flagged_only_when_the_remaining_sessions_cannot_reach_the_minimum(group):
+    episode = group.episodes[0]
+    on_wednesday = MONDAY + dt.timedelta(days=2)
+    attendance_record(
+        session=group.sessions[0], episode=episode, status="absent_unexcused", by=group.actor
+    )
+    attendance_record(session=group.sessions[1], episode=episode, status="present", by=group.actor)
+    # Attended 180, Wednesday + Thursday remain (360): 540 still reachable.
+    rows = below_hours(
+        actor=group.actor, site=group.site, week=IsoWeek.of(MONDAY), today=on_wednesday
+    )
+    assert episode.pk not in {r.episode.pk for r in rows}
+    attendance_record(
+        session=group.sessions[2], episode=episode, status="absent_excused", by=group.actor
+    )
+    rows = below_hours(
+        actor=group.actor, site=group.site, week=IsoWeek.of(MONDAY), today=on_wednesday
+    )
+    line = next(r.line for r in rows if r.episode.pk == episode.pk)
+    assert (line.attended_minutes, line.remaining_minutes, line.status) == (180, 180, "at_risk")

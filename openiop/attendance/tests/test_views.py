@@ -11,10 +11,11 @@ from django.utils import timezone
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.attendance.services import attendance_record
+from openiop.audit.models import AuditEntry
 from openiop.core.dates import IsoWeek
 from openiop.episodes.models import Alert
-from openiop.programs.models import GroupSession
-from openiop.testing import make_user
+from openiop.programs.models import Enrollment, GroupSession
+from openiop.testing import make_site, make_user
 
 from .conftest import MONDAY
 
@@ -179,3 +180,138 @@ def test_patient_hours_ledger_shows_weeks(group, client):
     ledger = client.get(url)
     assert ledger.status_code == 200
     assert GroupSession.objects.count() == 4
+
+
+def test_viewing_a_roster_is_audited_naming_every_patient_shown(group, client):
+    client.force_login(group.clinician)
+    client.get(_roster_url(group.sessions[0]))
+    entry = AuditEntry.objects.get(object_type="session_roster", action="view")
+    assert set(entry.patients.values_list("patient_id", flat=True)) == {
+        e.patient_id for e in group.episodes
+    }
+
+
+def test_a_clinician_of_another_site_cannot_open_the_roster(group, client):
+    other = make_site(group.site.organization, name="Hilltop (fictional)")
+    client.force_login(make_user(Role.CLINICIAN, sites=[other]))
+    response = client.get(_roster_url(group.sessions[0]))
+    assert response.status_code == 403
+    assert "Applebough" not in response.content.decode()
+    assert AuditEntry.objects.filter(object_type="session", outcome="denied").exists()
+
+
+def test_a_case_manager_sees_the_roster_but_cannot_record(group, client):
+    client.force_login(make_user(Role.CASE_MANAGER, sites=[group.site]))
+    url = _roster_url(group.sessions[0])
+    body = client.get(url).content.decode()
+    assert "Pimpernel Applebough" in body and "All present" not in body
+    client.post(url, {"action": "all_present"})
+    assert not Attendance.objects.exists()
+
+
+def test_a_stale_row_edit_says_someone_else_changed_it(group, client):
+    client.force_login(group.clinician)
+    session, episode = group.sessions[0], group.episodes[0]
+    first = attendance_record(session=session, episode=episode, status="present", by=group.actor)
+    attendance_record(
+        session=session,
+        episode=episode,
+        status="late",
+        minutes_attended=120,
+        expected_version=first.version,
+        by=group.actor,
+    )
+    response = client.post(
+        _roster_url(session),
+        {"episode_id": episode.pk, "version": first.version, "status": "absent_excused"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    assert Attendance.objects.get().status == "late"
+
+
+def test_acknowledging_an_alert_from_today_is_audited_and_ignores_a_foreign_next(group, client):
+    alert = Alert.objects.create(
+        patient=group.episodes[0].patient,
+        episode=group.episodes[0],
+        kind="consecutive_absences",
+        message="Missed two in a row",
+        dedupe_key="ack",
+    )
+    client.force_login(group.clinician)
+    url = reverse("attendance:alert_ack", kwargs={"alert_id": alert.pk})
+    response = client.post(url, {"next": "https://phish.example/"})
+    assert response.status_code == 302 and response["Location"] == reverse("web:today")
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged" and alert.acknowledged_by == group.clinician
+    assert AuditEntry.objects.filter(object_type="alert", action="update").exists()
+    assert client.get(url).status_code == 405
+
+
+def test_billing_cannot_acknowledge_an_alert(group, client):
+    alert = Alert.objects.create(
+        patient=group.episodes[0].patient,
+        episode=group.episodes[0],
+        kind="consecutive_absences",
+        message="Missed two in a row",
+        dedupe_key="ack",
+    )
+    client.force_login(make_user(Role.BILLING, sites=[group.site]))
+    response = client.post(reverse("attendance:alert_ack", kwargs={"alert_id": alert.pk}))
+    assert response.status_code == 403
+    alert.refresh_from_db()
+    assert alert.status == "open"
+
+
+def test_today_without_sessions_says_so(group, client):
+    client.force_login(group.clinician)
+    body = client.get(reverse("web:today")).content.decode()
+    assert "No sessions at Riverbend (fictional) today." in body
+    assert "No open alerts." in body
+
+
+def test_today_for_a_user_without_a_site_explains_why_it_is_empty(group, client):
+    client.force_login(make_user(Role.CLINICIAN, sites=[]))
+    body = client.get(reverse("web:today")).content.decode()
+    assert "You are not assigned to a site yet." in body
+
+
+def test_today_offers_a_site_chooser_and_shows_the_chosen_site(group, client):
+    other = make_site(group.site.organization, name="Hilltop (fictional)")
+    clinician = make_user(Role.CLINICIAN, sites=[group.site, other])
+    client.force_login(clinician)
+    body = client.get(reverse("web:today"), {"site": other.pk}).content.decode()
+    assert "Sessions at Hilltop (fictional)" in body and 'name="site"' in body
+
+
+def test_today_counts_recorded_against_the_roster(group, client):
+    session = group.add_session(timezone.localdate(timezone=group.site.tz))
+    Enrollment.objects.filter(episode__in=group.episodes).update(
+        start_date=session.date - dt.timedelta(days=30)
+    )
+    attendance_record(session=session, episode=group.episodes[0], status="present", by=group.actor)
+    client.force_login(group.clinician)
+    body = client.get(reverse("web:today")).content.decode()
+    assert "1 of 2 recorded" in body
+
+
+def test_the_patient_hours_page_is_audited_and_refused_at_another_site(group, client):
+    patient_id = group.episodes[0].patient_id
+    url = reverse("attendance:patient_hours", kwargs={"patient_id": patient_id})
+    client.force_login(group.clinician)
+    body = client.get(url).content.decode()
+    assert "Weekly hours" in body and body.count("<tr") == 9  # header + 8 weeks
+    assert AuditEntry.objects.filter(object_type="hours_ledger", patient_id=patient_id).exists()
+    other = make_site(group.site.organization, name="Hilltop (fictional)")
+    client.force_login(make_user(Role.CLINICIAN, sites=[other]))
+    assert client.get(url).status_code == 403
+
+
+def test_below_hours_query_count_does_not_grow_with_patients(group, client):
+    client.force_login(group.clinician)
+    url = reverse("attendance:below_hours") + f"?week={IsoWeek.of(MONDAY)}"
+    small = _count_queries(client, url)
+    for i in range(15):
+        group.add_patient(f"Below{i}", "Quincewood")
+    large = _count_queries(client, url)
+    assert small == large == 13
