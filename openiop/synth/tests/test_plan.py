@@ -1,0 +1,87 @@
+"""The synthetic network's plan: sizes, stays inside the window, seeded, TEDS mix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from openiop.synth import plan
+
+TODAY = dt.date(2026, 11, 24)  # a Tuesday
+
+
+def small(seed: int = 3) -> plan.NetworkPlan:
+    return plan.plan_network(sites=4, patients=1500, weeks=12, today=TODAY, capacity=15, seed=seed)
+
+
+def test_the_window_starts_on_a_monday_weeks_back_and_ends_two_sundays_ahead() -> None:
+    p = small()
+    assert p.window_start == dt.date(2026, 9, 7) and p.window_start.weekday() == 0
+    assert p.window_end == dt.date(2026, 12, 6) and p.window_end.weekday() == 6
+
+
+def test_every_patient_is_seated_or_waiting_and_every_site_has_a_track() -> None:
+    p = small()
+    assert len(p.stays) + p.unseated == 1500
+    assert p.unseated >= round(1500 * plan.OPEN_NOT_SEATED_SHARE)
+    assert {site for site, _ in p.tracks} == {0, 1, 2, 3}
+
+
+def test_a_seat_never_holds_two_stays_at_once_and_only_the_last_is_active() -> None:
+    p = small()
+    for stay in p.stays:
+        if stay.discharge is None:
+            assert stay.reason == ""
+        else:
+            assert stay.admission < stay.discharge < TODAY
+            assert stay.reason in dict(plan.DISCHARGE_MIX)
+    # Per track, at most `capacity` stays overlap on any day.
+    for track_index in range(len(p.tracks)):
+        stays = [s for s in p.stays if s.track_index == track_index]
+        for day in (p.window_start, TODAY - dt.timedelta(days=30), TODAY):
+            on = [s for s in stays if s.admission <= day and (s.discharge or day) >= day]
+            assert len(on) <= 15
+
+
+def test_discharge_reasons_follow_the_teds_mix() -> None:
+    p = plan.plan_network(sites=10, patients=8000, weeks=26, today=TODAY, capacity=15, seed=11)
+    reasons = Counter(s.reason for s in p.stays if s.reason)
+    total = sum(reasons.values())
+    for reason, share in plan.DISCHARGE_MIX:
+        assert reasons[reason] / total == pytest.approx(share, abs=0.03)
+
+
+def test_completers_stay_longer_than_dropouts() -> None:
+    p = plan.plan_network(sites=10, patients=8000, weeks=26, today=TODAY, capacity=15, seed=5)
+
+    def median(reason: str) -> int:
+        days = sorted(
+            (s.discharge - s.admission).days for s in p.stays if s.reason == reason and s.discharge
+        )
+        return days[len(days) // 2]
+
+    assert median("completed") > median("dropped_out")
+
+
+def test_the_same_seed_gives_the_same_plan_and_another_seed_another() -> None:
+    assert small(3) == small(3)
+    assert small(3).stays != small(4).stays
+
+
+@pytest.mark.parametrize("field", ["sites", "patients", "weeks", "capacity"])
+def test_sizes_below_one_are_refused(field: str) -> None:
+    sizes = {"sites": 2, "patients": 10, "weeks": 2, "capacity": 15}
+    sizes[field] = 0
+    with pytest.raises(ValueError, match="1 or more"):
+        plan.plan_network(today=TODAY, seed=1, **sizes)
+
+
+def test_minutes_follow_the_status() -> None:
+    import random
+
+    rng = random.Random(1)
+    assert plan.minutes_for("present", 60, rng) == 60
+    assert 30 <= plan.minutes_for("late", 60, rng) < 60
+    assert plan.minutes_for("absent_unexcused", 60, rng) == 0

@@ -1,0 +1,98 @@
+"""`openiop synth` writes a consistent network (on SQLite and PostgreSQL) and refuses bad sizes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import F, Q
+
+from openiop.attendance.models import Attendance
+from openiop.episodes.models import Episode
+from openiop.patients.models import Patient
+from openiop.programs.models import Enrollment, GroupSession, Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("synth", *args, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+def test_synth_fills_a_consistent_network_with_progress() -> None:
+    output = run(
+        "--sites", "2", "--patients", "300", "--weeks", "6", "--seed", "9", "--today", "2026-11-24"
+    )
+    org = Organization.objects.get(name__startswith="Synthetic Network")
+    assert org.sites.count() == 2
+    assert Patient.objects.filter(organization=org).count() == 300
+    assert Episode.objects.filter(patient__organization=org).count() == 300
+    assert {"active", "discharged", "waitlisted"} <= set(
+        Episode.objects.values_list("status", flat=True)
+    )
+    attendance = Attendance.objects.all()
+    assert attendance.count() > 1000
+    assert "100%" in output and "attendance" in output
+    # Nobody attends before admission, after discharge, or on a session from today on.
+    assert not attendance.filter(session__date__lt=F("episode__admission_date")).exists()
+    assert not attendance.filter(session__date__gt=F("episode__discharge_date")).exists()
+    assert not attendance.filter(session__date__gte="2026-11-24").exists()
+    # Each attendance row is a roster row: the patient was enrolled in that session's track then.
+    outside = attendance.exclude(
+        Q(episode__enrollments__track=F("session__track"))
+        & Q(episode__enrollments__start_date__lte=F("session__date"))
+    )
+    assert not outside.exists()
+    assert (
+        Enrollment.objects.filter(end_date__isnull=True).count()
+        == Episode.objects.filter(status="active").count()
+    )
+    # The identity sequences moved past the written ids: the ORM can add rows afterwards.
+    session = GroupSession.objects.first()
+    assert session is not None
+    Patient.objects.create(
+        organization=org,
+        site=session.site,
+        mrn="S99000001",
+        legal_first_name="Quillon",
+        legal_last_name="Afterwrite",
+        date_of_birth="1990-01-01",
+        sex="female",
+    )
+
+
+def test_the_same_seed_gives_the_same_network() -> None:
+    run("--sites", "1", "--patients", "60", "--weeks", "3", "--seed", "4", "--today", "2026-11-24")
+    first = list(Patient.objects.order_by("mrn").values_list("legal_first_name", "date_of_birth"))
+    first_att = list(Attendance.objects.order_by("id").values_list("status", "minutes_attended"))
+    Attendance.objects.all().delete()  # test-only clean-up of synthetic rows
+    Enrollment.objects.all().delete()
+    run("--sites", "1", "--patients", "60", "--weeks", "3", "--seed", "4", "--today", "2026-11-24")
+    org2 = Organization.objects.order_by("-id").first()
+    second = list(
+        Patient.objects.filter(organization=org2)
+        .order_by("mrn")
+        .values_list("legal_first_name", "date_of_birth")
+    )
+    assert first[: len(second)] == second
+    second_att = list(Attendance.objects.order_by("id").values_list("status", "minutes_attended"))
+    assert first_att == second_att
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sites", "0"], "--sites must be 1 or more"),
+        (["--patients", "-5"], "--patients must be 1 or more"),
+        (["--weeks", "500"], "--weeks must be at most 104"),
+    ],
+)
+def test_bad_sizes_exit_2_with_a_message(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message) as caught:
+        call_command("synth", *args, stdout=io.StringIO(), stderr=io.StringIO())
+    assert caught.value.returncode == 2
+    assert not Organization.objects.exists()
