@@ -21,6 +21,7 @@ from django.db import transaction
 from openiop.accounts.domain import Role
 from openiop.accounts.models import User
 from openiop.attendance.models import Attendance
+from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.episodes.domain import is_part2_protected
 from openiop.episodes.models import Episode, LevelOfCareChange
 from openiop.patients.domain import format_mrn, search_name_for
@@ -36,7 +37,7 @@ from openiop.programs.models import (
     TrackBlock,
 )
 from openiop.synth import plan as synth_plan
-from openiop.synth.writer import next_id, write_rows
+from openiop.synth.writer import aware, next_id, write_rows
 from openiop.web.demo_cast import FIRST_NAMES, LAST_NAMES
 
 SYNTH_PASSWORD = "openiop-bench"
@@ -75,6 +76,7 @@ def build_network(
     today: dt.date,
     capacity: int = 15,
     org_name: str = "Synthetic Network",
+    chart_views_per_patient: int = 15,
     stream: TextIO | None = None,
 ) -> SynthResult:
     """Create a network of `sites` clinics with `patients` patients and `weeks` weeks of sessions.
@@ -92,6 +94,7 @@ def build_network(
         builder.people(patients)
         builder.sessions()
         builder.attendance()
+        builder.audit_trail(chart_views_per_patient)
     return SynthResult(organization_id=builder.org.pk, counts=builder.counts)
 
 
@@ -409,4 +412,96 @@ class _Builder:
 
         self.counts["attendance"] = write_rows(
             Attendance, rows(), expected=expected, stream=self.stream
+        )
+
+    # --- the audit trail: one entry per roster saved, and chart views ------------------------
+    def _rosters(self) -> Iterator[tuple[int, int, dt.date, list[int]]]:
+        """(track id, session id, date, patient ids) for every past session with attendance."""
+        stays_by_track: dict[int, list[int]] = defaultdict(list)
+        for i, stay in enumerate(self.network.stays):
+            stays_by_track[self.tracks[stay.track_index].pk].append(i)
+        for track in self.tracks:
+            for session_id, day, _minutes in self.track_sessions[track.pk]:
+                if day >= self.today:
+                    continue
+                patients = [
+                    self.stay_ids[i][1]
+                    for i in stays_by_track[track.pk]
+                    if self.network.stays[i].admission <= day
+                    and day <= (self.network.stays[i].discharge or self.today)
+                ]
+                if patients:
+                    yield track.pk, session_id, day, patients
+
+    def audit_trail(self, chart_views_per_patient: int) -> None:
+        first_entry = next_id(AuditEntry)
+        recorder = {
+            t.pk: self.staff_by_site[site][Role.CLINICIAN.value][0]
+            for t, (site, _) in zip(self.tracks, self.network.tracks, strict=True)
+        }
+        stays = self.network.stays
+        clinicians = {
+            site: staff[Role.CLINICIAN.value] for site, staff in self.staff_by_site.items()
+        }
+        roster_count = 0
+
+        def entries() -> Iterator[dict[str, Any]]:
+            nonlocal roster_count
+            entry_id = first_entry
+            for track_id, session_id, day, _patients in self._rosters():
+                user = recorder[track_id]
+                yield {
+                    "id": entry_id,
+                    "at": aware(day, 17),
+                    "user_id": user.pk,
+                    "username": user.username,
+                    "role": user.role,
+                    "action": "update",
+                    "object_type": "attendance",
+                    "object_id": str(session_id),
+                    "path": f"/attendance/sessions/{session_id}/",
+                    "client_addr": "10.0.0.1",
+                    "detail": "{}",
+                }
+                entry_id += 1
+            roster_count = entry_id - first_entry
+            for i, stay in enumerate(stays):
+                site_index = self.network.tracks[stay.track_index][0]
+                patient_id = self.stay_ids[i][1]
+                last = stay.discharge or self.today
+                span = max(1, (last - max(stay.admission, self.network.window_start)).days)
+                for _ in range(chart_views_per_patient):
+                    user = self.rng.choice(clinicians[site_index])
+                    day = last - dt.timedelta(days=self.rng.randrange(span))
+                    yield {
+                        "id": entry_id,
+                        "at": aware(day, self.rng.randint(8, 20)),
+                        "user_id": user.pk,
+                        "username": user.username,
+                        "role": user.role,
+                        "patient_id": patient_id,
+                        "action": "view",
+                        "object_type": "patient_chart",
+                        "object_id": str(patient_id),
+                        "path": f"/patients/{patient_id}/",
+                        "client_addr": "10.0.0.2",
+                        "detail": "{}",
+                    }
+                    entry_id += 1
+
+        self.counts["audit_entries"] = write_rows(AuditEntry, entries(), stream=self.stream)
+        first_link = next_id(AuditEntryPatient)
+
+        def links() -> Iterator[dict[str, Any]]:
+            link_id = first_link
+            entry_id = first_entry
+            for _track_id, _session_id, _day, patients in self._rosters():
+                for patient_id in patients:
+                    yield {"id": link_id, "entry_id": entry_id, "patient_id": patient_id}
+                    link_id += 1
+                entry_id += 1
+            assert entry_id - first_entry == roster_count
+
+        self.counts["audit_entry_patients"] = write_rows(
+            AuditEntryPatient, links(), stream=self.stream
         )

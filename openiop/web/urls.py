@@ -5,4 +5,5 @@ from openiop.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.today, name="today"),
+    path("healthz", views.healthz, name="healthz"),
 ]

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.db.models import F, Q
 
 from openiop.attendance.models import Attendance
+from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, GroupSession, Organization
@@ -51,6 +52,11 @@ def test_synth_fills_a_consistent_network_with_progress() -> None:
         Enrollment.objects.filter(end_date__isnull=True).count()
         == Episode.objects.filter(status="active").count()
     )
+    # The audit trail names every patient on each saved roster, and chart views name one patient.
+    assert AuditEntryPatient.objects.count() == attendance.count()
+    some_patient = attendance.first().patient_id  # type: ignore[union-attr]
+    assert AuditEntry.objects.filter(patient_id=some_patient, action="view").exists()
+    assert AuditEntryPatient.objects.filter(patient_id=some_patient).exists()
     # The identity sequences moved past the written ids: the ORM can add rows afterwards.
     session = GroupSession.objects.first()
     assert session is not None
