@@ -60,6 +60,12 @@ e2e: $(STAMP)
 	mkdir -p $(REPORTS)
 	env -u DATABASE_URL DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest e2e --junitxml=$(REPORTS)/e2e.xml
 
+# The benchmark: PostgreSQL databases of 20,000 and 1,000 synthetic patients (built once, reused),
+# gunicorn, and wrk on 127.0.0.1. Results in bench/results/ and the README table.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,112 @@
+"""Pick the benchmark's targets in a synthetic network and count each page's SQL queries.
+
+Run with DATABASE_URL pointing at a database filled by `openiop synth`. Prints one JSON object:
+{"today": ..., "pages": [{"name", "path", "user", "queries", "bytes"}]}. Every page is fetched once
+with Django's test client as its user and must answer 200 with its marker text; anything else
+exits 1 with the reason, so the load run never measures an error page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openiop.config.settings")
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from openiop.accounts.models import User  # noqa: E402
+from openiop.attendance.models import Attendance  # noqa: E402
+from openiop.core.clock import local_today  # noqa: E402
+from openiop.episodes.models import Episode  # noqa: E402
+from openiop.programs.models import GroupSession, Organization, Site  # noqa: E402
+
+
+def targets() -> tuple[Any, list[dict[str, Any]]]:
+    org = Organization.objects.filter(name__startswith="Synthetic Network").order_by("id").first()
+    if org is None:
+        sys.exit("no synthetic network in this database: run openiop synth first")
+    site = Site.objects.filter(organization=org).order_by("id").first()
+    assert site is not None
+    today = local_today(site.tz)
+    clinician = User.objects.get(username=f"o{org.pk}s1-clinician1")
+    auditor = User.objects.get(username=f"o{org.pk}-auditor")
+    episode = (
+        Episode.objects.filter(site=site, status="active")
+        .select_related("patient")
+        .order_by("id")
+        .first()
+    )
+    assert episode is not None
+    # A roster of 15: the past session at the site whose attendance count is closest to 15.
+    session_id = (
+        Attendance.objects.filter(session__site=site, session__date__lt=today)
+        .values("session_id")
+        .annotate(n=Count("id"))
+        .filter(n=15)
+        .order_by("-session_id")
+        .values_list("session_id", flat=True)
+        .first()
+    ) or GroupSession.objects.filter(site=site, date__lt=today).order_by("-date").first().pk  # type: ignore[union-attr]
+    pages = [
+        {"name": "floor", "path": "/healthz", "user": None, "marker": "ok"},
+        {"name": "today", "path": "/", "user": clinician.username, "marker": "Today"},
+        {
+            "name": "patient_chart",
+            "path": f"/patients/{episode.patient_id}/",
+            "user": clinician.username,
+            "marker": episode.patient.legal_last_name,
+        },
+        {
+            "name": "session_roster",
+            "path": f"/attendance/sessions/{session_id}/",
+            "user": clinician.username,
+            "marker": "Roster",
+        },
+        {
+            "name": "below_hours",
+            "path": "/attendance/below-hours/",
+            "user": clinician.username,
+            "marker": "Below",
+        },
+        {
+            "name": "audit_search",
+            "path": f"/audit/?patient={episode.patient.mrn}",
+            "user": auditor.username,
+            "marker": episode.patient.mrn,
+        },
+    ]
+    return today, pages
+
+
+def main() -> None:
+    today, pages = targets()
+    users = {u.username: u for u in User.objects.filter(username__in={p["user"] for p in pages})}
+    for page in pages:
+        client = Client()
+        if page["user"]:
+            client.force_login(users[page["user"]])
+        client.get(page["path"])  # warm caches (content types, sessions) before counting
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(page["path"])
+        body = response.content.decode()
+        if response.status_code != 200 or page["marker"] not in body:
+            sys.exit(
+                f"{page['name']} {page['path']} answered {response.status_code} "
+                f"without '{page['marker']}': the benchmark would measure an error page"
+            )
+        page["queries"] = len(ctx.captured_queries)
+        page["bytes"] = len(response.content)
+    print(json.dumps({"today": str(today), "pages": pages}))
+
+
+if __name__ == "__main__":
+    main()

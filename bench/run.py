@@ -1,0 +1,428 @@
+"""`make bench`: the pages' speed against a framework floor, at 20,000 and 1,000 patients, in one run.
+
+For each size it makes sure a PostgreSQL database filled by `openiop synth` exists (built once,
+then reused), tunes that database (per-database settings only), counts each page's SQL queries
+(bench/probe.py), serves the app with gunicorn, and drives wrk on 127.0.0.1 against the floor
+(/healthz, no database) and each page. It reports requests/s, p50/p95/p99, each page's p95 over the
+floor's p95 from the same server run, the growth from 1,000 to 20,000 patients, SQL queries per
+request, and each worker's peak memory. Results: bench/results/latest.json and latest.md, and the
+table in README.md between the bench markers.
+
+Only the loopback address is ever a target. Each wrk run is bounded by --duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+PG_ADMIN = os.environ.get("OPENIOP_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "openiop-bench"
+# gunicorn sync workers on 2 cores: 3 measured best for the Today page (see docs/decisions.md).
+DEFAULT_WORKERS = 3
+# Budgets from issue 6, as ratios measured in one run.
+BUDGET_TO_FLOOR = 5.0
+BUDGET_GROWTH = 1.25
+# Per-database settings for the bench databases (no server restart, nothing global).
+PG_TUNING = {
+    "random_page_cost": "1.1",
+    "effective_cache_size": "'8GB'",
+    "work_mem": "'16MB'",
+    "jit": "off",
+}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def db_url(name: str) -> str:
+    parts = urllib.parse.urlsplit(PG_ADMIN)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def openiop(args: list[str], database: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db_url(database)}
+    return subprocess.run([str(BIN / "openiop"), *args], env=env, check=True, text=True, **kwargs)
+
+
+def ensure_database(name: str, *, sites: int, patients: int, seed: int, rebuild: bool) -> None:
+    """Create and fill the database unless it already holds a network with sessions today."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and not rebuild and _fresh(name, patients):
+            log(f"== {name}: reusing the synthetic network already there")
+            return
+        if exists:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+        for key, value in PG_TUNING.items():
+            conn.execute(f'ALTER DATABASE "{name}" SET {key} = {value}')
+    log(f"== {name}: migrating and filling ({patients:,} patients, {sites} sites)")
+    openiop(["migrate", "--no-input", "-v0"], name)
+    openiop(
+        [
+            "synth",
+            "--sites",
+            str(sites),
+            "--patients",
+            str(patients),
+            "--weeks",
+            "26",
+            "--seed",
+            str(seed),
+        ],
+        name,
+    )
+    with psycopg.connect(db_url(name), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def _fresh(name: str, patients: int) -> bool:
+    """The network is complete and its schedule still reaches today (sessions run 2 weeks ahead)."""
+    try:
+        with psycopg.connect(db_url(name)) as conn:
+            count = conn.execute("SELECT count(*) FROM patients_patient").fetchone()
+            ahead = conn.execute("SELECT max(date) FROM programs_groupsession").fetchone()
+    except psycopg.Error:
+        return False
+    return bool(
+        count
+        and count[0] == patients
+        and ahead
+        and ahead[0]
+        and ahead[0] >= dt.date.today() + dt.timedelta(days=3)
+    )
+
+
+def probe(name: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "probe.py")],
+        env={**os.environ, "DATABASE_URL": db_url(name), "OPENIOP_SECRET_KEY": "bench-only-key"},
+        check=True,
+        text=True,
+        capture_output=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(name: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url(name),
+        "OPENIOP_SECRET_KEY": "bench-only-key",
+        "OPENIOP_DEBUG": "0",
+        "OPENIOP_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "OPENIOP_LOGIN_FAILURE_LIMIT": "1000",
+    }
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "openiop.config.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-" if os.environ.get("OPENIOP_BENCH_ACCESS_LOG") else "/dev/null",
+            "--log-level",
+            "warning",
+            "--max-requests",
+            "0",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def login(base: str, username: str) -> str:
+    """Log in through the real form (not following its redirect); returns wrk's Cookie header."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+    opener.open(f"{base}/accounts/login/").read()
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    data = urllib.parse.urlencode(
+        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf}
+    ).encode()
+    request = urllib.request.Request(
+        f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"}
+    )
+    try:
+        opener.open(request).read()
+    except urllib.error.HTTPError as exc:  # the 302 to the next page, not followed
+        if exc.code != 302:
+            raise
+    cookies = {c.name: c.value for c in jar}
+    if "sessionid" not in cookies:
+        raise SystemExit(f"could not log in as {username}")
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+def wrk(url: str, cookie: str | None, *, duration: int, connections: int) -> dict[str, Any]:
+    args = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(ROOT / "bench" / "report.lua"),
+        url,
+    ]
+    if cookie:
+        args[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(args, check=True, text=True, capture_output=True).stdout
+    line = next(row for row in reversed(out.splitlines()) if row.startswith("{"))
+    data = json.loads(line)
+    if data["requests"] == 0:
+        raise SystemExit(f"{url}: no request finished within {duration} s")
+    if data["non_2xx_3xx"] or data["socket_errors"]:
+        raise SystemExit(
+            f"{url}: {data['non_2xx_3xx']} error answers, {data['socket_errors']} socket errors"
+        )
+    seconds = data["duration_us"] / 1e6
+    return {
+        "requests": data["requests"],
+        "rps": round(data["requests"] / seconds, 1),
+        "p50_ms": data["p50_us"] / 1000,
+        "p95_ms": data["p95_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+    }
+
+
+def worker_peak_mb(master: int) -> list[float]:
+    """VmHWM (peak resident memory) of each worker process of the gunicorn master."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return []
+    peaks = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peaks.append(round(int(match.group(1)) / 1024, 1))
+    return peaks
+
+
+def measure(
+    name: str, *, workers: int, duration: int, connections: int, only: set[str] | None
+) -> dict[str, Any]:
+    probed = probe(name)
+    pages = [
+        p for p in probed["pages"] if only is None or p["name"] in only or p["name"] == "floor"
+    ]
+    port = free_port()
+    server = start_server(name, workers, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        cookies = {u: login(base, u) for u in {p["user"] for p in pages if p["user"]}}
+        results = []
+        for page in pages:
+            url = base + page["path"]
+            cookie = cookies.get(page["user"]) if page["user"] else None
+            wrk(url, cookie, duration=2, connections=connections)  # warm-up
+            result = wrk(url, cookie, duration=duration, connections=connections)
+            result.update(name=page["name"], path=page["path"], queries=page["queries"])
+            log(
+                f"   {page['name']:<16} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:7.1f} ms"
+                f"  p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
+                f"  {page['queries']} queries"
+            )
+            results.append(result)
+        peaks = worker_peak_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return {"today": probed["today"], "pages": results, "worker_peak_mb": peaks}
+
+
+def report(
+    runs: dict[int, dict[str, Any]], big: int, small: int, meta: dict[str, Any]
+) -> dict[str, Any]:
+    def by_name(size: int) -> dict[str, dict[str, Any]]:
+        return {p["name"]: p for p in runs[size]["pages"]}
+
+    big_pages, small_pages = by_name(big), by_name(small)
+    floor_big, floor_small = big_pages["floor"]["p95_ms"], small_pages["floor"]["p95_ms"]
+    pages = []
+    for name, page in big_pages.items():
+        if name == "floor":
+            continue
+        other = small_pages.get(name)
+        to_floor = round(page["p95_ms"] / floor_big, 2)
+        growth = round(page["p95_ms"] / other["p95_ms"], 2) if other else None
+        pages.append(
+            {
+                "name": name,
+                "path": page["path"],
+                "rps": page["rps"],
+                "p50_ms": page["p50_ms"],
+                "p95_ms": page["p95_ms"],
+                "p99_ms": page["p99_ms"],
+                "queries": page["queries"],
+                "queries_1k": other["queries"] if other else None,
+                "p95_ms_1k": other["p95_ms"] if other else None,
+                "p95_ratio_to_floor": to_floor,
+                "p95_ratio_to_floor_1k": round(other["p95_ms"] / floor_small, 2) if other else None,
+                "p95_ratio_20k_to_1k": growth,
+                "within_budget": to_floor <= BUDGET_TO_FLOOR
+                and (growth is None or growth <= BUDGET_GROWTH)
+                and (other is None or page["queries"] == other["queries"]),
+            }
+        )
+    return {
+        **meta,
+        "budgets": {"p95_ratio_to_floor": BUDGET_TO_FLOOR, "p95_ratio_20k_to_1k": BUDGET_GROWTH},
+        "floor": {"p95_ms": floor_big, "p95_ms_1k": floor_small, "rps": big_pages["floor"]["rps"]},
+        "pages": pages,
+        "worker_peak_mb": {
+            str(big): runs[big]["worker_peak_mb"],
+            str(small): runs[small]["worker_peak_mb"],
+        },
+        "runs": {str(k): v for k, v in runs.items()},
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"Measured {result['run_at']} on {result['machine']['cores']} cores, gunicorn "
+        f"{result['server']['workers']} workers, wrk {result['load']['connections']} connections "
+        f"for {result['load']['duration_s']} s per page. Floor (/healthz) p95: "
+        f"{result['floor']['p95_ms']:.2f} ms at 20k, {result['floor']['p95_ms_1k']:.2f} ms at 1k.",
+        "",
+        "| page | req/s | p50 ms | p95 ms | p99 ms | p95 / floor | p95 20k / 1k | queries | within budget |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for p in result["pages"]:
+        growth = f"{p['p95_ratio_20k_to_1k']:.2f}" if p["p95_ratio_20k_to_1k"] is not None else "—"
+        lines.append(
+            f"| {p['name']} | {p['rps']:.0f} | {p['p50_ms']:.1f} | {p['p95_ms']:.1f} | "
+            f"{p['p99_ms']:.1f} | {p['p95_ratio_to_floor']:.2f} | {growth} | {p['queries']} | "
+            f"{'yes' if p['within_budget'] else '**no**'} |"
+        )
+    peaks = result["worker_peak_mb"]
+    lines += [
+        "",
+        "Peak memory per worker (MB): " + "; ".join(f"{k} patients: {v}" for k, v in peaks.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _, after = rest.split(end, 1)
+        readme.write_text(f"{before}{start}\n{table}{end}{after}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--sites", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per page")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
+    parser.add_argument("--rebuild", action="store_true", help="build the databases again")
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    only = {p for p in args.pages.split(",") if p} or None
+    sizes = {
+        args.patients: args.sites,
+        args.small: max(1, round(args.sites * args.small / args.patients)),
+    }
+    runs: dict[int, dict[str, Any]] = {}
+    for patients, sites in sizes.items():
+        name = f"openiop_bench_{patients}"
+        ensure_database(name, sites=sites, patients=patients, seed=args.seed, rebuild=args.rebuild)
+        log(f"== {name}: measuring ({args.workers} workers)")
+        runs[patients] = measure(
+            name,
+            workers=args.workers,
+            duration=args.duration,
+            connections=args.connections,
+            only=only,
+        )
+    with psycopg.connect(PG_ADMIN) as conn:
+        pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    meta = {
+        "run_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "postgresql": pg_version,
+        },
+        "server": {"kind": "gunicorn (sync)", "workers": args.workers},
+        "load": {
+            "tool": "wrk",
+            "threads": 2,
+            "connections": args.connections,
+            "duration_s": args.duration,
+        },
+        "sizes": {str(k): {"patients": k, "sites": v} for k, v in sizes.items()},
+    }
+    result = report(runs, args.patients, args.small, meta)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = markdown(result)
+    (RESULTS / "latest.md").write_text(table)
+    if not args.no_readme:
+        update_readme(table)
+    log("\n" + table)
+    over = [p["name"] for p in result["pages"] if not p["within_budget"]]
+    log("All pages within budget." if not over else f"Over budget: {', '.join(over)}")
+
+
+if __name__ == "__main__":
+    main()
