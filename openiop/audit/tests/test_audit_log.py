@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.db.utils import DatabaseError
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from openiop.accounts.domain import Role
@@ -92,3 +93,34 @@ def test_invalid_date_range_is_reported_and_keeps_the_input(client):
     body = response.content.decode()
     assert "end date is before the start date" in body
     assert 'value="kept"' in body
+
+
+def test_patient_filter_query_count_does_not_grow_with_the_log(
+    client, mfa_passed, django_assert_num_queries
+):
+    org = make_org()
+    site = make_site(org)
+    director = make_user(Role.DIRECTOR, sites=[site], org=org)
+    alpha = make_patient(site, legal_last_name="Quasar")
+    beta = make_patient(site, legal_last_name="Nebulon")
+    client.force_login(director)
+    url = reverse("audit:log")
+
+    def entries(n: int) -> None:
+        for _ in range(n):
+            audit_record(Actor(user=director), action="view", patient_id=alpha.pk)
+            audit_record_many(
+                Actor(user=director),
+                action="view",
+                object_type="roster",
+                patient_ids=[alpha.pk, beta.pk],
+            )
+
+    entries(1)
+    client.get(url, {"patient": alpha.mrn})  # warm the session and content types
+    with CaptureQueriesContext(connection) as few:
+        client.get(url, {"patient": alpha.mrn})
+    entries(30)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(url, {"patient": alpha.mrn})
+    assert response.content.decode().count("<tr>") - 1 == 50  # one full page of alpha's entries
