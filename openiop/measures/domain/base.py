@@ -1,0 +1,113 @@
+"""What every instrument shares: its description as data and the shape of a score.
+
+An instrument module defines one `Instrument` (items, allowed answers, LOINC codes, source) and a pure
+`score(answers, *, sex=None) -> Score`. Nothing here touches the database, the clock or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+class AnswerError(ValueError):
+    """Answers that do not fit the instrument: wrong count or an item out of range.
+
+    `item` is the 1-based item number the message names (None when the count is wrong).
+    """
+
+    def __init__(self, message: str, *, item: int | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question, in the order of the published form. `allowed` are the raw answer values."""
+
+    number: int
+    text: str
+    allowed: tuple[int, ...]
+    loinc: str | None = None
+
+
+@dataclass(frozen=True)
+class Band:
+    """A named range of totals, inclusive at both ends."""
+
+    name: str
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class Score:
+    """The result of scoring one set of answers.
+
+    `total` is None for instruments that have none (C-SSRS, BAM). `flags` are stable keys such as
+    `item9_positive` and `screen_positive`; `subscales` maps a subscale key to its sum.
+    """
+
+    instrument: str
+    total: int | None
+    band: str | None
+    flags: tuple[str, ...] = ()
+    subscales: Mapping[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "instrument": self.instrument,
+            "total": self.total,
+            "band": self.band,
+            "flags": list(self.flags),
+            "subscales": dict(self.subscales),
+        }
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """An instrument as data plus its scoring function.
+
+    `key` is the short name used on the command line and in storage (phq9, gad7, cssrs...).
+    """
+
+    key: str
+    name: str
+    items: tuple[Item, ...]
+    source: str
+    scorer: Callable[..., Score]
+    bands: tuple[Band, ...] = ()
+    loinc_panel: str | None = None
+    loinc_total: str | None = None
+    max_total: int | None = None
+
+    def score(self, answers: Sequence[int], *, sex: str | None = None) -> Score:
+        """Validate the answers against the items, then score them. Raises AnswerError."""
+        check_answers(self, answers)
+        return self.scorer(tuple(answers), sex=sex)
+
+
+def check_answers(instrument: Instrument, answers: Sequence[int]) -> None:
+    """Raise AnswerError naming the first item whose answer is not allowed, or a wrong count."""
+    expected = len(instrument.items)
+    if len(answers) != expected:
+        raise AnswerError(
+            f"{instrument.name} takes {expected} answers in the order of the published form; "
+            f"got {len(answers)}."
+        )
+    for item, answer in zip(instrument.items, answers, strict=True):
+        if isinstance(answer, bool) or not isinstance(answer, int) or answer not in item.allowed:
+            allowed = ", ".join(str(a) for a in item.allowed)
+            raise AnswerError(
+                f"{instrument.name} item {item.number}: {answer!r} is not an allowed answer "
+                f"(allowed: {allowed}).",
+                item=item.number,
+            )
+
+
+def band_for(bands: Sequence[Band], total: int) -> str:
+    """The name of the band whose inclusive range holds `total`. Raises ValueError if none does."""
+    for band in bands:
+        if band.low <= total <= band.high:
+            return band.name
+    raise ValueError(f"no band holds the total {total}")
