@@ -88,6 +88,7 @@ class Instrument:
     max_total: int | None = None
     timeframe: str = ""  # the period the questions ask about, as printed on the form
     short_name: str = ""  # for tables and charts (PHQ-9, GAD-7)
+    version: str = "1"  # bumped when items, answers or scoring change; stored with each response
 
     @property
     def label(self) -> str:
