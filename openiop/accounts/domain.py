@@ -52,7 +52,9 @@ class Cap(StrEnum):
     SCHEDULE_MANAGE = "schedule.manage"  # tracks, blocks, closures, moving/cancelling sessions
     APPOINTMENT_BOOK = "appointment.book"  # individual and family sessions
     ALERT_ACK = "alert.ack"
-    MEASURE_RECORD = "measure.record"  # enter questionnaire answers, send links, safety plans, flag risk
+    MEASURE_RECORD = (
+        "measure.record"  # enter questionnaire answers, send links, safety plans, flag risk
+    )
     AUDIT_VIEW = "audit.view"
     STAFF_MANAGE = "staff.manage"
     ALL_SITES = "sites.all"  # not limited to the user's own sites

@@ -35,6 +35,12 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("programs:schedule", (), "Y Y Y Y Y Y Y N"),
     ("programs:track_list", (), "Y Y Y Y Y Y Y N"),
     ("audit:log", (), "N N N N N Y N Y"),
+    ("measures:episode", ("episode_id",), "N Y Y Y N Y N N"),
+    ("measures:enter", ("episode_id", "instrument"), "N Y Y Y N Y N N"),
+    ("measures:plan", ("plan_id",), "N Y Y Y N Y N N"),
+    ("measures:alerts", (), "N Y Y Y N Y N N"),
+    ("measures:due", (), "N Y Y Y N Y N N"),
+    ("measures:program", (), "N Y Y Y N Y N N"),
 ]
 
 CASES = [
