@@ -221,7 +221,7 @@ def test_trends_pdf_has_the_chart(logged_in, clinic):
     by = clinic.actor(clinic.clinician)
     for answers in ([3] * 9, [1] * 9):
         services.response_record(
-            episode=clinic.episode, instrument="phq9", answers=answers[:8] + [0], by=by
+            episode=clinic.episode, instrument="phq9", answers=[*answers[:8], 0], by=by
         )
     response = logged_in.get(
         reverse("measures:trends_pdf", kwargs={"episode_id": clinic.episode.pk})
