@@ -207,6 +207,16 @@ class DemoBuilder:
             f"  {len(self.tracks)} tracks, {GroupSession.objects.count()} sessions from {self.start} to {self.end}"
         )
         self._patients()
+        from openiop.measures.demo import load_demo_measures
+
+        load_demo_measures(
+            tracks=self.tracks,
+            staff=self.staff,
+            actor=self.actor,
+            rng=random.Random(self.rng.getrandbits(32)),
+            today=self.today,
+            out=self.out,
+        )
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}
