@@ -137,13 +137,13 @@ def link_create(request: HttpRequest, episode_id: int) -> HttpResponse:
             raise
         messages.error(request, exc.message)
         return redirect("measures:episode", episode_id=episode.pk)
-    url = request.build_absolute_uri(
+    link_url = request.build_absolute_uri(
         reverse("measures:patient_link", kwargs={"token": issued.token})
     )
     return render(
         request,
         "measures/link_created.html",
-        {"episode": episode, "link": issued.link, "url": url},
+        {"episode": episode, "link": issued.link, "link_url": link_url},
     )
 
 
@@ -410,7 +410,9 @@ def _patient_page(
 ) -> HttpResponse:
     response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: never send it to another site (same-origin keeps the Origin header
+    # that CSRF checks need on the form post).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

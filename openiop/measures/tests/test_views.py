@@ -42,7 +42,7 @@ def test_patient_link_shows_only_the_questionnaire_and_crisis_resources(client, 
     response = client.get(url)
     body = response.content.decode()
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "same-origin"
     # Nothing from the chart: no name, no MRN, no clinic or site name, no staff navigation.
     for secret in (
         clinic.patient.legal_last_name,
@@ -323,3 +323,22 @@ def test_other_site_clinician_is_refused_the_episode_page(client, clinic):
     response = client.get(reverse("measures:episode", kwargs={"episode_id": clinic.episode.pk}))
     assert response.status_code == 403
     assert AuditEntry.objects.filter(patient_id=clinic.patient.pk, outcome="denied").exists()
+
+
+def test_clinician_makes_a_link_and_sees_it_once(logged_in, clinic):
+    response = logged_in.post(
+        reverse("measures:link_create", kwargs={"episode_id": clinic.episode.pk}),
+        {
+            "purpose": "questionnaire",
+            "instrument": "phq9",
+            "mode": "patient_link",
+            "hours_valid": "24",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    token = re.search(r"/measures/p/([^/\"]+)/", body).group(1)
+    assert token not in "".join(services.PatientLink.objects.values_list("token_hash", flat=True))
+    assert (
+        logged_in.get(reverse("measures:patient_link", kwargs={"token": token})).status_code == 200
+    )
