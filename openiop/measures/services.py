@@ -294,12 +294,12 @@ def patient_link_submit(
 ) -> Response:
     """Store the answers a patient gave through their link, spend the link, open any alert.
 
-    The patient has no account: the actor is the link itself (channel "patient_link").
+    The patient has no account: the actor is the link itself (channel "patient", at most 10 characters in the audit log).
     Raises NotFound for a link that cannot be used, RuleViolation (field item_N) for bad answers.
     """
     link = patient_link_resolve(token=token, purpose=LinkPurpose.QUESTIONNAIRE)
     actor = by or Actor(
-        user=None, channel="patient_link", client_addr=client_addr, path=f"link {link.pk}"
+        user=None, channel="patient", client_addr=client_addr, path=f"link {link.pk}"
     )
     with transaction.atomic():
         spent = PatientLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now())

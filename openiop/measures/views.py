@@ -420,7 +420,7 @@ def _patient_page(
 def _link_actor(request: HttpRequest, link: PatientLink) -> Actor:
     return Actor(
         user=None,
-        channel="patient_link",
+        channel="patient",
         client_addr=Actor.from_request(request).client_addr,
         path=f"link {link.pk}",
     )

@@ -237,9 +237,7 @@ def test_patient_link_is_hashed_single_use_and_opens_the_alert(clinic):
     r = services.patient_link_submit(token=issued.token, answers=[0, 0, 0, 0, 0, 0, 0, 0, 2])
     assert r.mode == "patient_link" and r.entered_by is None and r.link == stored
     assert SafetyAlert.objects.get().reason == "item9"
-    assert AuditEntry.objects.filter(
-        channel="patient_link", object_type="measure_response"
-    ).exists()
+    assert AuditEntry.objects.filter(channel="patient", object_type="measure_response").exists()
     with pytest.raises(NotFound):
         services.patient_link_submit(token=issued.token, answers=[0] * 9)
 

@@ -211,7 +211,7 @@ def test_patient_opens_their_safety_plan_by_link(client, clinic):
         assert clinic.patient.mrn not in body
     assert (
         AuditEntry.objects.filter(
-            channel="patient_link", object_type="safety_plan", object_id=str(plan.pk)
+            channel="patient", object_type="safety_plan", object_id=str(plan.pk)
         ).count()
         == 2
     )
