@@ -294,7 +294,7 @@ def patient_link_submit(
 ) -> Response:
     """Store the answers a patient gave through their link, spend the link, open any alert.
 
-    The patient has no account: the actor is the link itself (channel "patient", at most 10 characters in the audit log).
+    The patient has no account: the actor is the link itself (audit channel "patient").
     Raises NotFound for a link that cannot be used, RuleViolation (field item_N) for bad answers.
     """
     link = patient_link_resolve(token=token, purpose=LinkPurpose.QUESTIONNAIRE)
