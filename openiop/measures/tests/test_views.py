@@ -337,7 +337,9 @@ def test_clinician_makes_a_link_and_sees_it_once(logged_in, clinic):
     )
     body = response.content.decode()
     assert response.status_code == 200
-    token = re.search(r"/measures/p/([^/\"]+)/", body).group(1)
+    found = re.search(r"/measures/p/([^/\"]+)/", body)
+    assert found is not None
+    token = found.group(1)
     assert token not in "".join(services.PatientLink.objects.values_list("token_hash", flat=True))
     assert (
         logged_in.get(reverse("measures:patient_link", kwargs={"token": token})).status_code == 200
