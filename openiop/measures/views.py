@@ -156,7 +156,7 @@ def flag(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = FlagForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.safety_alert_flag(
+            services.risk_assess(
                 episode=episode,
                 risk_level=form.cleaned_data["risk_level"],
                 note=form.cleaned_data["note"],

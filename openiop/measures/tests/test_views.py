@@ -344,3 +344,18 @@ def test_clinician_makes_a_link_and_sees_it_once(logged_in, clinic):
     assert (
         logged_in.get(reverse("measures:patient_link", kwargs={"token": token})).status_code == 200
     )
+
+
+def test_record_a_risk_level_page(logged_in, clinic):
+    url = reverse("measures:flag", kwargs={"episode_id": clinic.episode.pk})
+    bad = logged_in.post(url, {"risk_level": "high", "note": ""})
+    assert bad.status_code == 200 and "This field is required" in bad.content.decode()
+    assert (
+        logged_in.post(url, {"risk_level": "high", "note": "Gave away belongings."}).status_code
+        == 302
+    )
+    assert SafetyAlert.objects.get().reason == "clinician_flag"
+    body = logged_in.get(
+        reverse("measures:episode", kwargs={"episode_id": clinic.episode.pk})
+    ).content.decode()
+    assert 'data-risk="high"' in body and "Gave away belongings." in body
