@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "openiop.patients",
     "openiop.episodes",
     "openiop.attendance",
+    "openiop.admissions",
     "openiop.web",
 ]
 

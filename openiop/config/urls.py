@@ -9,5 +9,6 @@ urlpatterns = [
     path("episodes/", include("openiop.episodes.urls")),
     path("programs/", include("openiop.programs.urls")),
     path("attendance/", include("openiop.attendance.urls")),
+    path("admissions/", include("openiop.admissions.urls")),
     path("django-admin/", admin.site.urls),
 ]
