@@ -569,7 +569,9 @@ def assessment_decide(
             ],
         )
         if current.stage in pipeline.OPEN_STAGES:
-            _set_stage(current, pipeline.advance(current.stage, pipeline.ASSESSED), by)
+            verified = BenefitsVerification.objects.filter(coverage__inquiry=current).exists()
+            target = pipeline.BENEFITS_VERIFIED if verified else pipeline.ASSESSED
+            _set_stage(current, pipeline.advance(current.stage, target), by)
         _audit(
             by,
             current,
@@ -678,7 +680,7 @@ VERIFICATION_FIELDS = (
 def benefits_verify(*, coverage: Coverage, by: Actor, **fields: Any) -> BenefitsVerification:
     """Record what the payer said about IOP benefits (who, when, reference number).
 
-    The inquiry moves forward to 'benefits verified'. Raises RuleViolation without a reference
+    An assessed inquiry moves to 'benefits verified'. Raises RuleViolation without a reference
     number, for a met amount above the deductible, a coinsurance outside 0-100 %, both or neither
     of copay and coinsurance when IOP is covered; NotPermitted (audited) without
     Cap.BENEFITS_MANAGE.
@@ -712,8 +714,10 @@ def benefits_verify(*, coverage: Coverage, by: Actor, **fields: Any) -> Benefits
     with transaction.atomic():
         current = _locked(inquiry)
         check.save()
-        if current.stage in pipeline.OPEN_STAGES:
-            _set_stage(current, pipeline.advance(current.stage, pipeline.BENEFITS_VERIFIED), by)
+        # Only an assessed inquiry moves on; one verified earlier moves when its assessment is
+        # decided (assessment_decide), so the board never shows 'benefits verified' unassessed.
+        if current.stage == pipeline.ASSESSED:
+            _set_stage(current, pipeline.BENEFITS_VERIFIED, by)
         _audit(
             by,
             current,
