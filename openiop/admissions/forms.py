@@ -230,7 +230,7 @@ class PayerForm(forms.Form):
 
 
 class CoverageForm(forms.Form):
-    payer = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    payer: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
     rank = forms.ChoiceField(choices=CoverageRank.choices)
     member_id = forms.CharField(max_length=60, required=False, label="Member ID")
     group_number = forms.CharField(max_length=60, required=False, label="Group number")
@@ -285,7 +285,7 @@ class EstimateForm(forms.Form):
 
 
 class AdmitForm(forms.Form):
-    track = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    track: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
     level_of_care = forms.ChoiceField(choices=LevelOfCare.choices, label="Level of care")
     date_of_birth = _date_field("Date of birth", required=False)
     sex = forms.ChoiceField(choices=Sex.choices, label="Sex assigned at birth")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from openiop.accounts.access import require, require_patient, site_scope
 from openiop.accounts.domain import Cap
@@ -153,6 +153,7 @@ class Board:
     closed_counts: dict[str, int]
     today: dt.date
     total: int
+    urgent_tasks: list[AdmissionTask] = field(default_factory=list)
 
 
 CARD_LIMIT = 200
@@ -204,15 +205,20 @@ def pipeline_board(
             )
         )
     closed = {s: 0 for s in (pipeline.ADMITTED, *pipeline.CLOSING_STAGES)}
-    from django.db.models import Count
-
     for row in qs.exclude(stage__in=pipeline.OPEN_STAGES).values("stage").annotate(n=Count("id")):
         closed[row["stage"]] = row["n"]
+    urgent = list(
+        AdmissionTask.objects.filter(urgent=True, status=TaskStatus.OPEN)
+        .filter(site_scope(actor, field="inquiry__site_id"))
+        .select_related("inquiry")
+        .order_by("created_at")[:20]
+    )
     audit_record_many(
         actor,
         action=AuditAction.VIEW,
         object_type="pipeline",
-        patient_ids=[i.patient_id for i in rows if i.patient_id],
+        patient_ids=[i.patient_id for i in rows if i.patient_id]
+        + [t.inquiry.patient_id for t in urgent if t.inquiry.patient_id],
         detail={"cards": len(rows)},
     )
     return Board(
@@ -220,6 +226,7 @@ def pipeline_board(
         closed_counts=closed,
         today=next(iter(today_by_tz.values()), clock.now().date()),
         total=len(rows),
+        urgent_tasks=urgent,
     )
 
 
@@ -237,16 +244,6 @@ def conversion_report(
         .values_list("received_at", "referral_source", "stage")
     ]
     return pipeline.conversion_by_source(facts)
-
-
-def open_tasks(*, actor: Actor, urgent_only: bool = False) -> QuerySet[AdmissionTask]:
-    require(actor, Cap.ADMISSIONS_VIEW, object_type="admission_tasks")
-    qs = AdmissionTask.objects.filter(status=TaskStatus.OPEN).filter(
-        site_scope(actor, field="inquiry__site_id")
-    )
-    if urgent_only:
-        qs = qs.filter(urgent=True)
-    return qs.select_related("inquiry", "assigned_to")
 
 
 def assessment_get(

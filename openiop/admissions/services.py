@@ -119,6 +119,12 @@ def _audit(
     )
 
 
+def _staff(by: Actor) -> User:
+    """The signed-in staff member acting (services that reach here have checked a capability)."""
+    assert by.user is not None
+    return by.user
+
+
 def _today(inquiry: Inquiry) -> dt.date:
     return clock.local_today(inquiry.site.tz)
 
@@ -346,8 +352,9 @@ def prescreen_record(
         score = cssrs.score(list(cssrs_answers))
     except AnswerError as exc:
         raise RuleViolation(str(exc), code="cssrs", field=f"cssrs_{exc.item}") from exc
+    tier = score.band or "none"
     try:
-        result = prescreen_result(answers, score.band)
+        result = prescreen_result(answers, tier)
     except ValueError as exc:
         raise RuleViolation(str(exc), code="prescreen") from exc
     with transaction.atomic():
@@ -363,11 +370,11 @@ def prescreen_record(
             can_attend=answers.can_attend,
             motivation=answers.motivation,
             cssrs_answers=list(cssrs_answers),
-            cssrs_tier=score.band,
+            cssrs_tier=tier,
             outcome=result.outcome,
             reasons=[*result.reasons, *result.notes],
             notes=(notes or "").strip()[:2000],
-            screened_by=by.user,
+            screened_by=_staff(by),
         )
         if result.higher_level_now:
             AdmissionTask.objects.create(
@@ -386,7 +393,7 @@ def prescreen_record(
             by,
             current,
             AuditAction.CREATE,
-            {"event": "prescreen", "outcome": result.outcome, "cssrs_tier": score.band},
+            {"event": "prescreen", "outcome": result.outcome, "cssrs_tier": tier},
             object_type="prescreen",
         )
     inquiry.stage, inquiry.stage_entered_on = current.stage, current.stage_entered_on
@@ -492,7 +499,9 @@ def assessment_save(
         _refuse_if_closed(current)
         _refuse_while_urgent_task(current)
         if assessment is None:
-            assessment = Assessment.objects.create(inquiry=current, assessed_by=by.user, **values)
+            assessment = Assessment.objects.create(
+                inquiry=current, assessed_by=_staff(by), **values
+            )
             action = AuditAction.CREATE
         else:
             if assessment.inquiry_id != current.pk:
@@ -808,7 +817,7 @@ def estimate_prepare(
             total_amount=estimate.total,
             patient_amount=estimate.patient_amount,
             installments=[[i.date.isoformat(), str(i.amount)] for i in plan],
-            prepared_by=by.user,
+            prepared_by=_staff(by),
         )
         _audit(
             by,

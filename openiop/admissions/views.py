@@ -130,11 +130,15 @@ def board(request: HttpRequest) -> HttpResponse:
     board = selectors.pipeline_board(
         actor=actor, search=search, owner_id=int(owner) if owner.isdigit() else None
     )
-    urgent = list(selectors.open_tasks(actor=actor, urgent_only=True)[:20])
     return render(
         request,
         "admissions/board.html",
-        {"board": board, "q": search, "urgent": urgent, "labels": pipeline.STAGE_LABELS},
+        {
+            "board": board,
+            "q": search,
+            "urgent": board.urgent_tasks,
+            "labels": pipeline.STAGE_LABELS,
+        },
     )
 
 
@@ -667,23 +671,22 @@ def document(request: HttpRequest, document_id: int) -> HttpResponse:
             else:
                 messages.success(request, "Details saved.")
                 return redirect("admissions:document", document_id=doc.pk)
-    elif request.method == "POST" and request.POST.get("step") == "sign":
-        if sign_form.is_valid():
-            data = sign_form.cleaned_data
-            try:
-                services.document_sign(
-                    document=doc,
-                    signed_name=data["signed_name"],
-                    signer_relationship=data["signer_relationship"],
-                    signature_png=data["signature_png"],
-                    expected_version=data["version"],
-                    by=actor,
-                )
-            except (RuleViolation, Conflict) as exc:
-                form_error(sign_form, exc)
-            else:
-                messages.success(request, f"{doc.get_kind_display()} signed.")
-                return redirect("admissions:packet", episode_id=doc.episode_id)
+    elif request.method == "POST" and request.POST.get("step") == "sign" and sign_form.is_valid():
+        data = sign_form.cleaned_data
+        try:
+            services.document_sign(
+                document=doc,
+                signed_name=data["signed_name"],
+                signer_relationship=data["signer_relationship"],
+                signature_png=data["signature_png"],
+                expected_version=data["version"],
+                by=actor,
+            )
+        except (RuleViolation, Conflict) as exc:
+            form_error(sign_form, exc)
+        else:
+            messages.success(request, f"{doc.get_kind_display()} signed.")
+            return redirect("admissions:packet", episode_id=doc.episode_id)
     return render(
         request,
         "admissions/document.html",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_conversion_of_nothing_is_empty():
 
 
 # --- pre-screen ---------------------------------------------------------------------------------
-GOOD = dict(
+GOOD: dict[str, Any] = dict(
     needs_24h_supervision=False,
     needs_medical_withdrawal=False,
     safe_home=True,

@@ -428,6 +428,7 @@ def test_admission_creates_patient_episode_enrollment_and_packet(clinic):
     assert episode.part2_protected  # co-occurring focus
     assert episode.referral_source == "therapist"
     assert result.start_date == clinic.session.date
+    assert result.enrollment is not None
     assert result.enrollment.start_date == clinic.session.date
     assert episode.admission_date == clinic.session.date
     assert {d.kind for d in result.documents} == {
@@ -469,7 +470,7 @@ def test_clinician_may_not_admit(clinic):
 
 
 def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic):
-    for n in range(2):  # capacity 2
+    for _n in range(2):  # capacity 2
         p = make_patient(clinic.site)
         e = make_episode(p, admission_date=timezone.localdate())
         Enrollment.objects.create(episode=e, track=clinic.track, start_date=timezone.localdate())
@@ -490,6 +491,7 @@ def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic
         (second.episode.pk, 2),
     ]
     leaving = Episode.objects.filter(status="active").first()
+    assert leaving is not None
     episode_discharge(
         episode=leaving,
         discharge_date=timezone.localdate(),

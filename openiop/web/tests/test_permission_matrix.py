@@ -35,6 +35,14 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("programs:schedule", (), "Y Y Y Y Y Y Y N"),
     ("programs:track_list", (), "Y Y Y Y Y Y Y N"),
     ("audit:log", (), "N N N N N Y N Y"),
+    ("admissions:board", (), "Y Y Y Y Y Y N N"),
+    ("admissions:inquiry", ("inquiry_id",), "Y Y Y Y Y Y N N"),
+    ("admissions:inquiry_new", (), "Y N Y N N Y N N"),
+    ("admissions:prescreen", ("inquiry_id",), "N Y Y Y N Y N N"),
+    ("admissions:assessment", ("assessment_id",), "Y Y Y Y Y Y N N"),
+    ("admissions:payers", (), "Y N N N Y Y N N"),
+    ("admissions:verify", ("coverage_id",), "Y N N N Y Y N N"),
+    ("admissions:packet", ("episode_id",), "Y N Y N N Y N N"),
 ]
 
 CASES = [
