@@ -207,6 +207,9 @@ class DemoBuilder:
             f"  {len(self.tracks)} tracks, {GroupSession.objects.count()} sessions from {self.start} to {self.end}"
         )
         self._patients()
+        from openiop.admissions.demo import build_admissions_demo
+
+        build_admissions_demo(self)
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}
