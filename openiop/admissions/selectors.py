@@ -155,6 +155,10 @@ class Board:
     total: int
     urgent_tasks: list[AdmissionTask] = field(default_factory=list)
 
+    @property
+    def truncated(self) -> bool:
+        return self.total >= CARD_LIMIT
+
 
 CARD_LIMIT = 200
 

@@ -163,7 +163,9 @@ def inquiry_new(request: HttpRequest) -> HttpResponse:
     form = InquiryForm(request.POST or None)
     site_id = request.POST.get("site") or request.GET.get("site")
     site = sites.filter(pk=site_id).first() if site_id and site_id.isdigit() else sites.first()
-    if request.method == "POST" and form.is_valid() and site is not None:
+    if request.method == "POST" and site is None:
+        form.add_error(None, "Choose one of your sites.")
+    elif request.method == "POST" and form.is_valid() and site is not None:
         try:
             inquiry = services.inquiry_create(site=site, by=actor, **form.cleaned_data)
         except RuleViolation as exc:

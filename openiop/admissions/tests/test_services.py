@@ -634,3 +634,30 @@ def test_more_releases_can_be_added(clinic):
         IntakeDocument.objects.filter(episode=result.episode, kind="release_of_information").count()
         == 2
     )
+
+
+def test_admission_refused_while_an_urgent_task_is_open(clinic):
+    inquiry = clinic.assessed()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    with pytest.raises(RuleViolation) as exc:
+        services.admission_admit(inquiry=inquiry, track=clinic.track, by=clinic.actor("intake"))
+    assert exc.value.code == "urgent_task_open"
+    assert not Episode.objects.exists()
+
+
+def test_waitlist_offer_needs_a_free_seat_and_the_manage_capability(clinic):
+    for _ in range(2):
+        e = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
+        Enrollment.objects.create(episode=e, track=clinic.track, start_date=timezone.localdate())
+    result = services.admission_admit(
+        inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("intake")
+    )
+    assert services.waitlist_offer_seats(track=clinic.track, by=clinic.actor("intake")) == []
+    with pytest.raises(NotPermitted):
+        services.waitlist_offer_seats(track=clinic.track, by=clinic.actor("clinician"))
+    clinic.track.capacity = 3
+    clinic.track.save()
+    offers = services.waitlist_offer_seats(track=clinic.track, by=clinic.actor("intake"))
+    assert [o.episode_id for o in offers] == [result.episode.pk]
