@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "openiop.episodes",
     "openiop.attendance",
     "openiop.admissions",
+    "openiop.measures",
     "openiop.web",
 ]
 

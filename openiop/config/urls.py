@@ -10,5 +10,6 @@ urlpatterns = [
     path("programs/", include("openiop.programs.urls")),
     path("attendance/", include("openiop.attendance.urls")),
     path("admissions/", include("openiop.admissions.urls")),
+    path("measures/", include("openiop.measures.urls")),
     path("django-admin/", admin.site.urls),
 ]

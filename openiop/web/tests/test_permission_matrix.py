@@ -43,6 +43,12 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("admissions:payers", (), "Y N N N Y Y N N"),
     ("admissions:verify", ("coverage_id",), "Y N N N Y Y N N"),
     ("admissions:packet", ("episode_id",), "Y N Y N N Y N N"),
+    ("measures:episode", ("episode_id",), "N Y Y Y N Y N N"),
+    ("measures:enter", ("episode_id", "instrument"), "N Y Y Y N Y N N"),
+    ("measures:plan", ("plan_id",), "N Y Y Y N Y N N"),
+    ("measures:alerts", (), "N Y Y Y N Y N N"),
+    ("measures:due", (), "N Y Y Y N Y N N"),
+    ("measures:program", (), "N Y Y Y N Y N N"),
 ]
 
 CASES = [
