@@ -154,6 +154,7 @@ class Board:
     today: dt.date
     total: int
     urgent_tasks: list[AdmissionTask] = field(default_factory=list)
+    offers: list[WaitlistEntry] = field(default_factory=list)
 
     @property
     def truncated(self) -> bool:
@@ -217,12 +218,19 @@ def pipeline_board(
         .select_related("inquiry")
         .order_by("created_at")[:20]
     )
+    offers = list(
+        WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED)
+        .filter(site_scope(actor, field="track__site_id"))
+        .select_related("episode__patient", "track")
+        .order_by("offered_at", "id")[:50]
+    )
     audit_record_many(
         actor,
         action=AuditAction.VIEW,
         object_type="pipeline",
         patient_ids=[i.patient_id for i in rows if i.patient_id]
-        + [t.inquiry.patient_id for t in urgent if t.inquiry.patient_id],
+        + [t.inquiry.patient_id for t in urgent if t.inquiry.patient_id]
+        + [o.episode.patient_id for o in offers],
         detail={"cards": len(rows)},
     )
     return Board(
@@ -231,6 +239,7 @@ def pipeline_board(
         today=next(iter(today_by_tz.values()), clock.now().date()),
         total=len(rows),
         urgent_tasks=urgent,
+        offers=offers,
     )
 
 

@@ -138,6 +138,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "q": search,
             "urgent": board.urgent_tasks,
             "labels": pipeline.STAGE_LABELS,
+            "public_sites": list(visible_sites(actor=actor)[:5]),
         },
     )
 

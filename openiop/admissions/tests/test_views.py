@@ -337,3 +337,25 @@ def test_signing_through_the_page_records_the_client_address(clinic, client):
     assert AuditEntry.objects.filter(
         object_type="intake_document", patient_id=doc.patient_id
     ).exists()
+
+
+def test_board_lists_seats_offered_from_a_waitlist(clinic, client):
+    from openiop.admissions.models import WaitlistEntry
+    from openiop.testing import make_episode, make_patient
+
+    patient = make_patient(clinic.site, legal_first_name="Offeria", legal_last_name="Seatwell")
+    episode = make_episode(patient, status="waitlisted")
+    WaitlistEntry.objects.create(
+        track=clinic.track,
+        episode=episode,
+        joined_at=timezone.now(),
+        status="offered",
+        offered_start_date=clinic.session.date,
+    )
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:board")).content.decode()
+    assert "Offeria Seatwell" in page
+    assert "Public form" in page
+    assert AuditEntry.objects.filter(
+        object_type="pipeline", patients__patient_id=patient.pk
+    ).exists()
