@@ -60,7 +60,7 @@ def _client_key(request: HttpRequest) -> str:
 
 def _over_limit(request: HttpRequest) -> bool:
     """Count this post against the client's hourly allowance; True once it is used up."""
-    limit = int(getattr(settings, "OPENIOP_PUBLIC_INQUIRY_LIMIT", 5))
+    limit = int(settings.OPENIOP_PUBLIC_INQUIRY_LIMIT)
     key = _client_key(request)
     cache.add(key, 0, timeout=3600)
     try:

@@ -155,6 +155,9 @@ AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = "OpenIOP"
 
+# Public inquiry form: posts allowed per client address per hour (Django's cache counts them).
+OPENIOP_PUBLIC_INQUIRY_LIMIT = int(os.environ.get("OPENIOP_PUBLIC_INQUIRY_LIMIT", "5"))
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False

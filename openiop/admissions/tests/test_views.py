@@ -359,3 +359,39 @@ def test_board_lists_seats_offered_from_a_waitlist(clinic, client):
     assert AuditEntry.objects.filter(
         object_type="pipeline", patients__patient_id=patient.pk
     ).exists()
+
+
+def test_inquiry_page_query_count_does_not_grow_with_coverages(
+    clinic, client, django_assert_max_num_queries
+):
+    from openiop.admissions.tests.test_services import VERIFIED
+
+    inquiry = clinic.inquiry()
+    payers = [
+        services.payer_create(
+            organization_id=clinic.org.pk,
+            name=f"Payer {n}",
+            payer_id="",
+            payer_type="commercial",
+            by=clinic.actor("billing"),
+        )
+        for n in range(2)
+    ]
+
+    def add(rank: str, payer) -> None:
+        coverage = services.coverage_add(
+            inquiry=inquiry, payer=payer, rank=rank, by=clinic.actor("billing")
+        )
+        services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
+        services.prescreen_record(
+            inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
+        )
+
+    url = reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
+    client.force_login(clinic.users["intake"])
+    add("primary", payers[0])
+    with django_assert_max_num_queries(40) as first:
+        client.get(url)
+    add("secondary", payers[1])
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        client.get(url)
