@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "openiop.patients",
     "openiop.episodes",
     "openiop.attendance",
+    "openiop.admissions",
     "openiop.measures",
     "openiop.web",
 ]
@@ -153,6 +154,9 @@ AXES_LOCKOUT_CALLABLE = "openiop.accounts.views.locked_out"
 AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = "OpenIOP"
+
+# Public inquiry form: posts allowed per client address per hour (Django's cache counts them).
+OPENIOP_PUBLIC_INQUIRY_LIMIT = int(os.environ.get("OPENIOP_PUBLIC_INQUIRY_LIMIT", "5"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

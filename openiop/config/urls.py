@@ -9,6 +9,7 @@ urlpatterns = [
     path("episodes/", include("openiop.episodes.urls")),
     path("programs/", include("openiop.programs.urls")),
     path("attendance/", include("openiop.attendance.urls")),
+    path("admissions/", include("openiop.admissions.urls")),
     path("measures/", include("openiop.measures.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -218,6 +218,10 @@ class DemoBuilder:
             out=self.out,
         )
 
+        from openiop.admissions.demo import build_admissions_demo
+
+        build_admissions_demo(self)
+
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}
         staff: dict[str, User] = {}
