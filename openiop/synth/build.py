@@ -397,7 +397,7 @@ class _Builder:
                 {
                     "id": session_id,
                     "site_id": track.site_id,
-                    "track_id": track.pk,
+                    "track_id": None,  # like session_book: the roster is the episode alone
                     "kind": a.kind,
                     "title": APPOINTMENT_TITLES[a.kind],
                     "date": a.date,

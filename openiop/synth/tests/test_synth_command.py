@@ -48,8 +48,8 @@ def test_synth_fills_a_consistent_network_with_progress() -> None:
     assert not attendance.filter(session__date__lt=F("episode__admission_date")).exists()
     assert not attendance.filter(session__date__gt=F("episode__discharge_date")).exists()
     assert not attendance.filter(session__date__gte="2026-11-24").exists()
-    # Each attendance row is a roster row: the patient was enrolled in that session's track then.
-    outside = attendance.exclude(
+    # Each group attendance row is a roster row: the patient was enrolled in the session's track.
+    outside = attendance.filter(session__episode__isnull=True).exclude(
         Q(episode__enrollments__track=F("session__track"))
         & Q(episode__enrollments__start_date__lte=F("session__date"))
     )
@@ -61,6 +61,7 @@ def test_synth_fills_a_consistent_network_with_progress() -> None:
     # Individual and family sessions belong to one episode, which is their only roster row.
     appointments = GroupSession.objects.filter(episode__isnull=False)
     assert set(appointments.values_list("kind", flat=True)) == {"individual", "family"}
+    assert not appointments.filter(track__isnull=False).exists()
     assert not attendance.filter(session__episode__isnull=False).exclude(
         session__episode=F("episode")
     ).exists()
