@@ -464,7 +464,7 @@ class _Builder:
                         }
 
         def appointment_rows() -> Iterator[dict[str, Any]]:
-            for session_id, i, track, a, _starts_at in self._appointments():
+            for session_id, i, _track, a, _starts_at in self._appointments():
                 if a.date >= self.today:
                     continue
                 status = synth_plan.weighted(self.rng, synth_plan.ATTENDANCE_MIX)

@@ -362,7 +362,5 @@ def expected_attendance_rows(plan: NetworkPlan, today: dt.date) -> int:
             continue
         days = (end - start).days + 1
         total += round(days / 7 * template.sessions_per_week)
-        total += sum(
-            1 for a in appointments(stay, template, i, plan.window_start, yesterday)
-        )
+        total += sum(1 for a in appointments(stay, template, i, plan.window_start, yesterday))
     return total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 import pytest
@@ -42,7 +43,7 @@ def test_a_readmitted_patient_returns_to_the_same_site_and_age_band_after_a_gap(
     assert p.readmissions == sum(len(s) - 1 for s in returning) > 0
     assert p.readmissions / len(p.stays) == pytest.approx(plan.READMISSION_SHARE, abs=0.06)
     for stays in returning:
-        for before, after in zip(stays, stays[1:], strict=False):
+        for before, after in itertools.pairwise(stays):
             assert before.discharge is not None
             gap = (after.admission - before.discharge).days
             assert gap >= plan.READMIT_GAP_DAYS
@@ -62,7 +63,7 @@ def test_a_stay_has_weekly_individual_and_periodic_family_sessions_inside_it() -
     family = [a.date for a in found if a.kind == "family"]
     assert all(stay.admission <= d <= stay.discharge for d in individual + family)  # type: ignore[operator]
     assert all(d.weekday() in template.weekdays for d in individual + family)
-    assert all((b - a).days == 7 for a, b in zip(individual, individual[1:], strict=False))
+    assert all((b - a).days == 7 for a, b in itertools.pairwise(individual))
     assert len(individual) == 8
     assert len(family) == 2 and (family[1] - family[0]).days == 7 * template.family_every_weeks
     assert found == sorted(found, key=lambda a: a.date)

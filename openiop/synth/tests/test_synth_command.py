@@ -62,9 +62,11 @@ def test_synth_fills_a_consistent_network_with_progress() -> None:
     appointments = GroupSession.objects.filter(episode__isnull=False)
     assert set(appointments.values_list("kind", flat=True)) == {"individual", "family"}
     assert not appointments.filter(track__isnull=False).exists()
-    assert not attendance.filter(session__episode__isnull=False).exclude(
-        session__episode=F("episode")
-    ).exists()
+    assert (
+        not attendance.filter(session__episode__isnull=False)
+        .exclude(session__episode=F("episode"))
+        .exists()
+    )
     assert not (
         attendance.filter(session__episode__isnull=False)
         .values("session")
