@@ -141,19 +141,26 @@ def weekly_lines(
     start = min(w.monday for w in weeks)
     end = max(w.sunday for w in weeks)
     ids = [e.pk for e in episodes]
+    # Plain tuples, not model instances: at a site's 130 patients building models was most of the
+    # page's time.
     enrollments = list(
         Enrollment.objects.filter(episode_id__in=ids, start_date__lte=end)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
-        .select_related("track")
+        .order_by("start_date", "id")
+        .values_list(
+            "episode_id", "track_id", "start_date", "end_date", "track__weekly_minimum_minutes"
+        )
     )
-    track_ids = {en.track_id for en in enrollments}
-    sessions = list(
-        GroupSession.objects.filter(date__gte=start, date__lte=end, status=SessionStatus.SCHEDULED)
+    track_ids = {en[1] for en in enrollments}
+    slots = [
+        _Slot(id_, date, int((ends_at - starts_at).total_seconds() // 60), track_id, episode_id)
+        for id_, date, starts_at, ends_at, track_id, episode_id in GroupSession.objects.filter(
+            date__gte=start, date__lte=end, status=SessionStatus.SCHEDULED
+        )
         .filter(Q(track_id__in=track_ids) | Q(episode_id__in=ids))
         .order_by()
         .values_list("id", "date", "starts_at", "ends_at", "track_id", "episode_id")
-    )
-    slots = [_Slot(*row) for row in sessions]
+    ]
     # Only the minutes on the sessions above count, so look them up by session (the unique
     # (session, episode) index) rather than scanning each episode's whole history for the week:
     # at 20,000 patients that scan was 64 ms of the below-hours page.
@@ -171,51 +178,48 @@ def weekly_lines(
     )
     by_track: dict[int, list[_Slot]] = defaultdict(list)
     by_episode: dict[int, list[_Slot]] = defaultdict(list)
-    for s in slots:
-        if s.episode_id:
-            by_episode[s.episode_id].append(s)
-        elif s.track_id:
-            by_track[s.track_id].append(s)
-    enrollments_of: dict[int, list[Enrollment]] = defaultdict(list)
-    for en in enrollments:
-        enrollments_of[en.episode_id].append(en)
+    for slot in slots:
+        if slot.episode_id:
+            by_episode[slot.episode_id].append(slot)
+        elif slot.track_id:
+            by_track[slot.track_id].append(slot)
+    enrollments_of: dict[int, list[tuple[int, dt.date, dt.date | None, int]]] = defaultdict(list)
+    for episode_id, track_id, start_date, end_date, minimum_minutes in enrollments:
+        enrollments_of[episode_id].append((track_id, start_date, end_date, minimum_minutes))
+    week_spans = [(week, week.monday, week.sunday) for week in weeks]
 
     result: dict[int, list[WeekLine]] = {}
     for episode in episodes:
         lines: list[SessionLine] = []
         minimum: dict[IsoWeek, int | None] = {}
-        for en in enrollments_of[episode.pk]:
-            last = en.end_date or end
-            for s in by_track[en.track_id]:
-                if en.start_date <= s.date <= last and (
-                    episode.discharge_date is None or s.date <= episode.discharge_date
-                ):
-                    lines.append(_line(s, attended.get((episode.pk, s.id))))
-            for week in weeks:
-                if en.start_date <= week.sunday and last >= week.monday:
-                    minimum[week] = en.track.weekly_minimum_minutes
-        for s in by_episode[episode.pk]:
-            lines.append(_line(s, attended.get((episode.pk, s.id))))
+        discharged = episode.discharge_date
+        for track_id, start_date, end_date, minimum_minutes in enrollments_of[episode.pk]:
+            last = end_date or end
+            if discharged is not None and discharged < last:
+                last = discharged
+            for slot in by_track[track_id]:
+                if start_date <= slot.date <= last:
+                    lines.append(
+                        SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id)))
+                    )
+            enrolled_to = end_date or end
+            for week, monday, sunday in week_spans:
+                if start_date <= sunday and enrolled_to >= monday:
+                    minimum[week] = minimum_minutes
+        for slot in by_episode[episode.pk]:
+            lines.append(SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id))))
         result[episode.pk] = ledger(lines, minimum, weeks, today)
     return result
 
 
 class _Slot(NamedTuple):
-    """The columns of a scheduled session the ledger needs (no model instances to build)."""
+    """A scheduled session as the ledger needs it (no model instance to build)."""
 
     id: int
     date: dt.date
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    minutes: int  # scheduled length
     track_id: int | None
     episode_id: int | None
-
-
-def _line(session: _Slot, attended_minutes: int | None) -> SessionLine:
-    scheduled = int((session.ends_at - session.starts_at).total_seconds() // 60)
-    return SessionLine(
-        date=session.date, scheduled_minutes=scheduled, attended_minutes=attended_minutes
-    )
 
 
 @dataclass
