@@ -37,21 +37,29 @@ def _enrolled_on(date: dt.date) -> Q:
     return Q(start_date__lte=date) & (Q(end_date__isnull=True) | Q(end_date__gte=date))
 
 
-def roster_episode_ids(session: GroupSession) -> set[int]:
-    """The ids of the episodes on a session's roster (one or two queries)."""
+def roster_episode_ids(
+    session: GroupSession, recorded: Sequence[Attendance] | None = None
+) -> set[int]:
+    """The ids of the episodes on a session's roster (one or two queries; one when the caller
+    passes the session's attendance records it has already read)."""
     ids: set[int] = set()
     if session.episode_id:
         ids.add(session.episode_id)
     if session.track_id:
         ids.update(
-            Enrollment.objects.filter(
-                _enrolled_on(session.date), track_id=session.track_id
-            ).values_list("episode_id", flat=True)
+            Enrollment.objects.filter(_enrolled_on(session.date), track_id=session.track_id)
+            .order_by()
+            .values_list("episode_id", flat=True)
         )
-    # order_by(): the model's default ordering would join the session table for nothing.
-    ids.update(
-        Attendance.objects.filter(session=session).order_by().values_list("episode_id", flat=True)
-    )
+    if recorded is None:
+        # order_by(): the model's default ordering would join the session table for nothing.
+        ids.update(
+            Attendance.objects.filter(session=session)
+            .order_by()
+            .values_list("episode_id", flat=True)
+        )
+    else:
+        ids.update(a.episode_id for a in recorded)
     return ids
 
 
@@ -99,13 +107,13 @@ def session_roster(
     require(actor, Cap.ATTENDANCE_VIEW, object_type="session_roster")
     _require_site_id(actor, session.site_id)
     today = today or local_today(session.site.tz)
-    episode_ids = roster_episode_ids(session)
+    recorded = list(Attendance.objects.filter(session=session).order_by())
+    records = {a.episode_id: a for a in recorded}
     episodes = list(
-        Episode.objects.filter(pk__in=episode_ids)
+        Episode.objects.filter(pk__in=roster_episode_ids(session, recorded))
         .select_related("patient")
         .order_by("patient__legal_last_name", "patient__legal_first_name")
     )
-    records = {a.episode_id: a for a in Attendance.objects.filter(session=session).order_by()}
     week = IsoWeek.of(session.date)
     weeks = weekly_lines(episodes, [week], today)
     rows = [
