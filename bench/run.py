@@ -134,7 +134,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(name: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    name: str, workers: int, port: int, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": db_url(name),
@@ -157,6 +159,7 @@ def start_server(name: str, workers: int, port: int) -> subprocess.Popen[bytes]:
             "warning",
             "--max-requests",
             "0",
+            *(extra or []),
         ],
         env=env,
         cwd=ROOT,

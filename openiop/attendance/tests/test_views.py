@@ -91,6 +91,18 @@ def _today_setup(group, n_sessions: int, n_patients: int):
         group.add_session(today)
     for i in range(n_patients):
         episode = group.add_patient(f"Extra{i}", "Gooseberry", start=today - dt.timedelta(days=7))
+        # An individual session too: its row names the patient (loaded with the session).
+        starts = dt.datetime.combine(today, dt.time(14, i % 4 * 15), tzinfo=group.site.tz)
+        GroupSession.objects.create(
+            site=group.site,
+            episode=episode,
+            kind="individual",
+            title="Individual therapy",
+            date=today,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(minutes=50),
+            facilitator=group.clinician,
+        )
         Alert.objects.create(
             patient=episode.patient,
             episode=episode,
@@ -113,6 +125,7 @@ def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
     small = _count_queries(client, reverse("web:today"))
     _today_setup(group, n_sessions=5, n_patients=12)
     large = _count_queries(client, reverse("web:today"))
+    assert "Individual therapy · Extra11 Gooseberry" in client.get(reverse("web:today")).text
     # session, user with sites, sites, sessions, enrolled counts, recorded counts, alerts, audit
     # entry, audit patients
     assert small == large == 9
