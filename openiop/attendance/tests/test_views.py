@@ -3,8 +3,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +13,7 @@ from openiop.audit.models import AuditEntry
 from openiop.core.dates import IsoWeek
 from openiop.episodes.models import Alert
 from openiop.programs.models import Enrollment, GroupSession
-from openiop.testing import make_site, make_user
+from openiop.testing import make_site, make_user, page_query_count
 
 from .conftest import MONDAY
 
@@ -113,10 +111,7 @@ def _today_setup(group, n_sessions: int, n_patients: int):
 
 
 def _count_queries(client, url) -> int:
-    client.get(url)  # warm the session and caches
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
+    return page_query_count(client, url)
 
 
 def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):

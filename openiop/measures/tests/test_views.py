@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from openiop.audit.models import AuditEntry
 from openiop.measures import services
 from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
-from openiop.testing import make_episode, make_patient
+from openiop.testing import make_episode, make_patient, page_query_count
 
 
 @pytest.fixture
@@ -258,12 +258,7 @@ def _add_patients(clinic, n, start=0):
 
 
 def _count(client, url, django_assert_num_queries):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
+    return page_query_count(client, url)
 
 
 def test_program_view_flags_nonresponders_and_pins_queries(
