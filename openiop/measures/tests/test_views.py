@@ -359,3 +359,23 @@ def test_record_a_risk_level_page(logged_in, clinic):
         reverse("measures:episode", kwargs={"episode_id": clinic.episode.pk})
     ).content.decode()
     assert 'data-risk="high"' in body and "Gave away belongings." in body
+
+
+def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
+    by = clinic.actor(clinic.clinician)
+    url = reverse("measures:alerts")
+    episodes = _add_patients(clinic, 2)
+    for ep in episodes:
+        services.risk_assess(episode=ep, risk_level="moderate", note="Worried.", by=by)
+    small = _count(logged_in, url, None)
+    for ep in _add_patients(clinic, 6, start=20):
+        services.risk_assess(episode=ep, risk_level="high", note="Worried.", by=by)
+    large = _count(logged_in, url, None)
+    assert small == large
+    other = make_patient(clinic.site, legal_first_name="Ysolde", legal_last_name="Notmine")
+    ep = make_episode(other, primary_clinician=clinic.on_call)
+    services.risk_assess(
+        episode=ep, risk_level="high", note="Theirs.", by=clinic.actor(clinic.on_call)
+    )
+    body = logged_in.get(url).content.decode()
+    assert body.index("Quillfeather") < body.index("Notmine")
