@@ -379,3 +379,37 @@ def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
     )
     body = logged_in.get(url).content.decode()
     assert body.index("Quillfeather") < body.index("Notmine")
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("patients:chart", "patient"),
+        ("patients:edit", "patient"),
+        ("episodes:detail", "episode"),
+        ("programs:enroll", "episode"),
+        ("attendance:patient_hours", "patient"),
+    ],
+)
+def test_patient_pages_show_the_risk_level(client, clinic, name, kwargs):
+    from openiop.accounts.domain import Role
+    from openiop.testing import make_user
+
+    services.risk_assess(
+        episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
+    )
+    client.force_login(make_user(Role.CASE_MANAGER, sites=[clinic.site]))
+    key = {
+        "patient": ("patient_id", clinic.patient.pk),
+        "episode": ("episode_id", clinic.episode.pk),
+    }[kwargs]
+    body = client.get(reverse(name, kwargs=dict([key]))).content.decode()
+    assert 'data-risk="high"' in body
+
+
+def test_intake_sees_no_risk_badge(client, clinic, mfa_passed):
+    client.force_login(clinic.intake)
+    body = client.get(
+        reverse("patients:chart", kwargs={"patient_id": clinic.patient.pk})
+    ).content.decode()
+    assert "data-risk" not in body
