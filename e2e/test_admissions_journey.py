@@ -176,6 +176,8 @@ def test_from_the_first_call_to_the_first_group(
     page.mouse.down()
     page.mouse.move(box["x"] + 200, box["y"] + 30, steps=8)
     page.mouse.up()
+    # The drawing is kept once the pointer is released; sign only after the page has stored it.
+    expect(page.locator("#id_signature_png")).not_to_have_value("")
     page.get_by_role("button", name="Sign").click()
     expect(page.locator('tr[data-kind="consent_to_treatment"]')).to_contain_text("Signed")
     log_out(page)

@@ -354,3 +354,57 @@ def test_record_a_risk_level_page(logged_in, clinic):
         reverse("measures:episode", kwargs={"episode_id": clinic.episode.pk})
     ).content.decode()
     assert 'data-risk="high"' in body and "Gave away belongings." in body
+
+
+def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
+    by = clinic.actor(clinic.clinician)
+    url = reverse("measures:alerts")
+    episodes = _add_patients(clinic, 2)
+    for ep in episodes:
+        services.risk_assess(episode=ep, risk_level="moderate", note="Worried.", by=by)
+    small = _count(logged_in, url, None)
+    for ep in _add_patients(clinic, 6, start=20):
+        services.risk_assess(episode=ep, risk_level="high", note="Worried.", by=by)
+    large = _count(logged_in, url, None)
+    assert small == large
+    other = make_patient(clinic.site, legal_first_name="Ysolde", legal_last_name="Notmine")
+    ep = make_episode(other, primary_clinician=clinic.on_call)
+    services.risk_assess(
+        episode=ep, risk_level="high", note="Theirs.", by=clinic.actor(clinic.on_call)
+    )
+    body = logged_in.get(url).content.decode()
+    assert body.index("Quillfeather") < body.index("Notmine")
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("patients:chart", "patient"),
+        ("patients:edit", "patient"),
+        ("episodes:detail", "episode"),
+        ("programs:enroll", "episode"),
+        ("attendance:patient_hours", "patient"),
+    ],
+)
+def test_patient_pages_show_the_risk_level(client, clinic, name, kwargs):
+    from openiop.accounts.domain import Role
+    from openiop.testing import make_user
+
+    services.risk_assess(
+        episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
+    )
+    client.force_login(make_user(Role.CASE_MANAGER, sites=[clinic.site]))
+    key = {
+        "patient": ("patient_id", clinic.patient.pk),
+        "episode": ("episode_id", clinic.episode.pk),
+    }[kwargs]
+    body = client.get(reverse(name, kwargs=dict([key]))).content.decode()
+    assert 'data-risk="high"' in body
+
+
+def test_intake_sees_no_risk_badge(client, clinic, mfa_passed):
+    client.force_login(clinic.intake)
+    body = client.get(
+        reverse("patients:chart", kwargs={"patient_id": clinic.patient.pk})
+    ).content.decode()
+    assert "data-risk" not in body
