@@ -24,6 +24,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from openiop.accounts.models import User  # noqa: E402
+from openiop.admissions.domain.pipeline import OPEN_STAGES  # noqa: E402
+from openiop.admissions.models import Inquiry  # noqa: E402
 from openiop.attendance.models import Attendance  # noqa: E402
 from openiop.core.clock import local_today  # noqa: E402
 from openiop.episodes.models import Episode  # noqa: E402
@@ -39,6 +41,7 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
     today = local_today(site.tz)
     clinician = User.objects.get(username=f"o{org.pk}s1-clinician1")
     auditor = User.objects.get(username=f"o{org.pk}-auditor")
+    intake = User.objects.get(username=f"o{org.pk}s1-intake1")
     episode = (
         Episode.objects.filter(site=site, status="active")
         .select_related("patient")
@@ -56,6 +59,21 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         .values_list("session_id", flat=True)
         .first()
     ) or GroupSession.objects.filter(site=site, date__lt=today).order_by("-date").first().pk  # type: ignore[union-attr]
+    # The program view's first row (active episodes sorted by name) and the board's first card.
+    first_in_program = (
+        Episode.objects.filter(site=site, status="active")
+        .select_related("patient")
+        .order_by("patient__search_name")
+        .first()
+    )
+    assert first_in_program is not None
+    first_card = (
+        Inquiry.objects.filter(site=site, stage__in=OPEN_STAGES)
+        .order_by("next_action_date", "received_at")
+        .first()
+    )
+    if first_card is None:
+        sys.exit("no open inquiry at the first site: rebuild with the current openiop synth")
     pages = [
         {"name": "floor", "path": "/healthz", "user": None, "marker": "ok"},
         {"name": "today", "path": "/", "user": clinician.username, "marker": "Today"},
@@ -76,6 +94,18 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
             "path": "/attendance/below-hours/",
             "user": clinician.username,
             "marker": "Below",
+        },
+        {
+            "name": "measurement_program",
+            "path": f"/measures/program/?site={site.pk}",
+            "user": clinician.username,
+            "marker": first_in_program.patient.legal_last_name,
+        },
+        {
+            "name": "admissions_board",
+            "path": "/admissions/",
+            "user": intake.username,
+            "marker": first_card.last_name,
         },
         {
             "name": "audit_search",

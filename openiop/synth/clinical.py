@@ -262,7 +262,7 @@ def variant_for(instrument: str, level: int, rng: random.Random) -> int:
 
 # Roughly the responses per stay at the benchmark's size, for the progress bar only.
 EXPECTED_PER_STAY = 46
-OPEN_ALERT_DAYS = 2  # alerts raised in the last 2 days on active stays are still open (assumption)
+OPEN_ALERT_DAYS = 3  # alerts raised in the last 3 days on active stays are still open (assumption)
 ACTION_FOR = {"item9": "cssrs_done", "cssrs": "safety_plan_reviewed"}
 
 # The admissions pipeline per site (assumptions for synthetic data): how calls arrive, how urgent
