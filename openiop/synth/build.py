@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,32 @@ STAFF_PER_SITE = (
     (Role.CASE_MANAGER, 2),
     (Role.PRESCRIBER, 1),
 )
+
+
+class AttendedRows:
+    """The attendance rows of people who came (present, late, left early), kept compactly in
+    arrays (about 30 bytes a row) so notes can be written per session without reading them back."""
+
+    STATUSES = ("present", "late", "left_early")
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.sessions = array("q")
+        self.stays = array("l")
+        self.minutes = array("l")
+        self.statuses = array("b")
+
+    def add(self, row: dict[str, Any]) -> None:
+        status = row["status"]
+        if status in self.STATUSES:
+            self.ids.append(row["id"])
+            self.sessions.append(row["session_id"])
+            self.stays.append(row["_stay"])
+            self.minutes.append(row["minutes_attended"])
+            self.statuses.append(self.STATUSES.index(status))
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 @dataclass
@@ -474,6 +501,7 @@ class _Builder:
                             "status": status,
                             "minutes_attended": synth_plan.minutes_for(status, minutes, self.rng),
                             "recorded_by_id": recorder[track.pk],
+                            "_stay": i,
                         }
 
         def appointment_rows() -> Iterator[dict[str, Any]]:
@@ -490,13 +518,17 @@ class _Builder:
                         status, a.duration_minutes, self.rng
                     ),
                     "recorded_by_id": self.primary_clinician[i],
+                    "_stay": i,
                 }
+
+        self.attended = AttendedRows()
 
         def numbered() -> Iterator[dict[str, Any]]:
             next_row = first
             for row in itertools.chain(rows(), appointment_rows()):
                 row["id"] = next_row
                 next_row += 1
+                self.attended.add(row)
                 yield row
 
         self.counts["attendance"] = write_rows(
