@@ -151,6 +151,11 @@ SESSION_COOKIE_SECURE = _env_bool("OPENIOP_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Repeated failed logins lock the account (username) for a while.
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses); none by default, so
+# a client cannot choose the address written in the audit log or reset a rate limit.
+TRUSTED_PROXIES = tuple(
+    a.strip() for a in os.environ.get("OPENIOP_TRUSTED_PROXIES", "").split(",") if a.strip()
+)
 AXES_FAILURE_LIMIT = int(os.environ.get("OPENIOP_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("OPENIOP_LOGIN_LOCKOUT_HOURS", "0.5"))
 AXES_LOCKOUT_PARAMETERS = ["username"]
