@@ -32,19 +32,36 @@ FORMAT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-# In a group note the member's section carries participation, response and risk observations
-# (the shared part holds topic, module, modality, interventions and facilitators once).
-GROUP_SECTION_FIELDS: tuple[tuple[str, str], ...] = (
-    ("participation", "Participation"),
-    ("response", "Response to the interventions"),
-    ("risk", "Risk observations"),
-)
+# In a group note the member's section carries participation, response and risk observations and
+# the plan (the shared part holds topic, module, modality, interventions and facilitators once). The
+# keys stay the same in every format; the labels follow the format's headings.
+GROUP_SECTION_LABELS: dict[str, tuple[str, str, str, str]] = {
+    "dap": (
+        "Data: participation",
+        "Assessment: response to the interventions",
+        "Risk observations",
+        "Plan",
+    ),
+    "birp": (
+        "Behavior: participation",
+        "Response to the interventions",
+        "Risk observations",
+        "Plan",
+    ),
+    "soap": (
+        "Subjective and objective: participation",
+        "Assessment: response to the interventions",
+        "Risk observations",
+        "Plan",
+    ),
+}
+GROUP_SECTION_KEYS = ("participation", "response", "risk", "plan")
 
 
 def fields_for(note_format: str, *, group: bool) -> tuple[tuple[str, str], ...]:
     """The (key, label) text fields a section of a note in `note_format` holds.
 
-    Group sections: participation, response and risk, then the format's last field (the plan).
+    Group sections: participation, response, risk observations and plan, labelled by the format.
     Raises ValueError for an unknown format.
     """
     try:
@@ -52,7 +69,7 @@ def fields_for(note_format: str, *, group: bool) -> tuple[tuple[str, str], ...]:
     except KeyError:
         raise ValueError(f"'{note_format}' is not a note format (DAP, BIRP or SOAP).") from None
     if group:
-        return (*GROUP_SECTION_FIELDS, fields[-1])
+        return tuple(zip(GROUP_SECTION_KEYS, GROUP_SECTION_LABELS[note_format], strict=True))
     return fields
 
 

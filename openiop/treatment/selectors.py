@@ -80,7 +80,7 @@ def last_signed_on(plans: list[TreatmentPlan], tz: dt.tzinfo) -> dt.date | None:
     return max(signed).astimezone(tz).date() if signed else None
 
 
-def episode_plans(*, actor: Actor, episode_id: int, today: dt.date) -> EpisodePlans:
+def episode_plans(*, actor: Actor, episode_id: int, at: dt.datetime) -> EpisodePlans:
     """An episode's plan versions (newest first) and what is due next; audited."""
     episode = (
         Episode.objects.select_related("patient", "site", "primary_clinician")
@@ -100,7 +100,7 @@ def episode_plans(*, actor: Actor, episode_id: int, today: dt.date) -> EpisodePl
         due = domain.plan_due(
             admission_date=episode.admission_date,
             last_signed_on=last_signed_on(plans, episode.site.tz),
-            today=today,
+            today=at.astimezone(episode.site.tz).date(),
             due_days=settings.TREATMENT_PLAN_DUE_DAYS,
             review_days=settings.TREATMENT_PLAN_REVIEW_DAYS,
         )
@@ -121,9 +121,10 @@ class DueRow:
     has_draft: bool
 
 
-def plans_due(*, actor: Actor, today: dt.date, include_ok: bool = False) -> list[DueRow]:
+def plans_due(*, actor: Actor, at: dt.datetime, include_ok: bool = False) -> list[DueRow]:
     """Active and on-hold episodes at the actor's sites whose plan is due or overdue (most
-    overdue first), in a fixed number of queries; one audit entry names every patient shown."""
+    overdue first), in a fixed number of queries; one audit entry names every patient shown.
+    `at` is the current instant; each episode's 'today' is taken in its site's time zone."""
     require(actor, READ_CAP, object_type="plans_due")
     episodes = (
         Episode.objects.filter(site_scope(actor))
@@ -143,7 +144,7 @@ def plans_due(*, actor: Actor, today: dt.date, include_ok: bool = False) -> list
         due = domain.plan_due(
             admission_date=e.admission_date,
             last_signed_on=signed_on,
-            today=today,
+            today=at.astimezone(e.site.tz).date(),
             due_days=settings.TREATMENT_PLAN_DUE_DAYS,
             review_days=settings.TREATMENT_PLAN_REVIEW_DAYS,
         )

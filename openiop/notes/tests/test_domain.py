@@ -34,7 +34,7 @@ def test_unknown_format_is_refused():
 def test_missing_fields_skips_risk_but_names_empty_required_fields():
     fields = domain.fields_for("dap", group=True)
     assert domain.missing_fields({"participation": "x", "response": " ", "plan": "y"}, fields) == [
-        "Response to the interventions"
+        "Assessment: response to the interventions"
     ]
 
 

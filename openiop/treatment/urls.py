@@ -1,0 +1,11 @@
+from django.urls import path
+
+from openiop.treatment import views
+
+app_name = "treatment"
+urlpatterns = [
+    path("due/", views.plans_due, name="due"),
+    path("episodes/<int:episode_id>/plans/", views.episode_plans, name="episode_plans"),
+    path("episodes/<int:episode_id>/plans/start/", views.plan_start, name="plan_start"),
+    path("plans/<int:plan_id>/", views.plan_detail, name="plan"),
+]
