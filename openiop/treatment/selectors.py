@@ -18,6 +18,7 @@ from openiop.episodes.choices import EpisodeStatus
 from openiop.episodes.models import Episode
 from openiop.treatment import domain
 from openiop.treatment.models import (
+    DischargeSummary,
     PlanGoal,
     PlanObjective,
     PlanProblem,
@@ -180,3 +181,41 @@ def current_objectives(episode_ids: list[int]) -> dict[int, list[PlanObjective]]
     ).select_related("goal__problem"):
         by_plan[o.goal.problem.plan_id].append(o)
     return {eid: by_plan[pid] for eid, pid in chosen.items()}
+
+
+@dataclass
+class DischargeView:
+    episode: Episode
+    summary: DischargeSummary | None
+
+
+def discharge_summary_get(
+    *, actor: Actor, episode_id: int, purpose: str = "discharge_summary"
+) -> DischargeView:
+    """An episode and its discharge summary (None before it is started), with referrals; audited.
+    Raises NotFound / NotPermitted (audited) without Cap.CLINICAL_VIEW at the patient's site."""
+    episode = (
+        Episode.objects.select_related("patient", "site__organization", "primary_clinician")
+        .filter(pk=episode_id)
+        .first()
+    )
+    if episode is None:
+        raise NotFound("There is no episode with this number.", code="episode_not_found")
+    require_patient(actor, READ_CAP, episode.patient, object_type=purpose)
+    summary = (
+        DischargeSummary.objects.select_related("signed_by", "copy_given_by", "created_by")
+        .prefetch_related("referrals")
+        .filter(episode=episode)
+        .first()
+    )
+    if summary is not None:
+        summary.episode = episode
+        summary.patient = episode.patient
+    audit_record(
+        actor,
+        action=AuditAction.EXPORT if purpose.endswith("print") else AuditAction.VIEW,
+        patient_id=episode.patient_id,
+        object_type=purpose,
+        object_id=summary.pk if summary else episode.pk,
+    )
+    return DischargeView(episode=episode, summary=summary)

@@ -24,6 +24,8 @@ from openiop.episodes.choices import EpisodeStatus
 from openiop.episodes.models import Episode
 from openiop.treatment import domain
 from openiop.treatment.models import (
+    AftercareReferral,
+    DischargeSummary,
     GoalStatus,
     Modality,
     PlanGoal,
@@ -32,7 +34,9 @@ from openiop.treatment.models import (
     PlanProblem,
     PlanSignature,
     PlanStatus,
+    ReferralKind,
     SignerRole,
+    SummaryStatus,
     TreatmentPlan,
 )
 
@@ -380,3 +384,292 @@ def plan_sign(*, plan: TreatmentPlan, role: str, signer_name: str = "", by: Acto
             detail["locked"] = True
         _audit(by, plan, AuditAction.UPDATE, detail)
     return signature
+
+
+# --- discharge summary ----------------------------------------------------------------------------
+CRISIS_DEFAULT = (
+    "988 Suicide & Crisis Lifeline: call or text 988, or chat at 988lifeline.org (24/7; veterans "
+    "press 1). In an emergency call 911 or go to the nearest emergency department."
+)
+
+
+def _scores(episode: Episode) -> dict[str, Any]:
+    """First and latest questionnaire scores, from openiop.measures when that app is installed.
+
+    Reads `openiop.measures.selectors.score_summary_for_episode(episode=...)` without an actor: the
+    discharge summary's own selector has checked access and audited the read.
+    """
+    from django.apps import apps
+
+    if not apps.is_installed("openiop.measures"):
+        return {"available": False, "rows": []}
+    from openiop.measures import selectors as measures_selectors
+
+    rows = []
+    for s in measures_selectors.score_summary_for_episode(episode=episode):
+        rows.append(
+            {
+                "instrument": str(getattr(s, "instrument", "")),
+                "label": str(getattr(s, "label", getattr(s, "instrument", ""))),
+                "count": int(getattr(s, "count", 0) or 0),
+                "first_total": getattr(s, "first_total", None),
+                "first_band": str(getattr(s, "first_band", "") or ""),
+                "first_date": str(getattr(s, "first_date", "") or ""),
+                "latest_total": getattr(s, "latest_total", None),
+                "latest_band": str(getattr(s, "latest_band", "") or ""),
+                "latest_date": str(getattr(s, "latest_date", "") or ""),
+            }
+        )
+    return {"available": True, "rows": rows}
+
+
+def discharge_facts(episode: Episode) -> dict[str, Any]:
+    """What the record says for the discharge summary, as JSON-ready data: dates, length of stay,
+    reason, level of care at discharge, sessions attended by type with hours, first and latest
+    scores, and the goals of the current plan with whether each was met. Not audited: the callers
+    are services and selectors that check access and audit."""
+    from openiop.attendance.choices import ATTENDED_STATUSES
+    from openiop.attendance.models import Attendance
+    from openiop.programs.choices import SessionKind
+
+    attended = Attendance.objects.filter(episode=episode, status__in=ATTENDED_STATUSES).values_list(
+        "session__kind", "minutes_attended"
+    )
+    totals = domain.totals_by_kind(domain.AttendedSession(k, m) for k, m in attended)
+    labels = dict(SessionKind.choices)
+    plan = (
+        TreatmentPlan.objects.filter(episode=episode)
+        .exclude(status=PlanStatus.SUPERSEDED)
+        .order_by("-status", "-number")  # descending: 'signed' before 'draft'
+        .first()
+    )
+    goals = []
+    if plan is not None:
+        for goal in PlanGoal.objects.filter(problem__plan=plan).select_related("problem"):
+            goals.append(
+                {
+                    "problem": f"{goal.problem.icd10_code} {goal.problem.description}",
+                    "goal": goal.text,
+                    "status": goal.get_status_display(),
+                    "met": goal.status == GoalStatus.MET,
+                }
+            )
+    discharge = episode.discharge_date
+    return {
+        "admission_date": episode.admission_date.isoformat(),
+        "discharge_date": discharge.isoformat() if discharge else "",
+        "length_of_stay_days": domain.length_of_stay_days(episode.admission_date, discharge)
+        if discharge
+        else None,
+        "reason": episode.get_discharge_reason_display() if episode.discharge_reason else "",
+        "level_of_care": episode.get_level_of_care_display(),
+        "services": [
+            {
+                "kind": t.kind,
+                "label": labels.get(t.kind, t.kind),
+                "sessions": t.sessions,
+                "minutes": t.minutes,
+            }
+            for t in totals
+        ],
+        "total_minutes": sum(t.minutes for t in totals),
+        "scores": _scores(episode),
+        "plan_version": plan.number if plan else None,
+        "goals": goals,
+    }
+
+
+def _audit_summary(
+    by: Actor, summary: DischargeSummary, action: str, detail: dict[str, Any]
+) -> None:
+    audit_record(
+        by,
+        action=action,
+        patient_id=summary.patient_id,
+        object_type="discharge_summary",
+        object_id=summary.pk,
+        detail=detail,
+    )
+
+
+def _summary_draft(summary: DischargeSummary) -> DischargeSummary:
+    locked = DischargeSummary.objects.select_for_update().get(pk=summary.pk)
+    if locked.status != SummaryStatus.DRAFT:
+        raise RuleViolation("The discharge summary is signed and locked.", code="summary_locked")
+    summary.version = locked.version
+    return locked
+
+
+def discharge_summary_start(*, episode: Episode, by: Actor) -> DischargeSummary:
+    """Start the discharge summary of an episode, prefilled from the record (facts) and with the
+    crisis lines (988 and the organization's crisis line). Raises RuleViolation if one exists."""
+    require_patient(by, WRITE_CAP, episode.patient, object_type="discharge_summary")
+    crisis = CRISIS_DEFAULT
+    org_line = episode.site.organization.crisis_line
+    if org_line:
+        crisis += f"\nProgram crisis line: {org_line}."
+    with transaction.atomic():
+        Episode.objects.select_for_update().filter(pk=episode.pk).first()
+        if DischargeSummary.objects.filter(episode=episode).exists():
+            raise RuleViolation(
+                "This episode already has a discharge summary.", code="summary_exists"
+            )
+        summary = DischargeSummary.objects.create(
+            episode=episode,
+            patient_id=episode.patient_id,
+            facts=discharge_facts(episode),
+            crisis_resources=crisis,
+            next_level_of_care="",
+            created_by=by.user,
+        )
+        _audit_summary(by, summary, AuditAction.CREATE, {})
+    return summary
+
+
+def discharge_summary_refresh(*, summary: DischargeSummary, by: Actor) -> DischargeSummary:
+    """Fill the facts in again from the record (a draft only)."""
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    with transaction.atomic():
+        _summary_draft(summary)
+        summary.facts = discharge_facts(summary.episode)
+        save_if_unchanged(summary, expected_version=None, fields=["facts"])
+        _audit_summary(by, summary, AuditAction.UPDATE, {"refreshed": True})
+    return summary
+
+
+SUMMARY_TEXT_FIELDS = (
+    "narrative",
+    "next_level_of_care",
+    "relapse_prevention",
+    "crisis_resources",
+    "medication_continuity",
+)
+
+
+def discharge_summary_update(
+    *,
+    summary: DischargeSummary,
+    narrative: str,
+    next_level_of_care: str,
+    relapse_prevention: str,
+    crisis_resources: str,
+    medication_continuity: str,
+    expected_version: int | None = None,
+    by: Actor,
+) -> DischargeSummary:
+    """Change the clinician's narrative and the aftercare plan of a draft summary."""
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    values = {
+        "narrative": narrative,
+        "next_level_of_care": next_level_of_care[:200],
+        "relapse_prevention": relapse_prevention,
+        "crisis_resources": crisis_resources,
+        "medication_continuity": medication_continuity,
+    }
+    with transaction.atomic():
+        _summary_draft(summary)
+        for key, value in values.items():
+            setattr(summary, key, (value or "").strip())
+        save_if_unchanged(
+            summary, expected_version=expected_version, fields=list(SUMMARY_TEXT_FIELDS)
+        )
+        _audit_summary(by, summary, AuditAction.UPDATE, {"fields": list(SUMMARY_TEXT_FIELDS)})
+    return summary
+
+
+def discharge_summary_add_referral(
+    *,
+    summary: DischargeSummary,
+    kind: str,
+    name: str,
+    phone: str = "",
+    address: str = "",
+    hours: str = "",
+    by: Actor,
+) -> AftercareReferral:
+    """Add an aftercare referral (therapist, prescriber, support group, sober living, alumni…)."""
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    if kind not in ReferralKind.values:
+        raise RuleViolation("Choose the kind of referral.", code="invalid_choice", field="kind")
+    name = _text(name, "name", "the name of the referral", limit=200)
+    if not (phone.strip() or address.strip()):
+        raise RuleViolation(
+            "Give a phone number or an address so the patient can reach them.",
+            code="required",
+            field="phone",
+        )
+    with transaction.atomic():
+        _summary_draft(summary)
+        referral = AftercareReferral.objects.create(
+            summary=summary,
+            kind=kind,
+            name=name,
+            phone=phone.strip(),
+            address=address.strip(),
+            hours=hours.strip(),
+        )
+        _audit_summary(by, summary, AuditAction.UPDATE, {"referral": referral.pk})
+    return referral
+
+
+def discharge_summary_sign(*, summary: DischargeSummary, by: Actor) -> DischargeSummary:
+    """Sign the summary: the facts are filled in once more from the record and it locks.
+
+    Refused (RuleViolation) before the episode is discharged, and without the narrative, the next
+    level of care, crisis resources or at least one referral.
+    """
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    episode = summary.episode
+    if episode.status != EpisodeStatus.DISCHARGED:
+        raise RuleViolation(
+            "Discharge the episode first: the summary states the discharge date and reason.",
+            code="not_discharged",
+        )
+    with transaction.atomic():
+        locked = _summary_draft(summary)
+        missing = [
+            label
+            for field, label in (
+                ("narrative", "the narrative"),
+                ("next_level_of_care", "the next level of care"),
+                ("crisis_resources", "crisis resources"),
+            )
+            if not getattr(locked, field).strip()
+        ]
+        if not locked.referrals.exists():
+            missing.append("at least one aftercare referral")
+        if missing:
+            raise RuleViolation(
+                "Before signing, add " + ", ".join(missing) + ".", code="incomplete"
+            )
+        summary.facts = discharge_facts(episode)
+        summary.status = SummaryStatus.SIGNED
+        summary.signed_by = by.user
+        summary.signed_at = now()
+        save_if_unchanged(
+            summary, expected_version=None, fields=["facts", "status", "signed_by", "signed_at"]
+        )
+        _audit_summary(by, summary, AuditAction.UPDATE, {"signed": True})
+    return summary
+
+
+def discharge_summary_copy_given(
+    *, summary: DischargeSummary, how: str, by: Actor
+) -> DischargeSummary:
+    """Record that the patient was handed a copy of the signed summary (audited as a disclosure to
+    the individual)."""
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    if summary.status != SummaryStatus.SIGNED:
+        raise RuleViolation("Sign the summary before giving the patient a copy.", code="unsigned")
+    how = _text(how, "how", "how the copy was given", limit=100)
+    with transaction.atomic():
+        summary.copy_given_at = now()
+        summary.copy_given_by = by.user
+        summary.copy_given_how = how
+        save_if_unchanged(
+            summary,
+            expected_version=None,
+            fields=["copy_given_at", "copy_given_by", "copy_given_how"],
+        )
+        _audit_summary(by, summary, AuditAction.EXPORT, {"copy_to": "patient", "how": how})
+    return summary

@@ -14,19 +14,29 @@ from django.views.decorators.http import require_POST
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today, now
-from openiop.core.errors import DomainError
+from openiop.core.errors import DomainError, NotFound
 from openiop.episodes.forms import clinical_staff
 from openiop.treatment import selectors, services
 from openiop.treatment.forms import (
+    CopyGivenForm,
     GoalForm,
     GoalStatusForm,
     InterventionForm,
     ObjectiveForm,
     PlanTextForm,
     ProblemForm,
+    ReferralForm,
     SignForm,
+    SummaryForm,
 )
-from openiop.treatment.models import PlanGoal, PlanProblem, PlanStatus, TreatmentPlan
+from openiop.treatment.models import (
+    DischargeSummary,
+    PlanGoal,
+    PlanProblem,
+    PlanStatus,
+    TreatmentPlan,
+)
+from openiop.web.pdf import pdf_response
 from openiop.web.views_support import form_error, paginate, staff_view
 
 
@@ -188,3 +198,101 @@ def plans_due(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     rows = selectors.plans_due(actor=actor, at=now())
     return render(request, "treatment/due.html", {"page": paginate(request, rows)})
+
+
+# --- discharge summary ----------------------------------------------------------------------------
+def _summary_forms(
+    summary: DischargeSummary | None, post: Any, action: str
+) -> dict[str, forms.Form]:
+    initial: dict[str, Any] = {}
+    if summary is not None:
+        initial = {f: getattr(summary, f) for f in services.SUMMARY_TEXT_FIELDS}
+        initial["version"] = summary.version
+    return {
+        "save": SummaryForm(post if action == "save" else None, initial=initial),
+        "referral": ReferralForm(post if action == "referral" else None, prefix="ref"),
+        "copy": CopyGivenForm(post if action == "copy" else None, prefix="copy"),
+    }
+
+
+@staff_view(Cap.CLINICAL_VIEW, patient_data=True)
+def discharge_summary(request: HttpRequest, episode_id: int) -> HttpResponse:
+    """The discharge summary: facts from the record, narrative, aftercare plan, signature, copy."""
+    actor = Actor.from_request(request)
+    view = selectors.discharge_summary_get(actor=actor, episode_id=episode_id)
+    summary = view.summary
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    all_forms = _summary_forms(summary, request.POST, action)
+    error = ""
+    if action:
+        try:
+            if action == "start":
+                services.discharge_summary_start(episode=view.episode, by=actor)
+                return redirect("treatment:discharge", episode_id=episode_id)
+            if summary is None:
+                raise services.RuleViolation("Start the summary first.", code="no_summary")
+            if action == "refresh":
+                services.discharge_summary_refresh(summary=summary, by=actor)
+            elif action == "sign":
+                services.discharge_summary_sign(summary=summary, by=actor)
+                messages.success(request, "Signed and locked.")
+            elif action in all_forms:
+                form = all_forms[action]
+                if not form.is_valid():
+                    raise _Invalid
+                d = form.cleaned_data
+                if action == "save":
+                    services.discharge_summary_update(
+                        summary=summary,
+                        expected_version=d.pop("version"),
+                        by=actor,
+                        **{k: d[k] for k in services.SUMMARY_TEXT_FIELDS},
+                    )
+                elif action == "referral":
+                    services.discharge_summary_add_referral(summary=summary, by=actor, **d)
+                else:
+                    services.discharge_summary_copy_given(summary=summary, how=d["how"], by=actor)
+                    messages.success(request, "Recorded that the patient received a copy.")
+            return redirect("treatment:discharge", episode_id=episode_id)
+        except _Invalid:
+            pass
+        except DomainError as exc:
+            if action in all_forms:
+                form_error(all_forms[action], exc)
+            else:
+                error = exc.message
+    context = {
+        "episode": view.episode,
+        "patient": view.episode.patient,
+        "summary": summary,
+        "facts": summary.facts if summary else {},
+        "forms": all_forms,
+        "error": error,
+        "can_write": request.user.can(Cap.NOTE_TEXT),  # type: ignore[union-attr]
+    }
+    return render(request, "treatment/discharge.html", context)
+
+
+class _Invalid(Exception):
+    """The posted form did not parse; its errors are shown."""
+
+
+@staff_view(Cap.CLINICAL_VIEW, patient_data=True)
+def discharge_summary_pdf(request: HttpRequest, episode_id: int) -> HttpResponse:
+    view = selectors.discharge_summary_get(
+        actor=Actor.from_request(request), episode_id=episode_id, purpose="discharge_summary_print"
+    )
+    if view.summary is None:
+        raise NotFound("This episode has no discharge summary yet.", code="no_summary")
+    context = {
+        "episode": view.episode,
+        "patient": view.episode.patient,
+        "summary": view.summary,
+        "facts": view.summary.facts,
+    }
+    return pdf_response(
+        request,
+        "treatment/discharge_print.html",
+        context,
+        filename=f"discharge-summary-{view.episode.patient.mrn}.pdf",
+    )

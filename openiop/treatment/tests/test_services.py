@@ -11,9 +11,9 @@ from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
 from openiop.core.errors import NotPermitted, RuleViolation
+from openiop.testing import make_user
 from openiop.treatment import selectors, services
 from openiop.treatment.models import PlanStatus, TreatmentPlan
-from openiop.testing import make_user
 
 
 def build_plan(clinic, episode):
@@ -171,7 +171,7 @@ def test_due_list_shows_initial_and_review_deadlines(clinic, settings):
     assert by_episode[overdue.pk].timing == "overdue" and by_episode[overdue.pk].days_left == -3
     assert by_episode[fresh.pk].timing == "due" and by_episode[fresh.pk].days_left == 5
     assert reviewed.pk not in by_episode  # review due in 30 days: not listed
-    assert [r.episode.pk for r in rows][0] == overdue.pk  # most overdue first
+    assert rows[0].episode.pk == overdue.pk  # most overdue first
     settings.TREATMENT_PLAN_REVIEW_DAYS = 5  # configurable
     rows = selectors.plans_due(actor=clinic.actor, at=at)
     assert {r.episode.pk: r.due.kind for r in rows}[reviewed.pk] == "review"
