@@ -35,6 +35,14 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("programs:schedule", (), "Y Y Y Y Y Y Y N"),
     ("programs:track_list", (), "Y Y Y Y Y Y Y N"),
     ("audit:log", (), "N N N N N Y N Y"),
+    ("treatment:plan", ("plan_id",), "N Y Y Y N Y N N"),
+    ("treatment:episode_plans", ("episode_id",), "N Y Y Y N Y N N"),
+    ("treatment:due", (), "N Y Y Y N Y N N"),
+    ("treatment:discharge", ("episode_id",), "N Y Y Y N Y N N"),
+    ("notes:group", ("session_id",), "N Y Y Y N Y N N"),
+    ("notes:section", ("section_id",), "N Y Y Y N Y N N"),
+    ("notes:patient_notes", ("patient_id",), "N Y Y Y N Y N N"),
+    ("notes:late", (), "N Y Y Y N Y N N"),
 ]
 
 CASES = [
