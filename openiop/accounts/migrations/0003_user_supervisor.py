@@ -6,15 +6,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_initial'),
+        ("accounts", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='supervisor',
-            field=models.ForeignKey(blank=True, help_text="Set for supervised staff: their progress notes need this person's co-signature", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='supervisees', to=settings.AUTH_USER_MODEL),
+            model_name="user",
+            name="supervisor",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Set for supervised staff: their progress notes need this person's co-signature",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="supervisees",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

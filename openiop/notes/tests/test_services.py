@@ -279,3 +279,21 @@ def test_end_before_start_is_refused(clinic):
             body={},
             by=clinic.actor,
         )
+
+
+def test_staff_set_supervisor_is_audited_and_checks_the_supervisor(clinic):
+    from openiop.accounts.services import staff_set_supervisor
+
+    director = make_user(Role.DIRECTOR, sites=[clinic.site], org=clinic.org)
+    by = Actor(user=director)
+    staff_set_supervisor(user=clinic.clinician, supervisor=clinic.supervisor, by=by)
+    clinic.clinician.refresh_from_db()
+    assert clinic.clinician.supervisor == clinic.supervisor
+    assert AuditEntry.objects.filter(object_type="staff", detail__supervisor=clinic.supervisor.pk)
+    with pytest.raises(RuleViolation):
+        staff_set_supervisor(user=clinic.clinician, supervisor=clinic.clinician, by=by)
+    billing = make_user(Role.BILLING, sites=[clinic.site], org=clinic.org)
+    with pytest.raises(RuleViolation):
+        staff_set_supervisor(user=clinic.clinician, supervisor=billing, by=by)
+    with pytest.raises(NotPermitted):
+        staff_set_supervisor(user=clinic.clinician, supervisor=None, by=clinic.actor)
