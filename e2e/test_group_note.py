@@ -108,7 +108,7 @@ def make_group(size: int) -> dict[str, Any]:
         facilitator=clinician, room=room,
     )  # fmt: skip
     episodes = []
-    for i, (first, last) in enumerate(MEMBERS[:size] + [("Ottoline", "Absentworth")]):
+    for i, (first, last) in enumerate([*MEMBERS[:size], ("Ottoline", "Absentworth")]):
         patient = make_patient(site, legal_first_name=first, legal_last_name=last)
         episode = make_episode(patient, admission_date=today - dt.timedelta(days=14))
         Enrollment.objects.create(episode=episode, track=track, start_date=episode.admission_date)

@@ -71,6 +71,12 @@ def _require_author(note: ProgressNote, by: Actor) -> None:
         raise NotPermitted("Only the author of this note can change or sign it.", code="not_author")
 
 
+def _acting(by: Actor) -> User:
+    """The acting staff member (services call it after the permission check, which needs one)."""
+    assert by.user is not None
+    return by.user
+
+
 def _require_draft(note: ProgressNote) -> None:
     if note.status != NoteStatus.DRAFT:
         raise RuleViolation(
@@ -185,7 +191,7 @@ def group_note_save(
                 kind=NoteKind.GROUP,
                 site_id=session.site_id,
                 session=session,
-                author=by.user,
+                author=_acting(by),
             )
             action = AuditAction.CREATE
         else:
@@ -275,7 +281,7 @@ def individual_note_save(
                 starts_at=starts_at,
                 ends_at=ends_at,
                 topic=topic.strip()[:200],
-                author=by.user,
+                author=_acting(by),
             )
             section = NoteSection.objects.create(
                 note=note, episode=episode, patient_id=episode.patient_id
@@ -496,7 +502,7 @@ def note_add_addendum(*, section: NoteSection, text: str, by: Actor) -> NoteAdde
             code="note_draft",
         )
     with transaction.atomic():
-        addendum = NoteAddendum.objects.create(section=section, text=text, author=by.user)
+        addendum = NoteAddendum.objects.create(section=section, text=text, author=_acting(by))
         audit_record(
             by,
             action=AuditAction.CREATE,

@@ -103,7 +103,7 @@ def signatures_required(*, date_of_birth: dt.date, on: dt.date) -> tuple[str, ..
     Source: plans are signed by the person served and staff (IL 2060.440, FL 65D-30.0044;
     ../shared/domain.md section 6); a minor's legal guardian consents for them (patients.domain).
     """
-    roles = ("clinician", "patient")
+    roles: tuple[str, ...] = ("clinician", "patient")
     if age_on(date_of_birth, on) < ADULT_AGE:
         roles += ("guardian",)
     return roles

@@ -8,6 +8,7 @@ when the new version is signed).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -57,6 +58,12 @@ def _audit(by: Actor, plan: TreatmentPlan, action: str, detail: dict[str, Any]) 
     )
 
 
+def _acting(by: Actor) -> User:
+    """The acting staff member (services call it after the permission check, which needs one)."""
+    assert by.user is not None
+    return by.user
+
+
 def _require_draft(plan: TreatmentPlan) -> None:
     if plan.status != PlanStatus.DRAFT:
         raise RuleViolation(
@@ -99,7 +106,7 @@ def plan_start(*, episode: Episode, by: Actor) -> TreatmentPlan:
                 code="plan_exists",
             )
         plan = TreatmentPlan.objects.create(
-            episode=episode, patient=episode.patient, number=1, created_by=by.user
+            episode=episode, patient=episode.patient, number=1, created_by=_acting(by)
         )
         _audit(by, plan, AuditAction.CREATE, {"number": 1})
     return plan
@@ -131,7 +138,7 @@ def plan_revise(*, plan: TreatmentPlan, review_summary: str = "", by: Actor) -> 
             strengths=plan.strengths,
             discharge_criteria=plan.discharge_criteria,
             review_summary=review_summary,
-            created_by=by.user,
+            created_by=_acting(by),
         )
         for problem in plan.problems.prefetch_related("goals__objectives", "goals__interventions"):
             p = PlanProblem.objects.create(
@@ -403,7 +410,8 @@ def _scores(episode: Episode) -> dict[str, Any]:
 
     if not apps.is_installed("openiop.measures"):
         return {"available": False, "rows": []}
-    from openiop.measures import selectors as measures_selectors
+    # Imported by name: openiop.measures is built in parallel and may not be in this install.
+    measures_selectors = importlib.import_module("openiop.measures.selectors")
 
     rows = []
     for s in measures_selectors.score_summary_for_episode(episode=episode):
@@ -520,7 +528,7 @@ def discharge_summary_start(*, episode: Episode, by: Actor) -> DischargeSummary:
             facts=discharge_facts(episode),
             crisis_resources=crisis,
             next_level_of_care="",
-            created_by=by.user,
+            created_by=_acting(by),
         )
         _audit_summary(by, summary, AuditAction.CREATE, {})
     return summary

@@ -115,7 +115,8 @@ def test_the_guard_compares_with_the_members_earlier_notes(clinic):
     results = services.note_guard(note)
     by_episode = {s.episode_id: results[s.pk] for s in note.sections.all()}
     assert by_episode[members[0].pk].flagged
-    assert by_episode[members[0].pk].best.source.startswith("earlier:")
+    best = by_episode[members[0].pk].best
+    assert best is not None and best.source.startswith("earlier:")
     assert not by_episode[members[1].pk].flagged
 
 

@@ -200,7 +200,7 @@ def test_a_clinician_of_another_site_is_refused(clinic, client):
 
 def _late_world(clinic, n):
     for i in range(n):
-        session, members = clinic.group(2, day=dt.date.today() - dt.timedelta(days=3 + i))
+        session, _members = clinic.group(2, day=dt.date.today() - dt.timedelta(days=3 + i))
         if i % 2:
             services.group_note_save(
                 session=session,
