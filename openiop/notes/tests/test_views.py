@@ -251,3 +251,28 @@ def test_individual_note_page_creates_and_signs(clinic, client):
     assert response.status_code == 302
     note = ProgressNote.objects.get(kind="individual")
     assert note.status == NoteStatus.SIGNED and note.duration_minutes == 50
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client, method):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(clinic.clinician)
+
+    def count(session, members):
+        url = reverse("notes:group", kwargs={"session_id": session.pk})
+        client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")  # a saved draft
+        with CaptureQueriesContext(connection) as ctx:
+            if method == "get":
+                response = client.get(url)
+            else:
+                response = client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    small = count(*clinic.group(3, day=dt.date(2026, 3, 2)))
+    big = count(*clinic.group(10, day=dt.date(2026, 3, 3)))
+    # Reading is flat; saving writes each member's section (an UPDATE and the objective links: 2).
+    per_member_writes = 0 if method == "get" else 3
+    assert big <= small + 7 * per_member_writes, (small, big)
