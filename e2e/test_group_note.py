@@ -85,6 +85,8 @@ def log_in(page: Page, base: str, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    page.wait_for_load_state("load")  # the page after login is loaded before loads are counted
 
 
 def make_group(size: int) -> dict[str, Any]:
