@@ -246,16 +246,18 @@ def guard_sections(
 
 
 def names_mentioned(text: str, names: Iterable[str]) -> list[str]:
-    """The names (whole words, any case) that occur in `text`, in the order given, each once.
+    """The names that occur in `text` as whole words, in the order given, each once.
 
     Used so that a group note's shared part, and each member's section, never names another member.
-    Names shorter than 3 letters are ignored (initials would match ordinary words).
+    The match is case-sensitive on the name as written (capitalized), so a member called Will or
+    Hope does not match "will" or "hope" in ordinary prose; names shorter than 3 letters are
+    ignored (initials would match ordinary words).
     """
     found: list[str] = []
     for name in names:
         name = name.strip()
         if len(name) < 3 or name in found:
             continue
-        if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text or "", re.IGNORECASE):
+        if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text or ""):
             found.append(name)
     return found

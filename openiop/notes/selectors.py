@@ -193,8 +193,8 @@ LATE_LOOKBACK_DAYS = 60
 
 
 def late_notes(*, actor: Actor, now: dt.datetime, mine_only: bool = False) -> list[LateRow]:
-    """Notes still unsigned `settings.NOTES_LATE_AFTER_HOURS` after their session ended, and group
-    sessions attended in the last 60 days that have no note at all. Oldest first. Fixed queries;
+    """Notes still unsigned `settings.NOTES_LATE_AFTER_HOURS` after their session ended, and
+    sessions (group, individual, family) attended in the last 60 days that have no note at all. Oldest first. Fixed queries;
     one audit entry names the members concerned."""
     require(actor, READ_CAP, object_type="late_notes")
     hours = settings.NOTES_LATE_AFTER_HOURS
@@ -207,7 +207,6 @@ def late_notes(*, actor: Actor, now: dt.datetime, mine_only: bool = False) -> li
     )
     sessions = (
         GroupSession.objects.filter(site_scope(actor), ends_at__lt=cutoff, ends_at__gte=since)
-        .exclude(kind__in=["individual", "family"])
         .filter(
             Exists(Attendance.objects.filter(session=OuterRef("pk"), status__in=ATTENDED_STATUSES))
         )

@@ -22,6 +22,7 @@ from openiop.notes import domain, selectors, services
 from openiop.notes.forms import AddendumForm, IndividualNoteForm
 from openiop.notes.models import NoteFormat, NoteKind, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
+from openiop.programs.models import GroupSession
 from openiop.web.pdf import pdf_response
 from openiop.web.views_support import form_error, paginate, staff_view
 
@@ -244,7 +245,11 @@ def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
 
 
 def _individual(
-    request: HttpRequest, actor: Actor, episode: Any, note: ProgressNote | None
+    request: HttpRequest,
+    actor: Actor,
+    episode: Any,
+    note: ProgressNote | None,
+    session: GroupSession | None = None,
 ) -> HttpResponse:
     tz = episode.site.tz
     fmt = (
@@ -256,6 +261,14 @@ def _individual(
         fmt = "dap"
     objectives = selectors.objectives_for_episode(episode.pk)
     initial: dict[str, Any] = {"note_format": fmt, "kind": "individual"}
+    if session is not None:  # a booked individual or family session: its date and times
+        initial.update(
+            kind="family" if session.kind == "family" else "individual",
+            date=session.date,
+            starts=session.starts_at.astimezone(tz).time(),
+            ends=session.ends_at.astimezone(tz).time(),
+            topic=session.topic or session.title,
+        )
     if note is not None:
         section = note.sections.get()
         initial.update(
@@ -287,6 +300,7 @@ def _individual(
                 topic=data["topic"],
                 body={k: data.get(k, "") for k, _ in domain.fields_for(fmt, group=False)},
                 objective_ids=[o.pk for o in data["objectives"]],
+                session=session,
                 note=note,
                 expected_version=data.get("version"),
                 by=actor,
@@ -328,7 +342,13 @@ def individual_note_new(request: HttpRequest, episode_id: int) -> HttpResponse:
     episode = episode_get(
         actor=actor, episode_id=episode_id, cap=Cap.NOTE_TEXT, purpose="progress_note_new"
     )
-    return _individual(request, actor, episode, None)
+    session = None
+    wanted = request.GET.get("session", "")
+    if wanted.isdigit():  # only the episode's own booked individual or family session
+        session = GroupSession.objects.filter(
+            pk=int(wanted), episode=episode, kind__in=["individual", "family"]
+        ).first()
+    return _individual(request, actor, episode, None, session)
 
 
 @staff_view(Cap.NOTE_TEXT, patient_data=True)

@@ -128,7 +128,9 @@ def test_guard_refuses_a_threshold_outside_0_1(threshold):
     [
         ("Worked with Bramble on a role play.", ["Bramble", "Quill"], ["Bramble"]),
         ("Brambleton shared.", ["Bramble"], []),  # whole words only
-        ("bramble shared", ["Bramble"], ["Bramble"]),
+        ("BRAMBLE shared", ["Bramble"], []),  # case-sensitive: the name as written
+        ("We will meet; Will shared.", ["Will"], ["Will"]),
+        ("We will meet again.", ["Will"], []),  # an ordinary word is not a name
         ("Al said hello", ["Al"], []),  # too short to be safe
         ("No names here", ["Quill"], []),
     ],

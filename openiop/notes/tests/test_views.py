@@ -276,3 +276,28 @@ def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client
     # Reading is flat; saving writes each member's section (an UPDATE and the objective links: 2).
     per_member_writes = 0 if method == "get" else 3
     assert big <= small + 7 * per_member_writes, (small, big)
+
+
+def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(clinic, client):
+    episode = clinic.patient("Sorrel", "Singleton")
+    day = dt.date.today() - dt.timedelta(days=3)
+    session = clinic.session(day, minutes=50, kind="individual", track=None, episode=episode)
+    clinic.attend(session, episode, minutes=50)
+    client.force_login(clinic.clinician)
+    late = client.get(reverse("notes:late")).content.decode()
+    link = (
+        reverse("notes:individual_new", kwargs={"episode_id": episode.pk})
+        + f"?session={session.pk}"
+    )
+    assert link in late
+    form = client.get(link).content.decode()
+    assert 'value="09:00' in form and 'value="09:50' in form
+    data = {
+        "note_format": "dap", "kind": "individual", "date": day.isoformat(), "starts": "09:00",
+        "ends": "09:50", "topic": "Check-in", "data": "Reports steady mood and no use this week.",
+        "assessment": "Stable; engaged.", "plan": "Continue weekly sessions.", "action": "sign",
+    }  # fmt: skip
+    assert client.post(link, data).status_code == 302
+    note = ProgressNote.objects.get(kind="individual")
+    assert note.session == session and note.status == NoteStatus.SIGNED
+    assert link not in client.get(reverse("notes:late")).content.decode()
