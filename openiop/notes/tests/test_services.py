@@ -298,3 +298,15 @@ def test_staff_set_supervisor_is_audited_and_checks_the_supervisor(clinic):
         staff_set_supervisor(user=clinic.clinician, supervisor=billing, by=by)
     with pytest.raises(NotPermitted):
         staff_set_supervisor(user=clinic.clinician, supervisor=None, by=clinic.actor)
+
+
+def test_the_database_allows_one_group_note_per_session(clinic):
+    from django.db import IntegrityError, transaction
+
+    session, members = clinic.group(2)
+    note = save(clinic, session, members)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProgressNote.objects.create(
+            kind="group", note_format="dap", site=clinic.site, session=session,
+            starts_at=note.starts_at, ends_at=note.ends_at, author=clinic.clinician,
+        )  # fmt: skip

@@ -175,3 +175,30 @@ def test_due_list_shows_initial_and_review_deadlines(clinic, settings):
     settings.TREATMENT_PLAN_REVIEW_DAYS = 5  # configurable
     rows = selectors.plans_due(actor=clinic.actor, at=at)
     assert {r.episode.pk: r.due.kind for r in rows}[reviewed.pk] == "review"
+
+
+def test_a_stale_plan_edit_is_a_conflict(clinic):
+    from openiop.core.errors import Conflict
+
+    plan = services.plan_start(episode=clinic.patient("Rosalind", "Plansworth"), by=clinic.actor)
+    seen = plan.version
+    services.plan_update(
+        plan=plan, strengths="Loves hiking", discharge_criteria="", expected_version=seen,
+        by=clinic.actor,
+    )  # fmt: skip
+    with pytest.raises(Conflict):
+        services.plan_update(
+            plan=plan, strengths="Other", discharge_criteria="", expected_version=seen,
+            by=clinic.actor,
+        )  # fmt: skip
+
+
+def test_the_database_allows_one_draft_per_episode(clinic):
+    from django.db import IntegrityError, transaction
+
+    episode = clinic.patient("Rosalind", "Plansworth")
+    services.plan_start(episode=episode, by=clinic.actor)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TreatmentPlan.objects.create(
+            episode=episode, patient=episode.patient, number=2, created_by=clinic.clinician
+        )
