@@ -52,6 +52,9 @@ class Cap(StrEnum):
     SCHEDULE_MANAGE = "schedule.manage"  # tracks, blocks, closures, moving/cancelling sessions
     APPOINTMENT_BOOK = "appointment.book"  # individual and family sessions
     ALERT_ACK = "alert.ack"
+    MEASURE_RECORD = (
+        "measure.record"  # enter questionnaire answers, send links, safety plans, flag risk
+    )
     AUDIT_VIEW = "audit.view"
     STAFF_MANAGE = "staff.manage"
     ALL_SITES = "sites.all"  # not limited to the user's own sites
@@ -78,6 +81,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
         }
     ),
     Role.CASE_MANAGER: frozenset(
@@ -92,6 +96,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
         }
     ),
     Role.PRESCRIBER: frozenset(
@@ -104,6 +109,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
         }
     ),
     Role.BILLING: frozenset(
@@ -129,6 +135,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_MANAGE,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
             Cap.AUDIT_VIEW,
             Cap.STAFF_MANAGE,
             Cap.ALL_SITES,

@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q
 
@@ -309,6 +310,7 @@ class TodayBoard:
     date: dt.date
     sessions: list[TodaySession] = field(default_factory=list)
     alerts: list[Alert] | None = None  # None: the role does not see clinical alerts
+    safety_alerts: list[Any] | None = None  # open measures.SafetyAlert rows at the site
 
 
 def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
@@ -357,6 +359,10 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
             .order_by("-created_at")[:50]
         )
         patient_ids.update(a.patient_id for a in board.alerts)
+        from openiop.measures.selectors import open_safety_alerts_at
+
+        board.safety_alerts = open_safety_alerts_at(site)
+        patient_ids.update(a.patient_id for a in board.safety_alerts)
     audit_record_many(
         actor,
         action=AuditAction.VIEW,

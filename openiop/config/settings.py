@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "openiop.attendance",
     "openiop.treatment",
     "openiop.notes",
+    "openiop.measures",
     "openiop.web",
 ]
 

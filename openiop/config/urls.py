@@ -11,5 +11,6 @@ urlpatterns = [
     path("attendance/", include("openiop.attendance.urls")),
     path("treatment/", include("openiop.treatment.urls")),
     path("notes/", include("openiop.notes.urls")),
+    path("measures/", include("openiop.measures.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -61,7 +61,7 @@ def plan_start(request: HttpRequest, episode_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("treatment:episode_plans", episode_id=episode_id)
-    return redirect("treatment:plan", plan_id=plan.pk)
+    return redirect("treatment:plan", treatment_plan_id=plan.pk)
 
 
 def _forms(plan: TreatmentPlan, post: Any, action: str) -> dict[str, forms.Form]:
@@ -149,9 +149,9 @@ def _apply(plan: TreatmentPlan, action: str, form: forms.Form, actor: Actor) -> 
 
 
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)
-def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
-    plan = selectors.plan_get(actor=actor, plan_id=plan_id)
+    plan = selectors.plan_get(actor=actor, plan_id=treatment_plan_id)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     all_forms = _forms(plan, request.POST, action)
     if action == "revise":
@@ -163,7 +163,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             messages.success(
                 request, f"Started version {new.number}; version {plan.number} is kept."
             )
-            return redirect("treatment:plan", plan_id=new.pk)
+            return redirect("treatment:plan", treatment_plan_id=new.pk)
     elif action in all_forms:
         form = all_forms[action]
         if form.is_valid():
@@ -173,7 +173,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                 form_error(form, exc)
             else:
                 messages.success(request, message)
-                return redirect("treatment:plan", plan_id=plan.pk)
+                return redirect("treatment:plan", treatment_plan_id=plan.pk)
     today = local_today(plan.episode.site.tz)
     required = services.required_signers(plan, today)
     signed = {s.role for s in plan.signatures.all()}

@@ -18,7 +18,7 @@ def test_plan_built_and_signed_through_the_page(clinic, client):
     client.force_login(clinic.clinician)
     response = client.post(reverse("treatment:plan_start", kwargs={"episode_id": episode.pk}))
     plan = TreatmentPlan.objects.get(episode=episode)
-    url = reverse("treatment:plan", kwargs={"plan_id": plan.pk})
+    url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
     assert response.url == url
     steps = [
         {"action": "problem", "description": "Opioid use disorder", "icd10_code": "F11.20",
@@ -74,7 +74,7 @@ def test_a_locked_plan_refuses_edits_posted_anyway(clinic, client):
     plan = build_plan(clinic, episode)
     sign_all(clinic, plan)
     client.force_login(clinic.clinician)
-    url = reverse("treatment:plan", kwargs={"plan_id": plan.pk})
+    url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
     response = client.post(
         url, {"action": "problem", "description": "x", "icd10_code": "F10.20", "patient_words": "w"}
     )
@@ -95,7 +95,7 @@ def test_a_locked_plan_refuses_edits_posted_anyway(clinic, client):
 def test_who_may_open_a_plan(clinic, client, role, allowed):
     plan = build_plan(clinic, clinic.patient("Rosalind", "Plansworth"))
     client.force_login(make_user(role, sites=[clinic.site], org=clinic.org))
-    response = client.get(reverse("treatment:plan", kwargs={"plan_id": plan.pk}))
+    response = client.get(reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk}))
     assert response.status_code == (200 if allowed else 403)
 
 
@@ -107,7 +107,7 @@ def test_plan_page_query_count_does_not_grow_with_the_plan(
     episode = clinic.patient("Rosalind", "Plansworth")
     plan = build_plan(clinic, episode)
     client.force_login(clinic.clinician)
-    url = reverse("treatment:plan", kwargs={"plan_id": plan.pk})
+    url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
     with django_assert_max_num_queries(40) as small:
         client.get(url)
     for i in range(3):

@@ -33,7 +33,7 @@ class World:
     other_site_clinician: Any
     patient: Any
     other_site_patient: Any
-    ids: dict[str, int]
+    ids: dict[str, Any]
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def world(db: Any) -> World:
         room=room,
     )
     # Clinical documentation (issue 5): a treatment plan and a signed group note with one section.
-    plan = TreatmentPlan.objects.create(
+    treatment_plan = TreatmentPlan.objects.create(
         episode=episode, patient=patient, number=1, created_by=users["clinician"]
     )
     note = ProgressNote.objects.create(
@@ -130,6 +130,34 @@ def world(db: Any) -> World:
         author=users["clinician"],
     )
     NoteSection.objects.create(note=late, episode=episode, patient=patient)
+    from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
+
+    MeasurementSchedule.objects.create(track=track, instrument="gad7", every_days=7)
+
+    phq = Response.objects.create(
+        patient=patient,
+        episode=episode,
+        instrument="phq9",
+        instrument_version="1",
+        answers=[0, 0, 0, 0, 0, 0, 0, 0, 1],
+        mode="staff",
+        administered_at=timezone.now(),
+        total=1,
+        band="minimal",
+        flags=["item9_positive"],
+    )
+    safety_alert = SafetyAlert.objects.create(
+        patient=patient,
+        episode=episode,
+        reason="item9",
+        risk_level="unassessed",
+        message="PHQ-9 item 9 at 1",
+        response=phq,
+        owner=users["clinician"],
+    )
+    plan = SafetyPlan.objects.create(
+        patient=patient, episode=episode, number=1, created_by=users["clinician"]
+    )
     other_patient = make_patient(other, legal_first_name="Xanthe", legal_last_name="Farberry")
     make_episode(other_patient)
     ids = {
@@ -144,9 +172,12 @@ def world(db: Any) -> World:
         "attendance_id": attendance.pk,
         "site_id": site.pk,
         "room_id": room.pk,
-        "plan_id": plan.pk,
+        "treatment_plan_id": treatment_plan.pk,
         "note_id": note.pk,
         "section_id": section.pk,
+        "safety_alert_id": safety_alert.pk,
+        "plan_id": plan.pk,
+        "instrument": "phq9",
     }
     return World(
         users=users,

@@ -35,7 +35,7 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("programs:schedule", (), "Y Y Y Y Y Y Y N"),
     ("programs:track_list", (), "Y Y Y Y Y Y Y N"),
     ("audit:log", (), "N N N N N Y N Y"),
-    ("treatment:plan", ("plan_id",), "N Y Y Y N Y N N"),
+    ("treatment:plan", ("treatment_plan_id",), "N Y Y Y N Y N N"),
     ("treatment:episode_plans", ("episode_id",), "N Y Y Y N Y N N"),
     ("treatment:due", (), "N Y Y Y N Y N N"),
     ("treatment:discharge", ("episode_id",), "N Y Y Y N Y N N"),
@@ -43,6 +43,12 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("notes:section", ("section_id",), "N Y Y Y N Y N N"),
     ("notes:patient_notes", ("patient_id",), "N Y Y Y N Y N N"),
     ("notes:late", (), "N Y Y Y N Y N N"),
+    ("measures:episode", ("episode_id",), "N Y Y Y N Y N N"),
+    ("measures:enter", ("episode_id", "instrument"), "N Y Y Y N Y N N"),
+    ("measures:plan", ("plan_id",), "N Y Y Y N Y N N"),
+    ("measures:alerts", (), "N Y Y Y N Y N N"),
+    ("measures:due", (), "N Y Y Y N Y N N"),
+    ("measures:program", (), "N Y Y Y N Y N N"),
 ]
 
 CASES = [
