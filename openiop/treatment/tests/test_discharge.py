@@ -189,3 +189,22 @@ def test_discharge_page_through_the_browser_client(clinic, client):
         url, {"action": "referral", "ref-kind": "therapist", "ref-name": "Nobody"}
     )
     assert "phone number or an address" in response.content.decode()
+
+
+def test_scores_from_the_measures_app_first_and_latest(clinic):
+    from django.utils import timezone
+
+    from openiop.measures.models import Response
+
+    episode = discharged_member(clinic)
+    for days, total, band in [(40, 19, "moderately_severe"), (20, 12, "moderate"), (2, 6, "mild")]:
+        Response.objects.create(
+            patient=episode.patient, episode=episode, instrument="phq9", instrument_version="1",
+            answers=[0] * 9, mode="staff", total=total, band=band,
+            administered_at=timezone.now() - dt.timedelta(days=days),
+        )  # fmt: skip
+    scores = services.discharge_facts(episode)["scores"]
+    assert scores["available"] is True
+    (phq,) = scores["rows"]
+    assert (phq["first_total"], phq["latest_total"], phq["count"]) == (19, 6, 3)
+    assert phq["first_band"] == "moderately_severe" and phq["latest_band"] == "mild"
