@@ -456,6 +456,7 @@ def discharge_facts(episode: Episode) -> dict[str, Any]:
         for goal in PlanGoal.objects.filter(problem__plan=plan).select_related("problem"):
             goals.append(
                 {
+                    "key": f"{goal.problem.icd10_code}|{goal.text}",
                     "problem": f"{goal.problem.icd10_code} {goal.problem.description}",
                     "goal": goal.text,
                     "status": goal.get_status_display(),
@@ -534,14 +535,46 @@ def discharge_summary_start(*, episode: Episode, by: Actor) -> DischargeSummary:
     return summary
 
 
+def _refreshed_facts(summary: DischargeSummary) -> dict[str, Any]:
+    """The facts from the record again, keeping the clinician's met / not met decisions."""
+    decided = {g.get("key"): g["met"] for g in summary.facts.get("goals", []) if g.get("decided")}
+    facts = discharge_facts(summary.episode)
+    for g in facts["goals"]:
+        if g["key"] in decided:
+            g["met"], g["decided"] = decided[g["key"]], True
+    return facts
+
+
 def discharge_summary_refresh(*, summary: DischargeSummary, by: Actor) -> DischargeSummary:
-    """Fill the facts in again from the record (a draft only)."""
+    """Fill the facts in again from the record (a draft only), keeping decided goal outcomes."""
     require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
     with transaction.atomic():
         _summary_draft(summary)
-        summary.facts = discharge_facts(summary.episode)
+        summary.facts = _refreshed_facts(summary)
         save_if_unchanged(summary, expected_version=None, fields=["facts"])
         _audit_summary(by, summary, AuditAction.UPDATE, {"refreshed": True})
+    return summary
+
+
+def discharge_summary_decide_goal(
+    *, summary: DischargeSummary, key: str, met: bool, by: Actor
+) -> DischargeSummary:
+    """The clinician decides whether a plan goal was met at discharge (prefilled from the goal's
+    status on the plan); kept when the facts are filled in again. Raises RuleViolation for a goal
+    that is not on the summary."""
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    with transaction.atomic():
+        locked = _summary_draft(summary)
+        facts = dict(locked.facts)
+        goals = [dict(g) for g in facts.get("goals", [])]
+        target = next((g for g in goals if g.get("key") == key), None)
+        if target is None:
+            raise RuleViolation("That goal is not on this summary.", code="not_on_summary")
+        target["met"], target["decided"] = bool(met), True
+        facts["goals"] = goals
+        summary.facts = facts
+        save_if_unchanged(summary, expected_version=None, fields=["facts"])
+        _audit_summary(by, summary, AuditAction.UPDATE, {"goal": key, "met": bool(met)})
     return summary
 
 
@@ -650,7 +683,7 @@ def discharge_summary_sign(*, summary: DischargeSummary, by: Actor) -> Discharge
             raise RuleViolation(
                 "Before signing, add " + ", ".join(missing) + ".", code="incomplete"
             )
-        summary.facts = discharge_facts(episode)
+        summary.facts = _refreshed_facts(summary)
         summary.status = SummaryStatus.SIGNED
         summary.signed_by = by.user
         summary.signed_at = now()

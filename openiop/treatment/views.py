@@ -233,6 +233,13 @@ def discharge_summary(request: HttpRequest, episode_id: int) -> HttpResponse:
                 raise services.RuleViolation("Start the summary first.", code="no_summary")
             if action == "refresh":
                 services.discharge_summary_refresh(summary=summary, by=actor)
+            elif action == "goal":
+                services.discharge_summary_decide_goal(
+                    summary=summary,
+                    key=request.POST.get("key", ""),
+                    met=request.POST.get("met") == "yes",
+                    by=actor,
+                )
             elif action == "sign":
                 services.discharge_summary_sign(summary=summary, by=actor)
                 messages.success(request, "Signed and locked.")

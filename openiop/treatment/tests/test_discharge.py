@@ -208,3 +208,22 @@ def test_scores_from_the_measures_app_first_and_latest(clinic):
     (phq,) = scores["rows"]
     assert (phq["first_total"], phq["latest_total"], phq["count"]) == (19, 6, 3)
     assert phq["first_band"] == "moderately_severe" and phq["latest_band"] == "mild"
+
+
+def test_the_clinician_decides_goal_outcomes_and_a_refresh_keeps_them(clinic, client):
+    episode = discharged_member(clinic)
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    (goal,) = summary.facts["goals"]
+    assert goal["met"] is True  # prefilled from the plan's goal status
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
+    assert client.post(url, {"action": "goal", "key": goal["key"], "met": "no"}).status_code == 302
+    summary.refresh_from_db()
+    assert summary.facts["goals"][0]["met"] is False
+    services.discharge_summary_refresh(summary=summary, by=clinic.actor)
+    summary.refresh_from_db()
+    assert summary.facts["goals"][0]["met"] is False and summary.facts["goals"][0]["decided"]
+    with pytest.raises(RuleViolation, match="not on this summary"):
+        services.discharge_summary_decide_goal(summary=summary, key="x", met=True, by=clinic.actor)
+    page = client.get(url).content.decode()
+    assert "decided at discharge" in page and "Mark met" in page
