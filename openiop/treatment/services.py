@@ -301,6 +301,31 @@ def plan_add_intervention(
     return item
 
 
+REMOVABLE = {
+    "problem": (PlanProblem, "plan"),
+    "goal": (PlanGoal, "problem__plan"),
+    "objective": (PlanObjective, "goal__problem__plan"),
+    "intervention": (PlanIntervention, "goal__problem__plan"),
+}
+
+
+def plan_remove_item(*, plan: TreatmentPlan, kind: str, item_id: int, by: Actor) -> None:
+    """Remove a problem (with its goals), goal, objective or intervention from a draft plan.
+
+    Signed versions never change. Raises RuleViolation for a locked plan or an item not in it.
+    """
+    require_patient(by, WRITE_CAP, plan.patient, object_type="treatment_plan")
+    if kind not in REMOVABLE:
+        raise RuleViolation("Choose what to remove.", code="invalid_choice")
+    model, path = REMOVABLE[kind]
+    with transaction.atomic():
+        _require_draft(_locked_plan(plan))
+        deleted, _ = model.objects.filter(pk=item_id, **{path: plan}).delete()  # type: ignore[attr-defined]
+        if not deleted:
+            raise RuleViolation(f"That {kind} is not in this plan.", code="not_in_plan")
+        _audit(by, plan, AuditAction.UPDATE, {"removed": kind, "id": item_id})
+
+
 def plan_outline(plan: TreatmentPlan) -> list[domain.ProblemOutline]:
     """The plan as the pure completeness check sees it (uses prefetched rows when present)."""
     return [

@@ -154,6 +154,20 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
     plan = selectors.plan_get(actor=actor, plan_id=treatment_plan_id)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     all_forms = _forms(plan, request.POST, action)
+    if action == "remove":
+        try:
+            item = request.POST.get("item", "")
+            services.plan_remove_item(
+                plan=plan,
+                kind=request.POST.get("kind", ""),
+                item_id=int(item) if item.isdigit() else 0,
+                by=actor,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Removed.")
+        return redirect("treatment:plan", treatment_plan_id=plan.pk)
     if action == "revise":
         try:
             new = services.plan_revise(plan=plan, by=actor)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from openiop.accounts.domain import Role
 from openiop.testing import make_user
+from openiop.treatment import services
 from openiop.treatment.models import PlanStatus, TreatmentPlan
 from openiop.treatment.tests.test_services import build_plan, sign_all
 
@@ -134,3 +135,26 @@ def test_due_list_page_pins_its_queries(clinic, client, django_assert_max_num_qu
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(reverse("treatment:due"))
     assert response.content.decode().count("Listed") == 7
+
+
+def test_items_are_removed_from_a_draft_only(clinic, client):
+    episode = clinic.patient("Rosalind", "Plansworth")
+    plan = build_plan(clinic, episode)
+    objective = plan.problems.get().goals.get().objectives.get()
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
+    assert 'aria-label="Remove this objective"' in client.get(url).content.decode()
+    client.post(url, {"action": "remove", "kind": "objective", "item": objective.pk})
+    assert not plan.problems.get().goals.get().objectives.exists()
+    other = build_plan(clinic, clinic.patient("Sorrel", "Otherplan"))
+    foreign = other.problems.get()
+    client.post(url, {"action": "remove", "kind": "problem", "item": foreign.pk})
+    assert other.problems.filter(pk=foreign.pk).exists()  # not in this plan: refused
+    services.plan_add_objective(
+        goal=plan.problems.get().goals.get(), text="again", target_date=episode.admission_date,
+        by=clinic.actor,
+    )  # fmt: skip
+    sign_all(clinic, plan)
+    assert "Remove this" not in client.get(url).content.decode()
+    client.post(url, {"action": "remove", "kind": "problem", "item": plan.problems.get().pk})
+    assert plan.problems.count() == 1
