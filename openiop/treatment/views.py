@@ -317,3 +317,17 @@ def discharge_summary_pdf(request: HttpRequest, episode_id: int) -> HttpResponse
         context,
         filename=f"discharge-summary-{view.episode.patient.mrn}.pdf",
     )
+
+
+@staff_view(Cap.CLINICAL_VIEW, patient_data=True)
+def plan_pdf(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
+    """The plan version as a PDF (to review with the patient, or file)."""
+    plan = selectors.plan_get(
+        actor=Actor.from_request(request), plan_id=treatment_plan_id, purpose="treatment_plan_print"
+    )
+    return pdf_response(
+        request,
+        "treatment/plan_print.html",
+        {"plan": plan, "patient": plan.patient, "episode": plan.episode},
+        filename=f"treatment-plan-{plan.patient.mrn}-v{plan.number}.pdf",
+    )

@@ -158,3 +158,19 @@ def test_items_are_removed_from_a_draft_only(clinic, client):
     assert "Remove this" not in client.get(url).content.decode()
     client.post(url, {"action": "remove", "kind": "problem", "item": plan.problems.get().pk})
     assert plan.problems.count() == 1
+
+
+def test_a_signed_plan_prints_with_its_signatures(clinic, client):
+    import io
+
+    from pypdf import PdfReader
+
+    plan = build_plan(clinic, clinic.patient("Rosalind", "Plansworth"))
+    sign_all(clinic, plan)
+    client.force_login(clinic.clinician)
+    response = client.get(reverse("treatment:plan_pdf", kwargs={"treatment_plan_id": plan.pk}))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    for expected in ["F10.20", "I drink every night to fall asleep.", "Wind-down routine",
+                     "CBT", "Patient: The Patient"]:  # fmt: skip
+        assert expected in text, expected
