@@ -72,7 +72,8 @@ def ensure_database(name: str, *, sites: int, patients: int, seed: int, rebuild:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists and not rebuild and _fresh(name, patients):
-            log(f"== {name}: reusing the synthetic network already there")
+            log(f"== {name}: reusing the synthetic network already there (migrating it)")
+            openiop(["migrate", "--no-input", "-v0"], name)  # new indexes reach a kept database
             return
         if exists:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -133,7 +134,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(name: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    name: str, workers: int, port: int, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": db_url(name),
@@ -156,6 +159,7 @@ def start_server(name: str, workers: int, port: int) -> subprocess.Popen[bytes]:
             "warning",
             "--max-requests",
             "0",
+            *(extra or []),
         ],
         env=env,
         cwd=ROOT,

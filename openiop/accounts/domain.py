@@ -58,11 +58,18 @@ class Cap(StrEnum):
     AUDIT_VIEW = "audit.view"
     STAFF_MANAGE = "staff.manage"
     ALL_SITES = "sites.all"  # not limited to the user's own sites
+    ADMISSIONS_VIEW = "admissions.view"  # inquiries and the admissions pipeline board
+    ADMISSIONS_MANAGE = "admissions.manage"  # record inquiries, move them, admit, intake packet
+    ADMISSIONS_ASSESS = "admissions.assess"  # pre-screen and level-of-care assessment
+    BENEFITS_MANAGE = "benefits.manage"  # payers, coverages, benefits checks, self-pay estimates
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     Role.INTAKE: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_MANAGE,
+            Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,
@@ -72,6 +79,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.CLINICIAN: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
             Cap.CLINICAL_VIEW,
@@ -86,6 +95,9 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.CASE_MANAGER: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,
@@ -101,6 +113,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.PRESCRIBER: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
             Cap.CLINICAL_VIEW,
@@ -114,6 +128,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.BILLING: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
             Cap.ATTENDANCE_VIEW,
@@ -123,6 +139,10 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.DIRECTOR: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_ASSESS,
+            Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,

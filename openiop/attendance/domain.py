@@ -153,7 +153,8 @@ def week_line(
     Only the lines dated inside `week` count. A session today or later with nothing recorded is
     'remaining'; a past session with nothing recorded counts as 0 attended.
     """
-    mine = [line for line in lines if week.monday <= line.date <= week.sunday]
+    monday, sunday = week.monday, week.sunday
+    mine = [line for line in lines if monday <= line.date <= sunday]
     scheduled = sum(line.scheduled_minutes for line in mine)
     attended = sum(line.attended_minutes or 0 for line in mine)
     remaining = sum(

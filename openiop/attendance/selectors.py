@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Q
 
@@ -37,18 +37,29 @@ def _enrolled_on(date: dt.date) -> Q:
     return Q(start_date__lte=date) & (Q(end_date__isnull=True) | Q(end_date__gte=date))
 
 
-def roster_episode_ids(session: GroupSession) -> set[int]:
-    """The ids of the episodes on a session's roster (one or two queries)."""
+def roster_episode_ids(
+    session: GroupSession, recorded: Sequence[Attendance] | None = None
+) -> set[int]:
+    """The ids of the episodes on a session's roster (one or two queries; one when the caller
+    passes the session's attendance records it has already read)."""
     ids: set[int] = set()
     if session.episode_id:
         ids.add(session.episode_id)
     if session.track_id:
         ids.update(
-            Enrollment.objects.filter(
-                _enrolled_on(session.date), track_id=session.track_id
-            ).values_list("episode_id", flat=True)
+            Enrollment.objects.filter(_enrolled_on(session.date), track_id=session.track_id)
+            .order_by()
+            .values_list("episode_id", flat=True)
         )
-    ids.update(Attendance.objects.filter(session=session).values_list("episode_id", flat=True))
+    if recorded is None:
+        # order_by(): the model's default ordering would join the session table for nothing.
+        ids.update(
+            Attendance.objects.filter(session=session)
+            .order_by()
+            .values_list("episode_id", flat=True)
+        )
+    else:
+        ids.update(a.episode_id for a in recorded)
     return ids
 
 
@@ -96,13 +107,13 @@ def session_roster(
     require(actor, Cap.ATTENDANCE_VIEW, object_type="session_roster")
     _require_site_id(actor, session.site_id)
     today = today or local_today(session.site.tz)
-    episode_ids = roster_episode_ids(session)
+    recorded = list(Attendance.objects.filter(session=session).order_by())
+    records = {a.episode_id: a for a in recorded}
     episodes = list(
-        Episode.objects.filter(pk__in=episode_ids)
+        Episode.objects.filter(pk__in=roster_episode_ids(session, recorded))
         .select_related("patient")
         .order_by("patient__legal_last_name", "patient__legal_first_name")
     )
-    records = {a.episode_id: a for a in Attendance.objects.filter(session=session)}
     week = IsoWeek.of(session.date)
     weeks = weekly_lines(episodes, [week], today)
     rows = [
@@ -138,59 +149,85 @@ def weekly_lines(
     start = min(w.monday for w in weeks)
     end = max(w.sunday for w in weeks)
     ids = [e.pk for e in episodes]
+    # Plain tuples, not model instances: at a site's 130 patients building models was most of the
+    # page's time.
     enrollments = list(
         Enrollment.objects.filter(episode_id__in=ids, start_date__lte=end)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
-        .select_related("track")
+        .order_by("start_date", "id")
+        .values_list(
+            "episode_id", "track_id", "start_date", "end_date", "track__weekly_minimum_minutes"
+        )
     )
-    track_ids = {en.track_id for en in enrollments}
-    sessions = list(
-        GroupSession.objects.filter(date__gte=start, date__lte=end, status=SessionStatus.SCHEDULED)
+    track_ids = {en[1] for en in enrollments}
+    slots = [
+        _Slot(id_, date, int((ends_at - starts_at).total_seconds() // 60), track_id, episode_id)
+        for id_, date, starts_at, ends_at, track_id, episode_id in GroupSession.objects.filter(
+            date__gte=start, date__lte=end, status=SessionStatus.SCHEDULED
+        )
         .filter(Q(track_id__in=track_ids) | Q(episode_id__in=ids))
-        .only("id", "date", "starts_at", "ends_at", "track_id", "episode_id")
+        .order_by()
+        .values_list("id", "date", "starts_at", "ends_at", "track_id", "episode_id")
+    ]
+    # Only the minutes on the sessions above count, so look them up by session (the unique
+    # (session, episode) index) rather than scanning each episode's whole history for the week:
+    # at 20,000 patients that scan was 64 ms of the below-hours page.
+    attended: dict[tuple[int, int], int] = (
+        {
+            (episode_id, session_id): minutes
+            for episode_id, session_id, minutes in Attendance.objects.filter(
+                session_id__in=[s.id for s in slots], episode_id__in=ids
+            )
+            .order_by()
+            .values_list("episode_id", "session_id", "minutes_attended")
+        }
+        if slots
+        else {}
     )
-    attended: dict[tuple[int, int], int] = {
-        (a["episode_id"], a["session_id"]): a["minutes_attended"]
-        for a in Attendance.objects.filter(
-            episode_id__in=ids, session__date__gte=start, session__date__lte=end
-        ).values("episode_id", "session_id", "minutes_attended")
-    }
-    by_track: dict[int, list[GroupSession]] = defaultdict(list)
-    by_episode: dict[int, list[GroupSession]] = defaultdict(list)
-    for s in sessions:
-        if s.episode_id:
-            by_episode[s.episode_id].append(s)
-        elif s.track_id:
-            by_track[s.track_id].append(s)
-    enrollments_of: dict[int, list[Enrollment]] = defaultdict(list)
-    for en in enrollments:
-        enrollments_of[en.episode_id].append(en)
+    by_track: dict[int, list[_Slot]] = defaultdict(list)
+    by_episode: dict[int, list[_Slot]] = defaultdict(list)
+    for slot in slots:
+        if slot.episode_id:
+            by_episode[slot.episode_id].append(slot)
+        elif slot.track_id:
+            by_track[slot.track_id].append(slot)
+    enrollments_of: dict[int, list[tuple[int, dt.date, dt.date | None, int]]] = defaultdict(list)
+    for episode_id, track_id, start_date, end_date, minimum_minutes in enrollments:
+        enrollments_of[episode_id].append((track_id, start_date, end_date, minimum_minutes))
+    week_spans = [(week, week.monday, week.sunday) for week in weeks]
 
     result: dict[int, list[WeekLine]] = {}
     for episode in episodes:
         lines: list[SessionLine] = []
         minimum: dict[IsoWeek, int | None] = {}
-        for en in enrollments_of[episode.pk]:
-            last = en.end_date or end
-            for s in by_track[en.track_id]:
-                if en.start_date <= s.date <= last and (
-                    episode.discharge_date is None or s.date <= episode.discharge_date
-                ):
-                    lines.append(_line(s, attended.get((episode.pk, s.pk))))
-            for week in weeks:
-                if en.start_date <= week.sunday and last >= week.monday:
-                    minimum[week] = en.track.weekly_minimum_minutes
-        for s in by_episode[episode.pk]:
-            lines.append(_line(s, attended.get((episode.pk, s.pk))))
+        discharged = episode.discharge_date
+        for track_id, start_date, end_date, minimum_minutes in enrollments_of[episode.pk]:
+            last = end_date or end
+            if discharged is not None and discharged < last:
+                last = discharged
+            for slot in by_track[track_id]:
+                if start_date <= slot.date <= last:
+                    lines.append(
+                        SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id)))
+                    )
+            enrolled_to = end_date or end
+            for week, monday, sunday in week_spans:
+                if start_date <= sunday and enrolled_to >= monday:
+                    minimum[week] = minimum_minutes
+        for slot in by_episode[episode.pk]:
+            lines.append(SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id))))
         result[episode.pk] = ledger(lines, minimum, weeks, today)
     return result
 
 
-def _line(session: GroupSession, attended_minutes: int | None) -> SessionLine:
-    scheduled = int((session.ends_at - session.starts_at).total_seconds() // 60)
-    return SessionLine(
-        date=session.date, scheduled_minutes=scheduled, attended_minutes=attended_minutes
-    )
+class _Slot(NamedTuple):
+    """A scheduled session as the ledger needs it (no model instance to build)."""
+
+    id: int
+    date: dt.date
+    minutes: int  # scheduled length
+    track_id: int | None
+    episode_id: int | None
 
 
 @dataclass
@@ -313,6 +350,35 @@ class TodayBoard:
     safety_alerts: list[Any] | None = None  # open measures.SafetyAlert rows at the site
 
 
+# What the Today board shows of each session and its room, facilitator, track and patient. A busy
+# site has 70+ sessions a day (groups, individual and family sessions): loading every column of
+# six models per row (timestamps, the facilitator's password hash...) was most of the page's time.
+# A field the page starts to show must be added here, or each row costs a query (the pinned query
+# count in the Today test catches that).
+TODAY_SESSION_FIELDS = (
+    "site_id",
+    "track_id",
+    "episode_id",
+    "kind",
+    "title",
+    "topic",
+    "date",
+    "starts_at",
+    "ends_at",
+    "status",
+    "room__name",
+    "facilitator__first_name",
+    "facilitator__last_name",
+    "facilitator__credentials",
+    "track__name",
+    "episode__patient_id",
+    "episode__patient__preferred_name",
+    "episode__patient__legal_first_name",
+    "episode__patient__legal_last_name",
+    "episode__patient__mrn",
+)
+
+
 def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     """Today's sessions at a site with roster sizes and recorded counts, and the open alerts.
 
@@ -323,6 +389,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     sessions = list(
         GroupSession.objects.filter(site=site, date=date)
         .select_related("room", "facilitator", "track", "episode__patient")
+        .only(*TODAY_SESSION_FIELDS)
         .order_by("starts_at", "title")
     )
     track_ids = {s.track_id for s in sessions if s.track_id}
@@ -334,6 +401,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     )
     recorded = dict(
         Attendance.objects.filter(session__in=sessions)
+        .order_by()
         .values("session_id")
         .annotate(n=Count("id"))
         .values_list("session_id", "n")

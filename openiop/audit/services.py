@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
+
 from openiop.audit.models import AuditAction, AuditEntry, AuditEntryPatient, AuditOutcome
 from openiop.core.actor import Actor
 from openiop.core.clock import now
@@ -88,10 +90,24 @@ def audit_record_many(
     )
     entry.save()
     if ids:
-        AuditEntryPatient.objects.bulk_create(
-            [AuditEntryPatient(entry=entry, patient_id=i) for i in ids]
-        )
+        _link_patients(entry.pk, ids)
     return entry
+
+
+LINKS_PER_INSERT = 5_000  # well under SQLite's limit of 32,766 parameters a statement
+
+
+def _link_patients(entry_id: int, patient_ids: list[int]) -> None:
+    """One INSERT of the entry's patient links. bulk_create would wrap it in a transaction of its
+    own (two more round trips on every roster, list and Today page) for a single statement that
+    is atomic anyway."""
+    table = connection.ops.quote_name(AuditEntryPatient._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(patient_ids), LINKS_PER_INSERT):
+            chunk = patient_ids[start : start + LINKS_PER_INSERT]
+            rows = ", ".join(["(%s, %s)"] * len(chunk))
+            params = [value for patient_id in chunk for value in (entry_id, patient_id)]
+            cursor.execute(f"INSERT INTO {table} (entry_id, patient_id) VALUES {rows}", params)
 
 
 def audit_denied(actor: Actor, *, patient_id: int | None, object_type: str, reason: str) -> None:

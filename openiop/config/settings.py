@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "openiop.attendance",
     "openiop.treatment",
     "openiop.notes",
+    "openiop.admissions",
     "openiop.measures",
     "openiop.web",
 ]
@@ -123,7 +124,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that also reads the user's sites in its per-request query (one query, not two).
+    "openiop.accounts.backends.StaffBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -139,7 +141,11 @@ LOGIN_REDIRECT_URL = "web:today"
 # Idle staff sessions end after this many minutes (HIPAA 164.312(a)(2)(iii), automatic logoff).
 IDLE_TIMEOUT_MINUTES = int(os.environ.get("OPENIOP_IDLE_MINUTES", "15"))
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Activity renews the session at most once a minute (StaffSessionMiddleware), not on every request:
+# an idle session ends 14-15 minutes after its last request, never later, and a busy page costs
+# no session write.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -155,6 +161,9 @@ AXES_LOCKOUT_CALLABLE = "openiop.accounts.views.locked_out"
 AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = "OpenIOP"
+
+# Public inquiry form: posts allowed per client address per hour (Django's cache counts them).
+OPENIOP_PUBLIC_INQUIRY_LIMIT = int(os.environ.get("OPENIOP_PUBLIC_INQUIRY_LIMIT", "5"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

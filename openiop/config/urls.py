@@ -11,6 +11,7 @@ urlpatterns = [
     path("attendance/", include("openiop.attendance.urls")),
     path("treatment/", include("openiop.treatment.urls")),
     path("notes/", include("openiop.notes.urls")),
+    path("admissions/", include("openiop.admissions.urls")),
     path("measures/", include("openiop.measures.urls")),
     path("django-admin/", admin.site.urls),
 ]

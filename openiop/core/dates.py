@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 
@@ -20,11 +21,11 @@ class IsoWeek:
         iso = day.isocalendar()
         return cls(iso.year, iso.week)
 
-    @property
+    @cached_property
     def monday(self) -> dt.date:
         return dt.date.fromisocalendar(self.year, self.week, 1)
 
-    @property
+    @cached_property
     def sunday(self) -> dt.date:
         return dt.date.fromisocalendar(self.year, self.week, 7)
 

@@ -12,8 +12,8 @@ from html import escape
 
 from openiop.measures.domain.base import Band
 
-WIDTH, HEIGHT = 560, 220
-LEFT, RIGHT, TOP, BOTTOM = 40, 16, 12, 36
+WIDTH, HEIGHT = 600, 220
+LEFT, RIGHT, TOP, BOTTOM = 40, 104, 12, 36
 BAND_FILLS = ("#e8f5e9", "#f1f8e9", "#fff8e1", "#ffe0b2", "#ffcdd2")
 
 
@@ -67,7 +67,7 @@ def trend_svg(
                 f'fill="#555">{band.low}</text>'
             )
         parts.append(
-            f'<text x="{LEFT + plot_w - 2}" y="{top + 10:.1f}" font-size="9" text-anchor="end" '
+            f'<text x="{LEFT + plot_w + 4}" y="{(top + bottom) / 2 + 3:.1f}" font-size="9" '
             f'fill="#555">{escape(band.name.replace("_", " "))}</text>'
         )
     parts.append(

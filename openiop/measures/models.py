@@ -182,6 +182,35 @@ class SafetyAlert(TimeStamped):
         return self.message
 
 
+class RiskAssessment(TimeStamped):
+    """A clinician's own judgement of suicide risk, with what it rests on.
+
+    It sets the level in the patient header like a C-SSRS does; at moderate or high it also opens a
+    safety alert (linked here).
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="risk_assessments"
+    )
+    episode = models.ForeignKey(
+        "episodes.Episode", on_delete=models.PROTECT, related_name="risk_assessments"
+    )
+    risk_level = models.CharField(max_length=20, choices=RiskLevel.choices)
+    note = models.CharField(max_length=400)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    alert = models.OneToOneField(
+        SafetyAlert, on_delete=models.PROTECT, null=True, blank=True, related_name="assessment"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_risk_level_display()} risk ({self.created_at:%Y-%m-%d})"
+
+
 class SafetyPlan(TimeStamped, Versioned):
     """A six-step safety plan with reasons for living, in the patient's words.
 

@@ -34,7 +34,13 @@ from openiop.measures.domain.care import (
     measurements_due,
     outcome_markers,
 )
-from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
+from openiop.measures.models import (
+    MeasurementSchedule,
+    Response,
+    RiskAssessment,
+    SafetyAlert,
+    SafetyPlan,
+)
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, Site
 
@@ -140,19 +146,25 @@ def outcome_rules() -> OutcomeRules:
 # --- risk in the header ---------------------------------------------------------------------------
 
 
-def risk_events(alerts: list[SafetyAlert], cssrs: list[Response]) -> list[RiskEvent]:
+def risk_events(
+    alerts: list[SafetyAlert],
+    cssrs: list[Response],
+    assessments: list[RiskAssessment] | None = None,
+) -> list[RiskEvent]:
+    """Alerts, C-SSRS screens and clinicians' assessments as events for `current_risk`."""
     events = [
         RiskEvent(at=a.created_at, level=a.risk_level, open_alert=a.status == AlertStatus.OPEN)
         for a in alerts
     ]
     events.extend(RiskEvent(at=r.administered_at, level=r.band or "none") for r in cssrs)
+    events.extend(RiskEvent(at=a.created_at, level=a.risk_level) for a in assessments or [])
     return events
 
 
 def patient_risk_level(patient_id: int) -> str:
     """The risk level the patient header shows (none, low, unassessed, moderate, high).
 
-    Two queries. Not audited on its own: it is part of a page whose selector audits the view.
+    Three queries. Not audited on its own: it is part of a page whose selector audits the view.
     """
     alerts = list(
         SafetyAlert.objects.filter(patient_id=patient_id, episode__status__in=OPEN_STATUSES).only(
@@ -164,7 +176,12 @@ def patient_risk_level(patient_id: int) -> str:
             patient_id=patient_id, instrument="cssrs", episode__status__in=OPEN_STATUSES
         ).only("administered_at", "band")
     )
-    return current_risk(risk_events(alerts, cssrs))
+    assessments = list(
+        RiskAssessment.objects.filter(
+            patient_id=patient_id, episode__status__in=OPEN_STATUSES
+        ).only("created_at", "risk_level")
+    )
+    return current_risk(risk_events(alerts, cssrs, assessments))
 
 
 # --- the measures page of an episode ---------------------------------------------------------------
@@ -187,6 +204,7 @@ class MeasuresPage:
     trends: list[InstrumentTrend]
     due: list[Due]
     alerts: list[SafetyAlert]
+    assessments: list[RiskAssessment]
     plans: list[SafetyPlan]
     risk: str
     schedule: list[ScheduleRule]
@@ -320,13 +338,15 @@ def episode_measures(*, actor: Actor, episode_id: int) -> MeasuresPage:
     )
     plans = list(SafetyPlan.objects.filter(patient_id=episode.patient_id).order_by("-number"))
     cssrs = [r for r in responses if r.instrument == "cssrs"]
-    risk = current_risk(risk_events([a for a in alerts if episode.is_open], cssrs))
+    assessments = list(RiskAssessment.objects.filter(episode=episode).select_related("assessed_by"))
+    risk = current_risk(risk_events(alerts, cssrs, assessments)) if episode.is_open else "none"
     return MeasuresPage(
         episode=episode,
         responses=list(reversed(responses)),
         trends=trends,
         due=due,
         alerts=alerts,
+        assessments=assessments,
         plans=plans,
         risk=risk,
         schedule=rules,

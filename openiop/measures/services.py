@@ -41,6 +41,7 @@ from openiop.measures.models import (
     MeasurementSchedule,
     PatientLink,
     Response,
+    RiskAssessment,
     SafetyAlert,
     SafetyPlan,
     SiteSafetySettings,
@@ -294,12 +295,12 @@ def patient_link_submit(
 ) -> Response:
     """Store the answers a patient gave through their link, spend the link, open any alert.
 
-    The patient has no account: the actor is the link itself (channel "patient_link").
+    The patient has no account: the actor is the link itself (audit channel "patient").
     Raises NotFound for a link that cannot be used, RuleViolation (field item_N) for bad answers.
     """
     link = patient_link_resolve(token=token, purpose=LinkPurpose.QUESTIONNAIRE)
     actor = by or Actor(
-        user=None, channel="patient_link", client_addr=client_addr, path=f"link {link.pk}"
+        user=None, channel="patient", client_addr=client_addr, path=f"link {link.pk}"
     )
     with transaction.atomic():
         spent = PatientLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now())
@@ -358,44 +359,59 @@ def _open_alert(
     return alert
 
 
-def safety_alert_flag(*, episode: Episode, risk_level: str, note: str, by: Actor) -> SafetyAlert:
-    """A clinician's own judgement of risk: opens an alert like a positive screen does.
+def risk_assess(*, episode: Episode, risk_level: str, note: str, by: Actor) -> RiskAssessment:
+    """Record a clinician's own judgement of risk; at moderate or high it opens a safety alert.
 
-    `risk_level` none/low sets the header's level too (an assessment) but opens no alert.
-    Raises RuleViolation without a note or with an unknown level.
+    The level shows in the patient header until a newer assessment or C-SSRS. Raises RuleViolation
+    without a note or with an unknown level.
     """
-    require_patient(by, Cap.MEASURE_RECORD, episode.patient, object_type="safety_alert")
+    require_patient(by, Cap.MEASURE_RECORD, episode.patient, object_type="risk_assessment")
     _require_open_episode(episode)
     if risk_level not in (RiskLevel.NONE, RiskLevel.LOW, RiskLevel.MODERATE, RiskLevel.HIGH):
         raise RuleViolation("Choose the level of risk you judge.", field="risk_level")
     note = note.strip()
     if not note:
         raise RuleViolation("Say what you saw or heard that tells you the level.", field="note")
+    assert by.user is not None
     with transaction.atomic():
-        alert = _open_alert(
-            episode=episode,
-            reason=AlertReason.CLINICIAN,
-            risk_level=risk_level,
-            message=f"Clinician's judgement: {RiskLevel(risk_level).label.lower()} risk. {note}",
-            by=by,
-        )
-        if risk_level in (RiskLevel.NONE, RiskLevel.LOW):
-            # An assessment, recorded as an alert closed on the spot by the one who made it.
-            alert.status = AlertStatus.ACKNOWLEDGED
-            alert.acknowledged_by = by.user
-            alert.acknowledged_at = alert.created_at
-            alert.action_taken = AlertAction.CSSRS_DONE
-            alert.action_note = "Assessment recorded; no alert needed at this level."
-            alert.save(
-                update_fields=[
-                    "status",
-                    "acknowledged_by",
-                    "acknowledged_at",
-                    "action_taken",
-                    "action_note",
-                ]
+        alert = None
+        if risk_level in (RiskLevel.MODERATE, RiskLevel.HIGH):
+            alert = _open_alert(
+                episode=episode,
+                reason=AlertReason.CLINICIAN,
+                risk_level=risk_level,
+                message=f"Clinician's judgement: {RiskLevel(risk_level).label.lower()} risk. {note}",
+                by=by,
             )
-    return alert
+        assessment = RiskAssessment.objects.create(
+            patient_id=episode.patient_id,
+            episode=episode,
+            risk_level=risk_level,
+            note=note[:400],
+            assessed_by=by.user,
+            alert=alert,
+        )
+        audit_record(
+            by,
+            action=AuditAction.CREATE,
+            patient_id=episode.patient_id,
+            object_type="risk_assessment",
+            object_id=assessment.pk,
+            detail={"risk": risk_level},
+        )
+    return assessment
+
+
+def safety_alert_flag(*, episode: Episode, risk_level: str, note: str, by: Actor) -> SafetyAlert:
+    """A clinician's flag at moderate or high risk: the alert `risk_assess` opens.
+
+    Raises RuleViolation for a level below moderate (record those with `risk_assess`).
+    """
+    if risk_level not in (RiskLevel.MODERATE, RiskLevel.HIGH):
+        raise RuleViolation("A flag is for moderate or high risk.", field="risk_level")
+    assessment = risk_assess(episode=episode, risk_level=risk_level, note=note, by=by)
+    assert assessment.alert is not None
+    return assessment.alert
 
 
 def safety_alert_acknowledge(

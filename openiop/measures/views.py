@@ -137,13 +137,13 @@ def link_create(request: HttpRequest, episode_id: int) -> HttpResponse:
             raise
         messages.error(request, exc.message)
         return redirect("measures:episode", episode_id=episode.pk)
-    url = request.build_absolute_uri(
+    link_url = request.build_absolute_uri(
         reverse("measures:patient_link", kwargs={"token": issued.token})
     )
     return render(
         request,
         "measures/link_created.html",
-        {"episode": episode, "link": issued.link, "url": url},
+        {"episode": episode, "link": issued.link, "link_url": link_url},
     )
 
 
@@ -156,7 +156,7 @@ def flag(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = FlagForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.safety_alert_flag(
+            services.risk_assess(
                 episode=episode,
                 risk_level=form.cleaned_data["risk_level"],
                 note=form.cleaned_data["note"],
@@ -410,7 +410,9 @@ def _patient_page(
 ) -> HttpResponse:
     response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: never send it to another site (same-origin keeps the Origin header
+    # that CSRF checks need on the form post).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -418,7 +420,7 @@ def _patient_page(
 def _link_actor(request: HttpRequest, link: PatientLink) -> Actor:
     return Actor(
         user=None,
-        channel="patient_link",
+        channel="patient",
         client_addr=Actor.from_request(request).client_addr,
         path=f"link {link.pk}",
     )

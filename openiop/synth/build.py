@@ -9,6 +9,7 @@ network. Every person is fictional: names are drawn from the demo cast's invente
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from openiop.programs.models import (
     TrackBlock,
 )
 from openiop.synth import plan as synth_plan
+from openiop.synth.plan import Stay
 from openiop.synth.writer import aware, next_id, write_rows
 from openiop.web.demo_cast import FIRST_NAMES, LAST_NAMES
 
@@ -53,6 +55,7 @@ REFERRAL_MIX = (
     ("physician", 0.07),
     ("other", 0.05),
 )
+APPOINTMENT_TITLES = {"individual": "Individual therapy", "family": "Family session"}
 STAFF_PER_SITE = (
     (Role.INTAKE, 1),
     (Role.CLINICIAN, 4),
@@ -95,6 +98,7 @@ def build_network(
         builder.sessions()
         builder.attendance()
         builder.audit_trail(chart_views_per_patient)
+        builder.clinical_records()
     return SynthResult(organization_id=builder.org.pk, counts=builder.counts)
 
 
@@ -185,6 +189,7 @@ class _Builder:
                 )
             )
         self.tracks = Track.objects.bulk_create(tracks)
+        self.site_tz = {site.pk: site.tz for site in self.sites}
         blocks: list[TrackBlock] = []
         for track, (site_index, template) in zip(self.tracks, self.network.tracks, strict=True):
             clinicians = self.staff_by_site[site_index][Role.CLINICIAN.value]
@@ -224,15 +229,19 @@ class _Builder:
         first_patient = next_id(Patient)
         first_episode = next_id(Episode)
         seated = network.stays
-        # Stay i is patient first_patient + i; the rest are waitlisted or on hold at a site.
+        # Stay i is episode first_episode + i of patient first_patient + stay.person (a readmitted
+        # patient has several stays); the patients and episodes after them are waitlisted or on hold.
         self.stay_ids: list[tuple[int, int]] = [
-            (first_episode + i, first_patient + i) for i in range(len(seated))
+            (first_episode + i, first_patient + stay.person) for i, stay in enumerate(seated)
         ]
+        first_stay_of: dict[int, Stay] = {}
+        for stay in seated:
+            first_stay_of.setdefault(stay.person, stay)
 
         def patients() -> Iterator[dict[str, Any]]:
             for i in range(patient_count):
-                if i < len(seated):
-                    site_index, template = network.tracks[seated[i].track_index]
+                if i < network.people:
+                    site_index, template = network.tracks[first_stay_of[i].track_index]
                     adolescent = template.age_band != "adult"
                 else:
                     site_index, adolescent = i % len(self.sites), self.rng.random() < 0.2
@@ -259,23 +268,29 @@ class _Builder:
         Organization.objects.filter(pk=self.org.pk).update(next_mrn=patient_count + 1)
 
         episodes: list[dict[str, Any]] = []
-        for i in range(patient_count):
+        self.primary_clinician: list[int] = []
+        for i in range(len(seated) + network.unseated):
             if i < len(seated):
                 stay = seated[i]
                 site_index = network.tracks[stay.track_index][0]
                 status = "discharged" if stay.discharge else "active"
                 admission, discharge, reason = stay.admission, stay.discharge, stay.reason
+                patient_id = self.stay_ids[i][1]
             else:
                 site_index = i % len(self.sites)
                 status = "on_hold" if self.rng.random() < 0.3 else "waitlisted"
                 admission = self.today + dt.timedelta(days=self.rng.randint(-7, 14))
                 discharge, reason = None, ""
+                patient_id = first_patient + network.people + (i - len(seated))
             staff = self.staff_by_site[site_index]
             focus = synth_plan.weighted(self.rng, FOCUS_MIX)
+            clinician = self.rng.choice(staff[Role.CLINICIAN.value]).pk
+            if i < len(seated):
+                self.primary_clinician.append(clinician)
             episodes.append(
                 {
                     "id": first_episode + i,
-                    "patient_id": first_patient + i,
+                    "patient_id": patient_id,
                     "site_id": self.sites[site_index].pk,
                     "focus": focus,
                     "part2_protected": is_part2_protected(focus),
@@ -283,7 +298,7 @@ class _Builder:
                     "admission_date": admission,
                     "level_of_care": "2.1",
                     "status": status,
-                    "primary_clinician_id": self.rng.choice(staff[Role.CLINICIAN.value]).pk,
+                    "primary_clinician_id": clinician,
                     "case_manager_id": self.rng.choice(staff[Role.CASE_MANAGER.value]).pk,
                     "discharge_date": discharge,
                     "discharge_reason": reason,
@@ -350,7 +365,7 @@ class _Builder:
                     )
                     for b in blocks.values()
                 ]
-                tz = track.site.tz
+                tz = self.site_tz[track.site_id]
                 for occ in occurrences(
                     specs, self.network.window_start, self.network.window_end, {}, tz
                 ):
@@ -375,6 +390,47 @@ class _Builder:
                     next_session += 1
 
         self.counts["sessions"] = write_rows(GroupSession, rows(), stream=self.stream)
+        self.first_appointment = next_session
+        self.counts["appointments"] = write_rows(
+            GroupSession,
+            (
+                {
+                    "id": session_id,
+                    "site_id": track.site_id,
+                    "track_id": None,  # like session_book: the roster is the episode alone
+                    "kind": a.kind,
+                    "title": APPOINTMENT_TITLES[a.kind],
+                    "date": a.date,
+                    "series_date": None,
+                    "starts_at": starts_at,
+                    "ends_at": starts_at + dt.timedelta(minutes=a.duration_minutes),
+                    "facilitator_id": self.primary_clinician[i],
+                    "room_id": self.rooms_by_site[track.site_id][-1].pk,
+                    "status": "scheduled",
+                    "episode_id": self.stay_ids[i][0],
+                }
+                for session_id, i, track, a, starts_at in self._appointments()
+            ),
+            stream=self.stream,
+        )
+
+    def _appointments(
+        self,
+    ) -> Iterator[tuple[int, int, Track, synth_plan.Appointment, dt.datetime]]:
+        """(session id, stay index, track, appointment, start) for every individual and family
+        session, in the same order and with the same ids each time it is called."""
+        session_id = self.first_appointment
+        network = self.network
+        for i, stay in enumerate(network.stays):
+            track = self.tracks[stay.track_index]
+            template = network.tracks[stay.track_index][1]
+            tz = self.site_tz[track.site_id]
+            for a in synth_plan.appointments(
+                stay, template, i, network.window_start, network.window_end
+            ):
+                starts_at = dt.datetime.combine(a.date, a.start, tzinfo=tz)
+                yield session_id, i, track, a, starts_at
+                session_id += 1
 
     def attendance(self) -> None:
         first = next_id(Attendance)
@@ -388,7 +444,6 @@ class _Builder:
         }
 
         def rows() -> Iterator[dict[str, Any]]:
-            next_row = first
             for track in self.tracks:
                 sessions = self.track_sessions[track.pk]
                 for i in stays_by_track[track.pk]:
@@ -400,7 +455,6 @@ class _Builder:
                             continue
                         status = synth_plan.weighted(self.rng, synth_plan.ATTENDANCE_MIX)
                         yield {
-                            "id": next_row,
                             "session_id": session_id,
                             "episode_id": episode_id,
                             "patient_id": patient_id,
@@ -408,11 +462,46 @@ class _Builder:
                             "minutes_attended": synth_plan.minutes_for(status, minutes, self.rng),
                             "recorded_by_id": recorder[track.pk],
                         }
-                        next_row += 1
+
+        def appointment_rows() -> Iterator[dict[str, Any]]:
+            for session_id, i, _track, a, _starts_at in self._appointments():
+                if a.date >= self.today:
+                    continue
+                status = synth_plan.weighted(self.rng, synth_plan.ATTENDANCE_MIX)
+                yield {
+                    "session_id": session_id,
+                    "episode_id": self.stay_ids[i][0],
+                    "patient_id": self.stay_ids[i][1],
+                    "status": status,
+                    "minutes_attended": synth_plan.minutes_for(
+                        status, a.duration_minutes, self.rng
+                    ),
+                    "recorded_by_id": self.primary_clinician[i],
+                }
+
+        def numbered() -> Iterator[dict[str, Any]]:
+            next_row = first
+            for row in itertools.chain(rows(), appointment_rows()):
+                row["id"] = next_row
+                next_row += 1
+                yield row
 
         self.counts["attendance"] = write_rows(
-            Attendance, rows(), expected=expected, stream=self.stream
+            Attendance, numbered(), expected=expected, stream=self.stream
         )
+
+    # --- clinical records of the apps still to come --------------------------------------------
+    def clinical_records(self) -> None:
+        """Hook for the records other apps add: questionnaire responses (about 1.5 million at the
+        benchmark's size), treatment plans and signed notes (group notes per roster row,
+        individual notes per appointment).
+
+        Each belongs here as one `write_rows(Model, rows(), expected=..., stream=self.stream)` per
+        table, with ids from `next_id`, driven by what is already planned: `self.network.stays`
+        and `self.stay_ids` (episode and patient of each stay), `self.track_sessions` (the group
+        sessions per track), `self._appointments()` (individual and family sessions), and
+        `self.primary_clinician` (the author per stay). Add the table's count to `self.counts`.
+        """
 
     # --- the audit trail: one entry per roster saved, and chart views ------------------------
     def _rosters(self) -> Iterator[tuple[int, int, dt.date, list[int]]]:

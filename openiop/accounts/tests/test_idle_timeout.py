@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,3 +36,56 @@ def test_activity_within_the_timeout_keeps_the_session(client, monkeypatch, sett
     client.force_login(user)
     _later(monkeypatch, settings.IDLE_TIMEOUT_MINUTES - 1)
     assert client.get(reverse("patients:list")).status_code == 200
+
+
+def _session_writes(ctx: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('UPDATE "django_session')]
+
+
+def _at(monkeypatch, moment: dt.datetime) -> None:
+    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
+
+
+def test_activity_renews_the_session_beyond_the_first_timeout(client, monkeypatch, settings):
+    org = make_org()
+    user = make_user(Role.CLINICIAN, sites=[make_site(org)], org=org)
+    start = timezone.now()
+    client.force_login(user)
+    _at(monkeypatch, start + dt.timedelta(minutes=10))
+    assert client.get(reverse("patients:list")).status_code == 200  # renews: 10 minutes old
+    _at(monkeypatch, start + dt.timedelta(minutes=10 + settings.IDLE_TIMEOUT_MINUTES - 1))
+    assert client.get(reverse("patients:list")).status_code == 200
+
+
+def test_a_request_soon_after_a_renewal_does_not_write_the_session(client, monkeypatch, settings):
+    org = make_org()
+    user = make_user(Role.CLINICIAN, sites=[make_site(org)], org=org)
+    client.force_login(user)
+    start = timezone.now()
+    _at(monkeypatch, start)
+    client.get(reverse("patients:list"))  # the first request renews
+    _at(monkeypatch, start + dt.timedelta(seconds=30))
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("patients:list")).status_code == 200
+    assert not _session_writes(ctx)
+    _at(monkeypatch, start + dt.timedelta(seconds=settings.SESSION_RENEW_SECONDS))
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("patients:list")).status_code == 200
+    assert _session_writes(ctx)
+
+
+def test_an_idle_session_never_outlives_the_timeout_after_its_last_request(
+    client, monkeypatch, settings
+):
+    org = make_org()
+    user = make_user(Role.CLINICIAN, sites=[make_site(org)], org=org)
+    client.force_login(user)
+    start = timezone.now()
+    _at(monkeypatch, start)
+    client.get(reverse("patients:list"))  # renews
+    last = start + dt.timedelta(seconds=settings.SESSION_RENEW_SECONDS - 1)
+    _at(monkeypatch, last)
+    assert client.get(reverse("patients:list")).status_code == 200  # too soon to renew
+    _at(monkeypatch, last + dt.timedelta(minutes=settings.IDLE_TIMEOUT_MINUTES))
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))

@@ -124,3 +124,23 @@ def test_patient_filter_query_count_does_not_grow_with_the_log(
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(url, {"patient": alpha.mrn})
     assert response.content.decode().count("<tr>") - 1 == 50  # one full page of alpha's entries
+
+
+def test_an_entry_naming_many_patients_links_each_once_across_inserts(monkeypatch):
+    from openiop.audit import services
+
+    monkeypatch.setattr(services, "LINKS_PER_INSERT", 2)
+    org = make_org()
+    site = make_site(org)
+    director = make_user(Role.DIRECTOR, sites=[site], org=org)
+    patients = [make_patient(site, legal_last_name=f"Linkwell{i}") for i in range(5)]
+    entry = audit_record_many(
+        Actor(user=director),
+        action="view",
+        object_type="roster",
+        patient_ids=[p.pk for p in patients] + [patients[0].pk],
+    )
+    assert sorted(entry.patients.values_list("patient_id", flat=True)) == sorted(
+        p.pk for p in patients
+    )
+    assert entry.patient_id is None

@@ -237,9 +237,7 @@ def test_patient_link_is_hashed_single_use_and_opens_the_alert(clinic):
     r = services.patient_link_submit(token=issued.token, answers=[0, 0, 0, 0, 0, 0, 0, 0, 2])
     assert r.mode == "patient_link" and r.entered_by is None and r.link == stored
     assert SafetyAlert.objects.get().reason == "item9"
-    assert AuditEntry.objects.filter(
-        channel="patient_link", object_type="measure_response"
-    ).exists()
+    assert AuditEntry.objects.filter(channel="patient", object_type="measure_response").exists()
     with pytest.raises(NotFound):
         services.patient_link_submit(token=issued.token, answers=[0] * 9)
 
@@ -374,4 +372,31 @@ def test_schedule_set_and_remove(clinic):
             every_days=None,
             at_discharge=False,
             by=clinic.actor(clinic.clinician),
+        )
+
+
+def test_clinicians_low_assessment_opens_no_alert_and_sets_the_header_once_alerts_are_handled(
+    clinic,
+):
+    by = clinic.actor(clinic.clinician)
+    services.response_record(
+        episode=clinic.episode, instrument="phq9", answers=[0] * 8 + [1], by=by
+    )
+    alert = SafetyAlert.objects.get()
+    low = services.risk_assess(
+        episode=clinic.episode, risk_level="low", note="Passive thoughts, no plan.", by=by
+    )
+    assert low.alert is None and SafetyAlert.objects.count() == 1
+    assert patient_risk_level(clinic.patient.pk) == "unassessed"  # the open alert still shows
+    services.safety_alert_acknowledge(alert=alert, action="cssrs_done", by=by)
+    assert patient_risk_level(clinic.patient.pk) == "low"
+    assert AuditEntry.objects.filter(
+        object_type="risk_assessment", patient_id=clinic.patient.pk
+    ).exists()
+
+
+def test_a_flag_is_for_moderate_or_high(clinic):
+    with pytest.raises(RuleViolation):
+        services.safety_alert_flag(
+            episode=clinic.episode, risk_level="low", note="x", by=clinic.actor(clinic.clinician)
         )

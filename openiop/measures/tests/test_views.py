@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from openiop.audit.models import AuditEntry
 from openiop.measures import services
 from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
-from openiop.testing import make_episode, make_patient
+from openiop.testing import make_episode, make_patient, page_query_count
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_patient_link_shows_only_the_questionnaire_and_crisis_resources(client, 
     response = client.get(url)
     body = response.content.decode()
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "same-origin"
     # Nothing from the chart: no name, no MRN, no clinic or site name, no staff navigation.
     for secret in (
         clinic.patient.legal_last_name,
@@ -211,7 +211,7 @@ def test_patient_opens_their_safety_plan_by_link(client, clinic):
         assert clinic.patient.mrn not in body
     assert (
         AuditEntry.objects.filter(
-            channel="patient_link", object_type="safety_plan", object_id=str(plan.pk)
+            channel="patient", object_type="safety_plan", object_id=str(plan.pk)
         ).count()
         == 2
     )
@@ -258,12 +258,7 @@ def _add_patients(clinic, n, start=0):
 
 
 def _count(client, url, django_assert_num_queries):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
+    return page_query_count(client, url)
 
 
 def test_program_view_flags_nonresponders_and_pins_queries(
@@ -323,3 +318,93 @@ def test_other_site_clinician_is_refused_the_episode_page(client, clinic):
     response = client.get(reverse("measures:episode", kwargs={"episode_id": clinic.episode.pk}))
     assert response.status_code == 403
     assert AuditEntry.objects.filter(patient_id=clinic.patient.pk, outcome="denied").exists()
+
+
+def test_clinician_makes_a_link_and_sees_it_once(logged_in, clinic):
+    response = logged_in.post(
+        reverse("measures:link_create", kwargs={"episode_id": clinic.episode.pk}),
+        {
+            "purpose": "questionnaire",
+            "instrument": "phq9",
+            "mode": "patient_link",
+            "hours_valid": "24",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    found = re.search(r"/measures/p/([^/\"]+)/", body)
+    assert found is not None
+    token = found.group(1)
+    assert token not in "".join(services.PatientLink.objects.values_list("token_hash", flat=True))
+    assert (
+        logged_in.get(reverse("measures:patient_link", kwargs={"token": token})).status_code == 200
+    )
+
+
+def test_record_a_risk_level_page(logged_in, clinic):
+    url = reverse("measures:flag", kwargs={"episode_id": clinic.episode.pk})
+    bad = logged_in.post(url, {"risk_level": "high", "note": ""})
+    assert bad.status_code == 200 and "This field is required" in bad.content.decode()
+    assert (
+        logged_in.post(url, {"risk_level": "high", "note": "Gave away belongings."}).status_code
+        == 302
+    )
+    assert SafetyAlert.objects.get().reason == "clinician_flag"
+    body = logged_in.get(
+        reverse("measures:episode", kwargs={"episode_id": clinic.episode.pk})
+    ).content.decode()
+    assert 'data-risk="high"' in body and "Gave away belongings." in body
+
+
+def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
+    by = clinic.actor(clinic.clinician)
+    url = reverse("measures:alerts")
+    episodes = _add_patients(clinic, 2)
+    for ep in episodes:
+        services.risk_assess(episode=ep, risk_level="moderate", note="Worried.", by=by)
+    small = _count(logged_in, url, None)
+    for ep in _add_patients(clinic, 6, start=20):
+        services.risk_assess(episode=ep, risk_level="high", note="Worried.", by=by)
+    large = _count(logged_in, url, None)
+    assert small == large
+    other = make_patient(clinic.site, legal_first_name="Ysolde", legal_last_name="Notmine")
+    ep = make_episode(other, primary_clinician=clinic.on_call)
+    services.risk_assess(
+        episode=ep, risk_level="high", note="Theirs.", by=clinic.actor(clinic.on_call)
+    )
+    body = logged_in.get(url).content.decode()
+    assert body.index("Quillfeather") < body.index("Notmine")
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("patients:chart", "patient"),
+        ("patients:edit", "patient"),
+        ("episodes:detail", "episode"),
+        ("programs:enroll", "episode"),
+        ("attendance:patient_hours", "patient"),
+    ],
+)
+def test_patient_pages_show_the_risk_level(client, clinic, name, kwargs):
+    from openiop.accounts.domain import Role
+    from openiop.testing import make_user
+
+    services.risk_assess(
+        episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
+    )
+    client.force_login(make_user(Role.CASE_MANAGER, sites=[clinic.site]))
+    key = {
+        "patient": ("patient_id", clinic.patient.pk),
+        "episode": ("episode_id", clinic.episode.pk),
+    }[kwargs]
+    body = client.get(reverse(name, kwargs=dict([key]))).content.decode()
+    assert 'data-risk="high"' in body
+
+
+def test_intake_sees_no_risk_badge(client, clinic, mfa_passed):
+    client.force_login(clinic.intake)
+    body = client.get(
+        reverse("patients:chart", kwargs={"patient_id": clinic.patient.pk})
+    ).content.decode()
+    assert "data-risk" not in body

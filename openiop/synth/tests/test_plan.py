@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 import pytest
@@ -24,9 +25,52 @@ def test_the_window_starts_on_a_monday_weeks_back_and_ends_two_sundays_ahead() -
 
 def test_every_patient_is_seated_or_waiting_and_every_site_has_a_track() -> None:
     p = small()
-    assert len(p.stays) + p.unseated == 1500
+    assert p.people + p.unseated == 1500
+    assert {s.person for s in p.stays} == set(range(p.people))
     assert p.unseated >= round(1500 * plan.OPEN_NOT_SEATED_SHARE)
     assert {site for site, _ in p.tracks} == {0, 1, 2, 3}
+    # No track is left empty, and the age bands all appear.
+    assert {s.track_index for s in p.stays} == set(range(len(p.tracks)))
+    assert {t.age_band for _, t in p.tracks} == {"adult", "adolescent"}
+
+
+def test_a_readmitted_patient_returns_to_the_same_site_and_age_band_after_a_gap() -> None:
+    p = small()
+    by_person: dict[int, list[plan.Stay]] = {}
+    for stay in p.stays:
+        by_person.setdefault(stay.person, []).append(stay)
+    returning = [stays for stays in by_person.values() if len(stays) > 1]
+    assert p.readmissions == sum(len(s) - 1 for s in returning) > 0
+    assert p.readmissions / len(p.stays) == pytest.approx(plan.READMISSION_SHARE, abs=0.06)
+    for stays in returning:
+        for before, after in itertools.pairwise(stays):
+            assert before.discharge is not None
+            gap = (after.admission - before.discharge).days
+            assert gap >= plan.READMIT_GAP_DAYS
+            a, b = p.tracks[before.track_index], p.tracks[after.track_index]
+            assert a[0] == b[0] and a[1].age_band == b[1].age_band
+
+
+def test_the_mean_stay_is_near_the_teds_mean_of_74_days() -> None:
+    assert plan.mean_stay_days() == pytest.approx(74, abs=5)
+
+
+def test_a_stay_has_weekly_individual_and_periodic_family_sessions_inside_it() -> None:
+    template = plan.TRACK_TEMPLATES[0]
+    stay = plan.Stay(0, dt.date(2026, 9, 9), dt.date(2026, 11, 4), "completed")
+    found = plan.appointments(stay, template, 3, dt.date(2026, 9, 7), dt.date(2026, 12, 6))
+    individual = [a.date for a in found if a.kind == "individual"]
+    family = [a.date for a in found if a.kind == "family"]
+    assert all(stay.admission <= d <= stay.discharge for d in individual + family)  # type: ignore[operator]
+    assert all(d.weekday() in template.weekdays for d in individual + family)
+    assert all((b - a).days == 7 for a, b in itertools.pairwise(individual))
+    assert len(individual) == 8
+    assert len(family) == 2 and (family[1] - family[0]).days == 7 * template.family_every_weeks
+    assert found == sorted(found, key=lambda a: a.date)
+    # Outside the window nothing is booked; an active stay runs to the window's end.
+    active = plan.Stay(0, dt.date(2026, 8, 3), None, "")
+    booked = plan.appointments(active, template, 0, dt.date(2026, 9, 7), dt.date(2026, 12, 6))
+    assert booked[0].date >= dt.date(2026, 9, 7) and booked[-1].date >= dt.date(2026, 11, 30)
 
 
 def test_a_seat_never_holds_two_stays_at_once_and_only_the_last_is_active() -> None:

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
@@ -31,7 +31,13 @@ def test_synth_fills_a_consistent_network_with_progress() -> None:
     org = Organization.objects.get(name__startswith="Synthetic Network")
     assert org.sites.count() == 2
     assert Patient.objects.filter(organization=org).count() == 300
-    assert Episode.objects.filter(patient__organization=org).count() == 300
+    # Readmitted patients have more than one episode, never two open at once.
+    episodes = Episode.objects.filter(patient__organization=org)
+    assert episodes.count() > 300
+    assert episodes.values("patient").distinct().count() == 300
+    assert not (
+        episodes.filter(status="active").values("patient").annotate(n=Count("id")).filter(n__gt=1)
+    ).exists()
     assert {"active", "discharged", "waitlisted"} <= set(
         Episode.objects.values_list("status", flat=True)
     )
@@ -42,8 +48,8 @@ def test_synth_fills_a_consistent_network_with_progress() -> None:
     assert not attendance.filter(session__date__lt=F("episode__admission_date")).exists()
     assert not attendance.filter(session__date__gt=F("episode__discharge_date")).exists()
     assert not attendance.filter(session__date__gte="2026-11-24").exists()
-    # Each attendance row is a roster row: the patient was enrolled in that session's track then.
-    outside = attendance.exclude(
+    # Each group attendance row is a roster row: the patient was enrolled in the session's track.
+    outside = attendance.filter(session__episode__isnull=True).exclude(
         Q(episode__enrollments__track=F("session__track"))
         & Q(episode__enrollments__start_date__lte=F("session__date"))
     )
@@ -52,8 +58,26 @@ def test_synth_fills_a_consistent_network_with_progress() -> None:
         Enrollment.objects.filter(end_date__isnull=True).count()
         == Episode.objects.filter(status="active").count()
     )
+    # Individual and family sessions belong to one episode, which is their only roster row.
+    appointments = GroupSession.objects.filter(episode__isnull=False)
+    assert set(appointments.values_list("kind", flat=True)) == {"individual", "family"}
+    assert not appointments.filter(track__isnull=False).exists()
+    assert (
+        not attendance.filter(session__episode__isnull=False)
+        .exclude(session__episode=F("episode"))
+        .exists()
+    )
+    assert not (
+        attendance.filter(session__episode__isnull=False)
+        .values("session")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .exists()
+    )
+    group_rows = attendance.filter(session__episode__isnull=True)
+    assert 0 < attendance.count() - group_rows.count() < group_rows.count()
     # The audit trail names every patient on each saved roster, and chart views name one patient.
-    assert AuditEntryPatient.objects.count() == attendance.count()
+    assert AuditEntryPatient.objects.count() == group_rows.count()
     some_patient = attendance.first().patient_id  # type: ignore[union-attr]
     assert AuditEntry.objects.filter(patient_id=some_patient, action="view").exists()
     assert AuditEntryPatient.objects.filter(patient_id=some_patient).exists()

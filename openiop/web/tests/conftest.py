@@ -160,7 +160,9 @@ def world(db: Any) -> World:
     )
     other_patient = make_patient(other, legal_first_name="Xanthe", legal_last_name="Farberry")
     make_episode(other_patient)
+    admissions_ids = _admissions_world(org, site, patient, episode, track, users)
     ids = {
+        **admissions_ids,
         "patient_id": patient.pk,
         "episode_id": episode.pk,
         "session_id": session.pk,
@@ -186,3 +188,80 @@ def world(db: Any) -> World:
         other_site_patient=other_patient,
         ids=ids,
     )
+
+
+def _admissions_world(
+    org: Any, site: Any, patient: Any, episode: Any, track: Any, users: Any
+) -> dict[str, int]:
+    """An inquiry about the world's patient with each admissions record its pages show."""
+    from decimal import Decimal
+
+    from openiop.admissions.models import (
+        AdmissionTask,
+        Assessment,
+        CostEstimate,
+        Coverage,
+        Inquiry,
+        IntakeDocument,
+        Payer,
+        WaitlistEntry,
+    )
+
+    inquiry = Inquiry.objects.create(
+        organization=org,
+        site=site,
+        received_at=timezone.now(),
+        channel="call",
+        referral_source="therapist",
+        first_name="Quintessa",
+        last_name="Moonwhistle",
+        phone="555-010-9999",
+        concerns="co_occurring",
+        stage="admitted",
+        stage_entered_on=timezone.localdate(),
+        patient=patient,
+        episode=episode,
+    )
+    assessment = Assessment.objects.create(
+        inquiry=inquiry,
+        edition="3",
+        ratings=[{"dimension": d, "rating": 1, "notes": ""} for d in range(1, 7)],
+        recommended_level="1",
+        reasons=["r"],
+        why_not_lower="l",
+        why_not_higher="h",
+        assessed_by=users["clinician"],
+    )
+    task = AdmissionTask.objects.create(inquiry=inquiry, urgent=True, title="Urgent test task")
+    payer = Payer.objects.create(organization=org, name="Test Payer", payer_type="commercial")
+    coverage = Coverage.objects.create(
+        inquiry=inquiry, patient=patient, payer=payer, rank="primary"
+    )
+    estimate = CostEstimate.objects.create(
+        inquiry=inquiry,
+        guideline_year=2026,
+        household_size=1,
+        annual_income=Decimal(1000),
+        percent_of_poverty=Decimal(10),
+        share_percent=Decimal(10),
+        planned_days=10,
+        daily_rate=Decimal(100),
+        total_amount=Decimal(1000),
+        patient_amount=Decimal(100),
+        prepared_by=users["billing"],
+    )
+    document = IntakeDocument.objects.create(
+        episode=episode, patient=patient, kind="patient_rights", document_version="2026-01"
+    )
+    entry = WaitlistEntry.objects.create(
+        track=track, episode=episode, joined_at=timezone.now(), status="offered"
+    )
+    return {
+        "inquiry_id": inquiry.pk,
+        "assessment_id": assessment.pk,
+        "task_id": task.pk,
+        "coverage_id": coverage.pk,
+        "estimate_id": estimate.pk,
+        "document_id": document.pk,
+        "entry_id": entry.pk,
+    }

@@ -208,6 +208,20 @@ class DemoBuilder:
         )
         self._patients()
         self._clinical_documentation()
+        from openiop.measures.demo import load_demo_measures
+
+        load_demo_measures(
+            tracks=self.tracks,
+            staff=self.staff,
+            actor=self.actor,
+            rng=random.Random(self.rng.getrandbits(32)),
+            today=self.today,
+            out=self.out,
+        )
+
+        from openiop.admissions.demo import build_admissions_demo
+
+        build_admissions_demo(self)
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}

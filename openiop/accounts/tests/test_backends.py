@@ -1,0 +1,41 @@
+"""The per-request user lookup reads the user's sites in the same query, and sees changes at once."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from openiop.accounts.backends import StaffBackend
+from openiop.accounts.domain import Role
+from openiop.testing import make_org, make_site, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_get_user_reads_the_sites_in_one_query_and_the_checks_need_none():
+    org = make_org()
+    east, west = make_site(org, name="East (fictional)"), make_site(org, name="West (fictional)")
+    user = make_user(Role.CLINICIAN, sites=[east, west], org=org)
+    with CaptureQueriesContext(connection) as ctx:
+        loaded = StaffBackend().get_user(user.pk)
+        assert loaded is not None
+        assert loaded.site_ids() == {east.pk, west.pk}
+    assert len(ctx.captured_queries) == 1
+
+
+def test_a_user_without_sites_has_none_and_a_change_shows_on_the_next_lookup():
+    org = make_org()
+    site = make_site(org)
+    user = make_user(Role.CLINICIAN, org=org)
+    loaded = StaffBackend().get_user(user.pk)
+    assert loaded is not None and loaded.site_ids() == set()
+    user.sites.add(site)
+    again = StaffBackend().get_user(user.pk)
+    assert again is not None and again.site_ids() == {site.pk}
+
+
+def test_an_inactive_or_unknown_user_is_not_loaded():
+    user = make_user(Role.CLINICIAN)
+    user.is_active = False
+    user.save()
+    assert StaffBackend().get_user(user.pk) is None
+    assert StaffBackend().get_user(999_999) is None
