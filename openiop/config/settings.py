@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "openiop.patients",
     "openiop.episodes",
     "openiop.attendance",
+    "openiop.treatment",
+    "openiop.notes",
     "openiop.admissions",
     "openiop.measures",
     "openiop.web",
@@ -191,3 +193,12 @@ LOGGING = {
 # address. axes warns that username-only lockout can be bypassed by rotating clients; here that is the
 # intended behaviour (the account locks, whatever the client).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Clinical documentation (issue 5). Plan timing is state/payer-specific (docs: domain.md section 6),
+# so it is configuration: the first plan is due N days after admission, reviewed every N days.
+TREATMENT_PLAN_DUE_DAYS = int(os.environ.get("OPENIOP_PLAN_DUE_DAYS", "7"))
+TREATMENT_PLAN_REVIEW_DAYS = int(os.environ.get("OPENIOP_PLAN_REVIEW_DAYS", "30"))
+# A note still unsigned this many hours after its session ends is late.
+NOTES_LATE_AFTER_HOURS = int(os.environ.get("OPENIOP_NOTES_LATE_HOURS", "24"))
+# The individualization guard flags a section at least this similar (0-1, word-shingle Jaccard).
+NOTES_SIMILARITY_THRESHOLD = float(os.environ.get("OPENIOP_NOTES_SIMILARITY", "0.6"))
