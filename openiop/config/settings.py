@@ -142,6 +142,8 @@ SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
 # no session write.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_RENEW_SECONDS = 60
+# Database sessions, loaded with one plain SELECT (openiop/accounts/backends.py says why).
+SESSION_ENGINE = "openiop.accounts.backends"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
