@@ -83,7 +83,11 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"environment": "openiop.web.jinja2env.environment"},
+        "OPTIONS": {
+            "environment": "openiop.web.jinja2env.environment",
+            # csrf_input / csrf_token computed once per page, not once per form on it.
+            "context_processors": ["openiop.web.jinja2env.csrf_once"],
+        },
     },
     {
         # The Django admin and form widgets keep the Django engine.
