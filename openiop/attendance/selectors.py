@@ -290,6 +290,16 @@ def below_hours(
         )
         .filter(Q(enrollments__end_date__isnull=True) | Q(enrollments__end_date__gte=week.monday))
         .select_related("patient")
+        # What the list and the ledger read; a site has 100+ active episodes to judge each week.
+        .only(
+            "site_id",
+            "status",
+            "discharge_date",
+            "patient__preferred_name",
+            "patient__legal_first_name",
+            "patient__legal_last_name",
+            "patient__mrn",
+        )
         .distinct()
         .order_by("patient__legal_last_name", "patient__legal_first_name")
     )
