@@ -87,7 +87,11 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"environment": "openiop.web.jinja2env.environment"},
+        "OPTIONS": {
+            "environment": "openiop.web.jinja2env.environment",
+            # csrf_input / csrf_token computed once per page, not once per form on it.
+            "context_processors": ["openiop.web.jinja2env.csrf_once"],
+        },
     },
     {
         # The Django admin and form widgets keep the Django engine.
@@ -146,6 +150,8 @@ SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
 # no session write.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_RENEW_SECONDS = 60
+# Database sessions, loaded with one plain SELECT (openiop/accounts/backends.py says why).
+SESSION_ENGINE = "openiop.accounts.backends"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
