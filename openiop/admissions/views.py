@@ -40,7 +40,7 @@ from openiop.admissions.forms import (
     VerificationForm,
 )
 from openiop.admissions.models import Payer
-from openiop.core.actor import Actor
+from openiop.core.actor import Actor, client_address
 from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
@@ -54,8 +54,9 @@ from openiop.web.views_support import form_error, staff_view
 
 # --- the public form -----------------------------------------------------------------------------
 def _client_key(request: HttpRequest) -> str:
-    # REMOTE_ADDR, not X-Forwarded-For: a header a client sets itself must not reset its limit.
-    return f"admissions:public-inquiry:{request.META.get('REMOTE_ADDR', '')}"
+    # client_address believes X-Forwarded-For only from a trusted proxy: a header a client sets
+    # itself must not reset its limit.
+    return f"admissions:public-inquiry:{client_address(request)}"
 
 
 def _over_limit(request: HttpRequest) -> bool:

@@ -8,11 +8,13 @@ Query counts stay constant whatever the number of patients or sessions.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from openiop.accounts.access import require, require_patient, site_scope
@@ -29,7 +31,7 @@ from openiop.episodes.choices import OPEN_STATUSES, AlertStatus, EpisodeStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.patients.models import Patient
 from openiop.programs.choices import SessionStatus
-from openiop.programs.models import Enrollment, GroupSession, Site
+from openiop.programs.models import Enrollment, GroupSession, Site, Track
 
 
 # --- rosters -------------------------------------------------------------------------------------
@@ -151,23 +153,29 @@ def weekly_lines(
     ids = [e.pk for e in episodes]
     # Plain tuples, not model instances: at a site's 130 patients building models was most of the
     # page's time.
-    enrollments = list(
-        Enrollment.objects.filter(episode_id__in=ids, start_date__lte=end)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
-        .order_by("start_date", "id")
-        .values_list(
-            "episode_id", "track_id", "start_date", "end_date", "track__weekly_minimum_minutes"
-        )
+    # Plain SQL with the id lists as single parameters: the ORM spent more time preparing 100+
+    # ids one by one (and compiling) than PostgreSQL spent answering, and these three queries run
+    # on every roster, below-hours list and hours ledger. Same three queries on SQLite.
+    enrollments = _rows(
+        f"SELECT en.episode_id, en.track_id, en.start_date, en.end_date, "
+        f"t.weekly_minimum_minutes FROM {_table(Enrollment)} en "
+        f"JOIN {_table(Track)} t ON t.id = en.track_id "
+        f"WHERE {{episodes}} AND en.start_date <= %s AND (en.end_date IS NULL OR en.end_date >= %s) "
+        f"ORDER BY en.start_date, en.id",
+        episodes=("en.episode_id", ids),
+        params=[end, start],
     )
-    track_ids = {en[1] for en in enrollments}
+    track_ids = sorted({en[1] for en in enrollments})
     slots = [
         _Slot(id_, date, int((ends_at - starts_at).total_seconds() // 60), track_id, episode_id)
-        for id_, date, starts_at, ends_at, track_id, episode_id in GroupSession.objects.filter(
-            date__gte=start, date__lte=end, status=SessionStatus.SCHEDULED
+        for id_, date, starts_at, ends_at, track_id, episode_id in _rows(
+            f"SELECT s.id, s.date, s.starts_at, s.ends_at, s.track_id, s.episode_id "
+            f"FROM {_table(GroupSession)} s WHERE s.date >= %s AND s.date <= %s "
+            f"AND s.status = %s AND ({{tracks}} OR {{episodes}})",
+            tracks=("s.track_id", track_ids),
+            episodes=("s.episode_id", ids),
+            params=[start, end, SessionStatus.SCHEDULED.value],
         )
-        .filter(Q(track_id__in=track_ids) | Q(episode_id__in=ids))
-        .order_by()
-        .values_list("id", "date", "starts_at", "ends_at", "track_id", "episode_id")
     ]
     # Only the minutes on the sessions above count, so look them up by session (the unique
     # (session, episode) index) rather than scanning each episode's whole history for the week:
@@ -175,11 +183,12 @@ def weekly_lines(
     attended: dict[tuple[int, int], int] = (
         {
             (episode_id, session_id): minutes
-            for episode_id, session_id, minutes in Attendance.objects.filter(
-                session_id__in=[s.id for s in slots], episode_id__in=ids
+            for episode_id, session_id, minutes in _rows(
+                f"SELECT a.episode_id, a.session_id, a.minutes_attended "
+                f"FROM {_table(Attendance)} a WHERE {{sessions}} AND {{episodes}}",
+                sessions=("a.session_id", [slot.id for slot in slots]),
+                episodes=("a.episode_id", ids),
             )
-            .order_by()
-            .values_list("episode_id", "session_id", "minutes_attended")
         }
         if slots
         else {}
@@ -218,6 +227,38 @@ def weekly_lines(
             lines.append(SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id))))
         result[episode.pk] = ledger(lines, minimum, weeks, today)
     return result
+
+
+def _table(model: type[Any]) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+def _rows(
+    sql: str, *, params: Sequence[Any] = (), **id_lists: tuple[str, Sequence[int]]
+) -> list[tuple[Any, ...]]:
+    """Run `sql`, replacing each {name} with "column is one of these ids": `= ANY(%s)` with one
+    array parameter on PostgreSQL, `IN (%s, ...)` elsewhere (never true for no ids). `params`
+    fill the plain %s placeholders in order."""
+    plain = iter(params)
+    values: list[Any] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            values.append(next(plain))
+            return "%s"
+        column, ids = id_lists[match.group(1)]
+        if connection.vendor == "postgresql":
+            values.append(list(ids))
+            return f"{column} = ANY(%s)"
+        if not ids:
+            return "1 = 0"
+        values.extend(ids)
+        return f"{column} IN ({', '.join(['%s'] * len(ids))})"
+
+    text = re.sub(r"%s|\{(\w+)\}", replace, sql)
+    with connection.cursor() as cursor:
+        cursor.execute(text, values)
+        return list(cursor.fetchall())
 
 
 class _Slot(NamedTuple):
@@ -290,6 +331,16 @@ def below_hours(
         )
         .filter(Q(enrollments__end_date__isnull=True) | Q(enrollments__end_date__gte=week.monday))
         .select_related("patient")
+        # What the list and the ledger read; a site has 100+ active episodes to judge each week.
+        .only(
+            "site_id",
+            "status",
+            "discharge_date",
+            "patient__preferred_name",
+            "patient__legal_first_name",
+            "patient__legal_last_name",
+            "patient__mrn",
+        )
         .distinct()
         .order_by("patient__legal_last_name", "patient__legal_first_name")
     )

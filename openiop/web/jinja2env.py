@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup, escape
@@ -19,7 +21,31 @@ from openiop.accounts.domain import Cap
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
-    return reverse(name, args=args or None, kwargs=kwargs or None)
+    """reverse(), remembered: a roster or the Today board reverses the same few patterns for every
+    row. The key holds everything reverse() depends on (URLconf, script prefix, arguments)."""
+    try:
+        return _reverse_cached(
+            settings.ROOT_URLCONF,
+            get_urlconf(),
+            get_script_prefix(),
+            name,
+            args,
+            tuple(sorted(kwargs.items())),
+        )
+    except TypeError:  # an unhashable argument: reverse it afresh
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _reverse_cached(
+    _root: str,
+    _urlconf: Any,
+    _prefix: str,
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+) -> str:
+    return reverse(name, args=args or None, kwargs=dict(kwargs) or None)
 
 
 def querystring(request: Any, **changes: Any) -> str:
@@ -61,9 +87,38 @@ def fmt_hours(minutes: int | Decimal | None) -> str:
 
 
 def csrf_input(request: Any) -> Markup:
+    return _csrf_field(get_token(request))
+
+
+def _csrf_field(token: str) -> Markup:
     return Markup('<input type="hidden" name="csrfmiddlewaretoken" value="{}">').format(
-        escape(get_token(request))
+        escape(token)
     )
+
+
+class _Once:
+    """A value computed on first use and kept for the rest of the render (markup-safe)."""
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            self._value = str(self._compute())
+        return self._value
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def csrf_once(request: Any) -> dict[str, Any]:
+    """Context processor: Django's Jinja2 backend passes csrf_input and csrf_token as lazy values
+    that mask a fresh token each time they are printed (a random 32-character mask): once per
+    row's form on a roster. These compute it on first use only; still nothing (no CSRF cookie)
+    for a page that shows no form."""
+    token = _Once(lambda: get_token(request))
+    return {"csrf_input": _Once(lambda: _csrf_field(str(token))), "csrf_token": token}
 
 
 def can(request: Any, cap: str) -> bool:
@@ -79,7 +134,9 @@ def patient_risk(patient_id: int) -> str:
 
 
 def environment(**options: Any) -> Environment:
-    options.setdefault("undefined", StrictUndefined)
+    # Django's backend passes its own `undefined` (silent unless DEBUG); a page that names a
+    # variable its view did not give must fail in the tests, not print an empty cell in a chart.
+    options["undefined"] = StrictUndefined
     options["autoescape"] = True
     env = Environment(**options)
     env.globals.update(

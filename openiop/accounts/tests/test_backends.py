@@ -1,8 +1,11 @@
 """The per-request user lookup reads the user's sites in the same query, and sees changes at once."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from openiop.accounts.backends import StaffBackend
 from openiop.accounts.domain import Role
@@ -39,3 +42,18 @@ def test_an_inactive_or_unknown_user_is_not_loaded():
     user.save()
     assert StaffBackend().get_user(user.pk) is None
     assert StaffBackend().get_user(999_999) is None
+
+
+def test_a_session_loads_in_one_query_and_an_unknown_or_expired_key_loads_nothing():
+    from openiop.accounts.backends import SessionStore
+
+    store = SessionStore()
+    store["colour"] = "teal"
+    store.save()
+    with CaptureQueriesContext(connection) as ctx:
+        assert SessionStore(store.session_key).load() == {"colour": "teal"}
+    assert len(ctx.captured_queries) == 1
+    assert SessionStore("nosuchkey12345678").load() == {}
+    store.set_expiry(timezone.now() - dt.timedelta(seconds=1))
+    store.save()
+    assert SessionStore(store.session_key).load() == {}

@@ -329,3 +329,31 @@ def test_below_hours_query_count_does_not_grow_with_patients(group, client):
     # session, user with sites, sites, episodes, the week's ledger (enrollments, sessions,
     # minutes), audit entry, audit patients
     assert small == large == 9
+
+
+def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group):
+    import re
+
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(group.clinician)
+    body = client.get(_roster_url(group.sessions[0])).content.decode()
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    assert len(tokens) > len(group.episodes) and len(set(tokens)) == 1
+    assert f'"X-CSRFToken": "{tokens[0]}"' in body
+    response = client.post(
+        _roster_url(group.sessions[0]),
+        {
+            "csrfmiddlewaretoken": tokens[0],
+            "episode_id": group.episodes[0].pk,
+            "version": "",
+            "status": "present",
+            "minutes_attended": "180",
+            "comment": "",
+        },
+    )
+    assert response.status_code == 302
+    assert Attendance.objects.filter(episode=group.episodes[0]).exists()
+    refused = client.post(_roster_url(group.sessions[0]), {"action": "all_present"})
+    assert refused.status_code == 403

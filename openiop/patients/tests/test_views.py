@@ -238,3 +238,34 @@ def test_contact_form_keeps_input_on_error(client, clinic, zeph):
     body = response.content.decode()
     assert 'value="555-0142"' in body
     assert "field-error" in body
+
+
+# session, user with sites, patient, contacts, episodes with their level history and enrollments
+# (two prefetches), open alerts, the audit entry
+CHART_QUERIES = 9
+
+
+def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
+    client, clinic, zeph, django_assert_num_queries
+):
+    from openiop.patients.models import PatientContact
+
+    client.force_login(clinic.clinician)
+    make_episode(zeph, status="discharged", discharge_date=dt.date(2026, 1, 5))
+    url = reverse("patients:chart", kwargs={"patient_id": zeph.pk})
+    client.get(url)  # warm the session
+    with django_assert_num_queries(CHART_QUERIES):
+        client.get(url)
+    for i in range(3):
+        make_episode(zeph, status="discharged", discharge_date=dt.date(2026, 2, 1 + i))
+        PatientContact.objects.create(patient=zeph, name=f"Contact {i}", relationship="friend")
+        Alert.objects.create(
+            patient=zeph,
+            episode=zeph.episodes.first(),
+            kind="consecutive_absences",
+            message="missed",
+            dedupe_key=f"c{i}",
+        )
+    with django_assert_num_queries(CHART_QUERIES):
+        body = client.get(url).content.decode()
+    assert "Contact 2" in body

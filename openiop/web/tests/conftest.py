@@ -12,6 +12,7 @@ from django.utils import timezone
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.episodes.models import Alert, LevelOfCareChange
+from openiop.notes.models import NoteSection, ProgressNote
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import (
     make_block,
@@ -23,6 +24,7 @@ from openiop.testing import (
     make_track,
     make_user,
 )
+from openiop.treatment.models import TreatmentPlan
 
 
 @dataclass
@@ -96,6 +98,38 @@ def world(db: Any) -> World:
         facilitator=users["clinician"],
         room=room,
     )
+    # Clinical documentation (issue 5): a treatment plan and a signed group note with one section.
+    treatment_plan = TreatmentPlan.objects.create(
+        episode=episode, patient=patient, number=1, created_by=users["clinician"]
+    )
+    note = ProgressNote.objects.create(
+        kind="group",
+        note_format="dap",
+        site=site,
+        session=session,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        topic="Coping with cravings",
+        author=users["clinician"],
+        status="signed",
+        signed_at=session.ends_at,
+    )
+    section = NoteSection.objects.create(
+        note=note,
+        episode=episode,
+        patient=patient,
+        attendance=attendance,
+        body={"participation": "Shared a coping plan.", "plan": "Continue."},
+    )
+    late = ProgressNote.objects.create(  # a draft two days after its session: on the late list
+        kind="individual",
+        note_format="soap",
+        site=site,
+        starts_at=starts - dt.timedelta(days=2),
+        ends_at=starts - dt.timedelta(days=2, minutes=-50),
+        author=users["clinician"],
+    )
+    NoteSection.objects.create(note=late, episode=episode, patient=patient)
     from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
 
     MeasurementSchedule.objects.create(track=track, instrument="gad7", every_days=7)
@@ -140,6 +174,9 @@ def world(db: Any) -> World:
         "attendance_id": attendance.pk,
         "site_id": site.pk,
         "room_id": room.pk,
+        "treatment_plan_id": treatment_plan.pk,
+        "note_id": note.pk,
+        "section_id": section.pk,
         "safety_alert_id": safety_alert.pk,
         "plan_id": plan.pk,
         "instrument": "phq9",
