@@ -46,6 +46,7 @@ from openiop.programs.models import (
 )
 from openiop.synth import clinical as synth_clinical
 from openiop.synth import plan as synth_plan
+from openiop.synth.documentation import Documentation
 from openiop.synth.plan import Stay
 from openiop.synth.writer import aware, next_id, write_rows
 from openiop.web.demo_cast import FIRST_NAMES, LAST_NAMES
@@ -84,10 +85,15 @@ class AttendedRows:
         self.stays = array("l")
         self.minutes = array("l")
         self.statuses = array("b")
+        self.block_starts: list[int] = []  # where each track's rows (then the appointments') start
+        self._block: object = None
 
     def add(self, row: dict[str, Any]) -> None:
         status = row["status"]
         if status in self.STATUSES:
+            if row["_block"] != self._block:
+                self._block = row["_block"]
+                self.block_starts.append(len(self.ids))
             self.ids.append(row["id"])
             self.sessions.append(row["session_id"])
             self.stays.append(row["_stay"])
@@ -197,6 +203,7 @@ class _Builder:
         for u, s in zip(users, site_of, strict=True):
             if s >= 0:
                 self.staff_by_site[s][u.role].append(u)
+        self.staff_names = {u.pk: str(u) for u in users}
         self.counts["staff"] = len(users)
 
         rooms = Room.objects.bulk_create(
@@ -274,6 +281,7 @@ class _Builder:
             first_stay_of.setdefault(stay.person, stay)
 
         self.names: dict[int, tuple[str, str]] = {}
+        self.dob: dict[int, dt.date] = {}
 
         def patients() -> Iterator[dict[str, Any]]:
             for i in range(patient_count):
@@ -287,6 +295,7 @@ class _Builder:
                 self.names[first_patient + i] = (first, last)
                 age = self.rng.randint(13, 17) if adolescent else self.rng.randint(18, 70)
                 dob = self.today - dt.timedelta(days=age * 365 + self.rng.randrange(365))
+                self.dob[first_patient + i] = dob
                 yield {
                     "id": first_patient + i,
                     "organization_id": self.org.pk,
@@ -390,6 +399,8 @@ class _Builder:
         # Per track: (session id, local date, minutes) for the attendance pass.
         self.track_sessions: dict[int, list[tuple[int, dt.date, int]]] = defaultdict(list)
         next_session = first_session
+        # Past sessions: (starts, ends, facilitator, title, kind, site) for their notes.
+        self.session_info: dict[int, tuple[dt.datetime, dt.datetime, int, str, str, int]] = {}
 
         def rows() -> Iterator[dict[str, Any]]:
             nonlocal next_session
@@ -412,6 +423,15 @@ class _Builder:
                     block = blocks[occ.key]
                     minutes = block.duration_minutes
                     self.track_sessions[track.pk].append((next_session, occ.date, minutes))
+                    if occ.date < self.today:
+                        self.session_info[next_session] = (
+                            occ.starts_at,
+                            occ.ends_at,
+                            block.facilitator_id,
+                            block.title,
+                            block.kind,
+                            track.site_id,
+                        )
                     yield {
                         "id": next_session,
                         "site_id": track.site_id,
@@ -459,6 +479,21 @@ class _Builder:
     ) -> Iterator[tuple[int, int, Track, synth_plan.Appointment, dt.datetime]]:
         """(session id, stay index, track, appointment, start) for every individual and family
         session, in the same order and with the same ids each time it is called."""
+        for session_id, i, track, a, starts_at in self._appointments_once():
+            if a.date < self.today and session_id not in self.session_info:
+                self.session_info[session_id] = (
+                    starts_at,
+                    starts_at + dt.timedelta(minutes=a.duration_minutes),
+                    self.primary_clinician[i],
+                    APPOINTMENT_TITLES[a.kind],
+                    a.kind,
+                    track.site_id,
+                )
+            yield session_id, i, track, a, starts_at
+
+    def _appointments_once(
+        self,
+    ) -> Iterator[tuple[int, int, Track, synth_plan.Appointment, dt.datetime]]:
         session_id = self.first_appointment
         network = self.network
         for i, stay in enumerate(network.stays):
@@ -502,6 +537,7 @@ class _Builder:
                             "minutes_attended": synth_plan.minutes_for(status, minutes, self.rng),
                             "recorded_by_id": recorder[track.pk],
                             "_stay": i,
+                            "_block": track.pk,
                         }
 
         def appointment_rows() -> Iterator[dict[str, Any]]:
@@ -519,6 +555,7 @@ class _Builder:
                     ),
                     "recorded_by_id": self.primary_clinician[i],
                     "_stay": i,
+                    "_block": 0,
                 }
 
         self.attended = AttendedRows()
@@ -547,6 +584,9 @@ class _Builder:
         """
         self.measurement()
         self.admissions()
+        documentation = Documentation(self)
+        documentation.plans()
+        documentation.notes()
 
     def measurement(self) -> None:
         rng = random.Random(self.rng.random())
