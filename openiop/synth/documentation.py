@@ -6,6 +6,7 @@ the patient's words, goals, measurable objectives and interventions. Every past 
 someone attended gets one signed group note: the shared part once and a section per attendee
 (attendance, minutes, and a short individualized text); every attended individual or family session
 gets a signed note with one section. Sections point at an objective of the plan in force that day.
+Many of the last two days' notes are still drafts (being written), and a few older ones (late).
 
 The text is drawn from the phrase banks below: fictional, varied per member so the app's
 copy-guard would rarely flag it. The guard's score is not computed here (left empty).
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 PLAN_SIGNED_WITHIN_DAYS = (2, 6)  # inside the 7-day default (treatment.domain, KS R03-606)
 REVIEW_EVERY_DAYS = 30  # the app's TREATMENT_PLAN_REVIEW_DAYS default (PA 709.123)
 NOTE_SIGNED_AFTER_HOURS = (1, 20)  # most notes signed the same day (assumption)
+# Notes still in draft (assumptions): many of the last 2 days' (being written: what the group note
+# editor shows), and a few older ones (the late-notes list).
+RECENT_DRAFT_DAYS, RECENT_DRAFT_SHARE, OLD_DRAFT_SHARE = 2, 0.4, 0.003
 
 # (description, ICD-10-CM, the patient's words, goal, objectives, modality, frequency)
 PROBLEMS: dict[str, tuple[tuple[str, str, str, str, tuple[str, str], str, str], ...]] = {
@@ -392,7 +396,11 @@ class Documentation:
         through_o = NoteSection.objectives.through
         starts_at, ends_at, author, title, kind, site_id = b.session_info[session_id]
         group = kind not in ("individual", "family")
+        recent = (b.today - starts_at.date()).days <= RECENT_DRAFT_DAYS
+        draft = rng.random() < (RECENT_DRAFT_SHARE if recent else OLD_DRAFT_SHARE)
         signed = ends_at + dt.timedelta(hours=rng.randint(*NOTE_SIGNED_AFTER_HOURS))
+        if draft:
+            signed = ends_at + dt.timedelta(minutes=rng.randint(5, 60))  # last saved
         note_id = ids["note"]
         ids["note"] += 1
         yield (
@@ -413,8 +421,8 @@ class Documentation:
                     "Facilitated discussion and skill practice on the topic." if group else ""
                 ),
                 "author_id": author,
-                "status": "signed",
-                "signed_at": signed,
+                "status": "draft" if draft else "signed",
+                "signed_at": None if draft else signed,
             },
         )
         yield (through_f, {"id": ids["facilitator"], "progressnote_id": note_id, "user_id": author})
