@@ -101,7 +101,13 @@ def ensure_database(name: str, *, sites: int, patients: int, seed: int, rebuild:
 
 
 # Tables a current `openiop synth` fills: a database built before one of them was added is rebuilt.
-FILLED_TABLES = ("measures_response", "measures_safetyalert", "admissions_inquiry")
+FILLED_TABLES = (
+    "measures_response",
+    "measures_safetyalert",
+    "admissions_inquiry",
+    "treatment_treatmentplan",
+    "notes_progressnote",
+)
 
 
 def _fresh(name: str, patients: int) -> bool:
