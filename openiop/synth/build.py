@@ -1,8 +1,9 @@
 """Fill a database with a synthetic clinic network from `plan.plan_network` (for `openiop synth`).
 
-Structure (organization, sites, rooms, staff, tracks, weekly blocks) goes through the ORM in bulk;
-the large tables (patients, episodes, level history, enrollments, sessions, attendance) stream
-through `writer.write_rows`, which uses COPY on PostgreSQL, so memory stays flat however large the
+Structure (organization, sites, rooms, staff, tracks, weekly blocks, schedules) goes through the
+ORM in bulk; the large tables (patients, episodes, level history, enrollments, sessions, attendance,
+audit trail, questionnaire responses, alerts, inquiries, plans, notes) stream through
+`writer.write_rows`, which uses COPY on PostgreSQL, so memory stays small however large the
 network. Every person is fictional: names are drawn from the demo cast's invented names.
 """
 
@@ -576,12 +577,8 @@ class _Builder:
     def clinical_records(self) -> None:
         """The records the clinical apps add: measurement schedules per track, questionnaire
         responses (about 1.2 million at the benchmark's size) with the safety alerts their
-        answers open, and admissions inquiries across the pipeline at every site.
-
-        Treatment plans and signed notes (group notes per roster row, individual notes per
-        appointment) belong here too, as one `write_rows` per table driven by
-        `self.track_sessions`, `self._appointments()` and `self.primary_clinician`.
-        """
+        answers open, admissions inquiries across the pipeline at every site, then treatment
+        plans per stay and progress notes per attended session (see synth.documentation)."""
         self.measurement()
         self.admissions()
         documentation = Documentation(self)
@@ -769,13 +766,14 @@ class _Builder:
                 site_index = self.network.tracks[stay.track_index][0]
                 received = stay.admission - dt.timedelta(days=rng.randint(3, 21))
                 row = inquiry(inquiry_id, site_index, "admitted", received, stay.admission)
+                first_name, last_name = self.names[self.stay_ids[i][1]]
                 row.update(
                     patient_id=self.stay_ids[i][1],
                     episode_id=self.stay_ids[i][0],
-                    first_name="",
+                    first_name=first_name,
+                    last_name=last_name,
                     age_group="adult" if age_band[stay.track_index] == "adult" else "adolescent",
                 )
-                row["first_name"], row["last_name"] = self.names[self.stay_ids[i][1]]
                 yield row
                 inquiry_id += 1
             days = (self.today - window_start).days

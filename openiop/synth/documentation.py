@@ -18,6 +18,7 @@ import datetime as dt
 import itertools
 import json
 import random
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -187,6 +188,7 @@ class Documentation:
         self.rng = random.Random(builder.rng.random())
         # Per stay: [(signed on, first objective id)] in date order, for the notes' objectives.
         self.plan_objectives: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
+        self._order: array[int] | None = None
 
     # --- treatment plans ------------------------------------------------------------------------
     def plans(self) -> None:
@@ -344,8 +346,9 @@ class Documentation:
     # --- progress notes -------------------------------------------------------------------------
     def notes(self) -> None:
         """Group notes (one per attended past session, a section per attendee) and individual or
-        family notes (one per attended appointment). Three passes over the kept attendance: notes,
-        facilitators, sections, then the sections' objectives."""
+        family notes (one per attended appointment). Four passes over the kept attendance with the
+        same seed (notes, sections, facilitators, the sections' objectives); each pass builds only
+        its own table's rows but draws the same random numbers, so the ids agree."""
         b = self.b
         seed = self.rng.random()
         through_f = ProgressNote.facilitators.through
@@ -363,33 +366,45 @@ class Documentation:
             (through_o, "note_section_objectives"),
         )
         for model, key in passes:
-            rows = (
-                row for m, row in self._note_records(random.Random(seed), dict(first)) if m is model
-            )
+            rows = self._note_records(random.Random(seed), dict(first), model)
             expected = len(b.attended) if model in (NoteSection, through_o) else None
             b.counts[key] = write_rows(model, rows, expected=expected, stream=b.stream)
 
     def _note_records(
-        self, rng: random.Random, ids: dict[str, int]
-    ) -> Iterator[tuple[type[Any], dict[str, Any]]]:
+        self, rng: random.Random, ids: dict[str, int], want: type[Any]
+    ) -> Iterator[dict[str, Any]]:
         """Every note's rows. The kept attendance comes in blocks (one per track, then the
         appointments); inside a block the rows are sorted by session to make one note each."""
         a = self.b.attended
-        bounds = [*a.block_starts, len(a)]
-        for start, end in itertools.pairwise(bounds):
-            order = sorted(range(start, end), key=a.sessions.__getitem__)
-            i, n = 0, len(order)
-            while i < n:
-                session_id = a.sessions[order[i]]
-                j = i
-                while j < n and a.sessions[order[j]] == session_id:
-                    j += 1
-                yield from self._one_note(rng, session_id, order[i:j], ids)
-                i = j
+        order = self._session_order()
+        i, n = 0, len(order)
+        while i < n:
+            session_id = a.sessions[order[i]]
+            j = i
+            while j < n and a.sessions[order[j]] == session_id:
+                j += 1
+            yield from self._one_note(rng, session_id, order[i:j], ids, want)
+            i = j
+
+    def _session_order(self) -> array[int]:
+        """The kept attendance rows' positions, grouped by session (computed once: the rows come
+        in blocks, one per track then the appointments, and are sorted by session inside each)."""
+        if self._order is None:
+            a = self.b.attended
+            self._order = array("q")
+            bounds = [*a.block_starts, len(a)]
+            for start, end in itertools.pairwise(bounds):
+                self._order.extend(sorted(range(start, end), key=a.sessions.__getitem__))
+        return self._order
 
     def _one_note(
-        self, rng: random.Random, session_id: int, rows: list[int], ids: dict[str, int]
-    ) -> Iterator[tuple[type[Any], dict[str, Any]]]:
+        self,
+        rng: random.Random,
+        session_id: int,
+        rows: array[int],
+        ids: dict[str, int],
+        want: type[Any],
+    ) -> Iterator[dict[str, Any]]:
         b = self.b
         a = b.attended
         through_f = ProgressNote.facilitators.through
@@ -403,9 +418,8 @@ class Documentation:
             signed = ends_at + dt.timedelta(minutes=rng.randint(5, 60))  # last saved
         note_id = ids["note"]
         ids["note"] += 1
-        yield (
-            ProgressNote,
-            {
+        if want is ProgressNote:
+            yield {
                 "id": note_id,
                 "created_at": ends_at,
                 "updated_at": signed,
@@ -423,9 +437,9 @@ class Documentation:
                 "author_id": author,
                 "status": "draft" if draft else "signed",
                 "signed_at": None if draft else signed,
-            },
-        )
-        yield (through_f, {"id": ids["facilitator"], "progressnote_id": note_id, "user_id": author})
+            }
+        if want is through_f:
+            yield {"id": ids["facilitator"], "progressnote_id": note_id, "user_id": author}
         ids["facilitator"] += 1
         for k in rows:
             stay = a.stays[k]
@@ -446,9 +460,8 @@ class Documentation:
                 }
             section_id = ids["section"]
             ids["section"] += 1
-            yield (
-                NoteSection,
-                {
+            if want is NoteSection:
+                yield {
                     "id": section_id,
                     "created_at": ends_at,
                     "updated_at": signed,
@@ -461,16 +474,13 @@ class Documentation:
                     "left_early": status == "left_early",
                     "body": json.dumps(body),
                     "similarity_flagged": False,
-                },
-            )
-            objective = self.objective_on(stay, starts_at.date())
-            if objective is not None:
-                yield (
-                    through_o,
-                    {
+                }
+            if want is through_o:
+                objective = self.objective_on(stay, starts_at.date())
+                if objective is not None:
+                    yield {
                         "id": ids["objective_link"],
                         "notesection_id": section_id,
                         "planobjective_id": objective,
-                    },
-                )
-                ids["objective_link"] += 1
+                    }
+                    ids["objective_link"] += 1
