@@ -610,7 +610,7 @@ class _Builder:
         configs = SiteSafetySettings.objects.bulk_create(
             SiteSafetySettings(
                 site=site,
-                on_call=self.staff_by_site[i][Role.CLINICIAN.value][1 % 4],
+                on_call=self.staff_by_site[i][Role.CLINICIAN.value][1],  # a second clinician
                 director=director,
             )
             for i, site in enumerate(self.sites)
