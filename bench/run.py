@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -272,14 +273,41 @@ def worker_pids(master: int) -> list[int]:
         return []
 
 
-def backend_pids(database: str) -> list[int]:
-    """The PostgreSQL server processes serving connections to `database` (the workers')."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [database],
-        ).fetchall()
-    return [int(r[0]) for r in rows]
+class BackendCpu(threading.Thread):
+    """CPU seconds used by the PostgreSQL processes serving `database` while it runs.
+
+    Connections come and go (Django recycles them after CONN_MAX_AGE), so it samples every
+    half second and sums, per server process, the last reading minus the first (0 for a process
+    that started during the run, so opening a connection counts too).
+    """
+
+    def __init__(self, database: str) -> None:
+        super().__init__(daemon=True)
+        self.database = database
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stopping = threading.Event()
+        self._sample(initial=True)
+
+    def _sample(self, *, initial: bool = False) -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.database]
+            ).fetchall()
+        for (pid,) in rows:
+            used = cpu_seconds([int(pid)])
+            self.first.setdefault(int(pid), used if initial else 0.0)
+            self.last[int(pid)] = used
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            self._sample()
+
+    def stop(self) -> float:
+        self.stopping.set()
+        self.join()
+        self._sample()
+        return sum(max(0.0, self.last[pid] - self.first[pid]) for pid in self.last)
 
 
 def measure(
@@ -301,12 +329,14 @@ def measure(
             wrk(url, cookie, duration=2, connections=connections)  # warm-up
             # CPU per request, of the workers and of their database connections: unlike the
             # latencies it does not depend on what else the machine runs at the same time.
-            app, db = worker_pids(server.pid), backend_pids(name)
-            app_before, db_before = cpu_seconds(app), cpu_seconds(db)
+            app = worker_pids(server.pid)
+            app_before, db = cpu_seconds(app), BackendCpu(name)
+            db.start()
             result = wrk(url, cookie, duration=duration, connections=connections)
+            db_used = db.stop()
             per_request = 1000 / result["requests"]
             result["cpu_ms"] = round((cpu_seconds(app) - app_before) * per_request, 3)
-            result["db_cpu_ms"] = round((cpu_seconds(db) - db_before) * per_request, 3)
+            result["db_cpu_ms"] = round(db_used * per_request, 3)
             result.update(name=page["name"], path=page["path"], queries=page["queries"])
             log(
                 f"   {page['name']:<16} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:7.1f} ms"
