@@ -8,6 +8,7 @@ exits 1 with the reason, so the load run never measures an error page.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -56,6 +57,19 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         .values_list("session_id", flat=True)
         .first()
     ) or GroupSession.objects.filter(site=site, date__lt=today).order_by("-date").first().pk  # type: ignore[union-attr]
+    # The audit search looks up a patient whom the other pages do not touch (discharged weeks ago,
+    # not readmitted): the chart page writes an audit entry for its patient on every request, so
+    # searching that patient's log would measure what earlier benchmark runs wrote.
+    searched = (
+        Episode.objects.filter(
+            site=site, status="discharged", discharge_date__lt=today - dt.timedelta(days=28)
+        )
+        .exclude(patient__episodes__status__in=["active", "waitlisted", "on_hold"])
+        .select_related("patient")
+        .order_by("-discharge_date", "id")
+        .first()
+    )
+    assert searched is not None
     pages = [
         {"name": "floor", "path": "/healthz", "user": None, "marker": "ok"},
         {"name": "today", "path": "/", "user": clinician.username, "marker": "Today"},
@@ -79,9 +93,9 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         },
         {
             "name": "audit_search",
-            "path": f"/audit/?patient={episode.patient.mrn}",
+            "path": f"/audit/?patient={searched.patient.mrn}",
             "user": auditor.username,
-            "marker": episode.patient.mrn,
+            "marker": searched.patient.mrn,
         },
     ]
     return today, pages
