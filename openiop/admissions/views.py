@@ -418,19 +418,27 @@ def assessment_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     )
 
 
-def _assessment_context(assessment: Any) -> dict[str, Any]:
+def _assessment_context(assessment: Any, *, actor: Actor) -> dict[str, Any]:
+    """The assessment's rows; the clinician's free-text notes only for roles that read clinical
+    notes (Cap.NOTE_TEXT): billing and intake see ratings, level and reasons, not the notes."""
     names = asam.DIMENSION_NAMES[asam.Edition(assessment.edition)]
+    show_notes = actor.user is not None and actor.user.can(Cap.NOTE_TEXT)
     rows = [
         {
             "dimension": r["dimension"],
             "name": names[r["dimension"]],
             "rating": r["rating"],
             "label": asam.RATING_LABELS[r["rating"]],
-            "notes": r["notes"],
+            "notes": r["notes"] if show_notes else None,
         }
         for r in assessment.ratings
     ]
-    return {"assessment": assessment, "inquiry": assessment.inquiry, "rows": rows}
+    return {
+        "assessment": assessment,
+        "inquiry": assessment.inquiry,
+        "rows": rows,
+        "show_notes": show_notes,
+    }
 
 
 @staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
@@ -455,7 +463,7 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
         else:
             messages.success(request, "Level of care decided.")
             return redirect("admissions:assessment", assessment_id=assessment.pk)
-    context = _assessment_context(assessment)
+    context = _assessment_context(assessment, actor=actor)
     context["form"] = form
     return render(request, "admissions/assessment.html", context)
 
@@ -467,7 +475,7 @@ def assessment_pdf(request: HttpRequest, assessment_id: int) -> HttpResponse:
     return pdf_response(
         request,
         "admissions/assessment_print.html",
-        _assessment_context(assessment),
+        _assessment_context(assessment, actor=actor),
         filename=f"asam-assessment-{assessment.pk}.pdf",
     )
 

@@ -396,3 +396,27 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
     small = page_query_count(client, url)
     add("secondary", payers[1])
     assert page_query_count(client, url) == small
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_notes"),
+    [("clinician", True), ("case_manager", True), ("billing", False), ("intake", False)],
+)
+def test_assessment_notes_are_shown_only_to_roles_that_read_clinical_notes(
+    clinic, client, role, sees_notes
+):
+    """Billing and intake see the level and its reasons (for authorization and admission), never
+    the clinician's free-text notes on the dimensions, on the page or in its PDF."""
+    inquiry = clinic.assessed()
+    assessment = inquiry.assessments.get()
+    client.force_login(clinic.users[role])
+    page = client.get(reverse("admissions:assessment", kwargs={"assessment_id": assessment.pk}))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Recommendation: Level 2.1" in html
+    assert ("note 3" in html) is sees_notes
+    text = _pdf_text(
+        client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
+    )
+    assert "Recommendation: Level 2.1" in text
+    assert ("note 3" in text) is sees_notes
