@@ -596,7 +596,6 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     tracks = Track.objects.filter(site_id=inquiry.site_id, is_active=True).order_by("name")
     decided = inquiry.assessments.filter(decided_at__isnull=False).order_by("-decided_at").first()
     initial = {
-        "level_of_care": decided.chosen_level if decided else "2.1",
         "date_of_birth": inquiry.date_of_birth,
         "sex": "unknown",
     }
@@ -607,7 +606,6 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             result = services.admission_admit(
                 inquiry=inquiry,
                 track=data["track"],
-                level_of_care=data["level_of_care"],
                 date_of_birth=data["date_of_birth"],
                 sex=data["sex"],
                 by=actor,

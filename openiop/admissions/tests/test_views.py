@@ -420,3 +420,17 @@ def test_assessment_notes_are_shown_only_to_roles_that_read_clinical_notes(
     )
     assert "Recommendation: Level 2.1" in text
     assert ("note 3" in text) is sees_notes
+
+
+def test_admit_page_takes_the_level_from_the_decided_assessment(clinic, client):
+    inquiry = clinic.assessed()  # decided Level 2.1
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk})
+    page = client.get(url).content.decode()
+    assert "Level 2.1" in page and 'name="level_of_care"' not in page
+    response = client.post(
+        url, {"track": clinic.track.pk, "level_of_care": "3.1", "sex": "female"}, follow=True
+    )
+    assert response.status_code == 200
+    inquiry.refresh_from_db()
+    assert inquiry.episode is not None and inquiry.episode.level_of_care == "2.1"
