@@ -29,7 +29,7 @@ from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
-from openiop.programs.models import Track
+from openiop.programs.models import Site, Track
 
 
 def _check_site(actor: Actor, cap: Cap, site_id: int, patient_id: int | None, what: str) -> None:
@@ -419,6 +419,16 @@ def waitlist_entry_get(*, actor: Actor, entry_id: int) -> WaitlistEntry:
         object_id=entry.pk,
     )
     return entry
+
+
+def open_urgent_tasks_at(site: Site, *, limit: int = 50) -> list[AdmissionTask]:
+    """Open urgent tasks (high-risk pre-screens) of inquiries at `site`, oldest first; one query,
+    for the Today page (the caller checks Cap.ADMISSIONS_VIEW and audits)."""
+    return list(
+        AdmissionTask.objects.filter(urgent=True, status=TaskStatus.OPEN, inquiry__site=site)
+        .select_related("inquiry", "assigned_to")
+        .order_by("created_at", "id")[:limit]
+    )
 
 
 def task_get(*, actor: Actor, task_id: int) -> AdmissionTask:
