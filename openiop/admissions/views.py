@@ -184,6 +184,19 @@ def inquiry_new(request: HttpRequest) -> HttpResponse:
 def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     inquiry = selectors.inquiry_get(actor=actor, inquiry_id=inquiry_id)
+    return _render_detail(request, actor, inquiry)
+
+
+def _render_detail(
+    request: HttpRequest,
+    actor: Actor,
+    inquiry: Any,
+    *,
+    followup: FollowUpForm | None = None,
+    move_form: MoveForm | None = None,
+    schedule_form: ScheduleForm | None = None,
+) -> HttpResponse:
+    """The inquiry page; a bound form with errors (status 400) keeps what the user typed."""
     user = actor.user
     assert user is not None
     duplicates = (
@@ -211,7 +224,8 @@ def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
         "is_open": inquiry.stage in pipeline.OPEN_STAGES,
         "admittable": inquiry.stage in pipeline.ADMITTABLE_STAGES,
         "crisis_line": inquiry.organization.crisis_line,
-        "followup": FollowUpForm(
+        "followup": followup
+        or FollowUpForm(
             initial={
                 "version": inquiry.version,
                 "owner": inquiry.owner_id,
@@ -220,11 +234,17 @@ def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             },
             staff=_staff_of(actor),
         ),
-        "move_form": MoveForm(),
-        "schedule_form": ScheduleForm(initial={"on": inquiry.assessment_date}),
+        "move_form": move_form or MoveForm(),
+        "schedule_form": schedule_form or ScheduleForm(initial={"on": inquiry.assessment_date}),
         "task_form": TaskDoneForm(),
     }
-    return render(request, "admissions/inquiry_detail.html", context)
+    bound_with_errors = any(f is not None for f in (followup, move_form, schedule_form))
+    return render(
+        request,
+        "admissions/inquiry_detail.html",
+        context,
+        status=400 if bound_with_errors else 200,
+    )
 
 
 def _back(inquiry_id: int) -> HttpResponse:
@@ -251,12 +271,11 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 next_action_date=data["next_action_date"],
             )
         except (RuleViolation, Conflict) as exc:
-            messages.error(request, exc.message)
+            form_error(form, exc)
         else:
             messages.success(request, "Follow-up saved.")
-    else:
-        messages.error(request, "Check the follow-up fields.")
-    return _back(inquiry.pk)
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, followup=form)
 
 
 @staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
@@ -276,10 +295,11 @@ def inquiry_move(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 by=actor,
             )
         except RuleViolation as exc:
-            messages.error(request, exc.message)
+            form_error(form, exc)
         else:
             messages.success(request, f"Moved to {pipeline.STAGE_LABELS[inquiry.stage]}.")
-    return _back(inquiry.pk)
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, move_form=form)
 
 
 @staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
@@ -379,12 +399,11 @@ def schedule(request: HttpRequest, inquiry_id: int) -> HttpResponse:
         try:
             services.assessment_schedule(inquiry=inquiry, on=form.cleaned_data["on"], by=actor)
         except RuleViolation as exc:
-            messages.error(request, exc.message)
+            form_error(form, exc)
         else:
             messages.success(request, "Assessment scheduled.")
-    else:
-        messages.error(request, "Enter a valid date.")
-    return _back(inquiry.pk)
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, schedule_form=form)
 
 
 # --- assessment ----------------------------------------------------------------------------------

@@ -434,3 +434,37 @@ def test_admit_page_takes_the_level_from_the_decided_assessment(clinic, client):
     assert response.status_code == 200
     inquiry.refresh_from_db()
     assert inquiry.episode is not None and inquiry.episode.level_of_care == "2.1"
+
+
+def test_follow_up_with_an_error_keeps_what_was_typed(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:followup", kwargs={"inquiry_id": inquiry.pk}),
+        {
+            "version": inquiry.version,
+            "owner": "",
+            "next_action": "Call back Tuesday after work",
+            "next_action_date": "2026-13-45",
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'value="Call back Tuesday after work"' in page and 'value="2026-13-45"' in page
+    inquiry.refresh_from_db()
+    assert inquiry.next_action == ""
+
+
+def test_closing_without_a_reason_keeps_the_choice_and_says_why(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:move", kwargs={"inquiry_id": inquiry.pk}),
+        {"to_stage": "declined", "note": ""},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Say why the inquiry closes" in page
+    assert '<option value="declined" selected>' in page
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "inquiry"
