@@ -468,3 +468,20 @@ def test_closing_without_a_reason_keeps_the_choice_and_says_why(clinic, client):
     assert '<option value="declined" selected>' in page
     inquiry.refresh_from_db()
     assert inquiry.stage == "inquiry"
+
+
+@pytest.mark.parametrize(
+    ("answers", "tier"), [([1, 0, 0, 0, 0, 0, 0], "low"), ([1, 1, 1, 0, 0, 0, 0], "moderate")]
+)
+def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, client, answers, tier):
+    """Every positive C-SSRS tier gets 988 and the crisis resources (../shared/domain.md s.7);
+    only high risk raises the banner and the urgent task."""
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=answers, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert f"C-SSRS screener: {tier}" in page
+    assert "<strong>988</strong>" in page and "555-0100" in page  # the clinic's crisis line
+    assert "Higher level of care now</h2>" not in page
