@@ -321,9 +321,14 @@ def estimate_get(*, actor: Actor, estimate_id: int) -> CostEstimate:
     return estimate
 
 
-def payers(*, actor: Actor, organization_id: int) -> QuerySet[Payer]:
+def payers(*, actor: Actor, organization_id: int, search: str = "") -> QuerySet[Payer]:
+    """The organization's active payers by name; `search` matches the name or the payer ID."""
     require(actor, Cap.BENEFITS_MANAGE, object_type="payer")
-    return Payer.objects.filter(organization_id=organization_id, is_active=True).order_by("name")
+    qs = Payer.objects.filter(organization_id=organization_id, is_active=True)
+    search = search.strip()
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(payer_id__icontains=search))
+    return qs.order_by("name", "id")
 
 
 def document_get(

@@ -49,7 +49,7 @@ from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, staff_view
+from openiop.web.views_support import form_error, paginate, staff_view
 
 
 # --- the public form -----------------------------------------------------------------------------
@@ -524,8 +524,9 @@ def payer_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Payer added.")
             return redirect("admissions:payers")
-    payers = selectors.payers(actor=actor, organization_id=org_id)
-    return render(request, "admissions/payers.html", {"form": form, "payers": payers})
+    search = request.GET.get("q", "")[:100]
+    page = paginate(request, selectors.payers(actor=actor, organization_id=org_id, search=search))
+    return render(request, "admissions/payers.html", {"form": form, "page": page, "q": search})
 
 
 @staff_view(Cap.BENEFITS_MANAGE, patient_data=True)

@@ -485,3 +485,23 @@ def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, cli
     assert f"C-SSRS screener: {tier}" in page
     assert "<strong>988</strong>" in page and "555-0100" in page  # the clinic's crisis line
     assert "Higher level of care now</h2>" not in page
+
+
+def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
+    from openiop.admissions.models import Payer
+    from openiop.web.views_support import PAGE_SIZE
+
+    for i in range(PAGE_SIZE + 3):
+        Payer.objects.create(
+            organization=clinic.org, name=f"Plan {i:03d} (fictional)", payer_type="commercial"
+        )
+    Payer.objects.create(organization=clinic.org, name="Bluebell Mutual", payer_type="medicaid")
+    client.force_login(clinic.users["billing"])
+    url = reverse("admissions:payers")
+    first = client.get(url).text
+    assert "Page 1 of 2" in first and "Plan 000 (fictional)" in first
+    assert f"Plan {PAGE_SIZE + 2:03d} (fictional)" not in first
+    found = client.get(url, {"q": "bluebell"}).text
+    assert "Bluebell Mutual" in found and "Plan 000" not in found
+    none = client.get(url, {"q": "Nowhere Health"}).text
+    assert "No payers match" in none and "Nowhere Health" in none
