@@ -637,7 +637,8 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 messages.warning(
                     request,
                     f"{data['track'].name} is full: {result.patient.display_name} is on "
-                    "its waitlist.",
+                    f"its waitlist at position {result.waitlist_entry.position()}; a seat is "
+                    "offered when one frees.",
                 )
             else:
                 messages.success(

@@ -505,3 +505,29 @@ def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client)
     assert "Bluebell Mutual" in found and "Plan 000" not in found
     none = client.get(url, {"q": "Nowhere Health"}).text
     assert "No payers match" in none and "Nowhere Health" in none
+
+
+def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):
+    from openiop.programs.models import Enrollment
+    from openiop.testing import make_episode, make_patient
+
+    for _n in range(2):  # capacity 2
+        episode = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
+        Enrollment.objects.create(
+            episode=episode, track=clinic.track, start_date=timezone.localdate()
+        )
+    services.admission_admit(
+        inquiry=clinic.assessed(first_name="Ash", phone="5550101111"),
+        track=clinic.track,
+        by=clinic.actor("intake"),
+    )
+    inquiry = clinic.assessed(first_name="Birch", phone="5550102222")
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk}),
+        {"track": clinic.track.pk, "sex": "female"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "is on its waitlist at position 2" in page
+    assert "Waiting, position 2" in page  # the packet page says it too
