@@ -467,8 +467,10 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as exc:
             form_error(form, exc)
         else:
+            # Every C-SSRS tier above none gets 988 and the crisis line (domain.md s.7: "all tiers
+            # 988 + crisis resources"); an alert opens only at moderate or high.
             at_risk = "item9_positive" in response.flags or (
-                response.instrument == "cssrs" and response.band in ("moderate", "high")
+                response.instrument == "cssrs" and response.band not in ("none", None)
             )
             return _patient_page(
                 request,

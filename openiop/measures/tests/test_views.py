@@ -80,6 +80,25 @@ def test_patient_without_item9_gets_a_plain_thank_you(client, clinic):
     assert "your answers were sent" in body and 'id="crisis"' not in body
 
 
+@pytest.mark.parametrize(
+    ("answers", "crisis"),
+    [
+        ([1, 0, 0, 0, 0, 0, 0], True),  # wish to be dead only: low tier, no alert, still 988
+        ([1, 1, 1, 0, 0, 0, 0], True),  # method: moderate
+        ([0, 0, 0, 0, 0, 0, 0], False),
+    ],
+)
+def test_patient_answering_a_cssrs_at_any_tier_sees_the_crisis_resources(
+    client, clinic, answers, crisis
+):
+    issued = _issue(clinic, "cssrs")
+    body = client.post(
+        reverse("measures:patient_link", kwargs={"token": issued.token}), _answers(answers)
+    ).content.decode()
+    assert "your answers were sent" in body
+    assert ('id="crisis"' in body and "555-0100" in body) is crisis
+
+
 def test_patient_missing_an_answer_keeps_the_others(client, clinic):
     issued = _issue(clinic)
     data = _answers([2, 1, 0, 0, 0, 0, 0, 0, 0])
