@@ -218,6 +218,62 @@ def test_safety_plan_pdf_is_one_page_with_988_and_the_clinic_line(logged_in, cli
     assert "Brother keeps the rifle" in text
 
 
+def _plan_of_lines(clinic, lines_per_step):
+    """A draft whose seven texts have the given numbers of 80-character lines of ordinary words."""
+    by = clinic.actor(clinic.clinician)
+    plan = services.safety_plan_start(episode=clinic.episode, by=by)
+    line = ("When cravings start after payday I call my sister and walk the dog in the park. " * 2)[
+        :80
+    ]
+    values = {
+        f: "\n".join([line] * n) for f, n in zip(services.PLAN_FIELDS, lines_per_step, strict=True)
+    }
+    return services.safety_plan_update(
+        plan=plan, values=values, expected_version=plan.version, by=by
+    )
+
+
+@pytest.mark.parametrize(
+    "lines_per_step",
+    [(6, 6, 6, 6, 6, 3, 3), (30, 1, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 1, 30)],
+    ids=["even", "long_first_step", "long_reasons"],
+)
+def test_the_longest_plan_that_may_be_signed_prints_on_one_page(logged_in, clinic, lines_per_step):
+    assert sum(lines_per_step) == 36
+    plan = _plan_of_lines(clinic, lines_per_step)
+    services.safety_plan_sign(
+        plan=plan,
+        patient_agreed=True,
+        expected_version=plan.version,
+        by=clinic.actor(clinic.clinician),
+    )
+    response = logged_in.get(reverse("measures:plan_pdf", kwargs={"plan_id": plan.pk}))
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) == 1
+    assert "988" in reader.pages[0].extract_text()
+
+
+def test_a_plan_too_long_for_one_page_is_refused_naming_the_longest_step(logged_in, clinic):
+    plan = _plan_of_lines(clinic, (5, 5, 5, 5, 5, 5, 7))
+    response = logged_in.post(
+        reverse("measures:plan_sign", kwargs={"plan_id": plan.pk}),
+        {"version": plan.version, "patient_agreed": "on"},
+        follow=True,
+    )
+    assert "must print on one page" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == "draft"
+    with pytest.raises(services.RuleViolation) as refused:
+        services.safety_plan_sign(
+            plan=plan,
+            patient_agreed=True,
+            expected_version=plan.version,
+            by=clinic.actor(clinic.clinician),
+        )
+    assert refused.value.field == "reasons_for_living"
+    assert "37 lines" in str(refused.value)
+
+
 def test_patient_opens_their_safety_plan_by_link(client, clinic):
     plan = _signed_plan(clinic)
     issued = services.patient_link_create(
