@@ -365,6 +365,26 @@ def test_due_list_shows_overdue_and_pins_queries(logged_in, clinic, django_asser
     assert "Overdue" in body and "GAD-7" in body
 
 
+def test_due_list_searches_by_name_and_pages(logged_in, clinic):
+    MeasurementSchedule.objects.create(
+        track=clinic.track, instrument="gad7", at_admission=True, every_days=7
+    )
+    _add_patients(clinic, 27)  # and the clinic's own patient: 28 due
+
+    def rows(body):
+        return body.count('<tr><td><a href="/measures/episodes/')
+
+    url = reverse("measures:due")
+    first = logged_in.get(url).content.decode()
+    assert "Page 1 of 2 · 28 in all" in first and rows(first) == 25
+    assert rows(logged_in.get(url, {"page": 2}).content.decode()) == 3
+    found = logged_in.get(url, {"q": "quillfeather12"}).content.decode()
+    assert rows(found) == 1 and "Quillfeather12" in found
+    assert 'value="quillfeather12"' in found  # the search keeps what was typed
+    none = logged_in.get(url, {"q": "Nobodyhere"}).content.decode()
+    assert rows(none) == 0 and "No patient with something due matches" in none
+
+
 def test_due_list_empty_state(logged_in, clinic):
     assert "Nothing due" in logged_in.get(reverse("measures:due")).content.decode()
 
