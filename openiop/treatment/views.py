@@ -210,8 +210,9 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)
 def plans_due(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    rows = selectors.plans_due(actor=actor, at=now())
-    return render(request, "treatment/due.html", {"page": paginate(request, rows)})
+    q = request.GET.get("q", "").strip()[:100]
+    rows = selectors.plans_due(actor=actor, at=now(), q=q)
+    return render(request, "treatment/due.html", {"page": paginate(request, rows), "q": q})
 
 
 # --- discharge summary ----------------------------------------------------------------------------

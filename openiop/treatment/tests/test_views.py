@@ -137,6 +137,18 @@ def test_due_list_page_pins_its_queries(clinic, client, django_assert_max_num_qu
     assert response.content.decode().count("Listed") == 7
 
 
+def test_due_list_searches_by_name(clinic, client):
+    client.force_login(clinic.clinician)
+    clinic.patient("Wilhelmina", "Duesearch")
+    clinic.patient("Bartholomew", "Otherdue")
+    url = reverse("treatment:due")
+    body = client.get(url, {"q": "wilhelmina duesearch"}).content.decode()
+    assert "Duesearch" in body and "Otherdue" not in body
+    assert 'value="wilhelmina duesearch"' in body  # the search keeps what was typed
+    none = client.get(url, {"q": "Nobodyhere"}).content.decode()
+    assert "No patient with a plan due matches" in none and "Otherdue" not in none
+
+
 def test_items_are_removed_from_a_draft_only(clinic, client):
     episode = clinic.patient("Rosalind", "Plansworth")
     plan = build_plan(clinic, episode)
