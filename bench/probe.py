@@ -74,8 +74,7 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         .select_related("patient")
         .order_by("-discharge_date", "id")
         .first()
-    )
-    assert searched is not None
+    ) or episode  # a network too small to have one (the tests' tiny build) searches the chart's
     # The program view's first row (active episodes sorted by name) and the board's first card.
     first_in_program = (
         Episode.objects.filter(site=site, status="active")
@@ -109,7 +108,7 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         for s in NoteSection.objects.filter(note=group).select_related("patient")
     ]
     author = User.objects.get(pk=group.author_id)
-    pages = [
+    pages: list[dict[str, Any]] = [
         {"name": "floor", "path": "/healthz", "user": None, "marker": "ok"},
         {"name": "today", "path": "/", "user": clinician.username, "marker": "Today"},
         {
