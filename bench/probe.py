@@ -9,6 +9,7 @@ exits 1 with the reason, so the load run never measures an error page.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -62,6 +63,18 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         .values_list("session_id", flat=True)
         .first()
     ) or GroupSession.objects.filter(site=site, date__lt=today).order_by("-date").first().pk  # type: ignore[union-attr]
+    # The audit search looks up a patient whom the other pages do not touch (discharged weeks ago,
+    # not readmitted): the chart page writes an audit entry for its patient on every request, so
+    # searching that patient's log would measure what earlier benchmark runs wrote.
+    searched = (
+        Episode.objects.filter(
+            site=site, status="discharged", discharge_date__lt=today - dt.timedelta(days=28)
+        )
+        .exclude(patient__episodes__status__in=["active", "waitlisted", "on_hold"])
+        .select_related("patient")
+        .order_by("-discharge_date", "id")
+        .first()
+    ) or episode  # a network too small to have one (the tests' tiny build) searches the chart's
     # The program view's first row (active episodes sorted by name) and the board's first card.
     first_in_program = (
         Episode.objects.filter(site=site, status="active")
@@ -95,7 +108,7 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         for s in NoteSection.objects.filter(note=group).select_related("patient")
     ]
     author = User.objects.get(pk=group.author_id)
-    pages = [
+    pages: list[dict[str, Any]] = [
         {"name": "floor", "path": "/healthz", "user": None, "marker": "ok"},
         {"name": "today", "path": "/", "user": clinician.username, "marker": "Today"},
         {
@@ -136,9 +149,9 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         },
         {
             "name": "audit_search",
-            "path": f"/audit/?patient={episode.patient.mrn}",
+            "path": f"/audit/?patient={searched.patient.mrn}",
             "user": auditor.username,
-            "marker": episode.patient.mrn,
+            "marker": searched.patient.mrn,
         },
     ]
     return today, pages

@@ -491,11 +491,12 @@ def _require_site(actor: Actor, site: Site) -> None:
         raise NotPermitted("This site is not one of yours.", code="site_not_permitted")
 
 
-def due_list(*, actor: Actor, site: Site, everyone: bool = False) -> list[DueRow]:
+def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -> list[DueRow]:
     """Questionnaires due or overdue today for the actor's patients (primary clinician) at `site`.
 
-    `everyone` lists every open episode at the site (for directors covering). Constant queries:
-    episodes, enrollments, schedules, response dates.
+    `everyone` lists every open episode at the site (for directors covering); `q` keeps patients
+    whose name holds every word of it. Constant queries: episodes, enrollments, schedules, response
+    dates.
     """
     require(actor, Cap.CLINICAL_VIEW, object_type="measures_due")
     _require_site(actor, site)
@@ -506,6 +507,8 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False) -> list[DueRow
     )
     if not everyone:
         episodes = episodes.filter(primary_clinician=actor.user)
+    for term in q.lower().split():  # search_name is stored lower-case
+        episodes = episodes.filter(patient__search_name__contains=term)
     episodes = episodes.prefetch_related(
         Prefetch(
             "enrollments", queryset=Enrollment.objects.only("episode_id", "track_id", "end_date")
