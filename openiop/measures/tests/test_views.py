@@ -503,3 +503,28 @@ def test_intake_sees_no_risk_badge(client, clinic, mfa_passed):
         reverse("patients:chart", kwargs={"patient_id": clinic.patient.pk})
     ).content.decode()
     assert "data-risk" not in body
+
+
+def test_program_view_uses_first_and_latest_not_a_middle_response(logged_in, clinic):
+    (ep,) = _add_patients(clinic, 1, start=40)
+    # A middle response far below both must not count as the first or the latest.
+    Response.objects.create(
+        patient=ep.patient,
+        episode=ep,
+        instrument="phq9",
+        instrument_version="1",
+        answers=[0] * 9,
+        mode="staff",
+        total=0,
+        band="minimal",
+        administered_at=dt.datetime(2026, 1, 12, 16, tzinfo=dt.UTC),
+    )
+    from openiop.measures.selectors import first_and_latest_responses
+
+    first, latest = first_and_latest_responses([ep.pk], ["phq9", "gad7"])[ep.pk]
+    assert (first["phq9"].total, latest["phq9"].total) == (18, 16)
+    assert "gad7" not in first
+    body = logged_in.get(reverse("measures:program") + "?q=quillfeather40").content.decode()
+    assert "Non-responder" in body and "-2" in body
+    only = logged_in.get(reverse("measures:program") + "?nonresponders=on").content.decode()
+    assert "Quillfeather40" in only
