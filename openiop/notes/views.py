@@ -288,6 +288,7 @@ def _individual(
         objectives=objectives,
     )
     guard = None
+    saved = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -305,6 +306,7 @@ def _individual(
                 expected_version=data.get("version"),
                 by=actor,
             )
+            saved = True
             if request.POST.get("action") == "sign":
                 reasons = {}
                 if data.get("reason"):
@@ -316,6 +318,13 @@ def _individual(
             return redirect("notes:individual_edit", note_id=note.pk)
         except DomainError as exc:
             form_error(form, exc)
+            if saved and note is not None:
+                # The draft was saved and only signing was refused: the page goes on editing that
+                # draft (its edit URL, its new version), so fixing and signing neither makes a
+                # second draft nor reads as someone else's change.
+                current = request.POST.copy()
+                current["version"] = str(note.version)
+                form.data = current
             if note is not None and note.pk:
                 section = note.sections.get()
                 result = services.note_guard(note, [section]).get(section.pk)

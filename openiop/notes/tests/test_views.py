@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -301,3 +302,49 @@ def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_i
     note = ProgressNote.objects.get(kind="individual")
     assert note.session == session and note.status == NoteStatus.SIGNED
     assert link not in client.get(reverse("notes:late")).content.decode()
+
+
+def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_same_draft(
+    clinic, client
+):
+    episode = clinic.patient("Sorrel", "Onceonly")
+    client.force_login(clinic.clinician)
+    url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
+    data = {
+        "note_format": "soap",
+        "kind": "individual",
+        "date": "2026-03-04",
+        "starts": "15:00",
+        "ends": "15:50",
+        "topic": "Sleep",
+        "subjective": "Reports four hours of sleep, cravings at night.",
+        "objective": "Tired, fidgety, good eye contact.",
+        "assessment": "",  # signing needs it: refused, the draft is saved
+        "plan": "Wind-down routine; review next week.",
+        "action": "sign",
+    }
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    draft = ProgressNote.objects.get(kind="individual")
+    assert draft.status == NoteStatus.DRAFT
+    edit_url = reverse("notes:individual_edit", kwargs={"note_id": draft.pk})
+    body = refused.content.decode()
+    assert f'action="{edit_url}"' in body  # the next post continues this draft
+
+    def version_in(page: str) -> str:
+        found = re.search(r'name="version" value="(\d+)"', page)
+        assert found is not None, "the form carries the draft's version"
+        return found.group(1)
+
+    data["version"] = version_in(body)
+    data["plan"] = ""  # refused again, now on the edit page: still the same draft
+    again = client.post(edit_url, data).content.decode()
+    assert "changed by someone else" not in again
+    data["version"] = version_in(again)
+    data["plan"] = "Wind-down routine; review next week."
+    data["assessment"] = "Sleep disruption raising relapse risk."
+    signed = client.post(edit_url, data)
+    assert signed.status_code == 302
+    assert ProgressNote.objects.filter(kind="individual").count() == 1
+    draft.refresh_from_db()
+    assert draft.status == NoteStatus.SIGNED
