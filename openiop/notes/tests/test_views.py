@@ -252,6 +252,9 @@ def test_individual_note_page_creates_and_signs(clinic, client):
     assert response.status_code == 302
     note = ProgressNote.objects.get(kind="individual")
     assert note.status == NoteStatus.SIGNED and note.duration_minutes == 50
+    # The signed note is a page about one patient: its header shows the risk level.
+    detail = client.get(reverse("notes:detail", kwargs={"note_id": note.pk})).content.decode()
+    assert 'data-risk="' in detail and episode.patient.mrn in detail
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
