@@ -351,3 +351,22 @@ def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_sa
     assert ProgressNote.objects.filter(kind="individual").count() == 1
     draft.refresh_from_db()
     assert draft.status == NoteStatus.SIGNED
+
+
+def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
+    from openiop.measures.services import safety_alert_flag
+
+    session, members = clinic.group(3)
+    safety_alert_flag(
+        episode=members[1], risk_level="high", note="Disclosed a plan", by=clinic.actor
+    )
+    client.force_login(clinic.clinician)
+    html = client.get(reverse("notes:group", kwargs={"session_id": session.pk})).content.decode()
+
+    def risk_of(episode):
+        found = re.search(r'data-risk="(\w+)"', html.split(f'data-member="{episode.pk}"')[1])
+        assert found is not None, f"no risk badge for member {episode.pk}"
+        return found.group(1)
+
+    risks = {e.pk: risk_of(e) for e in members}
+    assert risks == {members[0].pk: "none", members[1].pk: "high", members[2].pk: "none"}
