@@ -286,7 +286,6 @@ class EstimateForm(forms.Form):
 
 class AdmitForm(forms.Form):
     track: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
-    level_of_care = forms.ChoiceField(choices=LevelOfCare.choices, label="Level of care")
     date_of_birth = _date_field("Date of birth", required=False)
     sex = forms.ChoiceField(choices=Sex.choices, label="Sex assigned at birth")
 

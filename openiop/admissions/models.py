@@ -350,6 +350,18 @@ class WaitlistEntry(TimeStamped):
     def __str__(self) -> str:
         return f"{self.episode} waiting for {self.track}"
 
+    def position(self) -> int | None:
+        """Place in line among the track's waiting entries (1 = next; first come, first served);
+        None once offered or closed. One query."""
+        if self.status != WaitlistStatus.WAITING:
+            return None
+        ahead = WaitlistEntry.objects.filter(
+            Q(joined_at__lt=self.joined_at) | Q(joined_at=self.joined_at, id__lt=self.pk),
+            track_id=self.track_id,
+            status=WaitlistStatus.WAITING,
+        ).count()
+        return ahead + 1
+
 
 class IntakeDocument(TimeStamped, Versioned):
     """One document of the intake packet; signed once (typed name, optional drawing), then fixed."""

@@ -29,7 +29,7 @@ from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
-from openiop.programs.models import Track
+from openiop.programs.models import Site, Track
 
 
 def _check_site(actor: Actor, cap: Cap, site_id: int, patient_id: int | None, what: str) -> None:
@@ -321,9 +321,14 @@ def estimate_get(*, actor: Actor, estimate_id: int) -> CostEstimate:
     return estimate
 
 
-def payers(*, actor: Actor, organization_id: int) -> QuerySet[Payer]:
+def payers(*, actor: Actor, organization_id: int, search: str = "") -> QuerySet[Payer]:
+    """The organization's active payers by name; `search` matches the name or the payer ID."""
     require(actor, Cap.BENEFITS_MANAGE, object_type="payer")
-    return Payer.objects.filter(organization_id=organization_id, is_active=True).order_by("name")
+    qs = Payer.objects.filter(organization_id=organization_id, is_active=True)
+    search = search.strip()
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(payer_id__icontains=search))
+    return qs.order_by("name", "id")
 
 
 def document_get(
@@ -419,6 +424,16 @@ def waitlist_entry_get(*, actor: Actor, entry_id: int) -> WaitlistEntry:
         object_id=entry.pk,
     )
     return entry
+
+
+def open_urgent_tasks_at(site: Site, *, limit: int = 50) -> list[AdmissionTask]:
+    """Open urgent tasks (high-risk pre-screens) of inquiries at `site`, oldest first; one query,
+    for the Today page (the caller checks Cap.ADMISSIONS_VIEW and audits)."""
+    return list(
+        AdmissionTask.objects.filter(urgent=True, status=TaskStatus.OPEN, inquiry__site=site)
+        .select_related("inquiry", "assigned_to")
+        .order_by("created_at", "id")[:limit]
+    )
 
 
 def task_get(*, actor: Actor, task_id: int) -> AdmissionTask:

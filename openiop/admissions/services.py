@@ -911,7 +911,8 @@ def admission_admit(
     'admitted'. Everything happens or nothing does.
 
     Raises RuleViolation when the inquiry has no decided assessment or is not at 'assessed' /
-    'benefits verified', an urgent task is open, the track has no upcoming session, or a rule of
+    'benefits verified', `level_of_care` differs from the level decided on the assessment (only a
+    clinician's override there, with its justification, changes it), an urgent task is open, the track has no upcoming session, or a rule of
     the reused services refuses; NotPermitted (audited) without Cap.ADMISSIONS_MANAGE (and the
     patient and episode capabilities the reused services check).
     """
@@ -933,6 +934,13 @@ def admission_admit(
         if assessment is None:
             raise RuleViolation("Decide the level-of-care assessment first.", code="no_assessment")
         level = level_of_care or assessment.chosen_level
+        if level != assessment.chosen_level:
+            raise RuleViolation(
+                f"The assessment decided Level {assessment.chosen_level}; admit at that level, or "
+                "have a clinician record a new assessment (an override needs a justification).",
+                code="level_not_decided",
+                field="level_of_care",
+            )
         if track.site_id != current.site_id:
             raise RuleViolation(
                 f"{track.name} runs at another site than this inquiry.", code="site", field="track"

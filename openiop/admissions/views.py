@@ -49,7 +49,7 @@ from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, staff_view
+from openiop.web.views_support import form_error, paginate, staff_view
 
 
 # --- the public form -----------------------------------------------------------------------------
@@ -184,6 +184,19 @@ def inquiry_new(request: HttpRequest) -> HttpResponse:
 def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     inquiry = selectors.inquiry_get(actor=actor, inquiry_id=inquiry_id)
+    return _render_detail(request, actor, inquiry)
+
+
+def _render_detail(
+    request: HttpRequest,
+    actor: Actor,
+    inquiry: Any,
+    *,
+    followup: FollowUpForm | None = None,
+    move_form: MoveForm | None = None,
+    schedule_form: ScheduleForm | None = None,
+) -> HttpResponse:
+    """The inquiry page; a bound form with errors (status 400) keeps what the user typed."""
     user = actor.user
     assert user is not None
     duplicates = (
@@ -211,7 +224,8 @@ def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
         "is_open": inquiry.stage in pipeline.OPEN_STAGES,
         "admittable": inquiry.stage in pipeline.ADMITTABLE_STAGES,
         "crisis_line": inquiry.organization.crisis_line,
-        "followup": FollowUpForm(
+        "followup": followup
+        or FollowUpForm(
             initial={
                 "version": inquiry.version,
                 "owner": inquiry.owner_id,
@@ -220,11 +234,17 @@ def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             },
             staff=_staff_of(actor),
         ),
-        "move_form": MoveForm(),
-        "schedule_form": ScheduleForm(initial={"on": inquiry.assessment_date}),
+        "move_form": move_form or MoveForm(),
+        "schedule_form": schedule_form or ScheduleForm(initial={"on": inquiry.assessment_date}),
         "task_form": TaskDoneForm(),
     }
-    return render(request, "admissions/inquiry_detail.html", context)
+    bound_with_errors = any(f is not None for f in (followup, move_form, schedule_form))
+    return render(
+        request,
+        "admissions/inquiry_detail.html",
+        context,
+        status=400 if bound_with_errors else 200,
+    )
 
 
 def _back(inquiry_id: int) -> HttpResponse:
@@ -251,12 +271,11 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 next_action_date=data["next_action_date"],
             )
         except (RuleViolation, Conflict) as exc:
-            messages.error(request, exc.message)
+            form_error(form, exc)
         else:
             messages.success(request, "Follow-up saved.")
-    else:
-        messages.error(request, "Check the follow-up fields.")
-    return _back(inquiry.pk)
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, followup=form)
 
 
 @staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
@@ -276,10 +295,11 @@ def inquiry_move(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 by=actor,
             )
         except RuleViolation as exc:
-            messages.error(request, exc.message)
+            form_error(form, exc)
         else:
             messages.success(request, f"Moved to {pipeline.STAGE_LABELS[inquiry.stage]}.")
-    return _back(inquiry.pk)
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, move_form=form)
 
 
 @staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
@@ -379,12 +399,11 @@ def schedule(request: HttpRequest, inquiry_id: int) -> HttpResponse:
         try:
             services.assessment_schedule(inquiry=inquiry, on=form.cleaned_data["on"], by=actor)
         except RuleViolation as exc:
-            messages.error(request, exc.message)
+            form_error(form, exc)
         else:
             messages.success(request, "Assessment scheduled.")
-    else:
-        messages.error(request, "Enter a valid date.")
-    return _back(inquiry.pk)
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, schedule_form=form)
 
 
 # --- assessment ----------------------------------------------------------------------------------
@@ -418,19 +437,27 @@ def assessment_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     )
 
 
-def _assessment_context(assessment: Any) -> dict[str, Any]:
+def _assessment_context(assessment: Any, *, actor: Actor) -> dict[str, Any]:
+    """The assessment's rows; the clinician's free-text notes only for roles that read clinical
+    notes (Cap.NOTE_TEXT): billing and intake see ratings, level and reasons, not the notes."""
     names = asam.DIMENSION_NAMES[asam.Edition(assessment.edition)]
+    show_notes = actor.user is not None and actor.user.can(Cap.NOTE_TEXT)
     rows = [
         {
             "dimension": r["dimension"],
             "name": names[r["dimension"]],
             "rating": r["rating"],
             "label": asam.RATING_LABELS[r["rating"]],
-            "notes": r["notes"],
+            "notes": r["notes"] if show_notes else None,
         }
         for r in assessment.ratings
     ]
-    return {"assessment": assessment, "inquiry": assessment.inquiry, "rows": rows}
+    return {
+        "assessment": assessment,
+        "inquiry": assessment.inquiry,
+        "rows": rows,
+        "show_notes": show_notes,
+    }
 
 
 @staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
@@ -455,7 +482,7 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
         else:
             messages.success(request, "Level of care decided.")
             return redirect("admissions:assessment", assessment_id=assessment.pk)
-    context = _assessment_context(assessment)
+    context = _assessment_context(assessment, actor=actor)
     context["form"] = form
     return render(request, "admissions/assessment.html", context)
 
@@ -467,7 +494,7 @@ def assessment_pdf(request: HttpRequest, assessment_id: int) -> HttpResponse:
     return pdf_response(
         request,
         "admissions/assessment_print.html",
-        _assessment_context(assessment),
+        _assessment_context(assessment, actor=actor),
         filename=f"asam-assessment-{assessment.pk}.pdf",
     )
 
@@ -497,8 +524,9 @@ def payer_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Payer added.")
             return redirect("admissions:payers")
-    payers = selectors.payers(actor=actor, organization_id=org_id)
-    return render(request, "admissions/payers.html", {"form": form, "payers": payers})
+    search = request.GET.get("q", "")[:100]
+    page = paginate(request, selectors.payers(actor=actor, organization_id=org_id, search=search))
+    return render(request, "admissions/payers.html", {"form": form, "page": page, "q": search})
 
 
 @staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
@@ -588,7 +616,6 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     tracks = Track.objects.filter(site_id=inquiry.site_id, is_active=True).order_by("name")
     decided = inquiry.assessments.filter(decided_at__isnull=False).order_by("-decided_at").first()
     initial = {
-        "level_of_care": decided.chosen_level if decided else "2.1",
         "date_of_birth": inquiry.date_of_birth,
         "sex": "unknown",
     }
@@ -599,7 +626,6 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             result = services.admission_admit(
                 inquiry=inquiry,
                 track=data["track"],
-                level_of_care=data["level_of_care"],
                 date_of_birth=data["date_of_birth"],
                 sex=data["sex"],
                 by=actor,
@@ -611,7 +637,8 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 messages.warning(
                     request,
                     f"{data['track'].name} is full: {result.patient.display_name} is on "
-                    "its waitlist.",
+                    f"its waitlist at position {result.waitlist_entry.position()}; a seat is "
+                    "offered when one frees.",
                 )
             else:
                 messages.success(

@@ -661,3 +661,19 @@ def test_waitlist_offer_needs_a_free_seat_and_the_manage_capability(clinic):
     clinic.track.save()
     offers = services.waitlist_offer_seats(track=clinic.track, by=clinic.actor("intake"))
     assert [o.episode_id for o in offers] == [result.episode.pk]
+
+
+def test_admission_at_another_level_than_the_clinician_decided_is_refused(clinic):
+    """The level is decided on the assessment (an override there needs a justification); the
+    admission cannot change it silently."""
+    inquiry = clinic.assessed()  # decided Level 2.1
+    with pytest.raises(RuleViolation) as exc:
+        services.admission_admit(
+            inquiry=inquiry, track=clinic.track, level_of_care="2.5", by=clinic.actor("intake")
+        )
+    assert exc.value.field == "level_of_care" and "2.1" in exc.value.message
+    assert not Patient.objects.filter(legal_last_name="Pemberbottom").exists()
+    result = services.admission_admit(
+        inquiry=inquiry, track=clinic.track, level_of_care="2.1", by=clinic.actor("intake")
+    )
+    assert result.episode.level_of_care == "2.1"

@@ -396,3 +396,138 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
     small = page_query_count(client, url)
     add("secondary", payers[1])
     assert page_query_count(client, url) == small
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_notes"),
+    [("clinician", True), ("case_manager", True), ("billing", False), ("intake", False)],
+)
+def test_assessment_notes_are_shown_only_to_roles_that_read_clinical_notes(
+    clinic, client, role, sees_notes
+):
+    """Billing and intake see the level and its reasons (for authorization and admission), never
+    the clinician's free-text notes on the dimensions, on the page or in its PDF."""
+    inquiry = clinic.assessed()
+    assessment = inquiry.assessments.get()
+    client.force_login(clinic.users[role])
+    page = client.get(reverse("admissions:assessment", kwargs={"assessment_id": assessment.pk}))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Recommendation: Level 2.1" in html
+    assert ("note 3" in html) is sees_notes
+    text = _pdf_text(
+        client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
+    )
+    assert "Recommendation: Level 2.1" in text
+    assert ("note 3" in text) is sees_notes
+
+
+def test_admit_page_takes_the_level_from_the_decided_assessment(clinic, client):
+    inquiry = clinic.assessed()  # decided Level 2.1
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk})
+    page = client.get(url).content.decode()
+    assert "Level 2.1" in page and 'name="level_of_care"' not in page
+    response = client.post(
+        url, {"track": clinic.track.pk, "level_of_care": "3.1", "sex": "female"}, follow=True
+    )
+    assert response.status_code == 200
+    inquiry.refresh_from_db()
+    assert inquiry.episode is not None and inquiry.episode.level_of_care == "2.1"
+
+
+def test_follow_up_with_an_error_keeps_what_was_typed(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:followup", kwargs={"inquiry_id": inquiry.pk}),
+        {
+            "version": inquiry.version,
+            "owner": "",
+            "next_action": "Call back Tuesday after work",
+            "next_action_date": "2026-13-45",
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'value="Call back Tuesday after work"' in page and 'value="2026-13-45"' in page
+    inquiry.refresh_from_db()
+    assert inquiry.next_action == ""
+
+
+def test_closing_without_a_reason_keeps_the_choice_and_says_why(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:move", kwargs={"inquiry_id": inquiry.pk}),
+        {"to_stage": "declined", "note": ""},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Say why the inquiry closes" in page
+    assert '<option value="declined" selected>' in page
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "inquiry"
+
+
+@pytest.mark.parametrize(
+    ("answers", "tier"), [([1, 0, 0, 0, 0, 0, 0], "low"), ([1, 1, 1, 0, 0, 0, 0], "moderate")]
+)
+def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, client, answers, tier):
+    """Every positive C-SSRS tier gets 988 and the crisis resources (../shared/domain.md s.7);
+    only high risk raises the banner and the urgent task."""
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=answers, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert f"C-SSRS screener: {tier}" in page
+    assert "<strong>988</strong>" in page and "555-0100" in page  # the clinic's crisis line
+    assert "Higher level of care now</h2>" not in page
+
+
+def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
+    from openiop.admissions.models import Payer
+    from openiop.web.views_support import PAGE_SIZE
+
+    for i in range(PAGE_SIZE + 3):
+        Payer.objects.create(
+            organization=clinic.org, name=f"Plan {i:03d} (fictional)", payer_type="commercial"
+        )
+    Payer.objects.create(organization=clinic.org, name="Bluebell Mutual", payer_type="medicaid")
+    client.force_login(clinic.users["billing"])
+    url = reverse("admissions:payers")
+    first = client.get(url).text
+    assert "Page 1 of 2" in first and "Plan 000 (fictional)" in first
+    assert f"Plan {PAGE_SIZE + 2:03d} (fictional)" not in first
+    found = client.get(url, {"q": "bluebell"}).text
+    assert "Bluebell Mutual" in found and "Plan 000" not in found
+    none = client.get(url, {"q": "Nowhere Health"}).text
+    assert "No payers match" in none and "Nowhere Health" in none
+
+
+def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):
+    from openiop.programs.models import Enrollment
+    from openiop.testing import make_episode, make_patient
+
+    for _n in range(2):  # capacity 2
+        episode = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
+        Enrollment.objects.create(
+            episode=episode, track=clinic.track, start_date=timezone.localdate()
+        )
+    services.admission_admit(
+        inquiry=clinic.assessed(first_name="Ash", phone="5550101111"),
+        track=clinic.track,
+        by=clinic.actor("intake"),
+    )
+    inquiry = clinic.assessed(first_name="Birch", phone="5550102222")
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk}),
+        {"track": clinic.track.pk, "sex": "female"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "is on its waitlist at position 2" in page
+    assert "Waiting, position 2" in page  # the packet page says it too
