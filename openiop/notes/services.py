@@ -37,6 +37,7 @@ from openiop.notes.models import (
 )
 from openiop.programs.models import GroupSession
 from openiop.treatment.models import PlanObjective
+from openiop.treatment.selectors import current_objectives
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -384,7 +385,8 @@ def note_sign(
 
     Refused (RuleViolation) while a section misses required text, when a member's name appears in
     the shared part or in another member's section, or when the individualization guard flags a
-    section and no reason is given for it (`reasons` by section id; code 'similar_text'). When the
+    section and no reason is given for it (`reasons` by section id; code 'similar_text'), or when
+    a member's plan has objectives and their section links none (code 'objective_required'). When the
     author has a supervisor, the note then waits for the supervisor's co-signature.
     """
     require(by, WRITE_CAP, object_type="progress_note")
@@ -411,6 +413,22 @@ def note_sign(
                     f"{who}: write {', '.join(missing).lower()}.",
                     code="section_incomplete",
                     field=f"section-{s.pk}",
+                )
+        # Every note serves the plan: a member whose current treatment plan has objectives gets
+        # a section linked to at least one (before the first plan there is nothing to link).
+        offered = current_objectives([s.episode_id for s in sections])
+        linked = set(
+            NoteSection.objects.filter(
+                pk__in=[s.pk for s in sections], objectives__isnull=False
+            ).values_list("pk", flat=True)
+        )
+        for s in sections:
+            if offered.get(s.episode_id) and s.pk not in linked:
+                who = s.patient.display_name if group else "The note"
+                raise RuleViolation(
+                    f"{who}: link the treatment-plan objective this session serves.",
+                    code="objective_required",
+                    field=f"section-{s.pk}" if group else "objectives",
                 )
         for problem in name_problems(note, sections):
             where = "the shared part" if problem.section_id is None else "another member's section"

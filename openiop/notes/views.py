@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -54,6 +55,16 @@ def _parse_time(value: str, day: dt.date, tz: Any) -> dt.datetime | None:
 
 
 # --- the group note -------------------------------------------------------------------------------
+def _risk_levels(patient_ids: list[int]) -> dict[int, str]:
+    """Each member's current suicide-risk level for the group screen (from the measures app when it
+    is installed; a facilitator writing risk observations sees it next to the name)."""
+    if not apps.is_installed("openiop.measures"):
+        return {}
+    from openiop.measures.selectors import patient_risk_levels
+
+    return patient_risk_levels(patient_ids)
+
+
 def _group_context(
     request: HttpRequest,
     screen: selectors.GroupNoteScreen,
@@ -73,6 +84,7 @@ def _group_context(
     if note is not None and posted:
         sections = [m.section for m in screen.members if m.section is not None]
         guard = services.note_guard(note, sections)
+    risks = _risk_levels([m.attendance.patient_id for m in screen.members])
     members = []
     for m in screen.members:
         e = m.attendance.episode_id
@@ -107,6 +119,7 @@ def _group_context(
                 if result and result.flagged and section
                 else "",
                 "error": error_field == f"section-{section.pk}" if section else False,
+                "risk": risks.get(m.attendance.patient_id),
             }
         )
     shared_keys = ("topic", "curriculum_module", "modality", "interventions")
@@ -288,6 +301,7 @@ def _individual(
         objectives=objectives,
     )
     guard = None
+    saved = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -305,6 +319,7 @@ def _individual(
                 expected_version=data.get("version"),
                 by=actor,
             )
+            saved = True
             if request.POST.get("action") == "sign":
                 reasons = {}
                 if data.get("reason"):
@@ -316,6 +331,13 @@ def _individual(
             return redirect("notes:individual_edit", note_id=note.pk)
         except DomainError as exc:
             form_error(form, exc)
+            if saved and note is not None:
+                # The draft was saved and only signing was refused: the page goes on editing that
+                # draft (its edit URL, its new version), so fixing and signing neither makes a
+                # second draft nor reads as someone else's change.
+                current = request.POST.copy()
+                current["version"] = str(note.version)
+                form.data = current
             if note is not None and note.pk:
                 section = note.sections.get()
                 result = services.note_guard(note, [section]).get(section.pk)

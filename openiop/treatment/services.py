@@ -80,6 +80,28 @@ def _locked_plan(plan: TreatmentPlan) -> TreatmentPlan:
     return locked
 
 
+def _edit_draft(plan: TreatmentPlan, by: Actor) -> TreatmentPlan:
+    """Lock a draft for a change. Signatures already on it were given to the text as it was: the
+    change removes them (listed in the audit entry) and the signers sign the new text."""
+    locked = _locked_plan(plan)
+    _require_draft(locked)
+    signatures = list(PlanSignature.objects.filter(plan=locked))
+    if signatures:
+        PlanSignature.objects.filter(pk__in=[s.pk for s in signatures]).delete()
+        _audit(
+            by,
+            plan,
+            AuditAction.UPDATE,
+            {
+                "signatures_removed": [
+                    {"role": s.role, "name": s.signer_name, "at": s.signed_at.isoformat()}
+                    for s in signatures
+                ]
+            },
+        )
+    return locked
+
+
 def _text(value: str, field: str, what: str, *, limit: int = 0) -> str:
     value = (value or "").strip()
     if not value:
@@ -185,7 +207,7 @@ def plan_update(
     someone saved it since `expected_version` was read."""
     require_patient(by, WRITE_CAP, plan.patient, object_type="treatment_plan")
     with transaction.atomic():
-        _require_draft(_locked_plan(plan))
+        _edit_draft(plan, by)
         plan.strengths = strengths.strip()
         plan.discharge_criteria = discharge_criteria.strip()
         plan.review_summary = review_summary.strip()
@@ -209,7 +231,7 @@ def plan_add_problem(
     if problem := domain.icd10cm_problem(code):
         raise RuleViolation(problem, code="icd10_invalid", field="icd10_code")
     with transaction.atomic():
-        _require_draft(_locked_plan(plan))
+        _edit_draft(plan, by)
         position = plan.problems.count() + 1
         item = PlanProblem.objects.create(
             plan=plan,
@@ -227,7 +249,7 @@ def plan_add_goal(*, problem: PlanProblem, text: str, by: Actor) -> PlanGoal:
     require_patient(by, WRITE_CAP, plan.patient, object_type="treatment_plan")
     text = _text(text, "text", "the goal", limit=400)
     with transaction.atomic():
-        _require_draft(_locked_plan(plan))
+        _edit_draft(plan, by)
         goal = PlanGoal.objects.create(problem=problem, text=text)
         _audit(by, plan, AuditAction.UPDATE, {"added": "goal", "id": goal.pk})
     return goal
@@ -240,7 +262,7 @@ def plan_set_goal_status(*, goal: PlanGoal, status: str, by: Actor) -> PlanGoal:
     if status not in GoalStatus.values:
         raise RuleViolation("Choose a goal status.", code="invalid_choice", field="status")
     with transaction.atomic():
-        _require_draft(_locked_plan(plan))
+        _edit_draft(plan, by)
         goal.status = status
         goal.save(update_fields=["status", "updated_at"])
         _audit(by, plan, AuditAction.UPDATE, {"goal": goal.pk, "status": status})
@@ -261,7 +283,7 @@ def plan_add_objective(
             "The target date cannot be before admission.", code="invalid", field="target_date"
         )
     with transaction.atomic():
-        _require_draft(_locked_plan(plan))
+        _edit_draft(plan, by)
         item = PlanObjective.objects.create(goal=goal, text=text, target_date=target_date)
         _audit(by, plan, AuditAction.UPDATE, {"added": "objective", "id": item.pk})
     return item
@@ -289,7 +311,7 @@ def plan_add_intervention(
             field="responsible",
         )
     with transaction.atomic():
-        _require_draft(_locked_plan(plan))
+        _edit_draft(plan, by)
         item = PlanIntervention.objects.create(
             goal=goal,
             modality=modality,
@@ -319,7 +341,7 @@ def plan_remove_item(*, plan: TreatmentPlan, kind: str, item_id: int, by: Actor)
         raise RuleViolation("Choose what to remove.", code="invalid_choice")
     model, path = REMOVABLE[kind]
     with transaction.atomic():
-        _require_draft(_locked_plan(plan))
+        _edit_draft(plan, by)
         deleted, _ = model.objects.filter(pk=item_id, **{path: plan}).delete()  # type: ignore[attr-defined]
         if not deleted:
             raise RuleViolation(f"That {kind} is not in this plan.", code="not_in_plan")
@@ -357,7 +379,8 @@ def plan_sign(*, plan: TreatmentPlan, role: str, signer_name: str = "", by: Acto
 
     The clinician signs as themselves (the acting user); the patient's and a guardian's signatures
     are witnessed and recorded by the acting staff member with the signer's name. A guardian signs
-    only for a minor. The clinician signs a complete plan only (see domain.plan_gaps). When every
+    only for a minor. Everyone signs a complete plan only (see domain.plan_gaps); a change to
+    a draft removes the signatures already on it (_edit_draft). When every
     required signer has signed, the plan becomes signed (locked) and the version it updates is
     marked superseded. Raises RuleViolation naming what is missing.
     """
@@ -382,15 +405,15 @@ def plan_sign(*, plan: TreatmentPlan, role: str, signer_name: str = "", by: Acto
     with transaction.atomic():
         locked = _locked_plan(plan)
         _require_draft(locked)
-        if role == SignerRole.CLINICIAN:
-            fresh = TreatmentPlan.objects.prefetch_related(
-                "problems__goals__objectives", "problems__goals__interventions"
-            ).get(pk=plan.pk)
-            gaps = domain.plan_gaps(plan_outline(fresh))
-            if gaps:
-                raise RuleViolation(
-                    "The plan is not complete: " + " ".join(gaps), code="plan_incomplete"
-                )
+        # Every signer signs a complete plan (the patient too: nothing is left blank to fill later).
+        fresh = TreatmentPlan.objects.prefetch_related(
+            "problems__goals__objectives", "problems__goals__interventions"
+        ).get(pk=plan.pk)
+        gaps = domain.plan_gaps(plan_outline(fresh))
+        if gaps:
+            raise RuleViolation(
+                "The plan is not complete: " + " ".join(gaps), code="plan_incomplete"
+            )
         try:
             with transaction.atomic():
                 signature = PlanSignature.objects.create(

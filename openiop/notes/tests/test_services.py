@@ -329,3 +329,38 @@ def test_an_addendum_naming_another_member_is_refused(clinic):
     own = section.patient.legal_first_name
     services.note_add_addendum(section=section, text=f"{own} called: safe.", by=clinic.actor)
     assert section.addenda.count() == 1
+
+
+def test_a_member_with_plan_objectives_needs_a_linked_objective_to_sign(clinic):
+    session, members = clinic.group(3)
+    objective = _plan_with_objective(members[0], clinic)  # the others have no plan yet
+    note = save(clinic, session, members)
+    with pytest.raises(RuleViolation, match="objective") as refused:
+        services.note_sign(note=note, by=clinic.actor)
+    section = note.sections.get(episode=members[0])
+    assert refused.value.field == f"section-{section.pk}"
+    assert members[0].patient.display_name in str(refused.value)
+    sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
+    sections[members[0].pk] = SectionInput(body=body(0), objective_ids=[objective.pk])
+    note = save(clinic, session, members, sections=sections, expected_version=note.version)
+    services.note_sign(note=note, by=clinic.actor)
+    assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.SIGNED
+
+
+def test_an_individual_note_of_a_member_with_a_plan_links_an_objective(clinic):
+    episode = clinic.patient("Sorrel", "Unlinked")
+    _plan_with_objective(episode, clinic)
+    start = dt.datetime(2026, 3, 4, 15, tzinfo=dt.UTC)
+    note = services.individual_note_save(
+        episode=episode,
+        kind="individual",
+        note_format="dap",
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=50),
+        topic="Sleep",
+        body={"data": "Slept four hours.", "assessment": "Tired.", "plan": "Routine."},
+        by=clinic.actor,
+    )
+    with pytest.raises(RuleViolation) as refused:
+        services.note_sign(note=note, by=clinic.actor)
+    assert refused.value.field == "objectives"

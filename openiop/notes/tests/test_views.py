@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -251,6 +252,9 @@ def test_individual_note_page_creates_and_signs(clinic, client):
     assert response.status_code == 302
     note = ProgressNote.objects.get(kind="individual")
     assert note.status == NoteStatus.SIGNED and note.duration_minutes == 50
+    # The signed note is a page about one patient: its header shows the risk level.
+    detail = client.get(reverse("notes:detail", kwargs={"note_id": note.pk})).content.decode()
+    assert 'data-risk="' in detail and episode.patient.mrn in detail
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -301,3 +305,68 @@ def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_i
     note = ProgressNote.objects.get(kind="individual")
     assert note.session == session and note.status == NoteStatus.SIGNED
     assert link not in client.get(reverse("notes:late")).content.decode()
+
+
+def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_same_draft(
+    clinic, client
+):
+    episode = clinic.patient("Sorrel", "Onceonly")
+    client.force_login(clinic.clinician)
+    url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
+    data = {
+        "note_format": "soap",
+        "kind": "individual",
+        "date": "2026-03-04",
+        "starts": "15:00",
+        "ends": "15:50",
+        "topic": "Sleep",
+        "subjective": "Reports four hours of sleep, cravings at night.",
+        "objective": "Tired, fidgety, good eye contact.",
+        "assessment": "",  # signing needs it: refused, the draft is saved
+        "plan": "Wind-down routine; review next week.",
+        "action": "sign",
+    }
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    draft = ProgressNote.objects.get(kind="individual")
+    assert draft.status == NoteStatus.DRAFT
+    edit_url = reverse("notes:individual_edit", kwargs={"note_id": draft.pk})
+    body = refused.content.decode()
+    assert f'action="{edit_url}"' in body  # the next post continues this draft
+
+    def version_in(page: str) -> str:
+        found = re.search(r'name="version" value="(\d+)"', page)
+        assert found is not None, "the form carries the draft's version"
+        return found.group(1)
+
+    data["version"] = version_in(body)
+    data["plan"] = ""  # refused again, now on the edit page: still the same draft
+    again = client.post(edit_url, data).content.decode()
+    assert "changed by someone else" not in again
+    data["version"] = version_in(again)
+    data["plan"] = "Wind-down routine; review next week."
+    data["assessment"] = "Sleep disruption raising relapse risk."
+    signed = client.post(edit_url, data)
+    assert signed.status_code == 302
+    assert ProgressNote.objects.filter(kind="individual").count() == 1
+    draft.refresh_from_db()
+    assert draft.status == NoteStatus.SIGNED
+
+
+def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
+    from openiop.measures.services import safety_alert_flag
+
+    session, members = clinic.group(3)
+    safety_alert_flag(
+        episode=members[1], risk_level="high", note="Disclosed a plan", by=clinic.actor
+    )
+    client.force_login(clinic.clinician)
+    html = client.get(reverse("notes:group", kwargs={"session_id": session.pk})).content.decode()
+
+    def risk_of(episode):
+        found = re.search(r'data-risk="(\w+)"', html.split(f'data-member="{episode.pk}"')[1])
+        assert found is not None, f"no risk badge for member {episode.pk}"
+        return found.group(1)
+
+    risks = {e.pk: risk_of(e) for e in members}
+    assert risks == {members[0].pk: "none", members[1].pk: "high", members[2].pk: "none"}

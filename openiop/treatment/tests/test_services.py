@@ -202,3 +202,39 @@ def test_the_database_allows_one_draft_per_episode(clinic):
         TreatmentPlan.objects.create(
             episode=episode, patient=episode.patient, number=2, created_by=clinic.clinician
         )
+
+
+def test_changing_a_partly_signed_draft_removes_the_signatures_so_no_one_signs_unseen_text(clinic):
+    episode = clinic.patient("Rosalind", "Signedtext")
+    plan = build_plan(clinic, episode)
+    services.plan_sign(
+        plan=plan, role="patient", signer_name="Rosalind Signedtext", by=clinic.actor
+    )
+    services.plan_add_goal(problem=plan.problems.get(), text="A goal added later", by=clinic.actor)
+    assert not plan.signatures.exists()  # the patient signed a text that has since changed
+    removed = AuditEntry.objects.filter(
+        object_type="treatment_plan",
+        object_id=str(plan.pk),
+        detail__signatures_removed__isnull=False,
+    )
+    assert removed.exists()
+    # The clinician's signature now locks nothing on its own: the patient signs the new text.
+    goal = plan.problems.get().goals.get(text="A goal added later")
+    services.plan_add_objective(
+        goal=goal, text="Walk daily", target_date=dt.date(2026, 4, 1), by=clinic.actor
+    )
+    services.plan_add_intervention(
+        goal=goal, modality="cbt", frequency="weekly", responsible=clinic.clinician, by=clinic.actor
+    )
+    services.plan_sign(plan=plan, role="clinician", by=clinic.actor)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT
+
+
+def test_no_one_signs_an_incomplete_plan(clinic):
+    episode = clinic.patient("Rosalind", "Incomplete")
+    plan = services.plan_start(episode=episode, by=clinic.actor)
+    for role, name in (("patient", "Rosalind Incomplete"), ("clinician", "")):
+        with pytest.raises(RuleViolation, match="not complete"):
+            services.plan_sign(plan=plan, role=role, signer_name=name, by=clinic.actor)
+    assert not plan.signatures.exists()

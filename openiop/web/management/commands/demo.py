@@ -486,6 +486,7 @@ class DemoBuilder:
         from openiop.notes import services as note_services
         from openiop.notes.models import ProgressNote
         from openiop.treatment import services as plan_services
+        from openiop.treatment.selectors import current_objectives
 
         staff_set_supervisor(
             user=self.staff["clinician2"], supervisor=self.staff["clinician"], by=self.actor
@@ -544,6 +545,7 @@ class DemoBuilder:
         for n, session in enumerate(sessions):
             by = Actor.cli(session.facilitator, "demo")
             members = note_services.attendees(session)
+            serves = current_objectives([a.episode_id for a in members])
             note = note_services.group_note_save(
                 session=session,
                 note_format="dap",
@@ -561,7 +563,8 @@ class DemoBuilder:
                             "response": DEMO_RESPONSES[(i + 2 * n) % len(DEMO_RESPONSES)],
                             "risk": "",
                             "plan": DEMO_PLANS[(i + 3 * n) % len(DEMO_PLANS)],
-                        }
+                        },
+                        objective_ids=[o.pk for o in serves.get(a.episode_id, [])[:1]],
                     )
                     for i, a in enumerate(members)
                 },
