@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
 
 from openiop.accounts.access import require, require_patient
 from openiop.accounts.domain import Cap
@@ -36,6 +36,7 @@ from openiop.admissions.models import (
     Payer,
     PovertyGuidelineYear,
     Prescreen,
+    PublicInquiryThrottle,
     StageChange,
     WaitlistEntry,
 )
@@ -219,6 +220,31 @@ def inquiry_create(
         )
         _audit(by, inquiry, AuditAction.CREATE, {"channel": inquiry.channel})
     return inquiry
+
+
+def public_post_count(*, by: Actor) -> int:
+    """Count one post of the public form from `by.client_addr` in this clock hour; return the
+    hour's count so far (this post included).
+
+    Anonymous and not audited (no patient data); one row per address and hour, shared by every
+    worker process. Rows older than the previous hour are removed as new hours start.
+    """
+    window = clock.now().replace(minute=0, second=0, microsecond=0)
+    key = (by.client_addr or "unknown")[:64]
+    rows = PublicInquiryThrottle.objects.filter(client_key=key, window_start=window)
+    with transaction.atomic():
+        if not rows.update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    PublicInquiryThrottle.objects.create(
+                        client_key=key, window_start=window, count=1
+                    )
+            except IntegrityError:  # another worker created it first
+                rows.update(count=F("count") + 1)
+            PublicInquiryThrottle.objects.filter(
+                window_start__lt=window - dt.timedelta(hours=1)
+            ).delete()
+        return int(rows.values_list("count", flat=True).get())
 
 
 def inquiry_submit_public(*, site: Site, by: Actor, **fields: Any) -> Inquiry:

@@ -130,6 +130,19 @@ def test_a_flood_of_posts_is_cut_off_per_client_address(clinic, client, settings
     assert _public(clinic, client, headers={"HTTP_X_FORWARDED_FOR": "10.9.9.9"}).status_code == 429
 
 
+def test_the_limit_is_shared_by_every_worker_process(clinic, client, settings):
+    """Production runs several worker processes, each with its own in-memory cache: the count
+    lives in the database, so a flood spread over the workers (here: the cache emptied before
+    each post, as a fresh worker would see it) is still cut off at the limit."""
+    settings.OPENIOP_PUBLIC_INQUIRY_LIMIT = 3
+    codes = []
+    for n in range(6):
+        cache.clear()
+        codes.append(_public(clinic, client, first_name=f"Spread{n}").status_code)
+    assert codes == [302, 302, 302, 429, 429, 429]
+    assert Inquiry.objects.count() == 3
+
+
 def test_invalid_posts_count_towards_the_limit_too(clinic, client, settings):
     settings.OPENIOP_PUBLIC_INQUIRY_LIMIT = 3
     for _ in range(3):
