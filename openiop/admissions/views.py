@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -138,7 +139,7 @@ def board(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.ADMISSIONS_VIEW)
 def conversion(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    today = dt.date.today()
+    today = timezone.localdate()
     start = dt.date(today.year - 1, today.month, 1)
     rows = selectors.conversion_report(actor=actor, start=start, end=today)
     return render(

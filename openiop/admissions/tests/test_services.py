@@ -677,3 +677,30 @@ def test_admission_at_another_level_than_the_clinician_decided_is_refused(clinic
         inquiry=inquiry, track=clinic.track, level_of_care="2.1", by=clinic.actor("intake")
     )
     assert result.episode.level_of_care == "2.1"
+
+
+def test_conversion_counts_an_inquiry_in_the_clinic_s_local_month(clinic):
+    """An evening call on Oct 31 in Chicago is 01:00 UTC on Nov 1: it belongs to October."""
+    from zoneinfo import ZoneInfo
+
+    from openiop.testing import make_site
+
+    chicago = make_site(clinic.org, name="Lakeside (fictional)", timezone="America/Chicago")
+    director = clinic.actor("director")
+    services.inquiry_create(
+        site=chicago,
+        by=director,
+        received_at=dt.datetime(2026, 10, 31, 20, 0, tzinfo=ZoneInfo("America/Chicago")),
+        channel="call",
+        referral_source="court",
+        first_name="Hallow",
+        last_name="Eveningstar",
+        phone="555-010-3131",
+        concerns="mental_health",
+        age_group="adult",
+        urgency="soon",
+    )
+    rows = selectors.conversion_report(
+        actor=director, start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)
+    )
+    assert [(r.month, r.referral_source, r.inquiries) for r in rows] == [("2026-10", "court", 1)]
