@@ -302,7 +302,8 @@ def inquiry_move(*, inquiry: Inquiry, to_stage: str, note: str, by: Actor) -> In
     """Move a card by hand: close it (referred elsewhere, declined, lost), step back, or reopen.
 
     Forward steps happen by doing the work. Raises RuleViolation for a move the pipeline does not
-    allow (domain.pipeline.move_problem) or a close without a note; NotPermitted (audited) without
+    allow (domain.pipeline.move_problem), a close without a note, or a close while an urgent task
+    is open (a high-risk contact never ends silently); NotPermitted (audited) without
     Cap.ADMISSIONS_MANAGE.
     """
     _require_inquiry(by, Cap.ADMISSIONS_MANAGE, inquiry)
@@ -318,6 +319,8 @@ def inquiry_move(*, inquiry: Inquiry, to_stage: str, note: str, by: Actor) -> In
                 code="required",
                 field="note",
             )
+        if to_stage in pipeline.CLOSING_STAGES:
+            _refuse_while_urgent_task(current)
         before = current.stage
         _set_stage(current, to_stage, by, note)
         _audit(by, current, AuditAction.UPDATE, {"event": "stage", "from": before, "to": to_stage})
