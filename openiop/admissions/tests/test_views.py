@@ -493,11 +493,36 @@ def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, cli
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=answers, by=clinic.actor("clinician")
     )
-    client.force_login(clinic.users["intake"])
+    client.force_login(clinic.users["clinician"])
     page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
     assert f"C-SSRS screener: {tier}" in page
     assert "<strong>988</strong>" in page and "555-0100" in page  # the clinic's crisis line
     assert "Higher level of care now</h2>" not in page
+    # the front desk, who may be on the phone with the person, is told to give them too
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "<strong>988</strong>" in page and "555-0100" in page
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_screen"), [("clinician", True), ("intake", False), ("billing", False)]
+)
+def test_pre_screen_answers_and_safety_tier_are_clinical(clinic, client, role, sees_screen):
+    """Everyone working the inquiry sees the outcome (it routes the card); the C-SSRS tier and
+    the reasons are clinical (Cap.CLINICAL_VIEW), hidden from intake and billing."""
+    inquiry = clinic.inquiry()
+    no_withdrawal_care = FITS.__class__(**{**FITS.__dict__, "needs_medical_withdrawal": True})
+    services.prescreen_record(
+        inquiry=inquiry,
+        answers=no_withdrawal_care,
+        cssrs_answers=[1, 1, 1, 0, 0, 0, 0],
+        by=clinic.actor("clinician"),
+    )
+    client.force_login(clinic.users[role])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "IOP does not fit" in page
+    assert ("C-SSRS screener: moderate" in page) is sees_screen
+    assert ("medically supervised withdrawal" in page) is sees_screen
 
 
 def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
