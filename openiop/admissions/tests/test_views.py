@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from decimal import Decimal
@@ -511,10 +512,10 @@ def test_pre_screen_answers_and_safety_tier_are_clinical(clinic, client, role, s
     """Everyone working the inquiry sees the outcome (it routes the card); the C-SSRS tier and
     the reasons are clinical (Cap.CLINICAL_VIEW), hidden from intake and billing."""
     inquiry = clinic.inquiry()
-    no_withdrawal_care = FITS.__class__(**{**FITS.__dict__, "needs_medical_withdrawal": True})
+    needs_withdrawal_care = dataclasses.replace(FITS, needs_medical_withdrawal=True)
     services.prescreen_record(
         inquiry=inquiry,
-        answers=no_withdrawal_care,
+        answers=needs_withdrawal_care,
         cssrs_answers=[1, 1, 1, 0, 0, 0, 0],
         by=clinic.actor("clinician"),
     )
