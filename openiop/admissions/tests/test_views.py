@@ -570,3 +570,21 @@ def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):
     page = response.content.decode()
     assert "is on its waitlist at position 2" in page
     assert "Waiting, position 2" in page  # the packet page says it too
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"), [("clinician", True), ("intake", False), ("billing", False)]
+)
+def test_only_roles_that_may_close_an_urgent_task_are_offered_the_form(
+    clinic, client, role, offered
+):
+    """Everyone sees the urgent task; only a clinician (Cap.ADMISSIONS_ASSESS) may record what
+    was done, so only they get the form (others were offered a button that ended in a 403)."""
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users[role])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "Urgent task:" in page
+    assert ("Mark task done" in page) is offered
