@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -100,16 +101,31 @@ def ensure_database(name: str, *, sites: int, patients: int, seed: int, rebuild:
         conn.execute("VACUUM ANALYZE")
 
 
+# Tables a current `openiop synth` fills: a database built before one of them was added is rebuilt.
+FILLED_TABLES = (
+    "measures_response",
+    "measures_safetyalert",
+    "admissions_inquiry",
+    "treatment_treatmentplan",
+    "notes_progressnote",
+)
+
+
 def _fresh(name: str, patients: int) -> bool:
     """The network is complete and its schedule still reaches today (sessions run 2 weeks ahead)."""
     try:
         with psycopg.connect(db_url(name)) as conn:
             count = conn.execute("SELECT count(*) FROM patients_patient").fetchone()
             ahead = conn.execute("SELECT max(date) FROM programs_groupsession").fetchone()
+            filled = all(
+                conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone() == (True,)
+                for table in FILLED_TABLES
+            )
     except psycopg.Error:
         return False
     return bool(
-        count
+        filled
+        and count
         and count[0] == patients
         and ahead
         and ahead[0]
@@ -252,6 +268,63 @@ def worker_peak_mb(master: int) -> list[float]:
     return peaks
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used (seconds), from /proc/<pid>/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def worker_pids(master: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class BackendCpu(threading.Thread):
+    """CPU seconds used by the PostgreSQL processes serving `database` while it runs.
+
+    Connections come and go (Django recycles them after CONN_MAX_AGE), so it samples every
+    half second and sums, per server process, the last reading minus the first (0 for a process
+    that started during the run, so opening a connection counts too).
+    """
+
+    def __init__(self, database: str) -> None:
+        super().__init__(daemon=True)
+        self.database = database
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stopping = threading.Event()
+        self._sample(initial=True)
+
+    def _sample(self, *, initial: bool = False) -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.database]
+            ).fetchall()
+        for (pid,) in rows:
+            used = cpu_seconds([int(pid)])
+            self.first.setdefault(int(pid), used if initial else 0.0)
+            self.last[int(pid)] = used
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            self._sample()
+
+    def stop(self) -> float:
+        self.stopping.set()
+        self.join()
+        self._sample()
+        return sum(max(0.0, self.last[pid] - self.first[pid]) for pid in self.last)
+
+
 def measure(
     name: str, *, workers: int, duration: int, connections: int, only: set[str] | None
 ) -> dict[str, Any]:
@@ -269,12 +342,22 @@ def measure(
             url = base + page["path"]
             cookie = cookies.get(page["user"]) if page["user"] else None
             wrk(url, cookie, duration=2, connections=connections)  # warm-up
+            # CPU per request, of the workers and of their database connections: unlike the
+            # latencies it does not depend on what else the machine runs at the same time.
+            app = worker_pids(server.pid)
+            app_before, db = cpu_seconds(app), BackendCpu(name)
+            db.start()
             result = wrk(url, cookie, duration=duration, connections=connections)
+            db_used = db.stop()
+            per_request = 1000 / result["requests"]
+            result["cpu_ms"] = round((cpu_seconds(app) - app_before) * per_request, 3)
+            result["db_cpu_ms"] = round(db_used * per_request, 3)
             result.update(name=page["name"], path=page["path"], queries=page["queries"])
             log(
                 f"   {page['name']:<16} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:7.1f} ms"
                 f"  p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
-                f"  {page['queries']} queries"
+                f"  {page['queries']} queries  CPU {result['cpu_ms']:.2f} + db"
+                f" {result['db_cpu_ms']:.2f} ms/req"
             )
             results.append(result)
         peaks = worker_peak_mb(server.pid)
@@ -292,6 +375,13 @@ def report(
 
     big_pages, small_pages = by_name(big), by_name(small)
     floor_big, floor_small = big_pages["floor"]["p95_ms"], small_pages["floor"]["p95_ms"]
+    floor_cpu = max(big_pages["floor"].get("cpu_ms", 0.0), 0.001)
+
+    def cpu(page: dict[str, Any] | None) -> float | None:
+        if page is None or "cpu_ms" not in page:
+            return None
+        return round(page["cpu_ms"] + page["db_cpu_ms"], 3)
+
     pages = []
     for name, page in big_pages.items():
         if name == "floor":
@@ -313,6 +403,11 @@ def report(
                 "p95_ratio_to_floor": to_floor,
                 "p95_ratio_to_floor_1k": round(other["p95_ms"] / floor_small, 2) if other else None,
                 "p95_ratio_20k_to_1k": growth,
+                "cpu_ms_per_request": cpu(page),
+                "app_cpu_ms_per_request": page.get("cpu_ms"),
+                "db_cpu_ms_per_request": page.get("db_cpu_ms"),
+                "cpu_ms_per_request_1k": cpu(other),
+                "cpu_ratio_to_floor": round(cpu(page) / floor_cpu, 1) if cpu(page) else None,
                 "within_budget": to_floor <= BUDGET_TO_FLOOR
                 and (growth is None or growth <= BUDGET_GROWTH)
                 and (other is None or page["queries"] == other["queries"]),
@@ -321,7 +416,12 @@ def report(
     return {
         **meta,
         "budgets": {"p95_ratio_to_floor": BUDGET_TO_FLOOR, "p95_ratio_20k_to_1k": BUDGET_GROWTH},
-        "floor": {"p95_ms": floor_big, "p95_ms_1k": floor_small, "rps": big_pages["floor"]["rps"]},
+        "floor": {
+            "p95_ms": floor_big,
+            "p95_ms_1k": floor_small,
+            "rps": big_pages["floor"]["rps"],
+            "cpu_ms_per_request": big_pages["floor"].get("cpu_ms"),
+        },
         "pages": pages,
         "worker_peak_mb": {
             str(big): runs[big]["worker_peak_mb"],
@@ -338,19 +438,24 @@ def markdown(result: dict[str, Any]) -> str:
         f"for {result['load']['duration_s']} s per page. Floor (/healthz) p95: "
         f"{result['floor']['p95_ms']:.2f} ms at 20k, {result['floor']['p95_ms_1k']:.2f} ms at 1k.",
         "",
-        "| page | req/s | p50 ms | p95 ms | p99 ms | p95 / floor | p95 20k / 1k | queries | within budget |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| page | req/s | p50 ms | p95 ms | p99 ms | p95 / floor | p95 20k / 1k | queries "
+        "| CPU ms/req (app + db) | CPU / floor | within budget |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for p in result["pages"]:
         growth = f"{p['p95_ratio_20k_to_1k']:.2f}" if p["p95_ratio_20k_to_1k"] is not None else "—"
         lines.append(
             f"| {p['name']} | {p['rps']:.0f} | {p['p50_ms']:.1f} | {p['p95_ms']:.1f} | "
             f"{p['p99_ms']:.1f} | {p['p95_ratio_to_floor']:.2f} | {growth} | {p['queries']} | "
-            f"{'yes' if p['within_budget'] else '**no**'} |"
+            f"{p['app_cpu_ms_per_request']:.2f} + {p['db_cpu_ms_per_request']:.2f} | "
+            f"{p['cpu_ratio_to_floor']:.1f} | {'yes' if p['within_budget'] else '**no**'} |"
         )
     peaks = result["worker_peak_mb"]
     lines += [
         "",
+        f"Floor CPU: {result['floor']['cpu_ms_per_request']:.3f} ms per request. CPU per request "
+        "(gunicorn workers plus their PostgreSQL connections, from /proc) does not depend on "
+        "the machine's other load the way latencies do; the budgets are on p95.",
         "Peak memory per worker (MB): " + "; ".join(f"{k} patients: {v}" for k, v in peaks.items()),
     ]
     return "\n".join(lines) + "\n"

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from openiop.accounts.access import require
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.core.actor import Actor
+
+
+def _id_in(ids: list[int]) -> Q:
+    """`pk in ids`. On PostgreSQL one array parameter: a patient seen on many rosters has
+    thousands of linked entries, and preparing them one by one in the ORM cost 30+ ms a page."""
+    if connection.vendor != "postgresql":
+        return Q(pk__in=ids)
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    return Q(RawSQL(f"{table}.id = ANY(%s)", (ids,), output_field=BooleanField()))
 
 
 def audit_search(
@@ -36,7 +47,7 @@ def audit_search(
                 "entry_id", flat=True
             )
         )
-        qs = qs.filter(Q(patient_id=patient_id) | Q(pk__in=linked))
+        qs = qs.filter(Q(patient_id=patient_id) | _id_in(linked))
     if username:
         qs = qs.filter(username__iexact=username.strip())
     if date_from:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Max, Min, Prefetch, Q
 
 from openiop.accounts.access import require, require_patient, site_scope
 from openiop.accounts.domain import Cap
@@ -491,11 +491,12 @@ def _require_site(actor: Actor, site: Site) -> None:
         raise NotPermitted("This site is not one of yours.", code="site_not_permitted")
 
 
-def due_list(*, actor: Actor, site: Site, everyone: bool = False) -> list[DueRow]:
+def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -> list[DueRow]:
     """Questionnaires due or overdue today for the actor's patients (primary clinician) at `site`.
 
-    `everyone` lists every open episode at the site (for directors covering). Constant queries:
-    episodes, enrollments, schedules, response dates.
+    `everyone` lists every open episode at the site (for directors covering); `q` keeps patients
+    whose name holds every word of it. Constant queries: episodes, enrollments, schedules, response
+    dates.
     """
     require(actor, Cap.CLINICAL_VIEW, object_type="measures_due")
     _require_site(actor, site)
@@ -506,6 +507,8 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False) -> list[DueRow
     )
     if not everyone:
         episodes = episodes.filter(primary_clinician=actor.user)
+    for term in q.lower().split():  # search_name is stored lower-case
+        episodes = episodes.filter(patient__search_name__contains=term)
     episodes = episodes.prefetch_related(
         Prefetch(
             "enrollments", queryset=Enrollment.objects.only("episode_id", "track_id", "end_date")
@@ -570,6 +573,40 @@ class ProgramRow:
 PROGRAM_INSTRUMENTS = ("phq9", "phqa", "gad7", "cssrs", "bam")
 
 
+def first_and_latest_responses(
+    episode_ids: Sequence[int], instruments: Sequence[str]
+) -> dict[int, tuple[dict[str, Response], dict[str, Response]]]:
+    """For each episode: (first, latest) response per instrument, keyed by instrument.
+
+    Two queries whatever the number of responses: the first and last administration time per
+    episode and instrument (an aggregate over the episode/instrument/time index), then only the
+    responses given at those times. A daily C-SSRS check-in makes an episode hold hundreds of
+    responses; loading them all to keep two was the program view's cost at scale.
+    """
+    if not episode_ids:
+        return {}
+    bounds = list(
+        Response.objects.filter(episode_id__in=episode_ids, instrument__in=instruments)
+        .values("episode_id", "instrument")
+        .annotate(first_at=Min("administered_at"), last_at=Max("administered_at"))
+    )
+    times = {b["first_at"] for b in bounds} | {b["last_at"] for b in bounds}
+    wanted = {(b["episode_id"], b["instrument"]): (b["first_at"], b["last_at"]) for b in bounds}
+    result: dict[int, tuple[dict[str, Response], dict[str, Response]]] = {
+        e: ({}, {}) for e in episode_ids
+    }
+    for r in Response.objects.filter(
+        episode_id__in=episode_ids, instrument__in=instruments, administered_at__in=times
+    ).order_by("administered_at", "id"):
+        first_at, last_at = wanted.get((r.episode_id, r.instrument), (None, None))
+        first, latest = result[r.episode_id]
+        if r.administered_at == first_at:
+            first.setdefault(r.instrument, r)
+        if r.administered_at == last_at:
+            latest[r.instrument] = r
+    return result
+
+
 def program_outcomes(
     *,
     actor: Actor,
@@ -579,7 +616,12 @@ def program_outcomes(
     page: int | str | None = 1,
 ) -> Page[ProgramRow]:
     """Active patients at `site` with latest scores, change since admission and the week-3
-    non-responder flag (see care.is_nonresponder and outcome_rules()). Three queries a page."""
+    non-responder flag (see care.is_nonresponder and outcome_rules()).
+
+    A fixed number of queries a page: the episodes, then first and latest responses for the
+    shown page only (for the non-responder filter, for every active episode at the site, and only
+    the depression measures that decide it).
+    """
     require(actor, Cap.CLINICAL_VIEW, object_type="measures_program")
     _require_site(actor, site)
     tz = site.tz
@@ -590,33 +632,34 @@ def program_outcomes(
     if q.strip():
         for term in q.lower().split():  # search_name is stored lower-case
             episodes = episodes.filter(patient__search_name__contains=term)
-    rows_e = list(episodes.order_by("patient__search_name"))
-    responses: dict[int, list[Response]] = defaultdict(list)
-    for r in Response.objects.filter(
-        episode__in=[e.pk for e in rows_e], instrument__in=PROGRAM_INSTRUMENTS
-    ).order_by("administered_at", "id"):
-        responses[r.episode_id].append(r)
     rules = outcome_rules()
-    rows: list[ProgramRow] = []
-    for ep in rows_e:
-        first: dict[str, Response] = {}
-        latest: dict[str, Response] = {}
-        for r in responses.get(ep.pk, []):
-            first.setdefault(r.instrument, r)
-            latest[r.instrument] = r
-        days = (today - ep.admission_date).days
-        key = "phqa" if "phqa" in latest and "phq9" not in latest else "phq9"
-        nonresponder = False
-        f, last = first.get(key), latest.get(key)
-        if f is not None and last is not None and f is not last:
-            assert f.total is not None and last.total is not None
-            nonresponder = is_nonresponder(
-                baseline=f.total, latest=last.total, days_since_admission=days, rules=rules
-            )
-        rows.append(ProgramRow(ep, days, latest, first, nonresponder, key))
+
+    def rows_for(eps: Sequence[Episode], instruments: Sequence[str]) -> list[ProgramRow]:
+        scores = first_and_latest_responses([e.pk for e in eps], instruments)
+        rows: list[ProgramRow] = []
+        for ep in eps:
+            first, latest = scores[ep.pk]
+            days = (today - ep.admission_date).days
+            key = "phqa" if "phqa" in latest and "phq9" not in latest else "phq9"
+            nonresponder = False
+            f, last = first.get(key), latest.get(key)
+            if f is not None and last is not None and f.pk != last.pk:
+                assert f.total is not None and last.total is not None
+                nonresponder = is_nonresponder(
+                    baseline=f.total, latest=last.total, days_since_admission=days, rules=rules
+                )
+            rows.append(ProgramRow(ep, days, latest, first, nonresponder, key))
+        return rows
+
+    ordered = list(episodes.order_by("patient__search_name"))
     if nonresponders_only:
-        rows = [r for r in rows if r.nonresponder]
-    result = Paginator(rows, 25).get_page(page)
+        ordered = [r.episode for r in rows_for(ordered, ("phq9", "phqa")) if r.nonresponder]
+    shown = Paginator(ordered, 25).get_page(page)
+    result: Page[ProgramRow] = Page(
+        rows_for(list(shown.object_list), PROGRAM_INSTRUMENTS),
+        shown.number,
+        shown.paginator,  # type: ignore[arg-type]  # counts only
+    )
     audit_record_many(
         actor,
         action=AuditAction.VIEW,

@@ -36,7 +36,15 @@ from openiop.measures.choices import (
     RiskLevel,
 )
 from openiop.measures.domain import REGISTRY, AnswerError
-from openiop.measures.domain.care import ClinicHours, alert_owner, alert_triggers, escalation_due
+from openiop.measures.domain.care import (
+    PLAN_PRINT_CHARS_PER_LINE,
+    PLAN_PRINT_MAX_LINES,
+    ClinicHours,
+    alert_owner,
+    alert_triggers,
+    escalation_due,
+    plan_print_lines,
+)
 from openiop.measures.models import (
     MeasurementSchedule,
     PatientLink,
@@ -593,6 +601,16 @@ def safety_plan_sign(
     if empty:
         raise RuleViolation(
             "Fill in every step and the reasons for living before signing.", field=empty[0]
+        )
+    lines = plan_print_lines(getattr(plan, f) for f in PLAN_FIELDS)
+    if lines > PLAN_PRINT_MAX_LINES:
+        longest = max(PLAN_FIELDS, key=lambda f: plan_print_lines([getattr(plan, f)]))
+        raise RuleViolation(
+            f"The plan must print on one page: it needs {lines} lines of "
+            f"{PLAN_PRINT_CHARS_PER_LINE} characters and a page holds {PLAN_PRINT_MAX_LINES}. "
+            "Shorten it, starting with this step.",
+            field=longest,
+            code="plan_too_long",
         )
     if not patient_agreed:
         raise RuleViolation(

@@ -34,7 +34,7 @@ from openiop.measures.forms import (
 from openiop.measures.models import MeasurementSchedule, PatientLink
 from openiop.programs.models import Site, Track
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, staff_view
+from openiop.web.views_support import form_error, paginate, staff_view
 
 
 def _site_choice(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:
@@ -334,11 +334,19 @@ def due(request: HttpRequest) -> HttpResponse:
     # Directors cover everyone by default; clinicians see the patients they are primary for.
     default = "1" if getattr(request.user, "role", "") == "director" else "0"
     everyone = request.GET.get("everyone", default) == "1"
-    rows = selectors.due_list(actor=actor, site=site, everyone=everyone) if site else []
+    q = request.GET.get("q", "").strip()[:100]
+    rows = selectors.due_list(actor=actor, site=site, everyone=everyone, q=q) if site else []
     return render(
         request,
         "measures/due.html",
-        {"rows": rows, "site": site, "sites": sites, "everyone": everyone, "registry": REGISTRY},
+        {
+            "page": paginate(request, rows),
+            "q": q,
+            "site": site,
+            "sites": sites,
+            "everyone": everyone,
+            "registry": REGISTRY,
+        },
     )
 
 
@@ -467,8 +475,10 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as exc:
             form_error(form, exc)
         else:
+            # Every C-SSRS tier above none gets 988 and the crisis line (domain.md s.7: "all tiers
+            # 988 + crisis resources"); an alert opens only at moderate or high.
             at_risk = "item9_positive" in response.flags or (
-                response.instrument == "cssrs" and response.band in ("moderate", "high")
+                response.instrument == "cssrs" and response.band not in ("none", None)
             )
             return _patient_page(
                 request,

@@ -501,6 +501,26 @@ def note_add_addendum(*, section: NoteSection, text: str, by: Actor) -> NoteAdde
             "The note is still a draft: edit it instead of adding an addendum.",
             code="note_draft",
         )
+    others = [s for s in section.note.sections.select_related("patient") if s.pk != section.pk]
+    if others:
+        own = {section.patient.legal_first_name, section.patient.legal_last_name}
+        names = [
+            n
+            for s in others
+            for n in (
+                s.patient.legal_first_name,
+                s.patient.legal_last_name,
+                s.patient.preferred_name,
+            )
+            if n and n not in own
+        ]
+        if found := domain.names_mentioned(text, names):
+            raise RuleViolation(
+                f"This addendum shows in {section.patient.display_name}'s chart only: leave out "
+                f"other members' names ({', '.join(found)}).",
+                code="other_member_named",
+                field="text",
+            )
     with transaction.atomic():
         addendum = NoteAddendum.objects.create(section=section, text=text, author=_acting(by))
         audit_record(

@@ -130,6 +130,13 @@ class Chart:
         return next((e for e in self.episodes or [] if e.is_open), None)
 
 
+_UNSHOWN_STAFF_FIELDS = tuple(
+    f"{role}__{field}"
+    for role in ("primary_clinician", "case_manager")
+    for field in ("password", "last_login", "is_superuser", "is_staff", "email", "date_joined")
+)
+
+
 def patient_chart(*, actor: Actor, patient_id: int) -> Chart:
     """The chart: demographics and contacts for Cap.PATIENT_DEMOGRAPHICS, episodes for
     Cap.EPISODE_VIEW, clinical parts (alerts) only for Cap.CLINICAL_VIEW. Audited as one view.
@@ -144,7 +151,18 @@ def patient_chart(*, actor: Actor, patient_id: int) -> Chart:
     user = actor.user
     assert user is not None
     contacts = list(patient.contacts.all())
-    all_episodes = list(episodes_with_history().filter(patient=patient))
+    # The patient is known, so it is set on each episode instead of joined again; the staff named
+    # on an episode are loaded without their password hash and login dates. Compiling the wide
+    # SELECT was half of the chart's time.
+    all_episodes = list(
+        episodes_with_history()
+        .select_related(None)
+        .select_related("site", "primary_clinician", "case_manager")
+        .defer(*_UNSHOWN_STAFF_FIELDS)
+        .filter(patient=patient)
+    )
+    for episode in all_episodes:
+        episode.patient = patient
     has_part2 = any(e.part2_protected for e in all_episodes)
     episodes = all_episodes if user.can(Cap.EPISODE_VIEW) else None
     alerts = None

@@ -122,10 +122,13 @@ class DueRow:
     has_draft: bool
 
 
-def plans_due(*, actor: Actor, at: dt.datetime, include_ok: bool = False) -> list[DueRow]:
+def plans_due(
+    *, actor: Actor, at: dt.datetime, include_ok: bool = False, q: str = ""
+) -> list[DueRow]:
     """Active and on-hold episodes at the actor's sites whose plan is due or overdue (most
     overdue first), in a fixed number of queries; one audit entry names every patient shown.
-    `at` is the current instant; each episode's 'today' is taken in its site's time zone."""
+    `at` is the current instant; each episode's 'today' is taken in its site's time zone.
+    `q` keeps patients whose name holds every word of it."""
     require(actor, READ_CAP, object_type="plans_due")
     episodes = (
         Episode.objects.filter(site_scope(actor))
@@ -139,6 +142,8 @@ def plans_due(*, actor: Actor, at: dt.datetime, include_ok: bool = False) -> lis
             drafts=Max("treatment_plans__id", filter=Q(treatment_plans__status=PlanStatus.DRAFT)),
         )
     )
+    for term in q.lower().split():  # search_name is stored lower-case
+        episodes = episodes.filter(patient__search_name__contains=term)
     rows: list[DueRow] = []
     for e in episodes:
         signed_on = e.last_signed.astimezone(e.site.tz).date() if e.last_signed else None

@@ -154,7 +154,15 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
     plan = selectors.plan_get(actor=actor, plan_id=treatment_plan_id)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     all_forms = _forms(plan, request.POST, action)
-    if action == "remove":
+    confirm_remove = None
+    if action == "remove" and request.POST.get("confirm") != "1":
+        # Removing is destructive (a problem takes its goals, objectives and interventions with
+        # it): the page asks first, naming what goes.
+        confirm_remove = _removal(plan, request.POST.get("kind", ""), request.POST.get("item", ""))
+        if confirm_remove is None:
+            messages.error(request, "That item is not in this plan.")
+            return redirect("treatment:plan", treatment_plan_id=plan.pk)
+    elif action == "remove":
         try:
             item = request.POST.get("item", "")
             services.plan_remove_item(
@@ -203,15 +211,41 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
         "required": required,
         "missing": [r for r in required if r not in signed],
         "can_write": request.user.can(Cap.NOTE_TEXT),  # type: ignore[union-attr]
+        "confirm_remove": confirm_remove,
     }
     return render(request, "treatment/plan.html", context)
+
+
+def _removal(plan: TreatmentPlan, kind: str, item: str) -> dict[str, Any] | None:
+    """What a removal would take away, for the confirmation (None when it is not in the plan)."""
+    item_id = int(item) if item.isdigit() else 0
+    for problem in plan.problems.all():
+        goals = list(problem.goals.all())
+        if kind == "problem" and problem.pk == item_id:
+            what = f"problem “{problem.description}” ({problem.icd10_code})"
+            if goals:
+                what += f" with its {len(goals)} goal{'s' if len(goals) != 1 else ''}"
+                what += ", their objectives and interventions"
+            return {"kind": kind, "item": item_id, "what": what}
+        for goal in goals:
+            if kind == "goal" and goal.pk == item_id:
+                what = f"goal “{goal.text}” with its objectives and interventions"
+                return {"kind": kind, "item": item_id, "what": what}
+            for o in goal.objectives.all():
+                if kind == "objective" and o.pk == item_id:
+                    return {"kind": kind, "item": item_id, "what": f"objective “{o.text}”"}
+            for i in goal.interventions.all():
+                if kind == "intervention" and i.pk == item_id:
+                    return {"kind": kind, "item": item_id, "what": f"intervention “{i}”"}
+    return None
 
 
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)
 def plans_due(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    rows = selectors.plans_due(actor=actor, at=now())
-    return render(request, "treatment/due.html", {"page": paginate(request, rows)})
+    q = request.GET.get("q", "").strip()[:100]
+    rows = selectors.plans_due(actor=actor, at=now(), q=q)
+    return render(request, "treatment/due.html", {"page": paginate(request, rows), "q": q})
 
 
 # --- discharge summary ----------------------------------------------------------------------------

@@ -251,3 +251,24 @@ def is_nonresponder(
     if pct is None:
         return False
     return pct < rules.nonresponse_min_drop_pct
+
+
+# --- the safety plan on one page ---------------------------------------------------------------
+
+# The printed plan (measures/plan_print.html) holds about 42 lines of 80 characters of ordinary text
+# on a Letter page next to the fixed parts (title, seven step headings, 988 and the clinic's line),
+# measured with WeasyPrint. 36 leaves a margin, so a plan that passes this rule prints on one page.
+PLAN_PRINT_CHARS_PER_LINE = 80
+PLAN_PRINT_MAX_LINES = 36
+
+
+def plan_print_lines(
+    texts: Iterable[str], *, chars_per_line: int = PLAN_PRINT_CHARS_PER_LINE
+) -> int:
+    """Printed lines the plan's texts need: each line the writer typed takes at least one printed
+    line, and one more per `chars_per_line` characters; an empty step prints one line (a dash)."""
+    total = 0
+    for text in texts:
+        lines = text.strip().splitlines() or [""]
+        total += sum(max(1, -(-len(line.rstrip()) // chars_per_line)) for line in lines)
+    return total

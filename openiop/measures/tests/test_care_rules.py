@@ -21,6 +21,7 @@ from openiop.measures.domain.care import (
     is_nonresponder,
     measurements_due,
     outcome_markers,
+    plan_print_lines,
 )
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -264,3 +265,21 @@ def test_trend_svg_without_points_says_so():
 
 def test_trend_svg_escapes_the_title():
     assert "<script>" not in trend_svg(title="<script>", points=[], bands=(), max_total=10)
+
+
+@pytest.mark.parametrize(
+    ("texts", "lines"),
+    [
+        ([""], 1),  # an empty step still prints a dash
+        (["short"], 1),
+        (["x" * 80], 1),
+        (["x" * 81], 2),
+        (["one\ntwo\nthree"], 3),
+        (["one\n\nthree"], 3),  # a blank line the writer left is a printed line
+        (["x" * 161 + "\nok"], 4),
+        (["a", "b", "c"], 3),
+        (["  padded  \n"], 1),
+    ],
+)
+def test_plan_print_lines(texts, lines):
+    assert plan_print_lines(texts) == lines

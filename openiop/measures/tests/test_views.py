@@ -80,6 +80,25 @@ def test_patient_without_item9_gets_a_plain_thank_you(client, clinic):
     assert "your answers were sent" in body and 'id="crisis"' not in body
 
 
+@pytest.mark.parametrize(
+    ("answers", "crisis"),
+    [
+        ([1, 0, 0, 0, 0, 0, 0], True),  # wish to be dead only: low tier, no alert, still 988
+        ([1, 1, 1, 0, 0, 0, 0], True),  # method: moderate
+        ([0, 0, 0, 0, 0, 0, 0], False),
+    ],
+)
+def test_patient_answering_a_cssrs_at_any_tier_sees_the_crisis_resources(
+    client, clinic, answers, crisis
+):
+    issued = _issue(clinic, "cssrs")
+    body = client.post(
+        reverse("measures:patient_link", kwargs={"token": issued.token}), _answers(answers)
+    ).content.decode()
+    assert "your answers were sent" in body
+    assert ('id="crisis"' in body and "555-0100" in body) is crisis
+
+
 def test_patient_missing_an_answer_keeps_the_others(client, clinic):
     issued = _issue(clinic)
     data = _answers([2, 1, 0, 0, 0, 0, 0, 0, 0])
@@ -199,6 +218,62 @@ def test_safety_plan_pdf_is_one_page_with_988_and_the_clinic_line(logged_in, cli
     assert "Brother keeps the rifle" in text
 
 
+def _plan_of_lines(clinic, lines_per_step):
+    """A draft whose seven texts have the given numbers of 80-character lines of ordinary words."""
+    by = clinic.actor(clinic.clinician)
+    plan = services.safety_plan_start(episode=clinic.episode, by=by)
+    line = ("When cravings start after payday I call my sister and walk the dog in the park. " * 2)[
+        :80
+    ]
+    values = {
+        f: "\n".join([line] * n) for f, n in zip(services.PLAN_FIELDS, lines_per_step, strict=True)
+    }
+    return services.safety_plan_update(
+        plan=plan, values=values, expected_version=plan.version, by=by
+    )
+
+
+@pytest.mark.parametrize(
+    "lines_per_step",
+    [(6, 6, 6, 6, 6, 3, 3), (30, 1, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 1, 30)],
+    ids=["even", "long_first_step", "long_reasons"],
+)
+def test_the_longest_plan_that_may_be_signed_prints_on_one_page(logged_in, clinic, lines_per_step):
+    assert sum(lines_per_step) == 36
+    plan = _plan_of_lines(clinic, lines_per_step)
+    services.safety_plan_sign(
+        plan=plan,
+        patient_agreed=True,
+        expected_version=plan.version,
+        by=clinic.actor(clinic.clinician),
+    )
+    response = logged_in.get(reverse("measures:plan_pdf", kwargs={"plan_id": plan.pk}))
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) == 1
+    assert "988" in reader.pages[0].extract_text()
+
+
+def test_a_plan_too_long_for_one_page_is_refused_naming_the_longest_step(logged_in, clinic):
+    plan = _plan_of_lines(clinic, (5, 5, 5, 5, 5, 5, 7))
+    response = logged_in.post(
+        reverse("measures:plan_sign", kwargs={"plan_id": plan.pk}),
+        {"version": plan.version, "patient_agreed": "on"},
+        follow=True,
+    )
+    assert "must print on one page" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == "draft"
+    with pytest.raises(services.RuleViolation) as refused:
+        services.safety_plan_sign(
+            plan=plan,
+            patient_agreed=True,
+            expected_version=plan.version,
+            by=clinic.actor(clinic.clinician),
+        )
+    assert refused.value.field == "reasons_for_living"
+    assert "37 lines" in str(refused.value)
+
+
 def test_patient_opens_their_safety_plan_by_link(client, clinic):
     plan = _signed_plan(clinic)
     issued = services.patient_link_create(
@@ -288,6 +363,26 @@ def test_due_list_shows_overdue_and_pins_queries(logged_in, clinic, django_asser
     assert small == large
     body = logged_in.get(url).content.decode()
     assert "Overdue" in body and "GAD-7" in body
+
+
+def test_due_list_searches_by_name_and_pages(logged_in, clinic):
+    MeasurementSchedule.objects.create(
+        track=clinic.track, instrument="gad7", at_admission=True, every_days=7
+    )
+    _add_patients(clinic, 27)  # and the clinic's own patient: 28 due
+
+    def rows(body):
+        return body.count('<tr><td><a href="/measures/episodes/')
+
+    url = reverse("measures:due")
+    first = logged_in.get(url).content.decode()
+    assert "Page 1 of 2 · 28 in all" in first and rows(first) == 25
+    assert rows(logged_in.get(url, {"page": 2}).content.decode()) == 3
+    found = logged_in.get(url, {"q": "quillfeather12"}).content.decode()
+    assert rows(found) == 1 and "Quillfeather12" in found
+    assert 'value="quillfeather12"' in found  # the search keeps what was typed
+    none = logged_in.get(url, {"q": "Nobodyhere"}).content.decode()
+    assert rows(none) == 0 and "No patient with something due matches" in none
 
 
 def test_due_list_empty_state(logged_in, clinic):
@@ -408,3 +503,28 @@ def test_intake_sees_no_risk_badge(client, clinic, mfa_passed):
         reverse("patients:chart", kwargs={"patient_id": clinic.patient.pk})
     ).content.decode()
     assert "data-risk" not in body
+
+
+def test_program_view_uses_first_and_latest_not_a_middle_response(logged_in, clinic):
+    (ep,) = _add_patients(clinic, 1, start=40)
+    # A middle response far below both must not count as the first or the latest.
+    Response.objects.create(
+        patient=ep.patient,
+        episode=ep,
+        instrument="phq9",
+        instrument_version="1",
+        answers=[0] * 9,
+        mode="staff",
+        total=0,
+        band="minimal",
+        administered_at=dt.datetime(2026, 1, 12, 16, tzinfo=dt.UTC),
+    )
+    from openiop.measures.selectors import first_and_latest_responses
+
+    first, latest = first_and_latest_responses([ep.pk], ["phq9", "gad7"])[ep.pk]
+    assert (first["phq9"].total, latest["phq9"].total) == (18, 16)
+    assert "gad7" not in first
+    body = logged_in.get(reverse("measures:program") + "?q=quillfeather40").content.decode()
+    assert "Non-responder" in body and "-2" in body
+    only = logged_in.get(reverse("measures:program") + "?nonresponders=on").content.decode()
+    assert "Quillfeather40" in only

@@ -310,3 +310,22 @@ def test_the_database_allows_one_group_note_per_session(clinic):
             kind="group", note_format="dap", site=clinic.site, session=session,
             starts_at=note.starts_at, ends_at=note.ends_at, author=clinic.clinician,
         )  # fmt: skip
+
+
+def test_an_addendum_naming_another_member_is_refused(clinic):
+    session, members = clinic.group(3)
+    note = save(clinic, session, members)
+    services.note_sign(note=note, by=clinic.actor)
+    section = note.sections.get(episode=members[0])
+    other = members[1].patient
+    for text in (
+        f"Talked with {other.legal_first_name} after group.",
+        f"Sat next to {other.legal_last_name}.",
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            services.note_add_addendum(section=section, text=text, by=clinic.actor)
+        assert refused.value.field == "text"
+    assert not section.addenda.exists()
+    own = section.patient.legal_first_name
+    services.note_add_addendum(section=section, text=f"{own} called: safe.", by=clinic.actor)
+    assert section.addenda.count() == 1

@@ -137,6 +137,33 @@ def test_due_list_page_pins_its_queries(clinic, client, django_assert_max_num_qu
     assert response.content.decode().count("Listed") == 7
 
 
+def test_due_list_searches_by_name(clinic, client):
+    client.force_login(clinic.clinician)
+    clinic.patient("Wilhelmina", "Duesearch")
+    clinic.patient("Bartholomew", "Otherdue")
+    url = reverse("treatment:due")
+    body = client.get(url, {"q": "wilhelmina duesearch"}).content.decode()
+    assert "Duesearch" in body and "Otherdue" not in body
+    assert 'value="wilhelmina duesearch"' in body  # the search keeps what was typed
+    none = client.get(url, {"q": "Nobodyhere"}).content.decode()
+    assert "No patient with a plan due matches" in none and "Otherdue" not in none
+
+
+def test_removing_a_problem_asks_first_and_names_what_goes_with_it(clinic, client):
+    plan = build_plan(clinic, clinic.patient("Rosalind", "Asksfirst"))
+    problem = plan.problems.get()
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
+    asked = client.post(url, {"action": "remove", "kind": "problem", "item": problem.pk})
+    body = asked.content.decode()
+    assert asked.status_code == 200 and 'data-testid="confirm-remove"' in body
+    assert "with its 1 goal, their objectives and interventions" in body
+    assert 'name="confirm" value="1"' in body
+    assert plan.problems.filter(pk=problem.pk).exists()
+    client.post(url, {"action": "remove", "kind": "problem", "item": problem.pk, "confirm": "1"})
+    assert not plan.problems.exists()
+
+
 def test_items_are_removed_from_a_draft_only(clinic, client):
     episode = clinic.patient("Rosalind", "Plansworth")
     plan = build_plan(clinic, episode)
@@ -144,11 +171,16 @@ def test_items_are_removed_from_a_draft_only(clinic, client):
     client.force_login(clinic.clinician)
     url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
     assert 'aria-label="Remove this objective"' in client.get(url).content.decode()
-    client.post(url, {"action": "remove", "kind": "objective", "item": objective.pk})
+    remove = {"action": "remove", "kind": "objective", "item": objective.pk}
+    asked = client.post(url, remove).content.decode()  # the first click only asks
+    assert "Remove the objective" in asked and objective.text in asked
+    assert plan.problems.get().goals.get().objectives.exists()
+    client.post(url, {**remove, "confirm": "1"})
     assert not plan.problems.get().goals.get().objectives.exists()
     other = build_plan(clinic, clinic.patient("Sorrel", "Otherplan"))
     foreign = other.problems.get()
     client.post(url, {"action": "remove", "kind": "problem", "item": foreign.pk})
+    client.post(url, {"action": "remove", "kind": "problem", "item": foreign.pk, "confirm": "1"})
     assert other.problems.filter(pk=foreign.pk).exists()  # not in this plan: refused
     services.plan_add_objective(
         goal=plan.problems.get().goals.get(), text="again", target_date=episode.admission_date,
