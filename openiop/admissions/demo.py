@@ -183,4 +183,17 @@ def build_admissions_demo(builder: Any) -> None:
     services.inquiry_move(
         inquiry=lost, to_stage="lost_to_follow_up", note="Three calls unanswered", by=actor
     )
-    builder.out("  admissions: 4 payers, 6 inquiries across the pipeline")
+    # A high-risk safety screen: the banner, the urgent task on the board and on Today.
+    urgent = inquiry(
+        "Corvin",
+        "Ashgrove",
+        1,
+        phone="555-013-0107",
+        referral_source="self",
+        concerns="mental_health",
+        urgency="urgent",
+    )
+    services.prescreen_record(
+        inquiry=urgent, answers=FITS, cssrs_answers=[1, 1, 0, 1, 0, 0, 0], by=actor
+    )
+    builder.out("  admissions: 4 payers, 7 inquiries across the pipeline, 1 urgent task")

@@ -401,3 +401,25 @@ class IntakeDocument(TimeStamped, Versioned):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+
+class PublicInquiryThrottle(models.Model):
+    """Posts of the public inquiry form per client address and clock hour.
+
+    Kept in the database so every worker process shares one count: a per-process cache would
+    multiply the limit by the number of workers and forget it on each restart.
+    """
+
+    client_key = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_key", "window_start"], name="public_throttle_once_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_key} {self.window_start:%Y-%m-%d %H:00}: {self.count}"

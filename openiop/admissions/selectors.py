@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
@@ -246,16 +247,30 @@ def pipeline_board(
 def conversion_report(
     *, actor: Actor, start: dt.date, end: dt.date
 ) -> list[pipeline.ConversionRow]:
-    """Inquiries and admissions per month received and referral source (no names shown)."""
+    """Inquiries and admissions per month received and referral source (no names shown).
+
+    An inquiry's day (for `start`..`end` and its month) is its clinic's local date: an evening
+    call on the last day of a month belongs to that month whatever UTC says.
+    """
     require(actor, Cap.ADMISSIONS_VIEW, object_type="conversion")
-    facts = [
-        pipeline.InquiryFact(
-            received=received.date(), referral_source=source, admitted=stage == pipeline.ADMITTED
+    # UTC bounds one day wider than asked (every UTC offset is under a day); exact local dates below
+    rows = (
+        Inquiry.objects.filter(site_scope(actor))
+        .filter(
+            received_at__gte=dt.datetime.combine(start - dt.timedelta(days=1), dt.time(), dt.UTC),
+            received_at__lt=dt.datetime.combine(end + dt.timedelta(days=2), dt.time(), dt.UTC),
         )
-        for received, source, stage in Inquiry.objects.filter(site_scope(actor))
-        .filter(received_at__date__gte=start, received_at__date__lte=end)
-        .values_list("received_at", "referral_source", "stage")
-    ]
+        .values_list("received_at", "site__timezone", "referral_source", "stage")
+    )
+    facts = []
+    for received, tz, source, stage in rows:
+        local = received.astimezone(ZoneInfo(tz)).date()
+        if start <= local <= end:
+            facts.append(
+                pipeline.InquiryFact(
+                    received=local, referral_source=source, admitted=stage == pipeline.ADMITTED
+                )
+            )
     return pipeline.conversion_by_source(facts)
 
 

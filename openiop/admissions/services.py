@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
 
 from openiop.accounts.access import require, require_patient
 from openiop.accounts.domain import Cap
@@ -36,6 +36,7 @@ from openiop.admissions.models import (
     Payer,
     PovertyGuidelineYear,
     Prescreen,
+    PublicInquiryThrottle,
     StageChange,
     WaitlistEntry,
 )
@@ -221,6 +222,31 @@ def inquiry_create(
     return inquiry
 
 
+def public_post_count(*, by: Actor) -> int:
+    """Count one post of the public form from `by.client_addr` in this clock hour; return the
+    hour's count so far (this post included).
+
+    Anonymous and not audited (no patient data); one row per address and hour, shared by every
+    worker process. Rows older than the previous hour are removed as new hours start.
+    """
+    window = clock.now().replace(minute=0, second=0, microsecond=0)
+    key = (by.client_addr or "unknown")[:64]
+    rows = PublicInquiryThrottle.objects.filter(client_key=key, window_start=window)
+    with transaction.atomic():
+        if not rows.update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    PublicInquiryThrottle.objects.create(
+                        client_key=key, window_start=window, count=1
+                    )
+            except IntegrityError:  # another worker created it first
+                rows.update(count=F("count") + 1)
+            PublicInquiryThrottle.objects.filter(
+                window_start__lt=window - dt.timedelta(hours=1)
+            ).delete()
+        return int(rows.values_list("count", flat=True).get())
+
+
 def inquiry_submit_public(*, site: Site, by: Actor, **fields: Any) -> Inquiry:
     """The public web form: anyone may ask for help; stored as a web-form inquiry.
 
@@ -276,7 +302,8 @@ def inquiry_move(*, inquiry: Inquiry, to_stage: str, note: str, by: Actor) -> In
     """Move a card by hand: close it (referred elsewhere, declined, lost), step back, or reopen.
 
     Forward steps happen by doing the work. Raises RuleViolation for a move the pipeline does not
-    allow (domain.pipeline.move_problem) or a close without a note; NotPermitted (audited) without
+    allow (domain.pipeline.move_problem), a close without a note, or a close while an urgent task
+    is open (a high-risk contact never ends silently); NotPermitted (audited) without
     Cap.ADMISSIONS_MANAGE.
     """
     _require_inquiry(by, Cap.ADMISSIONS_MANAGE, inquiry)
@@ -292,6 +319,8 @@ def inquiry_move(*, inquiry: Inquiry, to_stage: str, note: str, by: Actor) -> In
                 code="required",
                 field="note",
             )
+        if to_stage in pipeline.CLOSING_STAGES:
+            _refuse_while_urgent_task(current)
         before = current.stage
         _set_stage(current, to_stage, by, note)
         _audit(by, current, AuditAction.UPDATE, {"event": "stage", "from": before, "to": to_stage})

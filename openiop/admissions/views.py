@@ -8,9 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -40,7 +40,7 @@ from openiop.admissions.forms import (
     VerificationForm,
 )
 from openiop.admissions.models import Payer
-from openiop.core.actor import Actor, client_address
+from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
@@ -53,23 +53,15 @@ from openiop.web.views_support import form_error, paginate, staff_view
 
 
 # --- the public form -----------------------------------------------------------------------------
-def _client_key(request: HttpRequest) -> str:
-    # client_address believes X-Forwarded-For only from a trusted proxy: a header a client sets
-    # itself must not reset its limit.
-    return f"admissions:public-inquiry:{client_address(request)}"
-
-
 def _over_limit(request: HttpRequest) -> bool:
-    """Count this post against the client's hourly allowance; True once it is used up."""
+    """Count this post against the client's hourly allowance; True once it is used up.
+
+    Actor.from_request takes the address from client_address, which believes X-Forwarded-For
+    only from a trusted proxy: a header a client sets itself must not reset its limit. The count
+    is in the database, shared by every worker process.
+    """
     limit = int(settings.OPENIOP_PUBLIC_INQUIRY_LIMIT)
-    key = _client_key(request)
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count > limit
+    return services.public_post_count(by=Actor.from_request(request, channel="web")) > limit
 
 
 @csrf_protect
@@ -147,7 +139,7 @@ def board(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.ADMISSIONS_VIEW)
 def conversion(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    today = dt.date.today()
+    today = timezone.localdate()
     start = dt.date(today.year - 1, today.month, 1)
     rows = selectors.conversion_report(actor=actor, start=start, end=today)
     return render(

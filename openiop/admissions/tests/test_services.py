@@ -677,3 +677,57 @@ def test_admission_at_another_level_than_the_clinician_decided_is_refused(clinic
         inquiry=inquiry, track=clinic.track, level_of_care="2.1", by=clinic.actor("intake")
     )
     assert result.episode.level_of_care == "2.1"
+
+
+def test_conversion_counts_an_inquiry_in_the_clinic_s_local_month(clinic):
+    """An evening call on Oct 31 in Chicago is 01:00 UTC on Nov 1: it belongs to October."""
+    from zoneinfo import ZoneInfo
+
+    from openiop.testing import make_site
+
+    chicago = make_site(clinic.org, name="Lakeside (fictional)", timezone="America/Chicago")
+    director = clinic.actor("director")
+    services.inquiry_create(
+        site=chicago,
+        by=director,
+        received_at=dt.datetime(2026, 10, 31, 20, 0, tzinfo=ZoneInfo("America/Chicago")),
+        channel="call",
+        referral_source="court",
+        first_name="Hallow",
+        last_name="Eveningstar",
+        phone="555-010-3131",
+        concerns="mental_health",
+        age_group="adult",
+        urgency="soon",
+    )
+    rows = selectors.conversion_report(
+        actor=director, start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)
+    )
+    assert [(r.month, r.referral_source, r.inquiries) for r in rows] == [("2026-10", "court", 1)]
+
+
+@pytest.mark.parametrize("closing", ["lost_to_follow_up", "declined", "referred_elsewhere"])
+def test_a_high_risk_inquiry_is_not_closed_while_its_urgent_task_is_open(clinic, closing):
+    """Closing by hand must not end the contact silently: a clinician records what was done
+    about the urgent task (e.g. 'sent to the emergency department') first."""
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    with pytest.raises(RuleViolation) as exc:
+        services.inquiry_move(
+            inquiry=inquiry, to_stage=closing, note="No answer", by=clinic.actor("intake")
+        )
+    assert exc.value.code == "urgent_task_open"
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "prescreen"
+    services.task_complete(
+        task=inquiry.tasks.get(),
+        outcome="Sent to the emergency department by ambulance",
+        by=clinic.actor("clinician"),
+    )
+    services.inquiry_move(
+        inquiry=inquiry, to_stage=closing, note="Emergency department", by=clinic.actor("intake")
+    )
+    inquiry.refresh_from_db()
+    assert inquiry.stage == closing

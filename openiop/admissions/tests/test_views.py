@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from decimal import Decimal
@@ -128,6 +129,19 @@ def test_a_flood_of_posts_is_cut_off_per_client_address(clinic, client, settings
     assert _public(clinic, other).status_code == 302
     # a forged X-Forwarded-For does not reset the limit
     assert _public(clinic, client, headers={"HTTP_X_FORWARDED_FOR": "10.9.9.9"}).status_code == 429
+
+
+def test_the_limit_is_shared_by_every_worker_process(clinic, client, settings):
+    """Production runs several worker processes, each with its own in-memory cache: the count
+    lives in the database, so a flood spread over the workers (here: the cache emptied before
+    each post, as a fresh worker would see it) is still cut off at the limit."""
+    settings.OPENIOP_PUBLIC_INQUIRY_LIMIT = 3
+    codes = []
+    for n in range(6):
+        cache.clear()
+        codes.append(_public(clinic, client, first_name=f"Spread{n}").status_code)
+    assert codes == [302, 302, 302, 429, 429, 429]
+    assert Inquiry.objects.count() == 3
 
 
 def test_invalid_posts_count_towards_the_limit_too(clinic, client, settings):
@@ -480,11 +494,36 @@ def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, cli
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=answers, by=clinic.actor("clinician")
     )
-    client.force_login(clinic.users["intake"])
+    client.force_login(clinic.users["clinician"])
     page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
     assert f"C-SSRS screener: {tier}" in page
     assert "<strong>988</strong>" in page and "555-0100" in page  # the clinic's crisis line
     assert "Higher level of care now</h2>" not in page
+    # the front desk, who may be on the phone with the person, is told to give them too
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "<strong>988</strong>" in page and "555-0100" in page
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_screen"), [("clinician", True), ("intake", False), ("billing", False)]
+)
+def test_pre_screen_answers_and_safety_tier_are_clinical(clinic, client, role, sees_screen):
+    """Everyone working the inquiry sees the outcome (it routes the card); the C-SSRS tier and
+    the reasons are clinical (Cap.CLINICAL_VIEW), hidden from intake and billing."""
+    inquiry = clinic.inquiry()
+    needs_withdrawal_care = dataclasses.replace(FITS, needs_medical_withdrawal=True)
+    services.prescreen_record(
+        inquiry=inquiry,
+        answers=needs_withdrawal_care,
+        cssrs_answers=[1, 1, 1, 0, 0, 0, 0],
+        by=clinic.actor("clinician"),
+    )
+    client.force_login(clinic.users[role])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "IOP does not fit" in page
+    assert ("C-SSRS screener: moderate" in page) is sees_screen
+    assert ("medically supervised withdrawal" in page) is sees_screen
 
 
 def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
@@ -531,3 +570,21 @@ def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):
     page = response.content.decode()
     assert "is on its waitlist at position 2" in page
     assert "Waiting, position 2" in page  # the packet page says it too
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"), [("clinician", True), ("intake", False), ("billing", False)]
+)
+def test_only_roles_that_may_close_an_urgent_task_are_offered_the_form(
+    clinic, client, role, offered
+):
+    """Everyone sees the urgent task; only a clinician (Cap.ADMISSIONS_ASSESS) may record what
+    was done, so only they get the form (others were offered a button that ended in a 403)."""
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users[role])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "Urgent task:" in page
+    assert ("Mark task done" in page) is offered
