@@ -191,6 +191,10 @@ class OutcomeRules:
     response_instruments: frozenset[str] = frozenset({"phq9", "phqa", "gad7", "pcl5"})
     nonresponse_after_days: int = 21
     nonresponse_min_drop_pct: Decimal = Decimal(20)
+    # Response is judged from a depressed baseline (PHQ-9 >= 10, the caseness cut-off and the
+    # Kaiser/NCQA baseline in ../shared/domain.md section 4): a patient who started minimal cannot
+    # "fail to respond".
+    nonresponse_min_baseline: int = 10
 
     def remission_map(self) -> Mapping[str, int]:
         return self.remission_below if self.remission_below is not None else {"phq9": 5}
@@ -243,9 +247,12 @@ def is_nonresponder(
     """Non-responder at week 3: far enough into treatment and not yet improved enough.
 
     True when `days_since_admission` >= rules.nonresponse_after_days and the latest score is less
-    than rules.nonresponse_min_drop_pct below the baseline (a baseline of 0 cannot improve: False).
+    than rules.nonresponse_min_drop_pct below the baseline. A baseline below
+    rules.nonresponse_min_baseline (not depressed at the start) is never a non-responder.
     """
     if days_since_admission < rules.nonresponse_after_days:
+        return False
+    if baseline < rules.nonresponse_min_baseline:
         return False
     pct = drop_pct(baseline, latest)
     if pct is None:

@@ -220,6 +220,9 @@ def test_outcome_markers(instrument, baseline, current, response, remission, rel
         (20, 20, 20, False),  # too early
         (20, 25, 30, True),  # worse
         (0, 0, 30, False),
+        (3, 3, 30, False),  # minimal at baseline: nothing to respond to
+        (9, 9, 30, False),  # below the PHQ-9 caseness cut-off of 10
+        (10, 10, 30, True),  # at the cut-off and unchanged
     ],
 )
 def test_nonresponder_at_week_3(baseline, latest, days, nonresponder):
