@@ -22,7 +22,9 @@ run: $(STAMP)
 	$(BIN)/openiop migrate --no-input -v0
 	$(BIN)/openiop demo --keep-existing
 	$(BIN)/openiop demo_logins --url http://127.0.0.1:$(PORT)
-	OPENIOP_DEBUG=1 $(BIN)/openiop runserver 127.0.0.1:$(PORT)
+	@echo "Periodic tasks (safety-alert escalation) run beside the server; their log is var/periodic.log"
+	$(BIN)/openiop periodic >var/periodic.log 2>&1 & trap 'kill $$!' EXIT; \
+		OPENIOP_DEBUG=1 $(BIN)/openiop runserver 127.0.0.1:$(PORT)
 
 demo: $(STAMP)
 	$(BIN)/openiop migrate --no-input -v0

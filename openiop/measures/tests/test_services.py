@@ -400,3 +400,15 @@ def test_a_flag_is_for_moderate_or_high(clinic):
         services.safety_alert_flag(
             episode=clinic.episode, risk_level="low", note="x", by=clinic.actor(clinic.clinician)
         )
+
+
+def test_the_periodic_runner_escalates_overdue_alerts(clinic, monkeypatch, capsys):
+    settings_for(clinic, escalation_minutes=30, director=clinic.director)
+    alert = services.safety_alert_flag(
+        episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
+    )
+    monkeypatch.setattr(services, "now", lambda: alert.created_at + dt.timedelta(minutes=31))
+    call_command("periodic", "--once")
+    alert.refresh_from_db()
+    assert alert.escalated_to == clinic.director
+    assert "Escalated 1 alert(s)." in capsys.readouterr().out
