@@ -123,7 +123,9 @@ def test_from_the_first_call_to_the_first_group(
     expect(page.get_by_text("Why not a higher level")).to_be_visible()
     page.get_by_role("button", name="Record decision").click()
     expect(
-        page.get_by_role("heading", name=re.compile(r"Decision: Level 2.1 \(accepted\)"))
+        page.get_by_role(
+            "heading", name=re.compile(r"Decision: Level 2.1 · Intensive outpatient \(accepted\)")
+        )
     ).to_be_visible()
     log_out(page)
 

@@ -215,6 +215,14 @@ class AssessmentForm(forms.Form):
 class DecideForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     chosen_level = forms.ChoiceField(label="Level of care chosen", choices=LevelOfCare.choices)
+
+    def __init__(self, *args: Any, edition: str = "3", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The levels as the assessment's edition names them (4th: 2.5 is high-intensity outpatient).
+        self.fields["chosen_level"].choices = [  # type: ignore[attr-defined]
+            (value, asam.level_name(value, edition)) for value in LevelOfCare.values
+        ]
+
     justification = forms.CharField(
         required=False,
         max_length=2000,

@@ -20,6 +20,7 @@ from openiop.admissions.choices import (
     Urgency,
     WaitlistStatus,
 )
+from openiop.admissions.domain import asam
 from openiop.core.models import TimeStamped, Versioned
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
 
@@ -191,6 +192,15 @@ class Assessment(TimeStamped, Versioned):
     @property
     def is_override(self) -> bool:
         return bool(self.chosen_level) and self.chosen_level != self.recommended_level
+
+    @property
+    def recommended_level_name(self) -> str:
+        """The recommended level with its name in this assessment's edition."""
+        return asam.level_name(self.recommended_level, self.edition)
+
+    @property
+    def chosen_level_name(self) -> str:
+        return asam.level_name(self.chosen_level, self.edition) if self.chosen_level else ""
 
 
 class Payer(TimeStamped):

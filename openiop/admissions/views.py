@@ -459,6 +459,7 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
     form = DecideForm(
         request.POST or None,
         initial={"version": assessment.version, "chosen_level": assessment.recommended_level},
+        edition=assessment.edition,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -132,6 +132,34 @@ class Recommendation:
     decided_early: bool = False
 
 
+# Level names by edition (../shared/domain.md section 1). The 4th edition renamed Level 2.5 (partial
+# hospitalization) "High-intensity outpatient"; its other changes in our sources are UNCONFIRMED, so
+# the remaining levels keep their 3rd-edition names.
+LEVEL_NAMES_3RD: Mapping[str, str] = {
+    "1": "Outpatient",
+    "2.1": "Intensive outpatient",
+    "2.5": "Partial hospitalization",
+    "3.1": "Clinically managed low-intensity residential",
+    "3.5": "Clinically managed high-intensity residential",
+    "3.7": "Medically monitored intensive inpatient",
+    "4": "Medically managed intensive inpatient",
+}
+LEVEL_NAMES: Mapping[Edition, Mapping[str, str]] = {
+    Edition.THIRD: LEVEL_NAMES_3RD,
+    Edition.FOURTH: {**LEVEL_NAMES_3RD, "2.5": "High-intensity outpatient"},
+}
+
+
+def level_name(level: str, edition: Edition | str) -> str:
+    """'Level 2.5 · High-intensity outpatient': the level's code and its name in `edition`.
+
+    Raises ValueError for an unknown level or edition."""
+    names = LEVEL_NAMES[_edition(edition)]
+    if level not in names:
+        raise ValueError(f"{level!r} is not an ASAM level of care.")
+    return f"Level {level} · {names[level]}"
+
+
 def dimension_name(dimension: int, edition: Edition | str) -> str:
     """The edition's name of a dimension. Raises ValueError for an unknown dimension or edition."""
     names = DIMENSION_NAMES[_edition(edition)]

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from openiop.admissions.domain import asam
 from openiop.admissions.domain.asam import (
     DIMENSION_NAMES,
     DIMENSIONS,
@@ -245,3 +246,20 @@ def test_level_is_the_most_intensive_implied_level(ratings, edition):
 def test_order_of_the_ratings_does_not_matter(ratings, edition, order):
     items = [DimensionRating(d, ratings[d - 1]) for d in order]
     assert recommend_level_of_care(items, edition) == rate(*ratings, edition=edition)
+
+
+@pytest.mark.parametrize(
+    ("level", "edition", "name"),
+    [
+        ("2.5", "3", "Level 2.5 · Partial hospitalization"),
+        ("2.5", "4", "Level 2.5 · High-intensity outpatient"),
+        ("2.1", "4", "Level 2.1 · Intensive outpatient"),
+    ],
+)
+def test_level_names_follow_the_edition(level, edition, name):
+    assert asam.level_name(level, edition) == name
+
+
+def test_unknown_level_is_refused():
+    with pytest.raises(ValueError):
+        asam.level_name("9", "3")

@@ -588,3 +588,26 @@ def test_only_roles_that_may_close_an_urgent_task_are_offered_the_form(
     page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
     assert "Urgent task:" in page
     assert ("Mark task done" in page) is offered
+
+
+def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(clinic, client):
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
+    )
+    assessment = services.assessment_save(
+        inquiry=inquiry, edition="4", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users["clinician"])
+    url = reverse("admissions:assessment", kwargs={"assessment_id": assessment.pk})
+    page = client.get(url).content.decode()
+    assert "Recommendation: Level 2.1 · Intensive outpatient" in page
+    assert "Level 2.5 · High-intensity outpatient" in page  # the decision's choices
+    assert "Partial hospitalization" not in page
+    services.assessment_decide(
+        assessment=assessment,
+        chosen_level="2.5",
+        justification="Fictional: needs more structure than 2.1 this month",
+        by=clinic.actor("clinician"),
+    )
+    assert "Decision: Level 2.5 · High-intensity outpatient (override)" in client.get(url).text
