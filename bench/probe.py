@@ -2,13 +2,15 @@
 
 Run with DATABASE_URL pointing at a database filled by `openiop synth`. Prints one JSON object:
 {"today": ..., "pages": [{"name", "path", "user", "queries", "bytes"}]}. Every page is fetched once
-with Django's test client as its user and must answer 200 with its marker text; anything else
+with Django's test client as its user and must answer 200 with its marker text (or every text of
+a list: the group note names each of its ~15 attendees); anything else
 exits 1 with the reason, so the load run never measures an error page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import sys
@@ -25,9 +27,12 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from openiop.accounts.models import User  # noqa: E402
+from openiop.admissions.domain.pipeline import OPEN_STAGES  # noqa: E402
+from openiop.admissions.models import Inquiry  # noqa: E402
 from openiop.attendance.models import Attendance  # noqa: E402
 from openiop.core.clock import local_today  # noqa: E402
 from openiop.episodes.models import Episode  # noqa: E402
+from openiop.notes.models import NoteSection, ProgressNote  # noqa: E402
 from openiop.programs.models import GroupSession, Organization, Site  # noqa: E402
 
 
@@ -40,6 +45,7 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
     today = local_today(site.tz)
     clinician = User.objects.get(username=f"o{org.pk}s1-clinician1")
     auditor = User.objects.get(username=f"o{org.pk}-auditor")
+    intake = User.objects.get(username=f"o{org.pk}s1-intake1")
     episode = (
         Episode.objects.filter(site=site, status="active")
         .select_related("patient")
@@ -68,9 +74,41 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         .select_related("patient")
         .order_by("-discharge_date", "id")
         .first()
+    ) or episode  # a network too small to have one (the tests' tiny build) searches the chart's
+    # The program view's first row (active episodes sorted by name) and the board's first card.
+    first_in_program = (
+        Episode.objects.filter(site=site, status="active")
+        .select_related("patient")
+        .order_by("patient__search_name")
+        .first()
     )
-    assert searched is not None
-    pages = [
+    assert first_in_program is not None
+    first_card = (
+        Inquiry.objects.filter(site=site, stage__in=OPEN_STAGES)
+        .order_by("next_action_date", "received_at")
+        .first()
+    )
+    if first_card is None:
+        sys.exit("no open inquiry at the first site: rebuild with the current openiop synth")
+    # The group note editor: a past session with about 15 attendees whose note is being written
+    # (a draft: the editor shows every member's section; a signed note only links to itself).
+    group = (
+        ProgressNote.objects.filter(
+            kind="group", status="draft", site=site, session__date__lt=today
+        )
+        .annotate(n=Count("sections"))
+        .filter(n__gte=10)
+        .order_by("-n", "-session_id")
+        .first()
+    )
+    if group is None:
+        sys.exit("no draft group note with ~15 members: rebuild with the current openiop synth")
+    attendees = [
+        s.patient.display_name
+        for s in NoteSection.objects.filter(note=group).select_related("patient")
+    ]
+    author = User.objects.get(pk=group.author_id)
+    pages: list[dict[str, Any]] = [
         {"name": "floor", "path": "/healthz", "user": None, "marker": "ok"},
         {"name": "today", "path": "/", "user": clinician.username, "marker": "Today"},
         {
@@ -92,6 +130,24 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
             "marker": "Below",
         },
         {
+            "name": "measurement_program",
+            "path": f"/measures/program/?site={site.pk}",
+            "user": clinician.username,
+            "marker": first_in_program.patient.legal_last_name,
+        },
+        {
+            "name": "admissions_board",
+            "path": "/admissions/",
+            "user": intake.username,
+            "marker": first_card.last_name,
+        },
+        {
+            "name": "group_note",
+            "path": f"/notes/group/{group.session_id}/",
+            "user": author.username,
+            "marker": attendees,
+        },
+        {
             "name": "audit_search",
             "path": f"/audit/?patient={searched.patient.mrn}",
             "user": auditor.username,
@@ -111,11 +167,13 @@ def main() -> None:
         client.get(page["path"])  # warm caches (content types, sessions) before counting
         with CaptureQueriesContext(connection) as ctx:
             response = client.get(page["path"])
-        body = response.content.decode()
-        if response.status_code != 200 or page["marker"] not in body:
+        body = html.unescape(response.content.decode())
+        markers = page["marker"] if isinstance(page["marker"], list) else [page["marker"]]
+        missing = [m for m in markers if m not in body]
+        if response.status_code != 200 or missing:
             sys.exit(
                 f"{page['name']} {page['path']} answered {response.status_code} "
-                f"without '{page['marker']}': the benchmark would measure an error page"
+                f"without {missing}: the benchmark would measure an error page"
             )
         page["queries"] = len(ctx.captured_queries)
         page["bytes"] = len(response.content)

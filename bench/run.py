@@ -101,16 +101,31 @@ def ensure_database(name: str, *, sites: int, patients: int, seed: int, rebuild:
         conn.execute("VACUUM ANALYZE")
 
 
+# Tables a current `openiop synth` fills: a database built before one of them was added is rebuilt.
+FILLED_TABLES = (
+    "measures_response",
+    "measures_safetyalert",
+    "admissions_inquiry",
+    "treatment_treatmentplan",
+    "notes_progressnote",
+)
+
+
 def _fresh(name: str, patients: int) -> bool:
     """The network is complete and its schedule still reaches today (sessions run 2 weeks ahead)."""
     try:
         with psycopg.connect(db_url(name)) as conn:
             count = conn.execute("SELECT count(*) FROM patients_patient").fetchone()
             ahead = conn.execute("SELECT max(date) FROM programs_groupsession").fetchone()
+            filled = all(
+                conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone() == (True,)
+                for table in FILLED_TABLES
+            )
     except psycopg.Error:
         return False
     return bool(
-        count
+        filled
+        and count
         and count[0] == patients
         and ahead
         and ahead[0]

@@ -118,3 +118,16 @@ def make_block(track: Track, facilitator: User, room: Room, **kw: Any) -> TrackB
     }
     defaults.update(kw)
     return TrackBlock.objects.create(track=track, facilitator=facilitator, room=room, **defaults)
+
+
+def page_query_count(client: Any, url: str) -> int:
+    """The number of SQL queries one GET of `url` makes, after a first GET has warmed the session
+    (the idle timeout renews it at most once a minute) and per-process caches. Asserts a 200."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(ctx.captured_queries)

@@ -52,14 +52,24 @@ class Cap(StrEnum):
     SCHEDULE_MANAGE = "schedule.manage"  # tracks, blocks, closures, moving/cancelling sessions
     APPOINTMENT_BOOK = "appointment.book"  # individual and family sessions
     ALERT_ACK = "alert.ack"
+    MEASURE_RECORD = (
+        "measure.record"  # enter questionnaire answers, send links, safety plans, flag risk
+    )
     AUDIT_VIEW = "audit.view"
     STAFF_MANAGE = "staff.manage"
     ALL_SITES = "sites.all"  # not limited to the user's own sites
+    ADMISSIONS_VIEW = "admissions.view"  # inquiries and the admissions pipeline board
+    ADMISSIONS_MANAGE = "admissions.manage"  # record inquiries, move them, admit, intake packet
+    ADMISSIONS_ASSESS = "admissions.assess"  # pre-screen and level-of-care assessment
+    BENEFITS_MANAGE = "benefits.manage"  # payers, coverages, benefits checks, self-pay estimates
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     Role.INTAKE: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_MANAGE,
+            Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,
@@ -69,6 +79,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.CLINICIAN: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
             Cap.CLINICAL_VIEW,
@@ -78,10 +90,14 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
         }
     ),
     Role.CASE_MANAGER: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,
@@ -92,10 +108,13 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
         }
     ),
     Role.PRESCRIBER: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
             Cap.CLINICAL_VIEW,
@@ -104,10 +123,13 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
         }
     ),
     Role.BILLING: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
             Cap.ATTENDANCE_VIEW,
@@ -117,6 +139,10 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.DIRECTOR: frozenset(
         {
+            Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_ASSESS,
+            Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,
@@ -129,6 +155,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.SCHEDULE_MANAGE,
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
+            Cap.MEASURE_RECORD,
             Cap.AUDIT_VIEW,
             Cap.STAFF_MANAGE,
             Cap.ALL_SITES,

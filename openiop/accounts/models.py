@@ -21,6 +21,14 @@ class User(AbstractUser):
     )
     sites = models.ManyToManyField("programs.Site", blank=True, related_name="staff")
     credentials = models.CharField(max_length=40, blank=True, help_text="e.g. LCSW, LPC, RN, MD")
+    supervisor = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supervisees",
+        help_text="Set for supervised staff: their progress notes need this person's co-signature",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]

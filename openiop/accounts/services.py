@@ -72,3 +72,28 @@ def staff_create(
             detail={"username": username, "role": role, "sites": [s.pk for s in sites]},
         )
     return user
+
+
+def staff_set_supervisor(*, user: User, supervisor: User | None, by: Actor) -> User:
+    """Name (or clear) the supervisor whose co-signature the user's progress notes need.
+
+    Needs Cap.STAFF_MANAGE. Raises RuleViolation when the supervisor is the user themselves, is
+    inactive, or is not clinical staff (Cap.NOTE_TEXT).
+    """
+    require(by, Cap.STAFF_MANAGE, object_type="staff")
+    if supervisor is not None:
+        if supervisor.pk == user.pk:
+            raise RuleViolation("Staff cannot supervise themselves.", field="supervisor")
+        if not supervisor.is_active or not supervisor.can(Cap.NOTE_TEXT):
+            raise RuleViolation("Choose an active clinician as the supervisor.", field="supervisor")
+    with transaction.atomic():
+        user.supervisor = supervisor
+        user.save(update_fields=["supervisor"])
+        audit_record(
+            by,
+            action=AuditAction.UPDATE,
+            object_type="staff",
+            object_id=user.pk,
+            detail={"supervisor": supervisor.pk if supervisor else None},
+        )
+    return user

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from openiop.accounts.forms import LoginForm, TokenForm
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
-from openiop.core.actor import Actor
+from openiop.core.actor import Actor, client_address
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -36,7 +36,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             audit_record(Actor.from_request(request), action=AuditAction.LOGIN)
             return redirect(_next_url(request))
         audit_record(
-            Actor(user=None, client_addr=request.META.get("REMOTE_ADDR", ""), path=request.path),
+            Actor(user=None, client_addr=client_address(request), path=request.path),
             action=AuditAction.LOGIN_FAILED,
             outcome=AuditOutcome.DENIED,
             detail={"username": form.cleaned_data["username"][:150]},

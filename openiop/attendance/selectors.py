@@ -398,6 +398,9 @@ class TodayBoard:
     date: dt.date
     sessions: list[TodaySession] = field(default_factory=list)
     alerts: list[Alert] | None = None  # None: the role does not see clinical alerts
+    safety_alerts: list[Any] | None = None  # open measures.SafetyAlert rows at the site
+    # open urgent admissions.AdmissionTask rows at the site; None: the role does not see admissions
+    admission_tasks: list[Any] | None = None
 
 
 # What the Today board shows of each session and its room, facilitator, track and patient. A busy
@@ -432,7 +435,8 @@ TODAY_SESSION_FIELDS = (
 def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     """Today's sessions at a site with roster sizes and recorded counts, and the open alerts.
 
-    Constant queries: sessions (1), enrollment counts per track (1), recorded counts (1), alerts (1).
+    Constant queries: sessions (1), enrollment counts per track (1), recorded counts (1), alerts (1),
+    open urgent admissions tasks (1, for roles that see admissions).
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="today")
     _require_site(actor, site)
@@ -477,6 +481,17 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
             .order_by("-created_at")[:50]
         )
         patient_ids.update(a.patient_id for a in board.alerts)
+        from openiop.measures.selectors import open_safety_alerts_at
+
+        board.safety_alerts = open_safety_alerts_at(site)
+        patient_ids.update(a.patient_id for a in board.safety_alerts)
+    if user is not None and user.can(Cap.ADMISSIONS_VIEW):
+        from openiop.admissions.selectors import open_urgent_tasks_at
+
+        board.admission_tasks = open_urgent_tasks_at(site)
+        patient_ids.update(
+            t.inquiry.patient_id for t in board.admission_tasks if t.inquiry.patient_id
+        )
     audit_record_many(
         actor,
         action=AuditAction.VIEW,

@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "openiop.patients",
     "openiop.episodes",
     "openiop.attendance",
+    "openiop.treatment",
+    "openiop.notes",
+    "openiop.admissions",
+    "openiop.measures",
     "openiop.web",
 ]
 
@@ -155,6 +159,11 @@ SESSION_COOKIE_SECURE = _env_bool("OPENIOP_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Repeated failed logins lock the account (username) for a while.
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses); none by default, so
+# a client cannot choose the address written in the audit log or reset a rate limit.
+TRUSTED_PROXIES = tuple(
+    a.strip() for a in os.environ.get("OPENIOP_TRUSTED_PROXIES", "").split(",") if a.strip()
+)
 AXES_FAILURE_LIMIT = int(os.environ.get("OPENIOP_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("OPENIOP_LOGIN_LOCKOUT_HOURS", "0.5"))
 AXES_LOCKOUT_PARAMETERS = ["username"]
@@ -163,6 +172,9 @@ AXES_LOCKOUT_CALLABLE = "openiop.accounts.views.locked_out"
 AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = "OpenIOP"
+
+# Public inquiry form: posts allowed per client address per hour (Django's cache counts them).
+OPENIOP_PUBLIC_INQUIRY_LIMIT = int(os.environ.get("OPENIOP_PUBLIC_INQUIRY_LIMIT", "5"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -187,3 +199,12 @@ LOGGING = {
 # address. axes warns that username-only lockout can be bypassed by rotating clients; here that is the
 # intended behaviour (the account locks, whatever the client).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Clinical documentation (issue 5). Plan timing is state/payer-specific (docs: domain.md section 6),
+# so it is configuration: the first plan is due N days after admission, reviewed every N days.
+TREATMENT_PLAN_DUE_DAYS = int(os.environ.get("OPENIOP_PLAN_DUE_DAYS", "7"))
+TREATMENT_PLAN_REVIEW_DAYS = int(os.environ.get("OPENIOP_PLAN_REVIEW_DAYS", "30"))
+# A note still unsigned this many hours after its session ends is late.
+NOTES_LATE_AFTER_HOURS = int(os.environ.get("OPENIOP_NOTES_LATE_HOURS", "24"))
+# The individualization guard flags a section at least this similar (0-1, word-shingle Jaccard).
+NOTES_SIMILARITY_THRESHOLD = float(os.environ.get("OPENIOP_NOTES_SIMILARITY", "0.6"))

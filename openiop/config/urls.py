@@ -9,5 +9,9 @@ urlpatterns = [
     path("episodes/", include("openiop.episodes.urls")),
     path("programs/", include("openiop.programs.urls")),
     path("attendance/", include("openiop.attendance.urls")),
+    path("treatment/", include("openiop.treatment.urls")),
+    path("notes/", include("openiop.notes.urls")),
+    path("admissions/", include("openiop.admissions.urls")),
+    path("measures/", include("openiop.measures.urls")),
     path("django-admin/", admin.site.urls),
 ]

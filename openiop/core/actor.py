@@ -11,6 +11,26 @@ if TYPE_CHECKING:
     from openiop.accounts.models import User
 
 
+def client_address(request: HttpRequest) -> str:
+    """The address of the client that sent `request`, for the audit log and rate limits.
+
+    X-Forwarded-For is a header any client can set, so it is believed only when the connection
+    comes from a reverse proxy listed in OPENIOP_TRUSTED_PROXIES; then the right-most address that
+    is not itself a trusted proxy is the client. Otherwise the connection's own address is used.
+    """
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    trusted = frozenset(getattr(settings, "TRUSTED_PROXIES", ()))
+    if remote not in trusted:
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for addr in reversed([a for a in forwarded if a]):
+        if addr not in trusted:
+            return addr[:64]
+    return remote
+
+
 @dataclass(frozen=True)
 class Actor:
     user: User | None
@@ -21,11 +41,12 @@ class Actor:
     @classmethod
     def from_request(cls, request: HttpRequest, channel: str = "web") -> Actor:
         user = request.user if request.user.is_authenticated else None
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        addr = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR", "")
         return cls(
-            user=user, channel=channel, client_addr=addr or "", path=request.get_full_path()[:500]
-        )  # type: ignore[arg-type]
+            user=user,  # type: ignore[arg-type]
+            channel=channel,
+            client_addr=client_address(request),
+            path=request.get_full_path()[:500],
+        )
 
     @classmethod
     def cli(cls, user: User | None, command: str) -> Actor:

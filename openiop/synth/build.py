@@ -1,8 +1,9 @@
 """Fill a database with a synthetic clinic network from `plan.plan_network` (for `openiop synth`).
 
-Structure (organization, sites, rooms, staff, tracks, weekly blocks) goes through the ORM in bulk;
-the large tables (patients, episodes, level history, enrollments, sessions, attendance) stream
-through `writer.write_rows`, which uses COPY on PostgreSQL, so memory stays flat however large the
+Structure (organization, sites, rooms, staff, tracks, weekly blocks, schedules) goes through the
+ORM in bulk; the large tables (patients, episodes, level history, enrollments, sessions, attendance,
+audit trail, questionnaire responses, alerts, inquiries, plans, notes) stream through
+`writer.write_rows`, which uses COPY on PostgreSQL, so memory stays small however large the
 network. Every person is fictional: names are drawn from the demo cast's invented names.
 """
 
@@ -11,20 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 
 from openiop.accounts.domain import Role
 from openiop.accounts.models import User
+from openiop.admissions.domain.pipeline import OPEN_STAGES
+from openiop.admissions.models import Inquiry, StageChange
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.episodes.domain import is_part2_protected
 from openiop.episodes.models import Episode, LevelOfCareChange
+from openiop.measures.domain import REGISTRY
+from openiop.measures.domain.care import alert_owner
+from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SiteSafetySettings
+from openiop.measures.services import _alert_message, clinic_hours
 from openiop.patients.domain import format_mrn, search_name_for
 from openiop.patients.models import Patient
 from openiop.programs.domain import BlockSpec, default_weekly_minimum_minutes, occurrences
@@ -37,7 +45,9 @@ from openiop.programs.models import (
     Track,
     TrackBlock,
 )
+from openiop.synth import clinical as synth_clinical
 from openiop.synth import plan as synth_plan
+from openiop.synth.documentation import Documentation
 from openiop.synth.plan import Stay
 from openiop.synth.writer import aware, next_id, write_rows
 from openiop.web.demo_cast import FIRST_NAMES, LAST_NAMES
@@ -62,6 +72,37 @@ STAFF_PER_SITE = (
     (Role.CASE_MANAGER, 2),
     (Role.PRESCRIBER, 1),
 )
+
+
+class AttendedRows:
+    """The attendance rows of people who came (present, late, left early), kept compactly in
+    arrays (about 30 bytes a row) so notes can be written per session without reading them back."""
+
+    STATUSES = ("present", "late", "left_early")
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.sessions = array("q")
+        self.stays = array("l")
+        self.minutes = array("l")
+        self.statuses = array("b")
+        self.block_starts: list[int] = []  # where each track's rows (then the appointments') start
+        self._block: object = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        status = row["status"]
+        if status in self.STATUSES:
+            if row["_block"] != self._block:
+                self._block = row["_block"]
+                self.block_starts.append(len(self.ids))
+            self.ids.append(row["id"])
+            self.sessions.append(row["session_id"])
+            self.stays.append(row["_stay"])
+            self.minutes.append(row["minutes_attended"])
+            self.statuses.append(self.STATUSES.index(status))
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 @dataclass
@@ -92,6 +133,11 @@ def build_network(
     )
     rng = random.Random(seed + 1)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Check foreign keys at the end of each COPY rather than all at commit: the deferred
+            # queue of ~12 million checks held about 600 MB in the server at the benchmark's size.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         builder = _Builder(network, rng=rng, today=today, org_name=org_name, stream=stream)
         builder.structure(sites)
         builder.people(patients)
@@ -163,6 +209,7 @@ class _Builder:
         for u, s in zip(users, site_of, strict=True):
             if s >= 0:
                 self.staff_by_site[s][u.role].append(u)
+        self.staff_names = {u.pk: str(u) for u in users}
         self.counts["staff"] = len(users)
 
         rooms = Room.objects.bulk_create(
@@ -190,6 +237,7 @@ class _Builder:
             )
         self.tracks = Track.objects.bulk_create(tracks)
         self.site_tz = {site.pk: site.tz for site in self.sites}
+        self.sites_by_id = {site.pk: site for site in self.sites}
         blocks: list[TrackBlock] = []
         for track, (site_index, template) in zip(self.tracks, self.network.tracks, strict=True):
             clinicians = self.staff_by_site[site_index][Role.CLINICIAN.value]
@@ -238,6 +286,9 @@ class _Builder:
         for stay in seated:
             first_stay_of.setdefault(stay.person, stay)
 
+        self.names: dict[int, tuple[str, str]] = {}
+        self.dob: dict[int, dt.date] = {}
+
         def patients() -> Iterator[dict[str, Any]]:
             for i in range(patient_count):
                 if i < network.people:
@@ -247,8 +298,10 @@ class _Builder:
                     site_index, adolescent = i % len(self.sites), self.rng.random() < 0.2
                 first = self.rng.choice(FIRST_NAMES)
                 last = self.rng.choice(LAST_NAMES)
+                self.names[first_patient + i] = (first, last)
                 age = self.rng.randint(13, 17) if adolescent else self.rng.randint(18, 70)
                 dob = self.today - dt.timedelta(days=age * 365 + self.rng.randrange(365))
+                self.dob[first_patient + i] = dob
                 yield {
                     "id": first_patient + i,
                     "organization_id": self.org.pk,
@@ -269,6 +322,7 @@ class _Builder:
 
         episodes: list[dict[str, Any]] = []
         self.primary_clinician: list[int] = []
+        self.focus: list[str] = []  # per stay
         for i in range(len(seated) + network.unseated):
             if i < len(seated):
                 stay = seated[i]
@@ -287,6 +341,7 @@ class _Builder:
             clinician = self.rng.choice(staff[Role.CLINICIAN.value]).pk
             if i < len(seated):
                 self.primary_clinician.append(clinician)
+                self.focus.append(focus)
             episodes.append(
                 {
                     "id": first_episode + i,
@@ -350,6 +405,8 @@ class _Builder:
         # Per track: (session id, local date, minutes) for the attendance pass.
         self.track_sessions: dict[int, list[tuple[int, dt.date, int]]] = defaultdict(list)
         next_session = first_session
+        # Past sessions: (starts, ends, facilitator, title, kind, site) for their notes.
+        self.session_info: dict[int, tuple[dt.datetime, dt.datetime, int, str, str, int]] = {}
 
         def rows() -> Iterator[dict[str, Any]]:
             nonlocal next_session
@@ -372,6 +429,15 @@ class _Builder:
                     block = blocks[occ.key]
                     minutes = block.duration_minutes
                     self.track_sessions[track.pk].append((next_session, occ.date, minutes))
+                    if occ.date < self.today:
+                        self.session_info[next_session] = (
+                            occ.starts_at,
+                            occ.ends_at,
+                            block.facilitator_id,
+                            block.title,
+                            block.kind,
+                            track.site_id,
+                        )
                     yield {
                         "id": next_session,
                         "site_id": track.site_id,
@@ -419,6 +485,21 @@ class _Builder:
     ) -> Iterator[tuple[int, int, Track, synth_plan.Appointment, dt.datetime]]:
         """(session id, stay index, track, appointment, start) for every individual and family
         session, in the same order and with the same ids each time it is called."""
+        for session_id, i, track, a, starts_at in self._appointments_once():
+            if a.date < self.today and session_id not in self.session_info:
+                self.session_info[session_id] = (
+                    starts_at,
+                    starts_at + dt.timedelta(minutes=a.duration_minutes),
+                    self.primary_clinician[i],
+                    APPOINTMENT_TITLES[a.kind],
+                    a.kind,
+                    track.site_id,
+                )
+            yield session_id, i, track, a, starts_at
+
+    def _appointments_once(
+        self,
+    ) -> Iterator[tuple[int, int, Track, synth_plan.Appointment, dt.datetime]]:
         session_id = self.first_appointment
         network = self.network
         for i, stay in enumerate(network.stays):
@@ -461,6 +542,8 @@ class _Builder:
                             "status": status,
                             "minutes_attended": synth_plan.minutes_for(status, minutes, self.rng),
                             "recorded_by_id": recorder[track.pk],
+                            "_stay": i,
+                            "_block": track.pk,
                         }
 
         def appointment_rows() -> Iterator[dict[str, Any]]:
@@ -477,31 +560,264 @@ class _Builder:
                         status, a.duration_minutes, self.rng
                     ),
                     "recorded_by_id": self.primary_clinician[i],
+                    "_stay": i,
+                    "_block": 0,
                 }
+
+        self.attended = AttendedRows()
 
         def numbered() -> Iterator[dict[str, Any]]:
             next_row = first
             for row in itertools.chain(rows(), appointment_rows()):
                 row["id"] = next_row
                 next_row += 1
+                self.attended.add(row)
                 yield row
 
         self.counts["attendance"] = write_rows(
             Attendance, numbered(), expected=expected, stream=self.stream
         )
 
-    # --- clinical records of the apps still to come --------------------------------------------
+    # --- clinical records: questionnaires, safety alerts, admissions pipeline -----------------
     def clinical_records(self) -> None:
-        """Hook for the records other apps add: questionnaire responses (about 1.5 million at the
-        benchmark's size), treatment plans and signed notes (group notes per roster row,
-        individual notes per appointment).
+        """The records the clinical apps add: measurement schedules per track, questionnaire
+        responses (about 1.2 million at the benchmark's size) with the safety alerts their
+        answers open, admissions inquiries across the pipeline at every site, then treatment
+        plans per stay and progress notes per attended session (see synth.documentation)."""
+        self.measurement()
+        self.admissions()
+        documentation = Documentation(self)
+        documentation.plans()
+        documentation.notes()
 
-        Each belongs here as one `write_rows(Model, rows(), expected=..., stream=self.stream)` per
-        table, with ids from `next_id`, driven by what is already planned: `self.network.stays`
-        and `self.stay_ids` (episode and patient of each stay), `self.track_sessions` (the group
-        sessions per track), `self._appointments()` (individual and family sessions), and
-        `self.primary_clinician` (the author per stay). Add the table's count to `self.counts`.
-        """
+    def measurement(self) -> None:
+        rng = random.Random(self.rng.random())
+        schedules = [
+            MeasurementSchedule(
+                track=track,
+                instrument=spec.instrument,
+                at_admission=spec.at_admission,
+                every_days=spec.every_days,
+                at_discharge=spec.at_discharge,
+            )
+            for track, (_site, template) in zip(self.tracks, self.network.tracks, strict=True)
+            for spec in synth_clinical.schedules_for(template.age_band)
+        ]
+        self.counts["measurement_schedules"] = len(
+            MeasurementSchedule.objects.bulk_create(schedules)
+        )
+        director = User.objects.get(username=f"o{self.org.pk}-director")
+        configs = SiteSafetySettings.objects.bulk_create(
+            SiteSafetySettings(
+                site=site,
+                on_call=self.staff_by_site[i][Role.CLINICIAN.value][1],  # a second clinician
+                director=director,
+            )
+            for i, site in enumerate(self.sites)
+        )
+        hours = {c.site_id: clinic_hours(self.sites_by_id[c.site_id], c) for c in configs}
+        on_call = {c.site_id: c.on_call_id for c in configs}
+        answers = synth_clinical.Answers(rng)
+        first_response = next_id(Response)
+        yesterday = self.today - dt.timedelta(days=1)
+        # (response id, stay index, when, reason, level, label): a few thousand at most.
+        raised: list[tuple[int, int, dt.datetime, str, str, str]] = []
+
+        def rows() -> Iterator[dict[str, Any]]:
+            response_id = first_response
+            for i, stay in enumerate(self.network.stays):
+                if stay.admission >= self.today:
+                    continue
+                site_index, template = self.network.tracks[stay.track_index]
+                episode_id, patient_id = self.stay_ids[i]
+                tz = self.site_tz[self.sites[site_index].pk]
+                trajectory = synth_clinical.trajectory_for(rng, self.focus[i])
+                discharged = stay.discharge is not None and stay.discharge <= yesterday
+                last = min(stay.discharge or yesterday, yesterday)
+                hour = template.appointment_start.hour
+                for due in synth_clinical.due_dates(
+                    admission=stay.admission,
+                    last=last,
+                    discharged=discharged,
+                    weekdays=template.weekdays,
+                    specs=synth_clinical.schedules_for(template.age_band),
+                    rng=rng,
+                ):
+                    level = synth_clinical.level_for(due.instrument, trajectory, due.days, rng)
+                    variant = synth_clinical.variant_for(due.instrument, level, rng)
+                    scored = answers.draw(due.instrument, level, variant)
+                    at = dt.datetime.combine(due.day, dt.time(hour, rng.randrange(60)), tzinfo=tz)
+                    for reason, risk in scored.alerts:
+                        raised.append((response_id, i, at, reason, risk, scored.instrument))
+                    yield {
+                        "id": response_id,
+                        "created_at": at,
+                        "updated_at": at,
+                        "patient_id": patient_id,
+                        "episode_id": episode_id,
+                        "instrument": scored.instrument,
+                        "instrument_version": scored.version,
+                        "answers": scored.answers,
+                        "mode": "staff",
+                        "timeframe": scored.timeframe,
+                        "administered_at": at,
+                        "total": scored.total,
+                        "band": scored.band,
+                        "flags": scored.flags,
+                        "subscales": scored.subscales,
+                        "entered_by_id": self.primary_clinician[i],
+                    }
+                    response_id += 1
+
+        self.counts["responses"] = write_rows(
+            Response,
+            rows(),
+            expected=synth_clinical.EXPECTED_PER_STAY * len(self.network.stays),
+            stream=self.stream,
+        )
+        first_alert = next_id(SafetyAlert)
+        open_after = self.today - dt.timedelta(days=synth_clinical.OPEN_ALERT_DAYS)
+
+        def alerts() -> Iterator[dict[str, Any]]:
+            for n, (response_id, i, at, reason, risk, instrument) in enumerate(raised):
+                stay = self.network.stays[i]
+                site_id = self.sites[self.network.tracks[stay.track_index][0]].pk
+                owner_id, basis = alert_owner(
+                    at=at,
+                    hours=hours[site_id],
+                    primary_clinician_id=self.primary_clinician[i],
+                    on_call_id=on_call[site_id],
+                )
+                still_open = stay.discharge is None and at.date() >= open_after
+                acknowledged = at + dt.timedelta(minutes=rng.randint(10, 240))
+                yield {
+                    "id": first_alert + n,
+                    "created_at": at,
+                    "updated_at": at if still_open else acknowledged,
+                    "patient_id": self.stay_ids[i][1],
+                    "episode_id": self.stay_ids[i][0],
+                    "reason": reason,
+                    "risk_level": risk,
+                    "message": _alert_message(reason, risk, REGISTRY[instrument].label)[:500],
+                    "response_id": response_id,
+                    "owner_id": owner_id,
+                    "owner_basis": basis,
+                    "raised_by_id": self.primary_clinician[i],
+                    "status": "open" if still_open else "acknowledged",
+                    "acknowledged_by_id": None if still_open else owner_id,
+                    "acknowledged_at": None if still_open else acknowledged,
+                    "action_taken": "" if still_open else synth_clinical.ACTION_FOR[reason],
+                    "action_note": "" if still_open else "Seen the same day (synthetic).",
+                }
+
+        self.counts["safety_alerts"] = write_rows(SafetyAlert, alerts(), stream=self.stream)
+
+    def admissions(self) -> None:
+        rng = random.Random(self.rng.random())
+        first_inquiry = next_id(Inquiry)
+        changes: list[tuple[int, str, dt.date, int]] = []  # (inquiry id, to stage, on, by)
+        window_start = self.network.window_start
+        age_band = {i: t.age_band for i, (_s, t) in enumerate(self.network.tracks)}
+
+        def inquiry(
+            inquiry_id: int, site_index: int, stage: str, received: dt.date, entered: dt.date
+        ) -> dict[str, Any]:
+            intake = self.staff_by_site[site_index][Role.INTAKE.value][0].pk
+            first = rng.choice(FIRST_NAMES)
+            last = rng.choice(LAST_NAMES)
+            is_open = stage in OPEN_STAGES
+            changes.append((inquiry_id, "inquiry", received, intake))
+            if stage != "inquiry":
+                changes.append((inquiry_id, stage, entered, intake))
+            at = dt.datetime.combine(
+                received,
+                dt.time(rng.randint(8, 18), rng.randrange(60)),
+                tzinfo=self.site_tz[self.sites[site_index].pk],
+            )
+            return {
+                "id": inquiry_id,
+                "created_at": at,
+                "updated_at": at,
+                "organization_id": self.org.pk,
+                "site_id": self.sites[site_index].pk,
+                "received_at": at,
+                "channel": synth_plan.weighted(rng, synth_clinical.CHANNEL_MIX),
+                "referral_source": synth_plan.weighted(rng, REFERRAL_MIX),
+                "first_name": first,
+                "last_name": last,
+                "phone": f"555-01{rng.randrange(100):02d}",
+                "concerns": synth_plan.weighted(rng, FOCUS_MIX),
+                "urgency": synth_plan.weighted(rng, synth_clinical.URGENCY_MIX),
+                "stage": stage,
+                "stage_entered_on": entered,
+                "owner_id": intake,
+                "next_action": synth_clinical.NEXT_ACTION.get(stage, "") if is_open else "",
+                "next_action_date": (
+                    entered + dt.timedelta(days=rng.randint(1, 5)) if is_open else None
+                ),
+                "assessment_date": (
+                    self.today + dt.timedelta(days=rng.randint(0, 6))
+                    if stage == "assessment_scheduled"
+                    else None
+                ),
+            }
+
+        def rows() -> Iterator[dict[str, Any]]:
+            inquiry_id = first_inquiry
+            # Every stay admitted in the window came through the pipeline.
+            for i, stay in enumerate(self.network.stays):
+                if not window_start <= stay.admission < self.today:
+                    continue
+                site_index = self.network.tracks[stay.track_index][0]
+                received = stay.admission - dt.timedelta(days=rng.randint(3, 21))
+                row = inquiry(inquiry_id, site_index, "admitted", received, stay.admission)
+                first_name, last_name = self.names[self.stay_ids[i][1]]
+                row.update(
+                    patient_id=self.stay_ids[i][1],
+                    episode_id=self.stay_ids[i][0],
+                    first_name=first_name,
+                    last_name=last_name,
+                    age_group="adult" if age_band[stay.track_index] == "adult" else "adolescent",
+                )
+                yield row
+                inquiry_id += 1
+            days = (self.today - window_start).days
+            for site_index in range(len(self.sites)):
+                # Calls that did not lead to an admission, over the window.
+                for stage, per_site in synth_clinical.CLOSED_PER_SITE:
+                    for _ in range(round(per_site * days / 182)):
+                        received = window_start + dt.timedelta(days=rng.randrange(days))
+                        entered = min(received + dt.timedelta(days=rng.randint(0, 14)), self.today)
+                        yield inquiry(inquiry_id, site_index, stage, received, entered)
+                        inquiry_id += 1
+                # The open pipeline the board shows.
+                for stage, per_site in synth_clinical.OPEN_PER_SITE:
+                    for _ in range(per_site):
+                        entered = self.today - dt.timedelta(days=rng.randint(0, 10))
+                        received = entered - dt.timedelta(days=rng.randint(0, 10))
+                        yield inquiry(inquiry_id, site_index, stage, received, entered)
+                        inquiry_id += 1
+
+        self.counts["inquiries"] = write_rows(Inquiry, rows(), stream=self.stream)
+        first_change = next_id(StageChange)
+        previous: dict[int, str] = {}
+
+        def stage_rows() -> Iterator[dict[str, Any]]:
+            for n, (inquiry_id, stage, on, by) in enumerate(changes):
+                at = aware(on, 12)
+                yield {
+                    "id": first_change + n,
+                    "created_at": at,
+                    "updated_at": at,
+                    "inquiry_id": inquiry_id,
+                    "from_stage": previous.get(inquiry_id, ""),
+                    "to_stage": stage,
+                    "on": on,
+                    "changed_by_id": by,
+                }
+                previous[inquiry_id] = stage
+
+        self.counts["stage_changes"] = write_rows(StageChange, stage_rows(), stream=self.stream)
 
     # --- the audit trail: one entry per roster saved, and chart views ------------------------
     def _rosters(self) -> Iterator[tuple[int, int, dt.date, list[int]]]:

@@ -126,8 +126,17 @@ def can(request: Any, cap: str) -> bool:
     return bool(user and user.is_authenticated and user.can(Cap(cap)))
 
 
+def patient_risk(patient_id: int) -> str:
+    """The suicide-risk level for the patient header (measures decides; one or two queries)."""
+    from openiop.measures.selectors import patient_risk_level
+
+    return patient_risk_level(patient_id)
+
+
 def environment(**options: Any) -> Environment:
-    options.setdefault("undefined", StrictUndefined)
+    # Django's backend passes its own `undefined` (silent unless DEBUG); a page that names a
+    # variable its view did not give must fail in the tests, not print an empty cell in a chart.
+    options["undefined"] = StrictUndefined
     options["autoescape"] = True
     env = Environment(**options)
     env.globals.update(
@@ -139,6 +148,7 @@ def environment(**options: Any) -> Environment:
             "querystring": querystring,
             "can": can,
             "Cap": Cap,
+            "patient_risk": patient_risk,
         }
     )
     env.filters.update(

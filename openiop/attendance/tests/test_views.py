@@ -3,8 +3,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +13,7 @@ from openiop.audit.models import AuditEntry
 from openiop.core.dates import IsoWeek
 from openiop.episodes.models import Alert
 from openiop.programs.models import Enrollment, GroupSession
-from openiop.testing import make_site, make_user
+from openiop.testing import make_site, make_user, page_query_count
 
 from .conftest import MONDAY
 
@@ -85,8 +83,36 @@ def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
     assert not Attendance.objects.exists()
 
 
+def _urgent_admission_task(site, last_name: str, *, done: bool = False):
+    """An open (or done) urgent admissions task at `site`, as a high-risk pre-screen leaves."""
+    from openiop.admissions.models import AdmissionTask
+    from openiop.admissions.services import inquiry_create
+    from openiop.core.actor import Actor
+
+    intake = make_user(Role.INTAKE, sites=[site], org=site.organization)
+    inquiry = inquiry_create(
+        site=site,
+        by=Actor(user=intake, client_addr="127.0.0.1"),
+        channel="call",
+        referral_source="self",
+        first_name="Urgent",
+        last_name=last_name,
+        phone="555-010-2020",
+        concerns="mental_health",
+        age_group="adult",
+        urgency="urgent",
+    )
+    return AdmissionTask.objects.create(
+        inquiry=inquiry,
+        urgent=True,
+        title=f"C-SSRS high risk for Urgent {last_name}: same-day safety evaluation",
+        status="done" if done else "open",
+    )
+
+
 def _today_setup(group, n_sessions: int, n_patients: int):
     today = timezone.localdate(timezone=group.site.tz)
+    _urgent_admission_task(group.site, f"Taskholder{n_patients}")
     for _ in range(n_sessions):
         group.add_session(today)
     for i in range(n_patients):
@@ -113,10 +139,7 @@ def _today_setup(group, n_sessions: int, n_patients: int):
 
 
 def _count_queries(client, url) -> int:
-    client.get(url)  # warm the session and caches
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
+    return page_query_count(client, url)
 
 
 def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
@@ -127,8 +150,8 @@ def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
     large = _count_queries(client, reverse("web:today"))
     assert "Individual therapy · Extra11 Gooseberry" in client.get(reverse("web:today")).text
     # session, user with sites, sites, sessions, enrolled counts, recorded counts, alerts, audit
-    # entry, audit patients
-    assert small == large == 9
+    # entry, audit patients, open safety alerts (measures), open urgent admissions tasks
+    assert small == large == 11
 
 
 def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
@@ -160,6 +183,23 @@ def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, clien
     client.force_login(make_user(Role.BILLING, sites=[group.site]))
     body = client.get(reverse("web:today")).content.decode()
     assert "Process group" in body and "Missed two in a row" not in body
+
+
+def test_today_lists_open_urgent_admissions_tasks_of_the_site(group, client, mfa_passed):
+    """A high-risk pre-screen's urgent task shows on Today for staff who see admissions, with a
+    link to the inquiry; done tasks and other sites' tasks do not."""
+    task = _urgent_admission_task(group.site, "Nowbright")
+    _urgent_admission_task(group.site, "Donealready", done=True)
+    elsewhere = make_site(group.site.organization, name="Far Away (fictional)")
+    _urgent_admission_task(elsewhere, "Farawayson")
+    client.force_login(group.clinician)
+    body = client.get(reverse("web:today")).content.decode()
+    assert "Urgent Nowbright" in body
+    assert reverse("admissions:inquiry", kwargs={"inquiry_id": task.inquiry_id}) in body
+    assert "Donealready" not in body and "Farawayson" not in body
+    client.force_login(make_user(Role.ADMIN, sites=[group.site]))  # no admissions access
+    body = client.get(reverse("web:today")).content.decode()
+    assert "Nowbright" not in body
 
 
 def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):

@@ -29,6 +29,12 @@ class Item:
     text: str
     allowed: tuple[int, ...]
     loinc: str | None = None
+    labels: tuple[str, ...] = ()  # one label per allowed answer, for the forms; empty = the numbers
+
+    def choices(self) -> list[tuple[int, str]]:
+        """(value, label) pairs for a form, in the order of `allowed`."""
+        labels = self.labels or tuple(str(a) for a in self.allowed)
+        return list(zip(self.allowed, labels, strict=True))
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,13 @@ class Instrument:
     loinc_panel: str | None = None
     loinc_total: str | None = None
     max_total: int | None = None
+    timeframe: str = ""  # the period the questions ask about, as printed on the form
+    short_name: str = ""  # for tables and charts (PHQ-9, GAD-7)
+    version: str = "1"  # bumped when items, answers or scoring change; stored with each response
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
 
     def score(self, answers: Sequence[int], *, sex: str | None = None) -> Score:
         """Validate the answers against the items, then score them. Raises AnswerError."""

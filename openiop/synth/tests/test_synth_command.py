@@ -12,6 +12,7 @@ from django.db.models import Count, F, Q
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.episodes.models import Episode
+from openiop.notes.models import NoteSection
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, GroupSession, Organization
 
@@ -99,7 +100,8 @@ def test_the_same_seed_gives_the_same_network() -> None:
     run("--sites", "1", "--patients", "60", "--weeks", "3", "--seed", "4", "--today", "2026-11-24")
     first = list(Patient.objects.order_by("mrn").values_list("legal_first_name", "date_of_birth"))
     first_att = list(Attendance.objects.order_by("id").values_list("status", "minutes_attended"))
-    Attendance.objects.all().delete()  # test-only clean-up of synthetic rows
+    NoteSection.objects.all().delete()  # test-only clean-up of synthetic rows
+    Attendance.objects.all().delete()
     Enrollment.objects.all().delete()
     run("--sites", "1", "--patients", "60", "--weeks", "3", "--seed", "4", "--today", "2026-11-24")
     org2 = Organization.objects.order_by("-id").first()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.episodes.models import Alert, LevelOfCareChange
+from openiop.notes.models import NoteSection, ProgressNote
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import (
     make_block,
@@ -23,6 +24,7 @@ from openiop.testing import (
     make_track,
     make_user,
 )
+from openiop.treatment.models import TreatmentPlan
 
 
 @dataclass
@@ -31,7 +33,7 @@ class World:
     other_site_clinician: Any
     patient: Any
     other_site_patient: Any
-    ids: dict[str, int]
+    ids: dict[str, Any]
 
 
 @pytest.fixture
@@ -96,9 +98,71 @@ def world(db: Any) -> World:
         facilitator=users["clinician"],
         room=room,
     )
+    # Clinical documentation (issue 5): a treatment plan and a signed group note with one section.
+    treatment_plan = TreatmentPlan.objects.create(
+        episode=episode, patient=patient, number=1, created_by=users["clinician"]
+    )
+    note = ProgressNote.objects.create(
+        kind="group",
+        note_format="dap",
+        site=site,
+        session=session,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        topic="Coping with cravings",
+        author=users["clinician"],
+        status="signed",
+        signed_at=session.ends_at,
+    )
+    section = NoteSection.objects.create(
+        note=note,
+        episode=episode,
+        patient=patient,
+        attendance=attendance,
+        body={"participation": "Shared a coping plan.", "plan": "Continue."},
+    )
+    late = ProgressNote.objects.create(  # a draft two days after its session: on the late list
+        kind="individual",
+        note_format="soap",
+        site=site,
+        starts_at=starts - dt.timedelta(days=2),
+        ends_at=starts - dt.timedelta(days=2, minutes=-50),
+        author=users["clinician"],
+    )
+    NoteSection.objects.create(note=late, episode=episode, patient=patient)
+    from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
+
+    MeasurementSchedule.objects.create(track=track, instrument="gad7", every_days=7)
+
+    phq = Response.objects.create(
+        patient=patient,
+        episode=episode,
+        instrument="phq9",
+        instrument_version="1",
+        answers=[0, 0, 0, 0, 0, 0, 0, 0, 1],
+        mode="staff",
+        administered_at=timezone.now(),
+        total=1,
+        band="minimal",
+        flags=["item9_positive"],
+    )
+    safety_alert = SafetyAlert.objects.create(
+        patient=patient,
+        episode=episode,
+        reason="item9",
+        risk_level="unassessed",
+        message="PHQ-9 item 9 at 1",
+        response=phq,
+        owner=users["clinician"],
+    )
+    plan = SafetyPlan.objects.create(
+        patient=patient, episode=episode, number=1, created_by=users["clinician"]
+    )
     other_patient = make_patient(other, legal_first_name="Xanthe", legal_last_name="Farberry")
     make_episode(other_patient)
+    admissions_ids = _admissions_world(org, site, patient, episode, track, users)
     ids = {
+        **admissions_ids,
         "patient_id": patient.pk,
         "episode_id": episode.pk,
         "session_id": session.pk,
@@ -110,6 +174,12 @@ def world(db: Any) -> World:
         "attendance_id": attendance.pk,
         "site_id": site.pk,
         "room_id": room.pk,
+        "treatment_plan_id": treatment_plan.pk,
+        "note_id": note.pk,
+        "section_id": section.pk,
+        "safety_alert_id": safety_alert.pk,
+        "plan_id": plan.pk,
+        "instrument": "phq9",
     }
     return World(
         users=users,
@@ -118,3 +188,80 @@ def world(db: Any) -> World:
         other_site_patient=other_patient,
         ids=ids,
     )
+
+
+def _admissions_world(
+    org: Any, site: Any, patient: Any, episode: Any, track: Any, users: Any
+) -> dict[str, int]:
+    """An inquiry about the world's patient with each admissions record its pages show."""
+    from decimal import Decimal
+
+    from openiop.admissions.models import (
+        AdmissionTask,
+        Assessment,
+        CostEstimate,
+        Coverage,
+        Inquiry,
+        IntakeDocument,
+        Payer,
+        WaitlistEntry,
+    )
+
+    inquiry = Inquiry.objects.create(
+        organization=org,
+        site=site,
+        received_at=timezone.now(),
+        channel="call",
+        referral_source="therapist",
+        first_name="Quintessa",
+        last_name="Moonwhistle",
+        phone="555-010-9999",
+        concerns="co_occurring",
+        stage="admitted",
+        stage_entered_on=timezone.localdate(),
+        patient=patient,
+        episode=episode,
+    )
+    assessment = Assessment.objects.create(
+        inquiry=inquiry,
+        edition="3",
+        ratings=[{"dimension": d, "rating": 1, "notes": ""} for d in range(1, 7)],
+        recommended_level="1",
+        reasons=["r"],
+        why_not_lower="l",
+        why_not_higher="h",
+        assessed_by=users["clinician"],
+    )
+    task = AdmissionTask.objects.create(inquiry=inquiry, urgent=True, title="Urgent test task")
+    payer = Payer.objects.create(organization=org, name="Test Payer", payer_type="commercial")
+    coverage = Coverage.objects.create(
+        inquiry=inquiry, patient=patient, payer=payer, rank="primary"
+    )
+    estimate = CostEstimate.objects.create(
+        inquiry=inquiry,
+        guideline_year=2026,
+        household_size=1,
+        annual_income=Decimal(1000),
+        percent_of_poverty=Decimal(10),
+        share_percent=Decimal(10),
+        planned_days=10,
+        daily_rate=Decimal(100),
+        total_amount=Decimal(1000),
+        patient_amount=Decimal(100),
+        prepared_by=users["billing"],
+    )
+    document = IntakeDocument.objects.create(
+        episode=episode, patient=patient, kind="patient_rights", document_version="2026-01"
+    )
+    entry = WaitlistEntry.objects.create(
+        track=track, episode=episode, joined_at=timezone.now(), status="offered"
+    )
+    return {
+        "inquiry_id": inquiry.pk,
+        "assessment_id": assessment.pk,
+        "task_id": task.pk,
+        "coverage_id": coverage.pk,
+        "estimate_id": estimate.pk,
+        "document_id": document.pk,
+        "entry_id": entry.pk,
+    }

@@ -207,6 +207,21 @@ class DemoBuilder:
             f"  {len(self.tracks)} tracks, {GroupSession.objects.count()} sessions from {self.start} to {self.end}"
         )
         self._patients()
+        self._clinical_documentation()
+        from openiop.measures.demo import load_demo_measures
+
+        load_demo_measures(
+            tracks=self.tracks,
+            staff=self.staff,
+            actor=self.actor,
+            rng=random.Random(self.rng.getrandbits(32)),
+            today=self.today,
+            out=self.out,
+        )
+
+        from openiop.admissions.demo import build_admissions_demo
+
+        build_admissions_demo(self)
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}
@@ -461,3 +476,180 @@ class DemoBuilder:
             attendance_services.attendance_record(
                 session=session, episode=episode, status=status, minutes_attended=minutes, by=by
             )
+
+    # --- clinical documentation (issue 5) ---------------------------------------------------
+    def _clinical_documentation(self) -> None:
+        """Treatment plans (signed, draft, due), a signed group note with individual sections, a
+        supervised clinician's note awaiting co-signature, a late note, a discharge summary."""
+        from openiop.accounts.services import staff_set_supervisor
+        from openiop.episodes.models import Episode
+        from openiop.notes import services as note_services
+        from openiop.notes.models import ProgressNote
+        from openiop.treatment import services as plan_services
+
+        staff_set_supervisor(
+            user=self.staff["clinician2"], supervisor=self.staff["clinician"], by=self.actor
+        )
+        active = list(
+            Episode.objects.filter(site=self.riverbend, status=EpisodeStatus.ACTIVE)
+            .select_related("patient", "site")
+            .order_by("admission_date", "id")
+        )
+        for n, episode in enumerate(active[:4]):
+            by = Actor.cli(episode.primary_clinician or self.staff["clinician"], "demo")
+            plan = plan_services.plan_start(episode=episode, by=by)
+            if n == 3:
+                continue  # left as a draft: the due list shows it
+            problem = plan_services.plan_add_problem(
+                plan=plan,
+                description=DEMO_PROBLEMS[n][0],
+                icd10_code=DEMO_PROBLEMS[n][1],
+                patient_words=DEMO_PROBLEMS[n][2],
+                by=by,
+            )
+            goal = plan_services.plan_add_goal(problem=problem, text=DEMO_PROBLEMS[n][3], by=by)
+            plan_services.plan_add_objective(
+                goal=goal,
+                text=DEMO_PROBLEMS[n][4],
+                target_date=episode.admission_date + dt.timedelta(days=42),
+                by=by,
+            )
+            plan_services.plan_add_intervention(
+                goal=goal,
+                modality=DEMO_PROBLEMS[n][5],
+                frequency="3 groups a week and a weekly individual session",
+                responsible=by.user,
+                by=by,
+            )
+            plan_services.plan_sign(plan=plan, role="clinician", by=by)
+            plan_services.plan_sign(
+                plan=plan, role="patient", signer_name=episode.patient.legal_name, by=by
+            )
+
+        # The latest process group of the day track stays without a note (the late list shows it
+        # once a day has passed); the one before gets a signed note; the latest skill group gets a
+        # note by a supervised clinician, waiting for the co-signature.
+        def attended(kind: str) -> list[GroupSession]:
+            return list(
+                GroupSession.objects.filter(
+                    track=self.tracks[0], kind=kind, date__lt=self.today, status="scheduled"
+                )
+                .filter(attendances__status__in=["present", "late", "left_early"])
+                .distinct()
+                .select_related("facilitator")
+                .order_by("-starts_at")[:2]
+            )
+
+        sessions = attended("group_therapy")[1:2] + attended("psychoeducation")[:1]
+        for n, session in enumerate(sessions):
+            by = Actor.cli(session.facilitator, "demo")
+            members = note_services.attendees(session)
+            note = note_services.group_note_save(
+                session=session,
+                note_format="dap",
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                topic="Riding out cravings" if n == 0 else "Building a sober weekend",
+                curriculum_module="Relapse prevention: urge surfing",
+                modality="CBT",
+                interventions="Psychoeducation on the craving curve; urge surfing practice; "
+                "feedback round.",
+                sections={
+                    a.episode_id: note_services.SectionInput(
+                        body={
+                            "participation": DEMO_SECTIONS[(i + n) % len(DEMO_SECTIONS)],
+                            "response": DEMO_RESPONSES[(i + 2 * n) % len(DEMO_RESPONSES)],
+                            "risk": "",
+                            "plan": DEMO_PLANS[(i + 3 * n) % len(DEMO_PLANS)],
+                        }
+                    )
+                    for i, a in enumerate(members)
+                },
+                by=by,
+            )
+            note_services.note_sign(
+                note=note,
+                by=by,
+                reasons={s.pk: "Demo text (fictional)" for s in note.sections.all()},
+            )
+        # The latest group stays without a note: the late list shows it once a day has passed.
+        discharged = (
+            Episode.objects.filter(
+                site=self.riverbend, status=EpisodeStatus.DISCHARGED, discharge_reason="completed"
+            )
+            .select_related("patient", "site__organization")
+            .order_by("discharge_date", "id")
+            .first()
+        )
+        if discharged is not None:
+            by = Actor.cli(discharged.primary_clinician or self.staff["clinician"], "demo")
+            summary = plan_services.discharge_summary_start(episode=discharged, by=by)
+            plan_services.discharge_summary_update(
+                summary=summary,
+                narrative="Completed the program (fictional demo narrative).",
+                next_level_of_care="Level 1 outpatient",
+                relapse_prevention="Triggers: payday and family events. Call the sponsor first.",
+                crisis_resources=summary.crisis_resources,
+                medication_continuity="No medications.",
+                by=by,
+            )
+            for kind, name in (
+                ("therapist", "Imaginary Counseling Associates (fictional)"),
+                ("support_group", "Tuesday Night 12-step Group (fictional)"),
+                ("alumni", "Lantern Hill Alumni Group (fictional)"),
+            ):
+                plan_services.discharge_summary_add_referral(
+                    summary=summary,
+                    kind=kind,
+                    name=name,
+                    phone="555-0199",
+                    address="1 Example Way, Faketown",
+                    hours="Tue 19:00-20:30",
+                    by=by,
+                )
+            plan_services.discharge_summary_sign(summary=summary, by=by)
+        self.out(
+            f"  {len(active[:4])} treatment plans, {ProgressNote.objects.count()} group notes, "
+            f"{1 if discharged else 0} discharge summary"
+        )
+
+
+DEMO_PROBLEMS = [
+    ("Alcohol use disorder, moderate", "F10.20", "I drink every night to fall asleep.",
+     "Sleep without alcohol", "Wind-down routine on 5 nights a week for 3 weeks", "cbt"),
+    ("Major depressive disorder, recurrent, moderate", "F33.1", "I can't get out of bed.",
+     "Get back to a daily rhythm", "Out of bed by 8:00 on 5 days a week", "dbt"),
+    ("Opioid use disorder, moderate", "F11.20", "I want to stop before I lose my kids.",
+     "Stay on medication and in treatment", "Take buprenorphine daily, 28 of 28 days", "mat"),
+]  # fmt: skip
+DEMO_SECTIONS = [
+    "Described cravings after payday and practiced urge surfing with the breathing count.",
+    "Quiet at first; later named weekend loneliness as a trigger and listed two calls to make.",
+    "Reported six days abstinent, proud of refusing a drink at a cousin's party.",
+    "Challenged a catastrophic thought about work using the evidence column.",
+    "Arrived tense after a court date; grounding helped and mood lifted by the end.",
+    "Shared a lapse on Saturday honestly and rebuilt the evening routine with peer feedback.",
+    "Practiced assertive refusal in a role play about a roommate offering pills.",
+    "Identified poor sleep feeding irritability and agreed to a wind-down plan.",
+    "Discussed a custody hearing, tearful, used the distress tolerance skill with coaching.",
+    "Set a goal of two evening meetings and asked how to find a sponsor near the bus line.",
+    "Explored ambivalence about cannabis with a decisional balance on the whiteboard.",
+    "Planned how to handle the Friday happy hour invitation at a new job.",
+]
+DEMO_RESPONSES = [
+    "Receptive; could name the peak of the craving curve.",
+    "Needed prompting, then engaged with the worksheet.",
+    "Took the lead in the feedback round.",
+    "Skeptical at first, then tried the reframe on a real example.",
+    "Calmer after grounding; asked for the handout.",
+    "Accepted peer suggestions without defensiveness.",
+    "Rehearsed twice, voice steadier the second time.",
+]
+DEMO_PLANS = [
+    "Log cravings daily until next group.",
+    "Make the two calls before Saturday.",
+    "Plan a sober activity for the next family event.",
+    "Use the evidence column twice this week.",
+    "Share the new routine with the sponsor.",
+    "Track sleep hours in the diary.",
+]

@@ -1,0 +1,403 @@
+"""Admissions: inquiries and their pipeline, pre-screens, ASAM assessments, insurance, the packet."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from openiop.admissions.choices import (
+    AgeGroup,
+    CoverageRank,
+    DocumentKind,
+    ForWhom,
+    InquiryChannel,
+    Motivation,
+    PayerType,
+    Stage,
+    SubscriberRelationship,
+    TaskStatus,
+    Urgency,
+    WaitlistStatus,
+)
+from openiop.core.models import TimeStamped, Versioned
+from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
+
+User = settings.AUTH_USER_MODEL
+
+
+class Inquiry(TimeStamped, Versioned):
+    """A first contact (call, text, web form, referral) about someone who may need the program."""
+
+    organization = models.ForeignKey(
+        "programs.Organization", on_delete=models.PROTECT, related_name="inquiries"
+    )
+    site = models.ForeignKey("programs.Site", on_delete=models.PROTECT, related_name="inquiries")
+    received_at = models.DateTimeField()
+    channel = models.CharField(max_length=20, choices=InquiryChannel.choices)
+    referral_source = models.CharField(max_length=20, choices=ReferralSource.choices)
+    referral_detail = models.CharField(max_length=200, blank=True)
+    for_whom = models.CharField(max_length=20, choices=ForWhom.choices, default=ForWhom.SELF)
+    caller_name = models.CharField(max_length=200, blank=True)
+    caller_relationship = models.CharField(max_length=60, blank=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField(null=True, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(max_length=200, blank=True)
+    concerns = models.CharField(max_length=20, choices=TreatmentFocus.choices)
+    age_group = models.CharField(max_length=20, choices=AgeGroup.choices, default=AgeGroup.ADULT)
+    urgency = models.CharField(max_length=20, choices=Urgency.choices, default=Urgency.ROUTINE)
+    insurance_name = models.CharField(max_length=120, blank=True)
+    insurance_member_id = models.CharField(max_length=60, blank=True)
+    notes = models.TextField(max_length=2000, blank=True)
+    stage = models.CharField(max_length=30, choices=Stage.choices, default="inquiry")
+    stage_entered_on = models.DateField()
+    owner = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="owned_inquiries"
+    )
+    next_action = models.CharField(max_length=200, blank=True)
+    next_action_date = models.DateField(null=True, blank=True)
+    assessment_date = models.DateField(null=True, blank=True)
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="inquiries",
+        help_text="The existing patient this inquiry is linked to, or the one admission created",
+    )
+    episode = models.ForeignKey(
+        "episodes.Episode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="inquiries",
+    )
+    high_risk = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "inquiries"
+        indexes = [
+            models.Index(fields=["site", "stage"], name="inquiry_site_stage"),
+            models.Index(fields=["organization", "received_at"], name="inquiry_org_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Inquiry {self.pk}: {self.first_name} {self.last_name}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class StageChange(TimeStamped):
+    """The pipeline history of an inquiry: from which stage to which, when, by whom, why."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=30, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=30, choices=Stage.choices)
+    on = models.DateField()
+    changed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '-'} -> {self.to_stage} on {self.on}"
+
+
+class AdmissionTask(TimeStamped):
+    """A task someone must act on; an urgent one comes from a high-risk pre-screen."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="tasks")
+    urgent = models.BooleanField(default=False)
+    title = models.CharField(max_length=300)
+    assigned_to = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="admission_tasks"
+    )
+    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    done_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-urgent", "created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Prescreen(TimeStamped):
+    """The pre-screen answers, the C-SSRS screener answers and the result; never edited."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.PROTECT, related_name="prescreens")
+    needs_24h_supervision = models.BooleanField()
+    needs_medical_withdrawal = models.BooleanField()
+    safe_home = models.BooleanField()
+    substance_free_home = models.BooleanField()
+    outpatient_not_enough = models.BooleanField()
+    can_attend = models.BooleanField()
+    motivation = models.CharField(max_length=20, choices=Motivation.choices)
+    cssrs_answers = models.JSONField(help_text="Seven C-SSRS screener answers, 1 = yes")
+    cssrs_tier = models.CharField(max_length=10)
+    outcome = models.CharField(max_length=20)
+    reasons = models.JSONField(default=list)
+    notes = models.TextField(max_length=2000, blank=True)
+    screened_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Pre-screen {self.pk} ({self.outcome})"
+
+
+class Assessment(TimeStamped, Versioned):
+    """An ASAM level-of-care assessment: drafted, then accepted or overridden (then never edited)."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.PROTECT, related_name="assessments")
+    edition = models.CharField(max_length=1, choices=[("3", "3rd edition"), ("4", "4th edition")])
+    ratings = models.JSONField(help_text="[{dimension, rating, notes}] for the six dimensions")
+    recommended_level = models.CharField(max_length=4, choices=LevelOfCare.choices)
+    withdrawal_management = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list)
+    why_not_lower = models.TextField()
+    why_not_higher = models.TextField()
+    chosen_level = models.CharField(max_length=4, choices=LevelOfCare.choices, blank=True)
+    override_justification = models.TextField(max_length=2000, blank=True)
+    assessed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Assessment {self.pk} (recommends {self.recommended_level})"
+
+    @property
+    def is_decided(self) -> bool:
+        return self.decided_at is not None
+
+    @property
+    def is_override(self) -> bool:
+        return bool(self.chosen_level) and self.chosen_level != self.recommended_level
+
+
+class Payer(TimeStamped):
+    organization = models.ForeignKey(
+        "programs.Organization", on_delete=models.PROTECT, related_name="payers"
+    )
+    name = models.CharField(max_length=200)
+    payer_id = models.CharField("Payer ID", max_length=40, blank=True)
+    payer_type = models.CharField(max_length=20, choices=PayerType.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="payer_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Coverage(TimeStamped):
+    """Insurance of the person of an inquiry (and, after admission, of the patient)."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.PROTECT, related_name="coverages")
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="coverages",
+    )
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="coverages")
+    rank = models.CharField(max_length=10, choices=CoverageRank.choices)
+    member_id = models.CharField(max_length=60, blank=True)
+    group_number = models.CharField(max_length=60, blank=True)
+    subscriber_name = models.CharField(max_length=200, blank=True)
+    subscriber_relationship = models.CharField(
+        max_length=10, choices=SubscriberRelationship.choices, default=SubscriberRelationship.SELF
+    )
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rank", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
+                name="coverage_end_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rank_display()}: {self.payer}"
+
+
+class BenefitsVerification(TimeStamped):
+    """What the payer said about IOP benefits on one call or portal check; never edited."""
+
+    coverage = models.ForeignKey(Coverage, on_delete=models.PROTECT, related_name="verifications")
+    in_network = models.BooleanField()
+    iop_covered = models.BooleanField()
+    deductible_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    deductible_met_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    copay_per_day = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    coinsurance_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    prior_auth_required = models.BooleanField()
+    days_allowed = models.PositiveIntegerField(null=True, blank=True)
+    reference_number = models.CharField(max_length=60)
+    payer_contact = models.CharField(max_length=120, blank=True, help_text="Who at the payer")
+    verified_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-verified_at"]
+
+    def __str__(self) -> str:
+        return f"Benefits check {self.reference_number}"
+
+
+class PovertyGuidelineYear(TimeStamped):
+    """Configuration: one year's poverty guideline (e.g. HHS, 48 contiguous states)."""
+
+    organization = models.ForeignKey(
+        "programs.Organization", on_delete=models.CASCADE, related_name="poverty_guidelines"
+    )
+    year = models.PositiveIntegerField()
+    label = models.CharField(max_length=100, default="48 contiguous states and DC")
+    base_amount = models.DecimalField(max_digits=10, decimal_places=2)
+    per_additional_person = models.DecimalField(max_digits=10, decimal_places=2)
+    sliding_scale = models.JSONField(
+        help_text="Bands [[max percent of poverty or null, patient share percent], ...]"
+    )
+    daily_rate = models.DecimalField(
+        max_digits=8, decimal_places=2, help_text="Self-pay daily rate of the program"
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year"], name="poverty_year_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} poverty guideline ({self.label})"
+
+
+class CostEstimate(TimeStamped):
+    """A self-pay estimate given to the person, with the figures it used; never edited."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.PROTECT, related_name="estimates")
+    guideline_year = models.PositiveIntegerField()
+    household_size = models.PositiveIntegerField()
+    annual_income = models.DecimalField(max_digits=12, decimal_places=2)
+    percent_of_poverty = models.DecimalField(max_digits=8, decimal_places=2)
+    share_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    planned_days = models.PositiveIntegerField()
+    daily_rate = models.DecimalField(max_digits=8, decimal_places=2)
+    total_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    patient_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    installments = models.JSONField(default=list, help_text="[[YYYY-MM-DD, amount], ...]")
+    prepared_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Estimate {self.pk}: {self.patient_amount}"
+
+
+class WaitlistEntry(TimeStamped):
+    """An admitted episode waiting for a seat in a full track; offered a seat when one frees."""
+
+    track = models.ForeignKey("programs.Track", on_delete=models.PROTECT, related_name="waitlist")
+    episode = models.ForeignKey(
+        "episodes.Episode", on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    joined_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offered_start_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["track", "episode"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="waitlist_once_per_track",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.episode} waiting for {self.track}"
+
+    def position(self) -> int | None:
+        """Place in line among the track's waiting entries (1 = next; first come, first served);
+        None once offered or closed. One query."""
+        if self.status != WaitlistStatus.WAITING:
+            return None
+        ahead = WaitlistEntry.objects.filter(
+            Q(joined_at__lt=self.joined_at) | Q(joined_at=self.joined_at, id__lt=self.pk),
+            track_id=self.track_id,
+            status=WaitlistStatus.WAITING,
+        ).count()
+        return ahead + 1
+
+
+class IntakeDocument(TimeStamped, Versioned):
+    """One document of the intake packet; signed once (typed name, optional drawing), then fixed."""
+
+    episode = models.ForeignKey(
+        "episodes.Episode", on_delete=models.PROTECT, related_name="intake_documents"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="intake_documents"
+    )
+    kind = models.CharField(max_length=30, choices=DocumentKind.choices)
+    document_version = models.CharField(max_length=20)
+    details = models.JSONField(default=dict, blank=True)
+    text = models.JSONField(default=list, blank=True, help_text="The paragraphs as signed")
+    signed_name = models.CharField(max_length=200, blank=True)
+    signer_relationship = models.CharField(max_length=60, blank=True)
+    signature_png = models.TextField(blank=True, help_text="data:image/png;base64 drawing")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_client_addr = models.CharField(max_length=64, blank=True)
+    witnessed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode", "kind"],
+                condition=~Q(kind="release_of_information"),
+                name="intake_document_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({'signed' if self.signed_at else 'to sign'})"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None

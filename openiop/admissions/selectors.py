@@ -1,0 +1,451 @@
+"""Reads of admissions data: access checked and audited here, so no interface can forget."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.domain import Cap
+from openiop.admissions.choices import TaskStatus, WaitlistStatus
+from openiop.admissions.domain import admission as admission_rules
+from openiop.admissions.domain import matching, pipeline
+from openiop.admissions.models import (
+    AdmissionTask,
+    Assessment,
+    CostEstimate,
+    Coverage,
+    Inquiry,
+    IntakeDocument,
+    Payer,
+    WaitlistEntry,
+)
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.core import clock
+from openiop.core.actor import Actor
+from openiop.core.errors import NotFound, NotPermitted
+from openiop.episodes.models import Episode
+from openiop.patients.models import Patient
+from openiop.programs.models import Site, Track
+
+
+def _check_site(actor: Actor, cap: Cap, site_id: int, patient_id: int | None, what: str) -> None:
+    require(actor, cap, patient_id=patient_id, object_type=what)
+    user = actor.user
+    assert user is not None
+    if not user.sees_all_sites() and site_id not in user.site_ids():
+        audit_denied(actor, patient_id=patient_id, object_type=what, reason="site not permitted")
+        raise NotPermitted("This inquiry is at a site you do not work at.", code="site")
+
+
+def inquiry_get(
+    *, actor: Actor, inquiry_id: int, cap: Cap = Cap.ADMISSIONS_VIEW, purpose: str = "inquiry"
+) -> Inquiry:
+    """One inquiry with its history, pre-screens, assessments, coverages and tasks; audited.
+
+    Raises NotFound; NotPermitted (audited) without `cap` or at another site.
+    """
+    inquiry = (
+        Inquiry.objects.select_related("site", "organization", "owner", "patient", "episode")
+        .prefetch_related(
+            "stage_changes__changed_by",
+            "prescreens__screened_by",
+            "assessments",
+            Prefetch(
+                "coverages",
+                queryset=Coverage.objects.select_related("payer").prefetch_related(
+                    "verifications__verified_by"
+                ),
+            ),
+            "tasks__assigned_to",
+            "estimates",
+        )
+        .filter(pk=inquiry_id)
+        .first()
+    )
+    if inquiry is None:
+        raise NotFound("There is no inquiry with this number.", code="inquiry_not_found")
+    _check_site(actor, cap, inquiry.site_id, inquiry.patient_id, purpose)
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=inquiry.patient_id,
+        object_type=purpose,
+        object_id=inquiry.pk,
+    )
+    return inquiry
+
+
+@dataclass
+class Duplicate:
+    patient: Patient
+    reasons: list[str]
+
+
+def likely_duplicates(*, actor: Actor, inquiry: Inquiry) -> list[Duplicate]:
+    """Patients who are likely the inquiry's person: same name and date of birth, or same phone.
+
+    Limited to the actor's sites; audited naming every patient shown.
+    """
+    require(actor, Cap.PATIENT_DEMOGRAPHICS, object_type="inquiry_duplicates")
+    phone = matching.normalize_phone(inquiry.phone)
+    query = Q()
+    if inquiry.date_of_birth:
+        query |= Q(
+            date_of_birth=inquiry.date_of_birth,
+            legal_last_name__iexact=inquiry.last_name.strip(),
+        )
+    if phone:
+        query |= Q(phone__endswith=phone[-4:])
+    if not query:
+        return []
+    candidates = (
+        Patient.objects.filter(query, organization_id=inquiry.organization_id)
+        .filter(site_scope(actor))
+        .order_by("legal_last_name", "legal_first_name", "id")[:50]
+    )
+    who = matching.Person(
+        inquiry.first_name, inquiry.last_name, inquiry.date_of_birth, inquiry.phone
+    )
+    found = []
+    for p in candidates:
+        reasons = matching.match_reasons(
+            who, matching.Person(p.legal_first_name, p.legal_last_name, p.date_of_birth, p.phone)
+        )
+        if not reasons and p.preferred_name:
+            reasons = matching.match_reasons(
+                who, matching.Person(p.preferred_name, p.legal_last_name, p.date_of_birth, p.phone)
+            )
+        if reasons:
+            found.append(Duplicate(patient=p, reasons=reasons))
+    if found:
+        audit_record_many(
+            actor,
+            action=AuditAction.SEARCH,
+            object_type="inquiry_duplicates",
+            object_id=inquiry.pk,
+            patient_ids=[d.patient.pk for d in found],
+        )
+    return found
+
+
+@dataclass
+class Card:
+    inquiry: Inquiry
+    days_in_stage: int
+    overdue: bool
+    urgent_task: bool
+
+
+@dataclass
+class Column:
+    stage: str
+    label: str
+    cards: list[Card] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    columns: list[Column]
+    closed_counts: dict[str, int]
+    today: dt.date
+    total: int
+    urgent_tasks: list[AdmissionTask] = field(default_factory=list)
+    offers: list[WaitlistEntry] = field(default_factory=list)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total >= CARD_LIMIT
+
+
+CARD_LIMIT = 200
+
+
+def pipeline_board(
+    *, actor: Actor, site_id: int | None = None, search: str = "", owner_id: int | None = None
+) -> Board:
+    """The open inquiries by stage, each with days in stage and overdue flag; closed counts.
+
+    Two queries however many cards (cards, then counts). Audited once naming the linked patients.
+    """
+    require(actor, Cap.ADMISSIONS_VIEW, object_type="pipeline")
+    qs = Inquiry.objects.filter(site_scope(actor))
+    if site_id:
+        qs = qs.filter(site_id=site_id)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    for term in search.split()[:5]:
+        qs = qs.filter(
+            Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(phone__contains=term)
+        )
+    open_qs = (
+        qs.filter(stage__in=pipeline.OPEN_STAGES)
+        .select_related("owner", "site")
+        .prefetch_related(
+            Prefetch(
+                "tasks",
+                queryset=AdmissionTask.objects.filter(urgent=True, status=TaskStatus.OPEN),
+                to_attr="urgent_tasks",
+            )
+        )
+        .order_by("next_action_date", "received_at")[:CARD_LIMIT]
+    )
+    columns = {s: Column(stage=s, label=pipeline.STAGE_LABELS[s]) for s in pipeline.OPEN_STAGES}
+    today_by_tz: dict[str, dt.date] = {}
+    rows = list(open_qs)
+    for inquiry in rows:
+        tz = inquiry.site.timezone
+        if tz not in today_by_tz:
+            today_by_tz[tz] = clock.local_today(inquiry.site.tz)
+        today = today_by_tz[tz]
+        columns[inquiry.stage].cards.append(
+            Card(
+                inquiry=inquiry,
+                days_in_stage=pipeline.days_in_stage(inquiry.stage_entered_on, today),
+                overdue=pipeline.is_overdue(inquiry.next_action_date, today, inquiry.stage),
+                urgent_task=bool(inquiry.urgent_tasks),  # type: ignore[attr-defined]
+            )
+        )
+    closed = {s: 0 for s in (pipeline.ADMITTED, *pipeline.CLOSING_STAGES)}
+    for row in qs.exclude(stage__in=pipeline.OPEN_STAGES).values("stage").annotate(n=Count("id")):
+        closed[row["stage"]] = row["n"]
+    urgent = list(
+        AdmissionTask.objects.filter(urgent=True, status=TaskStatus.OPEN)
+        .filter(site_scope(actor, field="inquiry__site_id"))
+        .select_related("inquiry")
+        .order_by("created_at")[:20]
+    )
+    offers = list(
+        WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED)
+        .filter(site_scope(actor, field="track__site_id"))
+        .select_related("episode__patient", "track")
+        .order_by("offered_at", "id")[:50]
+    )
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="pipeline",
+        patient_ids=[i.patient_id for i in rows if i.patient_id]
+        + [t.inquiry.patient_id for t in urgent if t.inquiry.patient_id]
+        + [o.episode.patient_id for o in offers],
+        detail={"cards": len(rows)},
+    )
+    return Board(
+        columns=list(columns.values()),
+        closed_counts=closed,
+        today=next(iter(today_by_tz.values()), clock.now().date()),
+        total=len(rows),
+        urgent_tasks=urgent,
+        offers=offers,
+    )
+
+
+def conversion_report(
+    *, actor: Actor, start: dt.date, end: dt.date
+) -> list[pipeline.ConversionRow]:
+    """Inquiries and admissions per month received and referral source (no names shown)."""
+    require(actor, Cap.ADMISSIONS_VIEW, object_type="conversion")
+    facts = [
+        pipeline.InquiryFact(
+            received=received.date(), referral_source=source, admitted=stage == pipeline.ADMITTED
+        )
+        for received, source, stage in Inquiry.objects.filter(site_scope(actor))
+        .filter(received_at__date__gte=start, received_at__date__lte=end)
+        .values_list("received_at", "referral_source", "stage")
+    ]
+    return pipeline.conversion_by_source(facts)
+
+
+def assessment_get(
+    *, actor: Actor, assessment_id: int, cap: Cap = Cap.ADMISSIONS_VIEW
+) -> Assessment:
+    assessment = (
+        Assessment.objects.select_related(
+            "inquiry__site", "inquiry__organization", "assessed_by", "decided_by"
+        )
+        .filter(pk=assessment_id)
+        .first()
+    )
+    if assessment is None:
+        raise NotFound("There is no assessment with this number.")
+    inquiry = assessment.inquiry
+    _check_site(actor, cap, inquiry.site_id, inquiry.patient_id, "assessment")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=inquiry.patient_id,
+        object_type="assessment",
+        object_id=assessment.pk,
+    )
+    return assessment
+
+
+def coverage_get(*, actor: Actor, coverage_id: int, cap: Cap = Cap.BENEFITS_MANAGE) -> Coverage:
+    coverage = (
+        Coverage.objects.select_related("inquiry__site", "payer").filter(pk=coverage_id).first()
+    )
+    if coverage is None:
+        raise NotFound("There is no coverage with this number.")
+    inquiry = coverage.inquiry
+    _check_site(actor, cap, inquiry.site_id, inquiry.patient_id, "coverage")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=inquiry.patient_id,
+        object_type="coverage",
+        object_id=coverage.pk,
+    )
+    return coverage
+
+
+def estimate_get(*, actor: Actor, estimate_id: int) -> CostEstimate:
+    estimate = (
+        CostEstimate.objects.select_related("inquiry__site", "inquiry__organization")
+        .filter(pk=estimate_id)
+        .first()
+    )
+    if estimate is None:
+        raise NotFound("There is no estimate with this number.")
+    inquiry = estimate.inquiry
+    _check_site(actor, Cap.BENEFITS_MANAGE, inquiry.site_id, inquiry.patient_id, "cost_estimate")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=inquiry.patient_id,
+        object_type="cost_estimate",
+        object_id=estimate.pk,
+    )
+    return estimate
+
+
+def payers(*, actor: Actor, organization_id: int, search: str = "") -> QuerySet[Payer]:
+    """The organization's active payers by name; `search` matches the name or the payer ID."""
+    require(actor, Cap.BENEFITS_MANAGE, object_type="payer")
+    qs = Payer.objects.filter(organization_id=organization_id, is_active=True)
+    search = search.strip()
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(payer_id__icontains=search))
+    return qs.order_by("name", "id")
+
+
+def document_get(
+    *, actor: Actor, document_id: int, cap: Cap = Cap.ADMISSIONS_MANAGE
+) -> IntakeDocument:
+    document = (
+        IntakeDocument.objects.select_related(
+            "patient__organization", "patient__site", "episode", "witnessed_by"
+        )
+        .filter(pk=document_id)
+        .first()
+    )
+    if document is None:
+        raise NotFound("There is no such document.")
+    require_patient(actor, cap, document.patient, object_type="intake_document")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=document.patient_id,
+        object_type="intake_document",
+        object_id=document.pk,
+    )
+    return document
+
+
+def packet_get(*, actor: Actor, episode_id: int) -> tuple[Episode, list[IntakeDocument]]:
+    episode = (
+        Episode.objects.select_related("patient__organization", "site")
+        .filter(pk=episode_id)
+        .first()
+    )
+    if episode is None:
+        raise NotFound("There is no episode with this number.")
+    require_patient(actor, Cap.ADMISSIONS_MANAGE, episode.patient, object_type="intake_packet")
+    docs = list(episode.intake_documents.select_related("witnessed_by").order_by("id"))
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=episode.patient_id,
+        object_type="intake_packet",
+        object_id=episode.pk,
+    )
+    return episode, docs
+
+
+@dataclass
+class WaitRow:
+    entry: WaitlistEntry
+    position: int | None
+
+
+def track_waitlist(*, actor: Actor, track_id: int) -> tuple[Track, list[WaitRow]]:
+    """A track's waitlist with positions (1 = next); audited naming every patient shown."""
+    require(actor, Cap.ADMISSIONS_VIEW, object_type="waitlist")
+    track = Track.objects.select_related("site").filter(pk=track_id).first()
+    if track is None:
+        raise NotFound("There is no such track.")
+    _check_site(actor, Cap.ADMISSIONS_VIEW, track.site_id, None, "waitlist")
+    entries = list(
+        WaitlistEntry.objects.filter(
+            track=track, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+        )
+        .select_related("episode__patient")
+        .order_by("joined_at", "id")
+    )
+    positions = admission_rules.waitlist_positions(
+        (e.pk, e.joined_at) for e in entries if e.status == WaitlistStatus.WAITING
+    )
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="waitlist",
+        object_id=track.pk,
+        patient_ids=[e.episode.patient_id for e in entries],
+    )
+    return track, [WaitRow(entry=e, position=positions.get(e.pk)) for e in entries]
+
+
+def waitlist_entry_get(*, actor: Actor, entry_id: int) -> WaitlistEntry:
+    entry = (
+        WaitlistEntry.objects.select_related("episode__patient", "track__site")
+        .filter(pk=entry_id)
+        .first()
+    )
+    if entry is None:
+        raise NotFound("There is no such waitlist entry.")
+    require_patient(actor, Cap.ADMISSIONS_MANAGE, entry.episode.patient, object_type="waitlist")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=entry.episode.patient_id,
+        object_type="waitlist",
+        object_id=entry.pk,
+    )
+    return entry
+
+
+def open_urgent_tasks_at(site: Site, *, limit: int = 50) -> list[AdmissionTask]:
+    """Open urgent tasks (high-risk pre-screens) of inquiries at `site`, oldest first; one query,
+    for the Today page (the caller checks Cap.ADMISSIONS_VIEW and audits)."""
+    return list(
+        AdmissionTask.objects.filter(urgent=True, status=TaskStatus.OPEN, inquiry__site=site)
+        .select_related("inquiry", "assigned_to")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+def task_get(*, actor: Actor, task_id: int) -> AdmissionTask:
+    task = AdmissionTask.objects.select_related("inquiry__site").filter(pk=task_id).first()
+    if task is None:
+        raise NotFound("There is no such task.")
+    _check_site(actor, Cap.ADMISSIONS_VIEW, task.inquiry.site_id, task.inquiry.patient_id, "task")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=task.inquiry.patient_id,
+        object_type="admission_task",
+        object_id=task.pk,
+    )
+    return task

@@ -1,0 +1,679 @@
+"""Admissions services: every write, its rule, its permission and its audit entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from openiop.admissions import selectors, services
+from openiop.admissions.models import AdmissionTask, IntakeDocument, StageChange, WaitlistEntry
+from openiop.admissions.tests.conftest import FITS, HIGH_RISK, IOP_RATINGS, NO_RISK
+from openiop.audit.models import AuditEntry
+from openiop.core.errors import Conflict, NotPermitted, RuleViolation
+from openiop.episodes.models import Episode
+from openiop.episodes.services import episode_discharge
+from openiop.patients.models import Patient
+from openiop.programs.models import Enrollment
+from openiop.testing import make_episode, make_patient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# --- inquiries -----------------------------------------------------------------------------------
+def test_inquiry_create_records_stage_and_audit(clinic):
+    inquiry = clinic.inquiry()
+    assert inquiry.stage == "inquiry"
+    assert inquiry.stage_entered_on == timezone.localdate()
+    assert StageChange.objects.filter(inquiry=inquiry, to_stage="inquiry").count() == 1
+    entry = AuditEntry.objects.get(object_type="inquiry", action="create")
+    assert entry.object_id == str(inquiry.pk)
+    assert entry.client_addr == "198.51.100.7"
+
+
+def test_inquiry_needs_a_way_to_call_back(clinic):
+    with pytest.raises(RuleViolation) as exc:
+        clinic.inquiry(phone="", email="")
+    assert exc.value.field == "phone"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("channel", "pigeon"), ("referral_source", "oracle"), ("first_name", "x" * 101)],
+)
+def test_inquiry_refuses_invalid_fields(clinic, field, value):
+    with pytest.raises(RuleViolation) as exc:
+        clinic.inquiry(**{field: value})
+    assert exc.value.field == field
+
+
+def test_inquiry_at_another_site_is_refused_and_audited(clinic):
+    with pytest.raises(NotPermitted):
+        services.inquiry_create(
+            site=clinic.site,
+            by=clinic.actor("other_intake"),
+            channel="call",
+            referral_source="self",
+            first_name="A",
+            last_name="B",
+            phone="5550100000",
+            concerns="mental_health",
+        )
+    assert AuditEntry.objects.filter(outcome="denied").exists()
+
+
+@pytest.mark.parametrize("role", ["clinician", "billing", "auditor", "admin"])
+def test_roles_that_may_not_record_inquiries(clinic, role):
+    with pytest.raises(NotPermitted):
+        services.inquiry_create(
+            site=clinic.site,
+            by=clinic.actor(role),
+            channel="call",
+            referral_source="self",
+            first_name="A",
+            last_name="B",
+            phone="5550100000",
+            concerns="mental_health",
+        )
+
+
+def test_follow_up_update_is_versioned(clinic):
+    inquiry = clinic.inquiry()
+    stale = inquiry.version
+    services.inquiry_update(
+        inquiry=inquiry,
+        expected_version=stale,
+        by=clinic.actor("intake"),
+        owner=clinic.users["intake"],
+        next_action="Call back",
+        next_action_date=dt.date(2026, 3, 1),
+    )
+    with pytest.raises(Conflict):
+        services.inquiry_update(
+            inquiry=inquiry, expected_version=stale, by=clinic.actor("intake"), next_action="x"
+        )
+
+
+def test_public_submission_is_a_web_form_inquiry(clinic):
+    from openiop.core.actor import Actor
+
+    inquiry = services.inquiry_submit_public(
+        site=clinic.site,
+        by=Actor(user=None, client_addr="203.0.113.9"),
+        for_whom="someone_else",
+        first_name="Tamsin",
+        last_name="Quarrelwood",
+        phone="555 010 2222",
+        concerns="substance_use",
+        age_group="adolescent",
+    )
+    assert inquiry.channel == "web_form"
+    assert inquiry.referral_source == "family"
+    assert AuditEntry.objects.filter(object_type="inquiry", client_addr="203.0.113.9").exists()
+
+
+# --- duplicates ----------------------------------------------------------------------------------
+def test_likely_duplicates_by_name_and_dob_or_phone_and_link(clinic):
+    same = make_patient(
+        clinic.site,
+        legal_first_name="Wren",
+        legal_last_name="Pemberbottom",
+        date_of_birth=dt.date(1991, 4, 2),
+    )
+    phone = make_patient(clinic.site, legal_first_name="Other", phone="(555) 010-7788")
+    make_patient(clinic.site, legal_first_name="Wren", legal_last_name="Pemberbottom")  # other DOB
+    make_patient(
+        clinic.other_site,
+        legal_first_name="Wren",
+        legal_last_name="Pemberbottom",
+        date_of_birth=dt.date(1991, 4, 2),
+    )  # not one of intake's sites
+    inquiry = clinic.inquiry()
+    found = selectors.likely_duplicates(actor=clinic.actor("intake"), inquiry=inquiry)
+    assert {d.patient.pk: d.reasons for d in found} == {
+        same.pk: ["same name and date of birth"],
+        phone.pk: ["same phone number"],
+    }
+    services.inquiry_link_patient(inquiry=inquiry, patient=same, by=clinic.actor("intake"))
+    inquiry.refresh_from_db()
+    assert inquiry.patient_id == same.pk
+
+
+# --- pipeline moves ------------------------------------------------------------------------------
+def test_close_needs_a_note_and_reopen_works(clinic):
+    inquiry = clinic.inquiry()
+    with pytest.raises(RuleViolation):
+        services.inquiry_move(
+            inquiry=inquiry, to_stage="declined", note="", by=clinic.actor("intake")
+        )
+    services.inquiry_move(
+        inquiry=inquiry, to_stage="referred_elsewhere", note="Needs PHP", by=clinic.actor("intake")
+    )
+    assert inquiry.stage == "referred_elsewhere"
+    with pytest.raises(RuleViolation):
+        services.inquiry_move(
+            inquiry=inquiry, to_stage="assessed", note="", by=clinic.actor("intake")
+        )
+    services.inquiry_move(inquiry=inquiry, to_stage="inquiry", note="", by=clinic.actor("intake"))
+    assert inquiry.stage == "inquiry"
+
+
+def test_admitted_cannot_be_moved_by_hand(clinic):
+    inquiry = clinic.inquiry()
+    with pytest.raises(RuleViolation):
+        services.inquiry_move(
+            inquiry=inquiry, to_stage="admitted", note="", by=clinic.actor("intake")
+        )
+
+
+# --- pre-screen ----------------------------------------------------------------------------------
+def test_prescreen_moves_to_prescreen_stage(clinic):
+    inquiry = clinic.inquiry()
+    screen = services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
+    )
+    assert screen.outcome == "fits"
+    assert screen.cssrs_tier == "none"
+    assert inquiry.stage == "prescreen"
+    assert not AdmissionTask.objects.exists()
+
+
+def test_high_risk_creates_urgent_task_and_blocks_the_flow_until_done(clinic):
+    inquiry = clinic.inquiry()
+    screen = services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    assert screen.outcome == "higher_level_now"
+    assert screen.cssrs_tier == "high"
+    task = AdmissionTask.objects.get(inquiry=inquiry)
+    assert task.urgent and task.status == "open"
+    inquiry.refresh_from_db()
+    assert inquiry.high_risk
+    with pytest.raises(RuleViolation) as exc:
+        services.assessment_schedule(
+            inquiry=inquiry, on=timezone.localdate(), by=clinic.actor("clinician")
+        )
+    assert exc.value.code == "urgent_task_open"
+    with pytest.raises(RuleViolation):
+        services.assessment_save(
+            inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+        )
+    with pytest.raises(RuleViolation):
+        services.task_complete(task=task, outcome="  ", by=clinic.actor("clinician"))
+    with pytest.raises(NotPermitted):
+        services.task_complete(task=task, outcome="done", by=clinic.actor("intake"))
+    services.task_complete(
+        task=task, outcome="Same-day evaluation; safe to continue", by=clinic.actor("clinician")
+    )
+    services.assessment_schedule(
+        inquiry=inquiry, on=timezone.localdate(), by=clinic.actor("clinician")
+    )
+    assert inquiry.stage == "assessment_scheduled"
+
+
+def test_prescreen_uses_cssrs_rules_and_refuses_invalid_answers(clinic):
+    inquiry = clinic.inquiry()
+    with pytest.raises(RuleViolation) as exc:
+        services.prescreen_record(
+            inquiry=inquiry,
+            answers=FITS,
+            cssrs_answers=[0, 0, 1, 0, 0, 0, 0],  # Q3 without Q2
+            by=clinic.actor("clinician"),
+        )
+    assert exc.value.field == "cssrs_3"
+
+
+def test_intake_may_not_prescreen(clinic):
+    with pytest.raises(NotPermitted):
+        services.prescreen_record(
+            inquiry=clinic.inquiry(), answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("intake")
+        )
+
+
+# --- assessment ----------------------------------------------------------------------------------
+def test_assessment_recommends_by_most_intensive_and_accept_moves_to_assessed(clinic):
+    inquiry = clinic.inquiry()
+    a = services.assessment_save(
+        inquiry=inquiry, edition="4", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+    )
+    assert a.recommended_level == "2.1"
+    assert a.why_not_lower and a.why_not_higher and a.reasons
+    services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "assessed"
+    assert not a.is_override
+
+
+def test_override_needs_justification_and_decided_is_fixed(clinic):
+    inquiry = clinic.inquiry()
+    a = services.assessment_save(
+        inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+    )
+    with pytest.raises(RuleViolation) as exc:
+        services.assessment_decide(assessment=a, chosen_level="2.5", by=clinic.actor("clinician"))
+    assert exc.value.field == "justification"
+    services.assessment_decide(
+        assessment=a,
+        chosen_level="2.5",
+        justification="Unsafe evenings at home; PHP hours",
+        by=clinic.actor("clinician"),
+    )
+    assert a.is_override
+    with pytest.raises(RuleViolation):
+        services.assessment_save(
+            inquiry=inquiry,
+            edition="3",
+            ratings=IOP_RATINGS,
+            assessment=a,
+            by=clinic.actor("clinician"),
+        )
+    with pytest.raises(RuleViolation):
+        services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+
+
+def test_assessment_refuses_missing_dimension(clinic):
+    with pytest.raises(RuleViolation) as exc:
+        services.assessment_save(
+            inquiry=clinic.inquiry(),
+            edition="3",
+            ratings=IOP_RATINGS[:5],
+            by=clinic.actor("clinician"),
+        )
+    assert "Missing" in exc.value.message
+
+
+# --- insurance and cost --------------------------------------------------------------------------
+def _coverage(clinic, inquiry):
+    payer = services.payer_create(
+        organization_id=clinic.org.pk,
+        name="Bluebell Mutual (fictional)",
+        payer_id="BBM01",
+        payer_type="commercial",
+        by=clinic.actor("billing"),
+    )
+    return services.coverage_add(
+        inquiry=inquiry,
+        payer=payer,
+        rank="primary",
+        member_id="ZZ123",
+        subscriber_name="Wren Pemberbottom",
+        subscriber_relationship="self",
+        by=clinic.actor("billing"),
+    )
+
+
+VERIFIED = dict(
+    in_network=True,
+    iop_covered=True,
+    deductible_amount=Decimal("1500"),
+    deductible_met_amount=Decimal("200"),
+    copay_per_day=Decimal("40"),
+    coinsurance_percent=None,
+    prior_auth_required=True,
+    days_allowed=30,
+    reference_number="REF-778",
+    payer_contact="Agent Fictional",
+)
+
+
+def test_benefits_verification_advances_an_assessed_inquiry(clinic):
+    inquiry = clinic.assessed()
+    coverage = _coverage(clinic, inquiry)
+    check = services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
+    assert check.verified_by == clinic.users["billing"]
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "benefits_verified"
+
+
+def test_benefits_before_assessment_do_not_skip_stages(clinic):
+    inquiry = clinic.inquiry()
+    services.benefits_verify(
+        coverage=_coverage(clinic, inquiry), by=clinic.actor("billing"), **VERIFIED
+    )
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "inquiry"  # not assessed yet: the card stays where it is
+    a = services.assessment_save(
+        inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+    )
+    services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "benefits_verified"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"deductible_met_amount": Decimal("2000")}, "deductible_met_amount"),
+        ({"copay_per_day": None}, "copay_per_day"),
+        ({"coinsurance_percent": Decimal("20")}, "copay_per_day"),
+        ({"reference_number": ""}, "reference_number"),
+    ],
+)
+def test_benefits_verification_rules(clinic, change, field):
+    coverage = _coverage(clinic, clinic.inquiry())
+    with pytest.raises(RuleViolation) as exc:
+        services.benefits_verify(
+            coverage=coverage, by=clinic.actor("billing"), **{**VERIFIED, **change}
+        )
+    assert exc.value.field == field
+
+
+def test_second_primary_coverage_is_refused(clinic):
+    inquiry = clinic.inquiry()
+    coverage = _coverage(clinic, inquiry)
+    with pytest.raises(RuleViolation):
+        services.coverage_add(
+            inquiry=inquiry, payer=coverage.payer, rank="primary", by=clinic.actor("billing")
+        )
+
+
+def test_clinician_may_not_verify_benefits(clinic):
+    coverage = _coverage(clinic, clinic.inquiry())
+    with pytest.raises(NotPermitted):
+        services.benefits_verify(coverage=coverage, by=clinic.actor("clinician"), **VERIFIED)
+
+
+def test_self_pay_estimate_and_payment_plan(clinic):
+    inquiry = clinic.inquiry()
+    est = services.estimate_prepare(
+        inquiry=inquiry,
+        household_size=3,  # guideline 15000 + 2 x 5000 = 25000
+        annual_income=Decimal("37500"),  # 150 % -> band <=200 %: 50 %
+        planned_days=36,
+        installments=3,
+        first_date=dt.date(2026, 4, 1),
+        by=clinic.actor("billing"),
+    )
+    assert est.percent_of_poverty == Decimal("150.00")
+    assert est.share_percent == Decimal("50")
+    assert est.total_amount == Decimal("7200.00")
+    assert est.patient_amount == Decimal("3600.00")
+    assert est.installments == [
+        ["2026-04-01", "1200.00"],
+        ["2026-05-01", "1200.00"],
+        ["2026-06-01", "1200.00"],
+    ]
+
+
+def test_estimate_without_configuration_is_refused(clinic):
+    from openiop.admissions.models import PovertyGuidelineYear
+
+    PovertyGuidelineYear.objects.all().delete()
+    with pytest.raises(RuleViolation) as exc:
+        services.estimate_prepare(
+            inquiry=clinic.inquiry(),
+            household_size=1,
+            annual_income=Decimal(1),
+            planned_days=1,
+            installments=1,
+            first_date=dt.date(2026, 4, 1),
+            by=clinic.actor("billing"),
+        )
+    assert exc.value.code == "no_guideline"
+
+
+# --- admission -----------------------------------------------------------------------------------
+def test_admission_creates_patient_episode_enrollment_and_packet(clinic):
+    inquiry = clinic.assessed()
+    result = services.admission_admit(
+        inquiry=inquiry, track=clinic.track, sex="female", by=clinic.actor("intake")
+    )
+    patient = result.patient
+    assert patient.legal_first_name == "Wren" and patient.date_of_birth == dt.date(1991, 4, 2)
+    assert patient.mrn.startswith("LH")
+    episode = result.episode
+    assert episode.level_of_care == "2.1"
+    assert episode.part2_protected  # co-occurring focus
+    assert episode.referral_source == "therapist"
+    assert result.start_date == clinic.session.date
+    assert result.enrollment is not None
+    assert result.enrollment.start_date == clinic.session.date
+    assert episode.admission_date == clinic.session.date
+    assert {d.kind for d in result.documents} == {
+        "consent_to_treatment",
+        "part2_consent",
+        "release_of_information",
+        "financial_agreement",
+        "patient_rights",
+        "privacy_notice",
+    }
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "admitted" and inquiry.episode_id == episode.pk
+    from openiop.attendance.selectors import roster_episode_ids
+
+    assert episode.pk in roster_episode_ids(clinic.session)
+    assert AuditEntry.objects.filter(object_type="admission", patient_id=patient.pk).exists()
+
+
+def test_only_assessed_inquiries_are_admitted(clinic):
+    with pytest.raises(RuleViolation) as exc:
+        services.admission_admit(
+            inquiry=clinic.inquiry(), track=clinic.track, by=clinic.actor("intake")
+        )
+    assert exc.value.code == "not_assessed"
+
+
+def test_admission_is_all_or_nothing(clinic):
+    inquiry = clinic.assessed(date_of_birth=None)
+    with pytest.raises(RuleViolation):
+        services.admission_admit(inquiry=inquiry, track=clinic.track, by=clinic.actor("intake"))
+    assert not Patient.objects.exists() and not Episode.objects.exists()
+
+
+def test_clinician_may_not_admit(clinic):
+    with pytest.raises(NotPermitted):
+        services.admission_admit(
+            inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("clinician")
+        )
+
+
+def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic):
+    for _n in range(2):  # capacity 2
+        p = make_patient(clinic.site)
+        e = make_episode(p, admission_date=timezone.localdate())
+        Enrollment.objects.create(episode=e, track=clinic.track, start_date=timezone.localdate())
+    first = services.admission_admit(
+        inquiry=clinic.assessed(first_name="Ash", phone="5550101111"),
+        track=clinic.track,
+        by=clinic.actor("intake"),
+    )
+    second = services.admission_admit(
+        inquiry=clinic.assessed(first_name="Birch", phone="5550102222"),
+        track=clinic.track,
+        by=clinic.actor("intake"),
+    )
+    assert first.enrollment is None and first.episode.status == "waitlisted"
+    _, rows = selectors.track_waitlist(actor=clinic.actor("intake"), track_id=clinic.track.pk)
+    assert [(r.entry.episode_id, r.position) for r in rows] == [
+        (first.episode.pk, 1),
+        (second.episode.pk, 2),
+    ]
+    leaving = Episode.objects.filter(status="active").first()
+    assert leaving is not None
+    episode_discharge(
+        episode=leaving,
+        discharge_date=timezone.localdate(),
+        reason="completed",
+        by=clinic.actor("director"),
+    )
+    offered = WaitlistEntry.objects.get(episode=first.episode)
+    assert offered.status == "offered"
+    assert offered.offered_start_date == clinic.session.date
+    assert WaitlistEntry.objects.get(episode=second.episode).status == "waiting"
+    enrollment = services.waitlist_accept(entry=offered, by=clinic.actor("intake"))
+    assert enrollment.start_date == clinic.session.date
+    first.episode.refresh_from_db()
+    assert first.episode.status == "active"
+    with pytest.raises(RuleViolation):
+        services.waitlist_accept(
+            entry=WaitlistEntry.objects.get(episode=second.episode), by=clinic.actor("intake")
+        )
+
+
+def test_readmission_opens_a_new_episode_on_the_same_patient(clinic):
+    patient = make_patient(
+        clinic.site,
+        legal_first_name="Wren",
+        legal_last_name="Pemberbottom",
+        date_of_birth=dt.date(1991, 4, 2),
+    )
+    make_episode(
+        patient,
+        status="discharged",
+        admission_date=dt.date(2025, 1, 6),
+        discharge_date=dt.date(2025, 3, 1),
+        discharge_reason="completed",
+    )
+    inquiry = clinic.assessed()
+    services.inquiry_link_patient(inquiry=inquiry, patient=patient, by=clinic.actor("intake"))
+    result = services.admission_admit(
+        inquiry=inquiry, track=clinic.track, by=clinic.actor("intake")
+    )
+    assert result.patient.pk == patient.pk
+    assert Patient.objects.count() == 1
+    assert patient.episodes.count() == 2
+
+
+def test_readmission_refused_while_an_episode_is_open(clinic):
+    patient = make_patient(clinic.site)
+    make_episode(patient)
+    inquiry = clinic.assessed()
+    services.inquiry_link_patient(inquiry=inquiry, patient=patient, by=clinic.actor("intake"))
+    with pytest.raises(RuleViolation) as exc:
+        services.admission_admit(inquiry=inquiry, track=clinic.track, by=clinic.actor("intake"))
+    assert exc.value.code == "open_episode_exists"
+
+
+def test_no_upcoming_session_is_refused(clinic):
+    clinic.session.delete()
+    with pytest.raises(RuleViolation) as exc:
+        services.admission_admit(
+            inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("intake")
+        )
+    assert exc.value.code == "no_sessions"
+
+
+# --- packet --------------------------------------------------------------------------------------
+def _admitted(clinic):
+    return services.admission_admit(
+        inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("intake")
+    )
+
+
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+
+def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic):
+    result = _admitted(clinic)
+    doc = next(d for d in result.documents if d.kind == "consent_to_treatment")
+    services.document_sign(
+        document=doc,
+        signed_name=" Wren  Pemberbottom ",
+        signature_png=PNG,
+        by=clinic.actor("intake"),
+    )
+    doc.refresh_from_db()
+    assert doc.signed_name == "Wren Pemberbottom"
+    assert doc.signed_at is not None
+    assert doc.signed_client_addr == "198.51.100.7"
+    assert doc.document_version == "2026-01"
+    assert doc.signature_png == PNG
+    assert any("Wren Pemberbottom" in p for p in doc.text)
+    with pytest.raises(RuleViolation):
+        services.document_sign(document=doc, signed_name="Someone", by=clinic.actor("intake"))
+
+
+def test_release_needs_details_before_signing(clinic):
+    result = _admitted(clinic)
+    doc = next(d for d in result.documents if d.kind == "release_of_information")
+    with pytest.raises(RuleViolation) as exc:
+        services.document_sign(document=doc, signed_name="Wren", by=clinic.actor("intake"))
+    assert exc.value.code == "details"
+    services.document_fill(
+        document=doc,
+        details={
+            "recipients": "Dr Fictional",
+            "information": "attendance",
+            "purpose": "coordination",
+            "expiration": "2027-01-01",
+        },
+        by=clinic.actor("intake"),
+    )
+    services.document_sign(document=doc, signed_name="Wren", by=clinic.actor("intake"))
+    with pytest.raises(RuleViolation):
+        services.document_fill(document=doc, details={"recipients": "x"}, by=clinic.actor("intake"))
+
+
+def test_part2_consent_comes_filled_for_tpo(clinic):
+    result = _admitted(clinic)
+    doc = next(d for d in result.documents if d.kind == "part2_consent")
+    services.document_sign(document=doc, signed_name="Wren Pemberbottom", by=clinic.actor("intake"))
+    doc.refresh_from_db()
+    assert any("revoke" in p for p in doc.text)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["javascript:alert(1)", "data:image/svg+xml;base64,AAAA", "data:image/png;base64,<script>"],
+)
+def test_invalid_drawn_signature_is_refused(clinic, bad):
+    doc = _admitted(clinic).documents[0]
+    with pytest.raises(RuleViolation) as exc:
+        services.document_sign(
+            document=doc, signed_name="Wren", signature_png=bad, by=clinic.actor("intake")
+        )
+    assert exc.value.field == "signature_png"
+
+
+def test_more_releases_can_be_added(clinic):
+    result = _admitted(clinic)
+    services.release_add(episode=result.episode, by=clinic.actor("intake"))
+    assert (
+        IntakeDocument.objects.filter(episode=result.episode, kind="release_of_information").count()
+        == 2
+    )
+
+
+def test_admission_refused_while_an_urgent_task_is_open(clinic):
+    inquiry = clinic.assessed()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    with pytest.raises(RuleViolation) as exc:
+        services.admission_admit(inquiry=inquiry, track=clinic.track, by=clinic.actor("intake"))
+    assert exc.value.code == "urgent_task_open"
+    assert not Episode.objects.exists()
+
+
+def test_waitlist_offer_needs_a_free_seat_and_the_manage_capability(clinic):
+    for _ in range(2):
+        e = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
+        Enrollment.objects.create(episode=e, track=clinic.track, start_date=timezone.localdate())
+    result = services.admission_admit(
+        inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("intake")
+    )
+    assert services.waitlist_offer_seats(track=clinic.track, by=clinic.actor("intake")) == []
+    with pytest.raises(NotPermitted):
+        services.waitlist_offer_seats(track=clinic.track, by=clinic.actor("clinician"))
+    clinic.track.capacity = 3
+    clinic.track.save()
+    offers = services.waitlist_offer_seats(track=clinic.track, by=clinic.actor("intake"))
+    assert [o.episode_id for o in offers] == [result.episode.pk]
+
+
+def test_admission_at_another_level_than_the_clinician_decided_is_refused(clinic):
+    """The level is decided on the assessment (an override there needs a justification); the
+    admission cannot change it silently."""
+    inquiry = clinic.assessed()  # decided Level 2.1
+    with pytest.raises(RuleViolation) as exc:
+        services.admission_admit(
+            inquiry=inquiry, track=clinic.track, level_of_care="2.5", by=clinic.actor("intake")
+        )
+    assert exc.value.field == "level_of_care" and "2.1" in exc.value.message
+    assert not Patient.objects.filter(legal_last_name="Pemberbottom").exists()
+    result = services.admission_admit(
+        inquiry=inquiry, track=clinic.track, level_of_care="2.1", by=clinic.actor("intake")
+    )
+    assert result.episode.level_of_care == "2.1"

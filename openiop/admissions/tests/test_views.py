@@ -1,0 +1,533 @@
+"""Admissions pages over HTTP: the public form under abuse, the board, every page renders, PDFs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from openiop.admissions import services
+from openiop.admissions.models import Inquiry
+from openiop.admissions.tests.conftest import FITS, HIGH_RISK, IOP_RATINGS, NO_RISK
+from openiop.audit.models import AuditEntry
+from openiop.testing import page_query_count
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _public(clinic, client, headers=None, **data):
+    payload = {
+        "for_whom": "self",
+        "first_name": "Odalys",
+        "last_name": "Fernwhistle",
+        "phone": "555-010-4545",
+        "concerns": "mental_health",
+        "age_group": "adult",
+        "website": "",
+    }
+    payload.update(data)
+    return client.post(
+        reverse("admissions:public_inquiry", kwargs={"site_id": clinic.site.pk}),
+        payload,
+        **(headers or {}),
+    )
+
+
+# --- public form ---------------------------------------------------------------------------------
+def test_public_form_needs_no_login_and_shows_only_a_confirmation(clinic, client):
+    page = client.get(reverse("admissions:public_inquiry", kwargs={"site_id": clinic.site.pk}))
+    assert page.status_code == 200
+    assert b"988" in page.content
+    response = _public(clinic, client)
+    assert response.status_code == 302
+    thanks = client.get(response["Location"])
+    assert thanks.status_code == 200
+    assert b"Thank you" in thanks.content
+    assert b"Odalys" not in thanks.content and b"Fernwhistle" not in thanks.content
+    inquiry = Inquiry.objects.get()
+    assert inquiry.channel == "web_form" and inquiry.first_name == "Odalys"
+
+
+def test_public_form_is_csrf_protected(clinic):
+    client = Client(enforce_csrf_checks=True)
+    response = _public(clinic, client)
+    assert response.status_code == 403
+    assert not Inquiry.objects.exists()
+
+
+def test_bot_trap_stores_nothing_but_looks_like_success(clinic, client):
+    response = _public(clinic, client, website="http://spam.example")
+    assert response.status_code == 302
+    assert not Inquiry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("first_name", "A" * 101),
+        ("last_name", "B" * 5000),
+        ("notes", "x" * 1001),
+        ("phone", "9" * 31),
+        ("email", "a" * 250 + "@example.com"),
+        ("concerns", "world domination"),
+    ],
+)
+def test_oversized_or_invalid_fields_store_nothing(clinic, client, field, value):
+    response = _public(clinic, client, **{field: value})
+    assert response.status_code == 200  # the form again, with the error
+    assert not Inquiry.objects.exists()
+
+
+SCRIPT = '<script>alert("x")</script>'
+
+
+def test_script_tags_are_never_echoed_unescaped(clinic, client):
+    response = _public(clinic, client, first_name=SCRIPT, last_name="L" * 101, notes=SCRIPT)
+    assert response.status_code == 200
+    assert SCRIPT.encode() not in response.content
+    assert b"&lt;script&gt;" in response.content
+    assert not Inquiry.objects.exists()
+
+
+def test_script_in_a_valid_inquiry_is_stored_as_text_and_shown_escaped(clinic, client):
+    _public(clinic, client, notes=SCRIPT, first_name="<b>Bold</b>")
+    inquiry = Inquiry.objects.get()
+    assert inquiry.notes == SCRIPT
+    client.force_login(clinic.users["intake"])
+    for url in (
+        reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("admissions:board"),
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert SCRIPT.encode() not in page.content
+        assert b"<b>Bold</b>" not in page.content
+
+
+def test_a_flood_of_posts_is_cut_off_per_client_address(clinic, client, settings):
+    settings.OPENIOP_PUBLIC_INQUIRY_LIMIT = 5
+    codes = [_public(clinic, client, first_name=f"Flood{n}").status_code for n in range(12)]
+    assert codes[:5] == [302] * 5
+    assert set(codes[5:]) == {429}
+    assert Inquiry.objects.count() == 5
+    other = Client(REMOTE_ADDR="198.51.100.200")
+    assert _public(clinic, other).status_code == 302
+    # a forged X-Forwarded-For does not reset the limit
+    assert _public(clinic, client, headers={"HTTP_X_FORWARDED_FOR": "10.9.9.9"}).status_code == 429
+
+
+def test_invalid_posts_count_towards_the_limit_too(clinic, client, settings):
+    settings.OPENIOP_PUBLIC_INQUIRY_LIMIT = 3
+    for _ in range(3):
+        _public(clinic, client, first_name="")
+    assert _public(clinic, client).status_code == 429
+    assert not Inquiry.objects.exists()
+
+
+def test_unknown_clinic_is_404(client):
+    assert (
+        client.get(reverse("admissions:public_inquiry", kwargs={"site_id": 999})).status_code == 404
+    )
+
+
+# --- staff pages ---------------------------------------------------------------------------------
+def test_board_shows_days_in_stage_owner_and_overdue(clinic, client, mfa_passed):
+    inquiry = clinic.inquiry()
+    services.inquiry_update(
+        inquiry=inquiry,
+        expected_version=inquiry.version,
+        by=clinic.actor("intake"),
+        owner=clinic.users["intake"],
+        next_action="Call back",
+        next_action_date=timezone.localdate() - dt.timedelta(days=1),
+    )
+    Inquiry.objects.filter(pk=inquiry.pk).update(
+        stage_entered_on=timezone.localdate() - dt.timedelta(days=3)
+    )
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:board")).content.decode()
+    assert "3 days in stage" in page
+    assert clinic.users["intake"].get_full_name() in page
+    assert "pipeline-card overdue" in page
+
+
+def test_board_query_count_does_not_grow_with_cards(clinic, client):
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:board")
+    clinic.inquiry()
+    Inquiry.objects.update(owner=clinic.users["intake"])
+    small = page_query_count(client, url)
+    for n in range(8):
+        inquiry = clinic.inquiry(first_name=f"N{n}", phone=f"555010{n:04d}")
+        services.prescreen_record(
+            inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+        )
+    Inquiry.objects.update(owner=clinic.users["clinician"])
+    assert page_query_count(client, url) == small
+
+
+def test_board_search_and_empty_state(clinic, client):
+    clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:board"), {"q": "zzzz"}).content.decode()
+    assert "No open inquiries" in page
+
+
+def test_other_site_inquiry_is_refused(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["other_intake"])
+    response = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk}))
+    assert response.status_code == 403
+    board = client.get(reverse("admissions:board")).content.decode()
+    assert "Pemberbottom" not in board
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("intake", 200), ("clinician", 200), ("billing", 200), ("auditor", 403), ("admin", 403)],
+)
+def test_board_roles(clinic, client, mfa_passed, role, status):
+    client.force_login(clinic.users[role])
+    assert client.get(reverse("admissions:board")).status_code == status
+
+
+def test_high_risk_prescreen_shows_the_banner_at_once(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["clinician"])
+    data = {
+        "needs_24h_supervision": "no",
+        "needs_medical_withdrawal": "no",
+        "safe_home": "yes",
+        "substance_free_home": "yes",
+        "outpatient_not_enough": "yes",
+        "can_attend": "yes",
+        "motivation": "ready",
+    }
+    for n, answer in enumerate(HIGH_RISK, start=1):
+        data[f"cssrs_{n}"] = "yes" if answer else "no"
+    response = client.post(
+        reverse("admissions:prescreen", kwargs={"inquiry_id": inquiry.pk}), data, follow=True
+    )
+    page = response.content.decode()
+    assert "Higher level of care now" in page
+    assert "988" in page and "555-0100" in page  # the clinic's crisis line
+    assert "Urgent task" in page
+
+
+def test_conversion_table(clinic, client):
+    clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:conversion")).content.decode()
+    assert "Outpatient therapist" in page and "0.0%" in page
+
+
+def _walk(clinic):
+    """An admitted inquiry with a pre-screen, assessment, coverage and estimate."""
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
+    )
+    assessment = services.assessment_save(
+        inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+    )
+    services.assessment_decide(
+        assessment=assessment, chosen_level="2.1", by=clinic.actor("clinician")
+    )
+    payer = services.payer_create(
+        organization_id=clinic.org.pk,
+        name="Bluebell",
+        payer_id="B1",
+        payer_type="commercial",
+        by=clinic.actor("billing"),
+    )
+    coverage = services.coverage_add(
+        inquiry=inquiry, payer=payer, rank="primary", by=clinic.actor("billing")
+    )
+    estimate = services.estimate_prepare(
+        inquiry=inquiry,
+        household_size=2,
+        annual_income=Decimal(20000),
+        planned_days=30,
+        installments=2,
+        first_date=dt.date(2026, 5, 1),
+        by=clinic.actor("billing"),
+    )
+    result = services.admission_admit(
+        inquiry=inquiry, track=clinic.track, by=clinic.actor("intake")
+    )
+    return inquiry, assessment, coverage, estimate, result
+
+
+def test_every_staff_page_renders_for_the_director(clinic, client, mfa_passed):
+    inquiry, assessment, coverage, estimate, result = _walk(clinic)
+    client.force_login(clinic.users["director"])
+    doc = result.documents[0]
+    urls = [
+        reverse("admissions:board"),
+        reverse("admissions:inquiry_new"),
+        reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("admissions:prescreen", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("admissions:assessment_new", kwargs={"inquiry_id": inquiry.pk}) + "?edition=4",
+        reverse("admissions:assessment", kwargs={"assessment_id": assessment.pk}),
+        reverse("admissions:payers"),
+        reverse("admissions:coverage_new", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("admissions:verify", kwargs={"coverage_id": coverage.pk}),
+        reverse("admissions:estimate_new", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("admissions:estimate", kwargs={"estimate_id": estimate.pk}),
+        reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("admissions:packet", kwargs={"episode_id": result.episode.pk}),
+        reverse("admissions:document", kwargs={"document_id": doc.pk}),
+        reverse("admissions:waitlist", kwargs={"track_id": clinic.track.pk}),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    page = client.get(
+        reverse("admissions:assessment_new", kwargs={"inquiry_id": inquiry.pk}) + "?edition=4"
+    )
+    assert "Person-centered considerations" in page.content.decode()
+
+
+def _pdf_text(response) -> str:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    return "\n".join(p.extract_text() for p in reader.pages)
+
+
+def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mfa_passed):
+    _inquiry, assessment, _coverage, estimate, result = _walk(clinic)
+    doc = next(d for d in result.documents if d.kind == "consent_to_treatment")
+    services.document_sign(document=doc, signed_name="Wren Pemberbottom", by=clinic.actor("intake"))
+    client.force_login(clinic.users["director"])
+    text = _pdf_text(
+        client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
+    )
+    assert "Recommendation: Level 2.1" in text and "Why not a lower level" in text
+    text = _pdf_text(
+        client.get(reverse("admissions:estimate_pdf", kwargs={"estimate_id": estimate.pk}))
+    )
+    assert "Payment plan" in text and "$" in text
+    text = _pdf_text(client.get(reverse("admissions:document_pdf", kwargs={"document_id": doc.pk})))
+    assert "Signed electronically by" in text and "Wren Pemberbottom" in text and "2026-01" in text
+
+
+def test_signing_through_the_page_records_the_client_address(clinic, client):
+    *_, result = _walk(clinic)
+    doc = next(d for d in result.documents if d.kind == "patient_rights")
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:document", kwargs={"document_id": doc.pk})
+    response = client.post(
+        url,
+        {"step": "sign", "version": doc.version, "signed_name": "Wren P", "signature_png": ""},
+        REMOTE_ADDR="192.0.2.55",
+    )
+    assert response.status_code == 302
+    doc.refresh_from_db()
+    assert doc.signed_client_addr == "192.0.2.55"
+    assert AuditEntry.objects.filter(
+        object_type="intake_document", patient_id=doc.patient_id
+    ).exists()
+
+
+def test_board_lists_seats_offered_from_a_waitlist(clinic, client):
+    from openiop.admissions.models import WaitlistEntry
+    from openiop.testing import make_episode, make_patient
+
+    patient = make_patient(clinic.site, legal_first_name="Offeria", legal_last_name="Seatwell")
+    episode = make_episode(patient, status="waitlisted")
+    WaitlistEntry.objects.create(
+        track=clinic.track,
+        episode=episode,
+        joined_at=timezone.now(),
+        status="offered",
+        offered_start_date=clinic.session.date,
+    )
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:board")).content.decode()
+    assert "Offeria Seatwell" in page
+    assert "Public form" in page
+    assert AuditEntry.objects.filter(
+        object_type="pipeline", patients__patient_id=patient.pk
+    ).exists()
+
+
+def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
+    from openiop.admissions.tests.test_services import VERIFIED
+
+    inquiry = clinic.inquiry()
+    payers = [
+        services.payer_create(
+            organization_id=clinic.org.pk,
+            name=f"Payer {n}",
+            payer_id="",
+            payer_type="commercial",
+            by=clinic.actor("billing"),
+        )
+        for n in range(2)
+    ]
+
+    def add(rank: str, payer) -> None:
+        coverage = services.coverage_add(
+            inquiry=inquiry, payer=payer, rank=rank, by=clinic.actor("billing")
+        )
+        services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
+        services.prescreen_record(
+            inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
+        )
+
+    url = reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
+    client.force_login(clinic.users["intake"])
+    add("primary", payers[0])
+    small = page_query_count(client, url)
+    add("secondary", payers[1])
+    assert page_query_count(client, url) == small
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_notes"),
+    [("clinician", True), ("case_manager", True), ("billing", False), ("intake", False)],
+)
+def test_assessment_notes_are_shown_only_to_roles_that_read_clinical_notes(
+    clinic, client, role, sees_notes
+):
+    """Billing and intake see the level and its reasons (for authorization and admission), never
+    the clinician's free-text notes on the dimensions, on the page or in its PDF."""
+    inquiry = clinic.assessed()
+    assessment = inquiry.assessments.get()
+    client.force_login(clinic.users[role])
+    page = client.get(reverse("admissions:assessment", kwargs={"assessment_id": assessment.pk}))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Recommendation: Level 2.1" in html
+    assert ("note 3" in html) is sees_notes
+    text = _pdf_text(
+        client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
+    )
+    assert "Recommendation: Level 2.1" in text
+    assert ("note 3" in text) is sees_notes
+
+
+def test_admit_page_takes_the_level_from_the_decided_assessment(clinic, client):
+    inquiry = clinic.assessed()  # decided Level 2.1
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk})
+    page = client.get(url).content.decode()
+    assert "Level 2.1" in page and 'name="level_of_care"' not in page
+    response = client.post(
+        url, {"track": clinic.track.pk, "level_of_care": "3.1", "sex": "female"}, follow=True
+    )
+    assert response.status_code == 200
+    inquiry.refresh_from_db()
+    assert inquiry.episode is not None and inquiry.episode.level_of_care == "2.1"
+
+
+def test_follow_up_with_an_error_keeps_what_was_typed(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:followup", kwargs={"inquiry_id": inquiry.pk}),
+        {
+            "version": inquiry.version,
+            "owner": "",
+            "next_action": "Call back Tuesday after work",
+            "next_action_date": "2026-13-45",
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'value="Call back Tuesday after work"' in page and 'value="2026-13-45"' in page
+    inquiry.refresh_from_db()
+    assert inquiry.next_action == ""
+
+
+def test_closing_without_a_reason_keeps_the_choice_and_says_why(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:move", kwargs={"inquiry_id": inquiry.pk}),
+        {"to_stage": "declined", "note": ""},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Say why the inquiry closes" in page
+    assert '<option value="declined" selected>' in page
+    inquiry.refresh_from_db()
+    assert inquiry.stage == "inquiry"
+
+
+@pytest.mark.parametrize(
+    ("answers", "tier"), [([1, 0, 0, 0, 0, 0, 0], "low"), ([1, 1, 1, 0, 0, 0, 0], "moderate")]
+)
+def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, client, answers, tier):
+    """Every positive C-SSRS tier gets 988 and the crisis resources (../shared/domain.md s.7);
+    only high risk raises the banner and the urgent task."""
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=answers, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert f"C-SSRS screener: {tier}" in page
+    assert "<strong>988</strong>" in page and "555-0100" in page  # the clinic's crisis line
+    assert "Higher level of care now</h2>" not in page
+
+
+def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
+    from openiop.admissions.models import Payer
+    from openiop.web.views_support import PAGE_SIZE
+
+    for i in range(PAGE_SIZE + 3):
+        Payer.objects.create(
+            organization=clinic.org, name=f"Plan {i:03d} (fictional)", payer_type="commercial"
+        )
+    Payer.objects.create(organization=clinic.org, name="Bluebell Mutual", payer_type="medicaid")
+    client.force_login(clinic.users["billing"])
+    url = reverse("admissions:payers")
+    first = client.get(url).text
+    assert "Page 1 of 2" in first and "Plan 000 (fictional)" in first
+    assert f"Plan {PAGE_SIZE + 2:03d} (fictional)" not in first
+    found = client.get(url, {"q": "bluebell"}).text
+    assert "Bluebell Mutual" in found and "Plan 000" not in found
+    none = client.get(url, {"q": "Nowhere Health"}).text
+    assert "No payers match" in none and "Nowhere Health" in none
+
+
+def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):
+    from openiop.programs.models import Enrollment
+    from openiop.testing import make_episode, make_patient
+
+    for _n in range(2):  # capacity 2
+        episode = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
+        Enrollment.objects.create(
+            episode=episode, track=clinic.track, start_date=timezone.localdate()
+        )
+    services.admission_admit(
+        inquiry=clinic.assessed(first_name="Ash", phone="5550101111"),
+        track=clinic.track,
+        by=clinic.actor("intake"),
+    )
+    inquiry = clinic.assessed(first_name="Birch", phone="5550102222")
+    client.force_login(clinic.users["intake"])
+    response = client.post(
+        reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk}),
+        {"track": clinic.track.pk, "sex": "female"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "is on its waitlist at position 2" in page
+    assert "Waiting, position 2" in page  # the packet page says it too

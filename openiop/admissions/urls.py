@@ -1,0 +1,36 @@
+from django.urls import path
+
+from openiop.admissions import views
+
+app_name = "admissions"
+urlpatterns = [
+    path("inquire/<int:site_id>/", views.public_inquiry, name="public_inquiry"),
+    path("inquire/<int:site_id>/thanks/", views.public_thanks, name="public_thanks"),
+    path("", views.board, name="board"),
+    path("conversion/", views.conversion, name="conversion"),
+    path("inquiries/new/", views.inquiry_new, name="inquiry_new"),
+    path("inquiries/<int:inquiry_id>/", views.inquiry_detail, name="inquiry"),
+    path("inquiries/<int:inquiry_id>/follow-up/", views.inquiry_followup, name="followup"),
+    path("inquiries/<int:inquiry_id>/move/", views.inquiry_move, name="move"),
+    path("inquiries/<int:inquiry_id>/link/", views.inquiry_link, name="link"),
+    path("inquiries/<int:inquiry_id>/prescreen/", views.prescreen, name="prescreen"),
+    path("inquiries/<int:inquiry_id>/schedule/", views.schedule, name="schedule"),
+    path("inquiries/<int:inquiry_id>/assessment/", views.assessment_new, name="assessment_new"),
+    path("inquiries/<int:inquiry_id>/coverage/", views.coverage_new, name="coverage_new"),
+    path("inquiries/<int:inquiry_id>/estimate/", views.estimate_new, name="estimate_new"),
+    path("inquiries/<int:inquiry_id>/admit/", views.admit, name="admit"),
+    path("tasks/<int:task_id>/done/", views.task_done, name="task_done"),
+    path("assessments/<int:assessment_id>/", views.assessment_detail, name="assessment"),
+    path("assessments/<int:assessment_id>/pdf/", views.assessment_pdf, name="assessment_pdf"),
+    path("payers/", views.payer_list, name="payers"),
+    path("coverages/<int:coverage_id>/verify/", views.verify, name="verify"),
+    path("estimates/<int:estimate_id>/", views.estimate_detail, name="estimate"),
+    path("estimates/<int:estimate_id>/pdf/", views.estimate_pdf, name="estimate_pdf"),
+    path("packets/<int:episode_id>/", views.packet_view, name="packet"),
+    path("packets/<int:episode_id>/release/", views.release_add, name="release_add"),
+    path("documents/<int:document_id>/", views.document, name="document"),
+    path("documents/<int:document_id>/pdf/", views.document_pdf, name="document_pdf"),
+    path("tracks/<int:track_id>/waitlist/", views.waitlist, name="waitlist"),
+    path("tracks/<int:track_id>/waitlist/offer/", views.waitlist_offer, name="waitlist_offer"),
+    path("waitlist/<int:entry_id>/accept/", views.waitlist_accept, name="waitlist_accept"),
+]

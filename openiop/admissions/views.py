@@ -1,0 +1,776 @@
+"""Admissions pages: the public inquiry form, the pipeline board, inquiries, pre-screen, ASAM
+assessment, insurance and cost, admission and the intake packet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
+
+from openiop.accounts.access import site_scope
+from openiop.accounts.domain import Cap
+from openiop.accounts.models import User
+from openiop.admissions import selectors, services
+from openiop.admissions.choices import TaskStatus
+from openiop.admissions.domain import asam, packet, pipeline
+from openiop.admissions.domain.prescreen import PrescreenAnswers
+from openiop.admissions.forms import (
+    AdmitForm,
+    AssessmentForm,
+    CoverageForm,
+    DecideForm,
+    DocumentDetailsForm,
+    EstimateForm,
+    FollowUpForm,
+    InquiryForm,
+    MoveForm,
+    PayerForm,
+    PrescreenForm,
+    PublicInquiryForm,
+    ScheduleForm,
+    SignForm,
+    TaskDoneForm,
+    VerificationForm,
+)
+from openiop.admissions.models import Payer
+from openiop.core.actor import Actor, client_address
+from openiop.core.clock import local_today
+from openiop.core.errors import Conflict, RuleViolation
+from openiop.episodes.choices import ReferralSource
+from openiop.measures.domain import cssrs
+from openiop.patients.models import Patient
+from openiop.programs.models import Site, Track
+from openiop.programs.selectors import visible_sites
+from openiop.web.pdf import pdf_response
+from openiop.web.views_support import form_error, paginate, staff_view
+
+
+# --- the public form -----------------------------------------------------------------------------
+def _client_key(request: HttpRequest) -> str:
+    # client_address believes X-Forwarded-For only from a trusted proxy: a header a client sets
+    # itself must not reset its limit.
+    return f"admissions:public-inquiry:{client_address(request)}"
+
+
+def _over_limit(request: HttpRequest) -> bool:
+    """Count this post against the client's hourly allowance; True once it is used up."""
+    limit = int(settings.OPENIOP_PUBLIC_INQUIRY_LIMIT)
+    key = _client_key(request)
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return count > limit
+
+
+@csrf_protect
+def public_inquiry(request: HttpRequest, site_id: int) -> HttpResponse:
+    """No login. CSRF-protected, rate-limited per client address, with a bot trap. The visitor
+    only ever sees the form (with its own errors) or the confirmation."""
+    site = Site.objects.select_related("organization").filter(pk=site_id).first()
+    if site is None:
+        raise Http404("No such clinic")
+    context: dict[str, Any] = {"site": site, "crisis_line": site.organization.crisis_line}
+    if request.method == "POST":
+        if _over_limit(request):
+            return render(request, "admissions/public_limited.html", context, status=429)
+        form = PublicInquiryForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            if data.pop("website", ""):  # a bot filled the hidden field: pretend all is well
+                return redirect("admissions:public_thanks", site_id=site.pk)
+            try:
+                services.inquiry_submit_public(
+                    site=site, by=Actor.from_request(request, channel="web"), **data
+                )
+            except RuleViolation as exc:
+                form_error(form, exc)
+            else:
+                return redirect("admissions:public_thanks", site_id=site.pk)
+    else:
+        form = PublicInquiryForm()
+    context["form"] = form
+    return render(request, "admissions/public_form.html", context)
+
+
+def public_thanks(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = Site.objects.select_related("organization").filter(pk=site_id).first()
+    if site is None:
+        raise Http404("No such clinic")
+    return render(
+        request,
+        "admissions/public_thanks.html",
+        {"site": site, "crisis_line": site.organization.crisis_line},
+    )
+
+
+# --- board and reports ---------------------------------------------------------------------------
+def _staff_of(actor: Actor) -> Any:
+    user = actor.user
+    assert user is not None
+    qs = User.objects.filter(is_active=True)
+    if user.organization_id:
+        qs = qs.filter(organization_id=user.organization_id)
+    return qs.order_by("last_name", "first_name")
+
+
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+def board(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    search = request.GET.get("q", "")[:100]
+    owner = request.GET.get("owner", "")
+    board = selectors.pipeline_board(
+        actor=actor, search=search, owner_id=int(owner) if owner.isdigit() else None
+    )
+    return render(
+        request,
+        "admissions/board.html",
+        {
+            "board": board,
+            "q": search,
+            "urgent": board.urgent_tasks,
+            "labels": pipeline.STAGE_LABELS,
+            "public_sites": list(visible_sites(actor=actor)[:5]),
+        },
+    )
+
+
+@staff_view(Cap.ADMISSIONS_VIEW)
+def conversion(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    today = dt.date.today()
+    start = dt.date(today.year - 1, today.month, 1)
+    rows = selectors.conversion_report(actor=actor, start=start, end=today)
+    return render(
+        request,
+        "admissions/conversion.html",
+        {"rows": rows, "start": start, "sources": dict(ReferralSource.choices)},
+    )
+
+
+# --- inquiries -----------------------------------------------------------------------------------
+@staff_view(Cap.ADMISSIONS_MANAGE)
+def inquiry_new(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    sites = visible_sites(actor=actor)
+    form = InquiryForm(request.POST or None)
+    site_id = request.POST.get("site") or request.GET.get("site")
+    site = sites.filter(pk=site_id).first() if site_id and site_id.isdigit() else sites.first()
+    if request.method == "POST" and site is None:
+        form.add_error(None, "Choose one of your sites.")
+    elif request.method == "POST" and form.is_valid() and site is not None:
+        try:
+            inquiry = services.inquiry_create(site=site, by=actor, **form.cleaned_data)
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Inquiry recorded for {inquiry.name}.")
+            return redirect("admissions:inquiry", inquiry_id=inquiry.pk)
+    return render(
+        request, "admissions/inquiry_new.html", {"form": form, "sites": sites, "site": site}
+    )
+
+
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(actor=actor, inquiry_id=inquiry_id)
+    return _render_detail(request, actor, inquiry)
+
+
+def _render_detail(
+    request: HttpRequest,
+    actor: Actor,
+    inquiry: Any,
+    *,
+    followup: FollowUpForm | None = None,
+    move_form: MoveForm | None = None,
+    schedule_form: ScheduleForm | None = None,
+) -> HttpResponse:
+    """The inquiry page; a bound form with errors (status 400) keeps what the user typed."""
+    user = actor.user
+    assert user is not None
+    duplicates = (
+        selectors.likely_duplicates(actor=actor, inquiry=inquiry)
+        if inquiry.patient_id is None
+        and inquiry.stage != pipeline.ADMITTED
+        and user.can(Cap.PATIENT_DEMOGRAPHICS)
+        else []
+    )
+    tasks = list(inquiry.tasks.all())
+    urgent_open = [t for t in tasks if t.urgent and t.status == TaskStatus.OPEN]
+    prescreens = list(inquiry.prescreens.all())
+    context = {
+        "inquiry": inquiry,
+        "duplicates": duplicates,
+        "tasks": tasks,
+        "urgent_open": urgent_open,
+        "prescreens": prescreens,
+        "latest_prescreen": prescreens[0] if prescreens else None,
+        "assessments": list(inquiry.assessments.all()),
+        "coverages": list(inquiry.coverages.all()),
+        "estimates": list(inquiry.estimates.all()),
+        "history": list(inquiry.stage_changes.all()),
+        "labels": pipeline.STAGE_LABELS,
+        "is_open": inquiry.stage in pipeline.OPEN_STAGES,
+        "admittable": inquiry.stage in pipeline.ADMITTABLE_STAGES,
+        "crisis_line": inquiry.organization.crisis_line,
+        "followup": followup
+        or FollowUpForm(
+            initial={
+                "version": inquiry.version,
+                "owner": inquiry.owner_id,
+                "next_action": inquiry.next_action,
+                "next_action_date": inquiry.next_action_date,
+            },
+            staff=_staff_of(actor),
+        ),
+        "move_form": move_form or MoveForm(),
+        "schedule_form": schedule_form or ScheduleForm(initial={"on": inquiry.assessment_date}),
+        "task_form": TaskDoneForm(),
+    }
+    bound_with_errors = any(f is not None for f in (followup, move_form, schedule_form))
+    return render(
+        request,
+        "admissions/inquiry_detail.html",
+        context,
+        status=400 if bound_with_errors else 200,
+    )
+
+
+def _back(inquiry_id: int) -> HttpResponse:
+    return redirect("admissions:inquiry", inquiry_id=inquiry_id)
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+@require_POST
+def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_followup"
+    )
+    form = FollowUpForm(request.POST, staff=_staff_of(actor))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.inquiry_update(
+                inquiry=inquiry,
+                expected_version=data["version"],
+                by=actor,
+                owner=data["owner"],
+                next_action=data["next_action"],
+                next_action_date=data["next_action_date"],
+            )
+        except (RuleViolation, Conflict) as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Follow-up saved.")
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, followup=form)
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+@require_POST
+def inquiry_move(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_move"
+    )
+    form = MoveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.inquiry_move(
+                inquiry=inquiry,
+                to_stage=form.cleaned_data["to_stage"],
+                note=form.cleaned_data["note"],
+                by=actor,
+            )
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Moved to {pipeline.STAGE_LABELS[inquiry.stage]}.")
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, move_form=form)
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+@require_POST
+def inquiry_link(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_link"
+    )
+    raw = request.POST.get("patient", "")
+    patient = (
+        Patient.objects.filter(pk=int(raw), organization_id=inquiry.organization_id).first()
+        if raw.isdigit()
+        else None
+    )
+    if raw and patient is None:
+        messages.error(request, "That patient was not found.")
+        return _back(inquiry.pk)
+    try:
+        services.inquiry_link_patient(inquiry=inquiry, patient=patient, by=actor)
+    except RuleViolation as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Linked to {patient.display_name} ({patient.mrn})." if patient else "Unlinked.",
+        )
+    return _back(inquiry.pk)
+
+
+# --- pre-screen, tasks, scheduling ---------------------------------------------------------------
+@staff_view(Cap.ADMISSIONS_ASSESS, patient_data=True)
+def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_ASSESS, purpose="prescreen"
+    )
+    form = PrescreenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        answers = PrescreenAnswers(
+            needs_24h_supervision=form.yes("needs_24h_supervision"),
+            needs_medical_withdrawal=form.yes("needs_medical_withdrawal"),
+            safe_home=form.yes("safe_home"),
+            substance_free_home=form.yes("substance_free_home"),
+            outpatient_not_enough=form.yes("outpatient_not_enough"),
+            can_attend=form.yes("can_attend"),
+            motivation=form.cleaned_data["motivation"],
+        )
+        try:
+            screen = services.prescreen_record(
+                inquiry=inquiry,
+                answers=answers,
+                cssrs_answers=form.cssrs_answers(),
+                notes=form.cleaned_data["notes"],
+                by=actor,
+            )
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            if screen.outcome == "higher_level_now":
+                messages.error(request, "High risk: act now. An urgent task was created.")
+            else:
+                messages.success(request, "Pre-screen recorded.")
+            return _back(inquiry.pk)
+    return render(
+        request,
+        "admissions/prescreen.html",
+        {"form": form, "inquiry": inquiry, "cssrs_items": cssrs.ITEMS},
+    )
+
+
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+@require_POST
+def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    task = selectors.task_get(actor=actor, task_id=task_id)
+    form = TaskDoneForm(request.POST)
+    if form.is_valid():
+        try:
+            services.task_complete(task=task, outcome=form.cleaned_data["outcome"], by=actor)
+        except RuleViolation as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Task done.")
+    else:
+        messages.error(request, "Say what was done.")
+    return _back(task.inquiry_id)
+
+
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+@require_POST
+def schedule(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(actor=actor, inquiry_id=inquiry_id, purpose="schedule")
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.assessment_schedule(inquiry=inquiry, on=form.cleaned_data["on"], by=actor)
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Assessment scheduled.")
+            return _back(inquiry.pk)
+    return _render_detail(request, actor, inquiry, schedule_form=form)
+
+
+# --- assessment ----------------------------------------------------------------------------------
+@staff_view(Cap.ADMISSIONS_ASSESS, patient_data=True)
+def assessment_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_ASSESS, purpose="assessment_new"
+    )
+    edition = request.POST.get("edition") or request.GET.get("edition") or "3"
+    if edition not in ("3", "4"):
+        edition = "3"
+    form = AssessmentForm(
+        request.POST if request.method == "POST" else None,
+        edition=edition,
+        initial={"edition": edition},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = services.assessment_save(
+                inquiry=inquiry, edition=edition, ratings=form.ratings(), by=actor
+            )
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            return redirect("admissions:assessment", assessment_id=assessment.pk)
+    return render(
+        request,
+        "admissions/assessment_new.html",
+        {"form": form, "inquiry": inquiry, "edition": edition},
+    )
+
+
+def _assessment_context(assessment: Any, *, actor: Actor) -> dict[str, Any]:
+    """The assessment's rows; the clinician's free-text notes only for roles that read clinical
+    notes (Cap.NOTE_TEXT): billing and intake see ratings, level and reasons, not the notes."""
+    names = asam.DIMENSION_NAMES[asam.Edition(assessment.edition)]
+    show_notes = actor.user is not None and actor.user.can(Cap.NOTE_TEXT)
+    rows = [
+        {
+            "dimension": r["dimension"],
+            "name": names[r["dimension"]],
+            "rating": r["rating"],
+            "label": asam.RATING_LABELS[r["rating"]],
+            "notes": r["notes"] if show_notes else None,
+        }
+        for r in assessment.ratings
+    ]
+    return {
+        "assessment": assessment,
+        "inquiry": assessment.inquiry,
+        "rows": rows,
+        "show_notes": show_notes,
+    }
+
+
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    assessment = selectors.assessment_get(actor=actor, assessment_id=assessment_id)
+    form = DecideForm(
+        request.POST or None,
+        initial={"version": assessment.version, "chosen_level": assessment.recommended_level},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assessment_decide(
+                assessment=assessment,
+                chosen_level=form.cleaned_data["chosen_level"],
+                justification=form.cleaned_data["justification"],
+                expected_version=form.cleaned_data["version"],
+                by=actor,
+            )
+        except (RuleViolation, Conflict) as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Level of care decided.")
+            return redirect("admissions:assessment", assessment_id=assessment.pk)
+    context = _assessment_context(assessment, actor=actor)
+    context["form"] = form
+    return render(request, "admissions/assessment.html", context)
+
+
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+def assessment_pdf(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    assessment = selectors.assessment_get(actor=actor, assessment_id=assessment_id)
+    return pdf_response(
+        request,
+        "admissions/assessment_print.html",
+        _assessment_context(assessment, actor=actor),
+        filename=f"asam-assessment-{assessment.pk}.pdf",
+    )
+
+
+# --- insurance and cost --------------------------------------------------------------------------
+def _org_id(actor: Actor) -> int:
+    user = actor.user
+    assert user is not None
+    if user.organization_id:
+        return int(user.organization_id)
+    site = visible_sites(actor=actor).first()
+    if site is None:
+        raise Http404("No organization")
+    return int(site.organization_id)
+
+
+@staff_view(Cap.BENEFITS_MANAGE)
+def payer_list(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    org_id = _org_id(actor)
+    form = PayerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payer_create(organization_id=org_id, by=actor, **form.cleaned_data)
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Payer added.")
+            return redirect("admissions:payers")
+    search = request.GET.get("q", "")[:100]
+    page = paginate(request, selectors.payers(actor=actor, organization_id=org_id, search=search))
+    return render(request, "admissions/payers.html", {"form": form, "page": page, "q": search})
+
+
+@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
+def coverage_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.BENEFITS_MANAGE, purpose="coverage_new"
+    )
+    payers = Payer.objects.filter(organization_id=inquiry.organization_id, is_active=True)
+    form = CoverageForm(request.POST or None, payers=payers)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        payer = data.pop("payer")
+        try:
+            services.coverage_add(inquiry=inquiry, payer=payer, by=actor, **data)
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Coverage added.")
+            return _back(inquiry.pk)
+    return render(request, "admissions/coverage_new.html", {"form": form, "inquiry": inquiry})
+
+
+@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
+def verify(request: HttpRequest, coverage_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    coverage = selectors.coverage_get(actor=actor, coverage_id=coverage_id)
+    form = VerificationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.benefits_verify(coverage=coverage, by=actor, **form.values())
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Benefits verification recorded.")
+            return _back(coverage.inquiry_id)
+    return render(
+        request,
+        "admissions/verify.html",
+        {"form": form, "coverage": coverage, "inquiry": coverage.inquiry},
+    )
+
+
+@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
+def estimate_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.BENEFITS_MANAGE, purpose="estimate_new"
+    )
+    form = EstimateForm(request.POST or None, initial={"first_date": local_today(inquiry.site.tz)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            estimate = services.estimate_prepare(inquiry=inquiry, by=actor, **form.cleaned_data)
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            return redirect("admissions:estimate", estimate_id=estimate.pk)
+    return render(request, "admissions/estimate_new.html", {"form": form, "inquiry": inquiry})
+
+
+@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
+def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
+    estimate = selectors.estimate_get(actor=Actor.from_request(request), estimate_id=estimate_id)
+    return render(
+        request, "admissions/estimate.html", {"estimate": estimate, "inquiry": estimate.inquiry}
+    )
+
+
+@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
+def estimate_pdf(request: HttpRequest, estimate_id: int) -> HttpResponse:
+    estimate = selectors.estimate_get(actor=Actor.from_request(request), estimate_id=estimate_id)
+    return pdf_response(
+        request,
+        "admissions/estimate_print.html",
+        {"estimate": estimate, "inquiry": estimate.inquiry},
+        filename=f"cost-estimate-{estimate.pk}.pdf",
+    )
+
+
+# --- admission and packet ------------------------------------------------------------------------
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    inquiry = selectors.inquiry_get(
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="admit"
+    )
+    tracks = Track.objects.filter(site_id=inquiry.site_id, is_active=True).order_by("name")
+    decided = inquiry.assessments.filter(decided_at__isnull=False).order_by("-decided_at").first()
+    initial = {
+        "date_of_birth": inquiry.date_of_birth,
+        "sex": "unknown",
+    }
+    form = AdmitForm(request.POST or None, tracks=tracks, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.admission_admit(
+                inquiry=inquiry,
+                track=data["track"],
+                date_of_birth=data["date_of_birth"],
+                sex=data["sex"],
+                by=actor,
+            )
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            if result.waitlist_entry is not None:
+                messages.warning(
+                    request,
+                    f"{data['track'].name} is full: {result.patient.display_name} is on "
+                    f"its waitlist at position {result.waitlist_entry.position()}; a seat is "
+                    "offered when one frees.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Admitted {result.patient.display_name}; first group on "
+                    f"{result.start_date:%a %b %-d, %Y}.",
+                )
+            return redirect("admissions:packet", episode_id=result.episode.pk)
+    return render(
+        request,
+        "admissions/admit.html",
+        {"form": form, "inquiry": inquiry, "assessment": decided},
+    )
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+def packet_view(request: HttpRequest, episode_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    episode, documents = selectors.packet_get(actor=actor, episode_id=episode_id)
+    return render(
+        request,
+        "admissions/packet.html",
+        {"episode": episode, "patient": episode.patient, "documents": documents},
+    )
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+@require_POST
+def release_add(request: HttpRequest, episode_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    episode, _ = selectors.packet_get(actor=actor, episode_id=episode_id)
+    document = services.release_add(episode=episode, by=actor)
+    return redirect("admissions:document", document_id=document.pk)
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+def document(request: HttpRequest, document_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    doc = selectors.document_get(actor=actor, document_id=document_id)
+    names = packet.DETAIL_FIELDS.get(doc.kind, ())
+    details_form = DocumentDetailsForm(
+        request.POST if request.POST.get("step") == "details" else None,
+        names=names,
+        labels=packet.DETAIL_LABELS,
+        initial={"version": doc.version, **doc.details},
+    )
+    sign_form = SignForm(
+        request.POST if request.POST.get("step") == "sign" else None,
+        initial={"version": doc.version},
+    )
+    if request.method == "POST" and request.POST.get("step") == "details":
+        if details_form.is_valid():
+            data = dict(details_form.cleaned_data)
+            version = data.pop("version")
+            try:
+                services.document_fill(
+                    document=doc, details=data, expected_version=version, by=actor
+                )
+            except (RuleViolation, Conflict) as exc:
+                form_error(details_form, exc)
+            else:
+                messages.success(request, "Details saved.")
+                return redirect("admissions:document", document_id=doc.pk)
+    elif request.method == "POST" and request.POST.get("step") == "sign" and sign_form.is_valid():
+        data = sign_form.cleaned_data
+        try:
+            services.document_sign(
+                document=doc,
+                signed_name=data["signed_name"],
+                signer_relationship=data["signer_relationship"],
+                signature_png=data["signature_png"],
+                expected_version=data["version"],
+                by=actor,
+            )
+        except (RuleViolation, Conflict) as exc:
+            form_error(sign_form, exc)
+        else:
+            messages.success(request, f"{doc.get_kind_display()} signed.")
+            return redirect("admissions:packet", episode_id=doc.episode_id)
+    return render(
+        request,
+        "admissions/document.html",
+        {
+            "doc": doc,
+            "text": services.document_text_for(doc),
+            "details_form": details_form,
+            "sign_form": sign_form,
+            "has_details": bool(names),
+        },
+    )
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+def document_pdf(request: HttpRequest, document_id: int) -> HttpResponse:
+    doc = selectors.document_get(actor=Actor.from_request(request), document_id=document_id)
+    return pdf_response(
+        request,
+        "admissions/document_print.html",
+        {"doc": doc, "text": services.document_text_for(doc)},
+        filename=f"{doc.kind}-{doc.pk}.pdf",
+    )
+
+
+# --- waitlist ------------------------------------------------------------------------------------
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+def waitlist(request: HttpRequest, track_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    track, rows = selectors.track_waitlist(actor=actor, track_id=track_id)
+    return render(request, "admissions/waitlist.html", {"track": track, "rows": rows})
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE)
+@require_POST
+def waitlist_offer(request: HttpRequest, track_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    track = Track.objects.filter(site_scope(actor)).filter(pk=track_id).first()
+    if track is None:
+        raise Http404("No such track")
+    offers = services.waitlist_offer_seats(track=track, by=actor)
+    messages.success(request, f"{len(offers)} seat(s) offered." if offers else "No free seat.")
+    return redirect("admissions:waitlist", track_id=track.pk)
+
+
+@staff_view(Cap.ADMISSIONS_MANAGE, patient_data=True)
+@require_POST
+def waitlist_accept(request: HttpRequest, entry_id: int) -> HttpResponse:
+    actor = Actor.from_request(request)
+    entry = selectors.waitlist_entry_get(actor=actor, entry_id=entry_id)
+    try:
+        enrollment = services.waitlist_accept(entry=entry, by=actor)
+    except RuleViolation as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Enrolled from {enrollment.start_date:%a %b %-d, %Y}.")
+    return redirect("admissions:waitlist", track_id=entry.track_id)

@@ -1,0 +1,629 @@
+"""Reads of questionnaire scores, alerts and safety plans: access checked and audited here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, Q
+
+from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.domain import Cap
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.core.actor import Actor
+from openiop.core.clock import local_today
+from openiop.core.errors import NotFound, NotPermitted
+from openiop.episodes.choices import OPEN_STATUSES, EpisodeStatus
+from openiop.episodes.models import Episode
+from openiop.measures.chart import ChartPoint, trend_svg
+from openiop.measures.choices import AlertStatus, PlanStatus
+from openiop.measures.domain import REGISTRY
+from openiop.measures.domain.auditc import bands_for as auditc_bands
+from openiop.measures.domain.base import Band
+from openiop.measures.domain.care import (
+    Due,
+    OutcomeRules,
+    RiskEvent,
+    ScheduleRule,
+    current_risk,
+    is_nonresponder,
+    measurements_due,
+    outcome_markers,
+)
+from openiop.measures.models import (
+    MeasurementSchedule,
+    Response,
+    RiskAssessment,
+    SafetyAlert,
+    SafetyPlan,
+)
+from openiop.patients.models import Patient
+from openiop.programs.models import Enrollment, Site
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """First and latest score of one instrument in one episode (for the discharge summary).
+
+    `total` fields are None for instruments without a total (C-SSRS, BAM): read `band`/`subscales`.
+    `change` is latest minus first total (negative = fewer symptoms), None without totals.
+    """
+
+    instrument: str
+    label: str
+    count: int
+    first_total: int | None
+    first_band: str
+    first_date: dt.date
+    latest_total: int | None
+    latest_band: str
+    latest_date: dt.date
+    first_subscales: Mapping[str, int] = field(default_factory=dict)
+    latest_subscales: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def change(self) -> int | None:
+        if self.first_total is None or self.latest_total is None:
+            return None
+        return self.latest_total - self.first_total
+
+
+def score_summary_for_episode(
+    *, episode: Episode, actor: Actor | None = None
+) -> list[ScoreSummary]:
+    """Per instrument given in `episode`: first and latest total, band and date, in registry order.
+
+    One query. With `actor`, checks Cap.CLINICAL_VIEW for the patient (NotPermitted, audited) and
+    writes a view entry; without it the caller (e.g. the discharge summary's own selector) must
+    already have checked access and audited the read. Dates are in the episode site's time zone.
+    """
+    if actor is not None:
+        require_patient(actor, Cap.CLINICAL_VIEW, episode.patient, object_type="measure_scores")
+        audit_record(
+            actor,
+            action=AuditAction.VIEW,
+            patient_id=episode.patient_id,
+            object_type="measure_scores",
+            object_id=episode.pk,
+        )
+    tz = episode.site.tz
+    by_instrument: dict[str, list[Response]] = {}
+    for response in Response.objects.filter(episode=episode).order_by("administered_at", "id"):
+        by_instrument.setdefault(response.instrument, []).append(response)
+    summaries: list[ScoreSummary] = []
+    for key, instrument in REGISTRY.items():
+        rows = by_instrument.get(key)
+        if not rows:
+            continue
+        first, latest = rows[0], rows[-1]
+        summaries.append(
+            ScoreSummary(
+                instrument=key,
+                label=instrument.label,
+                count=len(rows),
+                first_total=first.total,
+                first_band=first.band,
+                first_date=first.administered_at.astimezone(tz).date(),
+                latest_total=latest.total,
+                latest_band=latest.band,
+                latest_date=latest.administered_at.astimezone(tz).date(),
+                first_subscales=dict(first.subscales),
+                latest_subscales=dict(latest.subscales),
+            )
+        )
+    return summaries
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+
+def due_grace_days() -> int:
+    """Days after its due date before a questionnaire shows as overdue (MEASURES_DUE_GRACE_DAYS, 2)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "MEASURES_DUE_GRACE_DAYS", 2))
+
+
+def outcome_rules() -> OutcomeRules:
+    """Outcome definitions; non-response at week 3 is configurable (MEASURES_NONRESPONSE_DAYS, 21;
+    MEASURES_NONRESPONSE_MIN_DROP_PCT, 20)."""
+    from decimal import Decimal
+
+    from django.conf import settings
+
+    return OutcomeRules(
+        nonresponse_after_days=int(getattr(settings, "MEASURES_NONRESPONSE_DAYS", 21)),
+        nonresponse_min_drop_pct=Decimal(
+            str(getattr(settings, "MEASURES_NONRESPONSE_MIN_DROP_PCT", 20))
+        ),
+    )
+
+
+# --- risk in the header ---------------------------------------------------------------------------
+
+
+def risk_events(
+    alerts: list[SafetyAlert],
+    cssrs: list[Response],
+    assessments: list[RiskAssessment] | None = None,
+) -> list[RiskEvent]:
+    """Alerts, C-SSRS screens and clinicians' assessments as events for `current_risk`."""
+    events = [
+        RiskEvent(at=a.created_at, level=a.risk_level, open_alert=a.status == AlertStatus.OPEN)
+        for a in alerts
+    ]
+    events.extend(RiskEvent(at=r.administered_at, level=r.band or "none") for r in cssrs)
+    events.extend(RiskEvent(at=a.created_at, level=a.risk_level) for a in assessments or [])
+    return events
+
+
+def patient_risk_level(patient_id: int) -> str:
+    """The risk level the patient header shows (none, low, unassessed, moderate, high).
+
+    Three queries. Not audited on its own: it is part of a page whose selector audits the view.
+    """
+    alerts = list(
+        SafetyAlert.objects.filter(patient_id=patient_id, episode__status__in=OPEN_STATUSES).only(
+            "created_at", "risk_level", "status"
+        )
+    )
+    cssrs = list(
+        Response.objects.filter(
+            patient_id=patient_id, instrument="cssrs", episode__status__in=OPEN_STATUSES
+        ).only("administered_at", "band")
+    )
+    assessments = list(
+        RiskAssessment.objects.filter(
+            patient_id=patient_id, episode__status__in=OPEN_STATUSES
+        ).only("created_at", "risk_level")
+    )
+    return current_risk(risk_events(alerts, cssrs, assessments))
+
+
+# --- the measures page of an episode ---------------------------------------------------------------
+
+
+@dataclass
+class InstrumentTrend:
+    key: str
+    label: str
+    responses: list[Response]
+    svg: str
+    baseline: int | None
+    latest: int | None
+
+
+@dataclass
+class MeasuresPage:
+    episode: Episode
+    responses: list[Response]
+    trends: list[InstrumentTrend]
+    due: list[Due]
+    alerts: list[SafetyAlert]
+    assessments: list[RiskAssessment]
+    plans: list[SafetyPlan]
+    risk: str
+    schedule: list[ScheduleRule]
+
+    @property
+    def draft_plan(self) -> SafetyPlan | None:
+        return next((p for p in self.plans if p.status == PlanStatus.DRAFT), None)
+
+    @property
+    def signed_plan(self) -> SafetyPlan | None:
+        return next((p for p in self.plans if p.status == PlanStatus.SIGNED), None)
+
+
+def _bands_for(key: str, sex: str) -> tuple[Band, ...]:
+    if key == "auditc":
+        return auditc_bands(sex if sex in ("female", "male") else None)
+    return REGISTRY[key].bands
+
+
+def build_trend(
+    key: str, responses: list[Response], *, patient: Patient, tz: object
+) -> InstrumentTrend:
+    """The chart and outcome markers of one instrument's responses (oldest first)."""
+    definition = REGISTRY[key]
+    totals = [r for r in responses if r.total is not None]
+    baseline = totals[0].total if totals else None
+    points: list[ChartPoint] = []
+    for r in totals:
+        assert r.total is not None
+        marks = outcome_markers(key, baseline or 0, r.total) if r is not totals[0] else None
+        points.append(
+            ChartPoint(
+                date=r.administered_at.astimezone(tz).date(),  # type: ignore[arg-type]
+                total=r.total,
+                band=r.band,
+                response=bool(marks and marks.response),
+                remission=bool(marks and marks.remission),
+                reliable=bool(marks and marks.reliable_improvement),
+            )
+        )
+    svg = ""
+    if definition.max_total:
+        svg = trend_svg(
+            title=f"{definition.label} over time",
+            points=points,
+            bands=_bands_for(key, patient.sex),
+            max_total=definition.max_total,
+        )
+    return InstrumentTrend(
+        key=key,
+        label=definition.label,
+        responses=responses,
+        svg=svg,
+        baseline=baseline,
+        latest=totals[-1].total if totals else None,
+    )
+
+
+def _schedule_rules(episode: Episode, today: object) -> list[ScheduleRule]:
+    tracks = [
+        e.track_id
+        for e in Enrollment.objects.filter(episode=episode)
+        if e.end_date is None or e.end_date >= today  # type: ignore[operator]
+    ]
+    rules: dict[str, ScheduleRule] = {}
+    for s in MeasurementSchedule.objects.filter(track_id__in=tracks).order_by("instrument"):
+        rules.setdefault(
+            s.instrument,
+            ScheduleRule(s.instrument, s.at_admission, s.every_days, s.at_discharge),
+        )
+    return list(rules.values())
+
+
+def episode_measures(*, actor: Actor, episode_id: int) -> MeasuresPage:
+    """Everything the measures page of an episode shows; audited as a view of its patient.
+
+    Raises NotFound for an unknown episode; NotPermitted (audited) without Cap.CLINICAL_VIEW or for
+    a patient at another site.
+    """
+    episode = (
+        Episode.objects.select_related("patient", "site", "primary_clinician")
+        .filter(pk=episode_id)
+        .first()
+    )
+    if episode is None:
+        raise NotFound("There is no episode with this number.", code="episode_not_found")
+    require_patient(actor, Cap.CLINICAL_VIEW, episode.patient, object_type="measures")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=episode.patient_id,
+        object_type="measures",
+        object_id=episode.pk,
+    )
+    tz = episode.site.tz
+    today = local_today(tz)
+    responses = list(
+        Response.objects.filter(episode=episode)
+        .select_related("entered_by")
+        .order_by("administered_at", "id")
+    )
+    grouped: dict[str, list[Response]] = defaultdict(list)
+    for r in responses:
+        grouped[r.instrument].append(r)
+    trends = [
+        build_trend(key, grouped[key], patient=episode.patient, tz=tz)
+        for key in REGISTRY
+        if key in grouped
+    ]
+    rules = _schedule_rules(episode, today)
+    done = {
+        key: [r.administered_at.astimezone(tz).date() for r in rows]
+        for key, rows in grouped.items()
+    }
+    due = (
+        measurements_due(
+            rules=rules,
+            admission_date=episode.admission_date,
+            today=today,
+            done=done,
+            grace_days=due_grace_days(),
+            discharge_date=episode.discharge_date,
+        )
+        if episode.is_open
+        else []
+    )
+    alerts = list(
+        SafetyAlert.objects.filter(episode=episode).select_related(
+            "owner", "acknowledged_by", "escalated_to"
+        )
+    )
+    plans = list(SafetyPlan.objects.filter(patient_id=episode.patient_id).order_by("-number"))
+    cssrs = [r for r in responses if r.instrument == "cssrs"]
+    assessments = list(RiskAssessment.objects.filter(episode=episode).select_related("assessed_by"))
+    risk = current_risk(risk_events(alerts, cssrs, assessments)) if episode.is_open else "none"
+    return MeasuresPage(
+        episode=episode,
+        responses=list(reversed(responses)),
+        trends=trends,
+        due=due,
+        alerts=alerts,
+        assessments=assessments,
+        plans=plans,
+        risk=risk,
+        schedule=rules,
+    )
+
+
+def response_get(*, actor: Actor, response_id: int) -> Response:
+    """One response with its raw answers; audited. NotFound / NotPermitted as usual."""
+    response = (
+        Response.objects.select_related("patient", "episode__site", "entered_by")
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None:
+        raise NotFound("There is no such questionnaire.", code="response_not_found")
+    require_patient(actor, Cap.CLINICAL_VIEW, response.patient, object_type="measure_response")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=response.patient_id,
+        object_type="measure_response",
+        object_id=response.pk,
+    )
+    return response
+
+
+# --- safety alerts ----------------------------------------------------------------------------------
+
+
+def open_safety_alerts_at(site: Site, *, limit: int = 50) -> list[SafetyAlert]:
+    """Open safety alerts of open episodes at `site`, newest first (one query; the caller audits)."""
+    return list(
+        SafetyAlert.objects.filter(
+            status=AlertStatus.OPEN, episode__site=site, episode__status__in=OPEN_STATUSES
+        )
+        .select_related("patient", "owner", "escalated_to")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def safety_alert_get(*, actor: Actor, alert_id: int) -> SafetyAlert:
+    """One safety alert with its response; audited. Needs Cap.CLINICAL_VIEW for the patient."""
+    alert = (
+        SafetyAlert.objects.select_related(
+            "patient", "episode__site", "owner", "response", "acknowledged_by", "escalated_to"
+        )
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None:
+        raise NotFound("There is no such alert.", code="alert_not_found")
+    require_patient(actor, Cap.CLINICAL_VIEW, alert.patient, object_type="safety_alert")
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=alert.patient_id,
+        object_type="safety_alert",
+        object_id=alert.pk,
+    )
+    return alert
+
+
+def my_safety_alerts(*, actor: Actor, page: int | str | None = 1) -> Page[SafetyAlert]:
+    """Open alerts the actor owns or that were escalated to them, then others at their sites."""
+    require(actor, Cap.CLINICAL_VIEW, object_type="safety_alerts")
+    user = actor.user
+    assert user is not None
+    qs = (
+        SafetyAlert.objects.filter(
+            site_scope(actor, "episode__site_id"),
+            status=AlertStatus.OPEN,
+            episode__status__in=OPEN_STATUSES,
+        )
+        .select_related("patient", "owner", "escalated_to")
+        .order_by("-created_at")
+    )
+    mine = Q(owner=user) | Q(escalated_to=user)
+    rows = list(qs.filter(mine)) + list(qs.exclude(mine))
+    result = Paginator(rows, 25).get_page(page)
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="safety_alerts",
+        patient_ids=[a.patient_id for a in result.object_list],
+    )
+    return result
+
+
+# --- safety plans -----------------------------------------------------------------------------------
+
+
+def safety_plan_get(*, actor: Actor, plan_id: int, purpose: str = "safety_plan") -> SafetyPlan:
+    """One safety plan; audited. Needs Cap.CLINICAL_VIEW for the patient."""
+    plan = (
+        SafetyPlan.objects.select_related(
+            "patient__organization", "episode__site", "signed_by", "created_by"
+        )
+        .filter(pk=plan_id)
+        .first()
+    )
+    if plan is None:
+        raise NotFound("There is no such safety plan.", code="plan_not_found")
+    require_patient(actor, Cap.CLINICAL_VIEW, plan.patient, object_type=purpose)
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=plan.patient_id,
+        object_type=purpose,
+        object_id=plan.pk,
+    )
+    return plan
+
+
+def latest_signed_plan(patient_id: int) -> SafetyPlan | None:
+    """The patient's newest signed plan (for their link; the link view audits)."""
+    return (
+        SafetyPlan.objects.filter(patient_id=patient_id, status=PlanStatus.SIGNED)
+        .select_related("patient__organization", "signed_by")
+        .order_by("-number")
+        .first()
+    )
+
+
+# --- lists across patients ----------------------------------------------------------------------------
+
+
+@dataclass
+class DueRow:
+    episode: Episode
+    due: list[Due]
+
+    @property
+    def overdue(self) -> bool:
+        return any(d.overdue for d in self.due)
+
+
+def _require_site(actor: Actor, site: Site) -> None:
+    user = actor.user
+    assert user is not None
+    if not user.sees_all_sites() and site.pk not in user.site_ids():
+        audit_denied(actor, patient_id=None, object_type="measures", reason="site not permitted")
+        raise NotPermitted("This site is not one of yours.", code="site_not_permitted")
+
+
+def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -> list[DueRow]:
+    """Questionnaires due or overdue today for the actor's patients (primary clinician) at `site`.
+
+    `everyone` lists every open episode at the site (for directors covering); `q` keeps patients
+    whose name holds every word of it. Constant queries: episodes, enrollments, schedules, response
+    dates.
+    """
+    require(actor, Cap.CLINICAL_VIEW, object_type="measures_due")
+    _require_site(actor, site)
+    tz = site.tz
+    today = local_today(tz)
+    episodes = Episode.objects.filter(site=site, status=EpisodeStatus.ACTIVE).select_related(
+        "patient", "primary_clinician"
+    )
+    if not everyone:
+        episodes = episodes.filter(primary_clinician=actor.user)
+    for term in q.lower().split():  # search_name is stored lower-case
+        episodes = episodes.filter(patient__search_name__contains=term)
+    episodes = episodes.prefetch_related(
+        Prefetch(
+            "enrollments", queryset=Enrollment.objects.only("episode_id", "track_id", "end_date")
+        )
+    ).order_by("patient__search_name")
+    rows_e = list(episodes)
+    track_ids = {e.track_id for ep in rows_e for e in ep.enrollments.all()}
+    schedules: dict[int, list[ScheduleRule]] = defaultdict(list)
+    for s in MeasurementSchedule.objects.filter(track_id__in=track_ids):
+        schedules[s.track_id].append(
+            ScheduleRule(s.instrument, s.at_admission, s.every_days, s.at_discharge)
+        )
+    done: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for episode_id, instrument, at in Response.objects.filter(
+        episode__in=[e.pk for e in rows_e]
+    ).values_list("episode_id", "instrument", "administered_at"):
+        done[episode_id][instrument].append(at.astimezone(tz).date())
+    result: list[DueRow] = []
+    grace = due_grace_days()
+    for ep in rows_e:
+        rules: dict[str, ScheduleRule] = {}
+        for enrollment in ep.enrollments.all():
+            if enrollment.end_date is not None and enrollment.end_date < today:
+                continue
+            for rule in schedules.get(enrollment.track_id, []):
+                rules.setdefault(rule.instrument, rule)
+        due = measurements_due(
+            rules=list(rules.values()),
+            admission_date=ep.admission_date,
+            today=today,
+            done=done.get(ep.pk, {}),
+            grace_days=grace,
+        )
+        if due:
+            result.append(DueRow(episode=ep, due=due))
+    result.sort(key=lambda r: (not r.overdue, r.due[0].due_date))
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="measures_due",
+        patient_ids=[r.episode.patient_id for r in result],
+    )
+    return result
+
+
+@dataclass
+class ProgramRow:
+    episode: Episode
+    days: int
+    latest: dict[str, Response]
+    first: dict[str, Response]
+    nonresponder: bool
+    depression_key: str
+
+    def change(self, key: str) -> int | None:
+        f, last = self.first.get(key), self.latest.get(key)
+        if f is None or last is None or f.total is None or last.total is None:
+            return None
+        return last.total - f.total
+
+
+PROGRAM_INSTRUMENTS = ("phq9", "phqa", "gad7", "cssrs", "bam")
+
+
+def program_outcomes(
+    *,
+    actor: Actor,
+    site: Site,
+    q: str = "",
+    nonresponders_only: bool = False,
+    page: int | str | None = 1,
+) -> Page[ProgramRow]:
+    """Active patients at `site` with latest scores, change since admission and the week-3
+    non-responder flag (see care.is_nonresponder and outcome_rules()). Three queries a page."""
+    require(actor, Cap.CLINICAL_VIEW, object_type="measures_program")
+    _require_site(actor, site)
+    tz = site.tz
+    today = local_today(tz)
+    episodes = Episode.objects.filter(site=site, status=EpisodeStatus.ACTIVE).select_related(
+        "patient", "primary_clinician"
+    )
+    if q.strip():
+        for term in q.lower().split():  # search_name is stored lower-case
+            episodes = episodes.filter(patient__search_name__contains=term)
+    rows_e = list(episodes.order_by("patient__search_name"))
+    responses: dict[int, list[Response]] = defaultdict(list)
+    for r in Response.objects.filter(
+        episode__in=[e.pk for e in rows_e], instrument__in=PROGRAM_INSTRUMENTS
+    ).order_by("administered_at", "id"):
+        responses[r.episode_id].append(r)
+    rules = outcome_rules()
+    rows: list[ProgramRow] = []
+    for ep in rows_e:
+        first: dict[str, Response] = {}
+        latest: dict[str, Response] = {}
+        for r in responses.get(ep.pk, []):
+            first.setdefault(r.instrument, r)
+            latest[r.instrument] = r
+        days = (today - ep.admission_date).days
+        key = "phqa" if "phqa" in latest and "phq9" not in latest else "phq9"
+        nonresponder = False
+        f, last = first.get(key), latest.get(key)
+        if f is not None and last is not None and f is not last:
+            assert f.total is not None and last.total is not None
+            nonresponder = is_nonresponder(
+                baseline=f.total, latest=last.total, days_since_admission=days, rules=rules
+            )
+        rows.append(ProgramRow(ep, days, latest, first, nonresponder, key))
+    if nonresponders_only:
+        rows = [r for r in rows if r.nonresponder]
+    result = Paginator(rows, 25).get_page(page)
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="measures_program",
+        patient_ids=[r.episode.patient_id for r in result.object_list],
+    )
+    return result

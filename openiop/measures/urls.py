@@ -1,0 +1,22 @@
+from django.urls import path
+
+from openiop.measures import views
+
+app_name = "measures"
+urlpatterns = [
+    path("episodes/<int:episode_id>/", views.episode_page, name="episode"),
+    path("episodes/<int:episode_id>/enter/<str:instrument>/", views.enter, name="enter"),
+    path("episodes/<int:episode_id>/link/", views.link_create, name="link_create"),
+    path("episodes/<int:episode_id>/flag/", views.flag, name="flag"),
+    path("episodes/<int:episode_id>/trends.pdf", views.trends_pdf, name="trends_pdf"),
+    path("episodes/<int:episode_id>/safety-plan/", views.plan_start, name="plan_start"),
+    path("safety-plans/<int:plan_id>/", views.plan, name="plan"),
+    path("safety-plans/<int:plan_id>/sign/", views.plan_sign, name="plan_sign"),
+    path("safety-plans/<int:plan_id>/plan.pdf", views.plan_pdf, name="plan_pdf"),
+    path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:safety_alert_id>/", views.alert_detail, name="alert"),
+    path("due/", views.due, name="due"),
+    path("program/", views.program, name="program"),
+    path("tracks/<int:track_id>/schedule/", views.schedule, name="schedule"),
+    path("p/<str:token>/", views.patient_link, name="patient_link"),
+]

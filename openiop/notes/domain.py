@@ -1,0 +1,263 @@
+"""Progress-note rules as plain functions: note formats, lateness, the individualization guard.
+
+No Django, no clock: the current instant, thresholds and hours come in as arguments (they are
+configuration, see settings NOTES_*).
+
+Sources (../shared/domain.md section 6): one note per service per client; a group note is
+individualized per member (participation, response, risk, plan link) because cloned notes are the
+first denial trigger; start and stop times are recorded per service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# --- formats -------------------------------------------------------------------------------------
+FORMAT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "dap": (("data", "Data"), ("assessment", "Assessment"), ("plan", "Plan")),
+    "birp": (
+        ("behavior", "Behavior"),
+        ("intervention", "Intervention"),
+        ("response", "Response"),
+        ("plan", "Plan"),
+    ),
+    "soap": (
+        ("subjective", "Subjective"),
+        ("objective", "Objective"),
+        ("assessment", "Assessment"),
+        ("plan", "Plan"),
+    ),
+}
+
+# In a group note the member's section carries participation, response and risk observations and
+# the plan (the shared part holds topic, module, modality, interventions and facilitators once). The
+# keys stay the same in every format; the labels follow the format's headings.
+GROUP_SECTION_LABELS: dict[str, tuple[str, str, str, str]] = {
+    "dap": (
+        "Data: participation",
+        "Assessment: response to the interventions",
+        "Risk observations",
+        "Plan",
+    ),
+    "birp": (
+        "Behavior: participation",
+        "Response to the interventions",
+        "Risk observations",
+        "Plan",
+    ),
+    "soap": (
+        "Subjective and objective: participation",
+        "Assessment: response to the interventions",
+        "Risk observations",
+        "Plan",
+    ),
+}
+GROUP_SECTION_KEYS = ("participation", "response", "risk", "plan")
+
+
+def fields_for(note_format: str, *, group: bool) -> tuple[tuple[str, str], ...]:
+    """The (key, label) text fields a section of a note in `note_format` holds.
+
+    Group sections: participation, response, risk observations and plan, labelled by the format.
+    Raises ValueError for an unknown format.
+    """
+    try:
+        fields = FORMAT_FIELDS[note_format]
+    except KeyError:
+        raise ValueError(f"'{note_format}' is not a note format (DAP, BIRP or SOAP).") from None
+    if group:
+        return tuple(zip(GROUP_SECTION_KEYS, GROUP_SECTION_LABELS[note_format], strict=True))
+    return fields
+
+
+def missing_fields(
+    body: dict[str, str], fields: Sequence[tuple[str, str]], optional: Iterable[str] = ("risk",)
+) -> list[str]:
+    """The labels of required fields left empty (risk observations may be empty: none seen)."""
+    skip = set(optional)
+    return [label for key, label in fields if key not in skip and not body.get(key, "").strip()]
+
+
+def session_times_problem(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
+    """Why start and end times cannot be recorded ('' when they can)."""
+    if ends_at <= starts_at:
+        return "The session must end after it starts."
+    if ends_at - starts_at > dt.timedelta(hours=12):
+        return "A session longer than 12 hours is not plausible: check the times."
+    return ""
+
+
+# --- lateness ------------------------------------------------------------------------------------
+def note_due_at(session_end: dt.datetime, late_after_hours: int) -> dt.datetime:
+    """The instant after which an unsigned note is late (session end + the configured hours)."""
+    return session_end + dt.timedelta(hours=late_after_hours)
+
+
+def is_late(
+    *,
+    session_end: dt.datetime,
+    signed_at: dt.datetime | None,
+    now: dt.datetime,
+    late_after_hours: int,
+) -> bool:
+    """Whether a note is late: still unsigned `late_after_hours` after the session ended."""
+    return signed_at is None and now > note_due_at(session_end, late_after_hours)
+
+
+# --- the individualization guard ----------------------------------------------------------------
+_WORD = re.compile(r"[A-Za-z0-9']+")
+SHINGLE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[Token]:
+    """The words of a text, lower-cased, with their character positions."""
+    return [Token(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text or "")]
+
+
+def shingles(words: Sequence[str], k: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
+    """The set of k-word shingles; a text shorter than k words is one shingle of all its words."""
+    if not words:
+        return set()
+    if len(words) < k:
+        return {tuple(words)}
+    return {tuple(words[i : i + k]) for i in range(len(words) - k + 1)}
+
+
+def similarity(a: str, b: str, k: int = SHINGLE_WORDS) -> float:
+    """Jaccard similarity of the k-word shingle sets of two texts, 0.0 (nothing shared) to 1.0.
+
+    Case and punctuation are ignored. Two empty texts are 0.0: nothing was written, so nothing was
+    copied (missing text is caught by the required-field check instead).
+    """
+    sa = shingles([t.word for t in tokens(a)], k)
+    sb = shingles([t.word for t in tokens(b)], k)
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def shared_spans(text: str, others: Iterable[str], k: int = SHINGLE_WORDS) -> list[tuple[int, int]]:
+    """Character spans of `text` covered by a k-word shingle that also occurs in any of `others`.
+
+    Overlapping and adjacent spans are merged; returned in order. Used to highlight copied text.
+    """
+    toks = tokens(text)
+    words = [t.word for t in toks]
+    pool: set[tuple[str, ...]] = set()
+    for other in others:
+        pool |= shingles([t.word for t in tokens(other)], k)
+    if not toks or not pool:
+        return []
+    covered = [False] * len(toks)
+    if len(toks) < k:
+        if tuple(words) in pool:
+            covered = [True] * len(toks)
+    else:
+        for i in range(len(toks) - k + 1):
+            if tuple(words[i : i + k]) in pool:
+                for j in range(i, i + k):
+                    covered[j] = True
+    spans: list[tuple[int, int]] = []
+    for tok, hit in zip(toks, covered, strict=True):
+        if not hit:
+            continue
+        if spans and _only_space_between(text, spans[-1][1], tok.start):
+            spans[-1] = (spans[-1][0], tok.end)
+        else:
+            spans.append((tok.start, tok.end))
+    return spans
+
+
+def _only_space_between(text: str, end: int, start: int) -> bool:
+    return not _WORD.search(text[end:start])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison of a section with another text: `source` says which ("section:<key>" for
+    another member's section of the same note, "earlier:<id>" for the member's earlier note)."""
+
+    source: str
+    score: float
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """The guard's finding for one member's section.
+
+    `flagged` is True when any comparison reached the threshold; `spans` are the character spans of
+    the section's text shared with the texts it was flagged against (for highlighting).
+    """
+
+    key: str
+    flagged: bool
+    best: Comparison | None
+    spans: tuple[tuple[int, int], ...]
+
+
+def guard_sections(
+    sections: dict[str, str],
+    earlier: dict[str, dict[str, str]],
+    threshold: float,
+    k: int = SHINGLE_WORDS,
+) -> dict[str, GuardResult]:
+    """Compare each section with the other sections of the same note and its member's earlier notes.
+
+    `sections` maps a member key to the text of that member's section; `earlier` maps the same key
+    to {earlier-note id: text}. A section is flagged when its similarity to any compared text is at
+    least `threshold` (0 < threshold <= 1). Returns one GuardResult per section key.
+    Raises ValueError for a threshold outside (0, 1].
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError("The similarity threshold must be above 0 and at most 1.")
+    results: dict[str, GuardResult] = {}
+    for key, text in sections.items():
+        candidates: list[tuple[str, str]] = [
+            (f"section:{other}", other_text)
+            for other, other_text in sections.items()
+            if other != key
+        ]
+        candidates += [(f"earlier:{ref}", t) for ref, t in earlier.get(key, {}).items()]
+        scored = [
+            Comparison(src, similarity(text, other_text, k)) for src, other_text in candidates
+        ]
+        hits = [c for c, (_, t) in zip(scored, candidates, strict=True) if c.score >= threshold]
+        hit_texts = [
+            t for c, (_, t) in zip(scored, candidates, strict=True) if c.score >= threshold
+        ]
+        best = max(scored, key=lambda c: c.score, default=None)
+        results[key] = GuardResult(
+            key=key,
+            flagged=bool(hits),
+            best=best,
+            spans=tuple(shared_spans(text, hit_texts, k)) if hits else (),
+        )
+    return results
+
+
+def names_mentioned(text: str, names: Iterable[str]) -> list[str]:
+    """The names that occur in `text` as whole words, in the order given, each once.
+
+    Used so that a group note's shared part, and each member's section, never names another member.
+    The match is case-sensitive on the name as written (capitalized), so a member called Will or
+    Hope does not match "will" or "hope" in ordinary prose; names shorter than 3 letters are
+    ignored (initials would match ordinary words).
+    """
+    found: list[str] = []
+    for name in names:
+        name = name.strip()
+        if len(name) < 3 or name in found:
+            continue
+        if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text or ""):
+            found.append(name)
+    return found

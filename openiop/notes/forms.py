@@ -1,0 +1,68 @@
+"""Forms that parse note input. Rules live in services; these only read what was typed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+
+from openiop.notes.models import NoteFormat
+from openiop.treatment.models import PlanObjective
+
+DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
+
+
+class ObjectiveChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: PlanObjective) -> str:  # type: ignore[override]
+        return f"{obj.text} (by {obj.target_date:%Y-%m-%d})"
+
+
+class IndividualNoteForm(forms.Form):
+    """An individual or family note: kind, format, date and times, topic, the format's fields."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    note_format = forms.ChoiceField(widget=forms.HiddenInput, choices=NoteFormat.choices)
+    kind = forms.ChoiceField(
+        label="Session", choices=[("individual", "Individual"), ("family", "Family")]
+    )
+    date = forms.DateField(
+        input_formats=DATE_FORMATS,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    starts = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(label="End time", widget=forms.TimeInput(attrs={"type": "time"}))
+    topic = forms.CharField(max_length=200, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        fields: Sequence[tuple[str, str]],
+        objectives: Sequence[PlanObjective],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in fields:
+            self.fields[key] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=4000,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
+        self.fields["objectives"] = ObjectiveChoice(
+            queryset=PlanObjective.objects.filter(pk__in=[o.pk for o in objectives]),
+            required=False,
+            label="Plan objectives this session served",
+            widget=forms.CheckboxSelectMultiple,
+        )
+        self.fields["reason"] = forms.CharField(
+            label="If the guard flags similar text: why it is right for this patient",
+            required=False,
+            max_length=500,
+        )
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(
+        label="Addendum", max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -1,0 +1,303 @@
+"""Note pages through Django's client: the one-screen group note, a member's chart view (no other
+member's name, on screen, in print, in export), roles allowed and denied, pinned query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from openiop.accounts.domain import Role
+from openiop.audit.models import AuditEntry
+from openiop.notes import services
+from openiop.notes.models import NoteSection, NoteStatus, ProgressNote
+from openiop.notes.services import SectionInput
+from openiop.notes.tests.conftest import INDIVIDUAL_TEXTS
+from openiop.notes.tests.test_services import body
+from openiop.testing import make_user
+
+
+def post_data(session, members, *, action="save", texts=None, version=""):
+    data = {
+        "action": action,
+        "version": version,
+        "note_format": "dap",
+        "starts": "09:00",
+        "ends": "12:00",
+        "topic": "Coping with cravings",
+        "curriculum_module": "Week 3",
+        "modality": "CBT",
+        "interventions": "Urge surfing practice and a feedback round.",
+    }
+    for i, e in enumerate(members):
+        b = body(i) if texts is None else texts[i]
+        for k, v in b.items():
+            data[f"s-{e.pk}-{k}"] = v
+    return data
+
+
+def test_group_note_screen_lists_attendees_and_not_absent_members(clinic, client):
+    session, members = clinic.group(3)
+    absent = clinic.patient("Vesper", "Absentia")
+    clinic.attend(session, absent, status="absent_unexcused")
+    client.force_login(clinic.clinician)
+    response = client.get(reverse("notes:group", kwargs={"session_id": session.pk}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for e in members:
+        assert e.patient.display_name in html
+    assert "Absentia" not in html
+    assert "1 absent: no section" in html
+    entry = AuditEntry.objects.filter(object_type="group_note").latest("id")
+    assert set(entry.patients.values_list("patient_id", flat=True)) == {
+        e.patient_id for e in members
+    }
+
+
+def test_htmx_save_returns_the_form_partial_and_sign_redirects(clinic, client):
+    session, members = clinic.group(3)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    response = client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="group-note">')
+    assert "Checked: every section is individual." in html
+    note = ProgressNote.objects.get(session=session)
+    response = client.post(
+        url,
+        post_data(session, members, action="sign", version=str(note.version)),
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("notes:detail", kwargs={"note_id": note.pk})
+    note.refresh_from_db()
+    assert note.status == NoteStatus.SIGNED
+
+
+def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(clinic, client):
+    session, members = clinic.group(3)
+    texts = [body(0), body(1), body(0)]
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    response = client.post(
+        url, post_data(session, members, action="sign", texts=texts), HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "individualize it, or give a reason" in html.lower()
+    assert "<mark>" in html
+    assert f'name="s-{members[2].pk}-reason"' in html
+    assert f'name="s-{members[1].pk}-reason"' not in html
+    assert ProgressNote.objects.get(session=session).status == NoteStatus.DRAFT
+    data = post_data(session, members, action="sign", texts=texts)
+    data[f"s-{members[0].pk}-reason"] = "Same exercise; reviewed."
+    data[f"s-{members[2].pk}-reason"] = "Same exercise; reviewed."
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    section = NoteSection.objects.get(episode=members[2])
+    assert section.similarity_flagged and section.similarity_reason == "Same exercise; reviewed."
+
+
+def _signed_group(clinic, size=3):
+    session, members = clinic.group(size)
+    note = services.group_note_save(
+        session=session,
+        note_format="birp",
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        topic="Coping with cravings",
+        interventions="Urge surfing practice.",
+        sections={e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)},
+        by=clinic.actor,
+    )
+    services.note_sign(note=note, by=clinic.actor)
+    return note, members
+
+
+def test_a_members_chart_view_print_and_export_show_no_other_member(clinic, client):
+    note, members = _signed_group(clinic)
+    me = members[0]
+    section = NoteSection.objects.get(note=note, episode=me)
+    others = [e.patient for e in members[1:]]
+    client.force_login(clinic.clinician)
+    pages = {
+        "view": client.get(reverse("notes:section", kwargs={"section_id": section.pk})),
+        "export": client.get(reverse("notes:section_export", kwargs={"section_id": section.pk})),
+        "list": client.get(reverse("notes:patient_notes", kwargs={"patient_id": me.patient_id})),
+    }
+    pdf = client.get(reverse("notes:section_pdf", kwargs={"section_id": section.pk}))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    pages_text = {k: r.content.decode() for k, r in pages.items()}
+    pages_text["pdf"] = "\n".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    for name, text in pages_text.items():
+        for other in others:
+            assert other.legal_last_name not in text, f"{other.legal_last_name} shown in {name}"
+            assert other.legal_first_name not in text, f"{other.legal_first_name} shown in {name}"
+            for value in body(
+                members.index(next(e for e in members if e.patient == other))
+            ).values():
+                if value:
+                    assert value not in text, f"another member's text in {name}"
+    assert INDIVIDUAL_TEXTS[0] in pages_text["view"]
+    assert INDIVIDUAL_TEXTS[0] in pages_text["export"]
+    assert "Urge surfing practice." in pages_text["pdf"]
+    assert AuditEntry.objects.filter(
+        patient_id=me.patient_id, object_type="note_section_export", action="export"
+    ).exists()
+
+
+def test_addendum_after_signing_from_the_chart(clinic, client):
+    note, members = _signed_group(clinic)
+    section = NoteSection.objects.get(note=note, episode=members[0])
+    client.force_login(clinic.clinician)
+    url = reverse("notes:section", kwargs={"section_id": section.pk})
+    response = client.post(url, {"text": "Called after group; safe at home."})
+    assert response.status_code == 302
+    assert "Called after group" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.CLINICIAN, True),
+        (Role.CASE_MANAGER, True),
+        (Role.PRESCRIBER, True),
+        (Role.INTAKE, False),
+        (Role.BILLING, False),
+        (Role.AUDITOR, False),
+    ],
+)
+def test_who_may_read_a_members_note(clinic, client, role, allowed):
+    note, members = _signed_group(clinic, size=2)
+    section = NoteSection.objects.get(note=note, episode=members[0])
+    user = make_user(role, sites=[clinic.site], org=clinic.org)
+    client.force_login(user)
+    response = client.get(reverse("notes:section", kwargs={"section_id": section.pk}))
+    assert response.status_code == (200 if allowed else 403)
+
+
+def test_a_clinician_of_another_site_is_refused(clinic, client):
+    from openiop.testing import make_site
+
+    note, members = _signed_group(clinic, size=2)
+    other = make_user(Role.CLINICIAN, sites=[make_site(clinic.org)], org=clinic.org)
+    client.force_login(other)
+    section = NoteSection.objects.get(note=note, episode=members[0])
+    assert (
+        client.get(reverse("notes:section", kwargs={"section_id": section.pk})).status_code == 403
+    )
+    assert (
+        client.get(reverse("notes:group", kwargs={"session_id": note.session_id})).status_code
+        == 403
+    )
+
+
+def _late_world(clinic, n):
+    for i in range(n):
+        session, _members = clinic.group(2, day=dt.date.today() - dt.timedelta(days=3 + i))
+        if i % 2:
+            services.group_note_save(
+                session=session,
+                note_format="dap",
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                topic="t",
+                sections={},
+                by=clinic.actor,
+            )
+
+
+def test_late_notes_page_query_count_does_not_grow(
+    clinic, client, django_assert_max_num_queries, settings
+):
+    settings.NOTES_LATE_AFTER_HOURS = 24
+    client.force_login(clinic.clinician)
+    _late_world(clinic, 2)
+    with django_assert_max_num_queries(20) as small:
+        response = client.get(reverse("notes:late"))
+    assert response.status_code == 200
+    _late_world(clinic, 6)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("notes:late"))
+    html = response.content.decode()
+    assert html.count("Not started:") == 4 and html.count("Draft:") == 4
+
+
+def test_individual_note_page_creates_and_signs(clinic, client):
+    episode = clinic.patient("Sorrel", "Singleton")
+    client.force_login(clinic.clinician)
+    url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
+    assert client.get(url).status_code == 200
+    data = {
+        "note_format": "soap",
+        "kind": "individual",
+        "date": "2026-03-04",
+        "starts": "15:00",
+        "ends": "15:50",
+        "topic": "Sleep",
+        "subjective": "Reports four hours of sleep, cravings at night.",
+        "objective": "Tired, fidgety, good eye contact.",
+        "assessment": "Sleep disruption raising relapse risk.",
+        "plan": "Wind-down routine; review next week.",
+        "action": "sign",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302
+    note = ProgressNote.objects.get(kind="individual")
+    assert note.status == NoteStatus.SIGNED and note.duration_minutes == 50
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client, method):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(clinic.clinician)
+
+    def count(session, members):
+        url = reverse("notes:group", kwargs={"session_id": session.pk})
+        client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")  # a saved draft
+        with CaptureQueriesContext(connection) as ctx:
+            if method == "get":
+                response = client.get(url)
+            else:
+                response = client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    small = count(*clinic.group(3, day=dt.date(2026, 3, 2)))
+    big = count(*clinic.group(10, day=dt.date(2026, 3, 3)))
+    # Reading is flat; saving writes each member's section (an UPDATE and the objective links: 2).
+    per_member_writes = 0 if method == "get" else 3
+    assert big <= small + 7 * per_member_writes, (small, big)
+
+
+def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(clinic, client):
+    episode = clinic.patient("Sorrel", "Singleton")
+    day = dt.date.today() - dt.timedelta(days=3)
+    session = clinic.session(day, minutes=50, kind="individual", track=None, episode=episode)
+    clinic.attend(session, episode, minutes=50)
+    client.force_login(clinic.clinician)
+    late = client.get(reverse("notes:late")).content.decode()
+    link = (
+        reverse("notes:individual_new", kwargs={"episode_id": episode.pk})
+        + f"?session={session.pk}"
+    )
+    assert link in late
+    form = client.get(link).content.decode()
+    assert 'value="09:00' in form and 'value="09:50' in form
+    data = {
+        "note_format": "dap", "kind": "individual", "date": day.isoformat(), "starts": "09:00",
+        "ends": "09:50", "topic": "Check-in", "data": "Reports steady mood and no use this week.",
+        "assessment": "Stable; engaged.", "plan": "Continue weekly sessions.", "action": "sign",
+    }  # fmt: skip
+    assert client.post(link, data).status_code == 302
+    note = ProgressNote.objects.get(kind="individual")
+    assert note.session == session and note.status == NoteStatus.SIGNED
+    assert link not in client.get(reverse("notes:late")).content.decode()

@@ -1,0 +1,1 @@
+from openiop.notes.tests.conftest import clinic  # noqa: F401  (the same fictional clinic)
