@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Prefetch, Q, Window
+from django.db.models import F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from openiop.accounts.access import require, require_patient, site_scope
@@ -601,7 +601,7 @@ def program_outcomes(
     # loading them all (raw answers decoded from JSON) took a quarter of a second a page.
     order = ("administered_at", "id")
     per_instrument = [F("episode_id"), F("instrument")]
-    for r in (
+    chosen: QuerySet[Response] = (
         Response.objects.filter(
             episode__in=[e.pk for e in rows_e], instrument__in=PROGRAM_INSTRUMENTS
         )
@@ -616,8 +616,9 @@ def program_outcomes(
         .filter(Q(nth=1) | Q(nth_last=1))
         .only("episode_id", "instrument", "administered_at", "total", "band", "subscales")
         .order_by(*order)
-    ):
-        responses[r.episode_id].append(r)
+    )
+    for response in chosen:
+        responses[response.episode_id].append(response)
     rules = outcome_rules()
     rows: list[ProgramRow] = []
     for ep in rows_e:
