@@ -220,7 +220,9 @@ def login(base: str, username: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
-def wrk(url: str, cookie: str | None, *, duration: int, connections: int) -> dict[str, Any]:
+def wrk(
+    url: str, cookie: str | None, *, duration: int, connections: int, warm_up: bool = False
+) -> dict[str, Any]:
     args = [
         "wrk",
         "-t2",
@@ -237,6 +239,8 @@ def wrk(url: str, cookie: str | None, *, duration: int, connections: int) -> dic
     out = subprocess.run(args, check=True, text=True, capture_output=True).stdout
     line = next(row for row in reversed(out.splitlines()) if row.startswith("{"))
     data = json.loads(line)
+    if warm_up:  # a slow page may finish nothing in the warm-up; the measured run says so
+        return data
     if data["requests"] == 0:
         raise SystemExit(f"{url}: no request finished within {duration} s")
     if data["non_2xx_3xx"] or data["socket_errors"]:
@@ -341,7 +345,7 @@ def measure(
         for page in pages:
             url = base + page["path"]
             cookie = cookies.get(page["user"]) if page["user"] else None
-            wrk(url, cookie, duration=2, connections=connections)  # warm-up
+            wrk(url, cookie, duration=2, connections=connections, warm_up=True)
             # CPU per request, of the workers and of their database connections: unlike the
             # latencies it does not depend on what else the machine runs at the same time.
             app = worker_pids(server.pid)

@@ -618,9 +618,14 @@ def first_and_latest_responses(
     result: dict[int, tuple[dict[str, Response], dict[str, Response]]] = {
         e: ({}, {}) for e in episode_ids
     }
-    for r in Response.objects.filter(
-        episode_id__in=episode_ids, instrument__in=instruments, administered_at__in=times
-    ).order_by("administered_at", "id"):
+    # Only the columns the lists show (raw answers are JSON to decode).
+    for r in (
+        Response.objects.filter(
+            episode_id__in=episode_ids, instrument__in=instruments, administered_at__in=times
+        )
+        .only("episode_id", "instrument", "administered_at", "total", "band", "subscales")
+        .order_by("administered_at", "id")
+    ):
         first_at, last_at = wanted.get((r.episode_id, r.instrument), (None, None))
         first, latest = result[r.episode_id]
         if r.administered_at == first_at:
