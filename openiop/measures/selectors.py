@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Max, Min, Prefetch, Q
+from django.db.models import F, Max, Min, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from openiop.accounts.access import require, require_patient, site_scope
 from openiop.accounts.domain import Cap
@@ -161,6 +162,26 @@ def risk_events(
     return events
 
 
+def _risk_cssrs(patient_ids: list[int]) -> QuerySet[Response]:
+    """The C-SSRS screens that can decide `current_risk`: each patient's latest one (plus any
+    'unassessed' one, which the rule treats differently). An assessment sets the level whatever came
+    before, so earlier screens never change the result; a member of a weekly group has dozens."""
+    return (
+        Response.objects.filter(
+            patient_id__in=patient_ids, instrument="cssrs", episode__status__in=OPEN_STATUSES
+        )
+        .annotate(
+            newest=Window(
+                RowNumber(),
+                partition_by=[F("patient_id")],
+                order_by=[F("administered_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(Q(newest=1) | Q(band="unassessed"))
+        .only("patient_id", "administered_at", "band")
+    )
+
+
 def patient_risk_level(patient_id: int) -> str:
     """The risk level the patient header shows (none, low, unassessed, moderate, high).
 
@@ -171,11 +192,7 @@ def patient_risk_level(patient_id: int) -> str:
             "created_at", "risk_level", "status"
         )
     )
-    cssrs = list(
-        Response.objects.filter(
-            patient_id=patient_id, instrument="cssrs", episode__status__in=OPEN_STATUSES
-        ).only("administered_at", "band")
-    )
+    cssrs = list(_risk_cssrs([patient_id]))
     assessments = list(
         RiskAssessment.objects.filter(
             patient_id=patient_id, episode__status__in=OPEN_STATUSES
@@ -193,9 +210,7 @@ def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
         patient_id__in=patient_ids, episode__status__in=OPEN_STATUSES
     ).only("patient_id", "created_at", "risk_level", "status"):
         alerts[a.patient_id].append(a)
-    for r in Response.objects.filter(
-        patient_id__in=patient_ids, instrument="cssrs", episode__status__in=OPEN_STATUSES
-    ).only("patient_id", "administered_at", "band"):
+    for r in _risk_cssrs(patient_ids):
         cssrs[r.patient_id].append(r)
     for x in RiskAssessment.objects.filter(
         patient_id__in=patient_ids, episode__status__in=OPEN_STATUSES
