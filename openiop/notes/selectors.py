@@ -7,7 +7,7 @@ sections (section_get, patient_notes); the whole note is the facilitator's worki
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
@@ -23,7 +23,7 @@ from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted
 from openiop.notes import domain
 from openiop.notes.models import NoteAddendum, NoteKind, NoteSection, NoteStatus, ProgressNote
-from openiop.notes.services import attendees
+from openiop.notes.services import session_attendance
 from openiop.patients.models import Patient
 from openiop.programs.models import GroupSession
 from openiop.treatment.models import PlanObjective
@@ -74,33 +74,68 @@ class GroupNoteScreen:
     members: list[MemberRow]
     absent: int
     staff: list[User]
+    facilitator_ids: set[int] = field(default_factory=set)  # of the note, among `staff`
 
 
 def group_note_screen(*, actor: Actor, session_id: int) -> GroupNoteScreen:
     """What the one-screen group note shows: the session, its draft or signed note, one row per
     attending member (attendance, section, plan objectives to link) and the staff who can be
-    facilitators. Fixed number of queries; one audit entry names every member shown."""
+    facilitators (those of the note marked). Fixed number of queries whatever the number of
+    members; one audit entry names every member shown."""
     require(actor, READ_CAP, object_type="group_note")
+    # The note comes with its session (one query when a note exists, which is when the screen is
+    # opened most); the session alone when nobody has started the note yet.
+    note = (
+        ProgressNote.objects.select_related(
+            "site",
+            "author",
+            "cosign_required_by",
+            "session__site",
+            "session__track",
+            "session__facilitator",
+            "session__room",
+        )
+        .filter(session_id=session_id, kind=NoteKind.GROUP)
+        .first()
+    )
     session = (
-        GroupSession.objects.select_related("site", "track", "facilitator", "room")
+        note.session
+        if note is not None and note.session is not None
+        else GroupSession.objects.select_related("site", "track", "facilitator", "room")
         .filter(pk=session_id)
         .first()
     )
     if session is None:
         raise NotFound("That session does not exist.", code="session_not_found")
     _require_site(actor, session.site_id, "session")
-    note = _notes().filter(session=session, kind=NoteKind.GROUP).first()
-    sections = {s.episode_id: s for s in _sections().filter(note=note)} if note else {}
-    present = attendees(session)
+    # The editor shows no addenda (a draft has none; a signed note only links to itself).
+    sections = (
+        {
+            s.episode_id: s
+            for s in NoteSection.objects.filter(note=note)
+            .select_related("patient", "episode", "attendance")
+            .prefetch_related(
+                Prefetch("objectives", queryset=PlanObjective.objects.order_by("target_date", "id"))
+            )
+        }
+        if note
+        else {}
+    )
+    rows = list(session_attendance(session))  # absent members too: counted, given no section
+    present = [a for a in rows if a.status in ATTENDED_STATUSES]
     objectives = current_objectives([a.episode_id for a in present])
-    absent = (
-        Attendance.objects.filter(session=session).exclude(status__in=ATTENDED_STATUSES).count()
+    staff_rows = User.objects.filter(is_active=True, sites=session.site_id).filter(
+        role__in=["clinician", "case_manager", "prescriber", "director"]
     )
-    staff = list(
-        User.objects.filter(is_active=True, sites=session.site_id)
-        .filter(role__in=["clinician", "case_manager", "prescriber", "director"])
-        .order_by("last_name", "first_name")
-    )
+    if note is not None:
+        staff_rows = staff_rows.annotate(
+            facilitates=Exists(
+                ProgressNote.facilitators.through.objects.filter(
+                    progressnote_id=note.pk, user_id=OuterRef("pk")
+                )
+            )
+        )
+    staff = list(staff_rows.order_by("last_name", "first_name"))
     members = [
         MemberRow(a, sections.get(a.episode_id), objectives.get(a.episode_id, [])) for a in present
     ]
@@ -111,7 +146,14 @@ def group_note_screen(*, actor: Actor, session_id: int) -> GroupNoteScreen:
         object_id=session.pk,
         patient_ids=[a.patient_id for a in present],
     )
-    return GroupNoteScreen(session=session, note=note, members=members, absent=absent, staff=staff)
+    return GroupNoteScreen(
+        session=session,
+        note=note,
+        members=members,
+        absent=len(rows) - len(present),
+        staff=staff,
+        facilitator_ids={u.pk for u in staff if getattr(u, "facilitates", False)},
+    )
 
 
 # --- whole notes (the author's and facilitator's view) --------------------------------------------

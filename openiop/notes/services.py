@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from openiop.accounts.access import require, require_patient
 from openiop.accounts.domain import Cap
@@ -131,13 +132,18 @@ def _audit_note(by: Actor, note: ProgressNote, action: str, detail: dict[str, An
 
 
 # --- group notes ---------------------------------------------------------------------------------
-def attendees(session: GroupSession) -> list[Attendance]:
-    """The members who attended (present, late or left early), by name; absent members get none."""
-    return list(
-        Attendance.objects.filter(session=session, status__in=ATTENDED_STATUSES)
+def session_attendance(session: GroupSession) -> QuerySet[Attendance]:
+    """Every attendance row of a session (absent ones too), by name, with patient and episode."""
+    return (
+        Attendance.objects.filter(session=session)
         .select_related("patient", "episode")
         .order_by("patient__legal_last_name", "patient__legal_first_name", "id")
     )
+
+
+def attendees(session: GroupSession) -> list[Attendance]:
+    """The members who attended (present, late or left early), by name; absent members get none."""
+    return list(session_attendance(session).filter(status__in=ATTENDED_STATUSES))
 
 
 def group_note_save(

@@ -131,7 +131,7 @@ def _group_context(
         shared = {k: getattr(note, k) for k in shared_keys}
         starts = note.starts_at.astimezone(tz).strftime("%H:%M")
         ends = note.ends_at.astimezone(tz).strftime("%H:%M")
-        facilitator_ids = {u.pk for u in note.facilitators.all()}
+        facilitator_ids = screen.facilitator_ids
     else:
         shared = {
             "topic": session.topic or session.title,

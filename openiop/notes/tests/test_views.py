@@ -17,7 +17,7 @@ from openiop.notes import services
 from openiop.notes.models import NoteSection, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
 from openiop.notes.tests.conftest import INDIVIDUAL_TEXTS
-from openiop.notes.tests.test_services import body
+from openiop.notes.tests.test_services import _plan_with_objective, body
 from openiop.testing import make_user
 
 
@@ -280,6 +280,31 @@ def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client
     # Reading is flat; saving writes each member's section (an UPDATE and the objective links: 2).
     per_member_writes = 0 if method == "get" else 3
     assert big <= small + 7 * per_member_writes, (small, big)
+
+
+# Session and user (middleware), the note with its session, the sections, their objectives, every
+# attendance row (absent ones counted from it), current plans, their objectives, the staff with the
+# note's facilitators marked, the audit entry and its members, the members' risk (3).
+GROUP_NOTE_GET_QUERIES = 14
+
+
+def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_num_queries):
+    session, members = clinic.group(10, day=dt.date(2026, 3, 3))
+    clinic.attend(session, clinic.patient("Vesper", "Absentia"), status="absent_unexcused")
+    objectives = [_plan_with_objective(e, clinic) for e in members[:4]]
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    data = post_data(session, members)
+    for e, o in zip(members, objectives, strict=False):
+        data[f"s-{e.pk}-objectives"] = [str(o.pk)]
+    client.post(url, data, HTTP_HX_REQUEST="true")  # a saved draft linked to plan objectives
+    with django_assert_num_queries(GROUP_NOTE_GET_QUERIES):
+        response = client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200 and "1 absent: no section" in html
+    assert html.count('class="card member') == 10
+    # The format, the note's facilitator (the session's, saved with the draft), each linked objective.
+    assert html.count(" selected>") == 2 + len(objectives)
 
 
 def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(clinic, client):
