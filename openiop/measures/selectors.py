@@ -162,13 +162,19 @@ def risk_events(
     return events
 
 
+def _open_episodes(patient_ids: list[int]) -> QuerySet[Episode]:
+    """The patients' open episodes, as a subquery: joining every open episode of the network to
+    filter a few patients' rows read thousands of episodes per query."""
+    return Episode.objects.filter(patient_id__in=patient_ids, status__in=OPEN_STATUSES).values("pk")
+
+
 def _risk_cssrs(patient_ids: list[int]) -> QuerySet[Response]:
     """The C-SSRS screens that can decide `current_risk`: each patient's latest one (plus any
     'unassessed' one, which the rule treats differently). An assessment sets the level whatever came
     before, so earlier screens never change the result; a member of a weekly group has dozens."""
     return (
         Response.objects.filter(
-            patient_id__in=patient_ids, instrument="cssrs", episode__status__in=OPEN_STATUSES
+            patient_id__in=patient_ids, instrument="cssrs", episode__in=_open_episodes(patient_ids)
         )
         .annotate(
             newest=Window(
@@ -207,13 +213,13 @@ def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
     cssrs: dict[int, list[Response]] = defaultdict(list)
     assessments: dict[int, list[RiskAssessment]] = defaultdict(list)
     for a in SafetyAlert.objects.filter(
-        patient_id__in=patient_ids, episode__status__in=OPEN_STATUSES
+        patient_id__in=patient_ids, episode__in=_open_episodes(patient_ids)
     ).only("patient_id", "created_at", "risk_level", "status"):
         alerts[a.patient_id].append(a)
     for r in _risk_cssrs(patient_ids):
         cssrs[r.patient_id].append(r)
     for x in RiskAssessment.objects.filter(
-        patient_id__in=patient_ids, episode__status__in=OPEN_STATUSES
+        patient_id__in=patient_ids, episode__in=_open_episodes(patient_ids)
     ).only("patient_id", "created_at", "risk_level"):
         assessments[x.patient_id].append(x)
     return {
