@@ -139,8 +139,14 @@ def similarity(a: str, b: str, k: int = SHINGLE_WORDS) -> float:
     Case and punctuation are ignored. Two empty texts are 0.0: nothing was written, so nothing was
     copied (missing text is caught by the required-field check instead).
     """
-    sa = shingles([t.word for t in tokens(a)], k)
-    sb = shingles([t.word for t in tokens(b)], k)
+    return _jaccard(_shingles_of(a, k), _shingles_of(b, k))
+
+
+def _shingles_of(text: str, k: int) -> set[tuple[str, ...]]:
+    return shingles([t.word for t in tokens(text)], k)
+
+
+def _jaccard(sa: set[tuple[str, ...]], sb: set[tuple[str, ...]]) -> float:
     if not sa or not sb:
         return 0.0
     return len(sa & sb) / len(sa | sb)
@@ -220,6 +226,15 @@ def guard_sections(
     """
     if not 0 < threshold <= 1:
         raise ValueError("The similarity threshold must be above 0 and at most 1.")
+    # Each text's shingles once (a 15-member note compares every section with 19 texts).
+    cache: dict[str, set[tuple[str, ...]]] = {}
+
+    def shingled(text: str) -> set[tuple[str, ...]]:
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = _shingles_of(text, k)
+        return found
+
     results: dict[str, GuardResult] = {}
     for key, text in sections.items():
         candidates: list[tuple[str, str]] = [
@@ -228,8 +243,9 @@ def guard_sections(
             if other != key
         ]
         candidates += [(f"earlier:{ref}", t) for ref, t in earlier.get(key, {}).items()]
+        own = shingled(text)
         scored = [
-            Comparison(src, similarity(text, other_text, k)) for src, other_text in candidates
+            Comparison(src, _jaccard(own, shingled(other_text))) for src, other_text in candidates
         ]
         hits = [c for c, (_, t) in zip(scored, candidates, strict=True) if c.score >= threshold]
         hit_texts = [

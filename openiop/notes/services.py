@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from openiop.accounts.access import require, require_patient
 from openiop.accounts.domain import Cap
@@ -325,10 +326,15 @@ def individual_note_save(
 def earlier_texts(sections: list[NoteSection], exclude_note_id: int) -> dict[str, dict[str, str]]:
     """Per section id (as a string), the member's most recent signed sections of other notes."""
     episode_ids = {s.episode_id for s in sections}
+    order = [F("note__starts_at").desc(), F("id").desc()]
     rows = (
         NoteSection.objects.filter(episode_id__in=episode_ids, note__status=NoteStatus.SIGNED)
         .exclude(note_id=exclude_note_id)
-        .order_by("-note__starts_at", "-id")
+        # Only the few compared, chosen in the database: a member who comes every day has
+        # hundreds of signed sections, and each one's text was loaded to keep five.
+        .annotate(recent=Window(RowNumber(), partition_by=[F("episode_id")], order_by=order))
+        .filter(recent__lte=EARLIER_NOTES_COMPARED)
+        .order_by(*order)
         .values_list("episode_id", "note_id", "body")
     )
     per_episode: dict[int, dict[str, str]] = {}
