@@ -120,6 +120,30 @@ def test_the_guard_compares_with_the_members_earlier_notes(clinic):
     assert not by_episode[members[1].pk].flagged
 
 
+def test_the_guard_reads_each_members_most_recent_signed_sections_only(clinic):
+    members = [clinic.patient("Sorrel", "Singleton"), clinic.patient("Tansy", "Tumbleweed")]
+    # Seven earlier sessions written out of order (creation order is not session order), one
+    # left as a draft: the guard compares with the five latest signed ones by session time.
+    days = [5, 1, 7, 3, 6, 2, 4, 8]
+    notes = {}
+    for day in days:
+        session = clinic.session(dt.date(2026, 3, day))
+        for e in members:
+            clinic.attend(session, e)
+        notes[day] = save(clinic, session, members)
+    ProgressNote.objects.filter(pk__in=[notes[d].pk for d in days if d != 7]).update(
+        status=NoteStatus.SIGNED
+    )
+    current = notes[8]
+    sections = list(current.sections.all())
+    earlier = services.earlier_texts(sections, current.pk)
+    expected = [str(notes[d].pk) for d in (6, 5, 4, 3, 2)]  # 7 is a draft; 8 is this note
+    assert services.EARLIER_NOTES_COMPARED == 5
+    for s in sections:
+        assert list(earlier[str(s.pk)]) == expected
+        assert all(earlier[str(s.pk)].values())
+
+
 def test_another_members_name_in_a_section_or_the_shared_part_blocks_signing(clinic):
     session, members = clinic.group(3)
     sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
