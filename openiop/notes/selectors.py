@@ -60,7 +60,8 @@ def _notes() -> QuerySet[ProgressNote]:
 class MemberRow:
     attendance: Attendance
     section: NoteSection | None
-    objectives: list[PlanObjective]
+    objectives: list[PlanObjective]  # of the member's current plan, to choose from
+    linked: set[int] = field(default_factory=set)  # the ids of those the section serves
 
     @property
     def patient(self) -> Patient:
@@ -87,13 +88,7 @@ def group_note_screen(*, actor: Actor, session_id: int) -> GroupNoteScreen:
     # opened most); the session alone when nobody has started the note yet.
     note = (
         ProgressNote.objects.select_related(
-            "site",
-            "author",
-            "cosign_required_by",
-            "session__site",
-            "session__track",
-            "session__facilitator",
-            "session__room",
+            "author", "session__site", "session__track", "session__facilitator"
         )
         .filter(session_id=session_id, kind=NoteKind.GROUP)
         .first()
@@ -108,19 +103,16 @@ def group_note_screen(*, actor: Actor, session_id: int) -> GroupNoteScreen:
     if session is None:
         raise NotFound("That session does not exist.", code="session_not_found")
     _require_site(actor, session.site_id, "session")
-    # The editor shows no addenda (a draft has none; a signed note only links to itself).
-    sections = (
-        {
-            s.episode_id: s
-            for s in NoteSection.objects.filter(note=note)
-            .select_related("patient", "episode", "attendance")
-            .prefetch_related(
-                Prefetch("objectives", queryset=PlanObjective.objects.order_by("target_date", "id"))
-            )
-        }
-        if note
-        else {}
-    )
+    # The editor shows each section's text and the ids of the objectives it serves (the member's
+    # name and attendance come from the attendance rows; a draft has no addenda).
+    sections: dict[int, NoteSection] = {}
+    linked: dict[int, set[int]] = {}
+    if note is not None:
+        sections = {s.episode_id: s for s in NoteSection.objects.filter(note=note)}
+        for section_id, objective_id in NoteSection.objectives.through.objects.filter(
+            notesection__note=note
+        ).values_list("notesection_id", "planobjective_id"):
+            linked.setdefault(section_id, set()).add(objective_id)
     rows = list(session_attendance(session))  # absent members too: counted, given no section
     present = [a for a in rows if a.status in ATTENDED_STATUSES]
     objectives = current_objectives([a.episode_id for a in present])
@@ -136,9 +128,17 @@ def group_note_screen(*, actor: Actor, session_id: int) -> GroupNoteScreen:
             )
         )
     staff = list(staff_rows.order_by("last_name", "first_name"))
-    members = [
-        MemberRow(a, sections.get(a.episode_id), objectives.get(a.episode_id, [])) for a in present
-    ]
+    members = []
+    for a in present:
+        section = sections.get(a.episode_id)
+        members.append(
+            MemberRow(
+                a,
+                section,
+                objectives.get(a.episode_id, []),
+                linked.get(section.pk, set()) if section else set(),
+            )
+        )
     audit_record_many(
         actor,
         action=AuditAction.VIEW,

@@ -98,9 +98,7 @@ def _group_context(
             for key, _ in fields
         }
         chosen = (
-            {int(x) for x in post.getlist(f"s-{e}-objectives") if x.isdigit()}
-            if post
-            else ({o.pk for o in section.objectives.all()} if section else set())
+            {int(x) for x in post.getlist(f"s-{e}-objectives") if x.isdigit()} if post else m.linked
         )
         result = guard.get(section.pk) if section else None
         members.append(
