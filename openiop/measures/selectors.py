@@ -8,8 +8,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Max, Min, Prefetch, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    CharField,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 
 from openiop.accounts.access import require, require_patient, site_scope
 from openiop.accounts.domain import Cap
@@ -168,64 +178,73 @@ def _open_episodes(patient_ids: list[int]) -> QuerySet[Episode]:
     return Episode.objects.filter(patient_id__in=patient_ids, status__in=OPEN_STATUSES).values("pk")
 
 
-def _risk_cssrs(patient_ids: list[int]) -> QuerySet[Response]:
-    """The C-SSRS screens that can decide `current_risk`: each patient's latest one (plus any
-    'unassessed' one, which the rule treats differently). An assessment sets the level whatever came
-    before, so earlier screens never change the result; a member of a weekly group has dozens."""
-    return (
-        Response.objects.filter(
-            patient_id__in=patient_ids, instrument="cssrs", episode__in=_open_episodes(patient_ids)
-        )
-        .annotate(
-            newest=Window(
-                RowNumber(),
-                partition_by=[F("patient_id")],
-                order_by=[F("administered_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(Q(newest=1) | Q(band="unassessed"))
-        .only("patient_id", "administered_at", "band")
-    )
-
-
 def patient_risk_level(patient_id: int) -> str:
     """The risk level the patient header shows (none, low, unassessed, moderate, high).
 
-    Three queries. Not audited on its own: it is part of a page whose selector audits the view.
+    One query. Not audited on its own: it is part of a page whose selector audits the view.
     """
-    alerts = list(
-        SafetyAlert.objects.filter(patient_id=patient_id, episode__status__in=OPEN_STATUSES).only(
-            "created_at", "risk_level", "status"
-        )
-    )
-    cssrs = list(_risk_cssrs([patient_id]))
-    assessments = list(
-        RiskAssessment.objects.filter(
-            patient_id=patient_id, episode__status__in=OPEN_STATUSES
-        ).only("created_at", "risk_level")
-    )
-    return current_risk(risk_events(alerts, cssrs, assessments))
+    return patient_risk_levels([patient_id])[patient_id]
 
 
 def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
-    """patient_risk_level for several patients (a group's members) in three queries."""
-    alerts: dict[int, list[SafetyAlert]] = defaultdict(list)
-    cssrs: dict[int, list[Response]] = defaultdict(list)
-    assessments: dict[int, list[RiskAssessment]] = defaultdict(list)
-    for a in SafetyAlert.objects.filter(
-        patient_id__in=patient_ids, episode__in=_open_episodes(patient_ids)
-    ).only("patient_id", "created_at", "risk_level", "status"):
-        alerts[a.patient_id].append(a)
-    for r in _risk_cssrs(patient_ids):
-        cssrs[r.patient_id].append(r)
-    for x in RiskAssessment.objects.filter(
-        patient_id__in=patient_ids, episode__in=_open_episodes(patient_ids)
-    ).only("patient_id", "created_at", "risk_level"):
-        assessments[x.patient_id].append(x)
-    return {
-        pid: current_risk(risk_events(alerts[pid], cssrs[pid], assessments[pid]))
-        for pid in patient_ids
-    }
+    """patient_risk_level for several patients (a group's members) in one query: their alerts,
+    latest C-SSRS screens and assessments in open episodes, as one list of events."""
+    episodes = _open_episodes(patient_ids)
+    # Each open episode's latest screen (an index lookup per episode; a patient's latest is among
+    # them, and an older one never changes current_risk).
+    latest_cssrs = episodes.annotate(
+        latest=Subquery(
+            Response.objects.filter(episode_id=OuterRef("pk"), instrument="cssrs")
+            .order_by("-administered_at", "-id")
+            .values("id")[:1]
+        )
+    ).values("latest")
+    text = CharField()
+    alerts = (
+        SafetyAlert.objects.filter(patient_id__in=patient_ids, episode__in=episodes)
+        .annotate(source=Value(0), at=F("created_at"), level=F("risk_level"), state=F("status"))
+        .values_list("source", "patient_id", "at", "level", "state")
+        .order_by()
+    )
+    cssrs = (
+        Response.objects.filter(
+            patient_id__in=patient_ids, instrument="cssrs", episode__in=episodes
+        )
+        .filter(Q(pk__in=latest_cssrs) | Q(band="unassessed"))
+        .annotate(
+            source=Value(1),
+            at=F("administered_at"),
+            level=F("band"),
+            state=Value("", output_field=text),
+        )
+        .values_list("source", "patient_id", "at", "level", "state")
+        .order_by()
+    )
+    assessments = (
+        RiskAssessment.objects.filter(patient_id__in=patient_ids, episode__in=episodes)
+        .annotate(
+            source=Value(2),
+            at=F("created_at"),
+            level=F("risk_level"),
+            state=Value("", output_field=text),
+        )
+        .values_list("source", "patient_id", "at", "level", "state")
+        .order_by()
+    )
+    # In the order patient_risk_level lists them (alerts, screens, assessments): events at the
+    # same instant keep that order through current_risk's stable sort.
+    rows = sorted(alerts.union(cssrs, assessments, all=True), key=lambda r: r[0])
+    events: dict[int, list[RiskEvent]] = defaultdict(list)
+    for source, patient_id, at, level, state in rows:
+        if source == 0:
+            events[patient_id].append(
+                RiskEvent(at=at, level=level, open_alert=state == AlertStatus.OPEN)
+            )
+        else:  # a screen without a band counts as "none", as in risk_events
+            events[patient_id].append(
+                RiskEvent(at=at, level=(level or "none") if source == 1 else level)
+            )
+    return {pid: current_risk(events[pid]) for pid in patient_ids}
 
 
 # --- the measures page of an episode ---------------------------------------------------------------

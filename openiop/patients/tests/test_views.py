@@ -241,9 +241,9 @@ def test_contact_form_keeps_input_on_error(client, clinic, zeph):
 
 
 # session, user with sites, patient, contacts, episodes with their level history and enrollments
-# (two prefetches), open alerts, the audit entry, and the header's risk level (open safety alert,
-# latest scored response, latest clinician risk judgement)
-CHART_QUERIES = 12
+# (two prefetches), open alerts, the audit entry, and the header's risk level (open safety alerts,
+# latest C-SSRS screen and clinician risk judgements in one query; was 3)
+CHART_QUERIES = 10
 
 
 def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
