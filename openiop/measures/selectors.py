@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -172,7 +173,7 @@ def risk_events(
     return events
 
 
-def _open_episodes(patient_ids: list[int]) -> QuerySet[Episode]:
+def _open_episodes(patient_ids: list[int]) -> QuerySet[Episode, Any]:
     """The patients' open episodes, as a subquery: joining every open episode of the network to
     filter a few patients' rows read thousands of episodes per query."""
     return Episode.objects.filter(patient_id__in=patient_ids, status__in=OPEN_STATUSES).values("pk")
@@ -199,7 +200,7 @@ def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
             .values("id")[:1]
         )
     ).values("latest")
-    text = CharField()
+    text: CharField[str, str] = CharField()
     alerts = (
         SafetyAlert.objects.filter(patient_id__in=patient_ids, episode__in=episodes)
         .annotate(source=Value(0), at=F("created_at"), level=F("risk_level"), state=F("status"))
