@@ -6,19 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import (
-    Case,
-    F,
-    IntegerField,
-    Max,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
+from django.db.models import Max, Prefetch, Q, QuerySet
 
 from openiop.accounts.access import require, require_patient, site_scope
 from openiop.accounts.domain import Cap
@@ -179,32 +167,25 @@ def plans_due(
 
 
 def current_objectives(episode_ids: list[int]) -> dict[int, list[PlanObjective]]:
-    """Per episode, the objectives of its current plan (the latest signed version, else the first
-    draft), for linking notes to them; an episode whose current plan has none is left out. One
-    query whatever the number of episodes: the current plan is chosen in the database. Not
-    audited: callers are selectors that audit the page they build."""
-    signed = Q(status=PlanStatus.SIGNED)
-    current_plan = (
-        TreatmentPlan.objects.filter(episode_id=OuterRef("goal__problem__plan__episode_id"))
+    """Per episode, the objectives of its current plan (the latest signed version, else the draft),
+    for linking notes to them. Two queries whatever the number of episodes. Not audited: callers
+    are selectors that audit the page they build."""
+    plans = (
+        TreatmentPlan.objects.filter(episode_id__in=episode_ids)
         .exclude(status=PlanStatus.SUPERSEDED)
-        .order_by(
-            Case(When(signed, then=Value(0)), default=Value(1)),
-            Case(
-                When(signed, then=-F("number")),
-                default=F("number"),
-                output_field=IntegerField(),
-            ),
-        )
-        .values("id")[:1]
+        .order_by("episode_id", "number")
+        .values_list("episode_id", "id", "status")
     )
-    found: dict[int, list[PlanObjective]] = {}
-    for o in (
-        PlanObjective.objects.filter(goal__problem__plan__episode_id__in=episode_ids)
-        .filter(goal__problem__plan_id=Subquery(current_plan))
-        .select_related("goal__problem__plan")
-    ):
-        found.setdefault(o.goal.problem.plan.episode_id, []).append(o)
-    return found
+    chosen: dict[int, int] = {}
+    for episode_id, plan_id, status in plans:
+        if status == PlanStatus.SIGNED or episode_id not in chosen:
+            chosen[episode_id] = plan_id
+    by_plan: dict[int, list[PlanObjective]] = {pid: [] for pid in chosen.values()}
+    for o in PlanObjective.objects.filter(
+        goal__problem__plan_id__in=chosen.values()
+    ).select_related("goal__problem"):
+        by_plan[o.goal.problem.plan_id].append(o)
+    return {eid: by_plan[pid] for eid, pid in chosen.items()}
 
 
 @dataclass

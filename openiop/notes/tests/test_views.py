@@ -283,10 +283,10 @@ def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client
 
 
 # Session and user (middleware), the note with its session, the sections, their linked objective
-# ids, every attendance row (absent ones counted from it), the objectives of the members' current
-# plans, the staff with the note's facilitators marked, the audit entry and its members, the
+# ids, every attendance row (absent ones counted from it), the members' current plans and their
+# objectives, the staff with the note's facilitators marked, the audit entry and its members, the
 # members' risk (alerts, latest C-SSRS screens and assessments in one). Was 18.
-GROUP_NOTE_GET_QUERIES = 11
+GROUP_NOTE_GET_QUERIES = 12
 
 
 def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_num_queries):
