@@ -87,18 +87,14 @@ def group_note_screen(*, actor: Actor, session_id: int) -> GroupNoteScreen:
     # The note comes with its session (one query when a note exists, which is when the screen is
     # opened most); the session alone when nobody has started the note yet.
     note = (
-        ProgressNote.objects.select_related(
-            "author", "session__site", "session__track", "session__facilitator"
-        )
+        ProgressNote.objects.select_related("author", "session__site", "session__track")
         .filter(session_id=session_id, kind=NoteKind.GROUP)
         .first()
     )
     session = (
         note.session
         if note is not None and note.session is not None
-        else GroupSession.objects.select_related("site", "track", "facilitator", "room")
-        .filter(pk=session_id)
-        .first()
+        else GroupSession.objects.select_related("site", "track").filter(pk=session_id).first()
     )
     if session is None:
         raise NotFound("That session does not exist.", code="session_not_found")

@@ -134,17 +134,19 @@ def _audit_note(by: Actor, note: ProgressNote, action: str, detail: dict[str, An
 
 # --- group notes ---------------------------------------------------------------------------------
 def session_attendance(session: GroupSession) -> QuerySet[Attendance]:
-    """Every attendance row of a session (absent ones too), by name, with patient and episode."""
+    """Every attendance row of a session (absent ones too), by name, with the patient."""
     return (
         Attendance.objects.filter(session=session)
-        .select_related("patient", "episode")
+        .select_related("patient")
         .order_by("patient__legal_last_name", "patient__legal_first_name", "id")
     )
 
 
 def attendees(session: GroupSession) -> list[Attendance]:
     """The members who attended (present, late or left early), by name; absent members get none."""
-    return list(session_attendance(session).filter(status__in=ATTENDED_STATUSES))
+    return list(
+        session_attendance(session).filter(status__in=ATTENDED_STATUSES).select_related("episode")
+    )
 
 
 def group_note_save(
