@@ -42,6 +42,7 @@ from openiop.measures.models import (
     SafetyPlan,
 )
 from openiop.patients.models import Patient
+from openiop.patients.selectors import patient_match
 from openiop.programs.models import Enrollment, Site
 
 
@@ -432,8 +433,13 @@ def safety_alert_get(*, actor: Actor, alert_id: int) -> SafetyAlert:
     return alert
 
 
-def my_safety_alerts(*, actor: Actor, page: int | str | None = 1) -> Page[SafetyAlert]:
-    """Open alerts the actor owns or that were escalated to them, then others at their sites."""
+def my_safety_alerts(
+    *, actor: Actor, page: int | str | None = 1, q: str = ""
+) -> Page[SafetyAlert]:
+    """Open alerts the actor owns or that were escalated to them, then others at their sites.
+
+    `q` keeps the alerts of patients matching the search box (name words, MRN or date of birth).
+    Fixed queries a page; one audit entry names the patients shown."""
     require(actor, Cap.CLINICAL_VIEW, object_type="safety_alerts")
     user = actor.user
     assert user is not None
@@ -443,6 +449,7 @@ def my_safety_alerts(*, actor: Actor, page: int | str | None = 1) -> Page[Safety
             status=AlertStatus.OPEN,
             episode__status__in=OPEN_STATUSES,
         )
+        .filter(patient_match(q))
         .select_related("patient", "owner", "escalated_to")
         .order_by("-created_at")
     )

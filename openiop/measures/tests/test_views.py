@@ -471,6 +471,66 @@ def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
     assert body.index("Quillfeather") < body.index("Notmine")
 
 
+def _last_audited(object_type):
+    entry = AuditEntry.objects.filter(object_type=object_type).order_by("-id").first()
+    assert entry is not None
+    return set(entry.patients.values_list("patient_id", flat=True))
+
+
+def _alert_for(clinic, first, last, level="high"):
+    patient = make_patient(clinic.site, legal_first_name=first, legal_last_name=last)
+    ep = make_episode(patient, primary_clinician=clinic.clinician)
+    services.risk_assess(
+        episode=ep, risk_level=level, note="Worried.", by=clinic.actor(clinic.clinician)
+    )
+    return patient
+
+
+def test_alerts_list_searches_by_name_and_mrn_and_audits_only_the_shown(logged_in, clinic):
+    url = reverse("measures:alerts")
+    wren = _alert_for(clinic, "Wrenna", "Pebblecroft")
+    other = _alert_for(clinic, "Odalys", "Marrowgate")
+    body = logged_in.get(url, {"q": "PEBBLE"}).content.decode()
+    assert "Pebblecroft" in body and "Marrowgate" not in body
+    assert 'name="q"' in body and 'value="PEBBLE"' in body
+    by_mrn = logged_in.get(url, {"q": other.mrn}).content.decode()
+    assert "Marrowgate" in by_mrn and "Pebblecroft" not in by_mrn
+    digits = str(int(wren.mrn[-6:]))  # the MRN number without its prefix
+    assert "Pebblecroft" in logged_in.get(url, {"q": digits}).content.decode()
+    shown = _last_audited("safety_alerts")
+    assert wren.pk in shown and other.pk not in shown
+
+
+def test_alerts_list_search_with_no_match_says_so(logged_in, clinic):
+    _alert_for(clinic, "Wrenna", "Pebblecroft")
+    url = reverse("measures:alerts")
+    body = logged_in.get(url, {"q": "nobodyhere"}).content.decode()
+    assert "No open safety alert for a patient matching" in body and "nobodyhere" in body
+    assert "Pebblecroft" not in body
+    assert "Pebblecroft" in logged_in.get(url).content.decode()
+
+
+def test_alerts_list_without_alerts_says_when_they_open(logged_in, clinic):
+    empty = logged_in.get(reverse("measures:alerts")).content.decode()
+    assert "No open safety alerts." in empty and "matching" not in empty
+
+
+def test_alerts_list_pages_and_search_keeps_queries_flat(logged_in, clinic):
+    url = reverse("measures:alerts")
+    for i in range(2):
+        _alert_for(clinic, "Odalys", f"Quillpage{i}")
+    small = page_query_count(logged_in, url + "?q=quillpage")
+    for i in range(2, 27):
+        _alert_for(clinic, "Odalys", f"Quillpage{i}")
+    assert page_query_count(logged_in, url + "?q=quillpage") == small
+    assert page_query_count(logged_in, url + "?q=quillpage&page=2") == small
+    first = logged_in.get(url, {"q": "quillpage"}).content.decode()
+    assert "Page 1 of 2 · 27 in all" in first and "page=2" in first and "q=quillpage" in first
+    second = logged_in.get(url, {"q": "quillpage", "page": 2}).content.decode()
+    assert second.count("Quillpage") == 2  # 27 alerts, 25 a page
+    assert len(_last_audited("safety_alerts")) == 2
+
+
 @pytest.mark.parametrize(
     ("name", "kwargs"),
     [
