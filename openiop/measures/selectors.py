@@ -433,9 +433,7 @@ def safety_alert_get(*, actor: Actor, alert_id: int) -> SafetyAlert:
     return alert
 
 
-def my_safety_alerts(
-    *, actor: Actor, page: int | str | None = 1, q: str = ""
-) -> Page[SafetyAlert]:
+def my_safety_alerts(*, actor: Actor, page: int | str | None = 1, q: str = "") -> Page[SafetyAlert]:
     """Open alerts the actor owns or that were escalated to them, then others at their sites.
 
     `q` keeps the alerts of patients matching the search box (name words, MRN or date of birth).
