@@ -523,8 +523,8 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -
     """Questionnaires due or overdue today for the actor's patients (primary clinician) at `site`.
 
     `everyone` lists every open episode at the site (for directors covering); `q` keeps patients
-    whose name holds every word of it. Constant queries: episodes, enrollments, schedules, response
-    dates.
+    matching the search box (name words, MRN or date of birth). Constant queries: episodes,
+    enrollments, schedules, response dates.
     """
     require(actor, Cap.CLINICAL_VIEW, object_type="measures_due")
     _require_site(actor, site)
@@ -535,8 +535,7 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -
     )
     if not everyone:
         episodes = episodes.filter(primary_clinician=actor.user)
-    for term in q.lower().split():  # search_name is stored lower-case
-        episodes = episodes.filter(patient__search_name__contains=term)
+    episodes = episodes.filter(patient_match(q))
     episodes = episodes.prefetch_related(
         Prefetch(
             "enrollments", queryset=Enrollment.objects.only("episode_id", "track_id", "end_date")
@@ -662,9 +661,7 @@ def program_outcomes(
     episodes = Episode.objects.filter(site=site, status=EpisodeStatus.ACTIVE).select_related(
         "patient", "primary_clinician"
     )
-    if q.strip():
-        for term in q.lower().split():  # search_name is stored lower-case
-            episodes = episodes.filter(patient__search_name__contains=term)
+    episodes = episodes.filter(patient_match(q))
     rules = outcome_rules()
 
     def rows_for(eps: Sequence[Episode], instruments: Sequence[str]) -> list[ProgramRow]:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from openiop.audit.models import AuditEntry
+from openiop.episodes.models import Episode
 from openiop.measures import services
 from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
 from openiop.testing import make_episode, make_patient, page_query_count
@@ -349,6 +350,9 @@ def test_program_view_flags_nonresponders_and_pins_queries(
     assert "Non-responder" in body and "Quillfeather0" in body and "-2" in body
     found = logged_in.get(url + "?q=quillfeather11").content.decode()
     assert "Quillfeather11" in found and "Quillfeather0<" not in found
+    mrn = Episode.objects.get(patient__legal_last_name="Quillfeather10").patient.mrn
+    by_mrn = logged_in.get(url, {"q": mrn.lower()}).content.decode()
+    assert "Quillfeather10" in by_mrn and "Quillfeather11" not in by_mrn
 
 
 def test_due_list_shows_overdue_and_pins_queries(logged_in, clinic, django_assert_num_queries):
@@ -381,6 +385,9 @@ def test_due_list_searches_by_name_and_pages(logged_in, clinic):
     found = logged_in.get(url, {"q": "quillfeather12"}).content.decode()
     assert rows(found) == 1 and "Quillfeather12" in found
     assert 'value="quillfeather12"' in found  # the search keeps what was typed
+    mrn = Episode.objects.get(patient__legal_last_name="Quillfeather13").patient.mrn
+    by_mrn = logged_in.get(url, {"q": mrn}).content.decode()
+    assert rows(by_mrn) == 1 and "Quillfeather13" in by_mrn
     none = logged_in.get(url, {"q": "Nobodyhere"}).content.decode()
     assert rows(none) == 0 and "No patient with something due matches" in none
 
