@@ -338,6 +338,7 @@ def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mf
     assert "Payment plan" in text and "$" in text
     text = _pdf_text(client.get(reverse("admissions:document_pdf", kwargs={"document_id": doc.pk})))
     assert "Signed electronically by" in text and "Wren Pemberbottom" in text and "2026-01" in text
+    assert "42 CFR Part 2" in text  # a co-occurring episode's packet leaves with the notice
 
 
 def test_signing_through_the_page_records_the_client_address(clinic, client):
@@ -673,3 +674,21 @@ def test_waitlist_pages_with_flat_queries(clinic, client):
     second = client.get(url, {"q": "odalys", "page": 2}).content.decode()
     assert second.count("Queuer") == 2 and "<tr><td>27</td>" in second
     assert len(_waitlist_audited()) == 2
+
+
+@pytest.mark.parametrize(("concerns", "notice"), [("co_occurring", True), ("mental_health", False)])
+def test_a_printed_assessment_of_a_substance_use_inquiry_carries_the_part2_notice(
+    clinic, client, concerns, notice
+):
+    inquiry = clinic.inquiry(concerns=concerns)
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
+    )
+    assessment = services.assessment_save(
+        inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users["clinician"])
+    text = _pdf_text(
+        client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
+    )
+    assert ("42 CFR Part 2" in text) is notice
