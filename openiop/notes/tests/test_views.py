@@ -265,6 +265,7 @@ def test_late_notes_search_by_member_name_or_mrn(clinic, client, settings):
     assert html.count("Not started:") == 1 and html.count("Draft:") == 1
     assert group(hers) in html and group(theirs) not in html
     assert 'value="PEBBLE"' in html
+    assert 'href="?q=PEBBLE&amp;mine=1">Mine</a>' in html  # the filter keeps the search
     assert _late_audited() == {wren.patient_id}
     by_mrn = client.get(url, {"q": odal.patient.mrn}).content.decode()
     assert by_mrn.count("Not started:") == 1 and "Draft:" not in by_mrn
