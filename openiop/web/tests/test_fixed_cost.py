@@ -60,3 +60,36 @@ def test_a_director_who_passed_two_factor_pays_one_device_check_more(client):
     assert "django_session" in sql[0] and "accounts_user" in sql[1]
     assert sum("otp_totp_totpdevice" in q for q in sql) == 1
     assert len(sql) == 6
+
+
+def test_url_reads_the_urlconf_once_per_request_and_follows_the_script_prefix(monkeypatch):
+    from django.test import RequestFactory
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    from openiop.web import jinja2env
+
+    reads: list[object] = []
+    real = jinja2env.get_urlconf
+
+    def counting_get_urlconf() -> object:
+        reads.append(1)
+        return real()
+
+    monkeypatch.setattr(jinja2env, "get_urlconf", counting_get_urlconf)
+    template = engines["jinja2"].from_string(  # type: ignore[attr-defined]
+        "{{ url('audit:log') }} {{ url('web:today') }} {{ url('audit:log') }}"
+    )
+    first = RequestFactory().get("/")
+    assert template.render({}, request=first).split() == [reverse("audit:log"), "/", "/audit/"]
+    assert len(reads) == 1
+    before = get_script_prefix()
+    try:
+        set_script_prefix("/clinic/")  # a new request under another mount point
+        assert template.render({}, request=RequestFactory().get("/")).split()[0] == (
+            "/clinic/audit/"
+        )
+    finally:
+        set_script_prefix(before)
+    assert len(reads) == 2
+    # Without a request (a PDF rendered by a command) it reverses as before.
+    assert template.render({}).split()[1] == "/"
