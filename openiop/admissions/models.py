@@ -23,6 +23,7 @@ from openiop.admissions.choices import (
 from openiop.admissions.domain import asam
 from openiop.core.models import TimeStamped, Versioned
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
+from openiop.episodes.domain import is_part2_protected
 
 User = settings.AUTH_USER_MODEL
 
@@ -91,6 +92,12 @@ class Inquiry(TimeStamped, Versioned):
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def part2_protected(self) -> bool:
+        """Whether this inquiry's records concern substance use treatment (42 CFR Part 2): referral
+        and assessment for SUD are Part 2 records before any episode exists."""
+        return is_part2_protected(self.concerns)
 
 
 class StageChange(TimeStamped):

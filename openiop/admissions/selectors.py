@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from openiop.accounts.access import require, require_patient, site_scope
@@ -30,6 +31,7 @@ from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
+from openiop.patients.selectors import patient_match
 from openiop.programs.models import Site, Track
 
 
@@ -395,31 +397,39 @@ class WaitRow:
     position: int | None
 
 
-def track_waitlist(*, actor: Actor, track_id: int) -> tuple[Track, list[WaitRow]]:
-    """A track's waitlist with positions (1 = next); audited naming every patient shown."""
+def track_waitlist(
+    *, actor: Actor, track_id: int, q: str = "", page: int | str | None = 1
+) -> tuple[Track, Page[WaitRow]]:
+    """A track's waitlist with positions (1 = next), a page of 25; audited naming every patient
+    shown. `q` keeps the patients matching the search box (name words, MRN or date of birth);
+    positions stay those in the whole queue. Fixed queries (one more with a search)."""
     require(actor, Cap.ADMISSIONS_VIEW, object_type="waitlist")
     track = Track.objects.select_related("site").filter(pk=track_id).first()
     if track is None:
         raise NotFound("There is no such track.")
     _check_site(actor, Cap.ADMISSIONS_VIEW, track.site_id, None, "waitlist")
-    entries = list(
-        WaitlistEntry.objects.filter(
-            track=track, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
-        )
-        .select_related("episode__patient")
-        .order_by("joined_at", "id")
+    open_entries = WaitlistEntry.objects.filter(
+        track=track, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
     )
+    entries = list(open_entries.select_related("episode__patient").order_by("joined_at", "id"))
     positions = admission_rules.waitlist_positions(
         (e.pk, e.joined_at) for e in entries if e.status == WaitlistStatus.WAITING
     )
+    if q.strip():
+        keep = set(
+            open_entries.filter(patient_match(q, "episode__patient__")).values_list("pk", flat=True)
+        )
+        entries = [e for e in entries if e.pk in keep]
+    shown = Paginator([WaitRow(entry=e, position=positions.get(e.pk)) for e in entries], 25)
+    result = shown.get_page(page)
     audit_record_many(
         actor,
         action=AuditAction.VIEW,
         object_type="waitlist",
         object_id=track.pk,
-        patient_ids=[e.episode.patient_id for e in entries],
+        patient_ids=[r.entry.episode.patient_id for r in result.object_list],
     )
-    return track, [WaitRow(entry=e, position=positions.get(e.pk)) for e in entries]
+    return track, result
 
 
 def waitlist_entry_get(*, actor: Actor, entry_id: int) -> WaitlistEntry:

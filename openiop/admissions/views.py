@@ -739,8 +739,11 @@ def document_pdf(request: HttpRequest, document_id: int) -> HttpResponse:
 @staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
 def waitlist(request: HttpRequest, track_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
-    track, rows = selectors.track_waitlist(actor=actor, track_id=track_id)
-    return render(request, "admissions/waitlist.html", {"track": track, "rows": rows})
+    q = request.GET.get("q", "").strip()[:100]
+    track, page = selectors.track_waitlist(
+        actor=actor, track_id=track_id, q=q, page=request.GET.get("page")
+    )
+    return render(request, "admissions/waitlist.html", {"track": track, "page": page, "q": q})
 
 
 @staff_view(Cap.ADMISSIONS_MANAGE)

@@ -16,5 +16,5 @@ class AttendanceRowForm(forms.Form):
 
 
 class BelowHoursFilterForm(forms.Form):
-    q = forms.CharField(label="Patient name", required=False, max_length=100)
+    q = forms.CharField(label="Patient name or MRN", required=False, max_length=100)
     week = forms.CharField(label="Week", required=False, max_length=20, help_text="e.g. 2026-W07")

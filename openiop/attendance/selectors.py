@@ -30,6 +30,7 @@ from openiop.core.errors import NotFound, NotPermitted
 from openiop.episodes.choices import OPEN_STATUSES, AlertStatus, EpisodeStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.patients.models import Patient
+from openiop.patients.selectors import patient_match
 from openiop.programs.choices import SessionStatus
 from openiop.programs.models import Enrollment, GroupSession, Site, Track
 
@@ -344,8 +345,7 @@ def below_hours(
         .distinct()
         .order_by("patient__legal_last_name", "patient__legal_first_name")
     )
-    if query.strip():
-        episodes_qs = episodes_qs.filter(patient__search_name__contains=query.strip().lower())
+    episodes_qs = episodes_qs.filter(patient_match(query))  # name words, MRN or date of birth
     episodes = list(episodes_qs)
     lines = weekly_lines(episodes, [week], today)
     rows = [

@@ -147,6 +147,7 @@ def below_hours(request: HttpRequest) -> HttpResponse:
     form = BelowHoursFilterForm(request.GET or None)
     rows: list[Any] = []
     week = None
+    query = ""
     if site is not None:
         today_local = local_today(site.tz)
         week = IsoWeek.of(today_local)
@@ -163,7 +164,7 @@ def below_hours(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "attendance/below_hours.html",
-        {"page": page, "site": site, "sites": sites, "form": form, "week": week},
+        {"page": page, "site": site, "sites": sites, "form": form, "week": week, "q": query},
     )
 
 

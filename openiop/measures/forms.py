@@ -145,5 +145,5 @@ class ScheduleForm(forms.Form):
 
 
 class ProgramFilterForm(forms.Form):
-    q = forms.CharField(label="Search by name", required=False, max_length=100)
+    q = forms.CharField(label="Search by name or MRN", required=False, max_length=100)
     nonresponders = forms.BooleanField(label="Only non-responders at week 3", required=False)

@@ -54,6 +54,7 @@ from openiop.measures.models import (
     SafetyPlan,
 )
 from openiop.patients.models import Patient
+from openiop.patients.selectors import patient_match
 from openiop.programs.models import Enrollment, Site
 
 
@@ -473,8 +474,11 @@ def safety_alert_get(*, actor: Actor, alert_id: int) -> SafetyAlert:
     return alert
 
 
-def my_safety_alerts(*, actor: Actor, page: int | str | None = 1) -> Page[SafetyAlert]:
-    """Open alerts the actor owns or that were escalated to them, then others at their sites."""
+def my_safety_alerts(*, actor: Actor, page: int | str | None = 1, q: str = "") -> Page[SafetyAlert]:
+    """Open alerts the actor owns or that were escalated to them, then others at their sites.
+
+    `q` keeps the alerts of patients matching the search box (name words, MRN or date of birth).
+    Fixed queries a page; one audit entry names the patients shown."""
     require(actor, Cap.CLINICAL_VIEW, object_type="safety_alerts")
     user = actor.user
     assert user is not None
@@ -484,6 +488,7 @@ def my_safety_alerts(*, actor: Actor, page: int | str | None = 1) -> Page[Safety
             status=AlertStatus.OPEN,
             episode__status__in=OPEN_STATUSES,
         )
+        .filter(patient_match(q))
         .select_related("patient", "owner", "escalated_to")
         .order_by("-created_at")
     )
@@ -559,8 +564,8 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -
     """Questionnaires due or overdue today for the actor's patients (primary clinician) at `site`.
 
     `everyone` lists every open episode at the site (for directors covering); `q` keeps patients
-    whose name holds every word of it. Constant queries: episodes, enrollments, schedules, response
-    dates.
+    matching the search box (name words, MRN or date of birth). Constant queries: episodes,
+    enrollments, schedules, response dates.
     """
     require(actor, Cap.CLINICAL_VIEW, object_type="measures_due")
     _require_site(actor, site)
@@ -571,8 +576,7 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -
     )
     if not everyone:
         episodes = episodes.filter(primary_clinician=actor.user)
-    for term in q.lower().split():  # search_name is stored lower-case
-        episodes = episodes.filter(patient__search_name__contains=term)
+    episodes = episodes.filter(patient_match(q))
     episodes = episodes.prefetch_related(
         Prefetch(
             "enrollments", queryset=Enrollment.objects.only("episode_id", "track_id", "end_date")
@@ -698,9 +702,7 @@ def program_outcomes(
     episodes = Episode.objects.filter(site=site, status=EpisodeStatus.ACTIVE).select_related(
         "patient", "primary_clinician"
     )
-    if q.strip():
-        for term in q.lower().split():  # search_name is stored lower-case
-            episodes = episodes.filter(patient__search_name__contains=term)
+    episodes = episodes.filter(patient_match(q))
     rules = outcome_rules()
 
     def rows_for(eps: Sequence[Episode], instruments: Sequence[str]) -> list[ProgramRow]:

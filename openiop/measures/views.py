@@ -189,8 +189,9 @@ def trends_pdf(request: HttpRequest, episode_id: int) -> HttpResponse:
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)
 def alerts(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    page = selectors.my_safety_alerts(actor=actor, page=request.GET.get("page"))
-    return render(request, "measures/alerts.html", {"page": page})
+    q = request.GET.get("q", "").strip()[:100]
+    page = selectors.my_safety_alerts(actor=actor, page=request.GET.get("page"), q=q)
+    return render(request, "measures/alerts.html", {"page": page, "q": q})
 
 
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)

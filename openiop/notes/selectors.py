@@ -25,6 +25,7 @@ from openiop.notes import domain
 from openiop.notes.models import NoteAddendum, NoteKind, NoteSection, NoteStatus, ProgressNote
 from openiop.notes.services import session_attendance
 from openiop.patients.models import Patient
+from openiop.patients.selectors import patient_match
 from openiop.programs.models import GroupSession
 from openiop.treatment.models import PlanObjective
 from openiop.treatment.selectors import current_objectives
@@ -230,10 +231,13 @@ class LateRow:
 LATE_LOOKBACK_DAYS = 60
 
 
-def late_notes(*, actor: Actor, now: dt.datetime, mine_only: bool = False) -> list[LateRow]:
+def late_notes(
+    *, actor: Actor, now: dt.datetime, mine_only: bool = False, q: str = ""
+) -> list[LateRow]:
     """Notes still unsigned `settings.NOTES_LATE_AFTER_HOURS` after their session ended, and
     sessions (group, individual, family) attended in the last 60 days that have no note at all. Oldest first. Fixed queries;
-    one audit entry names the members concerned."""
+    one audit entry names the members concerned. `q` keeps the notes and sessions with a member
+    matching the patient search box (name words, MRN or date of birth)."""
     require(actor, READ_CAP, object_type="late_notes")
     hours = settings.NOTES_LATE_AFTER_HOURS
     cutoff = now - dt.timedelta(hours=hours)
@@ -257,6 +261,18 @@ def late_notes(*, actor: Actor, now: dt.datetime, mine_only: bool = False) -> li
             )
         )
     )
+    if q.strip():
+        match = patient_match(q)
+        drafts = drafts.filter(
+            Exists(NoteSection.objects.filter(match, note=OuterRef("pk")).values("pk"))
+        )
+        sessions = sessions.filter(
+            Exists(
+                Attendance.objects.filter(
+                    match, session=OuterRef("pk"), status__in=ATTENDED_STATUSES
+                ).values("pk")
+            )
+        )
     if mine_only and actor.user is not None:
         drafts = drafts.filter(author=actor.user)
         sessions = sessions.filter(facilitator=actor.user)

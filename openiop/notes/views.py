@@ -475,10 +475,11 @@ def patient_notes(request: HttpRequest, patient_id: int) -> HttpResponse:
 def late_notes(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     mine = request.GET.get("mine") == "1"
-    rows = selectors.late_notes(actor=actor, now=now(), mine_only=mine)
+    q = request.GET.get("q", "").strip()[:100]
+    rows = selectors.late_notes(actor=actor, now=now(), mine_only=mine, q=q)
     queue = selectors.cosign_queue(actor=actor)
     return render(
         request,
         "notes/late.html",
-        {"page": paginate(request, rows), "mine": mine, "queue": queue},
+        {"page": paginate(request, rows), "mine": mine, "queue": queue, "q": q},
     )

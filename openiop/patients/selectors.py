@@ -35,6 +35,25 @@ def _apply_query(qs: QuerySet[Patient], query: SearchQuery) -> QuerySet[Patient]
     return qs
 
 
+def patient_match(query: str, prefix: str = "patient__") -> Q:
+    """The patient search box as a filter on a related patient (`prefix` names the path to it):
+    every word of a name (search_name is stored lower-case), an MRN with or without its prefix,
+    or a date of birth, as `patient_search` reads it. An empty query matches everything."""
+    parsed = parse_search_query(query)
+    if parsed.kind == "dob" and parsed.date_of_birth is not None:
+        return Q(**{f"{prefix}date_of_birth": parsed.date_of_birth})
+    if parsed.kind == "mrn":
+        match = Q(**{f"{prefix}mrn__istartswith": parsed.text})
+        if parsed.text.isdigit():  # the number without the prefix: "42" finds LH000042
+            match |= Q(**{f"{prefix}mrn__endswith": parsed.text.zfill(6)})
+        # A word with a digit is still tried as a name (fictional test names carry numbers).
+        return match | Q(**{f"{prefix}search_name__contains": parsed.text.lower()})
+    match = Q()
+    for term in parsed.name_terms:
+        match &= Q(**{f"{prefix}search_name__contains": term})
+    return match
+
+
 def patient_search(*, actor: Actor, query: str) -> QuerySet[Patient]:
     """Patients at the actor's sites matching the search box, ordered by last and first name.
 

@@ -16,6 +16,7 @@ from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.episodes.choices import EpisodeStatus
 from openiop.episodes.models import Episode
+from openiop.patients.selectors import patient_match
 from openiop.treatment import domain
 from openiop.treatment.models import (
     DischargeSummary,
@@ -128,7 +129,7 @@ def plans_due(
     """Active and on-hold episodes at the actor's sites whose plan is due or overdue (most
     overdue first), in a fixed number of queries; one audit entry names every patient shown.
     `at` is the current instant; each episode's 'today' is taken in its site's time zone.
-    `q` keeps patients whose name holds every word of it."""
+    `q` keeps patients matching the search box (name words, MRN or date of birth)."""
     require(actor, READ_CAP, object_type="plans_due")
     episodes = (
         Episode.objects.filter(site_scope(actor))
@@ -142,8 +143,7 @@ def plans_due(
             drafts=Max("treatment_plans__id", filter=Q(treatment_plans__status=PlanStatus.DRAFT)),
         )
     )
-    for term in q.lower().split():  # search_name is stored lower-case
-        episodes = episodes.filter(patient__search_name__contains=term)
+    episodes = episodes.filter(patient_match(q))
     rows: list[DueRow] = []
     for e in episodes:
         signed_on = e.last_signed.astimezone(e.site.tz).date() if e.last_signed else None

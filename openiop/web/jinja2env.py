@@ -14,26 +14,41 @@ from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from openiop.accounts.domain import Cap
 
 
-def url(name: str, *args: Any, **kwargs: Any) -> str:
+@pass_context
+def url(context: Context, name: str, *args: Any, **kwargs: Any) -> str:
     """reverse(), remembered: a roster or the Today board reverses the same few patterns for every
-    row. The key holds everything reverse() depends on (URLconf, script prefix, arguments)."""
+    row. The key holds everything reverse() depends on (URLconf, script prefix, arguments).
+
+    The current URLconf and script prefix are per-request values in context-local storage, which
+    costs more to read than the cached reverse; they cannot change during a request, so they are
+    read on the page's first url() and kept on the request (Today calls url() about 100 times)."""
+    request = context.get("request")
+    where = getattr(request, _URL_KEY, None)
+    if where is None:
+        where = (get_urlconf(), get_script_prefix())
+        if request is not None:
+            setattr(request, _URL_KEY, where)
     try:
         return _reverse_cached(
             settings.ROOT_URLCONF,
-            get_urlconf(),
-            get_script_prefix(),
+            where[0],
+            where[1],
             name,
             args,
-            tuple(sorted(kwargs.items())),
+            tuple(sorted(kwargs.items())) if kwargs else (),
         )
     except TypeError:  # an unhashable argument: reverse it afresh
         return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+_URL_KEY = "_openiop_url_where"
 
 
 @functools.lru_cache(maxsize=8192)

@@ -338,6 +338,7 @@ def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mf
     assert "Payment plan" in text and "$" in text
     text = _pdf_text(client.get(reverse("admissions:document_pdf", kwargs={"document_id": doc.pk})))
     assert "Signed electronically by" in text and "Wren Pemberbottom" in text and "2026-01" in text
+    assert "42 CFR Part 2" in text  # a co-occurring episode's packet leaves with the notice
 
 
 def test_signing_through_the_page_records_the_client_address(clinic, client):
@@ -611,3 +612,83 @@ def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(c
         by=clinic.actor("clinician"),
     )
     assert "Decision: Level 2.5 · High-intensity outpatient (override)" in client.get(url).text
+
+
+def _wait(clinic, first, last, minutes):
+    from openiop.admissions.models import WaitlistEntry
+    from openiop.testing import make_episode, make_patient
+
+    patient = make_patient(clinic.site, legal_first_name=first, legal_last_name=last)
+    episode = make_episode(patient, status="waitlisted")
+    WaitlistEntry.objects.create(
+        track=clinic.track,
+        episode=episode,
+        joined_at=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC) + dt.timedelta(minutes=minutes),
+    )
+    return patient
+
+
+def _waitlist_audited():
+    entry = AuditEntry.objects.filter(object_type="waitlist").order_by("-id").first()
+    assert entry is not None
+    return set(entry.patients.values_list("patient_id", flat=True))
+
+
+def test_waitlist_searches_by_name_or_mrn_and_keeps_queue_positions(clinic, client):
+    first = _wait(clinic, "Odalys", "Marrowgate", 0)
+    second = _wait(clinic, "Wrenna", "Pebblecroft", 1)
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:waitlist", kwargs={"track_id": clinic.track.pk})
+    html = client.get(url, {"q": "pebble"}).content.decode()
+    assert "Pebblecroft" in html and "Marrowgate" not in html and 'value="pebble"' in html
+    assert "<tr><td>2</td>" in html  # still second in the queue, not renumbered by the search
+    assert _waitlist_audited() == {second.pk}
+    by_mrn = client.get(url, {"q": first.mrn}).content.decode()
+    assert "Marrowgate" in by_mrn and "Pebblecroft" not in by_mrn
+    assert _waitlist_audited() == {first.pk}
+
+
+def test_waitlist_empty_states(clinic, client):
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:waitlist", kwargs={"track_id": clinic.track.pk})
+    empty = client.get(url).content.decode()
+    assert "Nobody is waiting for this track." in empty and "matches" not in empty
+    _wait(clinic, "Wrenna", "Pebblecroft", 0)
+    none = client.get(url, {"q": "nobodyhere"}).content.decode()
+    assert "Nobody waiting for this track matches" in none and "Pebblecroft" not in none
+
+
+def test_waitlist_pages_with_flat_queries(clinic, client):
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:waitlist", kwargs={"track_id": clinic.track.pk})
+    for n in range(2):
+        _wait(clinic, "Odalys", f"Queuer{n}", n)
+    small = page_query_count(client, url)
+    small_search = page_query_count(client, url + "?q=odalys")
+    for n in range(2, 27):
+        _wait(clinic, "Odalys", f"Queuer{n}", n)
+    assert page_query_count(client, url) == small
+    assert page_query_count(client, url + "?q=odalys&page=2") == small_search
+    first = client.get(url, {"q": "odalys"}).content.decode()
+    assert "Page 1 of 2 · 27 in all" in first and "q=odalys" in first and "page=2" in first
+    second = client.get(url, {"q": "odalys", "page": 2}).content.decode()
+    assert second.count("Queuer") == 2 and "<tr><td>27</td>" in second
+    assert len(_waitlist_audited()) == 2
+
+
+@pytest.mark.parametrize(("concerns", "notice"), [("co_occurring", True), ("mental_health", False)])
+def test_a_printed_assessment_of_a_substance_use_inquiry_carries_the_part2_notice(
+    clinic, client, concerns, notice
+):
+    inquiry = clinic.inquiry(concerns=concerns)
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
+    )
+    assessment = services.assessment_save(
+        inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
+    )
+    client.force_login(clinic.users["clinician"])
+    text = _pdf_text(
+        client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
+    )
+    assert ("42 CFR Part 2" in text) is notice

@@ -379,6 +379,16 @@ def test_below_hours_search_finds_by_patient_name(group):
         query="bramble",
     )
     assert [r.patient.legal_first_name for r in rows] == ["Quintessa"]
+    mrn = next(r.patient.mrn for r in rows)
+    for query in (mrn, "quintessa bramble"):
+        rows = below_hours(
+            actor=group.actor,
+            site=group.site,
+            week=IsoWeek.of(MONDAY),
+            today=today,
+            query=query,
+        )
+        assert [r.patient.legal_first_name for r in rows] == ["Quintessa"]
 
 
 def test_current_week_is_flagged_only_when_the_remaining_sessions_cannot_reach_the_minimum(group):

@@ -219,6 +219,13 @@ def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
     assert "Pimpernel Applebough" in body
     assert "Quintessa Bramblethorn" not in body
     assert "Below minimum" in body
+    week = str(IsoWeek.of(MONDAY))
+    url = reverse("attendance:below_hours")
+    mrn = group.episodes[0].patient.mrn
+    assert "Pimpernel Applebough" in client.get(url, {"week": week, "q": mrn}).content.decode()
+    none = client.get(url, {"week": week, "q": "nobodyhere"}).content.decode()
+    assert "Pimpernel Applebough" not in none and "is on track" not in none
+    assert "Nobody below the minimum" in none and "nobodyhere" in none
 
 
 def test_below_hours_rejects_a_bad_week_and_keeps_it(group, client):

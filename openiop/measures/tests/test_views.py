@@ -12,6 +12,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from openiop.audit.models import AuditEntry
+from openiop.episodes.models import Episode
 from openiop.measures import services
 from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
 from openiop.testing import make_episode, make_patient, page_query_count
@@ -349,6 +350,9 @@ def test_program_view_flags_nonresponders_and_pins_queries(
     assert "Non-responder" in body and "Quillfeather0" in body and "-2" in body
     found = logged_in.get(url + "?q=quillfeather11").content.decode()
     assert "Quillfeather11" in found and "Quillfeather0<" not in found
+    mrn = Episode.objects.get(patient__legal_last_name="Quillfeather10").patient.mrn
+    by_mrn = logged_in.get(url, {"q": mrn.lower()}).content.decode()
+    assert "Quillfeather10" in by_mrn and "Quillfeather11" not in by_mrn
 
 
 def test_due_list_shows_overdue_and_pins_queries(logged_in, clinic, django_assert_num_queries):
@@ -381,6 +385,9 @@ def test_due_list_searches_by_name_and_pages(logged_in, clinic):
     found = logged_in.get(url, {"q": "quillfeather12"}).content.decode()
     assert rows(found) == 1 and "Quillfeather12" in found
     assert 'value="quillfeather12"' in found  # the search keeps what was typed
+    mrn = Episode.objects.get(patient__legal_last_name="Quillfeather13").patient.mrn
+    by_mrn = logged_in.get(url, {"q": mrn}).content.decode()
+    assert rows(by_mrn) == 1 and "Quillfeather13" in by_mrn
     none = logged_in.get(url, {"q": "Nobodyhere"}).content.decode()
     assert rows(none) == 0 and "No patient with something due matches" in none
 
@@ -469,6 +476,66 @@ def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
     )
     body = logged_in.get(url).content.decode()
     assert body.index("Quillfeather") < body.index("Notmine")
+
+
+def _last_audited(object_type):
+    entry = AuditEntry.objects.filter(object_type=object_type).order_by("-id").first()
+    assert entry is not None
+    return set(entry.patients.values_list("patient_id", flat=True))
+
+
+def _alert_for(clinic, first, last, level="high"):
+    patient = make_patient(clinic.site, legal_first_name=first, legal_last_name=last)
+    ep = make_episode(patient, primary_clinician=clinic.clinician)
+    services.risk_assess(
+        episode=ep, risk_level=level, note="Worried.", by=clinic.actor(clinic.clinician)
+    )
+    return patient
+
+
+def test_alerts_list_searches_by_name_and_mrn_and_audits_only_the_shown(logged_in, clinic):
+    url = reverse("measures:alerts")
+    wren = _alert_for(clinic, "Wrenna", "Pebblecroft")
+    other = _alert_for(clinic, "Odalys", "Marrowgate")
+    body = logged_in.get(url, {"q": "PEBBLE"}).content.decode()
+    assert "Pebblecroft" in body and "Marrowgate" not in body
+    assert 'name="q"' in body and 'value="PEBBLE"' in body
+    by_mrn = logged_in.get(url, {"q": other.mrn}).content.decode()
+    assert "Marrowgate" in by_mrn and "Pebblecroft" not in by_mrn
+    digits = str(int(wren.mrn[-6:]))  # the MRN number without its prefix
+    assert "Pebblecroft" in logged_in.get(url, {"q": digits}).content.decode()
+    shown = _last_audited("safety_alerts")
+    assert wren.pk in shown and other.pk not in shown
+
+
+def test_alerts_list_search_with_no_match_says_so(logged_in, clinic):
+    _alert_for(clinic, "Wrenna", "Pebblecroft")
+    url = reverse("measures:alerts")
+    body = logged_in.get(url, {"q": "nobodyhere"}).content.decode()
+    assert "No open safety alert for a patient matching" in body and "nobodyhere" in body
+    assert "Pebblecroft" not in body
+    assert "Pebblecroft" in logged_in.get(url).content.decode()
+
+
+def test_alerts_list_without_alerts_says_when_they_open(logged_in, clinic):
+    empty = logged_in.get(reverse("measures:alerts")).content.decode()
+    assert "No open safety alerts." in empty and "matching" not in empty
+
+
+def test_alerts_list_pages_and_search_keeps_queries_flat(logged_in, clinic):
+    url = reverse("measures:alerts")
+    for i in range(2):
+        _alert_for(clinic, "Odalys", f"Quillpage{i}")
+    small = page_query_count(logged_in, url + "?q=quillpage")
+    for i in range(2, 27):
+        _alert_for(clinic, "Odalys", f"Quillpage{i}")
+    assert page_query_count(logged_in, url + "?q=quillpage") == small
+    assert page_query_count(logged_in, url + "?q=quillpage&page=2") == small
+    first = logged_in.get(url, {"q": "quillpage"}).content.decode()
+    assert "Page 1 of 2 · 27 in all" in first and "page=2" in first and "q=quillpage" in first
+    second = logged_in.get(url, {"q": "quillpage", "page": 2}).content.decode()
+    assert second.count("Quillpage") == 2  # 27 alerts, 25 a page
+    assert len(_last_audited("safety_alerts")) == 2
 
 
 @pytest.mark.parametrize(

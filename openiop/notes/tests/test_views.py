@@ -18,7 +18,7 @@ from openiop.notes.models import NoteSection, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
 from openiop.notes.tests.conftest import INDIVIDUAL_TEXTS
 from openiop.notes.tests.test_services import _plan_with_objective, body
-from openiop.testing import make_user
+from openiop.testing import make_user, page_query_count
 
 
 def post_data(session, members, *, action="save", texts=None, version=""):
@@ -228,6 +228,85 @@ def test_late_notes_page_query_count_does_not_grow(
         response = client.get(reverse("notes:late"))
     html = response.content.decode()
     assert html.count("Not started:") == 4 and html.count("Draft:") == 4
+
+
+def _late_session(clinic, episode, days_ago):
+    session = clinic.session(dt.date.today() - dt.timedelta(days=days_ago))
+    clinic.attend(session, episode)
+    return session
+
+
+def _late_audited():
+    entry = AuditEntry.objects.filter(object_type="late_notes").order_by("-id").first()
+    assert entry is not None
+    return set(entry.patients.values_list("patient_id", flat=True))
+
+
+def test_late_notes_search_by_member_name_or_mrn(clinic, client, settings):
+    settings.NOTES_LATE_AFTER_HOURS = 24
+    wren = clinic.patient("Wrenna", "Pebblecroft")
+    odal = clinic.patient("Odalys", "Marrowgate")
+    hers = _late_session(clinic, wren, 3)
+    theirs = _late_session(clinic, odal, 4)
+    drafted = _late_session(clinic, wren, 5)
+    services.group_note_save(
+        session=drafted,
+        note_format="dap",
+        starts_at=drafted.starts_at,
+        ends_at=drafted.ends_at,
+        topic="t",
+        sections={},
+        by=clinic.actor,
+    )
+    client.force_login(clinic.clinician)
+    url = reverse("notes:late")
+    group = lambda s: reverse("notes:group", kwargs={"session_id": s.pk})  # noqa: E731
+    html = client.get(url, {"q": "PEBBLE"}).content.decode()
+    assert html.count("Not started:") == 1 and html.count("Draft:") == 1
+    assert group(hers) in html and group(theirs) not in html
+    assert 'value="PEBBLE"' in html
+    assert 'href="?q=PEBBLE&amp;mine=1">Mine</a>' in html  # the filter keeps the search
+    assert _late_audited() == {wren.patient_id}
+    by_mrn = client.get(url, {"q": odal.patient.mrn}).content.decode()
+    assert by_mrn.count("Not started:") == 1 and "Draft:" not in by_mrn
+    assert group(theirs) in by_mrn and group(hers) not in by_mrn
+    assert _late_audited() == {odal.patient_id}
+    everyone = client.get(url).content.decode()
+    assert everyone.count("Not started:") == 2 and everyone.count("Draft:") == 1
+
+
+def test_late_notes_empty_states(clinic, client, settings):
+    settings.NOTES_LATE_AFTER_HOURS = 24
+    client.force_login(clinic.clinician)
+    url = reverse("notes:late")
+    none_at_all = client.get(url).content.decode()
+    assert "No late notes:" in none_at_all and "matching" not in none_at_all
+    _late_session(clinic, clinic.patient("Wrenna", "Pebblecroft"), 3)
+    html = client.get(url, {"q": "nobodyhere"}).content.decode()
+    assert "No late note has a member matching" in html and "nobodyhere" in html
+    assert "Not started:" not in html and "No late notes:" not in html
+
+
+def test_late_notes_search_pages_with_flat_queries(clinic, client, settings):
+    settings.NOTES_LATE_AFTER_HOURS = 24
+    wren = clinic.patient("Wrenna", "Pebblecroft")
+    other = clinic.patient("Odalys", "Marrowgate")
+    for days in (3, 4):
+        _late_session(clinic, wren, days)
+    _late_session(clinic, other, 2)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:late") + "?q=pebble"
+    small = page_query_count(client, url)
+    for days in range(5, 30):
+        _late_session(clinic, wren, days)
+    assert page_query_count(client, url) == small
+    assert page_query_count(client, url + "&page=2") == small
+    first = client.get(url).content.decode()
+    assert "Page 1 of 2 · 27 in all" in first and "q=pebble" in first and "page=2" in first
+    assert first.count("Not started:") == 25
+    second = client.get(url + "&page=2").content.decode()
+    assert second.count("Not started:") == 2
+    assert _late_audited() == {wren.patient_id}
 
 
 def test_individual_note_page_creates_and_signs(clinic, client):

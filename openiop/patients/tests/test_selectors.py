@@ -4,9 +4,15 @@ import pytest
 
 from openiop.audit.models import AuditEntry
 from openiop.core.errors import NotFound, NotPermitted
-from openiop.episodes.models import Alert
+from openiop.episodes.models import Alert, Episode
 from openiop.episodes.selectors import patient_has_part2_records
-from openiop.patients.selectors import patient_chart, patient_search, patient_search_shown
+from openiop.patients.models import Patient
+from openiop.patients.selectors import (
+    patient_chart,
+    patient_match,
+    patient_search,
+    patient_search_shown,
+)
 from openiop.testing import make_episode, make_patient
 
 
@@ -57,6 +63,28 @@ def names(qs):
 )
 def test_search_by_name_dob_or_mrn_within_the_actors_sites(clinic, people, query, expected):
     assert names(patient_search(actor=clinic.actor(clinic.intake), query=query)) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("quill", ["Quillfeather"]),
+        ("ZEPH", ["Farawayson", "Quillfeather"]),
+        ("zeph quill", ["Quillfeather"]),
+        ("1991-04-12", ["Quillfeather"]),
+        ("11/30/1985", ["Thistlewick"]),
+        ("pg000102", ["Thistlewick"]),
+        ("102", ["Thistlewick"]),
+        ("", ["Farawayson", "Quillfeather", "Thistlewick"]),
+        ("nobody", []),
+    ],
+)
+def test_patient_match_reads_the_search_box_on_a_related_patient(people, query, expected):
+    episodes = Episode.objects.filter(patient_match(query)).select_related("patient")
+    for p in people.values():
+        make_episode(p)
+    assert sorted(e.patient.legal_last_name for e in episodes) == expected
+    assert names(Patient.objects.filter(patient_match(query, prefix=""))) == expected
 
 
 def test_search_across_sites_for_billing(clinic, people):

@@ -140,10 +140,12 @@ def test_due_list_page_pins_its_queries(clinic, client, django_assert_max_num_qu
 def test_due_list_searches_by_name(clinic, client):
     client.force_login(clinic.clinician)
     clinic.patient("Wilhelmina", "Duesearch")
-    clinic.patient("Bartholomew", "Otherdue")
+    other = clinic.patient("Bartholomew", "Otherdue")
     url = reverse("treatment:due")
     body = client.get(url, {"q": "wilhelmina duesearch"}).content.decode()
     assert "Duesearch" in body and "Otherdue" not in body
+    by_mrn = client.get(url, {"q": other.patient.mrn}).content.decode()
+    assert "Otherdue" in by_mrn and "Duesearch" not in by_mrn
     assert 'value="wilhelmina duesearch"' in body  # the search keeps what was typed
     none = client.get(url, {"q": "Nobodyhere"}).content.decode()
     assert "No patient with a plan due matches" in none and "Otherdue" not in none
