@@ -83,8 +83,6 @@ def enter(request: HttpRequest, episode_id: int, instrument: str) -> HttpRespons
                 episode=episode, instrument=instrument, answers=form.answers(), by=actor
             )
         except DomainError as exc:
-            if exc.http_status == 403:
-                raise
             form_error(form, exc)
         else:
             note = f"{definition.label} saved"
@@ -163,8 +161,6 @@ def flag(request: HttpRequest, episode_id: int) -> HttpResponse:
                 by=actor,
             )
         except DomainError as exc:
-            if exc.http_status == 403:
-                raise
             form_error(form, exc)
         else:
             messages.success(request, "Risk level recorded.")
@@ -208,8 +204,6 @@ def alert_detail(request: HttpRequest, safety_alert_id: int) -> HttpResponse:
                 by=actor,
             )
         except DomainError as exc:
-            if exc.http_status == 403:
-                raise
             form_error(form, exc)
         else:
             messages.success(request, "Alert acknowledged.")
@@ -264,8 +258,6 @@ def plan(request: HttpRequest, plan_id: int) -> HttpResponse:
                 by=actor,
             )
         except DomainError as exc:
-            if exc.http_status == 403:
-                raise
             form_error(form, exc)
         else:
             messages.success(request, "Safety plan saved.")
@@ -397,8 +389,6 @@ def schedule(request: HttpRequest, track_id: int) -> HttpResponse:
                 by=actor,
             )
         except DomainError as exc:
-            if exc.http_status == 403:
-                raise
             form_error(form, exc)
         else:
             messages.success(request, "Measurement schedule saved.")

@@ -63,6 +63,12 @@ def paginate(request: HttpRequest, items: Any, per_page: int = PAGE_SIZE) -> Pag
 
 
 def form_error(form: Any, exc: DomainError) -> None:
-    """Attach a DomainError to a bound form, on its field when it names one, keeping what was typed."""
+    """Attach a DomainError to a bound form, on its field when it names one, keeping what was typed.
+
+    A refusal (NotPermitted) is not a form error: it is raised again, so the view answers 403 and
+    the refusal stays audited, whatever the view caught.
+    """
+    if isinstance(exc, NotPermitted):
+        raise exc
     field = exc.field if exc.field and exc.field in form.fields else None
     form.add_error(field, exc.message)
