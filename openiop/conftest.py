@@ -14,3 +14,22 @@ def mfa_passed(monkeypatch):
     Directors and administrators must pass two-factor; the login tests cover that path for real.
     """
     monkeypatch.setattr("openiop.accounts.middleware.is_mfa_verified", lambda request: True)
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_off(settings):
+    """Pages render afresh in tests, so a test sees what its own writes did and query counts pin
+    the rendering path; openiop/pagecache/tests turn the cache on (the `page_cache` fixture)."""
+    settings.OPENIOP_PAGE_CACHE = False
+
+
+@pytest.fixture
+def page_cache(settings):
+    from django.core.cache import caches
+
+    from openiop.pagecache.cache import CACHE_ALIAS
+
+    settings.OPENIOP_PAGE_CACHE = True
+    caches[CACHE_ALIAS].clear()
+    yield caches[CACHE_ALIAS]
+    caches[CACHE_ALIAS].clear()

@@ -45,6 +45,7 @@ from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
 from openiop.measures.domain import cssrs
+from openiop.pagecache.cache import cached_page
 from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
@@ -116,6 +117,7 @@ def _staff_of(actor: Actor) -> Any:
 
 
 @staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
+@cached_page()
 def board(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     search = request.GET.get("q", "")[:100]

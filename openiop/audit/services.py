@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection
@@ -10,6 +12,38 @@ from django.db import connection
 from openiop.audit.models import AuditAction, AuditEntry, AuditEntryPatient, AuditOutcome
 from openiop.core.actor import Actor
 from openiop.core.clock import now
+
+# While a page is rendered for the page cache, the entries it wrote, so that serving it again
+# from the cache writes the same entries (see openiop.pagecache.cache).
+_captured: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
+    "audit_captured", default=None
+)
+
+
+@contextmanager
+def capture_entries() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Collect what audit_record and audit_record_many write inside the block (they still write)."""
+    captured: list[tuple[str, dict[str, Any]]] = []
+    token = _captured.set(captured)
+    try:
+        yield captured
+    finally:
+        _captured.reset(token)
+
+
+def replay_entries(actor: Actor, captured: list[tuple[str, dict[str, Any]]]) -> None:
+    """Write again, for `actor` now, the entries that capture_entries collected."""
+    for kind, kwargs in captured:
+        if kind == "many":
+            audit_record_many(actor, **kwargs)
+        else:
+            audit_record(actor, **kwargs)
+
+
+def _capture(kind: str, kwargs: dict[str, Any]) -> None:
+    captured = _captured.get()
+    if captured is not None:
+        captured.append((kind, kwargs))
 
 
 def _entry(
@@ -51,6 +85,17 @@ def audit_record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one audit entry and return it."""
+    _capture(
+        "one",
+        {
+            "action": action,
+            "patient_id": patient_id,
+            "object_type": object_type,
+            "object_id": object_id,
+            "outcome": outcome,
+            "detail": detail,
+        },
+    )
     entry = _entry(
         actor,
         action=action,
@@ -79,6 +124,16 @@ def audit_record_many(
     patient, patient_id is set on the entry itself too.
     """
     ids = sorted(set(patient_ids))
+    _capture(
+        "many",
+        {
+            "action": action,
+            "object_type": object_type,
+            "patient_ids": ids,
+            "object_id": object_id,
+            "detail": detail,
+        },
+    )
     entry = _entry(
         actor,
         action=action,
@@ -103,6 +158,13 @@ def _link_patients(entry_id: int, patient_ids: list[int]) -> None:
     is atomic anyway."""
     table = connection.ops.quote_name(AuditEntryPatient._meta.db_table)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array parameter: binding one pair of parameters a patient cost more than the insert.
+            cursor.execute(
+                f"INSERT INTO {table} (entry_id, patient_id) SELECT %s, unnest(%s::bigint[])",
+                [entry_id, patient_ids],
+            )
+            return
         for start in range(0, len(patient_ids), LINKS_PER_INSERT):
             chunk = patient_ids[start : start + LINKS_PER_INSERT]
             rows = ", ".join(["(%s, %s)"] * len(chunk))

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "openiop.notes",
     "openiop.admissions",
     "openiop.measures",
+    "openiop.pagecache",
     "openiop.web",
 ]
 
@@ -127,6 +128,19 @@ else:
             },
         }
     }
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rendered staff pages, in each worker process, until the data they show changes
+    # (openiop.pagecache). OPENIOP_PAGE_CACHE=0 renders every request afresh.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "openiop-pages",
+        "TIMEOUT": 300,
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
+}
+OPENIOP_PAGE_CACHE = _env_bool("OPENIOP_PAGE_CACHE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,137 @@
+"""Staff pages served from a cache until the data they show changes.
+
+A cached page is keyed by who asks (user, role, sites and their CSRF secret, which the page's forms
+carry), what they asked for (the view and the full path with its query), a five-minute time bucket
+(for what a page works out from the clock: "today", days since admission) and the data generation
+of the sites the page can show: the sum of DataGeneration over those sites and site 0, which the
+database triggers in triggers.py raise in the same transaction as any change there. A change at
+one site leaves the other sites' pages cached.
+
+Serving from the cache still does everything that must happen on every request: the login, role
+and two-factor checks (in the middleware and staff_view, before this runs), and the audit entries
+the page wrote when it was rendered, written again for this request (capture_entries and
+replay_entries). Refusals are never cached: they raise before anything is stored.
+
+Not cached: anything but GET, htmx partial requests, a request with a message waiting to be shown,
+a request without a CSRF cookie yet, any answer other than 200, and everything on SQLite.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+
+from openiop.audit.services import capture_entries, replay_entries
+from openiop.core.actor import Actor
+from openiop.pagecache.models import DataGeneration
+
+CACHE_ALIAS = "pages"
+BUCKET_SECONDS = 300
+HEADER = "X-OpenIOP-Page-Cache"
+
+ViewFunc = Callable[..., HttpResponse]
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "OPENIOP_PAGE_CACHE", True)) and connection.vendor == "postgresql"
+
+
+def generation(site_ids: set[int] | None, patient_id: int | None = None) -> int:
+    """The data generation of `site_ids` (None: every site) plus site 0, and with `patient_id`
+    of every site where that patient has an episode. One query."""
+    table = connection.ops.quote_name(DataGeneration._meta.db_table)
+    with connection.cursor() as cursor:
+        if site_ids is None:
+            cursor.execute(f"SELECT coalesce(sum(n), 0) FROM {table}")
+        elif patient_id is None:
+            cursor.execute(
+                f"SELECT coalesce(sum(n), 0) FROM {table} WHERE site_id = ANY(%s)",
+                [[0, *sorted(site_ids)]],
+            )
+        else:
+            from openiop.episodes.models import Episode
+
+            episodes = connection.ops.quote_name(Episode._meta.db_table)
+            cursor.execute(
+                f"SELECT coalesce(sum(n), 0) FROM {table} WHERE site_id = ANY(%s) OR site_id IN "
+                f"(SELECT site_id FROM {episodes} WHERE patient_id = %s)",
+                [[0, *sorted(site_ids)], patient_id],
+            )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _cacheable(request: HttpRequest) -> bool:
+    return (
+        request.method == "GET"
+        and request.headers.get("HX-Request") != "true"
+        and settings.CSRF_COOKIE_NAME in request.COOKIES
+        and "_messages" not in request.session
+        and enabled()
+    )
+
+
+def _key(request: HttpRequest, view: str, sites: set[int] | None, gen: int) -> str:
+    user = request.user
+    parts = (
+        view,
+        request.get_full_path(),
+        user.pk,
+        getattr(user, "role", ""),
+        "all" if sites is None else sorted(sites),
+        request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
+        int(time.time() // BUCKET_SECONDS),
+        gen,
+    )
+    return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def cached_page(*, patient_kwarg: str | None = None) -> Callable[[ViewFunc], ViewFunc]:
+    """Serve a staff page from the cache while its sites' data is unchanged (see module doc).
+
+    Put it under staff_view. `patient_kwarg` names the URL argument of a page about one patient,
+    whose episodes at other sites the page may show too.
+    """
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        name = f"{view.__module__}.{view.__qualname__}"
+
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not _cacheable(request):
+                return view(request, *args, **kwargs)
+            user = request.user
+            sites = None if user.sees_all_sites() else set(user.site_ids())  # type: ignore[union-attr]
+            patient_id = kwargs.get(patient_kwarg) if patient_kwarg else None
+            key = _key(request, name, sites, generation(sites, patient_id))
+            store = caches[CACHE_ALIAS]
+            hit = store.get(key)
+            if hit is not None:
+                content, content_type, entries = hit
+                replay_entries(Actor.from_request(request), entries)
+                response = HttpResponse(content, content_type=content_type)
+                response[HEADER] = "hit"
+                return response
+            with capture_entries() as entries:
+                response = view(request, *args, **kwargs)
+            if (
+                response.status_code == 200
+                and not response.streaming
+                and not response.cookies
+                and not response.has_header("Content-Disposition")
+            ):
+                store.set(key, (response.content, response["Content-Type"], entries))
+                response[HEADER] = "miss"
+            return response
+
+        return wrapped
+
+    return decorator

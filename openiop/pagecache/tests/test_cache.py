@@ -1,0 +1,171 @@
+"""Cached staff pages: served again only while their sites' data is unchanged, to the same person,
+and audited on every request as if rendered."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from openiop.accounts.domain import Role
+from openiop.audit.models import AuditEntry, AuditEntryPatient
+from openiop.episodes.models import Alert
+from openiop.pagecache.cache import HEADER
+from openiop.programs.models import GroupSession
+from openiop.testing import make_episode, make_org, make_patient, make_room, make_site, make_user
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="pages are cached on PostgreSQL only"
+    ),
+]
+
+
+@pytest.fixture
+def clinic():
+    org = make_org()
+    site = make_site(org, name="Larkspur Hollow (fictional)")
+    other = make_site(org, name="Quillmoor (fictional)")
+    clinician = make_user(Role.CLINICIAN, sites=[site], org=org, last_name="Thistlewood")
+    episode = make_episode(
+        make_patient(site, legal_first_name="Marigold", legal_last_name="Puddifoot")
+    )
+    today = timezone.localdate(timezone=site.tz)
+    starts = dt.datetime.combine(today, dt.time(10, 0), tzinfo=site.tz)
+    GroupSession.objects.create(
+        site=site,
+        episode=episode,
+        kind="individual",
+        title="Individual therapy",
+        date=today,
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(minutes=50),
+        facilitator=clinician,
+    )
+    alert = Alert.objects.create(
+        patient=episode.patient,
+        episode=episode,
+        kind="consecutive_absences",
+        message="Missed two sessions in a row",
+        dedupe_key="cache-test",
+    )
+    return {
+        "org": org,
+        "site": site,
+        "other": other,
+        "clinician": clinician,
+        "episode": episode,
+        "alert": alert,
+    }
+
+
+def _get(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response
+
+
+def test_today_is_served_from_the_cache_and_audited_on_every_request(client, page_cache, clinic):
+    client.force_login(clinic["clinician"])
+    url = reverse("web:today")
+    first = _get(client, url)  # sets the CSRF cookie the page's forms use
+    second = _get(client, url)
+    third = _get(client, url)
+    assert first.get(HEADER) is None and second[HEADER] == "miss" and third[HEADER] == "hit"
+    assert third.content == second.content
+    assert "Missed two sessions in a row" in third.text
+    entries = list(AuditEntry.objects.filter(object_type="today").order_by("id"))
+    assert len(entries) == 3  # one for each request, the cached one included
+    patient = clinic["episode"].patient_id
+    for entry in entries:
+        assert entry.user_id == clinic["clinician"].pk and entry.path == url
+        linked = AuditEntryPatient.objects.filter(entry=entry).values_list("patient_id", flat=True)
+        assert list(linked) == [patient]
+
+
+def test_a_hit_pays_the_session_the_user_the_generation_and_the_audit_entry(
+    client, page_cache, clinic
+):
+    client.force_login(clinic["clinician"])
+    url = reverse("web:today")
+    _get(client, url)
+    _get(client, url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert _get(client, url)[HEADER] == "hit"
+    sql = [q["sql"] for q in ctx.captured_queries]
+    # session, user with sites, generation, the audit entry and its patient links
+    assert len(sql) == 5, sql
+    assert "pagecache_datageneration" in sql[2]
+
+
+def test_a_change_at_the_site_shows_on_the_next_request(client, page_cache, clinic):
+    client.force_login(clinic["clinician"])
+    url = reverse("web:today")
+    _get(client, url)
+    assert "Missed two sessions" in _get(client, url).text
+    Alert.objects.filter(pk=clinic["alert"].pk).update(status="acknowledged")
+    fresh = _get(client, url)
+    assert fresh[HEADER] == "miss"
+    assert "Missed two sessions" not in fresh.text
+
+
+def test_a_change_at_another_site_leaves_the_page_cached(client, page_cache, clinic):
+    client.force_login(clinic["clinician"])
+    url = reverse("web:today")
+    _get(client, url)
+    assert _get(client, url)[HEADER] == "miss"
+    make_patient(clinic["other"])  # a patient's details count at every site (site 0)
+    assert _get(client, url)[HEADER] == "miss"
+    make_room(clinic["other"])  # a room counts only at its own site
+    assert _get(client, url)[HEADER] == "hit"
+
+
+def test_another_person_never_gets_someone_elses_cached_page(client, page_cache, clinic):
+    url = reverse("web:today")
+    client.force_login(clinic["clinician"])
+    _get(client, url)
+    _get(client, url)
+    colleague = make_user(
+        Role.CLINICIAN, sites=[clinic["site"]], org=clinic["org"], last_name="Bramblecote"
+    )
+    client.force_login(colleague)  # the same browser: its CSRF cookie is kept
+    first = _get(client, url)
+    assert first[HEADER] == "miss"
+    assert "Bramblecote" in first.text and "Thistlewood" not in first.text.split("<main")[0]
+    assert _get(client, url)[HEADER] == "hit"
+
+
+def test_someone_taken_off_the_site_is_refused_not_served_the_cached_chart(
+    client, page_cache, clinic
+):
+    url = reverse("patients:chart", kwargs={"patient_id": clinic["episode"].patient_id})
+    client.force_login(clinic["clinician"])
+    _get(client, url)
+    assert _get(client, url)[HEADER] == "miss"
+    assert _get(client, url)[HEADER] == "hit"
+    clinic["clinician"].sites.set([clinic["other"]])
+    assert client.get(url).status_code == 403
+
+
+def test_a_waiting_message_and_htmx_requests_are_never_cached(client, page_cache, clinic):
+    client.force_login(clinic["clinician"])
+    url = reverse("web:today")
+    _get(client, url)
+    session = client.session
+    session["_messages"] = "[]"
+    session.save()
+    assert _get(client, url).get(HEADER) is None
+    assert client.get(url, headers={"HX-Request": "true"}).get(HEADER) is None
+
+
+def test_nothing_is_cached_with_the_cache_turned_off(client, page_cache, settings, clinic):
+    settings.OPENIOP_PAGE_CACHE = False
+    client.force_login(clinic["clinician"])
+    url = reverse("web:today")
+    for _ in range(3):
+        assert _get(client, url).get(HEADER) is None

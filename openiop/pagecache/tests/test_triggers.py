@@ -1,0 +1,138 @@
+"""The change counters behind the page cache: every table counted, each change at the right site."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from openiop.accounts.domain import Role
+from openiop.attendance.models import Attendance
+from openiop.pagecache.models import DataGeneration
+from openiop.pagecache.triggers import EXCLUDED_APPS, EXCLUDED_TABLES, table_specs
+from openiop.programs.models import Enrollment, GroupSession
+from openiop.testing import (
+    make_episode,
+    make_org,
+    make_patient,
+    make_room,
+    make_site,
+    make_track,
+    make_user,
+)
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the counting triggers exist on PostgreSQL only"
+    ),
+]
+
+
+def generations() -> dict[int, int]:
+    return dict(DataGeneration.objects.values_list("site_id", "n"))
+
+
+def _triggered_tables() -> dict[str, set[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE 'openiop_count_%%'"
+        )
+        found: dict[str, set[str]] = {}
+        for table, name in cursor.fetchall():
+            found.setdefault(table, set()).add(name)
+    return found
+
+
+def test_every_table_a_page_can_show_counts_its_changes():
+    from django.apps import apps
+
+    found = _triggered_tables()
+    expected = {
+        m._meta.db_table
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.app_label not in EXCLUDED_APPS and m._meta.db_table not in EXCLUDED_TABLES
+    }
+    assert expected - set(found) == set()
+    assert all(
+        names == {"openiop_count_ins", "openiop_count_upd", "openiop_count_del"}
+        for names in found.values()
+    )
+    assert "audit_auditentry" not in found and "django_session" not in found
+
+
+def test_a_change_counts_for_its_own_site_only():
+    org = make_org()
+    here, there = make_site(org, name="Here (fictional)"), make_site(org, name="There (fictional)")
+    before = generations()
+    patient = make_patient(here)  # demographics: every site (site 0)
+    after_patient = generations()
+    assert after_patient.get(0, 0) > before.get(0, 0)
+    make_episode(patient)
+    after = generations()
+    assert after.get(here.pk, 0) > after_patient.get(here.pk, 0)
+    assert after.get(there.pk, 0) == after_patient.get(there.pk, 0)
+
+
+def test_an_attendance_row_counts_for_its_sessions_site_through_the_foreign_keys():
+    org = make_org()
+    site, other = make_site(org), make_site(org, name="Other (fictional)")
+    clinician = make_user(Role.CLINICIAN, sites=[site], org=org)
+    track = make_track(site)
+    episode = make_episode(make_patient(site))
+    Enrollment.objects.create(episode=episode, track=track, start_date=dt.date.today())
+    starts = timezone.now()
+    session = GroupSession.objects.create(
+        site=site,
+        track=track,
+        kind="group_therapy",
+        title="Process group",
+        date=starts.date(),
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(hours=3),
+        facilitator=clinician,
+        room=make_room(site),
+    )
+    before = generations()
+    row = Attendance.objects.create(
+        session=session,
+        episode=episode,
+        patient=episode.patient,
+        status="present",
+        minutes_attended=180,
+        recorded_by=clinician,
+    )
+    middle = generations()
+    assert middle[site.pk] == before.get(site.pk, 0) + 1
+    assert middle.get(other.pk, 0) == before.get(other.pk, 0)
+    assert middle.get(0, 0) == before.get(0, 0)
+    Attendance.objects.filter(pk=row.pk).update(minutes_attended=90)  # old and new row: same site
+    assert generations()[site.pk] == middle[site.pk] + 2
+    Attendance.objects.filter(pk=row.pk).delete()
+    assert generations()[site.pk] == middle[site.pk] + 3
+
+
+def test_a_login_changes_nothing_a_page_shows_but_a_renamed_clinician_does():
+    org = make_org()
+    user = make_user(Role.CLINICIAN, sites=[make_site(org)], org=org)
+    before = generations().get(0, 0)
+    type(user).objects.filter(pk=user.pk).update(last_login=timezone.now())
+    assert generations().get(0, 0) == before
+    type(user).objects.filter(pk=user.pk).update(last_name="Renamedsworth")
+    assert generations().get(0, 0) == before + 1
+
+
+def test_a_statement_that_changes_no_row_counts_nothing():
+    before = generations()
+    Attendance.objects.filter(pk=-1).update(minutes_attended=1)
+    assert generations() == before
+
+
+def test_every_counted_table_reaches_a_site_or_counts_for_all():
+    specs = {s.table: s.sites for s in table_specs()}
+    assert specs["attendance_attendance"].count("UNION") >= 1  # session's site and episode's
+    assert specs["patients_patient"] == "all"
+    assert "programs_groupsession" in specs["notes_progressnote"]
