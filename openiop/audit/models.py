@@ -37,10 +37,12 @@ class AuditEntry(models.Model):
     """
 
     at = models.DateTimeField(db_index=True)
-    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Looked up by user and by patient through the (user_id, at) and (patient_id, at) indexes: an
+    # index of its own on either would be one more to write on every page of patient data.
+    user_id = models.BigIntegerField(null=True, blank=True)
     username = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=20, blank=True)
-    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    patient_id = models.BigIntegerField(null=True, blank=True)
     action = models.CharField(max_length=20, choices=AuditAction.choices)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=60, blank=True)
@@ -75,7 +77,10 @@ class AuditEntry(models.Model):
 class AuditEntryPatient(models.Model):
     """The patients one entry concerns when a page shows several (a roster, a list, Today)."""
 
-    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="patients")
+    # By entry through the unique (entry, patient_id) index; no second index on entry alone.
+    entry = models.ForeignKey(
+        AuditEntry, on_delete=models.PROTECT, related_name="patients", db_index=False
+    )
     patient_id = models.BigIntegerField(db_index=True)
 
     class Meta:

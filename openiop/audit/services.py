@@ -105,7 +105,7 @@ def audit_record(
         outcome=outcome,
         detail=detail,
     )
-    entry.save()
+    _save(entry, [])
     return entry
 
 
@@ -143,28 +143,53 @@ def audit_record_many(
         outcome=AuditOutcome.OK,
         detail=detail,
     )
-    entry.save()
-    if ids:
-        _link_patients(entry.pk, ids)
+    _save(entry, ids)
     return entry
+
+
+def _save(entry: AuditEntry, patient_ids: list[int]) -> None:
+    """Insert the entry and its patient links. On PostgreSQL one statement (the links in one array
+    parameter): every page of patient data writes one, so its round trips are every page's."""
+    if connection.vendor != "postgresql":
+        entry.save()
+        if patient_ids:
+            _link_patients(entry.pk, patient_ids)
+        return
+    meta = AuditEntry._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    insert = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        if patient_ids:
+            links = quote(AuditEntryPatient._meta.db_table)
+            cursor.execute(
+                f"WITH e AS ({insert}), l AS (INSERT INTO {links} (entry_id, patient_id) "
+                "SELECT e.id, unnest(%s::bigint[]) FROM e) SELECT id FROM e",
+                [*values, patient_ids],
+            )
+        else:
+            cursor.execute(insert, values)
+        row = cursor.fetchone()
+    assert row is not None
+    entry.pk = row[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 LINKS_PER_INSERT = 5_000  # well under SQLite's limit of 32,766 parameters a statement
 
 
 def _link_patients(entry_id: int, patient_ids: list[int]) -> None:
-    """One INSERT of the entry's patient links. bulk_create would wrap it in a transaction of its
+    """One INSERT of the entry's patient links (SQLite; PostgreSQL inserts them with the entry). bulk_create would wrap it in a transaction of its
     own (two more round trips on every roster, list and Today page) for a single statement that
     is atomic anyway."""
     table = connection.ops.quote_name(AuditEntryPatient._meta.db_table)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One array parameter: binding one pair of parameters a patient cost more than the insert.
-            cursor.execute(
-                f"INSERT INTO {table} (entry_id, patient_id) SELECT %s, unnest(%s::bigint[])",
-                [entry_id, patient_ids],
-            )
-            return
         for start in range(0, len(patient_ids), LINKS_PER_INSERT):
             chunk = patient_ids[start : start + LINKS_PER_INSERT]
             rows = ", ".join(["(%s, %s)"] * len(chunk))
