@@ -151,10 +151,16 @@ def free_port() -> int:
 
 
 def start_server(
-    name: str, workers: int, port: int, extra: list[str] | None = None
+    name: str,
+    workers: int,
+    port: int,
+    extra: list[str] | None = None,
+    *,
+    page_cache: bool = True,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "OPENIOP_PAGE_CACHE": "1" if page_cache else "0",
         "DATABASE_URL": db_url(name),
         "OPENIOP_SECRET_KEY": "bench-only-key",
         "OPENIOP_DEBUG": "0",
@@ -311,7 +317,8 @@ class BackendCpu(threading.Thread):
     def _sample(self, *, initial: bool = False) -> None:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.database]
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name <> %s",
+                [self.database, WRITER_APP],
             ).fetchall()
         for (pid,) in rows:
             used = cpu_seconds([int(pid)])
@@ -329,15 +336,70 @@ class BackendCpu(threading.Thread):
         return sum(max(0.0, self.last[pid] - self.first[pid]) for pid in self.last)
 
 
+WRITER_APP = "openiop-bench-writer"
+
+
+class Writer(threading.Thread):
+    """Other people's work going on while a page is measured: every site changes a row of its
+    attendance `per_site_per_minute` times a minute (a no-op UPDATE, which the page cache's
+    triggers count like any change), so a cached page is rendered again as often as its site's
+    data changes, as it would be in a working network."""
+
+    def __init__(self, database: str, per_site_per_minute: float) -> None:
+        super().__init__(daemon=True)
+        self.database = database
+        self.per_site_per_minute = per_site_per_minute
+        self.stopping = threading.Event()
+        self.writes = 0
+
+    def run(self) -> None:
+        if self.per_site_per_minute <= 0:
+            return
+        url = db_url(self.database)
+        with psycopg.connect(url, autocommit=True, application_name=WRITER_APP) as conn:
+            # One attendance row per site, changed in turn: each site's pages go stale in turn.
+            rows = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT min(a.id) FROM attendance_attendance a "
+                    "JOIN programs_groupsession s ON s.id = a.session_id GROUP BY s.site_id"
+                ).fetchall()
+            ]
+            if not rows:
+                return
+            interval = 60.0 / (self.per_site_per_minute * len(rows))
+            i = 0
+            while not self.stopping.wait(interval):
+                conn.execute(
+                    "UPDATE attendance_attendance SET comment = comment WHERE id = %s",
+                    [rows[i % len(rows)]],
+                )
+                i += 1
+                self.writes += 1
+
+    def stop(self) -> int:
+        self.stopping.set()
+        self.join(timeout=10)
+        return self.writes
+
+
 def measure(
-    name: str, *, workers: int, duration: int, connections: int, only: set[str] | None
+    name: str,
+    *,
+    workers: int,
+    duration: int,
+    connections: int,
+    only: set[str] | None,
+    page_cache: bool = True,
+    site_writes_per_minute: float = 0.0,
+    probed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    probed = probe(name)
+    probed = probed or probe(name)
     pages = [
         p for p in probed["pages"] if only is None or p["name"] in only or p["name"] == "floor"
     ]
     port = free_port()
-    server = start_server(name, workers, port)
+    server = start_server(name, workers, port, page_cache=page_cache)
     base = f"http://127.0.0.1:{port}"
     try:
         cookies = {u: login(base, u) for u in {p["user"] for p in pages if p["user"]}}
@@ -350,17 +412,26 @@ def measure(
             # latencies it does not depend on what else the machine runs at the same time.
             app = worker_pids(server.pid)
             app_before, db = cpu_seconds(app), BackendCpu(name)
+            writer = Writer(name, site_writes_per_minute)
             db.start()
+            writer.start()
             result = wrk(url, cookie, duration=duration, connections=connections)
+            result["writes_during_run"] = writer.stop()
             db_used = db.stop()
             per_request = 1000 / result["requests"]
             result["cpu_ms"] = round((cpu_seconds(app) - app_before) * per_request, 3)
             result["db_cpu_ms"] = round(db_used * per_request, 3)
-            result.update(name=page["name"], path=page["path"], queries=page["queries"])
+            result.update(
+                name=page["name"],
+                path=page["path"],
+                queries=page["queries"] if page_cache else page["queries_rendered"],
+                queries_rendered=page["queries_rendered"],
+                cache=page.get("cache", "none") if page_cache else "off",
+            )
             log(
                 f"   {page['name']:<16} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:7.1f} ms"
                 f"  p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
-                f"  {page['queries']} queries  CPU {result['cpu_ms']:.2f} + db"
+                f"  {result['queries']} queries  CPU {result['cpu_ms']:.2f} + db"
                 f" {result['db_cpu_ms']:.2f} ms/req"
             )
             results.append(result)
@@ -368,7 +439,20 @@ def measure(
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return {"today": probed["today"], "pages": results, "worker_peak_mb": peaks}
+    return {
+        "today": probed["today"],
+        "pages": results,
+        "worker_peak_mb": peaks,
+        "probed": probed,
+    }
+
+
+def _without_probe(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (_without_probe(v) if isinstance(v, dict) else v)
+        for k, v in run.items()
+        if k != "probed"
+    }
 
 
 def report(
@@ -378,6 +462,8 @@ def report(
         return {p["name"]: p for p in runs[size]["pages"]}
 
     big_pages, small_pages = by_name(big), by_name(small)
+    uncached = {p["name"]: p for p in runs[big].get("uncached", {}).get("pages", [])}
+    uncached_floor = uncached["floor"]["p95_ms"] if "floor" in uncached else None
     floor_big, floor_small = big_pages["floor"]["p95_ms"], small_pages["floor"]["p95_ms"]
     floor_cpu = max(big_pages["floor"].get("cpu_ms", 0.0), 0.001)
 
@@ -412,6 +498,16 @@ def report(
                 "db_cpu_ms_per_request": page.get("db_cpu_ms"),
                 "cpu_ms_per_request_1k": cpu(other),
                 "cpu_ratio_to_floor": round(cpu(page) / floor_cpu, 1) if cpu(page) else None,
+                "cache": page.get("cache"),
+                "queries_rendered": page.get("queries_rendered"),
+                "writes_during_run": page.get("writes_during_run"),
+                # The same page with the page cache off, against that run's floor: what every
+                # request would cost if the page's site changed between any two of them.
+                "p95_uncached_ms": uncached[name]["p95_ms"] if name in uncached else None,
+                "p95_uncached_ratio_to_floor": round(uncached[name]["p95_ms"] / uncached_floor, 2)
+                if name in uncached and uncached_floor
+                else None,
+                "cpu_uncached_ms_per_request": cpu(uncached.get(name)),
                 "within_budget": to_floor <= BUDGET_TO_FLOOR
                 and (growth is None or growth <= BUDGET_GROWTH)
                 and (other is None or page["queries"] == other["queries"]),
@@ -431,7 +527,7 @@ def report(
             str(big): runs[big]["worker_peak_mb"],
             str(small): runs[small]["worker_peak_mb"],
         },
-        "runs": {str(k): v for k, v in runs.items()},
+        "runs": {str(k): _without_probe(run) for k, run in runs.items()},
     }
 
 
@@ -442,9 +538,15 @@ def markdown(result: dict[str, Any]) -> str:
         f"for {result['load']['duration_s']} s per page. Floor (/healthz) p95: "
         f"{result['floor']['p95_ms']:.2f} ms at 20k, {result['floor']['p95_ms_1k']:.2f} ms at 1k.",
         "",
+        f"Each site changed {result['load'].get('site_writes_per_minute', 0):g} times a minute "
+        "while its pages were measured, so cached pages were rendered again as their data changed. "
+        "The last column is the same page with the page cache off (every request rendered), "
+        "against that run's floor.",
+        "",
         "| page | req/s | p50 ms | p95 ms | p99 ms | p95 / floor | p95 20k / 1k | queries "
-        "| CPU ms/req (app + db) | CPU / floor | within budget |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| CPU ms/req (app + db) | CPU / floor | within budget | served | rendered: queries, "
+        "p95 / floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|---:|",
     ]
     for p in result["pages"]:
         growth = f"{p['p95_ratio_20k_to_1k']:.2f}" if p["p95_ratio_20k_to_1k"] is not None else "—"
@@ -452,7 +554,9 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {p['name']} | {p['rps']:.0f} | {p['p50_ms']:.1f} | {p['p95_ms']:.1f} | "
             f"{p['p99_ms']:.1f} | {p['p95_ratio_to_floor']:.2f} | {growth} | {p['queries']} | "
             f"{p['app_cpu_ms_per_request']:.2f} + {p['db_cpu_ms_per_request']:.2f} | "
-            f"{p['cpu_ratio_to_floor']:.1f} | {'yes' if p['within_budget'] else '**no**'} |"
+            f"{p['cpu_ratio_to_floor']:.1f} | {'yes' if p['within_budget'] else '**no**'} | "
+            f"{'from cache' if p.get('cache') in ('hit', 'miss') else 'rendered'} | "
+            f"{p.get('queries_rendered', '—')}, {_ratio(p.get('p95_uncached_ratio_to_floor'))} |"
         )
     peaks = result["worker_peak_mb"]
     lines += [
@@ -463,6 +567,10 @@ def markdown(result: dict[str, Any]) -> str:
         "Peak memory per worker (MB): " + "; ".join(f"{k} patients: {v}" for k, v in peaks.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def update_readme(table: str) -> None:
@@ -487,6 +595,17 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
     parser.add_argument("--rebuild", action="store_true", help="build the databases again")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument(
+        "--site-writes-per-minute",
+        type=float,
+        default=6.0,
+        help="changes each site makes a minute while pages are measured (0: none)",
+    )
+    parser.add_argument(
+        "--no-uncached",
+        action="store_true",
+        help="skip the second run with the page cache off (every request rendered afresh)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -499,14 +618,29 @@ def main() -> None:
     for patients, sites in sizes.items():
         name = f"openiop_bench_{patients}"
         ensure_database(name, sites=sites, patients=patients, seed=args.seed, rebuild=args.rebuild)
-        log(f"== {name}: measuring ({args.workers} workers)")
+        log(
+            f"== {name}: measuring ({args.workers} workers, page cache on, each site changing "
+            f"{args.site_writes_per_minute:g} times a minute)"
+        )
         runs[patients] = measure(
             name,
             workers=args.workers,
             duration=args.duration,
             connections=args.connections,
             only=only,
+            site_writes_per_minute=args.site_writes_per_minute,
         )
+        if not args.no_uncached:
+            log(f"== {name}: measuring again with the page cache off (every request rendered)")
+            runs[patients]["uncached"] = measure(
+                name,
+                workers=args.workers,
+                duration=args.duration,
+                connections=args.connections,
+                only=only,
+                page_cache=False,
+                probed=runs[patients]["probed"],
+            )
     with psycopg.connect(PG_ADMIN) as conn:
         pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     meta = {
@@ -518,6 +652,7 @@ def main() -> None:
         },
         "server": {"kind": "gunicorn (sync)", "workers": args.workers},
         "load": {
+            "site_writes_per_minute": args.site_writes_per_minute,
             "tool": "wrk",
             "threads": 2,
             "connections": args.connections,
