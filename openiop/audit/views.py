@@ -12,57 +12,43 @@ from markupsafe import Markup
 
 from openiop.accounts.domain import Cap
 from openiop.audit.forms import AuditFilterForm
-from openiop.audit.models import AuditAction, AuditOutcome
-from openiop.audit.selectors import audit_search
+from openiop.audit.models import AuditAction, AuditEntry, AuditOutcome
+from openiop.audit.selectors import ROW_FIELDS, audit_search
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
-from openiop.patients.models import Patient
+from openiop.patients.selectors import patient_id_by_mrn
 from openiop.web.views_support import paginate, staff_view
 
-# What a row of the log shows, read as plain tuples: a page holds 50 entries, and building model
-# instances (with each entry's JSON detail decoded) cost more than reading them.
-ROW_FIELDS = (
-    "id",
-    "at",
-    "username",
-    "role",
-    "action",
-    "object_type",
-    "object_id",
-    "patient_id",
-    "outcome",
-    "client_addr",
-    "channel",
-    "path",
-)
 ACTION_LABELS = dict(AuditAction.choices)
 OUTCOME_LABELS = dict(AuditOutcome.choices)
 ROWS_KEPT = 20_000
 
 # An entry never changes (the log is append-only), so the table row that shows it is rendered once
 # per process and time zone and then reused: most of a search's page was on its last page too.
-_rows: OrderedDict[tuple[int, str], str] = OrderedDict()
+_rows: OrderedDict[tuple[int, str, str], str] = OrderedDict()
 _rows_lock = threading.Lock()
 
 
-def rendered_rows(rows: list[Any]) -> list[Markup]:
-    """The <tr> of each entry (ROW_FIELDS tuples), in that order."""
+def rendered_rows(entries: list[tuple[int, Any]]) -> list[Markup]:
+    """The <tr> of each (id, time) entry, in that order; only entries not shown before are read."""
     zone = timezone.get_current_timezone_name()
+    keys = [(i, str(at), zone) for i, at in entries]
     with _rows_lock:
-        known = {r.id: _rows[(r.id, zone)] for r in rows if (r.id, zone) in _rows}
-    missing = [r for r in rows if r.id not in known]
+        known = {k: _rows[k] for k in keys if k in _rows}
+    missing = {k[0]: k for k in keys if k not in known}
     if missing:
         template = get_template("audit/_row.html")
-        for row in missing:
-            known[row.id] = template.render(
+        rows = AuditEntry.objects.filter(pk__in=list(missing)).values_list(*ROW_FIELDS, named=True)
+        for row in rows:
+            known[missing[row.id]] = template.render(
                 {"e": row, "actions": ACTION_LABELS, "outcomes": OUTCOME_LABELS}
             )
         with _rows_lock:
-            for row in missing:
-                _rows[(row.id, zone)] = known[row.id]
+            for key in missing.values():
+                _rows[key] = known[key]
             while len(_rows) > ROWS_KEPT:
                 _rows.popitem(last=False)
-    return [Markup(known[r.id]) for r in rows]
+    return [Markup(known[k]) for k in keys]
 
 
 @staff_view(Cap.AUDIT_VIEW)
@@ -70,14 +56,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     form = AuditFilterForm(request.GET or None)
     entries = None
-    patient = None
     if not request.GET or form.is_valid():
         data = form.cleaned_data if request.GET else {}
         mrn = (data.get("patient") or "").strip()
         patient_id = None
         if mrn:
-            patient = Patient.objects.filter(mrn__iexact=mrn).only("id", "mrn").first()
-            patient_id = patient.pk if patient else -1
+            patient_id = patient_id_by_mrn(mrn) or -1
         entries = audit_search(
             actor=actor,
             patient_id=patient_id,
@@ -86,8 +70,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             date_to=data.get("date_to"),
             outcome=data.get("outcome") or "",
         )
-    rows = entries.values_list(*ROW_FIELDS, named=True) if entries is not None else []
-    page = paginate(request, rows, per_page=50)
+    page = paginate(request, entries if entries is not None else [], per_page=50)
     page.object_list = rendered_rows(list(page.object_list))  # before this search is logged
     if entries is not None:
         data = form.cleaned_data if request.GET else {}
@@ -104,6 +87,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "patient": patient,
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from openiop.accounts.access import require, require_patient, visible_patients
@@ -209,6 +210,21 @@ def patient_chart(*, actor: Actor, patient_id: int) -> Chart:
         alerts=alerts,
         has_part2_records=has_part2,
     )
+
+
+def patient_id_by_mrn(mrn: str) -> int | None:
+    """The id of the patient with this MRN, ignoring case (the MRN upper-case index), or None.
+
+    Not audited: it names no one to the caller; the page that uses the id audits what it shows.
+    Plain SQL: the ORM building this one look-up cost more than running it.
+    """
+    table = connection.ops.quote_name(Patient._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE UPPER(mrn) = UPPER(%s) ORDER BY id LIMIT 1", [mrn]
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def patient_chart_by_mrn(*, actor: Actor, mrn: str) -> Chart:

@@ -144,3 +144,33 @@ def test_an_entry_naming_many_patients_links_each_once_across_inserts(monkeypatc
         p.pk for p in patients
     )
     assert entry.patient_id is None
+
+
+def test_a_patients_log_merges_entries_naming_them_and_pages_that_showed_them_newest_first():
+    from openiop.audit.selectors import audit_search
+
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, sites=[site], org=org)
+    alpha = make_patient(site, legal_last_name="Quasar")
+    beta = make_patient(site, legal_last_name="Nebulon")
+    actor = Actor(user=auditor)
+    made = []
+    for i in range(7):  # interleaved in time: named, shown among others, shown alone, elsewhere
+        made.append(audit_record(actor, action="view", patient_id=alpha.pk, object_type=f"n{i}").pk)
+        made.append(
+            audit_record_many(
+                actor, action="view", object_type=f"m{i}", patient_ids=[alpha.pk, beta.pk]
+            ).pk
+        )
+        # One patient only: named on the entry and linked too, listed once.
+        made.append(
+            audit_record_many(actor, action="view", object_type=f"o{i}", patient_ids=[alpha.pk]).pk
+        )
+        audit_record(actor, action="view", patient_id=beta.pk, object_type=f"b{i}")
+    log = audit_search(actor=actor, patient_id=alpha.pk)
+    newest_first = sorted(made, reverse=True)  # at and id grow together here
+    assert log.count() == len(made) == 21
+    assert [i for i, _at in log[0:5]] == newest_first[0:5]
+    assert [i for i, _at in log[5:10]] == newest_first[5:10]
+    assert [i for i, _at in log[20:25]] == newest_first[20:]
