@@ -44,18 +44,33 @@ class AuditLog:
     through the ORM cost more CPU than PostgreSQL took to run them.
     """
 
+    # Counting stops here: a patient seen every day for months, or whose log is searched often, has
+    # thousands of entries, and an exact count read them all on every page. The pager then says
+    # "more than 1,000"; a date range narrows the search to any older entry.
+    COUNT_CAP = 1000
+
     def __init__(self, branches: list[tuple[str, list[Any]]]) -> None:
         self.branches = branches  # (WHERE clause, its parameters)
         self._count: int | None = None
 
+    @property
+    def capped(self) -> bool:
+        """More entries match than count() says (it stopped at COUNT_CAP + 1)."""
+        return self.count() > self.COUNT_CAP
+
     def count(self) -> int:
+        """The number of matching entries, up to COUNT_CAP + 1 (one query)."""
         if self._count is None:
-            parts = [f"(SELECT COUNT(*) FROM {_TABLE} WHERE {where})" for where, _ in self.branches]
+            limit = self.COUNT_CAP + 1
+            parts = [
+                f"(SELECT COUNT(*) FROM (SELECT 1 FROM {_TABLE} WHERE {where} LIMIT {limit}) AS c{i})"
+                for i, (where, _) in enumerate(self.branches)
+            ]
             params = [p for _, branch_params in self.branches for p in branch_params]
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT {' + '.join(parts)}", params)
                 row = cursor.fetchone()
-            self._count = int(row[0]) if row else 0
+            self._count = min(int(row[0]) if row else 0, limit)
         return self._count
 
     def __len__(self) -> int:

@@ -174,3 +174,23 @@ def test_a_patients_log_merges_entries_naming_them_and_pages_that_showed_them_ne
     assert [i for i, _at in log[0:5]] == newest_first[0:5]
     assert [i for i, _at in log[5:10]] == newest_first[5:10]
     assert [i for i, _at in log[20:25]] == newest_first[20:]
+
+
+def test_a_long_log_is_counted_only_up_to_its_cap_and_says_so(client, monkeypatch):
+    from openiop.audit.selectors import AuditLog
+
+    monkeypatch.setattr(AuditLog, "COUNT_CAP", 60)
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, sites=[site], org=org)
+    patient = make_patient(site, legal_last_name="Longlogger")
+    for i in range(70):
+        audit_record(Actor(user=auditor), action="view", patient_id=patient.pk, object_type=f"v{i}")
+    client.force_login(auditor)
+    url = reverse("audit:log")
+    body = client.get(url, {"patient": patient.mrn}).content.decode()
+    assert "more than 60 in all" in body and "70 in all" not in body
+    assert body.count("<tr>") - 1 == 50
+    last = client.get(url, {"patient": patient.mrn, "page": 2}).content.decode()
+    assert last.count("<tr>") - 1 == 11  # up to the cap (and one): a date range reaches the rest
+    assert "narrow the dates" in last
