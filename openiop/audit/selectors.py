@@ -142,7 +142,13 @@ def audit_search(
             (
                 " AND ".join(
                     [
-                        f"id IN (SELECT entry_id FROM {_LINKS} WHERE patient_id = %s)",
+                        # The patient's links first, then their entries by id: as a join or IN
+                        # PostgreSQL may walk the whole log newest first looking for them.
+                        (
+                            f"id = ANY(ARRAY(SELECT entry_id FROM {_LINKS} WHERE patient_id = %s))"
+                            if connection.vendor == "postgresql"
+                            else f"id IN (SELECT entry_id FROM {_LINKS} WHERE patient_id = %s)"
+                        ),
                         "(patient_id IS NULL OR patient_id <> %s)",
                         *conditions,
                     ]
