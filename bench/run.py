@@ -2,8 +2,9 @@
 
 For each size it makes sure a PostgreSQL database filled by `openiop synth` exists (built once,
 then reused), tunes that database (per-database settings only), counts each page's SQL queries
-(bench/probe.py), serves the app with gunicorn, and drives wrk on 127.0.0.1 against the floor
-(/healthz, no database) and each page. It reports requests/s, p50/p95/p99, each page's p95 over the
+(bench/probe.py), serves each database with its own gunicorn and drives wrk on 127.0.0.1 against
+the floor (/healthz, no database) and each page, page by page on one size then the other, while a
+writer changes every site's data a few times a minute; then again with the page cache off. It reports requests/s, p50/p95/p99, each page's p95 over the
 floor's p95 from the same server run, the growth from 1,000 to 20,000 patients, SQL queries per
 request, and each worker's peak memory. Results: bench/results/latest.json and latest.md, and the
 table in README.md between the bench markers.
@@ -45,6 +46,12 @@ DEFAULT_WORKERS = 3
 # Budgets from issue 6, as ratios measured in one run.
 BUDGET_TO_FLOOR = 5.0
 BUDGET_GROWTH = 1.25
+# Other people's work while a page is measured: changes per site per minute. The synthetic network
+# itself implies about 0.9: over 26 weeks of 5 program days of 10 hours (78,000 minutes) its 50
+# sites write about 3.5 million transactions (350,000 rosters at about two each, 1.18 million
+# questionnaires, 330,000 notes at about four saves each, 54,000 plans at about four, 60,000 stage
+# changes, 26,000 episodes at about three). Twice that, rounded up.
+SITE_WRITES_PER_MINUTE = 2.0
 # Per-database settings for the bench databases (no server restart, nothing global).
 PG_TUNING = {
     "random_page_cost": "1.1",
@@ -383,8 +390,16 @@ class Writer(threading.Thread):
         return self.writes
 
 
+def settle(name: str) -> None:
+    """Vacuum, analyze and checkpoint before measuring, so that background work the last run
+    left behind (autovacuum, a checkpoint) does not land in the middle of this one."""
+    with psycopg.connect(db_url(name), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+        conn.execute("CHECKPOINT")
+
+
 def measure(
-    name: str,
+    names: list[str],
     *,
     workers: int,
     duration: int,
@@ -392,67 +407,100 @@ def measure(
     only: set[str] | None,
     page_cache: bool = True,
     site_writes_per_minute: float = 0.0,
-    probed: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    probed = probed or probe(name)
-    pages = [
-        p for p in probed["pages"] if only is None or p["name"] in only or p["name"] == "floor"
-    ]
-    port = free_port()
-    server = start_server(name, workers, port, page_cache=page_cache)
-    base = f"http://127.0.0.1:{port}"
+    probed: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Serve each database with its own gunicorn (all started together) and measure every page
+    on each in turn, page by page: the sizes are compared under the same conditions, not minutes
+    apart."""
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    bases: dict[str, str] = {}
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    peaks: dict[str, list[float]] = {}
     try:
-        cookies = {u: login(base, u) for u in {p["user"] for p in pages if p["user"]}}
-        results = []
-        for page in pages:
-            url = base + page["path"]
-            cookie = cookies.get(page["user"]) if page["user"] else None
-            wrk(url, cookie, duration=2, connections=connections, warm_up=True)
-            # CPU per request, of the workers and of their database connections: unlike the
-            # latencies it does not depend on what else the machine runs at the same time.
-            app = worker_pids(server.pid)
-            app_before, db = cpu_seconds(app), BackendCpu(name)
-            writer = Writer(name, site_writes_per_minute)
-            db.start()
-            writer.start()
-            result = wrk(url, cookie, duration=duration, connections=connections)
-            result["writes_during_run"] = writer.stop()
-            db_used = db.stop()
-            per_request = 1000 / result["requests"]
-            result["cpu_ms"] = round((cpu_seconds(app) - app_before) * per_request, 3)
-            result["db_cpu_ms"] = round(db_used * per_request, 3)
-            result.update(
-                name=page["name"],
-                path=page["path"],
-                queries=page["queries"] if page_cache else page["queries_rendered"],
-                queries_rendered=page["queries_rendered"],
-                cache=page.get("cache", "none") if page_cache else "off",
-            )
-            log(
-                f"   {page['name']:<16} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:7.1f} ms"
-                f"  p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
-                f"  {result['queries']} queries  CPU {result['cpu_ms']:.2f} + db"
-                f" {result['db_cpu_ms']:.2f} ms/req"
-            )
-            results.append(result)
-        peaks = worker_peak_mb(server.pid)
+        for name in names:
+            settle(name)
+            port = free_port()
+            servers[name] = start_server(name, workers, port, page_cache=page_cache)
+            bases[name] = f"http://127.0.0.1:{port}"
+        cookies = {
+            name: {
+                u: login(bases[name], u)
+                for u in {p["user"] for p in probed[name]["pages"] if p["user"]}
+            }
+            for name in names
+        }
+        page_names = [
+            p["name"]
+            for p in probed[names[0]]["pages"]
+            if only is None or p["name"] in only or p["name"] == "floor"
+        ]
+        for page_name in page_names:
+            for name in names:
+                page = next(p for p in probed[name]["pages"] if p["name"] == page_name)
+                result = _measure_page(
+                    name,
+                    servers[name],
+                    bases[name] + page["path"],
+                    cookies[name].get(page["user"]) if page["user"] else None,
+                    duration=duration,
+                    connections=connections,
+                    site_writes_per_minute=site_writes_per_minute,
+                )
+                result.update(
+                    name=page["name"],
+                    path=page["path"],
+                    queries=page["queries"] if page_cache else page["queries_rendered"],
+                    queries_rendered=page["queries_rendered"],
+                    cache=page.get("cache", "none") if page_cache else "off",
+                )
+                log(
+                    f"   {name:<20} {page['name']:<20} {result['rps']:>8.1f} req/s"
+                    f"  p50 {result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms"
+                    f"  p99 {result['p99_ms']:7.1f} ms  {result['queries']} queries"
+                    f"  CPU {result['cpu_ms']:.2f} + db {result['db_cpu_ms']:.2f} ms/req"
+                )
+                results[name].append(result)
+        peaks = {name: worker_peak_mb(server.pid) for name, server in servers.items()}
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for server in servers.values():
+            server.send_signal(signal.SIGTERM)
+        for server in servers.values():
+            server.wait(timeout=30)
     return {
-        "today": probed["today"],
-        "pages": results,
-        "worker_peak_mb": peaks,
-        "probed": probed,
+        name: {
+            "today": probed[name]["today"],
+            "pages": results[name],
+            "worker_peak_mb": peaks.get(name, []),
+        }
+        for name in names
     }
 
 
-def _without_probe(run: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: (_without_probe(v) if isinstance(v, dict) else v)
-        for k, v in run.items()
-        if k != "probed"
-    }
+def _measure_page(
+    name: str,
+    server: subprocess.Popen[bytes],
+    url: str,
+    cookie: str | None,
+    *,
+    duration: int,
+    connections: int,
+    site_writes_per_minute: float,
+) -> dict[str, Any]:
+    wrk(url, cookie, duration=2, connections=connections, warm_up=True)
+    # CPU per request, of the workers and of their database connections: unlike the latencies
+    # it does not depend on what else the machine runs at the same time.
+    app = worker_pids(server.pid)
+    app_before, db = cpu_seconds(app), BackendCpu(name)
+    writer = Writer(name, site_writes_per_minute)
+    db.start()
+    writer.start()
+    result = wrk(url, cookie, duration=duration, connections=connections)
+    result["writes_during_run"] = writer.stop()
+    db_used = db.stop()
+    per_request = 1000 / result["requests"]
+    result["cpu_ms"] = round((cpu_seconds(app) - app_before) * per_request, 3)
+    result["db_cpu_ms"] = round(db_used * per_request, 3)
+    return result
 
 
 def report(
@@ -527,7 +575,7 @@ def report(
             str(big): runs[big]["worker_peak_mb"],
             str(small): runs[small]["worker_peak_mb"],
         },
-        "runs": {str(k): _without_probe(run) for k, run in runs.items()},
+        "runs": {str(k): run for k, run in runs.items()},
     }
 
 
@@ -598,7 +646,7 @@ def main() -> None:
     parser.add_argument(
         "--site-writes-per-minute",
         type=float,
-        default=6.0,
+        default=SITE_WRITES_PER_MINUTE,
         help="changes each site makes a minute while pages are measured (0: none)",
     )
     parser.add_argument(
@@ -614,33 +662,42 @@ def main() -> None:
         args.patients: args.sites,
         args.small: max(1, round(args.sites * args.small / args.patients)),
     }
-    runs: dict[int, dict[str, Any]] = {}
+    names = {patients: f"openiop_bench_{patients}" for patients in sizes}
     for patients, sites in sizes.items():
-        name = f"openiop_bench_{patients}"
-        ensure_database(name, sites=sites, patients=patients, seed=args.seed, rebuild=args.rebuild)
-        log(
-            f"== {name}: measuring ({args.workers} workers, page cache on, each site changing "
-            f"{args.site_writes_per_minute:g} times a minute)"
+        ensure_database(
+            names[patients], sites=sites, patients=patients, seed=args.seed, rebuild=args.rebuild
         )
-        runs[patients] = measure(
-            name,
+    probed = {name: probe(name) for name in names.values()}
+    log(
+        f"== measuring {', '.join(names.values())} page by page ({args.workers} workers each, "
+        f"page cache on, each site changing {args.site_writes_per_minute:g} times a minute)"
+    )
+    cached = measure(
+        list(names.values()),
+        workers=args.workers,
+        duration=args.duration,
+        connections=args.connections,
+        only=only,
+        site_writes_per_minute=args.site_writes_per_minute,
+        probed=probed,
+    )
+    uncached: dict[str, dict[str, Any]] = {}
+    if not args.no_uncached:
+        log("== measuring again with the page cache off (every request rendered)")
+        uncached = measure(
+            list(names.values()),
             workers=args.workers,
             duration=args.duration,
             connections=args.connections,
             only=only,
-            site_writes_per_minute=args.site_writes_per_minute,
+            page_cache=False,
+            probed=probed,
         )
-        if not args.no_uncached:
-            log(f"== {name}: measuring again with the page cache off (every request rendered)")
-            runs[patients]["uncached"] = measure(
-                name,
-                workers=args.workers,
-                duration=args.duration,
-                connections=args.connections,
-                only=only,
-                page_cache=False,
-                probed=runs[patients]["probed"],
-            )
+    runs: dict[int, dict[str, Any]] = {}
+    for patients, name in names.items():
+        runs[patients] = cached[name]
+        if name in uncached:
+            runs[patients]["uncached"] = uncached[name]
     with psycopg.connect(PG_ADMIN) as conn:
         pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     meta = {
