@@ -169,3 +169,18 @@ def test_nothing_is_cached_with_the_cache_turned_off(client, page_cache, setting
     url = reverse("web:today")
     for _ in range(3):
         assert _get(client, url).get(HEADER) is None
+
+
+def test_attendance_taken_on_the_roster_shows_on_the_cached_today_page(client, page_cache, clinic):
+    """Through the web, as a clinician works: Today cached, the roster's 'All present', Today again."""
+    client.force_login(clinic["clinician"])
+    today_url = reverse("web:today")
+    _get(client, today_url)
+    assert "0 of 1 recorded" in _get(client, today_url).text
+    assert _get(client, today_url)[HEADER] == "hit"
+    session = GroupSession.objects.get(site=clinic["site"], title="Individual therapy")
+    roster = reverse("attendance:session", kwargs={"session_id": session.pk})
+    assert client.post(roster, {"action": "all_present"}).status_code == 302
+    _get(client, roster)  # shows (and consumes) the "Marked 1 present" message
+    after = _get(client, today_url)
+    assert after[HEADER] == "miss" and "1 of 1 recorded" in after.text
