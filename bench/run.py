@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import http.cookiejar
 import json
 import os
@@ -672,27 +673,20 @@ def main() -> None:
         f"== measuring {', '.join(names.values())} page by page ({args.workers} workers each, "
         f"page cache on, each site changing {args.site_writes_per_minute:g} times a minute)"
     )
-    cached = measure(
+    run = functools.partial(
+        measure,
         list(names.values()),
         workers=args.workers,
         duration=args.duration,
         connections=args.connections,
         only=only,
-        site_writes_per_minute=args.site_writes_per_minute,
         probed=probed,
     )
+    cached = run(site_writes_per_minute=args.site_writes_per_minute)
     uncached: dict[str, dict[str, Any]] = {}
     if not args.no_uncached:
         log("== measuring again with the page cache off (every request rendered)")
-        uncached = measure(
-            list(names.values()),
-            workers=args.workers,
-            duration=args.duration,
-            connections=args.connections,
-            only=only,
-            page_cache=False,
-            probed=probed,
-        )
+        uncached = run(page_cache=False)
     runs: dict[int, dict[str, Any]] = {}
     for patients, name in names.items():
         runs[patients] = cached[name]

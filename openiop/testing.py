@@ -17,7 +17,7 @@ from openiop.episodes.domain import is_part2_protected
 from openiop.episodes.models import Episode
 from openiop.patients.domain import search_name_for
 from openiop.patients.models import Patient
-from openiop.programs.models import Organization, Room, Site, Track, TrackBlock
+from openiop.programs.models import GroupSession, Organization, Room, Site, Track, TrackBlock
 
 _seq = itertools.count(1)
 
@@ -113,6 +113,23 @@ def make_track(site: Site, **kw: Any) -> Track:
     }
     defaults.update(kw)
     return Track.objects.create(site=site, **defaults)
+
+
+def make_session(site: Site, facilitator: User, day: dt.date, **kw: Any) -> GroupSession:
+    """A session on `day` at the site, 9:00 for three hours unless `at` and `minutes` say otherwise
+    (a group of `track`, or an individual session of `episode`, through kw)."""
+    starts = dt.datetime.combine(day, kw.pop("at", dt.time(9, 0)), tzinfo=site.tz)
+    minutes = kw.pop("minutes", 180)
+    defaults: dict[str, Any] = {"kind": "group_therapy", "title": "Process group"}
+    defaults.update(kw)
+    return GroupSession.objects.create(
+        site=site,
+        date=day,
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(minutes=minutes),
+        facilitator=facilitator,
+        **defaults,
+    )
 
 
 def make_block(track: Track, facilitator: User, room: Room, **kw: Any) -> TrackBlock:

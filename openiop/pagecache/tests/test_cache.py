@@ -16,7 +16,15 @@ from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.episodes.models import Alert
 from openiop.pagecache.cache import HEADER
 from openiop.programs.models import GroupSession
-from openiop.testing import make_episode, make_org, make_patient, make_room, make_site, make_user
+from openiop.testing import (
+    make_episode,
+    make_org,
+    make_patient,
+    make_room,
+    make_session,
+    make_site,
+    make_user,
+)
 
 pytestmark = [
     pytest.mark.django_db,
@@ -35,17 +43,15 @@ def clinic():
     episode = make_episode(
         make_patient(site, legal_first_name="Marigold", legal_last_name="Puddifoot")
     )
-    today = timezone.localdate(timezone=site.tz)
-    starts = dt.datetime.combine(today, dt.time(10, 0), tzinfo=site.tz)
-    GroupSession.objects.create(
-        site=site,
+    make_session(
+        site,
+        clinician,
+        timezone.localdate(timezone=site.tz),
         episode=episode,
         kind="individual",
         title="Individual therapy",
-        date=today,
-        starts_at=starts,
-        ends_at=starts + dt.timedelta(minutes=50),
-        facilitator=clinician,
+        at=dt.time(10, 0),
+        minutes=50,
     )
     alert = Alert.objects.create(
         patient=episode.patient,

@@ -12,12 +12,13 @@ from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.pagecache.models import DataGeneration
 from openiop.pagecache.triggers import EXCLUDED_APPS, EXCLUDED_TABLES, table_specs
-from openiop.programs.models import Enrollment, GroupSession
+from openiop.programs.models import Enrollment
 from openiop.testing import (
     make_episode,
     make_org,
     make_patient,
     make_room,
+    make_session,
     make_site,
     make_track,
     make_user,
@@ -84,18 +85,7 @@ def test_an_attendance_row_counts_for_its_sessions_site_through_the_foreign_keys
     track = make_track(site)
     episode = make_episode(make_patient(site))
     Enrollment.objects.create(episode=episode, track=track, start_date=dt.date.today())
-    starts = timezone.now()
-    session = GroupSession.objects.create(
-        site=site,
-        track=track,
-        kind="group_therapy",
-        title="Process group",
-        date=starts.date(),
-        starts_at=starts,
-        ends_at=starts + dt.timedelta(hours=3),
-        facilitator=clinician,
-        room=make_room(site),
-    )
+    session = make_session(site, clinician, dt.date.today(), track=track, room=make_room(site))
     before = generations()
     row = Attendance.objects.create(
         session=session,
