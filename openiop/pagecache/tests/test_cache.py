@@ -190,3 +190,33 @@ def test_attendance_taken_on_the_roster_shows_on_the_cached_today_page(client, p
     _get(client, roster)  # shows (and consumes) the "Marked 1 present" message
     after = _get(client, today_url)
     assert after[HEADER] == "miss" and "1 of 1 recorded" in after.text
+
+
+def test_a_form_on_a_page_served_from_the_cache_posts_with_its_csrf_token(clinic):
+    """The cached page carries the CSRF token of the browser it was rendered for, and that
+    browser's POST from it passes Django's CSRF check."""
+    import re
+
+    from django.core.cache import caches
+    from django.test import Client, override_settings
+
+    from openiop.pagecache.cache import CACHE_ALIAS
+
+    caches[CACHE_ALIAS].clear()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(clinic["clinician"])
+    url = reverse("web:today")
+    with override_settings(OPENIOP_PAGE_CACHE=True):
+        browser.get(url)
+        browser.get(url)
+        page = browser.get(url)
+    assert page[HEADER] == "hit"
+    ack = reverse("attendance:alert_ack", kwargs={"alert_id": clinic["alert"].pk})
+    form = page.text[page.text.index(f'action="{ack}"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    assert token is not None
+    answer = browser.post(ack, {"csrfmiddlewaretoken": token.group(1), "next": url})
+    assert answer.status_code == 302
+    clinic["alert"].refresh_from_db()
+    assert clinic["alert"].status != "open"
+    assert browser.post(ack, {"csrfmiddlewaretoken": "x" * 64}).status_code == 403
