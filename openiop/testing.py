@@ -24,6 +24,14 @@ _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple-42"
 
 
+def postgresql_only(why: str) -> Any:
+    """A pytest mark: skip on SQLite (the suite's PostgreSQL half runs the test)."""
+    import pytest
+    from django.db import connection
+
+    return pytest.mark.skipif(connection.vendor != "postgresql", reason=why)
+
+
 def audit_links_query() -> int:
     """The query a multi-patient audit entry adds for its patient links: 1 on SQLite, 0 on
     PostgreSQL, where the entry and its links are one INSERT (audit.services._save)."""

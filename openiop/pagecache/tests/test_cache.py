@@ -24,14 +24,10 @@ from openiop.testing import (
     make_session,
     make_site,
     make_user,
+    postgresql_only,
 )
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="pages are cached on PostgreSQL only"
-    ),
-]
+pytestmark = [pytest.mark.django_db, postgresql_only("pages are cached on PostgreSQL only")]
 
 
 @pytest.fixture

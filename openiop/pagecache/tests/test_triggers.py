@@ -22,13 +22,12 @@ from openiop.testing import (
     make_site,
     make_track,
     make_user,
+    postgresql_only,
 )
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="the counting triggers exist on PostgreSQL only"
-    ),
+    postgresql_only("the counting triggers exist on PostgreSQL only"),
 ]
 
 
