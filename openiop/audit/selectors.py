@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from typing import Any
 
 from django.db import connection
@@ -29,6 +30,23 @@ ROW_FIELDS = (
 )
 
 
+AuditRow = namedtuple("AuditRow", ROW_FIELDS)  # type: ignore[misc]
+
+
+def entries_by_id(ids: list[int]) -> list[Any]:
+    """The entries with these ids, as AuditRow tuples (what a row of the log shows).
+
+    On PostgreSQL one plain SELECT; SQLite goes through the ORM, which turns its stored text back
+    into times."""
+    if connection.vendor != "postgresql":
+        return list(AuditEntry.objects.filter(pk__in=ids).values_list(*ROW_FIELDS, named=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(ROW_FIELDS)} FROM {_TABLE} WHERE id = ANY(%s)", [list(ids)]
+        )
+        return [AuditRow(*row) for row in cursor.fetchall()]
+
+
 class AuditLog:
     """Entries matching a search, newest first, as the paginator reads them: count() and slices of
     (id, time) pairs (audit.views renders each entry's row once and keeps it: entries never
@@ -49,50 +67,84 @@ class AuditLog:
     # "more than 1,000"; a date range narrows the search to any older entry.
     COUNT_CAP = 1000
 
-    def __init__(self, branches: list[tuple[str, list[Any]]]) -> None:
+    def __init__(
+        self, branches: list[tuple[str, list[Any]]], expected: slice | None = None
+    ) -> None:
         self.branches = branches  # (WHERE clause, its parameters)
+        # The page the caller will ask for: count() reads its ids in the same statement.
+        self.expected = expected
         self._count: int | None = None
+        self._read_ahead: tuple[int, list[tuple[int, Any]]] | None = None
 
     @property
     def capped(self) -> bool:
         """More entries match than count() says (it stopped at COUNT_CAP + 1)."""
         return self.count() > self.COUNT_CAP
 
+    def _params(self) -> list[Any]:
+        return [p for _, branch_params in self.branches for p in branch_params]
+
+    def _count_sql(self) -> str:
+        limit = self.COUNT_CAP + 1
+        return " + ".join(
+            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {_TABLE} WHERE {where} LIMIT {limit}) AS c{i})"
+            for i, (where, _) in enumerate(self.branches)
+        )
+
+    def _ids_sql(self, start: int, stop: int) -> tuple[str, list[Any]]:
+        parts = [
+            f"SELECT * FROM (SELECT id, at FROM {_TABLE} WHERE {where} "
+            f"ORDER BY at DESC, id DESC LIMIT {int(stop)}) AS b{i}"
+            for i, (where, _) in enumerate(self.branches)
+        ]
+        sql = (
+            f"SELECT id, at FROM ({' UNION ALL '.join(parts)}) AS u "
+            "ORDER BY at DESC, id DESC LIMIT %s OFFSET %s"
+        )
+        return sql, [*self._params(), stop - start, start]
+
     def count(self) -> int:
-        """The number of matching entries, up to COUNT_CAP + 1 (one query)."""
-        if self._count is None:
-            limit = self.COUNT_CAP + 1
-            parts = [
-                f"(SELECT COUNT(*) FROM (SELECT 1 FROM {_TABLE} WHERE {where} LIMIT {limit}) AS c{i})"
-                for i, (where, _) in enumerate(self.branches)
-            ]
-            params = [p for _, branch_params in self.branches for p in branch_params]
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {' + '.join(parts)}", params)
+        """The number of matching entries, up to COUNT_CAP + 1; with `expected`, that page's
+        ids come back in the same statement (one query for both)."""
+        if self._count is not None:
+            return self._count
+        expected = self.expected
+        with connection.cursor() as cursor:
+            if expected is None or expected.stop is None:
+                cursor.execute(f"SELECT {self._count_sql()}", self._params())
                 row = cursor.fetchone()
-            self._count = min(int(row[0]) if row else 0, limit)
+                total = int(row[0]) if row else 0
+            else:
+                start = expected.start or 0
+                ids_sql, ids_params = self._ids_sql(start, expected.stop)
+                cursor.execute(
+                    f"SELECT c.n, p.id, p.at FROM (SELECT {self._count_sql()} AS n) AS c "
+                    f"LEFT JOIN ({ids_sql}) AS p ON 1 = 1 ORDER BY p.at DESC, p.id DESC",
+                    [*self._params(), *ids_params],
+                )
+                rows = cursor.fetchall()
+                total = int(rows[0][0]) if rows else 0
+                ids = [(int(r[1]), r[2]) for r in rows if r[1] is not None]
+                self._read_ahead = (start, ids)
+        self._count = min(total, self.COUNT_CAP + 1)
         return self._count
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, page: slice) -> list[tuple[int, Any]]:
-        """(id, time) of the entries in `page`, newest first (one query)."""
+        """(id, time) of the entries in `page`, newest first (one query, or none when count()
+        read this page ahead)."""
         start, stop = page.start or 0, page.stop
         if stop is None or stop <= start:
             return []
-        parts = [
-            f"SELECT * FROM (SELECT id, at FROM {_TABLE} WHERE {where} "
-            f"ORDER BY at DESC, id DESC LIMIT {int(stop)}) AS b{i}"
-            for i, (where, _) in enumerate(self.branches)
-        ]
-        params = [p for _, branch_params in self.branches for p in branch_params]
+        if self._read_ahead is not None and self.expected is not None:
+            ahead_start, ids = self._read_ahead
+            if ahead_start == start and stop <= (self.expected.stop or 0):
+                return ids[: stop - start]
+        sql, params = self._ids_sql(start, stop)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, at FROM ({' UNION ALL '.join(parts)}) AS u "
-                "ORDER BY at DESC, id DESC LIMIT %s OFFSET %s",
-                [*params, stop - start, start],
-            )
+            cursor.execute(sql, params)
             return [(int(row[0]), row[1]) for row in cursor.fetchall()]
 
 
@@ -109,11 +161,13 @@ def audit_search(
     date_to: dt.date | None = None,
     outcome: str = "",
     tz: dt.tzinfo = dt.UTC,
+    expected: slice | None = None,
 ) -> AuditLog:
     """Entries matching the filters, newest first. Dates are whole local days in tz.
 
     Reading the log is itself logged (by the caller, once it has read the page). Raises
-    NotPermitted for roles without audit access.
+    NotPermitted for roles without audit access. `expected`: the slice the caller's page will
+    read (its ids then come with the count).
     """
     require(actor, Cap.AUDIT_VIEW, object_type="audit_log")
     ops = connection.ops
@@ -134,7 +188,7 @@ def audit_search(
         conditions.append("outcome = %s")
         params.append(outcome)
     if patient_id is None:
-        return AuditLog([(" AND ".join(conditions) or "TRUE", params)])
+        return AuditLog([(" AND ".join(conditions) or "TRUE", params)], expected)
     return AuditLog(
         [
             (" AND ".join(["patient_id = %s", *conditions]), [patient_id, *params]),
@@ -155,5 +209,6 @@ def audit_search(
                 ),
                 [patient_id, patient_id, *params],
             ),
-        ]
+        ],
+        expected,
     )

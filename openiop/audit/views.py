@@ -12,8 +12,8 @@ from markupsafe import Markup
 
 from openiop.accounts.domain import Cap
 from openiop.audit.forms import AuditFilterForm
-from openiop.audit.models import AuditAction, AuditEntry, AuditOutcome
-from openiop.audit.selectors import ROW_FIELDS, audit_search
+from openiop.audit.models import AuditAction, AuditOutcome
+from openiop.audit.selectors import audit_search, entries_by_id
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.patients.selectors import patient_id_by_mrn
@@ -38,8 +38,7 @@ def rendered_rows(entries: list[tuple[int, Any]]) -> list[Markup]:
     missing = {k[0]: k for k in keys if k not in known}
     if missing:
         template = get_template("audit/_row.html")
-        rows = AuditEntry.objects.filter(pk__in=list(missing)).values_list(*ROW_FIELDS, named=True)
-        for row in rows:
+        for row in entries_by_id(list(missing)):
             known[missing[row.id]] = template.render(
                 {"e": row, "actions": ACTION_LABELS, "outcomes": OUTCOME_LABELS}
             )
@@ -49,6 +48,16 @@ def rendered_rows(entries: list[tuple[int, Any]]) -> list[Markup]:
             while len(_rows) > ROWS_KEPT:
                 _rows.popitem(last=False)
     return [Markup(known[k]) for k in keys]
+
+
+PER_PAGE = 50
+
+
+def _expected_page(request: HttpRequest) -> slice:
+    """The entries the requested page shows, if it is in range (else the paginator asks again)."""
+    raw = request.GET.get("page", "1")
+    number = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    return slice((number - 1) * PER_PAGE, number * PER_PAGE)
 
 
 @staff_view(Cap.AUDIT_VIEW)
@@ -69,8 +78,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
             outcome=data.get("outcome") or "",
+            expected=_expected_page(request),
         )
-    page = paginate(request, entries if entries is not None else [], per_page=50)
+    page = paginate(request, entries if entries is not None else [], per_page=PER_PAGE)
     page.object_list = rendered_rows(list(page.object_list))  # before this search is logged
     if entries is not None:
         data = form.cleaned_data if request.GET else {}
