@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -155,23 +156,11 @@ def _save(entry: AuditEntry, patient_ids: list[int]) -> None:
         if patient_ids:
             _link_patients(entry.pk, patient_ids)
         return
-    meta = AuditEntry._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    fields, insert, with_links = _insert_sql()
     values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
-    insert = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id"
-    )
     with connection.cursor() as cursor:
         if patient_ids:
-            links = quote(AuditEntryPatient._meta.db_table)
-            cursor.execute(
-                f"WITH e AS ({insert}), l AS (INSERT INTO {links} (entry_id, patient_id) "
-                "SELECT e.id, unnest(%s::bigint[]) FROM e) SELECT id FROM e",
-                [*values, patient_ids],
-            )
+            cursor.execute(with_links, [*values, patient_ids])
         else:
             cursor.execute(insert, values)
         row = cursor.fetchone()
@@ -179,6 +168,25 @@ def _save(entry: AuditEntry, patient_ids: list[int]) -> None:
     entry.pk = row[0]
     entry._state.adding = False
     entry._state.db = connection.alias
+
+
+@functools.cache
+def _insert_sql() -> tuple[list[Any], str, str]:
+    """The entry's columns and the two PostgreSQL statements _save runs, built once."""
+    meta = AuditEntry._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    insert = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id"
+    )
+    links = quote(AuditEntryPatient._meta.db_table)
+    with_links = (
+        f"WITH e AS ({insert}), l AS (INSERT INTO {links} (entry_id, patient_id) "
+        "SELECT e.id, unnest(%s::bigint[]) FROM e) SELECT id FROM e"
+    )
+    return fields, insert, with_links
 
 
 LINKS_PER_INSERT = 5_000  # well under SQLite's limit of 32,766 parameters a statement
