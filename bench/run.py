@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -347,6 +348,21 @@ class BackendCpu(threading.Thread):
 WRITER_APP = "openiop-bench-writer"
 
 
+@functools.cache
+def writer_rows(database: str) -> list[int]:
+    """One attendance row per site, which the writer changes in turn. Found once per database,
+    before any measuring: the query reads the whole attendance table (2.5 million rows at 20,000
+    patients), and run at the start of each page's measurement it was most of the 20k tail."""
+    with psycopg.connect(db_url(database)) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT min(a.id) FROM attendance_attendance a "
+                "JOIN programs_groupsession s ON s.id = a.session_id GROUP BY s.site_id"
+            ).fetchall()
+        ]
+
+
 class Writer(threading.Thread):
     """Other people's work going on while a page is measured: every site changes a row of its
     attendance `per_site_per_minute` times a minute (a no-op UPDATE, which the page cache's
@@ -363,18 +379,11 @@ class Writer(threading.Thread):
     def run(self) -> None:
         if self.per_site_per_minute <= 0:
             return
+        rows = writer_rows(self.database)
+        if not rows:
+            return
         url = db_url(self.database)
         with psycopg.connect(url, autocommit=True, application_name=WRITER_APP) as conn:
-            # One attendance row per site, changed in turn: each site's pages go stale in turn.
-            rows = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT min(a.id) FROM attendance_attendance a "
-                    "JOIN programs_groupsession s ON s.id = a.session_id GROUP BY s.site_id"
-                ).fetchall()
-            ]
-            if not rows:
-                return
             interval = 60.0 / (self.per_site_per_minute * len(rows))
             i = 0
             while not self.stopping.wait(interval):
@@ -409,6 +418,7 @@ def measure(
     page_cache: bool = True,
     site_writes_per_minute: float = 0.0,
     probed: dict[str, dict[str, Any]],
+    rounds_per_page: int = 1,
 ) -> dict[str, dict[str, Any]]:
     """Serve each database with its own gunicorn (all started together) and measure every page
     on each in turn, page by page: the sizes are compared under the same conditions, not minutes
@@ -419,6 +429,7 @@ def measure(
     peaks: dict[str, list[float]] = {}
     try:
         for name in names:
+            writer_rows(name)  # before the load: it reads the whole attendance table
             settle(name)
             port = free_port()
             servers[name] = start_server(name, workers, port, page_cache=page_cache)
@@ -436,17 +447,25 @@ def measure(
             if only is None or p["name"] in only or p["name"] == "floor"
         ]
         for page_name in page_names:
+            rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+            for round_number in range(rounds_per_page):
+                for name in names:  # one size, then the other, in every round
+                    page = next(p for p in probed[name]["pages"] if p["name"] == page_name)
+                    rounds[name].append(
+                        _measure_page(
+                            name,
+                            servers[name],
+                            bases[name] + page["path"],
+                            cookies[name].get(page["user"]) if page["user"] else None,
+                            duration=duration,
+                            connections=connections,
+                            site_writes_per_minute=site_writes_per_minute,
+                            warm_up=round_number == 0,
+                        )
+                    )
             for name in names:
                 page = next(p for p in probed[name]["pages"] if p["name"] == page_name)
-                result = _measure_page(
-                    name,
-                    servers[name],
-                    bases[name] + page["path"],
-                    cookies[name].get(page["user"]) if page["user"] else None,
-                    duration=duration,
-                    connections=connections,
-                    site_writes_per_minute=site_writes_per_minute,
-                )
+                result = _median_of(rounds[name])
                 result.update(
                     name=page["name"],
                     path=page["path"],
@@ -454,11 +473,13 @@ def measure(
                     queries_rendered=page["queries_rendered"],
                     cache=page.get("cache", "none") if page_cache else "off",
                 )
+                each = ", ".join(f"{r['p95_ms']:.1f}" for r in rounds[name])
                 log(
                     f"   {name:<20} {page['name']:<20} {result['rps']:>8.1f} req/s"
                     f"  p50 {result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms"
                     f"  p99 {result['p99_ms']:7.1f} ms  {result['queries']} queries"
                     f"  CPU {result['cpu_ms']:.2f} + db {result['db_cpu_ms']:.2f} ms/req"
+                    f"  (p95 each round: {each})"
                 )
                 results[name].append(result)
         peaks = {name: worker_peak_mb(server.pid) for name, server in servers.items()}
@@ -477,6 +498,19 @@ def measure(
     }
 
 
+MEDIAN_KEYS = ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms", "db_cpu_ms")
+
+
+def _median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page's figures over its rounds: the median of each (a round that something else on the
+    machine disturbed moves it less than a mean or one longer run), every round kept too."""
+    result: dict[str, Any] = {k: statistics.median(r[k] for r in rounds) for k in MEDIAN_KEYS}
+    result["requests"] = sum(r["requests"] for r in rounds)
+    result["writes_during_run"] = sum(r["writes_during_run"] for r in rounds)
+    result["rounds"] = rounds
+    return result
+
+
 def _measure_page(
     name: str,
     server: subprocess.Popen[bytes],
@@ -486,8 +520,10 @@ def _measure_page(
     duration: int,
     connections: int,
     site_writes_per_minute: float,
+    warm_up: bool = True,
 ) -> dict[str, Any]:
-    wrk(url, cookie, duration=2, connections=connections, warm_up=True)
+    if warm_up:
+        wrk(url, cookie, duration=2, connections=connections, warm_up=True)
     # CPU per request, of the workers and of their database connections: unlike the latencies
     # it does not depend on what else the machine runs at the same time.
     app = worker_pids(server.pid)
@@ -583,8 +619,9 @@ def report(
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Measured {result['run_at']} on {result['machine']['cores']} cores, gunicorn "
-        f"{result['server']['workers']} workers, wrk {result['load']['connections']} connections "
-        f"for {result['load']['duration_s']} s per page. Floor (/healthz) p95: "
+        f"{result['server']['workers']} workers, wrk {result['load']['connections']} connections, "
+        f"{result['load'].get('rounds', 1)} rounds of {result['load']['duration_s']} s per page and "
+        "size, sizes alternating (each figure is the median of its rounds). Floor (/healthz) p95: "
         f"{result['floor']['p95_ms']:.2f} ms at 20k, {result['floor']['p95_ms_1k']:.2f} ms at 1k.",
         "",
         f"Each site changed {result['load'].get('site_writes_per_minute', 0):g} times a minute "
@@ -639,7 +676,13 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per page")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per page and round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds per page, each on both sizes; the figures are the rounds' medians",
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
     parser.add_argument("--rebuild", action="store_true", help="build the databases again")
@@ -681,6 +724,7 @@ def main() -> None:
         connections=args.connections,
         only=only,
         probed=probed,
+        rounds_per_page=args.rounds,
     )
     cached = run(site_writes_per_minute=args.site_writes_per_minute)
     uncached: dict[str, dict[str, Any]] = {}
@@ -708,6 +752,7 @@ def main() -> None:
             "threads": 2,
             "connections": args.connections,
             "duration_s": args.duration,
+            "rounds": args.rounds,
         },
         "sizes": {str(k): {"patients": k, "sites": v} for k, v in sizes.items()},
     }
