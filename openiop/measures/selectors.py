@@ -188,6 +188,15 @@ def patient_risk_level(patient_id: int) -> str:
     return patient_risk_levels([patient_id])[patient_id]
 
 
+def _risk_events(qs: QuerySet[Any, Any], source: int, **columns: Any) -> QuerySet[Any, Any]:
+    """One branch of patient_risk_levels' union: (source, patient_id, at, level, state) rows."""
+    return (
+        qs.annotate(source=Value(source), **columns)
+        .values_list("source", "patient_id", "at", "level", "state")
+        .order_by()
+    )
+
+
 def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
     """patient_risk_level for several patients (a group's members) in one query: their alerts,
     latest C-SSRS screens and assessments in open episodes, as one list of events."""
@@ -202,36 +211,29 @@ def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
         )
     ).values("latest")
     text: CharField[str, str] = CharField()
-    alerts = (
-        SafetyAlert.objects.filter(patient_id__in=patient_ids, episode__in=episodes)
-        .annotate(source=Value(0), at=F("created_at"), level=F("risk_level"), state=F("status"))
-        .values_list("source", "patient_id", "at", "level", "state")
-        .order_by()
+    none = Value("", output_field=text)
+    alerts = _risk_events(
+        SafetyAlert.objects.filter(patient_id__in=patient_ids, episode__in=episodes),
+        0,
+        at=F("created_at"),
+        level=F("risk_level"),
+        state=F("status"),
     )
-    cssrs = (
+    cssrs = _risk_events(
         Response.objects.filter(
             patient_id__in=patient_ids, instrument="cssrs", episode__in=episodes
-        )
-        .filter(Q(pk__in=latest_cssrs) | Q(band="unassessed"))
-        .annotate(
-            source=Value(1),
-            at=F("administered_at"),
-            level=F("band"),
-            state=Value("", output_field=text),
-        )
-        .values_list("source", "patient_id", "at", "level", "state")
-        .order_by()
+        ).filter(Q(pk__in=latest_cssrs) | Q(band="unassessed")),
+        1,
+        at=F("administered_at"),
+        level=F("band"),
+        state=none,
     )
-    assessments = (
-        RiskAssessment.objects.filter(patient_id__in=patient_ids, episode__in=episodes)
-        .annotate(
-            source=Value(2),
-            at=F("created_at"),
-            level=F("risk_level"),
-            state=Value("", output_field=text),
-        )
-        .values_list("source", "patient_id", "at", "level", "state")
-        .order_by()
+    assessments = _risk_events(
+        RiskAssessment.objects.filter(patient_id__in=patient_ids, episode__in=episodes),
+        2,
+        at=F("created_at"),
+        level=F("risk_level"),
+        state=none,
     )
     # In the order patient_risk_level lists them (alerts, screens, assessments): events at the
     # same instant keep that order through current_risk's stable sort.

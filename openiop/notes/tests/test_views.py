@@ -309,24 +309,28 @@ def test_late_notes_search_pages_with_flat_queries(clinic, client, settings):
     assert _late_audited() == {wren.patient_id}
 
 
+# An individual SOAP note as the form posts it, to be signed.
+SOAP_NOTE = {
+    "note_format": "soap",
+    "kind": "individual",
+    "date": "2026-03-04",
+    "starts": "15:00",
+    "ends": "15:50",
+    "topic": "Sleep",
+    "subjective": "Reports four hours of sleep, cravings at night.",
+    "objective": "Tired, fidgety, good eye contact.",
+    "assessment": "Sleep disruption raising relapse risk.",
+    "plan": "Wind-down routine; review next week.",
+    "action": "sign",
+}
+
+
 def test_individual_note_page_creates_and_signs(clinic, client):
     episode = clinic.patient("Sorrel", "Singleton")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
     assert client.get(url).status_code == 200
-    data = {
-        "note_format": "soap",
-        "kind": "individual",
-        "date": "2026-03-04",
-        "starts": "15:00",
-        "ends": "15:50",
-        "topic": "Sleep",
-        "subjective": "Reports four hours of sleep, cravings at night.",
-        "objective": "Tired, fidgety, good eye contact.",
-        "assessment": "Sleep disruption raising relapse risk.",
-        "plan": "Wind-down routine; review next week.",
-        "action": "sign",
-    }
+    data = dict(SOAP_NOTE)
     response = client.post(url, data)
     assert response.status_code == 302
     note = ProgressNote.objects.get(kind="individual")
@@ -418,19 +422,7 @@ def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_sa
     episode = clinic.patient("Sorrel", "Onceonly")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
-    data = {
-        "note_format": "soap",
-        "kind": "individual",
-        "date": "2026-03-04",
-        "starts": "15:00",
-        "ends": "15:50",
-        "topic": "Sleep",
-        "subjective": "Reports four hours of sleep, cravings at night.",
-        "objective": "Tired, fidgety, good eye contact.",
-        "assessment": "",  # signing needs it: refused, the draft is saved
-        "plan": "Wind-down routine; review next week.",
-        "action": "sign",
-    }
+    data = {**SOAP_NOTE, "assessment": ""}  # signing needs it: refused, the draft is saved
     refused = client.post(url, data)
     assert refused.status_code == 200
     draft = ProgressNote.objects.get(kind="individual")
