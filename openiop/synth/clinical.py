@@ -187,13 +187,14 @@ class ScheduleSpec:
 
 def schedules_for(age_band: str) -> tuple[ScheduleSpec, ...]:
     """The measurement schedule synth gives a track (assumption inside ../shared/domain.md: PHQ-9
-    or PHQ-A and GAD-7 at admission, weekly and at discharge; BAM at admission and every 2 weeks;
-    a C-SSRS screener at admission and as a check-in on each program day)."""
+    or PHQ-A and GAD-7 at admission, weekly and at discharge; BAM at admission and weekly, the
+    cadence of its IOP variant's 7-day recall window in domain.md s.4, so that no week goes
+    unasked; a C-SSRS screener at admission and as a check-in on each program day)."""
     depression = "phq9" if age_band == "adult" else "phqa"
     return (
         ScheduleSpec(depression, True, 7, True),
         ScheduleSpec("gad7", True, 7, True),
-        ScheduleSpec("bam", True, 14, False),
+        ScheduleSpec("bam", True, 7, False),
         ScheduleSpec("cssrs", True, 1, False),
     )
 
