@@ -116,6 +116,13 @@ FORM_RENDERER = "openiop.web.form_renderer.JinjaFirstRenderer"
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters travel apart from the SQL and a statement run twice on a connection is
+        # prepared: PostgreSQL then plans it once, not on every request. Planning was most of the
+        # database's time on every page (ADR 13 in docs/decisions.md).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 2}
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
