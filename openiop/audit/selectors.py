@@ -54,9 +54,9 @@ class AuditLog:
 
     Searching one patient reads two index-ordered branches and merges them: entries that name the
     patient (the patient/time index, read newest first and only as far as the page needs) and
-    entries of pages that showed the patient among others (through the links table). One OR
-    across both made PostgreSQL collect and sort every entry of the patient on every page: a
-    patient seen on many rosters has thousands.
+    entries of pages that showed the patient among others (the links table's own patient/time
+    index, which carries the entry's time). One OR across both made PostgreSQL collect and sort
+    every entry of the patient on every page: a patient seen on many rosters has thousands.
 
     Plain SQL, like the session and user look-ups (accounts.backends): building the same queries
     through the ORM cost more CPU than PostgreSQL took to run them.
@@ -70,7 +70,7 @@ class AuditLog:
     def __init__(
         self, branches: list[tuple[str, list[Any]]], expected: slice | None = None
     ) -> None:
-        self.branches = branches  # (WHERE clause, its parameters)
+        self.branches = branches  # (a SELECT of `id` and `at`, its parameters)
         # The page the caller will ask for: count() reads its ids in the same statement.
         self.expected = expected
         self._count: int | None = None
@@ -87,15 +87,14 @@ class AuditLog:
     def _count_sql(self) -> str:
         limit = self.COUNT_CAP + 1
         return " + ".join(
-            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {_TABLE} WHERE {where} LIMIT {limit}) AS c{i})"
-            for i, (where, _) in enumerate(self.branches)
+            f"(SELECT COUNT(*) FROM ({select} LIMIT {limit}) AS c{i})"
+            for i, (select, _) in enumerate(self.branches)
         )
 
     def _ids_sql(self, start: int, stop: int) -> tuple[str, list[Any]]:
         parts = [
-            f"SELECT * FROM (SELECT id, at FROM {_TABLE} WHERE {where} "
-            f"ORDER BY at DESC, id DESC LIMIT {int(stop)}) AS b{i}"
-            for i, (where, _) in enumerate(self.branches)
+            f"SELECT * FROM ({select} ORDER BY at DESC, id DESC LIMIT {int(stop)}) AS b{i}"
+            for i, (select, _) in enumerate(self.branches)
         ]
         sql = (
             f"SELECT id, at FROM ({' UNION ALL '.join(parts)}) AS u "
@@ -171,44 +170,47 @@ def audit_search(
     """
     require(actor, Cap.AUDIT_VIEW, object_type="audit_log")
     ops = connection.ops
-    conditions: list[str] = []
-    params: list[Any] = []
+    # (condition, parameter) on the entry's own columns, and on its time.
+    on_entry: list[tuple[str, Any]] = []
+    on_time: list[tuple[str, Any]] = []
     if username:
-        conditions.append("LOWER(username) = LOWER(%s)")
-        params.append(username.strip())
-    if date_from:
-        conditions.append("at >= %s")
-        start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
-        params.append(ops.adapt_datetimefield_value(start))
-    if date_to:
-        conditions.append("at < %s")
-        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-        params.append(ops.adapt_datetimefield_value(end))
+        on_entry.append(("LOWER(e.username) = LOWER(%s)", username.strip()))
     if outcome:
-        conditions.append("outcome = %s")
-        params.append(outcome)
+        on_entry.append(("e.outcome = %s", outcome))
+    if date_from:
+        start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
+        on_time.append(("{t}.at >= %s", ops.adapt_datetimefield_value(start)))
+    if date_to:
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        on_time.append(("{t}.at < %s", ops.adapt_datetimefield_value(end)))
+
+    def where(first: list[tuple[str, list[Any]]], table: str) -> tuple[str, list[Any]]:
+        """The WHERE clause and parameters of a branch reading `table` (e: entries, l: links)."""
+        parts = [*first, *[(c.format(t=table), [v]) for c, v in on_time]]
+        if on_entry and table == "e":
+            parts += [(c, [v]) for c, v in on_entry]
+        elif on_entry:  # the link has the time; the user and the outcome are on its entry
+            exists = " AND ".join(c for c, _ in on_entry)
+            parts.append(
+                (
+                    f"EXISTS (SELECT 1 FROM {_TABLE} e WHERE e.id = l.entry_id AND {exists})",
+                    [v for _, v in on_entry],
+                )
+            )
+        return " AND ".join(c for c, _ in parts) or "TRUE", [v for _, vs in parts for v in vs]
+
     if patient_id is None:
-        return AuditLog([(" AND ".join(conditions) or "TRUE", params)], expected)
+        sql, params = where([], "e")
+        return AuditLog([(f"SELECT e.id, e.at FROM {_TABLE} e WHERE {sql}", params)], expected)
+    named_sql, named_params = where([("e.patient_id = %s", [patient_id])], "e")
+    # A link whose entry names the patient (on_entry) is found by the first branch already.
+    linked_sql, linked_params = where(
+        [("l.patient_id = %s", [patient_id]), ("NOT l.on_entry", [])], "l"
+    )
     return AuditLog(
         [
-            (" AND ".join(["patient_id = %s", *conditions]), [patient_id, *params]),
-            # Entries that name the patient are in the first branch already.
-            (
-                " AND ".join(
-                    [
-                        # The patient's links first, then their entries by id: as a join or IN
-                        # PostgreSQL may walk the whole log newest first looking for them.
-                        (
-                            f"id = ANY(ARRAY(SELECT entry_id FROM {_LINKS} WHERE patient_id = %s))"
-                            if connection.vendor == "postgresql"
-                            else f"id IN (SELECT entry_id FROM {_LINKS} WHERE patient_id = %s)"
-                        ),
-                        "(patient_id IS NULL OR patient_id <> %s)",
-                        *conditions,
-                    ]
-                ),
-                [patient_id, patient_id, *params],
-            ),
+            (f"SELECT e.id, e.at FROM {_TABLE} e WHERE {named_sql}", named_params),
+            (f"SELECT l.entry_id AS id, l.at FROM {_LINKS} l WHERE {linked_sql}", linked_params),
         ],
         expected,
     )

@@ -154,7 +154,7 @@ def _save(entry: AuditEntry, patient_ids: list[int]) -> None:
     if connection.vendor != "postgresql":
         entry.save()
         if patient_ids:
-            _link_patients(entry.pk, patient_ids)
+            _link_patients(entry, patient_ids)
         return
     fields, insert, with_links = _insert_sql()
     values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
@@ -183,8 +183,10 @@ def _insert_sql() -> tuple[list[Any], str, str]:
     )
     links = quote(AuditEntryPatient._meta.db_table)
     with_links = (
-        f"WITH e AS ({insert}), l AS (INSERT INTO {links} (entry_id, patient_id) "
-        "SELECT e.id, unnest(%s::bigint[]) FROM e) SELECT id FROM e"
+        f"WITH e AS ({insert[: -len('id')]}id, at, patient_id), "
+        f"l AS (INSERT INTO {links} (entry_id, patient_id, at, on_entry) "
+        "SELECT e.id, p, e.at, COALESCE(e.patient_id = p, FALSE) "
+        "FROM e, unnest(%s::bigint[]) AS p) SELECT id FROM e"
     )
     return fields, insert, with_links
 
@@ -192,17 +194,24 @@ def _insert_sql() -> tuple[list[Any], str, str]:
 LINKS_PER_INSERT = 5_000  # well under SQLite's limit of 32,766 parameters a statement
 
 
-def _link_patients(entry_id: int, patient_ids: list[int]) -> None:
+def _link_patients(entry: AuditEntry, patient_ids: list[int]) -> None:
     """One INSERT of the entry's patient links (SQLite; PostgreSQL inserts them with the entry). bulk_create would wrap it in a transaction of its
     own (two more round trips on every roster, list and Today page) for a single statement that
     is atomic anyway."""
     table = connection.ops.quote_name(AuditEntryPatient._meta.db_table)
+    at = AuditEntryPatient._meta.get_field("at").get_db_prep_save(entry.at, connection)
     with connection.cursor() as cursor:
         for start in range(0, len(patient_ids), LINKS_PER_INSERT):
             chunk = patient_ids[start : start + LINKS_PER_INSERT]
-            rows = ", ".join(["(%s, %s)"] * len(chunk))
-            params = [value for patient_id in chunk for value in (entry_id, patient_id)]
-            cursor.execute(f"INSERT INTO {table} (entry_id, patient_id) VALUES {rows}", params)
+            rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            params = [
+                value
+                for patient_id in chunk
+                for value in (entry.pk, patient_id, at, patient_id == entry.patient_id)
+            ]
+            cursor.execute(
+                f"INSERT INTO {table} (entry_id, patient_id, at, on_entry) VALUES {rows}", params
+            )
 
 
 def audit_denied(actor: Actor, *, patient_id: int | None, object_type: str, reason: str) -> None:

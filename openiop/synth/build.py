@@ -900,9 +900,16 @@ class _Builder:
         def links() -> Iterator[dict[str, Any]]:
             link_id = first_link
             entry_id = first_entry
-            for _track_id, _session_id, _day, patients in self._rosters():
+            for _track_id, _session_id, day, patients in self._rosters():
+                at = aware(day, 17)  # the roster entry's own time (audit_trail above)
                 for patient_id in patients:
-                    yield {"id": link_id, "entry_id": entry_id, "patient_id": patient_id}
+                    yield {
+                        "id": link_id,
+                        "entry_id": entry_id,
+                        "patient_id": patient_id,
+                        "at": at,
+                        "on_entry": False,  # roster entries name no single patient
+                    }
                     link_id += 1
                 entry_id += 1
             assert entry_id - first_entry == roster_count

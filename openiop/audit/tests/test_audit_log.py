@@ -194,3 +194,54 @@ def test_a_long_log_is_counted_only_up_to_its_cap_and_says_so(client, monkeypatc
     last = client.get(url, {"patient": patient.mrn, "page": 2}).content.decode()
     assert last.count("<tr>") - 1 == 11  # up to the cap (and one): a date range reaches the rest
     assert "narrow the dates" in last
+
+
+def test_links_carry_their_entrys_time_and_whether_it_names_the_patient():
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, sites=[site], org=org)
+    alpha, beta = (make_patient(site, legal_last_name=n) for n in ("Tachyon", "Muonette"))
+    actor = Actor(user=auditor)
+    shared = audit_record_many(
+        actor, action="view", object_type="r", patient_ids=[alpha.pk, beta.pk]
+    )
+    alone = audit_record_many(actor, action="view", object_type="r", patient_ids=[beta.pk])
+    rows = {
+        (link.entry_id, link.patient_id): (link.at, link.on_entry)
+        for e in (shared, alone)
+        for link in e.patients.all()
+    }
+    assert rows == {
+        (shared.pk, alpha.pk): (shared.at, False),
+        (shared.pk, beta.pk): (shared.at, False),
+        (alone.pk, beta.pk): (alone.at, True),
+    }
+
+
+def test_a_patients_linked_entries_obey_the_user_outcome_and_date_filters():
+    from openiop.audit.selectors import audit_search
+
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, sites=[site], org=org)
+    other = make_user(Role.CLINICIAN, sites=[site], org=org)
+    alpha, beta = (make_patient(site, legal_last_name=n) for n in ("Gluonby", "Bosonet"))
+    pair = [alpha.pk, beta.pk]
+    mine = audit_record_many(Actor(user=auditor), action="view", object_type="r", patient_ids=pair)
+    theirs = audit_record_many(Actor(user=other), action="view", object_type="r", patient_ids=pair)
+    denied = audit_record(
+        Actor(user=other), action="view", patient_id=alpha.pk, object_type="c", outcome="denied"
+    )
+    actor = Actor(user=auditor)
+
+    def ids(**filters):
+        log = audit_search(actor=actor, patient_id=alpha.pk, **filters)
+        return {i for i, _at in log[0 : log.count()]}
+
+    assert ids() == {mine.pk, theirs.pk, denied.pk}
+    assert ids(username=other.username) == {theirs.pk, denied.pk}
+    assert ids(username=other.username, outcome="ok") == {theirs.pk}
+    assert ids(outcome="denied") == {denied.pk}
+    today = mine.at.date()
+    assert ids(date_from=today + dt.timedelta(days=1)) == set()
+    assert ids(date_from=today, date_to=today) == {mine.pk, theirs.pk, denied.pk}
