@@ -5,8 +5,7 @@ from collections import OrderedDict
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.template.loader import get_template
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from markupsafe import Markup
 
@@ -16,6 +15,7 @@ from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.selectors import audit_search, entries_by_id
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
+from openiop.pagecache.cache import page_shell
 from openiop.patients.selectors import patient_id_by_mrn
 from openiop.web.views_support import paginate, staff_view
 
@@ -91,11 +91,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             patient_id=patient_id if patient_id and patient_id > 0 else None,
             detail={k: str(v) for k, v in data.items() if v},
         )
-    return render(
+    results = get_template("audit/_results.html").render({"page": page}, request)
+    # The layout and the filter form around the results are the same on every search of one
+    # path by one user: rendered once and kept (page_shell); only the results are new each time.
+    before, after = page_shell(
         request,
-        "audit/log.html",
-        {
-            "form": form,
-            "page": page,
-        },
+        "audit.views.audit_log",
+        lambda mark: render_to_string(
+            "audit/log.html", {"form": form, "results": Markup(mark)}, request
+        ),
     )
+    return HttpResponse(before + results + after)

@@ -94,6 +94,35 @@ def _key(request: HttpRequest, view: str, sites: set[int] | None, gen: int) -> s
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+MARK = "\x00openiop-results\x00"
+
+
+def page_shell(request: HttpRequest, name: str, render: Callable[[str], str]) -> tuple[str, str]:
+    """The page around a view's results, as (before, after): `render(MARK)` renders the whole
+    page with MARK where the results go, and is called only when the shell is not cached.
+
+    For a page whose results change on every request (the audit log shows its own searches) but
+    whose shell does not: the layout, navigation and filter form depend only on who asks and what
+    they asked, so the shell is keyed by the view and full path, the user, their name, role and
+    sites, their CSRF secret and the time bucket (cached_page's key without the data
+    generation). Rendered afresh whenever cached_page would not cache.
+    """
+    if not _cacheable(request):
+        before, _, after = render(MARK).partition(MARK)
+        return before, after
+    user = request.user
+    sites = None if user.sees_all_sites() else set(user.site_ids())  # type: ignore[union-attr]
+    key = _key(request, f"{name}#shell#{user.get_full_name()}", sites, 0)  # type: ignore[union-attr]
+    store = caches[CACHE_ALIAS]
+    shell = store.get(key)
+    if shell is None:
+        before, found, after = render(MARK).partition(MARK)
+        shell = (before, after)
+        if found:
+            store.set(key, shell)
+    return shell
+
+
 def cached_page(*, patient_kwarg: str | None = None) -> Callable[[ViewFunc], ViewFunc]:
     """Serve a staff page from the cache while its sites' data is unchanged (see module doc).
 
