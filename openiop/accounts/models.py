@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 from openiop.accounts.domain import MFA_REQUIRED_ROLES, ROLE_LABELS, Cap, Role, role_can
@@ -58,3 +61,17 @@ class User(AbstractUser):
 
     def sees_all_sites(self) -> bool:
         return self.can(Cap.ALL_SITES)
+
+
+class StaffSession(AbstractBaseSession):
+    """A database session that also names its user (set whenever it is saved), so that the one
+    query every request makes for its session reads the user and their sites with it
+    (accounts.backends)."""
+
+    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    @classmethod
+    def get_session_store_class(cls) -> type[Any]:
+        from openiop.accounts.backends import SessionStore
+
+        return SessionStore

@@ -70,7 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, reading the user with the session in one query (openiop/accounts/backends.py).
+    "openiop.accounts.backends.StaffAuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -175,7 +176,8 @@ SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
 # no session write.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_RENEW_SECONDS = 60
-# Database sessions, loaded with one plain SELECT (openiop/accounts/backends.py says why).
+# Database sessions naming their user, loaded with the user in one plain SELECT
+# (openiop/accounts/backends.py says why).
 SESSION_ENGINE = "openiop.accounts.backends"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

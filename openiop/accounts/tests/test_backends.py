@@ -57,3 +57,56 @@ def test_a_session_loads_in_one_query_and_an_unknown_or_expired_key_loads_nothin
     store.set_expiry(timezone.now() - dt.timedelta(seconds=1))
     store.save()
     assert SessionStore(store.session_key).load() == {}
+
+
+def _session_queries(client, path="/patients/"):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    return response, [q["sql"] for q in ctx.captured_queries]
+
+
+def test_the_session_names_its_user_and_one_query_reads_both(client):
+    from openiop.accounts.models import StaffSession
+
+    org = make_org()
+    site = make_site(org)
+    user = make_user(Role.CLINICIAN, sites=[site], org=org)
+    client.force_login(user)
+    row = StaffSession.objects.get(session_key=client.session.session_key)
+    assert row.user_id == user.pk
+    client.get("/patients/")  # renews the session
+    response, sql = _session_queries(client)
+    assert response.status_code == 200
+    assert sum("accounts_staffsession" in q for q in sql) == 1
+    assert sum("FROM accounts_user u" in q or 'FROM "accounts_user"' in q for q in sql) == 0
+    assert response.wsgi_request.user.site_ids() == {site.pk}
+
+
+def test_a_user_read_with_the_session_is_still_refused_when_inactive_or_their_password_changed(
+    client,
+):
+    org = make_org()
+    site = make_site(org)
+    user = make_user(Role.CLINICIAN, sites=[site], org=org)
+    client.force_login(user)
+    assert client.get("/patients/").status_code == 200
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert client.get("/patients/").status_code == 302  # to the login page
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    client.force_login(user)
+    assert client.get("/patients/").status_code == 200
+    user.set_password("a-new-long-passphrase-for-tests")
+    user.save(update_fields=["password"])
+    assert client.get("/patients/").status_code == 302  # the session hash no longer matches
+
+
+def test_a_change_of_sites_shows_on_the_next_request(client):
+    org = make_org()
+    east, west = make_site(org, name="East (fictional)"), make_site(org, name="West (fictional)")
+    user = make_user(Role.CLINICIAN, sites=[east], org=org)
+    client.force_login(user)
+    assert client.get("/patients/").wsgi_request.user.site_ids() == {east.pk}
+    user.sites.add(west)
+    assert client.get("/patients/").wsgi_request.user.site_ids() == {east.pk, west.pk}

@@ -39,7 +39,11 @@ def test_activity_within_the_timeout_keeps_the_session(client, monkeypatch, sett
 
 
 def _session_writes(ctx: CaptureQueriesContext) -> list[str]:
-    return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('UPDATE "django_session')]
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith('UPDATE "accounts_staffsession')
+    ]
 
 
 def _at(monkeypatch, moment: dt.datetime) -> None:

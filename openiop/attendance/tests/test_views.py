@@ -149,9 +149,9 @@ def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
     _today_setup(group, n_sessions=5, n_patients=12)
     large = _count_queries(client, reverse("web:today"))
     assert "Individual therapy · Extra11 Gooseberry" in client.get(reverse("web:today")).text
-    # session, user with sites, sites, sessions, enrolled counts, recorded counts, alerts, audit
-    # entry, audit patients, open safety alerts (measures), open urgent admissions tasks
-    assert small == large == 10 + audit_links_query()
+    # session with user and sites, sites, sessions, enrolled counts, recorded counts, alerts,
+    # audit entry, audit patients, open safety alerts (measures), open urgent admissions tasks
+    assert small == large == 9 + audit_links_query()
 
 
 def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
@@ -162,9 +162,9 @@ def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
         episode = group.add_patient(f"Roster{i}", "Hazelnut")
         attendance_record(session=session, episode=episode, status="present", by=group.actor)
     large = _count_queries(client, _roster_url(session))
-    # session, user with sites, the session, its attendance, enrolled, episodes, and the week's
-    # ledger (enrollments, sessions, minutes), audit entry, audit patients
-    assert small == large == 10 + audit_links_query()
+    # session with user and sites, the session, its attendance, enrolled, episodes, and the
+    # week's ledger (enrollments, sessions, minutes), audit entry, audit patients
+    assert small == large == 9 + audit_links_query()
 
 
 def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, client):
@@ -378,9 +378,9 @@ def test_below_hours_query_count_does_not_grow_with_patients(group, client):
     for i in range(15):
         group.add_patient(f"Below{i}", "Quincewood")
     large = _count_queries(client, url)
-    # session, user with sites, sites, episodes, the week's ledger (enrollments, sessions,
+    # session with user and sites, sites, episodes, the week's ledger (enrollments, sessions,
     # minutes), audit entry, audit patients
-    assert small == large == 8 + audit_links_query()
+    assert small == large == 7 + audit_links_query()
 
 
 def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group):

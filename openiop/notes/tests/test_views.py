@@ -365,11 +365,11 @@ def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client
     assert big <= small + 7 * per_member_writes, (small, big)
 
 
-# Session and user (middleware), the note with its session, the sections, their linked objective
+# Session with user (middleware, one query), the note with its session, the sections, their linked objective
 # ids, every attendance row (absent ones counted from it), the members' current plans and their
 # objectives, the staff with the note's facilitators marked, the audit entry and its members, the
 # members' risk (alerts, latest C-SSRS screens and assessments in one). Was 18.
-GROUP_NOTE_GET_QUERIES = 11 + audit_links_query()
+GROUP_NOTE_GET_QUERIES = 10 + audit_links_query()
 
 
 def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_num_queries):

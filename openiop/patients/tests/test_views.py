@@ -71,9 +71,9 @@ def _list_queries(client, clinic, django_assert_num_queries, count):
     assert response.content.decode().count("badge-ok") == count
 
 
-# session, user with their sites, count, page, open episodes, audit entry, audit patients (one
+# session with user and their sites, count, page, open episodes, audit entry, audit patients (one
 # insert). The session is not written: it was renewed less than a minute ago.
-LIST_QUERIES = 6 + audit_links_query()
+LIST_QUERIES = 5 + audit_links_query()
 
 
 def test_patient_list_query_count_is_pinned(client, clinic, django_assert_num_queries):
@@ -240,10 +240,10 @@ def test_contact_form_keeps_input_on_error(client, clinic, zeph):
     assert "field-error" in body
 
 
-# session, user with sites, patient, contacts, episodes with their level history and enrollments
+# session with user and sites, patient, contacts, episodes with their level history and enrollments
 # (two prefetches), open alerts, the audit entry, and the header's risk level (open safety alerts,
 # latest C-SSRS screen and clinician risk judgements in one query; was 3)
-CHART_QUERIES = 10
+CHART_QUERIES = 9
 
 
 def test_chart_query_count_is_pinned_and_does_not_grow_with_history(

@@ -15,11 +15,11 @@ from openiop.programs.models import Closure, Enrollment, GroupSession
 from openiop.testing import audit_links_query, make_track, make_user
 
 D = dt.date
-# Login session, user with their sites, the director's verified two-factor device; the chosen site (validated, then the site choices
+# Login session with the user and their sites, the director's verified two-factor device; the chosen site (validated, then the site choices
 # rendered); the week's sessions with track, room, facilitator and patient; one audit entry and its
 # patient links (one insert). The session is not written (renewed less than a minute ago). Fixed,
 # whatever the number of sessions.
-QUERIES = 7 + audit_links_query()
+QUERIES = 6 + audit_links_query()
 
 
 @pytest.fixture
