@@ -29,28 +29,48 @@ _rows: OrderedDict[tuple[int, str, str], str] = OrderedDict()
 _rows_lock = threading.Lock()
 
 
-def rendered_rows(entries: list[tuple[int, Any]]) -> list[Markup]:
-    """The <tr> of each (id, time) entry, in that order; only entries not shown before are read."""
+def rendered_rows(
+    entries: list[tuple[int, Any]], rows: dict[int, Any] | None = None
+) -> list[Markup]:
+    """The <tr> of each (id, time) entry, in that order; only entries not shown before are
+    rendered, from `rows` (id to AuditRow) where given, else read."""
     zone = timezone.get_current_timezone_name()
     keys = [(i, str(at), zone) for i, at in entries]
     with _rows_lock:
-        known = {k: _rows[k] for k in keys if k in _rows}
-    missing = {k[0]: k for k in keys if k not in known}
+        shown = {k: _rows[k] for k in keys if k in _rows}
+    missing = {k[0]: k for k in keys if k not in shown}
     if missing:
         template = get_template("audit/_row.html")
-        for row in entries_by_id(list(missing)):
-            known[missing[row.id]] = template.render(
+        given = [rows[i] for i in missing if rows and i in rows]
+        unread = [i for i in missing if not rows or i not in rows]
+        for row in [*given, *(entries_by_id(unread) if unread else [])]:
+            shown[missing[row.id]] = template.render(
                 {"e": row, "actions": ACTION_LABELS, "outcomes": OUTCOME_LABELS}
             )
         with _rows_lock:
             for key in missing.values():
-                _rows[key] = known[key]
+                _rows[key] = shown[key]
             while len(_rows) > ROWS_KEPT:
                 _rows.popitem(last=False)
-    return [Markup(known[k]) for k in keys]
+    return [Markup(shown[k]) for k in keys]
 
 
 PER_PAGE = 50
+KEPT = 1_000
+
+# Per process, by query string: the filters a valid form cleaned from it (a form cleans the same
+# text the same way), and the ids the last page of that search showed, whose rows are rendered
+# already (audit_search's `known`).
+_filters: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_last_ids: OrderedDict[str, list[int]] = OrderedDict()
+
+
+def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
+    with _rows_lock:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > KEPT:
+            store.popitem(last=False)
 
 
 def _expected_page(request: HttpRequest) -> slice:
@@ -63,12 +83,18 @@ def _expected_page(request: HttpRequest) -> slice:
 @staff_view(Cap.AUDIT_VIEW)
 def audit_log(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    form = AuditFilterForm(request.GET or None)
+    query = request.META.get("QUERY_STRING", "")
+    data = _filters.get(query) if request.GET else {}
+    form = None
+    if data is None:
+        form = AuditFilterForm(request.GET)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            _remember(_filters, query, data)
     entries = None
-    if not request.GET or form.is_valid():
-        data = form.cleaned_data if request.GET else {}
+    patient_id = None
+    if data is not None:
         mrn = (data.get("patient") or "").strip()
-        patient_id = None
         if mrn:
             patient_id = patient_id_by_mrn(mrn) or -1
         entries = audit_search(
@@ -79,11 +105,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             date_to=data.get("date_to"),
             outcome=data.get("outcome") or "",
             expected=_expected_page(request),
+            known=_last_ids.get(query, []),
         )
     page = paginate(request, entries if entries is not None else [], per_page=PER_PAGE)
-    page.object_list = rendered_rows(list(page.object_list))  # before this search is logged
-    if entries is not None:
-        data = form.cleaned_data if request.GET else {}
+    shown = list(page.object_list)
+    # Before this search is logged, so the page shows the log as it was when asked.
+    page.object_list = rendered_rows(shown, entries.rows if entries is not None else None)
+    if entries is not None and data is not None:
+        _remember(_last_ids, query, [i for i, _at in shown])
         audit_record(
             actor,
             action=AuditAction.SEARCH,
@@ -98,7 +127,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         request,
         "audit.views.audit_log",
         lambda mark: render_to_string(
-            "audit/log.html", {"form": form, "results": Markup(mark)}, request
+            "audit/log.html",
+            {"form": form or AuditFilterForm(request.GET or None), "results": Markup(mark)},
+            request,
         ),
     )
     return HttpResponse(before + results + after)

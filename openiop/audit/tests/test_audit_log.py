@@ -10,7 +10,7 @@ from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
-from openiop.testing import make_org, make_patient, make_site, make_user
+from openiop.testing import make_org, make_patient, make_site, make_user, postgresql_only
 
 pytestmark = pytest.mark.django_db
 
@@ -245,3 +245,27 @@ def test_a_patients_linked_entries_obey_the_user_outcome_and_date_filters():
     today = mine.at.date()
     assert ids(date_from=today + dt.timedelta(days=1)) == set()
     assert ids(date_from=today, date_to=today) == {mine.pk, theirs.pk, denied.pk}
+
+
+@postgresql_only("the rows come with the count on PostgreSQL only")
+def test_entries_not_shown_before_are_read_with_the_count():
+    from openiop.audit.selectors import audit_search
+
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, sites=[site], org=org)
+    patient = make_patient(site, legal_last_name="Rowfold")
+    actor = Actor(user=auditor)
+    made = [
+        audit_record(actor, action="view", patient_id=patient.pk, object_type=f"v{i}")
+        for i in range(4)
+    ]
+    known = [made[0].pk, made[1].pk]
+    log = audit_search(actor=actor, patient_id=patient.pk, expected=slice(0, 50), known=known)
+    with CaptureQueriesContext(connection) as ctx:
+        assert log.count() == 4
+        assert [i for i, _at in log[0:50]] == [e.pk for e in reversed(made)]
+    assert len(ctx.captured_queries) == 1
+    assert set(log.rows) == {made[2].pk, made[3].pk}
+    row = log.rows[made[3].pk]
+    assert (row.object_type, row.patient_id, row.at) == ("v3", patient.pk, made[3].at)

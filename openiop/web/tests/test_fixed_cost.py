@@ -26,6 +26,10 @@ def test_jinja2_templates_are_compiled_once_and_never_rechecked_on_disk():
     assert env.get_template("web/base.html") is env.get_template("web/base.html")
 
 
+# On PostgreSQL the audit log reads the rows it has not shown before with its count (AuditLog.rows).
+READ_WITH_COUNT = 1 if connection.vendor == "postgresql" else 0
+
+
 def _queries(client, path):
     client.get(path)  # warm: the first request may renew the session
     with CaptureQueriesContext(connection) as ctx:
@@ -47,8 +51,8 @@ def test_a_staff_page_pays_one_query_for_session_and_user_then_its_own_and_one_a
     assert sum(q.startswith('INSERT INTO "audit_auditentry"') for q in sql) == 1
     assert not any("otp_" in q for q in sql)  # no two-factor device look-up for a non-MFA role
     # session with user, the log's count with the page's entry ids, the one entry not shown
-    # before (the previous request's own), the audit entry
-    assert len(sql) == 4
+    # before (the previous request's own: on PostgreSQL read with the count), the audit entry
+    assert len(sql) == 4 - READ_WITH_COUNT
 
 
 @pytest.mark.django_db
@@ -61,7 +65,7 @@ def test_a_director_who_passed_two_factor_pays_one_device_check_more(client):
     sql = _queries(client, reverse("audit:log"))
     assert "accounts_staffsession" in sql[0] and "accounts_user" in sql[0]
     assert sum("otp_totp_totpdevice" in q for q in sql) == 1
-    assert len(sql) == 5
+    assert len(sql) == 5 - READ_WITH_COUNT
 
 
 def test_url_reads_the_urlconf_once_per_request_and_follows_the_script_prefix(monkeypatch):
