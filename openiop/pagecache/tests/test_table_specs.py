@@ -8,7 +8,8 @@ def test_every_counted_table_reaches_a_site_or_counts_for_all():
     assert specs["attendance_attendance"].count("UNION") >= 1  # session's site and episode's
     assert specs["patients_patient"] == ALL
     assert "programs_groupsession" in specs["notes_progressnote"]
-    assert "audit_auditentry" not in specs and "accounts_staffsession" not in specs  # reads write these
+    # reads write these
+    assert "audit_auditentry" not in specs and "accounts_staffsession" not in specs
     assert all(query == ALL or "%1$I" in query for query in specs.values())
     # A treatment plan objective reaches its site through goal, problem, plan and episode.
     assert specs["treatment_planobjective"].count("LEFT JOIN") >= 4
