@@ -158,6 +158,29 @@ class Answers:
                     mean = 0.5 + 3 * s
                 answers.append(int(_clip(round(rng.gauss(mean, 0.7)), 0, 4)))
             return answers
+        if instrument in ("audit", "pcl5"):
+            # AUDIT: the level over items 1-8 (0-4 each) and 9-10 (0, 2 or 4) on top from 16 up;
+            # PCL-5: the level over twenty items of 0-4.
+            items = 10 if instrument == "audit" else 20
+            spread = 8 if instrument == "audit" else 20
+            answers = [0] * items
+            if instrument == "audit" and level >= 16:
+                answers[8] = 2 if level < 24 else 4
+                level -= answers[8]
+            level = min(level, 4 * spread)
+            for _ in range(level):
+                i = rng.randrange(spread)
+                while answers[i] == 4:
+                    i = (i + 1) % spread
+                answers[i] += 1
+            return answers
+        if instrument == "dast10":
+            # level = points: yes (1) on that many items, item 3 ("always able to stop") counting
+            # when answered no.
+            scoring = rng.sample(range(10), min(10, level))
+            return [
+                (0 if n == 2 else 1) if n in scoring else (1 if n == 2 else 0) for n in range(10)
+            ]
         if instrument == "cssrs":
             # variant 0 none, 1 passive wish (low), 2 thoughts with a method (moderate).
             return [
@@ -186,16 +209,30 @@ class ScheduleSpec:
 
 
 def schedules_for(age_band: str) -> tuple[ScheduleSpec, ...]:
-    """The measurement schedule synth gives a track (assumption inside ../shared/domain.md: PHQ-9
-    or PHQ-A and GAD-7 at admission, weekly and at discharge; BAM at admission and weekly, the
-    cadence of its IOP variant's 7-day recall window in domain.md s.4, so that no week goes
-    unasked; a C-SSRS screener at admission and as a check-in on each program day)."""
+    """The measurement schedule synth gives a track (assumptions inside ../shared/domain.md):
+
+    - PHQ-9 or PHQ-A and GAD-7 at admission, weekly and at discharge (symptom change, s.8);
+    - BAM at admission, weekly (its IOP variant's recall window is 7 days, s.4) and at discharge
+      (the abstinence outcome, s.8);
+    - a C-SSRS screener at admission and as a check-in on each program day (s.7);
+    - adults only, as the instruments in s.4 are adult forms: AUDIT and DAST-10 at admission and
+      discharge (alcohol and drug use over the past year, screened for everyone whatever the
+      track), and PCL-5 at admission, every 30 days (its past-month window) and at discharge.
+    """
     depression = "phq9" if age_band == "adult" else "phqa"
-    return (
+    common = (
         ScheduleSpec(depression, True, 7, True),
         ScheduleSpec("gad7", True, 7, True),
-        ScheduleSpec("bam", True, 7, False),
+        ScheduleSpec("bam", True, 7, True),
         ScheduleSpec("cssrs", True, 1, False),
+    )
+    if age_band != "adult":
+        return common
+    return (
+        *common,
+        ScheduleSpec("audit", True, None, True),
+        ScheduleSpec("dast10", True, None, True),
+        ScheduleSpec("pcl5", True, 30, True),
     )
 
 
@@ -243,6 +280,14 @@ def level_for(instrument: str, trajectory: Trajectory, days: int, rng: random.Ra
         return int(_clip(round(trajectory.anxiety * f + rng.gauss(0, 1.2)), 0, 21))
     if instrument == "bam":
         return int(_clip(round(10 * trajectory.substance * f + rng.gauss(0, 0.7)), 0, 10))
+    # AUDIT and DAST-10 ask about the past year, so treatment does not move them (assumption).
+    if instrument == "audit":
+        return int(_clip(round(30 * trajectory.substance + rng.gauss(0, 2)), 0, 40))
+    if instrument == "dast10":
+        return int(_clip(round(8 * trajectory.substance + rng.gauss(0, 1)), 0, 10))
+    # PCL-5 follows the anxiety course (assumption: no separate trauma course is modelled).
+    if instrument == "pcl5":
+        return int(_clip(round(60 * trajectory.anxiety / 21 * f + rng.gauss(0, 3)), 0, 80))
     return 0
 
 
@@ -262,7 +307,7 @@ def variant_for(instrument: str, level: int, rng: random.Random) -> int:
 
 
 # Roughly the responses per stay at the benchmark's size, for the progress bar only.
-EXPECTED_PER_STAY = 46
+EXPECTED_PER_STAY = 51
 OPEN_ALERT_DAYS = 3  # alerts raised in the last 3 days on active stays are still open (assumption)
 ACTION_FOR = {"item9": "cssrs_done", "cssrs": "safety_plan_reviewed"}
 

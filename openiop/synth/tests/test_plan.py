@@ -129,3 +129,19 @@ def test_minutes_follow_the_status() -> None:
     assert plan.minutes_for("present", 60, rng) == 60
     assert 30 <= plan.minutes_for("late", 60, rng) < 60
     assert plan.minutes_for("absent_unexcused", 60, rng) == 0
+
+
+@pytest.mark.parametrize(
+    ("instrument", "levels"),
+    [("audit", (0, 7, 15, 19, 27, 36)), ("dast10", (0, 1, 5, 10)), ("pcl5", (0, 33, 80))],
+)
+def test_screening_answers_score_to_the_level_they_were_drawn_for(instrument, levels):
+    import random
+
+    from openiop.measures.domain import REGISTRY
+    from openiop.synth.clinical import Answers
+
+    answers = Answers(random.Random(3))
+    for level in levels:
+        drawn = answers._answers(instrument, level, 0)
+        assert REGISTRY[instrument].score(drawn).total == level, (instrument, level, drawn)

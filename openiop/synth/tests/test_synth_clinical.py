@@ -61,16 +61,20 @@ def test_schedules_per_track_and_instruments_by_age_band(network: str) -> None:
         instruments = set(
             MeasurementSchedule.objects.filter(track=track).values_list("instrument", flat=True)
         )
-        depression = "phq9" if track.age_band == "adult" else "phqa"
-        assert instruments == {depression, "gad7", "bam", "cssrs"}
+        if track.age_band == "adult":
+            assert instruments == {"phq9", "gad7", "bam", "cssrs", "audit", "dast10", "pcl5"}
+        else:
+            assert instruments == {"phqa", "gad7", "bam", "cssrs"}
     adult = Response.objects.filter(episode__enrollments__track__age_band="adult")
     assert adult.filter(instrument="phq9").exists()
     assert not adult.filter(instrument="phqa").exists()
     teen = Response.objects.exclude(episode__enrollments__track__age_band="adult")
     assert teen.filter(instrument="phqa").exists()
     assert not teen.filter(instrument="phq9").exists()
+    assert not teen.filter(instrument__in=("audit", "dast10", "pcl5")).exists()
     counts = Counter(Response.objects.values_list("instrument", flat=True))
-    assert counts["cssrs"] > counts["gad7"] > counts["bam"] > 0
+    assert counts["cssrs"] > counts["gad7"] > counts["pcl5"] > counts["dast10"] > 0
+    assert counts["bam"] > 0 and counts["audit"] > 0
 
 
 def test_depression_mostly_improves_from_admission_to_latest(network: str) -> None:
