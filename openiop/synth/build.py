@@ -581,7 +581,7 @@ class _Builder:
     # --- clinical records: questionnaires, safety alerts, admissions pipeline -----------------
     def clinical_records(self) -> None:
         """The records the clinical apps add: measurement schedules per track, questionnaire
-        responses (about 1.2 million at the benchmark's size) with the safety alerts their
+        responses (about 1.4 million at the benchmark's size) with the safety alerts their
         answers open, admissions inquiries across the pipeline at every site, then treatment
         plans per stay and progress notes per attended session (see synth.documentation)."""
         self.measurement()
