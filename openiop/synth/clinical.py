@@ -136,13 +136,7 @@ class Answers:
             if variant:
                 answers[8] = rng.choice((1, 1, 2))
                 level = max(0, level - answers[8])
-            level = min(level, 3 * free)
-            for _ in range(level):
-                i = rng.randrange(free)
-                while answers[i] == 3:
-                    i = (i + 1) % free
-                answers[i] += 1
-            return answers
+            return _spread(answers, level, free, 3, rng)
         if instrument == "bam":
             # level 0-10: endorsement of use and risk; protective items move the other way.
             s = level / 10
@@ -167,13 +161,7 @@ class Answers:
             if instrument == "audit" and level >= 16:
                 answers[8] = 2 if level < 24 else 4
                 level -= answers[8]
-            level = min(level, 4 * spread)
-            for _ in range(level):
-                i = rng.randrange(spread)
-                while answers[i] == 4:
-                    i = (i + 1) % spread
-                answers[i] += 1
-            return answers
+            return _spread(answers, level, spread, 4, rng)
         if instrument == "dast10":
             # level = points: yes (1) on that many items, item 3 ("always able to stop") counting
             # when answered no.
@@ -189,6 +177,17 @@ class Answers:
                 [1, 1, 1, 0, 0, 0, 0],
             ][variant]
         raise ValueError(f"no synthetic answers for {instrument}")
+
+
+def _spread(answers: list[int], level: int, first: int, top: int, rng: random.Random) -> list[int]:
+    """Add `level` points at random over the first `first` answers, none above `top` (the level
+    is cut to what they can hold)."""
+    for _ in range(min(level, top * first)):
+        i = rng.randrange(first)
+        while answers[i] == top:
+            i = (i + 1) % first
+        answers[i] += 1
+    return answers
 
 
 @dataclass(frozen=True)
