@@ -38,6 +38,8 @@ def entries_by_id(ids: list[int]) -> list[Any]:
 
     On PostgreSQL one plain SELECT; SQLite goes through the ORM, which turns its stored text back
     into times."""
+    if not ids:
+        return []
     if connection.vendor != "postgresql":
         return list(AuditEntry.objects.filter(pk__in=ids).values_list(*ROW_FIELDS, named=True))
     with connection.cursor() as cursor:

@@ -21,12 +21,36 @@ from openiop.web.views_support import paginate, staff_view
 
 ACTION_LABELS = dict(AuditAction.choices)
 OUTCOME_LABELS = dict(AuditOutcome.choices)
-ROWS_KEPT = 20_000
+
+
+class Kept:
+    """A bounded map kept per process and shared by its threads: the oldest key goes first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            return self._items.get(key)
+
+    def get_many(self, keys: list[Any]) -> dict[Any, Any]:
+        with self._lock:
+            return {k: self._items[k] for k in keys if k in self._items}
+
+    def put_many(self, items: dict[Any, Any]) -> None:
+        with self._lock:
+            for key, value in items.items():
+                self._items[key] = value
+                self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
 
 # An entry never changes (the log is append-only), so the table row that shows it is rendered once
 # per process and time zone and then reused: most of a search's page was on its last page too.
-_rows: OrderedDict[tuple[int, str, str], str] = OrderedDict()
-_rows_lock = threading.Lock()
+_rows = Kept(20_000)
 
 
 def rendered_rows(
@@ -36,41 +60,30 @@ def rendered_rows(
     rendered, from `rows` (id to AuditRow) where given, else read."""
     zone = timezone.get_current_timezone_name()
     keys = [(i, str(at), zone) for i, at in entries]
-    with _rows_lock:
-        shown = {k: _rows[k] for k in keys if k in _rows}
+    shown = _rows.get_many(keys)
     missing = {k[0]: k for k in keys if k not in shown}
     if missing:
+        given = rows or {}
+        unread = [i for i in missing if i not in given]
         template = get_template("audit/_row.html")
-        given = [rows[i] for i in missing if rows and i in rows]
-        unread = [i for i in missing if not rows or i not in rows]
-        for row in [*given, *(entries_by_id(unread) if unread else [])]:
-            shown[missing[row.id]] = template.render(
+        new = {
+            missing[row.id]: template.render(
                 {"e": row, "actions": ACTION_LABELS, "outcomes": OUTCOME_LABELS}
             )
-        with _rows_lock:
-            for key in missing.values():
-                _rows[key] = shown[key]
-            while len(_rows) > ROWS_KEPT:
-                _rows.popitem(last=False)
+            for row in [*(given[i] for i in missing if i in given), *entries_by_id(unread)]
+        }
+        _rows.put_many(new)
+        shown.update(new)
     return [Markup(shown[k]) for k in keys]
 
 
 PER_PAGE = 50
-KEPT = 1_000
 
 # Per process, by query string: the filters a valid form cleaned from it (a form cleans the same
 # text the same way), and the ids the last page of that search showed, whose rows are rendered
 # already (audit_search's `known`).
-_filters: OrderedDict[str, dict[str, Any]] = OrderedDict()
-_last_ids: OrderedDict[str, list[int]] = OrderedDict()
-
-
-def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
-    with _rows_lock:
-        store[key] = value
-        store.move_to_end(key)
-        while len(store) > KEPT:
-            store.popitem(last=False)
+_filters = Kept(1_000)
+_last_ids = Kept(1_000)
 
 
 def _expected_page(request: HttpRequest) -> slice:
@@ -90,7 +103,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         form = AuditFilterForm(request.GET)
         if form.is_valid():
             data = dict(form.cleaned_data)
-            _remember(_filters, query, data)
+            _filters.put_many({query: data})
     entries = None
     patient_id = None
     if data is not None:
@@ -105,14 +118,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             date_to=data.get("date_to"),
             outcome=data.get("outcome") or "",
             expected=_expected_page(request),
-            known=_last_ids.get(query, []),
+            known=_last_ids.get(query) or [],
         )
     page = paginate(request, entries if entries is not None else [], per_page=PER_PAGE)
     shown = list(page.object_list)
     # Before this search is logged, so the page shows the log as it was when asked.
     page.object_list = rendered_rows(shown, entries.rows if entries is not None else None)
     if entries is not None and data is not None:
-        _remember(_last_ids, query, [i for i, _at in shown])
+        _last_ids.put_many({query: [i for i, _at in shown]})
         audit_record(
             actor,
             action=AuditAction.SEARCH,

@@ -79,6 +79,12 @@ def _cacheable(request: HttpRequest) -> bool:
     )
 
 
+def _sites(request: HttpRequest) -> set[int] | None:
+    """The sites whose data the user's pages can show (None: every site)."""
+    user = request.user
+    return None if user.sees_all_sites() else set(user.site_ids())  # type: ignore[union-attr]
+
+
 def _key(request: HttpRequest, view: str, sites: set[int] | None, gen: int) -> str:
     user = request.user
     parts = (
@@ -107,20 +113,18 @@ def page_shell(request: HttpRequest, name: str, render: Callable[[str], str]) ->
     sites, their CSRF secret and the time bucket (cached_page's key without the data
     generation). Rendered afresh whenever cached_page would not cache.
     """
-    if not _cacheable(request):
-        before, _, after = render(MARK).partition(MARK)
-        return before, after
-    user = request.user
-    sites = None if user.sees_all_sites() else set(user.site_ids())  # type: ignore[union-attr]
-    key = _key(request, f"{name}#shell#{user.get_full_name()}", sites, 0)  # type: ignore[union-attr]
-    store = caches[CACHE_ALIAS]
-    shell = store.get(key)
-    if shell is None:
-        before, found, after = render(MARK).partition(MARK)
-        shell = (before, after)
-        if found:
-            store.set(key, shell)
-    return shell
+    cacheable = _cacheable(request)
+    if cacheable:
+        user = request.user
+        name = f"{name}#shell#{user.get_full_name()}"  # type: ignore[union-attr]
+        key = _key(request, name, _sites(request), 0)
+        shell = caches[CACHE_ALIAS].get(key)
+        if shell is not None:
+            return shell  # type: ignore[no-any-return]
+    before, found, after = render(MARK).partition(MARK)
+    if cacheable and found:
+        caches[CACHE_ALIAS].set(key, (before, after))
+    return before, after
 
 
 def cached_page(*, patient_kwarg: str | None = None) -> Callable[[ViewFunc], ViewFunc]:
@@ -137,8 +141,7 @@ def cached_page(*, patient_kwarg: str | None = None) -> Callable[[ViewFunc], Vie
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not _cacheable(request):
                 return view(request, *args, **kwargs)
-            user = request.user
-            sites = None if user.sees_all_sites() else set(user.site_ids())  # type: ignore[union-attr]
+            sites = _sites(request)
             patient_id = kwargs.get(patient_kwarg) if patient_kwarg else None
             key = _key(request, name, sites, generation(sites, patient_id))
             store = caches[CACHE_ALIAS]
