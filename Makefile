@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/openiop demo_logins --url http://127.0.0.1:$(PORT)
 	@echo "Periodic tasks (safety-alert escalation) run beside the server; their log is var/periodic.log"
 	$(BIN)/openiop periodic >var/periodic.log 2>&1 & trap 'kill $$!' EXIT; \
-		OPENIOP_DEBUG=1 $(BIN)/openiop runserver 127.0.0.1:$(PORT)
+		$(BIN)/openiop runserver 127.0.0.1:$(PORT)
 
 demo: $(STAMP)
 	$(BIN)/openiop migrate --no-input -v0
@@ -35,6 +35,7 @@ demo: $(STAMP)
 REPORTS := var/test-reports
 
 test: $(STAMP)
+	tools/system-packages
 	rm -rf $(REPORTS) && mkdir -p $(REPORTS)
 	$(MAKE) --no-print-directory test-unit
 	@if [ -n "$$DATABASE_URL" ] || $(BIN)/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
@@ -59,6 +60,7 @@ test-pg: $(STAMP)
 
 e2e: $(STAMP)
 	@echo "== Browser journeys (Playwright, Debian Chromium) =="
+	tools/system-packages
 	mkdir -p $(REPORTS)
 	env -u DATABASE_URL DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest e2e --junitxml=$(REPORTS)/e2e.xml
 

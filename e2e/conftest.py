@@ -58,9 +58,17 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # Every page runs under the Content-Security-Policy: a script or style it blocks is a bug (a
+    # button that silently does nothing), so a journey that meets one fails.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"

@@ -1,5 +1,6 @@
 """Settings. This is the one module that reads the environment (OPENIOP_* and DATABASE_URL)."""
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "csp",
     "openiop.core",
     "openiop.accounts",
     "openiop.audit",
@@ -67,6 +69,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app server itself (make run and gunicorn alike), before any session work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -210,10 +216,72 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# `collectstatic` fills it in production; WhiteNoise warns on every start while it is missing.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# Served by WhiteNoise from the apps' static folders (no collectstatic step needed to run).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Production behind TLS (README, "Running in production"): redirect plain HTTP to HTTPS and send
+# HSTS. Off by default so that `make run` on 127.0.0.1 works over plain HTTP.
+SECURE_SSL_REDIRECT = _env_bool("OPENIOP_SSL_REDIRECT", False)
+# The load balancer's liveness check may stay on plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("OPENIOP_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("OPENIOP_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _env_bool("OPENIOP_HSTS_PRELOAD", False)
+if TRUSTED_PROXIES:
+    # Only a proxy we trust for client addresses is trusted to say the request came over HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Pages load scripts, styles and images from this server only: no inline script, no inline style,
+# no eval, no plugins, no framing, and forms post only here. htmx reads its settings from JSON
+# (hx-headers, the htmx-config meta) and needs none of the exceptions.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page of OpenIOP uses are switched off for every page.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "browsing-topics",
+    )
+}
+
+# Error reports never carry what was posted (note text, answers, passwords), even with DEBUG on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "openiop.core.error_reports.PostHidingExceptionReporterFilter"
 
 LOGGING = {
     "version": 1,
