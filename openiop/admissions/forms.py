@@ -18,10 +18,11 @@ from openiop.admissions.choices import (
     Urgency,
 )
 from openiop.admissions.domain import asam, pipeline
+from openiop.core.dates import DateKind
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
-from openiop.episodes.forms import _date_field
 from openiop.measures.domain import cssrs
 from openiop.patients.choices import Sex
+from openiop.web.fields import date_field
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -41,7 +42,7 @@ class InquiryForm(forms.Form):
     )
     first_name = forms.CharField(max_length=100, label="First name (person needing help)")
     last_name = forms.CharField(max_length=100, label="Last name")
-    date_of_birth = _date_field("Date of birth", required=False)
+    date_of_birth = date_field("Date of birth", DateKind.BIRTH, required=False)
     phone = forms.CharField(required=False, max_length=30)
     email = forms.EmailField(required=False, max_length=200)
     concerns = forms.ChoiceField(label="Concerns", choices=TreatmentFocus.choices)
@@ -72,7 +73,7 @@ class PublicInquiryForm(forms.Form):
     )
     first_name = forms.CharField(max_length=100, label="First name of the person needing help")
     last_name = forms.CharField(max_length=100, label="Last name")
-    date_of_birth = _date_field("Date of birth", required=False)
+    date_of_birth = date_field("Date of birth", DateKind.BIRTH, required=False)
     phone = forms.CharField(required=False, max_length=30, label="Phone")
     email = forms.EmailField(required=False, max_length=200, label="Email")
     concerns = forms.ChoiceField(label="What is it about?", choices=PUBLIC_CONCERNS)
@@ -110,7 +111,7 @@ class FollowUpForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     next_action = forms.CharField(required=False, max_length=200)
-    next_action_date = _date_field("Next action date", required=False)
+    next_action_date = date_field("Next action date", DateKind.PLANNED, required=False)
 
     def __init__(self, *args: Any, staff: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -176,7 +177,7 @@ class PrescreenForm(forms.Form):
 
 
 class ScheduleForm(forms.Form):
-    on = _date_field("Assessment date")
+    on = date_field("Assessment date", DateKind.PLANNED)
 
 
 class AssessmentForm(forms.Form):
@@ -246,8 +247,8 @@ class CoverageForm(forms.Form):
     subscriber_relationship = forms.ChoiceField(
         choices=SubscriberRelationship.choices, label="Relationship to subscriber"
     )
-    start_date = _date_field("Coverage starts", required=False)
-    end_date = _date_field("Coverage ends", required=False)
+    start_date = date_field("Coverage starts", DateKind.COVERAGE, required=False)
+    end_date = date_field("Coverage ends", DateKind.COVERAGE, required=False)
 
     def __init__(self, *args: Any, payers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -289,12 +290,12 @@ class EstimateForm(forms.Form):
     annual_income = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
     planned_days = forms.IntegerField(min_value=1, max_value=365, initial=36)
     installments = forms.IntegerField(min_value=1, max_value=36, initial=3)
-    first_date = _date_field("First payment due")
+    first_date = date_field("First payment due", DateKind.COVERAGE)
 
 
 class AdmitForm(forms.Form):
     track: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
-    date_of_birth = _date_field("Date of birth", required=False)
+    date_of_birth = date_field("Date of birth", DateKind.BIRTH, required=False)
     sex = forms.ChoiceField(choices=Sex.choices, label="Sex assigned at birth")
 
     def __init__(self, *args: Any, tracks: Any, **kwargs: Any) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from openiop.attendance.choices import AttendanceStatus
+from openiop.web.fields import WeekField
 
 
 class AttendanceRowForm(forms.Form):
@@ -17,4 +18,4 @@ class AttendanceRowForm(forms.Form):
 
 class BelowHoursFilterForm(forms.Form):
     q = forms.CharField(label="Patient name or MRN", required=False, max_length=100)
-    week = forms.CharField(label="Week", required=False, max_length=20, help_text="e.g. 2026-W07")
+    week = WeekField(label="Week", required=False)

@@ -156,10 +156,7 @@ def below_hours(request: HttpRequest) -> HttpResponse:
         today_local = local_today(site.tz)
         week = IsoWeek.of(today_local)
         if form.is_valid() and form.cleaned_data.get("week"):
-            try:
-                week = IsoWeek.parse(form.cleaned_data["week"])
-            except ValueError as exc:
-                form.add_error("week", str(exc))
+            week = form.cleaned_data["week"]
         query = form.cleaned_data.get("q", "") if form.is_bound and form.is_valid() else ""
         rows = selectors.below_hours(
             actor=actor, site=site, week=week, today=today_local, query=query or ""

@@ -1,17 +1,15 @@
 from django import forms
 
 from openiop.audit.models import AuditOutcome
+from openiop.core.dates import DateKind
+from openiop.web.fields import date_field
 
 
 class AuditFilterForm(forms.Form):
     patient = forms.CharField(label="Patient MRN", required=False, max_length=20)
     user = forms.CharField(label="Username", required=False, max_length=150)
-    date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = date_field("From", DateKind.SEARCH, required=False)
+    date_to = date_field("To", DateKind.SEARCH, required=False)
     outcome = forms.ChoiceField(
         label="Outcome", required=False, choices=[("", "Any"), *AuditOutcome.choices]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -46,9 +47,14 @@ class IsoWeek:
         """Parse '2026-W07'. Raises ValueError with a readable message."""
         try:
             year_s, week_s = text.upper().split("-W")
+            if len(year_s) != 4 or len(week_s) > 2:
+                raise ValueError(text)
             week = cls(int(year_s), int(week_s))
             week.monday  # noqa: B018 - validates the week number
-        except (ValueError, TypeError) as exc:
+            # A week whose neighbour is out of the calendar (9999-W52, 0001-W01) is refused too:
+            # pages step to the next and previous weeks.
+            week.next(), week.previous()
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ValueError(f"'{text}' is not an ISO week like 2026-W07") from exc
         return week
 
@@ -68,3 +74,69 @@ def local_datetime(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
     not exist (skipped by a spring-forward) resolves forward with fold=0, as zoneinfo does.
     """
     return dt.datetime.combine(day, at, tzinfo=tz)
+
+
+class DateKind(StrEnum):
+    """What a date entered by a person stands for; each kind has one plausible range (DATE_RANGES)."""
+
+    BIRTH = "birth"  # a person's date of birth
+    HAPPENED = "happened"  # something that already took place: an assessment, a note's date
+    PLANNED = "planned"  # the program's calendar: sessions, closures, follow-ups, due dates
+    COVERAGE = "coverage"  # insurance coverage and payment dates, which may start years back
+    SEARCH = "search"  # a date typed to look things up: the audit log, the schedule
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A plausible range around today: `earliest` is a fixed date, or `years_back` before today;
+    `years_ahead` after today is the latest (0: today itself)."""
+
+    earliest: dt.date | None
+    years_back: int
+    years_ahead: int
+    what: str  # how a message names the date
+
+    def bounds(self, today: dt.date) -> tuple[dt.date, dt.date]:
+        low = self.earliest or _years_from(today, -self.years_back)
+        return low, _years_from(today, self.years_ahead)
+
+
+# Plausibility ranges, not clinical rules: they catch a mistyped year (0001, 9999) before it is
+# stored or reaches date arithmetic, for every date field in one place.
+DATE_RANGES: dict[DateKind, DateRange] = {
+    DateKind.BIRTH: DateRange(dt.date(1900, 1, 1), 0, 0, "A date of birth"),
+    DateKind.HAPPENED: DateRange(None, 10, 0, "This date"),
+    DateKind.PLANNED: DateRange(None, 2, 3, "This date"),
+    DateKind.COVERAGE: DateRange(None, 30, 5, "This date"),
+    DateKind.SEARCH: DateRange(dt.date(2000, 1, 1), 0, 5, "A date to search"),
+}
+
+
+def _years_from(day: dt.date, years: int) -> dt.date:
+    """The same day `years` later (or earlier); 29 February becomes 28 February off leap years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def date_out_of_range(kind: DateKind, value: dt.date, today: dt.date) -> str | None:
+    """A message when `value` is outside the plausible range for `kind`, else None.
+
+    The message names the range in ISO dates, e.g. "A date of birth must be between 1900-01-01
+    and 2026-12-05 (today)."
+    """
+    rule = DATE_RANGES[kind]
+    low, high = rule.bounds(today)
+    if low <= value <= high:
+        return None
+    high_text = f"{high.isoformat()} (today)" if high == today else high.isoformat()
+    return f"{rule.what} must be between {low.isoformat()} and {high_text}."
+
+
+def week_out_of_range(week: IsoWeek, today: dt.date) -> str | None:
+    """A message when a week typed to look at the calendar is outside the search range, else None."""
+    low, high = DATE_RANGES[DateKind.SEARCH].bounds(today)
+    if low <= week.monday and week.sunday <= high:
+        return None
+    return f"Choose a week between {IsoWeek.of(low)} and {IsoWeek.of(high)}."

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from openiop.accounts.domain import ROLE_CAPS, Cap
 from openiop.accounts.models import User
+from openiop.core.dates import DateKind
 from openiop.episodes.choices import (
     DischargeReason,
     EpisodeStatus,
@@ -17,18 +18,9 @@ from openiop.episodes.choices import (
     TreatmentFocus,
 )
 from openiop.programs.models import Site
+from openiop.web.fields import date_field
 
-DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
 CLINICAL_ROLES = sorted(role.value for role, caps in ROLE_CAPS.items() if Cap.CLINICAL_VIEW in caps)
-
-
-def _date_field(label: str, **kw: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        input_formats=DATE_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        **kw,
-    )
 
 
 def clinical_staff(organization_id: int | None) -> QuerySet[User]:
@@ -51,7 +43,7 @@ class EpisodeOpenForm(forms.Form):
     referral_detail = forms.CharField(
         required=False, max_length=200, help_text="Who referred, e.g. the unit or practice"
     )
-    admission_date = _date_field("Admission date")
+    admission_date = date_field("Admission date", DateKind.PLANNED)
     level_of_care = forms.ChoiceField(
         label="Level of care (ASAM)", choices=LevelOfCare.choices, initial=LevelOfCare.L2_1
     )
@@ -78,7 +70,7 @@ class VersionedForm(forms.Form):
 
 class ChangeLevelForm(VersionedForm):
     to_level = forms.ChoiceField(label="New level of care (ASAM)", choices=LevelOfCare.choices)
-    effective_date = _date_field("Effective from")
+    effective_date = date_field("Effective from", DateKind.PLANNED)
     reason = forms.CharField(
         label="Clinical reason", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -94,7 +86,7 @@ class SetStatusForm(VersionedForm):
 
 
 class DischargeForm(VersionedForm):
-    discharge_date = _date_field("Discharge date")
+    discharge_date = date_field("Discharge date", DateKind.PLANNED)
     reason = forms.ChoiceField(label="Reason (TEDS)", choices=DischargeReason.choices)
     note = forms.CharField(
         label="Discharge note", required=False, max_length=500, widget=forms.Textarea({"rows": 3})

@@ -7,10 +7,10 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.dates import DateKind
 from openiop.notes.models import NoteFormat
 from openiop.treatment.models import PlanObjective
-
-DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
+from openiop.web.fields import date_field
 
 
 class ObjectiveChoice(forms.ModelMultipleChoiceField):
@@ -26,10 +26,7 @@ class IndividualNoteForm(forms.Form):
     kind = forms.ChoiceField(
         label="Session", choices=[("individual", "Individual"), ("family", "Family")]
     )
-    date = forms.DateField(
-        input_formats=DATE_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    date = date_field("Date", DateKind.HAPPENED)
     starts = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}))
     ends = forms.TimeField(label="End time", widget=forms.TimeInput(attrs={"type": "time"}))
     topic = forms.CharField(max_length=200, required=False)

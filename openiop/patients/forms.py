@@ -6,11 +6,11 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.dates import DateKind
 from openiop.patients.models import Patient, PatientContact
 from openiop.patients.services import CONTACT_FIELDS, PATIENT_FIELDS
 from openiop.programs.models import Site
-
-DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
+from openiop.web.fields import date_field
 
 
 class PatientSearchForm(forms.Form):
@@ -25,10 +25,8 @@ class PatientSearchForm(forms.Form):
 
 
 class PatientForm(forms.ModelForm):
-    date_of_birth = forms.DateField(
-        input_formats=DATE_FORMATS,
-        help_text="YYYY-MM-DD or MM/DD/YYYY",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    date_of_birth = date_field(
+        "Date of birth", DateKind.BIRTH, help_text="YYYY-MM-DD or MM/DD/YYYY"
     )
 
     class Meta:

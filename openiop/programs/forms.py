@@ -7,11 +7,11 @@ from typing import Any
 from django import forms
 
 from openiop.accounts.models import User
-from openiop.core.dates import IsoWeek
+from openiop.core.dates import DateKind
 from openiop.programs.choices import AgeBand, BlockKind, SessionKind, Weekday
 from openiop.programs.models import Room, Site, Track
+from openiop.web.fields import WeekField, date_field
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
@@ -67,13 +67,13 @@ class BlockForm(forms.Form):
 
 
 class BlockAddForm(BlockForm):
-    valid_from = forms.DateField(label="First date", widget=DATE)
+    valid_from = date_field("First date", DateKind.PLANNED)
 
 
 class SeriesForm(BlockForm):
-    effective_date = forms.DateField(
-        label="Takes effect on",
-        widget=DATE,
+    effective_date = date_field(
+        "Takes effect on",
+        DateKind.PLANNED,
         help_text="Sessions from this date on follow the change; earlier ones stay as they were.",
     )
     field_order = ["effective_date"]
@@ -100,28 +100,19 @@ class CurriculumForm(forms.Form):
 
 
 class GenerateForm(forms.Form):
-    start = forms.DateField(label="From", widget=DATE)
-    end = forms.DateField(label="To (included)", widget=DATE)
+    start = date_field("From", DateKind.PLANNED)
+    end = date_field("To (included)", DateKind.PLANNED)
 
 
 class ScheduleFilterForm(forms.Form):
     site = forms.ModelChoiceField(label="Site", queryset=Site.objects.none(), required=False)
-    week = forms.CharField(label="Week", required=False, max_length=10, help_text="e.g. 2026-W07")
-    date = forms.DateField(label="or a date", required=False, widget=DATE)
+    week = WeekField(label="Week", required=False)
+    date = date_field("or a date", DateKind.SEARCH, required=False)
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites  # type: ignore[attr-defined]
         self.fields["site"].empty_label = None  # type: ignore[attr-defined]
-
-    def clean_week(self) -> IsoWeek | None:
-        text = (self.cleaned_data.get("week") or "").strip()
-        if not text:
-            return None
-        try:
-            return IsoWeek.parse(text)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
 
 
 class VersionedForm(forms.Form):
@@ -129,7 +120,7 @@ class VersionedForm(forms.Form):
 
 
 class MoveForm(VersionedForm):
-    date = forms.DateField(label="New date", widget=DATE)
+    date = date_field("New date", DateKind.PLANNED)
     start_time = forms.TimeField(label="New start (local time)", widget=TIME)
     room = RoomChoiceField(label="Room", queryset=Room.objects.none(), required=False)
 
@@ -152,7 +143,7 @@ class CancelForm(VersionedForm):
 
 
 class ClosureForm(forms.Form):
-    date = forms.DateField(label="Date", widget=DATE)
+    date = date_field("Date", DateKind.PLANNED)
     site = forms.ModelChoiceField(
         label="Site",
         queryset=Site.objects.none(),
@@ -173,7 +164,7 @@ class AppointmentForm(forms.Form):
         choices=[(k.value, k.label) for k in (SessionKind.INDIVIDUAL, SessionKind.FAMILY)],
     )
     facilitator = StaffChoiceField(label="Clinician", queryset=User.objects.none())
-    date = forms.DateField(label="Date", widget=DATE)
+    date = date_field("Date", DateKind.PLANNED)
     start_time = forms.TimeField(label="Start (local time)", widget=TIME)
     duration_minutes = forms.IntegerField(
         label="Length (minutes)", min_value=1, max_value=1440, initial=50
@@ -194,7 +185,7 @@ class AppointmentForm(forms.Form):
 
 class EnrollForm(forms.Form):
     track = forms.ModelChoiceField(label="Track", queryset=Track.objects.none())
-    start_date = forms.DateField(label="First day", widget=DATE)
+    start_date = date_field("First day", DateKind.PLANNED)
 
     def __init__(self, *args: Any, tracks: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -202,5 +193,5 @@ class EnrollForm(forms.Form):
 
 
 class EnrollmentEndForm(forms.Form):
-    end_date = forms.DateField(label="Last day", widget=DATE)
+    end_date = date_field("Last day", DateKind.PLANNED)
     reason = forms.CharField(label="Reason", max_length=200)

@@ -8,18 +8,9 @@ from django import forms
 from django.db.models import QuerySet
 
 from openiop.accounts.models import User
+from openiop.core.dates import DateKind
 from openiop.treatment.models import GoalStatus, Modality, ReferralKind, SignerRole
-
-DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
-
-
-def _date(label: str, **kw: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        input_formats=DATE_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        **kw,
-    )
+from openiop.web.fields import date_field
 
 
 def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms.CharField:
@@ -54,7 +45,7 @@ class GoalStatusForm(forms.Form):
 class ObjectiveForm(forms.Form):
     goal = forms.IntegerField(widget=forms.HiddenInput)
     text = forms.CharField(label="Measurable objective", max_length=400)
-    target_date = _date("Target date")
+    target_date = date_field("Target date", DateKind.PLANNED)
 
 
 class InterventionForm(forms.Form):

@@ -121,7 +121,7 @@ def test_create_keeps_the_input_and_shows_the_error_beside_the_field(client, cli
     body = response.content.decode()
     assert response.status_code == 200
     assert 'value="Brambleworth"' in body
-    assert "cannot be in the future" in body
+    assert "A date of birth must be between 1900-01-01 and" in body
     assert not Patient.objects.exists()
 
 
