@@ -177,3 +177,59 @@ def role_can(role: Role | str, cap: Cap) -> bool:
         return cap in ROLE_CAPS[Role(role)]
     except ValueError:
         return False
+
+
+# What an access change can grant that a clinic treats as access to records: reading patients
+# (demographics, charts, note text), reading the audit log of who read them, managing staff (which
+# includes approving access changes), and seeing every site's patients.
+RECORD_CAPS: frozenset[Cap] = frozenset(
+    {
+        Cap.PATIENT_DEMOGRAPHICS,
+        Cap.CLINICAL_VIEW,
+        Cap.NOTE_TEXT,
+        Cap.AUDIT_VIEW,
+        Cap.STAFF_MANAGE,
+        Cap.ALL_SITES,
+    }
+)
+# Capabilities whose reach is limited by the user's sites (access.site_scope).
+PATIENT_CAPS: frozenset[Cap] = frozenset(
+    {Cap.PATIENT_DEMOGRAPHICS, Cap.CLINICAL_VIEW, Cap.NOTE_TEXT}
+)
+# Roles that may grant record access on their own authority, and approve what others request.
+ACCESS_APPROVER_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR})
+
+
+def effective_caps(role: Role | str, *, active: bool) -> frozenset[Cap]:
+    """The capabilities an account with `role` has: none while it is inactive."""
+    if not active:
+        return frozenset()
+    try:
+        return ROLE_CAPS[Role(role)]
+    except ValueError:
+        return frozenset()
+
+
+def access_change_needs_approval(
+    *,
+    old_role: Role | str,
+    old_active: bool,
+    old_site_ids: frozenset[int],
+    new_role: Role | str,
+    new_active: bool,
+    new_site_ids: frozenset[int],
+) -> bool:
+    """Whether a change of role, sites or activation grants access to records, so that it needs the
+    director's approval (or a second administrator's) unless the director makes it.
+
+    It does when the account gains a capability of RECORD_CAPS it did not have (reactivating an
+    account counts as gaining all its role's capabilities), or when sites are added to an account
+    whose role reads patients of its own sites only (PATIENT_CAPS without ALL_SITES). Lowering a
+    role, removing sites or deactivating never needs approval.
+    """
+    before = effective_caps(old_role, active=old_active)
+    after = effective_caps(new_role, active=new_active)
+    if (after - before) & RECORD_CAPS:
+        return True
+    site_limited_reader = bool(after & PATIENT_CAPS) and Cap.ALL_SITES not in after
+    return site_limited_reader and bool(new_site_ids - old_site_ids)

@@ -75,3 +75,46 @@ class StaffSession(AbstractBaseSession):
         from openiop.accounts.backends import SessionStore
 
         return SessionStore
+
+
+class AccessChangeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved and applied"
+    REJECTED = "rejected", "Rejected"
+    APPLIED = "applied", "Applied (no approval needed)"
+
+
+class AccessChangeRequest(models.Model):
+    """A change of a staff member's role, sites or activation, as requested and as decided.
+
+    Every change made through accounts.services.staff_change_access leaves one: applied at once,
+    or pending until the director (or a second administrator) approves or rejects it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="access_changes")
+    role = models.CharField(max_length=20, choices=ROLE_CHOICES)
+    sites = models.ManyToManyField("programs.Site", blank=True, related_name="+")
+    activate = models.BooleanField(
+        default=False, help_text="Also make the account active (it grants its role's access)"
+    )
+    previous = models.JSONField(
+        default=dict, help_text="Role, site ids and activation when it was requested"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=20, choices=AccessChangeStatus.choices, default=AccessChangeStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {ROLE_LABELS.get(Role(self.role), self.role)} ({self.get_status_display()})"

@@ -1,16 +1,17 @@
 from django.contrib import admin
 
+from openiop.accounts.admin_base import SetupAdmin
 from openiop.admissions.models import Payer, PovertyGuidelineYear
 
 
 @admin.register(Payer)
-class PayerAdmin(admin.ModelAdmin):
+class PayerAdmin(SetupAdmin):
     list_display = ("name", "payer_id", "payer_type", "organization", "is_active")
     search_fields = ("name", "payer_id")
 
 
 @admin.register(PovertyGuidelineYear)
-class PovertyGuidelineYearAdmin(admin.ModelAdmin):
+class PovertyGuidelineYearAdmin(SetupAdmin):
     """Configuration: the year's poverty guideline, the sliding scale bands and the daily rate."""
 
     list_display = ("year", "label", "organization", "base_amount", "per_additional_person")

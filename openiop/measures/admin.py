@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from openiop.accounts.admin_base import SetupAdmin
 from openiop.measures.models import SiteSafetySettings
 
 
 @admin.register(SiteSafetySettings)
-class SiteSafetySettingsAdmin(admin.ModelAdmin):
+class SiteSafetySettingsAdmin(SetupAdmin):
     """Clinic hours (alerts go to the on-call clinician outside them), on-call, director, escalation."""
 
     list_display = (

@@ -238,11 +238,6 @@ class DemoBuilder:
                 sites=[sites[c] for c in site_codes],
                 by=Actor.cli(None, "demo"),
             )
-            if (
-                role == "admin"
-            ):  # sets up staff, sites and rooms in the Django admin (TOTP required)
-                user.is_staff = user.is_superuser = True
-                user.save(update_fields=["is_staff", "is_superuser"])
             staff[username] = user
         return staff
 
