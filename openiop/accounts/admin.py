@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts.admin_base import SetupAdmin, SetupAdminSite, may_set_up
@@ -274,6 +275,30 @@ class StaffAdmin(SetupAdmin, UserAdmin):  # type: ignore[misc]
         # staff_create wrote the audit entry; Django's admin log still gets its own.
         return admin.ModelAdmin.log_addition(self, request, obj, message)
 
+    # Two-factor reset (accounts.mfa.mfa_reset): confirmed on a page of its own, audited.
+    actions = ["reset_two_factor"]
+
+    @admin.action(description="Reset two-factor (forces enrolment at next login)")
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> Any:
+        from openiop.accounts.mfa import mfa_reset
+
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/accounts/reset_two_factor.html",
+                {**self.admin_site.each_context(request), "users": list(queryset)},
+            )
+        for user in queryset:
+            try:
+                mfa_reset(user=user, by=Actor.from_request(request))
+            except DomainError as exc:
+                self.message_user(request, f"{user.username}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{user.username}: two-factor reset; they enrol at their next login."
+                )
+        return None
+
 
 @admin.register(AccessChangeRequest)
 class AccessChangeRequestAdmin(SetupAdmin):
@@ -371,6 +396,12 @@ class TOTPDeviceAdmin(SetupAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Recovery codes (django-otp's static devices) are secrets too: no page shows them; an
+# administrator replaces a lost authenticator with the audited two-factor reset above.
+if admin.site.is_registered(StaticDevice):
+    admin.site.unregister(StaticDevice)
 
 
 # django-axes' pages (failed logins, lockouts: staff usernames and addresses): kept, with the same

@@ -1,21 +1,30 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from markupsafe import Markup
 
-from openiop.accounts.forms import LoginForm, TokenForm
+from openiop.accounts import mfa, middleware
+from openiop.accounts.forms import CodeForm, LoginForm, ReplaceForm, TokenForm
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor, client_address
+from openiop.core.errors import DomainError
+from openiop.web.views_support import form_error
+
+# The id of the authenticator this session is setting up: its key is shown to this session only.
+PENDING_KEY = "_openiop_mfa_pending"
+EXPIRED = "That set-up had expired. Scan the new code below, then enter the code it shows."
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -67,67 +76,142 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
-def mfa_setup(request: HttpRequest) -> HttpResponse:
-    """Enrol a TOTP authenticator: shows a QR code and the key, confirms with one code."""
-    if not request.user.is_authenticated:
-        return redirect("accounts:login")
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
-    if device is not None and request.method == "GET" and not request.GET.get("reset"):
-        return render(request, "accounts/mfa_status.html", {"device": device})
-    pending, _ = TOTPDevice.objects.get_or_create(
-        user=request.user, confirmed=False, defaults={"name": "Authenticator"}
+def _to_verify(request: HttpRequest) -> HttpResponse:
+    """Send a session that has not passed two-factor to the code page, then back here."""
+    return redirect(
+        f"{reverse('accounts:mfa_verify')}?{urlencode({'next': request.get_full_path()})}"
     )
-    form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if pending.verify_token(form.cleaned_data["token"]):
-            TOTPDevice.objects.filter(user=request.user, confirmed=True).delete()
-            pending.confirmed = True
-            pending.save()
-            otp_login(request, pending)
-            audit_record(
-                Actor.from_request(request), action=AuditAction.UPDATE, object_type="mfa_device"
-            )
-            return redirect(_next_url(request))
-        form.add_error(
-            "token",
-            "That code did not match. Check the time on your phone and try the newest code.",
-        )
-    qr = Markup(segno.make(pending.config_url).svg_inline(scale=4))
+
+
+def _session_pending(request: HttpRequest) -> tuple[TOTPDevice, bool]:
+    """The authenticator this session is setting up (a new one if none, or if it went)."""
+    pending, created = mfa.pending_device(
+        user=request.user,  # type: ignore[arg-type]
+        device_id=request.session.get(PENDING_KEY),
+    )
+    request.session[PENDING_KEY] = pending.pk
+    return pending, created
+
+
+def _key_page(request: HttpRequest, template: str, pending: TOTPDevice, form: Any) -> HttpResponse:
     return render(
         request,
-        "accounts/mfa_setup.html",
+        template,
         {
             "form": form,
-            "qr": qr,
-            "key": pending.key,
+            "qr": Markup(segno.make(pending.config_url).svg_inline(scale=4)),
+            "key": mfa.manual_key(pending),
             "next": _next_url(request),
             "required": getattr(request.user, "mfa_required", False),
         },
     )
 
 
-def mfa_verify(request: HttpRequest) -> HttpResponse:
+def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
+    """The recovery codes, shown this once (the response of the form that made them)."""
+    return render(
+        request, "accounts/mfa_recovery_codes.html", {"codes": codes, "next": _next_url(request)}
+    )
+
+
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    """Enrol a first TOTP authenticator (a QR code and the key, confirmed with one code), then
+    show the recovery codes. With an authenticator confirmed: its state, to a session that
+    passed two-factor; any other session goes to the code page and never sees a new key."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
+    device = mfa.confirmed_device(request.user)  # type: ignore[arg-type]
+    if device is not None:
+        if not middleware.is_mfa_verified(request):
+            return _to_verify(request)
+        return render(
+            request,
+            "accounts/mfa_status.html",
+            {
+                "device": device,
+                "codes_left": mfa.recovery_codes_left(request.user),  # type: ignore[arg-type]
+            },
+        )
+    pending, created = _session_pending(request)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
-            allowed, _ = device.verify_is_allowed()
-            if not allowed:
-                form.add_error(
-                    "token", "Too many wrong codes in a row. Wait a little, then try again."
+        if created:
+            form.add_error("token", EXPIRED)
+        else:
+            try:
+                codes = mfa.mfa_enrol(
+                    pending=pending,
+                    code=form.cleaned_data["token"],
+                    by=Actor.from_request(request),
                 )
-                return render(
-                    request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)}
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                request.session.pop(PENDING_KEY, None)
+                otp_login(request, pending)
+                return _codes_page(request, codes)
+    return _key_page(request, "accounts/mfa_setup.html", pending, form)
+
+
+def mfa_replace(request: HttpRequest) -> HttpResponse:
+    """Replace the authenticator: only in a session that passed two-factor, with a code from the
+    new one and one from the old one (or a recovery code) in the same form."""
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    if mfa.confirmed_device(request.user) is None:  # type: ignore[arg-type]
+        return redirect("accounts:mfa_setup")
+    verified = middleware.is_mfa_verified(request)
+    if not verified:
+        return _to_verify(request)
+    pending, created = _session_pending(request)
+    form = ReplaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if created:
+            form.add_error("token", EXPIRED)
+        else:
+            try:
+                codes = mfa.mfa_replace(
+                    pending=pending,
+                    code=form.cleaned_data["token"],
+                    current=form.cleaned_data["current"],
+                    session_verified=verified,
+                    by=Actor.from_request(request),
                 )
-            if device.verify_token(form.cleaned_data["token"]):
-                otp_login(request, device)
-                return redirect(_next_url(request))
-        audit_record(
-            Actor.from_request(request),
-            action=AuditAction.LOGIN_FAILED,
-            outcome=AuditOutcome.DENIED,
-            object_type="mfa",
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                request.session.pop(PENDING_KEY, None)
+                otp_login(request, pending)
+                return _codes_page(request, codes)
+    return _key_page(request, "accounts/mfa_replace.html", pending, form)
+
+
+@require_POST
+def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """A new set of recovery codes (the old ones stop working), shown once."""
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    if not middleware.is_mfa_verified(request):
+        return _to_verify(request)
+    codes = mfa.recovery_codes_issue(session_verified=True, by=Actor.from_request(request))
+    return _codes_page(request, codes)
+
+
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    """Pass two-factor with a code from the authenticator app or a recovery code."""
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    if mfa.confirmed_device(request.user) is None:  # type: ignore[arg-type]
+        return redirect(
+            f"{reverse('accounts:mfa_setup')}?{urlencode({'next': _next_url(request)})}"
         )
-        form.add_error("token", "That code did not match. Try the newest code from your app.")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = mfa.mfa_verify(code=form.cleaned_data["token"], by=Actor.from_request(request))
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            otp_login(request, device)
+            return redirect(_next_url(request))
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)})
