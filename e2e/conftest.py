@@ -6,6 +6,7 @@ A failing journey leaves a screenshot in e2e/artifacts/.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -72,3 +73,18 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Page:
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
+
+
+@pytest.fixture
+def after_the_morning_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clinic's clock at 12:30 UTC or later today, so the journeys' 9:00-12:00 (UTC) group has
+    started and ended: attendance is refused before a session starts and a note's signature
+    before it ends. Before 12:30 UTC the clock runs ahead by the difference (still today, still
+    moving); later in the day it is left alone. Patched where core.clock reads it."""
+    from django.utils import timezone
+
+    real = timezone.now
+    started = real()
+    shift = started.replace(hour=12, minute=30, second=0, microsecond=0) - started
+    if shift > dt.timedelta(0):
+        monkeypatch.setattr(timezone, "now", lambda: real() + shift)

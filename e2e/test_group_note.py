@@ -146,7 +146,7 @@ def fill_member(page: Page, name: str, i: int, text: str | None = None) -> None:
 
 
 def test_facilitator_signs_a_six_member_group_note_the_guard_catches_a_copy_and_charts_stay_private(
-    live_server: Any, page: Page
+    live_server: Any, page: Page, after_the_morning_group: None
 ):
     group = make_group(6)
     base = live_server.url
@@ -208,7 +208,9 @@ def test_facilitator_signs_a_six_member_group_note_the_guard_catches_a_copy_and_
                 expect(body).not_to_contain_text(TEXTS[j])
 
 
-def test_a_ten_member_group_is_documented_in_at_most_three_page_loads(live_server: Any, page: Page):
+def test_a_ten_member_group_is_documented_in_at_most_three_page_loads(
+    live_server: Any, page: Page, after_the_morning_group: None
+):
     group = make_group(10)
     base = live_server.url
     log_in(page, base, "juniper")

@@ -37,7 +37,7 @@ def log_in(page: Page, base: str, username: str) -> None:
 
 
 @pytest.fixture
-def clinic() -> dict[str, Any]:
+def clinic(after_the_morning_group: None) -> dict[str, Any]:
     org = make_org()
     site = make_site(org, name="Riverbend Clinic", timezone="UTC")
     room = make_room(site, name="Willow Room", capacity=12)

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from openiop.core.dates import IsoWeek
+from openiop.core.dates import IsoWeek, local_label
 
 PRESENT = "present"
 LATE = "late"
@@ -206,3 +206,22 @@ def consecutive_unexcused(statuses_oldest_first: Sequence[str], threshold: int) 
         if run >= threshold:
             return True
     return False
+
+
+def not_started_problem(starts_at: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
+    """Why attendance cannot be recorded yet ('' once the session has started).
+
+    Attendance documents a service that was delivered, so it is refused before the session's
+    start. Both instants are aware, so the comparison holds across a daylight-saving change; the
+    message shows the start on the site's wall clock in `tz`, with its zone. Raises ValueError for
+    a naive datetime.
+    """
+    for name, value in (("starts_at", starts_at), ("now", now)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name} must be an aware datetime")
+    if now >= starts_at:
+        return ""
+    return (
+        f"This session has not started yet: it starts {local_label(starts_at, tz)}. "
+        "Attendance can be recorded once it has started."
+    )

@@ -8,7 +8,12 @@ from django.db import IntegrityError, transaction
 from openiop.accounts.access import require, require_patient
 from openiop.accounts.domain import Cap
 from openiop.attendance.choices import AttendanceStatus
-from openiop.attendance.domain import MinutesError, consecutive_unexcused, resolve_minutes
+from openiop.attendance.domain import (
+    MinutesError,
+    consecutive_unexcused,
+    not_started_problem,
+    resolve_minutes,
+)
 from openiop.attendance.models import Attendance
 from openiop.attendance.selectors import roster_episode_ids
 from openiop.audit.models import AuditAction
@@ -75,6 +80,7 @@ def attendance_record(
     assert recorder is not None  # require_patient refuses anonymous actors
     _check_session_site(by, session)
     _check_can_record(session, episode)
+    _check_started(session)
     if status not in AttendanceStatus.values:
         raise RuleViolation(f"'{status}' is not an attendance status.", field="status")
     try:
@@ -204,6 +210,7 @@ def attendance_mark_all_present(*, session: GroupSession, by: Actor) -> int:
         raise RuleViolation(
             "This session was cancelled; there is no attendance to take.", code="session_cancelled"
         )
+    _check_started(session)
     with transaction.atomic():
         done = set(Attendance.objects.filter(session=session).values_list("episode_id", flat=True))
         todo = [
@@ -256,3 +263,9 @@ def alert_acknowledge(*, alert: Alert, by: Actor) -> Alert:
         detail={"status": "acknowledged"},
     )
     return alert
+
+
+def _check_started(session: GroupSession) -> None:
+    """Refuse documenting a session that has not started (the clinic's clock, the site's zone)."""
+    if problem := not_started_problem(session.starts_at, now(), session.site.tz):
+        raise RuleViolation(problem, code="session_not_started")

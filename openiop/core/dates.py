@@ -140,3 +140,15 @@ def week_out_of_range(week: IsoWeek, today: dt.date) -> str | None:
     if low <= week.monday and week.sunday <= high:
         return None
     return f"Choose a week between {IsoWeek.of(low)} and {IsoWeek.of(high)}."
+
+
+def local_label(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """An aware instant on the clinic's wall clock with its zone: 'Mon Mar 9, 2026 9:00 AM CDT'.
+
+    The zone abbreviation follows the date (CST in winter, CDT in summer), so a message about a
+    session near a daylight-saving change says which clock it means. Raises ValueError for a
+    naive datetime.
+    """
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("A time shown to staff must be an aware datetime.")
+    return instant.astimezone(tz).strftime("%a %b %-d, %Y %-I:%M %p %Z")

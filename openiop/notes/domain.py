@@ -5,7 +5,8 @@ configuration, see settings NOTES_*).
 
 Sources (../shared/domain.md section 6): one note per service per client; a group note is
 individualized per member (participation, response, risk, plan link) because cloned notes are the
-first denial trigger; start and stop times are recorded per service.
+first denial trigger; start and stop times are recorded per service. A note documents a service
+that was delivered, so it is signed only once the session has ended.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from openiop.core.dates import local_label
 
 # --- formats -------------------------------------------------------------------------------------
 FORMAT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -88,6 +92,25 @@ def session_times_problem(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
     if ends_at - starts_at > dt.timedelta(hours=12):
         return "A session longer than 12 hours is not plausible: check the times."
     return ""
+
+
+def not_ended_problem(ends_at: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
+    """Why a note cannot be signed yet ('' once the session has ended).
+
+    A signature attests a service that was delivered: before `ends_at` it is refused. Both
+    instants are aware, so the comparison holds across a daylight-saving change; the message shows
+    the end on the site's wall clock in `tz`, with its zone. Drafts may be written earlier, and
+    co-signatures and addenda come after signing anyway. Raises ValueError for a naive datetime.
+    """
+    for name, value in (("ends_at", ends_at), ("now", now)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name} must be an aware datetime")
+    if now >= ends_at:
+        return ""
+    return (
+        f"This session has not ended yet: it ends {local_label(ends_at, tz)}. Save the draft "
+        "now and sign it once the session is over."
+    )
 
 
 # --- lateness ------------------------------------------------------------------------------------
@@ -197,18 +220,152 @@ class Comparison:
     score: float
 
 
+# The sentence rule: a whole section may stay under the similarity threshold while one long
+# sentence of it was copied from another member's text; that sentence is named.
+SENTENCE_MIN_WORDS = 8
+# A sentence ends at . ! or ? (closing quotes or brackets stay with it) before whitespace or the end
+# of the text, or at a line break. "2.5 hours" does not end one; "Dr. Lee" does.
+_SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s|$)|\n")
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a text: as written, its character span, and its normalized form."""
+
+    text: str
+    start: int
+    end: int
+    key: str
+
+    @property
+    def words(self) -> int:
+        """Its words as the guard counts them (runs of letters, digits and apostrophes)."""
+        return len(_WORD.findall(self.key))
+
+
+def normalize_sentence(text: str) -> str:
+    """The form in which sentences are compared.
+
+    - case: letters are case-folded ("Shared" = "shared");
+    - whitespace: every run of spaces, tabs and line breaks becomes one space, and none is kept
+      at either end;
+    - punctuation at the ends: every character that is not a letter or digit is removed from both
+      ends (quotes, brackets, bullets, dashes, the final period or question mark), so
+      '"Shared a plan."' and 'shared a plan' are the same sentence;
+    - punctuation inside is kept, as written: "shared, a plan" is not "shared a plan".
+    """
+    return _EDGES.sub("", " ".join((text or "").split()).casefold())
+
+
+def sentences(text: str) -> list[Sentence]:
+    """The sentences of a text in order (see _SENTENCE_END for where one ends), empty ones left
+    out. Spans point into `text` and leave out surrounding whitespace."""
+    found: list[Sentence] = []
+    text = text or ""
+    pos = 0
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    for end in [*ends, len(text)]:
+        chunk = text[pos:end]
+        stripped = chunk.strip()
+        if stripped:
+            start = pos + (len(chunk) - len(chunk.lstrip()))
+            found.append(
+                Sentence(stripped, start, start + len(stripped), normalize_sentence(chunk))
+            )
+        pos = end
+    return [s for s in found if s.key]
+
+
+def _flat(text: str) -> str:
+    """A text as sentences are searched in it: case-folded, whitespace runs as one space."""
+    return " ".join((text or "").split()).casefold()
+
+
+def appears_in(sentence: Sentence, flat_text: str) -> bool:
+    """Whether the normalized sentence occurs in a text flattened by `_flat`, as whole words."""
+    return (
+        re.search(rf"(?<!\w){re.escape(sentence.key)}(?!\w)", flat_text) is not None
+        if sentence.key
+        else False
+    )
+
+
+@dataclass(frozen=True)
+class CopiedSentence:
+    """A sentence of a member's section that appears verbatim in another text.
+
+    `member` is the key of the member whose text holds it; `source` is "section" (that member's
+    section of the same note) or "earlier:<id>" (one of that member's earlier signed sections).
+    """
+
+    sentence: str
+    start: int
+    end: int
+    member: str
+    source: str
+
+
+def copied_sentences(
+    sections: dict[str, str],
+    earlier: dict[str, dict[str, str]],
+    min_words: int = SENTENCE_MIN_WORDS,
+) -> dict[str, tuple[CopiedSentence, ...]]:
+    """The sentences of `min_words` or more words that each section shares verbatim with other text.
+
+    A sentence of member A's section is named when, after `normalize_sentence`, it appears as whole
+    words in: another member's section of the same note (`sections`), that other member's earlier
+    signed sections (`earlier[B]`), or A's own earlier signed sections (`earlier[A]`). Each
+    sentence is named once, with the first place found in that order. Shorter sentences ("Mood
+    calm, affect bright.") are ordinary in every note and are left to the whole-section
+    similarity. Returns the findings per section key, in sentence order.
+    Raises ValueError when min_words is below 1.
+    """
+    if min_words < 1:
+        raise ValueError("A copied sentence has at least one word.")
+    flat_sections = {key: _flat(text) for key, text in sections.items()}
+    flat_earlier = {
+        key: [(ref, _flat(text)) for ref, text in texts.items()] for key, texts in earlier.items()
+    }
+    found: dict[str, tuple[CopiedSentence, ...]] = {}
+    for key, text in sections.items():
+        others = [k for k in sections if k != key]
+        places = [(other, "section", flat_sections[other]) for other in others]
+        places += [
+            (member, f"earlier:{ref}", flat)
+            for member in [*others, key]
+            for ref, flat in flat_earlier.get(member, [])
+        ]
+        hits: list[CopiedSentence] = []
+        for sentence in sentences(text):
+            if sentence.words < min_words:
+                continue
+            for member, source, flat in places:
+                if appears_in(sentence, flat):
+                    hits.append(
+                        CopiedSentence(sentence.text, sentence.start, sentence.end, member, source)
+                    )
+                    break
+        found[key] = tuple(hits)
+    return found
+
+
 @dataclass(frozen=True)
 class GuardResult:
     """The guard's finding for one member's section.
 
-    `flagged` is True when any comparison reached the threshold; `spans` are the character spans of
-    the section's text shared with the texts it was flagged against (for highlighting).
+    `similar` is True when a whole-section comparison reached the threshold; `copied` names the
+    long sentences found verbatim in another member's text (or this member's earlier notes).
+    `flagged` is either. `spans` are the character spans of the section's text shared with the
+    texts it was flagged against, and of the copied sentences (for highlighting).
     """
 
     key: str
     flagged: bool
     best: Comparison | None
     spans: tuple[tuple[int, int], ...]
+    similar: bool = False
+    copied: tuple[CopiedSentence, ...] = ()
 
 
 def guard_sections(
@@ -216,13 +373,15 @@ def guard_sections(
     earlier: dict[str, dict[str, str]],
     threshold: float,
     k: int = SHINGLE_WORDS,
+    min_words: int = SENTENCE_MIN_WORDS,
 ) -> dict[str, GuardResult]:
     """Compare each section with the other sections of the same note and its member's earlier notes.
 
     `sections` maps a member key to the text of that member's section; `earlier` maps the same key
     to {earlier-note id: text}. A section is flagged when its similarity to any compared text is at
-    least `threshold` (0 < threshold <= 1). Returns one GuardResult per section key.
-    Raises ValueError for a threshold outside (0, 1].
+    least `threshold` (0 < threshold <= 1), or when one of its sentences of `min_words` or more
+    words appears verbatim in another member's text (`copied_sentences`). Returns one GuardResult
+    per section key. Raises ValueError for a threshold outside (0, 1].
     """
     if not 0 < threshold <= 1:
         raise ValueError("The similarity threshold must be above 0 and at most 1.")
@@ -235,6 +394,7 @@ def guard_sections(
             found = cache[text] = _shingles_of(text, k)
         return found
 
+    copied = copied_sentences(sections, earlier, min_words)
     results: dict[str, GuardResult] = {}
     for key, text in sections.items():
         candidates: list[tuple[str, str]] = [
@@ -252,13 +412,28 @@ def guard_sections(
             t for c, (_, t) in zip(scored, candidates, strict=True) if c.score >= threshold
         ]
         best = max(scored, key=lambda c: c.score, default=None)
+        spans = shared_spans(text, hit_texts, k) if hits else []
+        spans += [(c.start, c.end) for c in copied[key]]
         results[key] = GuardResult(
             key=key,
-            flagged=bool(hits),
+            flagged=bool(hits) or bool(copied[key]),
             best=best,
-            spans=tuple(shared_spans(text, hit_texts, k)) if hits else (),
+            spans=tuple(_merged(spans)),
+            similar=bool(hits),
+            copied=copied[key],
         )
     return results
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character spans in order, overlapping ones joined (for one <mark> each)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def names_mentioned(text: str, names: Iterable[str]) -> list[str]:

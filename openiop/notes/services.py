@@ -37,7 +37,7 @@ from openiop.notes.models import (
     NoteStatus,
     ProgressNote,
 )
-from openiop.programs.models import GroupSession
+from openiop.programs.models import GroupSession, Site
 from openiop.treatment.models import PlanObjective
 from openiop.treatment.selectors import current_objectives
 
@@ -85,6 +85,19 @@ def _require_draft(note: ProgressNote) -> None:
         raise RuleViolation(
             "This note is signed and locked. Add an addendum instead.", code="note_locked"
         )
+
+
+def _require_ended(note: ProgressNote) -> None:
+    """A note is signed once its service is over: after the note's end time and, for a note of a
+    session, after the session's scheduled end (times compared on the site's clock)."""
+    ends_at = note.ends_at
+    if note.session_id is not None:
+        ends_at = max(
+            ends_at, GroupSession.objects.values_list("ends_at", flat=True).get(pk=note.session_id)
+        )
+    tz = Site.objects.get(pk=note.site_id).tz
+    if problem := domain.not_ended_problem(ends_at, now(), tz):
+        raise RuleViolation(problem, code="session_not_ended", field="ends_at")
 
 
 def _clean_body(body: dict[str, str], fields: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -363,6 +376,61 @@ def note_guard(
     return {int(k): v for k, v in results.items()}
 
 
+def copied_lines(result: domain.GuardResult, names: dict[str, str], own_key: str) -> list[str]:
+    """Each sentence the guard found copied, with where it appears, as staff read it:
+    '“…” also appears in Bea Example's section of this note'. `names` maps section keys (ids as
+    strings) to the member's name as staff see it."""
+    lines = []
+    for c in result.copied:
+        who = names.get(c.member, "another member")
+        if c.source == "section":
+            where = f"{who}'s section of this note"
+        elif c.member == own_key:
+            where = f"an earlier note of {who} (this member)"
+        else:
+            where = f"an earlier note of {who}"
+        lines.append(f"“{c.sentence}” also appears in {where}")
+    return lines
+
+
+def _guard_refusal(
+    unexplained: list[NoteSection],
+    sections: list[NoteSection],
+    results: dict[int, domain.GuardResult],
+    group: bool,
+) -> RuleViolation:
+    """The refusal to sign while the guard flags sections without a reason: each section's first
+    copied sentence is named with the member it appears for (and how many more there are); a
+    section only too similar as a whole is named as such."""
+    names = member_names(sections)
+    parts = []
+    for s in unexplained:
+        who = s.patient.display_name if group else "This note"
+        result = results[s.pk]
+        found = []
+        if result.similar:
+            found.append("the text is very similar to another section or an earlier note")
+        if lines := copied_lines(result, names, str(s.pk)):
+            more = f" (and {len(lines) - 1} more sentences)" if len(lines) > 2 else ""
+            more = " (and 1 more sentence)" if len(lines) == 2 else more
+            found.append(lines[0] + more)
+        parts.append(f"{who}: {'; '.join(found)}.")
+    only_sentences = not any(results[s.pk].similar for s in unexplained)
+    return RuleViolation(
+        " ".join(parts)
+        + " Individualize it, or give a reason to sign as it is (copied text is highlighted).",
+        code="copied_sentence" if only_sentences else "similar_text",
+        field=f"section-{unexplained[0].pk}" if group else "reason",
+    )
+
+
+def member_names(sections: Iterable[NoteSection]) -> dict[str, str]:
+    """Section key (id as a string) -> the member's name as staff see it. The guard's findings
+    point at sections of the same note (another member's section, or that member's earlier notes,
+    are keyed by the member's section here), so the note's sections name every one."""
+    return {str(s.pk): s.patient.display_name for s in sections}
+
+
 @dataclass
 class NameProblem:
     section_id: int | None  # None = the shared part
@@ -397,11 +465,14 @@ def note_sign(
 ) -> ProgressNote:
     """Sign a draft note: every section at once. Locks it; afterwards only addenda.
 
-    Refused (RuleViolation) while a section misses required text, when a member's name appears in
-    the shared part or in another member's section, or when the individualization guard flags a
-    section and no reason is given for it (`reasons` by section id; code 'similar_text'), or when
-    a member's plan has objectives and their section links none (code 'objective_required'). When the
-    author has a supervisor, the note then waits for the supervisor's co-signature.
+    Refused (RuleViolation) before the session has ended (code 'session_not_ended'; the later of
+    the note's end time and its session's scheduled end, shown in the site's time zone), while a
+    section misses required text, when a member's name appears in the shared part or in another
+    member's section, or when the individualization guard flags a section and no reason is given
+    for it (`reasons` by section id; code 'similar_text', or 'copied_sentence' naming each copied
+    sentence and the member it appears for), or when a member's plan has objectives and their
+    section links none (code 'objective_required'). When the author has a supervisor, the note
+    then waits for the supervisor's co-signature.
     """
     require(by, WRITE_CAP, object_type="progress_note")
     _require_site(by, note.site_id, "note")
@@ -412,6 +483,7 @@ def note_sign(
     with transaction.atomic():
         locked = ProgressNote.objects.select_for_update().get(pk=note.pk)
         _require_draft(locked)
+        _require_ended(locked)
         sections = list(note.sections.select_related("patient"))
         if not sections:
             raise RuleViolation("The note has no member sections.", code="no_sections")
@@ -459,12 +531,7 @@ def note_sign(
             if results[s.pk].flagged and not (reasons.get(s.pk) or s.similarity_reason)
         ]
         if unexplained:
-            names = ", ".join(s.patient.display_name for s in unexplained) if group else "This note"
-            raise RuleViolation(
-                f"{names}: the text is very similar to another section or an earlier note "
-                "(highlighted). Individualize it, or give a reason to sign as it is.",
-                code="similar_text",
-            )
+            raise _guard_refusal(unexplained, sections, results, group)
         for s in sections:
             result = results[s.pk]
             s.similarity_flagged = result.flagged

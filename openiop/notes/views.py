@@ -82,9 +82,15 @@ def _group_context(
         fmt = "dap"
     fields = domain.fields_for(fmt, group=True)
     guard: dict[int, domain.GuardResult] = {}
+    names: dict[str, str] = {}
     if note is not None and posted:
         sections = [m.section for m in screen.members if m.section is not None]
         guard = services.note_guard(note, sections)
+        names = {
+            str(m.section.pk): m.attendance.patient.display_name
+            for m in screen.members
+            if m.section
+        }
     risks = _risk_levels([m.attendance.patient_id for m in screen.members])
     members = []
     for m in screen.members:
@@ -112,6 +118,10 @@ def _group_context(
                 if post
                 else (section.similarity_reason if section else ""),
                 "flagged": bool(result and result.flagged),
+                "similar": bool(result and result.similar),
+                "copied": services.copied_lines(result, names, str(section.pk))
+                if result and section
+                else [],
                 "score": round(result.best.score * 100) if result and result.best else None,
                 "source": _source_label(result.best.source) if result and result.best else "",
                 "highlighted": highlight(section.text(), result.spans)
@@ -342,7 +352,13 @@ def _individual(
                 section = note.sections.get()
                 result = services.note_guard(note, [section]).get(section.pk)
                 if result and result.flagged:
-                    guard = {"highlighted": highlight(section.text(), result.spans)}
+                    guard = {
+                        "highlighted": highlight(section.text(), result.spans),
+                        "similar": result.similar,
+                        "copied": services.copied_lines(
+                            result, {str(section.pk): episode.patient.display_name}, str(section.pk)
+                        ),
+                    }
     return render(
         request,
         "notes/individual.html",

@@ -199,3 +199,45 @@ def totals_by_kind(attended: Iterable[AttendedSession]) -> list[ServiceTotal]:
         row[0] += 1
         row[1] += a.minutes
     return [ServiceTotal(k, v[0], v[1]) for k, v in sorted(counts.items())]
+
+
+@dataclass(frozen=True)
+class SummaryOutline:
+    """A discharge summary as the completeness check sees it."""
+
+    discharged: bool
+    discharge_reason: str
+    narrative: str
+    next_level_of_care: str
+    crisis_resources: str
+    referral_count: int
+
+
+def summary_gaps(summary: SummaryOutline) -> list[str]:
+    """What keeps a discharge summary from being signed, as sentences a clinician can act on, all of
+    them at once ([] = ready to sign).
+
+    The discharge date, reason and length of stay are derived from the discharged episode, so an
+    open episode is discharged first; the clinician's narrative, the next level of care, crisis
+    resources and at least one aftercare referral are written on the summary (CARF BH 2.D: the
+    transition plan holds referral contacts and relapse and crisis resources; ../shared/domain.md
+    section 6). These are the requirements signing already had, listed together.
+    """
+    gaps: list[str] = []
+    if not summary.discharged:
+        gaps.append(
+            "Discharge the episode first: the summary states the discharge date, reason and "
+            "length of stay."
+        )
+    elif not summary.discharge_reason.strip():
+        gaps.append("Record the discharge reason on the episode.")
+    for value, gap in (
+        (summary.narrative, "Write the narrative."),
+        (summary.next_level_of_care, "Enter the next level of care."),
+        (summary.crisis_resources, "Enter the crisis resources."),
+    ):
+        if not value.strip():
+            gaps.append(gap)
+    if summary.referral_count < 1:
+        gaps.append("Add at least one aftercare referral.")
+    return gaps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -593,6 +594,28 @@ def _refreshed_facts(summary: DischargeSummary) -> dict[str, Any]:
     return facts
 
 
+def discharge_summary_fill(*, summary: DischargeSummary, by: Actor) -> DischargeSummary:
+    """Fill the derived facts of a draft in from the record as its page opens: length of stay,
+    sessions and hours attended, first and latest scores, level of care and goals (decided goal
+    outcomes are kept). Saved and audited only when something changed (the changed keys are
+    listed); a signed summary keeps the facts it was signed with. Returns the summary."""
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    if summary.status != SummaryStatus.DRAFT:
+        return summary
+    facts = json.loads(json.dumps(_refreshed_facts(summary)))  # as the JSON column returns them
+    if facts == summary.facts:
+        return summary
+    with transaction.atomic():
+        locked = _summary_draft(summary)
+        changed = sorted(
+            k for k in facts.keys() | locked.facts.keys() if facts.get(k) != locked.facts.get(k)
+        )
+        summary.facts = facts
+        save_if_unchanged(summary, expected_version=None, fields=["facts"])
+        _audit_summary(by, summary, AuditAction.UPDATE, {"filled": changed})
+    return summary
+
+
 def discharge_summary_refresh(*, summary: DischargeSummary, by: Actor) -> DischargeSummary:
     """Fill the facts in again from the record (a draft only), keeping decided goal outcomes."""
     require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
@@ -704,32 +727,19 @@ def discharge_summary_add_referral(
 def discharge_summary_sign(*, summary: DischargeSummary, by: Actor) -> DischargeSummary:
     """Sign the summary: the facts are filled in once more from the record and it locks.
 
-    Refused (RuleViolation) before the episode is discharged, and without the narrative, the next
-    level of care, crisis resources or at least one referral.
+    Refused (RuleViolation, code 'incomplete', or 'not_discharged' when the episode is still open)
+    listing everything still missing at once (`domain.summary_gaps`): the discharge the derived
+    fields come from, the narrative, the next level of care, crisis resources, a referral.
     """
     require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
-    episode = summary.episode
-    if episode.status != EpisodeStatus.DISCHARGED:
-        raise RuleViolation(
-            "Discharge the episode first: the summary states the discharge date and reason.",
-            code="not_discharged",
-        )
     with transaction.atomic():
         locked = _summary_draft(summary)
-        missing = [
-            label
-            for field, label in (
-                ("narrative", "the narrative"),
-                ("next_level_of_care", "the next level of care"),
-                ("crisis_resources", "crisis resources"),
-            )
-            if not getattr(locked, field).strip()
-        ]
-        if not locked.referrals.exists():
-            missing.append("at least one aftercare referral")
-        if missing:
+        locked.episode = summary.episode
+        if gaps := summary_gaps(locked):
+            discharged = summary.episode.status == EpisodeStatus.DISCHARGED
             raise RuleViolation(
-                "Before signing, add " + ", ".join(missing) + ".", code="incomplete"
+                "Before signing, complete the summary. " + " ".join(gaps),
+                code="incomplete" if discharged else "not_discharged",
             )
         summary.facts = _refreshed_facts(summary)
         summary.status = SummaryStatus.SIGNED
@@ -740,6 +750,43 @@ def discharge_summary_sign(*, summary: DischargeSummary, by: Actor) -> Discharge
         )
         _audit_summary(by, summary, AuditAction.UPDATE, {"signed": True})
     return summary
+
+
+def summary_gaps(summary: DischargeSummary) -> list[str]:
+    """What keeps the summary from being signed ([] = ready), from the summary, its episode and its
+    referrals (prefetched ones are used). Not audited: callers have read the summary."""
+    episode = summary.episode
+    return domain.summary_gaps(
+        domain.SummaryOutline(
+            discharged=episode.status == EpisodeStatus.DISCHARGED,
+            discharge_reason=episode.discharge_reason,
+            narrative=summary.narrative,
+            next_level_of_care=summary.next_level_of_care,
+            crisis_resources=summary.crisis_resources,
+            referral_count=len(summary.referrals.all()),
+        )
+    )
+
+
+def discharge_summary_remove_referral(
+    *, summary: DischargeSummary, referral_id: int, by: Actor
+) -> None:
+    """Remove an aftercare referral from a draft summary (the page asks for confirmation first).
+
+    Refused (RuleViolation) once the summary is signed ('summary_locked': the signed plan never
+    changes) and for a referral that is not on this summary. The audit entry names what was removed.
+    """
+    require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
+    with transaction.atomic():
+        _summary_draft(summary)
+        referral = AftercareReferral.objects.filter(pk=referral_id, summary=summary).first()
+        if referral is None:
+            raise RuleViolation(
+                "That referral is not on this summary.", code="not_on_summary", field="referral"
+            )
+        removed = {"id": referral.pk, "kind": referral.kind, "name": referral.name}
+        referral.delete()
+        _audit_summary(by, summary, AuditAction.DELETE, {"referral_removed": removed})
 
 
 def discharge_summary_copy_given(

@@ -34,6 +34,7 @@ from openiop.treatment.models import (
     PlanGoal,
     PlanProblem,
     PlanStatus,
+    SummaryStatus,
     TreatmentPlan,
 )
 from openiop.web.pdf import pdf_response
@@ -269,9 +270,35 @@ def discharge_summary(request: HttpRequest, episode_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     view = selectors.discharge_summary_get(actor=actor, episode_id=episode_id)
     summary = view.summary
+    can_write = request.user.can(Cap.NOTE_TEXT)  # type: ignore[union-attr]
     action = request.POST.get("action", "") if request.method == "POST" else ""
+    if summary is not None and not action and can_write:
+        # The derived fields (length of stay, sessions, hours, scores) are current as the page
+        # opens, before the forms take the summary's version.
+        services.discharge_summary_fill(summary=summary, by=actor)
     all_forms = _summary_forms(summary, request.POST, action)
     error = ""
+    confirm_remove = None
+    if action == "remove_referral" and summary is not None:
+        # Removing is asked first, naming the referral; only a confirmed post removes it.
+        referral_id = request.POST.get("referral", "")
+        chosen = next((r for r in summary.referrals.all() if str(r.pk) == referral_id), None)
+        if chosen is None:
+            messages.error(request, "That referral is not on this summary.")
+            return redirect("treatment:discharge", episode_id=episode_id)
+        if request.POST.get("confirm") != "1" and summary.status == SummaryStatus.DRAFT:
+            confirm_remove = chosen
+            action = ""
+        else:
+            try:
+                services.discharge_summary_remove_referral(
+                    summary=summary, referral_id=chosen.pk, by=actor
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Removed the referral to {chosen.name}.")
+            return redirect("treatment:discharge", episode_id=episode_id)
     if action:
         try:
             if action == "start":
@@ -323,7 +350,11 @@ def discharge_summary(request: HttpRequest, episode_id: int) -> HttpResponse:
         "facts": summary.facts if summary else {},
         "forms": all_forms,
         "error": error,
-        "can_write": request.user.can(Cap.NOTE_TEXT),  # type: ignore[union-attr]
+        "can_write": can_write,
+        "confirm_remove": confirm_remove,
+        "gaps": services.summary_gaps(summary)
+        if summary is not None and summary.status == SummaryStatus.DRAFT
+        else [],
     }
     return render(request, "treatment/discharge.html", context)
 

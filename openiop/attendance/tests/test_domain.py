@@ -19,6 +19,7 @@ from openiop.attendance.domain import (
     ledger,
     local_week,
     minutes_to_hours,
+    not_started_problem,
     resolve_minutes,
     week_line,
     weekly_hours,
@@ -273,3 +274,46 @@ def test_excused_absences_never_change_whether_a_streak_alerts(statuses, positio
 def test_any_attended_session_ends_the_streak(statuses):
     for attended in ("present", "late", "left_early"):
         assert consecutive_unexcused([*statuses, attended], 1) is False
+
+
+# --- no attendance before the session starts ------------------------------------------------------
+DENVER = ZoneInfo("America/Denver")
+
+
+def test_attendance_before_the_start_is_refused_with_the_local_start_and_its_zone():
+    starts = dt.datetime(2026, 3, 10, 9, 0, tzinfo=CHICAGO)  # 14:00 UTC (CDT)
+    problem = not_started_problem(starts, dt.datetime(2026, 3, 10, 13, 59, tzinfo=UTC), CHICAGO)
+    assert "Tue Mar 10, 2026 9:00 AM CDT" in problem and "once it has started" in problem
+    assert not_started_problem(starts, dt.datetime(2026, 3, 10, 14, 0, tzinfo=UTC), CHICAGO) == ""
+
+
+@pytest.mark.parametrize(
+    ("now_utc", "allowed"),
+    [
+        # 9:00 on the spring-forward Sunday in Chicago is 14:00 UTC (CDT, UTC-5), not 15:00 (CST).
+        (dt.datetime(2026, 3, 8, 13, 59), False),
+        (dt.datetime(2026, 3, 8, 14, 0), True),
+        (dt.datetime(2026, 3, 8, 14, 30), True),  # would be refused if read as CST
+    ],
+)
+def test_the_start_is_compared_as_an_instant_across_the_daylight_saving_change(now_utc, allowed):
+    starts = dt.datetime(2026, 3, 8, 9, 0, tzinfo=CHICAGO)
+    problem = not_started_problem(starts, now_utc.replace(tzinfo=UTC), CHICAGO)
+    assert (problem == "") is allowed
+    if not allowed:
+        assert "Sun Mar 8, 2026 9:00 AM CDT" in problem
+
+
+def test_a_late_evening_session_at_a_non_utc_site_is_shown_on_its_own_clock():
+    # 18:30 in Denver is already the next day in UTC; the message keeps the site's date and zone.
+    starts = dt.datetime(2026, 11, 2, 18, 30, tzinfo=DENVER)
+    now = dt.datetime(2026, 11, 3, 1, 0, tzinfo=UTC)  # 18:00 in Denver (MST)
+    assert "Mon Nov 2, 2026 6:30 PM MST" in not_started_problem(starts, now, DENVER)
+    assert not_started_problem(starts, now + dt.timedelta(minutes=30), DENVER) == ""
+
+
+def test_the_start_rule_refuses_naive_datetimes():
+    with pytest.raises(ValueError, match="aware"):
+        not_started_problem(dt.datetime(2026, 3, 8, 9, 0), dt.datetime.now(UTC), CHICAGO)
+    with pytest.raises(ValueError, match="aware"):
+        not_started_problem(dt.datetime(2026, 3, 8, 9, 0, tzinfo=UTC), dt.datetime.now(), CHICAGO)

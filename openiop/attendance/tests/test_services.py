@@ -411,3 +411,48 @@ def test_current_week_is_flagged_only_when_the_remaining_sessions_cannot_reach_t
     )
     line = next(r.line for r in rows if r.episode.pk == episode.pk)
     assert (line.attended_minutes, line.remaining_minutes, line.status) == (180, 180, "at_risk")
+
+
+# --- no attendance before the session starts ------------------------------------------------------
+def _future_session(group, days=1):
+    """A session of the group's track `days` from now (the roster holds both patients)."""
+    return group.add_session(dt.date.today() + dt.timedelta(days=days))
+
+
+def test_attendance_is_refused_before_the_session_starts_and_nothing_is_written(group):
+    session = _future_session(group)
+    with pytest.raises(RuleViolation) as exc:
+        attendance_record(
+            session=session, episode=group.episodes[0], status="present", by=group.actor
+        )
+    assert exc.value.code == "session_not_started"
+    local = session.starts_at.astimezone(group.site.tz)
+    assert f"{local:%a %b %-d, %Y} 9:00 AM {local:%Z}" in exc.value.message
+    assert not Attendance.objects.filter(session=session).exists()
+    assert not AuditEntry.objects.filter(object_type="attendance").exists()
+
+
+def test_attendance_is_taken_once_the_session_has_started(group, monkeypatch):
+    session = _future_session(group)
+    monkeypatch.setattr(
+        "openiop.attendance.services.now", lambda: session.starts_at - dt.timedelta(seconds=1)
+    )
+    with pytest.raises(RuleViolation):
+        attendance_record(
+            session=session, episode=group.episodes[0], status="present", by=group.actor
+        )
+    monkeypatch.setattr("openiop.attendance.services.now", lambda: session.starts_at)
+    record = attendance_record(
+        session=session, episode=group.episodes[0], status="present", by=group.actor
+    )
+    assert record.minutes_attended == 180
+
+
+def test_all_present_on_a_future_session_is_refused_with_the_start_time(group):
+    session = _future_session(group, days=7)
+    with pytest.raises(RuleViolation) as exc:
+        attendance_mark_all_present(session=session, by=group.actor)
+    assert exc.value.code == "session_not_started"
+    assert "has not started yet" in exc.value.message
+    assert session.starts_at.astimezone(group.site.tz).strftime("%b %-d, %Y") in exc.value.message
+    assert not Attendance.objects.filter(session=session).exists()

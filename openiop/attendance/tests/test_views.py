@@ -348,10 +348,14 @@ def test_today_offers_a_site_chooser_and_shows_the_chosen_site(group, client):
     assert "Sessions at Hilltop (fictional)" in body and 'name="site"' in body
 
 
-def test_today_counts_recorded_against_the_roster(group, client):
+def test_today_counts_recorded_against_the_roster(group, client, monkeypatch):
     session = group.add_session(timezone.localdate(timezone=group.site.tz))
     Enrollment.objects.filter(episode__in=group.episodes).update(
         start_date=session.date - dt.timedelta(days=30)
+    )
+    # Recorded once today's 9:00 session has started, whatever the hour the suite runs at.
+    monkeypatch.setattr(
+        "openiop.attendance.services.now", lambda: session.starts_at + dt.timedelta(minutes=5)
     )
     attendance_record(session=session, episode=group.episodes[0], status="present", by=group.actor)
     client.force_login(group.clinician)
@@ -409,3 +413,32 @@ def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group
     assert Attendance.objects.filter(episode=group.episodes[0]).exists()
     refused = client.post(_roster_url(group.sessions[0]), {"action": "all_present"})
     assert refused.status_code == 403
+
+
+def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
+    session = group.add_session(dt.date.today() + dt.timedelta(days=2))
+    client.force_login(group.clinician)
+    response = client.post(_roster_url(session), {"action": "all_present"}, follow=True)
+    body = response.content.decode()
+    assert "This session has not started yet" in body and "9:00 AM" in body
+    assert not Attendance.objects.filter(session=session).exists()
+
+
+def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(group, client):
+    session = group.add_session(dt.date.today() + dt.timedelta(days=2))
+    client.force_login(group.clinician)
+    response = client.post(
+        _roster_url(session),
+        {
+            "episode_id": group.episodes[0].pk,
+            "status": "late",
+            "minutes_attended": "150",
+            "comment": "typed ahead",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "This session has not started yet" in body
+    assert 'value="150"' in body and "typed ahead" in body
+    assert not Attendance.objects.filter(session=session).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -147,3 +148,129 @@ def test_session_times_problem(minutes, problem):
     start = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
     result = domain.session_times_problem(start, start + dt.timedelta(minutes=minutes))
     assert (problem in result) if problem else result == ""
+
+
+# --- no signature before the session ends ----------------------------------------------------------
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def test_signing_before_the_end_is_refused_with_the_local_end_and_its_zone():
+    ends = dt.datetime(2026, 3, 8, 12, 0, tzinfo=CHICAGO)  # spring-forward day: 17:00 UTC (CDT)
+    problem = domain.not_ended_problem(ends, dt.datetime(2026, 3, 8, 16, 59, tzinfo=UTC), CHICAGO)
+    assert "Sun Mar 8, 2026 12:00 PM CDT" in problem
+    # Read as standard time (18:00 UTC) this would still be refused; the instant is 17:00 UTC.
+    assert domain.not_ended_problem(ends, dt.datetime(2026, 3, 8, 17, 0, tzinfo=UTC), CHICAGO) == ""
+
+
+def test_a_session_ending_after_midnight_utc_is_shown_on_the_sites_clock():
+    tz = ZoneInfo("America/Los_Angeles")
+    ends = dt.datetime(2026, 11, 1, 20, 0, tzinfo=tz)  # fall-back day: PST, 04:00 UTC Nov 2
+    now = dt.datetime(2026, 11, 2, 3, 30, tzinfo=UTC)
+    assert "Sun Nov 1, 2026 8:00 PM PST" in domain.not_ended_problem(ends, now, tz)
+    assert domain.not_ended_problem(ends, now + dt.timedelta(minutes=30), tz) == ""
+
+
+def test_the_end_rule_refuses_naive_datetimes():
+    with pytest.raises(ValueError, match="aware"):
+        domain.not_ended_problem(dt.datetime(2026, 3, 8, 12, 0), END, CHICAGO)
+
+
+# --- the sentence rule -------------------------------------------------------------------------------
+SEVEN = "Practiced the breathing count during the exercise."  # 7 words
+EIGHT = "Practiced the breathing count twice during the exercise."  # 8 words
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Shared a plan for the weekend.", "shared a plan for the weekend"),  # case, final period
+        ("  Shared a   plan\nfor the weekend!  ", "Shared a plan for the weekend"),  # whitespace
+        ('"Shared a plan for the weekend."', "(shared a plan for the weekend)"),  # quotes, brackets
+        ("- Shared a plan for the weekend...", "SHARED A PLAN FOR THE WEEKEND?"),  # bullet, marks
+    ],
+)
+def test_normalization_ignores_case_whitespace_and_punctuation_at_the_ends(a, b):
+    assert domain.normalize_sentence(a) == domain.normalize_sentence(b)
+
+
+def test_normalization_keeps_punctuation_inside_a_sentence():
+    assert domain.normalize_sentence("Shared, a plan.") != domain.normalize_sentence(
+        "Shared a plan."
+    )
+
+
+def test_sentences_split_at_end_marks_and_line_breaks_but_not_inside_numbers():
+    text = "Mood calm. Attended 2.5 hours of group!\nPlan: call the sponsor"
+    found = domain.sentences(text)
+    assert [s.text for s in found] == [
+        "Mood calm.",
+        "Attended 2.5 hours of group!",
+        "Plan: call the sponsor",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in found)
+
+
+def test_a_copied_sentence_of_eight_words_is_named_with_the_member_and_seven_is_not():
+    assert domain.sentences(SEVEN)[0].words == 7 and domain.sentences(EIGHT)[0].words == 8
+    own = "Quiet at first, then named loneliness as a trigger. "
+    sections = {
+        "a": own + EIGHT,
+        "b": "Talked about the new job and the Friday plan. " + EIGHT.upper(),
+        "c": "Arrived tense after court; grounding helped. " + SEVEN,
+        "d": "Listed two calls to make this weekend with a peer. " + SEVEN,
+    }
+    copied = domain.copied_sentences(sections, {})
+    assert [(c.sentence, c.member, c.source) for c in copied["a"]] == [(EIGHT, "b", "section")]
+    assert copied["c"] == () and copied["d"] == ()
+    start = sections["a"].index(EIGHT)
+    assert (copied["a"][0].start, copied["a"][0].end) == (start, start + len(EIGHT))
+
+
+def test_a_sentence_inside_a_longer_one_is_found_on_whole_words_only():
+    sentence = "Named three triggers for relapse during the group exercise."
+    copied = domain.copied_sentences(
+        {
+            "a": sentence,
+            "b": "Today, she named three triggers for relapse during the group exercise.",
+        },
+        {},
+    )
+    assert [c.member for c in copied["a"]] == ["b"]
+    nope = domain.copied_sentences(
+        {"a": sentence, "b": "Renamed three triggers for relapse during the group exercises."}, {}
+    )
+    assert nope["a"] == ()
+
+
+def test_a_sentence_from_another_members_or_the_members_own_earlier_note_is_named():
+    sections = {"a": "Something new happened. " + EIGHT, "b": "Described the new job at length."}
+    from_other = domain.copied_sentences(sections, {"b": {"77": "Old text. " + EIGHT}})
+    assert [(c.member, c.source) for c in from_other["a"]] == [("b", "earlier:77")]
+    from_own = domain.copied_sentences(sections, {"a": {"41": EIGHT}})
+    assert [(c.member, c.source) for c in from_own["a"]] == [("a", "earlier:41")]
+    # Another member's section of this note is named before any earlier note.
+    both = domain.copied_sentences({**sections, "b": EIGHT}, {"a": {"41": EIGHT}})
+    assert [(c.member, c.source) for c in both["a"]] == [("b", "section")]
+
+
+def test_the_guard_flags_a_copied_sentence_below_the_similarity_threshold():
+    sections = {
+        "a": "Quiet at first; later named loneliness on weekends as a trigger and listed calls. "
+        + EIGHT,
+        "b": "Reported six days abstinent and proud of refusing a drink at a party. " + EIGHT,
+    }
+    results = domain.guard_sections(sections, {}, threshold=0.6)
+    a = results["a"]
+    assert a.best is not None and a.best.score < 0.6 and not a.similar
+    assert a.flagged and [c.member for c in a.copied] == ["b"]
+    start = sections["a"].index(EIGHT)
+    assert (start, start + len(EIGHT)) in a.spans
+    seven = {k: v.replace(EIGHT, SEVEN) for k, v in sections.items()}
+    assert not domain.guard_sections(seven, {}, threshold=0.6)["a"].flagged
+
+
+def test_the_sentence_length_is_a_parameter():
+    with pytest.raises(ValueError):
+        domain.copied_sentences({"a": "x"}, {}, min_words=0)
+    sections = {"a": SEVEN, "b": SEVEN}
+    assert domain.copied_sentences(sections, {}, min_words=7)["a"]

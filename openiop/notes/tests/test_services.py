@@ -388,3 +388,132 @@ def test_an_individual_note_of_a_member_with_a_plan_links_an_objective(clinic):
     with pytest.raises(RuleViolation) as refused:
         services.note_sign(note=note, by=clinic.actor)
     assert refused.value.field == "objectives"
+
+
+# --- no signature before the session ends ------------------------------------------------------------
+def test_a_group_note_is_refused_a_signature_before_the_session_ends(clinic, monkeypatch):
+    session, members = clinic.group(2)
+    note = save(clinic, session, members)
+    monkeypatch.setattr(services, "now", lambda: session.ends_at - dt.timedelta(minutes=1))
+    with pytest.raises(RuleViolation) as exc:
+        services.note_sign(note=note, by=clinic.actor)
+    assert exc.value.code == "session_not_ended"
+    assert "Mon Mar 2, 2026 12:00 PM CST" in exc.value.message  # the site's clock and zone
+    assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.DRAFT
+    monkeypatch.setattr(services, "now", lambda: session.ends_at)
+    services.note_sign(note=note, by=clinic.actor)
+    assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.SIGNED
+
+
+def test_a_note_is_signed_after_the_later_of_its_own_end_and_the_sessions_end(clinic, monkeypatch):
+    session, members = clinic.group(2)
+    # The note says the group ran until 12:30 (half an hour over the scheduled 12:00).
+    note = save(clinic, session, members, ends_at=session.ends_at + dt.timedelta(minutes=30))
+    monkeypatch.setattr(services, "now", lambda: session.ends_at + dt.timedelta(minutes=10))
+    with pytest.raises(RuleViolation, match="12:30 PM CST"):
+        services.note_sign(note=note, by=clinic.actor)
+
+
+def test_an_individual_note_of_a_future_service_cannot_be_signed(clinic):
+    episode = clinic.patient("Sorrel", "Singleton")
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    note = services.individual_note_save(
+        episode=episode,
+        kind="individual",
+        note_format="dap",
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=50),
+        topic="Sleep",
+        body={"data": "Slept four hours.", "assessment": "Tired.", "plan": "Routine."},
+        by=clinic.actor,
+    )
+    with pytest.raises(RuleViolation) as exc:
+        services.note_sign(note=note, by=clinic.actor)
+    assert exc.value.code == "session_not_ended"
+    assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.DRAFT
+
+
+def test_co_signature_and_addenda_are_not_held_to_the_session_end(clinic, monkeypatch):
+    clinic.clinician.supervisor = clinic.supervisor
+    clinic.clinician.save()
+    session, members = clinic.group(2)
+    note = services.note_sign(note=save(clinic, session, members), by=clinic.actor)
+    # Back on the session's own morning (a wrong clock must not undo what was signed): the
+    # supervisor co-signs and an addendum is added all the same.
+    monkeypatch.setattr(services, "now", lambda: session.starts_at)
+    supervisor = Actor(user=clinic.supervisor, client_addr="127.0.0.1")
+    services.note_cosign(note=note, by=supervisor)
+    section = note.sections.get(episode=members[0])
+    services.note_add_addendum(section=section, text="Called after group: safe.", by=clinic.actor)
+    assert ProgressNote.objects.get(pk=note.pk).cosigned_at is not None
+
+
+# --- the sentence rule -------------------------------------------------------------------------------
+COPIED_SENTENCE = "Identified the evening walk home as the riskiest time for cravings."
+
+
+def test_a_copied_sentence_is_named_with_the_member_before_signing(clinic):
+    session, members = clinic.group(3)
+    sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
+    for i in (0, 2):
+        text = sections[members[i].pk].body
+        text["response"] = text["response"] + " " + COPIED_SENTENCE
+    note = save(clinic, session, members, sections=sections)
+    results = services.note_guard(note)
+    by_episode = {s.episode_id: results[s.pk] for s in note.sections.all()}
+    assert not by_episode[members[2].pk].similar  # the sections as a whole are individual
+    assert by_episode[members[2].pk].flagged and by_episode[members[0].pk].flagged
+    assert not by_episode[members[1].pk].flagged
+    with pytest.raises(RuleViolation) as exc:
+        services.note_sign(note=note, by=clinic.actor)
+    assert exc.value.code == "copied_sentence"
+    first, third = (members[0].patient.display_name, members[2].patient.display_name)
+    assert f"{first}: “{COPIED_SENTENCE}” also appears in {third}'s section of this note" in (
+        exc.value.message
+    )
+    assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.DRAFT
+    reasons = {s.pk: "Both named the same walk home; reviewed." for s in note.sections.all()}
+    services.note_sign(note=note, by=clinic.actor, reasons=reasons)
+    assert NoteSection.objects.get(note=note, episode=members[2]).similarity_flagged
+
+
+def test_a_sentence_from_another_members_earlier_note_is_named_with_that_member(clinic):
+    first, members = clinic.group(2, day=dt.date(2026, 3, 2))
+    sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
+    sections[members[1].pk].body["response"] = COPIED_SENTENCE
+    services.note_sign(note=save(clinic, first, members, sections=sections), by=clinic.actor)
+    second = clinic.session(dt.date(2026, 3, 3))
+    for e in members:
+        clinic.attend(second, e)
+    again = {members[0].pk: SectionInput(body=body(4)), members[1].pk: SectionInput(body=body(5))}
+    again[members[0].pk].body["plan"] = COPIED_SENTENCE
+    note = save(clinic, second, members, sections=again)
+    with pytest.raises(RuleViolation) as exc:
+        services.note_sign(note=note, by=clinic.actor)
+    other = members[1].patient.display_name
+    assert f"also appears in an earlier note of {other}." in exc.value.message
+    assert exc.value.message.startswith(members[0].patient.display_name)
+
+
+def test_an_individual_note_repeating_a_sentence_of_the_members_earlier_note_is_named(clinic):
+    episode = clinic.patient("Sorrel", "Singleton")
+
+    def write(day: int, data: str):
+        start = dt.datetime(2026, 3, day, 15, tzinfo=dt.UTC)
+        return services.individual_note_save(
+            episode=episode,
+            kind="individual",
+            note_format="dap",
+            starts_at=start,
+            ends_at=start + dt.timedelta(minutes=50),
+            topic="Cravings",
+            body={"data": data, "assessment": f"Assessment of day {day}.", "plan": "Routine."},
+            by=clinic.actor,
+        )
+
+    services.note_sign(note=write(4, COPIED_SENTENCE), by=clinic.actor)
+    note = write(5, "Slept badly on Sunday. " + COPIED_SENTENCE)
+    with pytest.raises(RuleViolation) as exc:
+        services.note_sign(note=note, by=clinic.actor)
+    assert exc.value.field == "reason"
+    assert "also appears in an earlier note of Sorrel Singleton (this member)" in exc.value.message

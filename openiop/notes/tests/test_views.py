@@ -467,3 +467,53 @@ def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
 
     risks = {e.pk: risk_of(e) for e in members}
     assert risks == {members[0].pk: "none", members[1].pk: "high", members[2].pk: "none"}
+
+
+# --- no signature before the session ends; copied sentences named ---------------------------------
+def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_text(clinic, client):
+    session, members = clinic.group(2, day=dt.date.today() + dt.timedelta(days=1))
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    response = client.post(url, post_data(session, members, action="sign"), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This session has not ended yet" in html and "12:00 PM" in html
+    assert INDIVIDUAL_TEXTS[1] in html  # what was typed is still on the form
+    assert ProgressNote.objects.get(session=session).status == NoteStatus.DRAFT
+
+
+def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the_form(
+    clinic, client
+):
+    episode = clinic.patient("Sorrel", "Later")
+    client.force_login(clinic.clinician)
+    url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    response = client.post(url, {**SOAP_NOTE, "date": tomorrow})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This session has not ended yet" in html and "3:50 PM" in html
+    assert SOAP_NOTE["subjective"] in html
+    assert ProgressNote.objects.get(kind="individual").status == NoteStatus.DRAFT
+
+
+def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(clinic, client):
+    from openiop.notes.tests.test_services import COPIED_SENTENCE
+
+    session, members = clinic.group(3)
+    texts = [body(0), body(1), body(2)]
+    for i in (0, 2):
+        texts[i]["response"] += " " + COPIED_SENTENCE
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    response = client.post(
+        url, post_data(session, members, action="sign", texts=texts), HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    third = members[2].patient.display_name
+    assert f"“{COPIED_SENTENCE}” also appears in {third}&#39;s section of this note" in html
+    assert f'data-testid="copied-{members[0].pk}"' in html
+    assert f"<mark>{COPIED_SENTENCE}</mark>" in html
+    assert f'name="s-{members[0].pk}-reason"' in html
+    assert f'name="s-{members[1].pk}-reason"' not in html
+    assert ProgressNote.objects.get(session=session).status == NoteStatus.DRAFT

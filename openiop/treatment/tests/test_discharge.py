@@ -227,3 +227,169 @@ def test_the_clinician_decides_goal_outcomes_and_a_refresh_keeps_them(clinic, cl
         services.discharge_summary_decide_goal(summary=summary, key="x", met=True, by=clinic.actor)
     page = client.get(url).content.decode()
     assert "decided at discharge" in page and "Mark met" in page
+
+
+# --- ready before it is signed: filled on open, gaps listed, referrals removable ---------------------
+def test_the_derived_fields_are_filled_when_the_page_opens(clinic, client):
+    episode = discharged_member(clinic)
+    episode.status, episode.discharge_date, episode.discharge_reason = "active", None, ""
+    episode.save()
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    assert summary.facts["length_of_stay_days"] is None  # started before the discharge
+    late = clinic.session(dt.date(2026, 2, 10))
+    clinic.attend(late, episode)
+    episode.status, episode.discharge_date, episode.discharge_reason = (
+        "discharged",
+        dt.date(2026, 2, 14),
+        "completed",
+    )
+    episode.save()
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
+    html = client.get(url).content.decode()
+    assert "40 days" in html and "Treatment completed" in html
+    summary.refresh_from_db()
+    facts = summary.facts
+    assert facts["length_of_stay_days"] == 40 and facts["discharge_date"] == "2026-02-14"
+    assert facts["total_minutes"] == 380 + 180
+    assert [g["met"] for g in facts["goals"]] == [True]
+    filled = AuditEntry.objects.filter(
+        object_type="discharge_summary", action="update", patient_id=episode.patient_id
+    ).latest("id")
+    assert {"length_of_stay_days", "total_minutes", "services"} <= set(filled.detail["filled"])
+    # Opening it again with nothing new writes nothing.
+    version = summary.version
+    client.get(url)
+    summary.refresh_from_db()
+    assert summary.version == version
+    assert (
+        AuditEntry.objects.filter(object_type="discharge_summary", action="update").latest("id").pk
+        == filled.pk
+    )
+
+
+def test_a_signed_summary_keeps_the_facts_it_was_signed_with(clinic, client):
+    episode = discharged_member(clinic)
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    complete(clinic, summary)
+    services.discharge_summary_sign(summary=summary, by=clinic.actor)
+    summary.refresh_from_db()
+    signed_facts = summary.facts
+    clinic.attend(clinic.session(dt.date(2026, 2, 11)), episode)
+    client.force_login(clinic.clinician)
+    client.get(reverse("treatment:discharge", kwargs={"episode_id": episode.pk}))
+    summary.refresh_from_db()
+    assert summary.facts == signed_facts
+
+
+def test_signing_an_incomplete_summary_lists_everything_missing(clinic):
+    episode = clinic.patient("Sorrel", "Stillhere")
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    with pytest.raises(RuleViolation) as exc:
+        services.discharge_summary_sign(summary=summary, by=clinic.actor)
+    assert exc.value.code == "not_discharged"
+    for gap in ["Discharge the episode first", "Write the narrative.", "next level of care",
+                "Add at least one aftercare referral."]:  # fmt: skip
+        assert gap in exc.value.message, gap
+    assert "crisis resources" not in exc.value.message  # prefilled with 988 at the start
+    summary.refresh_from_db()
+    assert summary.status == SummaryStatus.DRAFT
+
+
+def test_the_page_lists_what_is_missing_and_a_refused_signature_says_it(clinic, client):
+    episode = discharged_member(clinic)
+    services.discharge_summary_start(episode=episode, by=clinic.actor)
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
+    html = client.get(url).content.decode()
+    assert 'data-testid="summary-gaps"' in html and "Write the narrative." in html
+    refused = client.post(url, {"action": "sign"})
+    body = refused.content.decode()
+    assert refused.status_code == 200
+    assert 'class="error-box"' in body and "Before signing, complete the summary." in body
+    assert "Add at least one aftercare referral." in body
+
+
+def test_a_refused_save_keeps_what_was_typed(clinic, client):
+    episode = discharged_member(clinic)
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
+    stale = summary.version
+    clinic.attend(clinic.session(dt.date(2026, 2, 12)), episode)
+    client.get(url)  # another opening fills the new session in: the version moves on
+    response = client.post(
+        url,
+        {
+            "action": "save",
+            "version": stale,
+            "narrative": "Typed before the reload.",
+            "next_level_of_care": "Level 1",
+            "crisis_resources": "988",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "Typed before the reload." in body
+    summary.refresh_from_db()
+    assert summary.narrative == ""
+
+
+def test_removing_a_referral_asks_first_then_removes_it_and_audits(clinic, client):
+    episode = discharged_member(clinic)
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    complete(clinic, summary)
+    sober = summary.referrals.get(kind="sober_living")
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
+    asked = client.post(url, {"action": "remove_referral", "referral": sober.pk})
+    html = asked.content.decode()
+    assert asked.status_code == 200 and 'data-testid="confirm-remove"' in html
+    assert "Remove the referral to Maplewood Sober House (fictional)" in html
+    assert summary.referrals.filter(pk=sober.pk).exists()  # nothing removed yet
+    done = client.post(
+        url, {"action": "remove_referral", "referral": sober.pk, "confirm": "1"}, follow=True
+    )
+    assert "Removed the referral to Maplewood Sober House (fictional)." in done.content.decode()
+    assert not summary.referrals.filter(pk=sober.pk).exists()
+    entry = AuditEntry.objects.get(object_type="discharge_summary", action="delete")
+    assert entry.patient_id == episode.patient_id and entry.username == clinic.clinician.username
+    assert entry.detail["referral_removed"] == {
+        "id": sober.pk,
+        "kind": "sober_living",
+        "name": "Maplewood Sober House (fictional)",
+    }
+
+
+def test_a_referral_cannot_be_removed_after_signing_or_from_another_summary(clinic, client):
+    episode = discharged_member(clinic)
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    complete(clinic, summary)
+    other_episode = clinic.patient("Tamsin", "Otherly")
+    other = services.discharge_summary_start(episode=other_episode, by=clinic.actor)
+    theirs = services.discharge_summary_add_referral(
+        summary=other,
+        kind="alumni",
+        name="Elsewhere Alumni (fictional)",
+        phone="1",
+        by=clinic.actor,
+    )
+    with pytest.raises(RuleViolation, match="not on this summary"):
+        services.discharge_summary_remove_referral(
+            summary=summary, referral_id=theirs.pk, by=clinic.actor
+        )
+    services.discharge_summary_sign(summary=summary, by=clinic.actor)
+    ours = summary.referrals.get(kind="therapist")
+    with pytest.raises(RuleViolation, match="signed and locked"):
+        services.discharge_summary_remove_referral(
+            summary=summary, referral_id=ours.pk, by=clinic.actor
+        )
+    client.force_login(clinic.clinician)
+    url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
+    for confirm in ({}, {"confirm": "1"}):  # a signed summary is not even asked about
+        page = client.post(
+            url, {"action": "remove_referral", "referral": ours.pk, **confirm}, follow=True
+        ).content.decode()
+        assert "The discharge summary is signed and locked." in page
+        assert 'data-testid="confirm-remove"' not in page
+    assert summary.referrals.count() == 5
+    assert not AuditEntry.objects.filter(object_type="discharge_summary", action="delete").exists()

@@ -177,3 +177,51 @@ def test_totals_by_kind():
         domain.ServiceTotal("group_therapy", 2, 330),
         domain.ServiceTotal("individual", 1, 50),
     ]
+
+
+# --- the discharge summary is complete before it is signed ---------------------------------------
+READY = domain.SummaryOutline(
+    discharged=True,
+    discharge_reason="completed",
+    narrative="Completed the program.",
+    next_level_of_care="Level 1 outpatient",
+    crisis_resources="988",
+    referral_count=1,
+)
+
+
+def test_a_complete_summary_has_no_gaps():
+    assert domain.summary_gaps(READY) == []
+
+
+def test_every_gap_of_an_empty_summary_of_an_open_episode_is_listed_at_once():
+    empty = domain.SummaryOutline(
+        discharged=False,
+        discharge_reason="",
+        narrative=" ",
+        next_level_of_care="",
+        crisis_resources="",
+        referral_count=0,
+    )
+    assert domain.summary_gaps(empty) == [
+        "Discharge the episode first: the summary states the discharge date, reason and length "
+        "of stay.",
+        "Write the narrative.",
+        "Enter the next level of care.",
+        "Enter the crisis resources.",
+        "Add at least one aftercare referral.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "gap"),
+    [
+        ({"discharge_reason": ""}, "Record the discharge reason on the episode."),
+        ({"narrative": "\n"}, "Write the narrative."),
+        ({"referral_count": 0}, "Add at least one aftercare referral."),
+    ],
+)
+def test_one_missing_part_is_named(change, gap):
+    from dataclasses import replace
+
+    assert domain.summary_gaps(replace(READY, **change)) == [gap]
