@@ -13,7 +13,7 @@ from openiop.accounts.access import require, require_patient, site_scope
 from openiop.accounts.domain import Cap
 from openiop.admissions.choices import TaskStatus, WaitlistStatus
 from openiop.admissions.domain import admission as admission_rules
-from openiop.admissions.domain import matching, pipeline
+from openiop.admissions.domain import pipeline
 from openiop.admissions.models import (
     AdmissionTask,
     Assessment,
@@ -30,8 +30,9 @@ from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted
 from openiop.episodes.models import Episode
-from openiop.patients.models import Patient
-from openiop.patients.selectors import patient_match
+from openiop.patients import matching
+from openiop.patients.selectors import Duplicate, patient_match
+from openiop.patients.selectors import likely_duplicates as patient_likely_duplicates
 from openiop.programs.models import Site, Track
 
 
@@ -82,57 +83,20 @@ def inquiry_get(
     return inquiry
 
 
-@dataclass
-class Duplicate:
-    patient: Patient
-    reasons: list[str]
-
-
 def likely_duplicates(*, actor: Actor, inquiry: Inquiry) -> list[Duplicate]:
     """Patients who are likely the inquiry's person: same name and date of birth, or same phone.
 
     Limited to the actor's sites; audited naming every patient shown.
     """
-    require(actor, Cap.PATIENT_DEMOGRAPHICS, object_type="inquiry_duplicates")
-    phone = matching.normalize_phone(inquiry.phone)
-    query = Q()
-    if inquiry.date_of_birth:
-        query |= Q(
-            date_of_birth=inquiry.date_of_birth,
-            legal_last_name__iexact=inquiry.last_name.strip(),
-        )
-    if phone:
-        query |= Q(phone__endswith=phone[-4:])
-    if not query:
-        return []
-    candidates = (
-        Patient.objects.filter(query, organization_id=inquiry.organization_id)
-        .filter(site_scope(actor))
-        .order_by("legal_last_name", "legal_first_name", "id")[:50]
-    )
-    who = matching.Person(
-        inquiry.first_name, inquiry.last_name, inquiry.date_of_birth, inquiry.phone
-    )
-    found = []
-    for p in candidates:
-        reasons = matching.match_reasons(
-            who, matching.Person(p.legal_first_name, p.legal_last_name, p.date_of_birth, p.phone)
-        )
-        if not reasons and p.preferred_name:
-            reasons = matching.match_reasons(
-                who, matching.Person(p.preferred_name, p.legal_last_name, p.date_of_birth, p.phone)
-            )
-        if reasons:
-            found.append(Duplicate(patient=p, reasons=reasons))
-    if found:
-        audit_record_many(
-            actor,
-            action=AuditAction.SEARCH,
-            object_type="inquiry_duplicates",
-            object_id=inquiry.pk,
-            patient_ids=[d.patient.pk for d in found],
-        )
-    return found
+    return patient_likely_duplicates(
+        actor=actor,
+        organization_id=inquiry.organization_id,
+        person=matching.Person(
+            inquiry.first_name, inquiry.last_name, inquiry.date_of_birth, inquiry.phone
+        ),
+        object_type="inquiry_duplicates",
+        object_id=inquiry.pk,
+    ).shown
 
 
 @dataclass

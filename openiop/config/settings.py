@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "openiop.accounts.middleware.StaffSessionMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last: a form sent twice saves once (openiop/core/submissions.py).
+    "openiop.core.submissions.SubmissionMiddleware",
 ]
 
 ROOT_URLCONF = "openiop.config.urls"

@@ -17,6 +17,7 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.core.errors import DomainError, NotFound
+from openiop.core.submissions import completed
 from openiop.episodes.selectors import episode_get
 from openiop.measures import selectors, services
 from openiop.measures.choices import LinkPurpose, PlanStatus
@@ -473,10 +474,14 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
             at_risk = "item9_positive" in response.flags or (
                 response.instrument == "cssrs" and response.band not in ("none", None)
             )
-            return _patient_page(
-                request,
-                "measures/patient_done.html",
-                {"at_risk": at_risk, "crisis_line": crisis_line},
+            # The page is the result: the same answers sent twice get it again (with the
+            # crisis resources), not "link gone" (openiop.core.submissions).
+            return completed(
+                _patient_page(
+                    request,
+                    "measures/patient_done.html",
+                    {"at_risk": at_risk, "crisis_line": crisis_line},
+                )
             )
     return _patient_page(
         request,

@@ -31,6 +31,7 @@ from django.http import HttpRequest, HttpResponse
 
 from openiop.audit.services import capture_entries, replay_entries
 from openiop.core.actor import Actor
+from openiop.core.submissions import refresh_tokens
 from openiop.pagecache.models import DataGeneration
 
 CACHE_ALIAS = "pages"
@@ -149,7 +150,8 @@ def cached_page(*, patient_kwarg: str | None = None) -> Callable[[ViewFunc], Vie
             if hit is not None:
                 content, content_type, entries = hit
                 replay_entries(Actor.from_request(request), entries)
-                response = HttpResponse(content, content_type=content_type)
+                # Each page served carries its own single-use form tokens.
+                response = HttpResponse(refresh_tokens(content), content_type=content_type)
                 response[HEADER] = "hit"
                 return response
             with capture_entries() as entries:

@@ -44,6 +44,9 @@ class PatientForm(forms.ModelForm):
         """Parse only: the service validates the record (no model validation here)."""
 
 
+DIFFERENT_PERSON = "different_person"
+
+
 class PatientCreateForm(PatientForm):
     site = forms.ModelChoiceField(queryset=Site.objects.none(), help_text="Home site")
 
@@ -56,6 +59,19 @@ class PatientCreateForm(PatientForm):
             self.fields["site"].queryset = sites  # type: ignore[attr-defined]
             if len(sites) == 1 and not self.is_bound:
                 self.initial["site"] = sites[0].pk
+        if self.is_bound and self.data.get(DIFFERENT_PERSON):
+            self.ask_different_person()
+
+    def ask_different_person(self, error: str = "") -> None:
+        """Add the checkbox that registers a patient despite a likely duplicate (unticked until
+        the user ticks it), with `error` beside it."""
+        self.fields[DIFFERENT_PERSON] = forms.BooleanField(
+            required=False,
+            label="Register anyway: this is a different person",
+            help_text="Tick only after checking the likely duplicates above.",
+        )
+        if error:
+            self.add_error(DIFFERENT_PERSON, error)
 
 
 class PatientEditForm(PatientForm):

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
 
-from openiop.accounts.access import require, require_patient, visible_patients
+from openiop.accounts.access import require, require_patient, site_scope, visible_patients
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
@@ -17,6 +17,7 @@ from openiop.core.errors import NotFound
 from openiop.episodes.choices import OPEN_STATUSES, AlertStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.episodes.selectors import episodes_with_history
+from openiop.patients import matching
 from openiop.patients.domain import SearchQuery, parse_search_query
 from openiop.patients.models import Patient, PatientContact
 
@@ -53,6 +54,93 @@ def patient_match(query: str, prefix: str = "patient__") -> Q:
     for term in parsed.name_terms:
         match &= Q(**{f"{prefix}search_name__contains": term})
     return match
+
+
+@dataclass
+class Duplicate:
+    patient: Patient
+    reasons: list[str]
+
+
+@dataclass
+class Duplicates:
+    """Likely duplicates: those the actor may see, and how many more are at sites they may not."""
+
+    shown: list[Duplicate]
+    elsewhere: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.shown or self.elsewhere)
+
+
+DUPLICATE_CANDIDATES = 50
+
+
+def likely_duplicates(
+    *,
+    actor: Actor,
+    organization_id: int,
+    person: matching.Person,
+    object_type: str,
+    object_id: object = None,
+    count_elsewhere: bool = False,
+) -> Duplicates:
+    """The organization's patients who are likely `person` (patients.matching: the same name and
+    date of birth, or the same phone), the actor's sites first.
+
+    Only patients the actor may see are returned; with `count_elsewhere`, likely matches at other
+    sites are counted (never named), so the actor can be told one exists. One audit entry
+    (SEARCH, `object_type`) links every patient matched, shown or counted; none when nothing
+    matched. Raises NotPermitted (audited) without Cap.PATIENT_DEMOGRAPHICS.
+    """
+    require(actor, Cap.PATIENT_DEMOGRAPHICS, object_type=object_type)
+    phone = matching.normalize_phone(person.phone)
+    query = Q()
+    if person.date_of_birth:
+        query |= Q(
+            date_of_birth=person.date_of_birth, legal_last_name__iexact=person.last_name.strip()
+        )
+    if phone:
+        query |= Q(phone__endswith=phone[-4:])
+    if not query:
+        return Duplicates(shown=[])
+    scope = site_scope(actor)
+    candidates = Patient.objects.filter(query, organization_id=organization_id)
+    if not count_elsewhere:
+        candidates = candidates.filter(scope)
+    visible = (
+        Case(When(scope, then=Value(True)), default=Value(False), output_field=BooleanField())
+        if scope
+        else Value(True)
+    )
+    rows = candidates.annotate(visible=visible).order_by(
+        "-visible", "legal_last_name", "legal_first_name", "id"
+    )[:DUPLICATE_CANDIDATES]
+    shown: list[Duplicate] = []
+    elsewhere: list[int] = []
+    for p in rows:
+        reasons = matching.match_reasons(
+            person, matching.Person(p.legal_first_name, p.legal_last_name, p.date_of_birth, p.phone)
+        )
+        if not reasons and p.preferred_name:
+            reasons = matching.match_reasons(
+                person,
+                matching.Person(p.preferred_name, p.legal_last_name, p.date_of_birth, p.phone),
+            )
+        if reasons and p.visible:
+            shown.append(Duplicate(patient=p, reasons=reasons))
+        elif reasons:
+            elsewhere.append(p.pk)
+    if shown or elsewhere:
+        audit_record_many(
+            actor,
+            action=AuditAction.SEARCH,
+            object_type=object_type,
+            object_id=object_id,
+            patient_ids=[d.patient.pk for d in shown] + elsewhere,
+            detail={"not_shown": len(elsewhere)} if elsewhere else None,
+        )
+    return Duplicates(shown=shown, elsewhere=len(elsewhere))
 
 
 def patient_search(*, actor: Actor, query: str) -> QuerySet[Patient]:

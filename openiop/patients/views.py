@@ -17,11 +17,13 @@ from openiop.pagecache.cache import cached_page
 from openiop.patients import selectors, services
 from openiop.patients.domain import ADULT_AGE, age_on
 from openiop.patients.forms import (
+    DIFFERENT_PERSON,
     ContactForm,
     PatientCreateForm,
     PatientEditForm,
     PatientSearchForm,
 )
+from openiop.patients.matching import Person
 from openiop.programs.models import Site
 from openiop.web.views_support import form_error, paginate, staff_view
 
@@ -51,19 +53,37 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     sites = _registration_sites(actor)
     form = PatientCreateForm(request.POST or None, sites=sites)
+    duplicates = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         site = data.pop("site")
-        try:
-            patient = services.patient_create(
-                organization=site.organization, site=site, by=actor, **data
+        if not data.pop(DIFFERENT_PERSON, False):
+            # Shown first: registering someone twice splits their chart (issue 13).
+            duplicates = selectors.likely_duplicates(
+                actor=actor,
+                organization_id=site.organization_id,
+                person=Person(
+                    data["legal_first_name"], data["legal_last_name"], data["date_of_birth"], ""
+                ),
+                object_type="patient_duplicates",
+                count_elsewhere=True,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
+        if duplicates:
+            form.ask_different_person(
+                "A patient with this name and date of birth is already registered. Open their "
+                "chart, or tick this box if this is a different person."
+            )
         else:
-            messages.success(request, f"Registered {patient.display_name} as {patient.mrn}.")
-            return redirect("patients:chart", patient_id=patient.pk)
-    return render(request, "patients/create.html", {"form": form})
+            try:
+                patient = services.patient_create(
+                    organization=site.organization, site=site, by=actor, **data
+                )
+            except RuleViolation as exc:
+                form_error(form, exc)
+            else:
+                messages.success(request, f"Registered {patient.display_name} as {patient.mrn}.")
+                return redirect("patients:chart", patient_id=patient.pk)
+    return render(request, "patients/create.html", {"form": form, "duplicates": duplicates})
 
 
 @staff_view(Cap.PATIENT_DEMOGRAPHICS, patient_data=True)

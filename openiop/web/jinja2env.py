@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from openiop.accounts.domain import Cap
+from openiop.core.submissions import submission_input
 
 
 @pass_context
@@ -164,6 +165,7 @@ def environment(**options: Any) -> Environment:
             "can": can,
             "Cap": Cap,
             "patient_risk": patient_risk,
+            "submission_input": submission_input,
         }
     )
     env.filters.update(

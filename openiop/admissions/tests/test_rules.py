@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from openiop.admissions.domain import admission, matching, packet, pipeline
+from openiop.admissions.domain import admission, packet, pipeline
 from openiop.admissions.domain.prescreen import PrescreenAnswers, prescreen_result
+from openiop.patients import matching
 
 D = dt.date
 

@@ -4,6 +4,7 @@ and audited on every request as if rendered."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -241,3 +242,30 @@ def test_the_audit_log_keeps_its_shell_per_user_and_path_and_shows_fresh_results
     client.force_login(other)
     theirs = _get(client, url).text
     assert "Bramblewick" in theirs and "Quillfeather ·" not in theirs
+
+
+def test_a_page_served_from_the_cache_carries_fresh_form_tokens(rf, page_cache, clinic):
+    """A form's token is single-use per render (openiop.core.submissions): two people's tabs, or
+    two visits, served the same cached page must not share one."""
+    from django.http import HttpResponse
+
+    from openiop.core.submissions import FIELD, submission_input
+    from openiop.pagecache.cache import cached_page
+
+    @cached_page()
+    def page(request):
+        return HttpResponse(f"<form>{submission_input()}</form><form>{submission_input()}</form>")
+
+    def visit():
+        request = rf.get("/fake/")
+        request.COOKIES["csrftoken"] = "fixed-csrf-secret"
+        request.user = clinic["clinician"]
+        request.session = {}
+        return page(request)
+
+    first, second = visit(), visit()
+    assert (first[HEADER], second[HEADER]) == ("miss", "hit")
+    tokens = re.findall(
+        rf'name="{FIELD}" value="([^"]+)"', (first.content + second.content).decode()
+    )
+    assert len(tokens) == 4 and len(set(tokens)) == 4

@@ -270,3 +270,87 @@ def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
     with django_assert_num_queries(CHART_QUERIES):
         body = client.get(url).content.decode()
     assert "Contact 2" in body
+
+
+# --- likely duplicates (issue 13.5) ------------------------------------------------------------
+def _register(client, clinic, **changes):
+    data = {
+        "site": clinic.site.pk,
+        "legal_first_name": "zephyrine",  # any case: the name is compared case-insensitively
+        "legal_last_name": "QUILLFEATHER",
+        "date_of_birth": "04/12/1991",
+        "sex": "female",
+        "language": "English",
+    }
+    data.update(changes)
+    return client.post(reverse("patients:create"), data)
+
+
+def test_registering_a_likely_duplicate_shows_it_first_and_saves_nothing(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    response = _register(client, clinic)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert Patient.objects.count() == 1
+    assert reverse("patients:chart", kwargs={"patient_id": zeph.pk}) in body
+    assert "PG000101" in body and "same name and date of birth" in body
+    assert 'name="different_person"' in body and "Register anyway" in body
+    assert 'value="QUILLFEATHER"' in body  # what was typed is kept
+    entry = AuditEntry.objects.get(object_type="patient_duplicates")
+    assert entry.action == "search"
+    assert list(entry.patients.values_list("patient_id", flat=True)) == [zeph.pk]
+
+
+def test_a_likely_duplicate_is_registered_after_the_user_confirms_a_different_person(
+    client, clinic, zeph
+):
+    client.force_login(clinic.intake)
+    unticked = _register(client, clinic, different_person="")
+    assert unticked.status_code == 200 and Patient.objects.count() == 1
+    response = _register(client, clinic, different_person="on")
+    assert response.status_code == 302
+    assert Patient.objects.filter(legal_last_name__iexact="quillfeather").count() == 2
+
+
+def test_another_name_or_birth_date_is_registered_without_asking(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    assert _register(client, clinic, date_of_birth="04/13/1991").status_code == 302
+    assert _register(client, clinic, legal_first_name="Zinnia").status_code == 302
+    assert not AuditEntry.objects.filter(object_type="patient_duplicates").exists()
+
+
+def test_a_likely_duplicate_at_another_site_is_told_but_not_shown(client, clinic):
+    hidden = make_patient(
+        clinic.other_site,
+        legal_first_name="Ignatius",
+        legal_last_name="Farawayson",
+        date_of_birth=dt.date(1979, 9, 30),
+        mrn="PG000777",
+    )
+    client.force_login(clinic.intake)
+    response = _register(
+        client,
+        clinic,
+        legal_first_name="Ignatius",
+        legal_last_name="Farawayson",
+        date_of_birth="1979-09-30",
+        sex="male",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and Patient.objects.count() == 1
+    assert "A possible match is registered at a site you do not work at" in body
+    assert "PG000777" not in body and f"/patients/{hidden.pk}/" not in body
+    assert "Pinecone Annex" not in body
+    entry = AuditEntry.objects.get(object_type="patient_duplicates")
+    assert list(entry.patients.values_list("patient_id", flat=True)) == [hidden.pk]
+    assert entry.detail == {"not_shown": 1}
+    confirmed = _register(
+        client,
+        clinic,
+        legal_first_name="Ignatius",
+        legal_last_name="Farawayson",
+        date_of_birth="1979-09-30",
+        sex="male",
+        different_person="on",
+    )
+    assert confirmed.status_code == 302 and Patient.objects.count() == 2

@@ -16,11 +16,15 @@ from django.core.management.base import BaseCommand, CommandParser
 
 # Safety alerts left unacknowledged must reach the director within the site's escalation time
 # (60 minutes by default), so checking every minute keeps the delay small against it.
-PERIODIC: tuple[tuple[str, int], ...] = (("escalate_alerts", 60),)
+# A form's used token is kept a day (openiop.core.submissions); hourly deletion is plenty.
+PERIODIC: tuple[tuple[str, int], ...] = (("escalate_alerts", 60), ("expire_submissions", 3600))
 
 
 class Command(BaseCommand):
-    help = "Run periodic tasks (safety-alert escalation) in a loop, or once with --once."
+    help = (
+        "Run periodic tasks (safety-alert escalation, used form tokens) in a loop, "
+        "or once with --once."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="run every task once and exit")

@@ -1,4 +1,8 @@
-"""Likely duplicates: the same name and date of birth, or the same phone number. No Django."""
+"""Likely duplicates: the same name and date of birth, or the same phone number. No Django.
+
+Used for an inquiry about someone who may already be a patient (admissions) and for a patient
+about to be registered a second time (patients.selectors.likely_duplicates).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,9 @@ class Person:
 
 
 def match_reasons(inquiry: Person, patient: Person) -> list[str]:
-    """Why `patient` is likely the person of `inquiry` (empty list when not likely)."""
+    """Why `patient` is likely the person of `inquiry` (or of a new registration): an empty list
+    when not likely. A person without a phone (Person.phone '') is matched on name and birth date
+    only."""
     reasons: list[str] = []
     if (
         inquiry.date_of_birth is not None
