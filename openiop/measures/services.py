@@ -54,7 +54,7 @@ from openiop.measures.models import (
     SafetyPlan,
     SiteSafetySettings,
 )
-from openiop.measures.selectors import cssrs_recorded_after, safety_at_close
+from openiop.measures.selectors import SafetyAtClose, cssrs_recorded_after, safety_at_close
 from openiop.programs.models import Site, Track
 
 PLAN_FIELDS: tuple[str, ...] = (
@@ -472,6 +472,43 @@ def safety_alert_acknowledge(
 KEEP_OPEN = "keep_open"
 
 
+def safety_close_refusal(
+    *, items: SafetyAtClose, decisions: Mapping[int, str] | None, note: str
+) -> RuleViolation | None:
+    """Why an episode with these open safety items may not close yet, or None.
+
+    A positive item 9 with no C-SSRS or risk level after it (and its alert closed) always stops
+    it (code unassessed_screen): record one first. An open alert stops it (code
+    open_safety_alert) until each has a decision (KEEP_OPEN or an AlertAction) and `note` says
+    who follows up.
+    """
+    if items.unassessed:
+        first = items.unassessed[0]
+        return RuleViolation(
+            f"The {first.get_instrument_display()} of {first.administered_at:%Y-%m-%d} has item 9 "
+            "positive (thoughts of death or self-harm) and no C-SSRS or risk level was recorded "
+            "after it. Record a C-SSRS or a risk level before closing the episode.",
+            code="unassessed_screen",
+        )
+    decisions = decisions or {}
+    allowed = {KEEP_OPEN, *AlertAction.values}
+    if any(decisions.get(a.pk) not in allowed for a in items.alerts):
+        count = len(items.alerts)
+        return RuleViolation(
+            f"{count} safety alert{'s are' if count != 1 else ' is'} open for this patient. "
+            "A clinician must acknowledge each one, or decide about each one on the discharge "
+            "page, before the episode closes.",
+            code="open_safety_alert",
+        )
+    if items.alerts and not note.strip():
+        return RuleViolation(
+            "Say who follows up the open safety alerts and how.",
+            code="open_safety_alert",
+            field="safety_note",
+        )
+    return None
+
+
 def safety_settle_at_close(
     *,
     episode: Episode,
@@ -479,47 +516,22 @@ def safety_settle_at_close(
     note: str = "",
     by: Actor,
 ) -> None:
-    """Refuse to close `episode` while a safety item is open, unless each open alert has an
-    explicit decision; carry the decisions out, each in the audit log. Call inside the closing
-    transaction (the episode row locked).
+    """Refuse to close `episode` while a safety item is open (see safety_close_refusal), unless
+    each open alert has an explicit decision; carry the decisions out, each in the audit log.
+    Call inside the closing transaction (the episode row locked).
 
-    Raises RuleViolation (code unassessed_screen) while a positive item 9 has no C-SSRS or risk
-    level after it and its alert is closed; (code open_safety_alert) while an open alert has no
-    decision, a decision is unknown, or there is no note saying who follows up; and what
-    safety_alert_acknowledge raises for an acknowledgement. NotPermitted (audited) when the
-    actor may not acknowledge alerts.
+    Raises the refusal's RuleViolation, what safety_alert_acknowledge raises for an
+    acknowledgement, and NotPermitted (audited) when the actor may not acknowledge alerts.
     """
     items = safety_at_close(episode)
     if not items:
         return
-    if items.unassessed:
-        first = items.unassessed[0]
-        raise RuleViolation(
-            f"The {first.get_instrument_display()} of {first.administered_at:%Y-%m-%d} has item 9 "
-            "positive (thoughts of death or self-harm) and no C-SSRS or risk level was recorded "
-            "after it. Record a C-SSRS or a risk level before closing the episode.",
-            code="unassessed_screen",
-        )
-    decisions = decisions or {}
-    missing = [a for a in items.alerts if not decisions.get(a.pk)]
-    if missing:
-        count = len(items.alerts)
-        raise RuleViolation(
-            f"{count} safety alert{'s are' if count != 1 else ' is'} open for this patient. "
-            "Acknowledge each one, or decide about each one here, before closing the episode.",
-            code="open_safety_alert",
-        )
+    refusal = safety_close_refusal(items=items, decisions=decisions, note=note)
+    if refusal is not None:
+        raise refusal
     require_patient(by, Cap.ALERT_ACK, episode.patient, object_type="safety_alert")
-    allowed = {KEEP_OPEN, *AlertAction.values}
-    if any(decisions[a.pk] not in allowed for a in items.alerts):
-        raise RuleViolation("Choose a decision for each open safety alert.", code="open_safety_alert")
+    decisions = decisions or {}
     note = note.strip()
-    if not note:
-        raise RuleViolation(
-            "Say who follows up the open safety alerts and how.",
-            code="open_safety_alert",
-            field="safety_note",
-        )
     for alert in items.alerts:
         decision = decisions[alert.pk]
         if decision == KEEP_OPEN:
