@@ -394,9 +394,7 @@ def episode_discharge(
                     code="enrollment_after_discharge",
                     field="discharge_date",
                 )
-        safety_settle_at_close(
-            episode=current, decisions=alert_decisions, note=safety_note, by=by
-        )
+        safety_settle_at_close(episode=current, decisions=alert_decisions, note=safety_note, by=by)
         for enrollment in ending:
             enrollment_end(
                 enrollment=enrollment,

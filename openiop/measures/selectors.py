@@ -43,9 +43,9 @@ from openiop.measures.domain.care import (
     ScheduleRule,
     current_risk,
     is_nonresponder,
-    unassessed_screens,
     measurements_due,
     outcome_markers,
+    unassessed_screens,
 )
 from openiop.measures.models import (
     MeasurementSchedule,
@@ -460,12 +460,12 @@ def response_get(*, actor: Actor, response_id: int) -> Response:
 @dataclass
 class TodayAlerts:
     at_site: list[SafetyAlert]  # open alerts at the chosen site, newest first
-    mine: list[SafetyAlert]  # open alerts the actor owns or that went to them, at any of their sites
+    mine: list[
+        SafetyAlert
+    ]  # open alerts the actor owns or that went to them, at any of their sites
 
 
-def open_safety_alerts_for_today(
-    *, actor: Actor, site: Site, limit: int = 50
-) -> TodayAlerts:
+def open_safety_alerts_for_today(*, actor: Actor, site: Site, limit: int = 50) -> TodayAlerts:
     """Open safety alerts at `site`, and those the actor owns or that were escalated to them at
     every site they may see, newest first; each with its site. One query; the caller audits.
 
@@ -524,10 +524,9 @@ def safety_at_close(episode: Episode) -> SafetyAtClose:
         .order_by("administered_at", "id")
         if "item9_positive" in r.flags
     ]
-    last_cssrs = (
-        Response.objects.filter(episode=episode, instrument="cssrs")
-        .aggregate(at=Max("administered_at"))["at"]
-    )
+    last_cssrs = Response.objects.filter(episode=episode, instrument="cssrs").aggregate(
+        at=Max("administered_at")
+    )["at"]
     last_judged = RiskAssessment.objects.filter(episode=episode).aggregate(at=Max("created_at"))[
         "at"
     ]
