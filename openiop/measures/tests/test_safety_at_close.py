@@ -178,6 +178,8 @@ def test_a_kept_open_alert_shows_on_the_alert_list_today_and_chart_until_acknowl
         assert alert_url in body, name
     chart = client.get(pages["chart"]).content.decode()
     assert 'data-risk="unassessed"' in chart and "No current risk identified" not in chart
+    page = client.get(alert_url).content.decode()
+    assert "On-call clinician follows up by phone." in page.split('data-testid="follow-up"')[1]
 
     services.safety_alert_acknowledge(alert=alert, action="safety_plan_reviewed", by=by)
     for name, url in pages.items():
