@@ -112,12 +112,14 @@ def test_patient_item9_shows_crisis_resources_and_the_clinician_acknowledges_and
     expect(alerts).to_contain_text("item 9")
     alerts.get_by_role("link", name="Acknowledge").click()
     expect(page.locator("[data-risk]")).to_contain_text("not yet assessed")
-    page.get_by_label("C-SSRS done").check()
-    page.get_by_label("Note (optional)").fill("Screened same day; low risk; plan reviewed.")
+    # No C-SSRS was recorded since the alert opened, so "C-SSRS done" is not offered.
+    expect(page.get_by_label("C-SSRS done")).to_have_count(0)
+    page.get_by_label("Safety plan written or reviewed").check()
+    page.get_by_label("Note (optional)").fill("Called the same day; plan reviewed.")
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_text("Alert acknowledged.")).to_be_visible()
     alert = SafetyAlert.objects.get()
-    assert (alert.status, alert.action_taken) == ("acknowledged", "cssrs_done")
+    assert (alert.status, alert.action_taken) == ("acknowledged", "safety_plan_reviewed")
 
     # And opens the safety plan from the patient's page.
     page.get_by_role("link", name=re.compile(r"^Safety plan 1")).click()

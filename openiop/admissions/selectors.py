@@ -415,13 +415,26 @@ def waitlist_entry_get(*, actor: Actor, entry_id: int) -> WaitlistEntry:
     return entry
 
 
-def open_urgent_tasks_at(site: Site, *, limit: int = 50) -> list[AdmissionTask]:
-    """Open urgent tasks (high-risk pre-screens) of inquiries at `site`, oldest first; one query,
-    for the Today page (the caller checks Cap.ADMISSIONS_VIEW and audits)."""
-    return list(
-        AdmissionTask.objects.filter(urgent=True, status=TaskStatus.OPEN, inquiry__site=site)
-        .select_related("inquiry", "assigned_to")
-        .order_by("created_at", "id")[:limit]
+def open_urgent_tasks_for_today(
+    *, actor: Actor, site: Site, limit: int = 50
+) -> tuple[list[AdmissionTask], list[AdmissionTask]]:
+    """Open urgent tasks (high-risk pre-screens) for the Today page, oldest first, each with its
+    site: (those of inquiries at `site`, those assigned to the actor at any site they may see).
+    One query; the caller checks Cap.ADMISSIONS_VIEW and audits."""
+    user = actor.user
+    mine = Q(assigned_to=user) if user is not None else Q(pk__in=[])
+    rows = list(
+        AdmissionTask.objects.filter(
+            site_scope(actor, field="inquiry__site_id"), urgent=True, status=TaskStatus.OPEN
+        )
+        .filter(Q(inquiry__site=site) | mine)
+        .select_related("inquiry__site", "assigned_to")
+        .order_by("created_at", "id")[: limit * 2]
+    )
+    user_id = user.pk if user is not None else None
+    return (
+        [t for t in rows if t.inquiry.site_id == site.pk][:limit],
+        [t for t in rows if t.assigned_to_id is not None and t.assigned_to_id == user_id][:limit],
     )
 
 

@@ -401,6 +401,10 @@ class TodayBoard:
     safety_alerts: list[Any] | None = None  # open measures.SafetyAlert rows at the site
     # open urgent admissions.AdmissionTask rows at the site; None: the role does not see admissions
     admission_tasks: list[Any] | None = None
+    # Waiting for the user at any of their sites, whatever site the page shows: open safety
+    # alerts they own or that were escalated to them, urgent tasks assigned to them.
+    my_safety_alerts: list[Any] = field(default_factory=list)
+    my_tasks: list[Any] = field(default_factory=list)
 
 
 # What the Today board shows of each session and its room, facilitator, track and patient. A busy
@@ -436,7 +440,9 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     """Today's sessions at a site with roster sizes and recorded counts, and the open alerts.
 
     Constant queries: sessions (1), enrollment counts per track (1), recorded counts (1), alerts (1),
-    open urgent admissions tasks (1, for roles that see admissions).
+    open safety alerts at the site and the user's own at all their sites (1), open urgent
+    admissions tasks at the site and those assigned to the user at all their sites (1, for roles
+    that see admissions).
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="today")
     _require_site(actor, site)
@@ -481,16 +487,19 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
             .order_by("-created_at")[:50]
         )
         patient_ids.update(a.patient_id for a in board.alerts)
-        from openiop.measures.selectors import open_safety_alerts_at
+        from openiop.measures.selectors import open_safety_alerts_for_today
 
-        board.safety_alerts = open_safety_alerts_at(site)
-        patient_ids.update(a.patient_id for a in board.safety_alerts)
+        found = open_safety_alerts_for_today(actor=actor, site=site)
+        board.safety_alerts, board.my_safety_alerts = found.at_site, found.mine
+        patient_ids.update(a.patient_id for a in found.at_site + found.mine)
     if user is not None and user.can(Cap.ADMISSIONS_VIEW):
-        from openiop.admissions.selectors import open_urgent_tasks_at
+        from openiop.admissions.selectors import open_urgent_tasks_for_today
 
-        board.admission_tasks = open_urgent_tasks_at(site)
+        board.admission_tasks, board.my_tasks = open_urgent_tasks_for_today(actor=actor, site=site)
         patient_ids.update(
-            t.inquiry.patient_id for t in board.admission_tasks if t.inquiry.patient_id
+            t.inquiry.patient_id
+            for t in board.admission_tasks + board.my_tasks
+            if t.inquiry.patient_id
         )
     audit_record_many(
         actor,

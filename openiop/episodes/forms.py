@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from django import forms
@@ -86,11 +87,56 @@ class SetStatusForm(VersionedForm):
 
 
 class DischargeForm(VersionedForm):
+    """The discharge, and a decision about each open safety alert (`alerts`, with the ids of those
+    a C-SSRS followed in `cssrs_after`), plus who follows them up."""
+
     discharge_date = date_field("Discharge date", DateKind.PLANNED)
     reason = forms.ChoiceField(label="Reason (TEDS)", choices=DischargeReason.choices)
     note = forms.CharField(
         label="Discharge note", required=False, max_length=500, widget=forms.Textarea({"rows": 3})
     )
+
+    def __init__(
+        self,
+        *args: Any,
+        alerts: Sequence[Any] = (),
+        cssrs_after: Collection[int] = (),
+        **kwargs: Any,
+    ) -> None:
+        from openiop.measures.forms import alert_actions
+        from openiop.measures.services import KEEP_OPEN
+
+        super().__init__(*args, **kwargs)
+        self.alerts = list(alerts)
+        for alert in self.alerts:
+            acknowledge = [
+                (value, f"Acknowledge now: {label}")
+                for value, label in alert_actions(cssrs_after=alert.pk in cssrs_after)
+            ]
+            self.fields[f"alert_{alert.pk}"] = forms.ChoiceField(
+                label=f"Safety alert of {alert.created_at:%Y-%m-%d}: {alert.message}",
+                choices=[
+                    ("", "Choose what happens to this alert"),
+                    *acknowledge,
+                    (
+                        KEEP_OPEN,
+                        "Keep it open after discharge: it stays on the alert list, Today and "
+                        "the chart until someone acknowledges it",
+                    ),
+                ],
+                error_messages={"required": "Decide about this open safety alert."},
+            )
+        if self.alerts:
+            self.fields["safety_note"] = forms.CharField(
+                label="Who follows up the open safety alerts, and how",
+                max_length=500,
+                widget=forms.Textarea({"rows": 2}),
+                error_messages={"required": "Say who follows up the open safety alerts and how."},
+            )
+
+    def decisions(self) -> dict[int, str]:
+        data = getattr(self, "cleaned_data", {})
+        return {a.pk: data[f"alert_{a.pk}"] for a in self.alerts if data.get(f"alert_{a.pk}")}
 
 
 class AssignForm(VersionedForm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from openiop.episodes.choices import (
     TreatmentFocus,
 )
 from openiop.episodes.models import Episode, LevelOfCareChange
+from openiop.measures.services import safety_settle_at_close
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, Site
 from openiop.programs.services import enrollment_end
@@ -356,13 +358,21 @@ def episode_discharge(
     note: str = "",
     by: Actor,
     expected_version: int | None = None,
+    alert_decisions: Mapping[int, str] | None = None,
+    safety_note: str = "",
 ) -> Episode:
     """Discharge the episode and end its open track enrollments on the discharge date.
 
     The patient stays on rosters up to and including the discharge date and leaves later ones.
+    An open safety alert or an unassessed positive screen stops the discharge with the reason,
+    unless `alert_decisions` decides about each open alert (alert id -> an AlertAction to
+    acknowledge it with now, or "keep_open") with `safety_note` saying who follows up; see
+    measures.services.safety_settle_at_close. A kept-open alert stays on the alert list, Today
+    and the chart until someone acknowledges it.
     Raises RuleViolation when already discharged, for a date before admission or before the start
-    of an enrollment, or an invalid reason (TEDS categories); Conflict on a stale version;
-    NotPermitted (audited) without Cap.EPISODE_MANAGE.
+    of an enrollment, an invalid reason (TEDS categories), or an open safety item; Conflict on a
+    stale version; NotPermitted (audited) without Cap.EPISODE_MANAGE (or Cap.ALERT_ACK to decide
+    about alerts).
     """
     require_patient(by, Cap.EPISODE_MANAGE, episode.patient, object_type="episode")
     reason = _choice(reason, DischargeReason, "reason", "discharge reason")
@@ -384,6 +394,7 @@ def episode_discharge(
                     code="enrollment_after_discharge",
                     field="discharge_date",
                 )
+        safety_settle_at_close(episode=current, decisions=alert_decisions, note=safety_note, by=by)
         for enrollment in ending:
             enrollment_end(
                 enrollment=enrollment,
@@ -410,6 +421,7 @@ def episode_discharge(
                 "discharge_date": discharge_date.isoformat(),
                 "reason": reason,
                 "enrollments_ended": [e.pk for e in ending],
+                "alert_decisions": {str(k): v for k, v in (alert_decisions or {}).items()},
             },
         )
     _sync(episode, current)

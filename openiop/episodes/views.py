@@ -23,6 +23,8 @@ from openiop.episodes.forms import (
 )
 from openiop.episodes.models import Episode
 from openiop.episodes.selectors import episode_get
+from openiop.measures.selectors import cssrs_recorded_after, safety_at_close
+from openiop.measures.services import safety_close_refusal
 from openiop.patients.selectors import patient_get
 from openiop.programs.models import Site
 from openiop.web.views_support import form_error, staff_view
@@ -161,14 +163,36 @@ def episode_discharge(request: HttpRequest, episode_id: int) -> HttpResponse:
     )
     if not episode.is_open:
         return _closed(request, episode)
+    # Open safety alerts and unassessed positive screens stop the discharge until a clinician
+    # decides about each alert here (measures.services.safety_close_refusal says why).
+    safety = safety_at_close(episode)
+    user = request.user
+    decides = user.can(Cap.ALERT_ACK) and user.can(Cap.CLINICAL_VIEW)  # type: ignore[union-attr]
+    alerts = safety.alerts if decides else []
     initial = {"version": episode.version, "discharge_date": local_today(episode.site.tz)}
-    form = DischargeForm(request.POST or None, initial=initial)
-    context = {"form": form, "episode": episode, "patient": episode.patient}
+    form = DischargeForm(
+        request.POST or None,
+        initial=initial,
+        alerts=alerts,
+        cssrs_after={a.pk for a in alerts if cssrs_recorded_after(a)},
+    )
+    context = {
+        "form": form,
+        "episode": episode,
+        "patient": episode.patient,
+        "safety": safety,
+        "decides": decides,
+    }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         problem = domain.discharge_date_problem(episode.admission_date, data["discharge_date"])
+        refusal = safety_close_refusal(
+            items=safety, decisions=form.decisions(), note=data.get("safety_note", "")
+        )
         if problem:
             form.add_error("discharge_date", problem)
+        elif refusal is not None:
+            form_error(form, refusal)
         elif request.POST.get("confirm") != "yes":
             context["ending"] = services.enrollments_ending_at_discharge(
                 episode, data["discharge_date"]
@@ -183,6 +207,8 @@ def episode_discharge(request: HttpRequest, episode_id: int) -> HttpResponse:
                     reason=data["reason"],
                     note=data["note"],
                     expected_version=data["version"],
+                    alert_decisions=form.decisions(),
+                    safety_note=data.get("safety_note", ""),
                     by=actor,
                 )
             except (RuleViolation, Conflict) as exc:

@@ -49,16 +49,27 @@ class FlagForm(forms.Form):
     )
 
 
+def alert_actions(*, cssrs_after: bool) -> list[tuple[str, str]]:
+    """The actions offered for an alert: "C-SSRS done" only when a C-SSRS was recorded since."""
+    return [
+        (value, label)
+        for value, label in AlertAction.choices
+        if cssrs_after or value != AlertAction.CSSRS_DONE
+    ]
+
+
 class AcknowledgeForm(forms.Form):
-    action = forms.ChoiceField(
-        label="Action taken", choices=AlertAction.choices, widget=forms.RadioSelect
-    )
+    action = forms.ChoiceField(label="Action taken", choices=(), widget=forms.RadioSelect)
     note = forms.CharField(
         label="Note (optional)",
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def __init__(self, *args: Any, cssrs_after: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = alert_actions(cssrs_after=cssrs_after)  # type: ignore[attr-defined]
 
 
 class LinkForm(forms.Form):

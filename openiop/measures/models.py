@@ -21,6 +21,7 @@ from openiop.measures.choices import (
     RiskLevel,
 )
 from openiop.measures.domain import REGISTRY, Instrument
+from openiop.measures.domain.base import flag_label
 
 
 class MeasurementSchedule(TimeStamped):
@@ -126,6 +127,11 @@ class Response(TimeStamped):
     @property
     def band_label(self) -> str:
         return self.band.replace("_", " ") if self.band else "—"
+
+    @property
+    def flag_labels(self) -> list[str]:
+        """The flags in words (item9_positive -> "Item 9 positive: thoughts of death or ...")."""
+        return [flag_label(f) for f in self.flags]
 
 
 class SafetyAlert(TimeStamped):

@@ -45,6 +45,7 @@ from openiop.measures.domain.care import (
     is_nonresponder,
     measurements_due,
     outcome_markers,
+    unassessed_screens,
 )
 from openiop.measures.models import (
     MeasurementSchedule,
@@ -199,7 +200,8 @@ def _risk_events(qs: QuerySet[Any, Any], source: int, **columns: Any) -> QuerySe
 
 def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
     """patient_risk_level for several patients (a group's members) in one query: their alerts,
-    latest C-SSRS screens and assessments in open episodes, as one list of events."""
+    latest C-SSRS screens and assessments in open episodes, and their open alerts of closed
+    episodes, as one list of events."""
     episodes = _open_episodes(patient_ids)
     # Each open episode's latest screen (an index lookup per episode; a patient's latest is among
     # them, and an older one never changes current_risk).
@@ -212,8 +214,11 @@ def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
     ).values("latest")
     text: CharField[str, str] = CharField()
     none = Value("", output_field=text)
+    # An open alert counts whatever its episode: closing an episode never hides it.
     alerts = _risk_events(
-        SafetyAlert.objects.filter(patient_id__in=patient_ids, episode__in=episodes),
+        SafetyAlert.objects.filter(patient_id__in=patient_ids).filter(
+            Q(episode__in=episodes) | Q(status=AlertStatus.OPEN)
+        ),
         0,
         at=F("created_at"),
         level=F("risk_level"),
@@ -301,7 +306,11 @@ def build_trend(
     points: list[ChartPoint] = []
     for r in totals:
         assert r.total is not None
-        marks = outcome_markers(key, baseline or 0, r.total) if r is not totals[0] else None
+        marks = (
+            outcome_markers(key, baseline or 0, r.total, flags=r.flags)
+            if r is not totals[0]
+            else None
+        )
         points.append(
             ChartPoint(
                 date=r.administered_at.astimezone(tz).date(),  # type: ignore[arg-type]
@@ -406,7 +415,12 @@ def episode_measures(*, actor: Actor, episode_id: int) -> MeasuresPage:
     plans = list(SafetyPlan.objects.filter(patient_id=episode.patient_id).order_by("-number"))
     cssrs = [r for r in responses if r.instrument == "cssrs"]
     assessments = list(RiskAssessment.objects.filter(episode=episode).select_related("assessed_by"))
-    risk = current_risk(risk_events(alerts, cssrs, assessments)) if episode.is_open else "none"
+    # A closed episode's own screens no longer set a level; its open alerts still do.
+    risk = current_risk(
+        risk_events(alerts, cssrs, assessments)
+        if episode.is_open
+        else risk_events([a for a in alerts if a.status == AlertStatus.OPEN], [])
+    )
     return MeasuresPage(
         episode=episode,
         responses=list(reversed(responses)),
@@ -443,14 +457,85 @@ def response_get(*, actor: Actor, response_id: int) -> Response:
 # --- safety alerts ----------------------------------------------------------------------------------
 
 
-def open_safety_alerts_at(site: Site, *, limit: int = 50) -> list[SafetyAlert]:
-    """Open safety alerts of open episodes at `site`, newest first (one query; the caller audits)."""
-    return list(
-        SafetyAlert.objects.filter(
-            status=AlertStatus.OPEN, episode__site=site, episode__status__in=OPEN_STATUSES
-        )
-        .select_related("patient", "owner", "escalated_to")
-        .order_by("-created_at")[:limit]
+@dataclass
+class TodayAlerts:
+    at_site: list[SafetyAlert]  # open alerts at the chosen site, newest first
+    mine: list[
+        SafetyAlert
+    ]  # open alerts the actor owns or that went to them, at any of their sites
+
+
+def open_safety_alerts_for_today(*, actor: Actor, site: Site, limit: int = 50) -> TodayAlerts:
+    """Open safety alerts at `site`, and those the actor owns or that were escalated to them at
+    every site they may see, newest first; each with its site. One query; the caller audits.
+
+    An alert stays listed until someone acknowledges it, also after its episode was closed.
+    """
+    user = actor.user
+    mine = Q(owner=user) | Q(escalated_to=user) if user is not None else Q(pk__in=[])
+    rows = list(
+        SafetyAlert.objects.filter(site_scope(actor, "episode__site_id"), status=AlertStatus.OPEN)
+        .filter(Q(episode__site=site) | mine)
+        .select_related("patient", "owner", "escalated_to", "episode__site")
+        .order_by("-created_at")[: limit * 2]
+    )
+    user_id = user.pk if user is not None else None
+    return TodayAlerts(
+        at_site=[a for a in rows if a.episode.site_id == site.pk][:limit],
+        mine=[a for a in rows if user_id in (a.owner_id, a.escalated_to_id)][:limit],
+    )
+
+
+def cssrs_recorded_after(alert: SafetyAlert) -> bool:
+    """Whether a C-SSRS of the alert's patient was recorded since the alert opened (the screen
+    that opened the alert does not count). One query; not audited: part of the alert's page."""
+    qs = Response.objects.filter(
+        patient_id=alert.patient_id, instrument="cssrs", created_at__gte=alert.created_at
+    )
+    if alert.response_id is not None:
+        qs = qs.exclude(pk=alert.response_id)
+    return qs.exists()
+
+
+@dataclass(frozen=True)
+class SafetyAtClose:
+    """What must be settled before an episode closes: its open safety alerts, and its positive
+    screens (item 9) that no C-SSRS or clinician's risk level followed and whose alert is closed."""
+
+    alerts: list[SafetyAlert]
+    unassessed: list[Response]
+
+    def __bool__(self) -> bool:
+        return bool(self.alerts or self.unassessed)
+
+
+def safety_at_close(episode: Episode) -> SafetyAtClose:
+    """The open safety items of `episode` (see SafetyAtClose). Four queries whatever the history;
+    not audited: the discharge page's episode read is."""
+    alerts = list(
+        SafetyAlert.objects.filter(episode=episode, status=AlertStatus.OPEN)
+        .select_related("owner", "response")
+        .order_by("created_at", "id")
+    )
+    screens = [
+        r
+        for r in Response.objects.filter(episode=episode, instrument__in=("phq9", "phqa"))
+        .select_related("safety_alert")
+        .order_by("administered_at", "id")
+        if "item9_positive" in r.flags
+    ]
+    last_cssrs = Response.objects.filter(episode=episode, instrument="cssrs").aggregate(
+        at=Max("administered_at")
+    )["at"]
+    last_judged = RiskAssessment.objects.filter(episode=episode).aggregate(at=Max("created_at"))[
+        "at"
+    ]
+    last = max((t for t in (last_cssrs, last_judged) if t is not None), default=None)
+    open_alert_responses = {a.response_id for a in alerts}
+    left = set(unassessed_screens([(r.pk, r.administered_at) for r in screens], last))
+    return SafetyAtClose(
+        alerts=alerts,
+        unassessed=[r for r in screens if r.pk in left and r.pk not in open_alert_responses],
     )
 
 
@@ -479,17 +564,15 @@ def safety_alert_get(*, actor: Actor, alert_id: int) -> SafetyAlert:
 def my_safety_alerts(*, actor: Actor, page: int | str | None = 1, q: str = "") -> Page[SafetyAlert]:
     """Open alerts the actor owns or that were escalated to them, then others at their sites.
 
+    An alert stays here until someone acknowledges it, also after its episode was closed.
+
     `q` keeps the alerts of patients matching the search box (name words, MRN or date of birth).
     Fixed queries a page; one audit entry names the patients shown."""
     require(actor, Cap.CLINICAL_VIEW, object_type="safety_alerts")
     user = actor.user
     assert user is not None
     qs = (
-        SafetyAlert.objects.filter(
-            site_scope(actor, "episode__site_id"),
-            status=AlertStatus.OPEN,
-            episode__status__in=OPEN_STATUSES,
-        )
+        SafetyAlert.objects.filter(site_scope(actor, "episode__site_id"), status=AlertStatus.OPEN)
         .filter(patient_match(q))
         .select_related("patient", "owner", "escalated_to")
         .order_by("-created_at")

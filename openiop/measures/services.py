@@ -54,6 +54,7 @@ from openiop.measures.models import (
     SafetyPlan,
     SiteSafetySettings,
 )
+from openiop.measures.selectors import SafetyAtClose, cssrs_recorded_after, safety_at_close
 from openiop.programs.models import Site, Track
 
 PLAN_FIELDS: tuple[str, ...] = (
@@ -427,21 +428,30 @@ def safety_alert_acknowledge(
 ) -> SafetyAlert:
     """Acknowledge an open safety alert with the action taken (and an optional note).
 
-    Raises RuleViolation for an unknown action or an alert already acknowledged; Conflict when
-    someone acknowledged it a moment ago.
+    Raises RuleViolation for an unknown action, an alert already acknowledged, or "C-SSRS done"
+    when no C-SSRS of the patient was recorded since the alert opened; Conflict when someone
+    acknowledged it a moment ago.
     """
     require_patient(by, Cap.ALERT_ACK, alert.patient, object_type="safety_alert")
     if action not in AlertAction.values:
         raise RuleViolation("Say what you did about this alert.", field="action")
     if alert.status != AlertStatus.OPEN:
         raise RuleViolation("This alert was already acknowledged.", code="already_acknowledged")
+    if action == AlertAction.CSSRS_DONE and not cssrs_recorded_after(alert):
+        raise RuleViolation(
+            "No C-SSRS was recorded for this patient since the alert opened. Record the C-SSRS "
+            "first, or choose what you did instead.",
+            code="no_cssrs_after_alert",
+            field="action",
+        )
     at = now()
     updated = SafetyAlert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
         status=AlertStatus.ACKNOWLEDGED,
         acknowledged_by=by.user,
         acknowledged_at=at,
         action_taken=action,
-        action_note=note.strip()[:1000],
+        # A note kept from a decision at discharge stays in front of this one.
+        action_note=" · ".join(n for n in (alert.action_note, note.strip()) if n)[:1000],
     )
     if not updated:
         raise Conflict("Someone acknowledged this alert a moment ago.", code="stale_version")
@@ -455,6 +465,90 @@ def safety_alert_acknowledge(
         detail={"status": "acknowledged", "action": action},
     )
     return alert
+
+
+# A decision at discharge about an open alert: acknowledge it now with one of AlertAction, or keep
+# it open (it stays on the alert list, Today and the chart until someone acknowledges it).
+KEEP_OPEN = "keep_open"
+
+
+def safety_close_refusal(
+    *, items: SafetyAtClose, decisions: Mapping[int, str] | None, note: str
+) -> RuleViolation | None:
+    """Why an episode with these open safety items may not close yet, or None.
+
+    A positive item 9 with no C-SSRS or risk level after it (and its alert closed) always stops
+    it (code unassessed_screen): record one first. An open alert stops it (code
+    open_safety_alert) until each has a decision (KEEP_OPEN or an AlertAction) and `note` says
+    who follows up.
+    """
+    if items.unassessed:
+        first = items.unassessed[0]
+        return RuleViolation(
+            f"The {first.get_instrument_display()} of {first.administered_at:%Y-%m-%d} has item 9 "
+            "positive (thoughts of death or self-harm) and no C-SSRS or risk level was recorded "
+            "after it. Record a C-SSRS or a risk level before closing the episode.",
+            code="unassessed_screen",
+        )
+    decisions = decisions or {}
+    allowed = {KEEP_OPEN, *AlertAction.values}
+    if any(decisions.get(a.pk) not in allowed for a in items.alerts):
+        count = len(items.alerts)
+        return RuleViolation(
+            f"{count} safety alert{'s are' if count != 1 else ' is'} open for this patient. "
+            "A clinician must acknowledge each one, or decide about each one on the discharge "
+            "page, before the episode closes.",
+            code="open_safety_alert",
+        )
+    if items.alerts and not note.strip():
+        return RuleViolation(
+            "Say who follows up the open safety alerts and how.",
+            code="open_safety_alert",
+            field="safety_note",
+        )
+    return None
+
+
+def safety_settle_at_close(
+    *,
+    episode: Episode,
+    decisions: Mapping[int, str] | None,
+    note: str = "",
+    by: Actor,
+) -> None:
+    """Refuse to close `episode` while a safety item is open (see safety_close_refusal), unless
+    each open alert has an explicit decision; carry the decisions out, each in the audit log.
+    Call inside the closing transaction (the episode row locked).
+
+    Raises the refusal's RuleViolation, what safety_alert_acknowledge raises for an
+    acknowledgement, and NotPermitted (audited) when the actor may not acknowledge alerts.
+    """
+    items = safety_at_close(episode)
+    if not items:
+        return
+    refusal = safety_close_refusal(items=items, decisions=decisions, note=note)
+    if refusal is not None:
+        raise refusal
+    require_patient(by, Cap.ALERT_ACK, episode.patient, object_type="safety_alert")
+    decisions = decisions or {}
+    note = note.strip()
+    for alert in items.alerts:
+        decision = decisions[alert.pk]
+        if decision == KEEP_OPEN:
+            # The note stays with the alert (shown on its page) until someone acknowledges it.
+            SafetyAlert.objects.filter(pk=alert.pk).update(
+                action_note=f"Kept open when episode {episode.pk} closed: {note}"[:1000]
+            )
+            audit_record(
+                by,
+                action=AuditAction.UPDATE,
+                patient_id=alert.patient_id,
+                object_type="safety_alert",
+                object_id=alert.pk,
+                detail={"decision": KEEP_OPEN, "episode_closed": episode.pk},
+            )
+        else:
+            safety_alert_acknowledge(alert=alert, action=decision, note=note, by=by)
 
 
 def _director_for(site: Site, config: SiteSafetySettings) -> User | None:

@@ -196,7 +196,8 @@ def alerts(request: HttpRequest) -> HttpResponse:
 def alert_detail(request: HttpRequest, safety_alert_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     alert = selectors.safety_alert_get(actor=actor, alert_id=safety_alert_id)
-    form = AcknowledgeForm(request.POST or None)
+    cssrs_after = selectors.cssrs_recorded_after(alert)
+    form = AcknowledgeForm(request.POST or None, cssrs_after=cssrs_after)
     if request.method == "POST" and form.is_valid():
         try:
             services.safety_alert_acknowledge(
@@ -213,7 +214,7 @@ def alert_detail(request: HttpRequest, safety_alert_id: int) -> HttpResponse:
     return render(
         request,
         "measures/alert.html",
-        {"alert": alert, "episode": alert.episode, "form": form},
+        {"alert": alert, "episode": alert.episode, "form": form, "cssrs_after": cssrs_after},
         status=400 if form.is_bound and form.errors else 200,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
@@ -228,6 +229,8 @@ class Chart:
     episodes: list[Episode] | None  # Cap.EPISODE_VIEW
     alerts: list[Alert] | None  # Cap.CLINICAL_VIEW
     has_part2_records: bool
+    # Open measures.SafetyAlert rows of any episode, closed ones too (Cap.CLINICAL_VIEW)
+    safety_alerts: list[Any] | None = None
 
     @property
     def shows_clinical(self) -> bool:
@@ -274,9 +277,19 @@ def patient_chart(*, actor: Actor, patient_id: int) -> Chart:
     has_part2 = any(e.part2_protected for e in all_episodes)
     episodes = all_episodes if user.can(Cap.EPISODE_VIEW) else None
     alerts = None
+    safety_alerts: list[Any] | None = None
     if user.can(Cap.CLINICAL_VIEW):
         alerts = list(
             Alert.objects.filter(patient=patient, status=AlertStatus.OPEN).order_by("-created_at")
+        )
+        from openiop.measures.choices import AlertStatus as SafetyAlertStatus
+        from openiop.measures.models import SafetyAlert
+
+        # Until someone acknowledges it, whatever became of its episode.
+        safety_alerts = list(
+            SafetyAlert.objects.filter(patient=patient, status=SafetyAlertStatus.OPEN).order_by(
+                "-created_at"
+            )
         )
     sections = ["demographics", "contacts"]
     if episodes is not None:
@@ -297,6 +310,7 @@ def patient_chart(*, actor: Actor, patient_id: int) -> Chart:
         episodes=episodes,
         alerts=alerts,
         has_part2_records=has_part2,
+        safety_alerts=safety_alerts,
     )
 
 

@@ -70,6 +70,24 @@ class Score:
         }
 
 
+# What each flag key means, in words, for every page that shows flags (the keys stay the record).
+FLAG_LABELS: Mapping[str, str] = {
+    "screen_positive": "Positive screen",
+    "item9_positive": "Item 9 positive: thoughts of death or self-harm",
+    "high_risk": "High risk",
+    "dsm5_pattern": "Meets the DSM-5 symptom pattern",
+    "q1_only": "All points from question 1: review the patient's intake",
+    "sex_not_given": "Sex not given: the lower cut-off was used",
+    "zone_step_up": "Next zone up advised (items 4-6 or 9-10)",
+    "use_reported": "Use reported",
+}
+
+
+def flag_label(key: str) -> str:
+    """The words for a flag key (an unknown key is shown with its underscores as spaces)."""
+    return FLAG_LABELS.get(key, key.replace("_", " "))
+
+
 @dataclass(frozen=True)
 class Instrument:
     """An instrument as data plus its scoring function.
@@ -89,10 +107,17 @@ class Instrument:
     timeframe: str = ""  # the period the questions ask about, as printed on the form
     short_name: str = ""  # for tables and charts (PHQ-9, GAD-7)
     version: str = "1"  # bumped when items, answers or scoring change; stored with each response
+    # (item number, lowest answer) pairs: an answer at or above it shows the patient crisis
+    # resources beside that item, as soon as it is chosen.
+    crisis_items: tuple[tuple[int, int], ...] = ()
 
     @property
     def label(self) -> str:
         return self.short_name or self.name
+
+    def crisis_from(self, number: int) -> int | None:
+        """The lowest answer to item `number` that shows crisis resources, or None."""
+        return dict(self.crisis_items).get(number)
 
     def score(self, answers: Sequence[int], *, sex: str | None = None) -> Score:
         """Validate the answers against the items, then score them. Raises AnswerError."""

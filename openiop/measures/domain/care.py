@@ -108,6 +108,16 @@ def current_risk(events: Iterable[RiskEvent]) -> str:
     return level
 
 
+def unassessed_screens(
+    screens: Sequence[tuple[int, dt.datetime]], last_assessed_at: dt.datetime | None
+) -> list[int]:
+    """The positive screens (id, when given) that no assessment followed: a PHQ-9/PHQ-A item 9 at
+    1 or more asks for a same-day C-SSRS (../shared/domain.md section 7). `last_assessed_at` is the
+    latest C-SSRS or clinician's risk level (None: none yet); a screen given after it is unassessed.
+    """
+    return [key for key, at in screens if last_assessed_at is None or at > last_assessed_at]
+
+
 # --- schedules ----------------------------------------------------------------------------------
 
 
@@ -221,9 +231,18 @@ class Markers:
 
 
 def outcome_markers(
-    instrument: str, baseline: int, current: int, rules: OutcomeRules = DEFAULT_RULES
+    instrument: str,
+    baseline: int,
+    current: int,
+    rules: OutcomeRules = DEFAULT_RULES,
+    flags: Sequence[str] = (),
 ) -> Markers:
-    """Response, remission and reliable improvement of one score against the baseline."""
+    """Response, remission and reliable improvement of one score against the baseline.
+
+    `flags` are the score's own flags: a score with item 9 positive (thoughts of death or
+    self-harm) is never marked as remission, whatever its total, since it asks for a same-day
+    suicide assessment (../shared/domain.md sections 4 and 7).
+    """
     pct = drop_pct(baseline, current)
     response = (
         instrument in rules.response_instruments
@@ -231,7 +250,7 @@ def outcome_markers(
         and pct >= rules.response_drop_pct
     )
     below = rules.remission_map().get(instrument)
-    remission = below is not None and current < below
+    remission = below is not None and current < below and "item9_positive" not in flags
     needed = rules.reliable_map().get(instrument)
     reliable = needed is not None and baseline - current >= needed
     return Markers(response=response, remission=remission, reliable_improvement=reliable)

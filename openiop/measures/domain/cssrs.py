@@ -10,6 +10,9 @@ Seven answers, yes=1 / no=0, in the order of the form:
 Q3-Q5 are asked only when Q2 is yes; a yes there without Q2 is refused. The follow-up only counts when
 Q6 is yes. There is no total.
 
+Crisis resources are shown beside any question answered yes: every tier above none gets 988 and the
+crisis line (section 7), and a yes to any question puts the screen at low or above.
+
 Triage: Q1 or Q2 -> low; Q3 -> moderate; Q4 or Q5 -> high; Q6 with behavior only more than 3 months
 ago -> moderate; Q6 within the past 3 months -> high; nothing -> none. The highest tier wins.
 """
@@ -91,6 +94,9 @@ INSTRUMENT = Instrument(
     source="Columbia Lighthouse Project, C-SSRS Screen Version - Recent (2008); ../shared/domain.md s.4",
     scorer=_score,
     loinc_total="93374-7",
+    # Every tier above none gets 988 and crisis resources (../shared/domain.md s.7, "all tiers 988
+    # + crisis resources"), and a yes to any question puts the screen at low or above (triage).
+    crisis_items=tuple((item.number, 1) for item in ITEMS),
 )
 
 

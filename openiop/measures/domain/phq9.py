@@ -84,6 +84,7 @@ INSTRUMENT = Instrument(
     loinc_total="44261-6",
     max_total=27,
     timeframe="Over the last 2 weeks, how often have you been bothered by any of the following problems?",
+    crisis_items=((ITEM9, 1),),
 )
 
 

@@ -19,6 +19,7 @@ from openiop.measures.domain.phq9 import (
     BANDS,
     FREQUENCY,
     FREQUENCY_LABELS,
+    ITEM9,
     depression_score,
 )
 
@@ -58,6 +59,7 @@ INSTRUMENT = Instrument(
     bands=BANDS,
     max_total=27,
     timeframe="Over the last 2 weeks, how often have you been bothered by each of the following?",
+    crisis_items=((ITEM9, 1),),
 )
 
 

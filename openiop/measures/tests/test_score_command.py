@@ -90,3 +90,9 @@ def test_real_process_exit_status(tmp_path):
     )
     assert good.returncode == 0
     assert json.loads(good.stdout)["band"] == "moderate"
+
+
+def test_the_readable_line_names_flags_in_words(capsys):
+    out = run(capsys, "phq9", "--answers", "0,0,0,0,0,0,0,0,1")
+    assert "Item 9 positive: thoughts of death or self-harm" in out
+    assert "item9_positive" not in out

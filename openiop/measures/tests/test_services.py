@@ -164,7 +164,7 @@ def test_acknowledge_needs_an_action_and_happens_once(clinic):
     stale.status = "open"  # a page read before the acknowledgement
     with pytest.raises(Conflict):
         services.safety_alert_acknowledge(
-            alert=stale, action="cssrs_done", by=clinic.actor(clinic.on_call)
+            alert=stale, action="safety_plan_reviewed", by=clinic.actor(clinic.on_call)
         )
     with pytest.raises(RuleViolation):
         services.safety_alert_acknowledge(
@@ -388,7 +388,7 @@ def test_clinicians_low_assessment_opens_no_alert_and_sets_the_header_once_alert
     )
     assert low.alert is None and SafetyAlert.objects.count() == 1
     assert patient_risk_level(clinic.patient.pk) == "unassessed"  # the open alert still shows
-    services.safety_alert_acknowledge(alert=alert, action="cssrs_done", by=by)
+    services.safety_alert_acknowledge(alert=alert, action="safety_plan_reviewed", by=by)
     assert patient_risk_level(clinic.patient.pk) == "low"
     assert AuditEntry.objects.filter(
         object_type="risk_assessment", patient_id=clinic.patient.pk

@@ -269,3 +269,34 @@ def test_a_page_served_from_the_cache_carries_fresh_form_tokens(rf, page_cache, 
         rf'name="{FIELD}" value="([^"]+)"', (first.content + second.content).decode()
     )
     assert len(tokens) == 4 and len(set(tokens)) == 4
+
+
+def test_an_alert_waiting_for_the_user_at_another_of_their_sites_shows_on_the_cached_today(
+    client, page_cache, clinic
+):
+    """Today lists the user's own open safety alerts at every site they work at, so a change at
+    any of those sites makes the cached page stale (the key sums all their sites)."""
+    from openiop.measures.models import SafetyAlert
+
+    both = make_user(Role.CLINICIAN, sites=[clinic["site"], clinic["other"]], org=clinic["org"])
+    client.force_login(both)
+    url = reverse("web:today") + f"?site={clinic['site'].pk}"
+    _get(client, url)
+    assert _get(client, url)[HEADER] == "miss"
+    assert _get(client, url)[HEADER] == "hit"
+    far = make_episode(
+        make_patient(clinic["other"], legal_first_name="Tamsin", legal_last_name="Larkrise")
+    )
+    fresh = _get(client, url)  # a patient counts at every site: rendered again, nothing waiting
+    assert "Larkrise" not in fresh.text
+    SafetyAlert.objects.create(
+        patient=far.patient,
+        episode=far,
+        reason="clinician_flag",
+        risk_level="high",
+        message="Plan disclosed on the phone.",
+        owner=both,
+    )
+    shown = _get(client, url)
+    assert shown[HEADER] == "miss"
+    assert "Tamsin Larkrise" in shown.text and "Quillmoor (fictional)" in shown.text

@@ -241,14 +241,16 @@ def test_contact_form_keeps_input_on_error(client, clinic, zeph):
 
 
 # session with user and sites, patient, contacts, episodes with their level history and enrollments
-# (two prefetches), open alerts, the audit entry, and the header's risk level (open safety alerts,
+# (two prefetches), open alerts, open safety alerts of any episode (listed until acknowledged, also
+# after the episode closed), the audit entry, and the header's risk level (open safety alerts,
 # latest C-SSRS screen and clinician risk judgements in one query; was 3)
-CHART_QUERIES = 9
+CHART_QUERIES = 10
 
 
 def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
     client, clinic, zeph, django_assert_num_queries
 ):
+    from openiop.measures.models import SafetyAlert
     from openiop.patients.models import PatientContact
 
     client.force_login(clinic.clinician)
@@ -266,6 +268,13 @@ def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
             kind="consecutive_absences",
             message="missed",
             dedupe_key=f"c{i}",
+        )
+        SafetyAlert.objects.create(
+            patient=zeph,
+            episode=zeph.episodes.first(),
+            reason="clinician_flag",
+            risk_level="moderate",
+            message=f"Flagged {i}",
         )
     with django_assert_num_queries(CHART_QUERIES):
         body = client.get(url).content.decode()
@@ -354,3 +363,5 @@ def test_a_likely_duplicate_at_another_site_is_told_but_not_shown(client, clinic
         different_person="on",
     )
     assert confirmed.status_code == 302 and Patient.objects.count() == 2
+
+    assert "Contact 2" in body and "Flagged 2" in body

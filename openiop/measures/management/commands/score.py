@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from openiop.measures.domain import REGISTRY, AnswerError
+from openiop.measures.domain.base import flag_label
 
 
 def parse_answers(text: str) -> list[int]:
@@ -63,5 +64,5 @@ class Command(BaseCommand):
             parts.append(f"band {result.band}")
         parts.extend(f"{k} {v}" for k, v in result.subscales.items())
         if result.flags:
-            parts.append("flags " + ",".join(result.flags))
+            parts.append("flags: " + ", ".join(flag_label(f) for f in result.flags))
         self.stdout.write("; ".join(parts))
