@@ -269,3 +269,28 @@ def test_entries_not_shown_before_are_read_with_the_count():
     assert set(log.rows) == {made[2].pk, made[3].pk}
     row = log.rows[made[3].pk]
     assert (row.object_type, row.patient_id, row.at) == ("v3", patient.pk, made[3].at)
+
+
+def test_a_refusal_inside_a_page_naming_several_patients_links_each_as_denied():
+    from openiop.audit.services import audit_denied, patients_if_denied
+
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, sites=[site], org=org)
+    alpha, beta = (make_patient(site, legal_last_name=n) for n in ("Refusia", "Deniston"))
+    asked = []
+
+    def resolve():
+        asked.append(1)
+        return [alpha.pk, beta.pk]
+
+    with patients_if_denied(resolve):
+        audit_denied(Actor(user=auditor), patient_id=None, object_type="progress_note", reason="x")
+        audit_denied(Actor(user=auditor), patient_id=None, object_type="note", reason="y")
+    audit_denied(Actor(user=auditor), patient_id=None, object_type="outside", reason="z")
+    first, second, outside = AuditEntry.objects.order_by("id")
+    assert asked == [1]  # looked up once, on the first refusal
+    for entry in (first, second):
+        assert entry.outcome == "denied" and entry.patient_id is None
+        assert sorted(entry.patients.values_list("patient_id", flat=True)) == [alpha.pk, beta.pk]
+    assert outside.patient_id is None and not outside.patients.exists()
