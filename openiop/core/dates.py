@@ -68,3 +68,17 @@ def local_datetime(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
     not exist (skipped by a spring-forward) resolves forward with fold=0, as zoneinfo does.
     """
     return dt.datetime.combine(day, at, tzinfo=tz)
+
+
+def format_local(value: dt.datetime, tz: dt.tzinfo, *, with_date: bool = True) -> str:
+    """An instant as staff read it, in `tz` with the zone's abbreviation: 'Mar 3, 2026 9:05 AM HST'
+    ('9:05 AM HST' without the date). Every time shown to staff goes through here (the Jinja2
+    filters `datetime` and `time`, and messages built in Python), so none is shown in UTC by
+    mistake. `tz` is the zone of the site the time belongs to (web.jinja2env says which zone a
+    page without one uses)."""
+    local = value.astimezone(tz)
+    clock = f"{local.hour % 12 or 12}:{local:%M %p}"
+    zone = local.tzname() or ""
+    if with_date:
+        return f"{local:%b} {local.day}, {local.year} {clock} {zone}".rstrip()
+    return f"{clock} {zone}".rstrip()
