@@ -14,6 +14,7 @@ import functools
 from contextvars import ContextVar
 from typing import Any
 
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from openiop.accounts.models import StaffSession, User
+from openiop.programs.models import Site
 
 # The session whose user auth.get_user is looking up, while it does (StaffAuthenticationMiddleware).
 _asking: ContextVar[SessionStore | None] = ContextVar("asking_session", default=None)
@@ -31,7 +33,8 @@ _asking: ContextVar[SessionStore | None] = ContextVar("asking_session", default=
 
 @functools.cache
 def _user_columns() -> tuple[list[str], str]:
-    """The user's field names, and the SELECT list of them plus their site ids, on alias u."""
+    """The user's field names, and the SELECT list of them plus their site ids and home time zone
+    (User.home_zone_name), on alias u."""
     names = [f.attname for f in User._meta.concrete_fields]
     columns = ", ".join(
         f"u.{connection.ops.quote_name(f.column)}" for f in User._meta.concrete_fields
@@ -41,7 +44,14 @@ def _user_columns() -> tuple[list[str], str]:
         ids = "STRING_AGG(s.site_id::text, ',')"
     else:
         ids = "GROUP_CONCAT(s.site_id)"
-    return names, f"{columns}, (SELECT {ids} FROM {through} s WHERE s.user_id = u.id)"
+    sites = Site._meta.db_table
+    zone = (
+        f"COALESCE((SELECT z.timezone FROM {through} s JOIN {sites} z ON z.id = s.site_id "
+        "WHERE s.user_id = u.id ORDER BY s.site_id LIMIT 1), "
+        f"(SELECT z.timezone FROM {sites} z WHERE z.organization_id = u.organization_id "
+        "ORDER BY z.id LIMIT 1))"
+    )
+    return names, f"{columns}, (SELECT {ids} FROM {through} s WHERE s.user_id = u.id), {zone}"
 
 
 def _user_from_row(values: tuple[Any, ...] | list[Any]) -> User:
@@ -50,6 +60,7 @@ def _user_from_row(values: tuple[Any, ...] | list[Any]) -> User:
     user = User.from_db(connection.alias, names, list(values[: len(names)]))
     listed = values[len(names)] or ""
     user._site_ids = {int(i) for i in str(listed).split(",") if i}
+    user._home_zone = values[len(names) + 1] or settings.TIME_ZONE
     return user
 
 

@@ -62,6 +62,27 @@ class User(AbstractUser):
     def sees_all_sites(self) -> bool:
         return self.can(Cap.ALL_SITES)
 
+    def home_zone_name(self) -> str:
+        """The IANA time zone of this user's own pages where a time belongs to no site (the audit
+        log's logins and searches, their account): the zone of the first site they work at (by
+        id), else of their organization's first site, else settings.TIME_ZONE. Read with the
+        session's query on a web request (accounts.backends), else one query, then cached on the
+        instance."""
+        cached = getattr(self, "_home_zone", None)
+        if cached is None:
+            from django.conf import settings
+
+            from openiop.programs.models import Site
+
+            site = self.sites.order_by("id").first() or (
+                Site.objects.filter(organization_id=self.organization_id).order_by("id").first()
+                if self.organization_id
+                else None
+            )
+            cached = site.timezone if site else settings.TIME_ZONE
+            self._home_zone = cached
+        return cached
+
 
 class StaffSession(AbstractBaseSession):
     """A database session that also names its user (set whenever it is saved), so that the one

@@ -12,6 +12,8 @@ from openiop.accounts.access import require
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditEntry, AuditEntryPatient
 from openiop.core.actor import Actor
+from openiop.patients.models import Patient
+from openiop.programs.models import Site
 
 # What a row of the log shows.
 ROW_FIELDS = (
@@ -31,6 +33,12 @@ ROW_FIELDS = (
 
 
 AuditRow = namedtuple("AuditRow", ROW_FIELDS)  # type: ignore[misc]
+
+# The patient a row of the log names, read with the page's ids (AuditLog.patients): shown as they
+# are now (a name can change; the entry cannot), so never part of a row kept rendered. `among`: the
+# entry named several patients and this one is the patient searched for. `zone`: the IANA zone of
+# the patient's site, in which the row's time is shown.
+PatientCell = namedtuple("PatientCell", ["mrn", "name", "zone", "among"])
 
 
 def entries_by_id(ids: list[int]) -> list[Any]:
@@ -86,6 +94,8 @@ class AuditLog:
         # which would otherwise cost a query of their own. They are kept in `rows`.
         self.known = known if connection.vendor == "postgresql" else None
         self.rows: dict[int, Any] = {}
+        # By entry id, the patient each entry read so far names (see PatientCell).
+        self.patients: dict[int, PatientCell] = {}
 
     @property
     def capped(self) -> bool:
@@ -108,12 +118,25 @@ class AuditLog:
             for i, (select, _) in enumerate(self.branches)
         ]
         # The time comes back as text as well: it is only part of the rendered row's cache key,
-        # and turning 50 timestamps into datetimes cost 0.2 ms of a search's CPU.
+        # and turning 50 timestamps into datetimes cost 0.2 ms of a search's CPU. The patient
+        # each entry names comes with it, joined to the page's rows only (PatientCell).
         sql = (
-            f"SELECT id, at, CAST(at AS TEXT) AS at_text FROM ({' UNION ALL '.join(parts)}) AS u "
-            "ORDER BY at DESC, id DESC LIMIT %s OFFSET %s"
+            f"SELECT u.id, u.at, CAST(u.at AS TEXT) AS at_text, {_PATIENT_COLUMNS} "
+            f"FROM ({' UNION ALL '.join(parts)}) AS u "
+            f"LEFT JOIN {_PATIENTS} pt ON pt.id = u.pid LEFT JOIN {_SITES} st ON st.id = pt.site_id "
+            "ORDER BY u.at DESC, u.id DESC LIMIT %s OFFSET %s"
         )
         return sql, [*self._params(), stop - start, start]
+
+    def _keep_patients(self, rows: list[Any], first: int) -> None:
+        """Note the PatientCell of each row (columns from `first` on, as _PATIENT_COLUMNS)."""
+        for row in rows:
+            if row[0] is None:
+                continue
+            mrn, preferred, legal_first, last, zone, among = row[first + 1 : first + 7]
+            if mrn is not None:
+                name = f"{preferred or legal_first} {last}"
+                self.patients[int(row[0])] = PatientCell(mrn, name, zone, bool(among))
 
     def count(self) -> int:
         """The number of matching entries, up to COUNT_CAP + 1; with `expected`, that page's
@@ -134,8 +157,9 @@ class AuditLog:
                     fields = "".join(f", e.{f}" for f in ROW_FIELDS)
                     join = f" LEFT JOIN {_TABLE} e ON e.id = p.id AND NOT e.id = ANY(%s)"
                     join_params = [self.known]
+                patient = "".join(f", p.{c}" for c in _PATIENT_NAMES)
                 cursor.execute(
-                    f"SELECT c.n, p.id, p.at_text{fields} "
+                    f"SELECT c.n, p.id, p.at_text{patient}{fields} "
                     f"FROM (SELECT {self._count_sql()} AS n) AS c "
                     f"LEFT JOIN ({ids_sql}) AS p ON 1 = 1{join} ORDER BY p.at DESC, p.id DESC",
                     [*self._params(), *ids_params, *join_params],
@@ -143,7 +167,11 @@ class AuditLog:
                 rows = cursor.fetchall()
                 total = int(rows[0][0]) if rows else 0
                 ids = [(int(r[1]), r[2]) for r in rows if r[1] is not None]
-                self.rows = {int(r[1]): AuditRow(*r[3:]) for r in rows if len(r) > 3 and r[3]}
+                self._keep_patients([r[1:] for r in rows], 2)
+                skip = 3 + len(_PATIENT_NAMES)
+                self.rows = {
+                    int(r[1]): AuditRow(*r[skip:]) for r in rows if len(r) > skip and r[skip]
+                }
                 self._read_ahead = (start, ids)
         self._count = min(total, self.COUNT_CAP + 1)
         return self._count
@@ -164,11 +192,34 @@ class AuditLog:
         sql, params = self._ids_sql(start, stop)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [(int(row[0]), row[2]) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        self._keep_patients([(r[0], *r[2:]) for r in rows], 2)
+        return [(int(row[0]), row[2]) for row in rows]
 
 
 _TABLE = AuditEntry._meta.db_table
 _LINKS = AuditEntryPatient._meta.db_table
+_PATIENTS = Patient._meta.db_table
+_SITES = Site._meta.db_table
+# What _ids_sql reads of each entry's patient, as named columns (PatientCell).
+_PATIENT_NAMES = (
+    "pid",
+    "mrn",
+    "preferred_name",
+    "legal_first_name",
+    "legal_last_name",
+    "zone",
+    "among",
+)
+_PATIENT_COLUMNS = (
+    "u.pid, pt.mrn, pt.preferred_name, pt.legal_first_name, pt.legal_last_name, "
+    "st.timezone AS zone, u.among"
+)
+
+
+# Each branch's patient: the one its entry names, or (a page that showed several) the one searched.
+_NAMED = "e.patient_id AS pid, 0 AS among"
+_AMONG = "l.patient_id AS pid, 1 AS among"
 
 
 def audit_search(
@@ -223,7 +274,9 @@ def audit_search(
     if patient_id is None:
         sql, params = where([], "e")
         return AuditLog(
-            [(f"SELECT e.id, e.at FROM {_TABLE} e WHERE {sql}", params)], expected, known
+            [(f"SELECT e.id, e.at, {_NAMED} FROM {_TABLE} e WHERE {sql}", params)],
+            expected,
+            known,
         )
     named_sql, named_params = where([("e.patient_id = %s", [patient_id])], "e")
     # A link whose entry names the patient (on_entry) is found by the first branch already.
@@ -232,8 +285,11 @@ def audit_search(
     )
     return AuditLog(
         [
-            (f"SELECT e.id, e.at FROM {_TABLE} e WHERE {named_sql}", named_params),
-            (f"SELECT l.entry_id AS id, l.at FROM {_LINKS} l WHERE {linked_sql}", linked_params),
+            (f"SELECT e.id, e.at, {_NAMED} FROM {_TABLE} e WHERE {named_sql}", named_params),
+            (
+                f"SELECT l.entry_id AS id, l.at, {_AMONG} FROM {_LINKS} l WHERE {linked_sql}",
+                linked_params,
+            ),
         ],
         expected,
         known,

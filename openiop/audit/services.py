@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -39,6 +39,33 @@ def replay_entries(actor: Actor, captured: list[tuple[str, dict[str, Any]]]) -> 
             audit_record_many(actor, **kwargs)
         else:
             audit_record(actor, **kwargs)
+
+
+# While a staff page runs (web.views_support.staff_view), how to find the patients its URL names:
+# its `patient_id`, or the patient of the note, episode, alert... whose id it carries. Asked only
+# when an attempt is refused and the refusal does not name a patient itself, so that every denied
+# entry about a patient names them and their audit trail shows the attempt.
+_denied_patients: ContextVar[Callable[[], list[int]] | None] = ContextVar(
+    "audit_denied_patients", default=None
+)
+
+
+@contextmanager
+def patients_if_denied(resolve: Callable[[], list[int]]) -> Iterator[None]:
+    """Inside the block, audit_denied names the patients `resolve` returns (called at most once,
+    on the first refusal that does not name its patient)."""
+    found: list[list[int]] = []
+
+    def once() -> list[int]:
+        if not found:
+            found.append(resolve())
+        return found[0]
+
+    token = _denied_patients.set(once)
+    try:
+        yield
+    finally:
+        _denied_patients.reset(token)
 
 
 def _capture(kind: str, kwargs: dict[str, Any]) -> None:
@@ -118,6 +145,7 @@ def audit_record_many(
     patient_ids: Iterable[int],
     object_id: object = None,
     detail: dict[str, Any] | None = None,
+    outcome: str = AuditOutcome.OK,
 ) -> AuditEntry:
     """Append one entry for a page that shows several patients (a roster, a list, Today).
 
@@ -133,6 +161,7 @@ def audit_record_many(
             "patient_ids": ids,
             "object_id": object_id,
             "detail": detail,
+            "outcome": outcome,
         },
     )
     entry = _entry(
@@ -141,7 +170,7 @@ def audit_record_many(
         patient_id=ids[0] if len(ids) == 1 else None,
         object_type=object_type,
         object_id=object_id,
-        outcome=AuditOutcome.OK,
+        outcome=outcome,
         detail=detail,
     )
     _save(entry, ids)
@@ -215,10 +244,24 @@ def _link_patients(entry: AuditEntry, patient_ids: list[int]) -> None:
 
 
 def audit_denied(actor: Actor, *, patient_id: int | None, object_type: str, reason: str) -> None:
+    """Append a denied attempt. Without `patient_id`, the entry names (links) the patients of the
+    record the page's URL names, when inside patients_if_denied."""
+    resolve = _denied_patients.get() if patient_id is None else None
+    ids = resolve() if resolve is not None else []
+    if len(ids) > 1:
+        audit_record_many(
+            actor,
+            action=AuditAction.VIEW,
+            object_type=object_type,
+            patient_ids=ids,
+            outcome=AuditOutcome.DENIED,
+            detail={"reason": reason},
+        )
+        return
     audit_record(
         actor,
         action=AuditAction.VIEW,
-        patient_id=patient_id,
+        patient_id=ids[0] if ids else patient_id,
         object_type=object_type,
         outcome=AuditOutcome.DENIED,
         detail={"reason": reason},

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import get_template, render_to_string
@@ -12,7 +13,7 @@ from markupsafe import Markup
 from openiop.accounts.domain import Cap
 from openiop.audit.forms import AuditFilterForm
 from openiop.audit.models import AuditAction, AuditOutcome
-from openiop.audit.selectors import audit_search, entries_by_id
+from openiop.audit.selectors import PatientCell, audit_search, entries_by_id
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.pagecache.cache import page_shell
@@ -49,17 +50,27 @@ class Kept:
 
 
 # An entry never changes (the log is append-only), so the table row that shows it is rendered once
-# per process and time zone and then reused: most of a search's page was on its last page too.
+# per process and time zone and then reused (all but its patient cell): most of a search's page was on its last page too.
 _rows = Kept(20_000)
 
 
 def rendered_rows(
-    entries: list[tuple[int, Any]], rows: dict[int, Any] | None = None
+    entries: list[tuple[int, Any]],
+    rows: dict[int, Any] | None = None,
+    patients: dict[int, PatientCell] | None = None,
 ) -> list[Markup]:
     """The <tr> of each (id, time) entry, in that order; only entries not shown before are
-    rendered, from `rows` (id to AuditRow) where given, else read."""
-    zone = timezone.get_current_timezone_name()
-    keys = [(i, str(at), zone) for i, at in entries]
+    rendered, from `rows` (id to AuditRow) where given, else read.
+
+    An entry's time is shown in the zone of its patient's site (`patients`, see PatientCell), an
+    entry naming no patient in the current zone (the user's home zone, set by staff_view). The
+    patient cell (MRN and name, as they are now) is filled in on every page, never kept."""
+    patients = patients or {}
+    default = timezone.get_current_timezone_name()
+    keys = []
+    for i, at in entries:
+        cell = patients.get(i)
+        keys.append((i, str(at), cell.zone if cell is not None and cell.zone else default))
     shown = _rows.get_many(keys)
     missing = {k[0]: k for k in keys if k not in shown}
     if missing:
@@ -68,13 +79,29 @@ def rendered_rows(
         template = get_template("audit/_row.html")
         new = {
             missing[row.id]: template.render(
-                {"e": row, "actions": ACTION_LABELS, "outcomes": OUTCOME_LABELS}
+                {
+                    "e": row,
+                    "zone": ZoneInfo(missing[row.id][2]),
+                    "actions": ACTION_LABELS,
+                    "outcomes": OUTCOME_LABELS,
+                }
             )
             for row in [*(given[i] for i in missing if i in given), *entries_by_id(unread)]
         }
         _rows.put_many(new)
         shown.update(new)
-    return [Markup(shown[k]) for k in keys]
+    return [Markup(shown[k].replace(PATIENT_SLOT, _patient_cell(patients.get(k[0])))) for k in keys]
+
+
+# Where a kept row's patient cell goes (audit/_row.html).
+PATIENT_SLOT = "<!--patient-->"
+
+
+def _patient_cell(cell: PatientCell | None) -> str:
+    if cell is None:
+        return ""
+    among = " (with others)" if cell.among else ""
+    return str(Markup("{} · {}{}").format(cell.mrn, cell.name, among))
 
 
 PER_PAGE = 50
@@ -123,7 +150,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = paginate(request, entries if entries is not None else [], per_page=PER_PAGE)
     shown = list(page.object_list)
     # Before this search is logged, so the page shows the log as it was when asked.
-    page.object_list = rendered_rows(shown, entries.rows if entries is not None else None)
+    page.object_list = rendered_rows(
+        shown,
+        entries.rows if entries is not None else None,
+        entries.patients if entries is not None else None,
+    )
     if entries is not None and data is not None:
         _last_ids.put_many({query: [i for i, _at in shown]})
         audit_record(

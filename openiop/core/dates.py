@@ -142,8 +142,22 @@ def week_out_of_range(week: IsoWeek, today: dt.date) -> str | None:
     return f"Choose a week between {IsoWeek.of(low)} and {IsoWeek.of(high)}."
 
 
+def format_local(value: dt.datetime, tz: dt.tzinfo, *, with_date: bool = True) -> str:
+    """An instant as staff read it, in `tz` with the zone's abbreviation: 'Mar 3, 2026 9:05 AM HST'
+    ('9:05 AM HST' without the date). Every time shown to staff goes through here (the Jinja2
+    filters `datetime` and `time`, and messages built in Python), so none is shown in UTC by
+    mistake. `tz` is the zone of the site the time belongs to (web.jinja2env says which zone a
+    page without one uses)."""
+    local = value.astimezone(tz)
+    clock = f"{local.hour % 12 or 12}:{local:%M %p}"
+    zone = local.tzname() or ""
+    if with_date:
+        return f"{local:%b} {local.day}, {local.year} {clock} {zone}".rstrip()
+    return f"{clock} {zone}".rstrip()
+
+
 def local_label(instant: dt.datetime, tz: ZoneInfo) -> str:
-    """An aware instant on the clinic's wall clock with its zone: 'Mon Mar 9, 2026 9:00 AM CDT'.
+    """format_local with the weekday, for messages about a session: 'Mon Mar 9, 2026 9:00 AM CDT'.
 
     The zone abbreviation follows the date (CST in winter, CDT in summer), so a message about a
     session near a daylight-saving change says which clock it means. Raises ValueError for a
@@ -151,4 +165,4 @@ def local_label(instant: dt.datetime, tz: ZoneInfo) -> str:
     """
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("A time shown to staff must be an aware datetime.")
-    return instant.astimezone(tz).strftime("%a %b %-d, %Y %-I:%M %p %Z")
+    return f"{instant.astimezone(tz):%a} {format_local(instant, tz)}"

@@ -574,7 +574,7 @@ def my_safety_alerts(*, actor: Actor, page: int | str | None = 1, q: str = "") -
     qs = (
         SafetyAlert.objects.filter(site_scope(actor, "episode__site_id"), status=AlertStatus.OPEN)
         .filter(patient_match(q))
-        .select_related("patient", "owner", "escalated_to")
+        .select_related("patient", "owner", "escalated_to", "episode__site")
         .order_by("-created_at")
     )
     mine = Q(owner=user) | Q(escalated_to=user)

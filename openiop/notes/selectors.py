@@ -244,7 +244,7 @@ def late_notes(
     since = now - dt.timedelta(days=LATE_LOOKBACK_DAYS)
     drafts = (
         ProgressNote.objects.filter(site_scope(actor), status=NoteStatus.DRAFT, ends_at__lt=cutoff)
-        .select_related("author", "session")
+        .select_related("author", "session", "site")  # the site: its times in its zone
         .prefetch_related("sections")
     )
     sessions = (
@@ -253,7 +253,7 @@ def late_notes(
             Exists(Attendance.objects.filter(session=OuterRef("pk"), status__in=ATTENDED_STATUSES))
         )
         .filter(~Exists(ProgressNote.objects.filter(session=OuterRef("pk"))))
-        .select_related("facilitator")
+        .select_related("facilitator", "site")
         .prefetch_related(
             Prefetch(
                 "attendances",
@@ -318,7 +318,7 @@ def cosign_queue(*, actor: Actor) -> list[ProgressNote]:
         ProgressNote.objects.filter(
             cosign_required_by=actor.user, status=NoteStatus.SIGNED, cosigned_at__isnull=True
         )
-        .select_related("author", "session")
+        .select_related("author", "session", "site")
         .prefetch_related("sections")
         .order_by("signed_at")
     )

@@ -27,7 +27,7 @@ from openiop.audit.services import audit_denied, audit_record
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged
-from openiop.core.dates import IsoWeek
+from openiop.core.dates import IsoWeek, format_local
 from openiop.core.errors import NotPermitted, RuleViolation
 from openiop.episodes.choices import EpisodeStatus
 from openiop.episodes.models import Episode
@@ -75,10 +75,6 @@ def _require_site(by: Actor, cap: Cap, site: Site, object_type: str) -> None:
 
 def _fmt_date(day: dt.date) -> str:
     return f"{day:%a %b} {day.day}, {day.year}"
-
-
-def _fmt_time(value: dt.datetime | dt.time) -> str:
-    return value.strftime("%I:%M %p").lstrip("0")
 
 
 def is_clinical_staff(user: User) -> bool:
@@ -212,8 +208,8 @@ def _busy(
             tz = other.site.tz
             raise RuleViolation(
                 f"{facilitator} already facilitates {other.title} from "
-                f"{_fmt_time(other.starts_at.astimezone(tz))} to "
-                f"{_fmt_time(other.ends_at.astimezone(tz))} on {_fmt_date(other.date)}.",
+                f"{format_local(other.starts_at, tz, with_date=False)} to "
+                f"{format_local(other.ends_at, tz, with_date=False)} on {_fmt_date(other.date)}.",
                 code="facilitator_busy",
                 field="facilitator",
             )
@@ -223,8 +219,8 @@ def _busy(
             tz = other.site.tz
             raise RuleViolation(
                 f"{room.name} is taken by {other.title} from "
-                f"{_fmt_time(other.starts_at.astimezone(tz))} to "
-                f"{_fmt_time(other.ends_at.astimezone(tz))} on {_fmt_date(other.date)}.",
+                f"{format_local(other.starts_at, tz, with_date=False)} to "
+                f"{format_local(other.ends_at, tz, with_date=False)} on {_fmt_date(other.date)}.",
                 code="room_busy",
                 field="room",
             )

@@ -14,7 +14,7 @@ from openiop.accounts.access import require
 from openiop.accounts.domain import Cap
 from openiop.core import clock
 from openiop.core.actor import Actor
-from openiop.core.dates import IsoWeek
+from openiop.core.dates import IsoWeek, format_local
 from openiop.core.errors import Conflict, NotFound, RuleViolation
 from openiop.programs import selectors, services
 from openiop.programs.choices import SessionStatus
@@ -390,7 +390,7 @@ def appointment_book(request: HttpRequest, episode_id: int) -> HttpResponse:
             messages.success(
                 request,
                 f"Booked {session.title} on {session.date:%a %b} {session.date.day} at "
-                f"{session.starts_at.astimezone(episode.site.tz):%I:%M %p}.",
+                f"{format_local(session.starts_at, episode.site.tz, with_date=False)}.",
             )
             return redirect(
                 f"/programs/schedule/?site={episode.site_id}&week={IsoWeek.of(session.date)}"

@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from openiop.accounts.domain import Cap
+from openiop.core.dates import format_local
 from openiop.core.submissions import submission_input
 
 
@@ -80,18 +81,27 @@ def fmt_date(value: dt.date | None, fmt: str = "%a %b %-d, %Y") -> str:
 
 
 def fmt_time(value: dt.datetime | dt.time | None, tz: Any = None) -> str:
+    """An instant's clock time with its zone (see fmt_datetime); a wall-clock time of day (a
+    schedule block's start, already the site's) as it is."""
     if value is None:
         return "—"
-    if isinstance(value, dt.datetime) and tz is not None:
-        value = value.astimezone(tz)
+    if isinstance(value, dt.datetime):
+        return format_local(
+            value, tz if tz is not None else timezone.get_current_timezone(), with_date=False
+        )
     return value.strftime("%-I:%M %p")
 
 
 def fmt_datetime(value: dt.datetime | None, tz: Any = None) -> str:
+    """An instant in `tz` with the zone's abbreviation (core.dates.format_local).
+
+    `tz` is the zone of the site the time belongs to: the page's site, or on a list mixing sites
+    each row's own (a note's site, an alert's patient's site, an audit entry's patient's site).
+    A time that belongs to no site (an audit entry naming no patient, a login) is shown in the
+    current time zone, which staff_view sets to the user's home zone (User.home_zone_name)."""
     if value is None:
         return "—"
-    value = value.astimezone(tz) if tz is not None else timezone.localtime(value)
-    return value.strftime("%b %-d, %Y %-I:%M %p")
+    return format_local(value, tz if tz is not None else timezone.get_current_timezone())
 
 
 def fmt_hours(minutes: int | Decimal | None) -> str:

@@ -14,11 +14,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from openiop.accounts.access import require
 from openiop.accounts.domain import Cap
+from openiop.audit.services import patients_if_denied
 from openiop.core.actor import Actor
 from openiop.core.errors import DomainError, NotFound, NotPermitted
+from openiop.web.url_patients import url_patients
 
 ViewFunc = Callable[..., HttpResponse]
 
@@ -30,8 +33,11 @@ def staff_view(
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Decorate a staff page: requires login and (when given) a capability; maps DomainErrors.
 
-    A missing capability is audited as a denied attempt (with the patient id when the URL names one)
-    and answered 403 with a page that says why.
+    A missing capability is audited as a denied attempt and answered 403 with a page that says why.
+    Every refusal while the view runs names the patients of the record the URL names
+    (web.url_patients, looked up only on refusal) unless the check names its patient itself.
+    Times that belong to no site are shown in the user's home zone (User.home_zone_name), made
+    the current time zone while the view runs (web.jinja2env.fmt_datetime).
     """
 
     def decorator(view: ViewFunc) -> ViewFunc:
@@ -41,10 +47,13 @@ def staff_view(
                 return redirect_to_login(request.get_full_path())
             actor = Actor.from_request(request)
             try:
-                if cap is not None:
-                    patient_id = kwargs.get("patient_id")
-                    require(actor, cap, patient_id=patient_id, object_type=view.__name__)
-                return view(request, *args, **kwargs)
+                with (
+                    patients_if_denied(lambda: url_patients(kwargs)),
+                    timezone.override(request.user.home_zone_name()),  # type: ignore[union-attr]
+                ):
+                    if cap is not None:
+                        require(actor, cap, object_type=view.__name__)
+                    return view(request, *args, **kwargs)
             except NotPermitted as exc:
                 return render(request, "web/denied.html", {"message": exc.message}, status=403)
             except NotFound as exc:

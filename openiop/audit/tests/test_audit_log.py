@@ -269,3 +269,68 @@ def test_entries_not_shown_before_are_read_with_the_count():
     assert set(log.rows) == {made[2].pk, made[3].pk}
     row = log.rows[made[3].pk]
     assert (row.object_type, row.patient_id, row.at) == ("v3", patient.pk, made[3].at)
+
+
+def test_a_refusal_inside_a_page_naming_several_patients_links_each_as_denied():
+    from openiop.audit.services import audit_denied, patients_if_denied
+
+    org = make_org()
+    site = make_site(org)
+    auditor = make_user(Role.AUDITOR, sites=[site], org=org)
+    alpha, beta = (make_patient(site, legal_last_name=n) for n in ("Refusia", "Deniston"))
+    asked = []
+
+    def resolve():
+        asked.append(1)
+        return [alpha.pk, beta.pk]
+
+    with patients_if_denied(resolve):
+        audit_denied(Actor(user=auditor), patient_id=None, object_type="progress_note", reason="x")
+        audit_denied(Actor(user=auditor), patient_id=None, object_type="note", reason="y")
+    audit_denied(Actor(user=auditor), patient_id=None, object_type="outside", reason="z")
+    first, second, outside = AuditEntry.objects.order_by("id")
+    assert asked == [1]  # looked up once, on the first refusal
+    for entry in (first, second):
+        assert entry.outcome == "denied" and entry.patient_id is None
+        assert sorted(entry.patients.values_list("patient_id", flat=True)) == [alpha.pk, beta.pk]
+    assert outside.patient_id is None and not outside.patients.exists()
+
+
+def test_the_log_shows_each_patients_mrn_and_current_name_not_their_id(client, mfa_passed):
+    org = make_org()
+    site = make_site(org)
+    director = make_user(Role.DIRECTOR, sites=[site], org=org)
+    alpha = make_patient(site, legal_first_name="Orla", legal_last_name="Quillfeather")
+    beta = make_patient(site, legal_last_name="Nebulon")
+    audit_record(Actor(user=director), action="view", patient_id=alpha.pk, object_type="chart")
+    audit_record_many(
+        Actor(user=director), action="view", object_type="roster", patient_ids=[alpha.pk, beta.pk]
+    )
+    client.force_login(director)
+    url = reverse("audit:log")
+    body = client.get(url).content.decode()
+    assert f"<td>{alpha.mrn} · Orla Quillfeather</td>" in body
+    assert f"<td>{alpha.pk}</td>" not in body
+    # Searching alpha's trail: the roster that showed several names alpha, among others.
+    body = client.get(url, {"patient": alpha.mrn}).content.decode()
+    assert f"<td>{alpha.mrn} · Orla Quillfeather (with others)</td>" in body
+    # A rendered row is kept, its patient cell is not: a new name shows at once.
+    alpha.preferred_name = "Ro"
+    alpha.save()
+    body = client.get(url, {"patient": alpha.mrn}).content.decode()
+    assert f"<td>{alpha.mrn} · Ro Quillfeather</td>" in body and "Orla" not in body
+
+
+def test_the_chart_links_to_the_patients_audit_trail_for_roles_that_may_read_it(client, mfa_passed):
+    org = make_org()
+    site = make_site(org)
+    director = make_user(Role.DIRECTOR, sites=[site], org=org)
+    clinician = make_user(Role.CLINICIAN, sites=[site], org=org)
+    patient = make_patient(site)
+    chart = reverse("patients:chart", kwargs={"patient_id": patient.pk})
+    trail = f'href="{reverse("audit:log")}?patient={patient.mrn}">Audit trail</a>'
+    client.force_login(director)
+    assert trail in client.get(chart).content.decode()
+    client.force_login(clinician)
+    body = client.get(chart).content.decode()
+    assert client.get(chart).status_code == 200 and "Audit trail" not in body
