@@ -9,7 +9,7 @@ from openiop.core.dates import DateKind
 from openiop.web.fields import KindDateField, WeekField, date_field
 
 
-def _form_classes() -> list[type[forms.Form]]:
+def _form_classes() -> list[type[forms.BaseForm]]:
     import openiop.admissions.forms
     import openiop.attendance.forms
     import openiop.audit.forms
