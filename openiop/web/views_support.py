@@ -14,7 +14,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from openiop.accounts.access import require
 from openiop.accounts.domain import Cap
@@ -36,8 +35,8 @@ def staff_view(
     A missing capability is audited as a denied attempt and answered 403 with a page that says why.
     Every refusal while the view runs names the patients of the record the URL names
     (web.url_patients, looked up only on refusal) unless the check names its patient itself.
-    Times that belong to no site are shown in the user's home zone (User.home_zone_name), made
-    the current time zone while the view runs (web.jinja2env.fmt_datetime).
+    Times that belong to no site are shown in the user's home zone (User.home_zone_name), which
+    accounts.middleware makes the current time zone for every staff request.
     """
 
     def decorator(view: ViewFunc) -> ViewFunc:
@@ -47,10 +46,7 @@ def staff_view(
                 return redirect_to_login(request.get_full_path())
             actor = Actor.from_request(request)
             try:
-                with (
-                    patients_if_denied(lambda: url_patients(kwargs)),
-                    timezone.override(request.user.home_zone_name()),  # type: ignore[union-attr]
-                ):
+                with patients_if_denied(lambda: url_patients(kwargs)):
                     if cap is not None:
                         require(actor, cap, object_type=view.__name__)
                     return view(request, *args, **kwargs)
