@@ -47,7 +47,7 @@ def clinic():
         episode=episode,
         kind="individual",
         title="Individual therapy",
-        at=dt.time(10, 0),
+        at=dt.time(0, 0),  # already started whatever the hour: attendance is refused before
         minutes=50,
     )
     alert = Alert.objects.create(
