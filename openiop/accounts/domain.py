@@ -60,7 +60,10 @@ class Cap(StrEnum):
     ALL_SITES = "sites.all"  # not limited to the user's own sites
     ADMISSIONS_VIEW = "admissions.view"  # inquiries and the admissions pipeline board
     ADMISSIONS_MANAGE = "admissions.manage"  # record inquiries, move them, admit, intake packet
-    ADMISSIONS_ASSESS = "admissions.assess"  # pre-screen and level-of-care assessment
+    # The pre-screen with the C-SSRS screener: the front desk takes the first call, and the
+    # screener's screen version is made for non-clinicians. Its urgent task stays clinical.
+    ADMISSIONS_PRESCREEN = "admissions.prescreen"
+    ADMISSIONS_ASSESS = "admissions.assess"  # level-of-care assessment, urgent (safety) tasks
     BENEFITS_MANAGE = "benefits.manage"  # payers, coverages, benefits checks, self-pay estimates
 
 
@@ -69,6 +72,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
         {
             Cap.ADMISSIONS_VIEW,
             Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
@@ -80,6 +84,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     Role.CLINICIAN: frozenset(
         {
             Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
@@ -97,6 +102,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
         {
             Cap.ADMISSIONS_VIEW,
             Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
@@ -114,6 +120,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     Role.PRESCRIBER: frozenset(
         {
             Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
@@ -141,6 +148,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
         {
             Cap.ADMISSIONS_VIEW,
             Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
@@ -169,6 +177,11 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
 
 # Roles that must use TOTP two-factor authentication; others may opt in.
 MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR, Role.ADMIN})
+
+
+def roles_with(cap: Cap) -> frozenset[Role]:
+    """The roles that have a capability."""
+    return frozenset(role for role, caps in ROLE_CAPS.items() if cap in caps)
 
 
 def role_can(role: Role | str, cap: Cap) -> bool:
