@@ -42,6 +42,8 @@ class Cap(StrEnum):
     PATIENT_EDIT = "patient.edit"  # create and edit demographics and contacts
     EPISODE_VIEW = "episode.view"  # episode status, dates, level of care, enrollments
     EPISODE_MANAGE = "episode.manage"  # open, change level, hold, discharge, enroll
+    # Discharge the episodes of which one is the primary clinician (episodes.services)
+    EPISODE_DISCHARGE_OWN = "episode.discharge_own"
     CLINICAL_VIEW = (
         "clinical.view"  # clinical chart: attendance detail, alerts, (later) notes, scores
     )
@@ -88,6 +90,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
+            Cap.EPISODE_DISCHARGE_OWN,
             Cap.CLINICAL_VIEW,
             Cap.NOTE_TEXT,
             Cap.ATTENDANCE_VIEW,

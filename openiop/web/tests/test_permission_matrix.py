@@ -29,6 +29,7 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("patients:list", (), "Y Y Y Y Y Y N N"),
     ("patients:chart", ("patient_id",), "Y Y Y Y Y Y N N"),
     ("episodes:detail", ("episode_id",), "Y Y Y Y Y Y N N"),
+    ("episodes:discharge", ("episode_id",), "Y Y Y N N Y N N"),  # the clinician's own patient
     ("attendance:session", ("session_id",), "N Y Y Y Y Y N N"),
     ("attendance:patient_hours", ("patient_id",), "N Y Y Y Y Y N N"),
     ("attendance:below_hours", (), "N Y Y Y Y Y N N"),
