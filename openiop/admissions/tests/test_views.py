@@ -736,6 +736,7 @@ def test_intake_runs_the_pre_screen_with_the_screener_and_sees_the_triage(clinic
     assert "Higher level of care now</h2>" in page
     assert "<strong>988</strong>" in page and "555-0100" in page
     assert "<strong>Urgent task:</strong> C-SSRS high risk" in page
+    assert "(assigned to any clinician)" in page  # not to the front desk, who cannot close it
     # the task is a clinician's: intake is told so and offered no button the service refuses
     task = inquiry.tasks.get(urgent=True)
     assert reverse("admissions:task_done", kwargs={"task_id": task.pk}) not in page
