@@ -2,8 +2,8 @@
 
 For each role, the test opens every staff page the role can reach (from the URL configuration,
 with the ids of real objects in the fictional clinic of conftest.py, plus an open inquiry with an
-urgent task), reads every <form method=post> and every hx-post/hx-put/hx-delete element on it,
-and sends each as that role with the form's own default values, the way a browser would. A 403
+urgent task), follows every link to the site's own pages (none may answer 403), reads every
+<form method=post> and every hx-post/hx-put/hx-delete element on it, and sends each as that role with the form's own default values, the way a browser would. A 403
 fails: the page offered something the role may not do. A 400, a 409 or a form error is fine: the
 test is about what is offered, not whether empty defaults succeed. Each post runs in a savepoint
 that is rolled back, so one action (a discharge, a signature) cannot change what the next sees.
@@ -83,10 +83,13 @@ class _ActionParser(HTMLParser):
         self.select: tuple[str, bool, list[tuple[str, bool]]] | None = None
         self.option: list[Any] | None = None
         self.textarea: tuple[str, list[str]] | None = None
+        self.links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: (v if v is not None else "") for k, v in attrs}
         hx = next(((m, a[m]) for m in HX_METHODS if a.get(m)), None)
+        if tag == "a" and a.get("href", "").startswith("/"):
+            self.links.append(urljoin(self.page, a["href"]))
         if tag == "form":
             method = a.get("method", "get").lower()
             if method == "post" or hx:
@@ -187,10 +190,19 @@ class _ActionParser(HTMLParser):
 
 
 def offered_actions(page_url: str, html: str) -> list[Action]:
+    return _parse(page_url, html).actions
+
+
+def offered_links(page_url: str, html: str) -> list[str]:
+    """The site's own pages the page links to."""
+    return _parse(page_url, html).links
+
+
+def _parse(page_url: str, html: str) -> _ActionParser:
     parser = _ActionParser(page_url)
     parser.feed(html)
     parser.close()
-    return parser.actions
+    return parser
 
 
 def _patterns(resolver: URLResolver, namespace: str = "") -> list[tuple[str, URLPattern]]:
@@ -280,16 +292,24 @@ def test_no_page_offers_an_action_the_role_is_refused(
     client.force_login(user)
     id_sets = [world.ids, {**world.ids, **_open_inquiry(world)}]
     actions: list[Action] = []
+    links: dict[str, str] = {}  # link -> the page that offers it
     opened = 0
     for url in staff_page_urls(id_sets):
         response = client.get(url)
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue  # refused (the permission matrix pins which), a PDF, or post-only
         opened += 1
-        actions.extend(offered_actions(url, response.content.decode()))
+        html = response.content.decode()
+        actions.extend(offered_actions(url, html))
+        for link in offered_links(url, html):
+            links.setdefault(link, url)
     assert opened, f"{role} opened no page"
+    refused = [
+        f"{page} links to {link}"
+        for link, page in links.items()
+        if _namespace(link) not in SKIP_NAMESPACES and client.get(link).status_code == 403
+    ]
     seen: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
-    refused = []
     for action in actions:
         if _namespace(action.url) in SKIP_NAMESPACES:  # e.g. Log out
             continue
@@ -319,6 +339,7 @@ typed</textarea>
       <button type="submit">Save</button><button type="button">Nothing</button>
     </form>
     <div hx-delete="/rows/7/" hx-vals='{"why": "gone"}'>remove</div>
+    <a href="/elsewhere/?page=2">next</a><a href="https://example.org/">out</a>
     <form method="post" hx-post="/live/" action="/plain/"><button>Save</button></form>
     """
     actions = offered_actions("/page/", html)
@@ -332,6 +353,7 @@ typed</textarea>
     assert actions[0].data == [*base, ("step", "sign")]
     assert actions[1].data == base
     assert actions[2].data == [("why", "gone")]
+    assert offered_links("/page/", html) == ["/elsewhere/?page=2"]
     # the filled variant: empty boxes typed into, a prompt replaced by the first real choice
     assert actions[1].filled == [
         ("version", "3"),
