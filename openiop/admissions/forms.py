@@ -118,20 +118,19 @@ class FollowUpForm(forms.Form):
         self.fields["owner"].queryset = staff  # type: ignore[attr-defined]
 
 
-MOVE_CHOICES = [
-    (s, pipeline.STAGE_LABELS[s])
-    for s in (
-        *pipeline.CLOSING_STAGES,
-        pipeline.INQUIRY,
-        pipeline.PRESCREEN,
-        pipeline.ASSESSMENT_SCHEDULED,
-    )
-]
-
-
 class MoveForm(forms.Form):
-    to_stage = forms.ChoiceField(label="Move to", choices=MOVE_CHOICES)
+    """Only the moves the pipeline allows from the card's stage; nothing chosen at first, so a
+    careless click never closes an inquiry."""
+
+    to_stage = forms.ChoiceField(label="Move to")
     note = forms.CharField(required=False, max_length=500, label="Why")
+
+    def __init__(self, *args: Any, stage: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_stage"].choices = [  # type: ignore[attr-defined]
+            ("", "Choose a stage…"),
+            *((s, pipeline.STAGE_LABELS[s]) for s in pipeline.manual_moves(stage)),
+        ]
 
 
 class PrescreenForm(forms.Form):

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 
 from openiop.accounts.access import require, require_patient
-from openiop.accounts.domain import Cap
+from openiop.accounts.domain import Cap, roles_with
 from openiop.admissions.choices import (
     ForWhom,
     InquiryChannel,
@@ -268,13 +269,30 @@ def inquiry_submit_public(*, site: Site, by: Actor, **fields: Any) -> Inquiry:
     return inquiry
 
 
+def inquiry_owner_choices(inquiry: Inquiry) -> models.QuerySet[User]:
+    """The staff who may own the inquiry: active, of its organization, in a role that works
+    inquiries (Cap.ADMISSIONS_MANAGE), at its site or in a role that covers all sites."""
+    all_sites = [r.value for r in roles_with(Cap.ALL_SITES)]
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            organization_id=inquiry.organization_id,
+            role__in=[r.value for r in roles_with(Cap.ADMISSIONS_MANAGE)],
+        )
+        .filter(Q(sites=inquiry.site_id) | Q(role__in=all_sites))
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
 def inquiry_update(
     *, inquiry: Inquiry, expected_version: int | None, by: Actor, **fields: Any
 ) -> Inquiry:
     """Change the inquiry's details or follow-up (owner, next action and its date).
 
     Raises Conflict on a stale version; NotPermitted (audited) without Cap.ADMISSIONS_MANAGE;
-    RuleViolation for invalid values or an owner from another organization.
+    RuleViolation for invalid values or an owner who may not own it (inquiry_owner_choices).
     """
     allowed = (*INQUIRY_FIELDS, *FOLLOW_UP_FIELDS)
     unknown = sorted(set(fields) - set(allowed))
@@ -282,10 +300,12 @@ def inquiry_update(
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
     _require_inquiry(by, Cap.ADMISSIONS_MANAGE, inquiry)
     owner = fields.get("owner")
-    if owner is not None and (
-        owner.organization_id not in (None, inquiry.organization_id) or not owner.is_active
-    ):
-        raise RuleViolation("Choose an active colleague as owner.", code="owner", field="owner")
+    if owner is not None and not inquiry_owner_choices(inquiry).filter(pk=owner.pk).exists():
+        raise RuleViolation(
+            "Choose an active colleague who works inquiries at this site as owner.",
+            code="owner",
+            field="owner",
+        )
     changed = sorted(f for f, v in fields.items() if getattr(inquiry, f) != v)
     for name, value in fields.items():
         setattr(inquiry, name, value)
@@ -374,9 +394,10 @@ def prescreen_record(
     whoever picks it up); the assessment and admission are refused until the task is done, so the
     flow never continues silently. The inquiry moves forward to 'pre-screen'. Raises RuleViolation
     for invalid C-SSRS answers (measures.domain.cssrs) or a closed inquiry; NotPermitted (audited)
-    without Cap.ADMISSIONS_ASSESS.
+    without Cap.ADMISSIONS_PRESCREEN (intake runs it too: the screener's screen version is made
+    for non-clinicians).
     """
-    _require_inquiry(by, Cap.ADMISSIONS_ASSESS, inquiry)
+    _require_inquiry(by, Cap.ADMISSIONS_PRESCREEN, inquiry)
     try:
         score = cssrs.score(list(cssrs_answers))
     except AnswerError as exc:
@@ -413,7 +434,7 @@ def prescreen_record(
                     f"C-SSRS high risk for {current.name}: same-day safety evaluation and a "
                     "higher level of care now."
                 ),
-                assigned_to=current.owner or by.user,
+                assigned_to=_urgent_task_assignee(current.owner, _staff(by)),
             )
             Inquiry.objects.filter(pk=current.pk).update(high_risk=True)
             inquiry.high_risk = True
@@ -429,11 +450,25 @@ def prescreen_record(
     return screen
 
 
+def task_cap(*, urgent: bool) -> Cap:
+    """The capability that closes a task: an urgent (safety) task is clinician-owned
+    (../shared/domain.md s.7: a high C-SSRS creates a clinician-owned task), others are the
+    admissions staff's."""
+    return Cap.ADMISSIONS_ASSESS if urgent else Cap.ADMISSIONS_MANAGE
+
+
+def _urgent_task_assignee(*candidates: User | None) -> User | None:
+    """The first of the candidates (the inquiry's owner, then whoever screened) who may close an
+    urgent task, or None (any clinician at the site picks it up): the front desk runs the
+    screener but the task it raises is a clinician's."""
+    cap = task_cap(urgent=True)
+    return next((u for u in candidates if u is not None and u.can(cap)), None)
+
+
 def task_complete(*, task: AdmissionTask, outcome: str, by: Actor) -> AdmissionTask:
     """Record what was done about a task and close it. Raises RuleViolation without an outcome
-    or when already done; NotPermitted (audited) without Cap.ADMISSIONS_ASSESS for an urgent
-    (safety) task, else Cap.ADMISSIONS_MANAGE."""
-    cap = Cap.ADMISSIONS_ASSESS if task.urgent else Cap.ADMISSIONS_MANAGE
+    or when already done; NotPermitted (audited) without task_cap(urgent=task.urgent)."""
+    cap = task_cap(urgent=task.urgent)
     _require_inquiry(by, cap, task.inquiry)
     outcome = (outcome or "").strip()
     if not outcome:

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 from openiop.accounts.access import site_scope
 from openiop.accounts.domain import Cap
-from openiop.accounts.models import User
 from openiop.admissions import selectors, services
 from openiop.admissions.choices import TaskStatus
 from openiop.admissions.domain import asam, packet, pipeline
@@ -107,15 +106,6 @@ def public_thanks(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 # --- board and reports ---------------------------------------------------------------------------
-def _staff_of(actor: Actor) -> Any:
-    user = actor.user
-    assert user is not None
-    qs = User.objects.filter(is_active=True)
-    if user.organization_id:
-        qs = qs.filter(organization_id=user.organization_id)
-    return qs.order_by("last_name", "first_name")
-
-
 @staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
 @cached_page()
 def board(request: HttpRequest) -> HttpResponse:
@@ -226,9 +216,9 @@ def _render_detail(
                 "next_action": inquiry.next_action,
                 "next_action_date": inquiry.next_action_date,
             },
-            staff=_staff_of(actor),
+            staff=services.inquiry_owner_choices(inquiry),
         ),
-        "move_form": move_form or MoveForm(),
+        "move_form": move_form or MoveForm(stage=inquiry.stage),
         "schedule_form": schedule_form or ScheduleForm(initial={"on": inquiry.assessment_date}),
         "task_form": TaskDoneForm(),
     }
@@ -252,7 +242,7 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_followup"
     )
-    form = FollowUpForm(request.POST, staff=_staff_of(actor))
+    form = FollowUpForm(request.POST, staff=services.inquiry_owner_choices(inquiry))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -279,7 +269,7 @@ def inquiry_move(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_move"
     )
-    form = MoveForm(request.POST)
+    form = MoveForm(request.POST, stage=inquiry.stage)
     if form.is_valid():
         try:
             services.inquiry_move(
@@ -325,11 +315,11 @@ def inquiry_link(request: HttpRequest, inquiry_id: int) -> HttpResponse:
 
 
 # --- pre-screen, tasks, scheduling ---------------------------------------------------------------
-@staff_view(Cap.ADMISSIONS_ASSESS, patient_data=True)
+@staff_view(Cap.ADMISSIONS_PRESCREEN, patient_data=True)
 def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     inquiry = selectors.inquiry_get(
-        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_ASSESS, purpose="prescreen"
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_PRESCREEN, purpose="prescreen"
     )
     form = PrescreenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -152,6 +152,13 @@ def can(request: Any, cap: str) -> bool:
     return bool(user and user.is_authenticated and user.can(Cap(cap)))
 
 
+def may_discharge(request: Any, episode: Any) -> bool:
+    """Whether to offer Discharge on `episode` (the episodes service's own rule)."""
+    from openiop.episodes.services import may_discharge as rule
+
+    return rule(getattr(request, "user", None), episode)
+
+
 def patient_risk(patient_id: int) -> str:
     """The suicide-risk level for the patient header (measures decides; one or two queries)."""
     from openiop.measures.selectors import patient_risk_level
@@ -176,6 +183,7 @@ def environment(**options: Any) -> Environment:
             "Cap": Cap,
             "patient_risk": patient_risk,
             "submission_input": submission_input,
+            "may_discharge": may_discharge,
         }
     )
     env.filters.update(

@@ -96,6 +96,33 @@ def test_follow_up_update_is_versioned(clinic):
         )
 
 
+def test_only_staff_who_work_inquiries_at_its_site_may_own_one(clinic):
+    """Owners follow the inquiry up (Cap.ADMISSIONS_MANAGE) where it is: intake and case
+    managers at its site, the director everywhere; the owner list offers exactly them."""
+    from openiop.testing import make_user
+
+    inquiry = clinic.inquiry()
+    retired = make_user("intake", sites=[clinic.site], org=clinic.org, is_active=False)
+    owners = set(services.inquiry_owner_choices(inquiry))
+    assert owners == {clinic.users[r] for r in ("intake", "case_manager", "director")}
+    for user in (
+        clinic.users["clinician"],
+        clinic.users["billing"],
+        clinic.users["other_intake"],  # works at another site
+        retired,
+    ):
+        with pytest.raises(RuleViolation) as exc:
+            services.inquiry_update(
+                inquiry=inquiry,
+                expected_version=inquiry.version,
+                by=clinic.actor("intake"),
+                owner=user,
+            )
+        assert exc.value.field == "owner"
+    inquiry.refresh_from_db()
+    assert inquiry.owner is None
+
+
 def test_public_submission_is_a_web_form_inquiry(clinic):
     from openiop.core.actor import Actor
 
@@ -225,11 +252,62 @@ def test_prescreen_uses_cssrs_rules_and_refuses_invalid_answers(clinic):
     assert exc.value.field == "cssrs_3"
 
 
-def test_intake_may_not_prescreen(clinic):
+def test_intake_runs_the_prescreen_and_the_cssrs_screener(clinic):
+    """The front desk takes the first call; the screener's screen version is for non-clinicians."""
+    inquiry = clinic.inquiry()
+    screen = services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("intake")
+    )
+    assert screen.outcome == "fits" and screen.screened_by == clinic.users["intake"]
+    assert inquiry.stage == "prescreen"
+
+
+@pytest.mark.parametrize("role", ["billing", "admin", "auditor"])
+def test_roles_off_the_phone_may_not_prescreen(clinic, role):
     with pytest.raises(NotPermitted):
         services.prescreen_record(
-            inquiry=clinic.inquiry(), answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("intake")
+            inquiry=clinic.inquiry(), answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor(role)
         )
+
+
+def test_intake_may_not_do_the_level_of_care_assessment(clinic):
+    inquiry = clinic.inquiry()
+    with pytest.raises(NotPermitted):
+        services.assessment_save(
+            inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("intake")
+        )
+    assert not inquiry.assessments.exists()
+
+
+@pytest.mark.parametrize(
+    ("owner", "assignee"),
+    [("intake", None), ("case_manager", "case_manager"), (None, None)],
+)
+def test_the_urgent_task_intake_raises_goes_to_someone_who_may_close_it(clinic, owner, assignee):
+    """A high C-SSRS makes a clinician-owned task: never assigned to the front desk, who cannot
+    close it; the owner when they may, else any clinician picks it up."""
+    inquiry = clinic.inquiry()
+    if owner:
+        services.inquiry_update(
+            inquiry=inquiry,
+            expected_version=inquiry.version,
+            by=clinic.actor("intake"),
+            owner=clinic.users[owner],
+        )
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("intake")
+    )
+    task = AdmissionTask.objects.get(inquiry=inquiry, urgent=True)
+    assert task.assigned_to == (clinic.users[assignee] if assignee else None)
+
+
+def test_the_urgent_task_a_clinician_raises_on_an_intake_inquiry_is_theirs(clinic):
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    task = AdmissionTask.objects.get(inquiry=inquiry, urgent=True)
+    assert task.assigned_to == clinic.users["clinician"]
 
 
 # --- assessment ----------------------------------------------------------------------------------
