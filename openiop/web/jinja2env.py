@@ -18,6 +18,7 @@ from jinja2 import Environment, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from openiop.accounts.access import home_path
 from openiop.accounts.domain import Cap
 from openiop.core.dates import format_local
 from openiop.core.submissions import submission_input
@@ -180,6 +181,7 @@ def environment(**options: Any) -> Environment:
             "get_messages": messages.get_messages,
             "querystring": querystring,
             "can": can,
+            "home_path": home_path,
             "Cap": Cap,
             "patient_risk": patient_risk,
             "submission_input": submission_input,
