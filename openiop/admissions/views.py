@@ -344,7 +344,11 @@ def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             form_error(form, exc)
         else:
             if screen.outcome == "higher_level_now":
-                messages.error(request, "High risk: act now. An urgent task was created.")
+                # A warning that must stand out, not an error: the pre-screen was recorded (an
+                # error message means a refusal, core.submissions).
+                messages.warning(
+                    request, "High risk: act now. An urgent task was created.", extra_tags="urgent"
+                )
             else:
                 messages.success(request, "Pre-screen recorded.")
             return _back(inquiry.pk)
