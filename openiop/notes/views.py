@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import now
+from openiop.core.concurrency import VERSION_MISSING
 from openiop.core.errors import DomainError, RuleViolation
 from openiop.episodes.selectors import episode_get
 from openiop.notes import domain, selectors, services
@@ -202,6 +203,8 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
             )
         staff = {u.pk: u for u in screen.staff}
         version = request.POST.get("version", "")
+        if not version.isdigit():  # 0 before the note exists; never saved without one
+            raise RuleViolation(VERSION_MISSING, code="version_missing", field="version")
         note = services.group_note_save(
             session=session,
             note_format=fmt,
@@ -217,7 +220,7 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
                 if x.isdigit() and int(x) in staff
             ],
             sections=_sections_input(request, screen, fmt),
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=int(version),
             by=actor,
         )
         if request.POST.get("action") == "sign":

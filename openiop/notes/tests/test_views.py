@@ -21,7 +21,7 @@ from openiop.notes.tests.test_services import _plan_with_objective, body
 from openiop.testing import audit_links_query, make_user, page_query_count
 
 
-def post_data(session, members, *, action="save", texts=None, version=""):
+def post_data(session, members, *, action="save", texts=None, version="0"):
     data = {
         "action": action,
         "version": version,
@@ -93,8 +93,9 @@ def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(clinic, cli
     assert "<mark>" in html
     assert f'name="s-{members[2].pk}-reason"' in html
     assert f'name="s-{members[1].pk}-reason"' not in html
-    assert ProgressNote.objects.get(session=session).status == NoteStatus.DRAFT
-    data = post_data(session, members, action="sign", texts=texts)
+    draft = ProgressNote.objects.get(session=session)
+    assert draft.status == NoteStatus.DRAFT
+    data = post_data(session, members, action="sign", texts=texts, version=draft.version)
     data[f"s-{members[0].pk}-reason"] = "Same exercise; reviewed."
     data[f"s-{members[2].pk}-reason"] = "Same exercise; reviewed."
     response = client.post(url, data, HTTP_HX_REQUEST="true")
