@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.db.models import F, Model
 
 from openiop.core.errors import Conflict, RuleViolation
 
 VERSION_MISSING = (
-    "This form was sent without its version, so it cannot be checked against changes made since "
-    "it was opened. Nothing was saved: reload the page and enter your changes again."
+    "This form was sent without a valid version, so it cannot be checked against changes made "
+    "since it was opened. Nothing was saved: reload the page and enter your changes again."
 )
+
+
+class VersionField(forms.IntegerField):
+    """The hidden field that carries the version a form was read at (0: nothing saved yet).
+
+    Required by default; a missing, non-numeric or negative version is refused with a message
+    that says so (render_form shows hidden fields' errors), never saved regardless.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        messages = {"required": VERSION_MISSING, "invalid": VERSION_MISSING}
+        messages["min_value"] = VERSION_MISSING
+        super().__init__(error_messages=messages, **kwargs)
 
 
 def save_if_unchanged(instance: Model, *, expected_version: int | None, fields: list[str]) -> None:

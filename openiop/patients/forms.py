@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.concurrency import VersionField
 from openiop.patients.models import Patient, PatientContact
 from openiop.patients.services import CONTACT_FIELDS, PATIENT_FIELDS
 from openiop.programs.models import Site
@@ -61,7 +62,7 @@ class PatientCreateForm(PatientForm):
 
 
 class PatientEditForm(PatientForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
     class Meta(PatientForm.Meta):
         pass

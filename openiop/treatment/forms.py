@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from openiop.accounts.models import User
+from openiop.core.concurrency import VersionField
 from openiop.treatment.models import GoalStatus, Modality, ReferralKind, SignerRole
 
 DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
@@ -29,7 +30,7 @@ def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms
 
 
 class PlanTextForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField()
     strengths = _area("Strengths and preferences (in the patient's words)")
     discharge_criteria = _area("Discharge criteria discussed with the patient")
     review_summary = _area("Review: progress since the last version")
@@ -77,7 +78,7 @@ class SignForm(forms.Form):
 
 
 class SummaryForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField()
     narrative = _area("Clinician's narrative", rows=6)
     next_level_of_care = forms.CharField(max_length=200, required=False)
     relapse_prevention = _area("Relapse prevention")
