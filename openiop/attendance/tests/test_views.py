@@ -55,7 +55,12 @@ def test_htmx_row_post_returns_the_row_with_new_hours(group, client):
     client.force_login(group.clinician)
     response = client.post(
         _roster_url(group.sessions[0]),
-        {"episode_id": group.episodes[0].pk, "status": "late", "minutes_attended": "150"},
+        {
+            "episode_id": group.episodes[0].pk,
+            "version": 0,
+            "status": "late",
+            "minutes_attended": "150",
+        },
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
@@ -70,6 +75,7 @@ def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
         _roster_url(group.sessions[0]),
         {
             "episode_id": group.episodes[0].pk,
+            "version": 0,
             "status": "late",
             "minutes_attended": "999",
             "comment": "typed note",
@@ -77,7 +83,7 @@ def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "between 0 and the session&#39;s 180" in body
     assert 'value="999"' in body and 'value="typed note"' in body
     assert not Attendance.objects.exists()
@@ -290,7 +296,8 @@ def test_a_stale_row_edit_says_someone_else_changed_it(group, client):
         {"episode_id": episode.pk, "version": first.version, "status": "absent_excused"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert "changed by someone else" in response.content.decode()
     assert Attendance.objects.get().status == "late"
 
 
@@ -399,7 +406,7 @@ def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group
         {
             "csrfmiddlewaretoken": tokens[0],
             "episode_id": group.episodes[0].pk,
-            "version": "",
+            "version": 0,
             "status": "present",
             "minutes_attended": "180",
             "comment": "",
