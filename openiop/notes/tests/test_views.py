@@ -471,3 +471,56 @@ def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
 
     risks = {e.pk: risk_of(e) for e in members}
     assert risks == {members[0].pk: "none", members[1].pk: "high", members[2].pk: "none"}
+
+
+def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+    session, members = clinic.group(3)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    data = post_data(session, members)
+    del data["version"]
+    first = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert first.status_code == 422
+    assert "sent without a valid version" in first.content.decode()
+    assert not ProgressNote.objects.exists()
+    client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")  # the draft
+    draft = ProgressNote.objects.get(session=session)
+    again = client.post(url, {**data, "topic": "Overwritten"}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 422
+    assert 'value="Overwritten"' in again.content.decode()  # what was typed is kept
+    draft.refresh_from_db()
+    assert draft.topic == "Coping with cravings"
+
+
+def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(clinic, client):
+    session, members = clinic.group(3)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    page = client.get(url).content.decode()
+    assert 'name="version" value="0"' in page  # no note yet
+    assert client.post(url, post_data(session, members), HTTP_HX_REQUEST="true").status_code == 200
+    stale = client.post(
+        url, {**post_data(session, members), "topic": "From the other tab"}, HTTP_HX_REQUEST="true"
+    )
+    assert stale.status_code == 409
+    assert "changed by someone else" in stale.content.decode()
+    assert ProgressNote.objects.get(session=session).topic == "Coping with cravings"
+
+
+def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+    episode = clinic.patient("Sorrel", "Versionless")
+    client.force_login(clinic.clinician)
+    url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
+    assert client.post(url, {**SOAP_NOTE, "action": "save"}).status_code == 302
+    draft = ProgressNote.objects.get(kind="individual")
+    edit_url = reverse("notes:individual_edit", kwargs={"note_id": draft.pk})
+    for version in (None, "abc"):
+        data = {**SOAP_NOTE, "action": "save", "topic": "Overwritten"}
+        if version is not None:
+            data["version"] = version
+        response = client.post(edit_url, data)
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "sent without a valid version" in body and 'value="Overwritten"' in body
+    draft.refresh_from_db()
+    assert (draft.topic, draft.version) == ("Sleep", 1)
