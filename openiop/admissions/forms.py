@@ -18,6 +18,7 @@ from openiop.admissions.choices import (
     Urgency,
 )
 from openiop.admissions.domain import asam, pipeline
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
 from openiop.measures.domain import cssrs
@@ -108,7 +109,7 @@ class PublicInquiryForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     next_action = forms.CharField(required=False, max_length=200)
     next_action_date = date_field("Next action date", DateKind.PLANNED, required=False)
@@ -180,7 +181,7 @@ class ScheduleForm(forms.Form):
 
 
 class AssessmentForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
     edition = forms.ChoiceField(
         label="ASAM Criteria edition", choices=[("3", "3rd edition"), ("4", "4th edition")]
     )
@@ -213,7 +214,7 @@ class AssessmentForm(forms.Form):
 
 
 class DecideForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
     chosen_level = forms.ChoiceField(label="Level of care chosen", choices=LevelOfCare.choices)
 
     def __init__(self, *args: Any, edition: str = "3", **kwargs: Any) -> None:
@@ -303,7 +304,7 @@ class AdmitForm(forms.Form):
 
 
 class DocumentDetailsForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
     def __init__(self, *args: Any, names: tuple[str, ...], labels: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -312,7 +313,7 @@ class DocumentDetailsForm(forms.Form):
 
 
 class SignForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
     signed_name = forms.CharField(max_length=200, label="Typed full name of the signer")
     signer_relationship = forms.CharField(
         max_length=60, required=False, label="Signing as (leave empty when the patient signs)"

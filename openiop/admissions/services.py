@@ -1166,7 +1166,12 @@ def waitlist_accept(*, entry: WaitlistEntry, by: Actor) -> Enrollment:
             episode=current.episode, track=current.track, start_date=start, by=by
         )
         if current.episode.status == EpisodeStatus.WAITLISTED:
-            episode_set_status(episode=current.episode, status=EpisodeStatus.ACTIVE, by=by)
+            episode_set_status(
+                episode=current.episode,
+                status=EpisodeStatus.ACTIVE,
+                expected_version=current.episode.version,
+                by=by,
+            )
         current.status = WaitlistStatus.ENROLLED
         current.save(update_fields=["status", "updated_at"])
         audit_record(

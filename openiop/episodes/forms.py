@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from openiop.accounts.domain import ROLE_CAPS, Cap
 from openiop.accounts.models import User
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.episodes.choices import (
     DischargeReason,
@@ -66,7 +67,7 @@ class EpisodeOpenForm(forms.Form):
 
 
 class VersionedForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
 
 class ChangeLevelForm(VersionedForm):

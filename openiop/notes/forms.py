@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.notes.models import NoteFormat
 from openiop.treatment.models import PlanObjective
@@ -21,7 +22,7 @@ class ObjectiveChoice(forms.ModelMultipleChoiceField):
 class IndividualNoteForm(forms.Form):
     """An individual or family note: kind, format, date and times, topic, the format's fields."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
     note_format = forms.ChoiceField(widget=forms.HiddenInput, choices=NoteFormat.choices)
     kind = forms.ChoiceField(
         label="Session", choices=[("individual", "Individual"), ("family", "Family")]

@@ -17,7 +17,8 @@ from markupsafe import Markup, escape
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import now
-from openiop.core.errors import DomainError, RuleViolation
+from openiop.core.concurrency import VERSION_MISSING
+from openiop.core.errors import Conflict, DomainError, RuleViolation
 from openiop.episodes.selectors import episode_get
 from openiop.notes import domain, selectors, services
 from openiop.notes.forms import AddendumForm, IndividualNoteForm
@@ -202,7 +203,7 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
     session = screen.session
     tz = session.site.tz
     fmt = request.POST.get("note_format", "dap")
-    error, error_field = "", ""
+    error, error_field, status = "", "", 200
     try:
         starts = _parse_time(request.POST.get("starts", ""), session.date, tz)
         ends = _parse_time(request.POST.get("ends", ""), session.date, tz)
@@ -212,6 +213,8 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
             )
         staff = {u.pk: u for u in screen.staff}
         version = request.POST.get("version", "")
+        if not version.isdigit():  # 0 before the note exists; never saved without one
+            raise RuleViolation(VERSION_MISSING, code="version_missing", field="version")
         note = services.group_note_save(
             session=session,
             note_format=fmt,
@@ -227,7 +230,7 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
                 if x.isdigit() and int(x) in staff
             ],
             sections=_sections_input(request, screen, fmt),
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=int(version),
             by=actor,
         )
         if request.POST.get("action") == "sign":
@@ -241,12 +244,14 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
             return redirect(target)
     except DomainError as exc:
         error, error_field = exc.message, exc.field or ""
+        # A refusal is answered with the form and its message; htmx swaps 409/422 (web/base.html).
+        status = 409 if isinstance(exc, Conflict) else 422
     screen = selectors.group_note_screen(actor=actor, session_id=session_id)
     context = _group_context(request, screen, posted=True, error=error, error_field=error_field)
     if screen.note is not None:
         context["version"] = screen.note.version
     template = "notes/_group_form.html" if is_htmx else "notes/group.html"
-    return render(request, template, context, status=200)
+    return render(request, template, context, status=status)
 
 
 # --- whole notes, individual and family notes ------------------------------------------------------

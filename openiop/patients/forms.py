@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.patients.models import Patient, PatientContact
 from openiop.patients.services import CONTACT_FIELDS, PATIENT_FIELDS
@@ -75,7 +76,7 @@ class PatientCreateForm(PatientForm):
 
 
 class PatientEditForm(PatientForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
     class Meta(PatientForm.Meta):
         pass

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from openiop.accounts.models import User
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.programs.choices import AgeBand, BlockKind, SessionKind, Weekday
 from openiop.programs.models import Room, Site, Track
@@ -116,7 +117,7 @@ class ScheduleFilterForm(forms.Form):
 
 
 class VersionedForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
 
 class MoveForm(VersionedForm):

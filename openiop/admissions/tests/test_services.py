@@ -318,7 +318,9 @@ def test_assessment_recommends_by_most_intensive_and_accept_moves_to_assessed(cl
     )
     assert a.recommended_level == "2.1"
     assert a.why_not_lower and a.why_not_higher and a.reasons
-    services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+    services.assessment_decide(
+        assessment=a, chosen_level="2.1", expected_version=a.version, by=clinic.actor("clinician")
+    )
     inquiry.refresh_from_db()
     assert inquiry.stage == "assessed"
     assert not a.is_override
@@ -330,12 +332,18 @@ def test_override_needs_justification_and_decided_is_fixed(clinic):
         inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
     )
     with pytest.raises(RuleViolation) as exc:
-        services.assessment_decide(assessment=a, chosen_level="2.5", by=clinic.actor("clinician"))
+        services.assessment_decide(
+            assessment=a,
+            chosen_level="2.5",
+            expected_version=a.version,
+            by=clinic.actor("clinician"),
+        )
     assert exc.value.field == "justification"
     services.assessment_decide(
         assessment=a,
         chosen_level="2.5",
         justification="Unsafe evenings at home; PHP hours",
+        expected_version=a.version,
         by=clinic.actor("clinician"),
     )
     assert a.is_override
@@ -345,10 +353,16 @@ def test_override_needs_justification_and_decided_is_fixed(clinic):
             edition="3",
             ratings=IOP_RATINGS,
             assessment=a,
+            expected_version=a.version,
             by=clinic.actor("clinician"),
         )
     with pytest.raises(RuleViolation):
-        services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+        services.assessment_decide(
+            assessment=a,
+            chosen_level="2.1",
+            expected_version=a.version,
+            by=clinic.actor("clinician"),
+        )
 
 
 def test_assessment_refuses_missing_dimension(clinic):
@@ -415,7 +429,9 @@ def test_benefits_before_assessment_do_not_skip_stages(clinic):
     a = services.assessment_save(
         inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
     )
-    services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+    services.assessment_decide(
+        assessment=a, chosen_level="2.1", expected_version=a.version, by=clinic.actor("clinician")
+    )
     inquiry.refresh_from_db()
     assert inquiry.stage == "benefits_verified"
 
@@ -574,6 +590,7 @@ def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic
         episode=leaving,
         discharge_date=timezone.localdate(),
         reason="completed",
+        expected_version=leaving.version,
         by=clinic.actor("director"),
     )
     offered = WaitlistEntry.objects.get(episode=first.episode)
@@ -650,6 +667,7 @@ def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic
         document=doc,
         signed_name=" Wren  Pemberbottom ",
         signature_png=PNG,
+        expected_version=doc.version,
         by=clinic.actor("intake"),
     )
     doc.refresh_from_db()
@@ -660,14 +678,24 @@ def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic
     assert doc.signature_png == PNG
     assert any("Wren Pemberbottom" in p for p in doc.text)
     with pytest.raises(RuleViolation):
-        services.document_sign(document=doc, signed_name="Someone", by=clinic.actor("intake"))
+        services.document_sign(
+            document=doc,
+            signed_name="Someone",
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
+        )
 
 
 def test_release_needs_details_before_signing(clinic):
     result = _admitted(clinic)
     doc = next(d for d in result.documents if d.kind == "release_of_information")
     with pytest.raises(RuleViolation) as exc:
-        services.document_sign(document=doc, signed_name="Wren", by=clinic.actor("intake"))
+        services.document_sign(
+            document=doc,
+            signed_name="Wren",
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
+        )
     assert exc.value.code == "details"
     services.document_fill(
         document=doc,
@@ -677,17 +705,30 @@ def test_release_needs_details_before_signing(clinic):
             "purpose": "coordination",
             "expiration": "2027-01-01",
         },
+        expected_version=doc.version,
         by=clinic.actor("intake"),
     )
-    services.document_sign(document=doc, signed_name="Wren", by=clinic.actor("intake"))
+    services.document_sign(
+        document=doc, signed_name="Wren", expected_version=doc.version, by=clinic.actor("intake")
+    )
     with pytest.raises(RuleViolation):
-        services.document_fill(document=doc, details={"recipients": "x"}, by=clinic.actor("intake"))
+        services.document_fill(
+            document=doc,
+            details={"recipients": "x"},
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
+        )
 
 
 def test_part2_consent_comes_filled_for_tpo(clinic):
     result = _admitted(clinic)
     doc = next(d for d in result.documents if d.kind == "part2_consent")
-    services.document_sign(document=doc, signed_name="Wren Pemberbottom", by=clinic.actor("intake"))
+    services.document_sign(
+        document=doc,
+        signed_name="Wren Pemberbottom",
+        expected_version=doc.version,
+        by=clinic.actor("intake"),
+    )
     doc.refresh_from_db()
     assert any("revoke" in p for p in doc.text)
 
@@ -700,7 +741,11 @@ def test_invalid_drawn_signature_is_refused(clinic, bad):
     doc = _admitted(clinic).documents[0]
     with pytest.raises(RuleViolation) as exc:
         services.document_sign(
-            document=doc, signed_name="Wren", signature_png=bad, by=clinic.actor("intake")
+            document=doc,
+            signed_name="Wren",
+            signature_png=bad,
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
         )
     assert exc.value.field == "signature_png"
 

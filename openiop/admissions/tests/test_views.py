@@ -259,7 +259,10 @@ def _walk(clinic):
         inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
     )
     services.assessment_decide(
-        assessment=assessment, chosen_level="2.1", by=clinic.actor("clinician")
+        assessment=assessment,
+        chosen_level="2.1",
+        expected_version=assessment.version,
+        by=clinic.actor("clinician"),
     )
     payer = services.payer_create(
         organization_id=clinic.org.pk,
@@ -326,7 +329,12 @@ def _pdf_text(response) -> str:
 def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mfa_passed):
     _inquiry, assessment, _coverage, estimate, result = _walk(clinic)
     doc = next(d for d in result.documents if d.kind == "consent_to_treatment")
-    services.document_sign(document=doc, signed_name="Wren Pemberbottom", by=clinic.actor("intake"))
+    services.document_sign(
+        document=doc,
+        signed_name="Wren Pemberbottom",
+        expected_version=doc.version,
+        by=clinic.actor("intake"),
+    )
     client.force_login(clinic.users["director"])
     text = _pdf_text(
         client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
@@ -609,6 +617,7 @@ def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(c
         assessment=assessment,
         chosen_level="2.5",
         justification="Fictional: needs more structure than 2.1 this month",
+        expected_version=assessment.version,
         by=clinic.actor("clinician"),
     )
     assert "Decision: Level 2.5 · High-intensity outpatient (override)" in client.get(url).text
