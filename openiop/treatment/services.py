@@ -611,7 +611,7 @@ def discharge_summary_fill(*, summary: DischargeSummary, by: Actor) -> Discharge
             k for k in facts.keys() | locked.facts.keys() if facts.get(k) != locked.facts.get(k)
         )
         summary.facts = facts
-        save_if_unchanged(summary, expected_version=None, fields=["facts"])
+        save_if_unchanged(summary, expected_version=locked.version, fields=["facts"])
         _audit_summary(by, summary, AuditAction.UPDATE, {"filled": changed})
     return summary
 

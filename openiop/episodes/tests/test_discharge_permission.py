@@ -43,6 +43,7 @@ def _discharge(clinic, episode, user):
         episode=episode,
         discharge_date=dt.date(2026, 3, 6),
         reason="completed",
+        expected_version=episode.version,
         by=clinic.actor(user),
     )
 
