@@ -55,7 +55,7 @@ from openiop.patients.models import Patient
 from openiop.patients.services import patient_create
 from openiop.programs.choices import SessionStatus
 from openiop.programs.models import Enrollment, GroupSession, Site, Track
-from openiop.programs.services import enrollment_start
+from openiop.programs.services import enrollment_start, require_site_takes_new_work
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -206,9 +206,10 @@ def inquiry_create(
     """Record a call, text, web form or referral at `site`; returns the new inquiry (stage inquiry).
 
     Raises NotPermitted (audited) without Cap.ADMISSIONS_MANAGE at the site; RuleViolation for
-    invalid fields or no way to call back.
+    invalid fields, no way to call back, or a site that takes no new work.
     """
     _require_site(by, Cap.ADMISSIONS_MANAGE, site.pk)
+    require_site_takes_new_work(site)
     inquiry = _new_inquiry(site, fields, received_at or clock.now())
     with transaction.atomic():
         inquiry.save()
@@ -252,8 +253,9 @@ def inquiry_submit_public(*, site: Site, by: Actor, **fields: Any) -> Inquiry:
     """The public web form: anyone may ask for help; stored as a web-form inquiry.
 
     No login and no capability: the view protects it (CSRF, rate limit, bot trap, lengths).
-    Raises RuleViolation for invalid fields.
+    Raises RuleViolation for invalid fields or a site that takes no new work.
     """
+    require_site_takes_new_work(site)
     fields = {**fields, "channel": InquiryChannel.WEB_FORM}
     fields.setdefault(
         "referral_source",

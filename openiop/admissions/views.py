@@ -72,6 +72,8 @@ def public_inquiry(request: HttpRequest, site_id: int) -> HttpResponse:
     if site is None:
         raise Http404("No such clinic")
     context: dict[str, Any] = {"site": site, "crisis_line": site.organization.crisis_line}
+    if not site.takes_new_work:  # no form: the service would refuse it (the crisis lines stay)
+        return render(request, "admissions/public_form.html", {**context, "form": None})
     if request.method == "POST":
         if _over_limit(request):
             return render(request, "admissions/public_limited.html", context, status=429)
@@ -123,7 +125,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "q": search,
             "urgent": board.urgent_tasks,
             "labels": pipeline.STAGE_LABELS,
-            "public_sites": list(visible_sites(actor=actor)[:5]),
+            "public_sites": list(visible_sites(actor=actor, for_new_work=True)[:5]),
         },
     )
 
@@ -145,7 +147,7 @@ def conversion(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.ADMISSIONS_MANAGE)
 def inquiry_new(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    sites = visible_sites(actor=actor)
+    sites = visible_sites(actor=actor, for_new_work=True)
     form = InquiryForm(request.POST or None)
     site_id = request.POST.get("site") or request.GET.get("site")
     site = sites.filter(pk=site_id).first() if site_id and site_id.isdigit() else sites.first()
@@ -602,7 +604,9 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="admit"
     )
-    tracks = Track.objects.filter(site_id=inquiry.site_id, is_active=True).order_by("name")
+    tracks = Track.objects.filter(
+        site_id=inquiry.site_id, is_active=True, site__in=Site.objects.active()
+    ).order_by("name")
     decided = inquiry.assessments.filter(decided_at__isnull=False).order_by("-decided_at").first()
     initial = {
         "date_of_birth": inquiry.date_of_birth,

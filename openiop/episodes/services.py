@@ -29,7 +29,7 @@ from openiop.episodes.models import Episode, LevelOfCareChange
 from openiop.measures.services import safety_settle_at_close
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, Site
-from openiop.programs.services import enrollment_end
+from openiop.programs.services import enrollment_end, require_site_takes_new_work
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -111,8 +111,8 @@ def episode_open(
     """Open an episode of care (active or waitlisted) and record its opening level.
 
     Marks it 42 CFR Part 2 protected when the focus is substance use or co-occurring. Raises
-    RuleViolation when the patient already has an open episode (naming it) or for invalid values;
-    NotPermitted (audited) without Cap.EPISODE_MANAGE at the patient's site.
+    RuleViolation when the patient already has an open episode (naming it), for invalid values or
+    a site that takes no new work; NotPermitted (audited) without Cap.EPISODE_MANAGE at the patient's site.
     """
     require_patient(by, Cap.EPISODE_MANAGE, patient, object_type="episode")
     focus = _choice(focus, TreatmentFocus, "focus", "treatment focus")
@@ -127,6 +127,7 @@ def episode_open(
         raise RuleViolation(
             f"{site.name} belongs to another organization.", code="site_mismatch", field="site"
         )
+    require_site_takes_new_work(site)
     if admission_date is None:
         raise RuleViolation("Enter the admission date.", code="required", field="admission_date")
     _check_staff(primary_clinician, "primary_clinician", "primary clinician")

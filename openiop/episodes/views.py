@@ -36,8 +36,10 @@ def episode_open(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_get(
         actor=actor, patient_id=patient_id, cap=Cap.EPISODE_MANAGE, purpose="episode_open"
     )
-    sites = Site.objects.filter(site_scope(actor, field="id")).filter(
-        organization_id=patient.organization_id
+    sites = (
+        Site.objects.active()
+        .filter(site_scope(actor, field="id"))
+        .filter(organization_id=patient.organization_id)
     )
     staff = clinical_staff(patient.organization_id)
     initial = {"site": patient.site_id, "admission_date": local_today(patient.site.tz)}

@@ -42,7 +42,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def _registration_sites(actor: Actor) -> QuerySet[Site]:
     user = actor.user
     assert user is not None
-    sites = Site.objects.filter(site_scope(actor, field="id"))
+    sites = Site.objects.active().filter(site_scope(actor, field="id"))
     if user.organization_id is not None:
         sites = sites.filter(organization_id=user.organization_id)
     return sites.select_related("organization").order_by("name")
