@@ -128,44 +128,41 @@ def page_shell(request: HttpRequest, name: str, render: Callable[[str], str]) ->
     return before, after
 
 
-def cached_page(*, patient_kwarg: str | None = None) -> Callable[[ViewFunc], ViewFunc]:
-    """Serve a staff page from the cache while its sites' data is unchanged (see module doc).
+def cached_page(view: ViewFunc, *, patient_kwarg: str | None = None) -> ViewFunc:
+    """`view` served from the cache while its sites' data is unchanged (see module doc).
 
-    Put it under staff_view. `patient_kwarg` names the URL argument of a page about one patient,
-    whose episodes at other sites the page may show too.
+    Applied by web.views_support.staff_view(cache=True), inside its login and capability checks;
+    never on its own. `patient_kwarg` names the URL argument of a page about one patient, whose
+    episodes at other sites the page may show too.
     """
+    name = f"{view.__module__}.{view.__qualname__}"
 
-    def decorator(view: ViewFunc) -> ViewFunc:
-        name = f"{view.__module__}.{view.__qualname__}"
-
-        @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not _cacheable(request):
-                return view(request, *args, **kwargs)
-            sites = _sites(request)
-            patient_id = kwargs.get(patient_kwarg) if patient_kwarg else None
-            key = _key(request, name, sites, generation(sites, patient_id))
-            store = caches[CACHE_ALIAS]
-            hit = store.get(key)
-            if hit is not None:
-                content, content_type, entries = hit
-                replay_entries(Actor.from_request(request), entries)
-                # Each page served carries its own single-use form tokens.
-                response = HttpResponse(refresh_tokens(content), content_type=content_type)
-                response[HEADER] = "hit"
-                return response
-            with capture_entries() as entries:
-                response = view(request, *args, **kwargs)
-            if (
-                response.status_code == 200
-                and not response.streaming
-                and not response.cookies
-                and not response.has_header("Content-Disposition")
-            ):
-                store.set(key, (response.content, response["Content-Type"], entries))
-                response[HEADER] = "miss"
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not _cacheable(request):
+            return view(request, *args, **kwargs)
+        sites = _sites(request)
+        patient_id = kwargs.get(patient_kwarg) if patient_kwarg else None
+        key = _key(request, name, sites, generation(sites, patient_id))
+        store = caches[CACHE_ALIAS]
+        hit = store.get(key)
+        if hit is not None:
+            content, content_type, entries = hit
+            replay_entries(Actor.from_request(request), entries)
+            # Each page served carries its own single-use form tokens.
+            response = HttpResponse(refresh_tokens(content), content_type=content_type)
+            response[HEADER] = "hit"
             return response
+        with capture_entries() as entries:
+            response = view(request, *args, **kwargs)
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and not response.has_header("Content-Disposition")
+        ):
+            store.set(key, (response.content, response["Content-Type"], entries))
+            response[HEADER] = "miss"
+        return response
 
-        return wrapped
-
-    return decorator
+    return wrapped
