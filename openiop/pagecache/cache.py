@@ -13,13 +13,16 @@ the page wrote when it was rendered, written again for this request (capture_ent
 replay_entries). Refusals are never cached: they raise before anything is stored.
 
 Not cached: anything but GET, htmx partial requests, a request with a message waiting to be shown,
-a request without a CSRF cookie yet, any answer other than 200, and everything on SQLite.
+a request without a CSRF cookie yet, any answer other than 200, everything on SQLite, and anything
+while the counting triggers do not match the models (`triggers_ready`: checked once per process,
+then again a minute later while they do not).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,17 +35,48 @@ from django.http import HttpRequest, HttpResponse
 from openiop.audit.services import capture_entries, replay_entries
 from openiop.core.actor import Actor
 from openiop.core.submissions import refresh_tokens
+from openiop.pagecache import triggers
 from openiop.pagecache.models import DataGeneration
 
 CACHE_ALIAS = "pages"
 BUCKET_SECONDS = 300
 HEADER = "X-OpenIOP-Page-Cache"
 
+RECHECK_SECONDS = 60
+
 ViewFunc = Callable[..., HttpResponse]
+
+logger = logging.getLogger(__name__)
+
+# Per database alias: whether its triggers matched the models, and when that was last looked at.
+_trigger_check: dict[str, tuple[bool, float]] = {}
+
+
+def triggers_ready() -> bool:
+    """Whether the counting triggers match the models (triggers.problems), so a cached page can
+    be trusted to be rendered again when its data changes. Asked once per process while they
+    match; while they do not, at most once a minute, with an error logged each time."""
+    alias = connection.alias
+    ready, checked_at = _trigger_check.get(alias, (False, -RECHECK_SECONDS))
+    if ready or time.monotonic() - checked_at < RECHECK_SECONDS:
+        return ready
+    found = triggers.problems(alias)
+    if found:
+        logger.error(
+            "Page cache off: the counting triggers do not match the models (%s); "
+            "run `openiop pagecache_triggers`.",
+            "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else ""),
+        )
+    _trigger_check[alias] = (not found, time.monotonic())
+    return not found
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "OPENIOP_PAGE_CACHE", True)) and connection.vendor == "postgresql"
+    return (
+        bool(getattr(settings, "OPENIOP_PAGE_CACHE", True))
+        and connection.vendor == "postgresql"
+        and triggers_ready()
+    )
 
 
 def generation(site_ids: set[int] | None, patient_id: int | None = None) -> int:
