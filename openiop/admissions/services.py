@@ -1106,7 +1106,8 @@ def waitlist_offer_seats(*, track: Track, by: Actor) -> list[WaitlistEntry]:
     """Offer freed seats of `track` to the next people on its waitlist; returns the new offers.
 
     A seat is free on the track's next session when enrolled patients and outstanding offers are
-    fewer than its capacity. Called when an enrollment ends (signals) and from the waitlist page.
+    fewer than its capacity. Called from the waitlist page, and when an enrollment ends
+    (waitlist_offer_freed_seats).
     Needs no capability when called by the system (`by.user` None); otherwise
     Cap.ADMISSIONS_MANAGE.
     """
@@ -1144,6 +1145,25 @@ def waitlist_offer_seats(*, track: Track, by: Actor) -> list[WaitlistEntry]:
             )
             offers.append(entry)
     return offers
+
+
+def waitlist_offer_freed_seats(*, track: Track, freed_by: str) -> None:
+    """A seat of `track` may have freed: once the caller's transaction commits, offer the track's
+    free seats to its waitlist (waitlist_offer_seats), as the system, since whoever ended the
+    enrollment need not manage admissions. Does nothing when no one is waiting.
+
+    Called by programs.services.enrollment_end, the one service that ends an enrollment (a
+    discharge ends them through it); nothing else frees a seat. `freed_by` says what did, for the
+    audit entry's path.
+    """
+    track_id = track.pk
+
+    def offer() -> None:
+        current = Track.objects.select_related("site").filter(pk=track_id).first()
+        if current is not None and current.waitlist.filter(status=WaitlistStatus.WAITING).exists():
+            waitlist_offer_seats(track=current, by=Actor.system(f"waitlist: {freed_by}"))
+
+    transaction.on_commit(offer)
 
 
 def waitlist_accept(*, entry: WaitlistEntry, by: Actor) -> Enrollment:
