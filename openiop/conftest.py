@@ -19,6 +19,16 @@ def mfa_passed(monkeypatch):
     monkeypatch.setattr("openiop.accounts.middleware.is_mfa_verified", lambda request: True)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database gets the page cache's counting triggers the way a deployment does: the
+    step after migrate (openiop pagecache_triggers; nothing on SQLite)."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("pagecache_triggers", verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _page_cache_off(settings):
     """Pages render afresh in tests, so a test sees what its own writes did and query counts pin

@@ -665,6 +665,17 @@ def assessment_decide(
 
 
 # --- insurance and cost --------------------------------------------------------------------------
+def payer_check(payer: Payer) -> None:
+    """The rules a payer must meet to be saved (new or changed): a name not blank and not another
+    payer's of the organization (case ignored), a known type. Raises RuleViolation on the field."""
+    payer.name = (payer.name or "").strip()
+    payer.payer_id = (payer.payer_id or "").strip()
+    _validate(payer, exclude=["organization"])
+    taken = Payer.objects.filter(organization_id=payer.organization_id, name__iexact=payer.name)
+    if taken.exclude(pk=payer.pk).exists():
+        raise RuleViolation(f"{payer.name} is already a payer.", code="duplicate", field="name")
+
+
 def payer_create(
     *, organization_id: int, name: str, payer_id: str, payer_type: str, by: Actor
 ) -> Payer:
@@ -672,19 +683,51 @@ def payer_create(
     or an unknown type; NotPermitted (audited) without Cap.BENEFITS_MANAGE."""
     require(by, Cap.BENEFITS_MANAGE, object_type="payer")
     payer = Payer(
-        organization_id=organization_id,
-        name=(name or "").strip(),
-        payer_id=(payer_id or "").strip(),
-        payer_type=payer_type,
+        organization_id=organization_id, name=name, payer_id=payer_id, payer_type=payer_type
     )
-    _validate(payer, exclude=["organization"])
-    if Payer.objects.filter(organization_id=organization_id, name__iexact=payer.name).exists():
-        raise RuleViolation(f"{payer.name} is already a payer.", code="duplicate", field="name")
+    payer_check(payer)
     with transaction.atomic():
         payer.save()
         audit_record(
             by, action=AuditAction.CREATE, object_type="payer", object_id=payer.pk, detail={}
         )
+    return payer
+
+
+PAYER_FIELDS = ("name", "payer_id", "payer_type", "is_active")
+
+
+def payer_update(*, payer: Payer, by: Actor, **fields: Any) -> Payer:
+    """Rename, retype or (de)activate a payer (PAYER_FIELDS); an inactive payer is offered for no
+    new coverage, and the coverages that name it keep it. Audited with the fields changed, before
+    and after. Raises RuleViolation as payer_create does; NotPermitted (audited) without
+    Cap.BENEFITS_MANAGE."""
+    require(by, Cap.BENEFITS_MANAGE, object_type="payer")
+    unknown = set(fields) - set(PAYER_FIELDS)
+    if unknown:
+        raise TypeError(f"payer_update: unknown fields {sorted(unknown)}")
+    with transaction.atomic():
+        current = Payer.objects.select_for_update().get(pk=payer.pk)
+        before = {f: getattr(current, f) for f in fields}
+        for field, value in fields.items():
+            setattr(current, field, value)
+        payer_check(current)
+        changed = [f for f in fields if getattr(current, f) != before[f]]
+        if changed:
+            current.save(update_fields=[*changed, "updated_at"])
+            audit_record(
+                by,
+                action=AuditAction.UPDATE,
+                object_type="payer",
+                object_id=current.pk,
+                detail={
+                    "fields": changed,
+                    "before": {f: before[f] for f in changed},
+                    "after": {f: getattr(current, f) for f in changed},
+                },
+            )
+    for field in fields:
+        setattr(payer, field, getattr(current, field))
     return payer
 
 
@@ -1108,7 +1151,8 @@ def waitlist_offer_seats(*, track: Track, by: Actor) -> list[WaitlistEntry]:
     """Offer freed seats of `track` to the next people on its waitlist; returns the new offers.
 
     A seat is free on the track's next session when enrolled patients and outstanding offers are
-    fewer than its capacity. Called when an enrollment ends (signals) and from the waitlist page.
+    fewer than its capacity. Called from the waitlist page, and when an enrollment ends
+    (waitlist_offer_freed_seats).
     Needs no capability when called by the system (`by.user` None); otherwise
     Cap.ADMISSIONS_MANAGE.
     """
@@ -1146,6 +1190,25 @@ def waitlist_offer_seats(*, track: Track, by: Actor) -> list[WaitlistEntry]:
             )
             offers.append(entry)
     return offers
+
+
+def waitlist_offer_freed_seats(*, track: Track, freed_by: str) -> None:
+    """A seat of `track` may have freed: once the caller's transaction commits, offer the track's
+    free seats to its waitlist (waitlist_offer_seats), as the system, since whoever ended the
+    enrollment need not manage admissions. Does nothing when no one is waiting.
+
+    Called by programs.services.enrollment_end, the one service that ends an enrollment (a
+    discharge ends them through it); nothing else frees a seat. `freed_by` says what did, for the
+    audit entry's path.
+    """
+    track_id = track.pk
+
+    def offer() -> None:
+        current = Track.objects.select_related("site").filter(pk=track_id).first()
+        if current is not None and current.waitlist.filter(status=WaitlistStatus.WAITING).exists():
+            waitlist_offer_seats(track=current, by=Actor.system(f"waitlist: {freed_by}"))
+
+    transaction.on_commit(offer)
 
 
 def waitlist_accept(*, entry: WaitlistEntry, by: Actor) -> Enrollment:

@@ -44,7 +44,6 @@ from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
 from openiop.measures.domain import cssrs
-from openiop.pagecache.cache import cached_page
 from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
@@ -108,8 +107,7 @@ def public_thanks(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 # --- board and reports ---------------------------------------------------------------------------
-@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True, cache=True)
 def board(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     search = request.GET.get("q", "")[:100]

@@ -20,7 +20,6 @@ from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
 from openiop.core.errors import Conflict, DomainError
 from openiop.episodes.models import Episode
-from openiop.pagecache.cache import cached_page
 from openiop.programs.models import GroupSession, Site
 from openiop.web.views_support import paginate, staff_view
 
@@ -37,8 +36,7 @@ def _chosen_site(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[
     return chosen, sites
 
 
-@staff_view(Cap.SCHEDULE_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.SCHEDULE_VIEW, patient_data=True, cache=True)
 def today(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     site, sites = _chosen_site(request, actor)
@@ -65,8 +63,7 @@ def _roster_context(request: HttpRequest, actor: Actor, session: GroupSession) -
     }
 
 
-@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True, cache=True)
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     """The roster of one session: take attendance ('All present', then the exceptions)."""
     actor = Actor.from_request(request)
@@ -162,8 +159,7 @@ def patient_hours(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "attendance/patient_hours.html", {"ledger": ledger})
 
 
-@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True, cache=True)
 def below_hours(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     site, sites = _chosen_site(request, actor)

@@ -404,7 +404,9 @@ def episode_discharge(
     alert_decisions: Mapping[int, str] | None = None,
     safety_note: str = "",
 ) -> Episode:
-    """Discharge the episode and end its open track enrollments on the discharge date.
+    """Discharge the episode and end its open track enrollments on the discharge date; each seat
+    freed is offered to its track's waitlist once the discharge commits (enrollment_end calls
+    admissions.services.waitlist_offer_freed_seats).
 
     The patient stays on rosters up to and including the discharge date and leaves later ones.
     An open safety alert or an unassessed positive screen stops the discharge with the reason,
@@ -438,7 +440,7 @@ def episode_discharge(
                     field="discharge_date",
                 )
         safety_settle_at_close(episode=current, decisions=alert_decisions, note=safety_note, by=by)
-        for enrollment in ending:
+        for enrollment in ending:  # each offers its freed seat to the track's waitlist
             enrollment_end(
                 enrollment=enrollment,
                 end_date=discharge_date,

@@ -24,7 +24,6 @@ from openiop.notes import domain, selectors, services
 from openiop.notes.forms import AddendumForm, IndividualNoteForm
 from openiop.notes.models import NoteFormat, NoteKind, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
-from openiop.pagecache.cache import cached_page
 from openiop.programs.models import GroupSession
 from openiop.web.pdf import pdf_response
 from openiop.web.views_support import form_error, paginate, staff_view
@@ -190,8 +189,7 @@ def _sections_input(
     return out
 
 
-@staff_view(Cap.NOTE_TEXT, patient_data=True)
-@cached_page()
+@staff_view(Cap.NOTE_TEXT, patient_data=True, cache=True)
 def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
     """The group note on one screen. Saving and checking are htmx requests that swap the form;
     a successful signature sends the browser to the signed note (HX-Redirect)."""

@@ -1230,7 +1230,8 @@ def enrollment_end(
     """End the enrollment on `end_date` (its last day on rosters); it is kept, never deleted.
 
     The patient stays on rosters up to and including end_date and leaves later ones. An enrollment
-    that already ends later may be ended earlier (a discharge). Raises RuleViolation for a blank
+    that already ends later may be ended earlier (a discharge). The seat it frees is offered to the
+    track's waitlist once this commits (admissions.services.waitlist_offer_freed_seats). Raises RuleViolation for a blank
     reason, an end before the start, or an enrollment already ended by then; NotPermitted (audited)
     without Cap.EPISODE_MANAGE or for a patient at another site.
     """
@@ -1272,6 +1273,10 @@ def enrollment_end(
                 "reason": reason,
             },
         )
+    # Imported here: admissions builds on this module (an admission starts an enrollment).
+    from openiop.admissions.services import waitlist_offer_freed_seats
+
+    waitlist_offer_freed_seats(track=current.track, freed_by=f"enrollment {current.pk} ended")
     enrollment.end_date, enrollment.end_reason = current.end_date, current.end_reason
     return enrollment
 

@@ -607,6 +607,54 @@ def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic
         )
 
 
+def _full_track_with_one_waiting(clinic):
+    """The track full (capacity 2) and one admission on its waitlist; returns the two enrollments
+    and the waiting entry."""
+    enrollments = []
+    for _n in range(2):
+        episode = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
+        enrollments.append(
+            Enrollment.objects.create(
+                episode=episode, track=clinic.track, start_date=timezone.localdate()
+            )
+        )
+    waiting = services.admission_admit(
+        inquiry=clinic.assessed(first_name="Ash", phone="5550101111"),
+        track=clinic.track,
+        by=clinic.actor("intake"),
+    )
+    entry = WaitlistEntry.objects.get(episode=waiting.episode)
+    assert entry.status == "waiting"
+    return enrollments, entry
+
+
+def test_ending_an_enrollment_offers_its_seat_to_the_waitlist_as_the_system(clinic):
+    from openiop.programs.services import enrollment_end
+
+    enrollments, entry = _full_track_with_one_waiting(clinic)
+    enrollment_end(
+        enrollment=enrollments[0],
+        end_date=timezone.localdate(),
+        reason="Moved away",
+        by=clinic.actor("intake"),
+    )
+    entry.refresh_from_db()
+    assert entry.status == "offered" and entry.offered_start_date == clinic.session.date
+    offer = AuditEntry.objects.get(object_type="waitlist", object_id=str(entry.pk))
+    assert offer.user_id is None and offer.path == f"waitlist: enrollment {enrollments[0].pk} ended"
+
+
+def test_nothing_but_ending_an_enrollment_through_its_service_offers_a_seat(clinic):
+    """No signal: a row changed behind the services' back offers nothing (and is not a way in)."""
+    enrollments, entry = _full_track_with_one_waiting(clinic)
+    ended = enrollments[0]
+    ended.end_date = timezone.localdate()
+    ended.end_reason = "Typed in by hand"
+    ended.save()
+    entry.refresh_from_db()
+    assert entry.status == "waiting"
+
+
 def test_readmission_opens_a_new_episode_on_the_same_patient(clinic):
     patient = make_patient(
         clinic.site,
