@@ -29,7 +29,7 @@ from openiop.episodes.models import Episode, LevelOfCareChange
 from openiop.measures.services import safety_settle_at_close
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, Site
-from openiop.programs.services import enrollment_end, require_site_takes_new_work
+from openiop.programs.services import enrollment_end_at_discharge, require_site_takes_new_work
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -405,7 +405,7 @@ def episode_discharge(
     safety_note: str = "",
 ) -> Episode:
     """Discharge the episode and end its open track enrollments on the discharge date; each seat
-    freed is offered to its track's waitlist once the discharge commits (enrollment_end calls
+    freed is offered to its track's waitlist once the discharge commits (enrollment_end_at_discharge calls
     admissions.services.waitlist_offer_freed_seats).
 
     The patient stays on rosters up to and including the discharge date and leaves later ones.
@@ -441,7 +441,7 @@ def episode_discharge(
                 )
         safety_settle_at_close(episode=current, decisions=alert_decisions, note=safety_note, by=by)
         for enrollment in ending:  # each offers its freed seat to the track's waitlist
-            enrollment_end(
+            enrollment_end_at_discharge(
                 enrollment=enrollment,
                 end_date=discharge_date,
                 reason=f"Discharged: {DischargeReason(reason).label}",

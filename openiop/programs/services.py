@@ -1235,8 +1235,19 @@ def enrollment_end(
     reason, an end before the start, or an enrollment already ended by then; NotPermitted (audited)
     without Cap.EPISODE_MANAGE or for a patient at another site.
     """
+    require_patient(by, Cap.EPISODE_MANAGE, enrollment.episode.patient, object_type="enrollment")
+    return enrollment_end_at_discharge(
+        enrollment=enrollment, end_date=end_date, reason=reason, by=by
+    )
+
+
+def enrollment_end_at_discharge(
+    *, enrollment: Enrollment, end_date: dt.date, reason: str, by: Actor
+) -> Enrollment:
+    """enrollment_end without its own permission check: for episodes.services.episode_discharge
+    only, which has checked that `by` may discharge this episode (a clinician may discharge their
+    own patient without managing enrollments). Same rules, audit entry and waitlist offer."""
     episode = enrollment.episode
-    require_patient(by, Cap.EPISODE_MANAGE, episode.patient, object_type="enrollment")
     if end_date is None:
         raise RuleViolation("Enter the last day.", code="required", field="end_date")
     reason = _text(reason, "reason", "the reason for leaving")

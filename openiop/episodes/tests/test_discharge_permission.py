@@ -109,3 +109,18 @@ def test_the_discharge_page_and_button_follow_the_same_rule(client, clinic, own,
     response = client.post(mine, {**FORM, "confirm": "yes"})
     assert response.status_code == 302
     assert Episode.objects.get(pk=own.pk).status == "discharged"
+
+
+def test_a_clinician_discharges_their_own_patient_who_is_enrolled_in_a_track(clinic, own):
+    """The discharge ends the patient's enrollment as part of it: the clinician's right to
+    discharge covers that step (it is not a separate enrollment change of theirs)."""
+    from openiop.programs.models import Enrollment
+    from openiop.testing import make_track
+
+    enrollment = Enrollment.objects.create(
+        episode=own, track=make_track(clinic.site), start_date=ADMITTED
+    )
+    _discharge(clinic, own, clinic.clinician)
+    assert Episode.objects.get(pk=own.pk).status == "discharged"
+    enrollment.refresh_from_db()
+    assert enrollment.end_date == dt.date(2026, 3, 6)
