@@ -1131,9 +1131,7 @@ def admission_admit(
 
 
 def _enrolled_on(track: Track, day: dt.date) -> int:
-    return Enrollment.objects.filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=day), track=track, start_date__lte=day
-    ).count()
+    return Enrollment.objects.on(day).filter(track=track).count()
 
 
 def _track_full_on(track: Track, day: dt.date) -> bool:

@@ -177,6 +177,16 @@ def week_line(
     return WeekLine(week, scheduled, attended, remaining, minimum_minutes, status)
 
 
+def weekly_minimum_minutes(
+    track_minimum: int | None, payer_minimum: int | None = None
+) -> int | None:
+    """The minutes a week is judged against: the payer's own minimum where the patient's coverage
+    sets one (a payer's thresholds are configuration, domain.md s.2), else the enrolled track's
+    (9 h adults, 6 h adolescents by default, s.1 and s.6). None: no minimum that week. The one
+    seam for the minimum: the hours ledger asks here, never the track directly."""
+    return payer_minimum if payer_minimum is not None else track_minimum
+
+
 def ledger(
     lines: Sequence[SessionLine],
     minimum_for_week: dict[IsoWeek, int | None],

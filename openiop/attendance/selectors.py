@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from openiop.accounts.access import require, require_patient, site_scope
 from openiop.accounts.domain import Cap
-from openiop.attendance.domain import SessionLine, WeekLine, ledger
+from openiop.attendance.domain import SessionLine, WeekLine, ledger, weekly_minimum_minutes
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_denied, audit_record, audit_record_many
@@ -32,14 +32,11 @@ from openiop.episodes.models import Alert, Episode
 from openiop.patients.models import Patient
 from openiop.patients.selectors import patient_match
 from openiop.programs.choices import SessionStatus
-from openiop.programs.models import Enrollment, GroupSession, Site, Track
+from openiop.programs.domain import DateSpan
+from openiop.programs.models import Enrollment, GroupSession, Site, Track, enrolled_q
 
 
 # --- rosters -------------------------------------------------------------------------------------
-def _enrolled_on(date: dt.date) -> Q:
-    return Q(start_date__lte=date) & (Q(end_date__isnull=True) | Q(end_date__gte=date))
-
-
 def roster_episode_ids(
     session: GroupSession, recorded: Sequence[Attendance] | None = None
 ) -> set[int]:
@@ -50,7 +47,8 @@ def roster_episode_ids(
         ids.add(session.episode_id)
     if session.track_id:
         ids.update(
-            Enrollment.objects.filter(_enrolled_on(session.date), track_id=session.track_id)
+            Enrollment.objects.on(session.date)
+            .filter(track_id=session.track_id)
             .order_by()
             .values_list("episode_id", flat=True)
         )
@@ -204,7 +202,7 @@ def weekly_lines(
     enrollments_of: dict[int, list[tuple[int, dt.date, dt.date | None, int]]] = defaultdict(list)
     for episode_id, track_id, start_date, end_date, minimum_minutes in enrollments:
         enrollments_of[episode_id].append((track_id, start_date, end_date, minimum_minutes))
-    week_spans = [(week, week.monday, week.sunday) for week in weeks]
+    week_spans = [(week, DateSpan(week.monday, week.sunday)) for week in weeks]
 
     result: dict[int, list[WeekLine]] = {}
     for episode in episodes:
@@ -212,18 +210,18 @@ def weekly_lines(
         minimum: dict[IsoWeek, int | None] = {}
         discharged = episode.discharge_date
         for track_id, start_date, end_date, minimum_minutes in enrollments_of[episode.pk]:
-            last = end_date or end
-            if discharged is not None and discharged < last:
-                last = discharged
+            enrolled = DateSpan(start_date, end_date)
+            # On rosters until the enrollment ends or the episode is discharged, whichever is first.
+            ends = [d for d in (end_date, discharged) if d is not None]
+            on_roster = DateSpan(start_date, min(ends) if ends else None)
             for slot in by_track[track_id]:
-                if start_date <= slot.date <= last:
+                if on_roster.contains(slot.date):
                     lines.append(
                         SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id)))
                     )
-            enrolled_to = end_date or end
-            for week, monday, sunday in week_spans:
-                if start_date <= sunday and enrolled_to >= monday:
-                    minimum[week] = minimum_minutes
+            for week, span in week_spans:
+                if enrolled.overlaps(span):
+                    minimum[week] = weekly_minimum_minutes(minimum_minutes)
         for slot in by_episode[episode.pk]:
             lines.append(SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id))))
         result[episode.pk] = ledger(lines, minimum, weeks, today)
@@ -328,9 +326,10 @@ def below_hours(
     _require_site(actor, site)
     episodes_qs = (
         Episode.objects.filter(
-            site=site, status=EpisodeStatus.ACTIVE, enrollments__start_date__lte=week.sunday
+            enrolled_q(week.monday, week.sunday, via="enrollments__"),
+            site=site,
+            status=EpisodeStatus.ACTIVE,
         )
-        .filter(Q(enrollments__end_date__isnull=True) | Q(enrollments__end_date__gte=week.monday))
         .select_related("patient")
         # What the list and the ledger read; a site has 100+ active episodes to judge each week.
         .only(
@@ -455,7 +454,8 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     )
     track_ids = {s.track_id for s in sessions if s.track_id}
     enrolled = dict(
-        Enrollment.objects.filter(_enrolled_on(date), track_id__in=track_ids)
+        Enrollment.objects.on(date)
+        .filter(track_id__in=track_ids)
         .values("track_id")
         .annotate(n=Count("id"))
         .values_list("track_id", "n")

@@ -253,6 +253,27 @@ class GroupSession(TimeStamped, Versioned):
         return self.status == SessionStatus.CANCELLED
 
 
+def enrolled_q(first: dt.date, last: dt.date | None = None, *, via: str = "") -> Q:
+    """Enrollments covering a day (`first`), or any day of first..last: "enrolled on day D"
+    (ADR 2) as a filter, the same rule as programs.domain.DateSpan.contains / overlaps. `via`
+    reaches enrollments through a relation ("enrollments__" from Episode); give the whole Q to
+    one filter() so that both ends are read from the same enrollment."""
+    last = first if last is None else last
+    return Q(**{f"{via}start_date__lte": last}) & (
+        Q(**{f"{via}end_date__isnull": True}) | Q(**{f"{via}end_date__gte": first})
+    )
+
+
+class EnrollmentQuerySet(models.QuerySet["Enrollment"]):
+    def on(self, day: dt.date) -> EnrollmentQuerySet:
+        """Enrollments that include `day` (rosters, seats taken that day)."""
+        return self.filter(enrolled_q(day))
+
+    def during(self, first: dt.date, last: dt.date) -> EnrollmentQuerySet:
+        """Enrollments that include any day from `first` to `last` (a week of hours)."""
+        return self.filter(enrolled_q(first, last))
+
+
 class Enrollment(TimeStamped):
     """An episode's membership in a track from start_date to end_date (both included)."""
 
@@ -263,6 +284,8 @@ class Enrollment(TimeStamped):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
+
+    objects = models.Manager.from_queryset(EnrollmentQuerySet)()
 
     class Meta:
         ordering = ["start_date"]

@@ -27,6 +27,7 @@ from openiop.programs.models import (
     Site,
     Track,
     TrackBlock,
+    enrolled_q,
 )
 from openiop.programs.services import closure_affected_sessions, session_manage_cap
 
@@ -85,9 +86,7 @@ def _enrolled_on(today_by_tz: dict[str, dt.date]) -> Q:
     """Enrollments open on each site's local today (`track__site__timezone` -> date)."""
     cond = Q(pk__in=[])
     for tz_name, today in today_by_tz.items():
-        cond |= Q(site__timezone=tz_name, enrollments__start_date__lte=today) & (
-            Q(enrollments__end_date__isnull=True) | Q(enrollments__end_date__gte=today)
-        )
+        cond |= Q(site__timezone=tz_name) & enrolled_q(today, via="enrollments__")
     return cond
 
 
@@ -157,11 +156,7 @@ def track_detail(*, actor: Actor, track_id: int) -> TrackDetail:
     current = [b for b in blocks if b.valid_until is None or b.valid_until >= today]
     past = [b for b in blocks if b.valid_until is not None and b.valid_until < today]
     curriculum = list(track.curriculum.order_by("week_number"))
-    enrolled = (
-        Enrollment.objects.filter(track=track, start_date__lte=today)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-        .count()
-    )
+    enrolled = Enrollment.objects.on(today).filter(track=track).count()
     week = None
     if curriculum and blocks:
         from openiop.programs.domain import curriculum_week

@@ -194,11 +194,7 @@ def roster_size(session: GroupSession, on: dt.date | None = None) -> int:
     if session.track_id is None:
         return 0
     day = on or session.date
-    return (
-        Enrollment.objects.filter(track_id=session.track_id, start_date__lte=day)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
-        .count()
-    )
+    return Enrollment.objects.on(day).filter(track_id=session.track_id).count()
 
 
 def _check_room_fits(room: Room | None, size: int, what: str) -> None:
@@ -1164,9 +1160,10 @@ def enrollment_start(
                 field="start_date",
             )
         new = domain.DateSpan(start_date, None)
+        # Any enrollment in the track that overlaps the new one (open from start_date on).
         open_one = (
-            Enrollment.objects.filter(episode=current, track=track)
-            .filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
+            Enrollment.objects.during(start_date, dt.date.max)
+            .filter(episode=current, track=track)
             .first()
         )
         if open_one is not None:

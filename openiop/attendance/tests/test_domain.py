@@ -317,3 +317,12 @@ def test_the_start_rule_refuses_naive_datetimes():
         not_started_problem(dt.datetime(2026, 3, 8, 9, 0), dt.datetime.now(UTC), CHICAGO)
     with pytest.raises(ValueError, match="aware"):
         not_started_problem(dt.datetime(2026, 3, 8, 9, 0, tzinfo=UTC), dt.datetime.now(), CHICAGO)
+
+
+def test_the_weekly_minimum_is_the_payers_where_it_sets_one_else_the_tracks():
+    from openiop.attendance.domain import weekly_minimum_minutes
+
+    assert weekly_minimum_minutes(540) == 540
+    assert weekly_minimum_minutes(540, payer_minimum=600) == 600
+    assert weekly_minimum_minutes(None, payer_minimum=540) == 540
+    assert weekly_minimum_minutes(None) is None
