@@ -22,7 +22,7 @@ from openiop.core.dates import DateKind
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
 from openiop.measures.domain import cssrs
 from openiop.patients.choices import Sex
-from openiop.web.fields import date_field
+from openiop.web.fields import WholeNumberField, date_field
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -108,7 +108,7 @@ class PublicInquiryForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = WholeNumberField(widget=forms.HiddenInput)
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     next_action = forms.CharField(required=False, max_length=200)
     next_action_date = date_field("Next action date", DateKind.PLANNED, required=False)
@@ -181,7 +181,7 @@ class ScheduleForm(forms.Form):
 
 
 class AssessmentForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = WholeNumberField(widget=forms.HiddenInput, required=False)
     edition = forms.ChoiceField(
         label="ASAM Criteria edition", choices=[("3", "3rd edition"), ("4", "4th edition")]
     )
@@ -214,7 +214,7 @@ class AssessmentForm(forms.Form):
 
 
 class DecideForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = WholeNumberField(widget=forms.HiddenInput)
     chosen_level = forms.ChoiceField(label="Level of care chosen", choices=LevelOfCare.choices)
 
     def __init__(self, *args: Any, edition: str = "3", **kwargs: Any) -> None:
@@ -274,7 +274,7 @@ class VerificationForm(forms.Form):
         label="Coinsurance %",
     )
     prior_auth_required = forms.ChoiceField(label="Prior authorization required?", choices=YES_NO)
-    days_allowed = forms.IntegerField(required=False, min_value=0, label="Days allowed")
+    days_allowed = WholeNumberField(required=False, min_value=0, label="Days allowed")
     reference_number = forms.CharField(max_length=60, label="Call reference number")
     payer_contact = forms.CharField(max_length=120, required=False, label="Who at the payer")
 
@@ -304,7 +304,7 @@ class AdmitForm(forms.Form):
 
 
 class DocumentDetailsForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = WholeNumberField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, names: tuple[str, ...], labels: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -313,7 +313,7 @@ class DocumentDetailsForm(forms.Form):
 
 
 class SignForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = WholeNumberField(widget=forms.HiddenInput)
     signed_name = forms.CharField(max_length=200, label="Typed full name of the signer")
     signer_relationship = forms.CharField(
         max_length=60, required=False, label="Signing as (leave empty when the patient signs)"

@@ -3,12 +3,12 @@ from __future__ import annotations
 from django import forms
 
 from openiop.attendance.choices import AttendanceStatus
-from openiop.web.fields import WeekField
+from openiop.web.fields import IdField, WeekField, WholeNumberField
 
 
 class AttendanceRowForm(forms.Form):
-    episode_id = forms.IntegerField(widget=forms.HiddenInput)
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    episode_id = IdField(widget=forms.HiddenInput)
+    version = WholeNumberField(required=False, widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AttendanceStatus.choices)
     minutes_attended = forms.IntegerField(
         label="Minutes", required=False, min_value=0, max_value=24 * 60

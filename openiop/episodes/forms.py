@@ -19,7 +19,7 @@ from openiop.episodes.choices import (
     TreatmentFocus,
 )
 from openiop.programs.models import Site
-from openiop.web.fields import date_field
+from openiop.web.fields import WholeNumberField, date_field
 
 CLINICAL_ROLES = sorted(role.value for role, caps in ROLE_CAPS.items() if Cap.CLINICAL_VIEW in caps)
 
@@ -66,7 +66,7 @@ class EpisodeOpenForm(forms.Form):
 
 
 class VersionedForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = WholeNumberField(widget=forms.HiddenInput)
 
 
 class ChangeLevelForm(VersionedForm):

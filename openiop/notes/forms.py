@@ -10,7 +10,7 @@ from django import forms
 from openiop.core.dates import DateKind
 from openiop.notes.models import NoteFormat
 from openiop.treatment.models import PlanObjective
-from openiop.web.fields import date_field
+from openiop.web.fields import WholeNumberField, date_field
 
 
 class ObjectiveChoice(forms.ModelMultipleChoiceField):
@@ -18,10 +18,35 @@ class ObjectiveChoice(forms.ModelMultipleChoiceField):
         return f"{obj.text} (by {obj.target_date:%Y-%m-%d})"
 
 
+class GroupNoteForm(forms.Form):
+    """The shared part of a group note as the one-screen form sends it (each member's section is
+    read by the view, one set of fields per member)."""
+
+    note_format = forms.ChoiceField(
+        choices=NoteFormat.choices,
+        error_messages={
+            "required": "Choose the note's format.",
+            "invalid_choice": "Choose one of the note formats (DAP, BIRP or SOAP).",
+        },
+    )
+    version = WholeNumberField(required=False)
+    topic = forms.CharField(label="Topic", max_length=200, required=False)
+    curriculum_module = forms.CharField(label="Curriculum module", max_length=200, required=False)
+    modality = forms.CharField(label="Modality", max_length=60, required=False)
+    interventions = forms.CharField(label="Interventions", max_length=4000, required=False)
+
+    def first_error(self) -> tuple[str, str]:
+        """The first problem as (message, field name), for the screen's error box."""
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else None
+            return (f"{label}: {errors[0]}" if label else str(errors[0])), name
+        return "", ""
+
+
 class IndividualNoteForm(forms.Form):
     """An individual or family note: kind, format, date and times, topic, the format's fields."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = WholeNumberField(widget=forms.HiddenInput, required=False)
     note_format = forms.ChoiceField(widget=forms.HiddenInput, choices=NoteFormat.choices)
     kind = forms.ChoiceField(
         label="Session", choices=[("individual", "Individual"), ("family", "Family")]

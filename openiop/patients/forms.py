@@ -10,7 +10,7 @@ from openiop.core.dates import DateKind
 from openiop.patients.models import Patient, PatientContact
 from openiop.patients.services import CONTACT_FIELDS, PATIENT_FIELDS
 from openiop.programs.models import Site
-from openiop.web.fields import date_field
+from openiop.web.fields import WholeNumberField, date_field
 
 
 class PatientSearchForm(forms.Form):
@@ -75,7 +75,7 @@ class PatientCreateForm(PatientForm):
 
 
 class PatientEditForm(PatientForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = WholeNumberField(widget=forms.HiddenInput)
 
     class Meta(PatientForm.Meta):
         pass

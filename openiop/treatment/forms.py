@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from openiop.accounts.models import User
 from openiop.core.dates import DateKind
 from openiop.treatment.models import GoalStatus, Modality, ReferralKind, SignerRole
-from openiop.web.fields import date_field
+from openiop.web.fields import IdField, WholeNumberField, date_field
 
 
 def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms.CharField:
@@ -20,7 +20,7 @@ def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms
 
 
 class PlanTextForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = WholeNumberField(widget=forms.HiddenInput, required=False)
     strengths = _area("Strengths and preferences (in the patient's words)")
     discharge_criteria = _area("Discharge criteria discussed with the patient")
     review_summary = _area("Review: progress since the last version")
@@ -33,23 +33,23 @@ class ProblemForm(forms.Form):
 
 
 class GoalForm(forms.Form):
-    problem = forms.IntegerField(widget=forms.HiddenInput)
+    problem = IdField(widget=forms.HiddenInput)
     text = forms.CharField(label="Goal", max_length=400)
 
 
 class GoalStatusForm(forms.Form):
-    goal = forms.IntegerField(widget=forms.HiddenInput)
+    goal = IdField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=GoalStatus.choices)
 
 
 class ObjectiveForm(forms.Form):
-    goal = forms.IntegerField(widget=forms.HiddenInput)
+    goal = IdField(widget=forms.HiddenInput)
     text = forms.CharField(label="Measurable objective", max_length=400)
     target_date = date_field("Target date", DateKind.PLANNED)
 
 
 class InterventionForm(forms.Form):
-    goal = forms.IntegerField(widget=forms.HiddenInput)
+    goal = IdField(widget=forms.HiddenInput)
     modality = forms.ChoiceField(choices=Modality.choices)
     frequency = forms.CharField(max_length=100)
     responsible = forms.ModelChoiceField(queryset=User.objects.none(), label="Responsible staff")
@@ -68,7 +68,7 @@ class SignForm(forms.Form):
 
 
 class SummaryForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = WholeNumberField(widget=forms.HiddenInput, required=False)
     narrative = _area("Clinician's narrative", rows=6)
     next_level_of_care = forms.CharField(max_length=200, required=False)
     relapse_prevention = _area("Relapse prevention")
