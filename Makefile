@@ -20,6 +20,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/openiop migrate --no-input -v0
+	$(BIN)/openiop pagecache_triggers -v0
 	$(BIN)/openiop demo --keep-existing
 	$(BIN)/openiop demo_logins --url http://127.0.0.1:$(PORT)
 	@echo "Periodic tasks (safety-alert escalation) run beside the server; their log is var/periodic.log"
@@ -28,6 +29,7 @@ run: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/openiop migrate --no-input -v0
+	$(BIN)/openiop pagecache_triggers -v0
 	$(BIN)/openiop demo --keep-existing
 
 # The whole suite: domain + Django tests on SQLite, the same on PostgreSQL (when DATABASE_URL is set

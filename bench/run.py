@@ -84,6 +84,7 @@ def ensure_database(name: str, *, sites: int, patients: int, seed: int, rebuild:
         if exists and not rebuild and _fresh(name, patients):
             log(f"== {name}: reusing the synthetic network already there (migrating it)")
             openiop(["migrate", "--no-input", "-v0"], name)  # new indexes reach a kept database
+            openiop(["pagecache_triggers", "-v0"], name)
             return
         if exists:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -92,6 +93,7 @@ def ensure_database(name: str, *, sites: int, patients: int, seed: int, rebuild:
             conn.execute(f'ALTER DATABASE "{name}" SET {key} = {value}')
     log(f"== {name}: migrating and filling ({patients:,} patients, {sites} sites)")
     openiop(["migrate", "--no-input", "-v0"], name)
+    openiop(["pagecache_triggers", "-v0"], name)
     openiop(
         [
             "synth",

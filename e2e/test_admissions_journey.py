@@ -139,6 +139,12 @@ def test_from_the_first_call_to_the_first_group(
     page.get_by_role("button", name="Add payer").click()
     page.goto(f"{base}/admissions/")
     page.get_by_role("link", name="Isolde Fennimorrow").click()
+    # The next steps are a row of links: no list bullet drawn over "Add coverage".
+    steps = page.locator('section[aria-label="Next steps"] ul.toolbar > li')
+    assert (
+        steps.evaluate_all("els => els.map(e => getComputedStyle(e).listStyleType)")
+        == ["none"] * steps.count()
+    )
     page.get_by_role("link", name="Add coverage").click()
     page.get_by_label("Payer").select_option(label="Bluebell Mutual (fictional)")
     page.get_by_label("Rank").select_option("primary")

@@ -1,3 +1,6 @@
+import datetime as dt
+import os
+
 import pytest
 
 
@@ -14,6 +17,16 @@ def mfa_passed(monkeypatch):
     Directors and administrators must pass two-factor; the login tests cover that path for real.
     """
     monkeypatch.setattr("openiop.accounts.middleware.is_mfa_verified", lambda request: True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database gets the page cache's counting triggers the way a deployment does: the
+    step after migrate (openiop pagecache_triggers; nothing on SQLite)."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("pagecache_triggers", verbosity=0)
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +46,17 @@ def page_cache(settings):
     caches[CACHE_ALIAS].clear()
     yield caches[CACHE_ALIAS]
     caches[CACHE_ALIAS].clear()
+
+
+@pytest.fixture(autouse=True)
+def _clock_shift(monkeypatch):
+    """OPENIOP_TEST_CLOCK_SHIFT_HOURS=N runs the suite N hours from now (django.utils.timezone.now,
+    which core.clock reads), to find tests that pass only at some hours of the day: sessions
+    'today at 10:00' are in the future before 10:00 and in the past after it."""
+    hours = os.environ.get("OPENIOP_TEST_CLOCK_SHIFT_HOURS")
+    if hours:
+        from django.utils import timezone
+
+        real = timezone.now
+        shift = dt.timedelta(hours=float(hours))
+        monkeypatch.setattr(timezone, "now", lambda: real() + shift)

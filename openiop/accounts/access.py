@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
@@ -53,3 +53,13 @@ def site_scope(actor: Actor, field: str = "site_id") -> Q:
 
 def visible_patients(actor: Actor, qs: QuerySet[Patient]) -> QuerySet[Patient]:
     return qs.filter(site_scope(actor))
+
+
+def home_path(user: Any) -> str:
+    """Where a staff member starts: Today, or the audit log for a role that has no schedule (the
+    auditor). The login, two-factor and the OpenIOP link of every page all go here."""
+    from django.urls import reverse
+
+    if user.can(Cap.AUDIT_VIEW) and not user.can(Cap.SCHEDULE_VIEW):
+        return reverse("audit:log")
+    return reverse("web:today")

@@ -17,7 +17,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -61,7 +61,7 @@ class StaffCreationForm(UserCreationForm):  # type: ignore[type-arg]
     """A new account: its role and sites are requested, not granted (staff_create decides)."""
 
     role = forms.ChoiceField(choices=ROLE_CHOICES)
-    sites = forms.ModelMultipleChoiceField(queryset=Site.objects.all(), required=False)
+    sites = forms.ModelMultipleChoiceField(queryset=Site.objects.active(), required=False)
     reason = forms.CharField(
         max_length=300, required=False, help_text="Why this person needs this access"
     )
@@ -98,7 +98,7 @@ class StaffChangeForm(forms.ModelForm):  # type: ignore[type-arg]
 class AccessChangeForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
     sites = forms.ModelMultipleChoiceField(
-        queryset=Site.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=Site.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     activate = forms.BooleanField(required=False, label="Make the account active")
     reason = forms.CharField(max_length=300, required=False)
@@ -202,10 +202,13 @@ class StaffAdmin(SetupAdmin, UserAdmin):  # type: ignore[misc]
         user = get_object_or_404(User, pk=user_id)
         initial = {"role": user.role, "sites": list(user.sites.all())}
         form = AccessChangeForm(request.POST or None, initial=initial)
+        # Active sites, and the inactive ones the account already has (kept unless unticked).
+        choices = Site.objects.filter(
+            Q(pk__in=Site.objects.active().values("pk")) | Q(pk__in=user.sites.values("pk"))
+        )
         if user.organization_id:
-            form.fields["sites"].queryset = Site.objects.filter(  # type: ignore[attr-defined]
-                organization_id=user.organization_id
-            )
+            choices = choices.filter(organization_id=user.organization_id)
+        form.fields["sites"].queryset = choices  # type: ignore[attr-defined]
         if request.method == "POST" and form.is_valid():
             try:
                 change = staff_change_access(

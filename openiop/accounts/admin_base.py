@@ -161,10 +161,15 @@ class SetupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if obj is not None and may_set_up(request):
             history = blocking_history(obj, self.admin_site)
             if history:
+                can_deactivate = any(f.name == "is_active" for f in self.opts.get_fields())
                 messages.error(
                     request,
                     f"This {self.opts.verbose_name} has history ({history[0]}) and is kept: "
-                    "deactivate it instead of deleting it.",
+                    + (
+                        "deactivate it instead of deleting it (untick Active and save)."
+                        if can_deactivate
+                        else "it cannot be deleted."
+                    ),
                 )
                 return HttpResponseRedirect(
                     reverse(

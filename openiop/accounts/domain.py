@@ -42,6 +42,8 @@ class Cap(StrEnum):
     PATIENT_EDIT = "patient.edit"  # create and edit demographics and contacts
     EPISODE_VIEW = "episode.view"  # episode status, dates, level of care, enrollments
     EPISODE_MANAGE = "episode.manage"  # open, change level, hold, discharge, enroll
+    # Discharge the episodes of which one is the primary clinician (episodes.services)
+    EPISODE_DISCHARGE_OWN = "episode.discharge_own"
     CLINICAL_VIEW = (
         "clinical.view"  # clinical chart: attendance detail, alerts, (later) notes, scores
     )
@@ -60,7 +62,10 @@ class Cap(StrEnum):
     ALL_SITES = "sites.all"  # not limited to the user's own sites
     ADMISSIONS_VIEW = "admissions.view"  # inquiries and the admissions pipeline board
     ADMISSIONS_MANAGE = "admissions.manage"  # record inquiries, move them, admit, intake packet
-    ADMISSIONS_ASSESS = "admissions.assess"  # pre-screen and level-of-care assessment
+    # The pre-screen with the C-SSRS screener: the front desk takes the first call, and the
+    # screener's screen version is made for non-clinicians. Its urgent task stays clinical.
+    ADMISSIONS_PRESCREEN = "admissions.prescreen"
+    ADMISSIONS_ASSESS = "admissions.assess"  # level-of-care assessment, urgent (safety) tasks
     BENEFITS_MANAGE = "benefits.manage"  # payers, coverages, benefits checks, self-pay estimates
 
 
@@ -69,6 +74,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
         {
             Cap.ADMISSIONS_VIEW,
             Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
@@ -80,9 +86,11 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     Role.CLINICIAN: frozenset(
         {
             Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
+            Cap.EPISODE_DISCHARGE_OWN,
             Cap.CLINICAL_VIEW,
             Cap.NOTE_TEXT,
             Cap.ATTENDANCE_VIEW,
@@ -97,6 +105,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
         {
             Cap.ADMISSIONS_VIEW,
             Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
@@ -114,6 +123,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     Role.PRESCRIBER: frozenset(
         {
             Cap.ADMISSIONS_VIEW,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
@@ -141,6 +151,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
         {
             Cap.ADMISSIONS_VIEW,
             Cap.ADMISSIONS_MANAGE,
+            Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.BENEFITS_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
@@ -169,6 +180,11 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
 
 # Roles that must use TOTP two-factor authentication; others may opt in.
 MFA_REQUIRED_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR, Role.ADMIN})
+
+
+def roles_with(cap: Cap) -> frozenset[Role]:
+    """The roles that have a capability."""
+    return frozenset(role for role, caps in ROLE_CAPS.items() if cap in caps)
 
 
 def role_can(role: Role | str, cap: Cap) -> bool:

@@ -14,7 +14,8 @@ RENEWED_KEY = "_openiop_renewed"
 
 
 class StaffSessionMiddleware:
-    """Directors and administrators must pass TOTP two-factor before any other page.
+    """Directors and administrators must pass TOTP two-factor before any other page; a staff
+    request runs in the user's home time zone.
 
     Idle timeout is Django's session age (SESSION_COOKIE_AGE). Activity renews it, but at most once
     every SESSION_RENEW_SECONDS: writing the session on every request was three queries per page.
@@ -40,9 +41,13 @@ class StaffSessionMiddleware:
             has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
             target = "accounts:mfa_verify" if has_device else "accounts:mfa_setup"
             return redirect(f"{redirect(target).url}?next={request.get_full_path()}")
-        response = self.get_response(request)
-        if user.is_authenticated:
-            response.headers.setdefault("Cache-Control", "no-store")
+        if not user.is_authenticated:
+            return self.get_response(request)
+        # Every time a staff page shows that belongs to no site (the set-up pages' included, whose
+        # templates render after the view returns) is in the user's home zone.
+        with timezone.override(user.home_zone_name()):  # type: ignore[union-attr]
+            response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 

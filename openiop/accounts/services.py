@@ -43,8 +43,8 @@ def staff_create(
     user on the cli channel); otherwise the actor needs Cap.STAFF_MANAGE, and when the role gives
     access to records (domain.access_change_needs_approval) and the actor is not the director, the
     account is created inactive with a pending AccessChangeRequest that activates it once approved
-    (access_change_decide). Raises RuleViolation for a taken username, an unknown role or a weak
-    password (Django's validators).
+    (access_change_decide). Raises RuleViolation for a taken username, an unknown role, a weak
+    password (Django's validators), or a site of another organization or that takes no new work.
     """
     operator = by.user is None and by.channel == "cli"
     if not operator:
@@ -118,9 +118,20 @@ def staff_create(
     return user
 
 
-def _check_sites(organization: Organization | None, sites: Sequence[Site]) -> None:
+def _check_sites(
+    organization: Organization | None, sites: Sequence[Site], kept: frozenset[int] = frozenset()
+) -> None:
+    """Refuse sites of another organization, and sites that take no new work unless the staff
+    member already works there (`kept`: they keep reading its records)."""
     if organization is not None and any(s.organization_id != organization.pk for s in sites):
         raise RuleViolation("Choose sites of the staff member's organization.", field="sites")
+    for site in sites:
+        if site.pk not in kept and not site.takes_new_work:
+            raise RuleViolation(
+                f"{site} is inactive: staff are no longer added to it. Choose active sites.",
+                code="site_inactive",
+                field="sites",
+            )
 
 
 def _access_of(user: User) -> dict[str, object]:
@@ -191,7 +202,8 @@ def staff_change_access(
     or a second administrator. Otherwise it is applied at once. Either way one audit entry records
     the access before and after. Returns the request (its status says which).
 
-    Raises RuleViolation for an unknown role, sites of another organization, or no change.
+    Raises RuleViolation for an unknown role, sites of another organization, an inactive site the
+    account does not already have, or no change.
     """
     require(by, Cap.STAFF_MANAGE, object_type="staff")
     actor_user = by.user
@@ -206,9 +218,9 @@ def staff_change_access(
         )
     if role not in {r.value for r in Role}:
         raise RuleViolation(f"'{role}' is not a role.", field="role")
-    _check_sites(user.organization, sites)
-    previous = _access_of(user)
     old_site_ids = frozenset(user.sites.values_list("pk", flat=True))
+    _check_sites(user.organization, sites, kept=old_site_ids)
+    previous = _access_of(user)
     site_ids = frozenset(s.pk for s in sites)
     new_active = user.is_active or activate
     if role == user.role and site_ids == old_site_ids and new_active == user.is_active:

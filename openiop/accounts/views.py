@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from markupsafe import Markup
 
 from openiop.accounts import mfa, middleware
+from openiop.accounts.access import home_path
 from openiop.accounts.forms import CodeForm, LoginForm, ReplaceForm, TokenForm
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
@@ -31,7 +32,7 @@ def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
-    return "/"
+    return home_path(request.user) if request.user.is_authenticated else "/"
 
 
 def login_view(request: HttpRequest) -> HttpResponse:

@@ -1,13 +1,88 @@
-from django.contrib import admin
+from typing import Any
 
-from openiop.accounts.admin_base import SetupAdmin
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from openiop.accounts.admin_base import SetupAdmin, may_set_up
+from openiop.accounts.domain import Cap
+from openiop.admissions import services
 from openiop.admissions.models import Payer, PovertyGuidelineYear
+from openiop.core.actor import Actor
+from openiop.core.errors import RuleViolation
+
+
+class PayerForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Payer
+        fields = ("organization", "name", "payer_id", "payer_type", "is_active")
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # builds the instance the check reads
+        if not self.errors:  # the service's own rules, so a refusal keeps what was typed
+            try:
+                services.payer_check(self.instance)
+            except RuleViolation as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
 
 
 @admin.register(Payer)
 class PayerAdmin(SetupAdmin):
+    """Payers are written by admissions.services (payer_create, payer_update), which check
+    Cap.BENEFITS_MANAGE and write the audit entry: the director may edit here, an administrator
+    only sees the list. Never deleted (coverages name them): deactivate instead."""
+
+    form = PayerForm
     list_display = ("name", "payer_id", "payer_type", "organization", "is_active")
     search_fields = ("name", "payer_id")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("organization",) if obj else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = ("organization", "name", "payer_id", "payer_type", "is_active")
+        return fields if obj else fields[:-1]
+
+    def _may_write(self, request: HttpRequest) -> bool:
+        return may_set_up(request) and request.user.can(Cap.BENEFITS_MANAGE)  # type: ignore[union-attr]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may_write(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_write(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        data, by = form.cleaned_data, Actor.from_request(request)
+        if change:
+            return services.payer_update(
+                payer=Payer.objects.get(pk=form.instance.pk),
+                by=by,
+                **{f: data[f] for f in services.PAYER_FIELDS},
+            )
+        return services.payer_create(
+            organization_id=data["organization"].pk,
+            name=data["name"],
+            payer_id=data["payer_id"],
+            payer_type=data["payer_type"],
+            by=by,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # the service saved it
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # a payer has no related rows edited here
+
+    # The service wrote the audit entry; Django's admin log still gets its own.
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return admin.ModelAdmin.log_addition(self, request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return admin.ModelAdmin.log_change(self, request, obj, message)
 
 
 @admin.register(PovertyGuidelineYear)

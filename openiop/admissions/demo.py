@@ -136,7 +136,12 @@ def build_admissions_demo(builder: Any) -> None:
         ],
         by=actor,
     )
-    services.assessment_decide(assessment=assessment, chosen_level="2.1", by=actor)
+    services.assessment_decide(
+        assessment=assessment,
+        chosen_level="2.1",
+        expected_version=assessment.version,
+        by=actor,
+    )
     coverage = services.coverage_add(
         inquiry=assessed,
         payer=payers["commercial"],

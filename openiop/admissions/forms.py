@@ -18,6 +18,7 @@ from openiop.admissions.choices import (
     Urgency,
 )
 from openiop.admissions.domain import asam, pipeline
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
 from openiop.measures.domain import cssrs
@@ -108,7 +109,7 @@ class PublicInquiryForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     next_action = forms.CharField(required=False, max_length=200)
     next_action_date = date_field("Next action date", DateKind.PLANNED, required=False)
@@ -118,20 +119,19 @@ class FollowUpForm(forms.Form):
         self.fields["owner"].queryset = staff  # type: ignore[attr-defined]
 
 
-MOVE_CHOICES = [
-    (s, pipeline.STAGE_LABELS[s])
-    for s in (
-        *pipeline.CLOSING_STAGES,
-        pipeline.INQUIRY,
-        pipeline.PRESCREEN,
-        pipeline.ASSESSMENT_SCHEDULED,
-    )
-]
-
-
 class MoveForm(forms.Form):
-    to_stage = forms.ChoiceField(label="Move to", choices=MOVE_CHOICES)
+    """Only the moves the pipeline allows from the card's stage; nothing chosen at first, so a
+    careless click never closes an inquiry."""
+
+    to_stage = forms.ChoiceField(label="Move to")
     note = forms.CharField(required=False, max_length=500, label="Why")
+
+    def __init__(self, *args: Any, stage: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_stage"].choices = [  # type: ignore[attr-defined]
+            ("", "Choose a stage…"),
+            *((s, pipeline.STAGE_LABELS[s]) for s in pipeline.manual_moves(stage)),
+        ]
 
 
 class PrescreenForm(forms.Form):
@@ -181,7 +181,7 @@ class ScheduleForm(forms.Form):
 
 
 class AssessmentForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
     edition = forms.ChoiceField(
         label="ASAM Criteria edition", choices=[("3", "3rd edition"), ("4", "4th edition")]
     )
@@ -214,7 +214,7 @@ class AssessmentForm(forms.Form):
 
 
 class DecideForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
     chosen_level = forms.ChoiceField(label="Level of care chosen", choices=LevelOfCare.choices)
 
     def __init__(self, *args: Any, edition: str = "3", **kwargs: Any) -> None:
@@ -304,7 +304,7 @@ class AdmitForm(forms.Form):
 
 
 class DocumentDetailsForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
 
     def __init__(self, *args: Any, names: tuple[str, ...], labels: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -313,7 +313,7 @@ class DocumentDetailsForm(forms.Form):
 
 
 class SignForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
     signed_name = forms.CharField(max_length=200, label="Typed full name of the signer")
     signer_relationship = forms.CharField(
         max_length=60, required=False, label="Signing as (leave empty when the patient signs)"

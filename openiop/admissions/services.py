@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 
 from openiop.accounts.access import require, require_patient
-from openiop.accounts.domain import Cap
+from openiop.accounts.domain import Cap, roles_with
 from openiop.admissions.choices import (
     ForWhom,
     InquiryChannel,
@@ -54,7 +55,7 @@ from openiop.patients.models import Patient
 from openiop.patients.services import patient_create
 from openiop.programs.choices import SessionStatus
 from openiop.programs.models import Enrollment, GroupSession, Site, Track
-from openiop.programs.services import enrollment_start
+from openiop.programs.services import enrollment_start, require_site_takes_new_work
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -205,9 +206,10 @@ def inquiry_create(
     """Record a call, text, web form or referral at `site`; returns the new inquiry (stage inquiry).
 
     Raises NotPermitted (audited) without Cap.ADMISSIONS_MANAGE at the site; RuleViolation for
-    invalid fields or no way to call back.
+    invalid fields, no way to call back, or a site that takes no new work.
     """
     _require_site(by, Cap.ADMISSIONS_MANAGE, site.pk)
+    require_site_takes_new_work(site)
     inquiry = _new_inquiry(site, fields, received_at or clock.now())
     with transaction.atomic():
         inquiry.save()
@@ -251,8 +253,9 @@ def inquiry_submit_public(*, site: Site, by: Actor, **fields: Any) -> Inquiry:
     """The public web form: anyone may ask for help; stored as a web-form inquiry.
 
     No login and no capability: the view protects it (CSRF, rate limit, bot trap, lengths).
-    Raises RuleViolation for invalid fields.
+    Raises RuleViolation for invalid fields or a site that takes no new work.
     """
+    require_site_takes_new_work(site)
     fields = {**fields, "channel": InquiryChannel.WEB_FORM}
     fields.setdefault(
         "referral_source",
@@ -268,13 +271,30 @@ def inquiry_submit_public(*, site: Site, by: Actor, **fields: Any) -> Inquiry:
     return inquiry
 
 
+def inquiry_owner_choices(inquiry: Inquiry) -> models.QuerySet[User]:
+    """The staff who may own the inquiry: active, of its organization, in a role that works
+    inquiries (Cap.ADMISSIONS_MANAGE), at its site or in a role that covers all sites."""
+    all_sites = [r.value for r in roles_with(Cap.ALL_SITES)]
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            organization_id=inquiry.organization_id,
+            role__in=[r.value for r in roles_with(Cap.ADMISSIONS_MANAGE)],
+        )
+        .filter(Q(sites=inquiry.site_id) | Q(role__in=all_sites))
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
 def inquiry_update(
     *, inquiry: Inquiry, expected_version: int | None, by: Actor, **fields: Any
 ) -> Inquiry:
     """Change the inquiry's details or follow-up (owner, next action and its date).
 
     Raises Conflict on a stale version; NotPermitted (audited) without Cap.ADMISSIONS_MANAGE;
-    RuleViolation for invalid values or an owner from another organization.
+    RuleViolation for invalid values or an owner who may not own it (inquiry_owner_choices).
     """
     allowed = (*INQUIRY_FIELDS, *FOLLOW_UP_FIELDS)
     unknown = sorted(set(fields) - set(allowed))
@@ -282,10 +302,12 @@ def inquiry_update(
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
     _require_inquiry(by, Cap.ADMISSIONS_MANAGE, inquiry)
     owner = fields.get("owner")
-    if owner is not None and (
-        owner.organization_id not in (None, inquiry.organization_id) or not owner.is_active
-    ):
-        raise RuleViolation("Choose an active colleague as owner.", code="owner", field="owner")
+    if owner is not None and not inquiry_owner_choices(inquiry).filter(pk=owner.pk).exists():
+        raise RuleViolation(
+            "Choose an active colleague who works inquiries at this site as owner.",
+            code="owner",
+            field="owner",
+        )
     changed = sorted(f for f, v in fields.items() if getattr(inquiry, f) != v)
     for name, value in fields.items():
         setattr(inquiry, name, value)
@@ -374,9 +396,10 @@ def prescreen_record(
     whoever picks it up); the assessment and admission are refused until the task is done, so the
     flow never continues silently. The inquiry moves forward to 'pre-screen'. Raises RuleViolation
     for invalid C-SSRS answers (measures.domain.cssrs) or a closed inquiry; NotPermitted (audited)
-    without Cap.ADMISSIONS_ASSESS.
+    without Cap.ADMISSIONS_PRESCREEN (intake runs it too: the screener's screen version is made
+    for non-clinicians).
     """
-    _require_inquiry(by, Cap.ADMISSIONS_ASSESS, inquiry)
+    _require_inquiry(by, Cap.ADMISSIONS_PRESCREEN, inquiry)
     try:
         score = cssrs.score(list(cssrs_answers))
     except AnswerError as exc:
@@ -413,7 +436,7 @@ def prescreen_record(
                     f"C-SSRS high risk for {current.name}: same-day safety evaluation and a "
                     "higher level of care now."
                 ),
-                assigned_to=current.owner or by.user,
+                assigned_to=_urgent_task_assignee(current.owner, _staff(by)),
             )
             Inquiry.objects.filter(pk=current.pk).update(high_risk=True)
             inquiry.high_risk = True
@@ -429,11 +452,25 @@ def prescreen_record(
     return screen
 
 
+def task_cap(*, urgent: bool) -> Cap:
+    """The capability that closes a task: an urgent (safety) task is clinician-owned
+    (../shared/domain.md s.7: a high C-SSRS creates a clinician-owned task), others are the
+    admissions staff's."""
+    return Cap.ADMISSIONS_ASSESS if urgent else Cap.ADMISSIONS_MANAGE
+
+
+def _urgent_task_assignee(*candidates: User | None) -> User | None:
+    """The first of the candidates (the inquiry's owner, then whoever screened) who may close an
+    urgent task, or None (any clinician at the site picks it up): the front desk runs the
+    screener but the task it raises is a clinician's."""
+    cap = task_cap(urgent=True)
+    return next((u for u in candidates if u is not None and u.can(cap)), None)
+
+
 def task_complete(*, task: AdmissionTask, outcome: str, by: Actor) -> AdmissionTask:
     """Record what was done about a task and close it. Raises RuleViolation without an outcome
-    or when already done; NotPermitted (audited) without Cap.ADMISSIONS_ASSESS for an urgent
-    (safety) task, else Cap.ADMISSIONS_MANAGE."""
-    cap = Cap.ADMISSIONS_ASSESS if task.urgent else Cap.ADMISSIONS_MANAGE
+    or when already done; NotPermitted (audited) without task_cap(urgent=task.urgent)."""
+    cap = task_cap(urgent=task.urgent)
     _require_inquiry(by, cap, task.inquiry)
     outcome = (outcome or "").strip()
     if not outcome:
@@ -628,6 +665,17 @@ def assessment_decide(
 
 
 # --- insurance and cost --------------------------------------------------------------------------
+def payer_check(payer: Payer) -> None:
+    """The rules a payer must meet to be saved (new or changed): a name not blank and not another
+    payer's of the organization (case ignored), a known type. Raises RuleViolation on the field."""
+    payer.name = (payer.name or "").strip()
+    payer.payer_id = (payer.payer_id or "").strip()
+    _validate(payer, exclude=["organization"])
+    taken = Payer.objects.filter(organization_id=payer.organization_id, name__iexact=payer.name)
+    if taken.exclude(pk=payer.pk).exists():
+        raise RuleViolation(f"{payer.name} is already a payer.", code="duplicate", field="name")
+
+
 def payer_create(
     *, organization_id: int, name: str, payer_id: str, payer_type: str, by: Actor
 ) -> Payer:
@@ -635,19 +683,51 @@ def payer_create(
     or an unknown type; NotPermitted (audited) without Cap.BENEFITS_MANAGE."""
     require(by, Cap.BENEFITS_MANAGE, object_type="payer")
     payer = Payer(
-        organization_id=organization_id,
-        name=(name or "").strip(),
-        payer_id=(payer_id or "").strip(),
-        payer_type=payer_type,
+        organization_id=organization_id, name=name, payer_id=payer_id, payer_type=payer_type
     )
-    _validate(payer, exclude=["organization"])
-    if Payer.objects.filter(organization_id=organization_id, name__iexact=payer.name).exists():
-        raise RuleViolation(f"{payer.name} is already a payer.", code="duplicate", field="name")
+    payer_check(payer)
     with transaction.atomic():
         payer.save()
         audit_record(
             by, action=AuditAction.CREATE, object_type="payer", object_id=payer.pk, detail={}
         )
+    return payer
+
+
+PAYER_FIELDS = ("name", "payer_id", "payer_type", "is_active")
+
+
+def payer_update(*, payer: Payer, by: Actor, **fields: Any) -> Payer:
+    """Rename, retype or (de)activate a payer (PAYER_FIELDS); an inactive payer is offered for no
+    new coverage, and the coverages that name it keep it. Audited with the fields changed, before
+    and after. Raises RuleViolation as payer_create does; NotPermitted (audited) without
+    Cap.BENEFITS_MANAGE."""
+    require(by, Cap.BENEFITS_MANAGE, object_type="payer")
+    unknown = set(fields) - set(PAYER_FIELDS)
+    if unknown:
+        raise TypeError(f"payer_update: unknown fields {sorted(unknown)}")
+    with transaction.atomic():
+        current = Payer.objects.select_for_update().get(pk=payer.pk)
+        before = {f: getattr(current, f) for f in fields}
+        for field, value in fields.items():
+            setattr(current, field, value)
+        payer_check(current)
+        changed = [f for f in fields if getattr(current, f) != before[f]]
+        if changed:
+            current.save(update_fields=[*changed, "updated_at"])
+            audit_record(
+                by,
+                action=AuditAction.UPDATE,
+                object_type="payer",
+                object_id=current.pk,
+                detail={
+                    "fields": changed,
+                    "before": {f: before[f] for f in changed},
+                    "after": {f: getattr(current, f) for f in changed},
+                },
+            )
+    for field in fields:
+        setattr(payer, field, getattr(current, field))
     return payer
 
 
@@ -1071,7 +1151,8 @@ def waitlist_offer_seats(*, track: Track, by: Actor) -> list[WaitlistEntry]:
     """Offer freed seats of `track` to the next people on its waitlist; returns the new offers.
 
     A seat is free on the track's next session when enrolled patients and outstanding offers are
-    fewer than its capacity. Called when an enrollment ends (signals) and from the waitlist page.
+    fewer than its capacity. Called from the waitlist page, and when an enrollment ends
+    (waitlist_offer_freed_seats).
     Needs no capability when called by the system (`by.user` None); otherwise
     Cap.ADMISSIONS_MANAGE.
     """
@@ -1111,6 +1192,25 @@ def waitlist_offer_seats(*, track: Track, by: Actor) -> list[WaitlistEntry]:
     return offers
 
 
+def waitlist_offer_freed_seats(*, track: Track, freed_by: str) -> None:
+    """A seat of `track` may have freed: once the caller's transaction commits, offer the track's
+    free seats to its waitlist (waitlist_offer_seats), as the system, since whoever ended the
+    enrollment need not manage admissions. Does nothing when no one is waiting.
+
+    Called by programs.services.enrollment_end, the one service that ends an enrollment (a
+    discharge ends them through it); nothing else frees a seat. `freed_by` says what did, for the
+    audit entry's path.
+    """
+    track_id = track.pk
+
+    def offer() -> None:
+        current = Track.objects.select_related("site").filter(pk=track_id).first()
+        if current is not None and current.waitlist.filter(status=WaitlistStatus.WAITING).exists():
+            waitlist_offer_seats(track=current, by=Actor.system(f"waitlist: {freed_by}"))
+
+    transaction.on_commit(offer)
+
+
 def waitlist_accept(*, entry: WaitlistEntry, by: Actor) -> Enrollment:
     """The patient takes the offered seat: enrolled from the track's next session, episode active.
 
@@ -1131,7 +1231,12 @@ def waitlist_accept(*, entry: WaitlistEntry, by: Actor) -> Enrollment:
             episode=current.episode, track=current.track, start_date=start, by=by
         )
         if current.episode.status == EpisodeStatus.WAITLISTED:
-            episode_set_status(episode=current.episode, status=EpisodeStatus.ACTIVE, by=by)
+            episode_set_status(
+                episode=current.episode,
+                status=EpisodeStatus.ACTIVE,
+                expected_version=current.episode.version,
+                by=by,
+            )
         current.status = WaitlistStatus.ENROLLED
         current.save(update_fields=["status", "updated_at"])
         audit_record(

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 from openiop.accounts.access import site_scope
 from openiop.accounts.domain import Cap
-from openiop.accounts.models import User
 from openiop.admissions import selectors, services
 from openiop.admissions.choices import TaskStatus
 from openiop.admissions.domain import asam, packet, pipeline
@@ -45,7 +44,6 @@ from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
 from openiop.measures.domain import cssrs
-from openiop.pagecache.cache import cached_page
 from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
@@ -74,6 +72,8 @@ def public_inquiry(request: HttpRequest, site_id: int) -> HttpResponse:
     if site is None:
         raise Http404("No such clinic")
     context: dict[str, Any] = {"site": site, "crisis_line": site.organization.crisis_line}
+    if not site.takes_new_work:  # no form: the service would refuse it (the crisis lines stay)
+        return render(request, "admissions/public_form.html", {**context, "form": None})
     if request.method == "POST":
         if _over_limit(request):
             return render(request, "admissions/public_limited.html", context, status=429)
@@ -108,17 +108,7 @@ def public_thanks(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 # --- board and reports ---------------------------------------------------------------------------
-def _staff_of(actor: Actor) -> Any:
-    user = actor.user
-    assert user is not None
-    qs = User.objects.filter(is_active=True)
-    if user.organization_id:
-        qs = qs.filter(organization_id=user.organization_id)
-    return qs.order_by("last_name", "first_name")
-
-
-@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.ADMISSIONS_VIEW, patient_data=True, cache=True)
 def board(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     search = request.GET.get("q", "")[:100]
@@ -132,7 +122,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "q": search,
             "urgent": board.urgent_tasks,
             "labels": pipeline.STAGE_LABELS,
-            "public_sites": list(visible_sites(actor=actor)[:5]),
+            "public_sites": list(visible_sites(actor=actor, for_new_work=True)[:5]),
         },
     )
 
@@ -154,7 +144,7 @@ def conversion(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.ADMISSIONS_MANAGE)
 def inquiry_new(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    sites = visible_sites(actor=actor)
+    sites = visible_sites(actor=actor, for_new_work=True)
     form = InquiryForm(request.POST or None)
     site_id = request.POST.get("site") or request.GET.get("site")
     wanted = parse_id(site_id)
@@ -226,9 +216,9 @@ def _render_detail(
                 "next_action": inquiry.next_action,
                 "next_action_date": inquiry.next_action_date,
             },
-            staff=_staff_of(actor),
+            staff=services.inquiry_owner_choices(inquiry),
         ),
-        "move_form": move_form or MoveForm(),
+        "move_form": move_form or MoveForm(stage=inquiry.stage),
         "schedule_form": schedule_form or ScheduleForm(initial={"on": inquiry.assessment_date}),
         "task_form": TaskDoneForm(),
     }
@@ -252,7 +242,7 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_followup"
     )
-    form = FollowUpForm(request.POST, staff=_staff_of(actor))
+    form = FollowUpForm(request.POST, staff=services.inquiry_owner_choices(inquiry))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -279,7 +269,7 @@ def inquiry_move(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_move"
     )
-    form = MoveForm(request.POST)
+    form = MoveForm(request.POST, stage=inquiry.stage)
     if form.is_valid():
         try:
             services.inquiry_move(
@@ -326,11 +316,11 @@ def inquiry_link(request: HttpRequest, inquiry_id: int) -> HttpResponse:
 
 
 # --- pre-screen, tasks, scheduling ---------------------------------------------------------------
-@staff_view(Cap.ADMISSIONS_ASSESS, patient_data=True)
+@staff_view(Cap.ADMISSIONS_PRESCREEN, patient_data=True)
 def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     inquiry = selectors.inquiry_get(
-        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_ASSESS, purpose="prescreen"
+        actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_PRESCREEN, purpose="prescreen"
     )
     form = PrescreenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -355,7 +345,11 @@ def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             form_error(form, exc)
         else:
             if screen.outcome == "higher_level_now":
-                messages.error(request, "High risk: act now. An urgent task was created.")
+                # A warning that must stand out, not an error: the pre-screen was recorded (an
+                # error message means a refusal, core.submissions).
+                messages.warning(
+                    request, "High risk: act now. An urgent task was created.", extra_tags="urgent"
+                )
             else:
                 messages.success(request, "Pre-screen recorded.")
             return _back(inquiry.pk)
@@ -609,7 +603,9 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="admit"
     )
-    tracks = Track.objects.filter(site_id=inquiry.site_id, is_active=True).order_by("name")
+    tracks = Track.objects.filter(
+        site_id=inquiry.site_id, is_active=True, site__in=Site.objects.active()
+    ).order_by("name")
     decided = inquiry.assessments.filter(decided_at__isnull=False).order_by("-decided_at").first()
     initial = {
         "date_of_birth": inquiry.date_of_birth,

@@ -3,12 +3,15 @@ from __future__ import annotations
 from django import forms
 
 from openiop.attendance.choices import AttendanceStatus
-from openiop.web.fields import IdField, WeekField, WholeNumberField
+from openiop.core.concurrency import VersionField
+from openiop.web.fields import IdField, WeekField
 
 
 class AttendanceRowForm(forms.Form):
     episode_id = IdField(widget=forms.HiddenInput)
-    version = WholeNumberField(required=False, widget=forms.HiddenInput)
+    # The version the page showed: 0 for a row not recorded yet, so a second first write from a
+    # page loaded before the first is a conflict too. Required: without it nothing is saved.
+    version = VersionField()
     status = forms.ChoiceField(choices=AttendanceStatus.choices)
     minutes_attended = forms.IntegerField(
         label="Minutes", required=False, min_value=0, max_value=24 * 60

@@ -376,8 +376,9 @@ def _require_site_id(actor: Actor, site_id: int) -> None:
 
 
 def sites_for(actor: Actor) -> list[Site]:
-    """The sites the actor may choose among, by name."""
-    return list(Site.objects.filter(site_scope(actor, "id")).order_by("name"))
+    """The sites the actor may choose among on the daily pages, by name: those that take new work
+    (an inactive site has no open episodes or sessions to come; its records stay readable)."""
+    return list(Site.objects.active().filter(site_scope(actor, "id")).order_by("name"))
 
 
 # --- Today ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -17,9 +18,8 @@ from openiop.attendance.selectors import RosterRow
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
-from openiop.core.errors import DomainError
+from openiop.core.errors import Conflict, DomainError
 from openiop.episodes.models import Episode
-from openiop.pagecache.cache import cached_page
 from openiop.programs.models import GroupSession, Site
 from openiop.web.views_support import paginate, staff_view
 
@@ -36,8 +36,7 @@ def _chosen_site(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[
     return chosen, sites
 
 
-@staff_view(Cap.SCHEDULE_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.SCHEDULE_VIEW, patient_data=True, cache=True)
 def today(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     site, sites = _chosen_site(request, actor)
@@ -60,11 +59,11 @@ def _roster_context(request: HttpRequest, actor: Actor, session: GroupSession) -
         "recorded": sum(1 for r in rows if r.attendance is not None),
         "errors": {},
         "typed": {},
+        "roster_error": "",
     }
 
 
-@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True, cache=True)
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     """The roster of one session: take attendance ('All present', then the exceptions)."""
     actor = Actor.from_request(request)
@@ -85,9 +84,12 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
 def _save_row(
     request: HttpRequest, actor: Actor, session: GroupSession, is_htmx: bool
 ) -> HttpResponse:
+    """Save one roster row. A refused row comes back with the stored value, the choice that was
+    refused and the reason (422, or 409 when someone saved the row first): nothing is shown as saved
+    that was not. htmx swaps both (web/base.html, htmx-config)."""
     form = AttendanceRowForm(request.POST)
-    error = ""
-    episode_id = request.POST.get("episode_id")
+    error, status = "", 200
+    episode_id = request.POST.get("episode_id", "")
     if form.is_valid():
         episode = (
             Episode.objects.select_related("patient")
@@ -95,7 +97,7 @@ def _save_row(
             .first()
         )
         if episode is None:
-            error = "That patient is not on this roster."
+            error, status = "That patient is not on this roster. Reload the page.", 422
         else:
             try:
                 services.attendance_record(
@@ -108,32 +110,46 @@ def _save_row(
                     by=actor,
                 )
             except DomainError as exc:
-                error = exc.message
+                error, status = exc.message, 409 if isinstance(exc, Conflict) else 422
     else:
-        error = " ".join(
-            f"{form.fields[f].label or f}: {' '.join(str(m) for m in e)}"
-            for f, e in form.errors.items()
-        )
+        error, status = _row_errors(form), 422
     if not error and not is_htmx:
         return redirect(reverse("attendance:session", kwargs={"session_id": session.pk}))
     context = _roster_context(request, actor, session)
-    typed = {
-        "status": request.POST.get("status", ""),
-        "minutes_attended": request.POST.get("minutes_attended", ""),
-        "comment": request.POST.get("comment", ""),
-    }
+    row = next((r for r in context["rows"] if str(r.episode.pk) == episode_id), None)
     if error:
-        context["errors"] = {str(episode_id): error}
-        context["typed"] = {str(episode_id): typed}
-    status = 400 if error else 200
+        context["errors"] = {episode_id: error}
+        context["typed"] = {
+            episode_id: {
+                "status": request.POST.get("status", ""),
+                "minutes_attended": request.POST.get("minutes_attended", ""),
+                "comment": request.POST.get("comment", ""),
+            }
+        }
+        if row is None:  # no row to show it beside (a tampered or stale patient id)
+            context["roster_error"] = error
     if is_htmx:
-        row = next((r for r in context["rows"] if str(r.episode.pk) == str(episode_id)), None)
         if row is None:
-            return HttpResponse(error or "Not on roster", status=400)
+            response = HttpResponse(
+                format_html('<p class="field-error">{}</p>', error), status=status
+            )
+            response["HX-Retarget"] = "#roster-message"
+            response["HX-Reswap"] = "innerHTML"
+            return response
         return render(
             request, "attendance/_roster_row.html", {**context, "row": row}, status=status
         )
     return render(request, "attendance/session.html", context, status=status)
+
+
+def _row_errors(form: AttendanceRowForm) -> str:
+    """The form's errors as one sentence for the row; a hidden field's message stands alone."""
+    parts = []
+    for name, errors in form.errors.items():
+        text = " ".join(str(m) for m in errors)
+        field = form.fields[name]
+        parts.append(text if field.widget.is_hidden else f"{field.label or name}: {text}")
+    return " ".join(parts)
 
 
 @staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
@@ -143,8 +159,7 @@ def patient_hours(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "attendance/patient_hours.html", {"ledger": ledger})
 
 
-@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.ATTENDANCE_VIEW, patient_data=True, cache=True)
 def below_hours(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     site, sites = _chosen_site(request, actor)

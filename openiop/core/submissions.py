@@ -6,8 +6,10 @@
   that first records the token (core.Submission, whose token is unique). Then:
   * the view answered with a redirect (or htmx's HX-Redirect), or marked its page as the result
     with `completed(response)`: the row keeps that answer and commits with what the view saved;
-  * any other answer (the form again with its errors, a refusal, a rate limit): the row is
-    deleted, so the user fixes the form and sends it again, and nothing is used up.
+  * any other answer (the form again with its errors, a refusal, a rate limit), or a redirect that
+    carries an error message (a view that says why it refused on the page it sends the user
+    back to): the row is deleted, so the user fixes the form and sends it again, and nothing is
+    used up.
 - A POST whose token is already recorded does not run the view: it gets the first answer (the same
   redirect, with a message that it was already saved, or the same page). CSRF and the login
   checks of the middleware before it still run first (the answer comes from process_view).
@@ -107,6 +109,13 @@ def _claim(token: str, user_id: int | None) -> Submission | None:
     raise IntegrityError(f"submission token {token[:6]}… could not be recorded")
 
 
+def _refused_with_a_message(request: HttpRequest) -> bool:
+    """Whether the view queued an error message: its answer, redirect or not, is a refusal."""
+    storage = getattr(request, "_messages", None)
+    queued = getattr(storage, "_queued_messages", ())
+    return any(m.level >= messages.ERROR for m in queued)
+
+
 def _result(response: HttpResponse) -> dict[str, Any] | None:
     """What to keep of the view's answer when it saved something; None when it did not."""
     if getattr(response, _COMPLETED, False) and not response.streaming:
@@ -164,7 +173,7 @@ class SubmissionMiddleware:
                 setattr(request, _REPLAY, first)
                 return self.get_response(request)
             response = self.get_response(request)
-            result = _result(response)
+            result = None if _refused_with_a_message(request) else _result(response)
             if result is None:
                 Submission.objects.filter(token=token).delete()
             else:

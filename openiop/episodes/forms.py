@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from openiop.accounts.domain import ROLE_CAPS, Cap
 from openiop.accounts.models import User
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.episodes.choices import (
     DischargeReason,
@@ -19,7 +20,7 @@ from openiop.episodes.choices import (
     TreatmentFocus,
 )
 from openiop.programs.models import Site
-from openiop.web.fields import WholeNumberField, date_field
+from openiop.web.fields import date_field
 
 CLINICAL_ROLES = sorted(role.value for role, caps in ROLE_CAPS.items() if Cap.CLINICAL_VIEW in caps)
 
@@ -66,7 +67,7 @@ class EpisodeOpenForm(forms.Form):
 
 
 class VersionedForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
 
 
 class ChangeLevelForm(VersionedForm):

@@ -11,11 +11,11 @@ from django.db import IntegrityError, transaction
 from openiop.accounts.access import require_patient
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_record
+from openiop.audit.services import audit_denied, audit_record
 from openiop.core.actor import Actor
 from openiop.core.clock import now
 from openiop.core.concurrency import save_if_unchanged
-from openiop.core.errors import RuleViolation
+from openiop.core.errors import NotPermitted, RuleViolation
 from openiop.episodes import domain
 from openiop.episodes.choices import (
     OPEN_STATUSES,
@@ -29,7 +29,7 @@ from openiop.episodes.models import Episode, LevelOfCareChange
 from openiop.measures.services import safety_settle_at_close
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, Site
-from openiop.programs.services import enrollment_end
+from openiop.programs.services import enrollment_end, require_site_takes_new_work
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -111,8 +111,8 @@ def episode_open(
     """Open an episode of care (active or waitlisted) and record its opening level.
 
     Marks it 42 CFR Part 2 protected when the focus is substance use or co-occurring. Raises
-    RuleViolation when the patient already has an open episode (naming it) or for invalid values;
-    NotPermitted (audited) without Cap.EPISODE_MANAGE at the patient's site.
+    RuleViolation when the patient already has an open episode (naming it), for invalid values or
+    a site that takes no new work; NotPermitted (audited) without Cap.EPISODE_MANAGE at the patient's site.
     """
     require_patient(by, Cap.EPISODE_MANAGE, patient, object_type="episode")
     focus = _choice(focus, TreatmentFocus, "focus", "treatment focus")
@@ -127,6 +127,7 @@ def episode_open(
         raise RuleViolation(
             f"{site.name} belongs to another organization.", code="site_mismatch", field="site"
         )
+    require_site_takes_new_work(site)
     if admission_date is None:
         raise RuleViolation("Enter the admission date.", code="required", field="admission_date")
     _check_staff(primary_clinician, "primary_clinician", "primary clinician")
@@ -341,6 +342,48 @@ def episode_change_focus(
     return episode
 
 
+def _discharge_cap(user: User | None, episode: Episode) -> Cap | None:
+    """The capability under which `user` may discharge `episode`, or None.
+
+    Whoever manages episodes (Cap.EPISODE_MANAGE: the director, case managers) discharges any
+    episode at their sites; a clinician (Cap.EPISODE_DISCHARGE_OWN) discharges their own patients:
+    the episodes of which they are the primary clinician, the one accountable for the patient's
+    care. Facilitating the patient's group does not make the patient theirs.
+    """
+    if user is None or not user.is_active:
+        return None
+    if user.can(Cap.EPISODE_MANAGE):
+        return Cap.EPISODE_MANAGE
+    if user.can(Cap.EPISODE_DISCHARGE_OWN) and episode.primary_clinician_id == user.pk:
+        return Cap.EPISODE_DISCHARGE_OWN
+    return None
+
+
+def may_discharge(user: User | None, episode: Episode) -> bool:
+    """Whether the user's role and the episode let them discharge it (pages show Discharge by
+    this; the patient's site is checked where the episode is read)."""
+    return _discharge_cap(user, episode) is not None
+
+
+def require_discharge(by: Actor, episode: Episode) -> None:
+    """Raise NotPermitted (audited) unless `by` may discharge the episode (_discharge_cap) and
+    the patient is at one of their sites."""
+    cap = _discharge_cap(by.user, episode)
+    if cap is None and by.user is not None and by.user.can(Cap.EPISODE_DISCHARGE_OWN):
+        audit_denied(
+            by,
+            patient_id=episode.patient_id,
+            object_type="episode",
+            reason="not the episode's primary clinician",
+        )
+        raise NotPermitted(
+            "Only the patient's primary clinician, a case manager or the director may discharge "
+            "this episode.",
+            code="not_primary_clinician",
+        )
+    require_patient(by, cap or Cap.EPISODE_MANAGE, episode.patient, object_type="episode")
+
+
 def enrollments_ending_at_discharge(episode: Episode, discharge_date: dt.date) -> list[Enrollment]:
     """The track enrollments a discharge on `discharge_date` ends (open, or ending later)."""
     return [
@@ -361,7 +404,9 @@ def episode_discharge(
     alert_decisions: Mapping[int, str] | None = None,
     safety_note: str = "",
 ) -> Episode:
-    """Discharge the episode and end its open track enrollments on the discharge date.
+    """Discharge the episode and end its open track enrollments on the discharge date; each seat
+    freed is offered to its track's waitlist once the discharge commits (enrollment_end calls
+    admissions.services.waitlist_offer_freed_seats).
 
     The patient stays on rosters up to and including the discharge date and leaves later ones.
     An open safety alert or an unassessed positive screen stops the discharge with the reason,
@@ -371,10 +416,10 @@ def episode_discharge(
     and the chart until someone acknowledges it.
     Raises RuleViolation when already discharged, for a date before admission or before the start
     of an enrollment, an invalid reason (TEDS categories), or an open safety item; Conflict on a
-    stale version; NotPermitted (audited) without Cap.EPISODE_MANAGE (or Cap.ALERT_ACK to decide
-    about alerts).
+    stale version; NotPermitted (audited) unless require_discharge allows it (or without
+    Cap.ALERT_ACK to decide about alerts).
     """
-    require_patient(by, Cap.EPISODE_MANAGE, episode.patient, object_type="episode")
+    require_discharge(by, episode)
     reason = _choice(reason, DischargeReason, "reason", "discharge reason")
     if discharge_date is None:
         raise RuleViolation("Enter the discharge date.", code="required", field="discharge_date")
@@ -395,7 +440,7 @@ def episode_discharge(
                     field="discharge_date",
                 )
         safety_settle_at_close(episode=current, decisions=alert_decisions, note=safety_note, by=by)
-        for enrollment in ending:
+        for enrollment in ending:  # each offers its freed seat to the track's waitlist
             enrollment_end(
                 enrollment=enrollment,
                 end_date=discharge_date,

@@ -36,8 +36,10 @@ def episode_open(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_get(
         actor=actor, patient_id=patient_id, cap=Cap.EPISODE_MANAGE, purpose="episode_open"
     )
-    sites = Site.objects.filter(site_scope(actor, field="id")).filter(
-        organization_id=patient.organization_id
+    sites = (
+        Site.objects.active()
+        .filter(site_scope(actor, field="id"))
+        .filter(organization_id=patient.organization_id)
     )
     staff = clinical_staff(patient.organization_id)
     initial = {"site": patient.site_id, "admission_date": local_today(patient.site.tz)}
@@ -154,13 +156,13 @@ def episode_assign(request: HttpRequest, episode_id: int) -> HttpResponse:
     return render(request, "episodes/assign.html", {"form": form, "episode": episode})
 
 
-@staff_view(Cap.EPISODE_MANAGE, patient_data=True)
+@staff_view(Cap.EPISODE_VIEW, patient_data=True)
 def episode_discharge(request: HttpRequest, episode_id: int) -> HttpResponse:
-    """Two steps: the form, then a confirmation page saying what the discharge will do."""
+    """Two steps: the form, then a confirmation page saying what the discharge will do.
+    Whoever may discharge this episode (services.require_discharge) opens it."""
     actor = Actor.from_request(request)
-    episode = episode_get(
-        actor=actor, episode_id=episode_id, cap=Cap.EPISODE_MANAGE, purpose="episode_discharge"
-    )
+    episode = episode_get(actor=actor, episode_id=episode_id, purpose="episode_discharge")
+    services.require_discharge(actor, episode)
     if not episode.is_open:
         return _closed(request, episode)
     # Open safety alerts and unassessed positive screens stop the discharge until a clinician

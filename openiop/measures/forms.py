@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.concurrency import VersionField
 from openiop.measures.choices import INSTRUMENT_CHOICES, AlertAction, ResponseMode, RiskLevel
 from openiop.measures.domain import Instrument
-from openiop.web.fields import WholeNumberField
 
 
 class AnswersForm(forms.Form):
@@ -88,7 +88,7 @@ class LinkForm(forms.Form):
 class SafetyPlanForm(forms.Form):
     """The six steps and reasons for living, in the patient's own words."""
 
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
     warning_signs = forms.CharField(
         label="1. My warning signs",
         help_text="Thoughts, feelings, situations or behavior that tell me a crisis may be starting.",
@@ -136,7 +136,7 @@ class SafetyPlanForm(forms.Form):
 
 
 class SignPlanForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
     patient_agreed = forms.BooleanField(
         label="I wrote this plan with the patient and they agree to it",
         required=False,

@@ -33,7 +33,6 @@ from openiop.measures.forms import (
     SignPlanForm,
 )
 from openiop.measures.models import MeasurementSchedule, PatientLink
-from openiop.pagecache.cache import cached_page
 from openiop.programs.models import Site, Track
 from openiop.web.pdf import pdf_response
 from openiop.web.views_support import form_error, paginate, staff_view
@@ -346,8 +345,7 @@ def due(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_view(Cap.CLINICAL_VIEW, patient_data=True)
-@cached_page()
+@staff_view(Cap.CLINICAL_VIEW, patient_data=True, cache=True)
 def program(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     site, sites = _site_choice(request, actor)

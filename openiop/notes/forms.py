@@ -7,10 +7,11 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.notes.models import NoteFormat
 from openiop.treatment.models import PlanObjective
-from openiop.web.fields import WholeNumberField, date_field
+from openiop.web.fields import date_field
 
 
 class ObjectiveChoice(forms.ModelMultipleChoiceField):
@@ -29,7 +30,7 @@ class GroupNoteForm(forms.Form):
             "invalid_choice": "Choose one of the note formats (DAP, BIRP or SOAP).",
         },
     )
-    version = WholeNumberField(required=False)
+    version = VersionField()
     topic = forms.CharField(label="Topic", max_length=200, required=False)
     curriculum_module = forms.CharField(label="Curriculum module", max_length=200, required=False)
     modality = forms.CharField(label="Modality", max_length=60, required=False)
@@ -46,7 +47,7 @@ class GroupNoteForm(forms.Form):
 class IndividualNoteForm(forms.Form):
     """An individual or family note: kind, format, date and times, topic, the format's fields."""
 
-    version = WholeNumberField(widget=forms.HiddenInput, required=False)
+    version = VersionField(required=False)
     note_format = forms.ChoiceField(widget=forms.HiddenInput, choices=NoteFormat.choices)
     kind = forms.ChoiceField(
         label="Session", choices=[("individual", "Individual"), ("family", "Family")]

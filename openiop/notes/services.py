@@ -552,7 +552,9 @@ def note_sign(
         note.signed_at = now()
         note.cosign_required_by = user.supervisor
         save_if_unchanged(
-            note, expected_version=None, fields=["status", "signed_at", "cosign_required_by"]
+            note,
+            expected_version=locked.version,
+            fields=["status", "signed_at", "cosign_required_by"],
         )
         _audit_note(
             by,
@@ -584,7 +586,7 @@ def note_cosign(*, note: ProgressNote, by: Actor) -> ProgressNote:
         note.cosigned_at = now()
         note.status = locked.status
         note.cosign_required_by_id = locked.cosign_required_by_id
-        save_if_unchanged(note, expected_version=None, fields=["cosigned_at"])
+        save_if_unchanged(note, expected_version=locked.version, fields=["cosigned_at"])
         _audit_note(by, note, AuditAction.UPDATE, {"cosigned": True})
     return note
 

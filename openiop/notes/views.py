@@ -17,13 +17,12 @@ from markupsafe import Markup, escape
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import now
-from openiop.core.errors import DomainError, RuleViolation
+from openiop.core.errors import Conflict, DomainError, RuleViolation
 from openiop.episodes.selectors import episode_get
 from openiop.notes import domain, selectors, services
 from openiop.notes.forms import AddendumForm, GroupNoteForm, IndividualNoteForm
 from openiop.notes.models import NoteFormat, NoteKind, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
-from openiop.pagecache.cache import cached_page
 from openiop.programs.models import GroupSession
 from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
@@ -201,8 +200,7 @@ def _sections_input(
     return out
 
 
-@staff_view(Cap.NOTE_TEXT, patient_data=True)
-@cached_page()
+@staff_view(Cap.NOTE_TEXT, patient_data=True, cache=True)
 def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
     """The group note on one screen. Saving and checking are htmx requests that swap the form;
     a successful signature sends the browser to the signed note (HX-Redirect)."""
@@ -214,7 +212,7 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
     session = screen.session
     tz = session.site.tz
     form = GroupNoteForm(request.POST)
-    error, error_field = "", ""
+    error, error_field, status = "", "", 200
     try:
         if not form.is_valid():
             message, name = form.first_error()
@@ -255,12 +253,14 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
             return redirect(target)
     except DomainError as exc:
         error, error_field = exc.message, exc.field or ""
+        # A refusal is answered with the form and its message; htmx swaps 409/422 (web/base.html).
+        status = 409 if isinstance(exc, Conflict) else 422
     screen = selectors.group_note_screen(actor=actor, session_id=session_id)
     context = _group_context(request, screen, posted=True, error=error, error_field=error_field)
     if screen.note is not None:
         context["version"] = screen.note.version
     template = "notes/_group_form.html" if is_htmx else "notes/group.html"
-    return render(request, template, context, status=200)
+    return render(request, template, context, status=status)
 
 
 # --- whole notes, individual and family notes ------------------------------------------------------

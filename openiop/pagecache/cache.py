@@ -13,13 +13,16 @@ the page wrote when it was rendered, written again for this request (capture_ent
 replay_entries). Refusals are never cached: they raise before anything is stored.
 
 Not cached: anything but GET, htmx partial requests, a request with a message waiting to be shown,
-a request without a CSRF cookie yet, any answer other than 200, and everything on SQLite.
+a request without a CSRF cookie yet, any answer other than 200, everything on SQLite, and anything
+while the counting triggers do not match the models (`triggers_ready`: checked once per process,
+then again a minute later while they do not).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,17 +35,48 @@ from django.http import HttpRequest, HttpResponse
 from openiop.audit.services import capture_entries, replay_entries
 from openiop.core.actor import Actor
 from openiop.core.submissions import refresh_tokens
+from openiop.pagecache import triggers
 from openiop.pagecache.models import DataGeneration
 
 CACHE_ALIAS = "pages"
 BUCKET_SECONDS = 300
 HEADER = "X-OpenIOP-Page-Cache"
 
+RECHECK_SECONDS = 60
+
 ViewFunc = Callable[..., HttpResponse]
+
+logger = logging.getLogger(__name__)
+
+# Per database alias: whether its triggers matched the models, and when that was last looked at.
+_trigger_check: dict[str, tuple[bool, float]] = {}
+
+
+def triggers_ready() -> bool:
+    """Whether the counting triggers match the models (triggers.problems), so a cached page can
+    be trusted to be rendered again when its data changes. Asked once per process while they
+    match; while they do not, at most once a minute, with an error logged each time."""
+    alias = connection.alias
+    ready, checked_at = _trigger_check.get(alias, (False, -RECHECK_SECONDS))
+    if ready or time.monotonic() - checked_at < RECHECK_SECONDS:
+        return ready
+    found = triggers.problems(alias)
+    if found:
+        logger.error(
+            "Page cache off: the counting triggers do not match the models (%s); "
+            "run `openiop pagecache_triggers`.",
+            "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else ""),
+        )
+    _trigger_check[alias] = (not found, time.monotonic())
+    return not found
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "OPENIOP_PAGE_CACHE", True)) and connection.vendor == "postgresql"
+    return (
+        bool(getattr(settings, "OPENIOP_PAGE_CACHE", True))
+        and connection.vendor == "postgresql"
+        and triggers_ready()
+    )
 
 
 def generation(site_ids: set[int] | None, patient_id: int | None = None) -> int:
@@ -128,44 +162,41 @@ def page_shell(request: HttpRequest, name: str, render: Callable[[str], str]) ->
     return before, after
 
 
-def cached_page(*, patient_kwarg: str | None = None) -> Callable[[ViewFunc], ViewFunc]:
-    """Serve a staff page from the cache while its sites' data is unchanged (see module doc).
+def cached_page(view: ViewFunc, *, patient_kwarg: str | None = None) -> ViewFunc:
+    """`view` served from the cache while its sites' data is unchanged (see module doc).
 
-    Put it under staff_view. `patient_kwarg` names the URL argument of a page about one patient,
-    whose episodes at other sites the page may show too.
+    Applied by web.views_support.staff_view(cache=True), inside its login and capability checks;
+    never on its own. `patient_kwarg` names the URL argument of a page about one patient, whose
+    episodes at other sites the page may show too.
     """
+    name = f"{view.__module__}.{view.__qualname__}"
 
-    def decorator(view: ViewFunc) -> ViewFunc:
-        name = f"{view.__module__}.{view.__qualname__}"
-
-        @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not _cacheable(request):
-                return view(request, *args, **kwargs)
-            sites = _sites(request)
-            patient_id = kwargs.get(patient_kwarg) if patient_kwarg else None
-            key = _key(request, name, sites, generation(sites, patient_id))
-            store = caches[CACHE_ALIAS]
-            hit = store.get(key)
-            if hit is not None:
-                content, content_type, entries = hit
-                replay_entries(Actor.from_request(request), entries)
-                # Each page served carries its own single-use form tokens.
-                response = HttpResponse(refresh_tokens(content), content_type=content_type)
-                response[HEADER] = "hit"
-                return response
-            with capture_entries() as entries:
-                response = view(request, *args, **kwargs)
-            if (
-                response.status_code == 200
-                and not response.streaming
-                and not response.cookies
-                and not response.has_header("Content-Disposition")
-            ):
-                store.set(key, (response.content, response["Content-Type"], entries))
-                response[HEADER] = "miss"
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not _cacheable(request):
+            return view(request, *args, **kwargs)
+        sites = _sites(request)
+        patient_id = kwargs.get(patient_kwarg) if patient_kwarg else None
+        key = _key(request, name, sites, generation(sites, patient_id))
+        store = caches[CACHE_ALIAS]
+        hit = store.get(key)
+        if hit is not None:
+            content, content_type, entries = hit
+            replay_entries(Actor.from_request(request), entries)
+            # Each page served carries its own single-use form tokens.
+            response = HttpResponse(refresh_tokens(content), content_type=content_type)
+            response[HEADER] = "hit"
             return response
+        with capture_entries() as entries:
+            response = view(request, *args, **kwargs)
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and not response.has_header("Content-Disposition")
+        ):
+            store.set(key, (response.content, response["Content-Type"], entries))
+            response[HEADER] = "miss"
+        return response
 
-        return wrapped
-
-    return decorator
+    return wrapped

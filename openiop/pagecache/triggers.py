@@ -8,14 +8,20 @@ that reaches no site (a payer, a patient's demographics, a staff member's name) 
 which every page includes. Nothing in Python has to remember to invalidate anything: a write that
 reaches the database by any path (a service, the admin, a bulk load, SQL typed by hand) counts.
 
-The specification is derived from the models each time `migrate` runs, so a new table is covered
-the day its migration runs; test_triggers.py checks that every table is.
+The specification is derived from the models. It is installed by a step of its own, run after
+`migrate` whenever the models changed: `openiop pagecache_triggers` (idempotent), and checked three
+ways: `openiop pagecache_triggers --check` exits 1 naming each table whose triggers are missing or
+differ from the models; the page cache checks the same before it serves anything in a process and
+stays off (every page rendered, an error logged) until they match; test_triggers.py fails when a
+table of any app, one added later included, is not counted. Each trigger carries a fingerprint of
+the SQL it was made from (its comment), which is what the checks compare.
 
 PostgreSQL only. On SQLite (the embedded single-user default) pages are not cached.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +71,7 @@ PREFERRED = (
 )
 MAX_DEPTH = 6
 FUNCTION = "openiop_count_site_change"
+TRIGGERS = ("openiop_count_ins", "openiop_count_upd", "openiop_count_del")
 ALL = "all"  # the trigger argument for a table whose rows belong to no one site
 
 
@@ -255,23 +262,69 @@ def _user_triggers() -> list[str]:
     ]
 
 
+def _fingerprint(statements: list[str]) -> str:
+    return "openiop:" + hashlib.sha256("\n".join(statements).encode()).hexdigest()[:20]
+
+
+def _plan() -> tuple[str, dict[str, tuple[str, list[str]]]]:
+    """The function's SQL and, per counted table, the fingerprint its triggers carry and the
+    statements that make them (ending with the comments that hold the fingerprint)."""
+    generation = apps.get_model("pagecache", "DataGeneration")._meta.db_table
+    function = _function_sql(generation)
+    tables = {spec.table: _table_triggers(spec) for spec in table_specs()}
+    tables[apps.get_model("accounts", "User")._meta.db_table] = _user_triggers()
+    plan = {}
+    for table, statements in sorted(tables.items()):
+        mark = _fingerprint([function, *statements])
+        comments = [f'COMMENT ON TRIGGER {n} ON "{table}" IS {_quote(mark)}' for n in TRIGGERS]
+        plan[table] = (mark, [*statements, *comments])
+    return function, plan
+
+
+def problems(using: str = "default") -> list[str]:
+    """What is wrong with the installed triggers, one line per table ([] when all match the
+    models). Two queries. On a database other than PostgreSQL: [] (nothing is cached there)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return []
+    existing = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgname, obj_description(t.oid, 'pg_trigger') "
+            "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = ANY(%s) AND pg_table_is_visible(c.oid)",
+            [list(TRIGGERS)],
+        )
+        found: dict[str, dict[str, str | None]] = {}
+        for table, name, mark in cursor.fetchall():
+            found.setdefault(table, {})[name] = mark
+    lines = []
+    for table, (mark, _) in _plan()[1].items():
+        if table not in existing:
+            lines.append(f"{table}: no such table (run migrate)")
+        elif set(found.get(table, {})) != set(TRIGGERS):
+            lines.append(f"{table}: no counting triggers")
+        elif any(m != mark for m in found[table].values()):
+            lines.append(f"{table}: triggers differ from the models")
+    return lines
+
+
 def install(using: str = "default") -> int:
-    """Create or replace the triggers on every counted table; returns how many tables. Idempotent."""
+    """Create or replace the triggers on every counted table; returns how many tables. Idempotent.
+
+    Run by `openiop pagecache_triggers` after `migrate`; tables not made yet are left for the next
+    run (problems() names them)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return 0
-    generation = apps.get_model("pagecache", "DataGeneration")._meta.db_table
     existing = set(connection.introspection.table_names())
-    specs = [s for s in table_specs() if s.table in existing]
-    statements = [_function_sql(generation)]
-    for spec in specs:
-        statements.extend(_table_triggers(spec))
-    statements.extend(_user_triggers())
+    function, plan = _plan()
+    installed = 0
     with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
-    return len(specs) + 1
-
-
-def install_after_migrate(using: str = "default", **kwargs: Any) -> None:
-    install(using)
+        cursor.execute(function)
+        for table, (_, statements) in plan.items():
+            if table in existing:
+                for sql in statements:
+                    cursor.execute(sql)
+                installed += 1
+    return installed

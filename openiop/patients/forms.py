@@ -6,11 +6,12 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.patients.models import Patient, PatientContact
 from openiop.patients.services import CONTACT_FIELDS, PATIENT_FIELDS
 from openiop.programs.models import Site
-from openiop.web.fields import WholeNumberField, date_field
+from openiop.web.fields import date_field
 
 
 class PatientSearchForm(forms.Form):
@@ -75,7 +76,7 @@ class PatientCreateForm(PatientForm):
 
 
 class PatientEditForm(PatientForm):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
 
     class Meta(PatientForm.Meta):
         pass

@@ -18,6 +18,7 @@ from openiop.core.errors import NotPermitted, RuleViolation
 from openiop.patients.domain import format_mrn, search_name_for
 from openiop.patients.models import Patient, PatientContact
 from openiop.programs.models import Organization, Site
+from openiop.programs.services import require_site_takes_new_work
 
 # Demographic fields a person may write (organization, site, MRN and search_name are set here).
 PATIENT_FIELDS: tuple[str, ...] = (
@@ -85,7 +86,8 @@ def patient_create(*, organization: Organization, site: Site, by: Actor, **field
 
     The MRN is f"{mrn_prefix}{n:06d}" with n taken from Organization.next_mrn under a row lock, so
     two registrations at once never get the same number. Raises NotPermitted (audited) without
-    Cap.PATIENT_EDIT or for a site outside the actor's sites; RuleViolation for invalid fields.
+    Cap.PATIENT_EDIT or for a site outside the actor's sites; RuleViolation for invalid fields or
+    a site that takes no new work.
     """
     _check_fields(fields, PATIENT_FIELDS)
     require(by, Cap.PATIENT_EDIT, object_type="patient")
@@ -100,6 +102,7 @@ def patient_create(*, organization: Organization, site: Site, by: Actor, **field
         raise RuleViolation(
             f"{site.name} belongs to another organization.", code="site_mismatch", field="site"
         )
+    require_site_takes_new_work(site)
     patient = Patient(organization=organization, site=site, **fields)
     patient.search_name = search_name_for(
         patient.legal_first_name, patient.preferred_name, patient.legal_last_name

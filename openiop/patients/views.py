@@ -13,7 +13,6 @@ from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation
-from openiop.pagecache.cache import cached_page
 from openiop.patients import selectors, services
 from openiop.patients.domain import ADULT_AGE, age_on
 from openiop.patients.forms import (
@@ -42,7 +41,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def _registration_sites(actor: Actor) -> QuerySet[Site]:
     user = actor.user
     assert user is not None
-    sites = Site.objects.filter(site_scope(actor, field="id"))
+    sites = Site.objects.active().filter(site_scope(actor, field="id"))
     if user.organization_id is not None:
         sites = sites.filter(organization_id=user.organization_id)
     return sites.select_related("organization").order_by("name")
@@ -86,8 +85,9 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/create.html", {"form": form, "duplicates": duplicates})
 
 
-@staff_view(Cap.PATIENT_DEMOGRAPHICS, patient_data=True)
-@cached_page(patient_kwarg="patient_id")
+@staff_view(
+    Cap.PATIENT_DEMOGRAPHICS, patient_data=True, cache=True, cache_patient_kwarg="patient_id"
+)
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     chart = selectors.patient_chart(actor=Actor.from_request(request), patient_id=patient_id)
     patient = chart.patient

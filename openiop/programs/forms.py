@@ -7,10 +7,11 @@ from typing import Any
 from django import forms
 
 from openiop.accounts.models import User
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.programs.choices import AgeBand, BlockKind, SessionKind, Weekday
 from openiop.programs.models import Room, Site, Track
-from openiop.web.fields import WeekField, WholeNumberField, date_field
+from openiop.web.fields import WeekField, date_field
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
@@ -116,7 +117,7 @@ class ScheduleFilterForm(forms.Form):
 
 
 class VersionedForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput)
+    version = VersionField()
 
 
 class MoveForm(VersionedForm):

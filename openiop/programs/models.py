@@ -18,12 +18,28 @@ class Organization(TimeStamped):
     )
     next_mrn = models.PositiveIntegerField(default=1)
     crisis_line = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Inactive: none of its sites takes new patients, inquiries, tracks or sessions; "
+        "its records stay readable. Organizations with history are deactivated, never deleted.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class SiteQuerySet(models.QuerySet["Site"]):
+    def active(self) -> SiteQuerySet:
+        """The sites that take new work (patients, inquiries, tracks, sessions, enrollments,
+        staff): active, of an active organization. The one place this rule is written as a
+        filter; `Site.takes_new_work` is the same rule for one site."""
+        return self.filter(is_active=True, organization__is_active=True)
+
+
+SiteManager = models.Manager.from_queryset(SiteQuerySet)
 
 
 class Site(TimeStamped):
@@ -33,6 +49,13 @@ class Site(TimeStamped):
         max_length=64, default="America/Chicago", help_text="IANA time zone"
     )
     address = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Inactive: takes no new patients, inquiries, tracks or sessions; its records "
+        "stay readable. Sites with history are deactivated, never deleted.",
+    )
+
+    objects = SiteManager()
 
     class Meta:
         ordering = ["name"]
@@ -42,6 +65,11 @@ class Site(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def takes_new_work(self) -> bool:
+        """Whether new work may start here (see SiteQuerySet.active); reads the organization."""
+        return self.is_active and self.organization.is_active
 
     @property
     def tz(self) -> ZoneInfo:

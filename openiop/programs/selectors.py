@@ -31,12 +31,18 @@ from openiop.programs.models import (
 from openiop.programs.services import closure_affected_sessions, session_manage_cap
 
 
-def visible_sites(*, actor: Actor) -> QuerySet[Site]:
-    """The sites the actor may see: all of their organization's with Cap.ALL_SITES, else their own."""
+def visible_sites(*, actor: Actor, for_new_work: bool = False) -> QuerySet[Site]:
+    """The sites the actor may see: all of their organization's with Cap.ALL_SITES, else their own.
+
+    With `for_new_work`, only those that take new work (Site.objects.active()): the choices of
+    pages that start something at a site. Reading pages keep inactive sites, whose records stay
+    readable.
+    """
     user = actor.user
     if user is None:
         return Site.objects.none()
-    qs = Site.objects.select_related("organization").order_by("name", "id")
+    base = Site.objects.active() if for_new_work else Site.objects.all()
+    qs = base.select_related("organization").order_by("name", "id")
     if user.sees_all_sites():
         return qs.filter(organization_id=user.organization_id) if user.organization_id else qs
     return qs.filter(pk__in=sorted(user.site_ids()))
@@ -327,8 +333,8 @@ class EpisodeTracks:
 def episode_for_programs(
     *, actor: Actor, episode_id: int, cap: Cap, object_type: str
 ) -> EpisodeTracks:
-    """An episode with its enrollments and the active tracks of its site, for the enroll and booking
-    pages; audited as a view of its patient.
+    """An episode with its enrollments and the active tracks of its site (none when the site takes
+    no new work), for the enroll and booking pages; audited as a view of its patient.
 
     Raises NotFound, or NotPermitted (audited) without `cap` or for a patient at another site.
     """
@@ -348,7 +354,9 @@ def episode_for_programs(
         .select_related("track")
         .order_by("start_date", "id")
     )
-    tracks = Track.objects.filter(site=episode.site, is_active=True).order_by("name")
+    tracks = Track.objects.filter(
+        site=episode.site, is_active=True, site__in=Site.objects.active()
+    ).order_by("name")
     return EpisodeTracks(
         episode=episode,
         enrollments=enrollments,

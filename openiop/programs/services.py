@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 
 from openiop.accounts.access import require, require_patient
 from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
+from openiop.admissions.domain.pipeline import OPEN_STAGES
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_denied, audit_record
 from openiop.core import clock
@@ -29,7 +30,7 @@ from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged
 from openiop.core.dates import IsoWeek, format_local
 from openiop.core.errors import NotPermitted, RuleViolation
-from openiop.episodes.choices import EpisodeStatus
+from openiop.episodes.choices import OPEN_STATUSES, EpisodeStatus
 from openiop.episodes.models import Episode
 from openiop.programs import domain
 from openiop.programs.choices import AgeBand, BlockKind, SessionKind, SessionStatus, Weekday
@@ -71,6 +72,28 @@ def _require_site(by: Actor, cap: Cap, site: Site, object_type: str) -> None:
     if not user.sees_all_sites() and site.pk not in user.site_ids():
         audit_denied(by, patient_id=None, object_type=object_type, reason="site not permitted")
         raise NotPermitted(f"{site} is not one of your sites.", code="site_not_permitted")
+
+
+def require_site_takes_new_work(site: Site, *, field: str = "site") -> None:
+    """Refuse new work (a patient, inquiry, episode, track, session or enrollment) at `site` when
+    it is inactive or its organization is (Site.takes_new_work). Its records stay readable.
+
+    Raises RuleViolation (code site_inactive) naming the site, on `field`.
+    """
+    if not site.is_active:
+        raise RuleViolation(
+            f"{site} is inactive: it takes no new patients, inquiries, tracks or sessions. "
+            "Choose an active site.",
+            code="site_inactive",
+            field=field,
+        )
+    if not site.organization.is_active:
+        raise RuleViolation(
+            f"{site.organization} is inactive, so {site} takes no new patients, inquiries, "
+            "tracks or sessions.",
+            code="site_inactive",
+            field=field,
+        )
 
 
 def _fmt_date(day: dt.date) -> str:
@@ -242,10 +265,11 @@ def track_create(
     """Create a track at `site`. Without a weekly minimum, the age band's default applies
     (`domain.default_weekly_minimum_minutes`: 540 adults, 360 adolescents and tweens).
 
-    Raises RuleViolation for a blank or taken name, an unknown age band or capacity below 1;
-    NotPermitted (audited) without Cap.SCHEDULE_MANAGE.
+    Raises RuleViolation for a blank or taken name, an unknown age band, capacity below 1 or a site
+    that takes no new work; NotPermitted (audited) without Cap.SCHEDULE_MANAGE.
     """
     _require_site(by, Cap.SCHEDULE_MANAGE, site, "track")
+    require_site_takes_new_work(site)
     name = _text(name, "name", "the track's name")
     if age_band not in AgeBand.values:
         raise RuleViolation("Choose an age band.", code="invalid_choice", field="age_band")
@@ -298,10 +322,12 @@ def block_add(
 ) -> TrackBlock:
     """Add a weekly block to the track's template. Sessions appear when they are generated.
 
-    Raises RuleViolation for an invalid weekday, kind, duration, dates, or a facilitator or room
-    not at the track's site; NotPermitted (audited) without Cap.SCHEDULE_MANAGE.
+    Raises RuleViolation for an invalid weekday, kind, duration, dates, a facilitator or room
+    not at the track's site, or a site that takes no new work; NotPermitted (audited) without
+    Cap.SCHEDULE_MANAGE.
     """
     _require_site(by, Cap.SCHEDULE_MANAGE, track.site, "track_block")
+    require_site_takes_new_work(track.site)
     values = _validated_block_values(
         track,
         {
@@ -423,10 +449,11 @@ def sessions_generate(*, track: Track, start: dt.date, end: dt.date, by: Actor) 
     closure date are created cancelled, with the closure's name as the reason. Each session's topic
     is the curriculum week of its date (domain.curriculum_week). Returns how many were created.
 
-    Raises RuleViolation when end is before start or the range exceeds a year; NotPermitted (audited)
-    without Cap.SCHEDULE_MANAGE.
+    Raises RuleViolation when end is before start, the range exceeds a year or the site takes no
+    new work; NotPermitted (audited) without Cap.SCHEDULE_MANAGE.
     """
     _require_site(by, Cap.SCHEDULE_MANAGE, track.site, "track")
+    require_site_takes_new_work(track.site)
     if start is None or end is None:
         raise RuleViolation(
             "Enter both dates.", code="required", field="start" if not start else "end"
@@ -660,10 +687,11 @@ def session_move(
 
     The session keeps its length; the local start time is kept across daylight-saving changes.
     Raises RuleViolation for a past or cancelled session, a date in the past or closed, a room at
-    another site or smaller than the roster, or a double-booked facilitator or room; Conflict on a
-    stale version; NotPermitted (audited) without the capability.
+    another site or smaller than the roster, a double-booked facilitator or room, or a site that
+    takes no new work; Conflict on a stale version; NotPermitted (audited) without the capability.
     """
     _require_session(by, session)
+    require_site_takes_new_work(session.site, field="date")
     if date is None:
         raise RuleViolation("Enter the new date.", code="required", field="date")
     if start_time is None:
@@ -1032,8 +1060,8 @@ def appointment_book(
 
     The session is on the episode's site, with the episode set and no track; its roster is the
     patient. Raises RuleViolation for a discharged episode, a kind other than individual or family,
-    a past or closed date, a facilitator or room not at the site, or a double booking;
-    NotPermitted (audited) without Cap.APPOINTMENT_BOOK or for a patient at another site.
+    a past or closed date, a facilitator or room not at the site, a double booking, or a site that
+    takes no new work; NotPermitted (audited) without Cap.APPOINTMENT_BOOK or for a patient at another site.
     """
     require_patient(by, Cap.APPOINTMENT_BOOK, episode.patient, object_type="appointment")
     if kind not in [k.value for k in APPOINTMENT_KINDS]:
@@ -1046,6 +1074,7 @@ def appointment_book(
         raise RuleViolation("Enter the start time.", code="required", field="start_time")
     _check_duration(duration_minutes)
     site = episode.site
+    require_site_takes_new_work(site)
     _check_facilitator(facilitator, site)
     _check_room(room, site, required=False)
     title = (title or "").strip()[:200] or SessionKind(kind).label
@@ -1099,7 +1128,7 @@ def enrollment_start(
     of every session of the track, including sessions generated before (rolling admission).
 
     Raises RuleViolation when the episode is not waitlisted or active, the track is at another site
-    or inactive, the start is before admission, the episode is already enrolled in the track, the
+    or inactive (or its site takes no new work), the start is before admission, the episode is already enrolled in the track, the
     track would exceed its capacity on some date, or a future session's room would be too small;
     NotPermitted (audited) without Cap.EPISODE_MANAGE or for a patient at another site.
     """
@@ -1127,6 +1156,7 @@ def enrollment_start(
             raise RuleViolation(
                 f"{track.name} is no longer active.", code="track_inactive", field="track"
             )
+        require_site_takes_new_work(track.site, field="track")
         if start_date < current.admission_date:
             raise RuleViolation(
                 f"The enrollment cannot start before admission ({_fmt_date(current.admission_date)}).",
@@ -1200,7 +1230,8 @@ def enrollment_end(
     """End the enrollment on `end_date` (its last day on rosters); it is kept, never deleted.
 
     The patient stays on rosters up to and including end_date and leaves later ones. An enrollment
-    that already ends later may be ended earlier (a discharge). Raises RuleViolation for a blank
+    that already ends later may be ended earlier (a discharge). The seat it frees is offered to the
+    track's waitlist once this commits (admissions.services.waitlist_offer_freed_seats). Raises RuleViolation for a blank
     reason, an end before the start, or an enrollment already ended by then; NotPermitted (audited)
     without Cap.EPISODE_MANAGE or for a patient at another site.
     """
@@ -1242,5 +1273,114 @@ def enrollment_end(
                 "reason": reason,
             },
         )
+    # Imported here: admissions builds on this module (an admission starts an enrollment).
+    from openiop.admissions.services import waitlist_offer_freed_seats
+
+    waitlist_offer_freed_seats(track=current.track, freed_by=f"enrollment {current.pk} ended")
     enrollment.end_date, enrollment.end_reason = current.end_date, current.end_reason
     return enrollment
+
+
+# --- sites and organizations ----------------------------------------------------------------
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def site_deactivation_refusal(*, sites: Iterable[Site], name: str) -> RuleViolation | None:
+    """Why `name` (a site, or an organization with these sites) may not be deactivated yet, or None.
+
+    What is still open at the sites stops it: episodes not discharged, scheduled sessions not yet
+    over, inquiries still in the pipeline. Each would be stranded at a place that takes no new
+    work, so the message counts them and says what to do first.
+    """
+    site_ids = [s.pk for s in sites]
+    episodes = Episode.objects.filter(site_id__in=site_ids, status__in=OPEN_STATUSES).count()
+    sessions = GroupSession.objects.filter(
+        site_id__in=site_ids, status=SessionStatus.SCHEDULED, ends_at__gt=clock.now()
+    ).count()
+    inquiries = int(
+        Site.objects.filter(pk__in=site_ids).aggregate(
+            n=Count("inquiries", filter=Q(inquiries__stage__in=OPEN_STAGES))
+        )["n"]
+        or 0
+    )
+    still: list[str] = []
+    todo: list[str] = []
+    if episodes:
+        still.append(_plural(episodes, "open episode", "open episodes"))
+        todo.append("discharge the episodes")
+    if sessions:
+        still.append(_plural(sessions, "scheduled session", "scheduled sessions") + " to come")
+        todo.append("cancel the sessions")
+    if inquiries:
+        still.append(_plural(inquiries, "open inquiry", "open inquiries"))
+        todo.append("close the inquiries")
+    if not still:
+        return None
+    listed = ", ".join(still[:-1]) + (" and " if len(still) > 1 else "") + still[-1]
+    steps = ", ".join(todo[:-1]) + (" and " if len(todo) > 1 else "") + todo[-1]
+    return RuleViolation(
+        f"{name} still has {listed}: {steps} before deactivating it.",
+        code="site_has_open_work",
+        field="is_active",
+    )
+
+
+def site_set_active(*, site: Site, active: bool, by: Actor) -> Site:
+    """Deactivate or reactivate a site. Inactive, it takes no new work (Site.takes_new_work) and its
+    records stay readable; sites with history are deactivated, never deleted. Audited.
+
+    Raises RuleViolation when deactivating a site with open work (site_deactivation_refusal);
+    NotPermitted (audited) without Cap.STAFF_MANAGE.
+    """
+    require(by, Cap.STAFF_MANAGE, object_type="site")
+    with transaction.atomic():
+        current = Site.objects.select_for_update().get(pk=site.pk)
+        if current.is_active != active:
+            if not active:
+                refusal = site_deactivation_refusal(sites=[current], name=str(current))
+                if refusal is not None:
+                    raise refusal
+            current.is_active = active
+            current.save(update_fields=["is_active", "updated_at"])
+            audit_record(
+                by,
+                action=AuditAction.UPDATE,
+                object_type="site",
+                object_id=current.pk,
+                detail={"event": "reactivate" if active else "deactivate", "active": active},
+            )
+    site.is_active = active
+    return site
+
+
+def organization_set_active(*, organization: Organization, active: bool, by: Actor) -> Organization:
+    """Deactivate or reactivate an organization; inactive, none of its sites takes new work.
+    Audited.
+
+    Raises RuleViolation when deactivating while any of its sites has open work
+    (site_deactivation_refusal); NotPermitted (audited) without Cap.STAFF_MANAGE.
+    """
+    require(by, Cap.STAFF_MANAGE, object_type="organization")
+    with transaction.atomic():
+        current = Organization.objects.select_for_update().get(pk=organization.pk)
+        if current.is_active != active:
+            if not active:
+                refusal = site_deactivation_refusal(
+                    sites=Site.objects.filter(organization=current), name=str(current)
+                )
+                if refusal is not None:
+                    raise refusal
+            current.is_active = active
+            current.save(update_fields=["is_active", "updated_at"])
+            audit_record(
+                by,
+                action=AuditAction.UPDATE,
+                object_type="organization",
+                object_id=current.pk,
+                detail={"event": "reactivate" if active else "deactivate", "active": active},
+            )
+    organization.is_active = active
+    return organization

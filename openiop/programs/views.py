@@ -61,7 +61,9 @@ def track_list(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.SCHEDULE_MANAGE)
 def track_create(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
-    form = TrackCreateForm(request.POST or None, sites=selectors.visible_sites(actor=actor))
+    form = TrackCreateForm(
+        request.POST or None, sites=selectors.visible_sites(actor=actor, for_new_work=True)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             track = services.track_create(by=actor, **form.cleaned_data)
@@ -199,7 +201,7 @@ def block_series(request: HttpRequest, block_id: int) -> HttpResponse:
 
 
 def _default_site(request: HttpRequest, sites: Any) -> Site | None:
-    own = request.user.sites.order_by("name", "id").first()  # type: ignore[union-attr]
+    own = request.user.sites.order_by("name", "id").first()  # type: ignore[union-attr,misc]
     return own or sites.first()
 
 

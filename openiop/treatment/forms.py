@@ -8,9 +8,10 @@ from django import forms
 from django.db.models import QuerySet
 
 from openiop.accounts.models import User
+from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.treatment.models import GoalStatus, Modality, ReferralKind, SignerRole
-from openiop.web.fields import IdField, WholeNumberField, date_field
+from openiop.web.fields import IdField, date_field
 
 
 def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms.CharField:
@@ -20,7 +21,7 @@ def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms
 
 
 class PlanTextForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput, required=False)
+    version = VersionField()
     strengths = _area("Strengths and preferences (in the patient's words)")
     discharge_criteria = _area("Discharge criteria discussed with the patient")
     review_summary = _area("Review: progress since the last version")
@@ -68,7 +69,7 @@ class SignForm(forms.Form):
 
 
 class SummaryForm(forms.Form):
-    version = WholeNumberField(widget=forms.HiddenInput, required=False)
+    version = VersionField()
     narrative = _area("Clinician's narrative", rows=6)
     next_level_of_care = forms.CharField(max_length=200, required=False)
     relapse_prevention = _area("Relapse prevention")

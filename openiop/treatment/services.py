@@ -432,7 +432,7 @@ def plan_sign(*, plan: TreatmentPlan, role: str, signer_name: str = "", by: Acto
         if not missing:
             plan.status = PlanStatus.SIGNED
             plan.signed_at = at
-            save_if_unchanged(plan, expected_version=None, fields=["status", "signed_at"])
+            save_if_unchanged(plan, expected_version=locked.version, fields=["status", "signed_at"])
             if plan.previous_id:
                 TreatmentPlan.objects.filter(pk=plan.previous_id).update(
                     status=PlanStatus.SUPERSEDED
@@ -611,7 +611,7 @@ def discharge_summary_fill(*, summary: DischargeSummary, by: Actor) -> Discharge
             k for k in facts.keys() | locked.facts.keys() if facts.get(k) != locked.facts.get(k)
         )
         summary.facts = facts
-        save_if_unchanged(summary, expected_version=None, fields=["facts"])
+        save_if_unchanged(summary, expected_version=locked.version, fields=["facts"])
         _audit_summary(by, summary, AuditAction.UPDATE, {"filled": changed})
     return summary
 
@@ -620,9 +620,9 @@ def discharge_summary_refresh(*, summary: DischargeSummary, by: Actor) -> Discha
     """Fill the facts in again from the record (a draft only), keeping decided goal outcomes."""
     require_patient(by, WRITE_CAP, summary.patient, object_type="discharge_summary")
     with transaction.atomic():
-        _summary_draft(summary)
+        locked = _summary_draft(summary)
         summary.facts = _refreshed_facts(summary)
-        save_if_unchanged(summary, expected_version=None, fields=["facts"])
+        save_if_unchanged(summary, expected_version=locked.version, fields=["facts"])
         _audit_summary(by, summary, AuditAction.UPDATE, {"refreshed": True})
     return summary
 
@@ -644,7 +644,7 @@ def discharge_summary_decide_goal(
         target["met"], target["decided"] = bool(met), True
         facts["goals"] = goals
         summary.facts = facts
-        save_if_unchanged(summary, expected_version=None, fields=["facts"])
+        save_if_unchanged(summary, expected_version=locked.version, fields=["facts"])
         _audit_summary(by, summary, AuditAction.UPDATE, {"goal": key, "met": bool(met)})
     return summary
 
@@ -746,7 +746,9 @@ def discharge_summary_sign(*, summary: DischargeSummary, by: Actor) -> Discharge
         summary.signed_by = by.user
         summary.signed_at = now()
         save_if_unchanged(
-            summary, expected_version=None, fields=["facts", "status", "signed_by", "signed_at"]
+            summary,
+            expected_version=locked.version,
+            fields=["facts", "status", "signed_by", "signed_at"],
         )
         _audit_summary(by, summary, AuditAction.UPDATE, {"signed": True})
     return summary
@@ -799,12 +801,13 @@ def discharge_summary_copy_given(
         raise RuleViolation("Sign the summary before giving the patient a copy.", code="unsigned")
     how = _text(how, "how", "how the copy was given", limit=100)
     with transaction.atomic():
+        locked = DischargeSummary.objects.select_for_update().get(pk=summary.pk)
         summary.copy_given_at = now()
         summary.copy_given_by = by.user
         summary.copy_given_how = how
         save_if_unchanged(
             summary,
-            expected_version=None,
+            expected_version=locked.version,
             fields=["copy_given_at", "copy_given_by", "copy_given_how"],
         )
         _audit_summary(by, summary, AuditAction.EXPORT, {"copy_to": "patient", "how": how})

@@ -18,6 +18,7 @@ from jinja2 import Environment, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from openiop.accounts.access import home_path
 from openiop.accounts.domain import Cap
 from openiop.core.dates import format_local
 from openiop.core.submissions import submission_input
@@ -152,6 +153,13 @@ def can(request: Any, cap: str) -> bool:
     return bool(user and user.is_authenticated and user.can(Cap(cap)))
 
 
+def may_discharge(request: Any, episode: Any) -> bool:
+    """Whether to offer Discharge on `episode` (the episodes service's own rule)."""
+    from openiop.episodes.services import may_discharge as rule
+
+    return rule(getattr(request, "user", None), episode)
+
+
 def patient_risk(patient_id: int) -> str:
     """The suicide-risk level for the patient header (measures decides; one or two queries)."""
     from openiop.measures.selectors import patient_risk_level
@@ -173,9 +181,11 @@ def environment(**options: Any) -> Environment:
             "get_messages": messages.get_messages,
             "querystring": querystring,
             "can": can,
+            "home_path": home_path,
             "Cap": Cap,
             "patient_risk": patient_risk,
             "submission_input": submission_input,
+            "may_discharge": may_discharge,
         }
     )
     env.filters.update(

@@ -315,6 +315,7 @@ def test_admin_save_is_audited_with_before_and_after(client, clinic, mfa_passed)
             "name": "Riverbend North (fictional)",
             "timezone": site.timezone,
             "address": "",
+            "is_active": "on",
             "rooms-TOTAL_FORMS": "0",
             "rooms-INITIAL_FORMS": "0",
         },

@@ -33,6 +33,16 @@ def test_clinician_logs_in_with_username_and_password_and_login_is_audited(clien
     assert entry.username == user.username and entry.role == "clinician"
 
 
+def test_an_auditor_lands_on_the_audit_log_not_on_a_refused_today_page(client, clinic):
+    org, site = clinic
+    user = make_user(Role.AUDITOR, sites=[site], org=org)
+    response = _login(client, user.username)
+    assert response.url == reverse("audit:log")
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert f'class="brand" href="{reverse("audit:log")}"' in page.content.decode()
+
+
 def test_wrong_password_shows_error_keeps_username_and_is_audited(client, clinic):
     org, site = clinic
     user = make_user(Role.CLINICIAN, sites=[site], org=org)

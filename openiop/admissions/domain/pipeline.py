@@ -93,6 +93,12 @@ def move_problem(current: str, target: str) -> str | None:
     )
 
 
+def manual_moves(current: str) -> list[str]:
+    """The stages a person may move an inquiry at `current` to by hand (move_problem is None):
+    earlier open stages first, then the closing ones. Empty when the card cannot move."""
+    return [s for s in (*OPEN_STAGES, *CLOSING_STAGES) if move_problem(current, s) is None]
+
+
 def days_in_stage(entered: dt.date, today: dt.date) -> int:
     """Whole days since the inquiry entered its stage (0 on the day it entered)."""
     return max(0, (today - entered).days)

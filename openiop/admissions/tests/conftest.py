@@ -69,7 +69,9 @@ class Clinic:
         a = services.assessment_save(
             inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=self.actor("clinician")
         )
-        services.assessment_decide(assessment=a, chosen_level="2.1", by=self.actor("clinician"))
+        services.assessment_decide(
+            assessment=a, chosen_level="2.1", expected_version=a.version, by=self.actor("clinician")
+        )
         inquiry.refresh_from_db()
         return inquiry
 

@@ -51,6 +51,25 @@ def test_move_problem(current, target, allowed):
     assert (pipeline.move_problem(current, target) is None) is allowed
 
 
+CLOSE = ["referred_elsewhere", "declined", "lost_to_follow_up"]
+
+
+@pytest.mark.parametrize(
+    ("current", "moves"),
+    [
+        ("inquiry", CLOSE),
+        ("assessment_scheduled", ["inquiry", "prescreen", *CLOSE]),
+        ("benefits_verified", ["inquiry", "prescreen", "assessment_scheduled", "assessed", *CLOSE]),
+        ("declined", ["inquiry"]),
+        ("admitted", []),
+    ],
+)
+def test_manual_moves_are_exactly_the_allowed_ones(current, moves):
+    assert pipeline.manual_moves(current) == moves
+    for stage in pipeline.STAGES:
+        assert (stage in moves) is (pipeline.move_problem(current, stage) is None)
+
+
 @pytest.mark.parametrize(
     ("entered", "today", "days"),
     [

@@ -96,6 +96,33 @@ def test_follow_up_update_is_versioned(clinic):
         )
 
 
+def test_only_staff_who_work_inquiries_at_its_site_may_own_one(clinic):
+    """Owners follow the inquiry up (Cap.ADMISSIONS_MANAGE) where it is: intake and case
+    managers at its site, the director everywhere; the owner list offers exactly them."""
+    from openiop.testing import make_user
+
+    inquiry = clinic.inquiry()
+    retired = make_user("intake", sites=[clinic.site], org=clinic.org, is_active=False)
+    owners = set(services.inquiry_owner_choices(inquiry))
+    assert owners == {clinic.users[r] for r in ("intake", "case_manager", "director")}
+    for user in (
+        clinic.users["clinician"],
+        clinic.users["billing"],
+        clinic.users["other_intake"],  # works at another site
+        retired,
+    ):
+        with pytest.raises(RuleViolation) as exc:
+            services.inquiry_update(
+                inquiry=inquiry,
+                expected_version=inquiry.version,
+                by=clinic.actor("intake"),
+                owner=user,
+            )
+        assert exc.value.field == "owner"
+    inquiry.refresh_from_db()
+    assert inquiry.owner is None
+
+
 def test_public_submission_is_a_web_form_inquiry(clinic):
     from openiop.core.actor import Actor
 
@@ -225,11 +252,62 @@ def test_prescreen_uses_cssrs_rules_and_refuses_invalid_answers(clinic):
     assert exc.value.field == "cssrs_3"
 
 
-def test_intake_may_not_prescreen(clinic):
+def test_intake_runs_the_prescreen_and_the_cssrs_screener(clinic):
+    """The front desk takes the first call; the screener's screen version is for non-clinicians."""
+    inquiry = clinic.inquiry()
+    screen = services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("intake")
+    )
+    assert screen.outcome == "fits" and screen.screened_by == clinic.users["intake"]
+    assert inquiry.stage == "prescreen"
+
+
+@pytest.mark.parametrize("role", ["billing", "admin", "auditor"])
+def test_roles_off_the_phone_may_not_prescreen(clinic, role):
     with pytest.raises(NotPermitted):
         services.prescreen_record(
-            inquiry=clinic.inquiry(), answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("intake")
+            inquiry=clinic.inquiry(), answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor(role)
         )
+
+
+def test_intake_may_not_do_the_level_of_care_assessment(clinic):
+    inquiry = clinic.inquiry()
+    with pytest.raises(NotPermitted):
+        services.assessment_save(
+            inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("intake")
+        )
+    assert not inquiry.assessments.exists()
+
+
+@pytest.mark.parametrize(
+    ("owner", "assignee"),
+    [("intake", None), ("case_manager", "case_manager"), (None, None)],
+)
+def test_the_urgent_task_intake_raises_goes_to_someone_who_may_close_it(clinic, owner, assignee):
+    """A high C-SSRS makes a clinician-owned task: never assigned to the front desk, who cannot
+    close it; the owner when they may, else any clinician picks it up."""
+    inquiry = clinic.inquiry()
+    if owner:
+        services.inquiry_update(
+            inquiry=inquiry,
+            expected_version=inquiry.version,
+            by=clinic.actor("intake"),
+            owner=clinic.users[owner],
+        )
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("intake")
+    )
+    task = AdmissionTask.objects.get(inquiry=inquiry, urgent=True)
+    assert task.assigned_to == (clinic.users[assignee] if assignee else None)
+
+
+def test_the_urgent_task_a_clinician_raises_on_an_intake_inquiry_is_theirs(clinic):
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
+    )
+    task = AdmissionTask.objects.get(inquiry=inquiry, urgent=True)
+    assert task.assigned_to == clinic.users["clinician"]
 
 
 # --- assessment ----------------------------------------------------------------------------------
@@ -240,7 +318,9 @@ def test_assessment_recommends_by_most_intensive_and_accept_moves_to_assessed(cl
     )
     assert a.recommended_level == "2.1"
     assert a.why_not_lower and a.why_not_higher and a.reasons
-    services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+    services.assessment_decide(
+        assessment=a, chosen_level="2.1", expected_version=a.version, by=clinic.actor("clinician")
+    )
     inquiry.refresh_from_db()
     assert inquiry.stage == "assessed"
     assert not a.is_override
@@ -252,12 +332,18 @@ def test_override_needs_justification_and_decided_is_fixed(clinic):
         inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
     )
     with pytest.raises(RuleViolation) as exc:
-        services.assessment_decide(assessment=a, chosen_level="2.5", by=clinic.actor("clinician"))
+        services.assessment_decide(
+            assessment=a,
+            chosen_level="2.5",
+            expected_version=a.version,
+            by=clinic.actor("clinician"),
+        )
     assert exc.value.field == "justification"
     services.assessment_decide(
         assessment=a,
         chosen_level="2.5",
         justification="Unsafe evenings at home; PHP hours",
+        expected_version=a.version,
         by=clinic.actor("clinician"),
     )
     assert a.is_override
@@ -267,10 +353,16 @@ def test_override_needs_justification_and_decided_is_fixed(clinic):
             edition="3",
             ratings=IOP_RATINGS,
             assessment=a,
+            expected_version=a.version,
             by=clinic.actor("clinician"),
         )
     with pytest.raises(RuleViolation):
-        services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+        services.assessment_decide(
+            assessment=a,
+            chosen_level="2.1",
+            expected_version=a.version,
+            by=clinic.actor("clinician"),
+        )
 
 
 def test_assessment_refuses_missing_dimension(clinic):
@@ -337,7 +429,9 @@ def test_benefits_before_assessment_do_not_skip_stages(clinic):
     a = services.assessment_save(
         inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
     )
-    services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
+    services.assessment_decide(
+        assessment=a, chosen_level="2.1", expected_version=a.version, by=clinic.actor("clinician")
+    )
     inquiry.refresh_from_db()
     assert inquiry.stage == "benefits_verified"
 
@@ -496,6 +590,7 @@ def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic
         episode=leaving,
         discharge_date=timezone.localdate(),
         reason="completed",
+        expected_version=leaving.version,
         by=clinic.actor("director"),
     )
     offered = WaitlistEntry.objects.get(episode=first.episode)
@@ -510,6 +605,54 @@ def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic
         services.waitlist_accept(
             entry=WaitlistEntry.objects.get(episode=second.episode), by=clinic.actor("intake")
         )
+
+
+def _full_track_with_one_waiting(clinic):
+    """The track full (capacity 2) and one admission on its waitlist; returns the two enrollments
+    and the waiting entry."""
+    enrollments = []
+    for _n in range(2):
+        episode = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
+        enrollments.append(
+            Enrollment.objects.create(
+                episode=episode, track=clinic.track, start_date=timezone.localdate()
+            )
+        )
+    waiting = services.admission_admit(
+        inquiry=clinic.assessed(first_name="Ash", phone="5550101111"),
+        track=clinic.track,
+        by=clinic.actor("intake"),
+    )
+    entry = WaitlistEntry.objects.get(episode=waiting.episode)
+    assert entry.status == "waiting"
+    return enrollments, entry
+
+
+def test_ending_an_enrollment_offers_its_seat_to_the_waitlist_as_the_system(clinic):
+    from openiop.programs.services import enrollment_end
+
+    enrollments, entry = _full_track_with_one_waiting(clinic)
+    enrollment_end(
+        enrollment=enrollments[0],
+        end_date=timezone.localdate(),
+        reason="Moved away",
+        by=clinic.actor("intake"),
+    )
+    entry.refresh_from_db()
+    assert entry.status == "offered" and entry.offered_start_date == clinic.session.date
+    offer = AuditEntry.objects.get(object_type="waitlist", object_id=str(entry.pk))
+    assert offer.user_id is None and offer.path == f"waitlist: enrollment {enrollments[0].pk} ended"
+
+
+def test_nothing_but_ending_an_enrollment_through_its_service_offers_a_seat(clinic):
+    """No signal: a row changed behind the services' back offers nothing (and is not a way in)."""
+    enrollments, entry = _full_track_with_one_waiting(clinic)
+    ended = enrollments[0]
+    ended.end_date = timezone.localdate()
+    ended.end_reason = "Typed in by hand"
+    ended.save()
+    entry.refresh_from_db()
+    assert entry.status == "waiting"
 
 
 def test_readmission_opens_a_new_episode_on_the_same_patient(clinic):
@@ -572,6 +715,7 @@ def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic
         document=doc,
         signed_name=" Wren  Pemberbottom ",
         signature_png=PNG,
+        expected_version=doc.version,
         by=clinic.actor("intake"),
     )
     doc.refresh_from_db()
@@ -582,14 +726,24 @@ def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic
     assert doc.signature_png == PNG
     assert any("Wren Pemberbottom" in p for p in doc.text)
     with pytest.raises(RuleViolation):
-        services.document_sign(document=doc, signed_name="Someone", by=clinic.actor("intake"))
+        services.document_sign(
+            document=doc,
+            signed_name="Someone",
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
+        )
 
 
 def test_release_needs_details_before_signing(clinic):
     result = _admitted(clinic)
     doc = next(d for d in result.documents if d.kind == "release_of_information")
     with pytest.raises(RuleViolation) as exc:
-        services.document_sign(document=doc, signed_name="Wren", by=clinic.actor("intake"))
+        services.document_sign(
+            document=doc,
+            signed_name="Wren",
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
+        )
     assert exc.value.code == "details"
     services.document_fill(
         document=doc,
@@ -599,17 +753,30 @@ def test_release_needs_details_before_signing(clinic):
             "purpose": "coordination",
             "expiration": "2027-01-01",
         },
+        expected_version=doc.version,
         by=clinic.actor("intake"),
     )
-    services.document_sign(document=doc, signed_name="Wren", by=clinic.actor("intake"))
+    services.document_sign(
+        document=doc, signed_name="Wren", expected_version=doc.version, by=clinic.actor("intake")
+    )
     with pytest.raises(RuleViolation):
-        services.document_fill(document=doc, details={"recipients": "x"}, by=clinic.actor("intake"))
+        services.document_fill(
+            document=doc,
+            details={"recipients": "x"},
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
+        )
 
 
 def test_part2_consent_comes_filled_for_tpo(clinic):
     result = _admitted(clinic)
     doc = next(d for d in result.documents if d.kind == "part2_consent")
-    services.document_sign(document=doc, signed_name="Wren Pemberbottom", by=clinic.actor("intake"))
+    services.document_sign(
+        document=doc,
+        signed_name="Wren Pemberbottom",
+        expected_version=doc.version,
+        by=clinic.actor("intake"),
+    )
     doc.refresh_from_db()
     assert any("revoke" in p for p in doc.text)
 
@@ -622,7 +789,11 @@ def test_invalid_drawn_signature_is_refused(clinic, bad):
     doc = _admitted(clinic).documents[0]
     with pytest.raises(RuleViolation) as exc:
         services.document_sign(
-            document=doc, signed_name="Wren", signature_png=bad, by=clinic.actor("intake")
+            document=doc,
+            signed_name="Wren",
+            signature_png=bad,
+            expected_version=doc.version,
+            by=clinic.actor("intake"),
         )
     assert exc.value.field == "signature_png"
 

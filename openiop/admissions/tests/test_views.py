@@ -259,7 +259,10 @@ def _walk(clinic):
         inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
     )
     services.assessment_decide(
-        assessment=assessment, chosen_level="2.1", by=clinic.actor("clinician")
+        assessment=assessment,
+        chosen_level="2.1",
+        expected_version=assessment.version,
+        by=clinic.actor("clinician"),
     )
     payer = services.payer_create(
         organization_id=clinic.org.pk,
@@ -326,7 +329,12 @@ def _pdf_text(response) -> str:
 def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mfa_passed):
     _inquiry, assessment, _coverage, estimate, result = _walk(clinic)
     doc = next(d for d in result.documents if d.kind == "consent_to_treatment")
-    services.document_sign(document=doc, signed_name="Wren Pemberbottom", by=clinic.actor("intake"))
+    services.document_sign(
+        document=doc,
+        signed_name="Wren Pemberbottom",
+        expected_version=doc.version,
+        by=clinic.actor("intake"),
+    )
     client.force_login(clinic.users["director"])
     text = _pdf_text(
         client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
@@ -609,6 +617,7 @@ def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(c
         assessment=assessment,
         chosen_level="2.5",
         justification="Fictional: needs more structure than 2.1 this month",
+        expected_version=assessment.version,
         by=clinic.actor("clinician"),
     )
     assert "Decision: Level 2.5 · High-intensity outpatient (override)" in client.get(url).text
@@ -692,3 +701,126 @@ def test_a_printed_assessment_of_a_substance_use_inquiry_carries_the_part2_notic
         client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
     )
     assert ("42 CFR Part 2" in text) is notice
+
+
+# --- roles: what each is offered (issue 14) ------------------------------------------------------
+def _options(page: str, name: str) -> list[tuple[str, bool]]:
+    """The (value, selected) options of the page's <select name=...>."""
+    import re
+
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    assert select, f"no select {name}"
+    return [
+        (value, bool(selected))
+        for value, selected in re.findall(r'<option value="([^"]*)"( selected)?', select.group(1))
+    ]
+
+
+def test_intake_runs_the_pre_screen_with_the_screener_and_sees_the_triage(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    detail = reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
+    page = client.get(detail).text
+    assert reverse("admissions:prescreen", kwargs={"inquiry_id": inquiry.pk}) in page
+    assert reverse("admissions:assessment_new", kwargs={"inquiry_id": inquiry.pk}) not in page
+    url = reverse("admissions:prescreen", kwargs={"inquiry_id": inquiry.pk})
+    form = client.get(url)
+    assert form.status_code == 200 and "C-SSRS 1." in form.text and "C-SSRS 6." in form.text
+    answers = {f"cssrs_{n}": "yes" if a else "no" for n, a in enumerate(HIGH_RISK, start=1)}
+    response = client.post(
+        url,
+        {
+            "needs_24h_supervision": "no",
+            "needs_medical_withdrawal": "no",
+            "safe_home": "yes",
+            "substance_free_home": "yes",
+            "outpatient_not_enough": "yes",
+            "can_attend": "yes",
+            "motivation": "ready",
+            **answers,
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == detail
+    page = client.get(detail).text
+    assert "Higher level of care now</h2>" in page
+    assert "<strong>988</strong>" in page and "555-0100" in page
+    assert "<strong>Urgent task:</strong> C-SSRS high risk" in page
+    assert "(assigned to any clinician)" in page  # not to the front desk, who cannot close it
+    # the task is a clinician's: intake is told so and offered no button the service refuses
+    task = inquiry.tasks.get(urgent=True)
+    assert reverse("admissions:task_done", kwargs={"task_id": task.pk}) not in page
+    assert "A clinician records what was done about it." in page
+
+
+def test_intake_is_refused_the_level_of_care_assessment_page(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    url = reverse("admissions:assessment_new", kwargs={"inquiry_id": inquiry.pk})
+    assert client.get(url).status_code == 403
+    assert AuditEntry.objects.filter(user_id=clinic.users["intake"].pk, outcome="denied").exists()
+
+
+def test_high_risk_keeps_the_crisis_resources_after_the_urgent_task_is_done(clinic, client):
+    inquiry = clinic.inquiry()
+    services.prescreen_record(
+        inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("intake")
+    )
+    task = inquiry.tasks.get(urgent=True)
+    services.task_complete(task=task, outcome="Same-day evaluation", by=clinic.actor("clinician"))
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "Higher level of care now</h2>" not in page
+    assert 'aria-label="Crisis resources"' in page and "<strong>988</strong>" in page
+
+
+@pytest.mark.parametrize(
+    ("stage", "offered"),
+    [
+        ("inquiry", ["referred_elsewhere", "declined", "lost_to_follow_up"]),
+        (
+            "assessment_scheduled",
+            ["inquiry", "prescreen", "referred_elsewhere", "declined", "lost_to_follow_up"],
+        ),
+        ("declined", ["inquiry"]),
+    ],
+)
+def test_move_list_offers_only_allowed_moves_and_defaults_to_none(clinic, client, stage, offered):
+    inquiry = clinic.inquiry()
+    Inquiry.objects.filter(pk=inquiry.pk).update(stage=stage)
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    options = _options(page, "to_stage")
+    default = next((v for v, selected in options if selected), options[0][0])
+    assert default == ""  # what the browser sends untouched: a prompt, never a closing stage
+    assert [value for value, _ in options if value] == offered
+    # a move that is not offered is refused as a form error, the card stays
+    response = client.post(
+        reverse("admissions:move", kwargs={"inquiry_id": inquiry.pk}),
+        {"to_stage": "assessed", "note": "x"},
+    )
+    assert response.status_code == 400
+    inquiry.refresh_from_db()
+    assert inquiry.stage == stage
+
+
+def test_an_admitted_inquiry_offers_no_move(clinic, client):
+    inquiry = clinic.inquiry()
+    Inquiry.objects.filter(pk=inquiry.pk).update(stage="admitted")
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    assert "Move the card" not in page and 'name="to_stage"' not in page
+
+
+def test_owner_list_offers_only_staff_who_can_own_an_inquiry(clinic, client):
+    inquiry = clinic.inquiry()
+    client.force_login(clinic.users["intake"])
+    page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
+    offered = {value for value, _ in _options(page, "owner")} - {""}
+    assert offered == {str(clinic.users[r].pk) for r in ("intake", "case_manager", "director")}
+    response = client.post(
+        reverse("admissions:followup", kwargs={"inquiry_id": inquiry.pk}),
+        {"version": inquiry.version, "owner": clinic.users["clinician"].pk},
+    )
+    assert response.status_code == 400
+    inquiry.refresh_from_db()
+    assert inquiry.owner is None

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
@@ -18,7 +21,7 @@ from openiop.core.dates import IsoWeek
 from openiop.core.errors import Conflict, NotPermitted, RuleViolation
 from openiop.episodes.models import Alert
 from openiop.programs.models import Enrollment, GroupSession
-from openiop.testing import make_site, make_user
+from openiop.testing import make_site, make_user, postgresql_only
 
 from .conftest import MONDAY
 
@@ -411,6 +414,69 @@ def test_current_week_is_flagged_only_when_the_remaining_sessions_cannot_reach_t
     )
     line = next(r.line for r in rows if r.episode.pk == episode.pk)
     assert (line.attended_minutes, line.remaining_minutes, line.status) == (180, 180, "at_risk")
+
+
+def test_a_first_write_from_a_page_without_the_row_is_a_conflict_once_it_exists(group):
+    session, episode = group.sessions[0], group.episodes[0]
+    attendance_record(
+        session=session, episode=episode, status="present", expected_version=0, by=group.actor
+    )
+    with pytest.raises(Conflict):
+        attendance_record(
+            session=session,
+            episode=episode,
+            status="absent_excused",
+            expected_version=0,
+            by=group.actor,
+        )
+    with pytest.raises(RuleViolation) as exc:
+        attendance_record(session=session, episode=episode, status="absent_excused", by=group.actor)
+    assert exc.value.code == "version_missing"
+    assert Attendance.objects.get().status == "present"
+
+
+@postgresql_only("two connections racing for one row need a real server")
+@pytest.mark.django_db(transaction=True)
+def test_two_first_writes_at_the_same_moment_one_saves_the_other_is_told(group):
+    """The first writer's new row is not committed yet when the second arrives: the second cannot
+    see it, tries to insert too, waits on the unique constraint, and gets a Conflict."""
+    session, episode = group.sessions[0], group.episodes[0]
+    inserted = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def write(name: str, status: str, hold: bool) -> None:
+        try:
+            if not hold:
+                inserted.wait(5)
+            with transaction.atomic():
+                attendance_record(
+                    session=session,
+                    episode=episode,
+                    status=status,
+                    expected_version=0,
+                    by=group.actor,
+                )
+                if hold:
+                    inserted.set()
+                    time.sleep(0.5)  # the second writer blocks on the unique index meanwhile
+            outcome[name] = "saved"
+        except Exception as exc:  # the outcome is what the test reads
+            outcome[name] = exc
+        finally:
+            inserted.set()
+            connection.close()
+
+    threads = [
+        threading.Thread(target=write, args=("first", "present", True)),
+        threading.Thread(target=write, args=("second", "absent_excused", False)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert outcome["first"] == "saved"
+    assert isinstance(outcome["second"], Conflict), outcome["second"]
+    assert Attendance.objects.get(session=session, episode=episode).status == "present"
 
 
 # --- no attendance before the session starts ------------------------------------------------------

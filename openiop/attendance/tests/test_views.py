@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -55,7 +57,12 @@ def test_htmx_row_post_returns_the_row_with_new_hours(group, client):
     client.force_login(group.clinician)
     response = client.post(
         _roster_url(group.sessions[0]),
-        {"episode_id": group.episodes[0].pk, "status": "late", "minutes_attended": "150"},
+        {
+            "episode_id": group.episodes[0].pk,
+            "version": 0,
+            "status": "late",
+            "minutes_attended": "150",
+        },
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
@@ -70,6 +77,7 @@ def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
         _roster_url(group.sessions[0]),
         {
             "episode_id": group.episodes[0].pk,
+            "version": 0,
             "status": "late",
             "minutes_attended": "999",
             "comment": "typed note",
@@ -77,7 +85,7 @@ def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "between 0 and the session&#39;s 180" in body
     assert 'value="999"' in body and 'value="typed note"' in body
     assert not Attendance.objects.exists()
@@ -290,7 +298,8 @@ def test_a_stale_row_edit_says_someone_else_changed_it(group, client):
         {"episode_id": episode.pk, "version": first.version, "status": "absent_excused"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert "changed by someone else" in response.content.decode()
     assert Attendance.objects.get().status == "late"
 
 
@@ -403,7 +412,7 @@ def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group
         {
             "csrfmiddlewaretoken": tokens[0],
             "episode_id": group.episodes[0].pk,
-            "version": "",
+            "version": 0,
             "status": "present",
             "minutes_attended": "180",
             "comment": "",
@@ -413,6 +422,94 @@ def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group
     assert Attendance.objects.filter(episode=group.episodes[0]).exists()
     refused = client.post(_roster_url(group.sessions[0]), {"action": "all_present"})
     assert refused.status_code == 403
+
+
+def _row_version(body: str, episode) -> str:
+    """The version a roster page's row form carries (0 for a row not recorded yet)."""
+    found = re.search(rf'<tr id="row-{episode.pk}".*?name="version" value="(\d+)"', body, re.S)
+    assert found is not None, "every row form carries a version"
+    return found.group(1)
+
+
+def test_a_second_first_write_from_a_stale_roster_is_told_and_keeps_the_first(group, client):
+    session, episode = group.sessions[0], group.episodes[0]
+    colleague = Client()
+    colleague.force_login(
+        make_user(Role.CLINICIAN, sites=[group.site], org=group.site.organization)
+    )
+    client.force_login(group.clinician)
+    url = _roster_url(session)
+    mine = _row_version(client.get(url).content.decode(), episode)
+    theirs = _row_version(colleague.get(url).content.decode(), episode)
+    assert mine == theirs == "0"
+    row = {"episode_id": episode.pk, "minutes_attended": "", "comment": ""}
+    first = client.post(url, {**row, "version": mine, "status": "present"}, HTTP_HX_REQUEST="true")
+    assert first.status_code == 200
+    second = colleague.post(
+        url, {**row, "version": theirs, "status": "absent_excused"}, HTTP_HX_REQUEST="true"
+    )
+    body = second.content.decode()
+    assert second.status_code == 409
+    assert "changed by someone else" in body and "Not saved" in body
+    assert re.search(r'data-testid="recorded">Present · 180 min<', body)  # the stored value
+    assert '<option value="absent_excused" selected>' in body  # the refused choice, kept
+    stored = Attendance.objects.get(session=session, episode=episode)
+    assert (stored.status, stored.minutes_attended, stored.version) == ("present", 180, 1)
+
+
+@pytest.mark.parametrize("version", [None, "", "abc", "-1"])
+def test_a_row_without_a_valid_version_is_refused_and_nothing_is_saved(group, client, version):
+    client.force_login(group.clinician)
+    session, episode = group.sessions[0], group.episodes[0]
+    recorded = attendance_record(session=session, episode=episode, status="present", by=group.actor)
+    data = {"episode_id": episode.pk, "status": "absent_excused", "minutes_attended": ""}
+    if version is not None:
+        data["version"] = version
+    response = client.post(_roster_url(session), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert "sent without a valid version" in response.content.decode()
+    recorded.refresh_from_db()
+    assert (recorded.status, recorded.version) == ("present", 1)
+
+
+def test_a_tampered_patient_id_is_answered_on_the_roster_not_dropped(group, client):
+    client.force_login(group.clinician)
+    url = _roster_url(group.sessions[0])
+    data = {"episode_id": "999999", "version": 0, "status": "present"}
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert response["HX-Retarget"] == "#roster-message"
+    assert "not on this roster" in response.content.decode()
+    page = client.post(url, {**data, "episode_id": "abc"}).content.decode()
+    assert re.search(
+        r'<div id="roster-message" role="alert"><p class="field-error">[^<]+</p>', page
+    )
+    assert not Attendance.objects.exists()
+
+
+def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(group, client):
+    client.force_login(group.clinician)
+    session, episode = group.sessions[0], group.episodes[0]
+    recorded = attendance_record(session=session, episode=episode, status="present", by=group.actor)
+    response = client.post(
+        _roster_url(session),
+        {
+            "episode_id": episode.pk,
+            "version": recorded.version,
+            "status": "absent_unexcused",
+            "minutes_attended": "60",
+            "comment": "typed",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert 'class="row-refused"' in body and "Not saved" in body
+    assert re.search(r'data-testid="recorded">Present · 180 min<', body)
+    assert '<option value="absent_unexcused" selected>' in body and 'value="60"' in body
+    assert "3.0 h of 9.0 h" in body  # this week's hours count only what was saved
+    recorded.refresh_from_db()
+    assert (recorded.status, recorded.minutes_attended) == ("present", 180)
 
 
 def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
@@ -431,6 +528,7 @@ def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(group, cli
         _roster_url(session),
         {
             "episode_id": group.episodes[0].pk,
+            "version": 0,
             "status": "late",
             "minutes_attended": "150",
             "comment": "typed ahead",
@@ -438,7 +536,7 @@ def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(group, cli
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "This session has not started yet" in body
     assert 'value="150"' in body and "typed ahead" in body
     assert not Attendance.objects.filter(session=session).exists()

@@ -66,6 +66,7 @@ def test_a_new_episode_can_open_after_discharge(clinic, patient):
         episode=first,
         discharge_date=ADMITTED + dt.timedelta(days=20),
         reason="completed",
+        expected_version=first.version,
         by=clinic.actor(clinic.intake),
     )
     second = open_episode(clinic, patient, admission_date=ADMITTED + dt.timedelta(days=60))
@@ -101,14 +102,24 @@ def test_part2_is_set_from_the_start_for_substance_use(clinic, patient, focus, p
 
 def test_part2_marking_is_sticky_when_the_focus_changes(clinic, patient):
     episode = open_episode(clinic, patient, focus="substance_use")
-    episode_change_focus(episode=episode, focus="mental_health", by=clinic.actor(clinic.intake))
+    episode_change_focus(
+        episode=episode,
+        focus="mental_health",
+        expected_version=episode.version,
+        by=clinic.actor(clinic.intake),
+    )
     stored = Episode.objects.get(pk=episode.pk)
     assert (stored.focus, stored.part2_protected) == ("mental_health", True)
 
 
 def test_part2_is_set_when_the_focus_becomes_substance_use(clinic, patient):
     episode = open_episode(clinic, patient, focus="mental_health")
-    episode_change_focus(episode=episode, focus="co_occurring", by=clinic.actor(clinic.intake))
+    episode_change_focus(
+        episode=episode,
+        focus="co_occurring",
+        expected_version=episode.version,
+        by=clinic.actor(clinic.intake),
+    )
     assert Episode.objects.get(pk=episode.pk).part2_protected
 
 
@@ -120,6 +131,7 @@ def test_step_up_and_step_down_are_recorded(clinic, patient):
         to_level="2.5",
         effective_date=ADMITTED + dt.timedelta(days=7),
         reason="Worsening symptoms",
+        expected_version=episode.version,
         by=actor,
     )
     down = episode_change_level(
@@ -127,6 +139,7 @@ def test_step_up_and_step_down_are_recorded(clinic, patient):
         to_level="1",
         effective_date=ADMITTED + dt.timedelta(days=30),
         reason="Goals met",
+        expected_version=episode.version,
         by=actor,
     )
     assert (up.direction, down.direction) == ("step_up", "step_down")
@@ -144,6 +157,7 @@ def test_level_change_before_admission_is_refused(clinic, patient):
             to_level="2.5",
             effective_date=ADMITTED - dt.timedelta(days=1),
             reason="x",
+            expected_version=episode.version,
             by=clinic.actor(clinic.intake),
         )
     assert exc.value.field == "effective_date"
@@ -157,6 +171,7 @@ def test_level_change_to_the_same_level_is_refused(clinic, patient):
             to_level="2.1",
             effective_date=ADMITTED,
             reason="x",
+            expected_version=episode.version,
             by=clinic.actor(clinic.intake),
         )
     assert exc.value.field == "to_level"
@@ -164,7 +179,12 @@ def test_level_change_to_the_same_level_is_refused(clinic, patient):
 
 def test_level_change_with_a_stale_version_is_a_conflict(clinic, patient):
     episode = open_episode(clinic, patient)
-    episode_set_status(episode=episode, status="on_hold", by=clinic.actor(clinic.intake))
+    episode_set_status(
+        episode=episode,
+        status="on_hold",
+        expected_version=episode.version,
+        by=clinic.actor(clinic.intake),
+    )
     with pytest.raises(Conflict):
         episode_change_level(
             episode=episode,
@@ -180,14 +200,20 @@ def test_level_change_with_a_stale_version_is_a_conflict(clinic, patient):
 def test_status_moves(clinic, patient):
     actor = clinic.actor(clinic.intake)
     episode = open_episode(clinic, patient, status="waitlisted")
-    episode_set_status(episode=episode, status="active", by=actor)
-    episode_set_status(episode=episode, status="on_hold", by=actor)
-    episode_set_status(episode=episode, status="active", by=actor)
+    episode_set_status(episode=episode, status="active", expected_version=episode.version, by=actor)
+    episode_set_status(
+        episode=episode, status="on_hold", expected_version=episode.version, by=actor
+    )
+    episode_set_status(episode=episode, status="active", expected_version=episode.version, by=actor)
     assert Episode.objects.get(pk=episode.pk).status == "active"
     with pytest.raises(RuleViolation):
-        episode_set_status(episode=episode, status="waitlisted", by=actor)
+        episode_set_status(
+            episode=episode, status="waitlisted", expected_version=episode.version, by=actor
+        )
     with pytest.raises(RuleViolation, match="Discharge"):
-        episode_set_status(episode=episode, status="discharged", by=actor)
+        episode_set_status(
+            episode=episode, status="discharged", expected_version=episode.version, by=actor
+        )
 
 
 def test_discharge_refused_before_admission(clinic, patient):
@@ -197,6 +223,7 @@ def test_discharge_refused_before_admission(clinic, patient):
             episode=episode,
             discharge_date=ADMITTED - dt.timedelta(days=1),
             reason="completed",
+            expected_version=episode.version,
             by=clinic.actor(clinic.intake),
         )
     assert exc.value.field == "discharge_date"
@@ -216,7 +243,11 @@ def test_discharge_ends_open_enrollments_at_the_discharge_date(clinic, patient):
     )
     day = ADMITTED + dt.timedelta(days=21)
     episode_discharge(
-        episode=episode, discharge_date=day, reason="dropped_out", by=clinic.actor(clinic.intake)
+        episode=episode,
+        discharge_date=day,
+        reason="dropped_out",
+        expected_version=episode.version,
+        by=clinic.actor(clinic.intake),
     )
     for enrollment in (open_one, ends_later):
         enrollment.refresh_from_db()
@@ -244,6 +275,7 @@ def test_discharge_refused_when_an_enrollment_starts_after_it(clinic, patient):
             episode=episode,
             discharge_date=ADMITTED + dt.timedelta(days=3),
             reason="other",
+            expected_version=episode.version,
             by=clinic.actor(clinic.intake),
         )
     assert "starts on" in exc.value.message
@@ -252,15 +284,34 @@ def test_discharge_refused_when_an_enrollment_starts_after_it(clinic, patient):
 def test_a_discharged_episode_cannot_change(clinic, patient):
     actor = clinic.actor(clinic.intake)
     episode = open_episode(clinic, patient)
-    episode_discharge(episode=episode, discharge_date=ADMITTED, reason="transferred", by=actor)
+    episode_discharge(
+        episode=episode,
+        discharge_date=ADMITTED,
+        reason="transferred",
+        expected_version=episode.version,
+        by=actor,
+    )
     with pytest.raises(RuleViolation, match="discharged"):
         episode_change_level(
-            episode=episode, to_level="2.5", effective_date=ADMITTED, reason="x", by=actor
+            episode=episode,
+            to_level="2.5",
+            effective_date=ADMITTED,
+            reason="x",
+            expected_version=episode.version,
+            by=actor,
         )
     with pytest.raises(RuleViolation, match="discharged"):
-        episode_set_status(episode=episode, status="on_hold", by=actor)
+        episode_set_status(
+            episode=episode, status="on_hold", expected_version=episode.version, by=actor
+        )
     with pytest.raises(RuleViolation, match="discharged"):
-        episode_discharge(episode=episode, discharge_date=ADMITTED, reason="other", by=actor)
+        episode_discharge(
+            episode=episode,
+            discharge_date=ADMITTED,
+            reason="other",
+            expected_version=episode.version,
+            by=actor,
+        )
     with pytest.raises(RuleViolation, match="discharged"):
         episode_assign(episode=episode, primary_clinician=None, case_manager=None, by=actor)
 
@@ -269,7 +320,11 @@ def test_discharge_refuses_an_unknown_reason(clinic, patient):
     episode = open_episode(clinic, patient)
     with pytest.raises(RuleViolation) as exc:
         episode_discharge(
-            episode=episode, discharge_date=ADMITTED, reason="bored", by=clinic.actor(clinic.intake)
+            episode=episode,
+            discharge_date=ADMITTED,
+            reason="bored",
+            expected_version=episode.version,
+            by=clinic.actor(clinic.intake),
         )
     assert exc.value.field == "reason"
 

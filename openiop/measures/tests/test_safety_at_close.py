@@ -44,10 +44,12 @@ def manager(clinic):
 
 def _discharge(clinic, by=None, **kw):
     by = by or make_user(Role.CASE_MANAGER, sites=[clinic.site], org=clinic.site.organization)
+    clinic.episode.refresh_from_db()
     return episode_discharge(
         episode=clinic.episode,
         discharge_date=DISCHARGE_ON,
         reason="completed",
+        expected_version=clinic.episode.version,
         by=clinic.actor(by),
         **kw,
     )

@@ -43,6 +43,9 @@ def save(clinic, session, members, sections=None, **kw):
         else {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)},
         by=clinic.actor,
     )
+    # Saved from an up-to-date page: the version the note has now (0 before it exists).
+    current = ProgressNote.objects.filter(session=session, kind="group").first()
+    defaults["expected_version"] = current.version if current else 0
     defaults.update(kw)
     return services.group_note_save(**defaults)
 

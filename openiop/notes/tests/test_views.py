@@ -21,7 +21,7 @@ from openiop.notes.tests.test_services import _plan_with_objective, body
 from openiop.testing import audit_links_query, make_user, page_query_count
 
 
-def post_data(session, members, *, action="save", texts=None, version=""):
+def post_data(session, members, *, action="save", texts=None, version="0"):
     data = {
         "action": action,
         "version": version,
@@ -88,13 +88,14 @@ def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(clinic, cli
         url, post_data(session, members, action="sign", texts=texts), HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "individualize it, or give a reason" in html.lower()
     assert "<mark>" in html
     assert f'name="s-{members[2].pk}-reason"' in html
     assert f'name="s-{members[1].pk}-reason"' not in html
-    assert ProgressNote.objects.get(session=session).status == NoteStatus.DRAFT
-    data = post_data(session, members, action="sign", texts=texts)
+    draft = ProgressNote.objects.get(session=session)
+    assert draft.status == NoteStatus.DRAFT
+    data = post_data(session, members, action="sign", texts=texts, version=draft.version)
     data[f"s-{members[0].pk}-reason"] = "Same exercise; reviewed."
     data[f"s-{members[2].pk}-reason"] = "Same exercise; reviewed."
     response = client.post(url, data, HTTP_HX_REQUEST="true")
@@ -350,11 +351,14 @@ def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client
     def count(session, members):
         url = reverse("notes:group", kwargs={"session_id": session.pk})
         client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")  # a saved draft
+        data = post_data(
+            session, members, version=ProgressNote.objects.get(session=session).version
+        )
         with CaptureQueriesContext(connection) as ctx:
             if method == "get":
                 response = client.get(url)
             else:
-                response = client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")
+                response = client.post(url, data, HTTP_HX_REQUEST="true")
         assert response.status_code == 200
         return len(ctx.captured_queries)
 
@@ -469,6 +473,59 @@ def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
     assert risks == {members[0].pk: "none", members[1].pk: "high", members[2].pk: "none"}
 
 
+def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+    session, members = clinic.group(3)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    data = post_data(session, members)
+    del data["version"]
+    first = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert first.status_code == 422
+    assert "sent without a valid version" in first.content.decode()
+    assert not ProgressNote.objects.exists()
+    client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")  # the draft
+    draft = ProgressNote.objects.get(session=session)
+    again = client.post(url, {**data, "topic": "Overwritten"}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 422
+    assert 'value="Overwritten"' in again.content.decode()  # what was typed is kept
+    draft.refresh_from_db()
+    assert draft.topic == "Coping with cravings"
+
+
+def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(clinic, client):
+    session, members = clinic.group(3)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    page = client.get(url).content.decode()
+    assert 'name="version" value="0"' in page  # no note yet
+    assert client.post(url, post_data(session, members), HTTP_HX_REQUEST="true").status_code == 200
+    stale = client.post(
+        url, {**post_data(session, members), "topic": "From the other tab"}, HTTP_HX_REQUEST="true"
+    )
+    assert stale.status_code == 409
+    assert "changed by someone else" in stale.content.decode()
+    assert ProgressNote.objects.get(session=session).topic == "Coping with cravings"
+
+
+def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+    episode = clinic.patient("Sorrel", "Versionless")
+    client.force_login(clinic.clinician)
+    url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
+    assert client.post(url, {**SOAP_NOTE, "action": "save"}).status_code == 302
+    draft = ProgressNote.objects.get(kind="individual")
+    edit_url = reverse("notes:individual_edit", kwargs={"note_id": draft.pk})
+    for version in (None, "abc"):
+        data = {**SOAP_NOTE, "action": "save", "topic": "Overwritten"}
+        if version is not None:
+            data["version"] = version
+        response = client.post(edit_url, data)
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "sent without a valid version" in body and 'value="Overwritten"' in body
+    draft.refresh_from_db()
+    assert (draft.topic, draft.version) == ("Sleep", 1)
+
+
 # --- no signature before the session ends; copied sentences named ---------------------------------
 def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_text(clinic, client):
     session, members = clinic.group(2, day=dt.date.today() + dt.timedelta(days=1))
@@ -476,7 +533,7 @@ def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_te
     url = reverse("notes:group", kwargs={"session_id": session.pk})
     response = client.post(url, post_data(session, members, action="sign"), HTTP_HX_REQUEST="true")
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "This session has not ended yet" in html and "12:00 PM" in html
     assert INDIVIDUAL_TEXTS[1] in html  # what was typed is still on the form
     assert ProgressNote.objects.get(session=session).status == NoteStatus.DRAFT
@@ -526,7 +583,7 @@ def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(clinic, cl
     url = reverse("notes:group", kwargs={"session_id": session.pk})
     data = {**post_data(session, members), "note_format": fmt}
     response = client.post(url, data, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200
+    assert response.status_code == 422  # the form again with its message (htmx swaps 422)
     html = response.content.decode()
     assert "note&#39;s format" in html or "one of the note formats" in html
     assert "Urge surfing practice and a feedback round." in html  # what was typed is kept

@@ -47,7 +47,7 @@ def clinic():
         episode=episode,
         kind="individual",
         title="Individual therapy",
-        at=dt.time(10, 0),
+        at=dt.time(0, 0),  # already started whatever the hour: attendance is refused before
         minutes=50,
     )
     alert = Alert.objects.create(
@@ -252,9 +252,10 @@ def test_a_page_served_from_the_cache_carries_fresh_form_tokens(rf, page_cache, 
     from openiop.core.submissions import FIELD, submission_input
     from openiop.pagecache.cache import cached_page
 
-    @cached_page()
-    def page(request):
+    def view(request):
         return HttpResponse(f"<form>{submission_input()}</form><form>{submission_input()}</form>")
+
+    page = cached_page(view)
 
     def visit():
         request = rf.get("/fake/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from django.db import connection
@@ -118,3 +119,74 @@ def test_a_statement_that_changes_no_row_counts_nothing():
     before = generations()
     Attendance.objects.filter(pk=-1).update(minutes_attended=1)
     assert generations() == before
+
+
+def test_the_installed_triggers_match_the_models_table_by_table():
+    from openiop.pagecache.triggers import problems
+
+    assert problems() == []
+
+
+def _drop_triggers(table: str) -> None:
+    with connection.cursor() as cursor:
+        for name in ("openiop_count_ins", "openiop_count_upd", "openiop_count_del"):
+            cursor.execute(f'DROP TRIGGER {name} ON "{table}"')
+
+
+def test_a_table_without_its_triggers_fails_the_check_until_the_step_installs_them():
+    """As after a migration that adds a table when the step after migrate was not run."""
+    from django.core.management import CommandError, call_command
+
+    from openiop.pagecache.triggers import problems
+
+    _drop_triggers("attendance_attendance")
+    with connection.cursor() as cursor:  # a changed model: its trigger's fingerprint differs
+        cursor.execute(
+            "COMMENT ON TRIGGER openiop_count_upd ON programs_room IS 'openiop:from-old-models'"
+        )
+    assert problems() == [
+        "attendance_attendance: no counting triggers",
+        "programs_room: triggers differ from the models",
+    ]
+    with pytest.raises(CommandError) as refused:
+        call_command("pagecache_triggers", "--check")
+    assert refused.value.returncode == 1
+    assert "attendance_attendance: no counting triggers" in str(refused.value)
+    call_command("pagecache_triggers", stdout=io.StringIO())
+    assert problems() == []
+    out = io.StringIO()
+    call_command("pagecache_triggers", "--check", stdout=out)
+    assert "match the models" in out.getvalue()
+
+
+def test_migrate_does_not_rebuild_the_triggers():
+    """Installing them is a step of its own (and checked), not a side effect of every migrate."""
+    from django.core.management import call_command
+
+    from openiop.pagecache.triggers import problems
+
+    _drop_triggers("attendance_attendance")
+    call_command("migrate", verbosity=0, interactive=False)
+    assert problems() == ["attendance_attendance: no counting triggers"]
+
+
+def test_the_page_cache_stays_off_while_a_table_is_not_counted(client, page_cache, caplog):
+    """A page served from the cache with an uncounted table could show stale data: render instead."""
+    from django.urls import reverse
+
+    from openiop.pagecache import cache
+    from openiop.pagecache.cache import HEADER
+
+    org = make_org()
+    site = make_site(org)
+    client.force_login(make_user(Role.CLINICIAN, sites=[site], org=org))
+    url = reverse("web:today")
+    _drop_triggers("attendance_attendance")
+    cache._trigger_check.clear()
+    try:
+        for _ in range(3):
+            assert client.get(url).get(HEADER) is None
+        assert "attendance_attendance: no counting triggers" in caplog.text
+        assert "openiop pagecache_triggers" in caplog.text
+    finally:
+        cache._trigger_check.clear()  # the next test's database has them all again

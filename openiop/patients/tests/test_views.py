@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -278,7 +279,7 @@ def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
         )
     with django_assert_num_queries(CHART_QUERIES):
         body = client.get(url).content.decode()
-    assert "Contact 2" in body
+    assert "Contact 2" in body and "Flagged 2" in body
 
 
 # --- likely duplicates (issue 13.5) ------------------------------------------------------------
@@ -364,4 +365,23 @@ def test_a_likely_duplicate_at_another_site_is_told_but_not_shown(client, clinic
     )
     assert confirmed.status_code == 302 and Patient.objects.count() == 2
 
-    assert "Contact 2" in body and "Flagged 2" in body
+
+def test_a_tampered_version_on_the_edit_form_is_shown_and_nothing_is_saved(client, clinic, zeph):
+    client.force_login(clinic.intake)
+    url = reverse("patients:edit", kwargs={"patient_id": zeph.pk})
+    form = {
+        "legal_first_name": "Zephyrine",
+        "legal_last_name": "Quillfeather",
+        "preferred_name": "Tampered",
+        "date_of_birth": "1991-04-12",
+        "sex": "female",
+        "language": "English",
+        "version": "1; drop",
+    }
+    response = client.post(url, form)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'class="error-box" role="alert">.*sent without a valid version', body, re.S)
+    assert 'value="Tampered"' in body
+    zeph.refresh_from_db()
+    assert zeph.preferred_name != "Tampered" and zeph.version == 1

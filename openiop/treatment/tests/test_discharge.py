@@ -105,6 +105,7 @@ def complete(clinic, summary):
         relapse_prevention="Triggers: payday, family events. Plan: call sponsor, attend a meeting.",
         crisis_resources=summary.crisis_resources,
         medication_continuity="Naltrexone 50 mg daily; refill with the prescriber below.",
+        expected_version=summary.version,
         by=clinic.actor,
     )
     for kind, name in [

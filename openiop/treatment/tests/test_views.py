@@ -208,3 +208,18 @@ def test_a_signed_plan_prints_with_its_signatures(clinic, client):
     for expected in ["F10.20", "I drink every night to fall asleep.", "Wind-down routine",
                      "CBT", "Patient: The Patient"]:  # fmt: skip
         assert expected in text, expected
+
+
+@pytest.mark.parametrize("version", [None, "x"])
+def test_plan_text_posted_without_its_version_is_refused_and_not_saved(clinic, client, version):
+    plan = build_plan(clinic, clinic.patient("Rosalind", "Plansworth"))
+    client.force_login(clinic.clinician)
+    data = {"action": "text", "strengths": "Overwritten", "discharge_criteria": ""}
+    if version is not None:
+        data["version"] = version
+    response = client.post(reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk}), data)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "sent without a valid version" in body and "Overwritten" in body
+    plan.refresh_from_db()
+    assert plan.strengths != "Overwritten"

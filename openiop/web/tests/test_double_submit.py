@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from openiop.admissions.models import Coverage, Inquiry
@@ -305,3 +305,31 @@ def test_two_posts_of_the_same_form_at_once_make_one_patient(world):
     assert Patient.objects.filter(legal_last_name="Brambleworth").count() == 1
     assert [a.status_code for a in answers] == [302, 302]
     assert answers[0]["Location"] == answers[1]["Location"]
+
+
+def _refuse_with_message(request):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    messages.error(request, "Refused: the session has not started.")
+    return redirect("/back/")
+
+
+urlpatterns = [path("refuse/", _refuse_with_message)]
+
+
+def test_a_redirect_that_carries_an_error_message_does_not_use_up_the_token(world, settings):
+    """Views that refuse by sending the user back with an error message saved nothing: the same
+    form sent again runs again instead of being told it was saved."""
+    settings.ROOT_URLCONF = __name__
+    client = _client(world, "clinician")
+    token = "t" * 22
+    first = client.post("/refuse/", {FIELD: token})
+    assert first.status_code == 302
+    assert not Submission.objects.filter(token=token).exists()
+    again = client.post("/refuse/", {FIELD: token})
+    assert again.status_code == 302
+    from django.contrib.messages import get_messages
+
+    shown = [str(m) for m in get_messages(again.wsgi_request)]
+    assert ALREADY_SAVED not in shown and "Refused: the session has not started." in shown

@@ -164,3 +164,17 @@ def test_format_local_names_the_zone_and_follows_daylight_saving():
     assert format_local(winter, la) == "Jan 15, 2026 9:05 AM PST"
     assert format_local(summer, la) == "Jul 15, 2026 9:05 AM PDT"
     assert format_local(winter, HST, with_date=False) == "7:05 AM HST"
+
+
+def test_the_set_up_pages_show_times_in_the_users_home_zone(client, clinic):
+    """Django admin's templates render after the view returns: the zone is the request's own
+    (accounts.middleware), not only the staff view's."""
+    from openiop.accounts.models import User
+
+    admin = make_user(Role.ADMIN, sites=[clinic["site"]], org=clinic["site"].organization)
+    joined = (timezone.now() - dt.timedelta(days=3)).replace(hour=20, minute=41, second=0)
+    User.objects.filter(pk=admin.pk).update(date_joined=joined)
+    client.force_login(admin)
+    body = client.get(reverse("admin:accounts_user_change", args=[admin.pk])).content.decode()
+    assert "10:41 a.m." in body  # 20:41 UTC is 10:41 in Honolulu
+    assert "8:41 p.m." not in body

@@ -29,6 +29,7 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("patients:list", (), "Y Y Y Y Y Y N N"),
     ("patients:chart", ("patient_id",), "Y Y Y Y Y Y N N"),
     ("episodes:detail", ("episode_id",), "Y Y Y Y Y Y N N"),
+    ("episodes:discharge", ("episode_id",), "Y Y Y N N Y N N"),  # the clinician's own patient
     ("attendance:session", ("session_id",), "N Y Y Y Y Y N N"),
     ("attendance:patient_hours", ("patient_id",), "N Y Y Y Y Y N N"),
     ("attendance:below_hours", (), "N Y Y Y Y Y N N"),
@@ -46,7 +47,8 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("admissions:board", (), "Y Y Y Y Y Y N N"),
     ("admissions:inquiry", ("inquiry_id",), "Y Y Y Y Y Y N N"),
     ("admissions:inquiry_new", (), "Y N Y N N Y N N"),
-    ("admissions:prescreen", ("inquiry_id",), "N Y Y Y N Y N N"),
+    ("admissions:prescreen", ("inquiry_id",), "Y Y Y Y N Y N N"),
+    ("admissions:assessment_new", ("inquiry_id",), "N Y Y Y N Y N N"),
     ("admissions:assessment", ("assessment_id",), "Y Y Y Y Y Y N N"),
     ("admissions:payers", (), "Y N N N Y Y N N"),
     ("admissions:verify", ("coverage_id",), "Y N N N Y Y N N"),

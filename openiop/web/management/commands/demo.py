@@ -399,7 +399,10 @@ class DemoBuilder:
             pending_attendance.append((episode, track, admission, discharge_on, reliability))
             if stage == "on_hold":
                 episode_services.episode_set_status(
-                    episode=episode, status=EpisodeStatus.ON_HOLD, by=self.actor
+                    episode=episode,
+                    status=EpisodeStatus.ON_HOLD,
+                    expected_version=episode.version,
+                    by=self.actor,
                 )
             step_down_on = admission + dt.timedelta(days=28)
             if i % 7 == 3 and stage == "active" and step_down_on <= self.today:
@@ -408,6 +411,7 @@ class DemoBuilder:
                     to_level=LevelOfCare.L1,
                     effective_date=step_down_on,
                     reason="Step-down: goals met; continues below 9 h for up to two weeks before outpatient",
+                    expected_version=episode.version,
                     by=self.actor,
                 )
             if discharge_on is not None:
@@ -417,6 +421,7 @@ class DemoBuilder:
                     discharge_date=discharge_on,
                     reason=reason or "completed",
                     note="Demo discharge (fictional)",
+                    expected_version=episode.version,
                     by=self.actor,
                 )
         for episode, track, admission, discharge_on, reliability in pending_attendance:
@@ -597,6 +602,7 @@ class DemoBuilder:
                 relapse_prevention="Triggers: payday and family events. Call the sponsor first.",
                 crisis_resources=summary.crisis_resources,
                 medication_continuity="No medications.",
+                expected_version=summary.version,
                 by=by,
             )
             for kind, name in (
