@@ -188,7 +188,7 @@ class StaffAdmin(SetupAdmin, UserAdmin):  # type: ignore[misc]
     def get_urls(self) -> list[URLPattern]:
         extra = [
             path(
-                "<int:user_id>/access/",
+                "<id:user_id>/access/",
                 self.admin_site.admin_view(self.access_view),
                 name="accounts_user_access",
             )

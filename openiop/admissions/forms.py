@@ -23,7 +23,7 @@ from openiop.core.dates import DateKind
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
 from openiop.measures.domain import cssrs
 from openiop.patients.choices import Sex
-from openiop.web.fields import date_field
+from openiop.web.fields import WholeNumberField, date_field
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -274,7 +274,7 @@ class VerificationForm(forms.Form):
         label="Coinsurance %",
     )
     prior_auth_required = forms.ChoiceField(label="Prior authorization required?", choices=YES_NO)
-    days_allowed = forms.IntegerField(required=False, min_value=0, label="Days allowed")
+    days_allowed = WholeNumberField(required=False, min_value=0, label="Days allowed")
     reference_number = forms.CharField(max_length=60, label="Call reference number")
     payer_contact = forms.CharField(max_length=120, required=False, label="Who at the payer")
 

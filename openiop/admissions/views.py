@@ -47,6 +47,7 @@ from openiop.measures.domain import cssrs
 from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
+from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
 from openiop.web.views_support import form_error, paginate, staff_view
 
@@ -112,9 +113,7 @@ def board(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     search = request.GET.get("q", "")[:100]
     owner = request.GET.get("owner", "")
-    board = selectors.pipeline_board(
-        actor=actor, search=search, owner_id=int(owner) if owner.isdigit() else None
-    )
+    board = selectors.pipeline_board(actor=actor, search=search, owner_id=parse_id(owner))
     return render(
         request,
         "admissions/board.html",
@@ -148,7 +147,8 @@ def inquiry_new(request: HttpRequest) -> HttpResponse:
     sites = visible_sites(actor=actor, for_new_work=True)
     form = InquiryForm(request.POST or None)
     site_id = request.POST.get("site") or request.GET.get("site")
-    site = sites.filter(pk=site_id).first() if site_id and site_id.isdigit() else sites.first()
+    wanted = parse_id(site_id)
+    site = sites.filter(pk=wanted).first() if wanted else sites.first()
     if request.method == "POST" and site is None:
         form.add_error(None, "Choose one of your sites.")
     elif request.method == "POST" and form.is_valid() and site is not None:
@@ -294,9 +294,10 @@ def inquiry_link(request: HttpRequest, inquiry_id: int) -> HttpResponse:
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="inquiry_link"
     )
     raw = request.POST.get("patient", "")
+    patient_id = parse_id(raw)
     patient = (
-        Patient.objects.filter(pk=int(raw), organization_id=inquiry.organization_id).first()
-        if raw.isdigit()
+        Patient.objects.filter(pk=patient_id, organization_id=inquiry.organization_id).first()
+        if patient_id
         else None
     )
     if raw and patient is None:

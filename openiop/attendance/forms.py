@@ -4,11 +4,11 @@ from django import forms
 
 from openiop.attendance.choices import AttendanceStatus
 from openiop.core.concurrency import VersionField
-from openiop.web.fields import WeekField
+from openiop.web.fields import IdField, WeekField
 
 
 class AttendanceRowForm(forms.Form):
-    episode_id = forms.IntegerField(widget=forms.HiddenInput)
+    episode_id = IdField(widget=forms.HiddenInput)
     # The version the page showed: 0 for a row not recorded yet, so a second first write from a
     # page loaded before the first is a conflict too. Required: without it nothing is saved.
     version = VersionField()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -197,11 +197,11 @@ def alert_ack(request: HttpRequest, alert_id: int) -> HttpResponse:
             raise
         messages.error(request, exc.message)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = reverse("web:today")
-    return redirect(target)
+    return HttpResponseRedirect(target)  # a path, never a view name (redirect() would reverse it)
 
 
 __all__ = ["RosterRow", "alert_ack", "below_hours", "patient_hours", "session_detail", "today"]

@@ -18,6 +18,7 @@ from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.pagecache.cache import page_shell
 from openiop.patients.selectors import patient_id_by_mrn
+from openiop.web.fields import parse_id
 from openiop.web.views_support import paginate, staff_view
 
 ACTION_LABELS = dict(AuditAction.choices)
@@ -116,7 +117,7 @@ _last_ids = Kept(1_000)
 def _expected_page(request: HttpRequest) -> slice:
     """The entries the requested page shows, if it is in range (else the paginator asks again)."""
     raw = request.GET.get("page", "1")
-    number = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    number = parse_id(raw) or 1
     return slice((number - 1) * PER_PAGE, number * PER_PAGE)
 
 

@@ -15,6 +15,11 @@ VERSION_MISSING = (
 )
 
 
+# A version is a PositiveIntegerField: PostgreSQL's integer holds 2**31 - 1 (web.fields'
+# MAX_WHOLE_NUMBER); a larger number typed into the hidden field is refused like a missing one.
+MAX_VERSION = 2**31 - 1
+
+
 class VersionField(forms.IntegerField):
     """The hidden field that carries the version a form was read at (0: nothing saved yet).
 
@@ -26,8 +31,9 @@ class VersionField(forms.IntegerField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_VERSION)
         messages = {"required": VERSION_MISSING, "invalid": VERSION_MISSING}
-        messages["min_value"] = VERSION_MISSING
+        messages["min_value"] = messages["max_value"] = VERSION_MISSING
         super().__init__(error_messages=messages, **kwargs)
 
 

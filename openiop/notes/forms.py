@@ -19,6 +19,31 @@ class ObjectiveChoice(forms.ModelMultipleChoiceField):
         return f"{obj.text} (by {obj.target_date:%Y-%m-%d})"
 
 
+class GroupNoteForm(forms.Form):
+    """The shared part of a group note as the one-screen form sends it (each member's section is
+    read by the view, one set of fields per member)."""
+
+    note_format = forms.ChoiceField(
+        choices=NoteFormat.choices,
+        error_messages={
+            "required": "Choose the note's format.",
+            "invalid_choice": "Choose one of the note formats (DAP, BIRP or SOAP).",
+        },
+    )
+    version = VersionField()
+    topic = forms.CharField(label="Topic", max_length=200, required=False)
+    curriculum_module = forms.CharField(label="Curriculum module", max_length=200, required=False)
+    modality = forms.CharField(label="Modality", max_length=60, required=False)
+    interventions = forms.CharField(label="Interventions", max_length=4000, required=False)
+
+    def first_error(self) -> tuple[str, str]:
+        """The first problem as (message, field name), for the screen's error box."""
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else None
+            return (f"{label}: {errors[0]}" if label else str(errors[0])), name
+        return "", ""
+
+
 class IndividualNoteForm(forms.Form):
     """An individual or family note: kind, format, date and times, topic, the format's fields."""
 

@@ -17,18 +17,23 @@ from markupsafe import Markup, escape
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import now
-from openiop.core.concurrency import VERSION_MISSING
 from openiop.core.errors import Conflict, DomainError, RuleViolation
 from openiop.episodes.selectors import episode_get
 from openiop.notes import domain, selectors, services
-from openiop.notes.forms import AddendumForm, IndividualNoteForm
+from openiop.notes.forms import AddendumForm, GroupNoteForm, IndividualNoteForm
 from openiop.notes.models import NoteFormat, NoteKind, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
 from openiop.programs.models import GroupSession
+from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
 from openiop.web.views_support import form_error, paginate, staff_view
 
 MAX_TEXT = 4000
+
+
+def _ids(values: list[str]) -> set[int]:
+    """The record ids among values read from a form (anything else is ignored)."""
+    return {i for i in map(parse_id, values) if i is not None}
 
 
 def highlight(text: str, spans: tuple[tuple[int, int], ...]) -> Markup:
@@ -104,9 +109,7 @@ def _group_context(
             )
             for key, _ in fields
         }
-        chosen = (
-            {int(x) for x in post.getlist(f"s-{e}-objectives") if x.isdigit()} if post else m.linked
-        )
+        chosen = _ids(post.getlist(f"s-{e}-objectives")) if post else m.linked
         result = guard.get(section.pk) if section else None
         members.append(
             {
@@ -135,7 +138,7 @@ def _group_context(
     if post:
         shared = {k: post.get(k, "") for k in shared_keys}
         starts, ends = post.get("starts", ""), post.get("ends", "")
-        facilitator_ids = {int(x) for x in post.getlist("facilitators") if x.isdigit()}
+        facilitator_ids = _ids(post.getlist("facilitators"))
     elif note:
         shared = {k: getattr(note, k) for k in shared_keys}
         starts = note.starts_at.astimezone(tz).strftime("%H:%M")
@@ -179,10 +182,18 @@ def _sections_input(
     out: dict[int, SectionInput] = {}
     for m in screen.members:
         e = m.attendance.episode_id
+        body = {k: request.POST.get(f"s-{e}-{k}", "") for k, _ in fields}
+        if any(len(text) > MAX_TEXT for text in body.values()):
+            raise RuleViolation(
+                f"{m.attendance.patient.display_name}'s section: each field holds at most "
+                f"{MAX_TEXT:,} characters.",
+                code="too_long",
+                field=f"section-{m.section.pk}" if m.section else "",
+            )
         out[e] = SectionInput(
-            body={k: request.POST.get(f"s-{e}-{k}", "")[:MAX_TEXT] for k, _ in fields},
+            body=body,
             objective_ids=[
-                int(x) for x in request.POST.getlist(f"s-{e}-objectives") if x.isdigit()
+                i for i in map(parse_id, request.POST.getlist(f"s-{e}-objectives")) if i is not None
             ],
             reason=request.POST.get(f"s-{e}-reason", ""),
         )
@@ -200,9 +211,14 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
         return render(request, "notes/group.html", _group_context(request, screen, posted=False))
     session = screen.session
     tz = session.site.tz
-    fmt = request.POST.get("note_format", "dap")
+    form = GroupNoteForm(request.POST)
     error, error_field, status = "", "", 200
     try:
+        if not form.is_valid():
+            message, name = form.first_error()
+            raise RuleViolation(message, code="invalid", field=name)
+        shared = form.cleaned_data
+        fmt = shared["note_format"]
         starts = _parse_time(request.POST.get("starts", ""), session.date, tz)
         ends = _parse_time(request.POST.get("ends", ""), session.date, tz)
         if starts is None or ends is None:
@@ -210,25 +226,20 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
                 "Enter the start and end times (HH:MM).", code="required", field="starts"
             )
         staff = {u.pk: u for u in screen.staff}
-        version = request.POST.get("version", "")
-        if not version.isdigit():  # 0 before the note exists; never saved without one
-            raise RuleViolation(VERSION_MISSING, code="version_missing", field="version")
         note = services.group_note_save(
             session=session,
             note_format=fmt,
             starts_at=starts,
             ends_at=ends,
-            topic=request.POST.get("topic", ""),
-            curriculum_module=request.POST.get("curriculum_module", ""),
-            modality=request.POST.get("modality", ""),
-            interventions=request.POST.get("interventions", "")[:MAX_TEXT],
+            topic=shared["topic"],
+            curriculum_module=shared["curriculum_module"],
+            modality=shared["modality"],
+            interventions=shared["interventions"],
             facilitators=[
-                staff[int(x)]
-                for x in request.POST.getlist("facilitators")
-                if x.isdigit() and int(x) in staff
+                staff[i] for i in _ids(request.POST.getlist("facilitators")) if i in staff
             ],
             sections=_sections_input(request, screen, fmt),
-            expected_version=int(version),
+            expected_version=shared["version"],
             by=actor,
         )
         if request.POST.get("action") == "sign":
@@ -385,9 +396,10 @@ def individual_note_new(request: HttpRequest, episode_id: int) -> HttpResponse:
     )
     session = None
     wanted = request.GET.get("session", "")
-    if wanted.isdigit():  # only the episode's own booked individual or family session
+    wanted_id = parse_id(wanted)
+    if wanted_id:  # only the episode's own booked individual or family session
         session = GroupSession.objects.filter(
-            pk=int(wanted), episode=episode, kind__in=["individual", "family"]
+            pk=wanted_id, episode=episode, kind__in=["individual", "family"]
         ).first()
     return _individual(request, actor, episode, None, session)
 

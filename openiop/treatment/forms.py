@@ -11,7 +11,7 @@ from openiop.accounts.models import User
 from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.treatment.models import GoalStatus, Modality, ReferralKind, SignerRole
-from openiop.web.fields import date_field
+from openiop.web.fields import IdField, date_field
 
 
 def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms.CharField:
@@ -34,23 +34,23 @@ class ProblemForm(forms.Form):
 
 
 class GoalForm(forms.Form):
-    problem = forms.IntegerField(widget=forms.HiddenInput)
+    problem = IdField(widget=forms.HiddenInput)
     text = forms.CharField(label="Goal", max_length=400)
 
 
 class GoalStatusForm(forms.Form):
-    goal = forms.IntegerField(widget=forms.HiddenInput)
+    goal = IdField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=GoalStatus.choices)
 
 
 class ObjectiveForm(forms.Form):
-    goal = forms.IntegerField(widget=forms.HiddenInput)
+    goal = IdField(widget=forms.HiddenInput)
     text = forms.CharField(label="Measurable objective", max_length=400)
     target_date = date_field("Target date", DateKind.PLANNED)
 
 
 class InterventionForm(forms.Form):
-    goal = forms.IntegerField(widget=forms.HiddenInput)
+    goal = IdField(widget=forms.HiddenInput)
     modality = forms.ChoiceField(choices=Modality.choices)
     frequency = forms.CharField(max_length=100)
     responsible = forms.ModelChoiceField(queryset=User.objects.none(), label="Responsible staff")

@@ -37,6 +37,7 @@ from openiop.treatment.models import (
     SummaryStatus,
     TreatmentPlan,
 )
+from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
 from openiop.web.views_support import form_error, paginate, staff_view
 
@@ -169,7 +170,7 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
             services.plan_remove_item(
                 plan=plan,
                 kind=request.POST.get("kind", ""),
-                item_id=int(item) if item.isdigit() else 0,
+                item_id=parse_id(item) or 0,
                 by=actor,
             )
         except DomainError as exc:
@@ -219,7 +220,7 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
 
 def _removal(plan: TreatmentPlan, kind: str, item: str) -> dict[str, Any] | None:
     """What a removal would take away, for the confirmation (None when it is not in the plan)."""
-    item_id = int(item) if item.isdigit() else 0
+    item_id = parse_id(item) or 0
     for problem in plan.problems.all():
         goals = list(problem.goals.all())
         if kind == "problem" and problem.pk == item_id:

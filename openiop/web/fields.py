@@ -2,6 +2,10 @@
 
 Dates: each date field says what its date stands for (core.dates.DateKind) and is refused outside
 that kind's plausible range (core.dates.DATE_RANGES), with a message that names the range.
+
+Whole numbers: a number typed in a form is refused beyond what the database can store (a plain
+IntegerField would pass 10**23 on and the query or the save would fail); a record id read by hand
+from a query string or a form goes through parse_id. Ids in URL paths: web.converters.
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ from django.core.exceptions import ValidationError
 
 from openiop.core import clock
 from openiop.core.dates import DateKind, IsoWeek, date_out_of_range, week_out_of_range
+from openiop.web.converters import MAX_ID_DIGITS
+
+# The largest record id (ids are 64-bit; 18 digits stay below 2**63, as in URL paths).
+MAX_ID = 10**MAX_ID_DIGITS - 1
+# The largest count, version or amount typed as a whole number: the smallest integer column of the
+# supported databases (PostgreSQL's integer) holds 2**31 - 1.
+MAX_WHOLE_NUMBER = 2**31 - 1
 
 # What people type: ISO dates (the browser's date picker sends these) and US month/day/year.
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
@@ -66,3 +77,35 @@ class WeekField(forms.CharField):
         if message := week_out_of_range(week, clock.local_today(_LATEST_ZONE)):
             raise ValidationError(message, code="week_out_of_range")
         return week
+
+
+def parse_id(text: object) -> int | None:
+    """A record id or a page number read by hand from a query string or a form: a positive whole
+    number of at most 18 ASCII digits, else None (so the caller treats it as not given).
+
+    str.isdigit() alone also accepts digits int() refuses ("²") and any length."""
+    if not isinstance(text, str) or not (0 < len(text) <= MAX_ID_DIGITS):
+        return None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) or None
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number from 0 (or min_value) to what the database stores (MAX_WHOLE_NUMBER, or a
+    smaller max_value given); larger numbers are a form error, not a failing save."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        if kwargs.get("max_value") is None or kwargs["max_value"] > MAX_WHOLE_NUMBER:
+            kwargs["max_value"] = MAX_WHOLE_NUMBER
+        super().__init__(**kwargs)
+
+
+class IdField(forms.IntegerField):
+    """A record id carried in a form (usually hidden): 1 to MAX_ID."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)

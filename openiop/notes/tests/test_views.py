@@ -574,3 +574,43 @@ def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(clinic, 
     assert f'name="s-{members[0].pk}-reason"' in html
     assert f'name="s-{members[1].pk}-reason"' not in html
     assert ProgressNote.objects.get(session=session).status == NoteStatus.DRAFT
+
+
+@pytest.mark.parametrize("fmt", ["", "zz-unknown"])
+def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(clinic, client, fmt):
+    session, members = clinic.group(2)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    data = {**post_data(session, members), "note_format": fmt}
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422  # the form again with its message (htmx swaps 422)
+    html = response.content.decode()
+    assert "note&#39;s format" in html or "one of the note formats" in html
+    assert "Urge surfing practice and a feedback round." in html  # what was typed is kept
+    assert not ProgressNote.objects.filter(session=session).exists()
+
+
+def test_group_note_text_longer_than_its_field_is_refused_not_cut(clinic, client):
+    session, members = clinic.group(2)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    too_long = {**post_data(session, members), "modality": "M" * 61}
+    response = client.post(url, too_long, HTTP_HX_REQUEST="true")
+    assert "Modality: Ensure this value has at most 60 characters" in response.content.decode()
+    member_text = post_data(session, members)
+    member_text[f"s-{members[0].pk}-participation"] = "x" * 4001
+    response = client.post(url, member_text, HTTP_HX_REQUEST="true")
+    assert "each field holds at most 4,000 characters" in response.content.decode()
+    assert not ProgressNote.objects.filter(session=session).exists()
+
+
+def test_a_nul_character_in_a_group_note_is_refused_and_nothing_is_saved(clinic, client):
+    session, members = clinic.group(2)
+    client.force_login(clinic.clinician)
+    url = reverse("notes:group", kwargs={"session_id": session.pk})
+    for key in ("topic", f"s-{members[0].pk}-participation"):
+        data = {**post_data(session, members), key: "Coping\x00 with cravings"}
+        response = client.post(url, data, HTTP_HX_REQUEST="true")
+        assert response.status_code == 400
+        assert "NUL character" in response.content.decode()
+    assert not ProgressNote.objects.filter(session=session).exists()

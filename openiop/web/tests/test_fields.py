@@ -89,3 +89,51 @@ def test_forms_that_took_any_date_now_refuse_implausible_ones(form_path, data, f
     form.is_valid()
     assert field in form.errors
     assert "must be between" in form.errors[field][0]
+
+
+def test_parse_id_takes_only_what_the_database_can_hold():
+    from openiop.web.fields import parse_id
+
+    assert parse_id("42") == 42
+    assert parse_id("9" * 18) == int("9" * 18)
+    for bad in ("", "0", "-1", "9" * 19, "²", "١٢", "4 2", "x", None):
+        assert parse_id(bad) is None, bad
+
+
+def test_every_integer_field_is_bounded_by_what_the_database_stores():
+    """A plain IntegerField passes 10**23 on to the query or the save (a 500)."""
+    import openiop.measures.forms
+    from openiop.web.fields import MAX_ID
+
+    classes = [*_form_classes()] + [
+        v
+        for v in vars(openiop.measures.forms).values()
+        if isinstance(v, type) and issubclass(v, forms.BaseForm)
+    ]
+    integer_fields = [
+        (form.__name__, name, field)
+        for form in classes
+        for name, field in vars(form).get("base_fields", {}).items()
+        if isinstance(field, forms.IntegerField)
+    ]
+    assert len(integer_fields) >= 25
+    unbounded = [
+        (f, n)
+        for f, n, field in integer_fields
+        if (
+            field.max_digits is None
+            if isinstance(field, forms.DecimalField)
+            else field.max_value is None or field.max_value > MAX_ID
+        )
+    ]
+    assert unbounded == []
+
+
+def test_whole_number_field_refuses_a_number_too_large_to_store():
+    from openiop.web.fields import MAX_WHOLE_NUMBER, WholeNumberField
+
+    field = WholeNumberField(required=False)
+    assert field.clean("7") == 7
+    with pytest.raises(forms.ValidationError, match="less than or equal to 2147483647"):
+        field.clean("99999999999999999999999")
+    assert WholeNumberField(max_value=10**30).max_value == MAX_WHOLE_NUMBER

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from openiop.accounts.mfa import mfa_reset
 from openiop.accounts.models import User
 from openiop.core.actor import Actor
+from openiop.core.cli import ProjectCommand
 from openiop.core.errors import DomainError
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Reset a staff member's two-factor (they enrol again at their next login)."
 
     def add_arguments(self, parser: Any) -> None:

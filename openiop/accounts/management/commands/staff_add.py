@@ -8,15 +8,16 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from openiop.accounts.services import staff_create
 from openiop.core.actor import Actor
+from openiop.core.cli import ProjectCommand
 from openiop.core.errors import DomainError
 from openiop.programs.models import Site
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create a staff account (password from standard input)."
 
     def add_arguments(self, parser: Any) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
+from openiop.core.cli import ProjectCommand
 from openiop.core.submissions import MAX_AGE, expire
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = f"Delete used form tokens older than {MAX_AGE} (a form sent again after that saves)."
 
     def handle(self, *args: Any, **options: Any) -> None:

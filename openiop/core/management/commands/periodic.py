@@ -12,7 +12,9 @@ import time
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+
+from openiop.core.cli import ProjectCommand
 
 # Safety alerts left unacknowledged must reach the director within the site's escalation time
 # (60 minutes by default), so checking every minute keeps the delay small against it.
@@ -20,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandParser
 PERIODIC: tuple[tuple[str, int], ...] = (("escalate_alerts", 60), ("expire_submissions", 3600))
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Run periodic tasks (safety-alert escalation, used form tokens) in a loop, "
         "or once with --once."

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
 from openiop.core.actor import Actor
+from openiop.core.cli import ProjectCommand
 from openiop.measures.services import alerts_escalate
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Escalate unacknowledged safety alerts to the program director."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from openiop.core.cli import ProjectCommand
 from openiop.measures.domain import REGISTRY, AnswerError
 from openiop.measures.domain.base import flag_label
 
@@ -30,7 +31,7 @@ def parse_answers(text: str) -> list[int]:
     return answers
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Score one instrument's answers and print the total, band, flags and subscales."
     requires_system_checks: list[str] = []
     requires_migrations_checks = False

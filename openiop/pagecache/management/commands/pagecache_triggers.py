@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from openiop.core.cli import ProjectCommand
 from openiop.pagecache import triggers
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Install the page cache's counting triggers on every table a page can show (after "
         "migrate), or with --check report the tables whose triggers are missing or out of date."
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--check", action="store_true", help="Report, change nothing.")
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, choices=tuple(connections))
 
     def handle(self, *args: Any, **options: Any) -> None:
         using = options["database"]

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from openiop.accounts.models import User
 from openiop.core.actor import Actor
+from openiop.core.cli import ProjectCommand
 from openiop.core.errors import DomainError
 from openiop.patients.selectors import Chart, patient_chart_by_mrn
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Show a patient's demographics and episodes, as a staff user would see them."
 
     def add_arguments(self, parser: Any) -> None:

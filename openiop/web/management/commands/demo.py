@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from openiop.accounts.models import User
@@ -20,7 +20,9 @@ from openiop.accounts.services import staff_create
 from openiop.attendance import services as attendance_services
 from openiop.attendance.choices import AttendanceStatus
 from openiop.core.actor import Actor
+from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_number
 from openiop.core.clock import local_today
+from openiop.core.dates import DateKind
 from openiop.core.errors import DomainError
 from openiop.episodes import services as episode_services
 from openiop.episodes.choices import (
@@ -55,15 +57,21 @@ PAST_WEEKS = 6
 FUTURE_WEEKS = 2
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Load the fictional demo clinic (skips if it is already loaded)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--seed", type=int, default=2026, help="Random seed (same seed, same clinic)"
+            "--seed",
+            type=whole_number(0, SEED_MAX),
+            default=2026,
+            help="Random seed (same seed, same clinic)",
         )
         parser.add_argument(
-            "--today", type=dt.date.fromisoformat, default=None, help="Pretend today is YYYY-MM-DD"
+            "--today",
+            type=date_argument(DateKind.SEARCH),
+            default=None,
+            help="Pretend today is YYYY-MM-DD",
         )
         parser.add_argument(
             "--keep-existing", action="store_true", help="(default) keep an already loaded clinic"

@@ -1,12 +1,11 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
 from openiop.accounts.models import User
+from openiop.core.cli import ProjectCommand
 from openiop.web.demo_cast import DEMO_PASSWORD, STAFF
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Print the demo clinic's logins (fictional staff)."
 
     def add_arguments(self, parser: Any) -> None:

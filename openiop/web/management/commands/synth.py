@@ -13,21 +13,35 @@ import resource
 import time
 from typing import Any, TextIO, cast
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_number
+from openiop.core.dates import DateKind
 from openiop.synth.build import SYNTH_PASSWORD, build_network
 
+# Far beyond any benchmark (50 sites, 20,000 patients), so a mistyped size fails at once instead of
+# filling the disk for hours.
+MAX_SITES = 10_000
+MAX_PATIENTS = 10_000_000
 
-class Command(BaseCommand):
+
+class Command(ProjectCommand):
     help = "Fill the database with a synthetic clinic network (fictional people) for benchmarks."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--sites", type=int, default=50)
-        parser.add_argument("--patients", type=int, default=20_000)
-        parser.add_argument("--weeks", type=int, default=26, help="Weeks of past sessions")
-        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--sites", type=whole_number(-MAX_SITES, MAX_SITES), default=50)
         parser.add_argument(
-            "--today", type=dt.date.fromisoformat, default=None, help="Pretend today is YYYY-MM-DD"
+            "--patients", type=whole_number(-MAX_PATIENTS, MAX_PATIENTS), default=20_000
+        )
+        parser.add_argument(
+            "--weeks", type=whole_number(-(10**6), 10**6), default=26, help="Weeks of past sessions"
+        )
+        parser.add_argument("--seed", type=whole_number(0, SEED_MAX), default=1)
+        parser.add_argument(
+            "--today",
+            type=date_argument(DateKind.SEARCH),
+            default=None,
+            help="Pretend today is YYYY-MM-DD",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
