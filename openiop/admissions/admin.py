@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from openiop.accounts.admin_base import SetupAdmin
-from openiop.admissions.models import Payer, PovertyGuidelineYear
+from openiop.billing.models import Payer, PovertyGuidelineYear
 
 
 @admin.register(Payer)

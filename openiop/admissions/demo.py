@@ -10,7 +10,7 @@ from typing import Any
 from openiop.admissions import services
 from openiop.admissions.domain import asam
 from openiop.admissions.domain.prescreen import PrescreenAnswers
-from openiop.admissions.models import PovertyGuidelineYear
+from openiop.billing.models import PovertyGuidelineYear
 
 FITS = PrescreenAnswers(
     needs_24h_supervision=False,

@@ -9,15 +9,13 @@ from django import forms
 from openiop.accounts.models import User
 from openiop.admissions.choices import (
     AgeGroup,
-    CoverageRank,
     ForWhom,
     InquiryChannel,
     Motivation,
-    PayerType,
-    SubscriberRelationship,
     Urgency,
 )
 from openiop.admissions.domain import asam, pipeline
+from openiop.billing.choices import CoverageRank, PayerType, SubscriberRelationship
 from openiop.core.dates import DateKind
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
 from openiop.measures.domain import cssrs

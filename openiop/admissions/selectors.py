@@ -17,15 +17,13 @@ from openiop.admissions.domain import pipeline
 from openiop.admissions.models import (
     AdmissionTask,
     Assessment,
-    CostEstimate,
-    Coverage,
     Inquiry,
     IntakeDocument,
-    Payer,
     WaitlistEntry,
 )
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.billing.models import CostEstimate, Coverage, Payer
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted

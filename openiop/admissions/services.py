@@ -29,13 +29,8 @@ from openiop.admissions.domain.prescreen import PrescreenAnswers, prescreen_resu
 from openiop.admissions.models import (
     AdmissionTask,
     Assessment,
-    BenefitsVerification,
-    CostEstimate,
-    Coverage,
     Inquiry,
     IntakeDocument,
-    Payer,
-    PovertyGuidelineYear,
     Prescreen,
     PublicInquiryThrottle,
     StageChange,
@@ -43,6 +38,13 @@ from openiop.admissions.models import (
 )
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_denied, audit_record
+from openiop.billing.models import (
+    BenefitsVerification,
+    CostEstimate,
+    Coverage,
+    Payer,
+    PovertyGuidelineYear,
+)
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged

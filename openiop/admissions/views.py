@@ -38,7 +38,7 @@ from openiop.admissions.forms import (
     TaskDoneForm,
     VerificationForm,
 )
-from openiop.admissions.models import Payer
+from openiop.billing.models import Payer
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation

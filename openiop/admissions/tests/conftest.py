@@ -14,7 +14,8 @@ from openiop.accounts.domain import Role
 from openiop.admissions import services
 from openiop.admissions.domain import asam
 from openiop.admissions.domain.prescreen import PrescreenAnswers
-from openiop.admissions.models import Inquiry, PovertyGuidelineYear
+from openiop.admissions.models import Inquiry
+from openiop.billing.models import PovertyGuidelineYear
 from openiop.core.actor import Actor
 from openiop.programs.models import GroupSession
 from openiop.testing import make_block, make_org, make_room, make_site, make_track, make_user

@@ -476,7 +476,7 @@ def test_self_pay_estimate_and_payment_plan(clinic):
 
 
 def test_estimate_without_configuration_is_refused(clinic):
-    from openiop.admissions.models import PovertyGuidelineYear
+    from openiop.billing.models import PovertyGuidelineYear
 
     PovertyGuidelineYear.objects.all().delete()
     with pytest.raises(RuleViolation) as exc:

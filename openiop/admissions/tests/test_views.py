@@ -528,7 +528,7 @@ def test_pre_screen_answers_and_safety_tier_are_clinical(clinic, client, role, s
 
 
 def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
-    from openiop.admissions.models import Payer
+    from openiop.billing.models import Payer
     from openiop.web.views_support import PAGE_SIZE
 
     for i in range(PAGE_SIZE + 3):

@@ -21,7 +21,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from openiop.admissions.models import Coverage, Inquiry
+from openiop.admissions.models import Inquiry
+from openiop.billing.models import Coverage
 from openiop.core.actor import Actor
 from openiop.core.models import Submission
 from openiop.core.submissions import ALREADY_SAVED, FIELD, MAX_AGE
