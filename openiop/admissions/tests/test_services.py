@@ -12,6 +12,7 @@ from openiop.admissions import selectors, services
 from openiop.admissions.models import AdmissionTask, IntakeDocument, StageChange, WaitlistEntry
 from openiop.admissions.tests.conftest import FITS, HIGH_RISK, IOP_RATINGS, NO_RISK
 from openiop.audit.models import AuditEntry
+from openiop.billing import services as billing_services
 from openiop.core.errors import Conflict, NotPermitted, RuleViolation
 from openiop.episodes.models import Episode
 from openiop.episodes.services import episode_discharge
@@ -364,14 +365,14 @@ def test_assessment_refuses_missing_dimension(clinic):
 
 # --- insurance and cost --------------------------------------------------------------------------
 def _coverage(clinic, inquiry):
-    payer = services.payer_create(
+    payer = billing_services.payer_create(
         organization_id=clinic.org.pk,
         name="Bluebell Mutual (fictional)",
         payer_id="BBM01",
         payer_type="commercial",
         by=clinic.actor("billing"),
     )
-    return services.coverage_add(
+    return billing_services.coverage_add(
         inquiry=inquiry,
         payer=payer,
         rank="primary",
@@ -399,7 +400,9 @@ VERIFIED = dict(
 def test_benefits_verification_advances_an_assessed_inquiry(clinic):
     inquiry = clinic.assessed()
     coverage = _coverage(clinic, inquiry)
-    check = services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
+    check = billing_services.benefits_verify(
+        coverage=coverage, by=clinic.actor("billing"), **VERIFIED
+    )
     assert check.verified_by == clinic.users["billing"]
     inquiry.refresh_from_db()
     assert inquiry.stage == "benefits_verified"
@@ -407,7 +410,7 @@ def test_benefits_verification_advances_an_assessed_inquiry(clinic):
 
 def test_benefits_before_assessment_do_not_skip_stages(clinic):
     inquiry = clinic.inquiry()
-    services.benefits_verify(
+    billing_services.benefits_verify(
         coverage=_coverage(clinic, inquiry), by=clinic.actor("billing"), **VERIFIED
     )
     inquiry.refresh_from_db()
@@ -432,7 +435,7 @@ def test_benefits_before_assessment_do_not_skip_stages(clinic):
 def test_benefits_verification_rules(clinic, change, field):
     coverage = _coverage(clinic, clinic.inquiry())
     with pytest.raises(RuleViolation) as exc:
-        services.benefits_verify(
+        billing_services.benefits_verify(
             coverage=coverage, by=clinic.actor("billing"), **{**VERIFIED, **change}
         )
     assert exc.value.field == field
@@ -442,7 +445,7 @@ def test_second_primary_coverage_is_refused(clinic):
     inquiry = clinic.inquiry()
     coverage = _coverage(clinic, inquiry)
     with pytest.raises(RuleViolation):
-        services.coverage_add(
+        billing_services.coverage_add(
             inquiry=inquiry, payer=coverage.payer, rank="primary", by=clinic.actor("billing")
         )
 
@@ -450,12 +453,14 @@ def test_second_primary_coverage_is_refused(clinic):
 def test_clinician_may_not_verify_benefits(clinic):
     coverage = _coverage(clinic, clinic.inquiry())
     with pytest.raises(NotPermitted):
-        services.benefits_verify(coverage=coverage, by=clinic.actor("clinician"), **VERIFIED)
+        billing_services.benefits_verify(
+            coverage=coverage, by=clinic.actor("clinician"), **VERIFIED
+        )
 
 
 def test_self_pay_estimate_and_payment_plan(clinic):
     inquiry = clinic.inquiry()
-    est = services.estimate_prepare(
+    est = billing_services.estimate_prepare(
         inquiry=inquiry,
         household_size=3,  # guideline 15000 + 2 x 5000 = 25000
         annual_income=Decimal("37500"),  # 150 % -> band <=200 %: 50 %
@@ -480,7 +485,7 @@ def test_estimate_without_configuration_is_refused(clinic):
 
     PovertyGuidelineYear.objects.all().delete()
     with pytest.raises(RuleViolation) as exc:
-        services.estimate_prepare(
+        billing_services.estimate_prepare(
             inquiry=clinic.inquiry(),
             household_size=1,
             annual_income=Decimal(1),

@@ -18,6 +18,7 @@ from openiop.admissions import services
 from openiop.admissions.models import Inquiry
 from openiop.admissions.tests.conftest import FITS, HIGH_RISK, IOP_RATINGS, NO_RISK
 from openiop.audit.models import AuditEntry
+from openiop.billing import services as billing_services
 from openiop.testing import page_query_count
 
 pytestmark = pytest.mark.django_db
@@ -261,17 +262,17 @@ def _walk(clinic):
     services.assessment_decide(
         assessment=assessment, chosen_level="2.1", by=clinic.actor("clinician")
     )
-    payer = services.payer_create(
+    payer = billing_services.payer_create(
         organization_id=clinic.org.pk,
         name="Bluebell",
         payer_id="B1",
         payer_type="commercial",
         by=clinic.actor("billing"),
     )
-    coverage = services.coverage_add(
+    coverage = billing_services.coverage_add(
         inquiry=inquiry, payer=payer, rank="primary", by=clinic.actor("billing")
     )
-    estimate = services.estimate_prepare(
+    estimate = billing_services.estimate_prepare(
         inquiry=inquiry,
         household_size=2,
         annual_income=Decimal(20000),
@@ -297,11 +298,11 @@ def test_every_staff_page_renders_for_the_director(clinic, client, mfa_passed):
         reverse("admissions:prescreen", kwargs={"inquiry_id": inquiry.pk}),
         reverse("admissions:assessment_new", kwargs={"inquiry_id": inquiry.pk}) + "?edition=4",
         reverse("admissions:assessment", kwargs={"assessment_id": assessment.pk}),
-        reverse("admissions:payers"),
-        reverse("admissions:coverage_new", kwargs={"inquiry_id": inquiry.pk}),
-        reverse("admissions:verify", kwargs={"coverage_id": coverage.pk}),
-        reverse("admissions:estimate_new", kwargs={"inquiry_id": inquiry.pk}),
-        reverse("admissions:estimate", kwargs={"estimate_id": estimate.pk}),
+        reverse("billing:payers"),
+        reverse("billing:coverage_new", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("billing:verify", kwargs={"coverage_id": coverage.pk}),
+        reverse("billing:estimate_new", kwargs={"inquiry_id": inquiry.pk}),
+        reverse("billing:estimate", kwargs={"estimate_id": estimate.pk}),
         reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk}),
         reverse("admissions:packet", kwargs={"episode_id": result.episode.pk}),
         reverse("admissions:document", kwargs={"document_id": doc.pk}),
@@ -333,7 +334,7 @@ def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mf
     )
     assert "Recommendation: Level 2.1" in text and "Why not a lower level" in text
     text = _pdf_text(
-        client.get(reverse("admissions:estimate_pdf", kwargs={"estimate_id": estimate.pk}))
+        client.get(reverse("billing:estimate_pdf", kwargs={"estimate_id": estimate.pk}))
     )
     assert "Payment plan" in text and "$" in text
     text = _pdf_text(client.get(reverse("admissions:document_pdf", kwargs={"document_id": doc.pk})))
@@ -386,7 +387,7 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
 
     inquiry = clinic.inquiry()
     payers = [
-        services.payer_create(
+        billing_services.payer_create(
             organization_id=clinic.org.pk,
             name=f"Payer {n}",
             payer_id="",
@@ -397,10 +398,10 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
     ]
 
     def add(rank: str, payer) -> None:
-        coverage = services.coverage_add(
+        coverage = billing_services.coverage_add(
             inquiry=inquiry, payer=payer, rank=rank, by=clinic.actor("billing")
         )
-        services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
+        billing_services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
         services.prescreen_record(
             inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
         )
@@ -537,7 +538,7 @@ def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client)
         )
     Payer.objects.create(organization=clinic.org, name="Bluebell Mutual", payer_type="medicaid")
     client.force_login(clinic.users["billing"])
-    url = reverse("admissions:payers")
+    url = reverse("billing:payers")
     first = client.get(url).text
     assert "Page 1 of 2" in first and "Plan 000 (fictional)" in first
     assert f"Plan {PAGE_SIZE + 2:03d} (fictional)" not in first

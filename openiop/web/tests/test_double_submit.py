@@ -161,7 +161,7 @@ CASES: dict[str, Case] = {
     ),
     "coverage": Case(
         "billing",
-        lambda w: reverse("admissions:coverage_new", kwargs={"inquiry_id": w.ids["inquiry_id"]}),
+        lambda w: reverse("billing:coverage_new", kwargs={"inquiry_id": w.ids["inquiry_id"]}),
         lambda w: {
             "payer": Coverage.objects.get(pk=w.ids["coverage_id"]).payer_id,
             "rank": "secondary",
