@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,7 +11,6 @@ from openiop.admissions import selectors, services
 from openiop.admissions.models import AdmissionTask, IntakeDocument, StageChange, WaitlistEntry
 from openiop.admissions.tests.conftest import FITS, HIGH_RISK, IOP_RATINGS, NO_RISK
 from openiop.audit.models import AuditEntry
-from openiop.billing import services as billing_services
 from openiop.core.errors import Conflict, NotPermitted, RuleViolation
 from openiop.episodes.models import Episode
 from openiop.episodes.services import episode_discharge
@@ -361,140 +359,6 @@ def test_assessment_refuses_missing_dimension(clinic):
             by=clinic.actor("clinician"),
         )
     assert "Missing" in exc.value.message
-
-
-# --- insurance and cost --------------------------------------------------------------------------
-def _coverage(clinic, inquiry):
-    payer = billing_services.payer_create(
-        organization_id=clinic.org.pk,
-        name="Bluebell Mutual (fictional)",
-        payer_id="BBM01",
-        payer_type="commercial",
-        by=clinic.actor("billing"),
-    )
-    return billing_services.coverage_add(
-        inquiry=inquiry,
-        payer=payer,
-        rank="primary",
-        member_id="ZZ123",
-        subscriber_name="Wren Pemberbottom",
-        subscriber_relationship="self",
-        by=clinic.actor("billing"),
-    )
-
-
-VERIFIED = dict(
-    in_network=True,
-    iop_covered=True,
-    deductible_amount=Decimal("1500"),
-    deductible_met_amount=Decimal("200"),
-    copay_per_day=Decimal("40"),
-    coinsurance_percent=None,
-    prior_auth_required=True,
-    days_allowed=30,
-    reference_number="REF-778",
-    payer_contact="Agent Fictional",
-)
-
-
-def test_benefits_verification_advances_an_assessed_inquiry(clinic):
-    inquiry = clinic.assessed()
-    coverage = _coverage(clinic, inquiry)
-    check = billing_services.benefits_verify(
-        coverage=coverage, by=clinic.actor("billing"), **VERIFIED
-    )
-    assert check.verified_by == clinic.users["billing"]
-    inquiry.refresh_from_db()
-    assert inquiry.stage == "benefits_verified"
-
-
-def test_benefits_before_assessment_do_not_skip_stages(clinic):
-    inquiry = clinic.inquiry()
-    billing_services.benefits_verify(
-        coverage=_coverage(clinic, inquiry), by=clinic.actor("billing"), **VERIFIED
-    )
-    inquiry.refresh_from_db()
-    assert inquiry.stage == "inquiry"  # not assessed yet: the card stays where it is
-    a = services.assessment_save(
-        inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
-    )
-    services.assessment_decide(assessment=a, chosen_level="2.1", by=clinic.actor("clinician"))
-    inquiry.refresh_from_db()
-    assert inquiry.stage == "benefits_verified"
-
-
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
-        ({"deductible_met_amount": Decimal("2000")}, "deductible_met_amount"),
-        ({"copay_per_day": None}, "copay_per_day"),
-        ({"coinsurance_percent": Decimal("20")}, "copay_per_day"),
-        ({"reference_number": ""}, "reference_number"),
-    ],
-)
-def test_benefits_verification_rules(clinic, change, field):
-    coverage = _coverage(clinic, clinic.inquiry())
-    with pytest.raises(RuleViolation) as exc:
-        billing_services.benefits_verify(
-            coverage=coverage, by=clinic.actor("billing"), **{**VERIFIED, **change}
-        )
-    assert exc.value.field == field
-
-
-def test_second_primary_coverage_is_refused(clinic):
-    inquiry = clinic.inquiry()
-    coverage = _coverage(clinic, inquiry)
-    with pytest.raises(RuleViolation):
-        billing_services.coverage_add(
-            inquiry=inquiry, payer=coverage.payer, rank="primary", by=clinic.actor("billing")
-        )
-
-
-def test_clinician_may_not_verify_benefits(clinic):
-    coverage = _coverage(clinic, clinic.inquiry())
-    with pytest.raises(NotPermitted):
-        billing_services.benefits_verify(
-            coverage=coverage, by=clinic.actor("clinician"), **VERIFIED
-        )
-
-
-def test_self_pay_estimate_and_payment_plan(clinic):
-    inquiry = clinic.inquiry()
-    est = billing_services.estimate_prepare(
-        inquiry=inquiry,
-        household_size=3,  # guideline 15000 + 2 x 5000 = 25000
-        annual_income=Decimal("37500"),  # 150 % -> band <=200 %: 50 %
-        planned_days=36,
-        installments=3,
-        first_date=dt.date(2026, 4, 1),
-        by=clinic.actor("billing"),
-    )
-    assert est.percent_of_poverty == Decimal("150.00")
-    assert est.share_percent == Decimal("50")
-    assert est.total_amount == Decimal("7200.00")
-    assert est.patient_amount == Decimal("3600.00")
-    assert est.installments == [
-        ["2026-04-01", "1200.00"],
-        ["2026-05-01", "1200.00"],
-        ["2026-06-01", "1200.00"],
-    ]
-
-
-def test_estimate_without_configuration_is_refused(clinic):
-    from openiop.billing.models import PovertyGuidelineYear
-
-    PovertyGuidelineYear.objects.all().delete()
-    with pytest.raises(RuleViolation) as exc:
-        billing_services.estimate_prepare(
-            inquiry=clinic.inquiry(),
-            household_size=1,
-            annual_income=Decimal(1),
-            planned_days=1,
-            installments=1,
-            first_date=dt.date(2026, 4, 1),
-            by=clinic.actor("billing"),
-        )
-    assert exc.value.code == "no_guideline"
 
 
 # --- admission -----------------------------------------------------------------------------------
