@@ -1,16 +1,15 @@
-"""The admissions block of the demo clinic: payers, a sliding-fee configuration and inquiries at
-each stage of the pipeline. Called by `openiop demo`; every write goes through the services."""
+"""The admissions block of the demo clinic: inquiries at each stage of the pipeline. Called by
+`openiop demo`; every write goes through the services. The billing block (openiop.billing.demo)
+then adds insurance to the assessed inquiry and a self-pay estimate to the court referral."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from openiop.admissions import services
 from openiop.admissions.domain import asam
 from openiop.admissions.domain.prescreen import PrescreenAnswers
-from openiop.admissions.models import PovertyGuidelineYear
 
 FITS = PrescreenAnswers(
     needs_24h_supervision=False,
@@ -23,31 +22,12 @@ FITS = PrescreenAnswers(
 )
 
 
-def build_admissions_demo(builder: Any) -> None:
-    """Add the admissions demo to a DemoBuilder (uses its org, site, actor and today)."""
+def build_admissions_demo(builder: Any) -> dict[str, Any]:
+    """Add the admissions demo to a DemoBuilder (uses its site, actor, staff and today); returns
+    the inquiries the billing demo builds on: 'assessed' and 'self_pay'."""
     actor = builder.actor
-    org, site = builder.org, builder.riverbend
+    site = builder.riverbend
     today: dt.date = builder.today
-    PovertyGuidelineYear.objects.create(
-        organization=org,
-        year=today.year,
-        label="EXAMPLE figures for the demo: enter the year's published guideline",
-        base_amount=Decimal("15000"),
-        per_additional_person=Decimal("5000"),
-        sliding_scale=[[100, 10], [150, 25], [200, 50], [250, 75], [None, 100]],
-        daily_rate=Decimal("250.00"),
-    )
-    payers = {
-        kind: services.payer_create(
-            organization_id=org.pk, name=name, payer_id=pid, payer_type=kind, by=actor
-        )
-        for kind, name, pid in [
-            ("commercial", "Bluebell Mutual Health (fictional)", "BBM01"),
-            ("medicaid", "State Medicaid Plan (fictional)", "SMP77"),
-            ("medicare", "Medicare (demo)", "MCR00"),
-            ("self_pay", "Self-pay", ""),
-        ]
-    }
 
     def inquiry(first: str, last: str, days_ago: int, **kw: Any) -> Any:
         fields: dict[str, Any] = {
@@ -142,30 +122,6 @@ def build_admissions_demo(builder: Any) -> None:
         expected_version=assessment.version,
         by=actor,
     )
-    coverage = services.coverage_add(
-        inquiry=assessed,
-        payer=payers["commercial"],
-        rank="primary",
-        member_id="BBM-000-1234",
-        group_number="GRP-42",
-        subscriber_name="Liesl Copperkettle",
-        subscriber_relationship="self",
-        by=actor,
-    )
-    services.benefits_verify(
-        coverage=coverage,
-        in_network=True,
-        iop_covered=True,
-        deductible_amount=Decimal("1500"),
-        deductible_met_amount=Decimal("600"),
-        copay_per_day=Decimal("35"),
-        coinsurance_percent=None,
-        prior_auth_required=True,
-        days_allowed=30,
-        reference_number="DEMO-REF-8812",
-        payer_contact="Demo representative",
-        by=actor,
-    )
     self_pay = inquiry(
         "Tobiah",
         "Wrenfeather",
@@ -174,15 +130,6 @@ def build_admissions_demo(builder: Any) -> None:
         email="tobiah@example.invalid",
         referral_source="court",
         concerns="substance_use",
-    )
-    services.estimate_prepare(
-        inquiry=self_pay,
-        household_size=2,
-        annual_income=Decimal("27000"),
-        planned_days=36,
-        installments=3,
-        first_date=today + dt.timedelta(days=7),
-        by=actor,
     )
     lost = inquiry("Maelis", "Quillon", 30, phone="555-013-0106")
     services.inquiry_move(
@@ -201,4 +148,5 @@ def build_admissions_demo(builder: Any) -> None:
     services.prescreen_record(
         inquiry=urgent, answers=FITS, cssrs_answers=[1, 1, 0, 1, 0, 0, 0], by=actor
     )
-    builder.out("  admissions: 4 payers, 7 inquiries across the pipeline, 1 urgent task")
+    builder.out("  admissions: 7 inquiries across the pipeline, 1 urgent task")
+    return {"assessed": assessed, "self_pay": self_pay}

@@ -1,5 +1,5 @@
 """Admissions pages: the public inquiry form, the pipeline board, inquiries, pre-screen, ASAM
-assessment, insurance and cost, admission and the intake packet."""
+assessment, admission and the intake packet (insurance and cost: openiop.billing.views)."""
 
 from __future__ import annotations
 
@@ -23,24 +23,18 @@ from openiop.admissions.domain.prescreen import PrescreenAnswers
 from openiop.admissions.forms import (
     AdmitForm,
     AssessmentForm,
-    CoverageForm,
     DecideForm,
     DocumentDetailsForm,
-    EstimateForm,
     FollowUpForm,
     InquiryForm,
     MoveForm,
-    PayerForm,
     PrescreenForm,
     PublicInquiryForm,
     ScheduleForm,
     SignForm,
     TaskDoneForm,
-    VerificationForm,
 )
-from openiop.admissions.models import Payer
 from openiop.core.actor import Actor
-from openiop.core.clock import local_today
 from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
 from openiop.measures.domain import cssrs
@@ -49,7 +43,7 @@ from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
 from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import form_error, staff_view
 
 
 # --- the public form -----------------------------------------------------------------------------
@@ -486,113 +480,6 @@ def assessment_pdf(request: HttpRequest, assessment_id: int) -> HttpResponse:
         "admissions/assessment_print.html",
         _assessment_context(assessment, actor=actor),
         filename=f"asam-assessment-{assessment.pk}.pdf",
-    )
-
-
-# --- insurance and cost --------------------------------------------------------------------------
-def _org_id(actor: Actor) -> int:
-    user = actor.user
-    assert user is not None
-    if user.organization_id:
-        return int(user.organization_id)
-    site = visible_sites(actor=actor).first()
-    if site is None:
-        raise Http404("No organization")
-    return int(site.organization_id)
-
-
-@staff_view(Cap.BENEFITS_MANAGE)
-def payer_list(request: HttpRequest) -> HttpResponse:
-    actor = Actor.from_request(request)
-    org_id = _org_id(actor)
-    form = PayerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.payer_create(organization_id=org_id, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, "Payer added.")
-            return redirect("admissions:payers")
-    search = request.GET.get("q", "")[:100]
-    page = paginate(request, selectors.payers(actor=actor, organization_id=org_id, search=search))
-    return render(request, "admissions/payers.html", {"form": form, "page": page, "q": search})
-
-
-@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
-def coverage_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
-    actor = Actor.from_request(request)
-    inquiry = selectors.inquiry_get(
-        actor=actor, inquiry_id=inquiry_id, cap=Cap.BENEFITS_MANAGE, purpose="coverage_new"
-    )
-    payers = Payer.objects.filter(organization_id=inquiry.organization_id, is_active=True)
-    form = CoverageForm(request.POST or None, payers=payers)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        payer = data.pop("payer")
-        try:
-            services.coverage_add(inquiry=inquiry, payer=payer, by=actor, **data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, "Coverage added.")
-            return _back(inquiry.pk)
-    return render(request, "admissions/coverage_new.html", {"form": form, "inquiry": inquiry})
-
-
-@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
-def verify(request: HttpRequest, coverage_id: int) -> HttpResponse:
-    actor = Actor.from_request(request)
-    coverage = selectors.coverage_get(actor=actor, coverage_id=coverage_id)
-    form = VerificationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.benefits_verify(coverage=coverage, by=actor, **form.values())
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, "Benefits verification recorded.")
-            return _back(coverage.inquiry_id)
-    return render(
-        request,
-        "admissions/verify.html",
-        {"form": form, "coverage": coverage, "inquiry": coverage.inquiry},
-    )
-
-
-@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
-def estimate_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
-    actor = Actor.from_request(request)
-    inquiry = selectors.inquiry_get(
-        actor=actor, inquiry_id=inquiry_id, cap=Cap.BENEFITS_MANAGE, purpose="estimate_new"
-    )
-    form = EstimateForm(request.POST or None, initial={"first_date": local_today(inquiry.site.tz)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            estimate = services.estimate_prepare(inquiry=inquiry, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            return redirect("admissions:estimate", estimate_id=estimate.pk)
-    return render(request, "admissions/estimate_new.html", {"form": form, "inquiry": inquiry})
-
-
-@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
-def estimate_detail(request: HttpRequest, estimate_id: int) -> HttpResponse:
-    estimate = selectors.estimate_get(actor=Actor.from_request(request), estimate_id=estimate_id)
-    return render(
-        request, "admissions/estimate.html", {"estimate": estimate, "inquiry": estimate.inquiry}
-    )
-
-
-@staff_view(Cap.BENEFITS_MANAGE, patient_data=True)
-def estimate_pdf(request: HttpRequest, estimate_id: int) -> HttpResponse:
-    estimate = selectors.estimate_get(actor=Actor.from_request(request), estimate_id=estimate_id)
-    return pdf_response(
-        request,
-        "admissions/estimate_print.html",
-        {"estimate": estimate, "inquiry": estimate.inquiry},
-        filename=f"cost-estimate-{estimate.pk}.pdf",
     )
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "openiop.treatment",
     "openiop.notes",
     "openiop.admissions",
+    "openiop.billing",
     "openiop.measures",
     "openiop.pagecache",
     "openiop.web",

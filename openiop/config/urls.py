@@ -12,6 +12,7 @@ urlpatterns = [
     path("treatment/", include("openiop.treatment.urls")),
     path("notes/", include("openiop.notes.urls")),
     path("admissions/", include("openiop.admissions.urls")),
+    path("billing/", include("openiop.billing.urls")),
     path("measures/", include("openiop.measures.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -19,8 +19,9 @@ from openiop.accounts.admin_base import SetupAdmin
 from openiop.accounts.domain import Role
 from openiop.accounts.models import AccessChangeRequest, AccessChangeStatus, User
 from openiop.accounts.services import staff_change_access
-from openiop.admissions.models import Coverage, Inquiry, Payer, PovertyGuidelineYear
+from openiop.admissions.models import Inquiry
 from openiop.audit.models import AuditEntry
+from openiop.billing.models import Coverage, Payer, PovertyGuidelineYear
 from openiop.core.actor import Actor
 from openiop.measures.models import SafetyAlert, SiteSafetySettings
 from openiop.patients.models import Patient, PatientContact

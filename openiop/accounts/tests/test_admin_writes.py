@@ -11,9 +11,9 @@ from django.contrib import admin
 from django.urls import reverse
 
 from openiop.accounts.domain import Role
-from openiop.admissions import services
-from openiop.admissions.models import Payer
 from openiop.audit.models import AuditEntry
+from openiop.billing import services
+from openiop.billing.models import Payer
 from openiop.core.actor import Actor
 from openiop.testing import make_org, make_site, make_user
 
@@ -27,8 +27,8 @@ DOORWAYS: dict[str, str] = {
     "staff_change_access; names, credentials and deactivation: set-up data",
     "accounts.accesschangerequest": "accounts.services.access_change_decide (actions only)",
     "otp_totp.totpdevice": "accounts.mfa (read-only here)",
-    "admissions.payer": "admissions.services.payer_create and payer_update",
-    "admissions.povertyguidelineyear": "set-up data",
+    "billing.payer": "billing.services.payer_create and payer_update",
+    "billing.povertyguidelineyear": "set-up data",
     "programs.organization": "set-up data",
     "programs.site": "set-up data (rooms inline)",
     "measures.sitesafetysettings": "set-up data",
@@ -63,7 +63,7 @@ def test_a_payer_added_in_the_set_up_pages_goes_through_payer_create(client, set
     org = setup["org"]
     client.force_login(setup["director"])
     response = client.post(
-        reverse("admin:admissions_payer_add"),
+        reverse("admin:billing_payer_add"),
         {
             "organization": org.pk,
             "name": "  Bluebell Mutual (fictional) ",
@@ -97,7 +97,7 @@ def test_a_payer_changed_in_the_set_up_pages_goes_through_payer_update(client, s
     payer = _payer(setup["org"])
     client.force_login(setup["director"])
     response = client.post(
-        reverse("admin:admissions_payer_change", args=[payer.pk]),
+        reverse("admin:billing_payer_change", args=[payer.pk]),
         {"name": "Bluebell Mutual (fictional)", "payer_id": "BB9", "payer_type": "commercial"},
     )  # is_active unticked: deactivated
     assert response.status_code == 302, response.content.decode()[:1500]
@@ -117,7 +117,7 @@ def test_a_repeated_payer_name_is_refused_in_the_form_with_what_was_typed(client
     _payer(setup["org"])
     client.force_login(setup["director"])
     response = client.post(
-        reverse("admin:admissions_payer_add"),
+        reverse("admin:billing_payer_add"),
         {
             "organization": setup["org"].pk,
             "name": "BLUEBELL mutual (fictional)",
@@ -133,10 +133,10 @@ def test_a_repeated_payer_name_is_refused_in_the_form_with_what_was_typed(client
 def test_an_administrator_sees_payers_but_only_benefits_staff_write_them(client, setup):
     payer = _payer(setup["org"])
     client.force_login(setup["admin"])
-    assert client.get(reverse("admin:admissions_payer_changelist")).status_code == 200
-    assert client.get(reverse("admin:admissions_payer_add")).status_code == 403
+    assert client.get(reverse("admin:billing_payer_changelist")).status_code == 200
+    assert client.get(reverse("admin:billing_payer_add")).status_code == 403
     client.post(
-        reverse("admin:admissions_payer_change", args=[payer.pk]),
+        reverse("admin:billing_payer_change", args=[payer.pk]),
         {"name": "Renamed (fictional)", "payer_id": "", "payer_type": "commercial"},
     )
     payer.refresh_from_db()

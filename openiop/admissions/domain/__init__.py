@@ -1,5 +1,6 @@
-"""Admission rules as plain typed functions: ASAM level-of-care recommendation and self-pay fees.
+"""Admission rules as plain typed functions: ASAM level of care, the pipeline,
+the pre-screen, admission and the intake packet.
 
 No Django, no I/O, no clock (see CONTRIBUTING.md). `asam` recommends a level of care from the six
-dimension ratings; `fees` holds the sliding fee scale, cost estimate and payment plan arithmetic.
+dimension ratings. The self-pay fee arithmetic lives in `openiop.billing.domain.fees`.
 """

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from openiop.accounts.domain import Role
 from openiop.admissions import services
 from openiop.admissions.domain import asam
 from openiop.admissions.domain.prescreen import PrescreenAnswers
-from openiop.admissions.models import Inquiry, PovertyGuidelineYear
+from openiop.admissions.models import Inquiry
 from openiop.core.actor import Actor
 from openiop.programs.models import GroupSession
 from openiop.testing import make_block, make_org, make_room, make_site, make_track, make_user
@@ -99,13 +98,5 @@ def clinic(db: Any) -> Clinic:
         ends_at=starts + dt.timedelta(hours=3),
         facilitator=users["clinician"],
         room=room,
-    )
-    PovertyGuidelineYear.objects.create(
-        organization=org,
-        year=2026,
-        base_amount=Decimal("15000"),
-        per_additional_person=Decimal("5000"),
-        sliding_scale=[[100, 10], [200, 50], [None, 100]],
-        daily_rate=Decimal("200.00"),
     )
     return Clinic(org, site, other, users, track, room, session)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -18,6 +17,7 @@ from openiop.admissions import services
 from openiop.admissions.models import Inquiry
 from openiop.admissions.tests.conftest import FITS, HIGH_RISK, IOP_RATINGS, NO_RISK
 from openiop.audit.models import AuditEntry
+from openiop.billing import services as billing_services
 from openiop.testing import page_query_count
 
 pytestmark = pytest.mark.django_db
@@ -250,7 +250,7 @@ def test_conversion_table(clinic, client):
 
 
 def _walk(clinic):
-    """An admitted inquiry with a pre-screen, assessment, coverage and estimate."""
+    """An admitted inquiry with a pre-screen and an assessment (billing pages: billing/tests)."""
     inquiry = clinic.inquiry()
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
@@ -264,33 +264,14 @@ def _walk(clinic):
         expected_version=assessment.version,
         by=clinic.actor("clinician"),
     )
-    payer = services.payer_create(
-        organization_id=clinic.org.pk,
-        name="Bluebell",
-        payer_id="B1",
-        payer_type="commercial",
-        by=clinic.actor("billing"),
-    )
-    coverage = services.coverage_add(
-        inquiry=inquiry, payer=payer, rank="primary", by=clinic.actor("billing")
-    )
-    estimate = services.estimate_prepare(
-        inquiry=inquiry,
-        household_size=2,
-        annual_income=Decimal(20000),
-        planned_days=30,
-        installments=2,
-        first_date=dt.date(2026, 5, 1),
-        by=clinic.actor("billing"),
-    )
     result = services.admission_admit(
         inquiry=inquiry, track=clinic.track, by=clinic.actor("intake")
     )
-    return inquiry, assessment, coverage, estimate, result
+    return inquiry, assessment, result
 
 
 def test_every_staff_page_renders_for_the_director(clinic, client, mfa_passed):
-    inquiry, assessment, coverage, estimate, result = _walk(clinic)
+    inquiry, assessment, result = _walk(clinic)
     client.force_login(clinic.users["director"])
     doc = result.documents[0]
     urls = [
@@ -300,11 +281,6 @@ def test_every_staff_page_renders_for_the_director(clinic, client, mfa_passed):
         reverse("admissions:prescreen", kwargs={"inquiry_id": inquiry.pk}),
         reverse("admissions:assessment_new", kwargs={"inquiry_id": inquiry.pk}) + "?edition=4",
         reverse("admissions:assessment", kwargs={"assessment_id": assessment.pk}),
-        reverse("admissions:payers"),
-        reverse("admissions:coverage_new", kwargs={"inquiry_id": inquiry.pk}),
-        reverse("admissions:verify", kwargs={"coverage_id": coverage.pk}),
-        reverse("admissions:estimate_new", kwargs={"inquiry_id": inquiry.pk}),
-        reverse("admissions:estimate", kwargs={"estimate_id": estimate.pk}),
         reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk}),
         reverse("admissions:packet", kwargs={"episode_id": result.episode.pk}),
         reverse("admissions:document", kwargs={"document_id": doc.pk}),
@@ -326,8 +302,8 @@ def _pdf_text(response) -> str:
     return "\n".join(p.extract_text() for p in reader.pages)
 
 
-def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mfa_passed):
-    _inquiry, assessment, _coverage, estimate, result = _walk(clinic)
+def test_assessment_and_signed_document_print_as_pdf(clinic, client, mfa_passed):
+    _inquiry, assessment, result = _walk(clinic)
     doc = next(d for d in result.documents if d.kind == "consent_to_treatment")
     services.document_sign(
         document=doc,
@@ -340,10 +316,6 @@ def test_assessment_estimate_and_signed_document_print_as_pdf(clinic, client, mf
         client.get(reverse("admissions:assessment_pdf", kwargs={"assessment_id": assessment.pk}))
     )
     assert "Recommendation: Level 2.1" in text and "Why not a lower level" in text
-    text = _pdf_text(
-        client.get(reverse("admissions:estimate_pdf", kwargs={"estimate_id": estimate.pk}))
-    )
-    assert "Payment plan" in text and "$" in text
     text = _pdf_text(client.get(reverse("admissions:document_pdf", kwargs={"document_id": doc.pk})))
     assert "Signed electronically by" in text and "Wren Pemberbottom" in text and "2026-01" in text
     assert "42 CFR Part 2" in text  # a co-occurring episode's packet leaves with the notice
@@ -390,11 +362,11 @@ def test_board_lists_seats_offered_from_a_waitlist(clinic, client):
 
 
 def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
-    from openiop.admissions.tests.test_services import VERIFIED
+    from openiop.billing.tests.test_services import VERIFIED
 
     inquiry = clinic.inquiry()
     payers = [
-        services.payer_create(
+        billing_services.payer_create(
             organization_id=clinic.org.pk,
             name=f"Payer {n}",
             payer_id="",
@@ -405,10 +377,10 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
     ]
 
     def add(rank: str, payer) -> None:
-        coverage = services.coverage_add(
+        coverage = billing_services.coverage_add(
             inquiry=inquiry, payer=payer, rank=rank, by=clinic.actor("billing")
         )
-        services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
+        billing_services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
         services.prescreen_record(
             inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
         )
@@ -533,26 +505,6 @@ def test_pre_screen_answers_and_safety_tier_are_clinical(clinic, client, role, s
     assert "IOP does not fit" in page
     assert ("C-SSRS screener: moderate" in page) is sees_screen
     assert ("medically supervised withdrawal" in page) is sees_screen
-
-
-def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
-    from openiop.admissions.models import Payer
-    from openiop.web.views_support import PAGE_SIZE
-
-    for i in range(PAGE_SIZE + 3):
-        Payer.objects.create(
-            organization=clinic.org, name=f"Plan {i:03d} (fictional)", payer_type="commercial"
-        )
-    Payer.objects.create(organization=clinic.org, name="Bluebell Mutual", payer_type="medicaid")
-    client.force_login(clinic.users["billing"])
-    url = reverse("admissions:payers")
-    first = client.get(url).text
-    assert "Page 1 of 2" in first and "Plan 000 (fictional)" in first
-    assert f"Plan {PAGE_SIZE + 2:03d} (fictional)" not in first
-    found = client.get(url, {"q": "bluebell"}).text
-    assert "Bluebell Mutual" in found and "Plan 000" not in found
-    none = client.get(url, {"q": "Nowhere Health"}).text
-    assert "No payers match" in none and "Nowhere Health" in none
 
 
 def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):

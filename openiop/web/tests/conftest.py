@@ -199,13 +199,11 @@ def _admissions_world(
     from openiop.admissions.models import (
         AdmissionTask,
         Assessment,
-        CostEstimate,
-        Coverage,
         Inquiry,
         IntakeDocument,
-        Payer,
         WaitlistEntry,
     )
+    from openiop.billing.models import CostEstimate, Coverage, Payer
 
     inquiry = Inquiry.objects.create(
         organization=org,

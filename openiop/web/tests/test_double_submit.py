@@ -21,7 +21,8 @@ from django.test import Client
 from django.urls import path, reverse
 from django.utils import timezone
 
-from openiop.admissions.models import Coverage, Inquiry
+from openiop.admissions.models import Inquiry
+from openiop.billing.models import Coverage
 from openiop.core.actor import Actor
 from openiop.core.models import Submission
 from openiop.core.submissions import ALREADY_SAVED, FIELD, MAX_AGE
@@ -160,7 +161,7 @@ CASES: dict[str, Case] = {
     ),
     "coverage": Case(
         "billing",
-        lambda w: reverse("admissions:coverage_new", kwargs={"inquiry_id": w.ids["inquiry_id"]}),
+        lambda w: reverse("billing:coverage_new", kwargs={"inquiry_id": w.ids["inquiry_id"]}),
         lambda w: {
             "payer": Coverage.objects.get(pk=w.ids["coverage_id"]).payer_id,
             "rank": "secondary",

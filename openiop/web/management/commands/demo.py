@@ -228,8 +228,9 @@ class DemoBuilder:
         )
 
         from openiop.admissions.demo import build_admissions_demo
+        from openiop.billing.demo import build_billing_demo
 
-        build_admissions_demo(self)
+        build_billing_demo(self, build_admissions_demo(self))
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}

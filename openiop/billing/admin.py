@@ -6,8 +6,8 @@ from django.http import HttpRequest
 
 from openiop.accounts.admin_base import SetupAdmin, may_set_up
 from openiop.accounts.domain import Cap
-from openiop.admissions import services
-from openiop.admissions.models import Payer, PovertyGuidelineYear
+from openiop.billing import services
+from openiop.billing.models import Payer, PovertyGuidelineYear
 from openiop.core.actor import Actor
 from openiop.core.errors import RuleViolation
 

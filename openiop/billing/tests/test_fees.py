@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from openiop.admissions.domain.fees import (
+from openiop.billing.domain.fees import (
     Estimate,
     Installment,
     PovertyGuideline,
