@@ -41,14 +41,13 @@ from openiop.admissions.forms import (
 from openiop.admissions.models import Payer
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
-from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
 from openiop.measures.domain import cssrs
 from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import paginate, refusals, staff_view
 
 
 # --- the public form -----------------------------------------------------------------------------
@@ -81,13 +80,10 @@ def public_inquiry(request: HttpRequest, site_id: int) -> HttpResponse:
             data = dict(form.cleaned_data)
             if data.pop("website", ""):  # a bot filled the hidden field: pretend all is well
                 return redirect("admissions:public_thanks", site_id=site.pk)
-            try:
+            with refusals(request, form):
                 services.inquiry_submit_public(
                     site=site, by=Actor.from_request(request, channel="web"), **data
                 )
-            except RuleViolation as exc:
-                form_error(form, exc)
-            else:
                 return redirect("admissions:public_thanks", site_id=site.pk)
     else:
         form = PublicInquiryForm()
@@ -152,11 +148,8 @@ def inquiry_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and site is None:
         form.add_error(None, "Choose one of your sites.")
     elif request.method == "POST" and form.is_valid() and site is not None:
-        try:
+        with refusals(request, form):
             inquiry = services.inquiry_create(site=site, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Inquiry recorded for {inquiry.name}.")
             return redirect("admissions:inquiry", inquiry_id=inquiry.pk)
     return render(
@@ -245,7 +238,7 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     form = FollowUpForm(request.POST, staff=services.inquiry_owner_choices(inquiry))
     if form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form):
             services.inquiry_update(
                 inquiry=inquiry,
                 expected_version=data["version"],
@@ -254,9 +247,6 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 next_action=data["next_action"],
                 next_action_date=data["next_action_date"],
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Follow-up saved.")
             return _back(inquiry.pk)
     return _render_detail(request, actor, inquiry, followup=form)
@@ -271,16 +261,13 @@ def inquiry_move(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     )
     form = MoveForm(request.POST, stage=inquiry.stage)
     if form.is_valid():
-        try:
+        with refusals(request, form):
             services.inquiry_move(
                 inquiry=inquiry,
                 to_stage=form.cleaned_data["to_stage"],
                 note=form.cleaned_data["note"],
                 by=actor,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Moved to {pipeline.STAGE_LABELS[inquiry.stage]}.")
             return _back(inquiry.pk)
     return _render_detail(request, actor, inquiry, move_form=form)
@@ -302,11 +289,8 @@ def inquiry_link(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     if raw and patient is None:
         messages.error(request, "That patient was not found.")
         return _back(inquiry.pk)
-    try:
+    with refusals(request, flash=True):
         services.inquiry_link_patient(inquiry=inquiry, patient=patient, by=actor)
-    except RuleViolation as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(
             request,
             f"Linked to {patient.display_name} ({patient.mrn})." if patient else "Unlinked.",
@@ -332,7 +316,7 @@ def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             can_attend=form.yes("can_attend"),
             motivation=form.cleaned_data["motivation"],
         )
-        try:
+        with refusals(request, form):
             screen = services.prescreen_record(
                 inquiry=inquiry,
                 answers=answers,
@@ -340,9 +324,6 @@ def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 notes=form.cleaned_data["notes"],
                 by=actor,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             if screen.outcome == "higher_level_now":
                 # A warning that must stand out, not an error: the pre-screen was recorded (an
                 # error message means a refusal, core.submissions).
@@ -366,11 +347,8 @@ def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
     task = selectors.task_get(actor=actor, task_id=task_id)
     form = TaskDoneForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals(request, flash=True):
             services.task_complete(task=task, outcome=form.cleaned_data["outcome"], by=actor)
-        except RuleViolation as exc:
-            messages.error(request, exc.message)
-        else:
             messages.success(request, "Task done.")
     else:
         messages.error(request, "Say what was done.")
@@ -384,11 +362,8 @@ def schedule(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(actor=actor, inquiry_id=inquiry_id, purpose="schedule")
     form = ScheduleForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals(request, form):
             services.assessment_schedule(inquiry=inquiry, on=form.cleaned_data["on"], by=actor)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Assessment scheduled.")
             return _back(inquiry.pk)
     return _render_detail(request, actor, inquiry, schedule_form=form)
@@ -410,13 +385,10 @@ def assessment_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
         initial={"edition": edition},
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             assessment = services.assessment_save(
                 inquiry=inquiry, edition=edition, ratings=form.ratings(), by=actor
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             return redirect("admissions:assessment", assessment_id=assessment.pk)
     return render(
         request,
@@ -458,7 +430,7 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
         edition=assessment.edition,
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.assessment_decide(
                 assessment=assessment,
                 chosen_level=form.cleaned_data["chosen_level"],
@@ -466,9 +438,6 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
                 expected_version=form.cleaned_data["version"],
                 by=actor,
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Level of care decided.")
             return redirect("admissions:assessment", assessment_id=assessment.pk)
     context = _assessment_context(assessment, actor=actor)
@@ -506,11 +475,8 @@ def payer_list(request: HttpRequest) -> HttpResponse:
     org_id = _org_id(actor)
     form = PayerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.payer_create(organization_id=org_id, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Payer added.")
             return redirect("admissions:payers")
     search = request.GET.get("q", "")[:100]
@@ -529,11 +495,8 @@ def coverage_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         payer = data.pop("payer")
-        try:
+        with refusals(request, form):
             services.coverage_add(inquiry=inquiry, payer=payer, by=actor, **data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Coverage added.")
             return _back(inquiry.pk)
     return render(request, "admissions/coverage_new.html", {"form": form, "inquiry": inquiry})
@@ -545,11 +508,8 @@ def verify(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = selectors.coverage_get(actor=actor, coverage_id=coverage_id)
     form = VerificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.benefits_verify(coverage=coverage, by=actor, **form.values())
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Benefits verification recorded.")
             return _back(coverage.inquiry_id)
     return render(
@@ -567,11 +527,8 @@ def estimate_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     )
     form = EstimateForm(request.POST or None, initial={"first_date": local_today(inquiry.site.tz)})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             estimate = services.estimate_prepare(inquiry=inquiry, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             return redirect("admissions:estimate", estimate_id=estimate.pk)
     return render(request, "admissions/estimate_new.html", {"form": form, "inquiry": inquiry})
 
@@ -613,7 +570,7 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     form = AdmitForm(request.POST or None, tracks=tracks, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form):
             result = services.admission_admit(
                 inquiry=inquiry,
                 track=data["track"],
@@ -621,9 +578,6 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 sex=data["sex"],
                 by=actor,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             if result.waitlist_entry is not None:
                 messages.warning(
                     request,
@@ -684,18 +638,15 @@ def document(request: HttpRequest, document_id: int) -> HttpResponse:
         if details_form.is_valid():
             data = dict(details_form.cleaned_data)
             version = data.pop("version")
-            try:
+            with refusals(request, details_form):
                 services.document_fill(
                     document=doc, details=data, expected_version=version, by=actor
                 )
-            except (RuleViolation, Conflict) as exc:
-                form_error(details_form, exc)
-            else:
                 messages.success(request, "Details saved.")
                 return redirect("admissions:document", document_id=doc.pk)
     elif request.method == "POST" and request.POST.get("step") == "sign" and sign_form.is_valid():
         data = sign_form.cleaned_data
-        try:
+        with refusals(request, sign_form):
             services.document_sign(
                 document=doc,
                 signed_name=data["signed_name"],
@@ -704,9 +655,6 @@ def document(request: HttpRequest, document_id: int) -> HttpResponse:
                 expected_version=data["version"],
                 by=actor,
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(sign_form, exc)
-        else:
             messages.success(request, f"{doc.get_kind_display()} signed.")
             return redirect("admissions:packet", episode_id=doc.episode_id)
     return render(
@@ -761,10 +709,7 @@ def waitlist_offer(request: HttpRequest, track_id: int) -> HttpResponse:
 def waitlist_accept(request: HttpRequest, entry_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     entry = selectors.waitlist_entry_get(actor=actor, entry_id=entry_id)
-    try:
+    with refusals(request, flash=True):
         enrollment = services.waitlist_accept(entry=entry, by=actor)
-    except RuleViolation as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, f"Enrolled from {enrollment.start_date:%a %b %-d, %Y}.")
     return redirect("admissions:waitlist", track_id=entry.track_id)
