@@ -20,8 +20,7 @@ from openiop.accounts.forms import CodeForm, LoginForm, ReplaceForm, TokenForm
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor, client_address
-from openiop.core.errors import DomainError
-from openiop.web.views_support import form_error
+from openiop.web.views_support import refusals
 
 # The id of the authenticator this session is setting up: its key is shown to this session only.
 PENDING_KEY = "_openiop_mfa_pending"
@@ -139,15 +138,12 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         if created:
             form.add_error("token", EXPIRED)
         else:
-            try:
+            with refusals(request, form):
                 codes = mfa.mfa_enrol(
                     pending=pending,
                     code=form.cleaned_data["token"],
                     by=Actor.from_request(request),
                 )
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
                 request.session.pop(PENDING_KEY, None)
                 otp_login(request, pending)
                 return _codes_page(request, codes)
@@ -170,7 +166,7 @@ def mfa_replace(request: HttpRequest) -> HttpResponse:
         if created:
             form.add_error("token", EXPIRED)
         else:
-            try:
+            with refusals(request, form):
                 codes = mfa.mfa_replace(
                     pending=pending,
                     code=form.cleaned_data["token"],
@@ -178,9 +174,6 @@ def mfa_replace(request: HttpRequest) -> HttpResponse:
                     session_verified=verified,
                     by=Actor.from_request(request),
                 )
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
                 request.session.pop(PENDING_KEY, None)
                 otp_login(request, pending)
                 return _codes_page(request, codes)
@@ -208,11 +201,8 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         )
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             device = mfa.mfa_verify(code=form.cleaned_data["token"], by=Actor.from_request(request))
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             otp_login(request, device)
             return redirect(_next_url(request))
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)})

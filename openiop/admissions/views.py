@@ -35,7 +35,6 @@ from openiop.admissions.forms import (
     TaskDoneForm,
 )
 from openiop.core.actor import Actor
-from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import ReferralSource
 from openiop.measures.domain import cssrs
 from openiop.patients.models import Patient
@@ -43,7 +42,7 @@ from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
 from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, staff_view
+from openiop.web.views_support import refusals, staff_view
 
 
 # --- the public form -----------------------------------------------------------------------------
@@ -76,13 +75,10 @@ def public_inquiry(request: HttpRequest, site_id: int) -> HttpResponse:
             data = dict(form.cleaned_data)
             if data.pop("website", ""):  # a bot filled the hidden field: pretend all is well
                 return redirect("admissions:public_thanks", site_id=site.pk)
-            try:
+            with refusals(request, form):
                 services.inquiry_submit_public(
                     site=site, by=Actor.from_request(request, channel="web"), **data
                 )
-            except RuleViolation as exc:
-                form_error(form, exc)
-            else:
                 return redirect("admissions:public_thanks", site_id=site.pk)
     else:
         form = PublicInquiryForm()
@@ -146,11 +142,8 @@ def inquiry_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and site is None:
         form.add_error(None, "Choose one of your sites.")
     elif request.method == "POST" and form.is_valid() and site is not None:
-        try:
+        with refusals(request, form):
             inquiry = services.inquiry_create(site=site, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Inquiry recorded for {inquiry.name}.")
             return redirect("admissions:inquiry", inquiry_id=inquiry.pk)
     return render(
@@ -239,7 +232,7 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     form = FollowUpForm(request.POST, staff=services.inquiry_owner_choices(inquiry))
     if form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form):
             services.inquiry_update(
                 inquiry=inquiry,
                 expected_version=data["version"],
@@ -248,9 +241,6 @@ def inquiry_followup(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 next_action=data["next_action"],
                 next_action_date=data["next_action_date"],
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Follow-up saved.")
             return _back(inquiry.pk)
     return _render_detail(request, actor, inquiry, followup=form)
@@ -265,16 +255,13 @@ def inquiry_move(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     )
     form = MoveForm(request.POST, stage=inquiry.stage)
     if form.is_valid():
-        try:
+        with refusals(request, form):
             services.inquiry_move(
                 inquiry=inquiry,
                 to_stage=form.cleaned_data["to_stage"],
                 note=form.cleaned_data["note"],
                 by=actor,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Moved to {pipeline.STAGE_LABELS[inquiry.stage]}.")
             return _back(inquiry.pk)
     return _render_detail(request, actor, inquiry, move_form=form)
@@ -297,11 +284,8 @@ def inquiry_link(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     if raw and patient is None:
         messages.error(request, "That patient was not found.")
         return _back(inquiry.pk)
-    try:
+    with refusals(request, flash=True):
         services.inquiry_link_patient(inquiry=inquiry, patient=patient, by=actor)
-    except RuleViolation as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(
             request,
             f"Linked to {patient.display_name} ({patient.mrn})." if patient else "Unlinked.",
@@ -327,7 +311,7 @@ def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
             can_attend=form.yes("can_attend"),
             motivation=form.cleaned_data["motivation"],
         )
-        try:
+        with refusals(request, form):
             screen = services.prescreen_record(
                 inquiry=inquiry,
                 answers=answers,
@@ -335,9 +319,6 @@ def prescreen(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 notes=form.cleaned_data["notes"],
                 by=actor,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             if screen.outcome == "higher_level_now":
                 # A warning that must stand out, not an error: the pre-screen was recorded (an
                 # error message means a refusal, core.submissions).
@@ -361,11 +342,8 @@ def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
     task = selectors.task_get(actor=actor, task_id=task_id)
     form = TaskDoneForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals(request, flash=True):
             services.task_complete(task=task, outcome=form.cleaned_data["outcome"], by=actor)
-        except RuleViolation as exc:
-            messages.error(request, exc.message)
-        else:
             messages.success(request, "Task done.")
     else:
         messages.error(request, "Say what was done.")
@@ -379,11 +357,8 @@ def schedule(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(actor=actor, inquiry_id=inquiry_id, purpose="schedule")
     form = ScheduleForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals(request, form):
             services.assessment_schedule(inquiry=inquiry, on=form.cleaned_data["on"], by=actor)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Assessment scheduled.")
             return _back(inquiry.pk)
     return _render_detail(request, actor, inquiry, schedule_form=form)
@@ -405,13 +380,10 @@ def assessment_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
         initial={"edition": edition},
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             assessment = services.assessment_save(
                 inquiry=inquiry, edition=edition, ratings=form.ratings(), by=actor
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             return redirect("admissions:assessment", assessment_id=assessment.pk)
     return render(
         request,
@@ -453,7 +425,7 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
         edition=assessment.edition,
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.assessment_decide(
                 assessment=assessment,
                 chosen_level=form.cleaned_data["chosen_level"],
@@ -461,9 +433,6 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
                 expected_version=form.cleaned_data["version"],
                 by=actor,
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Level of care decided.")
             return redirect("admissions:assessment", assessment_id=assessment.pk)
     context = _assessment_context(assessment, actor=actor)
@@ -501,7 +470,7 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     form = AdmitForm(request.POST or None, tracks=tracks, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form):
             result = services.admission_admit(
                 inquiry=inquiry,
                 track=data["track"],
@@ -509,9 +478,6 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
                 sex=data["sex"],
                 by=actor,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             if result.waitlist_entry is not None:
                 messages.warning(
                     request,
@@ -572,18 +538,15 @@ def document(request: HttpRequest, document_id: int) -> HttpResponse:
         if details_form.is_valid():
             data = dict(details_form.cleaned_data)
             version = data.pop("version")
-            try:
+            with refusals(request, details_form):
                 services.document_fill(
                     document=doc, details=data, expected_version=version, by=actor
                 )
-            except (RuleViolation, Conflict) as exc:
-                form_error(details_form, exc)
-            else:
                 messages.success(request, "Details saved.")
                 return redirect("admissions:document", document_id=doc.pk)
     elif request.method == "POST" and request.POST.get("step") == "sign" and sign_form.is_valid():
         data = sign_form.cleaned_data
-        try:
+        with refusals(request, sign_form):
             services.document_sign(
                 document=doc,
                 signed_name=data["signed_name"],
@@ -592,9 +555,6 @@ def document(request: HttpRequest, document_id: int) -> HttpResponse:
                 expected_version=data["version"],
                 by=actor,
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(sign_form, exc)
-        else:
             messages.success(request, f"{doc.get_kind_display()} signed.")
             return redirect("admissions:packet", episode_id=doc.episode_id)
     return render(
@@ -649,10 +609,7 @@ def waitlist_offer(request: HttpRequest, track_id: int) -> HttpResponse:
 def waitlist_accept(request: HttpRequest, entry_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     entry = selectors.waitlist_entry_get(actor=actor, entry_id=entry_id)
-    try:
+    with refusals(request, flash=True):
         enrollment = services.waitlist_accept(entry=entry, by=actor)
-    except RuleViolation as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, f"Enrolled from {enrollment.start_date:%a %b %-d, %Y}.")
     return redirect("admissions:waitlist", track_id=entry.track_id)

@@ -18,10 +18,9 @@ from openiop.attendance.selectors import RosterRow
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
-from openiop.core.errors import Conflict, DomainError
 from openiop.episodes.models import Episode
 from openiop.programs.models import GroupSession, Site
-from openiop.web.views_support import paginate, staff_view
+from openiop.web.views_support import paginate, refusals, staff_view
 
 LEDGER_WEEKS = 8
 
@@ -71,11 +70,9 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     is_htmx = request.headers.get("HX-Request") == "true"
     if request.method == "POST":
         if request.POST.get("action") == "all_present":
-            try:
+            with refusals(request, flash=True):
                 count = services.attendance_mark_all_present(session=session, by=actor)
                 messages.success(request, f"Marked {count} present. Now record the exceptions.")
-            except DomainError as exc:
-                messages.error(request, exc.message)
             return redirect(reverse("attendance:session", kwargs={"session_id": session.pk}))
         return _save_row(request, actor, session, is_htmx)
     return render(request, "attendance/session.html", _roster_context(request, actor, session))
@@ -99,7 +96,7 @@ def _save_row(
         if episode is None:
             error, status = "That patient is not on this roster. Reload the page.", 422
         else:
-            try:
+            with refusals(request) as refusal:
                 services.attendance_record(
                     session=session,
                     episode=episode,
@@ -109,8 +106,8 @@ def _save_row(
                     expected_version=form.cleaned_data["version"],
                     by=actor,
                 )
-            except DomainError as exc:
-                error, status = exc.message, 409 if isinstance(exc, Conflict) else 422
+            if refusal.error is not None:
+                error, status = refusal.message, refusal.status
     else:
         error, status = _row_errors(form), 422
     if not error and not is_htmx:
@@ -188,14 +185,10 @@ def below_hours(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.ALERT_ACK, patient_data=True)
 def alert_ack(request: HttpRequest, alert_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
-    try:
+    with refusals(request, flash=True):
         alert = selectors.alert_get(actor=actor, alert_id=alert_id)
         services.alert_acknowledge(alert=alert, by=actor)
         messages.success(request, "Alert acknowledged.")
-    except DomainError as exc:
-        if exc.http_status == 403:
-            raise
-        messages.error(request, exc.message)
     target = request.POST.get("next", "")
     if not target.startswith("/") or not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -16,10 +16,9 @@ from openiop.billing.forms import CoverageForm, EstimateForm, PayerForm, Verific
 from openiop.billing.models import Payer
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
-from openiop.core.errors import RuleViolation
 from openiop.programs.selectors import visible_sites
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import paginate, refusals, staff_view
 
 
 def _org_id(actor: Actor) -> int:
@@ -39,11 +38,8 @@ def payer_list(request: HttpRequest) -> HttpResponse:
     org_id = _org_id(actor)
     form = PayerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.payer_create(organization_id=org_id, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Payer added.")
             return redirect("billing:payers")
     search = request.GET.get("q", "")[:100]
@@ -62,11 +58,8 @@ def coverage_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         payer = data.pop("payer")
-        try:
+        with refusals(request, form):
             services.coverage_add(inquiry=inquiry, payer=payer, by=actor, **data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Coverage added.")
             return redirect("admissions:inquiry", inquiry_id=inquiry.pk)
     return render(request, "billing/coverage_new.html", {"form": form, "inquiry": inquiry})
@@ -78,11 +71,8 @@ def verify(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = selectors.coverage_get(actor=actor, coverage_id=coverage_id)
     form = VerificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.benefits_verify(coverage=coverage, by=actor, **form.values())
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Benefits verification recorded.")
             return redirect("admissions:inquiry", inquiry_id=coverage.inquiry_id)
     return render(
@@ -100,11 +90,8 @@ def estimate_new(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     )
     form = EstimateForm(request.POST or None, initial={"first_date": local_today(inquiry.site.tz)})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             estimate = services.estimate_prepare(inquiry=inquiry, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             return redirect("billing:estimate", estimate_id=estimate.pk)
     return render(request, "billing/estimate_new.html", {"form": form, "inquiry": inquiry})
 

@@ -10,7 +10,6 @@ from openiop.accounts.access import site_scope
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
-from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes import domain, services
 from openiop.episodes.choices import DischargeReason
 from openiop.episodes.forms import (
@@ -27,7 +26,7 @@ from openiop.measures.selectors import cssrs_recorded_after, safety_at_close
 from openiop.measures.services import safety_close_refusal
 from openiop.patients.selectors import patient_get
 from openiop.programs.models import Site
-from openiop.web.views_support import form_error, staff_view
+from openiop.web.views_support import form_error, refusals, staff_view
 
 
 @staff_view(Cap.EPISODE_MANAGE, patient_data=True)
@@ -45,11 +44,8 @@ def episode_open(request: HttpRequest, patient_id: int) -> HttpResponse:
     initial = {"site": patient.site_id, "admission_date": local_today(patient.site.tz)}
     form = EpisodeOpenForm(request.POST or None, initial=initial, sites=sites, staff=staff)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             episode = services.episode_open(patient=patient, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Opened episode {episode.pk}.")
             return redirect("episodes:detail", episode_id=episode.pk)
     return render(request, "episodes/open.html", {"form": form, "patient": patient})
@@ -77,7 +73,7 @@ def episode_change_level(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = ChangeLevelForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form):
             change = services.episode_change_level(
                 episode=episode,
                 to_level=data["to_level"],
@@ -86,9 +82,6 @@ def episode_change_level(request: HttpRequest, episode_id: int) -> HttpResponse:
                 expected_version=data["version"],
                 by=actor,
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             word = {"step_up": "Stepped up", "step_down": "Stepped down"}[change.direction]
             messages.success(request, f"{word} to {change.get_to_level_display()}.")
             return redirect("episodes:detail", episode_id=episode.pk)
@@ -108,16 +101,13 @@ def episode_set_status(request: HttpRequest, episode_id: int) -> HttpResponse:
         request.POST or None, initial={"version": episode.version}, allowed=allowed
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.episode_set_status(
                 episode=episode,
                 status=form.cleaned_data["status"],
                 expected_version=form.cleaned_data["version"],
                 by=actor,
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"The episode is now {episode.get_status_display().lower()}.")
             return redirect("episodes:detail", episode_id=episode.pk)
     return render(request, "episodes/set_status.html", {"form": form, "episode": episode})
@@ -140,7 +130,7 @@ def episode_assign(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = AssignForm(request.POST or None, initial=initial, staff=staff)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form):
             services.episode_assign(
                 episode=episode,
                 primary_clinician=data["primary_clinician"],
@@ -148,9 +138,6 @@ def episode_assign(request: HttpRequest, episode_id: int) -> HttpResponse:
                 expected_version=data["version"],
                 by=actor,
             )
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Staff assigned.")
             return redirect("episodes:detail", episode_id=episode.pk)
     return render(request, "episodes/assign.html", {"form": form, "episode": episode})
@@ -202,7 +189,7 @@ def episode_discharge(request: HttpRequest, episode_id: int) -> HttpResponse:
             context["reason_label"] = DischargeReason(data["reason"]).label
             return render(request, "episodes/discharge_confirm.html", context)
         else:
-            try:
+            with refusals(request, form):
                 services.episode_discharge(
                     episode=episode,
                     discharge_date=data["discharge_date"],
@@ -213,9 +200,6 @@ def episode_discharge(request: HttpRequest, episode_id: int) -> HttpResponse:
                     safety_note=data.get("safety_note", ""),
                     by=actor,
                 )
-            except (RuleViolation, Conflict) as exc:
-                form_error(form, exc)
-            else:
                 messages.success(
                     request, f"Discharged on {data['discharge_date']:%Y-%m-%d}; enrollments ended."
                 )

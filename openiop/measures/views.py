@@ -16,7 +16,7 @@ from openiop.attendance.selectors import sites_for
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
-from openiop.core.errors import DomainError, NotFound
+from openiop.core.errors import NotFound
 from openiop.core.submissions import completed
 from openiop.episodes.selectors import episode_get
 from openiop.measures import selectors, services
@@ -35,7 +35,7 @@ from openiop.measures.forms import (
 from openiop.measures.models import MeasurementSchedule, PatientLink
 from openiop.programs.models import Site, Track
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import form_error, paginate, refusals, staff_view
 
 
 def _site_choice(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:
@@ -79,13 +79,10 @@ def enter(request: HttpRequest, episode_id: int, instrument: str) -> HttpRespons
         raise NotFound("There is no such questionnaire.")
     form = AnswersForm(request.POST or None, instrument=definition)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             response = services.response_record(
                 episode=episode, instrument=instrument, answers=form.answers(), by=actor
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             note = f"{definition.label} saved"
             if response.total is not None:
                 note += f": {response.total} ({response.band_label})"
@@ -113,7 +110,7 @@ def link_create(request: HttpRequest, episode_id: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("measures:episode", episode_id=episode.pk)
     purpose = request.POST.get("purpose", LinkPurpose.QUESTIONNAIRE)
-    try:
+    with refusals(request, flash=True) as refusal:
         if purpose == LinkPurpose.SAFETY_PLAN:
             issued = services.patient_link_create(
                 episode=episode, purpose=LinkPurpose.SAFETY_PLAN, by=actor
@@ -131,10 +128,7 @@ def link_create(request: HttpRequest, episode_id: int) -> HttpResponse:
                 hours_valid=form.cleaned_data["hours_valid"],
                 by=actor,
             )
-    except DomainError as exc:
-        if exc.http_status == 403:
-            raise
-        messages.error(request, exc.message)
+    if refusal.error is not None:
         return redirect("measures:episode", episode_id=episode.pk)
     link_url = request.build_absolute_uri(
         reverse("measures:patient_link", kwargs={"token": issued.token})
@@ -154,16 +148,13 @@ def flag(request: HttpRequest, episode_id: int) -> HttpResponse:
     )
     form = FlagForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.risk_assess(
                 episode=episode,
                 risk_level=form.cleaned_data["risk_level"],
                 note=form.cleaned_data["note"],
                 by=actor,
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Risk level recorded.")
             return redirect("measures:episode", episode_id=episode.pk)
     return render(request, "measures/flag.html", {"episode": episode, "form": form})
@@ -198,16 +189,13 @@ def alert_detail(request: HttpRequest, safety_alert_id: int) -> HttpResponse:
     cssrs_after = selectors.cssrs_recorded_after(alert)
     form = AcknowledgeForm(request.POST or None, cssrs_after=cssrs_after)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.safety_alert_acknowledge(
                 alert=alert,
                 action=form.cleaned_data["action"],
                 note=form.cleaned_data["note"],
                 by=actor,
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Alert acknowledged.")
             return redirect("measures:episode", episode_id=alert.episode_id)
     return render(
@@ -229,14 +217,10 @@ def plan_start(request: HttpRequest, episode_id: int) -> HttpResponse:
     )
     if request.method != "POST":
         return redirect("measures:episode", episode_id=episode.pk)
-    try:
+    with refusals(request, flash=True):
         plan = services.safety_plan_start(episode=episode, by=actor)
-    except DomainError as exc:
-        if exc.http_status == 403:
-            raise
-        messages.error(request, exc.message)
-        return redirect("measures:episode", episode_id=episode.pk)
-    return redirect("measures:plan", plan_id=plan.pk)
+        return redirect("measures:plan", plan_id=plan.pk)
+    return redirect("measures:episode", episode_id=episode.pk)
 
 
 def _plan_values(plan: Any) -> dict[str, Any]:
@@ -252,16 +236,13 @@ def plan(request: HttpRequest, plan_id: int) -> HttpResponse:
         request.POST if request.method == "POST" else None, initial=_plan_values(safety_plan)
     )
     if request.method == "POST" and editable and form.is_valid():
-        try:
+        with refusals(request, form):
             services.safety_plan_update(
                 plan=safety_plan,
                 values={f: form.cleaned_data[f] for f in services.PLAN_FIELDS},
                 expected_version=form.cleaned_data["version"],
                 by=actor,
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Safety plan saved.")
             return redirect("measures:plan", plan_id=safety_plan.pk)
     sign_form = SignPlanForm(initial={"version": safety_plan.version})
@@ -285,7 +266,7 @@ def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     safety_plan = selectors.safety_plan_get(actor=actor, plan_id=plan_id)
     form = SignPlanForm(request.POST)
-    try:
+    with refusals(request, flash=True):
         if not form.is_valid():
             raise services.RuleViolation("Reload the plan and sign again.")
         services.safety_plan_sign(
@@ -295,10 +276,6 @@ def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
             by=actor,
         )
         messages.success(request, f"Safety plan {safety_plan.number} signed and locked.")
-    except DomainError as exc:
-        if exc.http_status == 403:
-            raise
-        messages.error(request, exc.message)
     return redirect("measures:plan", plan_id=safety_plan.pk)
 
 
@@ -381,7 +358,7 @@ def schedule(request: HttpRequest, track_id: int) -> HttpResponse:
         raise NotFound("There is no such track.")
     form = ScheduleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.schedule_set(
                 track=track,
                 instrument=form.cleaned_data["instrument"],
@@ -390,9 +367,6 @@ def schedule(request: HttpRequest, track_id: int) -> HttpResponse:
                 at_discharge=form.cleaned_data["at_discharge"],
                 by=actor,
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Measurement schedule saved.")
             return redirect("measures:schedule", track_id=track.pk)
     rows = MeasurementSchedule.objects.filter(track=track).order_by("instrument")
@@ -434,10 +408,10 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
     and shown prominently once item 9 is answered at 1 or more (by a small script, and again by the
     server after submitting).
     """
-    try:
+    with refusals(request) as gone:
         link = services.patient_link_resolve(token=token)
-    except NotFound as exc:
-        return _patient_page(request, "measures/patient_gone.html", {"message": exc.message}, 404)
+    if gone.error is not None:
+        return _patient_page(request, "measures/patient_gone.html", {"message": gone.message}, 404)
     crisis_line = link.patient.organization.crisis_line
     actor = _link_actor(request, link)
     if link.purpose == LinkPurpose.SAFETY_PLAN:
@@ -459,15 +433,8 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
     definition = REGISTRY[link.instrument]
     form = AnswersForm(request.POST or None, instrument=definition)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request) as refusal:
             response = services.patient_link_submit(token=token, answers=form.answers(), by=actor)
-        except NotFound as exc:
-            return _patient_page(
-                request, "measures/patient_gone.html", {"message": exc.message}, 404
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             # Every C-SSRS tier above none gets 988 and the crisis line (domain.md s.7: "all tiers
             # 988 + crisis resources"); an alert opens only at moderate or high.
             at_risk = "item9_positive" in response.flags or (
@@ -482,6 +449,12 @@ def patient_link(request: HttpRequest, token: str) -> HttpResponse:
                     {"at_risk": at_risk, "crisis_line": crisis_line},
                 )
             )
+        if isinstance(refusal.error, NotFound):
+            return _patient_page(
+                request, "measures/patient_gone.html", {"message": refusal.message}, 404
+            )
+        if refusal.error is not None:
+            form_error(form, refusal.error)
     return _patient_page(
         request,
         "measures/patient_form.html",

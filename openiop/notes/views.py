@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import now
-from openiop.core.errors import Conflict, DomainError, RuleViolation
+from openiop.core.errors import RuleViolation
 from openiop.episodes.selectors import episode_get
 from openiop.notes import domain, selectors, services
 from openiop.notes.forms import AddendumForm, GroupNoteForm, IndividualNoteForm
@@ -26,7 +26,7 @@ from openiop.notes.services import SectionInput
 from openiop.programs.models import GroupSession
 from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import paginate, refusals, staff_view
 
 MAX_TEXT = 4000
 
@@ -212,8 +212,7 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
     session = screen.session
     tz = session.site.tz
     form = GroupNoteForm(request.POST)
-    error, error_field, status = "", "", 200
-    try:
+    with refusals(request) as refusal:
         if not form.is_valid():
             message, name = form.first_error()
             raise RuleViolation(message, code="invalid", field=name)
@@ -251,10 +250,8 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
                 response["HX-Redirect"] = target
                 return response
             return redirect(target)
-    except DomainError as exc:
-        error, error_field = exc.message, exc.field or ""
-        # A refusal is answered with the form and its message; htmx swaps 409/422 (web/base.html).
-        status = 409 if isinstance(exc, Conflict) else 422
+    # A refusal is answered with the form and its message; htmx swaps 409/422 (web/base.html).
+    error, error_field, status = refusal.message, refusal.field, refusal.status
     screen = selectors.group_note_screen(actor=actor, session_id=session_id)
     context = _group_context(request, screen, posted=True, error=error, error_field=error_field)
     if screen.note is not None:
@@ -328,7 +325,7 @@ def _individual(
     saved = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form) as refusal:
             note = services.individual_note_save(
                 episode=episode,
                 kind=data["kind"],
@@ -353,8 +350,7 @@ def _individual(
                 return redirect("notes:detail", note_id=note.pk)
             messages.success(request, "Draft saved.")
             return redirect("notes:individual_edit", note_id=note.pk)
-        except DomainError as exc:
-            form_error(form, exc)
+        if refusal.error is not None:
             if saved and note is not None:
                 # The draft was saved and only signing was refused: the page goes on editing that
                 # draft (its edit URL, its new version), so fixing and signing neither makes a
@@ -423,11 +419,9 @@ def individual_note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
 def note_cosign(request: HttpRequest, note_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     view = selectors.note_get(actor=actor, note_id=note_id)
-    try:
+    with refusals(request, flash=True):
         services.note_cosign(note=view.note, by=actor)
         messages.success(request, "Co-signed.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
     return redirect("notes:detail", note_id=note_id)
 
 
@@ -450,11 +444,8 @@ def section_detail(request: HttpRequest, section_id: int) -> HttpResponse:
     section = selectors.section_get(actor=actor, section_id=section_id)
     form = AddendumForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.note_add_addendum(section=section, text=form.cleaned_data["text"], by=actor)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Addendum added.")
             return redirect("notes:section", section_id=section.pk)
     context = _section_context(section)

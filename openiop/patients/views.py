@@ -12,7 +12,6 @@ from openiop.accounts.access import site_scope
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
-from openiop.core.errors import Conflict, RuleViolation
 from openiop.patients import selectors, services
 from openiop.patients.domain import ADULT_AGE, age_on
 from openiop.patients.forms import (
@@ -24,7 +23,7 @@ from openiop.patients.forms import (
 )
 from openiop.patients.matching import Person
 from openiop.programs.models import Site
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import paginate, refusals, staff_view
 
 
 @staff_view(Cap.PATIENT_DEMOGRAPHICS, patient_data=True)
@@ -73,13 +72,10 @@ def patient_create(request: HttpRequest) -> HttpResponse:
                 "chart, or tick this box if this is a different person."
             )
         else:
-            try:
+            with refusals(request, form):
                 patient = services.patient_create(
                     organization=site.organization, site=site, by=actor, **data
                 )
-            except RuleViolation as exc:
-                form_error(form, exc)
-            else:
                 messages.success(request, f"Registered {patient.display_name} as {patient.mrn}.")
                 return redirect("patients:chart", patient_id=patient.pk)
     return render(request, "patients/create.html", {"form": form, "duplicates": duplicates})
@@ -113,11 +109,8 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
         if form.is_valid():
             data = dict(form.cleaned_data)
             version = data.pop("version")
-            try:
+            with refusals(request, form):
                 services.patient_update(patient=patient, expected_version=version, by=actor, **data)
-            except (RuleViolation, Conflict) as exc:
-                form_error(form, exc)
-            else:
                 messages.success(request, "Demographics saved.")
                 return redirect("patients:chart", patient_id=patient_id)
     else:
@@ -134,11 +127,8 @@ def contact_add(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             contact = services.contact_add(patient=patient, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Added {contact.name}.")
             return redirect("patients:chart", patient_id=patient_id)
     return render(request, "patients/contact_add.html", {"form": form, "patient": patient})

@@ -15,7 +15,7 @@ from openiop.accounts.domain import Cap
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.dates import IsoWeek, format_local
-from openiop.core.errors import Conflict, NotFound, RuleViolation
+from openiop.core.errors import NotFound
 from openiop.programs import selectors, services
 from openiop.programs.choices import SessionStatus
 from openiop.programs.forms import (
@@ -35,7 +35,7 @@ from openiop.programs.forms import (
     TrackSearchForm,
 )
 from openiop.programs.models import Site
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import paginate, refusals, staff_view
 
 
 def attendance_session_path(session_id: int) -> str:
@@ -65,11 +65,8 @@ def track_create(request: HttpRequest) -> HttpResponse:
         request.POST or None, sites=selectors.visible_sites(actor=actor, for_new_work=True)
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             track = services.track_create(by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Created {track.name}. Add its weekly blocks next.")
             return redirect("programs:track_detail", track_id=track.pk)
     return render(request, "programs/track_create.html", {"form": form})
@@ -91,16 +88,13 @@ def track_detail(request: HttpRequest, track_id: int) -> HttpResponse:
     if request.method == "POST":
         require(actor, Cap.SCHEDULE_MANAGE, object_type="track_sessions")
         if form.is_valid():
-            try:
+            with refusals(request, form):
                 created = services.sessions_generate(
                     track=track,
                     start=form.cleaned_data["start"],
                     end=form.cleaned_data["end"],
                     by=actor,
                 )
-            except RuleViolation as exc:
-                form_error(form, exc)
-            else:
                 start, end = form.cleaned_data["start"], form.cleaned_data["end"]
                 messages.success(
                     request,
@@ -125,11 +119,8 @@ def block_add(request: HttpRequest, track_id: int) -> HttpResponse:
         rooms=selectors.rooms_at(site=track.site),
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.block_add(track=track, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, "Block added. Generate sessions to put it on the schedule.")
             return redirect("programs:track_detail", track_id=track.pk)
     return render(request, "programs/block_add.html", {"form": form, "track": track})
@@ -144,13 +135,10 @@ def curriculum(request: HttpRequest, track_id: int) -> HttpResponse:
     )
     form = CurriculumForm(request.POST or None, initial={"topics": text})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             weeks = services.curriculum_set(
                 track=detail.track, topics=form.cleaned_data["topics"], by=actor
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Curriculum saved: a {weeks}-week rotation.")
             return redirect("programs:track_detail", track_id=detail.track.pk)
     return render(request, "programs/curriculum.html", {"form": form, "track": detail.track})
@@ -181,13 +169,10 @@ def block_series(request: HttpRequest, block_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         changes = dict(form.cleaned_data)
         effective = changes.pop("effective_date")
-        try:
+        with refusals(request, form):
             new = services.block_change_series(
                 block=block, effective_date=effective, by=actor, **changes
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(
                 request,
                 f"The series changes from {effective:%b} {effective.day}, {effective.year}; "
@@ -271,7 +256,7 @@ def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
     form = {"move": move, "reassign": reassign, "cancel": cancel}.get(action or "")
     if form is not None and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusals(request, form):
             if action == "move":
                 services.session_move(
                     session=session,
@@ -301,9 +286,6 @@ def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
                     by=actor,
                 )
                 done = "Session cancelled; other weeks are unchanged."
-        except (RuleViolation, Conflict) as exc:
-            form_error(form, exc)
-        else:
             if done:
                 messages.success(request, done)
                 return redirect("programs:session_edit", session_id=session.pk)
@@ -343,7 +325,7 @@ def closures(request: HttpRequest) -> HttpResponse:
                 organization=organization, site=data["site"], date=data["date"]
             )
         else:
-            try:
+            with refusals(request, form):
                 closure = services.closure_add(
                     organization=organization,
                     site=data["site"],
@@ -351,9 +333,6 @@ def closures(request: HttpRequest) -> HttpResponse:
                     name=data["name"],
                     by=actor,
                 )
-            except RuleViolation as exc:
-                form_error(form, exc)
-            else:
                 n = closure.sessions_cancelled  # type: ignore[attr-defined]
                 messages.success(
                     request, f"Closure added; {n} session{'s' if n != 1 else ''} cancelled."
@@ -384,11 +363,8 @@ def appointment_book(request: HttpRequest, episode_id: int) -> HttpResponse:
         rooms=selectors.rooms_at(site=episode.site),
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             session = services.appointment_book(episode=episode, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(
                 request,
                 f"Booked {session.title} on {session.date:%a %b} {session.date.day} at "
@@ -412,13 +388,10 @@ def enroll(request: HttpRequest, episode_id: int) -> HttpResponse:
         tracks=ctx.tracks,
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             enrollment = services.enrollment_start(
                 episode=ctx.episode, by=actor, **form.cleaned_data
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(
                 request,
                 f"Enrolled in {enrollment.track.name} from {enrollment.start_date:%b} "
@@ -436,11 +409,8 @@ def enrollment_end(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     today = clock.local_today(enrollment.episode.site.tz)
     form = EnrollmentEndForm(request.POST or None, initial={"end_date": today})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(request, form):
             services.enrollment_end(enrollment=enrollment, by=actor, **form.cleaned_data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
             messages.success(
                 request, f"The enrollment in {enrollment.track.name} ends on {enrollment.end_date}."
             )

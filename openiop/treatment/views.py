@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today, now
-from openiop.core.errors import DomainError, NotFound
+from openiop.core.errors import NotFound
 from openiop.episodes.forms import clinical_staff
 from openiop.treatment import selectors, services
 from openiop.treatment.forms import (
@@ -39,7 +39,7 @@ from openiop.treatment.models import (
 )
 from openiop.web.fields import parse_id
 from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, staff_view
+from openiop.web.views_support import paginate, refusals, staff_view
 
 
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)
@@ -58,12 +58,10 @@ def episode_plans(request: HttpRequest, episode_id: int) -> HttpResponse:
 def plan_start(request: HttpRequest, episode_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     data = selectors.episode_plans(actor=actor, episode_id=episode_id, at=now())
-    try:
+    with refusals(request, flash=True):
         plan = services.plan_start(episode=data.episode, by=actor)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("treatment:episode_plans", episode_id=episode_id)
-    return redirect("treatment:plan", treatment_plan_id=plan.pk)
+        return redirect("treatment:plan", treatment_plan_id=plan.pk)
+    return redirect("treatment:episode_plans", episode_id=episode_id)
 
 
 def _forms(plan: TreatmentPlan, post: Any, action: str) -> dict[str, forms.Form]:
@@ -165,7 +163,7 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
             messages.error(request, "That item is not in this plan.")
             return redirect("treatment:plan", treatment_plan_id=plan.pk)
     elif action == "remove":
-        try:
+        with refusals(request, flash=True):
             item = request.POST.get("item", "")
             services.plan_remove_item(
                 plan=plan,
@@ -173,17 +171,11 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
                 item_id=parse_id(item) or 0,
                 by=actor,
             )
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
             messages.success(request, "Removed.")
         return redirect("treatment:plan", treatment_plan_id=plan.pk)
     if action == "revise":
-        try:
+        with refusals(request, flash=True):
             new = services.plan_revise(plan=plan, by=actor)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
             messages.success(
                 request, f"Started version {new.number}; version {plan.number} is kept."
             )
@@ -191,11 +183,8 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
     elif action in all_forms:
         form = all_forms[action]
         if form.is_valid():
-            try:
+            with refusals(request, form):
                 message = _apply(plan, action, form, actor)
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
                 messages.success(request, message)
                 return redirect("treatment:plan", treatment_plan_id=plan.pk)
     today = local_today(plan.episode.site.tz)
@@ -291,59 +280,56 @@ def discharge_summary(request: HttpRequest, episode_id: int) -> HttpResponse:
             confirm_remove = chosen
             action = ""
         else:
-            try:
+            with refusals(request, flash=True):
                 services.discharge_summary_remove_referral(
                     summary=summary, referral_id=chosen.pk, by=actor
                 )
-            except DomainError as exc:
-                messages.error(request, exc.message)
-            else:
                 messages.success(request, f"Removed the referral to {chosen.name}.")
             return redirect("treatment:discharge", episode_id=episode_id)
     if action:
-        try:
-            if action == "start":
-                services.discharge_summary_start(episode=view.episode, by=actor)
-                return redirect("treatment:discharge", episode_id=episode_id)
-            if summary is None:
-                raise services.RuleViolation("Start the summary first.", code="no_summary")
-            if action == "refresh":
-                services.discharge_summary_refresh(summary=summary, by=actor)
-            elif action == "goal":
-                services.discharge_summary_decide_goal(
-                    summary=summary,
-                    key=request.POST.get("key", ""),
-                    met=request.POST.get("met") == "yes",
-                    by=actor,
-                )
-            elif action == "sign":
-                services.discharge_summary_sign(summary=summary, by=actor)
-                messages.success(request, "Signed and locked.")
-            elif action in all_forms:
-                form = all_forms[action]
-                if not form.is_valid():
-                    raise _Invalid
-                d = form.cleaned_data
-                if action == "save":
-                    services.discharge_summary_update(
+        with refusals(request, all_forms.get(action)) as refusal:
+            try:
+                if action == "start":
+                    services.discharge_summary_start(episode=view.episode, by=actor)
+                    return redirect("treatment:discharge", episode_id=episode_id)
+                if summary is None:
+                    raise services.RuleViolation("Start the summary first.", code="no_summary")
+                if action == "refresh":
+                    services.discharge_summary_refresh(summary=summary, by=actor)
+                elif action == "goal":
+                    services.discharge_summary_decide_goal(
                         summary=summary,
-                        expected_version=d.pop("version"),
+                        key=request.POST.get("key", ""),
+                        met=request.POST.get("met") == "yes",
                         by=actor,
-                        **{k: d[k] for k in services.SUMMARY_TEXT_FIELDS},
                     )
-                elif action == "referral":
-                    services.discharge_summary_add_referral(summary=summary, by=actor, **d)
-                else:
-                    services.discharge_summary_copy_given(summary=summary, how=d["how"], by=actor)
-                    messages.success(request, "Recorded that the patient received a copy.")
-            return redirect("treatment:discharge", episode_id=episode_id)
-        except _Invalid:
-            pass
-        except DomainError as exc:
-            if action in all_forms:
-                form_error(all_forms[action], exc)
-            else:
-                error = exc.message
+                elif action == "sign":
+                    services.discharge_summary_sign(summary=summary, by=actor)
+                    messages.success(request, "Signed and locked.")
+                elif action in all_forms:
+                    form = all_forms[action]
+                    if not form.is_valid():
+                        raise _Invalid
+                    d = form.cleaned_data
+                    if action == "save":
+                        services.discharge_summary_update(
+                            summary=summary,
+                            expected_version=d.pop("version"),
+                            by=actor,
+                            **{k: d[k] for k in services.SUMMARY_TEXT_FIELDS},
+                        )
+                    elif action == "referral":
+                        services.discharge_summary_add_referral(summary=summary, by=actor, **d)
+                    else:
+                        services.discharge_summary_copy_given(
+                            summary=summary, how=d["how"], by=actor
+                        )
+                        messages.success(request, "Recorded that the patient received a copy.")
+                return redirect("treatment:discharge", episode_id=episode_id)
+            except _Invalid:
+                pass
+        if action not in all_forms:
+            error = refusal.message
     context = {
         "episode": view.episode,
         "patient": view.episode.patient,

@@ -57,7 +57,7 @@ def test_second_open_episode_is_refused_and_the_form_keeps_the_input(client, cli
         },
     )
     body = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert f"already has an open episode (episode {episode.pk}" in body
     assert 'value="Hollowbrook Middle (fictional)"' in body
     assert Episode.objects.filter(patient=episode.patient).count() == 1

@@ -428,7 +428,7 @@ def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_sa
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
     data = {**SOAP_NOTE, "assessment": ""}  # signing needs it: refused, the draft is saved
     refused = client.post(url, data)
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     draft = ProgressNote.objects.get(kind="individual")
     assert draft.status == NoteStatus.DRAFT
     edit_url = reverse("notes:individual_edit", kwargs={"note_id": draft.pk})
@@ -520,7 +520,8 @@ def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved
             data["version"] = version
         response = client.post(edit_url, data)
         body = response.content.decode()
-        assert response.status_code == 200
+        # No version is the service's refusal (422); a malformed one is the form's own error.
+        assert response.status_code == (422 if version is None else 200)
         assert "sent without a valid version" in body and 'value="Overwritten"' in body
     draft.refresh_from_db()
     assert (draft.topic, draft.version) == ("Sleep", 1)
@@ -548,7 +549,7 @@ def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     response = client.post(url, {**SOAP_NOTE, "date": tomorrow})
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "This session has not ended yet" in html and "3:50 PM" in html
     assert SOAP_NOTE["subjective"] in html
     assert ProgressNote.objects.get(kind="individual").status == NoteStatus.DRAFT

@@ -198,7 +198,7 @@ def test_edit_saves_and_a_stale_version_is_shown_as_a_form_error(client, clinic,
     assert (zeph.preferred_name, zeph.version) == ("Zeph", 2)
     response = client.post(url, {**form, "preferred_name": "Zephie"})
     body = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "changed by someone else" in body
     assert 'value="Zephie"' in body
     zeph.refresh_from_db()

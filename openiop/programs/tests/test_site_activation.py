@@ -351,7 +351,7 @@ def test_enroll_and_booking_pages_offer_nothing_at_an_inactive_site(
             "title": "",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Riverbend (fictional) is inactive" in response.content.decode()
     assert not GroupSession.objects.exists()
 

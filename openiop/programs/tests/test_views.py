@@ -87,7 +87,7 @@ def test_generate_form_reports_result_and_keeps_input_on_error(director_client, 
     url = reverse("programs:track_detail", kwargs={"track_id": clinic.track.pk})
     response = director_client.post(url, {"start": "2026-03-20", "end": "2026-03-02"})
     body = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "The end date is before the start date." in body
     assert 'value="2026-03-20"' in body and 'value="2026-03-02"' in body
     response = director_client.post(url, {"start": "2026-03-02", "end": "2026-03-15"}, follow=True)

@@ -159,7 +159,7 @@ def test_printable_pdf_and_copy_given_is_recorded(clinic, client):
     client.force_login(clinic.clinician)
     url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
     assert (
-        client.post(url, {"action": "copy", "copy-how": "printed"}).status_code == 200
+        client.post(url, {"action": "copy", "copy-how": "printed"}).status_code == 422
     )  # unsigned
     assert client.post(url, {"action": "sign"}).status_code == 302
     pdf = client.get(reverse("treatment:discharge_pdf", kwargs={"episode_id": episode.pk}))
@@ -306,7 +306,7 @@ def test_the_page_lists_what_is_missing_and_a_refused_signature_says_it(clinic, 
     assert 'data-testid="summary-gaps"' in html and "Write the narrative." in html
     refused = client.post(url, {"action": "sign"})
     body = refused.content.decode()
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     assert 'class="error-box"' in body and "Before signing, complete the summary." in body
     assert "Add at least one aftercare referral." in body
 
@@ -330,7 +330,7 @@ def test_a_refused_save_keeps_what_was_typed(clinic, client):
         },
     )
     body = response.content.decode()
-    assert response.status_code == 200 and "Typed before the reload." in body
+    assert response.status_code == 409 and "Typed before the reload." in body
     summary.refresh_from_db()
     assert summary.narrative == ""
 

@@ -79,7 +79,7 @@ def test_a_locked_plan_refuses_edits_posted_anyway(clinic, client):
     response = client.post(
         url, {"action": "problem", "description": "x", "icd10_code": "F10.20", "patient_words": "w"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "signed and locked" in response.content.decode()
     assert plan.problems.count() == 1
 
