@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from openiop.accounts.access import require, require_patient, require_site, site_scope
+from openiop.accounts.access import get_for, require, require_patient, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
 from openiop.attendance.choices import ATTENDED_STATUSES
@@ -154,10 +154,16 @@ def note_get(*, actor: Actor, note_id: int) -> NoteView:
     """A whole note with every section (the facilitator's view, not a chart's); audited with every
     member named. Raises NotFound / NotPermitted (audited)."""
     require(actor, READ_CAP, object_type="progress_note")
-    note = _notes().filter(pk=note_id).first()
-    if note is None:
-        raise NotFound("There is no note with this number.", code="note_not_found")
-    require_site(actor, note.site_id, object_type="note")
+    note = get_for(
+        actor,
+        _notes(),
+        note_id,
+        cap=READ_CAP,
+        object_type="note",
+        missing=NotFound("There is no note with this number.", code="note_not_found"),
+        site_of=lambda n: n.site_id,
+        action=None,  # audited below, naming every member
+    )
     sections = list(_sections().filter(note=note))
     audit_record_many(
         actor,

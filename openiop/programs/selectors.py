@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from openiop.accounts.access import require, require_patient, require_site
+from openiop.accounts.access import get_for, require, require_patient, require_site
 from openiop.accounts.access import visible_sites as access_visible_sites
 from openiop.accounts.domain import ROLE_CAPS, Cap
 from openiop.accounts.models import User
@@ -314,16 +314,14 @@ def episode_for_programs(
 
     Raises NotFound, or NotPermitted (audited) without `cap` or for a patient at another site.
     """
-    episode = Episode.objects.select_related("patient", "site").filter(pk=episode_id).first()
-    if episode is None:
-        raise NotFound("There is no such episode.")
-    require_patient(actor, cap, episode.patient, object_type=object_type)
-    audit_record(
+    episode = get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=episode.patient_id,
+        Episode.objects.select_related("patient", "site"),
+        episode_id,
+        cap=cap,
         object_type=object_type,
-        object_id=episode.pk,
+        missing=NotFound("There is no such episode."),
+        patient_of=lambda e: e.patient,
     )
     enrollments = list(
         Enrollment.objects.filter(episode=episode)
@@ -346,19 +344,12 @@ def enrollment_get(*, actor: Actor, enrollment_id: int) -> Enrollment:
 
     Raises NotFound, or NotPermitted (audited) without Cap.EPISODE_MANAGE or for another site.
     """
-    enrollment = (
-        Enrollment.objects.select_related("episode__patient", "episode__site", "track")
-        .filter(pk=enrollment_id)
-        .first()
-    )
-    if enrollment is None:
-        raise NotFound("There is no such enrollment.")
-    require_patient(actor, Cap.EPISODE_MANAGE, enrollment.episode.patient, object_type="enrollment")
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=enrollment.episode.patient_id,
+        Enrollment.objects.select_related("episode__patient", "episode__site", "track"),
+        enrollment_id,
+        cap=Cap.EPISODE_MANAGE,
         object_type="enrollment",
-        object_id=enrollment.pk,
+        missing=NotFound("There is no such enrollment."),
+        patient_of=lambda e: e.episode.patient,
     )
-    return enrollment

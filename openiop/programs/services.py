@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 
-from openiop.accounts.access import require, require_patient, require_site
+from openiop.accounts.access import require, require_patient, require_site, sees_site
 from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
 from openiop.admissions.domain.pipeline import OPEN_STAGES
@@ -104,7 +104,7 @@ def _check_facilitator(facilitator: User | None, site: Site, field: str = "facil
             code="not_clinical_staff",
             field=field,
         )
-    if not facilitator.sees_all_sites() and site.pk not in facilitator.site_ids():
+    if not sees_site(Actor(facilitator), site):
         raise RuleViolation(
             f"{facilitator} does not work at {site}.", code="facilitator_other_site", field=field
         )
