@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from openiop.accounts.domain import Cap
-from openiop.audit.services import audit_denied
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_denied, audit_record
 from openiop.core.actor import Actor
-from openiop.core.errors import NotPermitted
+from openiop.core.errors import NotFound, NotPermitted
 
 if TYPE_CHECKING:
     from openiop.patients.models import Patient
+    from openiop.programs.models import Site
+
+M = TypeVar("M", bound=Model)
+
+SITE_REFUSAL = "This is at a site you do not work at."
+
+# The access checks made while a block of code runs (kernel_checks): a test proves that a page
+# went through this module and did not write its own check.
+_checks: ContextVar[list[str] | None] = ContextVar("access_checks", default=None)
+
+
+@contextmanager
+def kernel_checks() -> Iterator[list[str]]:
+    """Collect the name of every kernel check made inside the block, and `<name>:denied` for each
+    that refused (for tests)."""
+    seen: list[str] = []
+    token = _checks.set(seen)
+    try:
+        yield seen
+    finally:
+        _checks.reset(token)
+
+
+def _note(check: str) -> None:
+    seen = _checks.get()
+    if seen is not None:
+        seen.append(check)
 
 
 def require(
@@ -21,6 +52,7 @@ def require(
     """Raise NotPermitted (and audit the denied attempt) unless the actor's role has `cap`."""
     user = actor.user
     if user is None or not user.can(cap):
+        _note("require:denied")
         audit_denied(
             actor, patient_id=patient_id, object_type=object_type, reason=f"missing {cap.value}"
         )
@@ -31,24 +63,142 @@ def require_patient(
     actor: Actor, cap: Cap, patient: Patient, *, object_type: str = "patient"
 ) -> None:
     """Raise NotPermitted (audited) unless the actor has `cap` and the patient is at one of their sites."""
+    _note("require_patient")
     require(actor, cap, patient_id=patient.pk, object_type=object_type)
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and patient.site_id not in user.site_ids():
+    if patient.site_id not in visible_site_ids(actor):
+        _note("require_patient:denied")
         audit_denied(
             actor, patient_id=patient.pk, object_type=object_type, reason="patient at another site"
         )
         raise NotPermitted("This patient is not at one of your sites.", code="site_not_permitted")
 
 
+# --- which sites, one definition ------------------------------------------------------------------
+
+
+def visible_site_ids(actor: Actor) -> set[int]:
+    """The ids of the sites the actor may see: every site of their organization with
+    Cap.ALL_SITES (every site when they belong to none), else the sites they work at. Cached on
+    the user for the request."""
+    user = actor.user
+    if user is None:
+        return set()
+    if not user.sees_all_sites():
+        return user.site_ids()
+    cached: set[int] | None = getattr(user, "_visible_site_ids", None)
+    if cached is None:
+        from openiop.programs.models import Site
+
+        qs = Site.objects.all()
+        if user.organization_id:
+            qs = qs.filter(organization_id=user.organization_id)
+        cached = set(qs.values_list("id", flat=True))
+        user._visible_site_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def visible_sites(actor: Actor, *, for_new_work: bool = False) -> QuerySet[Site]:
+    """The sites the actor may see (visible_site_ids), by name. With `for_new_work`, only those
+    that take new work (Site.objects.active()): the choices of pages that start something at a
+    site. Reading pages keep inactive sites, whose records stay readable."""
+    from openiop.programs.models import Site
+
+    user = actor.user
+    if user is None:
+        return Site.objects.none()
+    base = Site.objects.active() if for_new_work else Site.objects.all()
+    qs = base.select_related("organization").order_by("name", "id")
+    return qs.filter(site_scope(actor, "id"))
+
+
 def site_scope(actor: Actor, field: str = "site_id") -> Q:
-    """A filter limiting rows to the actor's sites (`field` names the site id on the queried model)."""
+    """A filter limiting rows to the actor's sites (`field` names the site id on the queried
+    model); the same rule as visible_site_ids, as a filter (no query of its own)."""
     user = actor.user
     if user is None:
         return Q(pk__in=[])
     if user.sees_all_sites():
-        return Q()
+        if not user.organization_id:
+            return Q()
+        from openiop.programs.models import Site
+
+        ids = Site.objects.filter(organization_id=user.organization_id).values("id")
+        return Q(**{f"{field}__in": ids})
     return Q(**{f"{field}__in": sorted(user.site_ids())})
+
+
+def sees_site(actor: Actor, site: Site | int) -> bool:
+    """Whether `site` (a Site or its id) is one the actor may see. Given a Site, no query."""
+    user = actor.user
+    if user is None:
+        return False
+    if not isinstance(site, int) and user.sees_all_sites():
+        return not user.organization_id or site.organization_id == user.organization_id
+    return (site if isinstance(site, int) else site.pk) in visible_site_ids(actor)
+
+
+def require_site(
+    actor: Actor,
+    site: Site | int,
+    cap: Cap | None = None,
+    *,
+    object_type: str,
+    patient_id: int | None = None,
+) -> None:
+    """Raise NotPermitted (audited) unless the actor has `cap` (when given) and may see `site`
+    (a Site or its id). The one site check of every selector and service."""
+    _note("require_site")
+    if cap is not None:
+        require(actor, cap, patient_id=patient_id, object_type=object_type)
+    if actor.user is None:
+        audit_denied(actor, patient_id=patient_id, object_type=object_type, reason="no user")
+        raise NotPermitted("Your role does not allow this.", code="role_not_permitted")
+    if not sees_site(actor, site):
+        _note("require_site:denied")
+        audit_denied(
+            actor, patient_id=patient_id, object_type=object_type, reason="site not permitted"
+        )
+        raise NotPermitted(SITE_REFUSAL, code="site_not_permitted")
+
+
+def get_for(
+    actor: Actor,
+    queryset: QuerySet[M],
+    pk: object,
+    *,
+    cap: Cap,
+    object_type: str,
+    missing: NotFound,
+    patient_of: Callable[[M], Patient | None] | None = None,
+    site_of: Callable[[M], Site | int] | None = None,
+    action: str | None = AuditAction.VIEW,
+) -> M:
+    """Load one record for this actor, for this purpose (`object_type`), and audit it.
+
+    One query (the caller's queryset, with what it selects); `missing` raised when there is no
+    such record. Then access: with `patient_of`, the record's patient (require_patient: `cap` and
+    the patient's site); with `site_of`, the record's site (require_site: `cap` and that site).
+    A refusal is NotPermitted, audited naming the patient. Then `action` is audited naming the
+    patient (None: the caller audits, e.g. a note naming each of its members)."""
+    _note("get_for")
+    record = queryset.filter(pk=pk).first()
+    if record is None:
+        raise missing
+    patient = patient_of(record) if patient_of is not None else None
+    if patient is not None:
+        require_patient(actor, cap, patient, object_type=object_type)
+    else:
+        assert site_of is not None, "get_for needs the record's patient or its site"
+        require_site(actor, site_of(record), cap, object_type=object_type)
+    if action is not None:
+        audit_record(
+            actor,
+            action=action,
+            patient_id=patient.pk if patient is not None else None,
+            object_type=object_type,
+            object_id=record.pk,
+        )
+    return record
 
 
 def visible_patients(actor: Actor, qs: QuerySet[Patient]) -> QuerySet[Patient]:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q
 
-from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.access import require, require_patient, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.admissions.choices import TaskStatus, WaitlistStatus
 from openiop.admissions.domain import admission as admission_rules
@@ -22,11 +22,11 @@ from openiop.admissions.models import (
     WaitlistEntry,
 )
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.audit.services import audit_record, audit_record_many
 from openiop.billing.models import Coverage
 from openiop.core import clock
 from openiop.core.actor import Actor
-from openiop.core.errors import NotFound, NotPermitted
+from openiop.core.errors import NotFound
 from openiop.episodes.models import Episode
 from openiop.patients import matching
 from openiop.patients.selectors import Duplicate, patient_match
@@ -35,12 +35,7 @@ from openiop.programs.models import Site, Track
 
 
 def _check_site(actor: Actor, cap: Cap, site_id: int, patient_id: int | None, what: str) -> None:
-    require(actor, cap, patient_id=patient_id, object_type=what)
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and site_id not in user.site_ids():
-        audit_denied(actor, patient_id=patient_id, object_type=what, reason="site not permitted")
-        raise NotPermitted("This inquiry is at a site you do not work at.", code="site")
+    require_site(actor, site_id, cap, object_type=what, patient_id=patient_id)
 
 
 def inquiry_get(

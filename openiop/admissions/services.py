@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 
-from openiop.accounts.access import require, require_patient
+from openiop.accounts.access import require, require_patient, require_site
 from openiop.accounts.domain import Cap, roles_with
 from openiop.admissions.choices import (
     ForWhom,
@@ -36,11 +36,11 @@ from openiop.admissions.models import (
     WaitlistEntry,
 )
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record
+from openiop.audit.services import audit_record
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged
-from openiop.core.errors import NotPermitted, RuleViolation
+from openiop.core.errors import RuleViolation
 from openiop.episodes.choices import EpisodeStatus, LevelOfCare, ReferralSource, TreatmentFocus
 from openiop.episodes.models import Episode
 from openiop.episodes.services import episode_open, episode_set_status
@@ -89,17 +89,8 @@ def _validate(instance: models.Model, *, exclude: list[str] | None = None) -> No
         ) from exc
 
 
-def _require_site(by: Actor, cap: Cap, site_id: int, *, patient_id: int | None = None) -> None:
-    require(by, cap, patient_id=patient_id, object_type="inquiry")
-    user = by.user
-    assert user is not None
-    if not user.sees_all_sites() and site_id not in user.site_ids():
-        audit_denied(by, patient_id=patient_id, object_type="inquiry", reason="site not permitted")
-        raise NotPermitted("This inquiry is at a site you do not work at.", code="site")
-
-
 def _require_inquiry(by: Actor, cap: Cap, inquiry: Inquiry) -> None:
-    _require_site(by, cap, inquiry.site_id, patient_id=inquiry.patient_id)
+    require_site(by, inquiry.site_id, cap, object_type="inquiry", patient_id=inquiry.patient_id)
 
 
 def _audit(
@@ -202,7 +193,7 @@ def inquiry_create(
     Raises NotPermitted (audited) without Cap.ADMISSIONS_MANAGE at the site; RuleViolation for
     invalid fields, no way to call back, or a site that takes no new work.
     """
-    _require_site(by, Cap.ADMISSIONS_MANAGE, site.pk)
+    require_site(by, site, Cap.ADMISSIONS_MANAGE, object_type="inquiry")
     require_site_takes_new_work(site)
     inquiry = _new_inquiry(site, fields, received_at or clock.now())
     with transaction.atomic():

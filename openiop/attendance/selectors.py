@@ -17,16 +17,16 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.models import Count
 
-from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.access import require, require_patient, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.attendance.domain import SessionLine, WeekLine, ledger, weekly_minimum_minutes
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
-from openiop.core.errors import NotFound, NotPermitted
+from openiop.core.errors import NotFound
 from openiop.episodes.choices import OPEN_STATUSES, AlertStatus, EpisodeStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.patients.models import Patient
@@ -76,15 +76,7 @@ def session_get(*, actor: Actor, session_id: int, cap: Cap = Cap.ATTENDANCE_VIEW
     )
     if session is None:
         raise NotFound("That session does not exist.")
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and session.site_id not in user.site_ids():
-        audit_denied(
-            actor, patient_id=None, object_type="session", reason="session at another site"
-        )
-        raise NotPermitted(
-            "This session is at a site you do not work at.", code="site_not_permitted"
-        )
+    require_site(actor, session.site_id, object_type="session")
     return session
 
 
@@ -106,7 +98,7 @@ def session_roster(
     patient shown.
     """
     require(actor, Cap.ATTENDANCE_VIEW, object_type="session_roster")
-    _require_site_id(actor, session.site_id)
+    require_site(actor, session.site_id, object_type="site")
     today = today or local_today(session.site.tz)
     recorded = list(Attendance.objects.filter(session=session).order_by())
     records = {a.episode_id: a for a in recorded}
@@ -323,7 +315,7 @@ def below_hours(
 ) -> list[BelowRow]:
     """Active patients at a site whose week is below (finished) or at risk (current). Audited."""
     require(actor, Cap.ATTENDANCE_VIEW, object_type="below_hours")
-    _require_site(actor, site)
+    require_site(actor, site, object_type="site")
     episodes_qs = (
         Episode.objects.filter(
             enrolled_q(week.monday, week.sunday, via="enrollments__"),
@@ -360,18 +352,6 @@ def below_hours(
         patient_ids=[r.patient.pk for r in rows],
     )
     return rows
-
-
-def _require_site(actor: Actor, site: Site) -> None:
-    _require_site_id(actor, site.pk)
-
-
-def _require_site_id(actor: Actor, site_id: int) -> None:
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and site_id not in user.site_ids():
-        audit_denied(actor, patient_id=None, object_type="site", reason="another site")
-        raise NotPermitted("You do not work at this site.", code="site_not_permitted")
 
 
 def sites_for(actor: Actor) -> list[Site]:
@@ -445,7 +425,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     that see admissions).
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="today")
-    _require_site(actor, site)
+    require_site(actor, site, object_type="site")
     sessions = list(
         GroupSession.objects.filter(site=site, date=date)
         .select_related("room", "facilitator", "track", "episode__patient")

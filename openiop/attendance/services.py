@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from openiop.accounts.access import require, require_patient
+from openiop.accounts.access import require, require_patient, require_site
 from openiop.accounts.domain import Cap
 from openiop.attendance.choices import AttendanceStatus
 from openiop.attendance.domain import (
@@ -17,11 +17,11 @@ from openiop.attendance.domain import (
 from openiop.attendance.models import Attendance
 from openiop.attendance.selectors import roster_episode_ids
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
 from openiop.core.clock import now
 from openiop.core.concurrency import save_if_unchanged
-from openiop.core.errors import Conflict, NotPermitted, RuleViolation
+from openiop.core.errors import Conflict, RuleViolation
 from openiop.episodes.choices import AlertKind, AlertStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.programs.models import GroupSession
@@ -35,15 +35,7 @@ def absence_alert_threshold() -> int:
 
 
 def _check_session_site(by: Actor, session: GroupSession) -> None:
-    user = by.user
-    assert user is not None
-    if not user.sees_all_sites() and session.site_id not in user.site_ids():
-        audit_denied(
-            by, patient_id=None, object_type="attendance", reason="session at another site"
-        )
-        raise NotPermitted(
-            "This session is at a site you do not work at.", code="site_not_permitted"
-        )
+    require_site(by, session.site_id, object_type="attendance")
 
 
 def _check_can_record(session: GroupSession, episode: Episode) -> None:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from openiop.accounts.access import require
+from openiop.accounts.access import require, require_site
 from openiop.accounts.domain import Cap
-from openiop.admissions.selectors import _check_site
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.billing.models import CostEstimate, Coverage, Payer
@@ -25,7 +24,7 @@ def coverage_get(*, actor: Actor, coverage_id: int, cap: Cap = Cap.BENEFITS_MANA
     if coverage is None:
         raise NotFound("There is no coverage with this number.")
     inquiry = coverage.inquiry
-    _check_site(actor, cap, inquiry.site_id, inquiry.patient_id, "coverage")
+    require_site(actor, inquiry.site_id, cap, object_type="coverage", patient_id=inquiry.patient_id)
     audit_record(
         actor,
         action=AuditAction.VIEW,
@@ -45,7 +44,13 @@ def estimate_get(*, actor: Actor, estimate_id: int) -> CostEstimate:
     if estimate is None:
         raise NotFound("There is no estimate with this number.")
     inquiry = estimate.inquiry
-    _check_site(actor, Cap.BENEFITS_MANAGE, inquiry.site_id, inquiry.patient_id, "cost_estimate")
+    require_site(
+        actor,
+        inquiry.site_id,
+        Cap.BENEFITS_MANAGE,
+        object_type="cost_estimate",
+        patient_id=inquiry.patient_id,
+    )
     audit_record(
         actor,
         action=AuditAction.VIEW,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from openiop.accounts.access import require_patient
+from openiop.accounts.access import get_for
 from openiop.accounts.domain import Cap
-from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.episodes.models import Episode, LevelOfCareChange
@@ -42,18 +40,15 @@ def episode_get(
     Raises NotFound for an unknown id; NotPermitted (audited, naming the patient) without `cap`
     or for a patient at another site.
     """
-    episode = episodes_with_history().filter(pk=episode_id).first()
-    if episode is None:
-        raise NotFound("There is no episode with this number.", code="episode_not_found")
-    require_patient(actor, cap, episode.patient, object_type=purpose)
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=episode.patient_id,
+        episodes_with_history(),
+        episode_id,
+        cap=cap,
         object_type=purpose,
-        object_id=episode.pk,
+        missing=NotFound("There is no episode with this number.", code="episode_not_found"),
+        patient_of=lambda e: e.patient,
     )
-    return episode
 
 
 def patient_has_part2_records(patient: Patient) -> bool:

@@ -22,13 +22,13 @@ from django.db.models import (
     Value,
 )
 
-from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.access import get_for, require, require_patient, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
-from openiop.core.errors import NotFound, NotPermitted
+from openiop.core.errors import NotFound
 from openiop.episodes.choices import OPEN_STATUSES, EpisodeStatus
 from openiop.episodes.models import Episode
 from openiop.measures.chart import ChartPoint, trend_svg
@@ -436,22 +436,15 @@ def episode_measures(*, actor: Actor, episode_id: int) -> MeasuresPage:
 
 def response_get(*, actor: Actor, response_id: int) -> Response:
     """One response with its raw answers; audited. NotFound / NotPermitted as usual."""
-    response = (
-        Response.objects.select_related("patient", "episode__site", "entered_by")
-        .filter(pk=response_id)
-        .first()
-    )
-    if response is None:
-        raise NotFound("There is no such questionnaire.", code="response_not_found")
-    require_patient(actor, Cap.CLINICAL_VIEW, response.patient, object_type="measure_response")
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=response.patient_id,
+        Response.objects.select_related("patient", "episode__site", "entered_by"),
+        response_id,
+        cap=Cap.CLINICAL_VIEW,
         object_type="measure_response",
-        object_id=response.pk,
+        missing=NotFound("There is no such questionnaire.", code="response_not_found"),
+        patient_of=lambda r: r.patient,
     )
-    return response
 
 
 # --- safety alerts ----------------------------------------------------------------------------------
@@ -541,24 +534,17 @@ def safety_at_close(episode: Episode) -> SafetyAtClose:
 
 def safety_alert_get(*, actor: Actor, alert_id: int) -> SafetyAlert:
     """One safety alert with its response; audited. Needs Cap.CLINICAL_VIEW for the patient."""
-    alert = (
+    return get_for(
+        actor,
         SafetyAlert.objects.select_related(
             "patient", "episode__site", "owner", "response", "acknowledged_by", "escalated_to"
-        )
-        .filter(pk=alert_id)
-        .first()
-    )
-    if alert is None:
-        raise NotFound("There is no such alert.", code="alert_not_found")
-    require_patient(actor, Cap.CLINICAL_VIEW, alert.patient, object_type="safety_alert")
-    audit_record(
-        actor,
-        action=AuditAction.VIEW,
-        patient_id=alert.patient_id,
+        ),
+        alert_id,
+        cap=Cap.CLINICAL_VIEW,
         object_type="safety_alert",
-        object_id=alert.pk,
+        missing=NotFound("There is no such alert.", code="alert_not_found"),
+        patient_of=lambda a: a.patient,
     )
-    return alert
 
 
 def my_safety_alerts(*, actor: Actor, page: int | str | None = 1, q: str = "") -> Page[SafetyAlert]:
@@ -594,24 +580,17 @@ def my_safety_alerts(*, actor: Actor, page: int | str | None = 1, q: str = "") -
 
 def safety_plan_get(*, actor: Actor, plan_id: int, purpose: str = "safety_plan") -> SafetyPlan:
     """One safety plan; audited. Needs Cap.CLINICAL_VIEW for the patient."""
-    plan = (
+    return get_for(
+        actor,
         SafetyPlan.objects.select_related(
             "patient__organization", "episode__site", "signed_by", "created_by"
-        )
-        .filter(pk=plan_id)
-        .first()
-    )
-    if plan is None:
-        raise NotFound("There is no such safety plan.", code="plan_not_found")
-    require_patient(actor, Cap.CLINICAL_VIEW, plan.patient, object_type=purpose)
-    audit_record(
-        actor,
-        action=AuditAction.VIEW,
-        patient_id=plan.patient_id,
+        ),
+        plan_id,
+        cap=Cap.CLINICAL_VIEW,
         object_type=purpose,
-        object_id=plan.pk,
+        missing=NotFound("There is no such safety plan.", code="plan_not_found"),
+        patient_of=lambda p: p.patient,
     )
-    return plan
 
 
 def latest_signed_plan(patient_id: int) -> SafetyPlan | None:
@@ -637,14 +616,6 @@ class DueRow:
         return any(d.overdue for d in self.due)
 
 
-def _require_site(actor: Actor, site: Site) -> None:
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and site.pk not in user.site_ids():
-        audit_denied(actor, patient_id=None, object_type="measures", reason="site not permitted")
-        raise NotPermitted("This site is not one of yours.", code="site_not_permitted")
-
-
 def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -> list[DueRow]:
     """Questionnaires due or overdue today for the actor's patients (primary clinician) at `site`.
 
@@ -653,7 +624,7 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -
     enrollments, schedules, response dates.
     """
     require(actor, Cap.CLINICAL_VIEW, object_type="measures_due")
-    _require_site(actor, site)
+    require_site(actor, site, object_type="measures")
     tz = site.tz
     today = local_today(tz)
     episodes = Episode.objects.filter(site=site, status=EpisodeStatus.ACTIVE).select_related(
@@ -781,7 +752,7 @@ def program_outcomes(
     the depression measures that decide it).
     """
     require(actor, Cap.CLINICAL_VIEW, object_type="measures_program")
-    _require_site(actor, site)
+    require_site(actor, site, object_type="measures")
     tz = site.tz
     today = local_today(tz)
     episodes = Episode.objects.filter(site=site, status=EpisodeStatus.ACTIVE).select_related(

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.access import get_for, require, require_patient, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
 from openiop.attendance.choices import ATTENDED_STATUSES
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
-from openiop.core.errors import NotFound, NotPermitted
+from openiop.core.errors import NotFound
 from openiop.notes import domain
 from openiop.notes.models import NoteAddendum, NoteKind, NoteSection, NoteStatus, ProgressNote
 from openiop.notes.services import session_attendance
@@ -31,16 +31,6 @@ from openiop.treatment.models import PlanObjective
 from openiop.treatment.selectors import current_objectives
 
 READ_CAP = Cap.NOTE_TEXT
-
-
-def _require_site(actor: Actor, site_id: int, what: str) -> None:
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and site_id not in user.site_ids():
-        audit_denied(actor, patient_id=None, object_type=what, reason="at another site")
-        raise NotPermitted(
-            f"This {what} is at a site you do not work at.", code="site_not_permitted"
-        )
 
 
 def _sections() -> QuerySet[NoteSection]:
@@ -99,7 +89,7 @@ def group_note_screen(*, actor: Actor, session_id: int) -> GroupNoteScreen:
     )
     if session is None:
         raise NotFound("That session does not exist.", code="session_not_found")
-    _require_site(actor, session.site_id, "session")
+    require_site(actor, session.site_id, object_type="session")
     # The editor shows each section's text and the ids of the objectives it serves (the member's
     # name and attendance come from the attendance rows; a draft has no addenda).
     sections: dict[int, NoteSection] = {}
@@ -164,10 +154,16 @@ def note_get(*, actor: Actor, note_id: int) -> NoteView:
     """A whole note with every section (the facilitator's view, not a chart's); audited with every
     member named. Raises NotFound / NotPermitted (audited)."""
     require(actor, READ_CAP, object_type="progress_note")
-    note = _notes().filter(pk=note_id).first()
-    if note is None:
-        raise NotFound("There is no note with this number.", code="note_not_found")
-    _require_site(actor, note.site_id, "note")
+    note = get_for(
+        actor,
+        _notes(),
+        note_id,
+        cap=READ_CAP,
+        object_type="note",
+        missing=NotFound("There is no note with this number.", code="note_not_found"),
+        site_of=lambda n: n.site_id,
+        action=None,  # audited below, naming every member
+    )
     sections = list(_sections().filter(note=note))
     audit_record_many(
         actor,

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from openiop.accounts.access import require, require_patient
+from openiop.accounts.access import require, require_patient, require_site
 from openiop.accounts.domain import Cap
 from openiop.attendance.choices import ATTENDED_STATUSES, AttendanceStatus
 from openiop.attendance.models import Attendance
@@ -56,16 +56,6 @@ class SectionInput:
     body: dict[str, str] = field(default_factory=dict)
     objective_ids: list[int] = field(default_factory=list)
     reason: str = ""
-
-
-def _require_site(actor: Actor, site_id: int, what: str) -> None:
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and site_id not in user.site_ids():
-        audit_denied(actor, patient_id=None, object_type=what, reason="at another site")
-        raise NotPermitted(
-            f"This {what} is at a site you do not work at.", code="site_not_permitted"
-        )
 
 
 def _require_author(note: ProgressNote, by: Actor) -> None:
@@ -185,7 +175,7 @@ def group_note_save(
     author or without Cap.NOTE_TEXT at the session's site.
     """
     require(by, WRITE_CAP, object_type="group_note")
-    _require_site(by, session.site_id, "session")
+    require_site(by, session.site_id, object_type="session")
     note_format = _format(note_format)
     _check_times(starts_at, ends_at)
     if session.kind in ("individual", "family"):
@@ -475,7 +465,7 @@ def note_sign(
     then waits for the supervisor's co-signature.
     """
     require(by, WRITE_CAP, object_type="progress_note")
-    _require_site(by, note.site_id, "note")
+    require_site(by, note.site_id, object_type="note")
     _require_author(note, by)
     user = by.user
     assert user is not None

@@ -7,14 +7,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from openiop.accounts.access import require, require_patient
+from openiop.accounts.access import require_patient, require_site
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record
+from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today, now
 from openiop.core.concurrency import save_if_unchanged
-from openiop.core.errors import NotPermitted, RuleViolation
+from openiop.core.errors import RuleViolation
 from openiop.patients.domain import format_mrn, search_name_for
 from openiop.patients.models import Patient, PatientContact
 from openiop.programs.models import Organization, Site
@@ -90,14 +90,7 @@ def patient_create(*, organization: Organization, site: Site, by: Actor, **field
     a site that takes no new work.
     """
     _check_fields(fields, PATIENT_FIELDS)
-    require(by, Cap.PATIENT_EDIT, object_type="patient")
-    user = by.user
-    assert user is not None
-    if not user.sees_all_sites() and site.pk not in user.site_ids():
-        audit_denied(by, patient_id=None, object_type="patient", reason="site not permitted")
-        raise NotPermitted(
-            "You can register patients only at your own sites.", code="site_not_permitted"
-        )
+    require_site(by, site, Cap.PATIENT_EDIT, object_type="patient")
     if site.organization_id != organization.pk:
         raise RuleViolation(
             f"{site.name} belongs to another organization.", code="site_mismatch", field="site"

@@ -8,14 +8,15 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from openiop.accounts.access import require, require_patient
+from openiop.accounts.access import get_for, require, require_patient, require_site
+from openiop.accounts.access import visible_sites as access_visible_sites
 from openiop.accounts.domain import ROLE_CAPS, Cap
 from openiop.accounts.models import User
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record, audit_record_many
+from openiop.audit.services import audit_record, audit_record_many
 from openiop.core import clock
 from openiop.core.actor import Actor
-from openiop.core.errors import NotFound, NotPermitted
+from openiop.core.errors import NotFound
 from openiop.episodes.models import Episode
 from openiop.programs.models import (
     Closure,
@@ -33,28 +34,8 @@ from openiop.programs.services import closure_affected_sessions, session_manage_
 
 
 def visible_sites(*, actor: Actor, for_new_work: bool = False) -> QuerySet[Site]:
-    """The sites the actor may see: all of their organization's with Cap.ALL_SITES, else their own.
-
-    With `for_new_work`, only those that take new work (Site.objects.active()): the choices of
-    pages that start something at a site. Reading pages keep inactive sites, whose records stay
-    readable.
-    """
-    user = actor.user
-    if user is None:
-        return Site.objects.none()
-    base = Site.objects.active() if for_new_work else Site.objects.all()
-    qs = base.select_related("organization").order_by("name", "id")
-    if user.sees_all_sites():
-        return qs.filter(organization_id=user.organization_id) if user.organization_id else qs
-    return qs.filter(pk__in=sorted(user.site_ids()))
-
-
-def _site_in_scope(actor: Actor, site: Site, object_type: str) -> None:
-    user = actor.user
-    assert user is not None
-    if not user.sees_all_sites() and site.pk not in user.site_ids():
-        audit_denied(actor, patient_id=None, object_type=object_type, reason="site not permitted")
-        raise NotPermitted(f"{site} is not one of your sites.", code="site_not_permitted")
+    """The sites the actor may see: accounts.access.visible_sites, the one definition."""
+    return access_visible_sites(actor, for_new_work=for_new_work)
 
 
 def actor_organization(*, actor: Actor) -> Organization | None:
@@ -146,7 +127,7 @@ def track_detail(*, actor: Actor, track_id: int) -> TrackDetail:
     track = Track.objects.select_related("site").filter(pk=track_id).first()
     if track is None:
         raise NotFound("There is no such track.")
-    _site_in_scope(actor, track.site, "track")
+    require_site(actor, track.site, object_type="track")
     today = clock.local_today(track.site.tz)
     blocks = list(
         track.blocks.select_related("facilitator", "room").order_by(
@@ -187,7 +168,7 @@ def block_get(*, actor: Actor, block_id: int) -> TrackBlock:
     )
     if block is None:
         raise NotFound("There is no such block.")
-    _site_in_scope(actor, block.track.site, "track_block")
+    require_site(actor, block.track.site, object_type="track_block")
     return block
 
 
@@ -218,7 +199,7 @@ def schedule_for_site(*, actor: Actor, site: Site, start: dt.date, end: dt.date)
     Raises NotPermitted (audited) without Cap.SCHEDULE_VIEW or for another site.
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="schedule")
-    _site_in_scope(actor, site, "schedule")
+    require_site(actor, site, object_type="schedule")
     user = actor.user
     assert user is not None
     show_patients = user.can(Cap.PATIENT_DEMOGRAPHICS)
@@ -288,7 +269,7 @@ def session_for_edit(*, actor: Actor, session_id: int) -> GroupSession:
         )
     else:
         require(actor, cap, object_type="group_session")
-        _site_in_scope(actor, session.site, "group_session")
+        require_site(actor, session.site, object_type="group_session")
     return session
 
 
@@ -333,16 +314,14 @@ def episode_for_programs(
 
     Raises NotFound, or NotPermitted (audited) without `cap` or for a patient at another site.
     """
-    episode = Episode.objects.select_related("patient", "site").filter(pk=episode_id).first()
-    if episode is None:
-        raise NotFound("There is no such episode.")
-    require_patient(actor, cap, episode.patient, object_type=object_type)
-    audit_record(
+    episode = get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=episode.patient_id,
+        Episode.objects.select_related("patient", "site"),
+        episode_id,
+        cap=cap,
         object_type=object_type,
-        object_id=episode.pk,
+        missing=NotFound("There is no such episode."),
+        patient_of=lambda e: e.patient,
     )
     enrollments = list(
         Enrollment.objects.filter(episode=episode)
@@ -365,19 +344,12 @@ def enrollment_get(*, actor: Actor, enrollment_id: int) -> Enrollment:
 
     Raises NotFound, or NotPermitted (audited) without Cap.EPISODE_MANAGE or for another site.
     """
-    enrollment = (
-        Enrollment.objects.select_related("episode__patient", "episode__site", "track")
-        .filter(pk=enrollment_id)
-        .first()
-    )
-    if enrollment is None:
-        raise NotFound("There is no such enrollment.")
-    require_patient(actor, Cap.EPISODE_MANAGE, enrollment.episode.patient, object_type="enrollment")
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=enrollment.episode.patient_id,
+        Enrollment.objects.select_related("episode__patient", "episode__site", "track"),
+        enrollment_id,
+        cap=Cap.EPISODE_MANAGE,
         object_type="enrollment",
-        object_id=enrollment.pk,
+        missing=NotFound("There is no such enrollment."),
+        patient_of=lambda e: e.episode.patient,
     )
-    return enrollment

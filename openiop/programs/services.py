@@ -19,17 +19,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 
-from openiop.accounts.access import require, require_patient
+from openiop.accounts.access import require, require_patient, require_site, sees_site
 from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
 from openiop.admissions.domain.pipeline import OPEN_STAGES
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_denied, audit_record
+from openiop.audit.services import audit_record
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged
 from openiop.core.dates import IsoWeek, format_local
-from openiop.core.errors import NotPermitted, RuleViolation
+from openiop.core.errors import RuleViolation
 from openiop.episodes.choices import OPEN_STATUSES, EpisodeStatus
 from openiop.episodes.models import Episode
 from openiop.programs import domain
@@ -62,16 +62,6 @@ SERIES_FIELDS = (
 
 
 # --- shared checks --------------------------------------------------------------------------
-
-
-def _require_site(by: Actor, cap: Cap, site: Site, object_type: str) -> None:
-    """`cap` plus the site being one of the actor's (unless they see all sites); denials audited."""
-    require(by, cap, object_type=object_type)
-    user = by.user
-    assert user is not None
-    if not user.sees_all_sites() and site.pk not in user.site_ids():
-        audit_denied(by, patient_id=None, object_type=object_type, reason="site not permitted")
-        raise NotPermitted(f"{site} is not one of your sites.", code="site_not_permitted")
 
 
 def require_site_takes_new_work(site: Site, *, field: str = "site") -> None:
@@ -114,7 +104,7 @@ def _check_facilitator(facilitator: User | None, site: Site, field: str = "facil
             code="not_clinical_staff",
             field=field,
         )
-    if not facilitator.sees_all_sites() and site.pk not in facilitator.site_ids():
+    if not sees_site(Actor(facilitator), site):
         raise RuleViolation(
             f"{facilitator} does not work at {site}.", code="facilitator_other_site", field=field
         )
@@ -264,7 +254,7 @@ def track_create(
     Raises RuleViolation for a blank or taken name, an unknown age band, capacity below 1 or a site
     that takes no new work; NotPermitted (audited) without Cap.SCHEDULE_MANAGE.
     """
-    _require_site(by, Cap.SCHEDULE_MANAGE, site, "track")
+    require_site(by, site, Cap.SCHEDULE_MANAGE, object_type="track")
     require_site_takes_new_work(site)
     name = _text(name, "name", "the track's name")
     if age_band not in AgeBand.values:
@@ -322,7 +312,7 @@ def block_add(
     not at the track's site, or a site that takes no new work; NotPermitted (audited) without
     Cap.SCHEDULE_MANAGE.
     """
-    _require_site(by, Cap.SCHEDULE_MANAGE, track.site, "track_block")
+    require_site(by, track.site, Cap.SCHEDULE_MANAGE, object_type="track_block")
     require_site_takes_new_work(track.site)
     values = _validated_block_values(
         track,
@@ -385,7 +375,7 @@ def curriculum_set(*, track: Track, topics: list[tuple[str, str]], by: Actor) ->
     Raises RuleViolation for an empty list or a blank topic; NotPermitted (audited) without
     Cap.SCHEDULE_MANAGE.
     """
-    _require_site(by, Cap.SCHEDULE_MANAGE, track.site, "curriculum")
+    require_site(by, track.site, Cap.SCHEDULE_MANAGE, object_type="curriculum")
     if not topics:
         raise RuleViolation("Enter at least one weekly topic.", code="required", field="topics")
     cleaned: list[tuple[str, str]] = []
@@ -448,7 +438,7 @@ def sessions_generate(*, track: Track, start: dt.date, end: dt.date, by: Actor) 
     Raises RuleViolation when end is before start, the range exceeds a year or the site takes no
     new work; NotPermitted (audited) without Cap.SCHEDULE_MANAGE.
     """
-    _require_site(by, Cap.SCHEDULE_MANAGE, track.site, "track")
+    require_site(by, track.site, Cap.SCHEDULE_MANAGE, object_type="track")
     require_site_takes_new_work(track.site)
     if start is None or end is None:
         raise RuleViolation(
@@ -547,7 +537,7 @@ def closure_add(
     closure already recorded; NotPermitted (audited) without Cap.SCHEDULE_MANAGE.
     """
     if site is not None:
-        _require_site(by, Cap.SCHEDULE_MANAGE, site, "closure")
+        require_site(by, site, Cap.SCHEDULE_MANAGE, object_type="closure")
     else:
         require(by, Cap.SCHEDULE_MANAGE, object_type="closure")
     if date is None:
@@ -610,7 +600,7 @@ def _require_session(by: Actor, session: GroupSession) -> None:
     if episode is not None:
         require_patient(by, cap, episode.patient, object_type="appointment")
     else:
-        _require_site(by, cap, session.site, "group_session")
+        require_site(by, session.site, cap, object_type="group_session")
 
 
 def _locked_session(session: GroupSession) -> GroupSession:
@@ -864,7 +854,7 @@ def block_change_series(
     change, an invalid value, or a room smaller than a future roster; NotPermitted (audited) without
     Cap.SCHEDULE_MANAGE.
     """
-    _require_site(by, Cap.SCHEDULE_MANAGE, block.track.site, "track_block")
+    require_site(by, block.track.site, Cap.SCHEDULE_MANAGE, object_type="track_block")
     unknown = set(changes) - set(SERIES_FIELDS)
     if unknown:
         raise RuleViolation(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q, QuerySet
 
-from openiop.accounts.access import require, require_patient, site_scope
+from openiop.accounts.access import get_for, require, require_patient, site_scope
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
@@ -56,18 +56,15 @@ def plan_get(*, actor: Actor, plan_id: int, purpose: str = "treatment_plan") -> 
     Raises NotFound for an unknown id; NotPermitted (audited) without Cap.CLINICAL_VIEW at the
     patient's site.
     """
-    plan = plans_with_tree().filter(pk=plan_id).first()
-    if plan is None:
-        raise NotFound("There is no treatment plan with this number.", code="plan_not_found")
-    require_patient(actor, READ_CAP, plan.patient, object_type=purpose)
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=plan.patient_id,
+        plans_with_tree(),
+        plan_id,
+        cap=READ_CAP,
         object_type=purpose,
-        object_id=plan.pk,
+        missing=NotFound("There is no treatment plan with this number.", code="plan_not_found"),
+        patient_of=lambda p: p.patient,
     )
-    return plan
 
 
 @dataclass

@@ -2,11 +2,12 @@ import datetime as dt
 
 import pytest
 
+from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
 from openiop.core.errors import Conflict, NotPermitted, RuleViolation
 from openiop.patients.models import Patient
 from openiop.patients.services import contact_add, contact_remove, patient_create, patient_update
-from openiop.testing import make_org, make_patient, make_site
+from openiop.testing import make_org, make_patient, make_site, make_user
 
 FIELDS = {
     "legal_first_name": "Zephyrine",
@@ -37,10 +38,26 @@ def test_mrn_sequences_are_per_organization(clinic):
     other_org = make_org(name="Driftwood Shoals (fictional)", mrn_prefix="DS")
     other_site = make_site(other_org)
     register(clinic)
+    their_director = make_user(Role.DIRECTOR, org=other_org)
     theirs = patient_create(
-        organization=other_org, site=other_site, by=clinic.actor(clinic.director), **FIELDS
+        organization=other_org, site=other_site, by=clinic.actor(their_director), **FIELDS
     )
     assert theirs.mrn == "DS000001"
+
+
+def test_a_director_sees_only_their_own_organizations_sites(clinic):
+    """Cap.ALL_SITES is all sites of the director's organization (accounts.access.visible_site_ids),
+    not another organization's."""
+    other_org = make_org(name="Driftwood Shoals (fictional)", mrn_prefix="DS")
+    other_site = make_site(other_org)
+    with pytest.raises(NotPermitted, match="a site you do not work at"):
+        patient_create(
+            organization=other_org, site=other_site, by=clinic.actor(clinic.director), **FIELDS
+        )
+    assert not Patient.objects.filter(organization=other_org).exists()
+    assert AuditEntry.objects.filter(
+        outcome="denied", object_type="patient", detail__reason="site not permitted"
+    ).exists()
 
 
 def test_mrn_skips_numbers_already_taken(clinic):
