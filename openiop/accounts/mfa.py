@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -226,18 +226,7 @@ def mfa_enrol(*, pending: TOTPDevice, code: str, by: Actor) -> list[str]:
         User.objects.select_for_update().filter(pk=user.pk).first()
         if TOTPDevice.objects.filter(user=user, confirmed=True).exists():  # another session won
             raise RuleViolation("Two-factor is already set up.", field="token")
-        TOTPDevice.objects.filter(pk=pending.pk).update(confirmed=True)
-        pending.confirmed = True
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        codes = _issue_recovery_codes(user)
-        audit_record(
-            by,
-            action=AuditAction.CREATE,
-            object_type="mfa_device",
-            object_id=pending.pk,
-            detail={"recovery_codes": len(codes)},
-        )
-    return codes
+        return _confirm(pending, by=by, action=AuditAction.CREATE, detail={})
 
 
 def mfa_replace(
@@ -281,17 +270,28 @@ def mfa_replace(
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
-        TOTPDevice.objects.filter(pk=pending.pk).update(confirmed=True)
-        pending.confirmed = True
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        codes = _issue_recovery_codes(user)
-        audit_record(
-            by,
+        return _confirm(
+            pending,
+            by=by,
             action=AuditAction.UPDATE,
-            object_type="mfa_device",
-            object_id=pending.pk,
-            detail={"replaced": old.pk, "proved_with": proof, "recovery_codes": len(codes)},
+            detail={"replaced": old.pk, "proved_with": proof},
         )
+
+
+def _confirm(pending: TOTPDevice, *, by: Actor, action: str, detail: dict[str, Any]) -> list[str]:
+    """Make `pending` the user's authenticator (inside the caller's transaction, the user row
+    locked): other unconfirmed devices go, new recovery codes are issued and returned, audited."""
+    TOTPDevice.objects.filter(pk=pending.pk).update(confirmed=True)
+    pending.confirmed = True
+    TOTPDevice.objects.filter(user_id=pending.user_id, confirmed=False).delete()
+    codes = _issue_recovery_codes(pending.user)
+    audit_record(
+        by,
+        action=action,
+        object_type="mfa_device",
+        object_id=pending.pk,
+        detail={**detail, "recovery_codes": len(codes)},
+    )
     return codes
 
 
