@@ -4,7 +4,8 @@ or an organization (refused while it has open work).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -103,25 +104,9 @@ def site_set_active(*, site: Site, active: bool, by: Actor) -> Site:
     Raises RuleViolation when deactivating a site with open work (site_deactivation_refusal);
     NotPermitted (audited) without Cap.STAFF_MANAGE.
     """
-    require(by, Cap.STAFF_MANAGE, object_type="site")
-    with transaction.atomic():
-        current = Site.objects.select_for_update().get(pk=site.pk)
-        if current.is_active != active:
-            if not active:
-                refusal = site_deactivation_refusal(sites=[current], name=str(current))
-                if refusal is not None:
-                    raise refusal
-            current.is_active = active
-            current.save(update_fields=["is_active", "updated_at"])
-            audit_record(
-                by,
-                action=AuditAction.UPDATE,
-                object_type="site",
-                object_id=current.pk,
-                detail={"event": "reactivate" if active else "deactivate", "active": active},
-            )
-    site.is_active = active
-    return site
+    return _place_set_active(
+        site, active=active, by=by, object_type="site", sites_of=lambda current: [current]
+    )
 
 
 def organization_set_active(*, organization: Organization, active: bool, by: Actor) -> Organization:
@@ -131,14 +116,34 @@ def organization_set_active(*, organization: Organization, active: bool, by: Act
     Raises RuleViolation when deactivating while any of its sites has open work
     (site_deactivation_refusal); NotPermitted (audited) without Cap.STAFF_MANAGE.
     """
-    require(by, Cap.STAFF_MANAGE, object_type="organization")
+    return _place_set_active(
+        organization,
+        active=active,
+        by=by,
+        object_type="organization",
+        sites_of=lambda current: Site.objects.filter(organization=current),
+    )
+
+
+_Place = TypeVar("_Place", Site, Organization)
+
+
+def _place_set_active(
+    place: _Place,
+    *,
+    active: bool,
+    by: Actor,
+    object_type: str,
+    sites_of: Callable[[_Place], Iterable[Site]],
+) -> _Place:
+    """site_set_active and organization_set_active: lock the row, refuse deactivating while
+    `sites_of` it have open work, save and audit a change (nothing when it already is so)."""
+    require(by, Cap.STAFF_MANAGE, object_type=object_type)
     with transaction.atomic():
-        current = Organization.objects.select_for_update().get(pk=organization.pk)
+        current = type(place).objects.select_for_update().get(pk=place.pk)
         if current.is_active != active:
             if not active:
-                refusal = site_deactivation_refusal(
-                    sites=Site.objects.filter(organization=current), name=str(current)
-                )
+                refusal = site_deactivation_refusal(sites=sites_of(current), name=str(current))
                 if refusal is not None:
                     raise refusal
             current.is_active = active
@@ -146,9 +151,9 @@ def organization_set_active(*, organization: Organization, active: bool, by: Act
             audit_record(
                 by,
                 action=AuditAction.UPDATE,
-                object_type="organization",
+                object_type=object_type,
                 object_id=current.pk,
                 detail={"event": "reactivate" if active else "deactivate", "active": active},
             )
-    organization.is_active = active
-    return organization
+    place.is_active = active
+    return place
