@@ -18,13 +18,13 @@ from openiop.accounts.access import require
 from openiop.accounts.domain import Cap
 from openiop.admissions.domain import pipeline
 from openiop.admissions.models import Inquiry
-from openiop.admissions.services import (
-    _audit,
-    _locked,
-    _require_inquiry,
-    _set_stage,
-    _staff,
-    _validate,
+from openiop.admissions.services.common import (
+    acting_staff,
+    audit_inquiry,
+    lock_inquiry,
+    require_inquiry,
+    set_stage,
+    validate_model,
 )
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
@@ -46,7 +46,7 @@ def payer_check(payer: Payer) -> None:
     payer's of the organization (case ignored), a known type. Raises RuleViolation on the field."""
     payer.name = (payer.name or "").strip()
     payer.payer_id = (payer.payer_id or "").strip()
-    _validate(payer, exclude=["organization"])
+    validate_model(payer, exclude=["organization"])
     taken = Payer.objects.filter(organization_id=payer.organization_id, name__iexact=payer.name)
     if taken.exclude(pk=payer.pk).exists():
         raise RuleViolation(f"{payer.name} is already a payer.", code="duplicate", field="name")
@@ -127,11 +127,11 @@ def coverage_add(*, inquiry: Inquiry, payer: Payer, by: Actor, **fields: Any) ->
     unknown = sorted(set(fields) - set(COVERAGE_FIELDS))
     if unknown:
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
-    _require_inquiry(by, Cap.BENEFITS_MANAGE, inquiry)
+    require_inquiry(by, Cap.BENEFITS_MANAGE, inquiry)
     if payer.organization_id != inquiry.organization_id:
         raise RuleViolation("Choose one of your organization's payers.", code="org", field="payer")
     coverage = Coverage(inquiry=inquiry, patient_id=inquiry.patient_id, payer=payer, **fields)
-    _validate(coverage, exclude=["inquiry", "patient", "payer"])
+    validate_model(coverage, exclude=["inquiry", "patient", "payer"])
     if coverage.start_date and coverage.end_date and coverage.end_date < coverage.start_date:
         raise RuleViolation(
             "The coverage cannot end before it starts.", code="dates", field="end_date"
@@ -147,7 +147,7 @@ def coverage_add(*, inquiry: Inquiry, payer: Payer, by: Actor, **fields: Any) ->
                 field="rank",
             )
         coverage.save()
-        _audit(
+        audit_inquiry(
             by,
             inquiry,
             AuditAction.CREATE,
@@ -183,12 +183,12 @@ def benefits_verify(*, coverage: Coverage, by: Actor, **fields: Any) -> Benefits
     if unknown:
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
     inquiry = coverage.inquiry
-    _require_inquiry(by, Cap.BENEFITS_MANAGE, inquiry)
+    require_inquiry(by, Cap.BENEFITS_MANAGE, inquiry)
     check = BenefitsVerification(
         coverage=coverage, verified_by=by.user, verified_at=clock.now(), **fields
     )
     check.reference_number = (check.reference_number or "").strip()
-    _validate(check, exclude=["coverage", "verified_by"])
+    validate_model(check, exclude=["coverage", "verified_by"])
     if check.deductible_met_amount > check.deductible_amount:
         raise RuleViolation(
             "The amount met cannot be more than the deductible.",
@@ -206,13 +206,13 @@ def benefits_verify(*, coverage: Coverage, by: Actor, **fields: Any) -> Benefits
             field="copay_per_day",
         )
     with transaction.atomic():
-        current = _locked(inquiry)
+        current = lock_inquiry(inquiry)
         check.save()
         # Only an assessed inquiry moves on; one verified earlier moves when its assessment is
         # decided (assessment_decide), so the board never shows 'benefits verified' unassessed.
         if current.stage == pipeline.ASSESSED:
-            _set_stage(current, pipeline.BENEFITS_VERIFIED, by)
-        _audit(
+            set_stage(current, pipeline.BENEFITS_VERIFIED, by)
+        audit_inquiry(
             by,
             current,
             AuditAction.CREATE,
@@ -263,7 +263,7 @@ def estimate_prepare(
     RuleViolation when no guideline is configured or for invalid figures; NotPermitted (audited)
     without Cap.BENEFITS_MANAGE.
     """
-    _require_inquiry(by, Cap.BENEFITS_MANAGE, inquiry)
+    require_inquiry(by, Cap.BENEFITS_MANAGE, inquiry)
     configs = PovertyGuidelineYear.objects.filter(organization_id=inquiry.organization_id)
     config = (configs.filter(year=year) if year else configs).order_by("-year").first()
     if config is None:
@@ -302,9 +302,9 @@ def estimate_prepare(
             total_amount=estimate.total,
             patient_amount=estimate.patient_amount,
             installments=[[i.date.isoformat(), str(i.amount)] for i in plan],
-            prepared_by=_staff(by),
+            prepared_by=acting_staff(by),
         )
-        _audit(
+        audit_inquiry(
             by,
             inquiry,
             AuditAction.CREATE,
