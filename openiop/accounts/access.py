@@ -171,30 +171,85 @@ def get_for(
     missing: NotFound,
     patient_of: Callable[[M], Patient | None] | None = None,
     site_of: Callable[[M], Site | int] | None = None,
+    patient_id_of: Callable[[M], int | None] | None = None,
     action: str | None = AuditAction.VIEW,
 ) -> M:
     """Load one record for this actor, for this purpose (`object_type`), and audit it.
 
     One query (the caller's queryset, with what it selects); `missing` raised when there is no
-    such record. Then access: with `patient_of`, the record's patient (require_patient: `cap` and
-    the patient's site); with `site_of`, the record's site (require_site: `cap` and that site).
-    A refusal is NotPermitted, audited naming the patient. Then `action` is audited naming the
-    patient (None: the caller audits, e.g. a note naming each of its members)."""
+    such record. Then check_for: access and the audit entry."""
     _note("get_for")
     record = queryset.filter(pk=pk).first()
     if record is None:
         raise missing
+    return _check_record(
+        actor,
+        record,
+        cap=cap,
+        object_type=object_type,
+        patient_of=patient_of,
+        site_of=site_of,
+        patient_id_of=patient_id_of,
+        action=action,
+    )
+
+
+def check_for(
+    actor: Actor,
+    record: M,
+    *,
+    cap: Cap,
+    object_type: str,
+    patient_of: Callable[[M], Patient | None] | None = None,
+    site_of: Callable[[M], Site | int] | None = None,
+    patient_id_of: Callable[[M], int | None] | None = None,
+    action: str | None = AuditAction.VIEW,
+) -> M:
+    """Check this actor's access to a record already loaded, for this purpose (`object_type`),
+    and audit it (get_for without the load; no query of its own once the sites are known).
+
+    With `patient_of`, the record's patient (require_patient: `cap` and the patient's site); with
+    `site_of`, the record's site (require_site: `cap` and that site), naming the patient given by
+    `patient_id_of` when there is one (an inquiry before it has a patient). A refusal is
+    NotPermitted, audited naming the patient. Then `action` is audited naming the patient (None:
+    the caller audits, e.g. a note naming each of its members)."""
+    _note("check_for")
+    return _check_record(
+        actor,
+        record,
+        cap=cap,
+        object_type=object_type,
+        patient_of=patient_of,
+        site_of=site_of,
+        patient_id_of=patient_id_of,
+        action=action,
+    )
+
+
+def _check_record(
+    actor: Actor,
+    record: M,
+    *,
+    cap: Cap,
+    object_type: str,
+    patient_of: Callable[[M], Patient | None] | None,
+    site_of: Callable[[M], Site | int] | None,
+    patient_id_of: Callable[[M], int | None] | None,
+    action: str | None,
+) -> M:
     patient = patient_of(record) if patient_of is not None else None
     if patient is not None:
         require_patient(actor, cap, patient, object_type=object_type)
+        patient_id: int | None = patient.pk
     else:
-        assert site_of is not None, "get_for needs the record's patient or its site"
-        require_site(actor, site_of(record), cap, object_type=object_type)
+        assert site_of is not None, "check_for needs the record's patient or its site"
+        patient_id = patient_id_of(record) if patient_id_of is not None else None
+        require_site(actor, site_of(record), cap, object_type=object_type, patient_id=patient_id)
     if action is not None:
         audit_record(
             actor,
             action=action,
-            patient_id=patient.pk if patient is not None else None,
+            patient_id=patient_id,
             object_type=object_type,
             object_id=record.pk,
         )
