@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -76,15 +76,43 @@ def require_patient(
 # --- which sites, one definition ------------------------------------------------------------------
 
 
+def limited_site_ids(actor: Actor) -> set[int] | None:
+    """The ids of the sites the actor is limited to (the sites they work at), or None when they
+    see every site of their organization (Cap.ALL_SITES; visible_site_ids lists those). No query
+    of its own beyond the user's sites (read with the session's query on a web request): for a
+    key or filter that may treat None as every site."""
+    user = actor.user
+    if user is None:
+        return set()
+    return None if user.sees_all_sites() else user.site_ids()
+
+
+def work_site_ids(actor: Actor) -> set[int]:
+    """The ids of the sites the actor works at, whatever else they may see: where a page that
+    shows one site opens (pick_site). Not an access rule: that is visible_site_ids."""
+    user = actor.user
+    return user.site_ids() if user is not None else set()
+
+
+def pick_site(actor: Actor, sites: Sequence[Site], wanted: str | None) -> Site | None:
+    """The site a page about one site shows, among `sites` (the actor's visible sites): the one
+    whose id is `wanted` (from the query), else the first the actor works at, else the first."""
+    chosen = next((s for s in sites if str(s.pk) == wanted), None)
+    if chosen is None:
+        mine = work_site_ids(actor)
+        chosen = next((s for s in sites if s.pk in mine), sites[0] if sites else None)
+    return chosen
+
+
 def visible_site_ids(actor: Actor) -> set[int]:
     """The ids of the sites the actor may see: every site of their organization with
     Cap.ALL_SITES (every site when they belong to none), else the sites they work at. Cached on
     the user for the request."""
+    limited = limited_site_ids(actor)
+    if limited is not None:
+        return limited
     user = actor.user
-    if user is None:
-        return set()
-    if not user.sees_all_sites():
-        return user.site_ids()
+    assert user is not None  # no user: limited to no site
     cached: set[int] | None = getattr(user, "_visible_site_ids", None)
     if cached is None:
         from openiop.programs.models import Site
@@ -117,14 +145,15 @@ def site_scope(actor: Actor, field: str = "site_id") -> Q:
     user = actor.user
     if user is None:
         return Q(pk__in=[])
-    if user.sees_all_sites():
+    limited = limited_site_ids(actor)
+    if limited is None:
         if not user.organization_id:
             return Q()
         from openiop.programs.models import Site
 
         ids = Site.objects.filter(organization_id=user.organization_id).values("id")
         return Q(**{f"{field}__in": ids})
-    return Q(**{f"{field}__in": sorted(user.site_ids())})
+    return Q(**{f"{field}__in": sorted(limited)})
 
 
 def sees_site(actor: Actor, site: Site | int) -> bool:
