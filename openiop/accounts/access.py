@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -76,15 +76,43 @@ def require_patient(
 # --- which sites, one definition ------------------------------------------------------------------
 
 
+def limited_site_ids(actor: Actor) -> set[int] | None:
+    """The ids of the sites the actor is limited to (the sites they work at), or None when they
+    see every site of their organization (Cap.ALL_SITES; visible_site_ids lists those). No query
+    of its own beyond the user's sites (read with the session's query on a web request): for a
+    key or filter that may treat None as every site."""
+    user = actor.user
+    if user is None:
+        return set()
+    return None if user.sees_all_sites() else user.site_ids()
+
+
+def work_site_ids(actor: Actor) -> set[int]:
+    """The ids of the sites the actor works at, whatever else they may see: where a page that
+    shows one site opens (pick_site). Not an access rule: that is visible_site_ids."""
+    user = actor.user
+    return user.site_ids() if user is not None else set()
+
+
+def pick_site(actor: Actor, sites: Sequence[Site], wanted: str | None) -> Site | None:
+    """The site a page about one site shows, among `sites` (the actor's visible sites): the one
+    whose id is `wanted` (from the query), else the first the actor works at, else the first."""
+    chosen = next((s for s in sites if str(s.pk) == wanted), None)
+    if chosen is None:
+        mine = work_site_ids(actor)
+        chosen = next((s for s in sites if s.pk in mine), sites[0] if sites else None)
+    return chosen
+
+
 def visible_site_ids(actor: Actor) -> set[int]:
     """The ids of the sites the actor may see: every site of their organization with
     Cap.ALL_SITES (every site when they belong to none), else the sites they work at. Cached on
     the user for the request."""
+    limited = limited_site_ids(actor)
+    if limited is not None:
+        return limited
     user = actor.user
-    if user is None:
-        return set()
-    if not user.sees_all_sites():
-        return user.site_ids()
+    assert user is not None  # no user: limited to no site
     cached: set[int] | None = getattr(user, "_visible_site_ids", None)
     if cached is None:
         from openiop.programs.models import Site
@@ -117,14 +145,15 @@ def site_scope(actor: Actor, field: str = "site_id") -> Q:
     user = actor.user
     if user is None:
         return Q(pk__in=[])
-    if user.sees_all_sites():
+    limited = limited_site_ids(actor)
+    if limited is None:
         if not user.organization_id:
             return Q()
         from openiop.programs.models import Site
 
         ids = Site.objects.filter(organization_id=user.organization_id).values("id")
         return Q(**{f"{field}__in": ids})
-    return Q(**{f"{field}__in": sorted(user.site_ids())})
+    return Q(**{f"{field}__in": sorted(limited)})
 
 
 def sees_site(actor: Actor, site: Site | int) -> bool:
@@ -171,30 +200,85 @@ def get_for(
     missing: NotFound,
     patient_of: Callable[[M], Patient | None] | None = None,
     site_of: Callable[[M], Site | int] | None = None,
+    patient_id_of: Callable[[M], int | None] | None = None,
     action: str | None = AuditAction.VIEW,
 ) -> M:
     """Load one record for this actor, for this purpose (`object_type`), and audit it.
 
     One query (the caller's queryset, with what it selects); `missing` raised when there is no
-    such record. Then access: with `patient_of`, the record's patient (require_patient: `cap` and
-    the patient's site); with `site_of`, the record's site (require_site: `cap` and that site).
-    A refusal is NotPermitted, audited naming the patient. Then `action` is audited naming the
-    patient (None: the caller audits, e.g. a note naming each of its members)."""
+    such record. Then check_for: access and the audit entry."""
     _note("get_for")
     record = queryset.filter(pk=pk).first()
     if record is None:
         raise missing
+    return _check_record(
+        actor,
+        record,
+        cap=cap,
+        object_type=object_type,
+        patient_of=patient_of,
+        site_of=site_of,
+        patient_id_of=patient_id_of,
+        action=action,
+    )
+
+
+def check_for(
+    actor: Actor,
+    record: M,
+    *,
+    cap: Cap,
+    object_type: str,
+    patient_of: Callable[[M], Patient | None] | None = None,
+    site_of: Callable[[M], Site | int] | None = None,
+    patient_id_of: Callable[[M], int | None] | None = None,
+    action: str | None = AuditAction.VIEW,
+) -> M:
+    """Check this actor's access to a record already loaded, for this purpose (`object_type`),
+    and audit it (get_for without the load; no query of its own once the sites are known).
+
+    With `patient_of`, the record's patient (require_patient: `cap` and the patient's site); with
+    `site_of`, the record's site (require_site: `cap` and that site), naming the patient given by
+    `patient_id_of` when there is one (an inquiry before it has a patient). A refusal is
+    NotPermitted, audited naming the patient. Then `action` is audited naming the patient (None:
+    the caller audits, e.g. a note naming each of its members)."""
+    _note("check_for")
+    return _check_record(
+        actor,
+        record,
+        cap=cap,
+        object_type=object_type,
+        patient_of=patient_of,
+        site_of=site_of,
+        patient_id_of=patient_id_of,
+        action=action,
+    )
+
+
+def _check_record(
+    actor: Actor,
+    record: M,
+    *,
+    cap: Cap,
+    object_type: str,
+    patient_of: Callable[[M], Patient | None] | None,
+    site_of: Callable[[M], Site | int] | None,
+    patient_id_of: Callable[[M], int | None] | None,
+    action: str | None,
+) -> M:
     patient = patient_of(record) if patient_of is not None else None
     if patient is not None:
         require_patient(actor, cap, patient, object_type=object_type)
+        patient_id: int | None = patient.pk
     else:
-        assert site_of is not None, "get_for needs the record's patient or its site"
-        require_site(actor, site_of(record), cap, object_type=object_type)
+        assert site_of is not None, "check_for needs the record's patient or its site"
+        patient_id = patient_id_of(record) if patient_id_of is not None else None
+        require_site(actor, site_of(record), cap, object_type=object_type, patient_id=patient_id)
     if action is not None:
         audit_record(
             actor,
             action=action,
-            patient_id=patient.pk if patient is not None else None,
+            patient_id=patient_id,
             object_type=object_type,
             object_id=record.pk,
         )

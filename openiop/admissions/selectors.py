@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q
 
-from openiop.accounts.access import require, require_patient, require_site, site_scope
+from openiop.accounts.access import get_for, require, site_scope
 from openiop.accounts.domain import Cap
 from openiop.admissions.choices import TaskStatus, WaitlistStatus
 from openiop.admissions.domain import admission as admission_rules
@@ -34,10 +34,6 @@ from openiop.patients.selectors import likely_duplicates as patient_likely_dupli
 from openiop.programs.models import Site, Track
 
 
-def _check_site(actor: Actor, cap: Cap, site_id: int, patient_id: int | None, what: str) -> None:
-    require_site(actor, site_id, cap, object_type=what, patient_id=patient_id)
-
-
 def inquiry_get(
     *, actor: Actor, inquiry_id: int, cap: Cap = Cap.ADMISSIONS_VIEW, purpose: str = "inquiry"
 ) -> Inquiry:
@@ -45,9 +41,11 @@ def inquiry_get(
 
     Raises NotFound; NotPermitted (audited) without `cap` or at another site.
     """
-    inquiry = (
-        Inquiry.objects.select_related("site", "organization", "owner", "patient", "episode")
-        .prefetch_related(
+    return get_for(
+        actor,
+        Inquiry.objects.select_related(
+            "site", "organization", "owner", "patient", "episode"
+        ).prefetch_related(
             "stage_changes__changed_by",
             "prescreens__screened_by",
             "assessments",
@@ -59,21 +57,14 @@ def inquiry_get(
             ),
             "tasks__assigned_to",
             "estimates",
-        )
-        .filter(pk=inquiry_id)
-        .first()
-    )
-    if inquiry is None:
-        raise NotFound("There is no inquiry with this number.", code="inquiry_not_found")
-    _check_site(actor, cap, inquiry.site_id, inquiry.patient_id, purpose)
-    audit_record(
-        actor,
-        action=AuditAction.VIEW,
-        patient_id=inquiry.patient_id,
+        ),
+        inquiry_id,
+        cap=cap,
         object_type=purpose,
-        object_id=inquiry.pk,
+        missing=NotFound("There is no inquiry with this number.", code="inquiry_not_found"),
+        site_of=lambda i: i.site_id,
+        patient_id_of=lambda i: i.patient_id,
     )
-    return inquiry
 
 
 def likely_duplicates(*, actor: Actor, inquiry: Inquiry) -> list[Duplicate]:
@@ -236,67 +227,47 @@ def conversion_report(
 def assessment_get(
     *, actor: Actor, assessment_id: int, cap: Cap = Cap.ADMISSIONS_VIEW
 ) -> Assessment:
-    assessment = (
+    return get_for(
+        actor,
         Assessment.objects.select_related(
             "inquiry__site", "inquiry__organization", "assessed_by", "decided_by"
-        )
-        .filter(pk=assessment_id)
-        .first()
-    )
-    if assessment is None:
-        raise NotFound("There is no assessment with this number.")
-    inquiry = assessment.inquiry
-    _check_site(actor, cap, inquiry.site_id, inquiry.patient_id, "assessment")
-    audit_record(
-        actor,
-        action=AuditAction.VIEW,
-        patient_id=inquiry.patient_id,
+        ),
+        assessment_id,
+        cap=cap,
         object_type="assessment",
-        object_id=assessment.pk,
+        missing=NotFound("There is no assessment with this number."),
+        site_of=lambda a: a.inquiry.site_id,
+        patient_id_of=lambda a: a.inquiry.patient_id,
     )
-    return assessment
 
 
 def document_get(
     *, actor: Actor, document_id: int, cap: Cap = Cap.ADMISSIONS_MANAGE
 ) -> IntakeDocument:
-    document = (
+    return get_for(
+        actor,
         IntakeDocument.objects.select_related(
             "patient__organization", "patient__site", "episode", "witnessed_by"
-        )
-        .filter(pk=document_id)
-        .first()
-    )
-    if document is None:
-        raise NotFound("There is no such document.")
-    require_patient(actor, cap, document.patient, object_type="intake_document")
-    audit_record(
-        actor,
-        action=AuditAction.VIEW,
-        patient_id=document.patient_id,
+        ),
+        document_id,
+        cap=cap,
         object_type="intake_document",
-        object_id=document.pk,
+        missing=NotFound("There is no such document."),
+        patient_of=lambda d: d.patient,
     )
-    return document
 
 
 def packet_get(*, actor: Actor, episode_id: int) -> tuple[Episode, list[IntakeDocument]]:
-    episode = (
-        Episode.objects.select_related("patient__organization", "site")
-        .filter(pk=episode_id)
-        .first()
-    )
-    if episode is None:
-        raise NotFound("There is no episode with this number.")
-    require_patient(actor, Cap.ADMISSIONS_MANAGE, episode.patient, object_type="intake_packet")
-    docs = list(episode.intake_documents.select_related("witnessed_by").order_by("id"))
-    audit_record(
+    episode = get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=episode.patient_id,
+        Episode.objects.select_related("patient__organization", "site"),
+        episode_id,
+        cap=Cap.ADMISSIONS_MANAGE,
         object_type="intake_packet",
-        object_id=episode.pk,
+        missing=NotFound("There is no episode with this number."),
+        patient_of=lambda e: e.patient,
     )
+    docs = list(episode.intake_documents.select_related("witnessed_by").order_by("id"))
     return episode, docs
 
 
@@ -313,10 +284,16 @@ def track_waitlist(
     shown. `q` keeps the patients matching the search box (name words, MRN or date of birth);
     positions stay those in the whole queue. Fixed queries (one more with a search)."""
     require(actor, Cap.ADMISSIONS_VIEW, object_type="waitlist")
-    track = Track.objects.select_related("site").filter(pk=track_id).first()
-    if track is None:
-        raise NotFound("There is no such track.")
-    _check_site(actor, Cap.ADMISSIONS_VIEW, track.site_id, None, "waitlist")
+    track = get_for(
+        actor,
+        Track.objects.select_related("site"),
+        track_id,
+        cap=Cap.ADMISSIONS_VIEW,
+        object_type="waitlist",
+        missing=NotFound("There is no such track."),
+        site_of=lambda t: t.site_id,
+        action=None,  # audited below, naming every patient shown
+    )
     open_entries = WaitlistEntry.objects.filter(
         track=track, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
     )
@@ -342,22 +319,15 @@ def track_waitlist(
 
 
 def waitlist_entry_get(*, actor: Actor, entry_id: int) -> WaitlistEntry:
-    entry = (
-        WaitlistEntry.objects.select_related("episode__patient", "track__site")
-        .filter(pk=entry_id)
-        .first()
-    )
-    if entry is None:
-        raise NotFound("There is no such waitlist entry.")
-    require_patient(actor, Cap.ADMISSIONS_MANAGE, entry.episode.patient, object_type="waitlist")
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=entry.episode.patient_id,
+        WaitlistEntry.objects.select_related("episode__patient", "track__site"),
+        entry_id,
+        cap=Cap.ADMISSIONS_MANAGE,
         object_type="waitlist",
-        object_id=entry.pk,
+        missing=NotFound("There is no such waitlist entry."),
+        patient_of=lambda e: e.episode.patient,
     )
-    return entry
 
 
 def open_urgent_tasks_for_today(
@@ -384,10 +354,17 @@ def open_urgent_tasks_for_today(
 
 
 def task_get(*, actor: Actor, task_id: int) -> AdmissionTask:
-    task = AdmissionTask.objects.select_related("inquiry__site").filter(pk=task_id).first()
-    if task is None:
-        raise NotFound("There is no such task.")
-    _check_site(actor, Cap.ADMISSIONS_VIEW, task.inquiry.site_id, task.inquiry.patient_id, "task")
+    task = get_for(
+        actor,
+        AdmissionTask.objects.select_related("inquiry__site"),
+        task_id,
+        cap=Cap.ADMISSIONS_VIEW,
+        object_type="task",
+        missing=NotFound("There is no such task."),
+        site_of=lambda t: t.inquiry.site_id,
+        patient_id_of=lambda t: t.inquiry.patient_id,
+        action=None,  # the view is audited as an admission_task (the refusal as a task)
+    )
     audit_record(
         actor,
         action=AuditAction.VIEW,

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.models import Count
 
-from openiop.accounts.access import require, require_patient, require_site, site_scope
+from openiop.accounts.access import get_for, require, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.attendance.domain import SessionLine, WeekLine, ledger, weekly_minimum_minutes
 from openiop.attendance.models import Attendance
@@ -67,17 +67,18 @@ def roster_episode_ids(
 def session_get(*, actor: Actor, session_id: int, cap: Cap = Cap.ATTENDANCE_VIEW) -> GroupSession:
     """A session with its site, track, room and facilitator, if the actor may see its roster."""
     require(actor, cap, object_type="session")
-    session = (
+    return get_for(
+        actor,
         GroupSession.objects.select_related(
             "site", "track", "room", "facilitator", "episode__patient"
-        )
-        .filter(pk=session_id)
-        .first()
+        ),
+        session_id,
+        cap=cap,
+        object_type="session",
+        missing=NotFound("That session does not exist."),
+        site_of=lambda s: s.site_id,
+        action=None,  # the roster's selector audits the patients it shows
     )
-    if session is None:
-        raise NotFound("That session does not exist.")
-    require_site(actor, session.site_id, object_type="session")
-    return session
 
 
 @dataclass
@@ -277,10 +278,16 @@ def patient_weekly_ledger(
     `today` defaults to today in the patient's site time zone.
     """
     require(actor, Cap.ATTENDANCE_VIEW, patient_id=patient_id, object_type="hours_ledger")
-    patient = Patient.objects.select_related("site").filter(pk=patient_id).first()
-    if patient is None:
-        raise NotFound("That patient does not exist.")
-    require_patient(actor, Cap.ATTENDANCE_VIEW, patient, object_type="hours_ledger")
+    patient = get_for(
+        actor,
+        Patient.objects.select_related("site"),
+        patient_id,
+        cap=Cap.ATTENDANCE_VIEW,
+        object_type="hours_ledger",
+        missing=NotFound("That patient does not exist."),
+        patient_of=lambda p: p,
+        action=None,  # audited below once the ledger is read (an entry without an object id)
+    )
     today = today or local_today(patient.site.tz)
     episodes = list(Episode.objects.filter(patient=patient).order_by("-admission_date"))
     wanted = [IsoWeek.of(today)]
@@ -493,8 +500,13 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
 
 
 def alert_get(*, actor: Actor, alert_id: int) -> Alert:
-    alert = Alert.objects.select_related("patient", "episode").filter(pk=alert_id).first()
-    if alert is None:
-        raise NotFound("That alert does not exist.")
-    require_patient(actor, Cap.ALERT_ACK, alert.patient, object_type="alert")
-    return alert
+    return get_for(
+        actor,
+        Alert.objects.select_related("patient", "episode"),
+        alert_id,
+        cap=Cap.ALERT_ACK,
+        object_type="alert",
+        missing=NotFound("That alert does not exist."),
+        patient_of=lambda a: a.patient,
+        action=None,  # the acknowledgement audits
+    )

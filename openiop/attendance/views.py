@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from openiop.accounts.access import pick_site
 from openiop.accounts.domain import Cap
 from openiop.attendance import selectors, services
 from openiop.attendance.choices import AttendanceStatus
@@ -28,11 +29,7 @@ LEDGER_WEEKS = 8
 def _chosen_site(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:
     sites = selectors.sites_for(actor)
     wanted = request.GET.get("site") or request.POST.get("site")
-    user_sites = actor.user.site_ids() if actor.user else set()
-    chosen = next((s for s in sites if str(s.pk) == wanted), None)
-    if chosen is None:
-        chosen = next((s for s in sites if s.pk in user_sites), sites[0] if sites else None)
-    return chosen, sites
+    return pick_site(actor, sites, wanted), sites
 
 
 @staff_view(Cap.SCHEDULE_VIEW, patient_data=True, cache=True)

@@ -8,57 +8,37 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from openiop.accounts.access import require, require_site
+from openiop.accounts.access import get_for, require
 from openiop.accounts.domain import Cap
-from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_record
 from openiop.billing.models import CostEstimate, Coverage, Payer
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 
 
 def coverage_get(*, actor: Actor, coverage_id: int, cap: Cap = Cap.BENEFITS_MANAGE) -> Coverage:
-    coverage = (
-        Coverage.objects.select_related("inquiry__site", "payer").filter(pk=coverage_id).first()
-    )
-    if coverage is None:
-        raise NotFound("There is no coverage with this number.")
-    inquiry = coverage.inquiry
-    require_site(actor, inquiry.site_id, cap, object_type="coverage", patient_id=inquiry.patient_id)
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=inquiry.patient_id,
+        Coverage.objects.select_related("inquiry__site", "payer"),
+        coverage_id,
+        cap=cap,
         object_type="coverage",
-        object_id=coverage.pk,
+        missing=NotFound("There is no coverage with this number."),
+        site_of=lambda c: c.inquiry.site_id,
+        patient_id_of=lambda c: c.inquiry.patient_id,
     )
-    return coverage
 
 
 def estimate_get(*, actor: Actor, estimate_id: int) -> CostEstimate:
-    estimate = (
-        CostEstimate.objects.select_related("inquiry__site", "inquiry__organization")
-        .filter(pk=estimate_id)
-        .first()
-    )
-    if estimate is None:
-        raise NotFound("There is no estimate with this number.")
-    inquiry = estimate.inquiry
-    require_site(
+    return get_for(
         actor,
-        inquiry.site_id,
-        Cap.BENEFITS_MANAGE,
+        CostEstimate.objects.select_related("inquiry__site", "inquiry__organization"),
+        estimate_id,
+        cap=Cap.BENEFITS_MANAGE,
         object_type="cost_estimate",
-        patient_id=inquiry.patient_id,
+        missing=NotFound("There is no estimate with this number."),
+        site_of=lambda e: e.inquiry.site_id,
+        patient_id_of=lambda e: e.inquiry.patient_id,
     )
-    audit_record(
-        actor,
-        action=AuditAction.VIEW,
-        patient_id=inquiry.patient_id,
-        object_type="cost_estimate",
-        object_id=estimate.pk,
-    )
-    return estimate
 
 
 def payers(*, actor: Actor, organization_id: int, search: str = "") -> QuerySet[Payer]:

@@ -22,10 +22,10 @@ from django.db.models import (
     Value,
 )
 
-from openiop.accounts.access import get_for, require, require_patient, require_site, site_scope
+from openiop.accounts.access import check_for, get_for, require, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_record, audit_record_many
+from openiop.audit.services import audit_record_many
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.errors import NotFound
@@ -96,13 +96,12 @@ def score_summary_for_episode(
     already have checked access and audited the read. Dates are in the episode site's time zone.
     """
     if actor is not None:
-        require_patient(actor, Cap.CLINICAL_VIEW, episode.patient, object_type="measure_scores")
-        audit_record(
+        check_for(
             actor,
-            action=AuditAction.VIEW,
-            patient_id=episode.patient_id,
+            episode,
+            cap=Cap.CLINICAL_VIEW,
             object_type="measure_scores",
-            object_id=episode.pk,
+            patient_of=lambda e: e.patient,
         )
     tz = episode.site.tz
     by_instrument: dict[str, list[Response]] = {}
@@ -360,20 +359,14 @@ def episode_measures(*, actor: Actor, episode_id: int) -> MeasuresPage:
     Raises NotFound for an unknown episode; NotPermitted (audited) without Cap.CLINICAL_VIEW or for
     a patient at another site.
     """
-    episode = (
-        Episode.objects.select_related("patient", "site", "primary_clinician")
-        .filter(pk=episode_id)
-        .first()
-    )
-    if episode is None:
-        raise NotFound("There is no episode with this number.", code="episode_not_found")
-    require_patient(actor, Cap.CLINICAL_VIEW, episode.patient, object_type="measures")
-    audit_record(
+    episode = get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=episode.patient_id,
+        Episode.objects.select_related("patient", "site", "primary_clinician"),
+        episode_id,
+        cap=Cap.CLINICAL_VIEW,
         object_type="measures",
-        object_id=episode.pk,
+        missing=NotFound("There is no episode with this number.", code="episode_not_found"),
+        patient_of=lambda e: e.patient,
     )
     tz = episode.site.tz
     today = local_today(tz)

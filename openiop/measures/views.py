@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from openiop.accounts.access import pick_site
 from openiop.accounts.domain import Cap
 from openiop.attendance.selectors import sites_for
 from openiop.audit.models import AuditAction
@@ -40,12 +41,7 @@ from openiop.web.views_support import form_error, paginate, refusals, staff_view
 
 def _site_choice(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:
     sites = sites_for(actor)
-    wanted = request.GET.get("site")
-    mine = actor.user.site_ids() if actor.user else set()
-    chosen = next((s for s in sites if str(s.pk) == wanted), None)
-    if chosen is None:
-        chosen = next((s for s in sites if s.pk in mine), sites[0] if sites else None)
-    return chosen, sites
+    return pick_site(actor, sites, request.GET.get("site")), sites
 
 
 # --- the episode's measures -------------------------------------------------------------------

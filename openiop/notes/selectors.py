@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from openiop.accounts.access import get_for, require, require_patient, require_site, site_scope
+from openiop.accounts.access import get_for, require, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
 from openiop.attendance.choices import ATTENDED_STATUSES
@@ -179,31 +179,30 @@ def note_get(*, actor: Actor, note_id: int) -> NoteView:
 def section_get(*, actor: Actor, section_id: int, purpose: str = "note_section") -> NoteSection:
     """One member's section with the note's shared part, as that member's chart shows it; audited
     for that member only. Other members' sections are not loaded."""
-    section = (
-        _sections()
-        .select_related("note__site", "note__author", "note__session")
-        .filter(pk=section_id)
-        .first()
-    )
-    if section is None:
-        raise NotFound("There is no note section with this number.", code="section_not_found")
-    require_patient(actor, READ_CAP, section.patient, object_type=purpose)
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.EXPORT if purpose.endswith("export") else AuditAction.VIEW,
-        patient_id=section.patient_id,
+        _sections().select_related("note__site", "note__author", "note__session"),
+        section_id,
+        cap=READ_CAP,
         object_type=purpose,
-        object_id=section.pk,
+        missing=NotFound("There is no note section with this number.", code="section_not_found"),
+        patient_of=lambda s: s.patient,
+        action=AuditAction.EXPORT if purpose.endswith("export") else AuditAction.VIEW,
     )
-    return section
 
 
 def patient_notes(*, actor: Actor, patient_id: int) -> tuple[Patient, list[NoteSection]]:
     """A patient's note sections (newest first) for the chart; audited."""
-    patient = Patient.objects.select_related("site").filter(pk=patient_id).first()
-    if patient is None:
-        raise NotFound("There is no patient with this number.", code="patient_not_found")
-    require_patient(actor, READ_CAP, patient, object_type="patient_notes")
+    patient = get_for(
+        actor,
+        Patient.objects.select_related("site"),
+        patient_id,
+        cap=READ_CAP,
+        object_type="patient_notes",
+        missing=NotFound("There is no patient with this number.", code="patient_not_found"),
+        patient_of=lambda p: p,
+        action=None,  # audited below once the sections are read (an entry without an object id)
+    )
     sections = list(
         NoteSection.objects.filter(patient=patient)
         .select_related("note__author", "note__session")

@@ -32,6 +32,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from openiop.accounts.access import limited_site_ids
 from openiop.audit.services import capture_entries, replay_entries
 from openiop.core.actor import Actor
 from openiop.core.submissions import refresh_tokens
@@ -116,8 +117,7 @@ def _cacheable(request: HttpRequest) -> bool:
 
 def _sites(request: HttpRequest) -> set[int] | None:
     """The sites whose data the user's pages can show (None: every site)."""
-    user = request.user
-    return None if user.sees_all_sites() else set(user.site_ids())  # type: ignore[union-attr]
+    return limited_site_ids(Actor(request.user))  # type: ignore[arg-type]
 
 
 def _key(request: HttpRequest, view: str, sites: set[int] | None, gen: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
 
-from openiop.accounts.access import require, require_patient, site_scope, visible_patients
+from openiop.accounts.access import get_for, require, site_scope, visible_patients
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
@@ -186,38 +186,30 @@ def patient_get(
 
     Raises NotFound for an unknown id; NotPermitted (audited) without `cap` or at another site.
     """
-    patient = Patient.objects.select_related("site", "organization").filter(pk=patient_id).first()
-    if patient is None:
-        raise NotFound("There is no patient with this number.", code="patient_not_found")
-    require_patient(actor, cap, patient, object_type=purpose)
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=patient.pk,
+        Patient.objects.select_related("site", "organization"),
+        patient_id,
+        cap=cap,
         object_type=purpose,
-        object_id=patient.pk,
+        missing=NotFound("There is no patient with this number.", code="patient_not_found"),
+        patient_of=lambda p: p,
     )
-    return patient
 
 
 def contact_get(*, actor: Actor, patient_id: int, contact_id: int) -> PatientContact:
     """One contact of a patient for the removal page; audited. Raises NotFound, NotPermitted."""
-    contact = (
-        PatientContact.objects.select_related("patient", "patient__site")
-        .filter(pk=contact_id, patient_id=patient_id)
-        .first()
-    )
-    if contact is None:
-        raise NotFound("This contact is not on the patient's record.", code="contact_not_found")
-    require_patient(actor, Cap.PATIENT_EDIT, contact.patient, object_type="patient_contact")
-    audit_record(
+    return get_for(
         actor,
-        action=AuditAction.VIEW,
-        patient_id=patient_id,
+        PatientContact.objects.select_related("patient", "patient__site").filter(
+            patient_id=patient_id
+        ),
+        contact_id,
+        cap=Cap.PATIENT_EDIT,
         object_type="patient_contact",
-        object_id=contact.pk,
+        missing=NotFound("This contact is not on the patient's record.", code="contact_not_found"),
+        patient_of=lambda c: c.patient,
     )
-    return contact
 
 
 @dataclass(frozen=True)
@@ -255,10 +247,16 @@ def patient_chart(*, actor: Actor, patient_id: int) -> Chart:
     Raises NotFound for an unknown id; NotPermitted (audited) without Cap.PATIENT_DEMOGRAPHICS or
     for a patient at another site.
     """
-    patient = Patient.objects.select_related("site", "organization").filter(pk=patient_id).first()
-    if patient is None:
-        raise NotFound("There is no patient with this number.", code="patient_not_found")
-    require_patient(actor, Cap.PATIENT_DEMOGRAPHICS, patient, object_type="patient_chart")
+    patient = get_for(
+        actor,
+        Patient.objects.select_related("site", "organization"),
+        patient_id,
+        cap=Cap.PATIENT_DEMOGRAPHICS,
+        object_type="patient_chart",
+        missing=NotFound("There is no patient with this number.", code="patient_not_found"),
+        patient_of=lambda p: p,
+        action=None,  # audited below with the sections shown
+    )
     user = actor.user
     assert user is not None
     contacts = list(patient.contacts.all())

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from openiop.accounts.access import get_for, require, require_patient, require_site
+from openiop.accounts.access import check_for, get_for, require, require_site
 from openiop.accounts.access import visible_sites as access_visible_sites
 from openiop.accounts.domain import ROLE_CAPS, Cap
 from openiop.accounts.models import User
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_record, audit_record_many
+from openiop.audit.services import audit_record_many
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
@@ -124,10 +124,16 @@ def track_detail(*, actor: Actor, track_id: int) -> TrackDetail:
     Raises NotFound, or NotPermitted (audited) without Cap.SCHEDULE_VIEW or for another site's track.
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="track")
-    track = Track.objects.select_related("site").filter(pk=track_id).first()
-    if track is None:
-        raise NotFound("There is no such track.")
-    require_site(actor, track.site, object_type="track")
+    track = get_for(
+        actor,
+        Track.objects.select_related("site"),
+        track_id,
+        cap=Cap.SCHEDULE_VIEW,
+        object_type="track",
+        missing=NotFound("There is no such track."),
+        site_of=lambda t: t.site,
+        action=None,  # no patient data
+    )
     today = clock.local_today(track.site.tz)
     blocks = list(
         track.blocks.select_related("facilitator", "room").order_by(
@@ -161,15 +167,16 @@ def track_detail(*, actor: Actor, track_id: int) -> TrackDetail:
 def block_get(*, actor: Actor, block_id: int) -> TrackBlock:
     """One block for the series edit page. Raises NotFound or NotPermitted (audited)."""
     require(actor, Cap.SCHEDULE_MANAGE, object_type="track_block")
-    block = (
-        TrackBlock.objects.select_related("track__site", "facilitator", "room")
-        .filter(pk=block_id)
-        .first()
+    return get_for(
+        actor,
+        TrackBlock.objects.select_related("track__site", "facilitator", "room"),
+        block_id,
+        cap=Cap.SCHEDULE_MANAGE,
+        object_type="track_block",
+        missing=NotFound("There is no such block."),
+        site_of=lambda b: b.track.site,
+        action=None,  # no patient data
     )
-    if block is None:
-        raise NotFound("There is no such block.")
-    require_site(actor, block.track.site, object_type="track_block")
-    return block
 
 
 # --- schedule -------------------------------------------------------------------------------
@@ -257,20 +264,19 @@ def session_for_edit(*, actor: Actor, session_id: int) -> GroupSession:
     if session is None:
         raise NotFound("There is no such session.")
     cap = session_manage_cap(session)
-    episode = session.episode
-    if episode is not None:
-        require_patient(actor, cap, episode.patient, object_type="appointment")
-        audit_record(
-            actor,
-            action=AuditAction.VIEW,
-            patient_id=episode.patient_id,
-            object_type="appointment",
-            object_id=session.pk,
+    if session.episode is not None:
+        patient = session.episode.patient
+        return check_for(
+            actor, session, cap=cap, object_type="appointment", patient_of=lambda _: patient
         )
-    else:
-        require(actor, cap, object_type="group_session")
-        require_site(actor, session.site, object_type="group_session")
-    return session
+    return check_for(
+        actor,
+        session,
+        cap=cap,
+        object_type="group_session",
+        site_of=lambda s: s.site,
+        action=None,  # no patient data
+    )
 
 
 def rooms_at(*, site: Site) -> QuerySet[Room]:

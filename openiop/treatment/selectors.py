@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q, QuerySet
 
-from openiop.accounts.access import get_for, require, require_patient, site_scope
+from openiop.accounts.access import get_for, require, site_scope
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
@@ -81,14 +81,15 @@ def last_signed_on(plans: list[TreatmentPlan], tz: dt.tzinfo) -> dt.date | None:
 
 def episode_plans(*, actor: Actor, episode_id: int, at: dt.datetime) -> EpisodePlans:
     """An episode's plan versions (newest first) and what is due next; audited."""
-    episode = (
-        Episode.objects.select_related("patient", "site", "primary_clinician")
-        .filter(pk=episode_id)
-        .first()
+    episode = get_for(
+        actor,
+        Episode.objects.select_related("patient", "site", "primary_clinician"),
+        episode_id,
+        cap=READ_CAP,
+        object_type="treatment_plans",
+        missing=NotFound("There is no episode with this number.", code="episode_not_found"),
+        patient_of=lambda e: e.patient,
     )
-    if episode is None:
-        raise NotFound("There is no episode with this number.", code="episode_not_found")
-    require_patient(actor, READ_CAP, episode.patient, object_type="treatment_plans")
     plans = list(
         TreatmentPlan.objects.filter(episode=episode)
         .select_related("created_by")
@@ -103,13 +104,6 @@ def episode_plans(*, actor: Actor, episode_id: int, at: dt.datetime) -> EpisodeP
             due_days=settings.TREATMENT_PLAN_DUE_DAYS,
             review_days=settings.TREATMENT_PLAN_REVIEW_DAYS,
         )
-    audit_record(
-        actor,
-        action=AuditAction.VIEW,
-        patient_id=episode.patient_id,
-        object_type="treatment_plans",
-        object_id=episode.pk,
-    )
     return EpisodePlans(episode=episode, plans=plans, due=due)
 
 
@@ -196,14 +190,16 @@ def discharge_summary_get(
 ) -> DischargeView:
     """An episode and its discharge summary (None before it is started), with referrals; audited.
     Raises NotFound / NotPermitted (audited) without Cap.CLINICAL_VIEW at the patient's site."""
-    episode = (
-        Episode.objects.select_related("patient", "site__organization", "primary_clinician")
-        .filter(pk=episode_id)
-        .first()
+    episode = get_for(
+        actor,
+        Episode.objects.select_related("patient", "site__organization", "primary_clinician"),
+        episode_id,
+        cap=READ_CAP,
+        object_type=purpose,
+        missing=NotFound("There is no episode with this number.", code="episode_not_found"),
+        patient_of=lambda e: e.patient,
+        action=None,  # audited below, naming the summary once it is known
     )
-    if episode is None:
-        raise NotFound("There is no episode with this number.", code="episode_not_found")
-    require_patient(actor, READ_CAP, episode.patient, object_type=purpose)
     summary = (
         DischargeSummary.objects.select_related("signed_by", "copy_given_by", "created_by")
         .prefetch_related("referrals")
