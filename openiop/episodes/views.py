@@ -26,7 +26,7 @@ from openiop.measures.selectors import cssrs_recorded_after, safety_at_close
 from openiop.measures.services import safety_close_refusal
 from openiop.patients.selectors import patient_get
 from openiop.programs.models import Site
-from openiop.web.views_support import form_error, refusals, staff_view
+from openiop.ui.views_support import form_error, refusals, staff_view
 
 
 @staff_view(Cap.EPISODE_MANAGE, patient_data=True)

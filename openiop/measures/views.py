@@ -34,8 +34,8 @@ from openiop.measures.forms import (
 )
 from openiop.measures.models import MeasurementSchedule, PatientLink
 from openiop.programs.models import Site, Track
-from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, refusals, staff_view
+from openiop.ui.pdf import pdf_response
+from openiop.ui.views_support import form_error, paginate, refusals, staff_view
 
 
 def _site_choice(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:

@@ -23,7 +23,7 @@ from openiop.patients.forms import (
 )
 from openiop.patients.matching import Person
 from openiop.programs.models import Site
-from openiop.web.views_support import paginate, refusals, staff_view
+from openiop.ui.views_support import paginate, refusals, staff_view
 
 
 @staff_view(Cap.PATIENT_DEMOGRAPHICS, patient_data=True)

@@ -24,7 +24,7 @@ from openiop.audit.services import patients_if_denied
 from openiop.core.actor import Actor
 from openiop.core.errors import Conflict, DomainError, NotFound, NotPermitted
 from openiop.pagecache.cache import cached_page
-from openiop.web.url_patients import url_patients
+from openiop.ui.url_patients import url_patients
 
 ViewFunc = Callable[..., HttpResponse]
 
@@ -51,7 +51,7 @@ def staff_view(
     Any other DomainError that escapes the view is answered by `error_response` (the one mapping),
     and a form the view re-renders after `refusals` caught an error gets that error's status.
     Every refusal while the view runs names the patients of the record the URL names
-    (web.url_patients, looked up only on refusal) unless the check names its patient itself.
+    (ui.url_patients, looked up only on refusal) unless the check names its patient itself.
     Times that belong to no site are shown in the user's home zone (User.home_zone_name), which
     accounts.middleware makes the current time zone for every staff request.
     """
@@ -90,8 +90,8 @@ def staff_view(
 
 # The one mapping of the DomainError tree to a web answer (issue 15; the CLI's is core.cli).
 ERROR_PAGES = {
-    NotPermitted: "web/denied.html",
-    NotFound: "web/not_found.html",
+    NotPermitted: "ui/denied.html",
+    NotFound: "ui/not_found.html",
 }
 REFUSED_STATUS = "_openiop_refused_status"
 
@@ -114,7 +114,7 @@ def error_response(request: HttpRequest, exc: DomainError) -> HttpResponse:
             exc.as_problem(), status=exc.http_status, content_type="application/problem+json"
         )
     template = next(
-        (t for cls, t in ERROR_PAGES.items() if isinstance(exc, cls)), "web/refused.html"
+        (t for cls, t in ERROR_PAGES.items() if isinstance(exc, cls)), "ui/refused.html"
     )
     context = {"message": exc.message, "conflict": isinstance(exc, Conflict)}
     return render(request, template, context, status=exc.http_status)

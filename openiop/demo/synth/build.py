@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
-from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,13 @@ from openiop.admissions.domain.pipeline import OPEN_STAGES
 from openiop.admissions.models import Inquiry, StageChange
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
+from openiop.demo.cast import FIRST_NAMES, LAST_NAMES
+from openiop.demo.synth import clinical as synth_clinical
+from openiop.demo.synth import plan as synth_plan
+from openiop.demo.synth.attended import AttendedRows
+from openiop.demo.synth.documentation import Documentation
+from openiop.demo.synth.plan import Stay
+from openiop.demo.synth.writer import aware, next_id, write_rows
 from openiop.episodes.domain import is_part2_protected
 from openiop.episodes.models import Episode, LevelOfCareChange
 from openiop.measures.domain import REGISTRY
@@ -45,12 +51,6 @@ from openiop.programs.models import (
     Track,
     TrackBlock,
 )
-from openiop.synth import clinical as synth_clinical
-from openiop.synth import plan as synth_plan
-from openiop.synth.documentation import Documentation
-from openiop.synth.plan import Stay
-from openiop.synth.writer import aware, next_id, write_rows
-from openiop.web.demo_cast import FIRST_NAMES, LAST_NAMES
 
 SYNTH_PASSWORD = "openiop-bench"
 TIMEZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
@@ -72,37 +72,6 @@ STAFF_PER_SITE = (
     (Role.CASE_MANAGER, 2),
     (Role.PRESCRIBER, 1),
 )
-
-
-class AttendedRows:
-    """The attendance rows of people who came (present, late, left early), kept compactly in
-    arrays (about 30 bytes a row) so notes can be written per session without reading them back."""
-
-    STATUSES = ("present", "late", "left_early")
-
-    def __init__(self) -> None:
-        self.ids = array("q")
-        self.sessions = array("q")
-        self.stays = array("l")
-        self.minutes = array("l")
-        self.statuses = array("b")
-        self.block_starts: list[int] = []  # where each track's rows (then the appointments') start
-        self._block: object = None
-
-    def add(self, row: dict[str, Any]) -> None:
-        status = row["status"]
-        if status in self.STATUSES:
-            if row["_block"] != self._block:
-                self._block = row["_block"]
-                self.block_starts.append(len(self.ids))
-            self.ids.append(row["id"])
-            self.sessions.append(row["session_id"])
-            self.stays.append(row["_stay"])
-            self.minutes.append(row["minutes_attended"])
-            self.statuses.append(self.STATUSES.index(status))
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 @dataclass

@@ -24,7 +24,7 @@ class PdfUnavailable(DomainError):
 def render_pdf_html(
     template_name: str, context: dict[str, Any], request: HttpRequest | None
 ) -> str:
-    """The HTML that becomes the PDF (the template extends web/print.html)."""
+    """The HTML that becomes the PDF (the template extends ui/print.html)."""
     return render_to_string(template_name, context, request=request)
 
 

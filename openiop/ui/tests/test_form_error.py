@@ -4,7 +4,7 @@ import pytest
 from django import forms
 
 from openiop.core.errors import NotPermitted, RuleViolation
-from openiop.web.views_support import form_error
+from openiop.ui.views_support import form_error
 
 
 class NoteForm(forms.Form):

@@ -1,4 +1,4 @@
-"""Every date field of every form follows the one date policy (web.fields, core.dates)."""
+"""Every date field of every form follows the one date policy (ui.fields, core.dates)."""
 
 import datetime as dt
 
@@ -6,7 +6,7 @@ import pytest
 from django import forms
 
 from openiop.core.dates import DateKind
-from openiop.web.fields import KindDateField, WeekField, date_field
+from openiop.ui.fields import KindDateField, WeekField, date_field
 
 
 def _form_classes() -> list[type[forms.BaseForm]]:
@@ -92,7 +92,7 @@ def test_forms_that_took_any_date_now_refuse_implausible_ones(form_path, data, f
 
 
 def test_parse_id_takes_only_what_the_database_can_hold():
-    from openiop.web.fields import parse_id
+    from openiop.ui.fields import parse_id
 
     assert parse_id("42") == 42
     assert parse_id("9" * 18) == int("9" * 18)
@@ -103,7 +103,7 @@ def test_parse_id_takes_only_what_the_database_can_hold():
 def test_every_integer_field_is_bounded_by_what_the_database_stores():
     """A plain IntegerField passes 10**23 on to the query or the save (a 500)."""
     import openiop.measures.forms
-    from openiop.web.fields import MAX_ID
+    from openiop.ui.fields import MAX_ID
 
     classes = [*_form_classes()] + [
         v
@@ -130,7 +130,7 @@ def test_every_integer_field_is_bounded_by_what_the_database_stores():
 
 
 def test_whole_number_field_refuses_a_number_too_large_to_store():
-    from openiop.web.fields import MAX_WHOLE_NUMBER, WholeNumberField
+    from openiop.ui.fields import MAX_WHOLE_NUMBER, WholeNumberField
 
     field = WholeNumberField(required=False)
     assert field.clean("7") == 7

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from openiop.synth import plan
+from openiop.demo.synth import plan
 
 TODAY = dt.date(2026, 11, 24)  # a Tuesday
 
@@ -138,8 +138,8 @@ def test_minutes_follow_the_status() -> None:
 def test_screening_answers_score_to_the_level_they_were_drawn_for(instrument, levels):
     import random
 
+    from openiop.demo.synth.clinical import Answers
     from openiop.measures.domain import REGISTRY
-    from openiop.synth.clinical import Answers
 
     answers = Answers(random.Random(3))
     for level in levels:

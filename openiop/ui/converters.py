@@ -1,4 +1,4 @@
-"""URL path converters shared by every app's urls.py (registered in web.apps.WebConfig.ready)."""
+"""URL path converters shared by every app's urls.py (registered in ui.apps.UiConfig.ready)."""
 
 from __future__ import annotations
 

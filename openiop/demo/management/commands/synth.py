@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 
 from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_number
 from openiop.core.dates import DateKind
-from openiop.synth.build import SYNTH_PASSWORD, build_network
+from openiop.demo.synth.build import SYNTH_PASSWORD, build_network
 
 # Far beyond any benchmark (50 sites, 20,000 patients), so a mistyped size fails at once instead of
 # filling the disk for hours.

@@ -24,6 +24,14 @@ from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_numb
 from openiop.core.clock import local_today
 from openiop.core.dates import DateKind
 from openiop.core.errors import DomainError
+from openiop.demo.cast import (
+    CURRICULUM_ADULT,
+    CURRICULUM_TEEN,
+    DEMO_PASSWORD,
+    FIRST_NAMES,
+    LAST_NAMES,
+    STAFF,
+)
 from openiop.episodes import services as episode_services
 from openiop.episodes.choices import (
     DischargeReason,
@@ -42,14 +50,6 @@ from openiop.programs.models import (
     Site,
     Track,
     TrackBlock,
-)
-from openiop.web.demo_cast import (
-    CURRICULUM_ADULT,
-    CURRICULUM_TEEN,
-    DEMO_PASSWORD,
-    FIRST_NAMES,
-    LAST_NAMES,
-    STAFF,
 )
 
 ORG_NAME = "Lantern Hill Behavioral Health (fictional)"

@@ -8,11 +8,11 @@ from django.template.backends.jinja2 import Template as Jinja2Template
 from django.test.html import parse_html
 
 from openiop.audit.forms import AuditFilterForm
-from openiop.web.form_renderer import JinjaFirstRenderer
+from openiop.ui.form_renderer import JinjaFirstRenderer
 
 
 def test_the_project_renders_widgets_jinja2_first():
-    assert settings.FORM_RENDERER == "openiop.web.form_renderer.JinjaFirstRenderer"
+    assert settings.FORM_RENDERER == "openiop.ui.form_renderer.JinjaFirstRenderer"
     assert isinstance(get_default_renderer(), JinjaFirstRenderer)
 
 

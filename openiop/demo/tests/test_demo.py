@@ -94,7 +94,7 @@ def test_the_demo_clinic_has_every_stage_and_discharge_reason(demo_dbs):
         assert q("SELECT count(*) FROM programs_groupsession WHERE status='cancelled'")[0][0] > 0
         assert q("SELECT count(*) FROM episodes_episode WHERE part2_protected")[0][0] > 0
         names = {n for (n,) in q("SELECT legal_last_name FROM patients_patient")}
-        assert names <= set(__import__("openiop.web.demo_cast", fromlist=["LAST_NAMES"]).LAST_NAMES)
+        assert names <= set(__import__("openiop.demo.cast", fromlist=["LAST_NAMES"]).LAST_NAMES)
 
 
 def test_some_demo_weeks_fall_below_the_minimum(demo_dbs):

@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
 
-PROBE = Path(__file__).resolve().parents[3] / "bench" / "probe.py"
+PROBE = Path(__file__).resolve().parents[4] / "bench" / "probe.py"
 
 
 def load_probe() -> ModuleType:

@@ -5,7 +5,7 @@ that kind's plausible range (core.dates.DATE_RANGES), with a message that names 
 
 Whole numbers: a number typed in a form is refused beyond what the database can store (a plain
 IntegerField would pass 10**23 on and the query or the save would fail); a record id read by hand
-from a query string or a form goes through parse_id. Ids in URL paths: web.converters.
+from a query string or a form goes through parse_id. Ids in URL paths: ui.converters.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 
 from openiop.core import clock
 from openiop.core.dates import DateKind, IsoWeek, date_out_of_range, week_out_of_range
-from openiop.web.converters import MAX_ID_DIGITS
+from openiop.ui.converters import MAX_ID_DIGITS
 
 # The largest record id (ids are 64-bit; 18 digits stay below 2**63, as in URL paths).
 MAX_ID = 10**MAX_ID_DIGITS - 1

@@ -2,7 +2,7 @@ from typing import Any
 
 from openiop.accounts.models import User
 from openiop.core.cli import ProjectCommand
-from openiop.web.demo_cast import DEMO_PASSWORD, STAFF
+from openiop.demo.cast import DEMO_PASSWORD, STAFF
 
 
 class Command(ProjectCommand):

@@ -7,12 +7,12 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from openiop.web.pdf import render_pdf
+from openiop.ui.pdf import render_pdf
 
 
 def test_render_pdf_makes_a_readable_pdf_with_escaped_text() -> None:
     data = render_pdf(
-        "web/print_check.html",
+        "ui/print_check.html",
         {"heading": "Assessment for Testy McTestface", "body": "<script>x</script> & more"},
     )
     assert data.startswith(b"%PDF-")
@@ -26,7 +26,7 @@ def test_render_pdf_makes_a_readable_pdf_with_escaped_text() -> None:
 def test_render_pdf_says_what_to_install_when_weasyprint_cannot_load(monkeypatch, missing) -> None:
     import builtins
 
-    from openiop.web.pdf import PdfUnavailable
+    from openiop.ui.pdf import PdfUnavailable
 
     real_import = builtins.__import__
 
@@ -37,4 +37,4 @@ def test_render_pdf_says_what_to_install_when_weasyprint_cannot_load(monkeypatch
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(PdfUnavailable, match="Pango"):
-        render_pdf("web/print_check.html", {"heading": "h", "body": "b"})
+        render_pdf("ui/print_check.html", {"heading": "h", "body": "b"})

@@ -21,10 +21,14 @@ import random
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from zoneinfo import ZoneInfo
 
+from openiop.demo.cast import FIRST_NAMES
+from openiop.demo.synth.attended import AttendedRows
+from openiop.demo.synth.plan import NetworkPlan
+from openiop.demo.synth.writer import next_id, write_rows
 from openiop.notes.models import NoteSection, ProgressNote
-from openiop.synth.writer import next_id, write_rows
 from openiop.treatment.domain import signatures_required
 from openiop.treatment.models import (
     PlanGoal,
@@ -34,10 +38,32 @@ from openiop.treatment.models import (
     PlanSignature,
     TreatmentPlan,
 )
-from openiop.web.demo_cast import FIRST_NAMES
 
 if TYPE_CHECKING:
-    from openiop.synth.build import _Builder
+    from openiop.programs.models import Site
+
+
+class BuiltNetwork(Protocol):
+    """What documentation reads from the network build has written (build._Builder is one): the
+    stays, sessions and attendance, by id. A protocol, so that build imports documentation and
+    documentation imports nothing of build."""
+
+    network: NetworkPlan
+    rng: random.Random
+    today: dt.date
+    stream: TextIO | None
+    counts: dict[str, int]
+    sites: list[Site]
+    site_tz: dict[int, ZoneInfo]
+    staff_names: dict[int, str]
+    stay_ids: list[tuple[int, int]]
+    names: dict[int, tuple[str, str]]
+    dob: dict[int, dt.date]
+    primary_clinician: list[int]
+    focus: list[str]
+    session_info: dict[int, tuple[dt.datetime, dt.datetime, int, str, str, int]]
+    attended: AttendedRows
+
 
 PLAN_SIGNED_WITHIN_DAYS = (2, 6)  # inside the 7-day default (treatment.domain, KS R03-606)
 REVIEW_EVERY_DAYS = 30  # the app's TREATMENT_PLAN_REVIEW_DAYS default (PA 709.123)
@@ -183,7 +209,7 @@ def _problems_for(focus: str, rng: random.Random) -> list[tuple[str, ...]]:
 class Documentation:
     """Writes plans, then notes, for a builder that has written stays, sessions and attendance."""
 
-    def __init__(self, builder: _Builder) -> None:
+    def __init__(self, builder: BuiltNetwork) -> None:
         self.b = builder
         self.rng = random.Random(builder.rng.random())
         # Per stay: [(signed on, first objective id)] in date order, for the notes' objectives.
