@@ -906,7 +906,7 @@ def waitlist_offer_freed_seats(*, track: Track, freed_by: str) -> None:
     free seats to its waitlist (waitlist_offer_seats), as the system, since whoever ended the
     enrollment need not manage admissions. Does nothing when no one is waiting.
 
-    Called by programs.services.enrollment_end, the one service that ends an enrollment (a
+    Called (through programs.signals.seat_freed) by programs.services.enrollment_end, the one service that ends an enrollment (a
     discharge ends them through it); nothing else frees a seat. `freed_by` says what did, for the
     audit entry's path.
     """

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from openiop.accounts.access import require, require_patient, require_site, site_scope
 from openiop.accounts.domain import Cap
@@ -498,3 +498,13 @@ def alert_get(*, actor: Actor, alert_id: int) -> Alert:
         raise NotFound("That alert does not exist.")
     require_patient(actor, Cap.ALERT_ACK, alert.patient, object_type="alert")
     return alert
+
+
+def session_attendance(session: GroupSession) -> QuerySet[Attendance]:
+    """Every attendance row of a session (absent ones too), by name, with the patient (the group
+    note lists them; no access check: its callers have made theirs)."""
+    return (
+        Attendance.objects.filter(session=session)
+        .select_related("patient")
+        .order_by("patient__legal_last_name", "patient__legal_first_name", "id")
+    )

@@ -45,6 +45,7 @@ from openiop.programs.models import (
     Track,
     TrackBlock,
 )
+from openiop.programs.signals import seat_freed
 
 MIN_DURATION_MINUTES = 15
 MAX_DURATION_MINUTES = 600
@@ -1271,10 +1272,10 @@ def enrollment_end_at_discharge(
                 "reason": reason,
             },
         )
-    # Imported here: admissions builds on this module (an admission starts an enrollment).
-    from openiop.admissions.services import waitlist_offer_freed_seats
-
-    waitlist_offer_freed_seats(track=current.track, freed_by=f"enrollment {current.pk} ended")
+    # admissions offers the seat to the waitlist (it builds on this module, so it listens).
+    seat_freed.send(
+        sender=Enrollment, track=current.track, freed_by=f"enrollment {current.pk} ended"
+    )
     enrollment.end_date, enrollment.end_reason = current.end_date, current.end_reason
     return enrollment
 
