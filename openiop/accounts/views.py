@@ -17,7 +17,7 @@ from markupsafe import Markup
 from openiop.accounts import mfa, middleware
 from openiop.accounts.access import home_path
 from openiop.accounts.forms import CodeForm, LoginForm, ReplaceForm, TokenForm
-from openiop.audit.models import AuditAction, AuditOutcome
+from openiop.audit.choices import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor, client_address
 from openiop.ui.views_support import refusals

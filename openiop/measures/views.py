@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from openiop.accounts.domain import Cap
 from openiop.attendance.selectors import sites_for
-from openiop.audit.models import AuditAction
+from openiop.audit.choices import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
