@@ -76,6 +76,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy openiop
+	$(BIN)/lint-imports --no-cache
 	env -u DATABASE_URL $(BIN)/openiop makemigrations --check --dry-run
 
 format: $(STAMP)

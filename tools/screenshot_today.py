@@ -10,7 +10,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from openiop.web.demo_cast import DEMO_PASSWORD
+from openiop.demo.cast import DEMO_PASSWORD
 
 
 def main() -> None:

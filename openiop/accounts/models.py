@@ -93,9 +93,14 @@ class StaffSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls) -> type[Any]:
-        from openiop.accounts.backends import SessionStore
+        # The configured engine's store (openiop.accounts.backends), as Django's own Session model
+        # does: the models module does not import the module that imports it.
+        from importlib import import_module
 
-        return SessionStore
+        from django.conf import settings
+
+        store: type[Any] = import_module(settings.SESSION_ENGINE).SessionStore
+        return store
 
 
 class AccessChangeStatus(models.TextChoices):

@@ -17,10 +17,10 @@ from markupsafe import Markup
 from openiop.accounts import mfa, middleware
 from openiop.accounts.access import home_path
 from openiop.accounts.forms import CodeForm, LoginForm, ReplaceForm, TokenForm
-from openiop.audit.models import AuditAction, AuditOutcome
+from openiop.audit.choices import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor, client_address
-from openiop.web.views_support import refusals
+from openiop.ui.views_support import refusals
 
 # The id of the authenticator this session is setting up: its key is shown to this session only.
 PENDING_KEY = "_openiop_mfa_pending"

@@ -20,7 +20,7 @@ from openiop.core.dates import DateKind
 from openiop.episodes.choices import LevelOfCare, ReferralSource, TreatmentFocus
 from openiop.measures.domain import cssrs
 from openiop.patients.choices import Sex
-from openiop.web.fields import date_field
+from openiop.ui.fields import date_field
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 

@@ -40,9 +40,9 @@ from openiop.measures.domain import cssrs
 from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
 from openiop.programs.selectors import visible_sites
-from openiop.web.fields import parse_id
-from openiop.web.pdf import pdf_response
-from openiop.web.views_support import refusals, staff_view
+from openiop.ui.fields import parse_id
+from openiop.ui.pdf import pdf_response
+from openiop.ui.views_support import refusals, staff_view
 
 
 # --- the public form -----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django import forms
 
 from openiop.attendance.choices import AttendanceStatus
 from openiop.core.concurrency import VersionField
-from openiop.web.fields import IdField, WeekField
+from openiop.ui.fields import IdField, WeekField
 
 
 class AttendanceRowForm(forms.Form):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from openiop.accounts.access import get_for, require, require_site, site_scope
 from openiop.accounts.domain import Cap
@@ -509,4 +509,14 @@ def alert_get(*, actor: Actor, alert_id: int) -> Alert:
         missing=NotFound("That alert does not exist."),
         patient_of=lambda a: a.patient,
         action=None,  # the acknowledgement audits
+    )
+
+
+def session_attendance(session: GroupSession) -> QuerySet[Attendance]:
+    """Every attendance row of a session (absent ones too), by name, with the patient (the group
+    note lists them; no access check: its callers have made theirs)."""
+    return (
+        Attendance.objects.filter(session=session)
+        .select_related("patient")
+        .order_by("patient__legal_last_name", "patient__legal_first_name", "id")
     )

@@ -21,7 +21,7 @@ from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
 from openiop.episodes.models import Episode
 from openiop.programs.models import GroupSession, Site
-from openiop.web.views_support import paginate, refusals, staff_view
+from openiop.ui.views_support import paginate, refusals, staff_view
 
 LEDGER_WEEKS = 8
 
@@ -80,7 +80,7 @@ def _save_row(
 ) -> HttpResponse:
     """Save one roster row. A refused row comes back with the stored value, the choice that was
     refused and the reason (422, or 409 when someone saved the row first): nothing is shown as saved
-    that was not. htmx swaps both (web/base.html, htmx-config)."""
+    that was not. htmx swaps both (ui/base.html, htmx-config)."""
     form = AttendanceRowForm(request.POST)
     error, status = "", 200
     episode_id = request.POST.get("episode_id", "")

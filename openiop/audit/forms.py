@@ -2,7 +2,7 @@ from django import forms
 
 from openiop.audit.models import AuditOutcome
 from openiop.core.dates import DateKind
-from openiop.web.fields import date_field
+from openiop.ui.fields import date_field
 
 
 class AuditFilterForm(forms.Form):

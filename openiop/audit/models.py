@@ -2,23 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
-
-class AuditAction(models.TextChoices):
-    VIEW = "view", "Viewed"
-    SEARCH = "search", "Searched"
-    CREATE = "create", "Created"
-    UPDATE = "update", "Changed"
-    DELETE = "delete", "Removed"
-    EXPORT = "export", "Exported"
-    LOGIN = "login", "Logged in"
-    LOGOUT = "logout", "Logged out"
-    LOGIN_FAILED = "login_failed", "Login failed"
-
-
-class AuditOutcome(models.TextChoices):
-    OK = "ok", "Allowed"
-    DENIED = "denied", "Denied"
-    ERROR = "error", "Refused (invalid)"
+# Kept importable from here: most of the code names them as audit.models' (re-exported).
+from openiop.audit.choices import AuditAction, AuditOutcome
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
@@ -114,3 +99,6 @@ class AuditEntryPatient(models.Model):
 
     def __str__(self) -> str:
         return f"entry {self.entry_id} · patient {self.patient_id}"
+
+
+__all__ = ["AuditAction", "AuditEntry", "AuditEntryPatient", "AuditEntryQuerySet", "AuditOutcome"]

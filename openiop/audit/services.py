@@ -41,7 +41,7 @@ def replay_entries(actor: Actor, captured: list[tuple[str, dict[str, Any]]]) -> 
             audit_record(actor, **kwargs)
 
 
-# While a staff page runs (web.views_support.staff_view), how to find the patients its URL names:
+# While a staff page runs (ui.views_support.staff_view), how to find the patients its URL names:
 # its `patient_id`, or the patient of the note, episode, alert... whose id it carries. Asked only
 # when an attempt is refused and the refusal does not name a patient itself, so that every denied
 # entry about a patient names them and their audit trail shows the attempt.

@@ -18,8 +18,8 @@ from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.pagecache.cache import page_shell
 from openiop.patients.selectors import patient_id_by_mrn
-from openiop.web.fields import parse_id
-from openiop.web.views_support import paginate, staff_view
+from openiop.ui.fields import parse_id
+from openiop.ui.views_support import paginate, staff_view
 
 ACTION_LABELS = dict(AuditAction.choices)
 OUTCOME_LABELS = dict(AuditOutcome.choices)

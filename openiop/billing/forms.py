@@ -9,7 +9,7 @@ from django import forms
 from openiop.admissions.forms import YES_NO
 from openiop.billing.choices import CoverageRank, PayerType, SubscriberRelationship
 from openiop.core.dates import DateKind
-from openiop.web.fields import WholeNumberField, date_field
+from openiop.ui.fields import WholeNumberField, date_field
 
 
 class PayerForm(forms.Form):

@@ -17,8 +17,8 @@ from openiop.billing.models import Payer
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.programs.selectors import visible_sites
-from openiop.web.pdf import pdf_response
-from openiop.web.views_support import paginate, refusals, staff_view
+from openiop.ui.pdf import pdf_response
+from openiop.ui.views_support import paginate, refusals, staff_view
 
 
 def _org_id(actor: Actor) -> int:

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "openiop.core",
     "openiop.accounts",
     "openiop.audit",
+    # What every page uses: the Jinja2 environment, form rendering, PDF, base templates, static.
+    "openiop.ui",
     "openiop.programs",
     "openiop.patients",
     "openiop.episodes",
@@ -66,7 +68,10 @@ INSTALLED_APPS = [
     "openiop.billing",
     "openiop.measures",
     "openiop.pagecache",
+    # The roof: the home page and health check, above every app.
     "openiop.web",
+    # The demo clinic and the synthetic network (commands demo, demo_logins, synth); nothing imports it.
+    "openiop.demo",
 ]
 
 MIDDLEWARE = [
@@ -102,9 +107,10 @@ TEMPLATES = [
         "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
+            # ui's environment with the globals that ask an app (web is the roof that may import them).
             "environment": "openiop.web.jinja2env.environment",
             # csrf_input / csrf_token computed once per page, not once per form on it.
-            "context_processors": ["openiop.web.jinja2env.csrf_once"],
+            "context_processors": ["openiop.ui.jinja2env.csrf_once"],
         },
     },
     {
@@ -124,7 +130,7 @@ TEMPLATES = [
 
 # Form widgets render with Django's Jinja2 widget templates (about twice as fast as the Django
 # template language); the admin's widgets, which have no Jinja2 version, render as before.
-FORM_RENDERER = "openiop.web.form_renderer.JinjaFirstRenderer"
+FORM_RENDERER = "openiop.ui.form_renderer.JinjaFirstRenderer"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:

@@ -15,7 +15,7 @@ VERSION_MISSING = (
 )
 
 
-# A version is a PositiveIntegerField: PostgreSQL's integer holds 2**31 - 1 (web.fields'
+# A version is a PositiveIntegerField: PostgreSQL's integer holds 2**31 - 1 (ui.fields'
 # MAX_WHOLE_NUMBER); a larger number typed into the hidden field is refused like a missing one.
 MAX_VERSION = 2**31 - 1
 

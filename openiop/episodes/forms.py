@@ -20,7 +20,7 @@ from openiop.episodes.choices import (
     TreatmentFocus,
 )
 from openiop.programs.models import Site
-from openiop.web.fields import date_field
+from openiop.ui.fields import date_field
 
 CLINICAL_ROLES = sorted(role.value for role, caps in ROLE_CAPS.items() if Cap.CLINICAL_VIEW in caps)
 

@@ -406,7 +406,7 @@ def episode_discharge(
 ) -> Episode:
     """Discharge the episode and end its open track enrollments on the discharge date; each seat
     freed is offered to its track's waitlist once the discharge commits (enrollment_end_at_discharge calls
-    admissions.services.waitlist_offer_freed_seats).
+    admissions.services.waitlist_offers.waitlist_offer_freed_seats).
 
     The patient stays on rosters up to and including the discharge date and leaves later ones.
     An open safety alert or an unassessed positive screen stops the discharge with the reason,

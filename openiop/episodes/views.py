@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from openiop.accounts.access import site_scope
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
@@ -25,8 +24,8 @@ from openiop.episodes.selectors import episode_get
 from openiop.measures.selectors import cssrs_recorded_after, safety_at_close
 from openiop.measures.services import safety_close_refusal
 from openiop.patients.selectors import patient_get
-from openiop.programs.models import Site
-from openiop.web.views_support import form_error, refusals, staff_view
+from openiop.programs.selectors import active_sites_in_scope
+from openiop.ui.views_support import form_error, refusals, staff_view
 
 
 @staff_view(Cap.EPISODE_MANAGE, patient_data=True)
@@ -35,11 +34,7 @@ def episode_open(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_get(
         actor=actor, patient_id=patient_id, cap=Cap.EPISODE_MANAGE, purpose="episode_open"
     )
-    sites = (
-        Site.objects.active()
-        .filter(site_scope(actor, field="id"))
-        .filter(organization_id=patient.organization_id)
-    )
+    sites = active_sites_in_scope(actor=actor, organization_id=patient.organization_id)
     staff = clinical_staff(patient.organization_id)
     initial = {"site": patient.site_id, "admission_date": local_today(patient.site.tz)}
     form = EpisodeOpenForm(request.POST or None, initial=initial, sites=sites, staff=staff)

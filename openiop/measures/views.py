@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from openiop.accounts.access import pick_site
 from openiop.accounts.domain import Cap
 from openiop.attendance.selectors import sites_for
-from openiop.audit.models import AuditAction
+from openiop.audit.choices import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
@@ -35,8 +35,8 @@ from openiop.measures.forms import (
 )
 from openiop.measures.models import MeasurementSchedule, PatientLink
 from openiop.programs.models import Site, Track
-from openiop.web.pdf import pdf_response
-from openiop.web.views_support import form_error, paginate, refusals, staff_view
+from openiop.ui.pdf import pdf_response
+from openiop.ui.views_support import form_error, paginate, refusals, staff_view
 
 
 def _site_choice(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:

@@ -11,7 +11,7 @@ from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.notes.models import NoteFormat
 from openiop.treatment.models import PlanObjective
-from openiop.web.fields import date_field
+from openiop.ui.fields import date_field
 
 
 class ObjectiveChoice(forms.ModelMultipleChoiceField):

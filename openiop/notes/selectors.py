@@ -17,13 +17,13 @@ from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
 from openiop.attendance.choices import ATTENDED_STATUSES
 from openiop.attendance.models import Attendance
+from openiop.attendance.selectors import session_attendance
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.notes import domain
 from openiop.notes.models import NoteAddendum, NoteKind, NoteSection, NoteStatus, ProgressNote
-from openiop.notes.services import session_attendance
 from openiop.patients.models import Patient
 from openiop.patients.selectors import patient_match
 from openiop.programs.models import GroupSession

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from openiop.accounts.access import require, require_patient, require_site
 from openiop.accounts.domain import Cap
 from openiop.attendance.choices import ATTENDED_STATUSES, AttendanceStatus
 from openiop.attendance.models import Attendance
+from openiop.attendance.selectors import session_attendance
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_denied, audit_record, audit_record_many
 from openiop.core.actor import Actor
@@ -136,15 +137,6 @@ def _audit_note(by: Actor, note: ProgressNote, action: str, detail: dict[str, An
 
 
 # --- group notes ---------------------------------------------------------------------------------
-def session_attendance(session: GroupSession) -> QuerySet[Attendance]:
-    """Every attendance row of a session (absent ones too), by name, with the patient."""
-    return (
-        Attendance.objects.filter(session=session)
-        .select_related("patient")
-        .order_by("patient__legal_last_name", "patient__legal_first_name", "id")
-    )
-
-
 def attendees(session: GroupSession) -> list[Attendance]:
     """The members who attended (present, late or left early), by name; absent members get none."""
     return list(

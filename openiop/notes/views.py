@@ -24,9 +24,9 @@ from openiop.notes.forms import AddendumForm, GroupNoteForm, IndividualNoteForm
 from openiop.notes.models import NoteFormat, NoteKind, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
 from openiop.programs.models import GroupSession
-from openiop.web.fields import parse_id
-from openiop.web.pdf import pdf_response
-from openiop.web.views_support import paginate, refusals, staff_view
+from openiop.ui.fields import parse_id
+from openiop.ui.pdf import pdf_response
+from openiop.ui.views_support import paginate, refusals, staff_view
 
 MAX_TEXT = 4000
 
@@ -250,7 +250,7 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
                 response["HX-Redirect"] = target
                 return response
             return redirect(target)
-    # A refusal is answered with the form and its message; htmx swaps 409/422 (web/base.html).
+    # A refusal is answered with the form and its message; htmx swaps 409/422 (ui/base.html).
     error, error_field, status = refusal.message, refusal.field, refusal.status
     screen = selectors.group_note_screen(actor=actor, session_id=session_id)
     context = _group_context(request, screen, posted=True, error=error, error_field=error_field)
@@ -409,7 +409,7 @@ def individual_note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
         return redirect("notes:detail", note_id=note.pk)
     if note.author_id != request.user.pk:
         return render(
-            request, "web/denied.html", {"message": "Only the author can edit a draft."}, status=403
+            request, "ui/denied.html", {"message": "Only the author can edit a draft."}, status=403
         )
     return _individual(request, actor, view.sections[0].episode, note)
 

@@ -165,7 +165,7 @@ def page_shell(request: HttpRequest, name: str, render: Callable[[str], str]) ->
 def cached_page(view: ViewFunc, *, patient_kwarg: str | None = None) -> ViewFunc:
     """`view` served from the cache while its sites' data is unchanged (see module doc).
 
-    Applied by web.views_support.staff_view(cache=True), inside its login and capability checks;
+    Applied by ui.views_support.staff_view(cache=True), inside its login and capability checks;
     never on its own. `patient_kwarg` names the URL argument of a page about one patient, whose
     episodes at other sites the page may show too.
     """

@@ -11,7 +11,7 @@ from openiop.core.dates import DateKind
 from openiop.patients.models import Patient, PatientContact
 from openiop.patients.services import CONTACT_FIELDS, PATIENT_FIELDS
 from openiop.programs.models import Site
-from openiop.web.fields import date_field
+from openiop.ui.fields import date_field
 
 
 class PatientSearchForm(forms.Form):

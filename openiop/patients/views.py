@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from openiop.accounts.access import site_scope
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
@@ -22,8 +23,11 @@ from openiop.patients.forms import (
     PatientSearchForm,
 )
 from openiop.patients.matching import Person
-from openiop.programs.models import Site
-from openiop.web.views_support import paginate, refusals, staff_view
+from openiop.programs.selectors import active_sites_in_scope
+from openiop.ui.views_support import paginate, refusals, staff_view
+
+if TYPE_CHECKING:
+    from openiop.programs.models import Site
 
 
 @staff_view(Cap.PATIENT_DEMOGRAPHICS, patient_data=True)
@@ -40,9 +44,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def _registration_sites(actor: Actor) -> QuerySet[Site]:
     user = actor.user
     assert user is not None
-    sites = Site.objects.active().filter(site_scope(actor, field="id"))
-    if user.organization_id is not None:
-        sites = sites.filter(organization_id=user.organization_id)
+    sites = active_sites_in_scope(actor=actor, organization_id=user.organization_id)
     return sites.select_related("organization").order_by("name")
 
 

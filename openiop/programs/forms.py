@@ -11,7 +11,7 @@ from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.programs.choices import AgeBand, BlockKind, SessionKind, Weekday
 from openiop.programs.models import Room, Site, Track
-from openiop.web.fields import WeekField, date_field
+from openiop.ui.fields import WeekField, date_field
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from openiop.accounts.access import check_for, get_for, require, require_site
+from openiop.accounts.access import check_for, get_for, require, require_site, site_scope
 from openiop.accounts.access import visible_sites as access_visible_sites
 from openiop.accounts.domain import ROLE_CAPS, Cap
 from openiop.accounts.models import User
@@ -36,6 +36,15 @@ from openiop.programs.services import closure_affected_sessions, session_manage_
 def visible_sites(*, actor: Actor, for_new_work: bool = False) -> QuerySet[Site]:
     """The sites the actor may see: accounts.access.visible_sites, the one definition."""
     return access_visible_sites(actor, for_new_work=for_new_work)
+
+
+def active_sites_in_scope(*, actor: Actor, organization_id: int | None = None) -> QuerySet[Site]:
+    """The active sites the actor works at (site_scope), of one organization when given: the
+    choices of a form that starts work at a site (registering a patient, opening an episode)."""
+    sites = Site.objects.active().filter(site_scope(actor, field="id"))
+    if organization_id is not None:
+        sites = sites.filter(organization_id=organization_id)
+    return sites
 
 
 def actor_organization(*, actor: Actor) -> Organization | None:

@@ -35,7 +35,7 @@ from openiop.programs.forms import (
     TrackSearchForm,
 )
 from openiop.programs.models import Site
-from openiop.web.views_support import paginate, refusals, staff_view
+from openiop.ui.views_support import paginate, refusals, staff_view
 
 
 def attendance_session_path(session_id: int) -> str:

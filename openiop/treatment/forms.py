@@ -11,7 +11,7 @@ from openiop.accounts.models import User
 from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
 from openiop.treatment.models import GoalStatus, Modality, ReferralKind, SignerRole
-from openiop.web.fields import IdField, date_field
+from openiop.ui.fields import IdField, date_field
 
 
 def _area(label: str, required: bool = False, rows: int = 3, **kw: Any) -> forms.CharField:

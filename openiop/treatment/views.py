@@ -37,9 +37,9 @@ from openiop.treatment.models import (
     SummaryStatus,
     TreatmentPlan,
 )
-from openiop.web.fields import parse_id
-from openiop.web.pdf import pdf_response
-from openiop.web.views_support import paginate, refusals, staff_view
+from openiop.ui.fields import parse_id
+from openiop.ui.pdf import pdf_response
+from openiop.ui.views_support import paginate, refusals, staff_view
 
 
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)

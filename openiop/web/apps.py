@@ -2,12 +2,7 @@ from django.apps import AppConfig
 
 
 class WebConfig(AppConfig):
+    """The roof: the home page and the health check. It may import any app; no app imports it."""
+
     name = "openiop.web"
     label = "web"
-
-    def ready(self) -> None:
-        from django.urls import register_converter
-
-        from openiop.web.converters import IdConverter
-
-        register_converter(IdConverter, "id")

@@ -1,7 +1,7 @@
 """Every write of admissions goes through these functions: one doorway each, audited.
 
 One module per step of the way in: inquiries, assessment (pre-screen, tasks and the
-level-of-care assessment), admission, waitlist and intake_packet; common holds the steps they
+level-of-care assessment), admission, waitlist (taking a seat), waitlist_offers (offering one) and intake_packet; common holds the steps they
 share with billing's services (the inquiry check, its lock, stage and audit entry).
 """
 
@@ -33,9 +33,9 @@ from openiop.admissions.services.intake_packet import (
     document_text_for,
     release_add,
 )
-from openiop.admissions.services.waitlist import (
+from openiop.admissions.services.waitlist import waitlist_accept
+from openiop.admissions.services.waitlist_offers import (
     next_session_date,
-    waitlist_accept,
     waitlist_offer_freed_seats,
     waitlist_offer_seats,
 )

@@ -20,7 +20,7 @@ from openiop.admissions.services.common import (
     set_stage,
 )
 from openiop.admissions.services.intake_packet import open_packet
-from openiop.admissions.services.waitlist import next_session_date, track_full_on
+from openiop.admissions.services.waitlist_offers import next_session_date, track_full_on
 from openiop.audit.models import AuditAction
 from openiop.core import clock
 from openiop.core.actor import Actor

@@ -17,7 +17,7 @@ from openiop.audit.models import AuditEntry
 from openiop.billing import services
 from openiop.billing.models import Payer
 from openiop.billing.tests.test_services import VERIFIED
-from openiop.web.views_support import PAGE_SIZE
+from openiop.ui.views_support import PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 

@@ -146,7 +146,7 @@ def enrollment_end(
 
     The patient stays on rosters up to and including end_date and leaves later ones. An enrollment
     that already ends later may be ended earlier (a discharge). The seat it frees is offered to the
-    track's waitlist once this commits (admissions.services.waitlist_offer_freed_seats). Raises RuleViolation for a blank
+    track's waitlist once this commits (admissions.services.waitlist_offers.waitlist_offer_freed_seats). Raises RuleViolation for a blank
     reason, an end before the start, or an enrollment already ended by then; NotPermitted (audited)
     without Cap.EPISODE_MANAGE or for a patient at another site.
     """
@@ -199,8 +199,10 @@ def enrollment_end_at_discharge(
                 "reason": reason,
             },
         )
-    # Imported here: admissions builds on this module (an admission starts an enrollment).
-    from openiop.admissions.services import waitlist_offer_freed_seats
+    # The explicit call that offers the freed seat. Imported here, not at the top: waitlist_offers
+    # itself imports no services (no cycle between files), but importing it runs the package
+    # openiop.admissions.services, whose admission module builds on this package.
+    from openiop.admissions.services.waitlist_offers import waitlist_offer_freed_seats
 
     waitlist_offer_freed_seats(track=current.track, freed_by=f"enrollment {current.pk} ended")
     enrollment.end_date, enrollment.end_reason = current.end_date, current.end_reason

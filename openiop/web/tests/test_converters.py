@@ -1,4 +1,4 @@
-"""Record ids in URL paths: `<id:...>` (web.converters) in every urls.py."""
+"""Record ids in URL paths: `<id:...>` (ui.converters) in every urls.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.urls import Resolver404, get_resolver, resolve
 
-from openiop.web.converters import IdConverter
+from openiop.ui.converters import IdConverter
 from openiop.web.tests.test_audit_coverage import _patterns
 
 

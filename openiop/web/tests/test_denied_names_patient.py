@@ -14,8 +14,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from openiop.audit.models import AuditEntry
+from openiop.ui.url_patients import NOT_PATIENT_RECORDS, RECORD_PATIENTS, url_patients
 from openiop.web.tests.test_audit_coverage import patient_data_urls
-from openiop.web.url_patients import NOT_PATIENT_RECORDS, RECORD_PATIENTS, url_patients
 
 RECORD_URLS = [
     (name, kwargs)
@@ -31,7 +31,7 @@ def test_every_url_argument_of_a_patient_data_page_is_known():
             for k in kwargs
             if k != "patient_id" and k not in RECORD_PATIENTS and k not in NOT_PATIENT_RECORDS
         ]
-        assert not unknown, f"{name}: say in web.url_patients which patient {unknown} concern"
+        assert not unknown, f"{name}: say in ui.url_patients which patient {unknown} concern"
 
 
 def test_each_record_argument_resolves_to_the_worlds_patient(world: Any):

@@ -19,7 +19,7 @@ from django.urls import path
 from openiop.config import urls as project_urls
 from openiop.core.errors import Conflict, DomainError, NotFound, NotPermitted, RuleViolation
 from openiop.testing import make_org, make_site, make_user
-from openiop.web.views_support import refusals, staff_view
+from openiop.ui.views_support import refusals, staff_view
 
 ERRORS: dict[str, DomainError] = {
     "rule": RuleViolation("The end date is before the start.", field="note"),
@@ -158,4 +158,4 @@ def test_no_view_module_catches_the_domain_error_tree_itself():
         for text in [m.read_text()]
         for found in EXCEPT_DOMAIN.finditer(text)
     ]
-    assert not offenders, f"use web.views_support.refusals instead: {offenders}"
+    assert not offenders, f"use ui.views_support.refusals instead: {offenders}"

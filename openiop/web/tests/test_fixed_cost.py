@@ -23,7 +23,7 @@ def test_jinja2_templates_are_compiled_once_and_never_rechecked_on_disk():
     env = engines["jinja2"].env  # type: ignore[attr-defined]
     assert settings.DEBUG is False and env.auto_reload is False
     assert env.cache is not None
-    assert env.get_template("web/base.html") is env.get_template("web/base.html")
+    assert env.get_template("ui/base.html") is env.get_template("ui/base.html")
 
 
 # On PostgreSQL the audit log reads the rows it has not shown before with its count (AuditLog.rows).
@@ -72,7 +72,7 @@ def test_url_reads_the_urlconf_once_per_request_and_follows_the_script_prefix(mo
     from django.test import RequestFactory
     from django.urls import get_script_prefix, reverse, set_script_prefix
 
-    from openiop.web import jinja2env
+    from openiop.ui import jinja2env
 
     reads: list[object] = []
     real = jinja2env.get_urlconf

@@ -2,7 +2,7 @@
 
 The endpoints are read from the templates (an hx-get/post/put/patch/delete whose address is a
 url('...')), so a new one fails here until it has a refusal case below. Whether htmx swaps a
-response is read from the htmx-config in web/base.html, matched the way htmx 2 matches its
+response is read from the htmx-config in ui/base.html, matched the way htmx 2 matches its
 responseHandling rules (the first rule whose code pattern is found in the status wins).
 """
 
@@ -44,7 +44,7 @@ def htmx_endpoints() -> set[str]:
 
 
 def htmx_swaps(status: int) -> bool:
-    base = (PACKAGE / "web/jinja2/web/base.html").read_text(encoding="utf-8")
+    base = (PACKAGE / "ui/jinja2/ui/base.html").read_text(encoding="utf-8")
     found = re.search(r"""<meta name="htmx-config" content='([^']+)'>""", base)
     assert found is not None, "base.html configures how htmx handles responses"
     for rule in json.loads(found.group(1))["responseHandling"]:

@@ -143,7 +143,7 @@ def test_the_audit_log_shows_each_entry_in_local_time_and_names_the_patient(
 
 
 def test_printed_pages_show_the_sites_local_time(client, clinic, monkeypatch):
-    from openiop.web import pdf
+    from openiop.ui import pdf
 
     # The PDF's HTML, as WeasyPrint would receive it.
     monkeypatch.setattr(

@@ -92,7 +92,7 @@ def _page_templates() -> list[Path]:
     found = []
     for p in sorted(root.glob("*/jinja2/**/*.html")):
         text = p.read_text()
-        if 'extends "web/print.html"' in text or p.name == "print.html":
+        if 'extends "ui/print.html"' in text or p.name == "print.html":
             continue
         found.append(p)
     return found

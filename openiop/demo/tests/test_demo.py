@@ -1,0 +1,111 @@
+"""`openiop demo`: a fictional clinic at every stage; the same seed gives the same clinic; loading
+twice keeps the data. Runs the real command in subprocesses against throwaway SQLite files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.demo_subprocess
+
+TODAY = "2026-03-12"  # a Thursday; the six past weeks cross the US daylight-saving change (8 Mar)
+
+
+def _load(tmp: Path, name: str, seed: int) -> Path:
+    db = tmp / f"{name}.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(OPENIOP_SQLITE_PATH=str(db), OPENIOP_VAR_DIR=str(tmp))
+    cmd = [sys.executable, "-m", "openiop.manage"]
+    subprocess.run([*cmd, "migrate", "-v0"], env=env, check=True)
+    out = subprocess.run(
+        [*cmd, "demo", "--seed", str(seed), "--today", TODAY],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "Demo clinic loaded" in out.stdout
+    again = subprocess.run([*cmd, "demo"], env=env, check=True, capture_output=True, text=True)
+    assert "keeping its data" in again.stdout
+    return db
+
+
+def _fingerprint(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            "SELECT p.mrn, p.legal_first_name, p.legal_last_name, p.date_of_birth, e.status, e.discharge_reason,"
+            " e.admission_date, a.status, a.minutes_attended, s.date FROM patients_patient p"
+            " JOIN episodes_episode e ON e.patient_id = p.id"
+            " LEFT JOIN attendance_attendance a ON a.episode_id = e.id"
+            " LEFT JOIN programs_groupsession s ON s.id = a.session_id ORDER BY p.mrn, s.starts_at"
+        ).fetchall()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def demo_dbs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    tmp = tmp_path_factory.mktemp("demo")
+    return _load(tmp, "a", 7), _load(tmp, "b", 7), _load(tmp, "c", 8)
+
+
+def test_same_seed_gives_the_same_clinic_and_another_seed_another(demo_dbs):
+    a, b, c = demo_dbs
+    assert _fingerprint(a) == _fingerprint(b)
+    assert _fingerprint(a) != _fingerprint(c)
+
+
+def test_the_demo_clinic_has_every_stage_and_discharge_reason(demo_dbs):
+    with sqlite3.connect(demo_dbs[0]) as con:
+        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+        assert q("SELECT count(*) FROM programs_site") == [(2,)]
+        assert q("SELECT count(*) FROM programs_track") == [(3,)]
+        staff = dict(q("SELECT role, count(*) FROM accounts_user GROUP BY role"))
+        assert sum(staff.values()) == 12 and set(staff) == {
+            "intake",
+            "clinician",
+            "case_manager",
+            "prescriber",
+            "billing",
+            "director",
+            "admin",
+            "auditor",
+        }
+        patients = q("SELECT count(*) FROM patients_patient")[0][0]
+        assert 40 <= patients <= 50
+        statuses = dict(q("SELECT status, count(*) FROM episodes_episode GROUP BY status"))
+        assert {"waitlisted", "active", "on_hold", "discharged"} <= set(statuses)
+        reasons = {
+            r
+            for (r,) in q(
+                "SELECT DISTINCT discharge_reason FROM episodes_episode WHERE status='discharged'"
+            )
+        }
+        assert reasons == {"completed", "transferred", "dropped_out", "terminated", "other"}
+        weeks = q(
+            "SELECT count(DISTINCT strftime('%Y-%W', date)) FROM programs_groupsession s"
+            " JOIN attendance_attendance a ON a.session_id = s.id"
+        )[0][0]
+        assert weeks >= 6
+        assert q("SELECT count(*) FROM programs_groupsession WHERE status='cancelled'")[0][0] > 0
+        assert q("SELECT count(*) FROM episodes_episode WHERE part2_protected")[0][0] > 0
+        names = {n for (n,) in q("SELECT legal_last_name FROM patients_patient")}
+        assert names <= set(__import__("openiop.demo.cast", fromlist=["LAST_NAMES"]).LAST_NAMES)
+
+
+def test_some_demo_weeks_fall_below_the_minimum(demo_dbs):
+    """Sum attended minutes per patient per week against the track minimum, as the ledger does."""
+    with sqlite3.connect(demo_dbs[0]) as con:
+        rows = con.execute(
+            "SELECT e.id, strftime('%Y-%W', s.date) AS wk, sum(a.minutes_attended), t.weekly_minimum_minutes"
+            " FROM attendance_attendance a JOIN programs_groupsession s ON s.id = a.session_id"
+            " JOIN episodes_episode e ON e.id = a.episode_id JOIN programs_track t ON t.id = s.track_id"
+            " GROUP BY e.id, wk"
+        ).fetchall()
+    below = [r for r in rows if r[2] < r[3]]
+    met = [r for r in rows if r[2] >= r[3]]
+    assert below and met
