@@ -140,7 +140,7 @@ def _fresh(name: str, patients: int) -> bool:
         and count[0] == patients
         and ahead
         and ahead[0]
-        and ahead[0] >= dt.date.today() + dt.timedelta(days=3)
+        and ahead[0] >= dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)  # synth's today
     )
 
 

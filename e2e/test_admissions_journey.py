@@ -15,13 +15,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from e2e.test_journeys import log_in
 from openiop.accounts.domain import Role
 from openiop.admissions.models import Inquiry
 from openiop.attendance.selectors import roster_episode_ids
 from openiop.programs.models import GroupSession
 from openiop.testing import make_block, make_org, make_room, make_site, make_track, make_user
-
-from .test_journeys import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

@@ -105,7 +105,7 @@ class AccessChangeForm(forms.Form):
 
 
 @admin.register(User)
-class StaffAdmin(SetupAdmin, UserAdmin):  # type: ignore[misc]
+class StaffAdmin(SetupAdmin, UserAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     form = StaffChangeForm
     add_form = StaffCreationForm
     list_display = ("username", "first_name", "last_name", "role", "is_active")

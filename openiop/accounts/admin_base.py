@@ -44,12 +44,12 @@ def may_set_up(request: HttpRequest) -> bool:
     return bool(
         user.is_authenticated
         and user.is_active
-        and user.can(Cap.STAFF_MANAGE)  # type: ignore[union-attr]
+        and user.can(Cap.STAFF_MANAGE)
         and middleware.is_mfa_verified(request)
     )
 
 
-class SetupAdminSite(OTPAdminSite):
+class SetupAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp ships no type hints
     """The admin site: OpenIOP's own login and two-factor pages, role-based entry."""
 
     def has_permission(self, request: HttpRequest) -> bool:

@@ -72,7 +72,7 @@ class StaffBackend(ModelBackend):
     only, so a change of sites takes effect on the user's next request.
     """
 
-    def get_user(self, user_id: Any) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: Any) -> User | None:
         try:
             pk = int(user_id)
         except (TypeError, ValueError):
@@ -98,7 +98,7 @@ class SessionStore(db.SessionStore):
     user_row: tuple[Any, ...] | None = None  # the user's columns, as _user_columns lists them
 
     @classmethod
-    def get_model_class(cls) -> type[StaffSession]:  # type: ignore[override]
+    def get_model_class(cls) -> type[StaffSession]:
         return StaffSession
 
     def create_model_instance(self, data: dict[str, Any]) -> StaffSession:

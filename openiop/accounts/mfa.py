@@ -66,7 +66,8 @@ def confirmed_device(user: User) -> TOTPDevice | None:
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    left: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return left
 
 
 def pending_device(*, user: User, device_id: object) -> tuple[TOTPDevice, bool]:
@@ -111,7 +112,7 @@ def _check(device: ThrottlingMixin, code: str, *, by: Actor, step: str, field: s
     model = type(device)
     matched = False
     with transaction.atomic():
-        locked = model.objects.select_for_update().get(pk=device.pk)  # type: ignore[attr-defined]
+        locked = model.objects.select_for_update().get(pk=device.pk)
         if locked.throttling_failure_count < FREE_WRONG_CODES:
             locked.throttling_failure_timestamp = None  # django-otp's wait starts after these
         allowed, data = locked.verify_is_allowed()

@@ -45,7 +45,7 @@ class StaffSessionMiddleware:
             return self.get_response(request)
         # Every time a staff page shows that belongs to no site (the set-up pages' included, whose
         # templates render after the view returns) is in the user's home zone.
-        with timezone.override(user.home_zone_name()):  # type: ignore[union-attr]
+        with timezone.override(user.home_zone_name()):
             response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "no-store")
         return response

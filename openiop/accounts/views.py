@@ -120,7 +120,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     passed two-factor; any other session goes to the code page and never sees a new key."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    device = mfa.confirmed_device(request.user)  # type: ignore[arg-type]
+    device = mfa.confirmed_device(request.user)
     if device is not None:
         if not middleware.is_mfa_verified(request):
             return _to_verify(request)
@@ -129,7 +129,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             "accounts/mfa_status.html",
             {
                 "device": device,
-                "codes_left": mfa.recovery_codes_left(request.user),  # type: ignore[arg-type]
+                "codes_left": mfa.recovery_codes_left(request.user),
             },
         )
     pending, created = _session_pending(request)
@@ -155,7 +155,7 @@ def mfa_replace(request: HttpRequest) -> HttpResponse:
     new one and one from the old one (or a recovery code) in the same form."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    if mfa.confirmed_device(request.user) is None:  # type: ignore[arg-type]
+    if mfa.confirmed_device(request.user) is None:
         return redirect("accounts:mfa_setup")
     verified = middleware.is_mfa_verified(request)
     if not verified:
@@ -195,7 +195,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     """Pass two-factor with a code from the authenticator app or a recovery code."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    if mfa.confirmed_device(request.user) is None:  # type: ignore[arg-type]
+    if mfa.confirmed_device(request.user) is None:
         return redirect(
             f"{reverse('accounts:mfa_setup')}?{urlencode({'next': _next_url(request)})}"
         )

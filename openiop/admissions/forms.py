@@ -93,7 +93,7 @@ class PublicInquiryForm(forms.Form):
     )
 
     def clean_phone(self) -> str:
-        phone = self.cleaned_data.get("phone", "")
+        phone: str = self.cleaned_data.get("phone", "")
         if phone and not all(ch.isdigit() or ch in " +-().ext" for ch in phone):
             raise forms.ValidationError("Use digits, spaces and + - ( ) only.")
         return phone
@@ -170,7 +170,8 @@ class PrescreenForm(forms.Form):
         return [1 if self.cleaned_data.get(f"cssrs_{n}") == "yes" else 0 for n in range(1, 8)]
 
     def yes(self, name: str) -> bool:
-        return self.cleaned_data[name] == "yes"
+        answer: str = self.cleaned_data[name]
+        return answer == "yes"
 
 
 class ScheduleForm(forms.Form):
@@ -230,7 +231,7 @@ class DecideForm(forms.Form):
 
 
 class AdmitForm(forms.Form):
-    track: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    track: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)
     date_of_birth = date_field("Date of birth", DateKind.BIRTH, required=False)
     sex = forms.ChoiceField(choices=Sex.choices, label="Sex assigned at birth")
 

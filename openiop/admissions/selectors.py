@@ -157,7 +157,7 @@ def pipeline_board(
                 inquiry=inquiry,
                 days_in_stage=pipeline.days_in_stage(inquiry.stage_entered_on, today),
                 overdue=pipeline.is_overdue(inquiry.next_action_date, today, inquiry.stage),
-                urgent_task=bool(inquiry.urgent_tasks),  # type: ignore[attr-defined]
+                urgent_task=bool(inquiry.urgent_tasks),
             )
         )
     closed = {s: 0 for s in (pipeline.ADMITTED, *pipeline.CLOSING_STAGES)}

@@ -19,7 +19,7 @@ class PayerForm(forms.Form):
 
 
 class CoverageForm(forms.Form):
-    payer: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    payer: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None)
     rank = forms.ChoiceField(choices=CoverageRank.choices)
     member_id = forms.CharField(max_length=60, required=False, label="Member ID")
     group_number = forms.CharField(max_length=60, required=False, label="Group number")

@@ -235,7 +235,7 @@ def _guideline(config: PovertyGuidelineYear) -> tuple[fees.PovertyGuideline, fee
                 base_amount=config.base_amount,
                 per_additional_person=config.per_additional_person,
             ),
-            fees.SlidingScale(bands=[tuple(b) for b in config.sliding_scale]),  # type: ignore[misc]
+            fees.SlidingScale(bands=[tuple(b) for b in config.sliding_scale]),
         )
     except (TypeError, ValueError) as exc:
         raise RuleViolation(

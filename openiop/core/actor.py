@@ -24,7 +24,9 @@ def client_address(request: HttpRequest) -> str:
     trusted = frozenset(getattr(settings, "TRUSTED_PROXIES", ()))
     if remote not in trusted:
         return remote
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded: list[str] = [
+        a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    ]
     for addr in reversed([a for a in forwarded if a]):
         if addr not in trusted:
             return addr[:64]
@@ -42,7 +44,7 @@ class Actor:
     def from_request(cls, request: HttpRequest, channel: str = "web") -> Actor:
         user = request.user if request.user.is_authenticated else None
         return cls(
-            user=user,  # type: ignore[arg-type]
+            user=user,
             channel=channel,
             client_addr=client_address(request),
             path=request.get_full_path()[:500],

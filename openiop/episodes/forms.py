@@ -33,8 +33,8 @@ def clinical_staff(organization_id: int | None) -> QuerySet[User]:
     return qs.order_by("last_name", "first_name")
 
 
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+class StaffChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]  # generic only in the stubs
+    def label_from_instance(self, obj: User) -> str:
         return f"{obj} ({obj.role_label})"
 
 

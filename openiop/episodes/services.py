@@ -36,10 +36,10 @@ if TYPE_CHECKING:
 
 
 def _choice(value: Any, choices: type[Any], field: str, what: str) -> str:
-    value = str(value or "")
-    if value not in choices.values:
+    text = str(value or "")
+    if text not in choices.values:
         raise RuleViolation(f"Choose a valid {what}.", code="invalid_choice", field=field)
-    return value
+    return text
 
 
 def _check_staff(user: User | None, field: str, what: str) -> None:

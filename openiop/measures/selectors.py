@@ -190,11 +190,12 @@ def patient_risk_level(patient_id: int) -> str:
 
 def _risk_events(qs: QuerySet[Any, Any], source: int, **columns: Any) -> QuerySet[Any, Any]:
     """One branch of patient_risk_levels' union: (source, patient_id, at, level, state) rows."""
-    return (
+    rows: QuerySet[Any, Any] = (
         qs.annotate(source=Value(source), **columns)
         .values_list("source", "patient_id", "at", "level", "state")
         .order_by()
     )
+    return rows
 
 
 def patient_risk_levels(patient_ids: list[int]) -> dict[int, str]:
@@ -638,7 +639,7 @@ def due_list(*, actor: Actor, site: Site, everyone: bool = False, q: str = "") -
         schedules[s.track_id].append(
             ScheduleRule(s.instrument, s.at_admission, s.every_days, s.at_discharge)
         )
-    done: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    done: dict[int, dict[str, list[dt.date]]] = defaultdict(lambda: defaultdict(list))
     for episode_id, instrument, at in Response.objects.filter(
         episode__in=[e.pk for e in rows_e]
     ).values_list("episode_id", "instrument", "administered_at"):

@@ -17,7 +17,7 @@ from openiop.attendance.selectors import sites_for
 from openiop.audit.choices import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
-from openiop.core.errors import NotFound
+from openiop.core.errors import NotFound, RuleViolation
 from openiop.core.submissions import completed
 from openiop.episodes.selectors import episode_get
 from openiop.measures import selectors, services
@@ -264,7 +264,7 @@ def plan_sign(request: HttpRequest, plan_id: int) -> HttpResponse:
     form = SignPlanForm(request.POST)
     with refusals(request, flash=True):
         if not form.is_valid():
-            raise services.RuleViolation("Reload the plan and sign again.")
+            raise RuleViolation("Reload the plan and sign again.")
         services.safety_plan_sign(
             plan=safety_plan,
             patient_agreed=form.cleaned_data["patient_agreed"],

@@ -14,8 +14,8 @@ from openiop.treatment.models import PlanObjective
 from openiop.ui.fields import date_field
 
 
-class ObjectiveChoice(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: PlanObjective) -> str:  # type: ignore[override]
+class ObjectiveChoice(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]  # generic only in the stubs
+    def label_from_instance(self, obj: PlanObjective) -> str:
         return f"{obj.text} (by {obj.target_date:%Y-%m-%d})"
 
 

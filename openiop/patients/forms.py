@@ -25,7 +25,7 @@ class PatientSearchForm(forms.Form):
     )
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
     date_of_birth = date_field(
         "Date of birth", DateKind.BIRTH, help_text="YYYY-MM-DD or MM/DD/YYYY"
     )
@@ -82,7 +82,7 @@ class PatientEditForm(PatientForm):
         pass
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
     class Meta:
         model = PatientContact
         fields = list(CONTACT_FIELDS)

@@ -16,13 +16,13 @@ from openiop.ui.fields import WeekField, date_field
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+class StaffChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]  # generic only in the stubs
+    def label_from_instance(self, obj: User) -> str:
         return str(obj)
 
 
-class RoomChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+class RoomChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]  # generic only in the stubs
+    def label_from_instance(self, obj: Room) -> str:
         return f"{obj.name} (seats {obj.capacity})"
 
 

@@ -4,9 +4,9 @@ appointments and enrollment. Each view parses input, calls one service or select
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -185,7 +185,7 @@ def block_series(request: HttpRequest, block_id: int) -> HttpResponse:
 # --- schedule -------------------------------------------------------------------------------
 
 
-def _default_site(request: HttpRequest, sites: Any) -> Site | None:
+def _default_site(request: HttpRequest, sites: QuerySet[Site]) -> Site | None:
     own = request.user.sites.order_by("name", "id").first()  # type: ignore[union-attr,misc]
     return own or sites.first()
 

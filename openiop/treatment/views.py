@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today, now
-from openiop.core.errors import NotFound
+from openiop.core.errors import NotFound, RuleViolation
 from openiop.episodes.forms import clinical_staff
-from openiop.treatment import selectors, services
+from openiop.treatment import domain, selectors, services
 from openiop.treatment.forms import (
     CopyGivenForm,
     GoalForm,
@@ -93,14 +93,14 @@ def _goal(plan: TreatmentPlan, goal_id: int) -> PlanGoal:
         for goal in problem.goals.all():
             if goal.pk == goal_id:
                 return goal
-    raise services.RuleViolation("That goal is not in this plan.", code="not_in_plan")
+    raise RuleViolation("That goal is not in this plan.", code="not_in_plan")
 
 
 def _problem(plan: TreatmentPlan, problem_id: int) -> PlanProblem:
     for problem in plan.problems.all():
         if problem.pk == problem_id:
             return problem
-    raise services.RuleViolation("That problem is not in this plan.", code="not_in_plan")
+    raise RuleViolation("That problem is not in this plan.", code="not_in_plan")
 
 
 def _apply(plan: TreatmentPlan, action: str, form: forms.Form, actor: Actor) -> str:
@@ -145,7 +145,7 @@ def _apply(plan: TreatmentPlan, action: str, form: forms.Form, actor: Actor) -> 
             plan=plan, role=d["role"], signer_name=d["signer_name"], by=actor
         )
         return f"{signature.get_role_display()} signature recorded."
-    raise services.RuleViolation("Unknown action.", code="unknown_action")
+    raise RuleViolation("Unknown action.", code="unknown_action")
 
 
 @staff_view(Cap.CLINICAL_VIEW, patient_data=True)
@@ -196,7 +196,7 @@ def plan_detail(request: HttpRequest, treatment_plan_id: int) -> HttpResponse:
         "episode": plan.episode,
         "forms": all_forms,
         "action": action,
-        "gaps": services.domain.plan_gaps(services.plan_outline(plan))
+        "gaps": domain.plan_gaps(services.plan_outline(plan))
         if plan.status == PlanStatus.DRAFT
         else [],
         "required": required,
@@ -293,7 +293,7 @@ def discharge_summary(request: HttpRequest, episode_id: int) -> HttpResponse:
                     services.discharge_summary_start(episode=view.episode, by=actor)
                     return redirect("treatment:discharge", episode_id=episode_id)
                 if summary is None:
-                    raise services.RuleViolation("Start the summary first.", code="no_summary")
+                    raise RuleViolation("Start the summary first.", code="no_summary")
                 if action == "refresh":
                     services.discharge_summary_refresh(summary=summary, by=actor)
                 elif action == "goal":

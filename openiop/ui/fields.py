@@ -66,7 +66,7 @@ class WeekField(forms.CharField):
         kwargs.setdefault("help_text", "e.g. 2026-W07")
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> IsoWeek | None:  # type: ignore[override]
+    def clean(self, value: Any) -> IsoWeek | None:
         text = (super().clean(value) or "").strip()
         if not text:
             return None

@@ -8,6 +8,7 @@ import pytest
 
 from openiop.accounts.domain import Role
 from openiop.core.actor import Actor
+from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import (
@@ -22,7 +23,7 @@ from openiop.testing import (
 )
 
 # A Monday three weeks back, so 'that week is finished' holds whatever day the suite runs.
-MONDAY = IsoWeek.of(dt.date.today()).previous().previous().previous().monday
+MONDAY = IsoWeek.of(local_today(dt.UTC)).previous().previous().previous().monday
 
 
 @dataclass

@@ -234,7 +234,7 @@ def test_the_same_instant_falls_in_different_weeks_in_different_clinics():
 
 def test_a_naive_start_is_refused():
     with pytest.raises(ValueError, match="aware"):
-        local_week(dt.datetime(2026, 3, 9, 9, 0), CHICAGO)
+        local_week(dt.datetime(2026, 3, 9, 9, 0), CHICAGO)  # noqa: DTZ001 (naive on purpose)
 
 
 @given(
@@ -291,14 +291,14 @@ def test_attendance_before_the_start_is_refused_with_the_local_start_and_its_zon
     ("now_utc", "allowed"),
     [
         # 9:00 on the spring-forward Sunday in Chicago is 14:00 UTC (CDT, UTC-5), not 15:00 (CST).
-        (dt.datetime(2026, 3, 8, 13, 59), False),
-        (dt.datetime(2026, 3, 8, 14, 0), True),
-        (dt.datetime(2026, 3, 8, 14, 30), True),  # would be refused if read as CST
+        (dt.datetime(2026, 3, 8, 13, 59, tzinfo=UTC), False),
+        (dt.datetime(2026, 3, 8, 14, 0, tzinfo=UTC), True),
+        (dt.datetime(2026, 3, 8, 14, 30, tzinfo=UTC), True),  # would be refused if read as CST
     ],
 )
 def test_the_start_is_compared_as_an_instant_across_the_daylight_saving_change(now_utc, allowed):
     starts = dt.datetime(2026, 3, 8, 9, 0, tzinfo=CHICAGO)
-    problem = not_started_problem(starts, now_utc.replace(tzinfo=UTC), CHICAGO)
+    problem = not_started_problem(starts, now_utc, CHICAGO)
     assert (problem == "") is allowed
     if not allowed:
         assert "Sun Mar 8, 2026 9:00 AM CDT" in problem
@@ -313,10 +313,13 @@ def test_a_late_evening_session_at_a_non_utc_site_is_shown_on_its_own_clock():
 
 
 def test_the_start_rule_refuses_naive_datetimes():
+    # The naive datetimes are the point of this test.
+    aware = dt.datetime(2026, 3, 8, 9, 0, tzinfo=UTC)
+    naive = dt.datetime(2026, 3, 8, 9, 0)  # noqa: DTZ001
     with pytest.raises(ValueError, match="aware"):
-        not_started_problem(dt.datetime(2026, 3, 8, 9, 0), dt.datetime.now(UTC), CHICAGO)
+        not_started_problem(naive, dt.datetime.now(UTC), CHICAGO)
     with pytest.raises(ValueError, match="aware"):
-        not_started_problem(dt.datetime(2026, 3, 8, 9, 0, tzinfo=UTC), dt.datetime.now(), CHICAGO)
+        not_started_problem(aware, dt.datetime.now(), CHICAGO)  # noqa: DTZ005
 
 
 def test_the_weekly_minimum_is_the_payers_where_it_sets_one_else_the_tracks():

@@ -15,15 +15,15 @@ from openiop.attendance.services import (
     attendance_mark_all_present,
     attendance_record,
 )
+from openiop.attendance.tests.conftest import MONDAY
 from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
+from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
 from openiop.core.errors import Conflict, NotPermitted, RuleViolation
 from openiop.episodes.models import Alert
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import make_site, make_user, postgresql_only
-
-from .conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -482,7 +482,7 @@ def test_two_first_writes_at_the_same_moment_one_saves_the_other_is_told(group):
 # --- no attendance before the session starts ------------------------------------------------------
 def _future_session(group, days=1):
     """A session of the group's track `days` from now (the roster holds both patients)."""
-    return group.add_session(dt.date.today() + dt.timedelta(days=days))
+    return group.add_session(local_today(group.site.tz) + dt.timedelta(days=days))
 
 
 def test_attendance_is_refused_before_the_session_starts_and_nothing_is_written(group):

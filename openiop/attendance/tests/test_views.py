@@ -11,13 +11,13 @@ from django.utils import timezone
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.attendance.services import attendance_record
+from openiop.attendance.tests.conftest import MONDAY
 from openiop.audit.models import AuditEntry
+from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
 from openiop.episodes.models import Alert
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import audit_links_query, make_site, make_user, page_query_count
-
-from .conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -513,7 +513,7 @@ def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(group, c
 
 
 def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
-    session = group.add_session(dt.date.today() + dt.timedelta(days=2))
+    session = group.add_session(local_today(group.site.tz) + dt.timedelta(days=2))
     client.force_login(group.clinician)
     response = client.post(_roster_url(session), {"action": "all_present"}, follow=True)
     body = response.content.decode()
@@ -522,7 +522,7 @@ def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
 
 
 def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(group, client):
-    session = group.add_session(dt.date.today() + dt.timedelta(days=2))
+    session = group.add_session(local_today(group.site.tz) + dt.timedelta(days=2))
     client.force_login(group.clinician)
     response = client.post(
         _roster_url(session),

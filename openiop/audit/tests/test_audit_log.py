@@ -10,6 +10,7 @@ from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
+from openiop.core.clock import local_today
 from openiop.testing import make_org, make_patient, make_site, make_user, postgresql_only
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,7 @@ def test_director_filters_the_log_by_patient_user_and_date(client, mfa_passed):
     response = client.get(reverse("audit:log"), {"user": "nurse.quill"})
     assert response.content.decode().count("<tr>") - 1 == 2
 
-    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    tomorrow = (local_today(site.tz) + dt.timedelta(days=2)).isoformat()
     response = client.get(reverse("audit:log"), {"date_from": tomorrow})
     assert "No audit entries match" in response.content.decode()
 

@@ -194,8 +194,8 @@ def test_escalation_after_the_configured_minutes_is_idempotent(clinic, monkeypat
     monkeypatch.setattr(services, "now", lambda: later)
     call_command("escalate_alerts")
     call_command("escalate_alerts")
-    alert.refresh_from_db()
-    assert (alert.escalated_to, alert.escalated_at) == (clinic.director, later)
+    escalated = SafetyAlert.objects.get(pk=alert.pk)
+    assert (escalated.escalated_to, escalated.escalated_at) == (clinic.director, later)
     assert (
         AuditEntry.objects.filter(
             object_type="safety_alert", detail__escalated_to=clinic.director.pk

@@ -12,9 +12,16 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from openiop.audit.models import AuditEntry
+from openiop.core.errors import RuleViolation
 from openiop.episodes.models import Episode
 from openiop.measures import services
-from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
+from openiop.measures.models import (
+    MeasurementSchedule,
+    PatientLink,
+    Response,
+    SafetyAlert,
+    SafetyPlan,
+)
 from openiop.testing import make_episode, make_patient, page_query_count
 
 
@@ -264,7 +271,7 @@ def test_a_plan_too_long_for_one_page_is_refused_naming_the_longest_step(logged_
     assert "must print on one page" in response.content.decode()
     plan.refresh_from_db()
     assert plan.status == "draft"
-    with pytest.raises(services.RuleViolation) as refused:
+    with pytest.raises(RuleViolation) as refused:
         services.safety_plan_sign(
             plan=plan,
             patient_agreed=True,
@@ -437,7 +444,7 @@ def test_clinician_makes_a_link_and_sees_it_once(logged_in, clinic):
     found = re.search(r"/measures/p/([^/\"]+)/", body)
     assert found is not None
     token = found.group(1)
-    assert token not in "".join(services.PatientLink.objects.values_list("token_hash", flat=True))
+    assert token not in "".join(PatientLink.objects.values_list("token_hash", flat=True))
     assert (
         logged_in.get(reverse("measures:patient_link", kwargs={"token": token})).status_code == 200
     )

@@ -172,7 +172,7 @@ def test_a_session_ending_after_midnight_utc_is_shown_on_the_sites_clock():
 
 def test_the_end_rule_refuses_naive_datetimes():
     with pytest.raises(ValueError, match="aware"):
-        domain.not_ended_problem(dt.datetime(2026, 3, 8, 12, 0), END, CHICAGO)
+        domain.not_ended_problem(dt.datetime(2026, 3, 8, 12, 0), END, CHICAGO)  # noqa: DTZ001 (naive on purpose)
 
 
 # --- the sentence rule -------------------------------------------------------------------------------

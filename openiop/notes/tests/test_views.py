@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
+from openiop.core.clock import local_today
 from openiop.notes import services
 from openiop.notes.models import NoteSection, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
@@ -202,7 +203,9 @@ def test_a_clinician_of_another_site_is_refused(clinic, client):
 
 def _late_world(clinic, n):
     for i in range(n):
-        session, _members = clinic.group(2, day=dt.date.today() - dt.timedelta(days=3 + i))
+        session, _members = clinic.group(
+            2, day=local_today(clinic.site.tz) - dt.timedelta(days=3 + i)
+        )
         if i % 2:
             services.group_note_save(
                 session=session,
@@ -232,7 +235,7 @@ def test_late_notes_page_query_count_does_not_grow(
 
 
 def _late_session(clinic, episode, days_ago):
-    session = clinic.session(dt.date.today() - dt.timedelta(days=days_ago))
+    session = clinic.session(local_today(clinic.site.tz) - dt.timedelta(days=days_ago))
     clinic.attend(session, episode)
     return session
 
@@ -397,7 +400,7 @@ def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_n
 
 def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(clinic, client):
     episode = clinic.patient("Sorrel", "Singleton")
-    day = dt.date.today() - dt.timedelta(days=3)
+    day = local_today(clinic.site.tz) - dt.timedelta(days=3)
     session = clinic.session(day, minutes=50, kind="individual", track=None, episode=episode)
     clinic.attend(session, episode, minutes=50)
     client.force_login(clinic.clinician)
@@ -529,7 +532,7 @@ def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved
 
 # --- no signature before the session ends; copied sentences named ---------------------------------
 def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_text(clinic, client):
-    session, members = clinic.group(2, day=dt.date.today() + dt.timedelta(days=1))
+    session, members = clinic.group(2, day=local_today(clinic.site.tz) + dt.timedelta(days=1))
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
     response = client.post(url, post_data(session, members, action="sign"), HTTP_HX_REQUEST="true")
@@ -546,7 +549,7 @@ def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the
     episode = clinic.patient("Sorrel", "Later")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (local_today(clinic.site.tz) + dt.timedelta(days=1)).isoformat()
     response = client.post(url, {**SOAP_NOTE, "date": tomorrow})
     html = response.content.decode()
     assert response.status_code == 422

@@ -144,7 +144,7 @@ def clinic():
 
 
 def kwargs_for(pattern: URLPattern, clinic: dict[str, Any]) -> dict[str, Any]:
-    names = list(pattern.pattern.converters)  # type: ignore[attr-defined]
+    names = list(pattern.pattern.converters)
     missing = [n for n in names if n not in clinic["kwargs"]]
     assert not missing, f"give the URL argument(s) {missing} a value in the clinic fixture"
     return {n: clinic["kwargs"][n] for n in names}
@@ -252,7 +252,7 @@ def test_every_cached_page_renders_again_after_a_change_at_its_site(
 
 def test_a_cached_page_about_one_patient_says_which_argument_names_them():
     for name, pattern in cached_pages():
-        names = set(pattern.pattern.converters) & PATIENT_KWARGS  # type: ignore[attr-defined]
+        names = set(pattern.pattern.converters) & PATIENT_KWARGS
         declared = pattern.callback.cache_patient_kwarg  # type: ignore[attr-defined]
         assert declared == (min(names) if names else None), name
 

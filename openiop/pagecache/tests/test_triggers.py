@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pytest
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
+from openiop.core.clock import local_today
 from openiop.pagecache.models import DataGeneration
 from openiop.pagecache.triggers import EXCLUDED_APPS, EXCLUDED_TABLES
 from openiop.programs.models import Enrollment
@@ -84,8 +84,9 @@ def test_an_attendance_row_counts_for_its_sessions_site_through_the_foreign_keys
     clinician = make_user(Role.CLINICIAN, sites=[site], org=org)
     track = make_track(site)
     episode = make_episode(make_patient(site))
-    Enrollment.objects.create(episode=episode, track=track, start_date=dt.date.today())
-    session = make_session(site, clinician, dt.date.today(), track=track, room=make_room(site))
+    today = local_today(site.tz)
+    Enrollment.objects.create(episode=episode, track=track, start_date=today)
+    session = make_session(site, clinician, today, track=track, room=make_room(site))
     before = generations()
     row = Attendance.objects.create(
         session=session,

@@ -27,6 +27,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 
+from openiop.core.clock import local_today
 from openiop.core.submissions import FIELD as SUBMISSION_FIELD
 from openiop.web.tests.test_audit_coverage import _patterns
 
@@ -147,7 +148,7 @@ def _plausible(kind: str, attrs: dict[str, str]) -> str:
         "hidden": "",
         "password": "",
         "search": "",
-        "date": dt.date.today().isoformat(),
+        "date": local_today(dt.UTC).isoformat(),
         "time": "10:00",
         "number": attrs.get("min") or "1",
         "email": "fuzz@example.org",

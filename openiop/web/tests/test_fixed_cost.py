@@ -70,19 +70,19 @@ def test_a_director_who_passed_two_factor_pays_one_device_check_more(client):
 
 def test_url_reads_the_urlconf_once_per_request_and_follows_the_script_prefix(monkeypatch):
     from django.test import RequestFactory
-    from django.urls import get_script_prefix, reverse, set_script_prefix
+    from django.urls import get_script_prefix, get_urlconf, reverse, set_script_prefix
 
     from openiop.ui import jinja2env
 
     reads: list[object] = []
-    real = jinja2env.get_urlconf
+    real = get_urlconf
 
     def counting_get_urlconf() -> object:
         reads.append(1)
         return real()
 
     monkeypatch.setattr(jinja2env, "get_urlconf", counting_get_urlconf)
-    template = engines["jinja2"].from_string(  # type: ignore[attr-defined]
+    template = engines["jinja2"].from_string(
         "{{ url('audit:log') }} {{ url('web:today') }} {{ url('audit:log') }}"
     )
     first = RequestFactory().get("/")

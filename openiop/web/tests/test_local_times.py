@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from openiop.accounts.domain import Role
 from openiop.audit.services import audit_record
+from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.dates import format_local
 from openiop.episodes.models import Alert
@@ -99,7 +100,8 @@ def _get(client: Any, user: Any, url: str, **params: Any) -> str:
     client.force_login(user)
     response = client.get(url, params)
     assert response.status_code == 200, url
-    return response.content.decode()
+    body: bytes = response.content
+    return body.decode()
 
 
 def test_late_notes_show_the_sites_local_time(client, clinic):
@@ -129,7 +131,7 @@ def test_the_audit_log_shows_each_entry_in_local_time_and_names_the_patient(
     about = clinic["at"]["note"] - dt.timedelta(minutes=18)  # minute 49
     nobody = about + dt.timedelta(minutes=4)  # minute 53: an entry naming no patient
     actor = Actor(user=clinic["director"])
-    real_now = services.now
+    real_now = clock.now
     monkeypatch.setattr(services, "now", lambda: about)
     audit_record(actor, action="view", patient_id=clinic["patient"].pk, object_type="chart")
     monkeypatch.setattr(services, "now", lambda: nobody)

@@ -16,6 +16,7 @@ from typing import Any, TextIO, cast
 from django.core.management.base import CommandError
 
 from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_number
+from openiop.core.clock import local_today
 from openiop.core.dates import DateKind
 from openiop.demo.synth.build import SYNTH_PASSWORD, build_network
 
@@ -51,7 +52,7 @@ class Command(ProjectCommand):
             bad.append("--weeks must be at most 104")
         if bad:
             raise CommandError("; ".join(bad), returncode=2)
-        today = options["today"] or dt.date.today()
+        today = options["today"] or local_today(dt.UTC)
         started = time.monotonic()
         self.stdout.write(
             f"Synthetic network: {options['sites']} sites, {options['patients']:,} patients, "
