@@ -1,7 +1,9 @@
 import datetime as dt
 import os
+from collections.abc import Iterator
 
 import pytest
+from django.core.cache.backends.base import BaseCache
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +39,7 @@ def _page_cache_off(settings):
 
 
 @pytest.fixture
-def page_cache(settings):
+def page_cache(settings) -> Iterator[BaseCache]:
     from django.core.cache import caches
 
     from openiop.pagecache.cache import CACHE_ALIAS

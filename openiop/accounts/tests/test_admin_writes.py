@@ -36,7 +36,7 @@ DOORWAYS: dict[str, str] = {
 
 
 @pytest.fixture
-def setup(mfa_passed):
+def setup(mfa_passed) -> dict[str, Any]:
     org = make_org()
     site = make_site(org, name="Riverbend (fictional)")
     return {

@@ -8,13 +8,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
+from openiop.programs.models import Organization, Site
 from openiop.testing import PASSWORD, make_org, make_site, make_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
+def clinic() -> tuple[Organization, Site]:
     org = make_org()
     return org, make_site(org, name="Maple Street (fictional)")
 

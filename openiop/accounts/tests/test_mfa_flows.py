@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts import mfa
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.audit.models import AuditEntry
 from openiop.testing import PASSWORD, make_org, make_site, make_user
 
@@ -29,7 +30,7 @@ CODES = re.compile(r"<li><code>([a-z2-7]{4}-[a-z2-7]{4})</code></li>")
 
 
 @pytest.fixture
-def director():
+def director() -> User:
     org = make_org()
     return make_user(Role.DIRECTOR, sites=[make_site(org)], org=org)
 

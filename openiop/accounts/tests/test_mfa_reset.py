@@ -18,13 +18,14 @@ from openiop.accounts.models import StaffSession
 from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
 from openiop.core.errors import NotPermitted, RuleViolation
+from openiop.programs.models import Organization, Site
 from openiop.testing import PASSWORD, make_org, make_site, make_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
+def clinic() -> tuple[Organization, Site]:
     org = make_org()
     return org, make_site(org)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.core.input_policy import NUL_REFUSED
 from openiop.patients.models import Patient
 from openiop.testing import make_org, make_patient, make_site, make_user
 
 
 @pytest.fixture
-def clerk(db):
+def clerk(db) -> tuple[User, Patient]:
     org = make_org()
     site = make_site(org)
     user = make_user(Role.INTAKE, sites=[site], org=org)

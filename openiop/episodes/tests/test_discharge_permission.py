@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.audit.models import AuditEntry
 from openiop.core.errors import NotPermitted
 from openiop.episodes.models import Episode
@@ -20,18 +21,18 @@ FORM = {"discharge_date": "2026-03-06", "reason": "completed", "note": "", "vers
 
 
 @pytest.fixture
-def colleague(clinic):
+def colleague(clinic) -> User:
     return make_user(Role.CLINICIAN, sites=[clinic.site], org=clinic.org)
 
 
 @pytest.fixture
-def own(clinic):
+def own(clinic) -> Episode:
     patient = make_patient(clinic.site, legal_first_name="Barnaby", legal_last_name="Thistlewick")
     return make_episode(patient, admission_date=ADMITTED, primary_clinician=clinic.clinician)
 
 
 @pytest.fixture
-def others(clinic, colleague):
+def others(clinic, colleague) -> Episode:
     patient = make_patient(
         clinic.site, legal_first_name="Clementine", legal_last_name="Quillfeather"
     )

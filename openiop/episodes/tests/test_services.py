@@ -14,6 +14,7 @@ from openiop.episodes.services import (
     episode_open,
     episode_set_status,
 )
+from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient, make_track
 
@@ -21,7 +22,7 @@ ADMITTED = dt.date(2026, 2, 2)
 
 
 @pytest.fixture
-def patient(clinic):
+def patient(clinic) -> Patient:
     return make_patient(clinic.site, legal_first_name="Barnaby", legal_last_name="Thistlewick")
 
 

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from openiop.audit.models import AuditEntry
 from openiop.episodes.models import Episode
+from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient, make_track
 
@@ -12,12 +13,12 @@ ADMITTED = dt.date(2026, 2, 2)
 
 
 @pytest.fixture
-def patient(clinic):
+def patient(clinic) -> Patient:
     return make_patient(clinic.site, legal_first_name="Barnaby", legal_last_name="Thistlewick")
 
 
 @pytest.fixture
-def episode(patient):
+def episode(patient) -> Episode:
     return make_episode(patient, admission_date=ADMITTED, focus="substance_use")
 
 

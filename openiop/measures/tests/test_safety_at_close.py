@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.audit.models import AuditEntry
 from openiop.core.errors import NotPermitted, RuleViolation
 from openiop.episodes.models import Episode
@@ -37,7 +38,7 @@ def _item9(clinic, episode=None, by=None):
 
 
 @pytest.fixture
-def manager(clinic):
+def manager(clinic) -> User:
     """A case manager: discharges episodes and may acknowledge alerts."""
     return make_user(Role.CASE_MANAGER, sites=[clinic.site], org=clinic.site.organization)
 

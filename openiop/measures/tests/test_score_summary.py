@@ -10,6 +10,7 @@ from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
 from openiop.core.errors import NotPermitted
+from openiop.episodes.models import Episode
 from openiop.measures.domain import REGISTRY
 from openiop.measures.models import Response
 from openiop.measures.selectors import score_summary_for_episode
@@ -34,7 +35,7 @@ def _response(episode, key, answers, day):
 
 
 @pytest.fixture
-def episode(db):
+def episode(db) -> Episode:
     site = make_site(make_org())
     return make_episode(make_patient(site))
 

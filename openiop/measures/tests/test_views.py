@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -19,7 +20,7 @@ from openiop.testing import make_episode, make_patient, page_query_count
 
 
 @pytest.fixture
-def logged_in(client, clinic):
+def logged_in(client, clinic) -> Client:
     client.force_login(clinic.clinician)
     return client
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.django_db, postgresql_only("pages are cached on Postgr
 
 
 @pytest.fixture
-def clinic():
+def clinic() -> dict[str, Any]:
     org = make_org()
     site = make_site(org, name="Larkspur Hollow (fictional)")
     other = make_site(org, name="Quillmoor (fictional)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -85,7 +86,7 @@ def test_the_seven_pages_of_adr_12_are_found_as_cached():
 
 
 @pytest.fixture
-def clinic():
+def clinic() -> dict[str, Any]:
     """One site where every cached page shows Marigold Puddifoot; a second site with nothing."""
     org = make_org()
     site = make_site(org, name="Larkspur Hollow (fictional)")
@@ -176,7 +177,7 @@ def _last_entry() -> int:
 
 
 @pytest.fixture
-def counted(page_cache, monkeypatch):
+def counted(page_cache, monkeypatch) -> BaseCache:
     """The cache on; on SQLite, with the change counter (PostgreSQL triggers) a constant."""
     if connection.vendor != "postgresql":
         monkeypatch.setattr(cache, "enabled", lambda: True)

@@ -3,11 +3,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from openiop.audit.models import AuditEntry
+from openiop.patients.models import Patient
 from openiop.testing import make_episode, make_patient
 
 
 @pytest.fixture
-def zeph(clinic):
+def zeph(clinic) -> Patient:
     patient = make_patient(
         clinic.site, legal_first_name="Zephyrine", legal_last_name="Quillfeather", mrn="PG000101"
     )

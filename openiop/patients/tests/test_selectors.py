@@ -17,7 +17,7 @@ from openiop.testing import make_episode, make_patient
 
 
 @pytest.fixture
-def people(clinic):
+def people(clinic) -> dict[str, Patient]:
     return {
         "zeph": make_patient(
             clinic.site,

@@ -11,7 +11,7 @@ from openiop.testing import audit_links_query, make_episode, make_patient
 
 
 @pytest.fixture
-def zeph(clinic):
+def zeph(clinic) -> Patient:
     return make_patient(
         clinic.site,
         legal_first_name="Zephyrine",
@@ -22,7 +22,7 @@ def zeph(clinic):
 
 
 @pytest.fixture
-def far(clinic):
+def far(clinic) -> Patient:
     return make_patient(
         clinic.other_site, legal_first_name="Ignatius", legal_last_name="Farawayson"
     )

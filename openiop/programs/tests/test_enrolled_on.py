@@ -18,7 +18,7 @@ D = dt.date(2026, 3, 2)
 
 
 @pytest.fixture
-def enrollments(db):
+def enrollments(db) -> dict[str, Enrollment]:
     org = make_org()
     site = make_site(org)
     make_user(Role.CLINICIAN, sites=[site], org=org)
