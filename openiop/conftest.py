@@ -1,19 +1,25 @@
+from __future__ import annotations
+
 import datetime as dt
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.cache.backends.base import BaseCache
 
+if TYPE_CHECKING:
+    from pytest_django import DjangoDbBlocker, Settings
+
 
 @pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
+def _fast_password_hasher(settings: Settings) -> None:
     """Tests log in often; a fast hasher keeps the suite quick (production keeps PBKDF2)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
-def mfa_passed(monkeypatch):
+def mfa_passed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Treat every session as having passed TOTP, for tests about something else.
 
     Directors and administrators must pass two-factor; the login tests cover that path for real.
@@ -22,7 +28,7 @@ def mfa_passed(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> None:
     """The test database gets the page cache's counting triggers the way a deployment does: the
     step after migrate (openiop pagecache_triggers; nothing on SQLite)."""
     from django.core.management import call_command
@@ -32,14 +38,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _page_cache_off(settings):
+def _page_cache_off(settings: Settings) -> None:
     """Pages render afresh in tests, so a test sees what its own writes did and query counts pin
     the rendering path; openiop/pagecache/tests turn the cache on (the `page_cache` fixture)."""
     settings.OPENIOP_PAGE_CACHE = False
 
 
 @pytest.fixture
-def page_cache(settings) -> Iterator[BaseCache]:
+def page_cache(settings: Settings) -> Iterator[BaseCache]:
     from django.core.cache import caches
 
     from openiop.pagecache.cache import CACHE_ALIAS
@@ -51,7 +57,7 @@ def page_cache(settings) -> Iterator[BaseCache]:
 
 
 @pytest.fixture(autouse=True)
-def _clock_shift(monkeypatch):
+def _clock_shift(monkeypatch: pytest.MonkeyPatch) -> None:
     """OPENIOP_TEST_CLOCK_SHIFT_HOURS=N runs the suite N hours from now (django.utils.timezone.now,
     which core.clock reads), to find tests that pass only at some hours of the day: sessions
     'today at 10:00' are in the future before 10:00 and in the past after it."""

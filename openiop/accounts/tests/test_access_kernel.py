@@ -3,7 +3,7 @@ one "load this record for this actor, for this purpose" that checks and audits."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +24,9 @@ from openiop.programs.models import Site
 from openiop.programs.selectors import visible_sites as programs_visible_sites
 from openiop.testing import make_org, make_patient, make_site, make_user
 
+if TYPE_CHECKING:
+    from pytest_django import DjangoAssertNumQueries
+
 
 @pytest.fixture
 def far(staff: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +36,9 @@ def far(staff: dict[str, Any]) -> dict[str, Any]:
     return {"org": org, "site": site, "patient": make_patient(site)}
 
 
-def test_a_director_sees_every_site_of_their_organization_only(staff, far):
+def test_a_director_sees_every_site_of_their_organization_only(
+    staff: dict[str, Any], far: dict[str, Any]
+) -> None:
     actor = Actor(staff["director"])
     mine = {staff["site"].pk, staff["other"].pk}
     assert visible_site_ids(actor) == mine
@@ -43,13 +48,15 @@ def test_a_director_sees_every_site_of_their_organization_only(staff, far):
     assert not Patient.objects.filter(site_scope(actor)).filter(pk=far["patient"].pk).exists()
 
 
-def test_a_clinician_sees_the_sites_they_work_at(staff):
+def test_a_clinician_sees_the_sites_they_work_at(staff: dict[str, Any]) -> None:
     actor = Actor(staff["clinician"])
     assert visible_site_ids(actor) == {staff["site"].pk}
     assert [s.pk for s in visible_sites(actor)] == [staff["site"].pk]
 
 
-def test_require_site_refuses_another_organizations_site_and_audits(staff, far):
+def test_require_site_refuses_another_organizations_site_and_audits(
+    staff: dict[str, Any], far: dict[str, Any]
+) -> None:
     actor = Actor(staff["director"])
     require_site(actor, staff["other"], Cap.SCHEDULE_MANAGE, object_type="track")
     for site in (far["site"], far["site"].pk):
@@ -63,14 +70,16 @@ def test_require_site_refuses_another_organizations_site_and_audits(staff, far):
     )
 
 
-def test_require_site_refuses_a_role_without_the_capability(staff):
+def test_require_site_refuses_a_role_without_the_capability(staff: dict[str, Any]) -> None:
     with pytest.raises(NotPermitted, match="Your role"):
         require_site(
             Actor(staff["billing"]), staff["site"], Cap.SCHEDULE_MANAGE, object_type="track"
         )
 
 
-def test_get_for_loads_checks_and_audits_naming_the_patient(staff, django_assert_num_queries):
+def test_get_for_loads_checks_and_audits_naming_the_patient(
+    staff: dict[str, Any], django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     patient = make_patient(staff["site"])
     actor = Actor(staff["clinician"])
     staff["clinician"].site_ids()  # the request's session query reads these (accounts.backends)
@@ -90,7 +99,9 @@ def test_get_for_loads_checks_and_audits_naming_the_patient(staff, django_assert
     assert (entry.action, entry.outcome, entry.patient_id) == ("view", "ok", patient.pk)
 
 
-def test_get_for_refuses_another_sites_patient_and_audits_naming_them(staff):
+def test_get_for_refuses_another_sites_patient_and_audits_naming_them(
+    staff: dict[str, Any],
+) -> None:
     patient = make_patient(staff["other"])
     with pytest.raises(NotPermitted):
         get_for(
@@ -106,7 +117,7 @@ def test_get_for_refuses_another_sites_patient_and_audits_naming_them(staff):
     assert (entry.outcome, entry.patient_id) == ("denied", patient.pk)
 
 
-def test_get_for_raises_the_callers_not_found_for_a_missing_id(staff):
+def test_get_for_raises_the_callers_not_found_for_a_missing_id(staff: dict[str, Any]) -> None:
     with pytest.raises(NotFound, match="No such site"):
         get_for(
             Actor(staff["clinician"]),
@@ -119,6 +130,8 @@ def test_get_for_raises_the_callers_not_found_for_a_missing_id(staff):
         )
 
 
-def test_a_user_of_no_organization_with_all_sites_sees_every_site(staff, far):
+def test_a_user_of_no_organization_with_all_sites_sees_every_site(
+    staff: dict[str, Any], far: dict[str, Any]
+) -> None:
     admin = make_user(Role.ADMIN)
     assert {staff["site"].pk, far["site"].pk} <= visible_site_ids(Actor(admin))

@@ -35,7 +35,7 @@ def director() -> User:
     return make_user(Role.DIRECTOR, sites=[make_site(org)], org=org)
 
 
-def _login(client, user):
+def _login(client: Client, user):
     response = client.post(
         reverse("accounts:login"), {"username": user.username, "password": PASSWORD}
     )
@@ -47,7 +47,7 @@ def _code(device):
     return f"{totp(device.bin_key):06d}"
 
 
-def _next_window(device):
+def _next_window(device) -> None:
     """As if the authenticator moved on to its next code (a used code is never accepted twice)."""
     TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
     device.refresh_from_db()
@@ -57,7 +57,7 @@ def _wrong(device):
     return "000000" if _code(device) != "000000" else "111111"
 
 
-def _enrol(client, user):
+def _enrol(client: Client, user):
     """Log in and enrol through the pages. Returns the confirmed device and the recovery codes."""
     _login(client, user)
     page = client.get(reverse("accounts:mfa_setup"))
@@ -72,13 +72,13 @@ def _enrol(client, user):
     return pending, codes
 
 
-def _verified(client):
+def _verified(client: Client):
     return client.get(reverse("audit:log")).status_code == 200
 
 
 def test_a_password_alone_sees_no_new_key_and_cannot_replace_or_pass_with_another_device(
-    director,
-):
+    director: User,
+) -> None:
     real = TOTPDevice.objects.create(user=director, name="phone", confirmed=True)
     client = _login(Client(), director)
 
@@ -113,8 +113,8 @@ def test_a_password_alone_sees_no_new_key_and_cannot_replace_or_pass_with_anothe
 
 
 def test_replacing_with_a_code_from_the_current_authenticator_keeps_the_session_verified(
-    client, director
-):
+    client: Client, director: User
+) -> None:
     old, old_codes = _enrol(client, director)
     page = client.get(reverse("accounts:mfa_replace"))
     key = KEY.search(page.content.decode())
@@ -144,7 +144,9 @@ def test_replacing_with_a_code_from_the_current_authenticator_keeps_the_session_
     assert entry.detail["replaced"] == old.pk and entry.detail["proved_with"] == "authenticator"
 
 
-def test_replacing_with_a_recovery_code_uses_it_and_a_mistyped_new_code_does_not(client, director):
+def test_replacing_with_a_recovery_code_uses_it_and_a_mistyped_new_code_does_not(
+    client: Client, director: User
+) -> None:
     old, codes = _enrol(client, director)
     client.get(reverse("accounts:mfa_replace"))
     new = TOTPDevice.objects.get(user=director, confirmed=False)
@@ -164,7 +166,7 @@ def test_replacing_with_a_recovery_code_uses_it_and_a_mistyped_new_code_does_not
     assert entry.detail["proved_with"] == "recovery_code"
 
 
-def test_a_recovery_code_passes_two_factor_once(client, director):
+def test_a_recovery_code_passes_two_factor_once(client: Client, director: User) -> None:
     _enrol(client, director)
     codes = CODES.findall(client.post(reverse("accounts:mfa_recovery_codes")).content.decode())
 
@@ -184,7 +186,9 @@ def test_a_recovery_code_passes_two_factor_once(client, director):
     assert _verified(again)
 
 
-def test_new_recovery_codes_replace_the_old_set_and_need_a_verified_session(client, director):
+def test_new_recovery_codes_replace_the_old_set_and_need_a_verified_session(
+    client: Client, director: User
+) -> None:
     _, old_codes = _enrol(client, director)
     response = client.post(reverse("accounts:mfa_recovery_codes"))
     new_codes = CODES.findall(response.content.decode())
@@ -200,7 +204,9 @@ def test_new_recovery_codes_replace_the_old_set_and_need_a_verified_session(clie
     assert other.post(reverse("accounts:mfa_verify"), {"token": new_codes[0]}).status_code == 302
 
 
-def test_the_key_for_typing_by_hand_is_base32_and_a_code_from_it_enrols(client, director):
+def test_the_key_for_typing_by_hand_is_base32_and_a_code_from_it_enrols(
+    client: Client, director: User
+) -> None:
     _login(client, director)
     page = client.get(reverse("accounts:mfa_setup")).content.decode()
     match = KEY.search(page)
@@ -218,7 +224,7 @@ def test_the_key_for_typing_by_hand_is_base32_and_a_code_from_it_enrols(client, 
     assert AuditEntry.objects.filter(action="create", object_type="mfa_device").count() == 1
 
 
-def test_a_correct_code_right_after_a_wrong_one_is_accepted(client, director):
+def test_a_correct_code_right_after_a_wrong_one_is_accepted(client: Client, director: User) -> None:
     _login(client, director)
     client.get(reverse("accounts:mfa_setup"))
     pending = TOTPDevice.objects.get(user=director, confirmed=False)
@@ -237,7 +243,9 @@ def test_a_correct_code_right_after_a_wrong_one_is_accepted(client, director):
     assert _verified(later)
 
 
-def test_many_wrong_codes_in_a_row_still_make_the_next_try_wait(client, director):
+def test_many_wrong_codes_in_a_row_still_make_the_next_try_wait(
+    client: Client, director: User
+) -> None:
     device = TOTPDevice.objects.create(user=director, name="phone", confirmed=True)
     _login(client, director)
     for _ in range(mfa.FREE_WRONG_CODES):
@@ -260,7 +268,7 @@ def test_many_wrong_codes_in_a_row_still_make_the_next_try_wait(client, director
     assert _verified(client)
 
 
-def test_a_key_being_set_up_in_one_session_is_never_confirmed_from_another(director):
+def test_a_key_being_set_up_in_one_session_is_never_confirmed_from_another(director: User) -> None:
     first = _login(Client(), director)
     first.get(reverse("accounts:mfa_setup"))
     shown_to_first = TOTPDevice.objects.get(user=director, confirmed=False)

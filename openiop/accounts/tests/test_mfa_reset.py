@@ -30,7 +30,7 @@ def clinic() -> tuple[Organization, Site]:
     return org, make_site(org)
 
 
-def _login(client, user):
+def _login(client: Client, user):
     client.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
     return client
 
@@ -45,7 +45,9 @@ def _enrolled(user):
     return client
 
 
-def test_reset_removes_the_devices_ends_the_sessions_and_the_next_login_enrols(clinic):
+def test_reset_removes_the_devices_ends_the_sessions_and_the_next_login_enrols(
+    clinic: tuple[Organization, Site],
+) -> None:
     org, site = clinic
     admin_user = make_user(Role.ADMIN, org=org, sites=[site])
     director = make_user(Role.DIRECTOR, org=org, sites=[site])
@@ -67,7 +69,9 @@ def test_reset_removes_the_devices_ends_the_sessions_and_the_next_login_enrols(c
     assert response.url.startswith(reverse("accounts:mfa_setup"))
 
 
-def test_reset_refuses_ones_own_account_and_roles_without_staff_management(clinic):
+def test_reset_refuses_ones_own_account_and_roles_without_staff_management(
+    clinic: tuple[Organization, Site],
+) -> None:
     org, site = clinic
     director = make_user(Role.DIRECTOR, org=org, sites=[site])
     _enrolled(director)
@@ -84,7 +88,9 @@ def test_reset_refuses_ones_own_account_and_roles_without_staff_management(clini
     assert not AuditEntry.objects.filter(action="delete", object_type="mfa_device").exists()
 
 
-def test_the_admin_action_asks_for_confirmation_then_resets(clinic):
+def test_the_admin_action_asks_for_confirmation_then_resets(
+    clinic: tuple[Organization, Site],
+) -> None:
     org, site = clinic
     admin_user = make_user(Role.ADMIN, org=org, sites=[site], is_staff=True, is_superuser=True)
     director = make_user(Role.DIRECTOR, org=org, sites=[site])
@@ -110,7 +116,9 @@ def test_the_admin_action_asks_for_confirmation_then_resets(clinic):
     assert TOTPDevice.objects.filter(user=admin_user, confirmed=True).exists()
 
 
-def test_cli_resets_as_the_named_administrator_and_exits_2_when_refused(clinic):
+def test_cli_resets_as_the_named_administrator_and_exits_2_when_refused(
+    clinic: tuple[Organization, Site],
+) -> None:
     org, site = clinic
     admin_user = make_user(Role.ADMIN, org=org, sites=[site])
     director = make_user(Role.DIRECTOR, org=org, sites=[site])

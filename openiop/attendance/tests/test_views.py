@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
@@ -19,6 +20,9 @@ from openiop.testing import audit_links_query, make_site, make_user, page_query_
 
 from .conftest import MONDAY
 
+if TYPE_CHECKING:
+    from openiop.attendance.tests.conftest import Group
+
 pytestmark = pytest.mark.django_db
 
 
@@ -26,14 +30,14 @@ def _roster_url(session):
     return reverse("attendance:session", kwargs={"session_id": session.pk})
 
 
-def test_roster_page_lists_the_enrolled_patients(group, client):
+def test_roster_page_lists_the_enrolled_patients(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     body = client.get(_roster_url(group.sessions[0])).content.decode()
     assert "Pimpernel Applebough" in body and "Quintessa Bramblethorn" in body
     assert "0 of 2 recorded" in body
 
 
-def test_all_present_then_an_exception_without_javascript(group, client):
+def test_all_present_then_an_exception_without_javascript(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     url = _roster_url(group.sessions[0])
     assert client.post(url, {"action": "all_present"}).status_code == 302
@@ -53,7 +57,7 @@ def test_all_present_then_an_exception_without_javascript(group, client):
     assert (late.status, late.minutes_attended, late.comment) == ("late", 150, "bus was late")
 
 
-def test_htmx_row_post_returns_the_row_with_new_hours(group, client):
+def test_htmx_row_post_returns_the_row_with_new_hours(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     response = client.post(
         _roster_url(group.sessions[0]),
@@ -71,7 +75,7 @@ def test_htmx_row_post_returns_the_row_with_new_hours(group, client):
     assert "2.5 h" in body
 
 
-def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
+def test_a_bad_row_keeps_what_was_typed_and_says_why(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     response = client.post(
         _roster_url(group.sessions[0]),
@@ -118,7 +122,7 @@ def _urgent_admission_task(site, last_name: str, *, done: bool = False):
     )
 
 
-def _today_setup(group, n_sessions: int, n_patients: int):
+def _today_setup(group: Group, n_sessions: int, n_patients: int) -> None:
     today = timezone.localdate(timezone=group.site.tz)
     _urgent_admission_task(group.site, f"Taskholder{n_patients}")
     for _ in range(n_sessions):
@@ -146,11 +150,11 @@ def _today_setup(group, n_sessions: int, n_patients: int):
         )
 
 
-def _count_queries(client, url) -> int:
+def _count_queries(client: Client, url) -> int:
     return page_query_count(client, url)
 
 
-def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
+def test_today_page_query_count_is_pinned_and_does_not_grow(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     _today_setup(group, n_sessions=1, n_patients=1)
     small = _count_queries(client, reverse("web:today"))
@@ -162,7 +166,7 @@ def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
     assert small == large == 9 + audit_links_query()
 
 
-def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
+def test_roster_page_query_count_is_pinned_and_does_not_grow(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     session = group.sessions[0]
     small = _count_queries(client, _roster_url(session))
@@ -175,7 +179,9 @@ def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
     assert small == large == 9 + audit_links_query()
 
 
-def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, client):
+def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(
+    group: Group, client: Client
+) -> None:
     today = timezone.localdate(timezone=group.site.tz)
     group.add_session(today)
     Alert.objects.create(
@@ -193,7 +199,9 @@ def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, clien
     assert "Process group" in body and "Missed two in a row" not in body
 
 
-def test_today_lists_open_urgent_admissions_tasks_of_the_site(group, client, mfa_passed):
+def test_today_lists_open_urgent_admissions_tasks_of_the_site(
+    group: Group, client: Client, mfa_passed: None
+) -> None:
     """A high-risk pre-screen's urgent task shows on Today for staff who see admissions, with a
     link to the inquiry; done tasks and other sites' tasks do not."""
     task = _urgent_admission_task(group.site, "Nowbright")
@@ -210,7 +218,7 @@ def test_today_lists_open_urgent_admissions_tasks_of_the_site(group, client, mfa
     assert "Nowbright" not in body
 
 
-def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
+def test_below_hours_lists_finished_weeks_under_the_minimum(group: Group, client: Client) -> None:
     # The week of MONDAY is finished; Pimpernel attended 1 of 4 sessions, Quintessa all.
     for i, session in enumerate(group.sessions):
         attendance_record(
@@ -236,13 +244,13 @@ def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
     assert "Nobody below the minimum" in none and "nobodyhere" in none
 
 
-def test_below_hours_rejects_a_bad_week_and_keeps_it(group, client):
+def test_below_hours_rejects_a_bad_week_and_keeps_it(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     body = client.get(reverse("attendance:below_hours"), {"week": "next tuesday"}).content.decode()
     assert "is not an ISO week" in body and 'value="next tuesday"' in body
 
 
-def test_patient_hours_ledger_shows_weeks(group, client):
+def test_patient_hours_ledger_shows_weeks(group: Group, client: Client) -> None:
     for session in group.sessions[:2]:
         attendance_record(
             session=session, episode=group.episodes[0], status="present", by=group.actor
@@ -254,7 +262,9 @@ def test_patient_hours_ledger_shows_weeks(group, client):
     assert GroupSession.objects.count() == 4
 
 
-def test_viewing_a_roster_is_audited_naming_every_patient_shown(group, client):
+def test_viewing_a_roster_is_audited_naming_every_patient_shown(
+    group: Group, client: Client
+) -> None:
     client.force_login(group.clinician)
     client.get(_roster_url(group.sessions[0]))
     entry = AuditEntry.objects.get(object_type="session_roster", action="view")
@@ -263,7 +273,7 @@ def test_viewing_a_roster_is_audited_naming_every_patient_shown(group, client):
     }
 
 
-def test_a_clinician_of_another_site_cannot_open_the_roster(group, client):
+def test_a_clinician_of_another_site_cannot_open_the_roster(group: Group, client: Client) -> None:
     other = make_site(group.site.organization, name="Hilltop (fictional)")
     client.force_login(make_user(Role.CLINICIAN, sites=[other]))
     response = client.get(_roster_url(group.sessions[0]))
@@ -272,7 +282,7 @@ def test_a_clinician_of_another_site_cannot_open_the_roster(group, client):
     assert AuditEntry.objects.filter(object_type="session", outcome="denied").exists()
 
 
-def test_a_case_manager_sees_the_roster_but_cannot_record(group, client):
+def test_a_case_manager_sees_the_roster_but_cannot_record(group: Group, client: Client) -> None:
     client.force_login(make_user(Role.CASE_MANAGER, sites=[group.site]))
     url = _roster_url(group.sessions[0])
     body = client.get(url).content.decode()
@@ -281,7 +291,7 @@ def test_a_case_manager_sees_the_roster_but_cannot_record(group, client):
     assert not Attendance.objects.exists()
 
 
-def test_a_stale_row_edit_says_someone_else_changed_it(group, client):
+def test_a_stale_row_edit_says_someone_else_changed_it(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     session, episode = group.sessions[0], group.episodes[0]
     first = attendance_record(session=session, episode=episode, status="present", by=group.actor)
@@ -303,7 +313,9 @@ def test_a_stale_row_edit_says_someone_else_changed_it(group, client):
     assert Attendance.objects.get().status == "late"
 
 
-def test_acknowledging_an_alert_from_today_is_audited_and_ignores_a_foreign_next(group, client):
+def test_acknowledging_an_alert_from_today_is_audited_and_ignores_a_foreign_next(
+    group: Group, client: Client
+) -> None:
     alert = Alert.objects.create(
         patient=group.episodes[0].patient,
         episode=group.episodes[0],
@@ -321,7 +333,7 @@ def test_acknowledging_an_alert_from_today_is_audited_and_ignores_a_foreign_next
     assert client.get(url).status_code == 405
 
 
-def test_billing_cannot_acknowledge_an_alert(group, client):
+def test_billing_cannot_acknowledge_an_alert(group: Group, client: Client) -> None:
     alert = Alert.objects.create(
         patient=group.episodes[0].patient,
         episode=group.episodes[0],
@@ -336,20 +348,24 @@ def test_billing_cannot_acknowledge_an_alert(group, client):
     assert alert.status == "open"
 
 
-def test_today_without_sessions_says_so(group, client):
+def test_today_without_sessions_says_so(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     body = client.get(reverse("web:today")).content.decode()
     assert "No sessions at Riverbend (fictional) today." in body
     assert "No open alerts." in body
 
 
-def test_today_for_a_user_without_a_site_explains_why_it_is_empty(group, client):
+def test_today_for_a_user_without_a_site_explains_why_it_is_empty(
+    group: Group, client: Client
+) -> None:
     client.force_login(make_user(Role.CLINICIAN, sites=[]))
     body = client.get(reverse("web:today")).content.decode()
     assert "You are not assigned to a site yet." in body
 
 
-def test_today_offers_a_site_chooser_and_shows_the_chosen_site(group, client):
+def test_today_offers_a_site_chooser_and_shows_the_chosen_site(
+    group: Group, client: Client
+) -> None:
     other = make_site(group.site.organization, name="Hilltop (fictional)")
     clinician = make_user(Role.CLINICIAN, sites=[group.site, other])
     client.force_login(clinician)
@@ -357,7 +373,9 @@ def test_today_offers_a_site_chooser_and_shows_the_chosen_site(group, client):
     assert "Sessions at Hilltop (fictional)" in body and 'name="site"' in body
 
 
-def test_today_counts_recorded_against_the_roster(group, client, monkeypatch):
+def test_today_counts_recorded_against_the_roster(
+    group: Group, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = group.add_session(timezone.localdate(timezone=group.site.tz))
     Enrollment.objects.filter(episode__in=group.episodes).update(
         start_date=session.date - dt.timedelta(days=30)
@@ -372,7 +390,9 @@ def test_today_counts_recorded_against_the_roster(group, client, monkeypatch):
     assert "1 of 2 recorded" in body
 
 
-def test_the_patient_hours_page_is_audited_and_refused_at_another_site(group, client):
+def test_the_patient_hours_page_is_audited_and_refused_at_another_site(
+    group: Group, client: Client
+) -> None:
     patient_id = group.episodes[0].patient_id
     url = reverse("attendance:patient_hours", kwargs={"patient_id": patient_id})
     client.force_login(group.clinician)
@@ -384,7 +404,7 @@ def test_the_patient_hours_page_is_audited_and_refused_at_another_site(group, cl
     assert client.get(url).status_code == 403
 
 
-def test_below_hours_query_count_does_not_grow_with_patients(group, client):
+def test_below_hours_query_count_does_not_grow_with_patients(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     url = reverse("attendance:below_hours") + f"?week={IsoWeek.of(MONDAY)}"
     small = _count_queries(client, url)
@@ -396,7 +416,7 @@ def test_below_hours_query_count_does_not_grow_with_patients(group, client):
     assert small == large == 7 + audit_links_query()
 
 
-def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group):
+def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group: Group) -> None:
     import re
 
     from django.test import Client
@@ -431,7 +451,9 @@ def _row_version(body: str, episode) -> str:
     return found.group(1)
 
 
-def test_a_second_first_write_from_a_stale_roster_is_told_and_keeps_the_first(group, client):
+def test_a_second_first_write_from_a_stale_roster_is_told_and_keeps_the_first(
+    group: Group, client: Client
+) -> None:
     session, episode = group.sessions[0], group.episodes[0]
     colleague = Client()
     colleague.force_login(
@@ -458,7 +480,9 @@ def test_a_second_first_write_from_a_stale_roster_is_told_and_keeps_the_first(gr
 
 
 @pytest.mark.parametrize("version", [None, "", "abc", "-1"])
-def test_a_row_without_a_valid_version_is_refused_and_nothing_is_saved(group, client, version):
+def test_a_row_without_a_valid_version_is_refused_and_nothing_is_saved(
+    group: Group, client: Client, version: str | None
+) -> None:
     client.force_login(group.clinician)
     session, episode = group.sessions[0], group.episodes[0]
     recorded = attendance_record(session=session, episode=episode, status="present", by=group.actor)
@@ -472,7 +496,9 @@ def test_a_row_without_a_valid_version_is_refused_and_nothing_is_saved(group, cl
     assert (recorded.status, recorded.version) == ("present", 1)
 
 
-def test_a_tampered_patient_id_is_answered_on_the_roster_not_dropped(group, client):
+def test_a_tampered_patient_id_is_answered_on_the_roster_not_dropped(
+    group: Group, client: Client
+) -> None:
     client.force_login(group.clinician)
     url = _roster_url(group.sessions[0])
     data = {"episode_id": "999999", "version": 0, "status": "present"}
@@ -487,7 +513,9 @@ def test_a_tampered_patient_id_is_answered_on_the_roster_not_dropped(group, clie
     assert not Attendance.objects.exists()
 
 
-def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(group, client):
+def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(
+    group: Group, client: Client
+) -> None:
     client.force_login(group.clinician)
     session, episode = group.sessions[0], group.episodes[0]
     recorded = attendance_record(session=session, episode=episode, status="present", by=group.actor)
@@ -512,7 +540,9 @@ def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(group, c
     assert (recorded.status, recorded.minutes_attended) == ("present", 180)
 
 
-def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
+def test_all_present_on_a_future_session_shows_why_on_the_roster(
+    group: Group, client: Client
+) -> None:
     session = group.add_session(dt.date.today() + dt.timedelta(days=2))
     client.force_login(group.clinician)
     response = client.post(_roster_url(session), {"action": "all_present"}, follow=True)
@@ -521,7 +551,9 @@ def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
     assert not Attendance.objects.filter(session=session).exists()
 
 
-def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(group, client):
+def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(
+    group: Group, client: Client
+) -> None:
     session = group.add_session(dt.date.today() + dt.timedelta(days=2))
     client.force_login(group.clinician)
     response = client.post(

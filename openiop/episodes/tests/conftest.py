@@ -4,5 +4,5 @@ from openiop.patients.tests.clinic import Clinic, build_clinic
 
 
 @pytest.fixture
-def clinic(db) -> Clinic:
+def clinic(db: None) -> Clinic:
     return build_clinic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
@@ -19,6 +20,12 @@ from openiop.notes.services import SectionInput
 from openiop.notes.tests.conftest import INDIVIDUAL_TEXTS
 from openiop.notes.tests.test_services import _plan_with_objective, body
 from openiop.testing import audit_links_query, make_user, page_query_count
+
+if TYPE_CHECKING:
+    from django.test import Client
+    from pytest_django import DjangoAssertNumQueries, Settings
+
+    from openiop.notes.tests.conftest import Clinic
 
 
 def post_data(session, members, *, action="save", texts=None, version="0"):
@@ -40,7 +47,9 @@ def post_data(session, members, *, action="save", texts=None, version="0"):
     return data
 
 
-def test_group_note_screen_lists_attendees_and_not_absent_members(clinic, client):
+def test_group_note_screen_lists_attendees_and_not_absent_members(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     absent = clinic.patient("Vesper", "Absentia")
     clinic.attend(session, absent, status="absent_unexcused")
@@ -58,7 +67,9 @@ def test_group_note_screen_lists_attendees_and_not_absent_members(clinic, client
     }
 
 
-def test_htmx_save_returns_the_form_partial_and_sign_redirects(clinic, client):
+def test_htmx_save_returns_the_form_partial_and_sign_redirects(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -79,7 +90,9 @@ def test_htmx_save_returns_the_form_partial_and_sign_redirects(clinic, client):
     assert note.status == NoteStatus.SIGNED
 
 
-def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(clinic, client):
+def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     texts = [body(0), body(1), body(0)]
     client.force_login(clinic.clinician)
@@ -104,7 +117,7 @@ def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(clinic, cli
     assert section.similarity_flagged and section.similarity_reason == "Same exercise; reviewed."
 
 
-def _signed_group(clinic, size=3):
+def _signed_group(clinic: Clinic, size=3):
     session, members = clinic.group(size)
     note = services.group_note_save(
         session=session,
@@ -120,7 +133,9 @@ def _signed_group(clinic, size=3):
     return note, members
 
 
-def test_a_members_chart_view_print_and_export_show_no_other_member(clinic, client):
+def test_a_members_chart_view_print_and_export_show_no_other_member(
+    clinic: Clinic, client: Client
+) -> None:
     note, members = _signed_group(clinic)
     me = members[0]
     section = NoteSection.objects.get(note=note, episode=me)
@@ -154,7 +169,7 @@ def test_a_members_chart_view_print_and_export_show_no_other_member(clinic, clie
     ).exists()
 
 
-def test_addendum_after_signing_from_the_chart(clinic, client):
+def test_addendum_after_signing_from_the_chart(clinic: Clinic, client: Client) -> None:
     note, members = _signed_group(clinic)
     section = NoteSection.objects.get(note=note, episode=members[0])
     client.force_login(clinic.clinician)
@@ -175,7 +190,9 @@ def test_addendum_after_signing_from_the_chart(clinic, client):
         (Role.AUDITOR, False),
     ],
 )
-def test_who_may_read_a_members_note(clinic, client, role, allowed):
+def test_who_may_read_a_members_note(
+    clinic: Clinic, client: Client, role: Role, allowed: bool
+) -> None:
     note, members = _signed_group(clinic, size=2)
     section = NoteSection.objects.get(note=note, episode=members[0])
     user = make_user(role, sites=[clinic.site], org=clinic.org)
@@ -184,7 +201,7 @@ def test_who_may_read_a_members_note(clinic, client, role, allowed):
     assert response.status_code == (200 if allowed else 403)
 
 
-def test_a_clinician_of_another_site_is_refused(clinic, client):
+def test_a_clinician_of_another_site_is_refused(clinic: Clinic, client: Client) -> None:
     from openiop.testing import make_site
 
     note, members = _signed_group(clinic, size=2)
@@ -200,7 +217,7 @@ def test_a_clinician_of_another_site_is_refused(clinic, client):
     )
 
 
-def _late_world(clinic, n):
+def _late_world(clinic: Clinic, n) -> None:
     for i in range(n):
         session, _members = clinic.group(2, day=dt.date.today() - dt.timedelta(days=3 + i))
         if i % 2:
@@ -216,8 +233,11 @@ def _late_world(clinic, n):
 
 
 def test_late_notes_page_query_count_does_not_grow(
-    clinic, client, django_assert_max_num_queries, settings
-):
+    clinic: Clinic,
+    client: Client,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    settings: Settings,
+) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     client.force_login(clinic.clinician)
     _late_world(clinic, 2)
@@ -231,7 +251,7 @@ def test_late_notes_page_query_count_does_not_grow(
     assert html.count("Not started:") == 4 and html.count("Draft:") == 4
 
 
-def _late_session(clinic, episode, days_ago):
+def _late_session(clinic: Clinic, episode, days_ago):
     session = clinic.session(dt.date.today() - dt.timedelta(days=days_ago))
     clinic.attend(session, episode)
     return session
@@ -243,7 +263,9 @@ def _late_audited():
     return set(entry.patients.values_list("patient_id", flat=True))
 
 
-def test_late_notes_search_by_member_name_or_mrn(clinic, client, settings):
+def test_late_notes_search_by_member_name_or_mrn(
+    clinic: Clinic, client: Client, settings: Settings
+) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     wren = clinic.patient("Wrenna", "Pebblecroft")
     odal = clinic.patient("Odalys", "Marrowgate")
@@ -276,7 +298,7 @@ def test_late_notes_search_by_member_name_or_mrn(clinic, client, settings):
     assert everyone.count("Not started:") == 2 and everyone.count("Draft:") == 1
 
 
-def test_late_notes_empty_states(clinic, client, settings):
+def test_late_notes_empty_states(clinic: Clinic, client: Client, settings: Settings) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     client.force_login(clinic.clinician)
     url = reverse("notes:late")
@@ -288,7 +310,9 @@ def test_late_notes_empty_states(clinic, client, settings):
     assert "Not started:" not in html and "No late notes:" not in html
 
 
-def test_late_notes_search_pages_with_flat_queries(clinic, client, settings):
+def test_late_notes_search_pages_with_flat_queries(
+    clinic: Clinic, client: Client, settings: Settings
+) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     wren = clinic.patient("Wrenna", "Pebblecroft")
     other = clinic.patient("Odalys", "Marrowgate")
@@ -326,7 +350,7 @@ SOAP_NOTE = {
 }
 
 
-def test_individual_note_page_creates_and_signs(clinic, client):
+def test_individual_note_page_creates_and_signs(clinic: Clinic, client: Client) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -342,7 +366,9 @@ def test_individual_note_page_creates_and_signs(clinic, client):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client, method):
+def test_group_note_screen_query_count_does_not_grow_with_members(
+    clinic: Clinic, client: Client, method: str
+) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -376,7 +402,9 @@ def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client
 GROUP_NOTE_GET_QUERIES = 10 + audit_links_query()
 
 
-def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_num_queries):
+def test_group_note_screen_query_count_is_pinned(
+    clinic: Clinic, client: Client, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     session, members = clinic.group(10, day=dt.date(2026, 3, 3))
     clinic.attend(session, clinic.patient("Vesper", "Absentia"), status="absent_unexcused")
     objectives = [_plan_with_objective(e, clinic) for e in members[:4]]
@@ -395,7 +423,9 @@ def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_n
     assert html.count(" selected>") == 2 + len(objectives)
 
 
-def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(clinic, client):
+def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     day = dt.date.today() - dt.timedelta(days=3)
     session = clinic.session(day, minutes=50, kind="individual", track=None, episode=episode)
@@ -421,8 +451,8 @@ def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_i
 
 
 def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_same_draft(
-    clinic, client
-):
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Onceonly")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -454,7 +484,9 @@ def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_sa
     assert draft.status == NoteStatus.SIGNED
 
 
-def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
+def test_each_member_on_the_group_screen_shows_their_risk_level(
+    clinic: Clinic, client: Client
+) -> None:
     from openiop.measures.services import safety_alert_flag
 
     session, members = clinic.group(3)
@@ -473,7 +505,9 @@ def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
     assert risks == {members[0].pk: "none", members[1].pk: "high", members[2].pk: "none"}
 
 
-def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -492,7 +526,9 @@ def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(clinic
     assert draft.topic == "Coping with cravings"
 
 
-def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(clinic, client):
+def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -507,7 +543,9 @@ def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(cli
     assert ProgressNote.objects.get(session=session).topic == "Coping with cravings"
 
 
-def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved(
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Versionless")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -528,7 +566,9 @@ def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved
 
 
 # --- no signature before the session ends; copied sentences named ---------------------------------
-def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_text(clinic, client):
+def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_text(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(2, day=dt.date.today() + dt.timedelta(days=1))
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -541,8 +581,8 @@ def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_te
 
 
 def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the_form(
-    clinic, client
-):
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Later")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -555,7 +595,9 @@ def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the
     assert ProgressNote.objects.get(kind="individual").status == NoteStatus.DRAFT
 
 
-def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(clinic, client):
+def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(
+    clinic: Clinic, client: Client
+) -> None:
     from openiop.notes.tests.test_services import COPIED_SENTENCE
 
     session, members = clinic.group(3)
@@ -578,7 +620,9 @@ def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(clinic, 
 
 
 @pytest.mark.parametrize("fmt", ["", "zz-unknown"])
-def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(clinic, client, fmt):
+def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(
+    clinic: Clinic, client: Client, fmt: str
+) -> None:
     session, members = clinic.group(2)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -591,7 +635,9 @@ def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(clinic, cl
     assert not ProgressNote.objects.filter(session=session).exists()
 
 
-def test_group_note_text_longer_than_its_field_is_refused_not_cut(clinic, client):
+def test_group_note_text_longer_than_its_field_is_refused_not_cut(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(2)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -605,7 +651,9 @@ def test_group_note_text_longer_than_its_field_is_refused_not_cut(clinic, client
     assert not ProgressNote.objects.filter(session=session).exists()
 
 
-def test_a_nul_character_in_a_group_note_is_refused_and_nothing_is_saved(clinic, client):
+def test_a_nul_character_in_a_group_note_is_refused_and_nothing_is_saved(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(2)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache.backends.base import BaseCache
@@ -42,6 +42,9 @@ from openiop.testing import (
     make_user,
     postgresql_only,
 )
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +76,7 @@ def cached_pages() -> list[tuple[str, URLPattern]]:
 PAGES = [name for name, _ in cached_pages()]
 
 
-def test_the_seven_pages_of_adr_12_are_found_as_cached():
+def test_the_seven_pages_of_adr_12_are_found_as_cached() -> None:
     assert set(PAGES) >= {
         "web:today",
         "patients:chart",
@@ -177,7 +180,7 @@ def _last_entry() -> int:
 
 
 @pytest.fixture
-def counted(page_cache, monkeypatch) -> BaseCache:
+def counted(page_cache: BaseCache, monkeypatch: pytest.MonkeyPatch) -> BaseCache:
     """The cache on; on SQLite, with the change counter (PostgreSQL triggers) a constant."""
     if connection.vendor != "postgresql":
         monkeypatch.setattr(cache, "enabled", lambda: True)
@@ -187,8 +190,8 @@ def counted(page_cache, monkeypatch) -> BaseCache:
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_cached_page_is_served_from_the_cache_and_audited_like_a_render(
-    client, counted, clinic, name
-):
+    client: Client, counted: BaseCache, clinic: dict[str, Any], name
+) -> None:
     url, user = _page(name, clinic)
     client.force_login(user)
     assert client.get(url).status_code == 200  # the CSRF cookie the page's forms are keyed by
@@ -206,7 +209,9 @@ def test_every_cached_page_is_served_from_the_cache_and_audited_like_a_render(
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(client, clinic, name):
+def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(
+    client: Client, clinic: dict[str, Any], name
+) -> None:
     """What a page served from the cache skips: any other write its view made on GET."""
     url, user = _page(name, clinic)
     client.force_login(user)
@@ -222,7 +227,9 @@ def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(client, cli
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_a_refusal_of_every_cached_page_is_never_stored(client, counted, clinic, name):
+def test_a_refusal_of_every_cached_page_is_never_stored(
+    client: Client, counted: BaseCache, clinic: dict[str, Any], name
+) -> None:
     url, _ = _page(name, clinic)
     pattern = dict(cached_pages())[name]
     cap = pattern.callback.required_cap  # type: ignore[attr-defined]
@@ -238,8 +245,8 @@ def test_a_refusal_of_every_cached_page_is_never_stored(client, counted, clinic,
 @pytest.mark.parametrize("name", PAGES)
 @postgresql_only("the change counters are PostgreSQL triggers")
 def test_every_cached_page_renders_again_after_a_change_at_its_site(
-    client, page_cache, clinic, name
-):
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any], name
+) -> None:
     url, user = _page(name, clinic)
     client.force_login(user)
     client.get(url)
@@ -251,14 +258,14 @@ def test_every_cached_page_renders_again_after_a_change_at_its_site(
     assert client.get(url)[HEADER] == "hit"
 
 
-def test_a_cached_page_about_one_patient_says_which_argument_names_them():
+def test_a_cached_page_about_one_patient_says_which_argument_names_them() -> None:
     for name, pattern in cached_pages():
         names = set(pattern.pattern.converters) & PATIENT_KWARGS  # type: ignore[attr-defined]
         declared = pattern.callback.cache_patient_kwarg  # type: ignore[attr-defined]
         assert declared == (min(names) if names else None), name
 
 
-def test_nothing_but_staff_view_applies_the_cache():
+def test_nothing_but_staff_view_applies_the_cache() -> None:
     """Used on its own, the cached wrapper could sit outside the login and capability checks."""
     root = Path(__file__).resolve().parents[2]
     allowed = {root / "pagecache" / "cache.py", root / "web" / "views_support.py"}

@@ -23,7 +23,9 @@ def test_render_pdf_makes_a_readable_pdf_with_escaped_text() -> None:
 
 
 @pytest.mark.parametrize("missing", [ImportError("no weasyprint"), OSError("no pango")])
-def test_render_pdf_says_what_to_install_when_weasyprint_cannot_load(monkeypatch, missing) -> None:
+def test_render_pdf_says_what_to_install_when_weasyprint_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, missing
+) -> None:
     import builtins
 
     from openiop.web.pdf import PdfUnavailable
