@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,7 +19,9 @@ from openiop.testing import make_user
 from openiop.treatment.models import PlanGoal, PlanObjective, PlanProblem, TreatmentPlan
 
 if TYPE_CHECKING:
+    from openiop.episodes.models import Episode
     from openiop.notes.tests.conftest import Clinic
+    from openiop.programs.models import GroupSession
 
 
 def body(i: int) -> dict[str, str]:
@@ -32,8 +34,14 @@ def body(i: int) -> dict[str, str]:
     }
 
 
-def save(clinic: Clinic, session, members, sections=None, **kw):
-    defaults = dict(
+def save(
+    clinic: Clinic,
+    session: GroupSession,
+    members: list[Episode],
+    sections: dict[int, SectionInput] | None = None,
+    **kw: Any,
+) -> ProgressNote:
+    defaults: dict[str, Any] = dict(
         session=session,
         note_format="dap",
         starts_at=session.starts_at,
@@ -233,6 +241,7 @@ def test_addenda_only_after_signing_and_the_signed_text_stays(clinic: Clinic) ->
     session, members = clinic.group(2)
     note = save(clinic, session, members)
     section = note.sections.first()
+    assert section is not None
     with pytest.raises(RuleViolation, match="draft"):
         services.note_add_addendum(section=section, text="Late detail", by=clinic.actor)
     services.note_sign(note=note, by=clinic.actor)
@@ -244,7 +253,7 @@ def test_addenda_only_after_signing_and_the_signed_text_stays(clinic: Clinic) ->
     assert [a.text for a in section.addenda.all()] == ["Called after group: safe."]
 
 
-def _plan_with_objective(episode, clinic: Clinic):
+def _plan_with_objective(episode: Episode, clinic: Clinic) -> PlanObjective:
     plan = TreatmentPlan.objects.create(
         episode=episode, patient=episode.patient, number=1, created_by=clinic.clinician
     )
@@ -519,7 +528,7 @@ def test_an_individual_note_repeating_a_sentence_of_the_members_earlier_note_is_
 ) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
 
-    def write(day: int, data: str):
+    def write(day: int, data: str) -> ProgressNote:
         start = dt.datetime(2026, 3, day, 15, tzinfo=dt.UTC)
         return services.individual_note_save(
             episode=episode,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
@@ -25,11 +26,20 @@ if TYPE_CHECKING:
     from django.test import Client
     from pytest_django import DjangoAssertNumQueries, Settings
 
+    from openiop.episodes.models import Episode
     from openiop.notes.tests.conftest import Clinic
+    from openiop.programs.models import GroupSession
 
 
-def post_data(session, members, *, action="save", texts=None, version="0"):
-    data = {
+def post_data(
+    session: GroupSession,
+    members: list[Episode],
+    *,
+    action: str = "save",
+    texts: list[dict[str, str]] | None = None,
+    version: str | int = "0",
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "action": action,
         "version": version,
         "note_format": "dap",
@@ -117,7 +127,7 @@ def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(
     assert section.similarity_flagged and section.similarity_reason == "Same exercise; reviewed."
 
 
-def _signed_group(clinic: Clinic, size=3):
+def _signed_group(clinic: Clinic, size: int = 3) -> tuple[ProgressNote, list[Episode]]:
     session, members = clinic.group(size)
     note = services.group_note_save(
         session=session,
@@ -217,7 +227,7 @@ def test_a_clinician_of_another_site_is_refused(clinic: Clinic, client: Client) 
     )
 
 
-def _late_world(clinic: Clinic, n) -> None:
+def _late_world(clinic: Clinic, n: int) -> None:
     for i in range(n):
         session, _members = clinic.group(2, day=dt.date.today() - dt.timedelta(days=3 + i))
         if i % 2:
@@ -251,13 +261,13 @@ def test_late_notes_page_query_count_does_not_grow(
     assert html.count("Not started:") == 4 and html.count("Draft:") == 4
 
 
-def _late_session(clinic: Clinic, episode, days_ago):
-    session = clinic.session(dt.date.today() - dt.timedelta(days=days_ago))
+def _late_session(clinic: Clinic, episode: Episode, days_ago: int) -> GroupSession:
+    session: GroupSession = clinic.session(dt.date.today() - dt.timedelta(days=days_ago))
     clinic.attend(session, episode)
     return session
 
 
-def _late_audited():
+def _late_audited() -> set[int]:
     entry = AuditEntry.objects.filter(object_type="late_notes").order_by("-id").first()
     assert entry is not None
     return set(entry.patients.values_list("patient_id", flat=True))
@@ -283,7 +293,9 @@ def test_late_notes_search_by_member_name_or_mrn(
     )
     client.force_login(clinic.clinician)
     url = reverse("notes:late")
-    group = lambda s: reverse("notes:group", kwargs={"session_id": s.pk})  # noqa: E731
+    group: Callable[[GroupSession], str] = lambda s: reverse(
+        "notes:group", kwargs={"session_id": s.pk}
+    )  # noqa: E731
     html = client.get(url, {"q": "PEBBLE"}).content.decode()
     assert html.count("Not started:") == 1 and html.count("Draft:") == 1
     assert group(hers) in html and group(theirs) not in html
@@ -374,7 +386,7 @@ def test_group_note_screen_query_count_does_not_grow_with_members(
 
     client.force_login(clinic.clinician)
 
-    def count(session, members):
+    def count(session: GroupSession, members: list[Episode]) -> int:
         url = reverse("notes:group", kwargs={"session_id": session.pk})
         client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")  # a saved draft
         data = post_data(
@@ -496,7 +508,7 @@ def test_each_member_on_the_group_screen_shows_their_risk_level(
     client.force_login(clinic.clinician)
     html = client.get(reverse("notes:group", kwargs={"session_id": session.pk})).content.decode()
 
-    def risk_of(episode):
+    def risk_of(episode: Episode) -> str:
         found = re.search(r'data-risk="(\w+)"', html.split(f'data-member="{episode.pk}"')[1])
         assert found is not None, f"no risk badge for member {episode.pk}"
         return found.group(1)
