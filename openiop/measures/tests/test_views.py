@@ -14,15 +14,26 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from openiop.audit.models import AuditEntry
+from openiop.core.errors import RuleViolation
 from openiop.episodes.models import Episode
 from openiop.measures import services
-from openiop.measures.models import MeasurementSchedule, Response, SafetyAlert, SafetyPlan
+from openiop.measures.models import (
+    MeasurementSchedule,
+    PatientLink,
+    Response,
+    SafetyAlert,
+    SafetyPlan,
+)
 from openiop.testing import make_episode, make_patient, page_query_count
 
 if TYPE_CHECKING:
     from pytest_django import DjangoAssertNumQueries
 
+    from openiop.episodes.models import Episode
+    from openiop.measures.models import SafetyPlan
+    from openiop.measures.services import IssuedLink
     from openiop.measures.tests.conftest import Clinic
+    from openiop.patients.models import Patient
 
 
 @pytest.fixture
@@ -31,7 +42,7 @@ def logged_in(client: Client, clinic: Clinic) -> Client:
     return client
 
 
-def _issue(clinic: Clinic, instrument="phq9"):
+def _issue(clinic: Clinic, instrument: str = "phq9") -> IssuedLink:
     return services.patient_link_create(
         episode=clinic.episode,
         purpose="questionnaire",
@@ -40,7 +51,7 @@ def _issue(clinic: Clinic, instrument="phq9"):
     )
 
 
-def _answers(values):
+def _answers(values: list[int]) -> dict[str, str]:
     return {f"item_{n}": str(v) for n, v in enumerate(values, start=1)}
 
 
@@ -188,7 +199,7 @@ def test_today_lists_open_safety_alerts(logged_in: Client, clinic: Clinic) -> No
     )
 
 
-def _signed_plan(clinic: Clinic):
+def _signed_plan(clinic: Clinic) -> SafetyPlan:
     by = clinic.actor(clinic.clinician)
     plan = services.safety_plan_start(episode=clinic.episode, by=by)
     values = {f: f"Line for {f}" for f in services.PLAN_FIELDS}
@@ -232,7 +243,7 @@ def test_safety_plan_pdf_is_one_page_with_988_and_the_clinic_line(
     assert "Brother keeps the rifle" in text
 
 
-def _plan_of_lines(clinic: Clinic, lines_per_step):
+def _plan_of_lines(clinic: Clinic, lines_per_step: tuple[int, ...]) -> SafetyPlan:
     """A draft whose seven texts have the given numbers of 80-character lines of ordinary words."""
     by = clinic.actor(clinic.clinician)
     plan = services.safety_plan_start(episode=clinic.episode, by=by)
@@ -281,7 +292,7 @@ def test_a_plan_too_long_for_one_page_is_refused_naming_the_longest_step(
     assert "must print on one page" in response.content.decode()
     plan.refresh_from_db()
     assert plan.status == "draft"
-    with pytest.raises(services.RuleViolation) as refused:
+    with pytest.raises(RuleViolation) as refused:
         services.safety_plan_sign(
             plan=plan,
             patient_agreed=True,
@@ -324,7 +335,7 @@ def test_trends_pdf_has_the_chart(logged_in: Client, clinic: Clinic) -> None:
     assert "moderately severe" in text
 
 
-def _add_patients(clinic: Clinic, n, start=0):
+def _add_patients(clinic: Clinic, n: int, start: int = 0) -> list[Episode]:
     episodes = []
     for i in range(n):
         patient = make_patient(
@@ -350,7 +361,9 @@ def _add_patients(clinic: Clinic, n, start=0):
     return episodes
 
 
-def _count(client: Client, url, django_assert_num_queries: DjangoAssertNumQueries):
+def _count(
+    client: Client, url: str, django_assert_num_queries: DjangoAssertNumQueries | None
+) -> int:
     return page_query_count(client, url)
 
 
@@ -394,7 +407,7 @@ def test_due_list_searches_by_name_and_pages(logged_in: Client, clinic: Clinic) 
     )
     _add_patients(clinic, 27)  # and the clinic's own patient: 28 due
 
-    def rows(body):
+    def rows(body: str) -> int:
         return body.count('<tr><td><a href="/measures/episodes/')
 
     url = reverse("measures:due")
@@ -458,7 +471,7 @@ def test_clinician_makes_a_link_and_sees_it_once(logged_in: Client, clinic: Clin
     found = re.search(r"/measures/p/([^/\"]+)/", body)
     assert found is not None
     token = found.group(1)
-    assert token not in "".join(services.PatientLink.objects.values_list("token_hash", flat=True))
+    assert token not in "".join(PatientLink.objects.values_list("token_hash", flat=True))
     assert (
         logged_in.get(reverse("measures:patient_link", kwargs={"token": token})).status_code == 200
     )
@@ -499,13 +512,13 @@ def test_alerts_list_puts_mine_first_and_pins_queries(logged_in: Client, clinic:
     assert body.index("Quillfeather") < body.index("Notmine")
 
 
-def _last_audited(object_type):
+def _last_audited(object_type: str) -> set[int]:
     entry = AuditEntry.objects.filter(object_type=object_type).order_by("-id").first()
     assert entry is not None
     return set(entry.patients.values_list("patient_id", flat=True))
 
 
-def _alert_for(clinic: Clinic, first, last, level="high"):
+def _alert_for(clinic: Clinic, first: str, last: str, level: str = "high") -> Patient:
     patient = make_patient(clinic.site, legal_first_name=first, legal_last_name=last)
     ep = make_episode(patient, primary_clinician=clinic.clinician)
     services.risk_assess(
@@ -556,7 +569,7 @@ def test_alerts_list_pages_and_search_keeps_queries_flat(logged_in: Client, clin
     assert page_query_count(logged_in, url + "?q=quillpage&page=2") == small
     first = logged_in.get(url, {"q": "quillpage"}).content.decode()
     assert "Page 1 of 2 · 27 in all" in first and "page=2" in first and "q=quillpage" in first
-    second = logged_in.get(url, {"q": "quillpage", "page": 2}).content.decode()
+    second = logged_in.get(url, {"q": "quillpage", "page": "2"}).content.decode()
     assert second.count("Quillpage") == 2  # 27 alerts, 25 a page
     assert len(_last_audited("safety_alerts")) == 2
 
