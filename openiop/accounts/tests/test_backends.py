@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.db import connection
@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from openiop.accounts.backends import StaffBackend
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.testing import make_org, make_site, make_user
 
 if TYPE_CHECKING:
     from django.test import Client
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +67,7 @@ def test_a_session_loads_in_one_query_and_an_unknown_or_expired_key_loads_nothin
     assert SessionStore(store.session_key).load() == {}
 
 
-def _session_queries(client: Client, path="/patients/"):
+def _session_queries(client: Client, path: str = "/patients/") -> tuple[Response, list[str]]:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path)
     return response, [q["sql"] for q in ctx.captured_queries]
@@ -85,7 +87,7 @@ def test_the_session_names_its_user_and_one_query_reads_both(client: Client) -> 
     assert response.status_code == 200
     assert sum("accounts_staffsession" in q for q in sql) == 1
     assert sum("FROM accounts_user u" in q or 'FROM "accounts_user"' in q for q in sql) == 0
-    assert response.wsgi_request.user.site_ids() == {site.pk}
+    assert cast(User, response.wsgi_request.user).site_ids() == {site.pk}
 
 
 def test_a_user_read_with_the_session_is_still_refused_when_inactive_or_their_password_changed(
@@ -113,6 +115,6 @@ def test_a_change_of_sites_shows_on_the_next_request(client: Client) -> None:
     east, west = make_site(org, name="East (fictional)"), make_site(org, name="West (fictional)")
     user = make_user(Role.CLINICIAN, sites=[east], org=org)
     client.force_login(user)
-    assert client.get("/patients/").wsgi_request.user.site_ids() == {east.pk}
+    assert cast(User, client.get("/patients/").wsgi_request.user).site_ids() == {east.pk}
     user.sites.add(west)
-    assert client.get("/patients/").wsgi_request.user.site_ids() == {east.pk, west.pk}
+    assert cast(User, client.get("/patients/").wsgi_request.user).site_ids() == {east.pk, west.pk}

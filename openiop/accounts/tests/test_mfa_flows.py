@@ -6,6 +6,8 @@ correct code right after a wrong one is accepted (issue 14.10). Codes are comput
 the way an authenticator app does.
 """
 
+from __future__ import annotations
+
 import base64
 import datetime as dt
 import re
@@ -35,7 +37,7 @@ def director() -> User:
     return make_user(Role.DIRECTOR, sites=[make_site(org)], org=org)
 
 
-def _login(client: Client, user):
+def _login(client: Client, user: User) -> Client:
     response = client.post(
         reverse("accounts:login"), {"username": user.username, "password": PASSWORD}
     )
@@ -43,21 +45,21 @@ def _login(client: Client, user):
     return client
 
 
-def _code(device):
+def _code(device: TOTPDevice) -> str:
     return f"{totp(device.bin_key):06d}"
 
 
-def _next_window(device) -> None:
+def _next_window(device: TOTPDevice) -> None:
     """As if the authenticator moved on to its next code (a used code is never accepted twice)."""
     TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
     device.refresh_from_db()
 
 
-def _wrong(device):
+def _wrong(device: TOTPDevice) -> str:
     return "000000" if _code(device) != "000000" else "111111"
 
 
-def _enrol(client: Client, user):
+def _enrol(client: Client, user: User) -> tuple[TOTPDevice, list[str]]:
     """Log in and enrol through the pages. Returns the confirmed device and the recovery codes."""
     _login(client, user)
     page = client.get(reverse("accounts:mfa_setup"))
@@ -72,7 +74,7 @@ def _enrol(client: Client, user):
     return pending, codes
 
 
-def _verified(client: Client):
+def _verified(client: Client) -> bool:
     return client.get(reverse("audit:log")).status_code == 200
 
 
@@ -89,7 +91,7 @@ def test_a_password_alone_sees_no_new_key_and_cannot_replace_or_pass_with_anothe
     ):
         response = client.get(path)
         assert response.status_code == 302
-        assert response.url.startswith(reverse("accounts:mfa_verify"))
+        assert response["Location"].startswith(reverse("accounts:mfa_verify"))
     assert not TOTPDevice.objects.filter(user=director, confirmed=False).exists()
 
     # Even a device whose key the attacker somehow holds opens nothing.
@@ -172,7 +174,7 @@ def test_a_recovery_code_passes_two_factor_once(client: Client, director: User) 
 
     phone_lost = _login(Client(), director)
     first = phone_lost.post(reverse("accounts:mfa_verify"), {"token": codes[0], "next": "/audit/"})
-    assert first.status_code == 302 and first.url == "/audit/"
+    assert first.status_code == 302 and first["Location"] == "/audit/"
     assert _verified(phone_lost)
     entry = AuditEntry.objects.filter(action="login", object_type="mfa").latest("id")
     assert entry.detail == {"with": "recovery_code", "recovery_codes_left": 9}
@@ -197,7 +199,9 @@ def test_new_recovery_codes_replace_the_old_set_and_need_a_verified_session(
 
     other = _login(Client(), director)
     refused = other.post(reverse("accounts:mfa_recovery_codes"))
-    assert refused.status_code == 302 and refused.url.startswith(reverse("accounts:mfa_verify"))
+    assert refused.status_code == 302 and refused["Location"].startswith(
+        reverse("accounts:mfa_verify")
+    )
     assert "did not match" in (
         other.post(reverse("accounts:mfa_verify"), {"token": old_codes[0]}).content.decode()
     )
@@ -239,7 +243,7 @@ def test_a_correct_code_right_after_a_wrong_one_is_accepted(client: Client, dire
     bad = later.post(reverse("accounts:mfa_verify"), {"token": _wrong(pending)})
     assert "did not match" in bad.content.decode()
     good = later.post(reverse("accounts:mfa_verify"), {"token": _code(pending), "next": "/audit/"})
-    assert good.status_code == 302 and good.url == "/audit/"
+    assert good.status_code == 302 and good["Location"] == "/audit/"
     assert _verified(later)
 
 
