@@ -154,7 +154,9 @@ def test_iso_week_of_a_local_date_across_the_year_boundary() -> None:
     st.integers(0, 900),
     st.integers(-7, 14),
 )
-def test_ledger_sums_never_exceed_and_flag_matches_definition(items, minimum, today_offset) -> None:
+def test_ledger_sums_never_exceed_and_flag_matches_definition(
+    items: list[tuple[int, int, int | None]], minimum: int, today_offset: int
+) -> None:
     lines = [
         SessionLine(WEEK.monday + dt.timedelta(days=d), s, None if a is None else min(a, s))
         for d, s, a in items
@@ -212,7 +214,7 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     ],
 )
 def test_a_session_belongs_to_the_week_of_its_local_start(
-    starts_at, expected_week: IsoWeek
+    starts_at: dt.datetime, expected_week: IsoWeek
 ) -> None:
     assert local_week(starts_at, CHICAGO) == expected_week
 
@@ -251,7 +253,9 @@ def test_a_naive_start_is_refused() -> None:
         max_size=30,
     )
 )
-def test_every_attended_minute_falls_in_exactly_one_local_week(items) -> None:
+def test_every_attended_minute_falls_in_exactly_one_local_week(
+    items: list[tuple[int, int]],
+) -> None:
     """Over four weeks around the spring-forward change, weekly sums add up to the total."""
     origin = dt.datetime(2026, 2, 23, 0, 0, tzinfo=CHICAGO)  # Monday of 2026-W09, local midnight
     attendances = [
@@ -270,7 +274,7 @@ def test_every_attended_minute_falls_in_exactly_one_local_week(items) -> None:
     st.integers(1, 4),
 )
 def test_excused_absences_never_change_whether_a_streak_alerts(
-    statuses, positions, threshold
+    statuses: list[str], positions: list[int], threshold: int
 ) -> None:
     with_excused = list(statuses)
     for p in sorted(positions, reverse=True):
@@ -281,7 +285,7 @@ def test_excused_absences_never_change_whether_a_streak_alerts(
 
 
 @given(st.lists(st.sampled_from(["absent_unexcused", "absent_excused"]), max_size=10))
-def test_any_attended_session_ends_the_streak(statuses) -> None:
+def test_any_attended_session_ends_the_streak(statuses: list[str]) -> None:
     for attended in ("present", "late", "left_early"):
         assert consecutive_unexcused([*statuses, attended], 1) is False
 

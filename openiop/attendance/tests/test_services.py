@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pytest_django import Settings
 
     from openiop.attendance.tests.conftest import Group
+    from openiop.episodes.models import Episode
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +210,7 @@ def test_a_long_streak_keeps_one_open_alert_and_a_new_streak_after_acknowledging
     assert Alert.objects.filter(episode=episode).count() == 2
 
 
-def _individual_session(group: Group, episode, day):
+def _individual_session(group: Group, episode: Episode, day: dt.date) -> GroupSession:
     starts = dt.datetime.combine(day, dt.time(14, 0), tzinfo=group.site.tz)
     return GroupSession.objects.create(
         site=group.site,
@@ -492,7 +493,7 @@ def test_two_first_writes_at_the_same_moment_one_saves_the_other_is_told(group: 
 
 
 # --- no attendance before the session starts ------------------------------------------------------
-def _future_session(group: Group, days=1):
+def _future_session(group: Group, days: int = 1) -> GroupSession:
     """A session of the group's track `days` from now (the roster holds both patients)."""
     return group.add_session(dt.date.today() + dt.timedelta(days=days))
 

@@ -21,12 +21,15 @@ from openiop.testing import audit_links_query, make_site, make_user, page_query_
 from .conftest import MONDAY
 
 if TYPE_CHECKING:
+    from openiop.admissions.models import AdmissionTask
     from openiop.attendance.tests.conftest import Group
+    from openiop.episodes.models import Episode
+    from openiop.programs.models import Site
 
 pytestmark = pytest.mark.django_db
 
 
-def _roster_url(session):
+def _roster_url(session: GroupSession) -> str:
     return reverse("attendance:session", kwargs={"session_id": session.pk})
 
 
@@ -95,7 +98,7 @@ def test_a_bad_row_keeps_what_was_typed_and_says_why(group: Group, client: Clien
     assert not Attendance.objects.exists()
 
 
-def _urgent_admission_task(site, last_name: str, *, done: bool = False):
+def _urgent_admission_task(site: Site, last_name: str, *, done: bool = False) -> AdmissionTask:
     """An open (or done) urgent admissions task at `site`, as a high-risk pre-screen leaves."""
     from openiop.admissions.models import AdmissionTask
     from openiop.admissions.services import inquiry_create
@@ -150,7 +153,7 @@ def _today_setup(group: Group, n_sessions: int, n_patients: int) -> None:
         )
 
 
-def _count_queries(client: Client, url) -> int:
+def _count_queries(client: Client, url: str) -> int:
     return page_query_count(client, url)
 
 
@@ -444,7 +447,7 @@ def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group
     assert refused.status_code == 403
 
 
-def _row_version(body: str, episode) -> str:
+def _row_version(body: str, episode: Episode) -> str:
     """The version a roster page's row form carries (0 for a row not recorded yet)."""
     found = re.search(rf'<tr id="row-{episode.pk}".*?name="version" value="(\d+)"', body, re.S)
     assert found is not None, "every row form carries a version"
