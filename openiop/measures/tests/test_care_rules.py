@@ -28,7 +28,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 HOURS = ClinicHours(dt.time(8), dt.time(18), frozenset({0, 1, 2, 3, 4}), CHICAGO)
 
 
-def local(y, m, d, h, mi=0):
+def local(y: int, m: int, d: int, h: int, mi: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, h, mi, tzinfo=CHICAGO)
 
 
@@ -74,7 +74,7 @@ def test_gad7_never_opens_a_safety_alert() -> None:
     ],
 )
 def test_alert_owner_is_the_clinician_in_hours_and_on_call_after(
-    at, owner: tuple[int, str]
+    at: dt.datetime, owner: tuple[int, str]
 ) -> None:
     assert alert_owner(at=at, hours=HOURS, primary_clinician_id=1, on_call_id=2) == owner
 
@@ -294,5 +294,5 @@ def test_trend_svg_escapes_the_title() -> None:
         (["  padded  \n"], 1),
     ],
 )
-def test_plan_print_lines(texts, lines: int) -> None:
+def test_plan_print_lines(texts: list[str], lines: int) -> None:
     assert plan_print_lines(texts) == lines

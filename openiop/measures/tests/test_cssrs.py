@@ -41,7 +41,7 @@ def test_recent_without_behavior_is_refused() -> None:
 
 
 @pytest.mark.parametrize("answers", [(0,) * 6, (0,) * 8, (0, 0, 0, 0, 0, 0, 2)])
-def test_wrong_count_or_range_is_refused(answers) -> None:
+def test_wrong_count_or_range_is_refused(answers: tuple[int, ...]) -> None:
     with pytest.raises(AnswerError):
         cssrs.score(answers)
 

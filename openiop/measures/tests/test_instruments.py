@@ -3,6 +3,8 @@ the reverse-scored DAST-10 item, AUDIT-C by sex, and Hypothesis for ranges and m
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -105,7 +107,7 @@ def test_screen_positive_at_the_published_cutoff(key: str, below: int, at: int) 
 
 @pytest.mark.parametrize("module", [phq9, phqa])
 @pytest.mark.parametrize("item9", [1, 2, 3])
-def test_item9_positive_whatever_the_total(module, item9: int) -> None:
+def test_item9_positive_whatever_the_total(module: ModuleType, item9: int) -> None:
     result = module.score([0, 0, 0, 0, 0, 0, 0, 0, item9])
     assert result.band == "minimal"
     assert "item9_positive" in result.flags
@@ -113,7 +115,7 @@ def test_item9_positive_whatever_the_total(module, item9: int) -> None:
 
 
 @pytest.mark.parametrize("module", [phq9, phqa])
-def test_item9_at_zero_is_not_flagged_even_when_severe(module) -> None:
+def test_item9_at_zero_is_not_flagged_even_when_severe(module: ModuleType) -> None:
     result = module.score([3, 3, 3, 3, 3, 3, 3, 3, 0])
     assert result.band == "severe"
     assert "item9_positive" not in result.flags
@@ -135,7 +137,7 @@ def test_item9_at_zero_is_not_flagged_even_when_severe(module) -> None:
         ((1,) * 10, 9, "severe"),  # all "yes": item 3 reversed gives 0
     ],
 )
-def test_dast10_reverse_scored_item_and_bands(raw, total: int, band: str) -> None:
+def test_dast10_reverse_scored_item_and_bands(raw: tuple[int, ...], total: int, band: str) -> None:
     result = dast10.score(raw)
     assert (result.total, result.band) == (total, band)
     assert ("screen_positive" in result.flags) == (total >= 3)
@@ -223,14 +225,14 @@ def test_bam_without_use_is_not_flagged() -> None:
 
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))
-def test_wrong_count_is_refused(key) -> None:
+def test_wrong_count_is_refused(key: str) -> None:
     instrument = REGISTRY[key]
     with pytest.raises(AnswerError):
         instrument.score([0] * (len(instrument.items) + 1))
 
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))
-def test_out_of_range_answer_names_the_item(key) -> None:
+def test_out_of_range_answer_names_the_item(key: str) -> None:
     instrument = REGISTRY[key]
     answers = [0] * len(instrument.items)
     answers[-1] = max(instrument.items[-1].allowed) + 1
@@ -277,11 +279,11 @@ BANDED = [k for k, i in REGISTRY.items() if i.bands]
 
 
 @pytest.mark.parametrize("key", [*BANDED, "auditc"])
-def test_totals_stay_in_range(key) -> None:
+def test_totals_stay_in_range(key: str) -> None:
     instrument = REGISTRY[key]
 
     @given(_answers_strategy(instrument))
-    def check(answers) -> None:
+    def check(answers: list[int]) -> None:
         result = instrument.score(answers, sex="male" if key == "auditc" else None)
         assert result.total is not None
         assert instrument.max_total is not None
@@ -291,12 +293,12 @@ def test_totals_stay_in_range(key) -> None:
 
 
 @pytest.mark.parametrize("key", BANDED)
-def test_bands_never_go_down_as_the_total_goes_up(key) -> None:
+def test_bands_never_go_down_as_the_total_goes_up(key: str) -> None:
     instrument = REGISTRY[key]
     order = [b.name for b in instrument.bands]
 
     @given(_answers_strategy(instrument), st.integers(0, len(instrument.items) - 1))
-    def check(answers, index) -> None:
+    def check(answers: list[int], index: int) -> None:
         allowed = sorted(instrument.items[index].allowed)
         current = answers[index]
         higher = [a for a in allowed if a > current]
@@ -315,7 +317,9 @@ def test_bands_never_go_down_as_the_total_goes_up(key) -> None:
 
 
 @given(st.tuples(*(st.integers(0, 4) for _ in range(3))), st.sampled_from(["female", "male"]))
-def test_auditc_positive_never_turns_negative_as_answers_rise(answers, sex) -> None:
+def test_auditc_positive_never_turns_negative_as_answers_rise(
+    answers: tuple[int, ...], sex: str
+) -> None:
     base = auditc.score(list(answers), sex=sex)
     for i in range(3):
         if answers[i] < 4:

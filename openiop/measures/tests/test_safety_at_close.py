@@ -6,7 +6,7 @@ needs a C-SSRS recorded after the alert; Today lists what waits for the user at 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
@@ -26,12 +26,13 @@ from openiop.testing import make_episode, make_patient, make_user
 if TYPE_CHECKING:
     from django.test import Client
 
+    from openiop.episodes.models import Episode
     from openiop.measures.tests.conftest import Clinic
 
 DISCHARGE_ON = dt.date(2026, 2, 20)
 
 
-def _item9(clinic: Clinic, episode=None, by=None):
+def _item9(clinic: Clinic, episode: Episode | None = None, by: User | None = None) -> SafetyAlert:
     """A PHQ-9 with item 9 at 1: opens an item 9 alert owned by the primary clinician."""
     episode = episode or clinic.episode
     services.response_record(
@@ -49,7 +50,7 @@ def manager(clinic: Clinic) -> User:
     return make_user(Role.CASE_MANAGER, sites=[clinic.site], org=clinic.site.organization)
 
 
-def _discharge(clinic: Clinic, by=None, **kw):
+def _discharge(clinic: Clinic, by: User | None = None, **kw: Any) -> Episode:
     by = by or make_user(Role.CASE_MANAGER, sites=[clinic.site], org=clinic.site.organization)
     clinic.episode.refresh_from_db()
     return episode_discharge(
@@ -162,7 +163,7 @@ def test_only_someone_who_may_acknowledge_alerts_decides_about_them(clinic: Clin
 # --- still visible after the episode closed ------------------------------------------------------
 
 
-def _closed_with_open_alert(clinic: Clinic):
+def _closed_with_open_alert(clinic: Clinic) -> SafetyAlert:
     alert = _item9(clinic)
     _discharge(
         clinic,
@@ -260,7 +261,7 @@ def test_the_cssrs_that_opened_an_alert_does_not_count_as_done_after_it(clinic: 
 # --- the discharge page ---------------------------------------------------------------------------
 
 
-def _form(**extra):
+def _form(**extra: str) -> dict[str, str]:
     return {
         "version": "1",
         "discharge_date": DISCHARGE_ON.isoformat(),

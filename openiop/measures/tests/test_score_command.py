@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args):
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     call_command("score", *args)
     return capsys.readouterr().out
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pytest_django import DjangoAssertNumQueries
 
 
-def _response(episode: Episode, key, answers, day):
+def _response(episode: Episode, key: str, answers: list[int], day: int) -> Response:
     result = REGISTRY[key].score(answers)
     return Response.objects.create(
         patient=episode.patient,

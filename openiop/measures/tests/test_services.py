@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.management import call_command
@@ -22,6 +22,7 @@ from openiop.measures.models import (
 from openiop.measures.selectors import patient_risk_level
 
 if TYPE_CHECKING:
+    from openiop.measures.models import SafetyPlan
     from openiop.measures.tests.conftest import Clinic
 
 ALWAYS_OPEN = {
@@ -32,7 +33,7 @@ ALWAYS_OPEN = {
 ALWAYS_CLOSED = {"open_weekdays": ""}
 
 
-def settings_for(clinic: Clinic, **kw):
+def settings_for(clinic: Clinic, **kw: Any) -> SiteSafetySettings:
     return SiteSafetySettings.objects.create(site=clinic.site, on_call=clinic.on_call, **kw)
 
 
@@ -202,7 +203,9 @@ def test_escalation_after_the_configured_minutes_is_idempotent(
     monkeypatch.setattr(services, "now", lambda: later)
     call_command("escalate_alerts")
     call_command("escalate_alerts")
-    alert.refresh_from_db()
+    alert = SafetyAlert.objects.get(
+        pk=alert.pk
+    )  # re-read (mypy keeps the narrowing across refresh_from_db)
     assert (alert.escalated_to, alert.escalated_at) == (clinic.director, later)
     assert (
         AuditEntry.objects.filter(
@@ -299,7 +302,7 @@ def test_link_of_a_discharged_episode_stops_working(clinic: Clinic) -> None:
         services.patient_link_submit(token=issued.token, answers=[0] * 7)
 
 
-def _filled(plan):
+def _filled(plan: SafetyPlan) -> dict[str, str]:
     return {f: f"Our words for {f}" for f in services.PLAN_FIELDS}
 
 
