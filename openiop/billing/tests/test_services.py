@@ -15,13 +15,14 @@ from openiop.billing import services
 from openiop.core.errors import NotPermitted, RuleViolation
 
 if TYPE_CHECKING:
+    from openiop.admissions.models import Inquiry
     from openiop.admissions.tests.conftest import Clinic
-    from openiop.billing.models import PovertyGuidelineYear
+    from openiop.billing.models import Coverage, PovertyGuidelineYear
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _coverage(clinic: Clinic, inquiry):
+def _coverage(clinic: Clinic, inquiry: Inquiry) -> Coverage:
     payer = services.payer_create(
         organization_id=clinic.org.pk,
         name="Bluebell Mutual (fictional)",

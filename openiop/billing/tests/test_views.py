@@ -23,13 +23,14 @@ from openiop.web.views_support import PAGE_SIZE
 if TYPE_CHECKING:
     from django.test import Client
 
+    from openiop.admissions.models import Inquiry
     from openiop.admissions.tests.conftest import Clinic
-    from openiop.billing.models import PovertyGuidelineYear
+    from openiop.billing.models import CostEstimate, Coverage, PovertyGuidelineYear
 
 pytestmark = pytest.mark.django_db
 
 
-def _insured(clinic: Clinic):
+def _insured(clinic: Clinic) -> tuple[Inquiry, Coverage, CostEstimate]:
     """An assessed inquiry with a verified coverage and a self-pay estimate."""
     inquiry = clinic.assessed()
     payer = services.payer_create(
@@ -113,7 +114,7 @@ def test_adding_a_coverage_goes_back_to_the_inquiry_and_is_audited(
         {"payer": payer.pk, "rank": "primary", "subscriber_relationship": "self"},
     )
     assert response.status_code == 302
-    assert response.url == reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
+    assert response["Location"] == reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
     coverage = inquiry.coverages.get()
     assert AuditEntry.objects.filter(
         object_type="coverage", action="create", object_id=inquiry.pk
