@@ -13,6 +13,7 @@ from openiop.admissions.domain.asam import (
     MINIMUM_LEVEL,
     DimensionRating,
     Edition,
+    Recommendation,
     dimension_name,
     recommend_level_of_care,
 )
@@ -20,7 +21,7 @@ from openiop.episodes.choices import LevelOfCare
 from openiop.episodes.domain import LEVEL_ORDER, level_rank
 
 
-def rate(*ratings: int, edition: Edition | str = Edition.THIRD):
+def rate(*ratings: int, edition: Edition | str = Edition.THIRD) -> Recommendation:
     """Recommend from six ratings given in dimension order (D1..D6)."""
     items = [
         DimensionRating(d, r, f"fictional note {d}")
@@ -202,13 +203,14 @@ def test_table_rises_with_the_rating() -> None:
     ],
 )
 def test_invalid_ratings_are_refused_naming_the_dimension(
-    items: list[tuple[int, int]]
-    | list[tuple[int, int] | tuple[int, float]]
-    | list[tuple[int, int] | tuple[int, bool]],
+    items: list[tuple[int, int | float]],
     message: str,
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        recommend_level_of_care([DimensionRating(d, r) for d, r in items], Edition.THIRD)
+        recommend_level_of_care(
+            [DimensionRating(d, r) for d, r in items],  # type: ignore[arg-type]  # floats, on purpose
+            Edition.THIRD,
+        )
 
 
 def test_unknown_edition_is_refused() -> None:
@@ -241,7 +243,9 @@ editions_st = st.sampled_from(list(Edition))
     dimension=st.sampled_from(DIMENSIONS),
     raise_by=st.integers(min_value=1, max_value=4),
 )
-def test_raising_any_rating_never_lowers_the_level(ratings, edition, dimension, raise_by) -> None:
+def test_raising_any_rating_never_lowers_the_level(
+    ratings: list[int], edition: Edition, dimension: int, raise_by: int
+) -> None:
     before = rate(*ratings, edition=edition)
     raised = list(ratings)
     raised[dimension - 1] = min(4, raised[dimension - 1] + raise_by)
@@ -251,7 +255,7 @@ def test_raising_any_rating_never_lowers_the_level(ratings, edition, dimension, 
 
 
 @given(ratings=ratings_st, edition=editions_st)
-def test_level_is_the_most_intensive_implied_level(ratings, edition) -> None:
+def test_level_is_the_most_intensive_implied_level(ratings: list[int], edition: Edition) -> None:
     result = rate(*ratings, edition=edition)
     implied = [MINIMUM_LEVEL[edition][d][r] for d, r in zip(DIMENSIONS, ratings, strict=True)]
     assert result.level == max(implied, key=level_rank)
@@ -262,7 +266,9 @@ def test_level_is_the_most_intensive_implied_level(ratings, edition) -> None:
 
 
 @given(ratings=ratings_st, edition=editions_st, order=st.permutations(DIMENSIONS))
-def test_order_of_the_ratings_does_not_matter(ratings, edition, order) -> None:
+def test_order_of_the_ratings_does_not_matter(
+    ratings: list[int], edition: Edition, order: list[int]
+) -> None:
     items = [DimensionRating(d, ratings[d - 1]) for d in order]
     assert recommend_level_of_care(items, edition) == rate(*ratings, edition=edition)
 

@@ -20,7 +20,10 @@ from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient
 
 if TYPE_CHECKING:
+    from openiop.admissions.models import WaitlistEntry
+    from openiop.admissions.services import AdmissionResult
     from openiop.admissions.tests.conftest import Clinic
+    from openiop.programs.models import Enrollment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +49,7 @@ def test_inquiry_needs_a_way_to_call_back(clinic: Clinic) -> None:
     ("field", "value"),
     [("channel", "pigeon"), ("referral_source", "oracle"), ("first_name", "x" * 101)],
 )
-def test_inquiry_refuses_invalid_fields(clinic: Clinic, field: str, value) -> None:
+def test_inquiry_refuses_invalid_fields(clinic: Clinic, field: str, value: str) -> None:
     with pytest.raises(RuleViolation) as exc:
         clinic.inquiry(**{field: value})
     assert exc.value.field == field
@@ -482,7 +485,7 @@ def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic
         )
 
 
-def _full_track_with_one_waiting(clinic: Clinic):
+def _full_track_with_one_waiting(clinic: Clinic) -> tuple[list[Enrollment], WaitlistEntry]:
     """The track full (capacity 2) and one admission on its waitlist; returns the two enrollments
     and the waiting entry."""
     enrollments = []
@@ -574,7 +577,7 @@ def test_no_upcoming_session_is_refused(clinic: Clinic) -> None:
 
 
 # --- packet --------------------------------------------------------------------------------------
-def _admitted(clinic: Clinic):
+def _admitted(clinic: Clinic) -> AdmissionResult:
     return services.admission_admit(
         inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("intake")
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache import cache
@@ -23,9 +23,14 @@ from openiop.billing import services as billing_services
 from openiop.testing import page_query_count
 
 if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
     from pytest_django import Settings
 
+    from openiop.admissions.models import Assessment
+    from openiop.admissions.services import AdmissionResult
     from openiop.admissions.tests.conftest import Clinic
+    from openiop.billing.models import Payer
+    from openiop.patients.models import Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +42,9 @@ def _fresh_rate_limit() -> Iterator[None]:
     cache.clear()
 
 
-def _public(clinic: Clinic, client: Client, headers=None, **data):
+def _public(
+    clinic: Clinic, client: Client, headers: Mapping[str, Any] | None = None, **data: Any
+) -> Response:
     payload = {
         "for_whom": "self",
         "first_name": "Odalys",
@@ -97,7 +104,7 @@ def test_bot_trap_stores_nothing_but_looks_like_success(clinic: Clinic, client: 
     ],
 )
 def test_oversized_or_invalid_fields_store_nothing(
-    clinic: Clinic, client: Client, field: str, value
+    clinic: Clinic, client: Client, field: str, value: str
 ) -> None:
     response = _public(clinic, client, **{field: value})
     assert response.status_code == 200  # the form again, with the error
@@ -272,7 +279,7 @@ def test_conversion_table(clinic: Clinic, client: Client) -> None:
     assert "Outpatient therapist" in page and "0.0%" in page
 
 
-def _walk(clinic: Clinic):
+def _walk(clinic: Clinic) -> tuple[Inquiry, Assessment, AdmissionResult]:
     """An admitted inquiry with a pre-screen and an assessment (billing pages: billing/tests)."""
     inquiry = clinic.inquiry()
     services.prescreen_record(
@@ -320,7 +327,7 @@ def test_every_staff_page_renders_for_the_director(
     assert "Person-centered considerations" in page.content.decode()
 
 
-def _pdf_text(response) -> str:
+def _pdf_text(response: Response) -> str:
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
@@ -407,7 +414,7 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(
         for n in range(2)
     ]
 
-    def add(rank: str, payer) -> None:
+    def add(rank: str, payer: Payer) -> None:
         coverage = billing_services.coverage_add(
             inquiry=inquiry, payer=payer, rank=rank, by=clinic.actor("billing")
         )
@@ -618,7 +625,7 @@ def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(
     assert "Decision: Level 2.5 · High-intensity outpatient (override)" in client.get(url).text
 
 
-def _wait(clinic: Clinic, first, last, minutes):
+def _wait(clinic: Clinic, first: str, last: str, minutes: int) -> Patient:
     from openiop.admissions.models import WaitlistEntry
     from openiop.testing import make_episode, make_patient
 
@@ -632,7 +639,7 @@ def _wait(clinic: Clinic, first, last, minutes):
     return patient
 
 
-def _waitlist_audited():
+def _waitlist_audited() -> set[int]:
     entry = AuditEntry.objects.filter(object_type="waitlist").order_by("-id").first()
     assert entry is not None
     return set(entry.patients.values_list("patient_id", flat=True))
@@ -677,7 +684,7 @@ def test_waitlist_pages_with_flat_queries(clinic: Clinic, client: Client) -> Non
     assert page_query_count(client, url + "?q=odalys&page=2") == small_search
     first = client.get(url, {"q": "odalys"}).content.decode()
     assert "Page 1 of 2 · 27 in all" in first and "q=odalys" in first and "page=2" in first
-    second = client.get(url, {"q": "odalys", "page": 2}).content.decode()
+    second = client.get(url, {"q": "odalys", "page": "2"}).content.decode()
     assert second.count("Queuer") == 2 and "<tr><td>27</td>" in second
     assert len(_waitlist_audited()) == 2
 
