@@ -106,7 +106,8 @@ def test_bot_trap_stores_nothing_but_looks_like_success(clinic: Clinic, client: 
 def test_oversized_or_invalid_fields_store_nothing(
     clinic: Clinic, client: Client, field: str, value: str
 ) -> None:
-    response = _public(clinic, client, **{field: value})
+    data: dict[str, Any] = {field: value}
+    response = _public(clinic, client, **data)
     assert response.status_code == 200  # the form again, with the error
     assert not Inquiry.objects.exists()
 
