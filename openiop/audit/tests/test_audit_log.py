@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
@@ -206,7 +206,7 @@ def test_a_long_log_is_counted_only_up_to_its_cap_and_says_so(
     body = client.get(url, {"patient": patient.mrn}).content.decode()
     assert "more than 60 in all" in body and "70 in all" not in body
     assert body.count("<tr>") - 1 == 50
-    last = client.get(url, {"patient": patient.mrn, "page": 2}).content.decode()
+    last = client.get(url, {"patient": patient.mrn, "page": "2"}).content.decode()
     assert last.count("<tr>") - 1 == 11  # up to the cap (and one): a date range reaches the rest
     assert "narrow the dates" in last
 
@@ -249,7 +249,7 @@ def test_a_patients_linked_entries_obey_the_user_outcome_and_date_filters() -> N
     )
     actor = Actor(user=auditor)
 
-    def ids(**filters):
+    def ids(**filters: Any) -> set[int]:
         log = audit_search(actor=actor, patient_id=alpha.pk, **filters)
         return {i for i, _at in log[0 : log.count()]}
 
@@ -295,7 +295,7 @@ def test_a_refusal_inside_a_page_naming_several_patients_links_each_as_denied() 
     alpha, beta = (make_patient(site, legal_last_name=n) for n in ("Refusia", "Deniston"))
     asked = []
 
-    def resolve():
+    def resolve() -> list[int]:
         asked.append(1)
         return [alpha.pk, beta.pk]
 

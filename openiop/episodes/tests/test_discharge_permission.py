@@ -45,7 +45,7 @@ def others(clinic: Clinic, colleague: User) -> Episode:
     return make_episode(patient, admission_date=ADMITTED, primary_clinician=colleague)
 
 
-def _discharge(clinic: Clinic, episode, user):
+def _discharge(clinic: Clinic, episode: Episode, user: User) -> Episode:
     return episode_discharge(
         episode=episode,
         discharge_date=dt.date(2026, 3, 6),

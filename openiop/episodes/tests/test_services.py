@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import IntegrityError
@@ -22,6 +22,7 @@ from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient, make_track
 
 if TYPE_CHECKING:
+    from openiop.accounts.models import User
     from openiop.patients.tests.clinic import Clinic
 
 ADMITTED = dt.date(2026, 2, 2)
@@ -32,8 +33,8 @@ def patient(clinic: Clinic) -> Patient:
     return make_patient(clinic.site, legal_first_name="Barnaby", legal_last_name="Thistlewick")
 
 
-def open_episode(clinic: Clinic, patient: Patient, user=None, **kw):
-    args = {
+def open_episode(clinic: Clinic, patient: Patient, user: User | None = None, **kw: Any) -> Episode:
+    args: dict[str, Any] = {
         "site": clinic.site,
         "focus": "mental_health",
         "referral_source": "therapist",

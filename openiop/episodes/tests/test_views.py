@@ -46,7 +46,7 @@ def test_open_episode_then_go_to_its_page(client: Client, clinic: Clinic, patien
     )
     episode = Episode.objects.get(patient=patient)
     assert response.status_code == 302
-    assert response.url == reverse("episodes:detail", kwargs={"episode_id": episode.pk})
+    assert response["Location"] == reverse("episodes:detail", kwargs={"episode_id": episode.pk})
     assert episode.part2_protected
     assert episode.primary_clinician == clinic.clinician
 
