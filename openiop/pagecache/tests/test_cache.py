@@ -31,7 +31,9 @@ from openiop.testing import (
 
 if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
+    from django.http import HttpRequest
     from django.test import Client, RequestFactory
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
     from pytest_django import Settings
 
 pytestmark = [pytest.mark.django_db, postgresql_only("pages are cached on PostgreSQL only")]
@@ -73,7 +75,7 @@ def clinic() -> dict[str, Any]:
     }
 
 
-def _get(client: Client, url):
+def _get(client: Client, url: str) -> Response:
     response = client.get(url)
     assert response.status_code == 200
     return response
@@ -255,10 +257,10 @@ def test_the_audit_log_keeps_its_shell_per_user_and_path_and_shows_fresh_results
     first = _get(client, url).text
     assert "No audit entries match these filters." in first
     assert f'value="{patient.mrn}"' in first and "Quillfeather" in first
-    shells = len(page_cache._cache)
+    shells = len(page_cache._cache)  # type: ignore[attr-defined]  # LocMemCache's store
     assert shells == 1  # the warm-up had no CSRF cookie yet, so kept no shell
     second = _get(client, url).text  # the first search is now in the patient's log
-    assert len(page_cache._cache) == shells  # the same shell, not a new one
+    assert len(page_cache._cache) == shells  # type: ignore[attr-defined]  # the same shell, not a new one
     assert "No audit entries match" not in second and "Searched" in second
     assert f'value="{patient.mrn}"' in second
     client.force_login(other)
@@ -276,16 +278,16 @@ def test_a_page_served_from_the_cache_carries_fresh_form_tokens(
     from openiop.core.submissions import FIELD, submission_input
     from openiop.pagecache.cache import cached_page
 
-    def view(request):
+    def view(request: HttpRequest) -> HttpResponse:
         return HttpResponse(f"<form>{submission_input()}</form><form>{submission_input()}</form>")
 
     page = cached_page(view)
 
-    def visit():
+    def visit() -> HttpResponse:
         request = rf.get("/fake/")
         request.COOKIES["csrftoken"] = "fixed-csrf-secret"
         request.user = clinic["clinician"]
-        request.session = {}
+        request.session = {}  # type: ignore[assignment]  # a plain dict stands in for the session
         return page(request)
 
     first, second = visit(), visit()

@@ -148,7 +148,7 @@ def clinic() -> dict[str, Any]:
 
 
 def kwargs_for(pattern: URLPattern, clinic: dict[str, Any]) -> dict[str, Any]:
-    names = list(pattern.pattern.converters)  # type: ignore[attr-defined]
+    names = list(pattern.pattern.converters)
     missing = [n for n in names if n not in clinic["kwargs"]]
     assert not missing, f"give the URL argument(s) {missing} a value in the clinic fixture"
     return {n: clinic["kwargs"][n] for n in names}
@@ -190,7 +190,7 @@ def counted(page_cache: BaseCache, monkeypatch: pytest.MonkeyPatch) -> BaseCache
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_cached_page_is_served_from_the_cache_and_audited_like_a_render(
-    client: Client, counted: BaseCache, clinic: dict[str, Any], name
+    client: Client, counted: BaseCache, clinic: dict[str, Any], name: str
 ) -> None:
     url, user = _page(name, clinic)
     client.force_login(user)
@@ -210,7 +210,7 @@ def test_every_cached_page_is_served_from_the_cache_and_audited_like_a_render(
 
 @pytest.mark.parametrize("name", PAGES)
 def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(
-    client: Client, clinic: dict[str, Any], name
+    client: Client, clinic: dict[str, Any], name: str
 ) -> None:
     """What a page served from the cache skips: any other write its view made on GET."""
     url, user = _page(name, clinic)
@@ -228,7 +228,7 @@ def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(
 
 @pytest.mark.parametrize("name", PAGES)
 def test_a_refusal_of_every_cached_page_is_never_stored(
-    client: Client, counted: BaseCache, clinic: dict[str, Any], name
+    client: Client, counted: BaseCache, clinic: dict[str, Any], name: str
 ) -> None:
     url, _ = _page(name, clinic)
     pattern = dict(cached_pages())[name]
@@ -239,13 +239,13 @@ def test_a_refusal_of_every_cached_page_is_never_stored(
     for _ in range(3):
         answer = client.get(url)
         assert answer.status_code == 403 and answer.get(HEADER) is None
-    assert len(counted._cache) == 0
+    assert len(counted._cache) == 0  # type: ignore[attr-defined]  # LocMemCache's store
 
 
 @pytest.mark.parametrize("name", PAGES)
 @postgresql_only("the change counters are PostgreSQL triggers")
 def test_every_cached_page_renders_again_after_a_change_at_its_site(
-    client: Client, page_cache: BaseCache, clinic: dict[str, Any], name
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any], name: str
 ) -> None:
     url, user = _page(name, clinic)
     client.force_login(user)
@@ -260,7 +260,7 @@ def test_every_cached_page_renders_again_after_a_change_at_its_site(
 
 def test_a_cached_page_about_one_patient_says_which_argument_names_them() -> None:
     for name, pattern in cached_pages():
-        names = set(pattern.pattern.converters) & PATIENT_KWARGS  # type: ignore[attr-defined]
+        names = set(pattern.pattern.converters) & PATIENT_KWARGS
         declared = pattern.callback.cache_patient_kwarg  # type: ignore[attr-defined]
         assert declared == (min(names) if names else None), name
 
