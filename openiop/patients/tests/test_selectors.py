@@ -19,6 +19,8 @@ from openiop.patients.selectors import (
 from openiop.testing import make_episode, make_patient
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from openiop.patients.tests.clinic import Clinic
 
 
@@ -49,7 +51,7 @@ def people(clinic: Clinic) -> dict[str, Patient]:
     }
 
 
-def names(qs):
+def names(qs: Iterable[Patient]) -> list[str]:
     return sorted(p.legal_last_name for p in qs)
 
 

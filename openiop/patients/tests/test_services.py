@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,7 +13,10 @@ from openiop.patients.services import contact_add, contact_remove, patient_creat
 from openiop.testing import make_org, make_patient, make_site, make_user
 
 if TYPE_CHECKING:
+    from openiop.accounts.models import User
+    from openiop.patients.models import Patient
     from openiop.patients.tests.clinic import Clinic
+    from openiop.programs.models import Site
 
 FIELDS = {
     "legal_first_name": "Zephyrine",
@@ -23,7 +26,9 @@ FIELDS = {
 }
 
 
-def register(clinic: Clinic, user=None, site=None, **kw):
+def register(
+    clinic: Clinic, user: User | None = None, site: Site | None = None, **kw: Any
+) -> Patient:
     return patient_create(
         organization=clinic.org,
         site=site or clinic.site,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
@@ -14,6 +14,7 @@ from openiop.testing import audit_links_query, make_episode, make_patient
 
 if TYPE_CHECKING:
     from django.test import Client
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
     from pytest_django import DjangoAssertNumQueries
 
     from openiop.patients.tests.clinic import Clinic
@@ -77,7 +78,10 @@ def test_list_paginates(client: Client, clinic: Clinic) -> None:
 
 
 def _list_queries(
-    client: Client, clinic: Clinic, django_assert_num_queries: DjangoAssertNumQueries, count
+    client: Client,
+    clinic: Clinic,
+    django_assert_num_queries: DjangoAssertNumQueries,
+    count: int,
 ) -> None:
     for _ in range(count):
         patient = make_patient(clinic.site)
@@ -122,7 +126,7 @@ def test_create_goes_to_the_chart(client: Client, clinic: Clinic) -> None:
     patient = Patient.objects.get(legal_last_name="Brambleworth")
     assert patient.mrn == "PG000001"
     assert response.status_code == 302
-    assert response.url == reverse("patients:chart", kwargs={"patient_id": patient.pk})
+    assert response["Location"] == reverse("patients:chart", kwargs={"patient_id": patient.pk})
 
 
 def test_create_keeps_the_input_and_shows_the_error_beside_the_field(
@@ -298,16 +302,18 @@ def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
     for i in range(3):
         make_episode(zeph, status="discharged", discharge_date=dt.date(2026, 2, 1 + i))
         PatientContact.objects.create(patient=zeph, name=f"Contact {i}", relationship="friend")
+        episode = zeph.episodes.first()
+        assert episode is not None
         Alert.objects.create(
             patient=zeph,
-            episode=zeph.episodes.first(),
+            episode=episode,
             kind="consecutive_absences",
             message="missed",
             dedupe_key=f"c{i}",
         )
         SafetyAlert.objects.create(
             patient=zeph,
-            episode=zeph.episodes.first(),
+            episode=episode,
             reason="clinician_flag",
             risk_level="moderate",
             message=f"Flagged {i}",
@@ -318,8 +324,8 @@ def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
 
 
 # --- likely duplicates (issue 13.5) ------------------------------------------------------------
-def _register(client: Client, clinic: Clinic, **changes):
-    data = {
+def _register(client: Client, clinic: Clinic, **changes: str) -> Response:
+    data: dict[str, Any] = {
         "site": clinic.site.pk,
         "legal_first_name": "zephyrine",  # any case: the name is compared case-insensitively
         "legal_last_name": "QUILLFEATHER",
