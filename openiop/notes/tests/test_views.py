@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -293,9 +292,10 @@ def test_late_notes_search_by_member_name_or_mrn(
     )
     client.force_login(clinic.clinician)
     url = reverse("notes:late")
-    group: Callable[[GroupSession], str] = lambda s: reverse(
-        "notes:group", kwargs={"session_id": s.pk}
-    )  # noqa: E731
+
+    def group(s: GroupSession) -> str:
+        return reverse("notes:group", kwargs={"session_id": s.pk})
+
     html = client.get(url, {"q": "PEBBLE"}).content.decode()
     assert html.count("Not started:") == 1 and html.count("Draft:") == 1
     assert group(hers) in html and group(theirs) not in html

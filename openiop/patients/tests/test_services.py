@@ -14,7 +14,6 @@ from openiop.testing import make_org, make_patient, make_site, make_user
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
-    from openiop.patients.models import Patient
     from openiop.patients.tests.clinic import Clinic
     from openiop.programs.models import Site
 

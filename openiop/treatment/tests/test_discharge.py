@@ -22,10 +22,12 @@ from openiop.treatment.tests.test_services import build_plan, sign_all
 if TYPE_CHECKING:
     from django.test import Client
 
+    from openiop.episodes.models import Episode
     from openiop.notes.tests.conftest import Clinic
+    from openiop.treatment.models import DischargeSummary
 
 
-def discharged_member(clinic: Clinic):
+def discharged_member(clinic: Clinic) -> Episode:
     """A member who attended two groups (one late) and an individual session, with a signed plan
     whose goal is met in version 2, then was discharged."""
     episode = clinic.patient("Rosalind", "Departwell")
@@ -105,7 +107,7 @@ def test_scores_come_from_the_measures_app_only_when_installed(
     ]  # fmt: skip
 
 
-def complete(clinic: Clinic, summary) -> None:
+def complete(clinic: Clinic, summary: DischargeSummary) -> None:
     services.discharge_summary_update(
         summary=summary,
         narrative="Completed the program; abstinent for the last five weeks.",

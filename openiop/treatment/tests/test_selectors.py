@@ -19,10 +19,13 @@ from openiop.treatment.selectors import current_objectives
 if TYPE_CHECKING:
     from pytest_django import DjangoAssertNumQueries
 
+    from openiop.episodes.models import Episode
     from openiop.notes.tests.conftest import Clinic
 
 
-def _plan(episode, clinic: Clinic, number, status, objectives=1):
+def _plan(
+    episode: Episode, clinic: Clinic, number: int, status: str, objectives: int = 1
+) -> list[int]:
     plan = TreatmentPlan.objects.create(
         episode=episode,
         patient=episode.patient,

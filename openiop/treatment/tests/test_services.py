@@ -19,10 +19,11 @@ from openiop.treatment.models import PlanStatus, TreatmentPlan
 if TYPE_CHECKING:
     from pytest_django import Settings
 
+    from openiop.episodes.models import Episode
     from openiop.notes.tests.conftest import Clinic
 
 
-def build_plan(clinic: Clinic, episode):
+def build_plan(clinic: Clinic, episode: Episode) -> TreatmentPlan:
     plan = services.plan_start(episode=episode, by=clinic.actor)
     problem = services.plan_add_problem(
         plan=plan,
@@ -119,7 +120,7 @@ def test_a_minor_needs_a_guardian_before_the_plan_locks(clinic: Clinic) -> None:
     }
 
 
-def sign_all(clinic: Clinic, plan) -> None:
+def sign_all(clinic: Clinic, plan: TreatmentPlan) -> None:
     services.plan_sign(plan=plan, role="clinician", by=clinic.actor)
     services.plan_sign(plan=plan, role="patient", signer_name="The Patient", by=clinic.actor)
 

@@ -27,7 +27,7 @@ def test_plan_built_and_signed_through_the_page(clinic: Clinic, client: Client) 
     response = client.post(reverse("treatment:plan_start", kwargs={"episode_id": episode.pk}))
     plan = TreatmentPlan.objects.get(episode=episode)
     url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
-    assert response.url == url
+    assert response["Location"] == url
     steps = [
         {"action": "problem", "description": "Opioid use disorder", "icd10_code": "F11.20",
          "patient_words": "I can't stop on my own."},
