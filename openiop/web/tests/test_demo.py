@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,10 @@ def test_the_demo_clinic_has_every_stage_and_discharge_reason(
     demo_dbs: tuple[Path, Path, Path],
 ) -> None:
     with sqlite3.connect(demo_dbs[0]) as con:
-        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+
+        def q(sql: str) -> list[Any]:
+            return con.execute(sql).fetchall()
+
         assert q("SELECT count(*) FROM programs_site") == [(2,)]
         assert q("SELECT count(*) FROM programs_track") == [(3,)]
         staff = dict(q("SELECT role, count(*) FROM accounts_user GROUP BY role"))

@@ -34,6 +34,7 @@ from openiop.testing import postgresql_only
 from openiop.treatment.models import PlanProblem
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponseRedirect
     from pytest_django import Settings
 
     from openiop.web.tests.conftest import World
@@ -196,7 +197,7 @@ def _form(client: Client, url: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_create_form_sent_twice_saves_once_and_the_second_answer_is_the_first(
-    world: World, name
+    world: World, name: str
 ) -> None:
     case = CASES[name]
     client = _client(world, case.role)
@@ -219,7 +220,7 @@ def test_a_create_form_sent_twice_saves_once_and_the_second_answer_is_the_first(
 
 
 @pytest.mark.parametrize("name", [n for n in CASES if n != "questionnaire (patient's link)"])
-def test_without_the_token_a_form_still_saves(world: World, name) -> None:
+def test_without_the_token_a_form_still_saves(world: World, name: str) -> None:
     """The forms do not depend on the token (scripts, older pages); a patient's link is left out:
     its first answers spend it."""
     case = CASES[name]
@@ -315,7 +316,7 @@ def test_two_posts_of_the_same_form_at_once_make_one_patient(world: World) -> No
     assert answers[0]["Location"] == answers[1]["Location"]
 
 
-def _refuse_with_message(request: pytest.FixtureRequest):
+def _refuse_with_message(request: HttpRequest) -> HttpResponseRedirect:
     from django.contrib import messages
     from django.shortcuts import redirect
 

@@ -37,7 +37,7 @@ def test_jinja2_templates_are_compiled_once_and_never_rechecked_on_disk() -> Non
 READ_WITH_COUNT = 1 if connection.vendor == "postgresql" else 0
 
 
-def _queries(client: Client, path):
+def _queries(client: Client, path: str) -> list[str]:
     client.get(path)  # warm: the first request may renew the session
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path)
@@ -84,14 +84,14 @@ def test_url_reads_the_urlconf_once_per_request_and_follows_the_script_prefix(
     from openiop.web import jinja2env
 
     reads: list[object] = []
-    real = jinja2env.get_urlconf
+    real = jinja2env.get_urlconf  # type: ignore[attr-defined]  # jinja2env imports it from django.urls
 
     def counting_get_urlconf() -> object:
         reads.append(1)
         return real()
 
     monkeypatch.setattr(jinja2env, "get_urlconf", counting_get_urlconf)
-    template = engines["jinja2"].from_string(  # type: ignore[attr-defined]
+    template = engines["jinja2"].from_string(
         "{{ url('audit:log') }} {{ url('web:today') }} {{ url('audit:log') }}"
     )
     first = RequestFactory().get("/")

@@ -28,7 +28,7 @@ def test_a_widget_uses_jinja2_and_an_admin_only_template_falls_back_to_django() 
     [{}, {"patient": "S01<b>", "date_from": "2026-02-30", "outcome": "denied"}],
     ids=["empty", "typed-and-invalid"],
 )
-def test_a_form_renders_the_same_html_as_with_the_django_renderer(data) -> None:
+def test_a_form_renders_the_same_html_as_with_the_django_renderer(data: dict[str, str]) -> None:
     jinja_first = AuditFilterForm(data or None, renderer=JinjaFirstRenderer())
     django = AuditFilterForm(data or None, renderer=DjangoTemplates())
     for name in django.fields:

@@ -151,7 +151,7 @@ def test_the_htmx_config_swaps_refusals_and_conflicts_but_not_other_errors() -> 
 
 @pytest.mark.parametrize("name", sorted(REFUSALS))
 def test_refused_input_comes_back_in_a_fragment_htmx_swaps(
-    name, clinic: Clinic, client: Client
+    name: str, clinic: Clinic, client: Client
 ) -> None:
     case = REFUSALS[name](clinic)
     client.force_login(clinic.clinician)

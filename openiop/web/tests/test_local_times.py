@@ -102,7 +102,8 @@ def _get(client: Any, user: Any, url: str, **params: Any) -> str:
     client.force_login(user)
     response = client.get(url, params)
     assert response.status_code == 200, url
-    return response.content.decode()
+    text: str = response.content.decode()
+    return text
 
 
 def test_late_notes_show_the_sites_local_time(client: Client, clinic: dict[str, Any]) -> None:
@@ -134,7 +135,7 @@ def test_the_audit_log_shows_each_entry_in_local_time_and_names_the_patient(
     about = clinic["at"]["note"] - dt.timedelta(minutes=18)  # minute 49
     nobody = about + dt.timedelta(minutes=4)  # minute 53: an entry naming no patient
     actor = Actor(user=clinic["director"])
-    real_now = services.now
+    real_now = services.now  # type: ignore[attr-defined]  # audit.services imports it from core.clock
     monkeypatch.setattr(services, "now", lambda: about)
     audit_record(actor, action="view", patient_id=clinic["patient"].pk, object_type="chart")
     monkeypatch.setattr(services, "now", lambda: nobody)

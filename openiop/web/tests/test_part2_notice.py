@@ -26,7 +26,8 @@ def _text(response: Any) -> str:
     if response["Content-Type"] == "application/pdf":
         pages = PdfReader(io.BytesIO(response.content)).pages
         return " ".join(" ".join(p.extract_text().split()) for p in pages)
-    return response.content.decode()
+    text: str = response.content.decode()
+    return text
 
 
 @pytest.mark.parametrize(("name", "arg"), OUTPUTS, ids=[n for n, _ in OUTPUTS])

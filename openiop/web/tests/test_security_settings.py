@@ -99,7 +99,9 @@ def _page_templates() -> list[Path]:
 
 
 @pytest.mark.parametrize("template", _page_templates(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_page_templates_have_no_inline_script_or_style_the_policy_would_block(template) -> None:
+def test_page_templates_have_no_inline_script_or_style_the_policy_would_block(
+    template: Path,
+) -> None:
     text = template.read_text()
     assert not re.search(r"\sstyle\s*=", text), "inline style attribute: use a CSS class"
     assert not re.search(r"<style[\s>]", text), "inline <style>: put it in a static CSS file"
@@ -159,4 +161,4 @@ def test_make_run_serves_without_debug() -> None:
 def test_static_files_are_served_without_debug(client: Client) -> None:
     response = client.get("/static/js/openiop.js")
     assert response.status_code == 200
-    assert b"data-autosubmit" in b"".join(response.streaming_content)
+    assert b"data-autosubmit" in b"".join(response.streaming_content)  # type: ignore[attr-defined]  # a FileResponse
