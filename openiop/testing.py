@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openiop.accounts.domain import Role
 from openiop.accounts.models import User
@@ -19,12 +19,15 @@ from openiop.patients.domain import search_name_for
 from openiop.patients.models import Patient
 from openiop.programs.models import GroupSession, Organization, Room, Site, Track, TrackBlock
 
+if TYPE_CHECKING:
+    import pytest
+
 _seq = itertools.count(1)
 
 PASSWORD = "correct-horse-battery-staple-42"
 
 
-def postgresql_only(why: str) -> Any:
+def postgresql_only(why: str) -> pytest.MarkDecorator:
     """A pytest mark: skip on SQLite (the suite's PostgreSQL half runs the test)."""
     import pytest
     from django.db import connection

@@ -6,6 +6,8 @@ Issue 13, point 3.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from openiop.accounts.domain import Role, access_change_needs_approval
@@ -16,6 +18,9 @@ from openiop.core.actor import Actor
 from openiop.core.errors import Conflict, NotPermitted, RuleViolation
 from openiop.testing import PASSWORD
 
+if TYPE_CHECKING:
+    from typing import Any
+
 pytestmark = pytest.mark.django_db
 
 
@@ -23,7 +28,7 @@ def _actor(user: User) -> Actor:
     return Actor(user=user, channel="web", client_addr="127.0.0.1", path="/test")
 
 
-def test_nobody_changes_their_own_role(staff):
+def test_nobody_changes_their_own_role(staff: dict[str, Any]) -> None:
     me = staff["director"]
     with pytest.raises(NotPermitted):
         staff_change_access(user=me, role=Role.ADMIN.value, sites=[staff["site"]], by=_actor(me))
@@ -32,7 +37,9 @@ def test_nobody_changes_their_own_role(staff):
     assert AuditEntry.objects.filter(object_type="staff", outcome="denied").exists()
 
 
-def test_lowering_a_role_is_applied_and_audited_with_before_and_after(staff):
+def test_lowering_a_role_is_applied_and_audited_with_before_and_after(
+    staff: dict[str, Any],
+) -> None:
     clinician = staff["clinician"]
     change = staff_change_access(
         user=clinician, role=Role.INTAKE.value, sites=[staff["site"]], by=_actor(staff["admin"])
@@ -45,7 +52,7 @@ def test_lowering_a_role_is_applied_and_audited_with_before_and_after(staff):
     assert entry.detail["after"]["role"] == "intake"
 
 
-def test_raise_to_chart_role_by_admin_waits_for_director_approval(staff):
+def test_raise_to_chart_role_by_admin_waits_for_director_approval(staff: dict[str, Any]) -> None:
     billing, admin_user = staff["billing"], staff["admin"]
     change = staff_change_access(
         user=billing,
@@ -73,7 +80,9 @@ def test_raise_to_chart_role_by_admin_waits_for_director_approval(staff):
         access_change_decide(change=change, approve=False, by=_actor(staff["admin2"]))
 
 
-def test_second_administrator_may_approve_and_rejection_changes_nothing(staff):
+def test_second_administrator_may_approve_and_rejection_changes_nothing(
+    staff: dict[str, Any],
+) -> None:
     clinician = staff["clinician"]
     more_sites = staff_change_access(
         user=clinician,
@@ -94,7 +103,7 @@ def test_second_administrator_may_approve_and_rejection_changes_nothing(staff):
     assert set(clinician.sites.all()) == {staff["site"], staff["other"]}
 
 
-def test_director_raises_access_directly(staff):
+def test_director_raises_access_directly(staff: dict[str, Any]) -> None:
     change = staff_change_access(
         user=staff["billing"],
         role=Role.CASE_MANAGER.value,
@@ -106,7 +115,7 @@ def test_director_raises_access_directly(staff):
     assert staff["billing"].role == Role.CASE_MANAGER.value
 
 
-def test_approval_refused_when_access_changed_since_request(staff):
+def test_approval_refused_when_access_changed_since_request(staff: dict[str, Any]) -> None:
     clinician = staff["clinician"]
     change = staff_change_access(
         user=clinician,
@@ -121,7 +130,7 @@ def test_approval_refused_when_access_changed_since_request(staff):
         access_change_decide(change=change, approve=True, by=_actor(staff["director"]))
 
 
-def test_new_account_by_admin_is_inactive_until_approved(staff):
+def test_new_account_by_admin_is_inactive_until_approved(staff: dict[str, Any]) -> None:
     user = staff_create(
         username="newhire",
         role=Role.CLINICIAN.value,
@@ -140,7 +149,7 @@ def test_new_account_by_admin_is_inactive_until_approved(staff):
     assert user.is_active and user.role == Role.CLINICIAN.value
 
 
-def test_operator_bootstraps_accounts_from_the_command_line(staff):
+def test_operator_bootstraps_accounts_from_the_command_line(staff: dict[str, Any]) -> None:
     user = staff_create(
         username="firstadmin",
         role=Role.ADMIN.value,
@@ -163,7 +172,9 @@ def test_operator_bootstraps_accounts_from_the_command_line(staff):
         (Role.DIRECTOR, Role.CLINICIAN, False, True, False),
     ],
 )
-def test_which_changes_need_approval(old, new, added_sites, old_active, needs):
+def test_which_changes_need_approval(
+    old: Role, new: Role, added_sites: bool, old_active: bool, needs: bool
+) -> None:
     assert (
         access_change_needs_approval(
             old_role=old,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +29,9 @@ from openiop.programs.models import Site
 from openiop.programs.selectors import visible_sites as programs_visible_sites
 from openiop.testing import make_org, make_patient, make_site, make_user
 
+if TYPE_CHECKING:
+    from pytest_django import DjangoAssertNumQueries
+
 
 @pytest.fixture
 def far(staff: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +41,9 @@ def far(staff: dict[str, Any]) -> dict[str, Any]:
     return {"org": org, "site": site, "patient": make_patient(site)}
 
 
-def test_a_director_sees_every_site_of_their_organization_only(staff, far):
+def test_a_director_sees_every_site_of_their_organization_only(
+    staff: dict[str, Any], far: dict[str, Any]
+) -> None:
     actor = Actor(staff["director"])
     mine = {staff["site"].pk, staff["other"].pk}
     assert visible_site_ids(actor) == mine
@@ -48,13 +53,15 @@ def test_a_director_sees_every_site_of_their_organization_only(staff, far):
     assert not Patient.objects.filter(site_scope(actor)).filter(pk=far["patient"].pk).exists()
 
 
-def test_a_clinician_sees_the_sites_they_work_at(staff):
+def test_a_clinician_sees_the_sites_they_work_at(staff: dict[str, Any]) -> None:
     actor = Actor(staff["clinician"])
     assert visible_site_ids(actor) == {staff["site"].pk}
     assert [s.pk for s in visible_sites(actor)] == [staff["site"].pk]
 
 
-def test_require_site_refuses_another_organizations_site_and_audits(staff, far):
+def test_require_site_refuses_another_organizations_site_and_audits(
+    staff: dict[str, Any], far: dict[str, Any]
+) -> None:
     actor = Actor(staff["director"])
     require_site(actor, staff["other"], Cap.SCHEDULE_MANAGE, object_type="track")
     for site in (far["site"], far["site"].pk):
@@ -68,14 +75,16 @@ def test_require_site_refuses_another_organizations_site_and_audits(staff, far):
     )
 
 
-def test_require_site_refuses_a_role_without_the_capability(staff):
+def test_require_site_refuses_a_role_without_the_capability(staff: dict[str, Any]) -> None:
     with pytest.raises(NotPermitted, match="Your role"):
         require_site(
             Actor(staff["billing"]), staff["site"], Cap.SCHEDULE_MANAGE, object_type="track"
         )
 
 
-def test_get_for_loads_checks_and_audits_naming_the_patient(staff, django_assert_num_queries):
+def test_get_for_loads_checks_and_audits_naming_the_patient(
+    staff: dict[str, Any], django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     patient = make_patient(staff["site"])
     actor = Actor(staff["clinician"])
     staff["clinician"].site_ids()  # the request's session query reads these (accounts.backends)
@@ -95,7 +104,9 @@ def test_get_for_loads_checks_and_audits_naming_the_patient(staff, django_assert
     assert (entry.action, entry.outcome, entry.patient_id) == ("view", "ok", patient.pk)
 
 
-def test_get_for_refuses_another_sites_patient_and_audits_naming_them(staff):
+def test_get_for_refuses_another_sites_patient_and_audits_naming_them(
+    staff: dict[str, Any],
+) -> None:
     patient = make_patient(staff["other"])
     with pytest.raises(NotPermitted):
         get_for(
@@ -111,7 +122,7 @@ def test_get_for_refuses_another_sites_patient_and_audits_naming_them(staff):
     assert (entry.outcome, entry.patient_id) == ("denied", patient.pk)
 
 
-def test_get_for_raises_the_callers_not_found_for_a_missing_id(staff):
+def test_get_for_raises_the_callers_not_found_for_a_missing_id(staff: dict[str, Any]) -> None:
     with pytest.raises(NotFound, match="No such site"):
         get_for(
             Actor(staff["clinician"]),
@@ -124,14 +135,16 @@ def test_get_for_raises_the_callers_not_found_for_a_missing_id(staff):
         )
 
 
-def test_a_user_of_no_organization_with_all_sites_sees_every_site(staff, far):
+def test_a_user_of_no_organization_with_all_sites_sees_every_site(
+    staff: dict[str, Any], far: dict[str, Any]
+) -> None:
     admin = make_user(Role.ADMIN)
     assert {staff["site"].pk, far["site"].pk} <= visible_site_ids(Actor(admin))
 
 
 def test_check_for_checks_a_loaded_record_and_audits_without_a_query(
-    staff, django_assert_num_queries
-):
+    staff: dict[str, Any], django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     patient = make_patient(staff["site"])
     actor = Actor(staff["clinician"])
     staff["clinician"].site_ids()
@@ -153,7 +166,9 @@ def test_check_for_checks_a_loaded_record_and_audits_without_a_query(
     )
 
 
-def test_get_for_by_site_names_the_patient_given_in_the_refusal_and_the_entry(staff):
+def test_get_for_by_site_names_the_patient_given_in_the_refusal_and_the_entry(
+    staff: dict[str, Any],
+) -> None:
     mine, theirs = make_patient(staff["site"]), make_patient(staff["other"])
     actor = Actor(staff["clinician"])
     for patient in (mine, theirs):
@@ -176,13 +191,15 @@ def test_get_for_by_site_names_the_patient_given_in_the_refusal_and_the_entry(st
     )
 
 
-def test_limited_site_ids_is_none_only_for_every_site_of_the_organization(staff):
+def test_limited_site_ids_is_none_only_for_every_site_of_the_organization(
+    staff: dict[str, Any],
+) -> None:
     assert limited_site_ids(Actor(staff["director"])) is None
     assert limited_site_ids(Actor(staff["clinician"])) == {staff["site"].pk}
     assert limited_site_ids(Actor(None)) == set()
 
 
-def test_pick_site_takes_the_wanted_site_else_one_the_actor_works_at(staff):
+def test_pick_site_takes_the_wanted_site_else_one_the_actor_works_at(staff: dict[str, Any]) -> None:
     actor = Actor(staff["clinician"])
     sites = sorted([staff["site"], staff["other"]], key=lambda s: s.pk == staff["site"].pk)
     assert pick_site(actor, sites, str(staff["other"].pk)) == staff["other"]
@@ -240,7 +257,7 @@ def hand_written_checks(source: str, module: str) -> list[str]:
     return found
 
 
-def test_no_selector_or_service_writes_its_own_site_check():
+def test_no_selector_or_service_writes_its_own_site_check() -> None:
     modules = _read_and_write_modules()
     assert len(modules) >= 20  # every app's selectors and services were read
     found = []
@@ -262,7 +279,7 @@ def test_no_selector_or_service_writes_its_own_site_check():
         "def get(actor, patient):\n    require_patient(actor, CAP, patient)\n",
     ],
 )
-def test_the_guard_finds_a_reintroduced_copy(copy: str):
+def test_the_guard_finds_a_reintroduced_copy(copy: str) -> None:
     assert hand_written_checks(copy, "patients/selectors.py")
     clean = "require_site(actor, site, object_type='x')\n"
     assert hand_written_checks(clean, "patients/selectors.py") == []

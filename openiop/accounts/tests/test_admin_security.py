@@ -5,7 +5,7 @@ Issue 13, points 1 and 3.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from axes.models import AccessAttempt
@@ -28,6 +28,9 @@ from openiop.patients.models import Patient, PatientContact
 from openiop.programs.models import Site
 from openiop.testing import PASSWORD, make_site, make_user
 from openiop.web.tests.conftest import World, world  # noqa: F401  (the shared fictional clinic)
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +149,9 @@ def _follow(client: Any, url: str) -> Any:
     return response
 
 
-def test_no_admin_page_shows_patient_data_or_fails(client, clinic, mfa_passed):
+def test_no_admin_page_shows_patient_data_or_fails(
+    client: Client, clinic: dict[str, Any], mfa_passed: None
+) -> None:
     secrets = _patient_data()
     assert "Quintessa" in secrets and "MBR-99417733" in secrets and "PHQ-9 item 9 at 1" in secrets
     client.force_login(clinic["admin"])
@@ -163,7 +168,9 @@ def test_no_admin_page_shows_patient_data_or_fails(client, clinic, mfa_passed):
     assert shown > len(urls) * 0.8  # the pages were shown, not refused
 
 
-def test_delete_confirmation_shows_counts_not_rows(client, clinic, mfa_passed):
+def test_delete_confirmation_shows_counts_not_rows(
+    client: Client, clinic: dict[str, Any], mfa_passed: None
+) -> None:
     """A row without history may be deleted; its confirmation lists kinds of rows, not rows."""
     client.force_login(clinic["admin"])
     fresh = clinic["fresh_site"]
@@ -179,7 +186,13 @@ def test_delete_confirmation_shows_counts_not_rows(client, clinic, mfa_passed):
 
 
 @pytest.mark.parametrize("which", ["site", "organization", "clinician"])
-def test_rows_with_clinical_history_cannot_be_deleted(client, clinic, world, mfa_passed, which):  # noqa: F811
+def test_rows_with_clinical_history_cannot_be_deleted(
+    client: Client,
+    clinic: dict[str, Any],
+    world: World,  # noqa: F811
+    mfa_passed: None,
+    which: str,
+) -> None:
     site = clinic["site"]
     obj: Any = {
         "site": site,
@@ -198,7 +211,9 @@ def test_rows_with_clinical_history_cannot_be_deleted(client, clinic, world, mfa
     assert Patient.objects.filter(pk=world.patient.pk).exists()
 
 
-def test_delete_selected_is_not_offered(client, clinic, mfa_passed):
+def test_delete_selected_is_not_offered(
+    client: Client, clinic: dict[str, Any], mfa_passed: None
+) -> None:
     client.force_login(clinic["admin"])
     for name in ("accounts_user", "programs_site", "programs_organization"):
         response = client.get(reverse(f"admin:{name}_changelist"))
@@ -210,7 +225,7 @@ def test_delete_selected_is_not_offered(client, clinic, mfa_passed):
     assert Site.objects.filter(pk=clinic["site"].pk).exists()
 
 
-def test_every_registered_admin_uses_the_shared_base():
+def test_every_registered_admin_uses_the_shared_base() -> None:
     """Role-based entry, audited writes and counts-only deletion hold on every page."""
     for model, model_admin in admin.site._registry.items():
         assert isinstance(model_admin, SetupAdmin), model
@@ -219,7 +234,9 @@ def test_every_registered_admin_uses_the_shared_base():
 # --- secrets and back doors ---------------------------------------------------------------------
 
 
-def test_password_hash_never_shown_and_password_change_audited(client, staff, mfa_passed):
+def test_password_hash_never_shown_and_password_change_audited(
+    client: Client, staff: dict[str, Any], mfa_passed: None
+) -> None:
     clinician = staff["clinician"]
     client.force_login(staff["admin"])
     html = client.get(reverse("admin:accounts_user_change", args=[clinician.pk])).content.decode()
@@ -235,7 +252,7 @@ def test_password_hash_never_shown_and_password_change_audited(client, staff, mf
     assert entry.action == "update" and new not in str(entry.detail)
 
 
-def test_totp_key_never_shown(client, clinic, mfa_passed):
+def test_totp_key_never_shown(client: Client, clinic: dict[str, Any], mfa_passed: None) -> None:
     device = clinic["device"]
     client.force_login(clinic["admin"])
     base = "admin:otp_totp_totpdevice"
@@ -252,8 +269,8 @@ def test_totp_key_never_shown(client, clinic, mfa_passed):
 
 
 def test_administrator_cannot_make_itself_superuser_or_grant_permissions(
-    client, clinic, mfa_passed
-):
+    client: Client, clinic: dict[str, Any], mfa_passed: None
+) -> None:
     me = clinic["admin"]
     client.force_login(me)
     perm = Permission.objects.get(codename="view_patient")
@@ -284,7 +301,9 @@ def test_administrator_cannot_make_itself_superuser_or_grant_permissions(
     assert client.get("/django-admin/auth/group/").status_code == 404
 
 
-def test_django_flags_grant_no_entry(client, clinic, mfa_passed):
+def test_django_flags_grant_no_entry(
+    client: Client, clinic: dict[str, Any], mfa_passed: None
+) -> None:
     """is_staff and is_superuser open nothing: entry is by role (and TOTP)."""
     clerk = make_user(Role.BILLING, sites=[clinic["site"]])
     clerk.is_staff = clerk.is_superuser = True
@@ -294,19 +313,23 @@ def test_django_flags_grant_no_entry(client, clinic, mfa_passed):
     assert _follow(client, reverse("admin:programs_site_changelist")).status_code == 403
 
 
-def test_anonymous_visitor_is_sent_to_the_staff_login(client, db):
+def test_anonymous_visitor_is_sent_to_the_staff_login(client: Client, db: None) -> None:
     response = _follow(client, reverse("admin:programs_site_changelist"))
     assert response.status_code == 200
     assert response.request["PATH_INFO"] == reverse("accounts:login")
 
 
-def test_administrator_needs_totp_for_the_set_up_pages(client, clinic):
+def test_administrator_needs_totp_for_the_set_up_pages(
+    client: Client, clinic: dict[str, Any]
+) -> None:
     client.force_login(clinic["admin"])
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302 and "/accounts/two-factor/" in response["Location"]
 
 
-def test_admin_save_is_audited_with_before_and_after(client, clinic, mfa_passed):
+def test_admin_save_is_audited_with_before_and_after(
+    client: Client, clinic: dict[str, Any], mfa_passed: None
+) -> None:
     site = clinic["site"]
     client.force_login(clinic["admin"])
     response = client.post(
@@ -330,7 +353,9 @@ def test_admin_save_is_audited_with_before_and_after(client, clinic, mfa_passed)
 # --- role and site changes in the set-up pages -------------------------------------------------
 
 
-def test_own_role_change_refused_in_the_set_up_pages(client, staff, mfa_passed):
+def test_own_role_change_refused_in_the_set_up_pages(
+    client: Client, staff: dict[str, Any], mfa_passed: None
+) -> None:
     me = staff["admin"]
     client.force_login(me)
     response = client.post(
@@ -344,7 +369,9 @@ def test_own_role_change_refused_in_the_set_up_pages(client, staff, mfa_passed):
     assert not AccessChangeRequest.objects.exists()
 
 
-def test_reactivation_in_the_user_form_is_refused(client, staff, mfa_passed):
+def test_reactivation_in_the_user_form_is_refused(
+    client: Client, staff: dict[str, Any], mfa_passed: None
+) -> None:
     gone = staff["clinician"]
     gone.is_active = False
     gone.save()
@@ -359,7 +386,9 @@ def test_reactivation_in_the_user_form_is_refused(client, staff, mfa_passed):
     assert not gone.is_active
 
 
-def test_new_account_in_set_up_pages_waits_for_approval(client, staff, mfa_passed):
+def test_new_account_in_set_up_pages_waits_for_approval(
+    client: Client, staff: dict[str, Any], mfa_passed: None
+) -> None:
     client.force_login(staff["admin"])
     response = client.post(
         reverse("admin:accounts_user_add"),
@@ -382,7 +411,9 @@ def test_new_account_in_set_up_pages_waits_for_approval(client, staff, mfa_passe
     assert AccessChangeRequest.objects.get(user=user).status == AccessChangeStatus.PENDING
 
 
-def test_director_approves_in_the_set_up_pages(client, staff, mfa_passed):
+def test_director_approves_in_the_set_up_pages(
+    client: Client, staff: dict[str, Any], mfa_passed: None
+) -> None:
     change = staff_change_access(
         user=staff["billing"],
         role=Role.CLINICIAN.value,

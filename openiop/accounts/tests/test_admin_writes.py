@@ -4,7 +4,7 @@ written only here, audited by SetupAdmin."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib import admin
@@ -16,6 +16,9 @@ from openiop.billing import services
 from openiop.billing.models import Payer
 from openiop.core.actor import Actor
 from openiop.testing import make_org, make_site, make_user
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +39,7 @@ DOORWAYS: dict[str, str] = {
 
 
 @pytest.fixture
-def setup(mfa_passed):
+def setup(mfa_passed: None) -> dict[str, Any]:
     org = make_org()
     site = make_site(org, name="Riverbend (fictional)")
     return {
@@ -50,7 +53,7 @@ def _shape(entry: AuditEntry) -> tuple[str, str, list[str]]:
     return (entry.action, entry.object_type, sorted(entry.detail))
 
 
-def test_every_writable_set_up_page_is_accounted_for():
+def test_every_writable_set_up_page_is_accounted_for() -> None:
     registered = {f"{m._meta.app_label}.{m._meta.model_name}" for m in admin.site._registry} - {
         "axes.accessattempt",
         "axes.accesslog",
@@ -59,7 +62,9 @@ def test_every_writable_set_up_page_is_accounted_for():
     assert registered - set(DOORWAYS) == set()
 
 
-def test_a_payer_added_in_the_set_up_pages_goes_through_payer_create(client, setup):
+def test_a_payer_added_in_the_set_up_pages_goes_through_payer_create(
+    client: Client, setup: dict[str, Any]
+) -> None:
     org = setup["org"]
     client.force_login(setup["director"])
     response = client.post(
@@ -93,7 +98,9 @@ def _payer(org: Any, name: str = "Bluebell Mutual (fictional)") -> Payer:
     return Payer.objects.create(organization=org, name=name, payer_type="commercial")
 
 
-def test_a_payer_changed_in_the_set_up_pages_goes_through_payer_update(client, setup):
+def test_a_payer_changed_in_the_set_up_pages_goes_through_payer_update(
+    client: Client, setup: dict[str, Any]
+) -> None:
     payer = _payer(setup["org"])
     client.force_login(setup["director"])
     response = client.post(
@@ -113,7 +120,9 @@ def test_a_payer_changed_in_the_set_up_pages_goes_through_payer_update(client, s
     assert _shape(latest) == _shape(entry)
 
 
-def test_a_repeated_payer_name_is_refused_in_the_form_with_what_was_typed(client, setup):
+def test_a_repeated_payer_name_is_refused_in_the_form_with_what_was_typed(
+    client: Client, setup: dict[str, Any]
+) -> None:
     _payer(setup["org"])
     client.force_login(setup["director"])
     response = client.post(
@@ -130,7 +139,9 @@ def test_a_repeated_payer_name_is_refused_in_the_form_with_what_was_typed(client
     assert Payer.objects.count() == 1
 
 
-def test_an_administrator_sees_payers_but_only_benefits_staff_write_them(client, setup):
+def test_an_administrator_sees_payers_but_only_benefits_staff_write_them(
+    client: Client, setup: dict[str, Any]
+) -> None:
     payer = _payer(setup["org"])
     client.force_login(setup["admin"])
     assert client.get(reverse("admin:billing_payer_changelist")).status_code == 200

@@ -1,6 +1,9 @@
 """The per-request user lookup reads the user's sites in the same query, and sees changes at once."""
 
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.db import connection
@@ -9,12 +12,17 @@ from django.utils import timezone
 
 from openiop.accounts.backends import StaffBackend
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.testing import make_org, make_site, make_user
+
+if TYPE_CHECKING:
+    from django.test import Client
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 pytestmark = pytest.mark.django_db
 
 
-def test_get_user_reads_the_sites_in_one_query_and_the_checks_need_none():
+def test_get_user_reads_the_sites_in_one_query_and_the_checks_need_none() -> None:
     org = make_org()
     east, west = make_site(org, name="East (fictional)"), make_site(org, name="West (fictional)")
     user = make_user(Role.CLINICIAN, sites=[east, west], org=org)
@@ -25,7 +33,7 @@ def test_get_user_reads_the_sites_in_one_query_and_the_checks_need_none():
     assert len(ctx.captured_queries) == 1
 
 
-def test_a_user_without_sites_has_none_and_a_change_shows_on_the_next_lookup():
+def test_a_user_without_sites_has_none_and_a_change_shows_on_the_next_lookup() -> None:
     org = make_org()
     site = make_site(org)
     user = make_user(Role.CLINICIAN, org=org)
@@ -36,7 +44,7 @@ def test_a_user_without_sites_has_none_and_a_change_shows_on_the_next_lookup():
     assert again is not None and again.site_ids() == {site.pk}
 
 
-def test_an_inactive_or_unknown_user_is_not_loaded():
+def test_an_inactive_or_unknown_user_is_not_loaded() -> None:
     user = make_user(Role.CLINICIAN)
     user.is_active = False
     user.save()
@@ -44,7 +52,7 @@ def test_an_inactive_or_unknown_user_is_not_loaded():
     assert StaffBackend().get_user(999_999) is None
 
 
-def test_a_session_loads_in_one_query_and_an_unknown_or_expired_key_loads_nothing():
+def test_a_session_loads_in_one_query_and_an_unknown_or_expired_key_loads_nothing() -> None:
     from openiop.accounts.backends import SessionStore
 
     store = SessionStore()
@@ -59,13 +67,13 @@ def test_a_session_loads_in_one_query_and_an_unknown_or_expired_key_loads_nothin
     assert SessionStore(store.session_key).load() == {}
 
 
-def _session_queries(client, path="/patients/"):
+def _session_queries(client: Client, path: str = "/patients/") -> tuple[Response, list[str]]:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path)
     return response, [q["sql"] for q in ctx.captured_queries]
 
 
-def test_the_session_names_its_user_and_one_query_reads_both(client):
+def test_the_session_names_its_user_and_one_query_reads_both(client: Client) -> None:
     from openiop.accounts.models import StaffSession
 
     org = make_org()
@@ -79,12 +87,12 @@ def test_the_session_names_its_user_and_one_query_reads_both(client):
     assert response.status_code == 200
     assert sum("accounts_staffsession" in q for q in sql) == 1
     assert sum("FROM accounts_user u" in q or 'FROM "accounts_user"' in q for q in sql) == 0
-    assert response.wsgi_request.user.site_ids() == {site.pk}
+    assert cast(User, response.wsgi_request.user).site_ids() == {site.pk}
 
 
 def test_a_user_read_with_the_session_is_still_refused_when_inactive_or_their_password_changed(
-    client,
-):
+    client: Client,
+) -> None:
     org = make_org()
     site = make_site(org)
     user = make_user(Role.CLINICIAN, sites=[site], org=org)
@@ -102,11 +110,11 @@ def test_a_user_read_with_the_session_is_still_refused_when_inactive_or_their_pa
     assert client.get("/patients/").status_code == 302  # the session hash no longer matches
 
 
-def test_a_change_of_sites_shows_on_the_next_request(client):
+def test_a_change_of_sites_shows_on_the_next_request(client: Client) -> None:
     org = make_org()
     east, west = make_site(org, name="East (fictional)"), make_site(org, name="West (fictional)")
     user = make_user(Role.CLINICIAN, sites=[east], org=org)
     client.force_login(user)
-    assert client.get("/patients/").wsgi_request.user.site_ids() == {east.pk}
+    assert cast(User, client.get("/patients/").wsgi_request.user).site_ids() == {east.pk}
     user.sites.add(west)
-    assert client.get("/patients/").wsgi_request.user.site_ids() == {east.pk, west.pk}
+    assert cast(User, client.get("/patients/").wsgi_request.user).site_ids() == {east.pk, west.pk}

@@ -1,5 +1,9 @@
 """Staff login: password, account lockout (django-axes), idle timeout, TOTP required for directors."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -8,42 +12,54 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
+from openiop.programs.models import Organization, Site
 from openiop.testing import PASSWORD, make_org, make_site, make_user
+
+if TYPE_CHECKING:
+    from django.test import Client
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+    from pytest_django import Settings
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic():
+def clinic() -> tuple[Organization, Site]:
     org = make_org()
     return org, make_site(org, name="Maple Street (fictional)")
 
 
-def _login(client, username, password=PASSWORD):
+def _login(client: Client, username: str, password: str = PASSWORD) -> Response:
     return client.post(reverse("accounts:login"), {"username": username, "password": password})
 
 
-def test_clinician_logs_in_with_username_and_password_and_login_is_audited(client, clinic):
+def test_clinician_logs_in_with_username_and_password_and_login_is_audited(
+    client: Client, clinic: tuple[Organization, Site]
+) -> None:
     org, site = clinic
     user = make_user(Role.CLINICIAN, sites=[site], org=org)
     response = _login(client, user.username)
     assert response.status_code == 302
-    assert response.url == "/"
+    assert response["Location"] == "/"
     entry = AuditEntry.objects.get(action="login")
     assert entry.username == user.username and entry.role == "clinician"
 
 
-def test_an_auditor_lands_on_the_audit_log_not_on_a_refused_today_page(client, clinic):
+def test_an_auditor_lands_on_the_audit_log_not_on_a_refused_today_page(
+    client: Client, clinic: tuple[Organization, Site]
+) -> None:
     org, site = clinic
     user = make_user(Role.AUDITOR, sites=[site], org=org)
     response = _login(client, user.username)
-    assert response.url == reverse("audit:log")
-    page = client.get(response.url)
+    assert response["Location"] == reverse("audit:log")
+    page = client.get(response["Location"])
     assert page.status_code == 200
     assert f'class="brand" href="{reverse("audit:log")}"' in page.content.decode()
 
 
-def test_wrong_password_shows_error_keeps_username_and_is_audited(client, clinic):
+def test_wrong_password_shows_error_keeps_username_and_is_audited(
+    client: Client, clinic: tuple[Organization, Site]
+) -> None:
     org, site = clinic
     user = make_user(Role.CLINICIAN, sites=[site], org=org)
     response = _login(client, user.username, "not-the-password")
@@ -55,8 +71,8 @@ def test_wrong_password_shows_error_keeps_username_and_is_audited(client, clinic
 
 
 def test_repeated_failed_logins_lock_the_account_even_with_the_right_password(
-    client, clinic, settings
-):
+    client: Client, clinic: tuple[Organization, Site], settings: Settings
+) -> None:
     org, site = clinic
     user = make_user(Role.CLINICIAN, sites=[site], org=org)
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -67,7 +83,7 @@ def test_repeated_failed_logins_lock_the_account_even_with_the_right_password(
     assert "_auth_user_id" not in client.session
 
 
-def test_idle_timeout_is_fifteen_minutes_by_default_and_renews_on_activity():
+def test_idle_timeout_is_fifteen_minutes_by_default_and_renews_on_activity() -> None:
     assert settings.IDLE_TIMEOUT_MINUTES == 15
     assert settings.SESSION_COOKIE_AGE == 15 * 60
     # Renewed by StaffSessionMiddleware at most once a minute, not written on every request.
@@ -75,24 +91,26 @@ def test_idle_timeout_is_fifteen_minutes_by_default_and_renews_on_activity():
     assert settings.SESSION_RENEW_SECONDS == 60
 
 
-def test_director_must_set_up_two_factor_before_any_page(client, clinic):
+def test_director_must_set_up_two_factor_before_any_page(
+    client: Client, clinic: tuple[Organization, Site]
+) -> None:
     org, site = clinic
     director = make_user(Role.DIRECTOR, sites=[site], org=org)
     _login(client, director.username)
     response = client.get(reverse("audit:log"))
     assert response.status_code == 302
-    assert response.url.startswith(reverse("accounts:mfa_setup"))
+    assert response["Location"].startswith(reverse("accounts:mfa_setup"))
 
 
 def test_director_with_confirmed_device_is_asked_for_a_code_and_a_good_code_opens_the_page(
-    client, clinic
-):
+    client: Client, clinic: tuple[Organization, Site]
+) -> None:
     org, site = clinic
     director = make_user(Role.DIRECTOR, sites=[site], org=org)
     device = TOTPDevice.objects.create(user=director, name="phone", confirmed=True)
     _login(client, director.username)
     response = client.get(reverse("audit:log"))
-    assert response.url.startswith(reverse("accounts:mfa_verify"))
+    assert response["Location"].startswith(reverse("accounts:mfa_verify"))
     bad = client.post(
         reverse("accounts:mfa_verify"),
         {"token": "000000" if totp(device.bin_key) != 0 else "111111"},
@@ -101,11 +119,13 @@ def test_director_with_confirmed_device_is_asked_for_a_code_and_a_good_code_open
     good = client.post(
         reverse("accounts:mfa_verify"), {"token": f"{totp(device.bin_key):06d}", "next": "/audit/"}
     )
-    assert good.status_code == 302 and good.url == "/audit/"
+    assert good.status_code == 302 and good["Location"] == "/audit/"
     assert client.get(reverse("audit:log")).status_code == 200
 
 
-def test_two_factor_setup_confirms_a_new_authenticator(client, clinic):
+def test_two_factor_setup_confirms_a_new_authenticator(
+    client: Client, clinic: tuple[Organization, Site]
+) -> None:
     org, site = clinic
     director = make_user(Role.DIRECTOR, sites=[site], org=org)
     _login(client, director.username)
@@ -120,7 +140,9 @@ def test_two_factor_setup_confirms_a_new_authenticator(client, clinic):
     assert client.get(reverse("audit:log")).status_code == 200
 
 
-def test_clinician_may_use_two_factor_but_is_not_forced(client, clinic):
+def test_clinician_may_use_two_factor_but_is_not_forced(
+    client: Client, clinic: tuple[Organization, Site]
+) -> None:
     org, site = clinic
     clinician = make_user(Role.CLINICIAN, sites=[site], org=org)
     _login(client, clinician.username)
@@ -130,7 +152,7 @@ def test_clinician_may_use_two_factor_but_is_not_forced(client, clinic):
     )  # not their role, but no 2FA redirect
 
 
-def test_logout_ends_the_session(client, clinic):
+def test_logout_ends_the_session(client: Client, clinic: tuple[Organization, Site]) -> None:
     org, site = clinic
     user = make_user(Role.CLINICIAN, sites=[site], org=org)
     _login(client, user.username)

@@ -6,6 +6,8 @@ correct code right after a wrong one is accepted (issue 14.10). Codes are comput
 the way an authenticator app does.
 """
 
+from __future__ import annotations
+
 import base64
 import datetime as dt
 import re
@@ -19,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts import mfa
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.audit.models import AuditEntry
 from openiop.testing import PASSWORD, make_org, make_site, make_user
 
@@ -29,12 +32,12 @@ CODES = re.compile(r"<li><code>([a-z2-7]{4}-[a-z2-7]{4})</code></li>")
 
 
 @pytest.fixture
-def director():
+def director() -> User:
     org = make_org()
     return make_user(Role.DIRECTOR, sites=[make_site(org)], org=org)
 
 
-def _login(client, user):
+def _login(client: Client, user: User) -> Client:
     response = client.post(
         reverse("accounts:login"), {"username": user.username, "password": PASSWORD}
     )
@@ -42,21 +45,21 @@ def _login(client, user):
     return client
 
 
-def _code(device):
+def _code(device: TOTPDevice) -> str:
     return f"{totp(device.bin_key):06d}"
 
 
-def _next_window(device):
+def _next_window(device: TOTPDevice) -> None:
     """As if the authenticator moved on to its next code (a used code is never accepted twice)."""
     TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
     device.refresh_from_db()
 
 
-def _wrong(device):
+def _wrong(device: TOTPDevice) -> str:
     return "000000" if _code(device) != "000000" else "111111"
 
 
-def _enrol(client, user):
+def _enrol(client: Client, user: User) -> tuple[TOTPDevice, list[str]]:
     """Log in and enrol through the pages. Returns the confirmed device and the recovery codes."""
     _login(client, user)
     page = client.get(reverse("accounts:mfa_setup"))
@@ -71,13 +74,13 @@ def _enrol(client, user):
     return pending, codes
 
 
-def _verified(client):
+def _verified(client: Client) -> bool:
     return client.get(reverse("audit:log")).status_code == 200
 
 
 def test_a_password_alone_sees_no_new_key_and_cannot_replace_or_pass_with_another_device(
-    director,
-):
+    director: User,
+) -> None:
     real = TOTPDevice.objects.create(user=director, name="phone", confirmed=True)
     client = _login(Client(), director)
 
@@ -88,7 +91,7 @@ def test_a_password_alone_sees_no_new_key_and_cannot_replace_or_pass_with_anothe
     ):
         response = client.get(path)
         assert response.status_code == 302
-        assert response.url.startswith(reverse("accounts:mfa_verify"))
+        assert response["Location"].startswith(reverse("accounts:mfa_verify"))
     assert not TOTPDevice.objects.filter(user=director, confirmed=False).exists()
 
     # Even a device whose key the attacker somehow holds opens nothing.
@@ -112,8 +115,8 @@ def test_a_password_alone_sees_no_new_key_and_cannot_replace_or_pass_with_anothe
 
 
 def test_replacing_with_a_code_from_the_current_authenticator_keeps_the_session_verified(
-    client, director
-):
+    client: Client, director: User
+) -> None:
     old, old_codes = _enrol(client, director)
     page = client.get(reverse("accounts:mfa_replace"))
     key = KEY.search(page.content.decode())
@@ -143,7 +146,9 @@ def test_replacing_with_a_code_from_the_current_authenticator_keeps_the_session_
     assert entry.detail["replaced"] == old.pk and entry.detail["proved_with"] == "authenticator"
 
 
-def test_replacing_with_a_recovery_code_uses_it_and_a_mistyped_new_code_does_not(client, director):
+def test_replacing_with_a_recovery_code_uses_it_and_a_mistyped_new_code_does_not(
+    client: Client, director: User
+) -> None:
     old, codes = _enrol(client, director)
     client.get(reverse("accounts:mfa_replace"))
     new = TOTPDevice.objects.get(user=director, confirmed=False)
@@ -163,13 +168,13 @@ def test_replacing_with_a_recovery_code_uses_it_and_a_mistyped_new_code_does_not
     assert entry.detail["proved_with"] == "recovery_code"
 
 
-def test_a_recovery_code_passes_two_factor_once(client, director):
+def test_a_recovery_code_passes_two_factor_once(client: Client, director: User) -> None:
     _enrol(client, director)
     codes = CODES.findall(client.post(reverse("accounts:mfa_recovery_codes")).content.decode())
 
     phone_lost = _login(Client(), director)
     first = phone_lost.post(reverse("accounts:mfa_verify"), {"token": codes[0], "next": "/audit/"})
-    assert first.status_code == 302 and first.url == "/audit/"
+    assert first.status_code == 302 and first["Location"] == "/audit/"
     assert _verified(phone_lost)
     entry = AuditEntry.objects.filter(action="login", object_type="mfa").latest("id")
     assert entry.detail == {"with": "recovery_code", "recovery_codes_left": 9}
@@ -183,7 +188,9 @@ def test_a_recovery_code_passes_two_factor_once(client, director):
     assert _verified(again)
 
 
-def test_new_recovery_codes_replace_the_old_set_and_need_a_verified_session(client, director):
+def test_new_recovery_codes_replace_the_old_set_and_need_a_verified_session(
+    client: Client, director: User
+) -> None:
     _, old_codes = _enrol(client, director)
     response = client.post(reverse("accounts:mfa_recovery_codes"))
     new_codes = CODES.findall(response.content.decode())
@@ -192,14 +199,18 @@ def test_new_recovery_codes_replace_the_old_set_and_need_a_verified_session(clie
 
     other = _login(Client(), director)
     refused = other.post(reverse("accounts:mfa_recovery_codes"))
-    assert refused.status_code == 302 and refused.url.startswith(reverse("accounts:mfa_verify"))
+    assert refused.status_code == 302 and refused["Location"].startswith(
+        reverse("accounts:mfa_verify")
+    )
     assert "did not match" in (
         other.post(reverse("accounts:mfa_verify"), {"token": old_codes[0]}).content.decode()
     )
     assert other.post(reverse("accounts:mfa_verify"), {"token": new_codes[0]}).status_code == 302
 
 
-def test_the_key_for_typing_by_hand_is_base32_and_a_code_from_it_enrols(client, director):
+def test_the_key_for_typing_by_hand_is_base32_and_a_code_from_it_enrols(
+    client: Client, director: User
+) -> None:
     _login(client, director)
     page = client.get(reverse("accounts:mfa_setup")).content.decode()
     match = KEY.search(page)
@@ -217,7 +228,7 @@ def test_the_key_for_typing_by_hand_is_base32_and_a_code_from_it_enrols(client, 
     assert AuditEntry.objects.filter(action="create", object_type="mfa_device").count() == 1
 
 
-def test_a_correct_code_right_after_a_wrong_one_is_accepted(client, director):
+def test_a_correct_code_right_after_a_wrong_one_is_accepted(client: Client, director: User) -> None:
     _login(client, director)
     client.get(reverse("accounts:mfa_setup"))
     pending = TOTPDevice.objects.get(user=director, confirmed=False)
@@ -232,11 +243,13 @@ def test_a_correct_code_right_after_a_wrong_one_is_accepted(client, director):
     bad = later.post(reverse("accounts:mfa_verify"), {"token": _wrong(pending)})
     assert "did not match" in bad.content.decode()
     good = later.post(reverse("accounts:mfa_verify"), {"token": _code(pending), "next": "/audit/"})
-    assert good.status_code == 302 and good.url == "/audit/"
+    assert good.status_code == 302 and good["Location"] == "/audit/"
     assert _verified(later)
 
 
-def test_many_wrong_codes_in_a_row_still_make_the_next_try_wait(client, director):
+def test_many_wrong_codes_in_a_row_still_make_the_next_try_wait(
+    client: Client, director: User
+) -> None:
     device = TOTPDevice.objects.create(user=director, name="phone", confirmed=True)
     _login(client, director)
     for _ in range(mfa.FREE_WRONG_CODES):
@@ -259,7 +272,7 @@ def test_many_wrong_codes_in_a_row_still_make_the_next_try_wait(client, director
     assert _verified(client)
 
 
-def test_a_key_being_set_up_in_one_session_is_never_confirmed_from_another(director):
+def test_a_key_being_set_up_in_one_session_is_never_confirmed_from_another(director: User) -> None:
     first = _login(Client(), director)
     first.get(reverse("accounts:mfa_setup"))
     shown_to_first = TOTPDevice.objects.get(user=director, confirmed=False)

@@ -3,7 +3,7 @@ import pytest
 from openiop.accounts.domain import MFA_REQUIRED_ROLES, ROLE_CAPS, Cap, Role, role_can
 
 
-def test_every_role_has_a_capability_set():
+def test_every_role_has_a_capability_set() -> None:
     assert set(ROLE_CAPS) == set(Role)
 
 
@@ -23,13 +23,13 @@ def test_every_role_has_a_capability_set():
         (Role.ADMIN, Cap.CLINICAL_VIEW, False),
     ],
 )
-def test_role_capabilities_follow_minimum_necessary(role, cap, allowed):
+def test_role_capabilities_follow_minimum_necessary(role: Role, cap: Cap, allowed: bool) -> None:
     assert role_can(role, cap) is allowed
 
 
-def test_unknown_role_has_no_capability():
+def test_unknown_role_has_no_capability() -> None:
     assert role_can("janitor", Cap.SCHEDULE_VIEW) is False
 
 
-def test_director_and_admin_require_two_factor():
+def test_director_and_admin_require_two_factor() -> None:
     assert {Role.DIRECTOR, Role.ADMIN} == MFA_REQUIRED_ROLES

@@ -15,7 +15,9 @@ from openiop.testing import make_org, make_site, make_user
 pytestmark = pytest.mark.django_db
 
 
-def test_cli_creates_an_account_with_role_and_site_and_audits_it(monkeypatch):
+def test_cli_creates_an_account_with_role_and_site_and_audits_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     site = make_site(make_org(), name="Riverbend (fictional)")
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-unusual-passphrase-9\n"))
     out = io.StringIO()
@@ -38,7 +40,9 @@ def test_cli_creates_an_account_with_role_and_site_and_audits_it(monkeypatch):
         ),
     ],
 )
-def test_cli_refuses_bad_input_with_exit_code_2(monkeypatch, args, stdin, message):
+def test_cli_refuses_bad_input_with_exit_code_2(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], stdin: str, message: str
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     with pytest.raises(CommandError, match=message) as exc:
         call_command("staff_add", *args)
@@ -46,7 +50,7 @@ def test_cli_refuses_bad_input_with_exit_code_2(monkeypatch, args, stdin, messag
     assert not User.objects.filter(username="x").exists()
 
 
-def test_a_clinician_cannot_create_staff():
+def test_a_clinician_cannot_create_staff() -> None:
     org = make_org()
     clinician = make_user(Role.CLINICIAN, sites=[make_site(org)], org=org)
     with pytest.raises(NotPermitted):
@@ -58,7 +62,7 @@ def test_a_clinician_cannot_create_staff():
         )
 
 
-def test_taken_usernames_are_refused():
+def test_taken_usernames_are_refused() -> None:
     staff_create(
         username="wren",
         role="billing",

@@ -13,6 +13,7 @@ from openiop.admissions.domain.asam import (
     MINIMUM_LEVEL,
     DimensionRating,
     Edition,
+    Recommendation,
     dimension_name,
     recommend_level_of_care,
 )
@@ -20,7 +21,7 @@ from openiop.episodes.choices import LevelOfCare
 from openiop.episodes.domain import LEVEL_ORDER, level_rank
 
 
-def rate(*ratings: int, edition: Edition | str = Edition.THIRD):
+def rate(*ratings: int, edition: Edition | str = Edition.THIRD) -> Recommendation:
     """Recommend from six ratings given in dimension order (D1..D6)."""
     items = [
         DimensionRating(d, r, f"fictional note {d}")
@@ -60,14 +61,22 @@ def rate(*ratings: int, edition: Edition | str = Edition.THIRD):
         ((4, 4, 4, 4, 4, 4), "4", True, (1, 2, 3)),
     ],
 )
-def test_most_intensive_dimension_governs(ratings, level, withdrawal, governing):
+def test_most_intensive_dimension_governs(
+    ratings: tuple[int, int, int, int, int, int],
+    level: str,
+    withdrawal: bool,
+    governing: tuple[int, int, int, int, int, int]
+    | tuple[int]
+    | tuple[int, int]
+    | tuple[int, int, int],
+) -> None:
     result = rate(*ratings)
     assert result.level == level
     assert result.withdrawal_management is withdrawal
     assert result.governing_dimensions == governing
 
 
-def test_one_severe_dimension_is_not_averaged_away():
+def test_one_severe_dimension_is_not_averaged_away() -> None:
     # Mean rating 0.5 would read as outpatient; the severe environment rating governs.
     result = rate(0, 0, 0, 0, 0, 3)
     assert result.level == "3.1"
@@ -86,7 +95,9 @@ def test_one_severe_dimension_is_not_averaged_away():
         ((0, 0, 0, 4, 4, 4), False),
     ],
 )
-def test_medically_managed_need_in_d1_or_d2_decides_early(ratings, early):
+def test_medically_managed_need_in_d1_or_d2_decides_early(
+    ratings: tuple[int, int, int, int, int, int], early: bool
+) -> None:
     result = rate(*ratings)
     assert result.decided_early is early
     assert result.reasons[0].startswith("Stop early") is early
@@ -94,7 +105,7 @@ def test_medically_managed_need_in_d1_or_d2_decides_early(ratings, early):
         assert result.level in {"3.7", "4"}
 
 
-def test_withdrawal_management_is_named_in_the_reasons():
+def test_withdrawal_management_is_named_in_the_reasons() -> None:
     result = rate(2, 0, 0, 0, 0, 0)
     assert any(
         "Dimension 1 (Acute intoxication/withdrawal) rated 2" in r and "withdrawal management" in r
@@ -111,13 +122,15 @@ def test_withdrawal_management_is_named_in_the_reasons():
         ("4", "Dimension 4 (Substance use-related risks)"),
     ],
 )
-def test_reasons_use_the_editions_dimension_names(edition, governing_name):
+def test_reasons_use_the_editions_dimension_names(
+    edition: Edition | str, governing_name: str
+) -> None:
     result = rate(0, 0, 0, 3, 0, 0, edition=edition)
     assert governing_name in result.reasons[0]
     assert governing_name in result.why_not_lower
 
 
-def test_fourth_edition_names():
+def test_fourth_edition_names() -> None:
     assert dict(DIMENSION_NAMES[Edition.FOURTH]) == {
         1: "Intoxication, withdrawal and addiction medications",
         2: "Biomedical",
@@ -130,7 +143,7 @@ def test_fourth_edition_names():
     assert dimension_name(6, Edition.THIRD) == "Recovery environment"
 
 
-def test_fourth_edition_rates_environment_in_d5():
+def test_fourth_edition_rates_environment_in_d5() -> None:
     # The same environment need sits in D6 (3rd edition) and D5 (4th edition).
     assert rate(0, 0, 0, 0, 0, 4, edition="3").level == rate(0, 0, 0, 0, 4, 0, edition="4").level
 
@@ -144,13 +157,15 @@ def test_fourth_edition_rates_environment_in_d5():
         ((0, 4, 0, 0, 0, 0), "Level 3.7 or below", "most intensive level"),
     ],
 )
-def test_why_not_statements_are_written_for_the_record(ratings, lower_part, higher_part):
+def test_why_not_statements_are_written_for_the_record(
+    ratings: tuple[int, int, int, int, int, int], lower_part: str, higher_part: str
+) -> None:
     result = rate(*ratings)
     assert lower_part in result.why_not_lower
     assert higher_part in result.why_not_higher
 
 
-def test_levels_are_the_episode_levels():
+def test_levels_are_the_episode_levels() -> None:
     for edition in Edition:
         for dimension in DIMENSIONS:
             assert set(MINIMUM_LEVEL[edition][dimension]) == {0, 1, 2, 3, 4}
@@ -159,7 +174,7 @@ def test_levels_are_the_episode_levels():
     assert rate(0, 0, 0, 0, 0, 0).level == LevelOfCare.L1
 
 
-def test_table_rises_with_the_rating():
+def test_table_rises_with_the_rating() -> None:
     for edition in Edition:
         for dimension in DIMENSIONS:
             ranks = [level_rank(MINIMUM_LEVEL[edition][dimension][r]) for r in range(5)]
@@ -187,17 +202,23 @@ def test_table_rises_with_the_rating():
         ([(0, 0), (2, 0), (3, 0), (4, 0), (5, 0), (6, 0)], "Dimension 0 is not an ASAM dimension"),
     ],
 )
-def test_invalid_ratings_are_refused_naming_the_dimension(items, message):
+def test_invalid_ratings_are_refused_naming_the_dimension(
+    items: list[tuple[int, int | float]],
+    message: str,
+) -> None:
     with pytest.raises(ValueError, match=message):
-        recommend_level_of_care([DimensionRating(d, r) for d, r in items], Edition.THIRD)
+        recommend_level_of_care(
+            [DimensionRating(d, r) for d, r in items],  # type: ignore[arg-type]  # floats, on purpose
+            Edition.THIRD,
+        )
 
 
-def test_unknown_edition_is_refused():
+def test_unknown_edition_is_refused() -> None:
     with pytest.raises(ValueError, match="not an ASAM Criteria edition"):
         rate(0, 0, 0, 0, 0, 0, edition="5")
 
 
-def test_a_clinic_can_configure_its_own_table():
+def test_a_clinic_can_configure_its_own_table() -> None:
     stricter = {e: {d: dict(MINIMUM_LEVEL[e][d]) for d in DIMENSIONS} for e in Edition}
     stricter[Edition.THIRD][6][2] = "2.5"
     items = [DimensionRating(d, 2 if d == 6 else 0) for d in DIMENSIONS]
@@ -205,7 +226,7 @@ def test_a_clinic_can_configure_its_own_table():
     assert recommend_level_of_care(items, "3", minimums=stricter).level == "2.5"
 
 
-def test_a_table_with_an_unknown_level_is_refused():
+def test_a_table_with_an_unknown_level_is_refused() -> None:
     broken = {e: {d: dict(MINIMUM_LEVEL[e][d]) for d in DIMENSIONS} for e in Edition}
     broken[Edition.THIRD][1][0] = "9"
     with pytest.raises(ValueError, match="not an ASAM level"):
@@ -222,7 +243,9 @@ editions_st = st.sampled_from(list(Edition))
     dimension=st.sampled_from(DIMENSIONS),
     raise_by=st.integers(min_value=1, max_value=4),
 )
-def test_raising_any_rating_never_lowers_the_level(ratings, edition, dimension, raise_by):
+def test_raising_any_rating_never_lowers_the_level(
+    ratings: list[int], edition: Edition, dimension: int, raise_by: int
+) -> None:
     before = rate(*ratings, edition=edition)
     raised = list(ratings)
     raised[dimension - 1] = min(4, raised[dimension - 1] + raise_by)
@@ -232,7 +255,7 @@ def test_raising_any_rating_never_lowers_the_level(ratings, edition, dimension, 
 
 
 @given(ratings=ratings_st, edition=editions_st)
-def test_level_is_the_most_intensive_implied_level(ratings, edition):
+def test_level_is_the_most_intensive_implied_level(ratings: list[int], edition: Edition) -> None:
     result = rate(*ratings, edition=edition)
     implied = [MINIMUM_LEVEL[edition][d][r] for d, r in zip(DIMENSIONS, ratings, strict=True)]
     assert result.level == max(implied, key=level_rank)
@@ -243,7 +266,9 @@ def test_level_is_the_most_intensive_implied_level(ratings, edition):
 
 
 @given(ratings=ratings_st, edition=editions_st, order=st.permutations(DIMENSIONS))
-def test_order_of_the_ratings_does_not_matter(ratings, edition, order):
+def test_order_of_the_ratings_does_not_matter(
+    ratings: list[int], edition: Edition, order: list[int]
+) -> None:
     items = [DimensionRating(d, ratings[d - 1]) for d in order]
     assert recommend_level_of_care(items, edition) == rate(*ratings, edition=edition)
 
@@ -256,10 +281,10 @@ def test_order_of_the_ratings_does_not_matter(ratings, edition, order):
         ("2.1", "4", "Level 2.1 · Intensive outpatient"),
     ],
 )
-def test_level_names_follow_the_edition(level, edition, name):
+def test_level_names_follow_the_edition(level: str, edition: str, name: str) -> None:
     assert asam.level_name(level, edition) == name
 
 
-def test_unknown_level_is_refused():
+def test_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError):
         asam.level_name("9", "3")

@@ -27,7 +27,7 @@ D = dt.date
         ("admitted", "assessed", "admitted"),
     ],
 )
-def test_advance_moves_forward_only(current, target, expected):
+def test_advance_moves_forward_only(current: str, target: str, expected: str) -> None:
     assert pipeline.advance(current, target) == expected
 
 
@@ -47,7 +47,7 @@ def test_advance_moves_forward_only(current, target, expected):
         ("inquiry", "nowhere", False),
     ],
 )
-def test_move_problem(current, target, allowed):
+def test_move_problem(current: str, target: str, allowed: bool) -> None:
     assert (pipeline.move_problem(current, target) is None) is allowed
 
 
@@ -64,7 +64,9 @@ CLOSE = ["referred_elsewhere", "declined", "lost_to_follow_up"]
         ("admitted", []),
     ],
 )
-def test_manual_moves_are_exactly_the_allowed_ones(current, moves):
+def test_manual_moves_are_exactly_the_allowed_ones(
+    current: str, moves: list[str] | list[str | list[str]]
+) -> None:
     assert pipeline.manual_moves(current) == moves
     for stage in pipeline.STAGES:
         assert (stage in moves) is (pipeline.move_problem(current, stage) is None)
@@ -78,7 +80,7 @@ def test_manual_moves_are_exactly_the_allowed_ones(current, moves):
         (D(2026, 3, 5), D(2026, 3, 4), 0),
     ],
 )
-def test_days_in_stage(entered, today, days):
+def test_days_in_stage(entered: D, today: D, days: int) -> None:
     assert pipeline.days_in_stage(entered, today) == days
 
 
@@ -92,11 +94,11 @@ def test_days_in_stage(entered, today, days):
         (D(2026, 3, 1), "admitted", False),
     ],
 )
-def test_overdue(next_date, stage, overdue):
+def test_overdue(next_date: D | None, stage: str, overdue: bool) -> None:
     assert pipeline.is_overdue(next_date, D(2026, 3, 4), stage) is overdue
 
 
-def test_conversion_by_source_counts_in_month_received_newest_first():
+def test_conversion_by_source_counts_in_month_received_newest_first() -> None:
     facts = [
         pipeline.InquiryFact(D(2026, 1, 5), "therapist", True),
         pipeline.InquiryFact(D(2026, 1, 9), "therapist", False),
@@ -114,7 +116,7 @@ def test_conversion_by_source_counts_in_month_received_newest_first():
     assert rows[2].conversion_percent == Decimal("0.0")
 
 
-def test_conversion_of_nothing_is_empty():
+def test_conversion_of_nothing_is_empty() -> None:
     assert pipeline.conversion_by_source([]) == []
 
 
@@ -130,7 +132,7 @@ GOOD: dict[str, Any] = dict(
 )
 
 
-def test_prescreen_fits_when_every_answer_fits():
+def test_prescreen_fits_when_every_answer_fits() -> None:
     result = prescreen_result(PrescreenAnswers(**GOOD), "none")
     assert result.outcome == "fits"
     assert result.reasons == ()
@@ -148,13 +150,15 @@ def test_prescreen_fits_when_every_answer_fits():
         ({"can_attend": False}, "attend"),
     ],
 )
-def test_prescreen_each_bar_gives_does_not_fit_with_its_reason(change, words):
+def test_prescreen_each_bar_gives_does_not_fit_with_its_reason(
+    change: dict[str, bool], words: str
+) -> None:
     result = prescreen_result(PrescreenAnswers(**{**GOOD, **change}), "none")
     assert result.outcome == "does_not_fit"
     assert any(words in r for r in result.reasons)
 
 
-def test_motivation_is_a_note_not_a_bar():
+def test_motivation_is_a_note_not_a_bar() -> None:
     result = prescreen_result(PrescreenAnswers(**{**GOOD, "motivation": "not_ready"}), "none")
     assert result.outcome == "fits"
     assert result.notes
@@ -169,21 +173,21 @@ def test_motivation_is_a_note_not_a_bar():
         ("high", "higher_level_now", True),
     ],
 )
-def test_safety_tier_routes(tier, outcome, resources):
+def test_safety_tier_routes(tier: str, outcome: str, resources: bool) -> None:
     result = prescreen_result(PrescreenAnswers(**GOOD), tier)
     assert result.outcome == outcome
     assert result.crisis_resources is resources
     assert result.higher_level_now is (tier == "high")
 
 
-def test_high_risk_wins_over_every_other_answer():
+def test_high_risk_wins_over_every_other_answer() -> None:
     result = prescreen_result(PrescreenAnswers(**{**GOOD, "can_attend": False}), "high")
     assert result.outcome == "higher_level_now"
     assert "C-SSRS" in result.reasons[0]
 
 
 @pytest.mark.parametrize(("motivation", "tier"), [("keen", "none"), ("ready", "severe")])
-def test_prescreen_refuses_unknown_values(motivation, tier):
+def test_prescreen_refuses_unknown_values(motivation: str, tier: str) -> None:
     with pytest.raises(ValueError):
         prescreen_result(PrescreenAnswers(**{**GOOD, "motivation": motivation}), tier)
 
@@ -199,7 +203,7 @@ def test_prescreen_refuses_unknown_values(motivation, tier):
         ("", ""),
     ],
 )
-def test_normalize_phone(text, digits):
+def test_normalize_phone(text: str, digits: str) -> None:
     assert matching.normalize_phone(text) == digits
 
 
@@ -229,7 +233,7 @@ P = matching.Person
         (P("X", "Y", None, "12"), P("A", "B", None, "12"), []),
     ],
 )
-def test_match_reasons(inquiry, patient, reasons):
+def test_match_reasons(inquiry: P, patient: P, reasons: list[str]) -> None:
     assert matching.match_reasons(inquiry, patient) == reasons
 
 
@@ -242,7 +246,7 @@ def _s(day: int, hour: int = 9, cancelled: bool = False) -> admission.UpcomingSe
     )
 
 
-def test_first_session_skips_cancelled_and_earlier():
+def test_first_session_skips_cancelled_and_earlier() -> None:
     sessions = [_s(2), _s(5, cancelled=True), _s(9), _s(6, 13), _s(6, 9)]
     assert admission.first_session_on_or_after(sessions, D(2026, 3, 3)) == _s(6, 9)
     assert admission.first_session_on_or_after(sessions, D(2026, 3, 10)) is None
@@ -252,18 +256,18 @@ def test_first_session_skips_cancelled_and_earlier():
     ("cap", "enrolled", "offered", "free"),
     [(12, 12, 0, 0), (12, 10, 1, 1), (12, 13, 0, 0), (8, 0, 0, 8)],
 )
-def test_free_seats(cap, enrolled, offered, free):
+def test_free_seats(cap: int, enrolled: int, offered: int, free: int) -> None:
     assert admission.free_seats(cap, enrolled, offered) == free
 
 
-def test_waitlist_positions_first_come_first_served():
+def test_waitlist_positions_first_come_first_served() -> None:
     t = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     got = admission.waitlist_positions([(7, t + dt.timedelta(hours=1)), (9, t), (3, t)])
     assert got == {3: 1, 9: 2, 7: 3}
 
 
 # --- packet -------------------------------------------------------------------------------------
-def test_packet_has_the_six_documents_each_versioned():
+def test_packet_has_the_six_documents_each_versioned() -> None:
     assert set(packet.PACKET) == {
         "consent_to_treatment",
         "part2_consent",
@@ -275,7 +279,7 @@ def test_packet_has_the_six_documents_each_versioned():
     assert all(packet.VERSIONS[k] for k in packet.PACKET)
 
 
-def test_part2_consent_text_carries_the_elements_of_section_5():
+def test_part2_consent_text_carries_the_elements_of_section_5() -> None:
     text = packet.document_text(
         packet.PART2_CONSENT,
         patient_name="Ada Quill",
@@ -307,7 +311,7 @@ def test_part2_consent_text_carries_the_elements_of_section_5():
 
 
 @pytest.mark.parametrize("missing", ["recipients", "information", "purpose", "expiration"])
-def test_part2_consent_needs_every_detail(missing):
+def test_part2_consent_needs_every_detail(missing: str) -> None:
     details = {
         "recipients": "a",
         "information": "b",
@@ -318,5 +322,5 @@ def test_part2_consent_needs_every_detail(missing):
     assert list(packet.detail_problems(packet.PART2_CONSENT, details)) == [missing]
 
 
-def test_documents_without_details_have_no_problems():
+def test_documents_without_details_have_no_problems() -> None:
     assert packet.detail_problems(packet.PATIENT_RIGHTS, {}) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 from django.utils import timezone
@@ -18,11 +19,17 @@ from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient
 
+if TYPE_CHECKING:
+    from openiop.admissions.models import WaitlistEntry
+    from openiop.admissions.services import AdmissionResult
+    from openiop.admissions.tests.conftest import Clinic
+    from openiop.programs.models import Enrollment
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 # --- inquiries -----------------------------------------------------------------------------------
-def test_inquiry_create_records_stage_and_audit(clinic):
+def test_inquiry_create_records_stage_and_audit(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     assert inquiry.stage == "inquiry"
     assert inquiry.stage_entered_on == timezone.localdate()
@@ -32,7 +39,7 @@ def test_inquiry_create_records_stage_and_audit(clinic):
     assert entry.client_addr == "198.51.100.7"
 
 
-def test_inquiry_needs_a_way_to_call_back(clinic):
+def test_inquiry_needs_a_way_to_call_back(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation) as exc:
         clinic.inquiry(phone="", email="")
     assert exc.value.field == "phone"
@@ -42,13 +49,13 @@ def test_inquiry_needs_a_way_to_call_back(clinic):
     ("field", "value"),
     [("channel", "pigeon"), ("referral_source", "oracle"), ("first_name", "x" * 101)],
 )
-def test_inquiry_refuses_invalid_fields(clinic, field, value):
+def test_inquiry_refuses_invalid_fields(clinic: Clinic, field: str, value: str) -> None:
     with pytest.raises(RuleViolation) as exc:
         clinic.inquiry(**{field: value})
     assert exc.value.field == field
 
 
-def test_inquiry_at_another_site_is_refused_and_audited(clinic):
+def test_inquiry_at_another_site_is_refused_and_audited(clinic: Clinic) -> None:
     with pytest.raises(NotPermitted):
         services.inquiry_create(
             site=clinic.site,
@@ -64,7 +71,7 @@ def test_inquiry_at_another_site_is_refused_and_audited(clinic):
 
 
 @pytest.mark.parametrize("role", ["clinician", "billing", "auditor", "admin"])
-def test_roles_that_may_not_record_inquiries(clinic, role):
+def test_roles_that_may_not_record_inquiries(clinic: Clinic, role: str) -> None:
     with pytest.raises(NotPermitted):
         services.inquiry_create(
             site=clinic.site,
@@ -78,7 +85,7 @@ def test_roles_that_may_not_record_inquiries(clinic, role):
         )
 
 
-def test_follow_up_update_is_versioned(clinic):
+def test_follow_up_update_is_versioned(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     stale = inquiry.version
     services.inquiry_update(
@@ -95,7 +102,7 @@ def test_follow_up_update_is_versioned(clinic):
         )
 
 
-def test_only_staff_who_work_inquiries_at_its_site_may_own_one(clinic):
+def test_only_staff_who_work_inquiries_at_its_site_may_own_one(clinic: Clinic) -> None:
     """Owners follow the inquiry up (Cap.ADMISSIONS_MANAGE) where it is: intake and case
     managers at its site, the director everywhere; the owner list offers exactly them."""
     from openiop.testing import make_user
@@ -122,7 +129,7 @@ def test_only_staff_who_work_inquiries_at_its_site_may_own_one(clinic):
     assert inquiry.owner is None
 
 
-def test_public_submission_is_a_web_form_inquiry(clinic):
+def test_public_submission_is_a_web_form_inquiry(clinic: Clinic) -> None:
     from openiop.core.actor import Actor
 
     inquiry = services.inquiry_submit_public(
@@ -141,7 +148,7 @@ def test_public_submission_is_a_web_form_inquiry(clinic):
 
 
 # --- duplicates ----------------------------------------------------------------------------------
-def test_likely_duplicates_by_name_and_dob_or_phone_and_link(clinic):
+def test_likely_duplicates_by_name_and_dob_or_phone_and_link(clinic: Clinic) -> None:
     same = make_patient(
         clinic.site,
         legal_first_name="Wren",
@@ -168,7 +175,7 @@ def test_likely_duplicates_by_name_and_dob_or_phone_and_link(clinic):
 
 
 # --- pipeline moves ------------------------------------------------------------------------------
-def test_close_needs_a_note_and_reopen_works(clinic):
+def test_close_needs_a_note_and_reopen_works(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     with pytest.raises(RuleViolation):
         services.inquiry_move(
@@ -186,7 +193,7 @@ def test_close_needs_a_note_and_reopen_works(clinic):
     assert inquiry.stage == "inquiry"
 
 
-def test_admitted_cannot_be_moved_by_hand(clinic):
+def test_admitted_cannot_be_moved_by_hand(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     with pytest.raises(RuleViolation):
         services.inquiry_move(
@@ -195,7 +202,7 @@ def test_admitted_cannot_be_moved_by_hand(clinic):
 
 
 # --- pre-screen ----------------------------------------------------------------------------------
-def test_prescreen_moves_to_prescreen_stage(clinic):
+def test_prescreen_moves_to_prescreen_stage(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     screen = services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
@@ -206,7 +213,7 @@ def test_prescreen_moves_to_prescreen_stage(clinic):
     assert not AdmissionTask.objects.exists()
 
 
-def test_high_risk_creates_urgent_task_and_blocks_the_flow_until_done(clinic):
+def test_high_risk_creates_urgent_task_and_blocks_the_flow_until_done(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     screen = services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
@@ -239,7 +246,7 @@ def test_high_risk_creates_urgent_task_and_blocks_the_flow_until_done(clinic):
     assert inquiry.stage == "assessment_scheduled"
 
 
-def test_prescreen_uses_cssrs_rules_and_refuses_invalid_answers(clinic):
+def test_prescreen_uses_cssrs_rules_and_refuses_invalid_answers(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     with pytest.raises(RuleViolation) as exc:
         services.prescreen_record(
@@ -251,7 +258,7 @@ def test_prescreen_uses_cssrs_rules_and_refuses_invalid_answers(clinic):
     assert exc.value.field == "cssrs_3"
 
 
-def test_intake_runs_the_prescreen_and_the_cssrs_screener(clinic):
+def test_intake_runs_the_prescreen_and_the_cssrs_screener(clinic: Clinic) -> None:
     """The front desk takes the first call; the screener's screen version is for non-clinicians."""
     inquiry = clinic.inquiry()
     screen = services.prescreen_record(
@@ -262,14 +269,14 @@ def test_intake_runs_the_prescreen_and_the_cssrs_screener(clinic):
 
 
 @pytest.mark.parametrize("role", ["billing", "admin", "auditor"])
-def test_roles_off_the_phone_may_not_prescreen(clinic, role):
+def test_roles_off_the_phone_may_not_prescreen(clinic: Clinic, role: str) -> None:
     with pytest.raises(NotPermitted):
         services.prescreen_record(
             inquiry=clinic.inquiry(), answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor(role)
         )
 
 
-def test_intake_may_not_do_the_level_of_care_assessment(clinic):
+def test_intake_may_not_do_the_level_of_care_assessment(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     with pytest.raises(NotPermitted):
         services.assessment_save(
@@ -282,7 +289,9 @@ def test_intake_may_not_do_the_level_of_care_assessment(clinic):
     ("owner", "assignee"),
     [("intake", None), ("case_manager", "case_manager"), (None, None)],
 )
-def test_the_urgent_task_intake_raises_goes_to_someone_who_may_close_it(clinic, owner, assignee):
+def test_the_urgent_task_intake_raises_goes_to_someone_who_may_close_it(
+    clinic: Clinic, owner: str | None, assignee: str | None
+) -> None:
     """A high C-SSRS makes a clinician-owned task: never assigned to the front desk, who cannot
     close it; the owner when they may, else any clinician picks it up."""
     inquiry = clinic.inquiry()
@@ -300,7 +309,7 @@ def test_the_urgent_task_intake_raises_goes_to_someone_who_may_close_it(clinic, 
     assert task.assigned_to == (clinic.users[assignee] if assignee else None)
 
 
-def test_the_urgent_task_a_clinician_raises_on_an_intake_inquiry_is_theirs(clinic):
+def test_the_urgent_task_a_clinician_raises_on_an_intake_inquiry_is_theirs(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
@@ -310,7 +319,9 @@ def test_the_urgent_task_a_clinician_raises_on_an_intake_inquiry_is_theirs(clini
 
 
 # --- assessment ----------------------------------------------------------------------------------
-def test_assessment_recommends_by_most_intensive_and_accept_moves_to_assessed(clinic):
+def test_assessment_recommends_by_most_intensive_and_accept_moves_to_assessed(
+    clinic: Clinic,
+) -> None:
     inquiry = clinic.inquiry()
     a = services.assessment_save(
         inquiry=inquiry, edition="4", ratings=IOP_RATINGS, by=clinic.actor("clinician")
@@ -325,7 +336,7 @@ def test_assessment_recommends_by_most_intensive_and_accept_moves_to_assessed(cl
     assert not a.is_override
 
 
-def test_override_needs_justification_and_decided_is_fixed(clinic):
+def test_override_needs_justification_and_decided_is_fixed(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     a = services.assessment_save(
         inquiry=inquiry, edition="3", ratings=IOP_RATINGS, by=clinic.actor("clinician")
@@ -364,7 +375,7 @@ def test_override_needs_justification_and_decided_is_fixed(clinic):
         )
 
 
-def test_assessment_refuses_missing_dimension(clinic):
+def test_assessment_refuses_missing_dimension(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation) as exc:
         services.assessment_save(
             inquiry=clinic.inquiry(),
@@ -376,7 +387,7 @@ def test_assessment_refuses_missing_dimension(clinic):
 
 
 # --- admission -----------------------------------------------------------------------------------
-def test_admission_creates_patient_episode_enrollment_and_packet(clinic):
+def test_admission_creates_patient_episode_enrollment_and_packet(clinic: Clinic) -> None:
     inquiry = clinic.assessed()
     result = services.admission_admit(
         inquiry=inquiry, track=clinic.track, sex="female", by=clinic.actor("intake")
@@ -408,7 +419,7 @@ def test_admission_creates_patient_episode_enrollment_and_packet(clinic):
     assert AuditEntry.objects.filter(object_type="admission", patient_id=patient.pk).exists()
 
 
-def test_only_assessed_inquiries_are_admitted(clinic):
+def test_only_assessed_inquiries_are_admitted(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation) as exc:
         services.admission_admit(
             inquiry=clinic.inquiry(), track=clinic.track, by=clinic.actor("intake")
@@ -416,21 +427,21 @@ def test_only_assessed_inquiries_are_admitted(clinic):
     assert exc.value.code == "not_assessed"
 
 
-def test_admission_is_all_or_nothing(clinic):
+def test_admission_is_all_or_nothing(clinic: Clinic) -> None:
     inquiry = clinic.assessed(date_of_birth=None)
     with pytest.raises(RuleViolation):
         services.admission_admit(inquiry=inquiry, track=clinic.track, by=clinic.actor("intake"))
     assert not Patient.objects.exists() and not Episode.objects.exists()
 
 
-def test_clinician_may_not_admit(clinic):
+def test_clinician_may_not_admit(clinic: Clinic) -> None:
     with pytest.raises(NotPermitted):
         services.admission_admit(
             inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("clinician")
         )
 
 
-def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic):
+def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic: Clinic) -> None:
     for _n in range(2):  # capacity 2
         p = make_patient(clinic.site)
         e = make_episode(p, admission_date=timezone.localdate())
@@ -474,7 +485,7 @@ def test_full_track_waitlists_with_position_then_offers_when_a_seat_frees(clinic
         )
 
 
-def _full_track_with_one_waiting(clinic):
+def _full_track_with_one_waiting(clinic: Clinic) -> tuple[list[Enrollment], WaitlistEntry]:
     """The track full (capacity 2) and one admission on its waitlist; returns the two enrollments
     and the waiting entry."""
     enrollments = []
@@ -495,7 +506,7 @@ def _full_track_with_one_waiting(clinic):
     return enrollments, entry
 
 
-def test_ending_an_enrollment_offers_its_seat_to_the_waitlist_as_the_system(clinic):
+def test_ending_an_enrollment_offers_its_seat_to_the_waitlist_as_the_system(clinic: Clinic) -> None:
     from openiop.programs.services import enrollment_end
 
     enrollments, entry = _full_track_with_one_waiting(clinic)
@@ -511,7 +522,7 @@ def test_ending_an_enrollment_offers_its_seat_to_the_waitlist_as_the_system(clin
     assert offer.user_id is None and offer.path == f"waitlist: enrollment {enrollments[0].pk} ended"
 
 
-def test_nothing_but_ending_an_enrollment_through_its_service_offers_a_seat(clinic):
+def test_nothing_but_ending_an_enrollment_through_its_service_offers_a_seat(clinic: Clinic) -> None:
     """No signal: a row changed behind the services' back offers nothing (and is not a way in)."""
     enrollments, entry = _full_track_with_one_waiting(clinic)
     ended = enrollments[0]
@@ -522,7 +533,7 @@ def test_nothing_but_ending_an_enrollment_through_its_service_offers_a_seat(clin
     assert entry.status == "waiting"
 
 
-def test_readmission_opens_a_new_episode_on_the_same_patient(clinic):
+def test_readmission_opens_a_new_episode_on_the_same_patient(clinic: Clinic) -> None:
     patient = make_patient(
         clinic.site,
         legal_first_name="Wren",
@@ -546,7 +557,7 @@ def test_readmission_opens_a_new_episode_on_the_same_patient(clinic):
     assert patient.episodes.count() == 2
 
 
-def test_readmission_refused_while_an_episode_is_open(clinic):
+def test_readmission_refused_while_an_episode_is_open(clinic: Clinic) -> None:
     patient = make_patient(clinic.site)
     make_episode(patient)
     inquiry = clinic.assessed()
@@ -556,7 +567,7 @@ def test_readmission_refused_while_an_episode_is_open(clinic):
     assert exc.value.code == "open_episode_exists"
 
 
-def test_no_upcoming_session_is_refused(clinic):
+def test_no_upcoming_session_is_refused(clinic: Clinic) -> None:
     clinic.session.delete()
     with pytest.raises(RuleViolation) as exc:
         services.admission_admit(
@@ -566,7 +577,7 @@ def test_no_upcoming_session_is_refused(clinic):
 
 
 # --- packet --------------------------------------------------------------------------------------
-def _admitted(clinic):
+def _admitted(clinic: Clinic) -> AdmissionResult:
     return services.admission_admit(
         inquiry=clinic.assessed(), track=clinic.track, by=clinic.actor("intake")
     )
@@ -575,7 +586,7 @@ def _admitted(clinic):
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 
-def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic):
+def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic: Clinic) -> None:
     result = _admitted(clinic)
     doc = next(d for d in result.documents if d.kind == "consent_to_treatment")
     services.document_sign(
@@ -601,7 +612,7 @@ def test_sign_keeps_name_time_address_version_and_text_then_never_changes(clinic
         )
 
 
-def test_release_needs_details_before_signing(clinic):
+def test_release_needs_details_before_signing(clinic: Clinic) -> None:
     result = _admitted(clinic)
     doc = next(d for d in result.documents if d.kind == "release_of_information")
     with pytest.raises(RuleViolation) as exc:
@@ -635,7 +646,7 @@ def test_release_needs_details_before_signing(clinic):
         )
 
 
-def test_part2_consent_comes_filled_for_tpo(clinic):
+def test_part2_consent_comes_filled_for_tpo(clinic: Clinic) -> None:
     result = _admitted(clinic)
     doc = next(d for d in result.documents if d.kind == "part2_consent")
     services.document_sign(
@@ -652,7 +663,7 @@ def test_part2_consent_comes_filled_for_tpo(clinic):
     "bad",
     ["javascript:alert(1)", "data:image/svg+xml;base64,AAAA", "data:image/png;base64,<script>"],
 )
-def test_invalid_drawn_signature_is_refused(clinic, bad):
+def test_invalid_drawn_signature_is_refused(clinic: Clinic, bad: str) -> None:
     doc = _admitted(clinic).documents[0]
     with pytest.raises(RuleViolation) as exc:
         services.document_sign(
@@ -665,7 +676,7 @@ def test_invalid_drawn_signature_is_refused(clinic, bad):
     assert exc.value.field == "signature_png"
 
 
-def test_more_releases_can_be_added(clinic):
+def test_more_releases_can_be_added(clinic: Clinic) -> None:
     result = _admitted(clinic)
     services.release_add(episode=result.episode, by=clinic.actor("intake"))
     assert (
@@ -674,7 +685,7 @@ def test_more_releases_can_be_added(clinic):
     )
 
 
-def test_admission_refused_while_an_urgent_task_is_open(clinic):
+def test_admission_refused_while_an_urgent_task_is_open(clinic: Clinic) -> None:
     inquiry = clinic.assessed()
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("clinician")
@@ -685,7 +696,7 @@ def test_admission_refused_while_an_urgent_task_is_open(clinic):
     assert not Episode.objects.exists()
 
 
-def test_waitlist_offer_needs_a_free_seat_and_the_manage_capability(clinic):
+def test_waitlist_offer_needs_a_free_seat_and_the_manage_capability(clinic: Clinic) -> None:
     for _ in range(2):
         e = make_episode(make_patient(clinic.site), admission_date=timezone.localdate())
         Enrollment.objects.create(episode=e, track=clinic.track, start_date=timezone.localdate())
@@ -701,7 +712,7 @@ def test_waitlist_offer_needs_a_free_seat_and_the_manage_capability(clinic):
     assert [o.episode_id for o in offers] == [result.episode.pk]
 
 
-def test_admission_at_another_level_than_the_clinician_decided_is_refused(clinic):
+def test_admission_at_another_level_than_the_clinician_decided_is_refused(clinic: Clinic) -> None:
     """The level is decided on the assessment (an override there needs a justification); the
     admission cannot change it silently."""
     inquiry = clinic.assessed()  # decided Level 2.1
@@ -717,7 +728,7 @@ def test_admission_at_another_level_than_the_clinician_decided_is_refused(clinic
     assert result.episode.level_of_care == "2.1"
 
 
-def test_conversion_counts_an_inquiry_in_the_clinic_s_local_month(clinic):
+def test_conversion_counts_an_inquiry_in_the_clinic_s_local_month(clinic: Clinic) -> None:
     """An evening call on Oct 31 in Chicago is 01:00 UTC on Nov 1: it belongs to October."""
     from zoneinfo import ZoneInfo
 
@@ -745,7 +756,9 @@ def test_conversion_counts_an_inquiry_in_the_clinic_s_local_month(clinic):
 
 
 @pytest.mark.parametrize("closing", ["lost_to_follow_up", "declined", "referred_elsewhere"])
-def test_a_high_risk_inquiry_is_not_closed_while_its_urgent_task_is_open(clinic, closing):
+def test_a_high_risk_inquiry_is_not_closed_while_its_urgent_task_is_open(
+    clinic: Clinic, closing: str
+) -> None:
     """Closing by hand must not end the contact silently: a clinician records what was done
     about the urgent task (e.g. 'sent to the emergency department') first."""
     inquiry = clinic.inquiry()

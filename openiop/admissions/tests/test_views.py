@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache import cache
@@ -20,17 +22,29 @@ from openiop.audit.models import AuditEntry
 from openiop.billing import services as billing_services
 from openiop.testing import page_query_count
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+    from pytest_django import Settings
+
+    from openiop.admissions.models import Assessment
+    from openiop.admissions.services import AdmissionResult
+    from openiop.admissions.tests.conftest import Clinic
+    from openiop.billing.models import Payer
+    from openiop.patients.models import Patient
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit():
+def _fresh_rate_limit() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
 
 
-def _public(clinic, client, headers=None, **data):
+def _public(
+    clinic: Clinic, client: Client, headers: Mapping[str, Any] | None = None, **data: Any
+) -> Response:
     payload = {
         "for_whom": "self",
         "first_name": "Odalys",
@@ -49,7 +63,9 @@ def _public(clinic, client, headers=None, **data):
 
 
 # --- public form ---------------------------------------------------------------------------------
-def test_public_form_needs_no_login_and_shows_only_a_confirmation(clinic, client):
+def test_public_form_needs_no_login_and_shows_only_a_confirmation(
+    clinic: Clinic, client: Client
+) -> None:
     page = client.get(reverse("admissions:public_inquiry", kwargs={"site_id": clinic.site.pk}))
     assert page.status_code == 200
     assert b"988" in page.content
@@ -63,14 +79,14 @@ def test_public_form_needs_no_login_and_shows_only_a_confirmation(clinic, client
     assert inquiry.channel == "web_form" and inquiry.first_name == "Odalys"
 
 
-def test_public_form_is_csrf_protected(clinic):
+def test_public_form_is_csrf_protected(clinic: Clinic) -> None:
     client = Client(enforce_csrf_checks=True)
     response = _public(clinic, client)
     assert response.status_code == 403
     assert not Inquiry.objects.exists()
 
 
-def test_bot_trap_stores_nothing_but_looks_like_success(clinic, client):
+def test_bot_trap_stores_nothing_but_looks_like_success(clinic: Clinic, client: Client) -> None:
     response = _public(clinic, client, website="http://spam.example")
     assert response.status_code == 302
     assert not Inquiry.objects.exists()
@@ -87,8 +103,11 @@ def test_bot_trap_stores_nothing_but_looks_like_success(clinic, client):
         ("concerns", "world domination"),
     ],
 )
-def test_oversized_or_invalid_fields_store_nothing(clinic, client, field, value):
-    response = _public(clinic, client, **{field: value})
+def test_oversized_or_invalid_fields_store_nothing(
+    clinic: Clinic, client: Client, field: str, value: str
+) -> None:
+    data: dict[str, Any] = {field: value}
+    response = _public(clinic, client, **data)
     assert response.status_code == 200  # the form again, with the error
     assert not Inquiry.objects.exists()
 
@@ -96,7 +115,7 @@ def test_oversized_or_invalid_fields_store_nothing(clinic, client, field, value)
 SCRIPT = '<script>alert("x")</script>'
 
 
-def test_script_tags_are_never_echoed_unescaped(clinic, client):
+def test_script_tags_are_never_echoed_unescaped(clinic: Clinic, client: Client) -> None:
     response = _public(clinic, client, first_name=SCRIPT, last_name="L" * 101, notes=SCRIPT)
     assert response.status_code == 200
     assert SCRIPT.encode() not in response.content
@@ -104,7 +123,9 @@ def test_script_tags_are_never_echoed_unescaped(clinic, client):
     assert not Inquiry.objects.exists()
 
 
-def test_script_in_a_valid_inquiry_is_stored_as_text_and_shown_escaped(clinic, client):
+def test_script_in_a_valid_inquiry_is_stored_as_text_and_shown_escaped(
+    clinic: Clinic, client: Client
+) -> None:
     _public(clinic, client, notes=SCRIPT, first_name="<b>Bold</b>")
     inquiry = Inquiry.objects.get()
     assert inquiry.notes == SCRIPT
@@ -119,7 +140,9 @@ def test_script_in_a_valid_inquiry_is_stored_as_text_and_shown_escaped(clinic, c
         assert b"<b>Bold</b>" not in page.content
 
 
-def test_a_flood_of_posts_is_cut_off_per_client_address(clinic, client, settings):
+def test_a_flood_of_posts_is_cut_off_per_client_address(
+    clinic: Clinic, client: Client, settings: Settings
+) -> None:
     settings.OPENIOP_PUBLIC_INQUIRY_LIMIT = 5
     codes = [_public(clinic, client, first_name=f"Flood{n}").status_code for n in range(12)]
     assert codes[:5] == [302] * 5
@@ -131,7 +154,9 @@ def test_a_flood_of_posts_is_cut_off_per_client_address(clinic, client, settings
     assert _public(clinic, client, headers={"HTTP_X_FORWARDED_FOR": "10.9.9.9"}).status_code == 429
 
 
-def test_the_limit_is_shared_by_every_worker_process(clinic, client, settings):
+def test_the_limit_is_shared_by_every_worker_process(
+    clinic: Clinic, client: Client, settings: Settings
+) -> None:
     """Production runs several worker processes, each with its own in-memory cache: the count
     lives in the database, so a flood spread over the workers (here: the cache emptied before
     each post, as a fresh worker would see it) is still cut off at the limit."""
@@ -144,7 +169,9 @@ def test_the_limit_is_shared_by_every_worker_process(clinic, client, settings):
     assert Inquiry.objects.count() == 3
 
 
-def test_invalid_posts_count_towards_the_limit_too(clinic, client, settings):
+def test_invalid_posts_count_towards_the_limit_too(
+    clinic: Clinic, client: Client, settings: Settings
+) -> None:
     settings.OPENIOP_PUBLIC_INQUIRY_LIMIT = 3
     for _ in range(3):
         _public(clinic, client, first_name="")
@@ -152,14 +179,16 @@ def test_invalid_posts_count_towards_the_limit_too(clinic, client, settings):
     assert not Inquiry.objects.exists()
 
 
-def test_unknown_clinic_is_404(client):
+def test_unknown_clinic_is_404(client: Client) -> None:
     assert (
         client.get(reverse("admissions:public_inquiry", kwargs={"site_id": 999})).status_code == 404
     )
 
 
 # --- staff pages ---------------------------------------------------------------------------------
-def test_board_shows_days_in_stage_owner_and_overdue(clinic, client, mfa_passed):
+def test_board_shows_days_in_stage_owner_and_overdue(
+    clinic: Clinic, client: Client, mfa_passed: None
+) -> None:
     inquiry = clinic.inquiry()
     services.inquiry_update(
         inquiry=inquiry,
@@ -179,7 +208,7 @@ def test_board_shows_days_in_stage_owner_and_overdue(clinic, client, mfa_passed)
     assert "pipeline-card overdue" in page
 
 
-def test_board_query_count_does_not_grow_with_cards(clinic, client):
+def test_board_query_count_does_not_grow_with_cards(clinic: Clinic, client: Client) -> None:
     client.force_login(clinic.users["intake"])
     url = reverse("admissions:board")
     clinic.inquiry()
@@ -194,14 +223,14 @@ def test_board_query_count_does_not_grow_with_cards(clinic, client):
     assert page_query_count(client, url) == small
 
 
-def test_board_search_and_empty_state(clinic, client):
+def test_board_search_and_empty_state(clinic: Clinic, client: Client) -> None:
     clinic.inquiry()
     client.force_login(clinic.users["intake"])
     page = client.get(reverse("admissions:board"), {"q": "zzzz"}).content.decode()
     assert "No open inquiries" in page
 
 
-def test_other_site_inquiry_is_refused(clinic, client):
+def test_other_site_inquiry_is_refused(clinic: Clinic, client: Client) -> None:
     inquiry = clinic.inquiry()
     client.force_login(clinic.users["other_intake"])
     response = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk}))
@@ -214,12 +243,14 @@ def test_other_site_inquiry_is_refused(clinic, client):
     ("role", "status"),
     [("intake", 200), ("clinician", 200), ("billing", 200), ("auditor", 403), ("admin", 403)],
 )
-def test_board_roles(clinic, client, mfa_passed, role, status):
+def test_board_roles(
+    clinic: Clinic, client: Client, mfa_passed: None, role: str, status: int
+) -> None:
     client.force_login(clinic.users[role])
     assert client.get(reverse("admissions:board")).status_code == status
 
 
-def test_high_risk_prescreen_shows_the_banner_at_once(clinic, client):
+def test_high_risk_prescreen_shows_the_banner_at_once(clinic: Clinic, client: Client) -> None:
     inquiry = clinic.inquiry()
     client.force_login(clinic.users["clinician"])
     data = {
@@ -242,14 +273,14 @@ def test_high_risk_prescreen_shows_the_banner_at_once(clinic, client):
     assert "Urgent task" in page
 
 
-def test_conversion_table(clinic, client):
+def test_conversion_table(clinic: Clinic, client: Client) -> None:
     clinic.inquiry()
     client.force_login(clinic.users["intake"])
     page = client.get(reverse("admissions:conversion")).content.decode()
     assert "Outpatient therapist" in page and "0.0%" in page
 
 
-def _walk(clinic):
+def _walk(clinic: Clinic) -> tuple[Inquiry, Assessment, AdmissionResult]:
     """An admitted inquiry with a pre-screen and an assessment (billing pages: billing/tests)."""
     inquiry = clinic.inquiry()
     services.prescreen_record(
@@ -270,7 +301,9 @@ def _walk(clinic):
     return inquiry, assessment, result
 
 
-def test_every_staff_page_renders_for_the_director(clinic, client, mfa_passed):
+def test_every_staff_page_renders_for_the_director(
+    clinic: Clinic, client: Client, mfa_passed: None
+) -> None:
     inquiry, assessment, result = _walk(clinic)
     client.force_login(clinic.users["director"])
     doc = result.documents[0]
@@ -295,14 +328,16 @@ def test_every_staff_page_renders_for_the_director(clinic, client, mfa_passed):
     assert "Person-centered considerations" in page.content.decode()
 
 
-def _pdf_text(response) -> str:
+def _pdf_text(response: Response) -> str:
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
     return "\n".join(p.extract_text() for p in reader.pages)
 
 
-def test_assessment_and_signed_document_print_as_pdf(clinic, client, mfa_passed):
+def test_assessment_and_signed_document_print_as_pdf(
+    clinic: Clinic, client: Client, mfa_passed: None
+) -> None:
     _inquiry, assessment, result = _walk(clinic)
     doc = next(d for d in result.documents if d.kind == "consent_to_treatment")
     services.document_sign(
@@ -321,7 +356,9 @@ def test_assessment_and_signed_document_print_as_pdf(clinic, client, mfa_passed)
     assert "42 CFR Part 2" in text  # a co-occurring episode's packet leaves with the notice
 
 
-def test_signing_through_the_page_records_the_client_address(clinic, client):
+def test_signing_through_the_page_records_the_client_address(
+    clinic: Clinic, client: Client
+) -> None:
     *_, result = _walk(clinic)
     doc = next(d for d in result.documents if d.kind == "patient_rights")
     client.force_login(clinic.users["intake"])
@@ -339,7 +376,7 @@ def test_signing_through_the_page_records_the_client_address(clinic, client):
     ).exists()
 
 
-def test_board_lists_seats_offered_from_a_waitlist(clinic, client):
+def test_board_lists_seats_offered_from_a_waitlist(clinic: Clinic, client: Client) -> None:
     from openiop.admissions.models import WaitlistEntry
     from openiop.testing import make_episode, make_patient
 
@@ -361,7 +398,9 @@ def test_board_lists_seats_offered_from_a_waitlist(clinic, client):
     ).exists()
 
 
-def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
+def test_inquiry_page_query_count_does_not_grow_with_coverages(
+    clinic: Clinic, client: Client
+) -> None:
     from openiop.billing.tests.test_services import VERIFIED
 
     inquiry = clinic.inquiry()
@@ -376,7 +415,7 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
         for n in range(2)
     ]
 
-    def add(rank: str, payer) -> None:
+    def add(rank: str, payer: Payer) -> None:
         coverage = billing_services.coverage_add(
             inquiry=inquiry, payer=payer, rank=rank, by=clinic.actor("billing")
         )
@@ -398,8 +437,8 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(clinic, client):
     [("clinician", True), ("case_manager", True), ("billing", False), ("intake", False)],
 )
 def test_assessment_notes_are_shown_only_to_roles_that_read_clinical_notes(
-    clinic, client, role, sees_notes
-):
+    clinic: Clinic, client: Client, role: str, sees_notes: bool
+) -> None:
     """Billing and intake see the level and its reasons (for authorization and admission), never
     the clinician's free-text notes on the dimensions, on the page or in its PDF."""
     inquiry = clinic.assessed()
@@ -417,7 +456,9 @@ def test_assessment_notes_are_shown_only_to_roles_that_read_clinical_notes(
     assert ("note 3" in text) is sees_notes
 
 
-def test_admit_page_takes_the_level_from_the_decided_assessment(clinic, client):
+def test_admit_page_takes_the_level_from_the_decided_assessment(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.assessed()  # decided Level 2.1
     client.force_login(clinic.users["intake"])
     url = reverse("admissions:admit", kwargs={"inquiry_id": inquiry.pk})
@@ -431,7 +472,7 @@ def test_admit_page_takes_the_level_from_the_decided_assessment(clinic, client):
     assert inquiry.episode is not None and inquiry.episode.level_of_care == "2.1"
 
 
-def test_follow_up_with_an_error_keeps_what_was_typed(clinic, client):
+def test_follow_up_with_an_error_keeps_what_was_typed(clinic: Clinic, client: Client) -> None:
     inquiry = clinic.inquiry()
     client.force_login(clinic.users["intake"])
     response = client.post(
@@ -450,7 +491,9 @@ def test_follow_up_with_an_error_keeps_what_was_typed(clinic, client):
     assert inquiry.next_action == ""
 
 
-def test_closing_without_a_reason_keeps_the_choice_and_says_why(clinic, client):
+def test_closing_without_a_reason_keeps_the_choice_and_says_why(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.inquiry()
     client.force_login(clinic.users["intake"])
     response = client.post(
@@ -468,7 +511,9 @@ def test_closing_without_a_reason_keeps_the_choice_and_says_why(clinic, client):
 @pytest.mark.parametrize(
     ("answers", "tier"), [([1, 0, 0, 0, 0, 0, 0], "low"), ([1, 1, 1, 0, 0, 0, 0], "moderate")]
 )
-def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, client, answers, tier):
+def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(
+    clinic: Clinic, client: Client, answers: list[int], tier: str
+) -> None:
     """Every positive C-SSRS tier gets 988 and the crisis resources (../shared/domain.md s.7);
     only high risk raises the banner and the urgent task."""
     inquiry = clinic.inquiry()
@@ -489,7 +534,9 @@ def test_low_or_moderate_safety_screen_gives_988_and_the_crisis_line(clinic, cli
 @pytest.mark.parametrize(
     ("role", "sees_screen"), [("clinician", True), ("intake", False), ("billing", False)]
 )
-def test_pre_screen_answers_and_safety_tier_are_clinical(clinic, client, role, sees_screen):
+def test_pre_screen_answers_and_safety_tier_are_clinical(
+    clinic: Clinic, client: Client, role: str, sees_screen: bool
+) -> None:
     """Everyone working the inquiry sees the outcome (it routes the card); the C-SSRS tier and
     the reasons are clinical (Cap.CLINICAL_VIEW), hidden from intake and billing."""
     inquiry = clinic.inquiry()
@@ -507,7 +554,9 @@ def test_pre_screen_answers_and_safety_tier_are_clinical(clinic, client, role, s
     assert ("medically supervised withdrawal" in page) is sees_screen
 
 
-def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):
+def test_admitting_to_a_full_track_says_the_waitlist_position(
+    clinic: Clinic, client: Client
+) -> None:
     from openiop.programs.models import Enrollment
     from openiop.testing import make_episode, make_patient
 
@@ -537,8 +586,8 @@ def test_admitting_to_a_full_track_says_the_waitlist_position(clinic, client):
     ("role", "offered"), [("clinician", True), ("intake", False), ("billing", False)]
 )
 def test_only_roles_that_may_close_an_urgent_task_are_offered_the_form(
-    clinic, client, role, offered
-):
+    clinic: Clinic, client: Client, role: str, offered: bool
+) -> None:
     """Everyone sees the urgent task; only a clinician (Cap.ADMISSIONS_ASSESS) may record what
     was done, so only they get the form (others were offered a button that ended in a 403)."""
     inquiry = clinic.inquiry()
@@ -551,7 +600,9 @@ def test_only_roles_that_may_close_an_urgent_task_are_offered_the_form(
     assert ("Mark task done" in page) is offered
 
 
-def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(clinic, client):
+def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.inquiry()
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
@@ -575,7 +626,7 @@ def test_a_fourth_edition_assessment_names_level_2_5_high_intensity_outpatient(c
     assert "Decision: Level 2.5 · High-intensity outpatient (override)" in client.get(url).text
 
 
-def _wait(clinic, first, last, minutes):
+def _wait(clinic: Clinic, first: str, last: str, minutes: int) -> Patient:
     from openiop.admissions.models import WaitlistEntry
     from openiop.testing import make_episode, make_patient
 
@@ -589,13 +640,15 @@ def _wait(clinic, first, last, minutes):
     return patient
 
 
-def _waitlist_audited():
+def _waitlist_audited() -> set[int]:
     entry = AuditEntry.objects.filter(object_type="waitlist").order_by("-id").first()
     assert entry is not None
     return set(entry.patients.values_list("patient_id", flat=True))
 
 
-def test_waitlist_searches_by_name_or_mrn_and_keeps_queue_positions(clinic, client):
+def test_waitlist_searches_by_name_or_mrn_and_keeps_queue_positions(
+    clinic: Clinic, client: Client
+) -> None:
     first = _wait(clinic, "Odalys", "Marrowgate", 0)
     second = _wait(clinic, "Wrenna", "Pebblecroft", 1)
     client.force_login(clinic.users["intake"])
@@ -609,7 +662,7 @@ def test_waitlist_searches_by_name_or_mrn_and_keeps_queue_positions(clinic, clie
     assert _waitlist_audited() == {first.pk}
 
 
-def test_waitlist_empty_states(clinic, client):
+def test_waitlist_empty_states(clinic: Clinic, client: Client) -> None:
     client.force_login(clinic.users["intake"])
     url = reverse("admissions:waitlist", kwargs={"track_id": clinic.track.pk})
     empty = client.get(url).content.decode()
@@ -619,7 +672,7 @@ def test_waitlist_empty_states(clinic, client):
     assert "Nobody waiting for this track matches" in none and "Pebblecroft" not in none
 
 
-def test_waitlist_pages_with_flat_queries(clinic, client):
+def test_waitlist_pages_with_flat_queries(clinic: Clinic, client: Client) -> None:
     client.force_login(clinic.users["intake"])
     url = reverse("admissions:waitlist", kwargs={"track_id": clinic.track.pk})
     for n in range(2):
@@ -632,15 +685,15 @@ def test_waitlist_pages_with_flat_queries(clinic, client):
     assert page_query_count(client, url + "?q=odalys&page=2") == small_search
     first = client.get(url, {"q": "odalys"}).content.decode()
     assert "Page 1 of 2 · 27 in all" in first and "q=odalys" in first and "page=2" in first
-    second = client.get(url, {"q": "odalys", "page": 2}).content.decode()
+    second = client.get(url, {"q": "odalys", "page": "2"}).content.decode()
     assert second.count("Queuer") == 2 and "<tr><td>27</td>" in second
     assert len(_waitlist_audited()) == 2
 
 
 @pytest.mark.parametrize(("concerns", "notice"), [("co_occurring", True), ("mental_health", False)])
 def test_a_printed_assessment_of_a_substance_use_inquiry_carries_the_part2_notice(
-    clinic, client, concerns, notice
-):
+    clinic: Clinic, client: Client, concerns: str, notice: bool
+) -> None:
     inquiry = clinic.inquiry(concerns=concerns)
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=NO_RISK, by=clinic.actor("clinician")
@@ -668,7 +721,9 @@ def _options(page: str, name: str) -> list[tuple[str, bool]]:
     ]
 
 
-def test_intake_runs_the_pre_screen_with_the_screener_and_sees_the_triage(clinic, client):
+def test_intake_runs_the_pre_screen_with_the_screener_and_sees_the_triage(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.inquiry()
     client.force_login(clinic.users["intake"])
     detail = reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
@@ -704,7 +759,9 @@ def test_intake_runs_the_pre_screen_with_the_screener_and_sees_the_triage(clinic
     assert "A clinician records what was done about it." in page
 
 
-def test_intake_is_refused_the_level_of_care_assessment_page(clinic, client):
+def test_intake_is_refused_the_level_of_care_assessment_page(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.inquiry()
     client.force_login(clinic.users["intake"])
     url = reverse("admissions:assessment_new", kwargs={"inquiry_id": inquiry.pk})
@@ -712,7 +769,9 @@ def test_intake_is_refused_the_level_of_care_assessment_page(clinic, client):
     assert AuditEntry.objects.filter(user_id=clinic.users["intake"].pk, outcome="denied").exists()
 
 
-def test_high_risk_keeps_the_crisis_resources_after_the_urgent_task_is_done(clinic, client):
+def test_high_risk_keeps_the_crisis_resources_after_the_urgent_task_is_done(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.inquiry()
     services.prescreen_record(
         inquiry=inquiry, answers=FITS, cssrs_answers=HIGH_RISK, by=clinic.actor("intake")
@@ -736,7 +795,9 @@ def test_high_risk_keeps_the_crisis_resources_after_the_urgent_task_is_done(clin
         ("declined", ["inquiry"]),
     ],
 )
-def test_move_list_offers_only_allowed_moves_and_defaults_to_none(clinic, client, stage, offered):
+def test_move_list_offers_only_allowed_moves_and_defaults_to_none(
+    clinic: Clinic, client: Client, stage: str, offered: list[str]
+) -> None:
     inquiry = clinic.inquiry()
     Inquiry.objects.filter(pk=inquiry.pk).update(stage=stage)
     client.force_login(clinic.users["intake"])
@@ -755,7 +816,7 @@ def test_move_list_offers_only_allowed_moves_and_defaults_to_none(clinic, client
     assert inquiry.stage == stage
 
 
-def test_an_admitted_inquiry_offers_no_move(clinic, client):
+def test_an_admitted_inquiry_offers_no_move(clinic: Clinic, client: Client) -> None:
     inquiry = clinic.inquiry()
     Inquiry.objects.filter(pk=inquiry.pk).update(stage="admitted")
     client.force_login(clinic.users["intake"])
@@ -763,7 +824,9 @@ def test_an_admitted_inquiry_offers_no_move(clinic, client):
     assert "Move the card" not in page and 'name="to_stage"' not in page
 
 
-def test_owner_list_offers_only_staff_who_can_own_an_inquiry(clinic, client):
+def test_owner_list_offers_only_staff_who_can_own_an_inquiry(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.inquiry()
     client.force_login(clinic.users["intake"])
     page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text

@@ -45,7 +45,7 @@ class Group:
         self.episodes.append(episode)
         return episode
 
-    def add_session(self, day: dt.date, minutes: int = 180) -> Any:
+    def add_session(self, day: dt.date, minutes: int = 180) -> GroupSession:
         starts = dt.datetime.combine(day, dt.time(9, 0), tzinfo=self.site.tz)
         session = GroupSession.objects.create(
             site=self.site,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection, transaction
@@ -25,10 +26,16 @@ from openiop.episodes.models import Alert
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import make_site, make_user, postgresql_only
 
+if TYPE_CHECKING:
+    from pytest_django import Settings
+
+    from openiop.attendance.tests.conftest import Group
+    from openiop.episodes.models import Episode
+
 pytestmark = pytest.mark.django_db
 
 
-def test_present_defaults_to_the_session_length_and_is_audited(group):
+def test_present_defaults_to_the_session_length_and_is_audited(group: Group) -> None:
     session, episode = group.sessions[0], group.episodes[0]
     record = attendance_record(session=session, episode=episode, status="present", by=group.actor)
     assert record.minutes_attended == 180
@@ -36,7 +43,7 @@ def test_present_defaults_to_the_session_length_and_is_audited(group):
     assert entry.patient_id == episode.patient_id and entry.username == group.clinician.username
 
 
-def test_late_needs_minutes_and_the_error_names_the_field(group):
+def test_late_needs_minutes_and_the_error_names_the_field(group: Group) -> None:
     with pytest.raises(RuleViolation) as exc:
         attendance_record(
             session=group.sessions[0], episode=group.episodes[0], status="late", by=group.actor
@@ -45,7 +52,7 @@ def test_late_needs_minutes_and_the_error_names_the_field(group):
     assert not Attendance.objects.exists()
 
 
-def test_all_present_marks_only_those_not_yet_recorded(group):
+def test_all_present_marks_only_those_not_yet_recorded(group: Group) -> None:
     session = group.sessions[0]
     attendance_record(
         session=session,
@@ -63,7 +70,7 @@ def test_all_present_marks_only_those_not_yet_recorded(group):
     ]
 
 
-def test_a_correction_is_audited_with_before_and_after(group):
+def test_a_correction_is_audited_with_before_and_after(group: Group) -> None:
     session, episode = group.sessions[0], group.episodes[0]
     first = attendance_record(session=session, episode=episode, status="present", by=group.actor)
     attendance_record(
@@ -79,7 +86,7 @@ def test_a_correction_is_audited_with_before_and_after(group):
     assert entry.detail["after"] == {"status": "left_early", "minutes": 120, "comment": ""}
 
 
-def test_a_stale_correction_is_refused_not_overwritten(group):
+def test_a_stale_correction_is_refused_not_overwritten(group: Group) -> None:
     session, episode = group.sessions[0], group.episodes[0]
     first = attendance_record(session=session, episode=episode, status="present", by=group.actor)
     attendance_record(
@@ -101,7 +108,7 @@ def test_a_stale_correction_is_refused_not_overwritten(group):
     assert Attendance.objects.get().status == "late"
 
 
-def test_no_attendance_after_discharge(group):
+def test_no_attendance_after_discharge(group: Group) -> None:
     episode = group.episodes[0]
     episode.status, episode.discharge_date, episode.discharge_reason = (
         "discharged",
@@ -115,7 +122,7 @@ def test_no_attendance_after_discharge(group):
         )
 
 
-def test_no_attendance_for_someone_not_on_the_roster(group):
+def test_no_attendance_for_someone_not_on_the_roster(group: Group) -> None:
     late_joiner = group.add_patient("Yarrow", "Nettlebed", start=MONDAY + dt.timedelta(days=2))
     assert late_joiner.pk not in roster_episode_ids(group.sessions[0])
     assert late_joiner.pk in roster_episode_ids(group.sessions[2])
@@ -125,7 +132,7 @@ def test_no_attendance_for_someone_not_on_the_roster(group):
         )
 
 
-def test_leaving_the_track_removes_the_patient_from_later_rosters_only(group):
+def test_leaving_the_track_removes_the_patient_from_later_rosters_only(group: Group) -> None:
     enrollment = Enrollment.objects.get(episode=group.episodes[1])
     enrollment.end_date = MONDAY + dt.timedelta(days=1)
     enrollment.save()
@@ -133,7 +140,7 @@ def test_leaving_the_track_removes_the_patient_from_later_rosters_only(group):
     assert group.episodes[1].pk not in roster_episode_ids(group.sessions[2])
 
 
-def test_cancelled_session_takes_no_attendance(group):
+def test_cancelled_session_takes_no_attendance(group: Group) -> None:
     session = group.sessions[0]
     session.status = "cancelled"
     session.save()
@@ -141,7 +148,7 @@ def test_cancelled_session_takes_no_attendance(group):
         attendance_mark_all_present(session=session, by=group.actor)
 
 
-def test_two_unexcused_absences_in_a_row_raise_one_alert(group):
+def test_two_unexcused_absences_in_a_row_raise_one_alert(group: Group) -> None:
     episode = group.episodes[0]
     for session in group.sessions[:3]:
         attendance_record(
@@ -154,7 +161,7 @@ def test_two_unexcused_absences_in_a_row_raise_one_alert(group):
     assert Alert.objects.get().acknowledged_by == group.clinician
 
 
-def test_billing_cannot_record_and_the_refusal_is_audited(group):
+def test_billing_cannot_record_and_the_refusal_is_audited(group: Group) -> None:
     billing = make_user(Role.BILLING, sites=[group.site])
     with pytest.raises(NotPermitted):
         attendance_record(
@@ -166,7 +173,7 @@ def test_billing_cannot_record_and_the_refusal_is_audited(group):
     assert AuditEntry.objects.filter(user_id=billing.pk, outcome="denied").exists()
 
 
-def test_clinician_of_another_site_cannot_record(group):
+def test_clinician_of_another_site_cannot_record(group: Group) -> None:
     other = make_site(group.site.organization, name="Elsewhere (fictional)")
     stranger = make_user(Role.CLINICIAN, sites=[other])
     with pytest.raises(NotPermitted):
@@ -175,8 +182,8 @@ def test_clinician_of_another_site_cannot_record(group):
 
 
 def test_a_long_streak_keeps_one_open_alert_and_a_new_streak_after_acknowledging_raises_another(
-    group,
-):
+    group: Group,
+) -> None:
     episode = group.episodes[0]
     extra = [group.add_session(MONDAY + dt.timedelta(days=7 + d)) for d in range(4)]
     sessions = group.sessions[:4] + extra
@@ -203,7 +210,7 @@ def test_a_long_streak_keeps_one_open_alert_and_a_new_streak_after_acknowledging
     assert Alert.objects.filter(episode=episode).count() == 2
 
 
-def _individual_session(group, episode, day):
+def _individual_session(group: Group, episode: Episode, day: dt.date) -> GroupSession:
     starts = dt.datetime.combine(day, dt.time(14, 0), tzinfo=group.site.tz)
     return GroupSession.objects.create(
         site=group.site,
@@ -218,7 +225,9 @@ def _individual_session(group, episode, day):
     )
 
 
-def test_an_individual_session_has_its_patient_on_the_roster_and_counts_toward_hours(group):
+def test_an_individual_session_has_its_patient_on_the_roster_and_counts_toward_hours(
+    group: Group,
+) -> None:
     episode, other = group.episodes
     session = _individual_session(group, episode, MONDAY + dt.timedelta(days=4))
     assert roster_episode_ids(session) == {episode.pk}
@@ -238,7 +247,7 @@ def test_an_individual_session_has_its_patient_on_the_roster_and_counts_toward_h
     assert (week.scheduled_minutes, week.attended_minutes) == (770, 50)
 
 
-def test_minutes_above_the_session_length_are_refused_naming_the_field(group):
+def test_minutes_above_the_session_length_are_refused_naming_the_field(group: Group) -> None:
     with pytest.raises(RuleViolation) as exc:
         attendance_record(
             session=group.sessions[0],
@@ -251,7 +260,7 @@ def test_minutes_above_the_session_length_are_refused_naming_the_field(group):
     assert "180" in exc.value.message
 
 
-def test_an_unknown_status_is_refused_naming_the_field(group):
+def test_an_unknown_status_is_refused_naming_the_field(group: Group) -> None:
     with pytest.raises(RuleViolation) as exc:
         attendance_record(
             session=group.sessions[0], episode=group.episodes[0], status="asleep", by=group.actor
@@ -259,7 +268,7 @@ def test_an_unknown_status_is_refused_naming_the_field(group):
     assert exc.value.field == "status"
 
 
-def test_absences_record_zero_minutes(group):
+def test_absences_record_zero_minutes(group: Group) -> None:
     record = attendance_record(
         session=group.sessions[0],
         episode=group.episodes[0],
@@ -269,7 +278,7 @@ def test_absences_record_zero_minutes(group):
     assert record.minutes_attended == 0
 
 
-def test_all_present_leaves_out_a_patient_discharged_before_the_session(group):
+def test_all_present_leaves_out_a_patient_discharged_before_the_session(group: Group) -> None:
     episode = group.episodes[0]
     episode.status, episode.discharge_date, episode.discharge_reason = (
         "discharged",
@@ -283,13 +292,13 @@ def test_all_present_leaves_out_a_patient_discharged_before_the_session(group):
     assert attendance_mark_all_present(session=group.sessions[0], by=group.actor) == 2
 
 
-def test_all_present_twice_marks_nobody_the_second_time(group):
+def test_all_present_twice_marks_nobody_the_second_time(group: Group) -> None:
     assert attendance_mark_all_present(session=group.sessions[0], by=group.actor) == 2
     assert attendance_mark_all_present(session=group.sessions[0], by=group.actor) == 0
     assert Attendance.objects.count() == 2
 
 
-def test_excused_absences_raise_no_alert(group):
+def test_excused_absences_raise_no_alert(group: Group) -> None:
     for session in group.sessions[:3]:
         attendance_record(
             session=session, episode=group.episodes[0], status="absent_excused", by=group.actor
@@ -297,7 +306,7 @@ def test_excused_absences_raise_no_alert(group):
     assert not Alert.objects.exists()
 
 
-def test_an_excused_absence_between_two_unexcused_still_raises_the_alert(group):
+def test_an_excused_absence_between_two_unexcused_still_raises_the_alert(group: Group) -> None:
     for session, status in zip(
         group.sessions[:3], ["absent_unexcused", "absent_excused", "absent_unexcused"], strict=True
     ):
@@ -307,7 +316,7 @@ def test_an_excused_absence_between_two_unexcused_still_raises_the_alert(group):
     assert AuditEntry.objects.filter(object_type="alert", action="create").count() == 1
 
 
-def test_the_absence_count_is_a_setting(group, settings):
+def test_the_absence_count_is_a_setting(group: Group, settings: Settings) -> None:
     settings.ATTENDANCE_ABSENCE_ALERT_COUNT = 3
     for session in group.sessions[:2]:
         attendance_record(
@@ -323,7 +332,7 @@ def test_the_absence_count_is_a_setting(group, settings):
     assert Alert.objects.count() == 1
 
 
-def test_acknowledging_is_audited_and_a_second_acknowledgement_is_refused(group):
+def test_acknowledging_is_audited_and_a_second_acknowledgement_is_refused(group: Group) -> None:
     for session in group.sessions[:2]:
         attendance_record(
             session=session, episode=group.episodes[0], status="absent_unexcused", by=group.actor
@@ -336,7 +345,7 @@ def test_acknowledging_is_audited_and_a_second_acknowledgement_is_refused(group)
         alert_acknowledge(alert=alert, by=group.actor)
 
 
-def test_billing_cannot_acknowledge_alerts(group):
+def test_billing_cannot_acknowledge_alerts(group: Group) -> None:
     for session in group.sessions[:2]:
         attendance_record(
             session=session, episode=group.episodes[0], status="absent_unexcused", by=group.actor
@@ -347,7 +356,7 @@ def test_billing_cannot_acknowledge_alerts(group):
     assert Alert.objects.get().status == "open"
 
 
-def test_the_ledger_flags_a_finished_week_under_the_minimum_and_is_audited(group):
+def test_the_ledger_flags_a_finished_week_under_the_minimum_and_is_audited(group: Group) -> None:
     episode = group.episodes[0]
     for session in group.sessions[:2]:
         attendance_record(session=session, episode=episode, status="present", by=group.actor)
@@ -370,7 +379,7 @@ def test_the_ledger_flags_a_finished_week_under_the_minimum_and_is_audited(group
     ).exists()
 
 
-def test_below_hours_search_finds_by_patient_name(group):
+def test_below_hours_search_finds_by_patient_name(group: Group) -> None:
     today = MONDAY + dt.timedelta(days=10)
     rows = below_hours(actor=group.actor, site=group.site, week=IsoWeek.of(MONDAY), today=today)
     assert len(rows) == 2  # nobody attended anything that finished week
@@ -394,7 +403,9 @@ def test_below_hours_search_finds_by_patient_name(group):
         assert [r.patient.legal_first_name for r in rows] == ["Quintessa"]
 
 
-def test_current_week_is_flagged_only_when_the_remaining_sessions_cannot_reach_the_minimum(group):
+def test_current_week_is_flagged_only_when_the_remaining_sessions_cannot_reach_the_minimum(
+    group: Group,
+) -> None:
     episode = group.episodes[0]
     on_wednesday = MONDAY + dt.timedelta(days=2)
     attendance_record(
@@ -416,7 +427,9 @@ def test_current_week_is_flagged_only_when_the_remaining_sessions_cannot_reach_t
     assert (line.attended_minutes, line.remaining_minutes, line.status) == (180, 180, "at_risk")
 
 
-def test_a_first_write_from_a_page_without_the_row_is_a_conflict_once_it_exists(group):
+def test_a_first_write_from_a_page_without_the_row_is_a_conflict_once_it_exists(
+    group: Group,
+) -> None:
     session, episode = group.sessions[0], group.episodes[0]
     attendance_record(
         session=session, episode=episode, status="present", expected_version=0, by=group.actor
@@ -437,7 +450,7 @@ def test_a_first_write_from_a_page_without_the_row_is_a_conflict_once_it_exists(
 
 @postgresql_only("two connections racing for one row need a real server")
 @pytest.mark.django_db(transaction=True)
-def test_two_first_writes_at_the_same_moment_one_saves_the_other_is_told(group):
+def test_two_first_writes_at_the_same_moment_one_saves_the_other_is_told(group: Group) -> None:
     """The first writer's new row is not committed yet when the second arrives: the second cannot
     see it, tries to insert too, waits on the unique constraint, and gets a Conflict."""
     session, episode = group.sessions[0], group.episodes[0]
@@ -480,12 +493,14 @@ def test_two_first_writes_at_the_same_moment_one_saves_the_other_is_told(group):
 
 
 # --- no attendance before the session starts ------------------------------------------------------
-def _future_session(group, days=1):
+def _future_session(group: Group, days: int = 1) -> GroupSession:
     """A session of the group's track `days` from now (the roster holds both patients)."""
     return group.add_session(local_today(group.site.tz) + dt.timedelta(days=days))
 
 
-def test_attendance_is_refused_before_the_session_starts_and_nothing_is_written(group):
+def test_attendance_is_refused_before_the_session_starts_and_nothing_is_written(
+    group: Group,
+) -> None:
     session = _future_session(group)
     with pytest.raises(RuleViolation) as exc:
         attendance_record(
@@ -498,7 +513,9 @@ def test_attendance_is_refused_before_the_session_starts_and_nothing_is_written(
     assert not AuditEntry.objects.filter(object_type="attendance").exists()
 
 
-def test_attendance_is_taken_once_the_session_has_started(group, monkeypatch):
+def test_attendance_is_taken_once_the_session_has_started(
+    group: Group, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = _future_session(group)
     monkeypatch.setattr(
         "openiop.attendance.services.now", lambda: session.starts_at - dt.timedelta(seconds=1)
@@ -514,7 +531,7 @@ def test_attendance_is_taken_once_the_session_has_started(group, monkeypatch):
     assert record.minutes_attended == 180
 
 
-def test_all_present_on_a_future_session_is_refused_with_the_start_time(group):
+def test_all_present_on_a_future_session_is_refused_with_the_start_time(group: Group) -> None:
     session = _future_session(group, days=7)
     with pytest.raises(RuleViolation) as exc:
         attendance_mark_all_present(session=session, by=group.actor)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
@@ -19,21 +20,27 @@ from openiop.episodes.models import Alert
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import audit_links_query, make_site, make_user, page_query_count
 
+if TYPE_CHECKING:
+    from openiop.admissions.models import AdmissionTask
+    from openiop.attendance.tests.conftest import Group
+    from openiop.episodes.models import Episode
+    from openiop.programs.models import Site
+
 pytestmark = pytest.mark.django_db
 
 
-def _roster_url(session):
+def _roster_url(session: GroupSession) -> str:
     return reverse("attendance:session", kwargs={"session_id": session.pk})
 
 
-def test_roster_page_lists_the_enrolled_patients(group, client):
+def test_roster_page_lists_the_enrolled_patients(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     body = client.get(_roster_url(group.sessions[0])).content.decode()
     assert "Pimpernel Applebough" in body and "Quintessa Bramblethorn" in body
     assert "0 of 2 recorded" in body
 
 
-def test_all_present_then_an_exception_without_javascript(group, client):
+def test_all_present_then_an_exception_without_javascript(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     url = _roster_url(group.sessions[0])
     assert client.post(url, {"action": "all_present"}).status_code == 302
@@ -53,7 +60,7 @@ def test_all_present_then_an_exception_without_javascript(group, client):
     assert (late.status, late.minutes_attended, late.comment) == ("late", 150, "bus was late")
 
 
-def test_htmx_row_post_returns_the_row_with_new_hours(group, client):
+def test_htmx_row_post_returns_the_row_with_new_hours(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     response = client.post(
         _roster_url(group.sessions[0]),
@@ -71,7 +78,7 @@ def test_htmx_row_post_returns_the_row_with_new_hours(group, client):
     assert "2.5 h" in body
 
 
-def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
+def test_a_bad_row_keeps_what_was_typed_and_says_why(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     response = client.post(
         _roster_url(group.sessions[0]),
@@ -91,7 +98,7 @@ def test_a_bad_row_keeps_what_was_typed_and_says_why(group, client):
     assert not Attendance.objects.exists()
 
 
-def _urgent_admission_task(site, last_name: str, *, done: bool = False):
+def _urgent_admission_task(site: Site, last_name: str, *, done: bool = False) -> AdmissionTask:
     """An open (or done) urgent admissions task at `site`, as a high-risk pre-screen leaves."""
     from openiop.admissions.models import AdmissionTask
     from openiop.admissions.services import inquiry_create
@@ -118,7 +125,7 @@ def _urgent_admission_task(site, last_name: str, *, done: bool = False):
     )
 
 
-def _today_setup(group, n_sessions: int, n_patients: int):
+def _today_setup(group: Group, n_sessions: int, n_patients: int) -> None:
     today = timezone.localdate(timezone=group.site.tz)
     _urgent_admission_task(group.site, f"Taskholder{n_patients}")
     for _ in range(n_sessions):
@@ -146,11 +153,11 @@ def _today_setup(group, n_sessions: int, n_patients: int):
         )
 
 
-def _count_queries(client, url) -> int:
+def _count_queries(client: Client, url: str) -> int:
     return page_query_count(client, url)
 
 
-def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
+def test_today_page_query_count_is_pinned_and_does_not_grow(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     _today_setup(group, n_sessions=1, n_patients=1)
     small = _count_queries(client, reverse("web:today"))
@@ -162,7 +169,7 @@ def test_today_page_query_count_is_pinned_and_does_not_grow(group, client):
     assert small == large == 9 + audit_links_query()
 
 
-def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
+def test_roster_page_query_count_is_pinned_and_does_not_grow(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     session = group.sessions[0]
     small = _count_queries(client, _roster_url(session))
@@ -175,7 +182,9 @@ def test_roster_page_query_count_is_pinned_and_does_not_grow(group, client):
     assert small == large == 9 + audit_links_query()
 
 
-def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, client):
+def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(
+    group: Group, client: Client
+) -> None:
     today = timezone.localdate(timezone=group.site.tz)
     group.add_session(today)
     Alert.objects.create(
@@ -193,7 +202,9 @@ def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(group, clien
     assert "Process group" in body and "Missed two in a row" not in body
 
 
-def test_today_lists_open_urgent_admissions_tasks_of_the_site(group, client, mfa_passed):
+def test_today_lists_open_urgent_admissions_tasks_of_the_site(
+    group: Group, client: Client, mfa_passed: None
+) -> None:
     """A high-risk pre-screen's urgent task shows on Today for staff who see admissions, with a
     link to the inquiry; done tasks and other sites' tasks do not."""
     task = _urgent_admission_task(group.site, "Nowbright")
@@ -210,7 +221,7 @@ def test_today_lists_open_urgent_admissions_tasks_of_the_site(group, client, mfa
     assert "Nowbright" not in body
 
 
-def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
+def test_below_hours_lists_finished_weeks_under_the_minimum(group: Group, client: Client) -> None:
     # The week of MONDAY is finished; Pimpernel attended 1 of 4 sessions, Quintessa all.
     for i, session in enumerate(group.sessions):
         attendance_record(
@@ -236,13 +247,13 @@ def test_below_hours_lists_finished_weeks_under_the_minimum(group, client):
     assert "Nobody below the minimum" in none and "nobodyhere" in none
 
 
-def test_below_hours_rejects_a_bad_week_and_keeps_it(group, client):
+def test_below_hours_rejects_a_bad_week_and_keeps_it(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     body = client.get(reverse("attendance:below_hours"), {"week": "next tuesday"}).content.decode()
     assert "is not an ISO week" in body and 'value="next tuesday"' in body
 
 
-def test_patient_hours_ledger_shows_weeks(group, client):
+def test_patient_hours_ledger_shows_weeks(group: Group, client: Client) -> None:
     for session in group.sessions[:2]:
         attendance_record(
             session=session, episode=group.episodes[0], status="present", by=group.actor
@@ -254,7 +265,9 @@ def test_patient_hours_ledger_shows_weeks(group, client):
     assert GroupSession.objects.count() == 4
 
 
-def test_viewing_a_roster_is_audited_naming_every_patient_shown(group, client):
+def test_viewing_a_roster_is_audited_naming_every_patient_shown(
+    group: Group, client: Client
+) -> None:
     client.force_login(group.clinician)
     client.get(_roster_url(group.sessions[0]))
     entry = AuditEntry.objects.get(object_type="session_roster", action="view")
@@ -263,7 +276,7 @@ def test_viewing_a_roster_is_audited_naming_every_patient_shown(group, client):
     }
 
 
-def test_a_clinician_of_another_site_cannot_open_the_roster(group, client):
+def test_a_clinician_of_another_site_cannot_open_the_roster(group: Group, client: Client) -> None:
     other = make_site(group.site.organization, name="Hilltop (fictional)")
     client.force_login(make_user(Role.CLINICIAN, sites=[other]))
     response = client.get(_roster_url(group.sessions[0]))
@@ -272,7 +285,7 @@ def test_a_clinician_of_another_site_cannot_open_the_roster(group, client):
     assert AuditEntry.objects.filter(object_type="session", outcome="denied").exists()
 
 
-def test_a_case_manager_sees_the_roster_but_cannot_record(group, client):
+def test_a_case_manager_sees_the_roster_but_cannot_record(group: Group, client: Client) -> None:
     client.force_login(make_user(Role.CASE_MANAGER, sites=[group.site]))
     url = _roster_url(group.sessions[0])
     body = client.get(url).content.decode()
@@ -281,7 +294,7 @@ def test_a_case_manager_sees_the_roster_but_cannot_record(group, client):
     assert not Attendance.objects.exists()
 
 
-def test_a_stale_row_edit_says_someone_else_changed_it(group, client):
+def test_a_stale_row_edit_says_someone_else_changed_it(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     session, episode = group.sessions[0], group.episodes[0]
     first = attendance_record(session=session, episode=episode, status="present", by=group.actor)
@@ -303,7 +316,9 @@ def test_a_stale_row_edit_says_someone_else_changed_it(group, client):
     assert Attendance.objects.get().status == "late"
 
 
-def test_acknowledging_an_alert_from_today_is_audited_and_ignores_a_foreign_next(group, client):
+def test_acknowledging_an_alert_from_today_is_audited_and_ignores_a_foreign_next(
+    group: Group, client: Client
+) -> None:
     alert = Alert.objects.create(
         patient=group.episodes[0].patient,
         episode=group.episodes[0],
@@ -321,7 +336,7 @@ def test_acknowledging_an_alert_from_today_is_audited_and_ignores_a_foreign_next
     assert client.get(url).status_code == 405
 
 
-def test_billing_cannot_acknowledge_an_alert(group, client):
+def test_billing_cannot_acknowledge_an_alert(group: Group, client: Client) -> None:
     alert = Alert.objects.create(
         patient=group.episodes[0].patient,
         episode=group.episodes[0],
@@ -336,20 +351,24 @@ def test_billing_cannot_acknowledge_an_alert(group, client):
     assert alert.status == "open"
 
 
-def test_today_without_sessions_says_so(group, client):
+def test_today_without_sessions_says_so(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     body = client.get(reverse("web:today")).content.decode()
     assert "No sessions at Riverbend (fictional) today." in body
     assert "No open alerts." in body
 
 
-def test_today_for_a_user_without_a_site_explains_why_it_is_empty(group, client):
+def test_today_for_a_user_without_a_site_explains_why_it_is_empty(
+    group: Group, client: Client
+) -> None:
     client.force_login(make_user(Role.CLINICIAN, sites=[]))
     body = client.get(reverse("web:today")).content.decode()
     assert "You are not assigned to a site yet." in body
 
 
-def test_today_offers_a_site_chooser_and_shows_the_chosen_site(group, client):
+def test_today_offers_a_site_chooser_and_shows_the_chosen_site(
+    group: Group, client: Client
+) -> None:
     other = make_site(group.site.organization, name="Hilltop (fictional)")
     clinician = make_user(Role.CLINICIAN, sites=[group.site, other])
     client.force_login(clinician)
@@ -357,7 +376,9 @@ def test_today_offers_a_site_chooser_and_shows_the_chosen_site(group, client):
     assert "Sessions at Hilltop (fictional)" in body and 'name="site"' in body
 
 
-def test_today_counts_recorded_against_the_roster(group, client, monkeypatch):
+def test_today_counts_recorded_against_the_roster(
+    group: Group, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = group.add_session(timezone.localdate(timezone=group.site.tz))
     Enrollment.objects.filter(episode__in=group.episodes).update(
         start_date=session.date - dt.timedelta(days=30)
@@ -372,7 +393,9 @@ def test_today_counts_recorded_against_the_roster(group, client, monkeypatch):
     assert "1 of 2 recorded" in body
 
 
-def test_the_patient_hours_page_is_audited_and_refused_at_another_site(group, client):
+def test_the_patient_hours_page_is_audited_and_refused_at_another_site(
+    group: Group, client: Client
+) -> None:
     patient_id = group.episodes[0].patient_id
     url = reverse("attendance:patient_hours", kwargs={"patient_id": patient_id})
     client.force_login(group.clinician)
@@ -384,7 +407,7 @@ def test_the_patient_hours_page_is_audited_and_refused_at_another_site(group, cl
     assert client.get(url).status_code == 403
 
 
-def test_below_hours_query_count_does_not_grow_with_patients(group, client):
+def test_below_hours_query_count_does_not_grow_with_patients(group: Group, client: Client) -> None:
     client.force_login(group.clinician)
     url = reverse("attendance:below_hours") + f"?week={IsoWeek.of(MONDAY)}"
     small = _count_queries(client, url)
@@ -396,7 +419,7 @@ def test_below_hours_query_count_does_not_grow_with_patients(group, client):
     assert small == large == 7 + audit_links_query()
 
 
-def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group):
+def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group: Group) -> None:
     import re
 
     from django.test import Client
@@ -424,14 +447,16 @@ def test_the_roster_masks_its_csrf_token_once_and_a_row_form_posts_with_it(group
     assert refused.status_code == 403
 
 
-def _row_version(body: str, episode) -> str:
+def _row_version(body: str, episode: Episode) -> str:
     """The version a roster page's row form carries (0 for a row not recorded yet)."""
     found = re.search(rf'<tr id="row-{episode.pk}".*?name="version" value="(\d+)"', body, re.S)
     assert found is not None, "every row form carries a version"
     return found.group(1)
 
 
-def test_a_second_first_write_from_a_stale_roster_is_told_and_keeps_the_first(group, client):
+def test_a_second_first_write_from_a_stale_roster_is_told_and_keeps_the_first(
+    group: Group, client: Client
+) -> None:
     session, episode = group.sessions[0], group.episodes[0]
     colleague = Client()
     colleague.force_login(
@@ -458,7 +483,9 @@ def test_a_second_first_write_from_a_stale_roster_is_told_and_keeps_the_first(gr
 
 
 @pytest.mark.parametrize("version", [None, "", "abc", "-1"])
-def test_a_row_without_a_valid_version_is_refused_and_nothing_is_saved(group, client, version):
+def test_a_row_without_a_valid_version_is_refused_and_nothing_is_saved(
+    group: Group, client: Client, version: str | None
+) -> None:
     client.force_login(group.clinician)
     session, episode = group.sessions[0], group.episodes[0]
     recorded = attendance_record(session=session, episode=episode, status="present", by=group.actor)
@@ -472,7 +499,9 @@ def test_a_row_without_a_valid_version_is_refused_and_nothing_is_saved(group, cl
     assert (recorded.status, recorded.version) == ("present", 1)
 
 
-def test_a_tampered_patient_id_is_answered_on_the_roster_not_dropped(group, client):
+def test_a_tampered_patient_id_is_answered_on_the_roster_not_dropped(
+    group: Group, client: Client
+) -> None:
     client.force_login(group.clinician)
     url = _roster_url(group.sessions[0])
     data = {"episode_id": "999999", "version": 0, "status": "present"}
@@ -487,7 +516,9 @@ def test_a_tampered_patient_id_is_answered_on_the_roster_not_dropped(group, clie
     assert not Attendance.objects.exists()
 
 
-def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(group, client):
+def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(
+    group: Group, client: Client
+) -> None:
     client.force_login(group.clinician)
     session, episode = group.sessions[0], group.episodes[0]
     recorded = attendance_record(session=session, episode=episode, status="present", by=group.actor)
@@ -512,7 +543,9 @@ def test_a_refused_row_shows_the_stored_value_beside_the_refused_choice(group, c
     assert (recorded.status, recorded.minutes_attended) == ("present", 180)
 
 
-def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
+def test_all_present_on_a_future_session_shows_why_on_the_roster(
+    group: Group, client: Client
+) -> None:
     session = group.add_session(local_today(group.site.tz) + dt.timedelta(days=2))
     client.force_login(group.clinician)
     response = client.post(_roster_url(session), {"action": "all_present"}, follow=True)
@@ -521,7 +554,9 @@ def test_all_present_on_a_future_session_shows_why_on_the_roster(group, client):
     assert not Attendance.objects.filter(session=session).exists()
 
 
-def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(group, client):
+def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(
+    group: Group, client: Client
+) -> None:
     session = group.add_session(local_today(group.site.tz) + dt.timedelta(days=2))
     client.force_login(group.clinician)
     response = client.post(

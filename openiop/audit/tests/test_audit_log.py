@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
@@ -13,10 +16,14 @@ from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.testing import make_org, make_patient, make_site, make_user, postgresql_only
 
+if TYPE_CHECKING:
+    from django.test import Client
+    from pytest_django import DjangoAssertNumQueries
+
 pytestmark = pytest.mark.django_db
 
 
-def test_entries_cannot_be_changed_or_deleted_through_the_app():
+def test_entries_cannot_be_changed_or_deleted_through_the_app() -> None:
     entry = audit_record(Actor.system("test"), action="view", object_type="x")
     entry.detail = {"tampered": True}
     with pytest.raises(PermissionError):
@@ -32,7 +39,7 @@ def test_entries_cannot_be_changed_or_deleted_through_the_app():
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only"
 )
-def test_postgresql_trigger_refuses_update_and_delete_even_in_raw_sql():
+def test_postgresql_trigger_refuses_update_and_delete_even_in_raw_sql() -> None:
     audit_record(Actor.system("test"), action="view", object_type="x")
     for sql in ("UPDATE audit_auditentry SET username = 'x'", "DELETE FROM audit_auditentry"):
         with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cur:
@@ -43,7 +50,9 @@ def test_postgresql_trigger_refuses_update_and_delete_even_in_raw_sql():
     assert AuditEntry.objects.count() == 1
 
 
-def test_director_filters_the_log_by_patient_user_and_date(client, mfa_passed):
+def test_director_filters_the_log_by_patient_user_and_date(
+    client: Client, mfa_passed: None
+) -> None:
     org = make_org()
     site = make_site(org)
     director = make_user(Role.DIRECTOR, sites=[site], org=org)
@@ -69,7 +78,7 @@ def test_director_filters_the_log_by_patient_user_and_date(client, mfa_passed):
     assert "No audit entries match" in response.content.decode()
 
 
-def test_auditor_reads_the_log_but_no_patient_pages(client):
+def test_auditor_reads_the_log_but_no_patient_pages(client: Client) -> None:
     org = make_org()
     site = make_site(org)
     auditor = make_user(Role.AUDITOR, org=org)
@@ -84,7 +93,7 @@ def test_auditor_reads_the_log_but_no_patient_pages(client):
     ).exists()
 
 
-def test_invalid_date_range_is_reported_and_keeps_the_input(client):
+def test_invalid_date_range_is_reported_and_keeps_the_input(client: Client) -> None:
     org = make_org()
     auditor = make_user(Role.AUDITOR, org=org)
     client.force_login(auditor)
@@ -97,8 +106,8 @@ def test_invalid_date_range_is_reported_and_keeps_the_input(client):
 
 
 def test_patient_filter_query_count_does_not_grow_with_the_log(
-    client, mfa_passed, django_assert_num_queries
-):
+    client: Client, mfa_passed: None, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     org = make_org()
     site = make_site(org)
     director = make_user(Role.DIRECTOR, sites=[site], org=org)
@@ -127,7 +136,9 @@ def test_patient_filter_query_count_does_not_grow_with_the_log(
     assert response.content.decode().count("<tr>") - 1 == 50  # one full page of alpha's entries
 
 
-def test_an_entry_naming_many_patients_links_each_once_across_inserts(monkeypatch):
+def test_an_entry_naming_many_patients_links_each_once_across_inserts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from openiop.audit import services
 
     monkeypatch.setattr(services, "LINKS_PER_INSERT", 2)
@@ -147,7 +158,9 @@ def test_an_entry_naming_many_patients_links_each_once_across_inserts(monkeypatc
     assert entry.patient_id is None
 
 
-def test_a_patients_log_merges_entries_naming_them_and_pages_that_showed_them_newest_first():
+def test_a_patients_log_merges_entries_naming_them_and_pages_that_showed_them_newest_first() -> (
+    None
+):
     from openiop.audit.selectors import audit_search
 
     org = make_org()
@@ -177,7 +190,9 @@ def test_a_patients_log_merges_entries_naming_them_and_pages_that_showed_them_ne
     assert [i for i, _at in log[20:25]] == newest_first[20:]
 
 
-def test_a_long_log_is_counted_only_up_to_its_cap_and_says_so(client, monkeypatch):
+def test_a_long_log_is_counted_only_up_to_its_cap_and_says_so(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from openiop.audit.selectors import AuditLog
 
     monkeypatch.setattr(AuditLog, "COUNT_CAP", 60)
@@ -192,12 +207,12 @@ def test_a_long_log_is_counted_only_up_to_its_cap_and_says_so(client, monkeypatc
     body = client.get(url, {"patient": patient.mrn}).content.decode()
     assert "more than 60 in all" in body and "70 in all" not in body
     assert body.count("<tr>") - 1 == 50
-    last = client.get(url, {"patient": patient.mrn, "page": 2}).content.decode()
+    last = client.get(url, {"patient": patient.mrn, "page": "2"}).content.decode()
     assert last.count("<tr>") - 1 == 11  # up to the cap (and one): a date range reaches the rest
     assert "narrow the dates" in last
 
 
-def test_links_carry_their_entrys_time_and_whether_it_names_the_patient():
+def test_links_carry_their_entrys_time_and_whether_it_names_the_patient() -> None:
     org = make_org()
     site = make_site(org)
     auditor = make_user(Role.AUDITOR, sites=[site], org=org)
@@ -219,7 +234,7 @@ def test_links_carry_their_entrys_time_and_whether_it_names_the_patient():
     }
 
 
-def test_a_patients_linked_entries_obey_the_user_outcome_and_date_filters():
+def test_a_patients_linked_entries_obey_the_user_outcome_and_date_filters() -> None:
     from openiop.audit.selectors import audit_search
 
     org = make_org()
@@ -235,7 +250,7 @@ def test_a_patients_linked_entries_obey_the_user_outcome_and_date_filters():
     )
     actor = Actor(user=auditor)
 
-    def ids(**filters):
+    def ids(**filters: Any) -> set[int]:
         log = audit_search(actor=actor, patient_id=alpha.pk, **filters)
         return {i for i, _at in log[0 : log.count()]}
 
@@ -249,7 +264,7 @@ def test_a_patients_linked_entries_obey_the_user_outcome_and_date_filters():
 
 
 @postgresql_only("the rows come with the count on PostgreSQL only")
-def test_entries_not_shown_before_are_read_with_the_count():
+def test_entries_not_shown_before_are_read_with_the_count() -> None:
     from openiop.audit.selectors import audit_search
 
     org = make_org()
@@ -272,7 +287,7 @@ def test_entries_not_shown_before_are_read_with_the_count():
     assert (row.object_type, row.patient_id, row.at) == ("v3", patient.pk, made[3].at)
 
 
-def test_a_refusal_inside_a_page_naming_several_patients_links_each_as_denied():
+def test_a_refusal_inside_a_page_naming_several_patients_links_each_as_denied() -> None:
     from openiop.audit.services import audit_denied, patients_if_denied
 
     org = make_org()
@@ -281,7 +296,7 @@ def test_a_refusal_inside_a_page_naming_several_patients_links_each_as_denied():
     alpha, beta = (make_patient(site, legal_last_name=n) for n in ("Refusia", "Deniston"))
     asked = []
 
-    def resolve():
+    def resolve() -> list[int]:
         asked.append(1)
         return [alpha.pk, beta.pk]
 
@@ -297,7 +312,9 @@ def test_a_refusal_inside_a_page_naming_several_patients_links_each_as_denied():
     assert outside.patient_id is None and not outside.patients.exists()
 
 
-def test_the_log_shows_each_patients_mrn_and_current_name_not_their_id(client, mfa_passed):
+def test_the_log_shows_each_patients_mrn_and_current_name_not_their_id(
+    client: Client, mfa_passed: None
+) -> None:
     org = make_org()
     site = make_site(org)
     director = make_user(Role.DIRECTOR, sites=[site], org=org)
@@ -322,7 +339,9 @@ def test_the_log_shows_each_patients_mrn_and_current_name_not_their_id(client, m
     assert f"<td>{alpha.mrn} · Ro Quillfeather</td>" in body and "Orla" not in body
 
 
-def test_the_chart_links_to_the_patients_audit_trail_for_roles_that_may_read_it(client, mfa_passed):
+def test_the_chart_links_to_the_patients_audit_trail_for_roles_that_may_read_it(
+    client: Client, mfa_passed: None
+) -> None:
     org = make_org()
     site = make_site(org)
     director = make_user(Role.DIRECTOR, sites=[site], org=org)

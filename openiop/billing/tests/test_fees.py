@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import assume, given
@@ -30,7 +31,7 @@ SCALE = SlidingScale([(D(100), D(10)), (D(200), D(50)), (D(300), D(75)), (None, 
     ("size", "amount"),
     [(1, D("10000")), (2, D("15000")), (4, D("25000")), (9, D("50000"))],
 )
-def test_guideline_adds_each_additional_person(size, amount):
+def test_guideline_adds_each_additional_person(size: int, amount: D) -> None:
     assert GUIDELINE.amount_for(size) == amount
 
 
@@ -48,7 +49,7 @@ def test_guideline_adds_each_additional_person(size, amount):
         (1, D("10000.49"), D("100.00")),
     ],
 )
-def test_percent_of_poverty(size, income, percent):
+def test_percent_of_poverty(size: int, income: D, percent: D) -> None:
     assert percent_of_poverty(size, income, GUIDELINE) == percent
 
 
@@ -63,9 +64,9 @@ def test_percent_of_poverty(size, income, percent):
         (1, D("NaN"), "finite"),
     ],
 )
-def test_percent_of_poverty_refuses_bad_input(size, income, message):
+def test_percent_of_poverty_refuses_bad_input(size: int, income: D | float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        percent_of_poverty(size, income, GUIDELINE)
+        percent_of_poverty(size, income, GUIDELINE)  # type: ignore[arg-type]  # a float, on purpose
 
 
 @pytest.mark.parametrize(
@@ -76,9 +77,9 @@ def test_percent_of_poverty_refuses_bad_input(size, income, message):
         (100.0, D("1"), "Decimal"),
     ],
 )
-def test_guideline_refuses_bad_configuration(base, per_person, message):
+def test_guideline_refuses_bad_configuration(base: D | float, per_person: D, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        PovertyGuideline(year=2030, base_amount=base, per_additional_person=per_person)
+        PovertyGuideline(year=2030, base_amount=base, per_additional_person=per_person)  # type: ignore[arg-type]  # a float, on purpose
 
 
 @pytest.mark.parametrize(
@@ -94,18 +95,18 @@ def test_guideline_refuses_bad_configuration(base, per_person, message):
         (D("1000"), D(100)),
     ],
 )
-def test_sliding_scale_band_limits_are_inclusive(percent, share):
+def test_sliding_scale_band_limits_are_inclusive(percent: D, share: D) -> None:
     assert SCALE.patient_share(percent) == share
 
 
-def test_scale_and_guideline_together():
+def test_scale_and_guideline_together() -> None:
     # Household of 3 (fictional line 20,000) earning 30,000 = 150% -> 50% share.
     percent = percent_of_poverty(3, D("30000"), GUIDELINE)
     assert percent == D("150.00")
     assert SCALE.patient_share(percent) == D(50)
 
 
-def test_one_band_scale_charges_everyone_the_same():
+def test_one_band_scale_charges_everyone_the_same() -> None:
     assert SlidingScale([(None, D(40))]).patient_share(D("12345")) == D(40)
 
 
@@ -123,12 +124,15 @@ def test_one_band_scale_charges_everyone_the_same():
         ([(100.0, D(10)), (None, D(100))], "Decimal"),
     ],
 )
-def test_sliding_scale_refuses_bad_bands(bands, message):
+def test_sliding_scale_refuses_bad_bands(
+    bands: list[tuple[D | float | None, D]],
+    message: str,
+) -> None:
     with pytest.raises(ValueError, match=message):
-        SlidingScale(bands)
+        SlidingScale(bands)  # type: ignore[arg-type]  # a float limit, on purpose
 
 
-def test_negative_percent_is_refused():
+def test_negative_percent_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot be negative"):
         SCALE.patient_share(D("-0.01"))
 
@@ -145,7 +149,9 @@ def test_negative_percent_is_refused():
         (1, D("0.05"), D("33.3"), Estimate(D("0.05"), D("0.02"))),
     ],
 )
-def test_cost_estimate_rounds_half_up_to_cents(days, rate, share, expected):
+def test_cost_estimate_rounds_half_up_to_cents(
+    days: int, rate: D, share: D, expected: Estimate
+) -> None:
     assert cost_estimate(days, rate, share) == expected
 
 
@@ -160,12 +166,14 @@ def test_cost_estimate_rounds_half_up_to_cents(days, rate, share, expected):
         (10, 99.99, D(50), "Decimal"),
     ],
 )
-def test_cost_estimate_refuses_bad_input(days, rate, share, message):
+def test_cost_estimate_refuses_bad_input(
+    days: float, rate: D | float, share: D, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
-        cost_estimate(days, rate, share)
+        cost_estimate(days, rate, share)  # type: ignore[arg-type]  # floats, on purpose
 
 
-def test_payment_plan_puts_remainder_cents_on_the_last_installment():
+def test_payment_plan_puts_remainder_cents_on_the_last_installment() -> None:
     plan = payment_plan(D("100.00"), 3, dt.date(2030, 1, 15), every_days=14)
     assert plan == [
         Installment(dt.date(2030, 1, 15), D("33.33")),
@@ -174,13 +182,13 @@ def test_payment_plan_puts_remainder_cents_on_the_last_installment():
     ]
 
 
-def test_payment_plan_even_split():
+def test_payment_plan_even_split() -> None:
     plan = payment_plan(D("900.00"), 3, dt.date(2030, 3, 1), monthly=True)
     assert [i.amount for i in plan] == [D("300.00")] * 3
     assert [i.date for i in plan] == [dt.date(2030, 3, 1), dt.date(2030, 4, 1), dt.date(2030, 5, 1)]
 
 
-def test_monthly_plan_keeps_the_day_or_uses_the_month_end():
+def test_monthly_plan_keeps_the_day_or_uses_the_month_end() -> None:
     plan = payment_plan(D("400.00"), 4, dt.date(2031, 12, 31), monthly=True)
     assert [i.date for i in plan] == [
         dt.date(2031, 12, 31),
@@ -190,7 +198,7 @@ def test_monthly_plan_keeps_the_day_or_uses_the_month_end():
     ]
 
 
-def test_single_installment_is_the_whole_total():
+def test_single_installment_is_the_whole_total() -> None:
     assert payment_plan(D("0.01"), 1, dt.date(2030, 6, 1), every_days=30) == [
         Installment(dt.date(2030, 6, 1), D("0.01"))
     ]
@@ -211,9 +219,11 @@ def test_single_installment_is_the_whole_total():
         (10.0, 2, {"monthly": True}, "Decimal"),
     ],
 )
-def test_payment_plan_refuses_bad_input(total, count, kwargs, message):
+def test_payment_plan_refuses_bad_input(
+    total: D | float, count: float, kwargs: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
-        payment_plan(total, count, dt.date(2030, 1, 1), **kwargs)
+        payment_plan(total, count, dt.date(2030, 1, 1), **kwargs)  # type: ignore[arg-type]  # floats, on purpose
 
 
 @pytest.mark.parametrize(
@@ -226,7 +236,7 @@ def test_payment_plan_refuses_bad_input(total, count, kwargs, message):
         (dt.date(2030, 5, 15), 12, dt.date(2031, 5, 15)),
     ],
 )
-def test_add_months(day, months, expected):
+def test_add_months(day: dt.date, months: int, expected: dt.date) -> None:
     assert add_months(day, months) == expected
 
 
@@ -239,9 +249,11 @@ cents_st = st.integers(min_value=1, max_value=10_000_000).map(lambda c: Decimal(
     first=st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2035, 12, 31)),
     every=st.one_of(st.none(), st.integers(min_value=1, max_value=90)),
 )
-def test_payment_plan_sums_exactly_to_the_total(total, count, first, every):
+def test_payment_plan_sums_exactly_to_the_total(
+    total: Decimal, count: int, first: dt.date, every: int | None
+) -> None:
     assume(total * 100 >= count)
-    kwargs = {"every_days": every} if every is not None else {"monthly": True}
+    kwargs: dict[str, Any] = {"every_days": every} if every is not None else {"monthly": True}
     plan = payment_plan(total, count, first, **kwargs)
     assert len(plan) == count
     assert sum((i.amount for i in plan), Decimal(0)) == total
@@ -259,7 +271,7 @@ def test_payment_plan_sums_exactly_to_the_total(total, count, first, every):
     low=cents_st,
     extra=st.integers(min_value=0, max_value=10_000_000).map(lambda c: Decimal(c) / 100),
 )
-def test_percent_of_poverty_is_monotonic_in_income(size, low, extra):
+def test_percent_of_poverty_is_monotonic_in_income(size: int, low: Decimal, extra: Decimal) -> None:
     assert percent_of_poverty(size, low, GUIDELINE) <= percent_of_poverty(
         size, low + extra, GUIDELINE
     )
@@ -269,7 +281,7 @@ def test_percent_of_poverty_is_monotonic_in_income(size, low, extra):
     size=st.integers(min_value=1, max_value=11),
     income=cents_st,
 )
-def test_larger_household_never_has_a_higher_percent(size, income):
+def test_larger_household_never_has_a_higher_percent(size: int, income: Decimal) -> None:
     assert percent_of_poverty(size + 1, income, GUIDELINE) <= percent_of_poverty(
         size, income, GUIDELINE
     )
@@ -280,7 +292,7 @@ def test_larger_household_never_has_a_higher_percent(size, income):
     rate=cents_st,
     share=st.integers(min_value=0, max_value=100).map(Decimal),
 )
-def test_patient_amount_never_exceeds_the_total(days, rate, share):
+def test_patient_amount_never_exceeds_the_total(days: int, rate: Decimal, share: Decimal) -> None:
     estimate = cost_estimate(days, rate, share)
     assert Decimal(0) <= estimate.patient_amount <= estimate.total
     assert estimate.total == (rate * days).quantize(Decimal("0.01"))

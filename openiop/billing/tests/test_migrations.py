@@ -39,7 +39,7 @@ def _silence_page_cache_triggers(tables: list[str]) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rows_written_before_the_move_are_kept_by_billing():
+def test_rows_written_before_the_move_are_kept_by_billing() -> None:
     from openiop.pagecache import triggers
 
     org = make_org()

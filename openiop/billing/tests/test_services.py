@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,10 +14,15 @@ from openiop.admissions.tests.conftest import IOP_RATINGS
 from openiop.billing import services
 from openiop.core.errors import NotPermitted, RuleViolation
 
+if TYPE_CHECKING:
+    from openiop.admissions.models import Inquiry
+    from openiop.admissions.tests.conftest import Clinic
+    from openiop.billing.models import Coverage, PovertyGuidelineYear
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _coverage(clinic, inquiry):
+def _coverage(clinic: Clinic, inquiry: Inquiry) -> Coverage:
     payer = services.payer_create(
         organization_id=clinic.org.pk,
         name="Bluebell Mutual (fictional)",
@@ -49,7 +55,7 @@ VERIFIED = dict(
 )
 
 
-def test_benefits_verification_advances_an_assessed_inquiry(clinic):
+def test_benefits_verification_advances_an_assessed_inquiry(clinic: Clinic) -> None:
     inquiry = clinic.assessed()
     coverage = _coverage(clinic, inquiry)
     check = services.benefits_verify(coverage=coverage, by=clinic.actor("billing"), **VERIFIED)
@@ -58,7 +64,7 @@ def test_benefits_verification_advances_an_assessed_inquiry(clinic):
     assert inquiry.stage == "benefits_verified"
 
 
-def test_benefits_before_assessment_do_not_skip_stages(clinic):
+def test_benefits_before_assessment_do_not_skip_stages(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     services.benefits_verify(
         coverage=_coverage(clinic, inquiry), by=clinic.actor("billing"), **VERIFIED
@@ -84,7 +90,9 @@ def test_benefits_before_assessment_do_not_skip_stages(clinic):
         ({"reference_number": ""}, "reference_number"),
     ],
 )
-def test_benefits_verification_rules(clinic, change, field):
+def test_benefits_verification_rules(
+    clinic: Clinic, change: dict[str, Decimal] | dict[str, None] | dict[str, str], field: str
+) -> None:
     coverage = _coverage(clinic, clinic.inquiry())
     with pytest.raises(RuleViolation) as exc:
         services.benefits_verify(
@@ -93,7 +101,7 @@ def test_benefits_verification_rules(clinic, change, field):
     assert exc.value.field == field
 
 
-def test_second_primary_coverage_is_refused(clinic):
+def test_second_primary_coverage_is_refused(clinic: Clinic) -> None:
     inquiry = clinic.inquiry()
     coverage = _coverage(clinic, inquiry)
     with pytest.raises(RuleViolation):
@@ -102,13 +110,15 @@ def test_second_primary_coverage_is_refused(clinic):
         )
 
 
-def test_clinician_may_not_verify_benefits(clinic):
+def test_clinician_may_not_verify_benefits(clinic: Clinic) -> None:
     coverage = _coverage(clinic, clinic.inquiry())
     with pytest.raises(NotPermitted):
         services.benefits_verify(coverage=coverage, by=clinic.actor("clinician"), **VERIFIED)
 
 
-def test_self_pay_estimate_and_payment_plan(clinic, guideline):
+def test_self_pay_estimate_and_payment_plan(
+    clinic: Clinic, guideline: PovertyGuidelineYear
+) -> None:
     inquiry = clinic.inquiry()
     est = services.estimate_prepare(
         inquiry=inquiry,
@@ -130,7 +140,7 @@ def test_self_pay_estimate_and_payment_plan(clinic, guideline):
     ]
 
 
-def test_estimate_without_configuration_is_refused(clinic):
+def test_estimate_without_configuration_is_refused(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation) as exc:
         services.estimate_prepare(
             inquiry=clinic.inquiry(),
@@ -144,7 +154,9 @@ def test_estimate_without_configuration_is_refused(clinic):
     assert exc.value.code == "no_guideline"
 
 
-def test_every_billing_write_and_read_is_audited_and_another_site_is_refused(clinic, guideline):
+def test_every_billing_write_and_read_is_audited_and_another_site_is_refused(
+    clinic: Clinic, guideline: PovertyGuidelineYear
+) -> None:
     from openiop.audit.models import AuditEntry
     from openiop.billing import selectors
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
@@ -19,10 +20,17 @@ from openiop.billing.models import Payer
 from openiop.billing.tests.test_services import VERIFIED
 from openiop.ui.views_support import PAGE_SIZE
 
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from openiop.admissions.models import Inquiry
+    from openiop.admissions.tests.conftest import Clinic
+    from openiop.billing.models import CostEstimate, Coverage, PovertyGuidelineYear
+
 pytestmark = pytest.mark.django_db
 
 
-def _insured(clinic):
+def _insured(clinic: Clinic) -> tuple[Inquiry, Coverage, CostEstimate]:
     """An assessed inquiry with a verified coverage and a self-pay estimate."""
     inquiry = clinic.assessed()
     payer = services.payer_create(
@@ -48,7 +56,9 @@ def _insured(clinic):
     return inquiry, coverage, estimate
 
 
-def test_every_billing_page_renders_for_billing_staff(clinic, guideline, client):
+def test_every_billing_page_renders_for_billing_staff(
+    clinic: Clinic, guideline: PovertyGuidelineYear, client: Client
+) -> None:
     inquiry, coverage, estimate = _insured(clinic)
     client.force_login(clinic.users["billing"])
     urls = [
@@ -64,7 +74,9 @@ def test_every_billing_page_renders_for_billing_staff(clinic, guideline, client)
         assert response.status_code == 200, url
 
 
-def test_the_inquiry_page_links_to_the_billing_pages_and_they_link_back(clinic, guideline, client):
+def test_the_inquiry_page_links_to_the_billing_pages_and_they_link_back(
+    clinic: Clinic, guideline: PovertyGuidelineYear, client: Client
+) -> None:
     inquiry, coverage, estimate = _insured(clinic)
     client.force_login(clinic.users["billing"])
     page = client.get(reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})).text
@@ -85,7 +97,9 @@ def test_the_inquiry_page_links_to_the_billing_pages_and_they_link_back(clinic, 
     )
 
 
-def test_adding_a_coverage_goes_back_to_the_inquiry_and_is_audited(clinic, client):
+def test_adding_a_coverage_goes_back_to_the_inquiry_and_is_audited(
+    clinic: Clinic, client: Client
+) -> None:
     inquiry = clinic.inquiry()
     payer = services.payer_create(
         organization_id=clinic.org.pk,
@@ -100,7 +114,7 @@ def test_adding_a_coverage_goes_back_to_the_inquiry_and_is_audited(clinic, clien
         {"payer": payer.pk, "rank": "primary", "subscriber_relationship": "self"},
     )
     assert response.status_code == 302
-    assert response.url == reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
+    assert response["Location"] == reverse("admissions:inquiry", kwargs={"inquiry_id": inquiry.pk})
     coverage = inquiry.coverages.get()
     assert AuditEntry.objects.filter(
         object_type="coverage", action="create", object_id=inquiry.pk
@@ -108,7 +122,9 @@ def test_adding_a_coverage_goes_back_to_the_inquiry_and_is_audited(clinic, clien
     assert coverage.payer == payer
 
 
-def test_an_estimate_prints_as_pdf(clinic, guideline, client):
+def test_an_estimate_prints_as_pdf(
+    clinic: Clinic, guideline: PovertyGuidelineYear, client: Client
+) -> None:
     *_, estimate = _insured(clinic)
     client.force_login(clinic.users["billing"])
     response = client.get(reverse("billing:estimate_pdf", kwargs={"estimate_id": estimate.pk}))
@@ -119,7 +135,9 @@ def test_an_estimate_prints_as_pdf(clinic, guideline, client):
     assert AuditEntry.objects.filter(object_type="cost_estimate", object_id=estimate.pk).exists()
 
 
-def test_payer_list_searches_pages_and_says_when_nothing_matches(clinic, client):
+def test_payer_list_searches_pages_and_says_when_nothing_matches(
+    clinic: Clinic, client: Client
+) -> None:
 
     for i in range(PAGE_SIZE + 3):
         Payer.objects.create(

@@ -17,7 +17,7 @@ def patient() -> Patient:
     return make_patient(make_site(make_org()), preferred_name="Quill")
 
 
-def test_a_write_without_a_version_is_refused_and_changes_nothing(patient):
+def test_a_write_without_a_version_is_refused_and_changes_nothing(patient: Patient) -> None:
     patient.preferred_name = "Overwritten"
     with pytest.raises(RuleViolation) as exc:
         save_if_unchanged(patient, expected_version=None, fields=["preferred_name"])
@@ -26,7 +26,7 @@ def test_a_write_without_a_version_is_refused_and_changes_nothing(patient):
     assert (stored.preferred_name, stored.version) == ("Quill", 1)
 
 
-def test_a_stale_version_is_a_conflict_and_the_current_version_writes(patient):
+def test_a_stale_version_is_a_conflict_and_the_current_version_writes(patient: Patient) -> None:
     patient.preferred_name = "Marigold"
     save_if_unchanged(patient, expected_version=1, fields=["preferred_name"])
     assert patient.version == 2

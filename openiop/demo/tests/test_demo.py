@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,15 +54,22 @@ def demo_dbs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     return _load(tmp, "a", 7), _load(tmp, "b", 7), _load(tmp, "c", 8)
 
 
-def test_same_seed_gives_the_same_clinic_and_another_seed_another(demo_dbs):
+def test_same_seed_gives_the_same_clinic_and_another_seed_another(
+    demo_dbs: tuple[Path, Path, Path],
+) -> None:
     a, b, c = demo_dbs
     assert _fingerprint(a) == _fingerprint(b)
     assert _fingerprint(a) != _fingerprint(c)
 
 
-def test_the_demo_clinic_has_every_stage_and_discharge_reason(demo_dbs):
+def test_the_demo_clinic_has_every_stage_and_discharge_reason(
+    demo_dbs: tuple[Path, Path, Path],
+) -> None:
     with sqlite3.connect(demo_dbs[0]) as con:
-        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+
+        def q(sql: str) -> list[Any]:
+            return con.execute(sql).fetchall()
+
         assert q("SELECT count(*) FROM programs_site") == [(2,)]
         assert q("SELECT count(*) FROM programs_track") == [(3,)]
         staff = dict(q("SELECT role, count(*) FROM accounts_user GROUP BY role"))
@@ -97,7 +105,7 @@ def test_the_demo_clinic_has_every_stage_and_discharge_reason(demo_dbs):
         assert names <= set(__import__("openiop.demo.cast", fromlist=["LAST_NAMES"]).LAST_NAMES)
 
 
-def test_some_demo_weeks_fall_below_the_minimum(demo_dbs):
+def test_some_demo_weeks_fall_below_the_minimum(demo_dbs: tuple[Path, Path, Path]) -> None:
     """Sum attended minutes per patient per week against the track minimum, as the ledger does."""
     with sqlite3.connect(demo_dbs[0]) as con:
         rows = con.execute(

@@ -26,19 +26,21 @@ from openiop.episodes.domain import (
         ("4", "3.7", "step_down"),
     ],
 )
-def test_level_change_is_classified_by_asam_order(from_level, to_level, expected):
+def test_level_change_is_classified_by_asam_order(
+    from_level: str, to_level: str, expected: str
+) -> None:
     assert classify_level_change(from_level, to_level) == expected
 
 
-def test_level_order_matches_the_choices():
+def test_level_order_matches_the_choices() -> None:
     assert tuple(LevelOfCare.values) == LEVEL_ORDER
 
 
-def test_level_change_accepts_choice_members():
+def test_level_change_accepts_choice_members() -> None:
     assert classify_level_change(LevelOfCare.L2_1, LevelOfCare.L1) == "step_down"
 
 
-def test_unknown_level_is_refused():
+def test_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="not an ASAM level"):
         classify_level_change("2.1", "9")
 
@@ -53,11 +55,13 @@ def test_unknown_level_is_refused():
         ("mental_health", False),
     ],
 )
-def test_part2_rule_covers_substance_use_and_co_occurring(focus, protected):
+def test_part2_rule_covers_substance_use_and_co_occurring(
+    focus: TreatmentFocus | str, protected: bool
+) -> None:
     assert is_part2_protected(focus) is protected
 
 
-def test_part2_marking_is_never_removed_by_a_focus_change():
+def test_part2_marking_is_never_removed_by_a_focus_change() -> None:
     assert part2_after_focus_change(True, "mental_health") is True
     assert part2_after_focus_change(False, "substance_use") is True
     assert part2_after_focus_change(False, "mental_health") is False
@@ -75,11 +79,11 @@ def test_part2_marking_is_never_removed_by_a_focus_change():
         ("discharged", "active", False),
     ],
 )
-def test_status_transitions(before, after, allowed):
+def test_status_transitions(before: str, after: str, allowed: bool) -> None:
     assert status_change_allowed(before, after) is allowed
 
 
-def test_discharge_date_before_admission_is_a_problem():
+def test_discharge_date_before_admission_is_a_problem() -> None:
     admitted = dt.date(2026, 3, 2)
     assert discharge_date_problem(admitted, dt.date(2026, 3, 1))
     assert discharge_date_problem(admitted, admitted) is None

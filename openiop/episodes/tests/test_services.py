@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import IntegrityError
@@ -14,19 +17,24 @@ from openiop.episodes.services import (
     episode_open,
     episode_set_status,
 )
+from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient, make_track
+
+if TYPE_CHECKING:
+    from openiop.accounts.models import User
+    from openiop.patients.tests.clinic import Clinic
 
 ADMITTED = dt.date(2026, 2, 2)
 
 
 @pytest.fixture
-def patient(clinic):
+def patient(clinic: Clinic) -> Patient:
     return make_patient(clinic.site, legal_first_name="Barnaby", legal_last_name="Thistlewick")
 
 
-def open_episode(clinic, patient, user=None, **kw):
-    args = {
+def open_episode(clinic: Clinic, patient: Patient, user: User | None = None, **kw: Any) -> Episode:
+    args: dict[str, Any] = {
         "site": clinic.site,
         "focus": "mental_health",
         "referral_source": "therapist",
@@ -37,7 +45,9 @@ def open_episode(clinic, patient, user=None, **kw):
     return episode_open(patient=patient, by=clinic.actor(user or clinic.intake), **args)
 
 
-def test_open_records_the_opening_level_as_first_history_row(clinic, patient):
+def test_open_records_the_opening_level_as_first_history_row(
+    clinic: Clinic, patient: Patient
+) -> None:
     episode = open_episode(clinic, patient, primary_clinician=clinic.clinician)
     row = episode.level_changes.get()
     assert (row.from_level, row.to_level, row.effective_date) == ("", "2.1", ADMITTED)
@@ -46,7 +56,9 @@ def test_open_records_the_opening_level_as_first_history_row(clinic, patient):
     assert entry.patient_id == patient.pk
 
 
-def test_one_open_episode_per_patient_names_the_existing_one(clinic, patient):
+def test_one_open_episode_per_patient_names_the_existing_one(
+    clinic: Clinic, patient: Patient
+) -> None:
     first = open_episode(clinic, patient)
     with pytest.raises(RuleViolation) as exc:
         open_episode(clinic, patient, status="waitlisted")
@@ -54,13 +66,13 @@ def test_one_open_episode_per_patient_names_the_existing_one(clinic, patient):
     assert Episode.objects.filter(patient=patient).count() == 1
 
 
-def test_database_also_refuses_two_open_episodes(clinic, patient):
+def test_database_also_refuses_two_open_episodes(clinic: Clinic, patient: Patient) -> None:
     make_episode(patient)
     with pytest.raises(IntegrityError):
         make_episode(patient, status="waitlisted")
 
 
-def test_a_new_episode_can_open_after_discharge(clinic, patient):
+def test_a_new_episode_can_open_after_discharge(clinic: Clinic, patient: Patient) -> None:
     first = open_episode(clinic, patient)
     episode_discharge(
         episode=first,
@@ -73,7 +85,7 @@ def test_a_new_episode_can_open_after_discharge(clinic, patient):
     assert second.is_open
 
 
-def test_open_refused_without_episode_manage_and_audited(clinic, patient):
+def test_open_refused_without_episode_manage_and_audited(clinic: Clinic, patient: Patient) -> None:
     with pytest.raises(NotPermitted):
         open_episode(clinic, patient, user=clinic.clinician)
     assert AuditEntry.objects.filter(
@@ -81,12 +93,14 @@ def test_open_refused_without_episode_manage_and_audited(clinic, patient):
     ).exists()
 
 
-def test_open_refused_for_a_patient_at_another_site(clinic, patient):
+def test_open_refused_for_a_patient_at_another_site(clinic: Clinic, patient: Patient) -> None:
     with pytest.raises(NotPermitted):
         open_episode(clinic, patient, user=clinic.other_site_intake)
 
 
-def test_open_refuses_non_clinical_staff_as_primary_clinician(clinic, patient):
+def test_open_refuses_non_clinical_staff_as_primary_clinician(
+    clinic: Clinic, patient: Patient
+) -> None:
     with pytest.raises(RuleViolation) as exc:
         open_episode(clinic, patient, primary_clinician=clinic.billing)
     assert exc.value.field == "primary_clinician"
@@ -96,11 +110,13 @@ def test_open_refuses_non_clinical_staff_as_primary_clinician(clinic, patient):
     ("focus", "protected"),
     [("substance_use", True), ("co_occurring", True), ("mental_health", False)],
 )
-def test_part2_is_set_from_the_start_for_substance_use(clinic, patient, focus, protected):
+def test_part2_is_set_from_the_start_for_substance_use(
+    clinic: Clinic, patient: Patient, focus: str, protected: bool
+) -> None:
     assert open_episode(clinic, patient, focus=focus).part2_protected is protected
 
 
-def test_part2_marking_is_sticky_when_the_focus_changes(clinic, patient):
+def test_part2_marking_is_sticky_when_the_focus_changes(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient, focus="substance_use")
     episode_change_focus(
         episode=episode,
@@ -112,7 +128,9 @@ def test_part2_marking_is_sticky_when_the_focus_changes(clinic, patient):
     assert (stored.focus, stored.part2_protected) == ("mental_health", True)
 
 
-def test_part2_is_set_when_the_focus_becomes_substance_use(clinic, patient):
+def test_part2_is_set_when_the_focus_becomes_substance_use(
+    clinic: Clinic, patient: Patient
+) -> None:
     episode = open_episode(clinic, patient, focus="mental_health")
     episode_change_focus(
         episode=episode,
@@ -123,7 +141,7 @@ def test_part2_is_set_when_the_focus_becomes_substance_use(clinic, patient):
     assert Episode.objects.get(pk=episode.pk).part2_protected
 
 
-def test_step_up_and_step_down_are_recorded(clinic, patient):
+def test_step_up_and_step_down_are_recorded(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient)
     actor = clinic.actor(clinic.case_manager)
     up = episode_change_level(
@@ -149,7 +167,7 @@ def test_step_up_and_step_down_are_recorded(clinic, patient):
     ) == ["2.1", "2.5", "1"]
 
 
-def test_level_change_before_admission_is_refused(clinic, patient):
+def test_level_change_before_admission_is_refused(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient)
     with pytest.raises(RuleViolation) as exc:
         episode_change_level(
@@ -163,7 +181,7 @@ def test_level_change_before_admission_is_refused(clinic, patient):
     assert exc.value.field == "effective_date"
 
 
-def test_level_change_to_the_same_level_is_refused(clinic, patient):
+def test_level_change_to_the_same_level_is_refused(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient)
     with pytest.raises(RuleViolation) as exc:
         episode_change_level(
@@ -177,7 +195,7 @@ def test_level_change_to_the_same_level_is_refused(clinic, patient):
     assert exc.value.field == "to_level"
 
 
-def test_level_change_with_a_stale_version_is_a_conflict(clinic, patient):
+def test_level_change_with_a_stale_version_is_a_conflict(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient)
     episode_set_status(
         episode=episode,
@@ -197,7 +215,7 @@ def test_level_change_with_a_stale_version_is_a_conflict(clinic, patient):
     assert not LevelOfCareChange.objects.filter(episode=episode, to_level="2.5").exists()
 
 
-def test_status_moves(clinic, patient):
+def test_status_moves(clinic: Clinic, patient: Patient) -> None:
     actor = clinic.actor(clinic.intake)
     episode = open_episode(clinic, patient, status="waitlisted")
     episode_set_status(episode=episode, status="active", expected_version=episode.version, by=actor)
@@ -216,7 +234,7 @@ def test_status_moves(clinic, patient):
         )
 
 
-def test_discharge_refused_before_admission(clinic, patient):
+def test_discharge_refused_before_admission(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient)
     with pytest.raises(RuleViolation) as exc:
         episode_discharge(
@@ -230,7 +248,9 @@ def test_discharge_refused_before_admission(clinic, patient):
     assert Episode.objects.get(pk=episode.pk).status == "active"
 
 
-def test_discharge_ends_open_enrollments_at_the_discharge_date(clinic, patient):
+def test_discharge_ends_open_enrollments_at_the_discharge_date(
+    clinic: Clinic, patient: Patient
+) -> None:
     episode = open_episode(clinic, patient)
     track = make_track(clinic.site)
     later_track = make_track(clinic.site)
@@ -265,7 +285,9 @@ def test_discharge_ends_open_enrollments_at_the_discharge_date(clinic, patient):
     assert entry.patient_id == patient.pk
 
 
-def test_discharge_refused_when_an_enrollment_starts_after_it(clinic, patient):
+def test_discharge_refused_when_an_enrollment_starts_after_it(
+    clinic: Clinic, patient: Patient
+) -> None:
     episode = open_episode(clinic, patient)
     Enrollment.objects.create(
         episode=episode, track=make_track(clinic.site), start_date=ADMITTED + dt.timedelta(days=30)
@@ -281,7 +303,7 @@ def test_discharge_refused_when_an_enrollment_starts_after_it(clinic, patient):
     assert "starts on" in exc.value.message
 
 
-def test_a_discharged_episode_cannot_change(clinic, patient):
+def test_a_discharged_episode_cannot_change(clinic: Clinic, patient: Patient) -> None:
     actor = clinic.actor(clinic.intake)
     episode = open_episode(clinic, patient)
     episode_discharge(
@@ -316,7 +338,7 @@ def test_a_discharged_episode_cannot_change(clinic, patient):
         episode_assign(episode=episode, primary_clinician=None, case_manager=None, by=actor)
 
 
-def test_discharge_refuses_an_unknown_reason(clinic, patient):
+def test_discharge_refuses_an_unknown_reason(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient)
     with pytest.raises(RuleViolation) as exc:
         episode_discharge(
@@ -329,7 +351,7 @@ def test_discharge_refuses_an_unknown_reason(clinic, patient):
     assert exc.value.field == "reason"
 
 
-def test_assign_sets_clinician_and_case_manager(clinic, patient):
+def test_assign_sets_clinician_and_case_manager(clinic: Clinic, patient: Patient) -> None:
     episode = open_episode(clinic, patient)
     episode_assign(
         episode=episode,

@@ -1,27 +1,36 @@
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
 
 from openiop.audit.models import AuditEntry
 from openiop.episodes.models import Episode
+from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient, make_track
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from openiop.patients.tests.clinic import Clinic
 
 ADMITTED = dt.date(2026, 2, 2)
 
 
 @pytest.fixture
-def patient(clinic):
+def patient(clinic: Clinic) -> Patient:
     return make_patient(clinic.site, legal_first_name="Barnaby", legal_last_name="Thistlewick")
 
 
 @pytest.fixture
-def episode(patient):
+def episode(patient: Patient) -> Episode:
     return make_episode(patient, admission_date=ADMITTED, focus="substance_use")
 
 
-def test_open_episode_then_go_to_its_page(client, clinic, patient):
+def test_open_episode_then_go_to_its_page(client: Client, clinic: Clinic, patient: Patient) -> None:
     client.force_login(clinic.intake)
     response = client.post(
         reverse("episodes:open", kwargs={"patient_id": patient.pk}),
@@ -37,12 +46,14 @@ def test_open_episode_then_go_to_its_page(client, clinic, patient):
     )
     episode = Episode.objects.get(patient=patient)
     assert response.status_code == 302
-    assert response.url == reverse("episodes:detail", kwargs={"episode_id": episode.pk})
+    assert response["Location"] == reverse("episodes:detail", kwargs={"episode_id": episode.pk})
     assert episode.part2_protected
     assert episode.primary_clinician == clinic.clinician
 
 
-def test_second_open_episode_is_refused_and_the_form_keeps_the_input(client, clinic, episode):
+def test_second_open_episode_is_refused_and_the_form_keeps_the_input(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     client.force_login(clinic.intake)
     response = client.post(
         reverse("episodes:open", kwargs={"patient_id": episode.patient_id}),
@@ -63,7 +74,9 @@ def test_second_open_episode_is_refused_and_the_form_keeps_the_input(client, cli
     assert Episode.objects.filter(patient=episode.patient).count() == 1
 
 
-def test_detail_shows_history_enrollments_and_part2_badge(client, clinic, episode):
+def test_detail_shows_history_enrollments_and_part2_badge(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     episode.level_changes.create(to_level="2.1", effective_date=ADMITTED, reason="Admission")
     Enrollment.objects.create(
         episode=episode, track=make_track(clinic.site, name="Evening IOP"), start_date=ADMITTED
@@ -79,7 +92,9 @@ def test_detail_shows_history_enrollments_and_part2_badge(client, clinic, episod
     assert entry.patient_id == episode.patient_id
 
 
-def test_detail_refused_for_another_site_and_audited_with_the_patient(client, clinic, episode):
+def test_detail_refused_for_another_site_and_audited_with_the_patient(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     client.force_login(clinic.other_site_intake)
     response = client.get(reverse("episodes:detail", kwargs={"episode_id": episode.pk}))
     assert response.status_code == 403
@@ -88,7 +103,9 @@ def test_detail_refused_for_another_site_and_audited_with_the_patient(client, cl
     ).exists()
 
 
-def test_change_level_before_admission_shows_the_error_beside_the_field(client, clinic, episode):
+def test_change_level_before_admission_shows_the_error_beside_the_field(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     client.force_login(clinic.case_manager)
     response = client.post(
         reverse("episodes:change_level", kwargs={"episode_id": episode.pk}),
@@ -105,7 +122,7 @@ def test_change_level_before_admission_shows_the_error_beside_the_field(client, 
     assert Episode.objects.get(pk=episode.pk).level_of_care == "2.1"
 
 
-def test_change_level_step_up(client, clinic, episode):
+def test_change_level_step_up(client: Client, clinic: Clinic, episode: Episode) -> None:
     client.force_login(clinic.case_manager)
     response = client.post(
         reverse("episodes:change_level", kwargs={"episode_id": episode.pk}),
@@ -115,7 +132,9 @@ def test_change_level_step_up(client, clinic, episode):
     assert Episode.objects.get(pk=episode.pk).level_of_care == "2.5"
 
 
-def test_set_status_offers_only_allowed_moves(client, clinic, episode):
+def test_set_status_offers_only_allowed_moves(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     client.force_login(clinic.case_manager)
     url = reverse("episodes:set_status", kwargs={"episode_id": episode.pk})
     body = client.get(url).content.decode()
@@ -125,7 +144,9 @@ def test_set_status_offers_only_allowed_moves(client, clinic, episode):
     assert Episode.objects.get(pk=episode.pk).status == "on_hold"
 
 
-def test_discharge_asks_for_confirmation_then_ends_enrollments(client, clinic, episode):
+def test_discharge_asks_for_confirmation_then_ends_enrollments(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     track = make_track(clinic.site, name="Morning IOP")
     enrollment = Enrollment.objects.create(episode=episode, track=track, start_date=ADMITTED)
     client.force_login(clinic.case_manager)
@@ -144,7 +165,9 @@ def test_discharge_asks_for_confirmation_then_ends_enrollments(client, clinic, e
     assert Episode.objects.get(pk=episode.pk).status == "discharged"
 
 
-def test_discharge_before_admission_keeps_the_form(client, clinic, episode):
+def test_discharge_before_admission_keeps_the_form(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     client.force_login(clinic.case_manager)
     response = client.post(
         reverse("episodes:discharge", kwargs={"episode_id": episode.pk}),
@@ -156,7 +179,9 @@ def test_discharge_before_admission_keeps_the_form(client, clinic, episode):
     assert "Confirm discharge" not in body
 
 
-def test_forms_of_a_discharged_episode_say_it_is_closed(client, clinic, episode):
+def test_forms_of_a_discharged_episode_say_it_is_closed(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     episode.status = "discharged"
     episode.discharge_date = ADMITTED
     episode.discharge_reason = "other"
@@ -167,7 +192,9 @@ def test_forms_of_a_discharged_episode_say_it_is_closed(client, clinic, episode)
         assert "can no longer change" in body.content.decode()
 
 
-def test_billing_may_view_but_not_manage_episodes(client, clinic, episode):
+def test_billing_may_view_but_not_manage_episodes(
+    client: Client, clinic: Clinic, episode: Episode
+) -> None:
     client.force_login(clinic.billing)
     assert (
         client.get(reverse("episodes:detail", kwargs={"episode_id": episode.pk})).status_code == 200

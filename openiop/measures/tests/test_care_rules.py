@@ -28,7 +28,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 HOURS = ClinicHours(dt.time(8), dt.time(18), frozenset({0, 1, 2, 3, 4}), CHICAGO)
 
 
-def local(y, m, d, h, mi=0):
+def local(y: int, m: int, d: int, h: int, mi: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, h, mi, tzinfo=CHICAGO)
 
 
@@ -39,7 +39,9 @@ def local(y, m, d, h, mi=0):
         ([3, 3, 3, 3, 3, 3, 3, 3, 0], []),
     ],
 )
-def test_phq9_item9_opens_an_alert_whatever_the_total(answers, expected):
+def test_phq9_item9_opens_an_alert_whatever_the_total(
+    answers: list[int], expected: list[tuple[str, str]]
+) -> None:
     assert alert_triggers(phq9.score(answers)) == expected
 
 
@@ -51,11 +53,13 @@ def test_phq9_item9_opens_an_alert_whatever_the_total(answers, expected):
         ((1, 1, 0, 1, 0, 0, 0), [("cssrs", "high")]),
     ],
 )
-def test_cssrs_moderate_or_high_opens_an_alert(answers, expected):
+def test_cssrs_moderate_or_high_opens_an_alert(
+    answers: tuple[int, int, int, int, int, int, int], expected: list[tuple[str, str]]
+) -> None:
     assert alert_triggers(cssrs.score(answers)) == expected
 
 
-def test_gad7_never_opens_a_safety_alert():
+def test_gad7_never_opens_a_safety_alert() -> None:
     assert alert_triggers(gad7.score([3] * 7)) == []
 
 
@@ -69,11 +73,13 @@ def test_gad7_never_opens_a_safety_alert():
         (local(2026, 3, 7, 11), (2, "on call")),  # Saturday
     ],
 )
-def test_alert_owner_is_the_clinician_in_hours_and_on_call_after(at, owner):
+def test_alert_owner_is_the_clinician_in_hours_and_on_call_after(
+    at: dt.datetime, owner: tuple[int, str]
+) -> None:
     assert alert_owner(at=at, hours=HOURS, primary_clinician_id=1, on_call_id=2) == owner
 
 
-def test_alert_owner_falls_back_when_no_one_is_on_call():
+def test_alert_owner_falls_back_when_no_one_is_on_call() -> None:
     at = local(2026, 3, 7, 11)
     assert alert_owner(at=at, hours=HOURS, primary_clinician_id=1, on_call_id=None) == (
         1,
@@ -85,13 +91,13 @@ def test_alert_owner_falls_back_when_no_one_is_on_call():
     )
 
 
-def test_clinic_hours_use_the_clinic_time_zone():
+def test_clinic_hours_use_the_clinic_time_zone() -> None:
     utc_evening = dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC)  # 5:30 pm in Chicago
     assert HOURS.is_open(utc_evening)
 
 
 @pytest.mark.parametrize(("minutes_open", "due"), [(59, False), (60, True), (200, True)])
-def test_escalation_after_the_configured_minutes(minutes_open, due):
+def test_escalation_after_the_configured_minutes(minutes_open: int, due: bool) -> None:
     opened = local(2026, 3, 2, 9)
     now = opened + dt.timedelta(minutes=minutes_open)
     assert escalation_due(opened_at=opened, now=now, minutes=60) is due
@@ -134,7 +140,7 @@ def test_escalation_after_the_configured_minutes(minutes_open, due):
         ),
     ],
 )
-def test_current_risk(events, level):
+def test_current_risk(events: list[RiskEvent], level: str) -> None:
     assert current_risk(events) == level
 
 
@@ -162,14 +168,16 @@ ADMIT = dt.date(2026, 3, 2)
         (ADMIT + dt.timedelta(days=11), [ADMIT, ADMIT + dt.timedelta(days=8)], []),
     ],
 )
-def test_measurements_due(today, done, expected):
+def test_measurements_due(
+    today: dt.date, done: list[dt.date], expected: list[tuple[str, dt.date, str, bool]]
+) -> None:
     due = measurements_due(
         rules=[WEEKLY], admission_date=ADMIT, today=today, done={"phq9": done}, grace_days=2
     )
     assert [(d.instrument, d.due_date, d.reason, d.overdue) for d in due] == expected
 
 
-def test_discharge_measure_due_on_the_discharge_date():
+def test_discharge_measure_due_on_the_discharge_date() -> None:
     rule = ScheduleRule("gad7", at_admission=False, every_days=None, at_discharge=True)
     discharge = ADMIT + dt.timedelta(days=30)
     due = measurements_due(
@@ -207,7 +215,9 @@ def test_discharge_measure_due_on_the_discharge_date():
         ("audit", 20, 2, False, False, False),  # not a response instrument
     ],
 )
-def test_outcome_markers(instrument, baseline, current, response, remission, reliable):
+def test_outcome_markers(
+    instrument: str, baseline: int, current: int, response: bool, remission: bool, reliable: bool
+) -> None:
     m = outcome_markers(instrument, baseline, current)
     assert (m.response, m.remission, m.reliable_improvement) == (response, remission, reliable)
 
@@ -225,18 +235,18 @@ def test_outcome_markers(instrument, baseline, current, response, remission, rel
         (10, 10, 30, True),  # at the cut-off and unchanged
     ],
 )
-def test_nonresponder_at_week_3(baseline, latest, days, nonresponder):
+def test_nonresponder_at_week_3(baseline: int, latest: int, days: int, nonresponder: bool) -> None:
     assert (
         is_nonresponder(baseline=baseline, latest=latest, days_since_admission=days) is nonresponder
     )
 
 
-def test_drop_pct():
+def test_drop_pct() -> None:
     assert str(drop_pct(15, 10)) == "33.3"
     assert drop_pct(0, 3) is None
 
 
-def test_trend_svg_draws_bands_points_and_markers():
+def test_trend_svg_draws_bands_points_and_markers() -> None:
     svg = trend_svg(
         title="PHQ-9 for a test patient",
         points=[
@@ -262,11 +272,11 @@ def test_trend_svg_draws_bands_points_and_markers():
     assert "moderately severe" in svg and 'role="img"' in svg
 
 
-def test_trend_svg_without_points_says_so():
+def test_trend_svg_without_points_says_so() -> None:
     assert "No scores yet" in trend_svg(title="x", points=[], bands=phq9.BANDS, max_total=27)
 
 
-def test_trend_svg_escapes_the_title():
+def test_trend_svg_escapes_the_title() -> None:
     assert "<script>" not in trend_svg(title="<script>", points=[], bands=(), max_total=10)
 
 
@@ -284,5 +294,5 @@ def test_trend_svg_escapes_the_title():
         (["  padded  \n"], 1),
     ],
 )
-def test_plan_print_lines(texts, lines):
+def test_plan_print_lines(texts: list[str], lines: int) -> None:
     assert plan_print_lines(texts) == lines

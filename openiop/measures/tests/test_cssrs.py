@@ -21,30 +21,30 @@ from openiop.measures.domain import REGISTRY, AnswerError, cssrs
         ((1, 0, 0, 0, 0, 1, 0), "moderate"),
     ],
 )
-def test_triage_tiers(answers, tier):
+def test_triage_tiers(answers: tuple[int, int, int, int, int, int, int], tier: str) -> None:
     result = cssrs.score(answers)
     assert result.band == tier
     assert result.total is None
     assert ("screen_positive" in result.flags) == (tier in ("moderate", "high"))
 
 
-def test_method_without_thoughts_is_refused_naming_the_item():
+def test_method_without_thoughts_is_refused_naming_the_item() -> None:
     with pytest.raises(AnswerError) as err:
         cssrs.score((1, 0, 1, 0, 0, 0, 0))
     assert err.value.item == 3
 
 
-def test_recent_without_behavior_is_refused():
+def test_recent_without_behavior_is_refused() -> None:
     with pytest.raises(AnswerError) as err:
         cssrs.score((0, 0, 0, 0, 0, 0, 1))
     assert err.value.item == 7
 
 
 @pytest.mark.parametrize("answers", [(0,) * 6, (0,) * 8, (0, 0, 0, 0, 0, 0, 2)])
-def test_wrong_count_or_range_is_refused(answers):
+def test_wrong_count_or_range_is_refused(answers: tuple[int, ...]) -> None:
     with pytest.raises(AnswerError):
         cssrs.score(answers)
 
 
-def test_registry_holds_the_screener():
+def test_registry_holds_the_screener() -> None:
     assert REGISTRY["cssrs"].loinc_total == "93374-7"

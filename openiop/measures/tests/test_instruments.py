@@ -3,6 +3,8 @@ the reverse-scored DAST-10 item, AUDIT-C by sex, and Hypothesis for ranges and m
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -86,7 +88,7 @@ BAND_EDGES = [
 
 
 @pytest.mark.parametrize(("key", "total", "band"), BAND_EDGES)
-def test_band_edges(key, total, band):
+def test_band_edges(key: str, total: int, band: str) -> None:
     instrument = REGISTRY[key]
     result = instrument.score(answers_totalling(instrument, total))
     assert result.total == total
@@ -97,7 +99,7 @@ def test_band_edges(key, total, band):
     ("key", "below", "at"),
     [("phq9", 9, 10), ("phqa", 9, 10), ("gad7", 9, 10), ("audit", 7, 8), ("pcl5", 32, 33)],
 )
-def test_screen_positive_at_the_published_cutoff(key, below, at):
+def test_screen_positive_at_the_published_cutoff(key: str, below: int, at: int) -> None:
     instrument = REGISTRY[key]
     assert "screen_positive" not in instrument.score(answers_totalling(instrument, below)).flags
     assert "screen_positive" in instrument.score(answers_totalling(instrument, at)).flags
@@ -105,7 +107,7 @@ def test_screen_positive_at_the_published_cutoff(key, below, at):
 
 @pytest.mark.parametrize("module", [phq9, phqa])
 @pytest.mark.parametrize("item9", [1, 2, 3])
-def test_item9_positive_whatever_the_total(module, item9):
+def test_item9_positive_whatever_the_total(module: ModuleType, item9: int) -> None:
     result = module.score([0, 0, 0, 0, 0, 0, 0, 0, item9])
     assert result.band == "minimal"
     assert "item9_positive" in result.flags
@@ -113,7 +115,7 @@ def test_item9_positive_whatever_the_total(module, item9):
 
 
 @pytest.mark.parametrize("module", [phq9, phqa])
-def test_item9_at_zero_is_not_flagged_even_when_severe(module):
+def test_item9_at_zero_is_not_flagged_even_when_severe(module: ModuleType) -> None:
     result = module.score([3, 3, 3, 3, 3, 3, 3, 3, 0])
     assert result.band == "severe"
     assert "item9_positive" not in result.flags
@@ -135,7 +137,7 @@ def test_item9_at_zero_is_not_flagged_even_when_severe(module):
         ((1,) * 10, 9, "severe"),  # all "yes": item 3 reversed gives 0
     ],
 )
-def test_dast10_reverse_scored_item_and_bands(raw, total, band):
+def test_dast10_reverse_scored_item_and_bands(raw: tuple[int, ...], total: int, band: str) -> None:
     result = dast10.score(raw)
     assert (result.total, result.band) == (total, band)
     assert ("screen_positive" in result.flags) == (total >= 3)
@@ -157,7 +159,7 @@ def test_dast10_reverse_scored_item_and_bands(raw, total, band):
         ((1, 1, 0), None, "negative"),
     ],
 )
-def test_auditc_cutoff_by_sex(answers, sex, band):
+def test_auditc_cutoff_by_sex(answers: tuple[int, int, int], sex: str | None, band: str) -> None:
     result = auditc.score(answers, sex=sex)
     assert result.band == band
     assert result.total == sum(answers)
@@ -165,17 +167,17 @@ def test_auditc_cutoff_by_sex(answers, sex, band):
     assert ("sex_not_given" in result.flags) == (sex is None)
 
 
-def test_auditc_points_only_from_q1_asks_for_review():
+def test_auditc_points_only_from_q1_asks_for_review() -> None:
     assert "q1_only" in auditc.score((4, 0, 0), sex="male").flags
     assert "q1_only" not in auditc.score((4, 1, 0), sex="male").flags
 
 
-def test_auditc_refuses_an_unknown_sex():
+def test_auditc_refuses_an_unknown_sex() -> None:
     with pytest.raises(AnswerError):
         auditc.score((1, 1, 1), sex="other")
 
 
-def test_audit_items_9_and_10_take_only_0_2_4():
+def test_audit_items_9_and_10_take_only_0_2_4() -> None:
     with pytest.raises(AnswerError) as err:
         audit.score((0, 0, 0, 0, 0, 0, 0, 0, 1, 0))
     assert err.value.item == 9
@@ -191,11 +193,13 @@ def test_audit_items_9_and_10_take_only_0_2_4():
         ((0, 0, 0, 0, 0, 0, 0, 0, 2, 2), False),
     ],
 )
-def test_audit_zone_step_up(answers, step_up):
+def test_audit_zone_step_up(
+    answers: tuple[int, int, int, int, int, int, int, int, int, int], step_up: bool
+) -> None:
     assert ("zone_step_up" in audit.score(answers).flags) == step_up
 
 
-def test_pcl5_dsm5_pattern_needs_every_cluster():
+def test_pcl5_dsm5_pattern_needs_every_cluster() -> None:
     met = [2, 0, 0, 0, 0, 2, 0, 2, 2, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0]
     assert "dsm5_pattern" in pcl5.score(met).flags
     missing_e = met[:]
@@ -203,7 +207,7 @@ def test_pcl5_dsm5_pattern_needs_every_cluster():
     assert "dsm5_pattern" not in pcl5.score(missing_e).flags
 
 
-def test_bam_subscales_and_no_band():
+def test_bam_subscales_and_no_band() -> None:
     answers = [n % 5 for n in range(1, 18)]  # item n answers n mod 5
     result = bam.score(answers)
     assert result.total is None and result.band is None
@@ -216,19 +220,19 @@ def test_bam_subscales_and_no_band():
     assert "use_reported" in result.flags
 
 
-def test_bam_without_use_is_not_flagged():
+def test_bam_without_use_is_not_flagged() -> None:
     assert bam.score([0] * 17).flags == ()
 
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))
-def test_wrong_count_is_refused(key):
+def test_wrong_count_is_refused(key: str) -> None:
     instrument = REGISTRY[key]
     with pytest.raises(AnswerError):
         instrument.score([0] * (len(instrument.items) + 1))
 
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))
-def test_out_of_range_answer_names_the_item(key):
+def test_out_of_range_answer_names_the_item(key: str) -> None:
     instrument = REGISTRY[key]
     answers = [0] * len(instrument.items)
     answers[-1] = max(instrument.items[-1].allowed) + 1
@@ -238,7 +242,7 @@ def test_out_of_range_answer_names_the_item(key):
     assert f"item {len(instrument.items)}" in str(err.value)
 
 
-def test_every_instrument_cites_its_source_and_key():
+def test_every_instrument_cites_its_source_and_key() -> None:
     assert set(REGISTRY) == {
         "phq9",
         "phqa",
@@ -258,7 +262,7 @@ def test_every_instrument_cites_its_source_and_key():
         )
 
 
-def test_loinc_codes_where_they_exist():
+def test_loinc_codes_where_they_exist() -> None:
     assert phq9.INSTRUMENT.loinc_total == "44261-6"
     assert phq9.INSTRUMENT.items[8].loinc == "44260-8"
     assert gad7.INSTRUMENT.loinc_total == "70274-6"
@@ -275,11 +279,11 @@ BANDED = [k for k, i in REGISTRY.items() if i.bands]
 
 
 @pytest.mark.parametrize("key", [*BANDED, "auditc"])
-def test_totals_stay_in_range(key):
+def test_totals_stay_in_range(key: str) -> None:
     instrument = REGISTRY[key]
 
     @given(_answers_strategy(instrument))
-    def check(answers):
+    def check(answers: list[int]) -> None:
         result = instrument.score(answers, sex="male" if key == "auditc" else None)
         assert result.total is not None
         assert instrument.max_total is not None
@@ -289,12 +293,12 @@ def test_totals_stay_in_range(key):
 
 
 @pytest.mark.parametrize("key", BANDED)
-def test_bands_never_go_down_as_the_total_goes_up(key):
+def test_bands_never_go_down_as_the_total_goes_up(key: str) -> None:
     instrument = REGISTRY[key]
     order = [b.name for b in instrument.bands]
 
     @given(_answers_strategy(instrument), st.integers(0, len(instrument.items) - 1))
-    def check(answers, index):
+    def check(answers: list[int], index: int) -> None:
         allowed = sorted(instrument.items[index].allowed)
         current = answers[index]
         higher = [a for a in allowed if a > current]
@@ -313,7 +317,9 @@ def test_bands_never_go_down_as_the_total_goes_up(key):
 
 
 @given(st.tuples(*(st.integers(0, 4) for _ in range(3))), st.sampled_from(["female", "male"]))
-def test_auditc_positive_never_turns_negative_as_answers_rise(answers, sex):
+def test_auditc_positive_never_turns_negative_as_answers_rise(
+    answers: tuple[int, ...], sex: str
+) -> None:
     base = auditc.score(list(answers), sex=sex)
     for i in range(3):
         if answers[i] < 4:

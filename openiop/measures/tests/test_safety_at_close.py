@@ -6,11 +6,13 @@ needs a C-SSRS recorded after the alert; Today lists what waits for the user at 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
 
 from openiop.accounts.domain import Role
+from openiop.accounts.models import User
 from openiop.audit.models import AuditEntry
 from openiop.core.errors import NotPermitted, RuleViolation
 from openiop.episodes.models import Episode
@@ -21,10 +23,16 @@ from openiop.measures.models import SafetyAlert
 from openiop.measures.selectors import my_safety_alerts, patient_risk_level
 from openiop.testing import make_episode, make_patient, make_user
 
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from openiop.episodes.models import Episode
+    from openiop.measures.tests.conftest import Clinic
+
 DISCHARGE_ON = dt.date(2026, 2, 20)
 
 
-def _item9(clinic, episode=None, by=None):
+def _item9(clinic: Clinic, episode: Episode | None = None, by: User | None = None) -> SafetyAlert:
     """A PHQ-9 with item 9 at 1: opens an item 9 alert owned by the primary clinician."""
     episode = episode or clinic.episode
     services.response_record(
@@ -37,12 +45,12 @@ def _item9(clinic, episode=None, by=None):
 
 
 @pytest.fixture
-def manager(clinic):
+def manager(clinic: Clinic) -> User:
     """A case manager: discharges episodes and may acknowledge alerts."""
     return make_user(Role.CASE_MANAGER, sites=[clinic.site], org=clinic.site.organization)
 
 
-def _discharge(clinic, by=None, **kw):
+def _discharge(clinic: Clinic, by: User | None = None, **kw: Any) -> Episode:
     by = by or make_user(Role.CASE_MANAGER, sites=[clinic.site], org=clinic.site.organization)
     clinic.episode.refresh_from_db()
     return episode_discharge(
@@ -58,7 +66,7 @@ def _discharge(clinic, by=None, **kw):
 # --- the service -------------------------------------------------------------------------------
 
 
-def test_discharge_refused_with_the_reason_while_a_safety_alert_is_open(clinic):
+def test_discharge_refused_with_the_reason_while_a_safety_alert_is_open(clinic: Clinic) -> None:
     _item9(clinic)
     with pytest.raises(RuleViolation) as err:
         _discharge(clinic)
@@ -70,8 +78,8 @@ def test_discharge_refused_with_the_reason_while_a_safety_alert_is_open(clinic):
 
 
 def test_discharge_refused_while_a_positive_screen_is_unassessed_even_with_its_alert_closed(
-    clinic,
-):
+    clinic: Clinic,
+) -> None:
     alert = _item9(clinic)
     services.safety_alert_acknowledge(
         alert=alert, action="safety_plan_reviewed", by=clinic.actor(clinic.clinician)
@@ -89,7 +97,9 @@ def test_discharge_refused_while_a_positive_screen_is_unassessed_even_with_its_a
     assert _discharge(clinic).status == "discharged"
 
 
-def test_discharge_with_an_explicit_decision_keeps_the_alert_open_and_audits_it(clinic, manager):
+def test_discharge_with_an_explicit_decision_keeps_the_alert_open_and_audits_it(
+    clinic: Clinic, manager: User
+) -> None:
     alert = _item9(clinic)
     with pytest.raises(RuleViolation) as err:  # a decision needs a note saying who follows up
         _discharge(clinic, alert_decisions={alert.pk: services.KEEP_OPEN})
@@ -109,7 +119,7 @@ def test_discharge_with_an_explicit_decision_keeps_the_alert_open_and_audits_it(
     assert discharge.detail["alert_decisions"] == {str(alert.pk): "keep_open"}
 
 
-def test_discharge_can_acknowledge_the_alert_as_its_decision(clinic):
+def test_discharge_can_acknowledge_the_alert_as_its_decision(clinic: Clinic) -> None:
     alert = _item9(clinic)
     services.response_record(
         episode=clinic.episode,
@@ -124,7 +134,9 @@ def test_discharge_can_acknowledge_the_alert_as_its_decision(clinic):
     assert (alert.status, alert.action_taken) == ("acknowledged", "cssrs_done")
 
 
-def test_a_decision_of_cssrs_done_without_a_cssrs_rolls_the_whole_discharge_back(clinic):
+def test_a_decision_of_cssrs_done_without_a_cssrs_rolls_the_whole_discharge_back(
+    clinic: Clinic,
+) -> None:
     alert = _item9(clinic)
     with pytest.raises(RuleViolation) as err:
         _discharge(clinic, alert_decisions={alert.pk: "cssrs_done"}, safety_note="Done.")
@@ -134,7 +146,7 @@ def test_a_decision_of_cssrs_done_without_a_cssrs_rolls_the_whole_discharge_back
     assert alert.status == "open"
 
 
-def test_only_someone_who_may_acknowledge_alerts_decides_about_them(clinic):
+def test_only_someone_who_may_acknowledge_alerts_decides_about_them(clinic: Clinic) -> None:
     alert = _item9(clinic)
     with pytest.raises(RuleViolation):  # intake is told why, without decisions
         _discharge(clinic, by=clinic.intake)
@@ -151,7 +163,7 @@ def test_only_someone_who_may_acknowledge_alerts_decides_about_them(clinic):
 # --- still visible after the episode closed ------------------------------------------------------
 
 
-def _closed_with_open_alert(clinic):
+def _closed_with_open_alert(clinic: Clinic) -> SafetyAlert:
     alert = _item9(clinic)
     _discharge(
         clinic,
@@ -162,8 +174,8 @@ def _closed_with_open_alert(clinic):
 
 
 def test_a_kept_open_alert_shows_on_the_alert_list_today_and_chart_until_acknowledged(
-    client, clinic
-):
+    client: Client, clinic: Clinic
+) -> None:
     alert = _closed_with_open_alert(clinic)
     by = clinic.actor(clinic.clinician)
     assert [a.pk for a in my_safety_alerts(actor=by).object_list] == [alert.pk]
@@ -189,8 +201,8 @@ def test_a_kept_open_alert_shows_on_the_alert_list_today_and_chart_until_acknowl
 
 
 def test_the_chart_never_says_no_current_risk_while_an_alert_of_a_closed_episode_is_open(
-    client, clinic
-):
+    client: Client, clinic: Clinic
+) -> None:
     alert = _item9(clinic)
     services.response_record(
         episode=clinic.episode,
@@ -211,7 +223,9 @@ def test_the_chart_never_says_no_current_risk_while_an_alert_of_a_closed_episode
 # --- "C-SSRS done" -------------------------------------------------------------------------------
 
 
-def test_cssrs_done_is_refused_and_not_offered_without_a_cssrs_after_the_alert(client, clinic):
+def test_cssrs_done_is_refused_and_not_offered_without_a_cssrs_after_the_alert(
+    client: Client, clinic: Clinic
+) -> None:
     alert = _item9(clinic)
     by = clinic.actor(clinic.clinician)
     with pytest.raises(RuleViolation) as err:
@@ -234,7 +248,7 @@ def test_cssrs_done_is_refused_and_not_offered_without_a_cssrs_after_the_alert(c
     assert done.action_taken == "cssrs_done"
 
 
-def test_the_cssrs_that_opened_an_alert_does_not_count_as_done_after_it(clinic):
+def test_the_cssrs_that_opened_an_alert_does_not_count_as_done_after_it(clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     services.response_record(
         episode=clinic.episode, instrument="cssrs", answers=[1, 1, 1, 0, 0, 0, 0], by=by
@@ -247,7 +261,7 @@ def test_the_cssrs_that_opened_an_alert_does_not_count_as_done_after_it(clinic):
 # --- the discharge page ---------------------------------------------------------------------------
 
 
-def _form(**extra):
+def _form(**extra: str) -> dict[str, str]:
     return {
         "version": "1",
         "discharge_date": DISCHARGE_ON.isoformat(),
@@ -257,7 +271,9 @@ def _form(**extra):
     }
 
 
-def test_discharge_page_refuses_with_the_reason_and_keeps_what_was_typed(client, clinic, manager):
+def test_discharge_page_refuses_with_the_reason_and_keeps_what_was_typed(
+    client: Client, clinic: Clinic, manager: User
+) -> None:
     _item9(clinic)
     client.force_login(manager)
     url = reverse("episodes:discharge", kwargs={"episode_id": clinic.episode.pk})
@@ -273,7 +289,9 @@ def test_discharge_page_refuses_with_the_reason_and_keeps_what_was_typed(client,
     assert Episode.objects.get(pk=clinic.episode.pk).is_open
 
 
-def test_intake_sees_why_the_discharge_stops_without_the_alert_itself(client, clinic):
+def test_intake_sees_why_the_discharge_stops_without_the_alert_itself(
+    client: Client, clinic: Clinic
+) -> None:
     _item9(clinic)
     client.force_login(clinic.intake)
     url = reverse("episodes:discharge", kwargs={"episode_id": clinic.episode.pk})
@@ -284,8 +302,8 @@ def test_intake_sees_why_the_discharge_stops_without_the_alert_itself(client, cl
 
 
 def test_discharge_page_decision_path_confirms_then_discharges_with_the_alert_kept_open(
-    client, clinic, manager
-):
+    client: Client, clinic: Clinic, manager: User
+) -> None:
     alert = _item9(clinic)
     client.force_login(manager)
     url = reverse("episodes:discharge", kwargs={"episode_id": clinic.episode.pk})
@@ -303,7 +321,9 @@ def test_discharge_page_decision_path_confirms_then_discharges_with_the_alert_ke
 # --- Today across the user's sites ------------------------------------------------------------------
 
 
-def test_today_lists_what_waits_for_the_user_at_all_their_sites_with_the_site_named(client, clinic):
+def test_today_lists_what_waits_for_the_user_at_all_their_sites_with_the_site_named(
+    client: Client, clinic: Clinic
+) -> None:
     from openiop.attendance.tests.test_views import _urgent_admission_task
 
     both = make_user(
@@ -337,7 +357,7 @@ def test_today_lists_what_waits_for_the_user_at_all_their_sites_with_the_site_na
 # --- flags and remission ---------------------------------------------------------------------------
 
 
-def test_flags_read_as_words_on_the_measures_page(client, clinic):
+def test_flags_read_as_words_on_the_measures_page(client: Client, clinic: Clinic) -> None:
     _item9(clinic)
     client.force_login(clinic.clinician)
     body = client.get(
@@ -347,12 +367,14 @@ def test_flags_read_as_words_on_the_measures_page(client, clinic):
     assert "item9_positive" not in body
 
 
-def test_no_remission_with_item9_positive():
+def test_no_remission_with_item9_positive() -> None:
     assert outcome_markers("phq9", 15, 2).remission
     assert not outcome_markers("phq9", 15, 2, flags=("item9_positive",)).remission
 
 
-def test_the_trend_has_no_remission_star_for_a_phq9_with_item9_positive(client, clinic):
+def test_the_trend_has_no_remission_star_for_a_phq9_with_item9_positive(
+    client: Client, clinic: Clinic
+) -> None:
     by = clinic.actor(clinic.clinician)
     services.response_record(
         episode=clinic.episode, instrument="phq9", answers=[2] * 8 + [0], by=by

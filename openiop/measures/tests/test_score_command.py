@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def run(capsys, *args):
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     call_command("score", *args)
     return capsys.readouterr().out
 
 
-def test_phq9_json_with_item9_at_a_low_total(capsys):
+def test_phq9_json_with_item9_at_a_low_total(capsys: pytest.CaptureFixture[str]) -> None:
     out = run(capsys, "phq9", "--answers", "0,0,0,0,0,0,0,0,1", "--json")
     assert json.loads(out) == {
         "instrument": "phq9",
@@ -25,18 +29,18 @@ def test_phq9_json_with_item9_at_a_low_total(capsys):
     }
 
 
-def test_auditc_uses_sex(capsys):
+def test_auditc_uses_sex(capsys: pytest.CaptureFixture[str]) -> None:
     female = json.loads(run(capsys, "auditc", "--answers", "1,1,1", "--sex", "female", "--json"))
     male = json.loads(run(capsys, "auditc", "--answers", "1,1,1", "--sex", "male", "--json"))
     assert (female["band"], male["band"]) == ("positive", "negative")
 
 
-def test_cssrs_has_no_total(capsys):
+def test_cssrs_has_no_total(capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(run(capsys, "cssrs", "--answers", "1,1,0,1,0,0,0", "--json"))
     assert out["total"] is None and out["band"] == "high"
 
 
-def test_bam_reports_subscales(capsys):
+def test_bam_reports_subscales(capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(run(capsys, "bam", "--answers", ",".join(["1"] * 17), "--json"))
     assert out["subscales"] == {"use": 3, "risk": 6, "protective": 6}
     assert out["band"] is None and out["total"] is None
@@ -51,14 +55,14 @@ def test_bam_reports_subscales(capsys):
         (["nope", "--answers", "0"], "Unknown instrument"),
     ],
 )
-def test_wrong_answers_exit_2_naming_the_item(args, named):
+def test_wrong_answers_exit_2_naming_the_item(args: list[str], named: str) -> None:
     with pytest.raises(CommandError) as err:
         call_command("score", *args)
     assert err.value.returncode == 2
     assert named in str(err.value)
 
 
-def test_real_process_exit_status(tmp_path):
+def test_real_process_exit_status(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
@@ -92,7 +96,7 @@ def test_real_process_exit_status(tmp_path):
     assert json.loads(good.stdout)["band"] == "moderate"
 
 
-def test_the_readable_line_names_flags_in_words(capsys):
+def test_the_readable_line_names_flags_in_words(capsys: pytest.CaptureFixture[str]) -> None:
     out = run(capsys, "phq9", "--answers", "0,0,0,0,0,0,0,0,1")
     assert "Item 9 positive: thoughts of death or self-harm" in out
     assert "item9_positive" not in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,13 +11,17 @@ from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
 from openiop.core.errors import NotPermitted
+from openiop.episodes.models import Episode
 from openiop.measures.domain import REGISTRY
 from openiop.measures.models import Response
 from openiop.measures.selectors import score_summary_for_episode
 from openiop.testing import make_episode, make_org, make_patient, make_site, make_user
 
+if TYPE_CHECKING:
+    from pytest_django import DjangoAssertNumQueries
 
-def _response(episode, key, answers, day):
+
+def _response(episode: Episode, key: str, answers: list[int], day: int) -> Response:
     result = REGISTRY[key].score(answers)
     return Response.objects.create(
         patient=episode.patient,
@@ -34,12 +39,14 @@ def _response(episode, key, answers, day):
 
 
 @pytest.fixture
-def episode(db):
+def episode(db: None) -> Episode:
     site = make_site(make_org())
     return make_episode(make_patient(site))
 
 
-def test_first_and_latest_per_instrument(episode, django_assert_num_queries):
+def test_first_and_latest_per_instrument(
+    episode: Episode, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     _response(episode, "phq9", [2] * 9, 5)
     _response(episode, "phq9", [1] * 9, 12)
     _response(episode, "phq9", [0, 0, 1, 1, 0, 0, 1, 0, 0], 19)
@@ -65,11 +72,11 @@ def test_first_and_latest_per_instrument(episode, django_assert_num_queries):
     assert by["bam"].change is None and by["bam"].latest_subscales["use"] == 3
 
 
-def test_empty_episode_has_no_rows(episode):
+def test_empty_episode_has_no_rows(episode: Episode) -> None:
     assert score_summary_for_episode(episode=episode) == []
 
 
-def test_with_an_actor_access_is_checked_and_audited(episode):
+def test_with_an_actor_access_is_checked_and_audited(episode: Episode) -> None:
     site = episode.site
     clinician = make_user(Role.CLINICIAN, sites=[site])
     billing_elsewhere = make_user(Role.INTAKE, sites=[site])

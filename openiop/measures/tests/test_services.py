@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.management import call_command
@@ -20,6 +21,10 @@ from openiop.measures.models import (
 )
 from openiop.measures.selectors import patient_risk_level
 
+if TYPE_CHECKING:
+    from openiop.measures.models import SafetyPlan
+    from openiop.measures.tests.conftest import Clinic
+
 ALWAYS_OPEN = {
     "opens_at": dt.time(0, 0),
     "closes_at": dt.time(23, 59, 59),
@@ -28,11 +33,11 @@ ALWAYS_OPEN = {
 ALWAYS_CLOSED = {"open_weekdays": ""}
 
 
-def settings_for(clinic, **kw):
+def settings_for(clinic: Clinic, **kw: Any) -> SiteSafetySettings:
     return SiteSafetySettings.objects.create(site=clinic.site, on_call=clinic.on_call, **kw)
 
 
-def test_staff_entry_stores_raw_answers_and_computes_the_score(clinic):
+def test_staff_entry_stores_raw_answers_and_computes_the_score(clinic: Clinic) -> None:
     r = services.response_record(
         episode=clinic.episode,
         instrument="gad7",
@@ -50,7 +55,7 @@ def test_staff_entry_stores_raw_answers_and_computes_the_score(clinic):
     assert not SafetyAlert.objects.exists()
 
 
-def test_bad_answer_is_refused_naming_the_item_field(clinic):
+def test_bad_answer_is_refused_naming_the_item_field(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation) as err:
         services.response_record(
             episode=clinic.episode,
@@ -62,7 +67,7 @@ def test_bad_answer_is_refused_naming_the_item_field(clinic):
     assert not Response.objects.exists()
 
 
-def test_auditc_uses_the_patients_sex(clinic):
+def test_auditc_uses_the_patients_sex(clinic: Clinic) -> None:
     r = services.response_record(
         episode=clinic.episode,
         instrument="auditc",
@@ -73,7 +78,7 @@ def test_auditc_uses_the_patients_sex(clinic):
 
 
 @pytest.mark.parametrize("role", ["intake", "billing", "other_clinician"])
-def test_roles_without_clinical_access_cannot_enter_answers(clinic, role):
+def test_roles_without_clinical_access_cannot_enter_answers(clinic: Clinic, role: str) -> None:
     with pytest.raises(NotPermitted):
         services.response_record(
             episode=clinic.episode,
@@ -83,7 +88,9 @@ def test_roles_without_clinical_access_cannot_enter_answers(clinic, role):
         )
 
 
-def test_item9_with_a_low_total_opens_an_alert_owned_by_the_clinician_in_hours(clinic):
+def test_item9_with_a_low_total_opens_an_alert_owned_by_the_clinician_in_hours(
+    clinic: Clinic,
+) -> None:
     settings_for(clinic, **ALWAYS_OPEN)
     r = services.response_record(
         episode=clinic.episode,
@@ -98,7 +105,7 @@ def test_item9_with_a_low_total_opens_an_alert_owned_by_the_clinician_in_hours(c
     assert patient_risk_level(clinic.patient.pk) == "unassessed"
 
 
-def test_after_hours_the_on_call_clinician_owns_the_alert(clinic):
+def test_after_hours_the_on_call_clinician_owns_the_alert(clinic: Clinic) -> None:
     settings_for(clinic, **ALWAYS_CLOSED)
     services.response_record(
         episode=clinic.episode,
@@ -112,7 +119,7 @@ def test_after_hours_the_on_call_clinician_owns_the_alert(clinic):
     assert patient_risk_level(clinic.patient.pk) == "high"
 
 
-def test_low_cssrs_opens_no_alert_but_sets_the_header(clinic):
+def test_low_cssrs_opens_no_alert_but_sets_the_header(clinic: Clinic) -> None:
     services.response_record(
         episode=clinic.episode,
         instrument="cssrs",
@@ -123,7 +130,7 @@ def test_low_cssrs_opens_no_alert_but_sets_the_header(clinic):
     assert patient_risk_level(clinic.patient.pk) == "low"
 
 
-def test_clinicians_own_flag_opens_an_alert(clinic):
+def test_clinicians_own_flag_opens_an_alert(clinic: Clinic) -> None:
     alert = services.safety_alert_flag(
         episode=clinic.episode,
         risk_level="moderate",
@@ -138,7 +145,7 @@ def test_clinicians_own_flag_opens_an_alert(clinic):
     assert err.value.field == "note"
 
 
-def test_acknowledge_needs_an_action_and_happens_once(clinic):
+def test_acknowledge_needs_an_action_and_happens_once(clinic: Clinic) -> None:
     services.safety_alert_flag(
         episode=clinic.episode,
         risk_level="high",
@@ -172,7 +179,7 @@ def test_acknowledge_needs_an_action_and_happens_once(clinic):
         )
 
 
-def test_intake_cannot_acknowledge(clinic):
+def test_intake_cannot_acknowledge(clinic: Clinic) -> None:
     alert = services.safety_alert_flag(
         episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
     )
@@ -182,7 +189,9 @@ def test_intake_cannot_acknowledge(clinic):
         )
 
 
-def test_escalation_after_the_configured_minutes_is_idempotent(clinic, monkeypatch, capsys):
+def test_escalation_after_the_configured_minutes_is_idempotent(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings_for(clinic, escalation_minutes=30, director=clinic.director)
     alert = services.safety_alert_flag(
         episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
@@ -205,7 +214,9 @@ def test_escalation_after_the_configured_minutes_is_idempotent(clinic, monkeypat
     assert "Escalated 1" in capsys.readouterr().out
 
 
-def test_acknowledged_alerts_never_escalate(clinic, monkeypatch):
+def test_acknowledged_alerts_never_escalate(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alert = services.safety_alert_flag(
         episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
     )
@@ -216,7 +227,9 @@ def test_acknowledged_alerts_never_escalate(clinic, monkeypatch):
     assert services.alerts_escalate(by=clinic.actor(None)) == []
 
 
-def test_director_is_found_without_settings(clinic, monkeypatch):
+def test_director_is_found_without_settings(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alert = services.safety_alert_flag(
         episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)
     )
@@ -225,7 +238,7 @@ def test_director_is_found_without_settings(clinic, monkeypatch):
     assert escalated.escalated_to == clinic.director
 
 
-def test_patient_link_is_hashed_single_use_and_opens_the_alert(clinic):
+def test_patient_link_is_hashed_single_use_and_opens_the_alert(clinic: Clinic) -> None:
     issued = services.patient_link_create(
         episode=clinic.episode,
         purpose="questionnaire",
@@ -242,7 +255,7 @@ def test_patient_link_is_hashed_single_use_and_opens_the_alert(clinic):
         services.patient_link_submit(token=issued.token, answers=[0] * 9)
 
 
-def test_bad_answers_through_a_link_do_not_spend_it(clinic):
+def test_bad_answers_through_a_link_do_not_spend_it(clinic: Clinic) -> None:
     issued = services.patient_link_create(
         episode=clinic.episode,
         purpose="questionnaire",
@@ -255,7 +268,9 @@ def test_bad_answers_through_a_link_do_not_spend_it(clinic):
     services.patient_link_submit(token=issued.token, answers=[0] * 7)
 
 
-def test_expired_or_unknown_links_say_the_same_thing(clinic, monkeypatch):
+def test_expired_or_unknown_links_say_the_same_thing(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     issued = services.patient_link_create(
         episode=clinic.episode,
         purpose="questionnaire",
@@ -271,7 +286,7 @@ def test_expired_or_unknown_links_say_the_same_thing(clinic, monkeypatch):
     assert unknown.value.message == expired.value.message
 
 
-def test_link_of_a_discharged_episode_stops_working(clinic):
+def test_link_of_a_discharged_episode_stops_working(clinic: Clinic) -> None:
     issued = services.patient_link_create(
         episode=clinic.episode,
         purpose="questionnaire",
@@ -285,11 +300,11 @@ def test_link_of_a_discharged_episode_stops_working(clinic):
         services.patient_link_submit(token=issued.token, answers=[0] * 7)
 
 
-def _filled(plan):
+def _filled(plan: SafetyPlan) -> dict[str, str]:
     return {f: f"Our words for {f}" for f in services.PLAN_FIELDS}
 
 
-def test_safety_plan_signed_then_locked_then_new_version(clinic):
+def test_safety_plan_signed_then_locked_then_new_version(clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     plan = services.safety_plan_start(episode=clinic.episode, by=by)
     with pytest.raises(RuleViolation):
@@ -313,7 +328,7 @@ def test_safety_plan_signed_then_locked_then_new_version(clinic):
     assert plan.status == "signed" and plan.warning_signs == "Our words for warning_signs"
 
 
-def test_safety_plan_needs_every_step_before_signing(clinic):
+def test_safety_plan_needs_every_step_before_signing(clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     plan = services.safety_plan_start(episode=clinic.episode, by=by)
     values = _filled(plan)
@@ -326,7 +341,7 @@ def test_safety_plan_needs_every_step_before_signing(clinic):
     assert err.value.field == "safe_environment"
 
 
-def test_stale_safety_plan_edit_is_a_conflict(clinic):
+def test_stale_safety_plan_edit_is_a_conflict(clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     plan = services.safety_plan_start(episode=clinic.episode, by=by)
     services.safety_plan_update(plan=plan, values={"warning_signs": "a"}, expected_version=1, by=by)
@@ -336,13 +351,13 @@ def test_stale_safety_plan_edit_is_a_conflict(clinic):
         )
 
 
-def test_safety_plan_link_needs_a_signed_plan(clinic):
+def test_safety_plan_link_needs_a_signed_plan(clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     with pytest.raises(RuleViolation):
         services.patient_link_create(episode=clinic.episode, purpose="safety_plan", by=by)
 
 
-def test_schedule_set_and_remove(clinic):
+def test_schedule_set_and_remove(clinic: Clinic) -> None:
     by = clinic.actor(clinic.director)
     s = services.schedule_set(
         track=clinic.track,
@@ -376,8 +391,8 @@ def test_schedule_set_and_remove(clinic):
 
 
 def test_clinicians_low_assessment_opens_no_alert_and_sets_the_header_once_alerts_are_handled(
-    clinic,
-):
+    clinic: Clinic,
+) -> None:
     by = clinic.actor(clinic.clinician)
     services.response_record(
         episode=clinic.episode, instrument="phq9", answers=[0] * 8 + [1], by=by
@@ -395,14 +410,16 @@ def test_clinicians_low_assessment_opens_no_alert_and_sets_the_header_once_alert
     ).exists()
 
 
-def test_a_flag_is_for_moderate_or_high(clinic):
+def test_a_flag_is_for_moderate_or_high(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation):
         services.safety_alert_flag(
             episode=clinic.episode, risk_level="low", note="x", by=clinic.actor(clinic.clinician)
         )
 
 
-def test_the_periodic_runner_escalates_overdue_alerts(clinic, monkeypatch, capsys):
+def test_the_periodic_runner_escalates_overdue_alerts(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings_for(clinic, escalation_minutes=30, director=clinic.director)
     alert = services.safety_alert_flag(
         episode=clinic.episode, risk_level="high", note="x", by=clinic.actor(clinic.clinician)

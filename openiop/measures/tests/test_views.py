@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from typing import TYPE_CHECKING
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -24,14 +26,23 @@ from openiop.measures.models import (
 )
 from openiop.testing import make_episode, make_patient, page_query_count
 
+if TYPE_CHECKING:
+    from pytest_django import DjangoAssertNumQueries
+
+    from openiop.episodes.models import Episode
+    from openiop.measures.models import SafetyPlan
+    from openiop.measures.services import IssuedLink
+    from openiop.measures.tests.conftest import Clinic
+    from openiop.patients.models import Patient
+
 
 @pytest.fixture
-def logged_in(client, clinic):
+def logged_in(client: Client, clinic: Clinic) -> Client:
     client.force_login(clinic.clinician)
     return client
 
 
-def _issue(clinic, instrument="phq9"):
+def _issue(clinic: Clinic, instrument: str = "phq9") -> IssuedLink:
     return services.patient_link_create(
         episode=clinic.episode,
         purpose="questionnaire",
@@ -40,11 +51,13 @@ def _issue(clinic, instrument="phq9"):
     )
 
 
-def _answers(values):
+def _answers(values: list[int]) -> dict[str, str]:
     return {f"item_{n}": str(v) for n, v in enumerate(values, start=1)}
 
 
-def test_patient_link_shows_only_the_questionnaire_and_crisis_resources(client, clinic):
+def test_patient_link_shows_only_the_questionnaire_and_crisis_resources(
+    client: Client, clinic: Clinic
+) -> None:
     issued = _issue(clinic)
     url = reverse("measures:patient_link", kwargs={"token": issued.token})
     response = client.get(url)
@@ -65,7 +78,9 @@ def test_patient_link_shows_only_the_questionnaire_and_crisis_resources(client, 
     assert "988" in body and "555-0100" in body
 
 
-def test_patient_submits_item9_and_sees_crisis_resources_then_the_link_is_spent(client, clinic):
+def test_patient_submits_item9_and_sees_crisis_resources_then_the_link_is_spent(
+    client: Client, clinic: Clinic
+) -> None:
     issued = _issue(clinic)
     url = reverse("measures:patient_link", kwargs={"token": issued.token})
     response = client.post(url, _answers([0, 0, 0, 0, 0, 0, 0, 0, 1]))
@@ -80,7 +95,7 @@ def test_patient_submits_item9_and_sees_crisis_resources_then_the_link_is_spent(
     assert again.status_code == 404 and "expired or was already used" in again.content.decode()
 
 
-def test_patient_without_item9_gets_a_plain_thank_you(client, clinic):
+def test_patient_without_item9_gets_a_plain_thank_you(client: Client, clinic: Clinic) -> None:
     issued = _issue(clinic, "gad7")
     body = client.post(
         reverse("measures:patient_link", kwargs={"token": issued.token}), _answers([1] * 7)
@@ -97,8 +112,8 @@ def test_patient_without_item9_gets_a_plain_thank_you(client, clinic):
     ],
 )
 def test_patient_answering_a_cssrs_at_any_tier_sees_the_crisis_resources(
-    client, clinic, answers, crisis
-):
+    client: Client, clinic: Clinic, answers: list[int], crisis: bool
+) -> None:
     issued = _issue(clinic, "cssrs")
     body = client.post(
         reverse("measures:patient_link", kwargs={"token": issued.token}), _answers(answers)
@@ -107,7 +122,7 @@ def test_patient_answering_a_cssrs_at_any_tier_sees_the_crisis_resources(
     assert ('id="crisis"' in body and "555-0100" in body) is crisis
 
 
-def test_patient_missing_an_answer_keeps_the_others(client, clinic):
+def test_patient_missing_an_answer_keeps_the_others(client: Client, clinic: Clinic) -> None:
     issued = _issue(clinic)
     data = _answers([2, 1, 0, 0, 0, 0, 0, 0, 0])
     del data["item_5"]
@@ -119,12 +134,12 @@ def test_patient_missing_an_answer_keeps_the_others(client, clinic):
     assert not Response.objects.exists()
 
 
-def test_unknown_token_is_a_plain_404(client, db):
+def test_unknown_token_is_a_plain_404(client: Client, db: None) -> None:
     response = client.get(reverse("measures:patient_link", kwargs={"token": "guess"}))
     assert response.status_code == 404
 
 
-def test_staff_entry_keeps_answers_on_error_and_saves(logged_in, clinic):
+def test_staff_entry_keeps_answers_on_error_and_saves(logged_in: Client, clinic: Clinic) -> None:
     url = reverse("measures:enter", kwargs={"episode_id": clinic.episode.pk, "instrument": "gad7"})
     bad = logged_in.post(url, _answers([3, 3, 3, 3, 3, 3]))
     assert bad.status_code == 400 and "Answer question 7." in bad.content.decode()
@@ -133,13 +148,13 @@ def test_staff_entry_keeps_answers_on_error_and_saves(logged_in, clinic):
     assert Response.objects.get().total == 21
 
 
-def test_staff_entry_denied_to_intake(client, clinic):
+def test_staff_entry_denied_to_intake(client: Client, clinic: Clinic) -> None:
     client.force_login(clinic.intake)
     url = reverse("measures:enter", kwargs={"episode_id": clinic.episode.pk, "instrument": "gad7"})
     assert client.get(url).status_code == 403
 
 
-def test_episode_page_shows_risk_trend_and_alert(logged_in, clinic):
+def test_episode_page_shows_risk_trend_and_alert(logged_in: Client, clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     services.response_record(
         episode=clinic.episode, instrument="phq9", answers=[3] * 8 + [1], by=by
@@ -155,7 +170,7 @@ def test_episode_page_shows_risk_trend_and_alert(logged_in, clinic):
     assert 'data-risk="unassessed"' in chart
 
 
-def test_acknowledge_from_the_alert_page(logged_in, clinic):
+def test_acknowledge_from_the_alert_page(logged_in: Client, clinic: Clinic) -> None:
     alert = services.safety_alert_flag(
         episode=clinic.episode,
         risk_level="high",
@@ -171,7 +186,7 @@ def test_acknowledge_from_the_alert_page(logged_in, clinic):
     assert (alert.status, alert.action_taken) == ("acknowledged", "safety_plan_reviewed")
 
 
-def test_today_lists_open_safety_alerts(logged_in, clinic):
+def test_today_lists_open_safety_alerts(logged_in: Client, clinic: Clinic) -> None:
     services.safety_alert_flag(
         episode=clinic.episode,
         risk_level="moderate",
@@ -184,7 +199,7 @@ def test_today_lists_open_safety_alerts(logged_in, clinic):
     )
 
 
-def _signed_plan(clinic):
+def _signed_plan(clinic: Clinic) -> SafetyPlan:
     by = clinic.actor(clinic.clinician)
     plan = services.safety_plan_start(episode=clinic.episode, by=by)
     values = {f: f"Line for {f}" for f in services.PLAN_FIELDS}
@@ -195,7 +210,7 @@ def _signed_plan(clinic):
     )
 
 
-def test_safety_plan_edit_sign_and_lock_over_http(logged_in, clinic):
+def test_safety_plan_edit_sign_and_lock_over_http(logged_in: Client, clinic: Clinic) -> None:
     start = logged_in.post(reverse("measures:plan_start", kwargs={"episode_id": clinic.episode.pk}))
     plan = SafetyPlan.objects.get()
     assert start.status_code == 302 and start["Location"].endswith(f"/safety-plans/{plan.pk}/")
@@ -215,7 +230,9 @@ def test_safety_plan_edit_sign_and_lock_over_http(logged_in, clinic):
     assert "<textarea" not in body and "Words warning_signs" in body
 
 
-def test_safety_plan_pdf_is_one_page_with_988_and_the_clinic_line(logged_in, clinic):
+def test_safety_plan_pdf_is_one_page_with_988_and_the_clinic_line(
+    logged_in: Client, clinic: Clinic
+) -> None:
     plan = _signed_plan(clinic)
     response = logged_in.get(reverse("measures:plan_pdf", kwargs={"plan_id": plan.pk}))
     assert response["Content-Type"] == "application/pdf"
@@ -226,7 +243,7 @@ def test_safety_plan_pdf_is_one_page_with_988_and_the_clinic_line(logged_in, cli
     assert "Brother keeps the rifle" in text
 
 
-def _plan_of_lines(clinic, lines_per_step):
+def _plan_of_lines(clinic: Clinic, lines_per_step: tuple[int, ...]) -> SafetyPlan:
     """A draft whose seven texts have the given numbers of 80-character lines of ordinary words."""
     by = clinic.actor(clinic.clinician)
     plan = services.safety_plan_start(episode=clinic.episode, by=by)
@@ -246,7 +263,9 @@ def _plan_of_lines(clinic, lines_per_step):
     [(6, 6, 6, 6, 6, 3, 3), (30, 1, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 1, 30)],
     ids=["even", "long_first_step", "long_reasons"],
 )
-def test_the_longest_plan_that_may_be_signed_prints_on_one_page(logged_in, clinic, lines_per_step):
+def test_the_longest_plan_that_may_be_signed_prints_on_one_page(
+    logged_in: Client, clinic: Clinic, lines_per_step: tuple[int, int, int, int, int, int, int]
+) -> None:
     assert sum(lines_per_step) == 36
     plan = _plan_of_lines(clinic, lines_per_step)
     services.safety_plan_sign(
@@ -261,7 +280,9 @@ def test_the_longest_plan_that_may_be_signed_prints_on_one_page(logged_in, clini
     assert "988" in reader.pages[0].extract_text()
 
 
-def test_a_plan_too_long_for_one_page_is_refused_naming_the_longest_step(logged_in, clinic):
+def test_a_plan_too_long_for_one_page_is_refused_naming_the_longest_step(
+    logged_in: Client, clinic: Clinic
+) -> None:
     plan = _plan_of_lines(clinic, (5, 5, 5, 5, 5, 5, 7))
     response = logged_in.post(
         reverse("measures:plan_sign", kwargs={"plan_id": plan.pk}),
@@ -282,7 +303,7 @@ def test_a_plan_too_long_for_one_page_is_refused_naming_the_longest_step(logged_
     assert "37 lines" in str(refused.value)
 
 
-def test_patient_opens_their_safety_plan_by_link(client, clinic):
+def test_patient_opens_their_safety_plan_by_link(client: Client, clinic: Clinic) -> None:
     plan = _signed_plan(clinic)
     issued = services.patient_link_create(
         episode=clinic.episode, purpose="safety_plan", by=clinic.actor(clinic.clinician)
@@ -300,7 +321,7 @@ def test_patient_opens_their_safety_plan_by_link(client, clinic):
     )
 
 
-def test_trends_pdf_has_the_chart(logged_in, clinic):
+def test_trends_pdf_has_the_chart(logged_in: Client, clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     for answers in ([3] * 9, [1] * 9):
         services.response_record(
@@ -314,7 +335,7 @@ def test_trends_pdf_has_the_chart(logged_in, clinic):
     assert "moderately severe" in text
 
 
-def _add_patients(clinic, n, start=0):
+def _add_patients(clinic: Clinic, n: int, start: int = 0) -> list[Episode]:
     episodes = []
     for i in range(n):
         patient = make_patient(
@@ -340,13 +361,15 @@ def _add_patients(clinic, n, start=0):
     return episodes
 
 
-def _count(client, url, django_assert_num_queries):
+def _count(
+    client: Client, url: str, django_assert_num_queries: DjangoAssertNumQueries | None
+) -> int:
     return page_query_count(client, url)
 
 
 def test_program_view_flags_nonresponders_and_pins_queries(
-    logged_in, clinic, django_assert_num_queries
-):
+    logged_in: Client, clinic: Clinic, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     _add_patients(clinic, 2)
     url = reverse("measures:program")
     small = _count(logged_in, url, django_assert_num_queries)
@@ -362,7 +385,9 @@ def test_program_view_flags_nonresponders_and_pins_queries(
     assert "Quillfeather10" in by_mrn and "Quillfeather11" not in by_mrn
 
 
-def test_due_list_shows_overdue_and_pins_queries(logged_in, clinic, django_assert_num_queries):
+def test_due_list_shows_overdue_and_pins_queries(
+    logged_in: Client, clinic: Clinic, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     MeasurementSchedule.objects.create(
         track=clinic.track, instrument="gad7", at_admission=True, every_days=7
     )
@@ -376,13 +401,13 @@ def test_due_list_shows_overdue_and_pins_queries(logged_in, clinic, django_asser
     assert "Overdue" in body and "GAD-7" in body
 
 
-def test_due_list_searches_by_name_and_pages(logged_in, clinic):
+def test_due_list_searches_by_name_and_pages(logged_in: Client, clinic: Clinic) -> None:
     MeasurementSchedule.objects.create(
         track=clinic.track, instrument="gad7", at_admission=True, every_days=7
     )
     _add_patients(clinic, 27)  # and the clinic's own patient: 28 due
 
-    def rows(body):
+    def rows(body: str) -> int:
         return body.count('<tr><td><a href="/measures/episodes/')
 
     url = reverse("measures:due")
@@ -399,11 +424,13 @@ def test_due_list_searches_by_name_and_pages(logged_in, clinic):
     assert rows(none) == 0 and "No patient with something due matches" in none
 
 
-def test_due_list_empty_state(logged_in, clinic):
+def test_due_list_empty_state(logged_in: Client, clinic: Clinic) -> None:
     assert "Nothing due" in logged_in.get(reverse("measures:due")).content.decode()
 
 
-def test_schedule_page_allowed_to_director_and_read_only_to_clinician(client, clinic, mfa_passed):
+def test_schedule_page_allowed_to_director_and_read_only_to_clinician(
+    client: Client, clinic: Clinic, mfa_passed: None
+) -> None:
     url = reverse("measures:schedule", kwargs={"track_id": clinic.track.pk})
     client.force_login(clinic.clinician)
     assert (
@@ -422,14 +449,14 @@ def test_schedule_page_allowed_to_director_and_read_only_to_clinician(client, cl
     assert MeasurementSchedule.objects.get().every_days == 7
 
 
-def test_other_site_clinician_is_refused_the_episode_page(client, clinic):
+def test_other_site_clinician_is_refused_the_episode_page(client: Client, clinic: Clinic) -> None:
     client.force_login(clinic.other_clinician)
     response = client.get(reverse("measures:episode", kwargs={"episode_id": clinic.episode.pk}))
     assert response.status_code == 403
     assert AuditEntry.objects.filter(patient_id=clinic.patient.pk, outcome="denied").exists()
 
 
-def test_clinician_makes_a_link_and_sees_it_once(logged_in, clinic):
+def test_clinician_makes_a_link_and_sees_it_once(logged_in: Client, clinic: Clinic) -> None:
     response = logged_in.post(
         reverse("measures:link_create", kwargs={"episode_id": clinic.episode.pk}),
         {
@@ -450,7 +477,7 @@ def test_clinician_makes_a_link_and_sees_it_once(logged_in, clinic):
     )
 
 
-def test_record_a_risk_level_page(logged_in, clinic):
+def test_record_a_risk_level_page(logged_in: Client, clinic: Clinic) -> None:
     url = reverse("measures:flag", kwargs={"episode_id": clinic.episode.pk})
     bad = logged_in.post(url, {"risk_level": "high", "note": ""})
     assert bad.status_code == 200 and "This field is required" in bad.content.decode()
@@ -465,7 +492,7 @@ def test_record_a_risk_level_page(logged_in, clinic):
     assert 'data-risk="high"' in body and "Gave away belongings." in body
 
 
-def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
+def test_alerts_list_puts_mine_first_and_pins_queries(logged_in: Client, clinic: Clinic) -> None:
     by = clinic.actor(clinic.clinician)
     url = reverse("measures:alerts")
     episodes = _add_patients(clinic, 2)
@@ -485,13 +512,13 @@ def test_alerts_list_puts_mine_first_and_pins_queries(logged_in, clinic):
     assert body.index("Quillfeather") < body.index("Notmine")
 
 
-def _last_audited(object_type):
+def _last_audited(object_type: str) -> set[int]:
     entry = AuditEntry.objects.filter(object_type=object_type).order_by("-id").first()
     assert entry is not None
     return set(entry.patients.values_list("patient_id", flat=True))
 
 
-def _alert_for(clinic, first, last, level="high"):
+def _alert_for(clinic: Clinic, first: str, last: str, level: str = "high") -> Patient:
     patient = make_patient(clinic.site, legal_first_name=first, legal_last_name=last)
     ep = make_episode(patient, primary_clinician=clinic.clinician)
     services.risk_assess(
@@ -500,7 +527,9 @@ def _alert_for(clinic, first, last, level="high"):
     return patient
 
 
-def test_alerts_list_searches_by_name_and_mrn_and_audits_only_the_shown(logged_in, clinic):
+def test_alerts_list_searches_by_name_and_mrn_and_audits_only_the_shown(
+    logged_in: Client, clinic: Clinic
+) -> None:
     url = reverse("measures:alerts")
     wren = _alert_for(clinic, "Wrenna", "Pebblecroft")
     other = _alert_for(clinic, "Odalys", "Marrowgate")
@@ -515,7 +544,7 @@ def test_alerts_list_searches_by_name_and_mrn_and_audits_only_the_shown(logged_i
     assert wren.pk in shown and other.pk not in shown
 
 
-def test_alerts_list_search_with_no_match_says_so(logged_in, clinic):
+def test_alerts_list_search_with_no_match_says_so(logged_in: Client, clinic: Clinic) -> None:
     _alert_for(clinic, "Wrenna", "Pebblecroft")
     url = reverse("measures:alerts")
     body = logged_in.get(url, {"q": "nobodyhere"}).content.decode()
@@ -524,12 +553,12 @@ def test_alerts_list_search_with_no_match_says_so(logged_in, clinic):
     assert "Pebblecroft" in logged_in.get(url).content.decode()
 
 
-def test_alerts_list_without_alerts_says_when_they_open(logged_in, clinic):
+def test_alerts_list_without_alerts_says_when_they_open(logged_in: Client, clinic: Clinic) -> None:
     empty = logged_in.get(reverse("measures:alerts")).content.decode()
     assert "No open safety alerts." in empty and "matching" not in empty
 
 
-def test_alerts_list_pages_and_search_keeps_queries_flat(logged_in, clinic):
+def test_alerts_list_pages_and_search_keeps_queries_flat(logged_in: Client, clinic: Clinic) -> None:
     url = reverse("measures:alerts")
     for i in range(2):
         _alert_for(clinic, "Odalys", f"Quillpage{i}")
@@ -540,7 +569,7 @@ def test_alerts_list_pages_and_search_keeps_queries_flat(logged_in, clinic):
     assert page_query_count(logged_in, url + "?q=quillpage&page=2") == small
     first = logged_in.get(url, {"q": "quillpage"}).content.decode()
     assert "Page 1 of 2 · 27 in all" in first and "page=2" in first and "q=quillpage" in first
-    second = logged_in.get(url, {"q": "quillpage", "page": 2}).content.decode()
+    second = logged_in.get(url, {"q": "quillpage", "page": "2"}).content.decode()
     assert second.count("Quillpage") == 2  # 27 alerts, 25 a page
     assert len(_last_audited("safety_alerts")) == 2
 
@@ -555,7 +584,9 @@ def test_alerts_list_pages_and_search_keeps_queries_flat(logged_in, clinic):
         ("attendance:patient_hours", "patient"),
     ],
 )
-def test_patient_pages_show_the_risk_level(client, clinic, name, kwargs):
+def test_patient_pages_show_the_risk_level(
+    client: Client, clinic: Clinic, name: str, kwargs: str
+) -> None:
     from openiop.accounts.domain import Role
     from openiop.testing import make_user
 
@@ -571,7 +602,7 @@ def test_patient_pages_show_the_risk_level(client, clinic, name, kwargs):
     assert 'data-risk="high"' in body
 
 
-def test_intake_sees_no_risk_badge(client, clinic, mfa_passed):
+def test_intake_sees_no_risk_badge(client: Client, clinic: Clinic, mfa_passed: None) -> None:
     client.force_login(clinic.intake)
     body = client.get(
         reverse("patients:chart", kwargs={"patient_id": clinic.patient.pk})
@@ -579,7 +610,9 @@ def test_intake_sees_no_risk_badge(client, clinic, mfa_passed):
     assert "data-risk" not in body
 
 
-def test_program_view_uses_first_and_latest_not_a_middle_response(logged_in, clinic):
+def test_program_view_uses_first_and_latest_not_a_middle_response(
+    logged_in: Client, clinic: Clinic
+) -> None:
     (ep,) = _add_patients(clinic, 1, start=40)
     # A middle response far below both must not count as the first or the latest.
     Response.objects.create(

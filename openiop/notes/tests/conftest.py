@@ -9,6 +9,7 @@ import pytest
 from openiop.accounts.domain import Role
 from openiop.attendance.models import Attendance
 from openiop.core.actor import Actor
+from openiop.episodes.models import Episode
 from openiop.programs.models import GroupSession
 from openiop.testing import (
     make_episode,
@@ -35,15 +36,15 @@ class Clinic:
     clinician: Any
     supervisor: Any
     actor: Actor
-    episodes: list[Any] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)
 
-    def patient(self, first: str, last: str = "Fictionalson", **kw: Any) -> Any:
+    def patient(self, first: str, last: str = "Fictionalson", **kw: Any) -> Episode:
         patient = make_patient(self.site, legal_first_name=first, legal_last_name=last, **kw)
         episode = make_episode(patient, primary_clinician=self.clinician)
         self.episodes.append(episode)
         return episode
 
-    def session(self, day: dt.date | None = None, minutes: int = 180, **kw: Any) -> Any:
+    def session(self, day: dt.date | None = None, minutes: int = 180, **kw: Any) -> GroupSession:
         day = day or dt.date(2026, 3, 2)
         starts = dt.datetime.combine(day, dt.time(9, 0), tzinfo=self.site.tz)
         defaults: dict[str, Any] = {
@@ -63,8 +64,8 @@ class Clinic:
         )
 
     def attend(
-        self, session: Any, episode: Any, status: str = "present", minutes: int = 180
-    ) -> Any:
+        self, session: GroupSession, episode: Episode, status: str = "present", minutes: int = 180
+    ) -> Attendance:
         return Attendance.objects.create(
             session=session,
             episode=episode,
@@ -74,7 +75,7 @@ class Clinic:
             recorded_by=self.clinician,
         )
 
-    def group(self, size: int, day: dt.date | None = None) -> tuple[Any, list[Any]]:
+    def group(self, size: int, day: dt.date | None = None) -> tuple[GroupSession, list[Episode]]:
         session = self.session(day)
         members = []
         for i in range(size):

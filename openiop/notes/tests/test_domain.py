@@ -23,16 +23,16 @@ END = dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
         ("soap", True, ["participation", "response", "risk", "plan"]),
     ],
 )
-def test_fields_for_each_format(fmt, group, keys):
+def test_fields_for_each_format(fmt: str, group: bool, keys: list[str]) -> None:
     assert [k for k, _ in domain.fields_for(fmt, group=group)] == keys
 
 
-def test_unknown_format_is_refused():
+def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="not a note format"):
         domain.fields_for("narrative", group=False)
 
 
-def test_missing_fields_skips_risk_but_names_empty_required_fields():
+def test_missing_fields_skips_risk_but_names_empty_required_fields() -> None:
     fields = domain.fields_for("dap", group=True)
     assert domain.missing_fields({"participation": "x", "response": " ", "plan": "y"}, fields) == [
         "Assessment: response to the interventions"
@@ -49,7 +49,7 @@ def test_missing_fields_skips_risk_but_names_empty_required_fields():
         (None, END + dt.timedelta(hours=13), 12, True),  # configurable
     ],
 )
-def test_is_late(signed_at, now, hours, late):
+def test_is_late(signed_at: dt.datetime | None, now: dt.datetime, hours: int, late: bool) -> None:
     assert (
         domain.is_late(session_end=END, signed_at=signed_at, now=now, late_after_hours=hours)
         is late
@@ -67,11 +67,11 @@ def test_is_late(signed_at, now, hours, late):
         ("one two three four five", "two three four five six", 0.5),
     ],
 )
-def test_similarity_is_shingle_jaccard(a, b, expected):
+def test_similarity_is_shingle_jaccard(a: str, b: str, expected: float) -> None:
     assert domain.similarity(a, b) == pytest.approx(expected)
 
 
-def test_similarity_is_symmetric_and_bounded():
+def test_similarity_is_symmetric_and_bounded() -> None:
     a = "Reported three days sober and practiced urge surfing during the exercise."
     b = "Reported two days sober; practiced urge surfing and named a trigger at home."
     s = domain.similarity(a, b)
@@ -79,7 +79,7 @@ def test_similarity_is_symmetric_and_bounded():
     assert 0.0 < s < 1.0
 
 
-def test_shared_spans_cover_the_copied_words_only():
+def test_shared_spans_cover_the_copied_words_only() -> None:
     text = "Mood calm. Engaged actively in the role play about refusal skills."
     other = "She engaged actively in the role play about refusal skills today."
     spans = domain.shared_spans(text, [other])
@@ -91,7 +91,7 @@ def test_shared_spans_cover_the_copied_words_only():
 COPIED = "Engaged actively in the role play and practiced refusal skills with a peer, insight fair."
 
 
-def test_guard_flags_a_section_copied_from_another_member():
+def test_guard_flags_a_section_copied_from_another_member() -> None:
     sections = {
         "a": COPIED,
         "b": COPIED.replace("fair", "good"),
@@ -104,7 +104,7 @@ def test_guard_flags_a_section_copied_from_another_member():
     assert results["a"].spans  # copied text is highlighted
 
 
-def test_guard_flags_a_section_copied_from_the_members_earlier_note():
+def test_guard_flags_a_section_copied_from_the_members_earlier_note() -> None:
     sections = {"a": COPIED, "b": "Described a new job interview and the plan for the weekend."}
     results = domain.guard_sections(sections, earlier={"a": {"41": COPIED}}, threshold=0.6)
     assert results["a"].flagged
@@ -112,14 +112,14 @@ def test_guard_flags_a_section_copied_from_the_members_earlier_note():
     assert not results["b"].flagged
 
 
-def test_guard_threshold_is_configurable():
+def test_guard_threshold_is_configurable() -> None:
     sections = {"a": "one two three four five", "b": "two three four five six"}
     assert domain.guard_sections(sections, {}, threshold=0.5)["a"].flagged
     assert not domain.guard_sections(sections, {}, threshold=0.51)["a"].flagged
 
 
 @pytest.mark.parametrize("threshold", [0, -0.1, 1.01])
-def test_guard_refuses_a_threshold_outside_0_1(threshold):
+def test_guard_refuses_a_threshold_outside_0_1(threshold: float) -> None:
     with pytest.raises(ValueError):
         domain.guard_sections({"a": "x"}, {}, threshold=threshold)
 
@@ -136,7 +136,7 @@ def test_guard_refuses_a_threshold_outside_0_1(threshold):
         ("No names here", ["Quill"], []),
     ],
 )
-def test_names_mentioned(text, names, found):
+def test_names_mentioned(text: str, names: list[str], found: list[str]) -> None:
     assert domain.names_mentioned(text, names) == found
 
 
@@ -144,7 +144,7 @@ def test_names_mentioned(text, names, found):
     ("minutes", "problem"),
     [(60, ""), (0, "end after"), (-5, "end after"), (60 * 13, "12 hours")],
 )
-def test_session_times_problem(minutes, problem):
+def test_session_times_problem(minutes: int, problem: str) -> None:
     start = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
     result = domain.session_times_problem(start, start + dt.timedelta(minutes=minutes))
     assert (problem in result) if problem else result == ""
@@ -154,7 +154,7 @@ def test_session_times_problem(minutes, problem):
 CHICAGO = ZoneInfo("America/Chicago")
 
 
-def test_signing_before_the_end_is_refused_with_the_local_end_and_its_zone():
+def test_signing_before_the_end_is_refused_with_the_local_end_and_its_zone() -> None:
     ends = dt.datetime(2026, 3, 8, 12, 0, tzinfo=CHICAGO)  # spring-forward day: 17:00 UTC (CDT)
     problem = domain.not_ended_problem(ends, dt.datetime(2026, 3, 8, 16, 59, tzinfo=UTC), CHICAGO)
     assert "Sun Mar 8, 2026 12:00 PM CDT" in problem
@@ -162,7 +162,7 @@ def test_signing_before_the_end_is_refused_with_the_local_end_and_its_zone():
     assert domain.not_ended_problem(ends, dt.datetime(2026, 3, 8, 17, 0, tzinfo=UTC), CHICAGO) == ""
 
 
-def test_a_session_ending_after_midnight_utc_is_shown_on_the_sites_clock():
+def test_a_session_ending_after_midnight_utc_is_shown_on_the_sites_clock() -> None:
     tz = ZoneInfo("America/Los_Angeles")
     ends = dt.datetime(2026, 11, 1, 20, 0, tzinfo=tz)  # fall-back day: PST, 04:00 UTC Nov 2
     now = dt.datetime(2026, 11, 2, 3, 30, tzinfo=UTC)
@@ -170,7 +170,7 @@ def test_a_session_ending_after_midnight_utc_is_shown_on_the_sites_clock():
     assert domain.not_ended_problem(ends, now + dt.timedelta(minutes=30), tz) == ""
 
 
-def test_the_end_rule_refuses_naive_datetimes():
+def test_the_end_rule_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="aware"):
         domain.not_ended_problem(dt.datetime(2026, 3, 8, 12, 0), END, CHICAGO)  # noqa: DTZ001 (naive on purpose)
 
@@ -189,17 +189,17 @@ EIGHT = "Practiced the breathing count twice during the exercise."  # 8 words
         ("- Shared a plan for the weekend...", "SHARED A PLAN FOR THE WEEKEND?"),  # bullet, marks
     ],
 )
-def test_normalization_ignores_case_whitespace_and_punctuation_at_the_ends(a, b):
+def test_normalization_ignores_case_whitespace_and_punctuation_at_the_ends(a: str, b: str) -> None:
     assert domain.normalize_sentence(a) == domain.normalize_sentence(b)
 
 
-def test_normalization_keeps_punctuation_inside_a_sentence():
+def test_normalization_keeps_punctuation_inside_a_sentence() -> None:
     assert domain.normalize_sentence("Shared, a plan.") != domain.normalize_sentence(
         "Shared a plan."
     )
 
 
-def test_sentences_split_at_end_marks_and_line_breaks_but_not_inside_numbers():
+def test_sentences_split_at_end_marks_and_line_breaks_but_not_inside_numbers() -> None:
     text = "Mood calm. Attended 2.5 hours of group!\nPlan: call the sponsor"
     found = domain.sentences(text)
     assert [s.text for s in found] == [
@@ -210,7 +210,7 @@ def test_sentences_split_at_end_marks_and_line_breaks_but_not_inside_numbers():
     assert all(text[s.start : s.end] == s.text for s in found)
 
 
-def test_a_copied_sentence_of_eight_words_is_named_with_the_member_and_seven_is_not():
+def test_a_copied_sentence_of_eight_words_is_named_with_the_member_and_seven_is_not() -> None:
     assert domain.sentences(SEVEN)[0].words == 7 and domain.sentences(EIGHT)[0].words == 8
     own = "Quiet at first, then named loneliness as a trigger. "
     sections = {
@@ -226,7 +226,7 @@ def test_a_copied_sentence_of_eight_words_is_named_with_the_member_and_seven_is_
     assert (copied["a"][0].start, copied["a"][0].end) == (start, start + len(EIGHT))
 
 
-def test_a_sentence_inside_a_longer_one_is_found_on_whole_words_only():
+def test_a_sentence_inside_a_longer_one_is_found_on_whole_words_only() -> None:
     sentence = "Named three triggers for relapse during the group exercise."
     copied = domain.copied_sentences(
         {
@@ -242,7 +242,7 @@ def test_a_sentence_inside_a_longer_one_is_found_on_whole_words_only():
     assert nope["a"] == ()
 
 
-def test_a_sentence_from_another_members_or_the_members_own_earlier_note_is_named():
+def test_a_sentence_from_another_members_or_the_members_own_earlier_note_is_named() -> None:
     sections = {"a": "Something new happened. " + EIGHT, "b": "Described the new job at length."}
     from_other = domain.copied_sentences(sections, {"b": {"77": "Old text. " + EIGHT}})
     assert [(c.member, c.source) for c in from_other["a"]] == [("b", "earlier:77")]
@@ -253,7 +253,7 @@ def test_a_sentence_from_another_members_or_the_members_own_earlier_note_is_name
     assert [(c.member, c.source) for c in both["a"]] == [("b", "section")]
 
 
-def test_the_guard_flags_a_copied_sentence_below_the_similarity_threshold():
+def test_the_guard_flags_a_copied_sentence_below_the_similarity_threshold() -> None:
     sections = {
         "a": "Quiet at first; later named loneliness on weekends as a trigger and listed calls. "
         + EIGHT,
@@ -269,7 +269,7 @@ def test_the_guard_flags_a_copied_sentence_below_the_similarity_threshold():
     assert not domain.guard_sections(seven, {}, threshold=0.6)["a"].flagged
 
 
-def test_the_sentence_length_is_a_parameter():
+def test_the_sentence_length_is_a_parameter() -> None:
     with pytest.raises(ValueError):
         domain.copied_sentences({"a": "x"}, {}, min_words=0)
     sections = {"a": SEVEN, "b": SEVEN}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +18,11 @@ from openiop.notes.tests.conftest import INDIVIDUAL_TEXTS
 from openiop.testing import make_user
 from openiop.treatment.models import PlanGoal, PlanObjective, PlanProblem, TreatmentPlan
 
+if TYPE_CHECKING:
+    from openiop.episodes.models import Episode
+    from openiop.notes.tests.conftest import Clinic
+    from openiop.programs.models import GroupSession
+
 
 def body(i: int) -> dict[str, str]:
     return {
@@ -28,8 +34,14 @@ def body(i: int) -> dict[str, str]:
     }
 
 
-def save(clinic, session, members, sections=None, **kw):
-    defaults = dict(
+def save(
+    clinic: Clinic,
+    session: GroupSession,
+    members: list[Episode],
+    sections: dict[int, SectionInput] | None = None,
+    **kw: Any,
+) -> ProgressNote:
+    defaults: dict[str, Any] = dict(
         session=session,
         note_format="dap",
         starts_at=session.starts_at,
@@ -50,7 +62,7 @@ def save(clinic, session, members, sections=None, **kw):
     return services.group_note_save(**defaults)
 
 
-def test_group_note_has_a_section_per_attendee_prefilled_from_attendance(clinic):
+def test_group_note_has_a_section_per_attendee_prefilled_from_attendance(clinic: Clinic) -> None:
     session, members = clinic.group(4)
     late = clinic.patient("Wren", "Latecomer")
     clinic.attend(session, late, status="late", minutes=150)
@@ -65,7 +77,7 @@ def test_group_note_has_a_section_per_attendee_prefilled_from_attendance(clinic)
     assert AuditEntry.objects.filter(object_type="progress_note", action="create").exists()
 
 
-def test_a_section_for_an_absent_member_is_refused(clinic):
+def test_a_section_for_an_absent_member_is_refused(clinic: Clinic) -> None:
     session, members = clinic.group(2)
     absent = clinic.patient("Vesper", "Absentia")
     clinic.attend(session, absent, status="absent_excused")
@@ -73,7 +85,7 @@ def test_a_section_for_an_absent_member_is_refused(clinic):
         save(clinic, session, members, sections={absent.pk: SectionInput(body=body(0))})
 
 
-def test_one_signature_signs_every_section_and_locks_the_note(clinic):
+def test_one_signature_signs_every_section_and_locks_the_note(clinic: Clinic) -> None:
     session, members = clinic.group(6)
     note = save(clinic, session, members)
     services.note_sign(note=note, by=clinic.actor)
@@ -86,7 +98,7 @@ def test_one_signature_signs_every_section_and_locks_the_note(clinic):
         services.note_sign(note=note, by=clinic.actor)
 
 
-def test_the_guard_refuses_a_copied_section_until_a_reason_is_given(clinic):
+def test_the_guard_refuses_a_copied_section_until_a_reason_is_given(clinic: Clinic) -> None:
     session, members = clinic.group(3)
     sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
     sections[members[2].pk] = SectionInput(body=body(0))  # copied from the first member
@@ -107,7 +119,7 @@ def test_the_guard_refuses_a_copied_section_until_a_reason_is_given(clinic):
     assert not NoteSection.objects.get(note=note, episode=members[1]).similarity_flagged
 
 
-def test_the_guard_compares_with_the_members_earlier_notes(clinic):
+def test_the_guard_compares_with_the_members_earlier_notes(clinic: Clinic) -> None:
     first, members = clinic.group(2, day=dt.date(2026, 3, 2))
     services.note_sign(note=save(clinic, first, members), by=clinic.actor)
     second = clinic.session(dt.date(2026, 3, 3))
@@ -123,7 +135,7 @@ def test_the_guard_compares_with_the_members_earlier_notes(clinic):
     assert not by_episode[members[1].pk].flagged
 
 
-def test_the_guard_reads_each_members_most_recent_signed_sections_only(clinic):
+def test_the_guard_reads_each_members_most_recent_signed_sections_only(clinic: Clinic) -> None:
     members = [clinic.patient("Sorrel", "Singleton"), clinic.patient("Tansy", "Tumbleweed")]
     # Seven earlier sessions written out of order (creation order is not session order), one
     # left as a draft: the guard compares with the five latest signed ones by session time.
@@ -147,7 +159,9 @@ def test_the_guard_reads_each_members_most_recent_signed_sections_only(clinic):
         assert all(earlier[str(s.pk)].values())
 
 
-def test_another_members_name_in_a_section_or_the_shared_part_blocks_signing(clinic):
+def test_another_members_name_in_a_section_or_the_shared_part_blocks_signing(
+    clinic: Clinic,
+) -> None:
     session, members = clinic.group(3)
     sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
     other_first = members[1].patient.legal_first_name
@@ -164,7 +178,7 @@ def test_another_members_name_in_a_section_or_the_shared_part_blocks_signing(cli
         services.note_sign(note=note, by=clinic.actor)
 
 
-def test_signing_needs_every_required_field(clinic):
+def test_signing_needs_every_required_field(clinic: Clinic) -> None:
     session, members = clinic.group(2)
     sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
     sections[members[1].pk].body["plan"] = ""
@@ -174,7 +188,7 @@ def test_signing_needs_every_required_field(clinic):
     assert exc.value.code == "section_incomplete"
 
 
-def test_only_the_author_edits_and_signs(clinic):
+def test_only_the_author_edits_and_signs(clinic: Clinic) -> None:
     session, members = clinic.group(2)
     note = save(clinic, session, members)
     other = Actor(user=clinic.supervisor)
@@ -184,7 +198,7 @@ def test_only_the_author_edits_and_signs(clinic):
         save(clinic, session, members, by=other)
 
 
-def test_a_stale_draft_is_a_conflict(clinic):
+def test_a_stale_draft_is_a_conflict(clinic: Clinic) -> None:
     session, members = clinic.group(2)
     note = save(clinic, session, members)
     save(clinic, session, members, expected_version=note.version)
@@ -192,14 +206,14 @@ def test_a_stale_draft_is_a_conflict(clinic):
         save(clinic, session, members, expected_version=note.version)
 
 
-def test_billing_cannot_write_notes(clinic):
+def test_billing_cannot_write_notes(clinic: Clinic) -> None:
     session, members = clinic.group(2)
     billing = make_user(Role.BILLING, sites=[clinic.site], org=clinic.org)
     with pytest.raises(NotPermitted):
         save(clinic, session, members, by=Actor(user=billing))
 
 
-def test_supervised_author_needs_the_supervisors_cosignature(clinic):
+def test_supervised_author_needs_the_supervisors_cosignature(clinic: Clinic) -> None:
     clinic.clinician.supervisor = clinic.supervisor
     clinic.clinician.save()
     session, members = clinic.group(2)
@@ -215,7 +229,7 @@ def test_supervised_author_needs_the_supervisors_cosignature(clinic):
         services.note_cosign(note=note, by=Actor(user=clinic.supervisor))
 
 
-def test_unsupervised_author_needs_no_cosignature(clinic):
+def test_unsupervised_author_needs_no_cosignature(clinic: Clinic) -> None:
     session, members = clinic.group(2)
     note = services.note_sign(note=save(clinic, session, members), by=clinic.actor)
     assert not note.awaiting_cosign
@@ -223,10 +237,11 @@ def test_unsupervised_author_needs_no_cosignature(clinic):
         services.note_cosign(note=note, by=Actor(user=clinic.supervisor))
 
 
-def test_addenda_only_after_signing_and_the_signed_text_stays(clinic):
+def test_addenda_only_after_signing_and_the_signed_text_stays(clinic: Clinic) -> None:
     session, members = clinic.group(2)
     note = save(clinic, session, members)
     section = note.sections.first()
+    assert section is not None
     with pytest.raises(RuleViolation, match="draft"):
         services.note_add_addendum(section=section, text="Late detail", by=clinic.actor)
     services.note_sign(note=note, by=clinic.actor)
@@ -238,7 +253,7 @@ def test_addenda_only_after_signing_and_the_signed_text_stays(clinic):
     assert [a.text for a in section.addenda.all()] == ["Called after group: safe."]
 
 
-def _plan_with_objective(episode, clinic):
+def _plan_with_objective(episode: Episode, clinic: Clinic) -> PlanObjective:
     plan = TreatmentPlan.objects.create(
         episode=episode, patient=episode.patient, number=1, created_by=clinic.clinician
     )
@@ -252,7 +267,9 @@ def _plan_with_objective(episode, clinic):
 
 
 @pytest.mark.parametrize("kind,fmt", [("individual", "birp"), ("family", "soap")])
-def test_individual_and_family_notes_link_objectives_and_sign(clinic, kind, fmt):
+def test_individual_and_family_notes_link_objectives_and_sign(
+    clinic: Clinic, kind: str, fmt: str
+) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     objective = _plan_with_objective(episode, clinic)
     start = dt.datetime(2026, 3, 4, 15, tzinfo=dt.UTC)
@@ -274,7 +291,7 @@ def test_individual_and_family_notes_link_objectives_and_sign(clinic, kind, fmt)
     assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.SIGNED
 
 
-def test_objectives_of_another_members_plan_are_refused(clinic):
+def test_objectives_of_another_members_plan_are_refused(clinic: Clinic) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     other = clinic.patient("Tamsin", "Otherly")
     objective = _plan_with_objective(other, clinic)
@@ -293,7 +310,7 @@ def test_objectives_of_another_members_plan_are_refused(clinic):
         )
 
 
-def test_end_before_start_is_refused(clinic):
+def test_end_before_start_is_refused(clinic: Clinic) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     start = dt.datetime(2026, 3, 4, 15, tzinfo=dt.UTC)
     with pytest.raises(RuleViolation, match="end after"):
@@ -309,7 +326,7 @@ def test_end_before_start_is_refused(clinic):
         )
 
 
-def test_staff_set_supervisor_is_audited_and_checks_the_supervisor(clinic):
+def test_staff_set_supervisor_is_audited_and_checks_the_supervisor(clinic: Clinic) -> None:
     from openiop.accounts.services import staff_set_supervisor
 
     director = make_user(Role.DIRECTOR, sites=[clinic.site], org=clinic.org)
@@ -327,7 +344,7 @@ def test_staff_set_supervisor_is_audited_and_checks_the_supervisor(clinic):
         staff_set_supervisor(user=clinic.clinician, supervisor=None, by=clinic.actor)
 
 
-def test_the_database_allows_one_group_note_per_session(clinic):
+def test_the_database_allows_one_group_note_per_session(clinic: Clinic) -> None:
     from django.db import IntegrityError, transaction
 
     session, members = clinic.group(2)
@@ -339,7 +356,7 @@ def test_the_database_allows_one_group_note_per_session(clinic):
         )  # fmt: skip
 
 
-def test_an_addendum_naming_another_member_is_refused(clinic):
+def test_an_addendum_naming_another_member_is_refused(clinic: Clinic) -> None:
     session, members = clinic.group(3)
     note = save(clinic, session, members)
     services.note_sign(note=note, by=clinic.actor)
@@ -358,7 +375,7 @@ def test_an_addendum_naming_another_member_is_refused(clinic):
     assert section.addenda.count() == 1
 
 
-def test_a_member_with_plan_objectives_needs_a_linked_objective_to_sign(clinic):
+def test_a_member_with_plan_objectives_needs_a_linked_objective_to_sign(clinic: Clinic) -> None:
     session, members = clinic.group(3)
     objective = _plan_with_objective(members[0], clinic)  # the others have no plan yet
     note = save(clinic, session, members)
@@ -374,7 +391,7 @@ def test_a_member_with_plan_objectives_needs_a_linked_objective_to_sign(clinic):
     assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.SIGNED
 
 
-def test_an_individual_note_of_a_member_with_a_plan_links_an_objective(clinic):
+def test_an_individual_note_of_a_member_with_a_plan_links_an_objective(clinic: Clinic) -> None:
     episode = clinic.patient("Sorrel", "Unlinked")
     _plan_with_objective(episode, clinic)
     start = dt.datetime(2026, 3, 4, 15, tzinfo=dt.UTC)
@@ -394,7 +411,9 @@ def test_an_individual_note_of_a_member_with_a_plan_links_an_objective(clinic):
 
 
 # --- no signature before the session ends ------------------------------------------------------------
-def test_a_group_note_is_refused_a_signature_before_the_session_ends(clinic, monkeypatch):
+def test_a_group_note_is_refused_a_signature_before_the_session_ends(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session, members = clinic.group(2)
     note = save(clinic, session, members)
     monkeypatch.setattr(services, "now", lambda: session.ends_at - dt.timedelta(minutes=1))
@@ -408,7 +427,9 @@ def test_a_group_note_is_refused_a_signature_before_the_session_ends(clinic, mon
     assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.SIGNED
 
 
-def test_a_note_is_signed_after_the_later_of_its_own_end_and_the_sessions_end(clinic, monkeypatch):
+def test_a_note_is_signed_after_the_later_of_its_own_end_and_the_sessions_end(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session, members = clinic.group(2)
     # The note says the group ran until 12:30 (half an hour over the scheduled 12:00).
     note = save(clinic, session, members, ends_at=session.ends_at + dt.timedelta(minutes=30))
@@ -417,7 +438,7 @@ def test_a_note_is_signed_after_the_later_of_its_own_end_and_the_sessions_end(cl
         services.note_sign(note=note, by=clinic.actor)
 
 
-def test_an_individual_note_of_a_future_service_cannot_be_signed(clinic):
+def test_an_individual_note_of_a_future_service_cannot_be_signed(clinic: Clinic) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     note = services.individual_note_save(
@@ -436,7 +457,9 @@ def test_an_individual_note_of_a_future_service_cannot_be_signed(clinic):
     assert ProgressNote.objects.get(pk=note.pk).status == NoteStatus.DRAFT
 
 
-def test_co_signature_and_addenda_are_not_held_to_the_session_end(clinic, monkeypatch):
+def test_co_signature_and_addenda_are_not_held_to_the_session_end(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clinic.clinician.supervisor = clinic.supervisor
     clinic.clinician.save()
     session, members = clinic.group(2)
@@ -455,7 +478,7 @@ def test_co_signature_and_addenda_are_not_held_to_the_session_end(clinic, monkey
 COPIED_SENTENCE = "Identified the evening walk home as the riskiest time for cravings."
 
 
-def test_a_copied_sentence_is_named_with_the_member_before_signing(clinic):
+def test_a_copied_sentence_is_named_with_the_member_before_signing(clinic: Clinic) -> None:
     session, members = clinic.group(3)
     sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
     for i in (0, 2):
@@ -480,7 +503,9 @@ def test_a_copied_sentence_is_named_with_the_member_before_signing(clinic):
     assert NoteSection.objects.get(note=note, episode=members[2]).similarity_flagged
 
 
-def test_a_sentence_from_another_members_earlier_note_is_named_with_that_member(clinic):
+def test_a_sentence_from_another_members_earlier_note_is_named_with_that_member(
+    clinic: Clinic,
+) -> None:
     first, members = clinic.group(2, day=dt.date(2026, 3, 2))
     sections = {e.pk: SectionInput(body=body(i)) for i, e in enumerate(members)}
     sections[members[1].pk].body["response"] = COPIED_SENTENCE
@@ -498,10 +523,12 @@ def test_a_sentence_from_another_members_earlier_note_is_named_with_that_member(
     assert exc.value.message.startswith(members[0].patient.display_name)
 
 
-def test_an_individual_note_repeating_a_sentence_of_the_members_earlier_note_is_named(clinic):
+def test_an_individual_note_repeating_a_sentence_of_the_members_earlier_note_is_named(
+    clinic: Clinic,
+) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
 
-    def write(day: int, data: str):
+    def write(day: int, data: str) -> ProgressNote:
         start = dt.datetime(2026, 3, day, 15, tzinfo=dt.UTC)
         return services.individual_note_save(
             episode=episode,

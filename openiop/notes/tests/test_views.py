@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
@@ -21,9 +22,24 @@ from openiop.notes.tests.conftest import INDIVIDUAL_TEXTS
 from openiop.notes.tests.test_services import _plan_with_objective, body
 from openiop.testing import audit_links_query, make_user, page_query_count
 
+if TYPE_CHECKING:
+    from django.test import Client
+    from pytest_django import DjangoAssertNumQueries, Settings
 
-def post_data(session, members, *, action="save", texts=None, version="0"):
-    data = {
+    from openiop.episodes.models import Episode
+    from openiop.notes.tests.conftest import Clinic
+    from openiop.programs.models import GroupSession
+
+
+def post_data(
+    session: GroupSession,
+    members: list[Episode],
+    *,
+    action: str = "save",
+    texts: list[dict[str, str]] | None = None,
+    version: str | int = "0",
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "action": action,
         "version": version,
         "note_format": "dap",
@@ -41,7 +57,9 @@ def post_data(session, members, *, action="save", texts=None, version="0"):
     return data
 
 
-def test_group_note_screen_lists_attendees_and_not_absent_members(clinic, client):
+def test_group_note_screen_lists_attendees_and_not_absent_members(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     absent = clinic.patient("Vesper", "Absentia")
     clinic.attend(session, absent, status="absent_unexcused")
@@ -59,7 +77,9 @@ def test_group_note_screen_lists_attendees_and_not_absent_members(clinic, client
     }
 
 
-def test_htmx_save_returns_the_form_partial_and_sign_redirects(clinic, client):
+def test_htmx_save_returns_the_form_partial_and_sign_redirects(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -80,7 +100,9 @@ def test_htmx_save_returns_the_form_partial_and_sign_redirects(clinic, client):
     assert note.status == NoteStatus.SIGNED
 
 
-def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(clinic, client):
+def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     texts = [body(0), body(1), body(0)]
     client.force_login(clinic.clinician)
@@ -105,7 +127,7 @@ def test_copied_section_is_highlighted_and_signing_asks_for_a_reason(clinic, cli
     assert section.similarity_flagged and section.similarity_reason == "Same exercise; reviewed."
 
 
-def _signed_group(clinic, size=3):
+def _signed_group(clinic: Clinic, size: int = 3) -> tuple[ProgressNote, list[Episode]]:
     session, members = clinic.group(size)
     note = services.group_note_save(
         session=session,
@@ -121,7 +143,9 @@ def _signed_group(clinic, size=3):
     return note, members
 
 
-def test_a_members_chart_view_print_and_export_show_no_other_member(clinic, client):
+def test_a_members_chart_view_print_and_export_show_no_other_member(
+    clinic: Clinic, client: Client
+) -> None:
     note, members = _signed_group(clinic)
     me = members[0]
     section = NoteSection.objects.get(note=note, episode=me)
@@ -155,7 +179,7 @@ def test_a_members_chart_view_print_and_export_show_no_other_member(clinic, clie
     ).exists()
 
 
-def test_addendum_after_signing_from_the_chart(clinic, client):
+def test_addendum_after_signing_from_the_chart(clinic: Clinic, client: Client) -> None:
     note, members = _signed_group(clinic)
     section = NoteSection.objects.get(note=note, episode=members[0])
     client.force_login(clinic.clinician)
@@ -176,7 +200,9 @@ def test_addendum_after_signing_from_the_chart(clinic, client):
         (Role.AUDITOR, False),
     ],
 )
-def test_who_may_read_a_members_note(clinic, client, role, allowed):
+def test_who_may_read_a_members_note(
+    clinic: Clinic, client: Client, role: Role, allowed: bool
+) -> None:
     note, members = _signed_group(clinic, size=2)
     section = NoteSection.objects.get(note=note, episode=members[0])
     user = make_user(role, sites=[clinic.site], org=clinic.org)
@@ -185,7 +211,7 @@ def test_who_may_read_a_members_note(clinic, client, role, allowed):
     assert response.status_code == (200 if allowed else 403)
 
 
-def test_a_clinician_of_another_site_is_refused(clinic, client):
+def test_a_clinician_of_another_site_is_refused(clinic: Clinic, client: Client) -> None:
     from openiop.testing import make_site
 
     note, members = _signed_group(clinic, size=2)
@@ -201,7 +227,7 @@ def test_a_clinician_of_another_site_is_refused(clinic, client):
     )
 
 
-def _late_world(clinic, n):
+def _late_world(clinic: Clinic, n: int) -> None:
     for i in range(n):
         session, _members = clinic.group(
             2, day=local_today(clinic.site.tz) - dt.timedelta(days=3 + i)
@@ -219,8 +245,11 @@ def _late_world(clinic, n):
 
 
 def test_late_notes_page_query_count_does_not_grow(
-    clinic, client, django_assert_max_num_queries, settings
-):
+    clinic: Clinic,
+    client: Client,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    settings: Settings,
+) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     client.force_login(clinic.clinician)
     _late_world(clinic, 2)
@@ -234,19 +263,23 @@ def test_late_notes_page_query_count_does_not_grow(
     assert html.count("Not started:") == 4 and html.count("Draft:") == 4
 
 
-def _late_session(clinic, episode, days_ago):
-    session = clinic.session(local_today(clinic.site.tz) - dt.timedelta(days=days_ago))
+def _late_session(clinic: Clinic, episode: Episode, days_ago: int) -> GroupSession:
+    session: GroupSession = clinic.session(
+        local_today(clinic.site.tz) - dt.timedelta(days=days_ago)
+    )
     clinic.attend(session, episode)
     return session
 
 
-def _late_audited():
+def _late_audited() -> set[int]:
     entry = AuditEntry.objects.filter(object_type="late_notes").order_by("-id").first()
     assert entry is not None
     return set(entry.patients.values_list("patient_id", flat=True))
 
 
-def test_late_notes_search_by_member_name_or_mrn(clinic, client, settings):
+def test_late_notes_search_by_member_name_or_mrn(
+    clinic: Clinic, client: Client, settings: Settings
+) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     wren = clinic.patient("Wrenna", "Pebblecroft")
     odal = clinic.patient("Odalys", "Marrowgate")
@@ -264,7 +297,10 @@ def test_late_notes_search_by_member_name_or_mrn(clinic, client, settings):
     )
     client.force_login(clinic.clinician)
     url = reverse("notes:late")
-    group = lambda s: reverse("notes:group", kwargs={"session_id": s.pk})  # noqa: E731
+
+    def group(s: GroupSession) -> str:
+        return reverse("notes:group", kwargs={"session_id": s.pk})
+
     html = client.get(url, {"q": "PEBBLE"}).content.decode()
     assert html.count("Not started:") == 1 and html.count("Draft:") == 1
     assert group(hers) in html and group(theirs) not in html
@@ -279,7 +315,7 @@ def test_late_notes_search_by_member_name_or_mrn(clinic, client, settings):
     assert everyone.count("Not started:") == 2 and everyone.count("Draft:") == 1
 
 
-def test_late_notes_empty_states(clinic, client, settings):
+def test_late_notes_empty_states(clinic: Clinic, client: Client, settings: Settings) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     client.force_login(clinic.clinician)
     url = reverse("notes:late")
@@ -291,7 +327,9 @@ def test_late_notes_empty_states(clinic, client, settings):
     assert "Not started:" not in html and "No late notes:" not in html
 
 
-def test_late_notes_search_pages_with_flat_queries(clinic, client, settings):
+def test_late_notes_search_pages_with_flat_queries(
+    clinic: Clinic, client: Client, settings: Settings
+) -> None:
     settings.NOTES_LATE_AFTER_HOURS = 24
     wren = clinic.patient("Wrenna", "Pebblecroft")
     other = clinic.patient("Odalys", "Marrowgate")
@@ -329,7 +367,7 @@ SOAP_NOTE = {
 }
 
 
-def test_individual_note_page_creates_and_signs(clinic, client):
+def test_individual_note_page_creates_and_signs(clinic: Clinic, client: Client) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -345,13 +383,15 @@ def test_individual_note_page_creates_and_signs(clinic, client):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client, method):
+def test_group_note_screen_query_count_does_not_grow_with_members(
+    clinic: Clinic, client: Client, method: str
+) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     client.force_login(clinic.clinician)
 
-    def count(session, members):
+    def count(session: GroupSession, members: list[Episode]) -> int:
         url = reverse("notes:group", kwargs={"session_id": session.pk})
         client.post(url, post_data(session, members), HTTP_HX_REQUEST="true")  # a saved draft
         data = post_data(
@@ -379,7 +419,9 @@ def test_group_note_screen_query_count_does_not_grow_with_members(clinic, client
 GROUP_NOTE_GET_QUERIES = 10 + audit_links_query()
 
 
-def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_num_queries):
+def test_group_note_screen_query_count_is_pinned(
+    clinic: Clinic, client: Client, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     session, members = clinic.group(10, day=dt.date(2026, 3, 3))
     clinic.attend(session, clinic.patient("Vesper", "Absentia"), status="absent_unexcused")
     objectives = [_plan_with_objective(e, clinic) for e in members[:4]]
@@ -398,7 +440,9 @@ def test_group_note_screen_query_count_is_pinned(clinic, client, django_assert_n
     assert html.count(" selected>") == 2 + len(objectives)
 
 
-def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(clinic, client):
+def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_it(
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     day = local_today(clinic.site.tz) - dt.timedelta(days=3)
     session = clinic.session(day, minutes=50, kind="individual", track=None, episode=episode)
@@ -424,8 +468,8 @@ def test_a_booked_individual_session_is_late_until_its_note_and_the_note_links_i
 
 
 def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_same_draft(
-    clinic, client
-):
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Onceonly")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -457,7 +501,9 @@ def test_a_new_note_whose_signing_is_refused_is_kept_once_and_signed_from_the_sa
     assert draft.status == NoteStatus.SIGNED
 
 
-def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
+def test_each_member_on_the_group_screen_shows_their_risk_level(
+    clinic: Clinic, client: Client
+) -> None:
     from openiop.measures.services import safety_alert_flag
 
     session, members = clinic.group(3)
@@ -467,7 +513,7 @@ def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
     client.force_login(clinic.clinician)
     html = client.get(reverse("notes:group", kwargs={"session_id": session.pk})).content.decode()
 
-    def risk_of(episode):
+    def risk_of(episode: Episode) -> str:
         found = re.search(r'data-risk="(\w+)"', html.split(f'data-member="{episode.pk}"')[1])
         assert found is not None, f"no risk badge for member {episode.pk}"
         return found.group(1)
@@ -476,7 +522,9 @@ def test_each_member_on_the_group_screen_shows_their_risk_level(clinic, client):
     assert risks == {members[0].pk: "none", members[1].pk: "high", members[2].pk: "none"}
 
 
-def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -495,7 +543,9 @@ def test_a_group_note_posted_without_its_version_is_refused_and_not_saved(clinic
     assert draft.topic == "Coping with cravings"
 
 
-def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(clinic, client):
+def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(3)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -510,7 +560,9 @@ def test_a_second_first_save_of_a_group_note_from_a_stale_page_is_a_conflict(cli
     assert ProgressNote.objects.get(session=session).topic == "Coping with cravings"
 
 
-def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved(clinic, client):
+def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved(
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Versionless")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -531,7 +583,9 @@ def test_an_individual_draft_posted_without_its_version_is_refused_and_not_saved
 
 
 # --- no signature before the session ends; copied sentences named ---------------------------------
-def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_text(clinic, client):
+def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_text(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(2, day=local_today(clinic.site.tz) + dt.timedelta(days=1))
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -544,8 +598,8 @@ def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_te
 
 
 def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the_form(
-    clinic, client
-):
+    clinic: Clinic, client: Client
+) -> None:
     episode = clinic.patient("Sorrel", "Later")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
@@ -558,7 +612,9 @@ def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the
     assert ProgressNote.objects.get(kind="individual").status == NoteStatus.DRAFT
 
 
-def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(clinic, client):
+def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(
+    clinic: Clinic, client: Client
+) -> None:
     from openiop.notes.tests.test_services import COPIED_SENTENCE
 
     session, members = clinic.group(3)
@@ -581,7 +637,9 @@ def test_a_copied_sentence_is_named_on_the_group_screen_with_the_member(clinic, 
 
 
 @pytest.mark.parametrize("fmt", ["", "zz-unknown"])
-def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(clinic, client, fmt):
+def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(
+    clinic: Clinic, client: Client, fmt: str
+) -> None:
     session, members = clinic.group(2)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -594,7 +652,9 @@ def test_a_group_note_with_an_empty_or_unknown_format_is_a_form_error(clinic, cl
     assert not ProgressNote.objects.filter(session=session).exists()
 
 
-def test_group_note_text_longer_than_its_field_is_refused_not_cut(clinic, client):
+def test_group_note_text_longer_than_its_field_is_refused_not_cut(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(2)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})
@@ -608,7 +668,9 @@ def test_group_note_text_longer_than_its_field_is_refused_not_cut(clinic, client
     assert not ProgressNote.objects.filter(session=session).exists()
 
 
-def test_a_nul_character_in_a_group_note_is_refused_and_nothing_is_saved(clinic, client):
+def test_a_nul_character_in_a_group_note_is_refused_and_nothing_is_saved(
+    clinic: Clinic, client: Client
+) -> None:
     session, members = clinic.group(2)
     client.force_login(clinic.clinician)
     url = reverse("notes:group", kwargs={"session_id": session.pk})

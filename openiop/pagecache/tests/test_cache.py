@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
@@ -28,11 +29,18 @@ from openiop.testing import (
     postgresql_only,
 )
 
+if TYPE_CHECKING:
+    from django.core.cache.backends.base import BaseCache
+    from django.http import HttpRequest
+    from django.test import Client, RequestFactory
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+    from pytest_django import Settings
+
 pytestmark = [pytest.mark.django_db, postgresql_only("pages are cached on PostgreSQL only")]
 
 
 @pytest.fixture
-def clinic():
+def clinic() -> dict[str, Any]:
     org = make_org()
     site = make_site(org, name="Larkspur Hollow (fictional)")
     other = make_site(org, name="Quillmoor (fictional)")
@@ -67,13 +75,15 @@ def clinic():
     }
 
 
-def _get(client, url):
+def _get(client: Client, url: str) -> Response:
     response = client.get(url)
     assert response.status_code == 200
     return response
 
 
-def test_today_is_served_from_the_cache_and_audited_on_every_request(client, page_cache, clinic):
+def test_today_is_served_from_the_cache_and_audited_on_every_request(
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     client.force_login(clinic["clinician"])
     url = reverse("web:today")
     first = _get(client, url)  # sets the CSRF cookie the page's forms use
@@ -92,8 +102,8 @@ def test_today_is_served_from_the_cache_and_audited_on_every_request(client, pag
 
 
 def test_a_hit_pays_the_session_the_user_the_generation_and_the_audit_entry(
-    client, page_cache, clinic
-):
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     client.force_login(clinic["clinician"])
     url = reverse("web:today")
     _get(client, url)
@@ -106,7 +116,9 @@ def test_a_hit_pays_the_session_the_user_the_generation_and_the_audit_entry(
     assert "pagecache_datageneration" in sql[1]
 
 
-def test_a_change_at_the_site_shows_on_the_next_request(client, page_cache, clinic):
+def test_a_change_at_the_site_shows_on_the_next_request(
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     client.force_login(clinic["clinician"])
     url = reverse("web:today")
     _get(client, url)
@@ -117,7 +129,9 @@ def test_a_change_at_the_site_shows_on_the_next_request(client, page_cache, clin
     assert "Missed two sessions" not in fresh.text
 
 
-def test_a_change_at_another_site_leaves_the_page_cached(client, page_cache, clinic):
+def test_a_change_at_another_site_leaves_the_page_cached(
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     client.force_login(clinic["clinician"])
     url = reverse("web:today")
     _get(client, url)
@@ -128,7 +142,9 @@ def test_a_change_at_another_site_leaves_the_page_cached(client, page_cache, cli
     assert _get(client, url)[HEADER] == "hit"
 
 
-def test_another_person_never_gets_someone_elses_cached_page(client, page_cache, clinic):
+def test_another_person_never_gets_someone_elses_cached_page(
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     url = reverse("web:today")
     client.force_login(clinic["clinician"])
     _get(client, url)
@@ -144,8 +160,8 @@ def test_another_person_never_gets_someone_elses_cached_page(client, page_cache,
 
 
 def test_someone_taken_off_the_site_is_refused_not_served_the_cached_chart(
-    client, page_cache, clinic
-):
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     url = reverse("patients:chart", kwargs={"patient_id": clinic["episode"].patient_id})
     client.force_login(clinic["clinician"])
     _get(client, url)
@@ -155,7 +171,9 @@ def test_someone_taken_off_the_site_is_refused_not_served_the_cached_chart(
     assert client.get(url).status_code == 403
 
 
-def test_a_waiting_message_and_htmx_requests_are_never_cached(client, page_cache, clinic):
+def test_a_waiting_message_and_htmx_requests_are_never_cached(
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     client.force_login(clinic["clinician"])
     url = reverse("web:today")
     _get(client, url)
@@ -166,7 +184,9 @@ def test_a_waiting_message_and_htmx_requests_are_never_cached(client, page_cache
     assert client.get(url, headers={"HX-Request": "true"}).get(HEADER) is None
 
 
-def test_nothing_is_cached_with_the_cache_turned_off(client, page_cache, settings, clinic):
+def test_nothing_is_cached_with_the_cache_turned_off(
+    client: Client, page_cache: BaseCache, settings: Settings, clinic: dict[str, Any]
+) -> None:
     settings.OPENIOP_PAGE_CACHE = False
     client.force_login(clinic["clinician"])
     url = reverse("web:today")
@@ -174,7 +194,9 @@ def test_nothing_is_cached_with_the_cache_turned_off(client, page_cache, setting
         assert _get(client, url).get(HEADER) is None
 
 
-def test_attendance_taken_on_the_roster_shows_on_the_cached_today_page(client, page_cache, clinic):
+def test_attendance_taken_on_the_roster_shows_on_the_cached_today_page(
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     """Through the web, as a clinician works: Today cached, the roster's 'All present', Today again."""
     client.force_login(clinic["clinician"])
     today_url = reverse("web:today")
@@ -189,7 +211,9 @@ def test_attendance_taken_on_the_roster_shows_on_the_cached_today_page(client, p
     assert after[HEADER] == "miss" and "1 of 1 recorded" in after.text
 
 
-def test_a_form_on_a_page_served_from_the_cache_posts_with_its_csrf_token(clinic):
+def test_a_form_on_a_page_served_from_the_cache_posts_with_its_csrf_token(
+    clinic: dict[str, Any],
+) -> None:
     """The cached page carries the CSRF token of the browser it was rendered for, and that
     browser's POST from it passes Django's CSRF check."""
     import re
@@ -220,8 +244,8 @@ def test_a_form_on_a_page_served_from_the_cache_posts_with_its_csrf_token(clinic
 
 
 def test_the_audit_log_keeps_its_shell_per_user_and_path_and_shows_fresh_results(
-    client, page_cache
-):
+    client: Client, page_cache: BaseCache
+) -> None:
     org = make_org()
     site = make_site(org)
     patient = make_patient(site, legal_last_name="Fernsby")
@@ -233,10 +257,10 @@ def test_the_audit_log_keeps_its_shell_per_user_and_path_and_shows_fresh_results
     first = _get(client, url).text
     assert "No audit entries match these filters." in first
     assert f'value="{patient.mrn}"' in first and "Quillfeather" in first
-    shells = len(page_cache._cache)
+    shells = len(page_cache._cache)  # type: ignore[attr-defined]  # LocMemCache's store
     assert shells == 1  # the warm-up had no CSRF cookie yet, so kept no shell
     second = _get(client, url).text  # the first search is now in the patient's log
-    assert len(page_cache._cache) == shells  # the same shell, not a new one
+    assert len(page_cache._cache) == shells  # type: ignore[attr-defined]  # the same shell, not a new one
     assert "No audit entries match" not in second and "Searched" in second
     assert f'value="{patient.mrn}"' in second
     client.force_login(other)
@@ -244,7 +268,9 @@ def test_the_audit_log_keeps_its_shell_per_user_and_path_and_shows_fresh_results
     assert "Bramblewick" in theirs and "Quillfeather ·" not in theirs
 
 
-def test_a_page_served_from_the_cache_carries_fresh_form_tokens(rf, page_cache, clinic):
+def test_a_page_served_from_the_cache_carries_fresh_form_tokens(
+    rf: RequestFactory, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     """A form's token is single-use per render (openiop.core.submissions): two people's tabs, or
     two visits, served the same cached page must not share one."""
     from django.http import HttpResponse
@@ -252,16 +278,16 @@ def test_a_page_served_from_the_cache_carries_fresh_form_tokens(rf, page_cache, 
     from openiop.core.submissions import FIELD, submission_input
     from openiop.pagecache.cache import cached_page
 
-    def view(request):
+    def view(request: HttpRequest) -> HttpResponse:
         return HttpResponse(f"<form>{submission_input()}</form><form>{submission_input()}</form>")
 
     page = cached_page(view)
 
-    def visit():
+    def visit() -> HttpResponse:
         request = rf.get("/fake/")
         request.COOKIES["csrftoken"] = "fixed-csrf-secret"
         request.user = clinic["clinician"]
-        request.session = {}
+        request.session = {}  # type: ignore[assignment]  # a plain dict stands in for the session
         return page(request)
 
     first, second = visit(), visit()
@@ -273,8 +299,8 @@ def test_a_page_served_from_the_cache_carries_fresh_form_tokens(rf, page_cache, 
 
 
 def test_an_alert_waiting_for_the_user_at_another_of_their_sites_shows_on_the_cached_today(
-    client, page_cache, clinic
-):
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
     """Today lists the user's own open safety alerts at every site they work at, so a change at
     any of those sites makes the cached page stale (the key sums all their sites)."""
     from openiop.measures.models import SafetyAlert

@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -41,6 +42,9 @@ from openiop.testing import (
     make_user,
     postgresql_only,
 )
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +76,7 @@ def cached_pages() -> list[tuple[str, URLPattern]]:
 PAGES = [name for name, _ in cached_pages()]
 
 
-def test_the_seven_pages_of_adr_12_are_found_as_cached():
+def test_the_seven_pages_of_adr_12_are_found_as_cached() -> None:
     assert set(PAGES) >= {
         "web:today",
         "patients:chart",
@@ -85,7 +89,7 @@ def test_the_seven_pages_of_adr_12_are_found_as_cached():
 
 
 @pytest.fixture
-def clinic():
+def clinic() -> dict[str, Any]:
     """One site where every cached page shows Marigold Puddifoot; a second site with nothing."""
     org = make_org()
     site = make_site(org, name="Larkspur Hollow (fictional)")
@@ -176,7 +180,7 @@ def _last_entry() -> int:
 
 
 @pytest.fixture
-def counted(page_cache, monkeypatch):
+def counted(page_cache: BaseCache, monkeypatch: pytest.MonkeyPatch) -> BaseCache:
     """The cache on; on SQLite, with the change counter (PostgreSQL triggers) a constant."""
     if connection.vendor != "postgresql":
         monkeypatch.setattr(cache, "enabled", lambda: True)
@@ -186,8 +190,8 @@ def counted(page_cache, monkeypatch):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_cached_page_is_served_from_the_cache_and_audited_like_a_render(
-    client, counted, clinic, name
-):
+    client: Client, counted: BaseCache, clinic: dict[str, Any], name: str
+) -> None:
     url, user = _page(name, clinic)
     client.force_login(user)
     assert client.get(url).status_code == 200  # the CSRF cookie the page's forms are keyed by
@@ -205,7 +209,9 @@ def test_every_cached_page_is_served_from_the_cache_and_audited_like_a_render(
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(client, clinic, name):
+def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(
+    client: Client, clinic: dict[str, Any], name: str
+) -> None:
     """What a page served from the cache skips: any other write its view made on GET."""
     url, user = _page(name, clinic)
     client.force_login(user)
@@ -221,7 +227,9 @@ def test_a_get_of_every_cached_page_writes_nothing_but_audit_entries(client, cli
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_a_refusal_of_every_cached_page_is_never_stored(client, counted, clinic, name):
+def test_a_refusal_of_every_cached_page_is_never_stored(
+    client: Client, counted: BaseCache, clinic: dict[str, Any], name: str
+) -> None:
     url, _ = _page(name, clinic)
     pattern = dict(cached_pages())[name]
     cap = pattern.callback.required_cap  # type: ignore[attr-defined]
@@ -231,14 +239,14 @@ def test_a_refusal_of_every_cached_page_is_never_stored(client, counted, clinic,
     for _ in range(3):
         answer = client.get(url)
         assert answer.status_code == 403 and answer.get(HEADER) is None
-    assert len(counted._cache) == 0
+    assert len(counted._cache) == 0  # type: ignore[attr-defined]  # LocMemCache's store
 
 
 @pytest.mark.parametrize("name", PAGES)
 @postgresql_only("the change counters are PostgreSQL triggers")
 def test_every_cached_page_renders_again_after_a_change_at_its_site(
-    client, page_cache, clinic, name
-):
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any], name: str
+) -> None:
     url, user = _page(name, clinic)
     client.force_login(user)
     client.get(url)
@@ -250,14 +258,14 @@ def test_every_cached_page_renders_again_after_a_change_at_its_site(
     assert client.get(url)[HEADER] == "hit"
 
 
-def test_a_cached_page_about_one_patient_says_which_argument_names_them():
+def test_a_cached_page_about_one_patient_says_which_argument_names_them() -> None:
     for name, pattern in cached_pages():
         names = set(pattern.pattern.converters) & PATIENT_KWARGS
         declared = pattern.callback.cache_patient_kwarg  # type: ignore[attr-defined]
         assert declared == (min(names) if names else None), name
 
 
-def test_nothing_but_staff_view_applies_the_cache():
+def test_nothing_but_staff_view_applies_the_cache() -> None:
     """Used on its own, the cached wrapper could sit outside the login and capability checks."""
     root = Path(__file__).resolve().parents[2]
     allowed = {root / "pagecache" / "cache.py", root / "web" / "views_support.py"}

@@ -3,7 +3,7 @@
 from openiop.pagecache.triggers import ALL, table_specs
 
 
-def test_every_counted_table_reaches_a_site_or_counts_for_all():
+def test_every_counted_table_reaches_a_site_or_counts_for_all() -> None:
     specs = {s.table: s.sites for s in table_specs()}
     assert specs["attendance_attendance"].count("UNION") >= 1  # session's site and episode's
     assert specs["patients_patient"] == ALL

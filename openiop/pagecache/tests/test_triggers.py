@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection
@@ -26,6 +27,10 @@ from openiop.testing import (
     postgresql_only,
 )
 
+if TYPE_CHECKING:
+    from django.core.cache.backends.base import BaseCache
+    from django.test import Client
+
 pytestmark = [
     pytest.mark.django_db,
     postgresql_only("the counting triggers exist on PostgreSQL only"),
@@ -48,7 +53,7 @@ def _triggered_tables() -> dict[str, set[str]]:
     return found
 
 
-def test_every_table_a_page_can_show_counts_its_changes():
+def test_every_table_a_page_can_show_counts_its_changes() -> None:
     from django.apps import apps
 
     found = _triggered_tables()
@@ -65,7 +70,7 @@ def test_every_table_a_page_can_show_counts_its_changes():
     assert "audit_auditentry" not in found and "accounts_staffsession" not in found
 
 
-def test_a_change_counts_for_its_own_site_only():
+def test_a_change_counts_for_its_own_site_only() -> None:
     org = make_org()
     here, there = make_site(org, name="Here (fictional)"), make_site(org, name="There (fictional)")
     before = generations()
@@ -78,7 +83,7 @@ def test_a_change_counts_for_its_own_site_only():
     assert after.get(there.pk, 0) == after_patient.get(there.pk, 0)
 
 
-def test_an_attendance_row_counts_for_its_sessions_site_through_the_foreign_keys():
+def test_an_attendance_row_counts_for_its_sessions_site_through_the_foreign_keys() -> None:
     org = make_org()
     site, other = make_site(org), make_site(org, name="Other (fictional)")
     clinician = make_user(Role.CLINICIAN, sites=[site], org=org)
@@ -106,7 +111,7 @@ def test_an_attendance_row_counts_for_its_sessions_site_through_the_foreign_keys
     assert generations()[site.pk] == middle[site.pk] + 3
 
 
-def test_a_login_changes_nothing_a_page_shows_but_a_renamed_clinician_does():
+def test_a_login_changes_nothing_a_page_shows_but_a_renamed_clinician_does() -> None:
     org = make_org()
     user = make_user(Role.CLINICIAN, sites=[make_site(org)], org=org)
     before = generations().get(0, 0)
@@ -116,13 +121,13 @@ def test_a_login_changes_nothing_a_page_shows_but_a_renamed_clinician_does():
     assert generations().get(0, 0) == before + 1
 
 
-def test_a_statement_that_changes_no_row_counts_nothing():
+def test_a_statement_that_changes_no_row_counts_nothing() -> None:
     before = generations()
     Attendance.objects.filter(pk=-1).update(minutes_attended=1)
     assert generations() == before
 
 
-def test_the_installed_triggers_match_the_models_table_by_table():
+def test_the_installed_triggers_match_the_models_table_by_table() -> None:
     from openiop.pagecache.triggers import problems
 
     assert problems() == []
@@ -134,7 +139,7 @@ def _drop_triggers(table: str) -> None:
             cursor.execute(f'DROP TRIGGER {name} ON "{table}"')
 
 
-def test_a_table_without_its_triggers_fails_the_check_until_the_step_installs_them():
+def test_a_table_without_its_triggers_fails_the_check_until_the_step_installs_them() -> None:
     """As after a migration that adds a table when the step after migrate was not run."""
     from django.core.management import CommandError, call_command
 
@@ -160,7 +165,7 @@ def test_a_table_without_its_triggers_fails_the_check_until_the_step_installs_th
     assert "match the models" in out.getvalue()
 
 
-def test_migrate_does_not_rebuild_the_triggers():
+def test_migrate_does_not_rebuild_the_triggers() -> None:
     """Installing them is a step of its own (and checked), not a side effect of every migrate."""
     from django.core.management import call_command
 
@@ -171,7 +176,9 @@ def test_migrate_does_not_rebuild_the_triggers():
     assert problems() == ["attendance_attendance: no counting triggers"]
 
 
-def test_the_page_cache_stays_off_while_a_table_is_not_counted(client, page_cache, caplog):
+def test_the_page_cache_stays_off_while_a_table_is_not_counted(
+    client: Client, page_cache: BaseCache, caplog: pytest.LogCaptureFixture
+) -> None:
     """A page served from the cache with an uncounted table could show stale data: render instead."""
     from django.urls import reverse
 

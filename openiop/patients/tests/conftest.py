@@ -1,8 +1,8 @@
 import pytest
 
-from openiop.patients.tests.clinic import build_clinic
+from openiop.patients.tests.clinic import Clinic, build_clinic
 
 
 @pytest.fixture
-def clinic(db):
+def clinic(db: None) -> Clinic:
     return build_clinic()

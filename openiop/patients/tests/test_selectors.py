@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,9 +18,14 @@ from openiop.patients.selectors import (
 )
 from openiop.testing import make_episode, make_patient
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from openiop.patients.tests.clinic import Clinic
+
 
 @pytest.fixture
-def people(clinic):
+def people(clinic: Clinic) -> dict[str, Patient]:
     return {
         "zeph": make_patient(
             clinic.site,
@@ -43,7 +51,7 @@ def people(clinic):
     }
 
 
-def names(qs):
+def names(qs: Iterable[Patient]) -> list[str]:
     return sorted(p.legal_last_name for p in qs)
 
 
@@ -61,7 +69,9 @@ def names(qs):
         ("nobody", []),
     ],
 )
-def test_search_by_name_dob_or_mrn_within_the_actors_sites(clinic, people, query, expected):
+def test_search_by_name_dob_or_mrn_within_the_actors_sites(
+    clinic: Clinic, people: dict[str, Patient], query: str, expected: list[str]
+) -> None:
     assert names(patient_search(actor=clinic.actor(clinic.intake), query=query)) == expected
 
 
@@ -79,7 +89,9 @@ def test_search_by_name_dob_or_mrn_within_the_actors_sites(clinic, people, query
         ("nobody", []),
     ],
 )
-def test_patient_match_reads_the_search_box_on_a_related_patient(people, query, expected):
+def test_patient_match_reads_the_search_box_on_a_related_patient(
+    people: dict[str, Patient], query: str, expected: list[str]
+) -> None:
     episodes = Episode.objects.filter(patient_match(query)).select_related("patient")
     for p in people.values():
         make_episode(p)
@@ -87,12 +99,14 @@ def test_patient_match_reads_the_search_box_on_a_related_patient(people, query, 
     assert names(Patient.objects.filter(patient_match(query, prefix=""))) == expected
 
 
-def test_search_across_sites_for_billing(clinic, people):
+def test_search_across_sites_for_billing(clinic: Clinic, people: dict[str, Patient]) -> None:
     found = patient_search(actor=clinic.actor(clinic.billing), query="zephyrine")
     assert names(found) == ["Farawayson", "Quillfeather"]
 
 
-def test_search_is_audited_with_the_patients_shown(clinic, people):
+def test_search_is_audited_with_the_patients_shown(
+    clinic: Clinic, people: dict[str, Patient]
+) -> None:
     actor = clinic.actor(clinic.intake)
     shown = list(patient_search(actor=actor, query="zeph"))
     patient_search_shown(actor=actor, query="zeph", patients=shown)
@@ -101,7 +115,7 @@ def test_search_is_audited_with_the_patients_shown(clinic, people):
     assert list(entry.patients.values_list("patient_id", flat=True)) == [people["zeph"].pk]
 
 
-def test_chart_for_intake_has_no_clinical_part(clinic, people):
+def test_chart_for_intake_has_no_clinical_part(clinic: Clinic, people: dict[str, Patient]) -> None:
     make_episode(people["zeph"])
     chart = patient_chart(actor=clinic.actor(clinic.intake), patient_id=people["zeph"].pk)
     assert chart.episodes is not None
@@ -112,7 +126,7 @@ def test_chart_for_intake_has_no_clinical_part(clinic, people):
     assert entry.detail["sections"] == ["demographics", "contacts", "episodes"]
 
 
-def test_chart_for_clinician_has_alerts(clinic, people):
+def test_chart_for_clinician_has_alerts(clinic: Clinic, people: dict[str, Patient]) -> None:
     episode = make_episode(people["zeph"])
     Alert.objects.create(
         patient=people["zeph"], episode=episode, kind="below_hours", message="6.0 h", dedupe_key="w"
@@ -122,12 +136,14 @@ def test_chart_for_clinician_has_alerts(clinic, people):
     assert chart.has_part2_records
 
 
-def test_chart_unknown_id_is_not_found(clinic):
+def test_chart_unknown_id_is_not_found(clinic: Clinic) -> None:
     with pytest.raises(NotFound):
         patient_chart(actor=clinic.actor(clinic.clinician), patient_id=999999)
 
 
-def test_chart_of_another_sites_patient_is_refused_and_audited(clinic, people):
+def test_chart_of_another_sites_patient_is_refused_and_audited(
+    clinic: Clinic, people: dict[str, Patient]
+) -> None:
     with pytest.raises(NotPermitted):
         patient_chart(actor=clinic.actor(clinic.clinician), patient_id=people["far"].pk)
     assert AuditEntry.objects.filter(
@@ -135,7 +151,7 @@ def test_chart_of_another_sites_patient_is_refused_and_audited(clinic, people):
     ).exists()
 
 
-def test_patient_has_part2_records(clinic, people):
+def test_patient_has_part2_records(clinic: Clinic, people: dict[str, Patient]) -> None:
     make_episode(people["zeph"], focus="mental_health")
     assert not patient_has_part2_records(people["zeph"])
     make_episode(people["barn"], focus="substance_use")

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -9,6 +12,11 @@ from openiop.patients.models import Patient
 from openiop.patients.services import contact_add, contact_remove, patient_create, patient_update
 from openiop.testing import make_org, make_patient, make_site, make_user
 
+if TYPE_CHECKING:
+    from openiop.accounts.models import User
+    from openiop.patients.tests.clinic import Clinic
+    from openiop.programs.models import Site
+
 FIELDS = {
     "legal_first_name": "Zephyrine",
     "legal_last_name": "Quillfeather",
@@ -17,7 +25,9 @@ FIELDS = {
 }
 
 
-def register(clinic, user=None, site=None, **kw):
+def register(
+    clinic: Clinic, user: User | None = None, site: Site | None = None, **kw: Any
+) -> Patient:
     return patient_create(
         organization=clinic.org,
         site=site or clinic.site,
@@ -26,7 +36,7 @@ def register(clinic, user=None, site=None, **kw):
     )
 
 
-def test_mrn_is_the_organizations_next_number(clinic):
+def test_mrn_is_the_organizations_next_number(clinic: Clinic) -> None:
     first = register(clinic)
     second = register(clinic, legal_first_name="Bartholomew")
     assert (first.mrn, second.mrn) == ("PG000001", "PG000002")
@@ -34,7 +44,7 @@ def test_mrn_is_the_organizations_next_number(clinic):
     assert clinic.org.next_mrn == 3
 
 
-def test_mrn_sequences_are_per_organization(clinic):
+def test_mrn_sequences_are_per_organization(clinic: Clinic) -> None:
     other_org = make_org(name="Driftwood Shoals (fictional)", mrn_prefix="DS")
     other_site = make_site(other_org)
     register(clinic)
@@ -45,7 +55,7 @@ def test_mrn_sequences_are_per_organization(clinic):
     assert theirs.mrn == "DS000001"
 
 
-def test_a_director_sees_only_their_own_organizations_sites(clinic):
+def test_a_director_sees_only_their_own_organizations_sites(clinic: Clinic) -> None:
     """Cap.ALL_SITES is all sites of the director's organization (accounts.access.visible_site_ids),
     not another organization's."""
     other_org = make_org(name="Driftwood Shoals (fictional)", mrn_prefix="DS")
@@ -60,13 +70,13 @@ def test_a_director_sees_only_their_own_organizations_sites(clinic):
     ).exists()
 
 
-def test_mrn_skips_numbers_already_taken(clinic):
+def test_mrn_skips_numbers_already_taken(clinic: Clinic) -> None:
     make_patient(clinic.site, mrn="PG000001")
     assert register(clinic).mrn == "PG000002"
     assert Patient.objects.filter(organization=clinic.org, mrn="PG000002").count() == 1
 
 
-def test_create_sets_search_name_and_audits(clinic):
+def test_create_sets_search_name_and_audits(clinic: Clinic) -> None:
     p = register(clinic, preferred_name="Zeph")
     assert p.search_name == "zephyrine zeph quillfeather"
     entry = AuditEntry.objects.get(action="create", object_type="patient")
@@ -74,31 +84,33 @@ def test_create_sets_search_name_and_audits(clinic):
     assert entry.username == clinic.intake.username
 
 
-def test_create_refused_for_a_role_without_patient_edit_and_audited_as_denied(clinic):
+def test_create_refused_for_a_role_without_patient_edit_and_audited_as_denied(
+    clinic: Clinic,
+) -> None:
     with pytest.raises(NotPermitted):
         register(clinic, user=clinic.clinician)
     assert AuditEntry.objects.filter(user_id=clinic.clinician.pk, outcome="denied").exists()
     assert not Patient.objects.exists()
 
 
-def test_create_refused_at_a_site_that_is_not_yours(clinic):
+def test_create_refused_at_a_site_that_is_not_yours(clinic: Clinic) -> None:
     with pytest.raises(NotPermitted):
         register(clinic, site=clinic.other_site)
 
 
-def test_create_refuses_a_future_date_of_birth(clinic):
+def test_create_refuses_a_future_date_of_birth(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation) as exc:
         register(clinic, date_of_birth=dt.date(2999, 1, 1))
     assert exc.value.field == "date_of_birth"
 
 
-def test_create_refuses_an_invalid_sex_on_its_field(clinic):
+def test_create_refuses_an_invalid_sex_on_its_field(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation) as exc:
         register(clinic, sex="dragon")
     assert exc.value.field == "sex"
 
 
-def test_update_bumps_version_and_refuses_a_stale_one(clinic):
+def test_update_bumps_version_and_refuses_a_stale_one(clinic: Clinic) -> None:
     p = register(clinic)
     updated = patient_update(
         patient=p, expected_version=1, by=clinic.actor(clinic.intake), preferred_name="Zeph"
@@ -113,7 +125,7 @@ def test_update_bumps_version_and_refuses_a_stale_one(clinic):
     assert Patient.objects.get(pk=p.pk).phone == ""
 
 
-def test_update_of_a_patient_at_another_site_is_refused_and_audited(clinic):
+def test_update_of_a_patient_at_another_site_is_refused_and_audited(clinic: Clinic) -> None:
     p = register(clinic)
     with pytest.raises(NotPermitted):
         patient_update(
@@ -124,7 +136,7 @@ def test_update_of_a_patient_at_another_site_is_refused_and_audited(clinic):
     ).exists()
 
 
-def test_contacts_are_added_and_removed_with_audit(clinic):
+def test_contacts_are_added_and_removed_with_audit(clinic: Clinic) -> None:
     p = register(clinic, date_of_birth=dt.date(2011, 2, 3))
     guardian = contact_add(
         patient=p,
@@ -143,7 +155,7 @@ def test_contacts_are_added_and_removed_with_audit(clinic):
     assert actions == {"create", "delete"}
 
 
-def test_contact_needs_a_name(clinic):
+def test_contact_needs_a_name(clinic: Clinic) -> None:
     p = register(clinic)
     with pytest.raises(RuleViolation) as exc:
         contact_add(patient=p, by=clinic.actor(clinic.intake), name="", relationship="parent")

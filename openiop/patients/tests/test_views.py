@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 import datetime as dt
 import re
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
@@ -9,9 +12,16 @@ from openiop.episodes.models import Alert
 from openiop.patients.models import Patient
 from openiop.testing import audit_links_query, make_episode, make_patient
 
+if TYPE_CHECKING:
+    from django.test import Client
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+    from pytest_django import DjangoAssertNumQueries
+
+    from openiop.patients.tests.clinic import Clinic
+
 
 @pytest.fixture
-def zeph(clinic):
+def zeph(clinic: Clinic) -> Patient:
     return make_patient(
         clinic.site,
         legal_first_name="Zephyrine",
@@ -22,21 +32,25 @@ def zeph(clinic):
 
 
 @pytest.fixture
-def far(clinic):
+def far(clinic: Clinic) -> Patient:
     return make_patient(
         clinic.other_site, legal_first_name="Ignatius", legal_last_name="Farawayson"
     )
 
 
 @pytest.mark.parametrize("query", ["quillf", "ZEPHYR", "1991-04-12", "04/12/1991", "pg000101"])
-def test_search_finds_by_name_dob_or_mrn(client, clinic, zeph, far, query):
+def test_search_finds_by_name_dob_or_mrn(
+    client: Client, clinic: Clinic, zeph: Patient, far: Patient, query: str
+) -> None:
     client.force_login(clinic.intake)
     body = client.get(reverse("patients:list"), {"q": query}).content.decode()
     assert "Quillfeather" in body
     assert "Farawayson" not in body
 
 
-def test_search_with_no_match_explains_what_to_try(client, clinic, zeph):
+def test_search_with_no_match_explains_what_to_try(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     body = client.get(reverse("patients:list"), {"q": "Nobodyhere"}).content.decode()
     assert "No patient at your sites matches" in body
@@ -44,14 +58,16 @@ def test_search_with_no_match_explains_what_to_try(client, clinic, zeph):
     assert reverse("patients:create") in body
 
 
-def test_list_is_audited_with_the_patients_shown(client, clinic, zeph, far):
+def test_list_is_audited_with_the_patients_shown(
+    client: Client, clinic: Clinic, zeph: Patient, far: Patient
+) -> None:
     client.force_login(clinic.clinician)
     client.get(reverse("patients:list"))
     entry = AuditEntry.objects.get(action="search", object_type="patient_search")
     assert list(entry.patients.values_list("patient_id", flat=True)) == [zeph.pk]
 
 
-def test_list_paginates(client, clinic):
+def test_list_paginates(client: Client, clinic: Clinic) -> None:
     for n in range(30):
         make_patient(clinic.site, legal_last_name=f"Pagetest{n:02d}")
     client.force_login(clinic.intake)
@@ -61,7 +77,12 @@ def test_list_paginates(client, clinic):
     assert "Pagetest29" in client.get(reverse("patients:list"), {"page": 2}).content.decode()
 
 
-def _list_queries(client, clinic, django_assert_num_queries, count):
+def _list_queries(
+    client: Client,
+    clinic: Clinic,
+    django_assert_num_queries: DjangoAssertNumQueries,
+    count: int,
+) -> None:
     for _ in range(count):
         patient = make_patient(clinic.site)
         make_episode(patient)
@@ -77,17 +98,19 @@ def _list_queries(client, clinic, django_assert_num_queries, count):
 LIST_QUERIES = 5 + audit_links_query()
 
 
-def test_patient_list_query_count_is_pinned(client, clinic, django_assert_num_queries):
+def test_patient_list_query_count_is_pinned(
+    client: Client, clinic: Clinic, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     _list_queries(client, clinic, django_assert_num_queries, 3)
 
 
 def test_patient_list_query_count_does_not_grow_with_patients(
-    client, clinic, django_assert_num_queries
-):
+    client: Client, clinic: Clinic, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     _list_queries(client, clinic, django_assert_num_queries, 12)
 
 
-def test_create_goes_to_the_chart(client, clinic):
+def test_create_goes_to_the_chart(client: Client, clinic: Clinic) -> None:
     client.force_login(clinic.intake)
     response = client.post(
         reverse("patients:create"),
@@ -103,10 +126,12 @@ def test_create_goes_to_the_chart(client, clinic):
     patient = Patient.objects.get(legal_last_name="Brambleworth")
     assert patient.mrn == "PG000001"
     assert response.status_code == 302
-    assert response.url == reverse("patients:chart", kwargs={"patient_id": patient.pk})
+    assert response["Location"] == reverse("patients:chart", kwargs={"patient_id": patient.pk})
 
 
-def test_create_keeps_the_input_and_shows_the_error_beside_the_field(client, clinic):
+def test_create_keeps_the_input_and_shows_the_error_beside_the_field(
+    client: Client, clinic: Clinic
+) -> None:
     client.force_login(clinic.intake)
     response = client.post(
         reverse("patients:create"),
@@ -126,12 +151,14 @@ def test_create_keeps_the_input_and_shows_the_error_beside_the_field(client, cli
     assert not Patient.objects.exists()
 
 
-def test_create_page_refused_for_clinician(client, clinic):
+def test_create_page_refused_for_clinician(client: Client, clinic: Clinic) -> None:
     client.force_login(clinic.clinician)
     assert client.get(reverse("patients:create")).status_code == 403
 
 
-def test_chart_renders_for_clinician_of_the_same_site(client, clinic, zeph):
+def test_chart_renders_for_clinician_of_the_same_site(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     episode = make_episode(zeph, focus="substance_use")
     Alert.objects.create(
         patient=zeph, episode=episode, kind="below_hours", message="Only 4.5 h", dedupe_key="w"
@@ -145,20 +172,24 @@ def test_chart_renders_for_clinician_of_the_same_site(client, clinic, zeph):
     assert f"/attendance/patients/{zeph.pk}/hours/" in body
 
 
-def test_chart_is_refused_to_a_clinician_of_another_site(client, clinic, far):
+def test_chart_is_refused_to_a_clinician_of_another_site(
+    client: Client, clinic: Clinic, far: Patient
+) -> None:
     client.force_login(clinic.clinician)
     response = client.get(reverse("patients:chart", kwargs={"patient_id": far.pk}))
     assert response.status_code == 403
     assert AuditEntry.objects.filter(patient_id=far.pk, outcome="denied").exists()
 
 
-def test_chart_of_an_unknown_patient_is_404(client, clinic):
+def test_chart_of_an_unknown_patient_is_404(client: Client, clinic: Clinic) -> None:
     client.force_login(clinic.clinician)
     assert client.get(reverse("patients:chart", kwargs={"patient_id": 987654})).status_code == 404
 
 
 @pytest.mark.parametrize("role", ["intake", "billing"])
-def test_intake_and_billing_see_demographics_but_no_clinical_section(client, clinic, zeph, role):
+def test_intake_and_billing_see_demographics_but_no_clinical_section(
+    client: Client, clinic: Clinic, zeph: Patient, role: str
+) -> None:
     episode = make_episode(zeph)
     Alert.objects.create(
         patient=zeph, episode=episode, kind="below_hours", message="Only 4.5 h", dedupe_key="w"
@@ -171,7 +202,9 @@ def test_intake_and_billing_see_demographics_but_no_clinical_section(client, cli
     assert "Only 4.5 h" not in body
 
 
-def test_chart_shows_links_to_manage_the_open_episode(client, clinic, zeph):
+def test_chart_shows_links_to_manage_the_open_episode(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     episode = make_episode(zeph)
     client.force_login(clinic.case_manager)
     body = client.get(reverse("patients:chart", kwargs={"patient_id": zeph.pk})).content.decode()
@@ -181,7 +214,9 @@ def test_chart_shows_links_to_manage_the_open_episode(client, clinic, zeph):
     assert reverse("episodes:open", kwargs={"patient_id": zeph.pk}) not in body
 
 
-def test_edit_saves_and_a_stale_version_is_shown_as_a_form_error(client, clinic, zeph):
+def test_edit_saves_and_a_stale_version_is_shown_as_a_form_error(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     url = reverse("patients:edit", kwargs={"patient_id": zeph.pk})
     form = {
@@ -205,14 +240,18 @@ def test_edit_saves_and_a_stale_version_is_shown_as_a_form_error(client, clinic,
     assert zeph.preferred_name == "Zeph"
 
 
-def test_edit_form_is_prefilled_with_the_version(client, clinic, zeph):
+def test_edit_form_is_prefilled_with_the_version(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     body = client.get(reverse("patients:edit", kwargs={"patient_id": zeph.pk})).content.decode()
     assert 'name="version" value="1"' in body
     assert 'value="Quillfeather"' in body
 
 
-def test_contact_is_added_then_removed_after_confirmation(client, clinic, zeph):
+def test_contact_is_added_then_removed_after_confirmation(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     client.post(
         reverse("patients:contact_add", kwargs={"patient_id": zeph.pk}),
@@ -230,7 +269,7 @@ def test_contact_is_added_then_removed_after_confirmation(client, clinic, zeph):
     assert not zeph.contacts.exists()
 
 
-def test_contact_form_keeps_input_on_error(client, clinic, zeph):
+def test_contact_form_keeps_input_on_error(client: Client, clinic: Clinic, zeph: Patient) -> None:
     client.force_login(clinic.intake)
     response = client.post(
         reverse("patients:contact_add", kwargs={"patient_id": zeph.pk}),
@@ -249,8 +288,8 @@ CHART_QUERIES = 10
 
 
 def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
-    client, clinic, zeph, django_assert_num_queries
-):
+    client: Client, clinic: Clinic, zeph: Patient, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     from openiop.measures.models import SafetyAlert
     from openiop.patients.models import PatientContact
 
@@ -263,16 +302,18 @@ def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
     for i in range(3):
         make_episode(zeph, status="discharged", discharge_date=dt.date(2026, 2, 1 + i))
         PatientContact.objects.create(patient=zeph, name=f"Contact {i}", relationship="friend")
+        episode = zeph.episodes.first()
+        assert episode is not None
         Alert.objects.create(
             patient=zeph,
-            episode=zeph.episodes.first(),
+            episode=episode,
             kind="consecutive_absences",
             message="missed",
             dedupe_key=f"c{i}",
         )
         SafetyAlert.objects.create(
             patient=zeph,
-            episode=zeph.episodes.first(),
+            episode=episode,
             reason="clinician_flag",
             risk_level="moderate",
             message=f"Flagged {i}",
@@ -283,8 +324,8 @@ def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
 
 
 # --- likely duplicates (issue 13.5) ------------------------------------------------------------
-def _register(client, clinic, **changes):
-    data = {
+def _register(client: Client, clinic: Clinic, **changes: str) -> Response:
+    data: dict[str, Any] = {
         "site": clinic.site.pk,
         "legal_first_name": "zephyrine",  # any case: the name is compared case-insensitively
         "legal_last_name": "QUILLFEATHER",
@@ -296,7 +337,9 @@ def _register(client, clinic, **changes):
     return client.post(reverse("patients:create"), data)
 
 
-def test_registering_a_likely_duplicate_shows_it_first_and_saves_nothing(client, clinic, zeph):
+def test_registering_a_likely_duplicate_shows_it_first_and_saves_nothing(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     response = _register(client, clinic)
     body = response.content.decode()
@@ -312,8 +355,8 @@ def test_registering_a_likely_duplicate_shows_it_first_and_saves_nothing(client,
 
 
 def test_a_likely_duplicate_is_registered_after_the_user_confirms_a_different_person(
-    client, clinic, zeph
-):
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     unticked = _register(client, clinic, different_person="")
     assert unticked.status_code == 200 and Patient.objects.count() == 1
@@ -322,14 +365,18 @@ def test_a_likely_duplicate_is_registered_after_the_user_confirms_a_different_pe
     assert Patient.objects.filter(legal_last_name__iexact="quillfeather").count() == 2
 
 
-def test_another_name_or_birth_date_is_registered_without_asking(client, clinic, zeph):
+def test_another_name_or_birth_date_is_registered_without_asking(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     assert _register(client, clinic, date_of_birth="04/13/1991").status_code == 302
     assert _register(client, clinic, legal_first_name="Zinnia").status_code == 302
     assert not AuditEntry.objects.filter(object_type="patient_duplicates").exists()
 
 
-def test_a_likely_duplicate_at_another_site_is_told_but_not_shown(client, clinic):
+def test_a_likely_duplicate_at_another_site_is_told_but_not_shown(
+    client: Client, clinic: Clinic
+) -> None:
     hidden = make_patient(
         clinic.other_site,
         legal_first_name="Ignatius",
@@ -366,7 +413,9 @@ def test_a_likely_duplicate_at_another_site_is_told_but_not_shown(client, clinic
     assert confirmed.status_code == 302 and Patient.objects.count() == 2
 
 
-def test_a_tampered_version_on_the_edit_form_is_shown_and_nothing_is_saved(client, clinic, zeph):
+def test_a_tampered_version_on_the_edit_form_is_shown_and_nothing_is_saved(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
     client.force_login(clinic.intake)
     url = reverse("patients:edit", kwargs={"patient_id": zeph.pk})
     form = {

@@ -18,7 +18,7 @@ D = dt.date(2026, 3, 2)
 
 
 @pytest.fixture
-def enrollments(db):
+def enrollments(db: None) -> dict[str, Enrollment]:
     org = make_org()
     site = make_site(org)
     make_user(Role.CLINICIAN, sites=[site], org=org)
@@ -39,14 +39,14 @@ def enrollments(db):
     return made
 
 
-def test_enrolled_on_a_day_includes_both_ends(enrollments):
+def test_enrolled_on_a_day_includes_both_ends(enrollments: dict[str, Enrollment]) -> None:
     on = {e.pk for e in Enrollment.objects.on(D)}
     assert on == {enrollments[n].pk for n in ("open", "ends_on_d", "starts_on_d")}
     for name, e in enrollments.items():
         assert DateSpan(e.start_date, e.end_date).contains(D) is (e.pk in on), name
 
 
-def test_enrolled_during_a_week_is_any_overlap(enrollments):
+def test_enrolled_during_a_week_is_any_overlap(enrollments: dict[str, Enrollment]) -> None:
     monday, sunday = D - dt.timedelta(days=D.weekday()), D + dt.timedelta(days=6 - D.weekday())
     during = {e.pk for e in Enrollment.objects.during(monday, sunday)}
     week = DateSpan(monday, sunday)
@@ -54,14 +54,16 @@ def test_enrolled_during_a_week_is_any_overlap(enrollments):
         assert DateSpan(e.start_date, e.end_date).overlaps(week) is (e.pk in during), name
 
 
-def test_the_rule_reaches_enrollments_through_an_episode(enrollments):
+def test_the_rule_reaches_enrollments_through_an_episode(
+    enrollments: dict[str, Enrollment],
+) -> None:
     found = set(
         Episode.objects.filter(enrolled_q(D, via="enrollments__")).values_list("pk", flat=True)
     )
     assert found == {enrollments[n].episode_id for n in ("open", "ends_on_d", "starts_on_d")}
 
 
-def test_no_other_module_writes_the_rule_again():
+def test_no_other_module_writes_the_rule_again() -> None:
     root = Path(openiop.__file__).parent
     copy = re.compile(r"end_date__isnull=True\)\s*\|\s*Q\((?:\w+__)?end_date__gte")
     found = [

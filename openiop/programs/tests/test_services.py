@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,6 +22,9 @@ from openiop.programs.models import (
 from openiop.programs.tests.conftest import CHICAGO, roster
 from openiop.testing import make_block, make_room, make_track
 
+if TYPE_CHECKING:
+    from openiop.programs.tests.conftest import Clinic
+
 D = dt.date
 FIRST_MONDAY = D(2026, 3, 2)
 LAST_SUNDAY = D(2026, 3, 29)
@@ -38,7 +41,7 @@ def session_on(clinic: Any, day: dt.date, block: Any = None) -> GroupSession:
 # --- generation -----------------------------------------------------------------------------
 
 
-def test_generation_is_idempotent(clinic):
+def test_generation_is_idempotent(clinic: Clinic) -> None:
     assert generate(clinic) == 8  # 4 Mondays + 4 Wednesdays
     assert generate(clinic) == 0
     assert generate(clinic, end=D(2026, 4, 5)) == 2
@@ -48,7 +51,7 @@ def test_generation_is_idempotent(clinic):
     assert entry.username == clinic.director.username
 
 
-def test_generated_sessions_keep_nine_local_across_spring_forward(clinic):
+def test_generated_sessions_keep_nine_local_across_spring_forward(clinic: Clinic) -> None:
     generate(clinic)
     before, after = session_on(clinic, D(2026, 3, 2)), session_on(clinic, D(2026, 3, 9))
     assert before.starts_at.astimezone(CHICAGO).time() == dt.time(9, 0)
@@ -60,7 +63,7 @@ def test_generated_sessions_keep_nine_local_across_spring_forward(clinic):
     assert after.duration_minutes == 180
 
 
-def test_generation_refuses_backwards_and_huge_ranges(clinic):
+def test_generation_refuses_backwards_and_huge_ranges(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation, match="before the start") as exc:
         generate(clinic, start=D(2026, 3, 9), end=D(2026, 3, 2))
     assert exc.value.field == "end"
@@ -68,7 +71,7 @@ def test_generation_refuses_backwards_and_huge_ranges(clinic):
         generate(clinic, start=D(2026, 3, 2), end=D(2062, 3, 2))
 
 
-def test_sessions_on_a_closure_are_generated_cancelled_with_its_name(clinic):
+def test_sessions_on_a_closure_are_generated_cancelled_with_its_name(clinic: Clinic) -> None:
     Closure.objects.create(
         organization=clinic.org, site=None, date=D(2026, 3, 16), name="Founders Day"
     )
@@ -78,7 +81,7 @@ def test_sessions_on_a_closure_are_generated_cancelled_with_its_name(clinic):
     assert not session_on(clinic, D(2026, 3, 9)).is_cancelled
 
 
-def test_closure_added_after_generation_cancels_only_that_day_at_that_site(clinic):
+def test_closure_added_after_generation_cancels_only_that_day_at_that_site(clinic: Clinic) -> None:
     generate(clinic)
     other_track = make_track(clinic.other_site, name="Teen Evening (test)")
     make_block(other_track, clinic.director, make_room(clinic.other_site), weekday=0)
@@ -106,7 +109,7 @@ def test_closure_added_after_generation_cancels_only_that_day_at_that_site(clini
         )
 
 
-def test_topic_is_the_skill_of_the_week_in_rotation(clinic):
+def test_topic_is_the_skill_of_the_week_in_rotation(clinic: Clinic) -> None:
     services.curriculum_set(
         track=clinic.track, topics=[("Triggers", "RP"), ("Thinking traps", "CBT")], by=clinic.by
     )
@@ -123,7 +126,7 @@ def test_topic_is_the_skill_of_the_week_in_rotation(clinic):
 # --- one occurrence -------------------------------------------------------------------------
 
 
-def test_moving_one_occurrence_leaves_other_weeks_and_is_not_regenerated(clinic):
+def test_moving_one_occurrence_leaves_other_weeks_and_is_not_regenerated(clinic: Clinic) -> None:
     generate(clinic)
     session = session_on(clinic, D(2026, 3, 9))
     services.session_move(
@@ -149,7 +152,7 @@ def test_moving_one_occurrence_leaves_other_weeks_and_is_not_regenerated(clinic)
     assert generate(clinic) == 0  # the moved occurrence is not created again on Mar 9
 
 
-def test_move_to_a_room_smaller_than_the_roster_is_refused(clinic):
+def test_move_to_a_room_smaller_than_the_roster_is_refused(clinic: Clinic) -> None:
     generate(clinic)
     for _ in range(3):
         services.enrollment_start(
@@ -170,7 +173,7 @@ def test_move_to_a_room_smaller_than_the_roster_is_refused(clinic):
     assert exc.value.field == "room"
 
 
-def test_cancel_and_reassign_touch_one_occurrence_and_detect_stale_versions(clinic):
+def test_cancel_and_reassign_touch_one_occurrence_and_detect_stale_versions(clinic: Clinic) -> None:
     generate(clinic)
     session = session_on(clinic, D(2026, 3, 16))
     stale = session.version
@@ -193,7 +196,7 @@ def test_cancel_and_reassign_touch_one_occurrence_and_detect_stale_versions(clin
     assert not session_on(clinic, D(2026, 3, 23)).is_cancelled
 
 
-def test_reassign_refuses_staff_who_cannot_facilitate(clinic):
+def test_reassign_refuses_staff_who_cannot_facilitate(clinic: Clinic) -> None:
     generate(clinic)
     session = session_on(clinic, D(2026, 3, 9))
     with pytest.raises(RuleViolation, match="only active clinical staff") as exc:
@@ -206,7 +209,7 @@ def test_reassign_refuses_staff_who_cannot_facilitate(clinic):
     assert exc.value.field == "facilitator"
 
 
-def test_past_sessions_cannot_be_moved(clinic):
+def test_past_sessions_cannot_be_moved(clinic: Clinic) -> None:
     generate(clinic, start=D(2026, 2, 23))
     past = session_on(clinic, D(2026, 2, 23))
     with pytest.raises(RuleViolation, match="already started"):
@@ -218,7 +221,7 @@ def test_past_sessions_cannot_be_moved(clinic):
 # --- series ---------------------------------------------------------------------------------
 
 
-def test_series_change_applies_to_future_sessions_only(clinic):
+def test_series_change_applies_to_future_sessions_only(clinic: Clinic) -> None:
     generate(clinic, start=D(2026, 2, 2))
     new = services.block_change_series(
         block=clinic.monday,
@@ -246,7 +249,7 @@ def test_series_change_applies_to_future_sessions_only(clinic):
     assert session_on(clinic, D(2026, 3, 30), new).starts_at.astimezone(CHICAGO).hour == 10
 
 
-def test_series_weekday_change_moves_future_sessions_to_the_new_day(clinic):
+def test_series_weekday_change_moves_future_sessions_to_the_new_day(clinic: Clinic) -> None:
     generate(clinic)
     new = services.block_change_series(
         block=clinic.monday, effective_date=D(2026, 3, 10), by=clinic.by, weekday=1
@@ -258,7 +261,7 @@ def test_series_weekday_change_moves_future_sessions_to_the_new_day(clinic):
     assert days == [D(2026, 3, 2), D(2026, 3, 9), D(2026, 3, 10), D(2026, 3, 17), D(2026, 3, 24)]
 
 
-def test_series_change_refuses_the_past_and_no_change(clinic):
+def test_series_change_refuses_the_past_and_no_change(clinic: Clinic) -> None:
     with pytest.raises(RuleViolation, match="from today on") as exc:
         services.block_change_series(
             block=clinic.monday, effective_date=D(2026, 2, 1), by=clinic.by, title="x"
@@ -270,7 +273,7 @@ def test_series_change_refuses_the_past_and_no_change(clinic):
         )
 
 
-def test_series_room_change_smaller_than_future_roster_is_refused(clinic):
+def test_series_room_change_smaller_than_future_roster_is_refused(clinic: Clinic) -> None:
     generate(clinic)
     for _ in range(3):
         services.enrollment_start(
@@ -287,7 +290,9 @@ def test_series_room_change_smaller_than_future_roster_is_refused(clinic):
 # --- enrollment -----------------------------------------------------------------------------
 
 
-def test_rolling_admission_puts_a_late_enrollment_on_already_generated_sessions(clinic):
+def test_rolling_admission_puts_a_late_enrollment_on_already_generated_sessions(
+    clinic: Clinic,
+) -> None:
     generate(clinic)
     episode = clinic.episode()
     enrollment = services.enrollment_start(
@@ -300,7 +305,7 @@ def test_rolling_admission_puts_a_late_enrollment_on_already_generated_sessions(
     assert entry.patient_id == episode.patient_id
 
 
-def test_leaving_removes_from_future_rosters_only(clinic):
+def test_leaving_removes_from_future_rosters_only(clinic: Clinic) -> None:
     generate(clinic)
     episode = clinic.episode()
     enrollment = services.enrollment_start(
@@ -327,7 +332,7 @@ def test_leaving_removes_from_future_rosters_only(clinic):
     )
 
 
-def test_track_capacity_error_names_the_numbers(clinic):
+def test_track_capacity_error_names_the_numbers(clinic: Clinic) -> None:
     clinic.track.capacity = 2
     clinic.track.save()
     services.enrollment_start(
@@ -345,7 +350,7 @@ def test_track_capacity_error_names_the_numbers(clinic):
     assert exc.value.field == "start_date"
 
 
-def test_room_capacity_of_a_future_session_limits_enrollment(clinic):
+def test_room_capacity_of_a_future_session_limits_enrollment(clinic: Clinic) -> None:
     generate(clinic)
     nook_track = make_track(clinic.site, name="Small Group (test)", capacity=10)
     make_block(nook_track, clinic.clinician, clinic.nook, weekday=4, title="Tiny circle")
@@ -365,7 +370,7 @@ def test_room_capacity_of_a_future_session_limits_enrollment(clinic):
         )
 
 
-def test_one_open_enrollment_per_track_and_only_waitlisted_or_active(clinic):
+def test_one_open_enrollment_per_track_and_only_waitlisted_or_active(clinic: Clinic) -> None:
     episode = clinic.episode()
     services.enrollment_start(
         episode=episode, track=clinic.track, start_date=D(2026, 3, 2), by=clinic.by
@@ -390,7 +395,7 @@ def test_one_open_enrollment_per_track_and_only_waitlisted_or_active(clinic):
         )
 
 
-def test_permission_denied_is_audited(clinic):
+def test_permission_denied_is_audited(clinic: Clinic) -> None:
     actor = Actor(user=clinic.clinician, path="/test")
     with pytest.raises(NotPermitted):
         services.sessions_generate(
@@ -409,7 +414,7 @@ def test_permission_denied_is_audited(clinic):
 # --- appointments ---------------------------------------------------------------------------
 
 
-def test_individual_session_is_booked_for_the_patient_and_audited(clinic):
+def test_individual_session_is_booked_for_the_patient_and_audited(clinic: Clinic) -> None:
     episode = clinic.episode()
     session = services.appointment_book(
         episode=episode,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
@@ -13,6 +13,12 @@ from openiop.audit.models import AuditEntry
 from openiop.programs import services
 from openiop.programs.models import Closure, Enrollment, GroupSession
 from openiop.testing import audit_links_query, make_track, make_user
+
+if TYPE_CHECKING:
+    from django.test import Client
+    from pytest_django import DjangoAssertNumQueries
+
+    from openiop.programs.tests.conftest import Clinic
 
 D = dt.date
 # Login session with the user and their sites, the director's verified two-factor device; the chosen site (validated, then the site choices
@@ -34,7 +40,7 @@ def generate(clinic: Any) -> None:
     )
 
 
-def test_every_page_renders_for_a_director(director_client, clinic):
+def test_every_page_renders_for_a_director(director_client: Any, clinic: Clinic) -> None:
     generate(clinic)
     episode = clinic.episode()
     enrollment = services.enrollment_start(
@@ -60,7 +66,9 @@ def test_every_page_renders_for_a_director(director_client, clinic):
         assert response.status_code == 200, url
 
 
-def test_track_list_searches_paginates_and_shows_an_empty_state(director_client, clinic):
+def test_track_list_searches_paginates_and_shows_an_empty_state(
+    director_client: Any, clinic: Clinic
+) -> None:
     for n in range(30):
         make_track(clinic.site, name=f"Evening Zither Group {n:02d}")
     body = director_client.get(reverse("programs:track_list") + "?q=zither").content.decode()
@@ -72,7 +80,9 @@ def test_track_list_searches_paginates_and_shows_an_empty_state(director_client,
     assert "No tracks match" in body
 
 
-def test_track_detail_shows_enrolled_count_against_capacity(director_client, clinic):
+def test_track_detail_shows_enrolled_count_against_capacity(
+    director_client: Any, clinic: Clinic
+) -> None:
     services.enrollment_start(
         episode=clinic.episode(), track=clinic.track, start_date=D(2026, 3, 1), by=clinic.by
     )
@@ -83,7 +93,9 @@ def test_track_detail_shows_enrolled_count_against_capacity(director_client, cli
     assert "Process group" in body and "Skills workshop" in body
 
 
-def test_generate_form_reports_result_and_keeps_input_on_error(director_client, clinic):
+def test_generate_form_reports_result_and_keeps_input_on_error(
+    director_client: Any, clinic: Clinic
+) -> None:
     url = reverse("programs:track_detail", kwargs={"track_id": clinic.track.pk})
     response = director_client.post(url, {"start": "2026-03-20", "end": "2026-03-02"})
     body = response.content.decode()
@@ -94,7 +106,9 @@ def test_generate_form_reports_result_and_keeps_input_on_error(director_client, 
     assert "Generated 4 new sessions" in response.content.decode()
 
 
-def test_schedule_defaults_to_first_site_this_week_and_links_sessions_to_rosters(client, clinic):
+def test_schedule_defaults_to_first_site_this_week_and_links_sessions_to_rosters(
+    client: Client, clinic: Clinic
+) -> None:
     generate(clinic)
     client.force_login(clinic.clinician)  # works at Riverbend only
     body = client.get(reverse("programs:schedule")).content.decode()
@@ -106,8 +120,8 @@ def test_schedule_defaults_to_first_site_this_week_and_links_sessions_to_rosters
 
 
 def test_schedule_query_count_does_not_grow_with_sessions(
-    director_client, clinic, django_assert_num_queries
-):
+    director_client: Any, clinic: Clinic, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     def book(kind: str, day: int, hour: int) -> None:
         services.appointment_book(
             episode=clinic.episode(),
@@ -152,7 +166,9 @@ def test_schedule_query_count_does_not_grow_with_sessions(
     assert AuditEntry.objects.filter(object_type="schedule").exists()
 
 
-def test_admin_sees_the_schedule_without_patient_names(client, clinic, mfa_passed):
+def test_admin_sees_the_schedule_without_patient_names(
+    client: Client, clinic: Clinic, mfa_passed: None
+) -> None:
     admin = make_user(Role.ADMIN, sites=[clinic.site], org=clinic.org)
     services.appointment_book(
         episode=clinic.episode(),
@@ -170,7 +186,7 @@ def test_admin_sees_the_schedule_without_patient_names(client, clinic, mfa_passe
     assert "Individual therapy" in body and "Wobbleton" not in body
 
 
-def test_clinician_may_view_but_not_manage_the_schedule(client, clinic):
+def test_clinician_may_view_but_not_manage_the_schedule(client: Client, clinic: Clinic) -> None:
     client.force_login(clinic.clinician)
     assert client.get(reverse("programs:schedule")).status_code == 200
     assert client.get(reverse("programs:closures")).status_code == 403
@@ -180,7 +196,9 @@ def test_clinician_may_view_but_not_manage_the_schedule(client, clinic):
     assert AuditEntry.objects.filter(user_id=clinic.clinician.pk, outcome="denied").count() == 2
 
 
-def test_session_move_conflict_is_a_form_error_that_keeps_input(director_client, clinic):
+def test_session_move_conflict_is_a_form_error_that_keeps_input(
+    director_client: Any, clinic: Clinic
+) -> None:
     generate(clinic)
     session = GroupSession.objects.get(block=clinic.monday, date=D(2026, 3, 9))
     stale = session.version
@@ -204,7 +222,7 @@ def test_session_move_conflict_is_a_form_error_that_keeps_input(director_client,
     assert session.date == D(2026, 3, 9)
 
 
-def test_cancelling_asks_for_confirmation_first(director_client, clinic):
+def test_cancelling_asks_for_confirmation_first(director_client: Any, clinic: Clinic) -> None:
     generate(clinic)
     session = GroupSession.objects.get(block=clinic.monday, date=D(2026, 3, 9))
     url = reverse("programs:session_edit", kwargs={"session_id": session.pk})
@@ -222,7 +240,7 @@ def test_cancelling_asks_for_confirmation_first(director_client, clinic):
     assert session.is_cancelled and session.cancel_reason == "Facilitator ill"
 
 
-def test_series_edit_page_changes_future_sessions(director_client, clinic):
+def test_series_edit_page_changes_future_sessions(director_client: Any, clinic: Clinic) -> None:
     generate(clinic)
     url = reverse("programs:block_series", kwargs={"block_id": clinic.monday.pk})
     data = {
@@ -247,7 +265,9 @@ def test_series_edit_page_changes_future_sessions(director_client, clinic):
     assert moved.starts_at.hour == 15  # 10:00 CDT
 
 
-def test_closure_confirmation_shows_how_many_sessions_it_cancels(director_client, clinic):
+def test_closure_confirmation_shows_how_many_sessions_it_cancels(
+    director_client: Any, clinic: Clinic
+) -> None:
     generate(clinic)
     url = reverse("programs:closures")
     data = {"date": "2026-03-09", "site": "", "name": "Founders Day"}
@@ -259,7 +279,7 @@ def test_closure_confirmation_shows_how_many_sessions_it_cancels(director_client
     assert GroupSession.objects.get(block=clinic.monday, date=D(2026, 3, 9)).is_cancelled
 
 
-def test_enroll_form_keeps_input_on_a_capacity_error(director_client, clinic):
+def test_enroll_form_keeps_input_on_a_capacity_error(director_client: Any, clinic: Clinic) -> None:
     clinic.track.capacity = 1
     clinic.track.save()
     services.enrollment_start(
@@ -278,7 +298,9 @@ def test_enroll_form_keeps_input_on_a_capacity_error(director_client, clinic):
     ).exists()
 
 
-def test_booking_an_individual_session_from_the_episode(director_client, clinic):
+def test_booking_an_individual_session_from_the_episode(
+    director_client: Any, clinic: Clinic
+) -> None:
     episode = clinic.episode()
     url = reverse("programs:appointment_book", kwargs={"episode_id": episode.pk})
     data = {

@@ -7,6 +7,7 @@ import io
 import sys
 import types
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
@@ -18,8 +19,15 @@ from openiop.treatment import services
 from openiop.treatment.models import SummaryStatus
 from openiop.treatment.tests.test_services import build_plan, sign_all
 
+if TYPE_CHECKING:
+    from django.test import Client
 
-def discharged_member(clinic):
+    from openiop.episodes.models import Episode
+    from openiop.notes.tests.conftest import Clinic
+    from openiop.treatment.models import DischargeSummary
+
+
+def discharged_member(clinic: Clinic) -> Episode:
     """A member who attended two groups (one late) and an individual session, with a signed plan
     whose goal is met in version 2, then was discharged."""
     episode = clinic.patient("Rosalind", "Departwell")
@@ -46,7 +54,7 @@ def discharged_member(clinic):
     return episode
 
 
-def test_facts_are_filled_in_from_the_record(clinic):
+def test_facts_are_filled_in_from_the_record(clinic: Clinic) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     facts = summary.facts
@@ -62,7 +70,9 @@ def test_facts_are_filled_in_from_the_record(clinic):
     assert "988" in summary.crisis_resources and "555-0100" in summary.crisis_resources
 
 
-def test_scores_come_from_the_measures_app_only_when_installed(clinic, monkeypatch):
+def test_scores_come_from_the_measures_app_only_when_installed(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     episode = discharged_member(clinic)
     from django.apps import apps
 
@@ -97,7 +107,7 @@ def test_scores_come_from_the_measures_app_only_when_installed(clinic, monkeypat
     ]  # fmt: skip
 
 
-def complete(clinic, summary):
+def complete(clinic: Clinic, summary: DischargeSummary) -> None:
     services.discharge_summary_update(
         summary=summary,
         narrative="Completed the program; abstinent for the last five weeks.",
@@ -121,7 +131,7 @@ def complete(clinic, summary):
         )  # fmt: skip
 
 
-def test_signing_needs_a_discharged_episode_and_a_complete_aftercare_plan(clinic):
+def test_signing_needs_a_discharged_episode_and_a_complete_aftercare_plan(clinic: Clinic) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     with pytest.raises(RuleViolation, match="narrative"):
@@ -136,7 +146,7 @@ def test_signing_needs_a_discharged_episode_and_a_complete_aftercare_plan(clinic
         )
 
 
-def test_a_summary_of_an_open_episode_cannot_be_signed(clinic):
+def test_a_summary_of_an_open_episode_cannot_be_signed(clinic: Clinic) -> None:
     episode = clinic.patient("Sorrel", "Stillhere")
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     complete(clinic, summary)
@@ -144,7 +154,7 @@ def test_a_summary_of_an_open_episode_cannot_be_signed(clinic):
         services.discharge_summary_sign(summary=summary, by=clinic.actor)
 
 
-def test_referral_needs_a_way_to_reach_them(clinic):
+def test_referral_needs_a_way_to_reach_them(clinic: Clinic) -> None:
     summary = services.discharge_summary_start(episode=discharged_member(clinic), by=clinic.actor)
     with pytest.raises(RuleViolation, match="phone number or an address"):
         services.discharge_summary_add_referral(
@@ -152,7 +162,7 @@ def test_referral_needs_a_way_to_reach_them(clinic):
         )
 
 
-def test_printable_pdf_and_copy_given_is_recorded(clinic, client):
+def test_printable_pdf_and_copy_given_is_recorded(clinic: Clinic, client: Client) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     complete(clinic, summary)
@@ -178,7 +188,7 @@ def test_printable_pdf_and_copy_given_is_recorded(clinic, client):
     assert "Copy given to the patient" in client.get(url).content.decode()
 
 
-def test_discharge_page_through_the_browser_client(clinic, client):
+def test_discharge_page_through_the_browser_client(clinic: Clinic, client: Client) -> None:
     episode = discharged_member(clinic)
     client.force_login(clinic.clinician)
     url = reverse("treatment:discharge", kwargs={"episode_id": episode.pk})
@@ -192,7 +202,7 @@ def test_discharge_page_through_the_browser_client(clinic, client):
     assert "phone number or an address" in response.content.decode()
 
 
-def test_scores_from_the_measures_app_first_and_latest(clinic):
+def test_scores_from_the_measures_app_first_and_latest(clinic: Clinic) -> None:
     from django.utils import timezone
 
     from openiop.measures.models import Response
@@ -211,7 +221,9 @@ def test_scores_from_the_measures_app_first_and_latest(clinic):
     assert phq["first_band"] == "moderately_severe" and phq["latest_band"] == "mild"
 
 
-def test_the_clinician_decides_goal_outcomes_and_a_refresh_keeps_them(clinic, client):
+def test_the_clinician_decides_goal_outcomes_and_a_refresh_keeps_them(
+    clinic: Clinic, client: Client
+) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     (goal,) = summary.facts["goals"]
@@ -231,7 +243,7 @@ def test_the_clinician_decides_goal_outcomes_and_a_refresh_keeps_them(clinic, cl
 
 
 # --- ready before it is signed: filled on open, gaps listed, referrals removable ---------------------
-def test_the_derived_fields_are_filled_when_the_page_opens(clinic, client):
+def test_the_derived_fields_are_filled_when_the_page_opens(clinic: Clinic, client: Client) -> None:
     episode = discharged_member(clinic)
     episode.status, episode.discharge_date, episode.discharge_reason = "active", None, ""
     episode.save()
@@ -269,7 +281,9 @@ def test_the_derived_fields_are_filled_when_the_page_opens(clinic, client):
     )
 
 
-def test_a_signed_summary_keeps_the_facts_it_was_signed_with(clinic, client):
+def test_a_signed_summary_keeps_the_facts_it_was_signed_with(
+    clinic: Clinic, client: Client
+) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     complete(clinic, summary)
@@ -283,7 +297,7 @@ def test_a_signed_summary_keeps_the_facts_it_was_signed_with(clinic, client):
     assert summary.facts == signed_facts
 
 
-def test_signing_an_incomplete_summary_lists_everything_missing(clinic):
+def test_signing_an_incomplete_summary_lists_everything_missing(clinic: Clinic) -> None:
     episode = clinic.patient("Sorrel", "Stillhere")
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     with pytest.raises(RuleViolation) as exc:
@@ -297,7 +311,9 @@ def test_signing_an_incomplete_summary_lists_everything_missing(clinic):
     assert summary.status == SummaryStatus.DRAFT
 
 
-def test_the_page_lists_what_is_missing_and_a_refused_signature_says_it(clinic, client):
+def test_the_page_lists_what_is_missing_and_a_refused_signature_says_it(
+    clinic: Clinic, client: Client
+) -> None:
     episode = discharged_member(clinic)
     services.discharge_summary_start(episode=episode, by=clinic.actor)
     client.force_login(clinic.clinician)
@@ -311,7 +327,7 @@ def test_the_page_lists_what_is_missing_and_a_refused_signature_says_it(clinic, 
     assert "Add at least one aftercare referral." in body
 
 
-def test_a_refused_save_keeps_what_was_typed(clinic, client):
+def test_a_refused_save_keeps_what_was_typed(clinic: Clinic, client: Client) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     client.force_login(clinic.clinician)
@@ -335,7 +351,9 @@ def test_a_refused_save_keeps_what_was_typed(clinic, client):
     assert summary.narrative == ""
 
 
-def test_removing_a_referral_asks_first_then_removes_it_and_audits(clinic, client):
+def test_removing_a_referral_asks_first_then_removes_it_and_audits(
+    clinic: Clinic, client: Client
+) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     complete(clinic, summary)
@@ -361,7 +379,9 @@ def test_removing_a_referral_asks_first_then_removes_it_and_audits(clinic, clien
     }
 
 
-def test_a_referral_cannot_be_removed_after_signing_or_from_another_summary(clinic, client):
+def test_a_referral_cannot_be_removed_after_signing_or_from_another_summary(
+    clinic: Clinic, client: Client
+) -> None:
     episode = discharged_member(clinic)
     summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
     complete(clinic, summary)

@@ -57,7 +57,15 @@ ADMIT = dt.date(2026, 3, 2)
         ),
     ],
 )
-def test_plan_due(last_signed, today, due_days, review_days, kind, due, timing):
+def test_plan_due(
+    last_signed: dt.date | None,
+    today: dt.date,
+    due_days: int,
+    review_days: int,
+    kind: str,
+    due: dt.date,
+    timing: PlanTiming,
+) -> None:
     result = domain.plan_due(
         admission_date=ADMIT,
         last_signed_on=last_signed,
@@ -69,7 +77,7 @@ def test_plan_due(last_signed, today, due_days, review_days, kind, due, timing):
     assert result.days_left == (due - today).days
 
 
-def test_plan_due_refuses_a_zero_review_interval():
+def test_plan_due_refuses_a_zero_review_interval() -> None:
     with pytest.raises(ValueError):
         domain.plan_due(
             admission_date=ADMIT, last_signed_on=None, today=ADMIT, due_days=7, review_days=0
@@ -85,11 +93,11 @@ def test_plan_due_refuses_a_zero_review_interval():
         (dt.date(2009, 3, 2), ("clinician", "patient", "guardian")),  # 17
     ],
 )
-def test_signatures_required(born, roles):
+def test_signatures_required(born: dt.date, roles: tuple[str, str] | tuple[str, str, str]) -> None:
     assert domain.signatures_required(date_of_birth=born, on=ADMIT) == roles
 
 
-def test_a_minor_needs_a_guardian_signature():
+def test_a_minor_needs_a_guardian_signature() -> None:
     assert "guardian" in domain.signatures_required(date_of_birth=dt.date(2011, 5, 1), on=ADMIT)
     assert domain.missing_signatures(("clinician", "patient", "guardian"), ["patient"]) == [
         "clinician",
@@ -110,14 +118,14 @@ def test_a_minor_needs_a_guardian_signature():
         ("", False),
     ],
 )
-def test_icd10cm_shape(code, ok):
+def test_icd10cm_shape(code: str, ok: bool) -> None:
     assert (domain.icd10cm_problem(code) == "") is ok
 
 
 GOOD_GOAL = GoalOutline("Stay sober", (ObjectiveOutline("3 meetings a week", ADMIT),), 1)
 
 
-def test_a_complete_plan_has_no_gaps():
+def test_a_complete_plan_has_no_gaps() -> None:
     problem = ProblemOutline("Alcohol use disorder", "F10.20", "I drink to sleep", (GOOD_GOAL,))
     assert domain.plan_gaps([problem]) == []
 
@@ -143,12 +151,12 @@ def test_a_complete_plan_has_no_gaps():
         ),
     ],
 )
-def test_plan_gaps_name_what_is_missing(problem, gap):
+def test_plan_gaps_name_what_is_missing(problem: ProblemOutline, gap: str) -> None:
     gaps = domain.plan_gaps([problem])
     assert any(gap in g for g in gaps), gaps
 
 
-def test_an_empty_plan_needs_a_problem():
+def test_an_empty_plan_needs_a_problem() -> None:
     assert domain.plan_gaps([]) == ["Add at least one problem."]
 
 
@@ -156,16 +164,16 @@ def test_an_empty_plan_needs_a_problem():
     ("admit", "discharge", "days"),
     [(ADMIT, ADMIT, 0), (ADMIT, dt.date(2026, 4, 11), 40)],
 )
-def test_length_of_stay(admit, discharge, days):
+def test_length_of_stay(admit: dt.date, discharge: dt.date, days: int) -> None:
     assert domain.length_of_stay_days(admit, discharge) == days
 
 
-def test_length_of_stay_refuses_discharge_before_admission():
+def test_length_of_stay_refuses_discharge_before_admission() -> None:
     with pytest.raises(ValueError):
         domain.length_of_stay_days(ADMIT, ADMIT - dt.timedelta(days=1))
 
 
-def test_totals_by_kind():
+def test_totals_by_kind() -> None:
     rows = domain.totals_by_kind(
         [
             domain.AttendedSession("group_therapy", 180),
@@ -190,11 +198,11 @@ READY = domain.SummaryOutline(
 )
 
 
-def test_a_complete_summary_has_no_gaps():
+def test_a_complete_summary_has_no_gaps() -> None:
     assert domain.summary_gaps(READY) == []
 
 
-def test_every_gap_of_an_empty_summary_of_an_open_episode_is_listed_at_once():
+def test_every_gap_of_an_empty_summary_of_an_open_episode_is_listed_at_once() -> None:
     empty = domain.SummaryOutline(
         discharged=False,
         discharge_reason="",
@@ -221,7 +229,7 @@ def test_every_gap_of_an_empty_summary_of_an_open_episode_is_listed_at_once():
         ({"referral_count": 0}, "Add at least one aftercare referral."),
     ],
 )
-def test_one_missing_part_is_named(change, gap):
+def test_one_missing_part_is_named(change: dict[str, str] | dict[str, int], gap: str) -> None:
     from dataclasses import replace
 
     assert domain.summary_gaps(replace(READY, **change)) == [gap]

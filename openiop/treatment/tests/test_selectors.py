@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,8 +16,16 @@ from openiop.treatment.models import (
 )
 from openiop.treatment.selectors import current_objectives
 
+if TYPE_CHECKING:
+    from pytest_django import DjangoAssertNumQueries
 
-def _plan(episode, clinic, number, status, objectives=1):
+    from openiop.episodes.models import Episode
+    from openiop.notes.tests.conftest import Clinic
+
+
+def _plan(
+    episode: Episode, clinic: Clinic, number: int, status: str, objectives: int = 1
+) -> list[int]:
     plan = TreatmentPlan.objects.create(
         episode=episode,
         patient=episode.patient,
@@ -49,8 +58,8 @@ def _plan(episode, clinic, number, status, objectives=1):
     ],
 )
 def test_current_objectives_are_those_of_the_latest_signed_plan_else_the_first_draft(
-    clinic, plans, chosen
-):
+    clinic: Clinic, plans: list[tuple[str, int]], chosen: int | None
+) -> None:
     episode = clinic.patient("Sorrel", "Singleton")
     made = [
         _plan(episode, clinic, number, PlanStatus(status), objectives)
@@ -60,7 +69,9 @@ def test_current_objectives_are_those_of_the_latest_signed_plan_else_the_first_d
     assert [o.pk for o in found] == ([] if chosen is None else made[chosen])
 
 
-def test_current_objectives_take_two_queries_for_many_episodes(clinic, django_assert_num_queries):
+def test_current_objectives_take_two_queries_for_many_episodes(
+    clinic: Clinic, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     episodes = [clinic.patient(f"Member{i}", f"Fictionalson{i}") for i in range(4)]
     for e in episodes:
         _plan(e, clinic, 1, PlanStatus.SIGNED, objectives=2)

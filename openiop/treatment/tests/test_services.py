@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 from django.utils import timezone
@@ -15,8 +16,14 @@ from openiop.testing import make_user
 from openiop.treatment import selectors, services
 from openiop.treatment.models import PlanStatus, TreatmentPlan
 
+if TYPE_CHECKING:
+    from pytest_django import Settings
 
-def build_plan(clinic, episode):
+    from openiop.episodes.models import Episode
+    from openiop.notes.tests.conftest import Clinic
+
+
+def build_plan(clinic: Clinic, episode: Episode) -> TreatmentPlan:
     plan = services.plan_start(episode=episode, by=clinic.actor)
     problem = services.plan_add_problem(
         plan=plan,
@@ -39,7 +46,9 @@ def build_plan(clinic, episode):
     return plan
 
 
-def test_a_plan_records_icd10_the_patients_words_goals_objectives_interventions(clinic):
+def test_a_plan_records_icd10_the_patients_words_goals_objectives_interventions(
+    clinic: Clinic,
+) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     plan = build_plan(clinic, episode)
     problem = plan.problems.get()
@@ -55,7 +64,7 @@ def test_a_plan_records_icd10_the_patients_words_goals_objectives_interventions(
     )
 
 
-def test_icd10_shape_is_checked(clinic):
+def test_icd10_shape_is_checked(clinic: Clinic) -> None:
     plan = services.plan_start(episode=clinic.patient("Rosalind", "Plansworth"), by=clinic.actor)
     with pytest.raises(RuleViolation) as exc:
         services.plan_add_problem(
@@ -64,13 +73,13 @@ def test_icd10_shape_is_checked(clinic):
     assert exc.value.field == "icd10_code"
 
 
-def test_clinician_cannot_sign_an_incomplete_plan(clinic):
+def test_clinician_cannot_sign_an_incomplete_plan(clinic: Clinic) -> None:
     plan = services.plan_start(episode=clinic.patient("Rosalind", "Plansworth"), by=clinic.actor)
     with pytest.raises(RuleViolation, match="not complete"):
         services.plan_sign(plan=plan, role="clinician", by=clinic.actor)
 
 
-def test_adult_plan_locks_after_clinician_and_patient_sign(clinic):
+def test_adult_plan_locks_after_clinician_and_patient_sign(clinic: Clinic) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     plan = build_plan(clinic, episode)
     services.plan_sign(plan=plan, role="clinician", by=clinic.actor)
@@ -89,7 +98,7 @@ def test_adult_plan_locks_after_clinician_and_patient_sign(clinic):
         services.plan_add_goal(problem=plan.problems.get(), text="More", by=clinic.actor)
 
 
-def test_a_minor_needs_a_guardian_before_the_plan_locks(clinic):
+def test_a_minor_needs_a_guardian_before_the_plan_locks(clinic: Clinic) -> None:
     today = timezone.localdate()
     episode = clinic.patient(
         "Tamsin",
@@ -111,12 +120,12 @@ def test_a_minor_needs_a_guardian_before_the_plan_locks(clinic):
     }
 
 
-def sign_all(clinic, plan):
+def sign_all(clinic: Clinic, plan: TreatmentPlan) -> None:
     services.plan_sign(plan=plan, role="clinician", by=clinic.actor)
     services.plan_sign(plan=plan, role="patient", signer_name="The Patient", by=clinic.actor)
 
 
-def test_an_update_is_a_new_version_and_keeps_the_old_one(clinic):
+def test_an_update_is_a_new_version_and_keeps_the_old_one(clinic: Clinic) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     v1 = build_plan(clinic, episode)
     with pytest.raises(RuleViolation, match="current signed"):
@@ -136,7 +145,7 @@ def test_an_update_is_a_new_version_and_keeps_the_old_one(clinic):
     assert TreatmentPlan.objects.filter(episode=episode).count() == 2
 
 
-def test_only_one_plan_is_started_per_episode(clinic):
+def test_only_one_plan_is_started_per_episode(clinic: Clinic) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     services.plan_start(episode=episode, by=clinic.actor)
     with pytest.raises(RuleViolation, match="already has"):
@@ -144,14 +153,14 @@ def test_only_one_plan_is_started_per_episode(clinic):
 
 
 @pytest.mark.parametrize("role", [Role.BILLING, Role.INTAKE, Role.AUDITOR])
-def test_roles_without_clinical_writing_are_refused(clinic, role):
+def test_roles_without_clinical_writing_are_refused(clinic: Clinic, role: Role) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     user = make_user(role, sites=[clinic.site], org=clinic.org)
     with pytest.raises(NotPermitted):
         services.plan_start(episode=episode, by=Actor(user=user))
 
 
-def test_due_list_shows_initial_and_review_deadlines(clinic, settings):
+def test_due_list_shows_initial_and_review_deadlines(clinic: Clinic, settings: Settings) -> None:
     settings.TREATMENT_PLAN_DUE_DAYS = 7
     settings.TREATMENT_PLAN_REVIEW_DAYS = 30
     at = timezone.now()
@@ -177,7 +186,7 @@ def test_due_list_shows_initial_and_review_deadlines(clinic, settings):
     assert {r.episode.pk: r.due.kind for r in rows}[reviewed.pk] == "review"
 
 
-def test_a_stale_plan_edit_is_a_conflict(clinic):
+def test_a_stale_plan_edit_is_a_conflict(clinic: Clinic) -> None:
     from openiop.core.errors import Conflict
 
     plan = services.plan_start(episode=clinic.patient("Rosalind", "Plansworth"), by=clinic.actor)
@@ -193,7 +202,7 @@ def test_a_stale_plan_edit_is_a_conflict(clinic):
         )  # fmt: skip
 
 
-def test_the_database_allows_one_draft_per_episode(clinic):
+def test_the_database_allows_one_draft_per_episode(clinic: Clinic) -> None:
     from django.db import IntegrityError, transaction
 
     episode = clinic.patient("Rosalind", "Plansworth")
@@ -204,7 +213,9 @@ def test_the_database_allows_one_draft_per_episode(clinic):
         )
 
 
-def test_changing_a_partly_signed_draft_removes_the_signatures_so_no_one_signs_unseen_text(clinic):
+def test_changing_a_partly_signed_draft_removes_the_signatures_so_no_one_signs_unseen_text(
+    clinic: Clinic,
+) -> None:
     episode = clinic.patient("Rosalind", "Signedtext")
     plan = build_plan(clinic, episode)
     services.plan_sign(
@@ -231,7 +242,7 @@ def test_changing_a_partly_signed_draft_removes_the_signatures_so_no_one_signs_u
     assert plan.status == PlanStatus.DRAFT
 
 
-def test_no_one_signs_an_incomplete_plan(clinic):
+def test_no_one_signs_an_incomplete_plan(clinic: Clinic) -> None:
     episode = clinic.patient("Rosalind", "Incomplete")
     plan = services.plan_start(episode=episode, by=clinic.actor)
     for role, name in (("patient", "Rosalind Incomplete"), ("clinician", "")):

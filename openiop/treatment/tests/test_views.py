@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
@@ -13,14 +14,20 @@ from openiop.treatment import services
 from openiop.treatment.models import PlanStatus, TreatmentPlan
 from openiop.treatment.tests.test_services import build_plan, sign_all
 
+if TYPE_CHECKING:
+    from django.test import Client
+    from pytest_django import DjangoAssertNumQueries
 
-def test_plan_built_and_signed_through_the_page(clinic, client):
+    from openiop.notes.tests.conftest import Clinic
+
+
+def test_plan_built_and_signed_through_the_page(clinic: Clinic, client: Client) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     client.force_login(clinic.clinician)
     response = client.post(reverse("treatment:plan_start", kwargs={"episode_id": episode.pk}))
     plan = TreatmentPlan.objects.get(episode=episode)
     url = reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk})
-    assert response.url == url
+    assert response["Location"] == url
     steps = [
         {"action": "problem", "description": "Opioid use disorder", "icd10_code": "F11.20",
          "patient_words": "I can't stop on my own."},
@@ -70,7 +77,7 @@ def test_plan_built_and_signed_through_the_page(clinic, client):
     assert 'value="problem"' not in html  # no editing forms on a locked plan
 
 
-def test_a_locked_plan_refuses_edits_posted_anyway(clinic, client):
+def test_a_locked_plan_refuses_edits_posted_anyway(clinic: Clinic, client: Client) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     plan = build_plan(clinic, episode)
     sign_all(clinic, plan)
@@ -93,7 +100,7 @@ def test_a_locked_plan_refuses_edits_posted_anyway(clinic, client):
         (Role.BILLING, False),
     ],
 )
-def test_who_may_open_a_plan(clinic, client, role, allowed):
+def test_who_may_open_a_plan(clinic: Clinic, client: Client, role: Role, allowed: bool) -> None:
     plan = build_plan(clinic, clinic.patient("Rosalind", "Plansworth"))
     client.force_login(make_user(role, sites=[clinic.site], org=clinic.org))
     response = client.get(reverse("treatment:plan", kwargs={"treatment_plan_id": plan.pk}))
@@ -101,8 +108,8 @@ def test_who_may_open_a_plan(clinic, client, role, allowed):
 
 
 def test_plan_page_query_count_does_not_grow_with_the_plan(
-    clinic, client, django_assert_max_num_queries
-):
+    clinic: Clinic, client: Client, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
     from openiop.treatment import services
 
     episode = clinic.patient("Rosalind", "Plansworth")
@@ -123,7 +130,9 @@ def test_plan_page_query_count_does_not_grow_with_the_plan(
         client.get(url)
 
 
-def test_due_list_page_pins_its_queries(clinic, client, django_assert_max_num_queries):
+def test_due_list_page_pins_its_queries(
+    clinic: Clinic, client: Client, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
     client.force_login(clinic.clinician)
     for i in range(2):
         clinic.patient(f"Due{i}a", "Listed")
@@ -137,7 +146,7 @@ def test_due_list_page_pins_its_queries(clinic, client, django_assert_max_num_qu
     assert response.content.decode().count("Listed") == 7
 
 
-def test_due_list_searches_by_name(clinic, client):
+def test_due_list_searches_by_name(clinic: Clinic, client: Client) -> None:
     client.force_login(clinic.clinician)
     clinic.patient("Wilhelmina", "Duesearch")
     other = clinic.patient("Bartholomew", "Otherdue")
@@ -151,7 +160,9 @@ def test_due_list_searches_by_name(clinic, client):
     assert "No patient with a plan due matches" in none and "Otherdue" not in none
 
 
-def test_removing_a_problem_asks_first_and_names_what_goes_with_it(clinic, client):
+def test_removing_a_problem_asks_first_and_names_what_goes_with_it(
+    clinic: Clinic, client: Client
+) -> None:
     plan = build_plan(clinic, clinic.patient("Rosalind", "Asksfirst"))
     problem = plan.problems.get()
     client.force_login(clinic.clinician)
@@ -166,7 +177,7 @@ def test_removing_a_problem_asks_first_and_names_what_goes_with_it(clinic, clien
     assert not plan.problems.exists()
 
 
-def test_items_are_removed_from_a_draft_only(clinic, client):
+def test_items_are_removed_from_a_draft_only(clinic: Clinic, client: Client) -> None:
     episode = clinic.patient("Rosalind", "Plansworth")
     plan = build_plan(clinic, episode)
     objective = plan.problems.get().goals.get().objectives.get()
@@ -194,7 +205,7 @@ def test_items_are_removed_from_a_draft_only(clinic, client):
     assert plan.problems.count() == 1
 
 
-def test_a_signed_plan_prints_with_its_signatures(clinic, client):
+def test_a_signed_plan_prints_with_its_signatures(clinic: Clinic, client: Client) -> None:
     import io
 
     from pypdf import PdfReader
@@ -211,7 +222,9 @@ def test_a_signed_plan_prints_with_its_signatures(clinic, client):
 
 
 @pytest.mark.parametrize("version", [None, "x"])
-def test_plan_text_posted_without_its_version_is_refused_and_not_saved(clinic, client, version):
+def test_plan_text_posted_without_its_version_is_refused_and_not_saved(
+    clinic: Clinic, client: Client, version: str | None
+) -> None:
     plan = build_plan(clinic, clinic.patient("Rosalind", "Plansworth"))
     client.force_login(clinic.clinician)
     data = {"action": "text", "strengths": "Overwritten", "discharge_criteria": ""}

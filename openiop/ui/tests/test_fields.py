@@ -41,7 +41,7 @@ def _form_classes() -> list[type[forms.BaseForm]]:
     return found
 
 
-def test_every_date_field_has_a_kind():
+def test_every_date_field_has_a_kind() -> None:
     date_fields = [
         (form.__name__, name, field)
         for form in _form_classes()
@@ -53,14 +53,14 @@ def test_every_date_field_has_a_kind():
     assert plain == []
 
 
-def test_a_date_of_birth_of_0001_is_refused_with_the_range():
+def test_a_date_of_birth_of_0001_is_refused_with_the_range() -> None:
     field = date_field("Date of birth", DateKind.BIRTH)
     with pytest.raises(forms.ValidationError, match="between 1900-01-01 and"):
         field.clean("0001-01-01")
     assert field.clean("03/14/1990") == dt.date(1990, 3, 14)
 
 
-def test_week_field_refuses_weeks_past_the_calendar_and_far_from_today():
+def test_week_field_refuses_weeks_past_the_calendar_and_far_from_today() -> None:
     field = WeekField(required=False)
     assert field.clean("") is None
     with pytest.raises(forms.ValidationError, match="not an ISO week"):
@@ -82,7 +82,9 @@ def test_week_field_refuses_weeks_past_the_calendar_and_far_from_today():
         ("openiop.audit.forms.AuditFilterForm", {"date_to": "9999-12-31"}, "date_to"),
     ],
 )
-def test_forms_that_took_any_date_now_refuse_implausible_ones(form_path, data, field):
+def test_forms_that_took_any_date_now_refuse_implausible_ones(
+    form_path: str, data: dict[str, str], field: str
+) -> None:
     module, _, name = form_path.rpartition(".")
     form_class = getattr(__import__(module, fromlist=[name]), name)
     form = form_class(data)
@@ -91,7 +93,7 @@ def test_forms_that_took_any_date_now_refuse_implausible_ones(form_path, data, f
     assert "must be between" in form.errors[field][0]
 
 
-def test_parse_id_takes_only_what_the_database_can_hold():
+def test_parse_id_takes_only_what_the_database_can_hold() -> None:
     from openiop.ui.fields import parse_id
 
     assert parse_id("42") == 42
@@ -100,7 +102,7 @@ def test_parse_id_takes_only_what_the_database_can_hold():
         assert parse_id(bad) is None, bad
 
 
-def test_every_integer_field_is_bounded_by_what_the_database_stores():
+def test_every_integer_field_is_bounded_by_what_the_database_stores() -> None:
     """A plain IntegerField passes 10**23 on to the query or the save (a 500)."""
     import openiop.measures.forms
     from openiop.ui.fields import MAX_ID
@@ -129,7 +131,7 @@ def test_every_integer_field_is_bounded_by_what_the_database_stores():
     assert unbounded == []
 
 
-def test_whole_number_field_refuses_a_number_too_large_to_store():
+def test_whole_number_field_refuses_a_number_too_large_to_store() -> None:
     from openiop.ui.fields import MAX_WHOLE_NUMBER, WholeNumberField
 
     field = WholeNumberField(required=False)

@@ -11,7 +11,7 @@ class NoteForm(forms.Form):
     note = forms.CharField()
 
 
-def test_a_rule_error_lands_on_its_field_and_the_input_is_kept():
+def test_a_rule_error_lands_on_its_field_and_the_input_is_kept() -> None:
     form = NoteForm({"note": "Fictional text"})
     assert form.is_valid()
     form_error(form, RuleViolation("Too short.", field="note"))
@@ -19,7 +19,7 @@ def test_a_rule_error_lands_on_its_field_and_the_input_is_kept():
     assert form["note"].value() == "Fictional text"
 
 
-def test_a_refusal_is_raised_again_not_shown_as_a_form_error():
+def test_a_refusal_is_raised_again_not_shown_as_a_form_error() -> None:
     form = NoteForm({"note": "Fictional text"})
     assert form.is_valid()
     with pytest.raises(NotPermitted):

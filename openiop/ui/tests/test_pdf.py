@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -23,14 +24,16 @@ def test_render_pdf_makes_a_readable_pdf_with_escaped_text() -> None:
 
 
 @pytest.mark.parametrize("missing", [ImportError("no weasyprint"), OSError("no pango")])
-def test_render_pdf_says_what_to_install_when_weasyprint_cannot_load(monkeypatch, missing) -> None:
+def test_render_pdf_says_what_to_install_when_weasyprint_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, missing: Exception
+) -> None:
     import builtins
 
     from openiop.ui.pdf import PdfUnavailable
 
     real_import = builtins.__import__
 
-    def fake_import(name, *args, **kwargs):
+    def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
         if name == "weasyprint":
             raise missing
         return real_import(name, *args, **kwargs)

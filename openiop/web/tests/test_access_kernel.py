@@ -27,7 +27,7 @@ SITE_REFUSALS = {"site not permitted", "patient at another site"}
 @pytest.mark.parametrize(("name", "kwargs"), RECORD_URLS, ids=[n for n, _ in RECORD_URLS])
 def test_another_sites_staff_are_refused_by_the_kernel(
     name: str, kwargs: list[str], world: Any, client: Any
-):
+) -> None:
     url = reverse(name, kwargs={k: world.ids[k] for k in kwargs})
     other_site = Site.objects.get(name="Far Away (fictional)")
     refused_by_site = []

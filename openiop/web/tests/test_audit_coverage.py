@@ -34,7 +34,7 @@ def patient_data_urls() -> list[tuple[str, list[str]]]:
     return sorted(urls)
 
 
-def test_the_walk_finds_the_patient_data_pages():
+def test_the_walk_finds_the_patient_data_pages() -> None:
     names = {name for name, _ in patient_data_urls()}
     assert {"patients:chart", "attendance:session", "web:today"} <= names
 
@@ -44,7 +44,7 @@ def test_the_walk_finds_the_patient_data_pages():
 )
 def test_visiting_a_patient_data_url_writes_an_audit_entry(
     name: str, kwargs: list[str], world: Any, client: Any, mfa_passed: Any
-):
+) -> None:
     missing = [k for k in kwargs if k not in world.ids]
     assert not missing, f"add {missing} to the world fixture so {name} is covered"
     url = reverse(name, kwargs={k: world.ids[k] for k in kwargs})

@@ -81,7 +81,7 @@ def _argv(slots: list[argparse.Action], values: dict[str, str]) -> list[str]:
     return argv
 
 
-def test_every_command_checks_its_arguments_first():
+def test_every_command_checks_its_arguments_first() -> None:
     plain = [
         name
         for name, app in project_commands()
@@ -90,7 +90,7 @@ def test_every_command_checks_its_arguments_first():
     assert plain == []
 
 
-def test_the_walk_finds_the_commands_with_arguments():
+def test_the_walk_finds_the_commands_with_arguments() -> None:
     names = {name for name, app in project_commands() if _slots(app, name)}
     assert {"patient_show", "mfa_reset", "staff_add", "score", "demo", "synth"} <= names
 
@@ -124,7 +124,7 @@ def test_bad_arguments_exit_2_with_a_message(
     assert not problems, "\n".join([name, *problems])
 
 
-def test_patient_show_refuses_a_50_kb_mrn_with_exit_2(world: Any):
+def test_patient_show_refuses_a_50_kb_mrn_with_exit_2(world: Any) -> None:
     with pytest.raises(CommandError, match="at most 1,000 are accepted") as refused:
         call_command("patient_show", "X" * 50_000, "--as", world.users["director"].username)
     assert refused.value.returncode == 2

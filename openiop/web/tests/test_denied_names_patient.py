@@ -24,7 +24,7 @@ RECORD_URLS = [
 ]
 
 
-def test_every_url_argument_of_a_patient_data_page_is_known():
+def test_every_url_argument_of_a_patient_data_page_is_known() -> None:
     for name, kwargs in patient_data_urls():
         unknown = [
             k
@@ -34,7 +34,7 @@ def test_every_url_argument_of_a_patient_data_page_is_known():
         assert not unknown, f"{name}: say in ui.url_patients which patient {unknown} concern"
 
 
-def test_each_record_argument_resolves_to_the_worlds_patient(world: Any):
+def test_each_record_argument_resolves_to_the_worlds_patient(world: Any) -> None:
     for name in RECORD_PATIENTS:
         assert url_patients({name: world.ids[name]}) == [world.patient.pk], name
     assert url_patients({"note_id": 10**9}) == []  # no such note: nobody named
@@ -44,7 +44,7 @@ def test_each_record_argument_resolves_to_the_worlds_patient(world: Any):
 @pytest.mark.parametrize(("name", "kwargs"), RECORD_URLS, ids=[n for n, _ in RECORD_URLS])
 def test_a_refused_visit_is_audited_against_the_patient(
     name: str, kwargs: list[str], who: str, world: Any, client: Any
-):
+) -> None:
     user = world.users["auditor"] if who == "auditor" else world.other_site_clinician
     url = reverse(name, kwargs={k: world.ids[k] for k in kwargs})
     client.force_login(user)

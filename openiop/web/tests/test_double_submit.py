@@ -11,7 +11,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache import cache
@@ -32,6 +32,12 @@ from openiop.notes.models import NoteAddendum, ProgressNote
 from openiop.patients.models import Patient
 from openiop.testing import postgresql_only
 from openiop.treatment.models import PlanProblem
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponseRedirect
+    from pytest_django import Settings
+
+    from openiop.web.tests.conftest import World
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +196,9 @@ def _form(client: Client, url: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_a_create_form_sent_twice_saves_once_and_the_second_answer_is_the_first(world, name):
+def test_a_create_form_sent_twice_saves_once_and_the_second_answer_is_the_first(
+    world: World, name: str
+) -> None:
     case = CASES[name]
     client = _client(world, case.role)
     url, token = _form(client, case.url(world))
@@ -212,7 +220,7 @@ def test_a_create_form_sent_twice_saves_once_and_the_second_answer_is_the_first(
 
 
 @pytest.mark.parametrize("name", [n for n in CASES if n != "questionnaire (patient's link)"])
-def test_without_the_token_a_form_still_saves(world, name):
+def test_without_the_token_a_form_still_saves(world: World, name: str) -> None:
     """The forms do not depend on the token (scripts, older pages); a patient's link is left out:
     its first answers spend it."""
     case = CASES[name]
@@ -223,7 +231,7 @@ def test_without_the_token_a_form_still_saves(world, name):
     assert case.rows() == before + 1
 
 
-def test_a_form_with_errors_does_not_use_up_its_token(world):
+def test_a_form_with_errors_does_not_use_up_its_token(world: World) -> None:
     client = _client(world, "clinician")
     url, token = _form(client, CASES["questionnaire (staff)"].url(world))
     before = Response.objects.count()
@@ -235,7 +243,7 @@ def test_a_form_with_errors_does_not_use_up_its_token(world):
     assert Submission.objects.get(token=token).location == fixed["Location"]
 
 
-def test_a_refused_create_does_not_use_up_its_token_either(world):
+def test_a_refused_create_does_not_use_up_its_token_either(world: World) -> None:
     """A rule refusal (the service's RuleViolation) shows the form again: nothing was saved."""
     client = _client(world, "intake")
     url, token = _form(client, CASES["patient"].url(world))
@@ -246,13 +254,13 @@ def test_a_refused_create_does_not_use_up_its_token_either(world):
     assert client.post(url, data).status_code == 302 and Patient.objects.count() == before + 1
 
 
-def test_each_render_of_a_form_has_its_own_token(world):
+def test_each_render_of_a_form_has_its_own_token(world: World) -> None:
     client = _client(world, "intake")
     url = CASES["patient"].url(world)
     assert _form(client, url)[1] != _form(client, url)[1]
 
 
-def test_a_token_used_by_someone_else_is_not_replayed_to_them(world):
+def test_a_token_used_by_someone_else_is_not_replayed_to_them(world: World) -> None:
     mine = _client(world, "intake")
     url, token = _form(mine, CASES["patient"].url(world))
     data = {**CASES["patient"].data(world), FIELD: token}
@@ -263,7 +271,7 @@ def test_a_token_used_by_someone_else_is_not_replayed_to_them(world):
     assert Patient.objects.filter(legal_last_name="Brambleworth").count() == 1
 
 
-def test_used_tokens_expire_after_a_day(world):
+def test_used_tokens_expire_after_a_day(world: World) -> None:
     client = _client(world, "intake")
     url, token = _form(client, CASES["patient"].url(world))
     client.post(url, {**CASES["patient"].data(world), FIELD: token})
@@ -275,7 +283,7 @@ def test_used_tokens_expire_after_a_day(world):
     assert list(Submission.objects.values_list("token", flat=True)) == [fresh.token]
 
 
-def test_the_sign_in_pages_are_left_alone(world, client):
+def test_the_sign_in_pages_are_left_alone(world: World, client: Client) -> None:
     """Their answer sets the session cookie, which a replay could not give again."""
     client.post(reverse("accounts:login"), {"username": "x", "password": "y", FIELD: "a" * 22})
     assert not Submission.objects.exists()
@@ -283,7 +291,7 @@ def test_the_sign_in_pages_are_left_alone(world, client):
 
 @pytest.mark.django_db(transaction=True)
 @postgresql_only("two connections at once: SQLite's test database is one in-memory connection")
-def test_two_posts_of_the_same_form_at_once_make_one_patient(world):
+def test_two_posts_of_the_same_form_at_once_make_one_patient(world: World) -> None:
     case = CASES["patient"]
     url, token = _form(_client(world, "intake"), case.url(world))
     data = {**case.data(world), FIELD: token}
@@ -308,7 +316,7 @@ def test_two_posts_of_the_same_form_at_once_make_one_patient(world):
     assert answers[0]["Location"] == answers[1]["Location"]
 
 
-def _refuse_with_message(request):
+def _refuse_with_message(request: HttpRequest) -> HttpResponseRedirect:
     from django.contrib import messages
     from django.shortcuts import redirect
 
@@ -319,7 +327,9 @@ def _refuse_with_message(request):
 urlpatterns = [path("refuse/", _refuse_with_message)]
 
 
-def test_a_redirect_that_carries_an_error_message_does_not_use_up_the_token(world, settings):
+def test_a_redirect_that_carries_an_error_message_does_not_use_up_the_token(
+    world: World, settings: Settings
+) -> None:
     """Views that refuse by sending the user back with an error message saved nothing: the same
     form sent again runs again instead of being told it was saved."""
     settings.ROOT_URLCONF = __name__

@@ -81,7 +81,9 @@ def staff(client: Any) -> Any:
         ("missing", 404, "Not found"),
     ],
 )
-def test_an_escaping_error_is_a_page_with_its_status(staff: Any, kind: str, status: int, says: str):
+def test_an_escaping_error_is_a_page_with_its_status(
+    staff: Any, kind: str, status: int, says: str
+) -> None:
     response = staff.get(f"/t/escape/{kind}/")
     body = response.content.decode()
     assert response.status_code == status
@@ -90,7 +92,7 @@ def test_an_escaping_error_is_a_page_with_its_status(staff: Any, kind: str, stat
 
 
 @pytest.mark.parametrize("kind", sorted(ERRORS))
-def test_an_api_request_gets_problem_json(staff: Any, kind: str):
+def test_an_api_request_gets_problem_json(staff: Any, kind: str) -> None:
     exc = ERRORS[kind]
     for response in (
         staff.get(f"/t/escape/{kind}/", HTTP_ACCEPT="application/json"),
@@ -102,12 +104,12 @@ def test_an_api_request_gets_problem_json(staff: Any, kind: str):
         assert response.json()["status"] == exc.http_status
 
 
-def test_a_browser_that_also_accepts_json_gets_the_page(staff: Any):
+def test_a_browser_that_also_accepts_json_gets_the_page(staff: Any) -> None:
     response = staff.get("/t/escape/rule/", HTTP_ACCEPT="text/html,application/json;q=0.9")
     assert response["Content-Type"].startswith("text/html")
 
 
-def test_a_refused_form_keeps_the_input_names_the_field_and_answers_422(staff: Any):
+def test_a_refused_form_keeps_the_input_names_the_field_and_answers_422(staff: Any) -> None:
     response = staff.post("/t/form/rule/", {"note": "Typed by a fictional clinician"})
     typed, errors = response.content.decode().split("|", 1)
     assert response.status_code == 422
@@ -115,19 +117,19 @@ def test_a_refused_form_keeps_the_input_names_the_field_and_answers_422(staff: A
     assert '"note"' in errors and "The end date is before the start." in errors
 
 
-def test_a_conflict_on_a_form_answers_409_with_the_message_on_the_form(staff: Any):
+def test_a_conflict_on_a_form_answers_409_with_the_message_on_the_form(staff: Any) -> None:
     response = staff.post("/t/form/conflict/", {"note": "Kept"})
     typed, errors = response.content.decode().split("|", 1)
     assert response.status_code == 409
     assert typed == "Kept" and "Someone else changed this record." in errors
 
 
-def test_a_refusal_is_never_a_form_error_but_the_403_page(staff: Any):
+def test_a_refusal_is_never_a_form_error_but_the_403_page(staff: Any) -> None:
     response = staff.post("/t/form/denied/", {"note": "Kept"})
     assert response.status_code == 403 and "Not your patient." in response.content.decode()
 
 
-def test_the_button_variant_redirects_back_with_the_error_message(staff: Any):
+def test_the_button_variant_redirects_back_with_the_error_message(staff: Any) -> None:
     response = staff.post("/t/button/rule/", follow=False)
     assert response.status_code == 302 and response["Location"] == "/back/"
     shown = [(m.level_tag, m.message) for m in response.wsgi_request._messages]
@@ -140,7 +142,7 @@ EXCEPT_DOMAIN = re.compile(
 )
 
 
-def test_the_pattern_finds_an_except_block():
+def test_the_pattern_finds_an_except_block() -> None:
     assert EXCEPT_DOMAIN.search(
         "    try:\n        x()\n    except (RuleViolation, Conflict) as e:\n"
     )
@@ -148,7 +150,7 @@ def test_the_pattern_finds_an_except_block():
     assert not EXCEPT_DOMAIN.search("    except ValueError:\n")
 
 
-def test_no_view_module_catches_the_domain_error_tree_itself():
+def test_no_view_module_catches_the_domain_error_tree_itself() -> None:
     root = Path(__file__).resolve().parents[2]
     modules = [*root.glob("*/views.py"), *root.glob("*/views/*.py")]
     assert len(modules) >= 9

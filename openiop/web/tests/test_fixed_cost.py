@@ -6,6 +6,10 @@ administrator who passed two-factor, django-otp's check that the verifying devic
 patient data adds one INSERT for its audit entry. Templates are compiled once per process.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -18,8 +22,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from openiop.accounts.domain import Role
 from openiop.testing import PASSWORD, make_org, make_site, make_user
 
+if TYPE_CHECKING:
+    from django.test import Client
 
-def test_jinja2_templates_are_compiled_once_and_never_rechecked_on_disk():
+
+def test_jinja2_templates_are_compiled_once_and_never_rechecked_on_disk() -> None:
     env = engines["jinja2"].env  # type: ignore[attr-defined]
     assert settings.DEBUG is False and env.auto_reload is False
     assert env.cache is not None
@@ -30,7 +37,7 @@ def test_jinja2_templates_are_compiled_once_and_never_rechecked_on_disk():
 READ_WITH_COUNT = 1 if connection.vendor == "postgresql" else 0
 
 
-def _queries(client, path):
+def _queries(client: Client, path: str) -> list[str]:
     client.get(path)  # warm: the first request may renew the session
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path)
@@ -40,8 +47,8 @@ def _queries(client, path):
 
 @pytest.mark.django_db
 def test_a_staff_page_pays_one_query_for_session_and_user_then_its_own_and_one_audit_insert(
-    client,
-):
+    client: Client,
+) -> None:
     org = make_org()
     auditor = make_user(Role.AUDITOR, org=org, sites=[make_site(org)])
     client.force_login(auditor)
@@ -56,7 +63,7 @@ def test_a_staff_page_pays_one_query_for_session_and_user_then_its_own_and_one_a
 
 
 @pytest.mark.django_db
-def test_a_director_who_passed_two_factor_pays_one_device_check_more(client):
+def test_a_director_who_passed_two_factor_pays_one_device_check_more(client: Client) -> None:
     org = make_org()
     director = make_user(Role.DIRECTOR, org=org, sites=[make_site(org)])
     device = TOTPDevice.objects.create(user=director, name="phone", confirmed=True)
@@ -68,7 +75,9 @@ def test_a_director_who_passed_two_factor_pays_one_device_check_more(client):
     assert len(sql) == 5 - READ_WITH_COUNT
 
 
-def test_url_reads_the_urlconf_once_per_request_and_follows_the_script_prefix(monkeypatch):
+def test_url_reads_the_urlconf_once_per_request_and_follows_the_script_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from django.test import RequestFactory
     from django.urls import get_script_prefix, get_urlconf, reverse, set_script_prefix
 

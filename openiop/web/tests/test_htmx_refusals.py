@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
@@ -27,6 +27,9 @@ from openiop.attendance.models import Attendance
 from openiop.notes.models import ProgressNote
 from openiop.programs.models import Enrollment, GroupSession
 from openiop.testing import make_episode, make_org, make_patient, make_site, make_track, make_user
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -135,19 +138,21 @@ REFUSALS: dict[str, Callable[[Clinic], Refusal]] = {
 }
 
 
-def test_every_htmx_endpoint_has_a_refusal_case():
+def test_every_htmx_endpoint_has_a_refusal_case() -> None:
     found = htmx_endpoints()
     assert found, "the templates use htmx"
     assert found == set(REFUSALS), "a new htmx endpoint needs a refusal case in REFUSALS"
 
 
-def test_the_htmx_config_swaps_refusals_and_conflicts_but_not_other_errors():
+def test_the_htmx_config_swaps_refusals_and_conflicts_but_not_other_errors() -> None:
     assert htmx_swaps(200) and htmx_swaps(422) and htmx_swaps(409)
     assert not htmx_swaps(204) and not htmx_swaps(403) and not htmx_swaps(500)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSALS))
-def test_refused_input_comes_back_in_a_fragment_htmx_swaps(name, clinic, client):
+def test_refused_input_comes_back_in_a_fragment_htmx_swaps(
+    name: str, clinic: Clinic, client: Client
+) -> None:
     case = REFUSALS[name](clinic)
     client.force_login(clinic.clinician)
     response = client.post(case.url, case.data, HTTP_HX_REQUEST="true")

@@ -7,7 +7,7 @@ always differ by ten hours; each page must show the local reading with "HST" and
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +23,9 @@ from openiop.episodes.models import Alert
 from openiop.measures.models import SafetyAlert, SafetyPlan
 from openiop.notes.models import NoteSection, ProgressNote
 from openiop.testing import make_episode, make_org, make_patient, make_site, make_user
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -104,28 +107,30 @@ def _get(client: Any, user: Any, url: str, **params: Any) -> str:
     return body.decode()
 
 
-def test_late_notes_show_the_sites_local_time(client, clinic):
+def test_late_notes_show_the_sites_local_time(client: Client, clinic: dict[str, Any]) -> None:
     body = _get(client, clinic["director"], reverse("notes:late"))
     ends = clinic["note"].ends_at
     assert_local(body, ends)
     assert_local(body, ends + dt.timedelta(hours=24))  # late since
 
 
-def test_the_chart_and_the_alerts_lists_show_the_sites_local_time(client, clinic):
+def test_the_chart_and_the_alerts_lists_show_the_sites_local_time(
+    client: Client, clinic: dict[str, Any]
+) -> None:
     chart = _get(client, clinic["director"], reverse("patients:chart", args=[clinic["patient"].pk]))
     assert_local(chart, clinic["at"]["alert"])
     alerts = _get(client, clinic["director"], reverse("measures:alerts"))
     assert_local(alerts, clinic["at"]["safety"])
 
 
-def test_today_shows_the_sites_local_time(client, clinic):
+def test_today_shows_the_sites_local_time(client: Client, clinic: dict[str, Any]) -> None:
     body = _get(client, clinic["director"], reverse("web:today"), site=clinic["site"].pk)
     assert_local(body, clinic["at"]["safety"])
 
 
 def test_the_audit_log_shows_each_entry_in_local_time_and_names_the_patient(
-    client, clinic, monkeypatch
-):
+    client: Client, clinic: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from openiop.audit import services
 
     about = clinic["at"]["note"] - dt.timedelta(minutes=18)  # minute 49
@@ -144,7 +149,9 @@ def test_the_audit_log_shows_each_entry_in_local_time_and_names_the_patient(
     assert f"<td>{patient.mrn} · Maile Starfernwood</td>" in body
 
 
-def test_printed_pages_show_the_sites_local_time(client, clinic, monkeypatch):
+def test_printed_pages_show_the_sites_local_time(
+    client: Client, clinic: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from openiop.ui import pdf
 
     # The PDF's HTML, as WeasyPrint would receive it.
@@ -159,7 +166,7 @@ def test_printed_pages_show_the_sites_local_time(client, clinic, monkeypatch):
     assert_local(plan, clinic["at"]["plan"])
 
 
-def test_format_local_names_the_zone_and_follows_daylight_saving():
+def test_format_local_names_the_zone_and_follows_daylight_saving() -> None:
     la = ZoneInfo("America/Los_Angeles")
     winter = dt.datetime(2026, 1, 15, 17, 5, tzinfo=dt.UTC)
     summer = dt.datetime(2026, 7, 15, 16, 5, tzinfo=dt.UTC)
@@ -168,7 +175,9 @@ def test_format_local_names_the_zone_and_follows_daylight_saving():
     assert format_local(winter, HST, with_date=False) == "7:05 AM HST"
 
 
-def test_the_set_up_pages_show_times_in_the_users_home_zone(client, clinic):
+def test_the_set_up_pages_show_times_in_the_users_home_zone(
+    client: Client, clinic: dict[str, Any]
+) -> None:
     """Django admin's templates render after the view returns: the zone is the request's own
     (accounts.middleware), not only the staff view's."""
     from openiop.accounts.models import User

@@ -287,7 +287,7 @@ def _namespace(url: str) -> str:
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_no_page_offers_an_action_the_role_is_refused(
     role: str, world: Any, client: Any, mfa_passed: Any
-):
+) -> None:
     user = world.users[role]
     client.force_login(user)
     id_sets = [world.ids, {**world.ids, **_open_inquiry(world)}]
@@ -324,7 +324,7 @@ def test_no_page_offers_an_action_the_role_is_refused(
     assert not refused, f"{role} was offered what its role is refused:\n" + "\n".join(refused)
 
 
-def test_the_parser_reads_what_a_browser_would_send():
+def test_the_parser_reads_what_a_browser_would_send() -> None:
     html = """
     <form method="get" action="/search"><input name="q" value="x"><button>Go</button></form>
     <form method="post" action="/a/">

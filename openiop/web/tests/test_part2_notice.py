@@ -33,7 +33,7 @@ def _text(response: Any) -> str:
 @pytest.mark.parametrize(("name", "arg"), OUTPUTS, ids=[n for n, _ in OUTPUTS])
 def test_printed_or_exported_part2_record_carries_the_notice(
     name: str, arg: str, world: Any, client: Any, mfa_passed: Any
-):
+) -> None:
     assert Episode.objects.get(pk=world.ids["episode_id"]).part2_protected
     client.force_login(world.users["clinician"])
     response = client.get(reverse(name, kwargs={arg: world.ids[arg]}))
@@ -46,7 +46,7 @@ def test_printed_or_exported_part2_record_carries_the_notice(
 @pytest.mark.parametrize(("name", "arg"), OUTPUTS, ids=[n for n, _ in OUTPUTS])
 def test_a_record_outside_part2_prints_without_the_notice(
     name: str, arg: str, world: Any, client: Any, mfa_passed: Any
-):
+) -> None:
     Episode.objects.filter(pk=world.ids["episode_id"]).update(part2_protected=False)
     client.force_login(world.users["clinician"])
     response = client.get(reverse(name, kwargs={arg: world.ids[arg]}))

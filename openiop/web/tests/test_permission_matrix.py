@@ -79,7 +79,7 @@ def test_role_page_matrix(
     world: Any,
     client: Any,
     mfa_passed: Any,
-):
+) -> None:
     user = world.users[role]
     client.force_login(user)
     url = reverse(page, kwargs={k: world.ids[k] for k in kwargs})
@@ -93,7 +93,7 @@ def test_role_page_matrix(
 
 def test_clinician_of_another_site_is_refused_the_chart_and_the_refusal_names_the_patient(
     world: Any, client: Any
-):
+) -> None:
     client.force_login(world.other_site_clinician)
     response = client.get(reverse("patients:chart", kwargs={"patient_id": world.patient.pk}))
     assert response.status_code == 403
@@ -102,7 +102,7 @@ def test_clinician_of_another_site_is_refused_the_chart_and_the_refusal_names_th
     ).exists()
 
 
-def test_clinician_patient_list_shows_only_their_sites(world: Any, client: Any):
+def test_clinician_patient_list_shows_only_their_sites(world: Any, client: Any) -> None:
     client.force_login(world.users["clinician"])
     body = client.get(reverse("patients:list")).content.decode()
     assert "Moonwhistle" in body
@@ -112,7 +112,7 @@ def test_clinician_patient_list_shows_only_their_sites(world: Any, client: Any):
 @pytest.mark.parametrize("role", ["intake", "billing"])
 def test_intake_and_billing_see_demographics_but_no_clinical_section(
     role: str, world: Any, client: Any, mfa_passed: Any
-):
+) -> None:
     client.force_login(world.users[role])
     body = client.get(
         reverse("patients:chart", kwargs={"patient_id": world.patient.pk})
@@ -122,7 +122,7 @@ def test_intake_and_billing_see_demographics_but_no_clinical_section(
     assert "2 unexcused absences in a row" not in body
 
 
-def test_clinician_sees_the_clinical_section(world: Any, client: Any):
+def test_clinician_sees_the_clinical_section(world: Any, client: Any) -> None:
     client.force_login(world.users["clinician"])
     body = client.get(
         reverse("patients:chart", kwargs={"patient_id": world.patient.pk})

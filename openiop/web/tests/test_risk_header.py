@@ -52,7 +52,7 @@ PAGES = [
 @pytest.mark.parametrize(("name", "kwargs"), PAGES, ids=[n for n, _ in PAGES])
 def test_every_one_patient_page_shows_the_risk_level(
     name: str, kwargs: list[str], world: Any, client: Any, mfa_passed: Any
-):
+) -> None:
     client.force_login(world.users["director"])
     response = client.get(reverse(name, kwargs={k: world.ids[k] for k in kwargs}))
     is_page = response.status_code == 200 and response["Content-Type"].startswith("text/html")

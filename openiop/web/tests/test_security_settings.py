@@ -40,7 +40,7 @@ PRODUCTION_ENV = {
 }
 
 
-def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_path):
+def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIOP_")}
     env.update(PRODUCTION_ENV, OPENIOP_VAR_DIR=str(tmp_path))
     result = subprocess.run(
@@ -54,7 +54,7 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_warns_without_tls_settings(tmp_path):
+def test_check_deploy_warns_without_tls_settings(tmp_path: Path) -> None:
     """The check is not vacuous: the same run without HSTS and the SSL redirect fails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIOP_")}
     env.update(PRODUCTION_ENV, OPENIOP_VAR_DIR=str(tmp_path))
@@ -72,7 +72,7 @@ def test_check_deploy_warns_without_tls_settings(tmp_path):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/accounts/login/", "/healthz", "/no-such-page/"])
-def test_every_response_carries_csp_and_permissions_policy(client, url):
+def test_every_response_carries_csp_and_permissions_policy(client: Client, url: str) -> None:
     response = client.get(url)
     csp = response.headers["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
@@ -99,7 +99,9 @@ def _page_templates() -> list[Path]:
 
 
 @pytest.mark.parametrize("template", _page_templates(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_page_templates_have_no_inline_script_or_style_the_policy_would_block(template):
+def test_page_templates_have_no_inline_script_or_style_the_policy_would_block(
+    template: Path,
+) -> None:
     text = template.read_text()
     assert not re.search(r"\sstyle\s*=", text), "inline style attribute: use a CSS class"
     assert not re.search(r"<style[\s>]", text), "inline <style>: put it in a static CSS file"
@@ -109,14 +111,14 @@ def test_page_templates_have_no_inline_script_or_style_the_policy_would_block(te
     assert "javascript:" not in text
 
 
-def test_inline_check_finds_page_templates():
+def test_inline_check_finds_page_templates() -> None:
     names = {p.name for p in _page_templates()}
     assert {"base.html", "login.html", "404.html"} <= names
 
 
 @pytest.mark.django_db
 @override_settings(ROOT_URLCONF=__name__, DEBUG=True)
-def test_debug_500_page_never_shows_posted_text():
+def test_debug_500_page_never_shows_posted_text() -> None:
     client = Client(raise_request_exception=False)
     response = client.post("/explode/", {"body": NOTE_TEXT, "password": "hunter2-hunter2"})
     assert response.status_code == 500
@@ -129,7 +131,7 @@ def test_debug_500_page_never_shows_posted_text():
 
 @pytest.mark.django_db
 @override_settings(ROOT_URLCONF=__name__, DEBUG=False)
-def test_500_page_is_plain():
+def test_500_page_is_plain() -> None:
     client = Client(raise_request_exception=False)
     response = client.post("/explode/", {"body": NOTE_TEXT})
     assert response.status_code == 500
@@ -139,7 +141,7 @@ def test_500_page_is_plain():
 
 
 @pytest.mark.django_db
-def test_404_is_plain_and_lists_no_url_patterns(client):
+def test_404_is_plain_and_lists_no_url_patterns(client: Client) -> None:
     response = client.get("/programs/no-such-thing/")
     assert response.status_code == 404
     page = response.content.decode()
@@ -147,7 +149,7 @@ def test_404_is_plain_and_lists_no_url_patterns(client):
     assert "URLconf" not in page and "django-admin/" not in page
 
 
-def test_make_run_serves_without_debug():
+def test_make_run_serves_without_debug() -> None:
     """make run must not switch on Django's debug pages (they list every URL and show posts)."""
     makefile = (Path(openiop.__file__).parent.parent / "Makefile").read_text()
     run_recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
@@ -156,7 +158,7 @@ def test_make_run_serves_without_debug():
 
 
 @pytest.mark.django_db
-def test_static_files_are_served_without_debug(client):
+def test_static_files_are_served_without_debug(client: Client) -> None:
     response = client.get("/static/js/openiop.js")
     assert response.status_code == 200
-    assert b"data-autosubmit" in b"".join(response.streaming_content)
+    assert b"data-autosubmit" in b"".join(response.streaming_content)  # type: ignore[attr-defined]  # a FileResponse

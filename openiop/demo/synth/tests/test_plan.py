@@ -135,7 +135,10 @@ def test_minutes_follow_the_status() -> None:
     ("instrument", "levels"),
     [("audit", (0, 7, 15, 19, 27, 36)), ("dast10", (0, 1, 5, 10)), ("pcl5", (0, 33, 80))],
 )
-def test_screening_answers_score_to_the_level_they_were_drawn_for(instrument, levels):
+def test_screening_answers_score_to_the_level_they_were_drawn_for(
+    instrument: str,
+    levels: tuple[int, int, int, int, int, int] | tuple[int, int, int, int] | tuple[int, int, int],
+) -> None:
     import random
 
     from openiop.demo.synth.clinical import Answers
