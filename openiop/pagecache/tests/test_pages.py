@@ -268,7 +268,7 @@ def test_a_cached_page_about_one_patient_says_which_argument_names_them() -> Non
 def test_nothing_but_staff_view_applies_the_cache() -> None:
     """Used on its own, the cached wrapper could sit outside the login and capability checks."""
     root = Path(__file__).resolve().parents[2]
-    allowed = {root / "pagecache" / "cache.py", root / "web" / "views_support.py"}
+    allowed = {root / "pagecache" / "cache.py", root / "ui" / "views_support.py"}
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
