@@ -73,6 +73,16 @@ NGS_GROUP_PSYCHOTHERAPY_MAX_PARTICIPANTS = 12
 PER_DIEM_CODES = frozenset({"H0015", "S9480"})  # domain.md 2.3
 
 
+def _check_code(code: object) -> None:
+    # Procedure codes are exactly 5 characters [domain.md 3, Stedi edits].
+    if not (isinstance(code, str) and len(code) == 5 and code.isalnum() and code == code.upper()):
+        raise ValueError(f"'{code}' is not a five-character procedure code.")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class BillingMode(StrEnum):
     PER_DIEM = "per_diem"  # H0015 / S9480: one line, one unit per attended day
     MEDICARE_IOP = "medicare_iop"  # a line per service, day tier 3 / 4+, condition code 92
@@ -864,13 +874,3 @@ def _money(amount: Decimal, *, signed: bool = False) -> str:
 
 def _day_words(day: dt.date) -> str:
     return f"{day:%a} {day:%b} {day.day}, {day.year}"
-
-
-def _check_code(code: object) -> None:
-    # Procedure codes are exactly 5 characters [domain.md 3, Stedi edits].
-    if not (isinstance(code, str) and len(code) == 5 and code.isalnum() and code == code.upper()):
-        raise ValueError(f"'{code}' is not a five-character procedure code.")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
