@@ -200,7 +200,10 @@ def _schedule_row(name: str, now: dt.datetime) -> JobSchedule:
 
 
 def enqueue_due(
-    *, now: dt.datetime | None = None, force: bool = False, periodic: tuple[Periodic, ...] = PERIODIC
+    *,
+    now: dt.datetime | None = None,
+    force: bool = False,
+    periodic: tuple[Periodic, ...] = PERIODIC,
 ) -> list[Job]:
     """Put each periodic job that is due on the queue; returns the Jobs enqueued.
 
@@ -221,8 +224,9 @@ def enqueue_due(
             )
             if not claimed:
                 continue
-            last = Job.objects.filter(pk=row.last_job_id).values_list("status", flat=True).first()
-            if last in UNFINISHED:
+            # The last run is as read: it changes only with next_run_at, which we just claimed.
+            last = Job.objects.filter(pk=row.last_job_id or 0).values_list("status", flat=True)
+            if last.first() in UNFINISHED:
                 continue
             job_row = enqueue(import_string(entry.task_path), schedule=entry.task_path)
             JobSchedule.objects.filter(pk=row.pk).update(last_job=job_row)
