@@ -265,8 +265,8 @@ def run_queued(*, worker_id: str = "in-process") -> None:
 
 def progress_bar(done: int, total: int | None, *, width: int = 30) -> str:
     """A text progress bar: `[#######.......]  47% 470/1000`, or a count when there is no total."""
-    if not total:
+    if total is None:
         return f"[{'?' * width}] {done}"
-    filled = min(width, done * width // total)
-    percent = min(100, done * 100 // total)
+    filled = min(width, done * width // total) if total else width
+    percent = min(100, done * 100 // total) if total else 100
     return f"[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{total}"

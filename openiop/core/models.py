@@ -86,8 +86,10 @@ class Job(models.Model):
     @property
     def percent(self) -> int | None:
         """How far the job has got, 0 to 100, or None when it reported no total."""
-        if not self.progress_total:
+        if self.progress_total is None:
             return None
+        if self.progress_total == 0:  # nothing to do: done
+            return 100
         return min(100, self.progress_done * 100 // self.progress_total)
 
 

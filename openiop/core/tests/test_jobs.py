@@ -195,6 +195,7 @@ def test_the_worker_enqueues_due_periodic_jobs_and_runs_them():
         (4, 4, "[" + "#" * 20 + "] 100% 4/4"),
         (9, 4, "[" + "#" * 20 + "] 100% 9/4"),
         (3, None, "[" + "?" * 20 + "] 3"),
+        (0, 0, "[" + "#" * 20 + "] 100% 0/0"),  # nothing to do is done
     ],
 )
 def test_the_progress_bar(done, total, bar):

@@ -81,7 +81,8 @@ class Command(ProjectCommand):
             if job.status in UNFINISHED:
                 line += f" {job.get_status_display().lower()}"
             if line != shown:
-                self.stdout.write(f"\r{line}", ending="")
+                # Spaces cover what is left of a longer line before it.
+                self.stdout.write(f"\r{line.ljust(len(shown))}", ending="")
                 self.stdout.flush()
                 shown = line
             if job.status not in UNFINISHED:
