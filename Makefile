@@ -23,8 +23,8 @@ run: $(STAMP)
 	$(BIN)/openiop pagecache_triggers -v0
 	$(BIN)/openiop demo --keep-existing
 	$(BIN)/openiop demo_logins --url http://127.0.0.1:$(PORT)
-	@echo "Periodic tasks (safety-alert escalation) run beside the server; their log is var/periodic.log"
-	$(BIN)/openiop periodic >var/periodic.log 2>&1 & trap 'kill $$!' EXIT; \
+	@echo "Background jobs (safety-alert escalation, scheduled checks) run in a worker beside the server; its log is var/worker.log"
+	$(BIN)/openiop worker >var/worker.log 2>&1 & trap 'kill $$!' EXIT; \
 		$(BIN)/openiop runserver 127.0.0.1:$(PORT)
 
 demo: $(STAMP)

@@ -68,3 +68,13 @@ def _clock_shift(monkeypatch: pytest.MonkeyPatch) -> None:
         real = timezone.now
         shift = dt.timedelta(hours=float(hours))
         monkeypatch.setattr(timezone, "now", lambda: real() + shift)
+
+
+@pytest.fixture(autouse=True)
+def _task_worker_keeps_the_test_connection(monkeypatch):
+    """A queue worker run inside a test (core.jobs.run_queued) must not close the connection that
+    holds the test's transaction: between tasks it closes connections that are in a transaction,
+    which is right in a worker process and, on PostgreSQL, ends the test's."""
+    monkeypatch.setattr(
+        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+    )

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",  # single-use recovery codes (accounts.mfa)
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "openiop.core",
     "openiop.accounts",
     "openiop.audit",
@@ -235,6 +237,11 @@ with contextlib.suppress(OSError):
 # Served by WhiteNoise from the apps' static folders (no collectstatic step needed to run).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Background jobs (openiop.core.jobs): Django's Tasks API on a table of this database, run by
+# `openiop worker` (`make run` starts one). Another backend (Redis/RQ) is a change here, with its
+# own worker and `openiop periodic` for the schedules.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SECURE_CONTENT_TYPE_NOSNIFF = True

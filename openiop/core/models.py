@@ -41,3 +41,68 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.token[:6]}… ({self.status_code})"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    RETRYING = "retrying", "Waiting to retry"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """One background job on the task queue (openiop.core.jobs), across all its attempts.
+
+    The queue keeps one task result per attempt (django_tasks_db's DBTaskResult); this row follows
+    the job from one attempt to the next (`result_id` is the current attempt's), counts them, and
+    holds what the Jobs page shows: the last error, the progress the job reported, its outcome.
+    Neither the error nor the progress note may hold patient data (jobs say counts, not names).
+    """
+
+    name = models.CharField(max_length=100, db_index=True)
+    task_path = models.CharField(max_length=300)
+    result_id = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=1)
+    # The schedule (JobSchedule.name) that put it on the queue; blank when started by hand.
+    schedule = models.CharField(max_length=300, blank=True)
+    enqueued_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    progress_note = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-enqueued_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def percent(self) -> int | None:
+        """How far the job has got, 0 to 100, or None when it reported no total."""
+        if self.progress_total is None:
+            return None
+        if self.progress_total == 0:  # nothing to do: done
+            return 100
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+
+class JobSchedule(models.Model):
+    """When a periodic job (openiop.core.jobs.PERIODIC) is next due, shared by every scheduler.
+
+    openiop.core.jobs.enqueue_due moves `next_run_at` forward with a conditional update before it
+    enqueues, so a due job is put on the queue once however many workers look at the same time.
+    """
+
+    name = models.CharField(max_length=300, unique=True)
+    next_run_at = models.DateTimeField()
+    last_job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
+
+    def __str__(self) -> str:
+        return f"{self.name} next at {self.next_run_at:%Y-%m-%d %H:%M}"

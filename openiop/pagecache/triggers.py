@@ -38,6 +38,7 @@ EXCLUDED_APPS = frozenset(
         "auth",
         "axes",
         "contenttypes",
+        "django_tasks_db",  # the task queue: workers write it every second, no page shows it
         "otp_static",
         "otp_totp",
         "pagecache",
@@ -45,8 +46,15 @@ EXCLUDED_APPS = frozenset(
     }
 )
 # core_submission: a form's used token, which no page shows (openiop.core.submissions).
+# core_job, core_jobschedule: background jobs and their progress, on the Jobs page (never cached).
 EXCLUDED_TABLES = frozenset(
-    {"admissions_publicinquirythrottle", "accounts_staffsession", "core_submission"}
+    {
+        "admissions_publicinquirythrottle",
+        "accounts_staffsession",
+        "core_submission",
+        "core_job",
+        "core_jobschedule",
+    }
 )
 # The staff table: a login writes last_login and must not make every page of the network stale.
 USER_COLUMNS_IGNORED = frozenset({"password", "last_login"})

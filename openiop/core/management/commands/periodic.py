@@ -1,9 +1,9 @@
-"""`openiop periodic`: run the commands a clinic needs on a timer, without cron.
+"""`openiop periodic`: put the clinic's periodic jobs (core.jobs.PERIODIC) on the task queue.
 
-Each entry of PERIODIC is a management command and its interval in seconds. The loop runs each one
-when it is due, reports failures and keeps going (a failed run is retried at its next turn).
-`--once` runs every entry once and exits (for cron, a systemd timer, or a test). `make run` starts
-the loop beside the web server, so a demo's safety alerts escalate on their own.
+`openiop worker` already does this between tasks, so with the database queue this command is only
+needed for `--once`: enqueue every periodic job now and run the queue until it is empty (for cron,
+a systemd timer, or a test). Without `--once` it loops, enqueueing jobs when due, for a task
+backend whose workers do not schedule (Redis/RQ).
 """
 
 from __future__ import annotations
@@ -11,39 +11,38 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import CommandParser
 
 from openiop.core.cli import ProjectCommand
-
-# Safety alerts left unacknowledged must reach the director within the site's escalation time
-# (60 minutes by default), so checking every minute keeps the delay small against it.
-# A form's used token is kept a day (openiop.core.submissions); hourly deletion is plenty.
-PERIODIC: tuple[tuple[str, int], ...] = (("escalate_alerts", 60), ("expire_submissions", 3600))
+from openiop.core.jobs import enqueue_due, run_queued
+from openiop.core.models import Job, JobStatus
 
 
 class Command(ProjectCommand):
     help = (
-        "Run periodic tasks (safety-alert escalation, used form tokens) in a loop, "
-        "or once with --once."
+        "Enqueue periodic jobs (safety-alert escalation, used form tokens) when due, in a loop; "
+        "or all of them once and run them with --once."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="run every task once and exit")
+        parser.add_argument(
+            "--once", action="store_true", help="enqueue every periodic job, run them, and exit"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        due = {name: 0.0 for name, _ in PERIODIC}
+        if options["once"]:
+            jobs = enqueue_due(force=True)
+            run_queued()
+            failed = []
+            for job in Job.objects.filter(pk__in=[j.pk for j in jobs]).order_by("pk"):
+                self.stdout.write(f"{job.name}: {job.get_status_display()}. {job.outcome}")
+                if job.status != JobStatus.SUCCEEDED:
+                    self.stderr.write(f"{job.name} failed: {job.error}")
+                    failed.append(job.name)
+            if failed:
+                raise SystemExit(1)
+            return
         while True:
-            for name, every in PERIODIC:
-                if time.monotonic() < due[name]:
-                    continue
-                due[name] = time.monotonic() + every
-                try:
-                    call_command(name, stdout=self.stdout, stderr=self.stderr)
-                except Exception as exc:  # keep the loop alive; the next turn retries
-                    self.stderr.write(f"{name} failed: {exc}")
-                    if options["once"]:
-                        raise
-            if options["once"]:
-                return
+            for job in enqueue_due():
+                self.stdout.write(f"Enqueued {job.name} (due).")
             time.sleep(5)
