@@ -71,7 +71,7 @@ def _clock_shift(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _task_worker_keeps_the_test_connection(monkeypatch):
+def _task_worker_keeps_the_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """A queue worker run inside a test (core.jobs.run_queued) must not close the connection that
     holds the test's transaction: between tasks it closes connections that are in a transaction,
     which is right in a worker process and, on PostgreSQL, ends the test's."""

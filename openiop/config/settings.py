@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "openiop.core",
+    "openiop.jobs",
     "openiop.accounts",
     "openiop.audit",
     # What every page uses: the Jinja2 environment, form rendering, PDF, base templates, static.

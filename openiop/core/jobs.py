@@ -71,7 +71,7 @@ def job(
 
         # The queue reads the signature (a context first) and finds the task again by the
         # function's dotted path: keep the name and module, not the wrapped signature.
-        del attempt.__wrapped__  # type: ignore[attr-defined]
+        del attempt.__wrapped__
         made = task(takes_context=True)(attempt)
         _POLICIES[made.module_path] = Policy(max_attempts, retry_delay)
         return made

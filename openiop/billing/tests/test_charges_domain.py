@@ -4,6 +4,7 @@ source is in the test's docstring (../shared/domain.md sections 2 and 3 unless s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -120,7 +121,7 @@ def svc(
 # --- per diem ---------------------------------------------------------------------------------
 
 
-def test_h0015_bills_one_unit_for_a_day_of_three_hours():
+def test_h0015_bills_one_unit_for_a_day_of_three_hours() -> None:
     """H0015: >=3 h/day [domain.md 2.3, Carepatron]; commercial per diem is one revenue code, one
     unit per attended day [domain.md 2.2, BCBS Nebraska RP-PI-002]; 0906 IOP-chemical dependency on
     837I [domain.md 2.2, 3]."""
@@ -138,7 +139,7 @@ def test_h0015_bills_one_unit_for_a_day_of_three_hours():
     assert charge.condition_codes == ()
 
 
-def test_h0015_short_day_is_listed_with_its_reason_in_words():
+def test_h0015_short_day_is_listed_with_its_reason_in_words() -> None:
     """Issue 16 point 2: every attended day that produces no charge is listed with its reason, e.g.
     "2 h 40 min attended; this payer bills H0015 from 3 h" (H0015 >=3 h/day, domain.md 2.3)."""
     result = charges_for_day([svc("a", 90), svc("b", 70)], h0015(), FEES)
@@ -149,7 +150,7 @@ def test_h0015_short_day_is_listed_with_its_reason_in_words():
     assert missed.service_date == MON
 
 
-def test_the_daily_minimum_is_the_payers_configuration():
+def test_the_daily_minimum_is_the_payers_configuration() -> None:
     """The payer's thresholds are configuration (issue 16; domain.md 2.3 "make per-payer config"):
     a payer without a daily minimum bills the day; one with 2 h bills 2 h 40 min."""
     services = [svc("a", 90), svc("b", 70)]
@@ -157,7 +158,7 @@ def test_the_daily_minimum_is_the_payers_configuration():
     assert len(charges_for_day(services, h0015(min_minutes_per_day=120), FEES).charges) == 1
 
 
-def test_s9480_on_837p_has_no_revenue_code():
+def test_s9480_on_837p_has_no_revenue_code() -> None:
     """S9480 IOP psychiatric per diem [domain.md 2.3, Pabau]; 837P (CMS-1500) lines carry no revenue
     code, 837I lines do (SV201) [domain.md 3]."""
     rules = h0015(per_diem_code="S9480", claim_form=ClaimForm.PROFESSIONAL)
@@ -165,7 +166,7 @@ def test_s9480_on_837p_has_no_revenue_code():
     assert (charge.code, charge.revenue_code, charge.amount) == ("S9480", None, D("300.00"))
 
 
-def test_837i_line_without_a_revenue_code_is_not_billed():
+def test_837i_line_without_a_revenue_code_is_not_billed() -> None:
     """837I: SV201 revenue code on every line [domain.md 3]; 0905-0907 stay payer-configurable
     [domain.md 2.2], so a missing one is a configuration gap, reported in words."""
     fees = FeeSchedule([FeeScheduleEntry(PAYER, PROGRAM, "H0015", D("250.00"), START)])
@@ -176,7 +177,7 @@ def test_837i_line_without_a_revenue_code_is_not_billed():
     )
 
 
-def test_no_fee_on_the_date_is_listed():
+def test_no_fee_on_the_date_is_listed() -> None:
     """Fee schedules have effective dates (issue 16 point 2): a day outside every entry is listed."""
     fees = FeeSchedule(
         [
@@ -197,7 +198,7 @@ def test_no_fee_on_the_date_is_listed():
     )
 
 
-def test_rate_follows_the_effective_dates():
+def test_rate_follows_the_effective_dates() -> None:
     """Fee schedules have effective dates (issue 16 point 2)."""
     fees = FeeSchedule(
         [
@@ -221,7 +222,7 @@ def test_rate_follows_the_effective_dates():
     assert after.charges[0].amount == D("275.50")
 
 
-def test_overlapping_fees_are_refused():
+def test_overlapping_fees_are_refused() -> None:
     with pytest.raises(ValueError, match="overlap"):
         FeeSchedule(
             [
@@ -231,7 +232,7 @@ def test_overlapping_fees_are_refused():
         )
 
 
-def test_short_day_billed_as_discrete_services_where_the_payer_says_so():
+def test_short_day_billed_as_discrete_services_where_the_payer_says_so() -> None:
     """NY OASAS IOS: billed daily if >=3 h attended; <3 h days billed as discrete services
     [domain.md 2.3, WCH]."""
     rules = h0015(per_diem_code="S9480", codes=ITEMIZED_CODES, short_day_as_services=True)
@@ -241,7 +242,7 @@ def test_short_day_billed_as_discrete_services_where_the_payer_says_so():
     assert sorted(c.code for c in result.charges) == ["90834", "90853"]
 
 
-def test_weekly_minimum_refuses_the_week_with_words():
+def test_weekly_minimum_refuses_the_week_with_words() -> None:
     """AZ AHCCCS S9480: >=9 h/wk [domain.md 2.3, azcompletehealth 2024]; a payer's hours a week are
     configuration (issue 16)."""
     rules = h0015(per_diem_code="S9480", min_minutes_per_week=540)
@@ -255,7 +256,7 @@ def test_weekly_minimum_refuses_the_week_with_words():
     assert len(charges_for_week(WEEK, services, rules, FEES).charges) == 3
 
 
-def test_days_a_week_minimum():
+def test_days_a_week_minimum() -> None:
     """H0015: >=3 days/wk [domain.md 2.3, Carepatron], as the payer's configuration."""
     rules = h0015(min_days_per_week=3)
     services = [svc(f"d{i}", 200, day=MON + dt.timedelta(days=i)) for i in range(2)]
@@ -266,7 +267,7 @@ def test_days_a_week_minimum():
     )
 
 
-def test_weekly_minimum_needs_the_weeks_minutes():
+def test_weekly_minimum_needs_the_weeks_minutes() -> None:
     with pytest.raises(ValueError, match="minutes attended that week"):
         charges_for_day([svc("a", 200)], h0015(min_minutes_per_week=540), FEES)
 
@@ -278,7 +279,7 @@ def test_weekly_minimum_needs_the_weeks_minutes():
     ("minutes", "code"),
     [(16, "90832"), (37, "90832"), (38, "90834"), (52, "90834"), (53, "90837"), (90, "90837")],
 )
-def test_individual_psychotherapy_code_by_minutes(minutes, code):
+def test_individual_psychotherapy_code_by_minutes(minutes: int, code: str) -> None:
     """90832/90834/90837 are 30/45/60 min [domain.md 2.3]; the time ranges 16-37, 38-52, 53+ are
     the Medicare contractor's [Novitas Solutions JL, citing LCD L35101 Psychiatric Codes]."""
     service = svc("a", minutes, ServiceKind.INDIVIDUAL, participants=None)
@@ -286,7 +287,7 @@ def test_individual_psychotherapy_code_by_minutes(minutes, code):
     assert (charge.code, charge.units) == (code, 1)
 
 
-def test_individual_under_16_minutes_is_not_billed():
+def test_individual_under_16_minutes_is_not_billed() -> None:
     """ "Do not report psychotherapy codes for any session lasting less than 16 minutes" [Novitas
     Solutions JL, LCD L35101]."""
     service = svc("a", 15, ServiceKind.INDIVIDUAL, participants=None)
@@ -295,7 +296,7 @@ def test_individual_under_16_minutes_is_not_billed():
     assert result.not_billed[0].reason == "15 min attended; this payer bills 90832 from 16 min"
 
 
-def test_family_codes_with_and_without_the_patient():
+def test_family_codes_with_and_without_the_patient() -> None:
     """90846 family without patient, 90847 with patient [domain.md 2.3]; the minutes are the
     payer's configuration here (26 min in this fictional payer)."""
     services = [
@@ -309,13 +310,13 @@ def test_family_codes_with_and_without_the_patient():
     }
 
 
-def test_a_kind_the_payer_has_no_code_for_is_listed():
+def test_a_kind_the_payer_has_no_code_for_is_listed() -> None:
     service = svc("a", 60, ServiceKind.EDUCATION, participants=None)
     result = charges_for_day([service], itemized(), FEES)
     assert result.not_billed[0].reason == "this payer has no code for education sessions"
 
 
-def test_group_of_more_than_twelve_is_not_billed():
+def test_group_of_more_than_twelve_is_not_billed() -> None:
     """90853: <=12 participants [domain.md 2.3, NGS LCD L33632]."""
     rules = itemized(max_group_size=NGS_GROUP_PSYCHOTHERAPY_MAX_PARTICIPANTS)
     ok = charges_for_day([svc("a", 60, participants=12)], rules, FEES)
@@ -327,7 +328,7 @@ def test_group_of_more_than_twelve_is_not_billed():
     )
 
 
-def test_group_count_must_be_documented():
+def test_group_count_must_be_documented() -> None:
     """90853: document the participant count [domain.md 2.3, NGS LCD L33632]."""
     rules = itemized(max_group_size=12, group_count_required=True)
     result = charges_for_day([svc("a", 60, participants=None)], rules, FEES)
@@ -337,7 +338,7 @@ def test_group_count_must_be_documented():
     assert len(charges_for_day([svc("a", 60, participants=None)], itemized(), FEES).charges) == 1
 
 
-def test_oversized_group_does_not_count_towards_a_per_diem_day():
+def test_oversized_group_does_not_count_towards_a_per_diem_day() -> None:
     """AZ AHCCCS S9480: groups <=8 [domain.md 2.3]; a group over the payer's limit is listed, and
     the day's other minutes are judged alone."""
     rules = h0015(per_diem_code="S9480", max_group_size=8)
@@ -364,7 +365,7 @@ def medicare_day(count: int, day: dt.date = MON) -> list[AttendedService]:
         (6, MedicareDayTier.FOUR_OR_MORE_SERVICES),
     ],
 )
-def test_medicare_day_tier_by_services(count, tier):
+def test_medicare_day_tier_by_services(count: int, tier: MedicareDayTier) -> None:
     """Medicare IOP per diem: two APCs, days with 3 services and days with 4 or more [domain.md 2.1,
     CMS fact sheet; FCSO]; a revenue-code line and charge per covered service, condition code 92
     [domain.md 2.1, CGS; MM13222/MM13496]."""
@@ -376,7 +377,7 @@ def test_medicare_day_tier_by_services(count, tier):
     assert all(c.claim_form == ClaimForm.INSTITUTIONAL for c in result.charges)
 
 
-def test_medicare_fewer_than_three_services_follows_the_configuration():
+def test_medicare_fewer_than_three_services_follows_the_configuration() -> None:
     """The "<3 services = no IOP payment" edit is UNCONFIRMED [domain.md 2.1]: without the payer's
     `min_services_per_day` the lines are drafted with no tier; with it, the day is listed."""
     loose = charges_for_day(medicare_day(2), medicare(), FEES)
@@ -388,7 +389,7 @@ def test_medicare_fewer_than_three_services_follows_the_configuration():
     )
 
 
-def test_medicare_week_under_nine_hours_where_the_payer_refuses_it():
+def test_medicare_week_under_nine_hours_where_the_payer_refuses_it() -> None:
     """Medicare IOP: the physician certifies need for >=9 h of IOP services a week [domain.md 2.1,
     CMS fact sheet via Coronis; 42 CFR 424.24]; a payer that bills only such weeks configures it."""
     rules = medicare(min_minutes_per_week=MEDICARE_IOP_CERTIFIED_WEEKLY_MINUTES)
@@ -404,7 +405,7 @@ def test_medicare_week_under_nine_hours_where_the_payer_refuses_it():
     assert result.not_billed == []
 
 
-def test_medicare_requires_the_institutional_claim():
+def test_medicare_requires_the_institutional_claim() -> None:
     """Medicare IOP bill types 13x/76x/... are institutional claims [domain.md 2.1 bill types; 3]."""
     with pytest.raises(ValueError, match="837I"):
         medicare(claim_form=ClaimForm.PROFESSIONAL)
@@ -428,7 +429,13 @@ def test_medicare_requires_the_institutional_claim():
         ),
     ],
 )
-def test_rules_refuse_inconsistent_configuration(make, overrides, message):
+def test_rules_refuse_inconsistent_configuration(
+    make: Callable[..., PayerBillingRules],
+    overrides: dict[str, str]
+    | dict[str, int]
+    | dict[str, dict[ServiceKind, tuple[TimeBand, TimeBand]]],
+    message: str,
+) -> None:
     with pytest.raises(ValueError, match=message):
         make(**overrides)
 
@@ -443,7 +450,9 @@ def test_rules_refuse_inconsistent_configuration(make, overrides, message):
         ({"effective_to": dt.date(2025, 12, 31)}, "ends before"),
     ],
 )
-def test_fee_entries_refuse_bad_values(kwargs, message):
+def test_fee_entries_refuse_bad_values(
+    kwargs: dict[str, str] | dict[str, tuple[str]] | dict[str, D] | dict[str, dt.date], message: str
+) -> None:
     values: dict[str, object] = {
         "payer": PAYER,
         "program": PROGRAM,
@@ -456,7 +465,7 @@ def test_fee_entries_refuse_bad_values(kwargs, message):
         FeeScheduleEntry(**values)  # type: ignore[arg-type]
 
 
-def test_modifiers_are_carried_to_the_draft():
+def test_modifiers_are_carried_to_the_draft() -> None:
     fees = FeeSchedule(
         [
             FeeScheduleEntry(
@@ -471,11 +480,11 @@ def test_modifiers_are_carried_to_the_draft():
 @pytest.mark.parametrize(
     ("minutes", "words"), [(160, "2 h 40 min"), (180, "3 h"), (40, "40 min"), (0, "0 min")]
 )
-def test_duration_words(minutes, words):
+def test_duration_words(minutes: int, words: str) -> None:
     assert duration_words(minutes) == words
 
 
-def test_a_day_needs_its_services_on_one_date():
+def test_a_day_needs_its_services_on_one_date() -> None:
     with pytest.raises(ValueError, match="share its date"):
         charges_for_day([svc("a", 60), svc("b", 60, day=MON + dt.timedelta(days=1))], h0015(), FEES)
     with pytest.raises(ValueError, match="once"):
@@ -485,7 +494,7 @@ def test_a_day_needs_its_services_on_one_date():
 # --- adjustments --------------------------------------------------------------------------------
 
 
-def test_a_correction_after_a_charge_is_an_adjustment():
+def test_a_correction_after_a_charge_is_an_adjustment() -> None:
     """Issue 16 point 2: a correction to attendance after a charge exists creates an adjustment,
     never a silent change. Here a day corrected below the payer's 3 h voids its H0015."""
     before = charges_for_day([svc("a", 120), svc("b", 60)], h0015(), FEES).charges
@@ -504,7 +513,7 @@ def test_a_correction_after_a_charge_is_an_adjustment():
     )
 
 
-def test_individual_minutes_corrected_void_one_code_and_add_another():
+def test_individual_minutes_corrected_void_one_code_and_add_another() -> None:
     """90837 (53+ min) corrected to 45 min is 90834 (38-52) [Novitas JL, LCD L35101]."""
     before = charges_for_day([svc("a", 55, ServiceKind.INDIVIDUAL)], itemized(), FEES).charges
     after = charges_for_day([svc("a", 45, ServiceKind.INDIVIDUAL)], itemized(), FEES).charges
@@ -515,7 +524,7 @@ def test_individual_minutes_corrected_void_one_code_and_add_another():
     ]
 
 
-def test_same_charges_need_no_adjustment():
+def test_same_charges_need_no_adjustment() -> None:
     charges = charges_for_day([svc("a", 200)], h0015(), FEES).charges
     assert adjustments_for(charges, charges) == []
 
@@ -555,7 +564,9 @@ def services_strategy(draw: st.DrawFn) -> list[AttendedService]:
 # No per-example deadline: a two-week period per example can pass 200 ms on the shared CI cores.
 @settings(deadline=None)
 @given(services_strategy(), RULES)
-def test_every_service_is_charged_or_listed_never_both_never_dropped(services, rules):
+def test_every_service_is_charged_or_listed_never_both_never_dropped(
+    services: list[AttendedService], rules: PayerBillingRules
+) -> None:
     """Issue 16 point 2: every attended day that does not produce a charge is listed with its
     reason; nothing is dropped and nothing is both charged and listed."""
     result = charges_for_period(services, rules, FEES)
@@ -577,7 +588,9 @@ def test_every_service_is_charged_or_listed_never_both_never_dropped(services, r
 
 @settings(deadline=None)
 @given(services_strategy(), services_strategy(), RULES)
-def test_adjustments_sum_to_the_difference(first, second, rules):
+def test_adjustments_sum_to_the_difference(
+    first: list[AttendedService], second: list[AttendedService], rules: PayerBillingRules
+) -> None:
     """A correction yields adjustments whose deltas add up to new total minus previous total."""
     before = charges_for_period(first, rules, FEES)
     after = charges_for_period(second, rules, FEES)
@@ -588,12 +601,12 @@ def test_adjustments_sum_to_the_difference(first, second, rules):
 
 
 @given(st.integers(min_value=1, max_value=300))
-def test_cms_time_bands_pick_at_most_one_code(minutes):
+def test_cms_time_bands_pick_at_most_one_code(minutes: int) -> None:
     fitting = [band.code for band in CMS_PSYCHOTHERAPY_TIME_BANDS if band.fits(minutes)]
     assert len(fitting) == (1 if minutes >= 16 else 0)
 
 
-def test_same_line_with_another_amount_is_a_change():
+def test_same_line_with_another_amount_is_a_change() -> None:
     """Never a silent change (issue 16 point 2): the same line re-priced is a CHANGE adjustment."""
     before = charges_for_day([svc("a", 200)], h0015(), FEES).charges
     fees = FeeSchedule(

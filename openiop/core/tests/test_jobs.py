@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -20,10 +21,16 @@ from openiop.core.models import Job, JobSchedule, JobStatus
 from openiop.core.tests import tasks_for_tests as t
 from openiop.testing import make_org, make_site, make_user
 
+if TYPE_CHECKING:
+    from django.test import Client
+    from pytest_django import DjangoAssertNumQueries
+
+    from openiop.accounts.models import User
+
 pytestmark = pytest.mark.django_db
 
 
-def test_a_queued_job_is_run_by_the_worker_with_its_progress_and_outcome():
+def test_a_queued_job_is_run_by_the_worker_with_its_progress_and_outcome() -> None:
     job = jobs.enqueue(t.count_to, 3)
     assert job.status == JobStatus.QUEUED
     assert DBTaskResult.objects.get(id=job.result_id).status == "READY"
@@ -38,7 +45,7 @@ def test_a_queued_job_is_run_by_the_worker_with_its_progress_and_outcome():
     assert DBTaskResult.objects.get(id=job.result_id).status == "SUCCESSFUL"
 
 
-def test_a_failing_job_is_retried_then_shown_failed_with_its_error():
+def test_a_failing_job_is_retried_then_shown_failed_with_its_error() -> None:
     job = jobs.enqueue(t.always_fails)
     assert job.max_attempts == 2
 
@@ -53,7 +60,7 @@ def test_a_failing_job_is_retried_then_shown_failed_with_its_error():
     assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["FAILED", "FAILED"]
 
 
-def test_a_retry_waits_its_delay_on_the_queue():
+def test_a_retry_waits_its_delay_on_the_queue() -> None:
     job = jobs.enqueue(t.fails_then_waits)
 
     jobs.run_queued()
@@ -68,7 +75,7 @@ def test_a_retry_waits_its_delay_on_the_queue():
     assert not DBTaskResult.objects.ready().exists()
 
 
-def test_a_job_that_fails_once_succeeds_on_its_retry():
+def test_a_job_that_fails_once_succeeds_on_its_retry() -> None:
     job = jobs.enqueue(t.fails_once, "retry-then-succeed")
 
     jobs.run_queued()
@@ -80,7 +87,7 @@ def test_a_job_that_fails_once_succeeds_on_its_retry():
     assert job.error == "RuntimeError: first try fails"  # the earlier attempt's, kept
 
 
-def test_queued_jobs_survive_a_worker_stopping_and_run_on_the_next_worker():
+def test_queued_jobs_survive_a_worker_stopping_and_run_on_the_next_worker() -> None:
     first = jobs.enqueue(t.count_to, 1)
     second = jobs.enqueue(t.count_to, 2)
 
@@ -108,7 +115,7 @@ def test_queued_jobs_survive_a_worker_stopping_and_run_on_the_next_worker():
     assert DBTaskResult.objects.get(id=waiting.result_id).worker_ids == ["machine-b"]
 
 
-def test_progress_is_kept_when_a_job_fails_part_way():
+def test_progress_is_kept_when_a_job_fails_part_way() -> None:
     job = jobs.enqueue(t.half_way_then_fails)
     jobs.run_queued()
     job.refresh_from_db()
@@ -121,7 +128,7 @@ def test_progress_is_kept_when_a_job_fails_part_way():
     assert job.progress_note == "steps"
 
 
-def test_report_progress_outside_a_job_does_nothing():
+def test_report_progress_outside_a_job_does_nothing() -> None:
     jobs.report_progress(1, 2, "by hand")
     assert not Job.objects.exists()
 
@@ -133,7 +140,7 @@ def periodic(every: dt.timedelta) -> tuple[jobs.Periodic, ...]:
     return (jobs.Periodic("openiop.core.tasks.expire_submissions", every),)
 
 
-def test_a_periodic_job_is_enqueued_when_due_and_not_twice():
+def test_a_periodic_job_is_enqueued_when_due_and_not_twice() -> None:
     at = timezone.now()
     schedule = periodic(dt.timedelta(minutes=10))
 
@@ -152,7 +159,7 @@ def test_a_periodic_job_is_enqueued_when_due_and_not_twice():
     assert row.last_job == later[0]
 
 
-def test_a_due_job_is_not_queued_again_behind_its_unfinished_run():
+def test_a_due_job_is_not_queued_again_behind_its_unfinished_run() -> None:
     at = timezone.now()
     schedule = periodic(dt.timedelta(minutes=1))
     jobs.enqueue_due(now=at, periodic=schedule)
@@ -163,7 +170,9 @@ def test_a_due_job_is_not_queued_again_behind_its_unfinished_run():
     assert Job.objects.count() == 1
 
 
-def test_of_two_schedulers_reading_the_same_turn_only_one_enqueues(monkeypatch):
+def test_of_two_schedulers_reading_the_same_turn_only_one_enqueues(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     at = timezone.now()
     schedule = periodic(dt.timedelta(minutes=5))
     JobSchedule.objects.create(name=schedule[0].task_path, next_run_at=at)
@@ -175,7 +184,7 @@ def test_of_two_schedulers_reading_the_same_turn_only_one_enqueues(monkeypatch):
     assert Job.objects.count() == 1
 
 
-def test_the_worker_enqueues_due_periodic_jobs_and_runs_them():
+def test_the_worker_enqueues_due_periodic_jobs_and_runs_them() -> None:
     out = io.StringIO()
     call_command("worker", "--batch", stdout=out)
     names = {p.name for p in jobs.PERIODIC}
@@ -198,11 +207,11 @@ def test_the_worker_enqueues_due_periodic_jobs_and_runs_them():
         (0, 0, "[" + "#" * 20 + "] 100% 0/0"),  # nothing to do is done
     ],
 )
-def test_the_progress_bar(done, total, bar):
+def test_the_progress_bar(done: int, total: int | None, bar: str) -> None:
     assert jobs.progress_bar(done, total, width=20) == bar
 
 
-def test_jobs_run_wait_prints_a_bar_until_the_job_ends(monkeypatch):
+def test_jobs_run_wait_prints_a_bar_until_the_job_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     old = timezone.now() - dt.timedelta(days=40)
     for _ in range(3):
         Job.objects.create(
@@ -227,7 +236,9 @@ def test_jobs_run_wait_prints_a_bar_until_the_job_ends(monkeypatch):
     assert Job.objects.filter(name="count_to").count() == 0
 
 
-def test_jobs_run_wait_exits_1_with_the_error_of_a_failed_job(monkeypatch):
+def test_jobs_run_wait_exits_1_with_the_error_of_a_failed_job(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(
         jobs.RUNNABLE, "always_fails", "openiop.core.tests.tasks_for_tests.always_fails"
     )
@@ -240,14 +251,14 @@ def test_jobs_run_wait_exits_1_with_the_error_of_a_failed_job(monkeypatch):
     )
 
 
-def test_jobs_run_refuses_an_unknown_name_with_exit_2():
+def test_jobs_run_refuses_an_unknown_name_with_exit_2() -> None:
     with pytest.raises(CommandError) as refused:
         call_command("jobs", "run", "make_coffee", stdout=io.StringIO())
     assert refused.value.returncode == 2
     assert not Job.objects.exists()
 
 
-def test_jobs_list_shows_status_attempts_and_error():
+def test_jobs_list_shows_status_attempts_and_error() -> None:
     jobs.enqueue(t.always_fails)
     jobs.run_queued()
     out = io.StringIO()
@@ -262,18 +273,20 @@ def test_jobs_list_shows_status_attempts_and_error():
 
 
 @pytest.fixture
-def director(mfa_passed):
+def director(mfa_passed: None) -> User:
     org = make_org()
     return make_user(Role.DIRECTOR, sites=[make_site(org)], org=org)
 
 
-def test_the_jobs_page_shows_status_attempts_error_and_progress(client, director):
+def test_the_jobs_page_shows_status_attempts_error_and_progress(
+    client: Client, director: User
+) -> None:
     jobs.enqueue(t.count_to, 4)
     jobs.enqueue(t.half_way_then_fails)
     jobs.run_queued()
     client.force_login(director)
 
-    page = client.get(reverse("core:jobs")).content.decode()
+    page = client.get(reverse("jobs:list")).content.decode()
 
     assert '<progress max="100" value="100"' in page
     assert "100% (4 of 4)" in page
@@ -286,75 +299,79 @@ def test_the_jobs_page_shows_status_attempts_error_and_progress(client, director
 
 
 def test_the_jobs_page_polls_while_a_job_is_unfinished_and_answers_htmx_with_the_table(
-    client, director
-):
+    client: Client, director: User
+) -> None:
     jobs.enqueue(t.count_to, 2)
     client.force_login(director)
 
-    page = client.get(reverse("core:jobs")).content.decode()
+    page = client.get(reverse("jobs:list")).content.decode()
     assert 'hx-trigger="every 2s"' in page
     assert "<h1>Jobs</h1>" in page
 
-    fragment = client.get(reverse("core:jobs"), HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(reverse("jobs:list"), HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<div id="jobs"')
     assert "<h1>" not in fragment
     assert "Queued" in fragment
 
     jobs.run_queued()
-    fragment = client.get(reverse("core:jobs"), HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(reverse("jobs:list"), HTTP_HX_REQUEST="true").content.decode()
     assert "Succeeded" in fragment
     assert "hx-trigger" not in fragment
 
 
-def test_the_jobs_page_searches_by_name_and_status_and_pages(client, director):
+def test_the_jobs_page_searches_by_name_and_status_and_pages(
+    client: Client, director: User
+) -> None:
     for n in range(30):
         jobs.enqueue(t.count_to, n)
     jobs.enqueue(t.always_fails)
     jobs.run_queued()
     client.force_login(director)
 
-    failed = client.get(reverse("core:jobs"), {"status": "failed"}).content.decode()
+    failed = client.get(reverse("jobs:list"), {"status": "failed"}).content.decode()
     assert "always_fails" in failed
     assert "count_to" not in failed
 
-    named = client.get(reverse("core:jobs"), {"q": "count"}).content.decode()
+    named = client.get(reverse("jobs:list"), {"q": "count"}).content.decode()
     assert "always_fails" not in named
     assert "30 in all" in named
     assert "Page 1 of 2" in named
 
-    none = client.get(reverse("core:jobs"), {"q": "nothing-like-this"}).content.decode()
+    none = client.get(reverse("jobs:list"), {"q": "nothing-like-this"}).content.decode()
     assert "No jobs match this search." in none
 
 
-def test_the_jobs_page_is_empty_before_any_job(client, director):
+def test_the_jobs_page_is_empty_before_any_job(client: Client, director: User) -> None:
     client.force_login(director)
-    page = client.get(reverse("core:jobs")).content.decode()
+    page = client.get(reverse("jobs:list")).content.decode()
     assert "No jobs yet." in page
 
 
 def test_the_jobs_page_query_count_does_not_grow_with_rows(
-    client, director, django_assert_max_num_queries
-):
+    client: Client, director: User, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
     for n in range(3):
         jobs.enqueue(t.count_to, n)
     client.force_login(director)
-    client.get(reverse("core:jobs"))
+    client.get(reverse("jobs:list"))
     with django_assert_max_num_queries(12) as few:
-        client.get(reverse("core:jobs"))
+        client.get(reverse("jobs:list"))
     for n in range(20):
         jobs.enqueue(t.count_to, n)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        client.get(reverse("core:jobs"))
+        client.get(reverse("jobs:list"))
 
 
 @pytest.mark.parametrize("role", [Role.CLINICIAN, Role.BILLING, Role.AUDITOR, Role.INTAKE])
-def test_the_jobs_page_is_refused_without_staff_management(client, mfa_passed, role):
+def test_the_jobs_page_is_refused_without_staff_management(
+    client: Client, mfa_passed: None, role: Role
+) -> None:
     org = make_org()
     client.force_login(make_user(role, sites=[make_site(org)], org=org))
-    assert client.get(reverse("core:jobs")).status_code == 403
+    assert client.get(reverse("jobs:list")).status_code == 403
 
 
-def test_an_administrator_sees_the_jobs_page(client, mfa_passed):
+def test_an_administrator_sees_the_jobs_page(client: Client, mfa_passed: None) -> None:
     org = make_org()
     client.force_login(make_user(Role.ADMIN, sites=[make_site(org)], org=org))
-    assert client.get(reverse("core:jobs")).status_code == 200
+    assert client.get(reverse("jobs:list")).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
@@ -11,10 +12,16 @@ from openiop.core.models import JobStatus
 from openiop.measures import services, tasks
 from openiop.measures.models import SiteSafetySettings
 
+if TYPE_CHECKING:
+    import pytest
+    from django.test import Client
+
+    from openiop.measures.tests.conftest import Clinic
+
 
 def test_the_escalation_job_escalates_overdue_alerts_and_its_page_names_no_patient(
-    clinic, monkeypatch, client, mfa_passed
-):
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch, client: Client, mfa_passed: None
+) -> None:
     SiteSafetySettings.objects.create(
         site=clinic.site, on_call=clinic.on_call, escalation_minutes=30, director=clinic.director
     )
@@ -33,7 +40,7 @@ def test_the_escalation_job_escalates_overdue_alerts_and_its_page_names_no_patie
     assert job.max_attempts == 3
 
     client.force_login(clinic.director)
-    page = client.get(reverse("core:jobs")).content.decode()
+    page = client.get(reverse("jobs:list")).content.decode()
     assert "Escalated 1 alert(s)." in page
     assert "Sparrowgrass" not in page
     assert "Wendeline" not in page

@@ -6,10 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from openiop.accounts.domain import Cap
-from openiop.core import selectors
-from openiop.core.forms import JobSearchForm
 from openiop.core.jobs import UNFINISHED
-from openiop.web.views_support import paginate, staff_view
+from openiop.jobs import selectors
+from openiop.jobs.forms import JobSearchForm
+from openiop.ui.views_support import paginate, staff_view
 
 
 @staff_view(Cap.STAFF_MANAGE)
@@ -27,5 +27,5 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "busy": any(job.status in UNFINISHED for job in page.object_list),
     }
     if request.headers.get("HX-Request") == "true":
-        return render(request, "core/_jobs.html", context)
-    return render(request, "core/jobs.html", context)
+        return render(request, "jobs/_jobs.html", context)
+    return render(request, "jobs/jobs.html", context)

@@ -1,4 +1,4 @@
-"""Reads of the core app's own records (no patient data: the background jobs)."""
+"""Reads for the Jobs page (no patient data: the background jobs)."""
 
 from __future__ import annotations
 
