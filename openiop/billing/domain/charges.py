@@ -46,14 +46,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 from types import MappingProxyType
 
+from openiop.billing.domain.money import CENT, round_cents
 from openiop.core.dates import IsoWeek
-
-CENT = Decimal("0.01")
 
 # Medicare IOP claims carry condition code 92 [domain.md 2.1: CGS; MM13222/MM13496; NAHRI for
 # FQHC/RHC].
@@ -802,7 +801,7 @@ def _charge(
             revenue_code=entry.revenue_code if institutional else None,
             units=units,
             rate=entry.rate,
-            amount=(entry.rate * units).quantize(CENT, rounding=ROUND_HALF_UP),
+            amount=round_cents(entry.rate * units),
             claim_form=rules.claim_form,
             service_ids=_ids(services),
             condition_codes=condition_codes,

@@ -11,9 +11,10 @@ import calendar
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
-CENT = Decimal("0.01")
+from openiop.billing.domain.money import CENT, round_cents
+
 HUNDRED = Decimal(100)
 
 Number = Decimal | int
@@ -64,7 +65,7 @@ def percent_of_poverty(
     if income < 0:
         raise ValueError("The annual income cannot be negative.")
     line = guideline.amount_for(household_size)
-    return (income * HUNDRED / line).quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_cents(income * HUNDRED / line)
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,8 @@ def cost_estimate(days: int, daily_rate: Decimal, share_percent: Decimal) -> Est
     share = _decimal(share_percent, "The patient share")
     if not 0 <= share <= HUNDRED:
         raise ValueError(f"The patient share must be 0-100% (got {share}%).")
-    total = (rate * days).quantize(CENT, rounding=ROUND_HALF_UP)
-    patient = (total * share / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+    total = round_cents(rate * days)
+    patient = round_cents(total * share / HUNDRED)
     return Estimate(total=total, patient_amount=patient)
 
 
