@@ -11,7 +11,18 @@ still in that table. What the database backend does not do, this module adds:
 * progress: `report_progress(done, total)` inside a job, shown on the Jobs page and by
   `openiop jobs run NAME --wait`;
 * schedules: `enqueue_due()` puts each periodic job (PERIODIC) on the queue when it is due, once,
-  however many workers call it (`openiop worker` calls it between tasks).
+  however many workers call it (`openiop worker` calls it between tasks);
+* lost workers: a worker killed mid-task (SIGKILL, out of memory, its machine gone) leaves its
+  task "running" in the queue's table. Each worker keeps a heartbeat row fresh (`Heartbeat`, a
+  thread with its own connection, so it beats while a long task runs), and every worker, at
+  start and every half lease, takes back a running task whose worker has not beaten for the
+  lease (`recover_lost`): the attempt counts, and the job is queued again if its attempts allow,
+  else failed, with "Worker <id> stopped responding" as its error. The lease is
+  settings.OPENIOP_WORKER_LEASE_SECONDS, 60 s by default; it must exceed the longest write
+  transaction a job holds on SQLite (the heartbeat waits for it) and the clock difference between
+  machines. A worker taken for lost that was only slow may finish its attempt all the same, so
+  the job then runs twice (a job must be safe to run again, as any retried one); its result is
+  kept on the queue, but the Job row follows the new attempt.
 
 A `Job` row (core.models) follows each job across its attempts. Tasks call the same services as
 the commands and views; a job's progress note, outcome and error say counts, never patient data.
@@ -19,21 +30,32 @@ the commands and views; a job's progress note, outcome and error say counts, nev
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import logging
+import socket
+import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.db import DatabaseError, IntegrityError, close_old_connections, connections, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 from django_tasks import TaskContext, task
-from django_tasks.base import Task
+from django_tasks.base import Task, TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
-from openiop.core.models import Job, JobSchedule, JobStatus
+from openiop.core.models import Job, JobSchedule, JobStatus, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -121,6 +143,10 @@ def _attempt(
         status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=started, finished_at=None
     )
     row.refresh_from_db()
+    # The row while it follows this attempt: once another worker has taken the attempt back as
+    # lost (recover_lost), it follows the next one, and this attempt, if it was only slow and
+    # ends after all, leaves it alone and queues no retry of its own.
+    mine = Job.objects.filter(pk=row.pk, result_id=str(result.id))
     token = _running.set(row.pk)
     try:
         value = func(*args, **kwargs)
@@ -129,18 +155,15 @@ def _attempt(
         if row.attempts < row.max_attempts:
             later = task_.using(run_after=timezone.now() + policy_of(task_).retry_delay)
             with transaction.atomic():
-                retry = later.enqueue(*result.args, **result.kwargs)
-                Job.objects.filter(pk=row.pk).update(
-                    status=JobStatus.RETRYING, result_id=str(retry.id), error=error
-                )
+                if list(mine.select_for_update().values_list("pk", flat=True)):
+                    retry = later.enqueue(*result.args, **result.kwargs)
+                    mine.update(status=JobStatus.RETRYING, result_id=str(retry.id), error=error)
         else:
-            Job.objects.filter(pk=row.pk).update(
-                status=JobStatus.FAILED, error=error, finished_at=timezone.now()
-            )
+            mine.update(status=JobStatus.FAILED, error=error, finished_at=timezone.now())
         raise
     finally:
         _running.reset(token)
-    Job.objects.filter(pk=row.pk).update(
+    mine.update(
         status=JobStatus.SUCCEEDED,
         finished_at=timezone.now(),
         outcome=value[:300] if isinstance(value, str) else "",
@@ -258,9 +281,241 @@ def database_worker(*, worker_id: str, interval: float = 0) -> Any:
     )
 
 
-def run_queued(*, worker_id: str = "in-process") -> None:
-    """Run every task that is ready, in this process, then return (for `--once`, and tests)."""
-    database_worker(worker_id=worker_id).run()
+def new_worker_id() -> str:
+    """A worker id unique across machines: the host's name and a random suffix."""
+    return f"{socket.gethostname()[:40]}-{get_random_string(8)}"
+
+
+def run_queued(*, worker_id: str | None = None) -> None:
+    """Run every task that is ready, in this process, then return (for `--once`, and tests).
+
+    It is a worker like `openiop worker`: it beats while it runs, so others leave its task alone,
+    and takes back lost workers' tasks when it starts."""
+    worker_id = worker_id or new_worker_id()
+    worker = database_worker(worker_id=worker_id)
+    with Heartbeat(worker_id):
+        worker.run()
+
+
+# --- workers: heartbeats, and the tasks of workers that stopped responding --------------------
+
+DEFAULT_LEASE_SECONDS = 60
+
+
+class WorkerLost(Exception):
+    """The worker running a task stopped responding (killed, out of memory, its machine lost).
+
+    Never raised: its dotted path is recorded on the queue's row of an attempt taken back by
+    recover_lost, as the class of that attempt's error."""
+
+
+WORKER_LOST_PATH = f"{WorkerLost.__module__}.{WorkerLost.__qualname__}"
+
+
+def worker_lease() -> dt.timedelta:
+    """How long a worker may go without a heartbeat before its running task is taken to be lost:
+    settings.OPENIOP_WORKER_LEASE_SECONDS, 60 seconds when unset. Workers beat every quarter of it.
+
+    Raises ImproperlyConfigured unless it is a positive number of seconds."""
+    seconds = getattr(settings, "OPENIOP_WORKER_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ImproperlyConfigured("OPENIOP_WORKER_LEASE_SECONDS must be a positive number.")
+    return dt.timedelta(seconds=seconds)
+
+
+def beat(worker_id: str, *, now: dt.datetime | None = None) -> None:
+    """Record that the worker `worker_id` is alive at `now` (one UPDATE; an INSERT the first time,
+    or when its row was pruned)."""
+    now = now or timezone.now()
+    if WorkerHeartbeat.objects.filter(worker_id=worker_id).update(seen_at=now):
+        return
+    try:
+        with transaction.atomic():
+            WorkerHeartbeat.objects.create(worker_id=worker_id, first_seen_at=now, seen_at=now)
+    except IntegrityError:  # the same id beat from another thread in between
+        WorkerHeartbeat.objects.filter(worker_id=worker_id).update(seen_at=now)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A running task taken back from a worker that stopped responding."""
+
+    result_id: str  # the queue's row of the lost attempt
+    worker_id: str
+    job: Job | None  # None for a task not made with @job (it has no Job row, and no retries)
+    retried: bool
+
+    def __str__(self) -> str:
+        name = self.job.name if self.job else "a task"
+        what = "retried" if self.retried else "failed"
+        return f"Worker {self.worker_id} stopped responding; {name} {what}."
+
+
+def recover_lost(
+    *, now: dt.datetime | None = None, lease: dt.timedelta | None = None
+) -> list[Recovered]:
+    """Take back every task still running on the queue whose worker has not beaten for `lease`
+    (worker_lease() by default) and that started longer ago than that; returns what was taken.
+
+    A worker with no heartbeat row (pruned, or a worker run without one) counts as silent, so a
+    task is never taken back within a lease of its start. Each task is taken under a lock on its
+    row (a second recoverer skips it where rows are locked, PostgreSQL, and finds it no longer
+    running where writers take turns, SQLite), so it is queued again once however many workers
+    recover at the same time.
+    """
+    now = now or timezone.now()
+    cutoff = now - (worker_lease() if lease is None else lease)
+    running = {
+        str(pk): ids[-1] if ids else ""
+        for pk, ids in DBTaskResult.objects.filter(
+            status=TaskResultStatus.RUNNING, started_at__lt=cutoff
+        ).values_list("pk", "worker_ids")
+    }
+    if not running:
+        return []
+    alive = set(
+        WorkerHeartbeat.objects.filter(
+            worker_id__in=set(running.values()), seen_at__gte=cutoff
+        ).values_list("worker_id", flat=True)
+    )
+    taken = [
+        _recover_one(pk, now=now, cutoff=cutoff)
+        for pk, worker in running.items()
+        if worker not in alive
+    ]
+    return [r for r in taken if r is not None]
+
+
+def _worker_alive(worker_id: str, cutoff: dt.datetime) -> bool:
+    return WorkerHeartbeat.objects.filter(worker_id=worker_id, seen_at__gte=cutoff).exists()
+
+
+def _recover_one(result_id: str, *, now: dt.datetime, cutoff: dt.datetime) -> Recovered | None:
+    """Take back one lost attempt: record it failed on the queue, count it on its Job row, and
+    queue the next attempt if the job has one left; None when it is no longer lost (another
+    recoverer has it, it ended, or its worker beat after all)."""
+    with transaction.atomic():
+        lost = (
+            DBTaskResult.objects.select_for_update(skip_locked=True)
+            .filter(pk=result_id, status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
+            .first()
+        )
+        if lost is None:
+            return None
+        worker = lost.worker_ids[-1] if lost.worker_ids else "unknown"
+        if _worker_alive(worker, cutoff):
+            return None
+        message = f"Worker {worker} stopped responding"
+        DBTaskResult.objects.filter(pk=lost.pk).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=now,
+            return_value=None,
+            exception_class_path=WORKER_LOST_PATH,
+            traceback=message,
+        )
+        row = Job.objects.select_for_update().filter(result_id=str(lost.pk)).first()
+        if row is None:
+            return Recovered(str(lost.pk), worker, None, retried=False)
+        try:
+            task_: Task[Any, Any] | None = lost.task
+        except (ImportError, SuspiciousOperation):  # its code is gone: it cannot run again
+            task_ = None
+        # The attempt counts once: _attempt counted it if it got as far as marking the job running.
+        attempts = row.attempts if row.status == JobStatus.RUNNING else row.attempts + 1
+        if task_ is not None and attempts < row.max_attempts:
+            later = task_.using(run_after=now + policy_of(task_).retry_delay)
+            retry = later.enqueue(*lost.args_kwargs["args"], **lost.args_kwargs["kwargs"])
+            Job.objects.filter(pk=row.pk).update(
+                status=JobStatus.RETRYING,
+                result_id=str(retry.id),
+                attempts=attempts,
+                workers_lost=F("workers_lost") + 1,
+                error=f"{message}; retried",
+            )
+        else:
+            Job.objects.filter(pk=row.pk).update(
+                status=JobStatus.FAILED,
+                attempts=attempts,
+                workers_lost=F("workers_lost") + 1,
+                error=message,
+                finished_at=now,
+            )
+        row.refresh_from_db()
+    return Recovered(str(lost.pk), worker, row, retried=row.status == JobStatus.RETRYING)
+
+
+def forget(worker_id: str) -> None:
+    """Delete the heartbeat of a worker that stops cleanly (it runs nothing any more)."""
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
+
+
+class Heartbeat:
+    """A worker's heartbeat, around its loop: `with Heartbeat(worker_id): ...`.
+
+    On entering, it beats and takes back lost workers' tasks (recover_lost). Then a daemon thread
+    beats every quarter of the lease and recovers every half lease, between tasks and while one
+    runs. The thread has its own database connection (Django's are per thread), closed when it
+    ends; a beat that fails (SQLite locked by a long write for longer than its timeout, a dropped
+    connection) is logged and tried again at the next, the lease being four beats long. On
+    leaving, the thread stops and the worker's row is deleted. `report` receives a line for each
+    task taken back (else it is logged).
+    """
+
+    def __init__(
+        self,
+        worker_id: str,
+        *,
+        report: Callable[[str], object] | None = None,
+        lease: dt.timedelta | None = None,
+    ) -> None:
+        self.worker_id = worker_id
+        self.lease = worker_lease() if lease is None else lease
+        self.report = report
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"heartbeat {worker_id}", daemon=True
+        )
+
+    def __enter__(self) -> Heartbeat:
+        beat(self.worker_id)
+        self._recover()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        # A beat in flight may wait on a locked database (SQLite's timeout is 5 s by default).
+        self._thread.join(timeout=10)
+        # Stopping on an error, the database may be what failed: the prune job deletes the row.
+        with contextlib.suppress(DatabaseError):
+            forget(self.worker_id)
+
+    def _recover(self) -> None:
+        for taken in recover_lost(lease=self.lease):
+            if self.report is None:
+                logger.warning("%s", taken)
+            else:
+                self.report(str(taken))
+
+    def _run(self) -> None:
+        every = self.lease.total_seconds() / 4
+        next_recovery = time.monotonic() + 2 * every
+        try:
+            while not self._stop.wait(every):
+                try:
+                    close_old_connections()  # this thread's: reconnect after an error or max age
+                    beat(self.worker_id)
+                    if time.monotonic() >= next_recovery:
+                        next_recovery = time.monotonic() + 2 * every
+                        self._recover()
+                except DatabaseError as exc:
+                    logger.warning("Worker %s missed a heartbeat: %s", self.worker_id, exc)
+                except Exception:
+                    # Never let the thread die while the worker lives: a silent worker loses its
+                    # task to another, which runs it a second time.
+                    logger.exception("Worker %s: heartbeat error", self.worker_id)
+        finally:
+            connections.close_all()
 
 
 def progress_bar(done: int, total: int | None, *, width: int = 30) -> str:

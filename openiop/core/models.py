@@ -76,6 +76,9 @@ class Job(models.Model):
     progress_note = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
+    # Attempts whose worker stopped responding (killed, its machine lost) and were taken back
+    # from it by another worker (openiop.core.jobs.recover_lost).
+    workers_lost = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-enqueued_at", "-pk"]
@@ -106,3 +109,20 @@ class JobSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} next at {self.next_run_at:%Y-%m-%d %H:%M}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running worker (`openiop worker`) saying it is alive: it moves `seen_at` forward every
+    quarter of the lease (openiop.core.jobs.Heartbeat), between tasks and while one runs.
+
+    A task still running whose worker has not been seen for the lease is taken to be lost and is
+    put back on the queue, or failed (openiop.core.jobs.recover_lost). A worker that stops cleanly
+    deletes its row; the prune job deletes the rows of workers not seen for the lease.
+    """
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    first_seen_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"worker {self.worker_id} seen at {self.seen_at:%Y-%m-%d %H:%M:%S}"

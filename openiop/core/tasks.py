@@ -9,8 +9,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from openiop.core import submissions
-from openiop.core.jobs import UNFINISHED, job, report_progress
-from openiop.core.models import Job
+from openiop.core.jobs import UNFINISHED, job, report_progress, worker_lease
+from openiop.core.models import Job, WorkerHeartbeat
 
 # A finished job is kept this long on the Jobs page (and its attempts in the queue's table).
 JOB_KEEP = dt.timedelta(days=30)
@@ -27,8 +27,12 @@ def expire_submissions() -> str:
 @job(max_attempts=3)
 def prune_jobs() -> str:
     """Delete finished jobs, and the queue's finished attempts, older than JOB_KEEP, a batch at a
-    time with progress; returns how many jobs, as a sentence."""
-    cutoff = timezone.now() - JOB_KEEP
+    time with progress, and the heartbeats of workers silent for longer than the lease (their
+    tasks are taken back all the same: core.jobs.recover_lost); returns how many jobs, as a
+    sentence."""
+    now = timezone.now()
+    WorkerHeartbeat.objects.filter(seen_at__lt=now - worker_lease()).delete()
+    cutoff = now - JOB_KEEP
     old = Job.objects.exclude(status__in=UNFINISHED).filter(enqueued_at__lt=cutoff)
     total = old.count()
     done = 0

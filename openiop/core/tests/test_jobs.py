@@ -5,25 +5,31 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import TYPE_CHECKING
+import threading
+import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from openiop.accounts.domain import Role
 from openiop.core import jobs
 from openiop.core.management.commands import jobs as jobs_command
-from openiop.core.models import Job, JobSchedule, JobStatus
+from openiop.core.models import Job, JobSchedule, JobStatus, WorkerHeartbeat
 from openiop.core.tests import tasks_for_tests as t
-from openiop.testing import make_org, make_site, make_user
+from openiop.testing import make_org, make_site, make_user, postgresql_only
 
 if TYPE_CHECKING:
     from django.test import Client
-    from pytest_django import DjangoAssertNumQueries
+    from pytest_django import DjangoAssertNumQueries, Settings
 
     from openiop.accounts.models import User
 
@@ -87,21 +93,26 @@ def test_a_job_that_fails_once_succeeds_on_its_retry() -> None:
     assert job.error == "RuntimeError: first try fails"  # the earlier attempt's, kept
 
 
-def test_queued_jobs_survive_a_worker_stopping_and_run_on_the_next_worker() -> None:
-    first = jobs.enqueue(t.count_to, 1)
-    second = jobs.enqueue(t.count_to, 2)
-
-    # A worker that stops after one task (as one stopped by SIGTERM finishes its task and exits).
-    Worker(
+def one_task(worker_id: str) -> Worker:
+    """A queue worker (with no heartbeat) that stops after one task."""
+    return Worker(
         queue_names=["*"],
         interval=0,
         batch=True,
         backend_name="default",
         startup_delay=False,
         max_tasks=1,
-        worker_id="machine-a",
+        worker_id=worker_id,
         excluded_queue_names=[],
-    ).run()
+    )
+
+
+def test_queued_jobs_survive_a_worker_stopping_and_run_on_the_next_worker() -> None:
+    first = jobs.enqueue(t.count_to, 1)
+    second = jobs.enqueue(t.count_to, 2)
+
+    # A worker that stops after one task (as one stopped by SIGTERM finishes its task and exits).
+    one_task("machine-a").run()
     done = [j for j in (first, second) if Job.objects.get(pk=j.pk).status == JobStatus.SUCCEEDED]
     waiting = Job.objects.get(pk=({first.pk, second.pk} - {done[0].pk}).pop())
     assert len(done) == 1
@@ -131,6 +142,339 @@ def test_progress_is_kept_when_a_job_fails_part_way() -> None:
 def test_report_progress_outside_a_job_does_nothing() -> None:
     jobs.report_progress(1, 2, "by hand")
     assert not Job.objects.exists()
+
+
+# --- workers that stop responding -------------------------------------------------------------
+
+
+def left_running_by(
+    job: Job, worker: str, *, started_ago: dt.timedelta, seen_ago: dt.timedelta | None
+) -> DBTaskResult[..., Any]:
+    """The job's attempt as a worker leaves it when it is killed mid-task: claimed on the queue
+    `started_ago`, the job marked running (core.jobs._attempt), the worker's last heartbeat
+    `seen_ago` (None: it has no heartbeat row)."""
+    now = timezone.now()
+    result = DBTaskResult.objects.get(id=job.result_id)
+    result.claim(worker)
+    DBTaskResult.objects.filter(pk=result.pk).update(started_at=now - started_ago)
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now - started_ago
+    )
+    if seen_ago is not None:
+        WorkerHeartbeat.objects.create(
+            worker_id=worker, first_seen_at=now - started_ago, seen_at=now - seen_ago
+        )
+    return result
+
+
+def test_a_job_whose_worker_stopped_beating_is_taken_back_and_finished_by_another_worker() -> None:
+    job = jobs.enqueue(t.naps, 0)
+    lost = left_running_by(
+        job, "machine-gone", started_ago=dt.timedelta(minutes=5), seen_ago=dt.timedelta(minutes=2)
+    )
+
+    [taken] = jobs.recover_lost()
+
+    assert (taken.worker_id, taken.retried, taken.result_id) == ("machine-gone", True, str(lost.pk))
+    assert str(taken) == "Worker machine-gone stopped responding; naps retried."
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.workers_lost) == (JobStatus.RETRYING, 1, 1)
+    assert job.error == "Worker machine-gone stopped responding; retried"
+    lost.refresh_from_db()
+    assert (lost.status, lost.exception_class_path) == ("FAILED", "openiop.core.jobs.WorkerLost")
+    assert lost.task_result.errors[0].exception_class is jobs.WorkerLost
+    assert DBTaskResult.objects.get(id=job.result_id).status == "READY"
+
+    call_command("worker", "--batch", "--no-schedule", stdout=io.StringIO())
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.max_attempts) == (JobStatus.SUCCEEDED, 2, 2)
+    assert job.outcome == "Slept 0 s."
+    assert job.workers_lost == 1
+    assert job.error == "Worker machine-gone stopped responding; retried"  # kept, as any error
+    # The worker that finished it has stopped and deleted its heartbeat; the lost one's remains
+    # until the prune job.
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["machine-gone"]
+
+
+def test_the_worker_takes_back_lost_tasks_when_it_starts_and_says_so() -> None:
+    job = jobs.enqueue(t.naps, 0)
+    left_running_by(
+        job, "machine-gone", started_ago=dt.timedelta(hours=1), seen_ago=dt.timedelta(hours=1)
+    )
+    out = io.StringIO()
+
+    call_command("worker", "--batch", "--no-schedule", stdout=out)
+
+    assert "Worker machine-gone stopped responding; naps retried." in out.getvalue()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)
+
+
+def test_a_live_workers_long_job_is_left_alone() -> None:
+    job = jobs.enqueue(t.naps, 0)
+    left_running_by(
+        job, "machine-busy", started_ago=dt.timedelta(hours=2), seen_ago=dt.timedelta(seconds=5)
+    )
+
+    assert jobs.recover_lost() == []
+    jobs.run_queued()  # another worker: recovers at start, finds nothing ready
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.workers_lost, job.error) == (
+        JobStatus.RUNNING,
+        1,
+        0,
+        "",
+    )
+    assert DBTaskResult.objects.get(id=job.result_id).status == "RUNNING"
+    assert DBTaskResult.objects.count() == 1
+
+
+def test_a_task_is_not_taken_back_within_a_lease_of_its_start_even_with_no_heartbeat() -> None:
+    """A worker with no heartbeat row (pruned) is silent, but a task it claimed less than a lease
+    ago is left to it: the lease counts from the start too."""
+    job = jobs.enqueue(t.naps, 0)
+    left_running_by(job, "machine-unknown", started_ago=dt.timedelta(seconds=10), seen_ago=None)
+
+    assert jobs.recover_lost() == []
+    later = timezone.now() + jobs.worker_lease()
+    assert [r.worker_id for r in jobs.recover_lost(now=later)] == ["machine-unknown"]
+
+
+def test_a_lost_job_with_no_attempts_left_is_failed_with_the_message() -> None:
+    job = jobs.enqueue(t.count_to, 3)  # one attempt in all
+    left_running_by(
+        job, "machine-gone", started_ago=dt.timedelta(minutes=5), seen_ago=dt.timedelta(minutes=5)
+    )
+
+    [taken] = jobs.recover_lost()
+
+    assert not taken.retried
+    assert str(taken) == "Worker machine-gone stopped responding; count_to failed."
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.max_attempts, job.workers_lost) == (
+        JobStatus.FAILED,
+        1,
+        1,
+        1,
+    )
+    assert job.error == "Worker machine-gone stopped responding"
+    assert job.finished_at is not None
+    assert not DBTaskResult.objects.ready().exists()
+    assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["FAILED"]
+
+
+def test_an_attempt_lost_before_it_marked_its_job_running_counts_once() -> None:
+    job = jobs.enqueue(t.naps, 0)
+    left_running_by(
+        job, "machine-gone", started_ago=dt.timedelta(minutes=5), seen_ago=dt.timedelta(minutes=5)
+    )
+    # Killed between claiming the task and core.jobs._attempt's first write.
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, attempts=0, started_at=None)
+
+    jobs.recover_lost()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.RETRYING, 1)
+
+    jobs.run_queued()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)
+
+
+def test_a_task_not_made_with_job_is_failed_on_the_queue_when_its_worker_is_lost() -> None:
+    result = DBTaskResult.objects.create(
+        task_path="openiop.core.tests.tasks_for_tests.no_such_task",
+        args_kwargs={"args": [], "kwargs": {}},
+        backend_name="default",
+        run_after=timezone.now(),
+    )
+    result.claim("machine-gone")
+    DBTaskResult.objects.filter(pk=result.pk).update(
+        started_at=timezone.now() - dt.timedelta(hours=1)
+    )
+
+    [taken] = jobs.recover_lost()
+
+    assert (taken.job, taken.retried) == (None, False)
+    assert str(taken) == "Worker machine-gone stopped responding; a task failed."
+    result.refresh_from_db()
+    assert (result.status, result.traceback) == ("FAILED", "Worker machine-gone stopped responding")
+    assert not Job.objects.exists()
+
+
+def test_two_workers_reading_the_same_lost_task_queue_it_again_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second recoverer read the running tasks before the first took this one back; when it
+    comes to take it, the task is no longer running, and it does nothing."""
+    job = jobs.enqueue(t.naps, 0)
+    left_running_by(
+        job, "machine-gone", started_ago=dt.timedelta(minutes=5), seen_ago=dt.timedelta(minutes=5)
+    )
+    real = jobs._recover_one
+    by_other: list[jobs.Recovered] = []
+
+    def other_worker_first(result_id: str, **kwargs: dt.datetime) -> jobs.Recovered | None:
+        monkeypatch.setattr(jobs, "_recover_one", real)
+        by_other.extend(jobs.recover_lost())  # between this worker's read and its lock
+        return real(result_id, **kwargs)
+
+    monkeypatch.setattr(jobs, "_recover_one", other_worker_first)
+
+    assert jobs.recover_lost() == []
+    assert len(by_other) == 1
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.workers_lost) == (JobStatus.RETRYING, 1, 1)
+    assert DBTaskResult.objects.ready().count() == 1
+
+
+@postgresql_only("two connections locking one row at once need a real server")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recovering_at_the_same_moment_queue_the_task_again_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both have read the lost task; the first to lock its row holds it a while (checking the
+    worker's heartbeat); the second skips the locked row, or finds it no longer running."""
+    job = jobs.enqueue(t.naps, 0)
+    left_running_by(
+        job, "machine-gone", started_ago=dt.timedelta(minutes=5), seen_ago=dt.timedelta(minutes=5)
+    )
+    both_read = threading.Barrier(2, timeout=10)
+    real_recover, real_alive = jobs._recover_one, jobs._worker_alive
+
+    def after_both_read(result_id: str, **kwargs: dt.datetime) -> jobs.Recovered | None:
+        both_read.wait()
+        return real_recover(result_id, **kwargs)
+
+    def slowly_alive(worker_id: str, cutoff: dt.datetime) -> bool:
+        time.sleep(0.5)  # the row stays locked meanwhile
+        return real_alive(worker_id, cutoff)
+
+    monkeypatch.setattr(jobs, "_recover_one", after_both_read)
+    monkeypatch.setattr(jobs, "_worker_alive", slowly_alive)
+    taken: list[object] = []
+
+    def recover() -> None:
+        try:
+            taken.extend(jobs.recover_lost())
+        except Exception as exc:  # the outcome is what the test reads
+            taken.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=recover) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+
+    assert len(taken) == 1
+    assert isinstance(taken[0], jobs.Recovered)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.workers_lost) == (JobStatus.RETRYING, 1, 1)
+    assert DBTaskResult.objects.ready().count() == 1
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_an_attempt_taken_back_that_ends_after_all_leaves_its_job_to_the_next(fail: bool) -> None:
+    """A worker taken for lost that was only slow: its attempt's end (success or error) neither
+    marks the job nor queues a retry of its own; the retry the recovery queued decides."""
+    key = f"outlived-{fail}"
+    job = jobs.enqueue(t.outlived, key, fail)
+
+    one_task("machine-slow").run()  # the slow first attempt, taken back while it runs
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.outcome) == (JobStatus.RETRYING, 1, "")
+    assert job.error == "Worker machine-slow stopped responding; retried"
+    assert DBTaskResult.objects.ready().count() == 1
+
+    jobs.run_queued()
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.workers_lost) == (JobStatus.SUCCEEDED, 2, 1)
+    assert job.outcome == "Done on attempt 2."
+    assert job.error.endswith("stopped responding; retried")
+    assert DBTaskResult.objects.count() == 2  # the first attempt and one retry
+    assert t.ATTEMPTS[key] == 2
+
+
+def test_the_lease_is_a_setting_of_60_seconds_by_default(settings: Settings) -> None:
+    del settings.OPENIOP_WORKER_LEASE_SECONDS
+    assert jobs.worker_lease() == dt.timedelta(seconds=60)
+    settings.OPENIOP_WORKER_LEASE_SECONDS = 2.5
+    assert jobs.worker_lease() == dt.timedelta(seconds=2.5)
+    for wrong in (0, -1, "60", True):
+        settings.OPENIOP_WORKER_LEASE_SECONDS = wrong
+        with pytest.raises(ImproperlyConfigured):
+            jobs.worker_lease()
+
+
+def test_a_heartbeat_row_is_made_then_moved_forward() -> None:
+    at = timezone.now()
+    jobs.beat("machine-a", now=at)
+    jobs.beat("machine-a", now=at + dt.timedelta(seconds=15))
+    row = WorkerHeartbeat.objects.get()
+    assert (row.worker_id, row.first_seen_at, row.seen_at) == (
+        "machine-a",
+        at,
+        at + dt.timedelta(seconds=15),
+    )
+
+
+def test_the_heartbeat_thread_beats_while_the_worker_is_busy_and_stops_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The beats come from the thread while the main thread is busy (a long task); a failed beat
+    (a locked database, or anything) is only logged; on leaving, the thread stops and the row is
+    deleted."""
+    beats: list[str] = []
+    recoveries: list[str] = []
+    forgotten: list[str] = []
+
+    def beat(worker_id: str) -> None:
+        beats.append(threading.current_thread().name)
+        if len(beats) == 2:
+            raise OperationalError("database is locked")
+        if len(beats) == 3:
+            raise ValueError("anything else")
+
+    def recover_lost(*, lease: dt.timedelta) -> list[jobs.Recovered]:
+        recoveries.append(threading.current_thread().name)
+        return []
+
+    monkeypatch.setattr(jobs, "beat", beat)
+    monkeypatch.setattr(jobs, "recover_lost", recover_lost)
+    monkeypatch.setattr(jobs, "forget", forgotten.append)
+    heartbeat = jobs.Heartbeat("machine-a", lease=dt.timedelta(seconds=0.2))
+
+    with heartbeat:
+        assert (beats, recoveries) == (["MainThread"], ["MainThread"])
+        time.sleep(0.5)  # the main thread busy with a task: ~10 beats of 0.05 s
+        assert forgotten == []
+
+    assert not heartbeat._thread.is_alive()
+    assert forgotten == ["machine-a"]
+    from_thread = [name for name in beats[1:] if name == "heartbeat machine-a"]
+    assert len(from_thread) == len(beats) - 1 >= 5  # it went on after the failed beats
+    assert recoveries.count("heartbeat machine-a") >= 2
+    done = len(beats)
+    time.sleep(0.15)
+    assert len(beats) == done
+
+
+def test_the_prune_job_deletes_heartbeats_of_workers_silent_for_the_lease() -> None:
+    now = timezone.now()
+    for worker, ago in (("machine-gone", 120), ("machine-busy", 5)):
+        WorkerHeartbeat.objects.create(
+            worker_id=worker, first_seen_at=now, seen_at=now - dt.timedelta(seconds=ago)
+        )
+
+    jobs.enqueue(import_string("openiop.core.tasks.prune_jobs"))
+    jobs.run_queued()
+
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["machine-busy"]
 
 
 # --- schedules --------------------------------------------------------------------------------
@@ -251,6 +595,20 @@ def test_jobs_run_wait_exits_1_with_the_error_of_a_failed_job(
     )
 
 
+def test_jobs_list_marks_a_job_taken_back_from_a_lost_worker() -> None:
+    job = jobs.enqueue(t.count_to, 3)
+    left_running_by(
+        job, "machine-gone", started_ago=dt.timedelta(minutes=5), seen_ago=dt.timedelta(minutes=5)
+    )
+    jobs.recover_lost()
+    out = io.StringIO()
+    call_command("jobs", "list", stdout=out)
+    line = out.getvalue().strip()
+    assert "count_to" in line
+    assert "Failed" in line
+    assert "attempt 1/1  [worker lost x1]  Worker machine-gone stopped responding" in line
+
+
 def test_jobs_run_refuses_an_unknown_name_with_exit_2() -> None:
     with pytest.raises(CommandError) as refused:
         call_command("jobs", "run", "make_coffee", stdout=io.StringIO())
@@ -339,6 +697,26 @@ def test_the_jobs_page_searches_by_name_and_status_and_pages(
 
     none = client.get(reverse("jobs:list"), {"q": "nothing-like-this"}).content.decode()
     assert "No jobs match this search." in none
+
+
+def test_the_jobs_page_marks_a_job_taken_back_from_a_lost_worker(
+    client: Client, director: User
+) -> None:
+    lost = jobs.enqueue(t.naps, 0)
+    left_running_by(
+        lost, "machine-gone", started_ago=dt.timedelta(minutes=5), seen_ago=dt.timedelta(minutes=5)
+    )
+    jobs.recover_lost()
+    jobs.enqueue(t.count_to, 1)
+    jobs.run_queued()
+    client.force_login(director)
+
+    page = client.get(reverse("jobs:list")).content.decode()
+
+    assert page.count(">Worker lost</span>") == 1  # the retried job, not the other
+    assert "Worker machine-gone stopped responding; retried" in page
+    assert "2 of 2" in page
+    assert "Slept 0 s." in page
 
 
 def test_the_jobs_page_is_empty_before_any_job(client: Client, director: User) -> None:

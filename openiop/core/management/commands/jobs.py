@@ -1,6 +1,8 @@
 """`openiop jobs`: the background jobs, from the command line.
 
     openiop jobs list                    the most recent jobs, with status, attempts and error
+                                         ([worker lost xN]: attempts taken back from a worker
+                                         that stopped responding)
     openiop jobs run prune_jobs --wait   queue a job by name and show its progress until it ends
 
 `run` only queues: a worker (`openiop worker`, started by `make run`) runs it. With `--wait` the
@@ -68,6 +70,8 @@ class Command(ProjectCommand):
                 f"{job.pk:>6}  {job.enqueued_at:%Y-%m-%d %H:%M}  {job.name:<22} "
                 f"{job.get_status_display():<17} attempt {job.attempts}/{job.max_attempts}"
             )
+            if job.workers_lost:
+                line += f"  [worker lost x{job.workers_lost}]"
             if job.error:
                 line += f"  {job.error.splitlines()[0][:80]}"
             self.stdout.write(line)

@@ -4,19 +4,22 @@ Start as many as you like, on as many machines as share the database: each task 
 worker (a locked row), and each periodic job is enqueued once (core.jobs.enqueue_due). Stopped with
 Ctrl+C or SIGTERM, a worker finishes the task it is running; tasks still queued wait in the
 database for the next worker. `--batch` runs what is ready, then exits (cron, tests).
+
+A worker beats (a heartbeat row, kept fresh every quarter of the lease by a thread, while a task
+runs too). A worker that stops beating (killed, out of memory, its machine gone) loses its running
+task after the lease (settings.OPENIOP_WORKER_LEASE_SECONDS, 60 s by default) to any other worker,
+which queues it again if its attempts allow, else fails it (core.jobs.recover_lost).
 """
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.utils.crypto import get_random_string
 
 from openiop.core.cli import ProjectCommand
-from openiop.core.jobs import database_worker, enqueue_due
+from openiop.core.jobs import Heartbeat, database_worker, enqueue_due, new_worker_id
 
 
 class Command(ProjectCommand):
@@ -39,7 +42,7 @@ class Command(ProjectCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["interval"] <= 3600:
             raise CommandError("--interval must be from 0 to 3600 seconds.", returncode=2)
-        worker_id = f"{socket.gethostname()[:40]}-{get_random_string(8)}"
+        worker_id = new_worker_id()
         try:
             worker = database_worker(worker_id=worker_id)
         except LookupError as exc:
@@ -48,11 +51,12 @@ class Command(ProjectCommand):
             # Ctrl+C or SIGTERM: finish the running task, then stop (a second one stops at once).
             worker.configure_signals()
         self.stdout.write(f"Worker {worker_id} started.")
-        while worker.running:
-            if not options["no_schedule"]:
-                for job in enqueue_due():
-                    self.stdout.write(f"Enqueued {job.name} (due).")
-            worker.run()  # every ready task, then back here
-            if options["batch"]:
-                return
-            time.sleep(options["interval"])
+        with Heartbeat(worker_id, report=self.stdout.write):
+            while worker.running:
+                if not options["no_schedule"]:
+                    for job in enqueue_due():
+                        self.stdout.write(f"Enqueued {job.name} (due).")
+                worker.run()  # every ready task, then back here
+                if options["batch"]:
+                    return
+                time.sleep(options["interval"])
