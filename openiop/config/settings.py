@@ -170,6 +170,9 @@ CACHES = {
     },
 }
 OPENIOP_PAGE_CACHE = _env_bool("OPENIOP_PAGE_CACHE", True)
+# A worker that has not beaten its heartbeat for this long is taken as lost, and its running task
+# is retried by another worker (core.jobs.recover_lost). It must exceed the longest write a job holds.
+OPENIOP_WORKER_LEASE_SECONDS = float(os.environ.get("OPENIOP_WORKER_LEASE_SECONDS", "60"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -150,8 +150,13 @@ def _attempt(
     token = _running.set(row.pk)
     try:
         value = func(*args, **kwargs)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+    except BaseException as exc:
+        # A worker stopped mid-task (a second Ctrl+C or SIGTERM raises SystemExit or
+        # KeyboardInterrupt) ends the attempt like an error, so the Job row never stays "running".
+        if isinstance(exc, Exception):
+            error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+        else:
+            error = "Interrupted: the worker was stopped during this attempt."
         if row.attempts < row.max_attempts:
             later = task_.using(run_after=timezone.now() + policy_of(task_).retry_delay)
             with transaction.atomic():

@@ -68,3 +68,9 @@ def outlived(key: str, fail: bool) -> str:
             raise RuntimeError("the slow attempt failed late")
         return "The slow attempt finished late."
     return f"Done on attempt {ATTEMPTS[key]}."
+
+
+@job(max_attempts=1)
+def stopped_mid_task() -> None:
+    # What a second Ctrl+C or SIGTERM does to the worker while this task runs.
+    raise SystemExit(1)

@@ -66,6 +66,18 @@ def test_a_failing_job_is_retried_then_shown_failed_with_its_error() -> None:
     assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["FAILED", "FAILED"]
 
 
+def test_a_worker_stopped_mid_task_leaves_its_job_failed_not_running() -> None:
+    job = jobs.enqueue(t.stopped_mid_task)
+
+    jobs.run_queued()  # the queue's worker records the attempt as failed and carries on
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert DBTaskResult.objects.get(id=job.result_id).status == "FAILED"
+    assert job.error == "Interrupted: the worker was stopped during this attempt."
+    assert job.finished_at is not None
+
+
 def test_a_retry_waits_its_delay_on_the_queue() -> None:
     job = jobs.enqueue(t.fails_then_waits)
 
