@@ -1,8 +1,9 @@
 """Every write of billing goes through these functions: one doorway each, audited.
 
 One module per subject: `payers` (the organization's payer list), `coverage` (an inquiry's
-insurance coverages and benefits checks) and `estimates` (self-pay cost estimates). Import from
-this package: its names are the public ones.
+insurance coverages and benefits checks), `estimates` (self-pay cost estimates),
+and `fee_schedules` (a payer's billing rules for a program and its fees). Import from this
+package: its names are the public ones.
 """
 
 from openiop.billing.services.coverage import (
@@ -12,15 +13,33 @@ from openiop.billing.services.coverage import (
     coverage_add,
 )
 from openiop.billing.services.estimates import estimate_prepare
+from openiop.billing.services.fee_schedules import (
+    FEE_ENTRY_FIELDS,
+    PAYER_BILLING_FIELDS,
+    fee_entry_check,
+    fee_entry_create,
+    fee_entry_update,
+    payer_billing_check,
+    payer_billing_create,
+    payer_billing_update,
+)
 from openiop.billing.services.payers import PAYER_FIELDS, payer_check, payer_create, payer_update
 
 __all__ = [
     "COVERAGE_FIELDS",
+    "FEE_ENTRY_FIELDS",
+    "PAYER_BILLING_FIELDS",
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
     "benefits_verify",
     "coverage_add",
     "estimate_prepare",
+    "fee_entry_check",
+    "fee_entry_create",
+    "fee_entry_update",
+    "payer_billing_check",
+    "payer_billing_create",
+    "payer_billing_update",
     "payer_check",
     "payer_create",
     "payer_update",
