@@ -2,10 +2,12 @@
 
 One module per subject: `payers` (the organization's payer list), `coverage` (an inquiry's
 insurance coverages and benefits checks), `estimates` (self-pay cost estimates),
-and `fee_schedules` (a payer's billing rules for a program and its fees). Import from this
-package: its names are the public ones.
+`fee_schedules` (a payer's billing rules for a program and its fees) and `charges` (posting
+charges from attendance, with adjustments and unbilled days). Import from this package: its
+names are the public ones.
 """
 
+from openiop.billing.services.charges import ChargePosting, charges_post
 from openiop.billing.services.coverage import (
     COVERAGE_FIELDS,
     VERIFICATION_FIELDS,
@@ -31,7 +33,9 @@ __all__ = [
     "PAYER_BILLING_FIELDS",
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
+    "ChargePosting",
     "benefits_verify",
+    "charges_post",
     "coverage_add",
     "estimate_prepare",
     "fee_entry_check",
