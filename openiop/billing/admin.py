@@ -7,7 +7,12 @@ from django.http import HttpRequest
 from openiop.accounts.admin_base import SetupAdmin, may_set_up
 from openiop.accounts.domain import Cap
 from openiop.billing import services
-from openiop.billing.models import Payer, PovertyGuidelineYear
+from openiop.billing.models import (
+    FeeScheduleEntry,
+    Payer,
+    PayerProgramBilling,
+    PovertyGuidelineYear,
+)
 from openiop.core.actor import Actor
 from openiop.core.errors import RuleViolation
 
@@ -90,3 +95,110 @@ class PovertyGuidelineYearAdmin(SetupAdmin):
     """Configuration: the year's poverty guideline, the sliding scale bands and the daily rate."""
 
     list_display = ("year", "label", "organization", "base_amount", "per_additional_person")
+
+
+class _ThroughServices(SetupAdmin):
+    """A set-up page whose writes go through billing's services (their permission check, their
+    audit entry): the director may write, an administrator only sees. Never deleted here: a fee
+    is ended (its last day), billing rules are changed."""
+
+    def _may_write(self, request: HttpRequest) -> bool:
+        return may_set_up(request) and request.user.can(Cap.BENEFITS_MANAGE)  # type: ignore[union-attr]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may_write(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_write(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("payer", "track") if obj else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # the service saved it
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # nothing related is edited here
+
+    # The service wrote the audit entry; Django's admin log still gets its own.
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return admin.ModelAdmin.log_addition(self, request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return admin.ModelAdmin.log_change(self, request, obj, message)
+
+
+def _service_rules(form: forms.ModelForm, check: Any) -> None:  # type: ignore[type-arg]
+    """Run a service's own check on the form's instance, so a refusal keeps what was typed."""
+    if form.errors:
+        return
+    try:
+        check(form.instance)
+    except RuleViolation as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+class PayerProgramBillingForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = PayerProgramBilling
+        fields = ("payer", "track", *services.PAYER_BILLING_FIELDS)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # builds the instance the check reads
+        _service_rules(self, services.payer_billing_check)
+
+
+@admin.register(PayerProgramBilling)
+class PayerProgramBillingAdmin(_ThroughServices):
+    """How each payer bills each program: written by billing.services (payer_billing_create,
+    payer_billing_update), checked by the charge rules' own PayerBillingRules."""
+
+    form = PayerProgramBillingForm
+    list_display = ("payer", "track", "mode", "claim_form", "per_diem_code", "min_minutes_per_day")
+    list_filter = ("mode", "claim_form")
+    search_fields = ("payer__name", "track__name")
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        data, by = form.cleaned_data, Actor.from_request(request)
+        fields = {f: data[f] for f in services.PAYER_BILLING_FIELDS}
+        if change:
+            return services.payer_billing_update(
+                config=PayerProgramBilling.objects.get(pk=form.instance.pk), by=by, **fields
+            )
+        return services.payer_billing_create(
+            payer=data["payer"], track=data["track"], by=by, **fields
+        )
+
+
+class FeeScheduleEntryForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = FeeScheduleEntry
+        fields = ("payer", "track", *services.FEE_ENTRY_FIELDS)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # builds the instance the check reads
+        _service_rules(self, services.fee_entry_check)
+
+
+@admin.register(FeeScheduleEntry)
+class FeeScheduleEntryAdmin(_ThroughServices):
+    """What each payer pays for a code in a program, from a date: written by billing.services
+    (fee_entry_create, fee_entry_update), which refuses an entry overlapping another of the same
+    payer, program and code."""
+
+    form = FeeScheduleEntryForm
+    list_display = ("code", "modifiers", "payer", "track", "rate", "effective_from", "effective_to")
+    list_filter = ("payer",)
+    search_fields = ("code", "payer__name", "track__name")
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        data, by = form.cleaned_data, Actor.from_request(request)
+        fields = {f: data[f] for f in services.FEE_ENTRY_FIELDS}
+        if change:
+            return services.fee_entry_update(
+                entry=FeeScheduleEntry.objects.get(pk=form.instance.pk), by=by, **fields
+            )
+        return services.fee_entry_create(payer=data["payer"], track=data["track"], by=by, **fields)

@@ -19,3 +19,30 @@ class SubscriberRelationship(models.TextChoices):
     SPOUSE = "spouse", "Spouse / partner"
     CHILD = "child", "Child (subscriber is parent)"
     OTHER = "other", "Other"
+
+
+# Charges (issue 16). The values are billing.domain.charges' enums', so a stored value converts
+# straight to the domain's (BillingMode(value)...).
+
+
+class BillingMode(models.TextChoices):
+    PER_DIEM = "per_diem", "Per diem (H0015 / S9480, one unit per attended day)"
+    MEDICARE_IOP = "medicare_iop", "Medicare IOP (a line per service, condition code 92)"
+    ITEMIZED = "itemized", "Itemized (a code per session)"
+
+
+class ClaimForm(models.TextChoices):
+    INSTITUTIONAL = "837I", "837I (institutional, UB-04)"
+    PROFESSIONAL = "837P", "837P (professional, CMS-1500)"
+
+
+class ChargeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ON_CLAIM = "on_claim", "On a claim"
+    VOIDED = "voided", "Voided"
+
+
+class AdjustmentKind(models.TextChoices):
+    ADD = "add", "Added"
+    VOID = "void", "Voided"
+    CHANGE = "change", "Changed"

@@ -32,6 +32,8 @@ DOORWAYS: dict[str, str] = {
     "otp_totp.totpdevice": "accounts.mfa (read-only here)",
     "billing.payer": "billing.services.payer_create and payer_update",
     "billing.povertyguidelineyear": "set-up data",
+    "billing.payerprogrambilling": "billing.services.payer_billing_create and payer_billing_update",
+    "billing.feescheduleentry": "billing.services.fee_entry_create and fee_entry_update",
     "programs.organization": "set-up data",
     "programs.site": "set-up data (rooms inline)",
     "measures.sitesafetysettings": "set-up data",

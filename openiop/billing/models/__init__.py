@@ -1,0 +1,31 @@
+"""Billing's tables, one module per subject; import them from here (the names below are the
+public ones, and Django finds every model through this package).
+
+- `payers`: payers, insurance coverages, benefits checks, the sliding fee configuration and
+  self-pay cost estimates (moved from admissions in issue 15).
+- `fee_schedules`: how each payer bills each program, and its fee schedule (issue 16).
+- `charges`: charges posted from attendance, their adjustments, unbilled days (issue 16).
+"""
+
+from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
+from openiop.billing.models.fee_schedules import FeeScheduleEntry, PayerProgramBilling
+from openiop.billing.models.payers import (
+    BenefitsVerification,
+    CostEstimate,
+    Coverage,
+    Payer,
+    PovertyGuidelineYear,
+)
+
+__all__ = [
+    "BenefitsVerification",
+    "Charge",
+    "ChargeAdjustment",
+    "CostEstimate",
+    "Coverage",
+    "FeeScheduleEntry",
+    "Payer",
+    "PayerProgramBilling",
+    "PovertyGuidelineYear",
+    "UnbilledDay",
+]
