@@ -67,6 +67,9 @@ class Cap(StrEnum):
     ADMISSIONS_PRESCREEN = "admissions.prescreen"
     ADMISSIONS_ASSESS = "admissions.assess"  # level-of-care assessment, urgent (safety) tasks
     BENEFITS_MANAGE = "benefits.manage"  # payers, coverages, benefits checks, self-pay estimates
+    # The revenue cycle: fee schedules and payer billing rules, charges, claims, authorizations,
+    # remittances and patient accounts. Billing staff and the director; not intake.
+    REVENUE_MANAGE = "revenue.manage"
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
@@ -140,6 +143,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
         {
             Cap.ADMISSIONS_VIEW,
             Cap.BENEFITS_MANAGE,
+            Cap.REVENUE_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.EPISODE_VIEW,
             Cap.ATTENDANCE_VIEW,
@@ -154,6 +158,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.ADMISSIONS_PRESCREEN,
             Cap.ADMISSIONS_ASSESS,
             Cap.BENEFITS_MANAGE,
+            Cap.REVENUE_MANAGE,
             Cap.PATIENT_DEMOGRAPHICS,
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,

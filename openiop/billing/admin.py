@@ -103,7 +103,7 @@ class _ThroughServices(SetupAdmin):
     is ended (its last day), billing rules are changed."""
 
     def _may_write(self, request: HttpRequest) -> bool:
-        return may_set_up(request) and request.user.can(Cap.BENEFITS_MANAGE)  # type: ignore[union-attr]
+        return may_set_up(request) and request.user.can(Cap.REVENUE_MANAGE)  # type: ignore[union-attr]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self._may_write(request)

@@ -67,12 +67,12 @@ def patient_charges(
 ) -> list[Charge]:
     """A patient's charges (voided ones too) by date, each with its payer, program and
     adjustments, optionally from `period_start` to `period_end`. Raises NotFound, NotPermitted
-    (audited) without Cap.BENEFITS_MANAGE or for a patient at another site. Three queries."""
+    (audited) without Cap.REVENUE_MANAGE or for a patient at another site. Three queries."""
     get_for(
         actor,
         Patient.objects.all(),
         patient_id,
-        cap=Cap.BENEFITS_MANAGE,
+        cap=Cap.REVENUE_MANAGE,
         object_type="charges",
         missing=NotFound("There is no patient with this number."),
         patient_of=lambda p: p,
@@ -94,9 +94,9 @@ def site_unbilled_days(
 ) -> list[UnbilledDay]:
     """The attended services of a site left unbilled from `period_start` to `period_end`, with
     why (as the last posting found them), by date, with patient, payer and program. One audit
-    entry names every patient listed. Raises NotPermitted (audited) without Cap.BENEFITS_MANAGE
+    entry names every patient listed. Raises NotPermitted (audited) without Cap.REVENUE_MANAGE
     or for a site the actor may not see."""
-    require_site(actor, site_id, Cap.BENEFITS_MANAGE, object_type="unbilled_day")
+    require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="unbilled_day")
     rows = list(
         UnbilledDay.objects.filter(
             site_id=site_id, service_date__gte=period_start, service_date__lte=period_end

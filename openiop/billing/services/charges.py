@@ -750,16 +750,16 @@ def charges_post(
     site the actor may see, from attendance (see the module). Returns the counts.
 
     `on_progress(done, total)` is called after each site (the job reports it). Raises
-    NotPermitted (audited) without Cap.BENEFITS_MANAGE or for a site the actor may not see;
+    NotPermitted (audited) without Cap.REVENUE_MANAGE or for a site the actor may not see;
     RuleViolation for a period that ends before it starts, is longer than MAX_PERIOD_DAYS, or
     does not end before today at each site (charges are posted for days that are over); Conflict
     when a charge to void was changed meanwhile (nothing of that site is written; post again).
     """
     if site is not None:
-        require_site(by, site, Cap.BENEFITS_MANAGE, object_type="charge_posting")
+        require_site(by, site, Cap.REVENUE_MANAGE, object_type="charge_posting")
         sites = [site]
     else:
-        require(by, Cap.BENEFITS_MANAGE, object_type="charge_posting")
+        require(by, Cap.REVENUE_MANAGE, object_type="charge_posting")
         sites = list(visible_sites(by))
     if period_end < period_start:
         raise RuleViolation("The period ends before it starts.", code="period", field="period_end")

@@ -242,11 +242,11 @@ def payer_billing_create(
     *, payer: Payer, track: Track, by: Actor, **fields: Any
 ) -> PayerProgramBilling:
     """Set how `payer` bills `track` (PAYER_BILLING_FIELDS). Raises RuleViolation as
-    payer_billing_check; NotPermitted (audited) without Cap.BENEFITS_MANAGE at the track's site."""
+    payer_billing_check; NotPermitted (audited) without Cap.REVENUE_MANAGE at the track's site."""
     unknown = sorted(set(fields) - set(PAYER_BILLING_FIELDS))
     if unknown:
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
-    require_site(by, track.site_id, Cap.BENEFITS_MANAGE, object_type="payer_billing")
+    require_site(by, track.site_id, Cap.REVENUE_MANAGE, object_type="payer_billing")
     config = PayerProgramBilling(payer=payer, track=track, **fields)
     with transaction.atomic():
         Payer.objects.select_for_update().filter(pk=payer.pk).first()
@@ -271,7 +271,7 @@ def payer_billing_update(
     unknown = sorted(set(fields) - set(PAYER_BILLING_FIELDS))
     if unknown:
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
-    require_site(by, config.track.site_id, Cap.BENEFITS_MANAGE, object_type="payer_billing")
+    require_site(by, config.track.site_id, Cap.REVENUE_MANAGE, object_type="payer_billing")
     with transaction.atomic():
         current = (
             PayerProgramBilling.objects.select_for_update()
@@ -303,12 +303,12 @@ def payer_billing_update(
 def fee_entry_create(*, payer: Payer, track: Track, by: Actor, **fields: Any) -> FeeScheduleEntry:
     """Add what `payer` pays for a code in `track` from a date (FEE_ENTRY_FIELDS). The payer's row
     is locked while the other entries are read, so two entries saved at once cannot overlap.
-    Raises RuleViolation as fee_entry_check; NotPermitted (audited) without Cap.BENEFITS_MANAGE
+    Raises RuleViolation as fee_entry_check; NotPermitted (audited) without Cap.REVENUE_MANAGE
     at the track's site."""
     unknown = sorted(set(fields) - set(FEE_ENTRY_FIELDS))
     if unknown:
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
-    require_site(by, track.site_id, Cap.BENEFITS_MANAGE, object_type="fee_schedule_entry")
+    require_site(by, track.site_id, Cap.REVENUE_MANAGE, object_type="fee_schedule_entry")
     entry = FeeScheduleEntry(payer=payer, track=track, **fields)
     with transaction.atomic():
         Payer.objects.select_for_update().filter(pk=payer.pk).first()
@@ -337,7 +337,7 @@ def fee_entry_update(*, entry: FeeScheduleEntry, by: Actor, **fields: Any) -> Fe
     unknown = sorted(set(fields) - set(FEE_ENTRY_FIELDS))
     if unknown:
         raise TypeError(f"Unknown fields: {', '.join(unknown)}")
-    require_site(by, entry.track.site_id, Cap.BENEFITS_MANAGE, object_type="fee_schedule_entry")
+    require_site(by, entry.track.site_id, Cap.REVENUE_MANAGE, object_type="fee_schedule_entry")
     with transaction.atomic():
         Payer.objects.select_for_update().filter(pk=entry.payer_id).first()
         current = FeeScheduleEntry.objects.select_related("payer", "track__site").get(pk=entry.pk)

@@ -141,13 +141,16 @@ def books(monkeypatch: pytest.MonkeyPatch) -> Books:
     monkeypatch.setattr("openiop.core.clock.now", lambda: NOW)
     org = make_org()
     site = make_site(org, name="Riverbend (fictional)", timezone="UTC")
-    other = make_site(org, name="Far Away (fictional)", timezone="UTC")
+    # Billing staff see every site of their own organization: the user of another site is one of
+    # another organization.
+    elsewhere = make_org()
+    other = make_site(elsewhere, name="Far Away (fictional)", timezone="UTC")
     users = {
         "billing": make_user(Role.BILLING, sites=[site], org=org),
         "director": make_user(Role.DIRECTOR, sites=[site], org=org),
         "clinician": make_user(Role.CLINICIAN, sites=[site], org=org),
         "intake": make_user(Role.INTAKE, sites=[site], org=org),
-        "other_intake": make_user(Role.INTAKE, sites=[other], org=org),
+        "other_billing": make_user(Role.BILLING, sites=[other], org=elsewhere),
     }
     track = make_track(site, name="Adult Day IOP (fictional)")
     director = Actor(user=users["director"])
@@ -485,15 +488,26 @@ def test_a_user_of_another_site_is_refused_and_the_attempt_audited(books: Books)
     _week(books, episode)
 
     with pytest.raises(NotPermitted):
-        books.post("other_intake")
+        books.post("other_billing")
 
     assert not Charge.objects.exists() and not UnbilledDay.objects.exists()
     denied = AuditEntry.objects.get(outcome="denied", object_type="charge_posting")
-    assert denied.user_id == books.users["other_intake"].pk
+    assert denied.user_id == books.users["other_billing"].pk
     # Without a site they post only where they work: nothing of Riverbend's.
-    result = books.post("other_intake", site=None)
+    result = books.post("other_billing", site=None)
     assert (result.sites, result.charges) == (1, 0)
     assert not Charge.objects.exists()
+
+
+def test_intake_may_not_post_charges(books: Books) -> None:
+    _patient, episode = books.patient("Zephyrine", "Testperson", books.per_diem)
+    _week(books, episode)
+
+    with pytest.raises(NotPermitted):
+        books.post("intake")
+
+    assert not Charge.objects.exists()
+    assert AuditEntry.objects.filter(outcome="denied", object_type="charge_posting").exists()
 
 
 def test_the_posting_is_audited_naming_each_patient_read(books: Books) -> None:
@@ -605,10 +619,10 @@ def test_selectors_show_a_patients_charges_and_a_sites_unbilled_days_audited(
     entry = AuditEntry.objects.get(object_type="unbilled_day")
     assert entry.patient_id == patient.pk
     with pytest.raises(NotPermitted):
-        selectors.patient_charges(actor=books.actor("other_intake"), patient_id=patient.pk)
+        selectors.patient_charges(actor=books.actor("other_billing"), patient_id=patient.pk)
     with pytest.raises(NotPermitted):
         selectors.site_unbilled_days(
-            actor=books.actor("other_intake"),
+            actor=books.actor("other_billing"),
             site_id=books.site.pk,
             period_start=OCTOBER[0],
             period_end=OCTOBER[1],
