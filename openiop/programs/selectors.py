@@ -18,6 +18,7 @@ from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.episodes.models import Episode
+from openiop.programs.choices import SessionStatus
 from openiop.programs.models import (
     Closure,
     CurriculumTopic,
@@ -30,7 +31,6 @@ from openiop.programs.models import (
     TrackBlock,
     enrolled_q,
 )
-from openiop.programs.services import closure_affected_sessions, session_manage_cap
 
 
 def visible_sites(*, actor: Actor, for_new_work: bool = False) -> QuerySet[Site]:
@@ -257,6 +257,11 @@ def schedule_for_site(*, actor: Actor, site: Site, start: dt.date, end: dt.date)
     )
 
 
+def session_manage_cap(session: GroupSession) -> Cap:
+    """The capability that changes this session: appointments need APPOINTMENT_BOOK."""
+    return Cap.APPOINTMENT_BOOK if session.episode_id else Cap.SCHEDULE_MANAGE
+
+
 def session_for_edit(*, actor: Actor, session_id: int) -> GroupSession:
     """One session for its edit page. Group sessions need Cap.SCHEDULE_MANAGE; individual and
     family sessions need Cap.APPOINTMENT_BOOK and are audited as a view of their patient.
@@ -305,9 +310,21 @@ def closures_list(*, actor: Actor, organization: Organization) -> QuerySet[Closu
     )
 
 
+def closure_affected_sessions(
+    *, organization: Organization, site: Site | None, date: dt.date
+) -> QuerySet[GroupSession]:
+    """The scheduled sessions a closure on `date` cancels (a queryset): not yet attended.
+
+    closure_add cancels exactly these, and closure_preview counts them.
+    """
+    qs = GroupSession.objects.filter(date=date, status=SessionStatus.SCHEDULED)
+    qs = qs.filter(site=site) if site is not None else qs.filter(site__organization=organization)
+    return qs.filter(attendances__isnull=True)
+
+
 def closure_preview(*, organization: Organization, site: Site | None, date: dt.date) -> int:
     """How many scheduled sessions a closure on `date` would cancel."""
-    return int(closure_affected_sessions(organization=organization, site=site, date=date).count())
+    return closure_affected_sessions(organization=organization, site=site, date=date).count()
 
 
 # --- episodes (patient data) ----------------------------------------------------------------
