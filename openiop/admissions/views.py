@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from openiop.accounts.access import site_scope
 from openiop.accounts.domain import Cap
 from openiop.admissions import selectors, services
 from openiop.admissions.choices import TaskStatus
@@ -37,9 +36,13 @@ from openiop.admissions.forms import (
 from openiop.core.actor import Actor
 from openiop.episodes.choices import ReferralSource
 from openiop.measures.domain import cssrs
-from openiop.patients.models import Patient
-from openiop.programs.models import Site, Track
-from openiop.programs.selectors import visible_sites
+from openiop.patients.selectors import patient_in_organization
+from openiop.programs.selectors import (
+    active_tracks_at,
+    site_for_public_inquiry,
+    track_in_scope,
+    visible_sites,
+)
 from openiop.ui.fields import parse_id
 from openiop.ui.pdf import pdf_response
 from openiop.ui.views_support import refusals, staff_view
@@ -61,7 +64,7 @@ def _over_limit(request: HttpRequest) -> bool:
 def public_inquiry(request: HttpRequest, site_id: int) -> HttpResponse:
     """No login. CSRF-protected, rate-limited per client address, with a bot trap. The visitor
     only ever sees the form (with its own errors) or the confirmation."""
-    site = Site.objects.select_related("organization").filter(pk=site_id).first()
+    site = site_for_public_inquiry(site_id=site_id)
     if site is None:
         raise Http404("No such clinic")
     context: dict[str, Any] = {"site": site, "crisis_line": site.organization.crisis_line}
@@ -87,7 +90,7 @@ def public_inquiry(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 def public_thanks(request: HttpRequest, site_id: int) -> HttpResponse:
-    site = Site.objects.select_related("organization").filter(pk=site_id).first()
+    site = site_for_public_inquiry(site_id=site_id)
     if site is None:
         raise Http404("No such clinic")
     return render(
@@ -277,7 +280,7 @@ def inquiry_link(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     raw = request.POST.get("patient", "")
     patient_id = parse_id(raw)
     patient = (
-        Patient.objects.filter(pk=patient_id, organization_id=inquiry.organization_id).first()
+        patient_in_organization(patient_id=patient_id, organization_id=inquiry.organization_id)
         if patient_id
         else None
     )
@@ -459,9 +462,7 @@ def admit(request: HttpRequest, inquiry_id: int) -> HttpResponse:
     inquiry = selectors.inquiry_get(
         actor=actor, inquiry_id=inquiry_id, cap=Cap.ADMISSIONS_MANAGE, purpose="admit"
     )
-    tracks = Track.objects.filter(
-        site_id=inquiry.site_id, is_active=True, site__in=Site.objects.active()
-    ).order_by("name")
+    tracks = active_tracks_at(site_id=inquiry.site_id)
     decided = inquiry.assessments.filter(decided_at__isnull=False).order_by("-decided_at").first()
     initial = {
         "date_of_birth": inquiry.date_of_birth,
@@ -596,7 +597,7 @@ def waitlist(request: HttpRequest, track_id: int) -> HttpResponse:
 @require_POST
 def waitlist_offer(request: HttpRequest, track_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
-    track = Track.objects.filter(site_scope(actor)).filter(pk=track_id).first()
+    track = track_in_scope(actor=actor, track_id=track_id)
     if track is None:
         raise Http404("No such track")
     offers = services.waitlist_offer_seats(track=track, by=actor)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,9 +19,11 @@ from openiop.attendance.selectors import RosterRow
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
-from openiop.episodes.models import Episode
-from openiop.programs.models import GroupSession, Site
+from openiop.episodes.selectors import episode_with_patient
 from openiop.ui.views_support import paginate, refusals, staff_view
+
+if TYPE_CHECKING:
+    from openiop.programs.models import GroupSession, Site
 
 LEDGER_WEEKS = 8
 
@@ -85,11 +87,7 @@ def _save_row(
     error, status = "", 200
     episode_id = request.POST.get("episode_id", "")
     if form.is_valid():
-        episode = (
-            Episode.objects.select_related("patient")
-            .filter(pk=form.cleaned_data["episode_id"])
-            .first()
-        )
+        episode = episode_with_patient(episode_id=form.cleaned_data["episode_id"])
         if episode is None:
             error, status = "That patient is not on this roster. Reload the page.", 422
         else:

@@ -51,6 +51,12 @@ def episode_get(
     )
 
 
+def episode_with_patient(*, episode_id: int) -> Episode | None:
+    """The episode with its patient, or None. No access check or audit: for a service that checks
+    both itself (attendance_record requires the patient's site and the session's roster)."""
+    return Episode.objects.select_related("patient").filter(pk=episode_id).first()
+
+
 def patient_has_part2_records(patient: Patient) -> bool:
     """Whether any episode of the patient holds 42 CFR Part 2 records.
 

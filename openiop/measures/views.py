@@ -3,7 +3,7 @@ the due list and the program view; and the patient's own link pages (no account)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -34,9 +34,12 @@ from openiop.measures.forms import (
     SignPlanForm,
 )
 from openiop.measures.models import MeasurementSchedule, PatientLink
-from openiop.programs.models import Site, Track
+from openiop.programs.selectors import track_with_site
 from openiop.ui.pdf import pdf_response
 from openiop.ui.views_support import form_error, paginate, refusals, staff_view
+
+if TYPE_CHECKING:
+    from openiop.programs.models import Site
 
 
 def _site_choice(request: HttpRequest, actor: Actor) -> tuple[Site | None, list[Site]]:
@@ -349,7 +352,7 @@ def program(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.SCHEDULE_VIEW)
 def schedule(request: HttpRequest, track_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
-    track = Track.objects.select_related("site").filter(pk=track_id).first()
+    track = track_with_site(track_id=track_id)
     if track is None:
         raise NotFound("There is no such track.")
     form = ScheduleForm(request.POST or None)

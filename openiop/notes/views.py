@@ -4,7 +4,7 @@ section as their chart shows it (view, PDF, text export), addenda, co-signature,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib import messages
@@ -23,10 +23,13 @@ from openiop.notes import domain, selectors, services
 from openiop.notes.forms import AddendumForm, GroupNoteForm, IndividualNoteForm
 from openiop.notes.models import NoteFormat, NoteKind, NoteStatus, ProgressNote
 from openiop.notes.services import SectionInput
-from openiop.programs.models import GroupSession
+from openiop.programs.selectors import episode_appointment
 from openiop.ui.fields import parse_id
 from openiop.ui.pdf import pdf_response
 from openiop.ui.views_support import paginate, refusals, staff_view
+
+if TYPE_CHECKING:
+    from openiop.programs.models import GroupSession
 
 MAX_TEXT = 4000
 
@@ -394,9 +397,7 @@ def individual_note_new(request: HttpRequest, episode_id: int) -> HttpResponse:
     wanted = request.GET.get("session", "")
     wanted_id = parse_id(wanted)
     if wanted_id:  # only the episode's own booked individual or family session
-        session = GroupSession.objects.filter(
-            pk=wanted_id, episode=episode, kind__in=["individual", "family"]
-        ).first()
+        session = episode_appointment(episode=episode, session_id=wanted_id)
     return _individual(request, actor, episode, None, session)
 
 

@@ -197,6 +197,12 @@ def patient_get(
     )
 
 
+def patient_in_organization(*, patient_id: int, organization_id: int) -> Patient | None:
+    """The organization's patient with this id, or None. No access check or audit: for a service
+    that checks and audits the patient itself (inquiry_link_patient)."""
+    return Patient.objects.filter(pk=patient_id, organization_id=organization_id).first()
+
+
 def contact_get(*, actor: Actor, patient_id: int, contact_id: int) -> PatientContact:
     """One contact of a patient for the removal page; audited. Raises NotFound, NotPermitted."""
     return get_for(

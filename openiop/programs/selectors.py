@@ -18,6 +18,7 @@ from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.episodes.models import Episode
+from openiop.programs.choices import SessionStatus
 from openiop.programs.models import (
     Closure,
     CurriculumTopic,
@@ -30,7 +31,6 @@ from openiop.programs.models import (
     TrackBlock,
     enrolled_q,
 )
-from openiop.programs.services import closure_affected_sessions, session_manage_cap
 
 
 def visible_sites(*, actor: Actor, for_new_work: bool = False) -> QuerySet[Site]:
@@ -45,6 +45,15 @@ def active_sites_in_scope(*, actor: Actor, organization_id: int | None = None) -
     if organization_id is not None:
         sites = sites.filter(organization_id=organization_id)
     return sites
+
+
+def site_for_public_inquiry(*, site_id: int) -> Site | None:
+    """The site a public inquiry form names, with its organization (the crisis line), or None.
+
+    No access check: the public form needs no login and shows only the clinic and its crisis
+    lines; inquiry_submit_public refuses a site that takes no new work.
+    """
+    return Site.objects.select_related("organization").filter(pk=site_id).first()
 
 
 def actor_organization(*, actor: Actor) -> Organization | None:
@@ -110,6 +119,25 @@ def track_search(
     return qs.annotate(
         enrolled_today=Count("enrollments", filter=_enrolled_on(_today_by_tz(sites)), distinct=True)
     ).order_by("site__name", "name", "id")
+
+
+def active_tracks_at(*, site_id: int) -> QuerySet[Track]:
+    """The active tracks of a site by name; none when the site takes no new work (Site.active)."""
+    return Track.objects.filter(
+        site_id=site_id, is_active=True, site__in=Site.objects.active()
+    ).order_by("name")
+
+
+def track_in_scope(*, actor: Actor, track_id: int) -> Track | None:
+    """The track if it is at one of the actor's sites (site_scope), else None. Not audited: a
+    track holds no patient data."""
+    return Track.objects.filter(site_scope(actor)).filter(pk=track_id).first()
+
+
+def track_with_site(*, track_id: int) -> Track | None:
+    """The track with its site, or None. No access check and no audit: a track holds no patient
+    data, and the caller checks the actor's capability."""
+    return Track.objects.select_related("site").filter(pk=track_id).first()
 
 
 @dataclass
@@ -257,6 +285,11 @@ def schedule_for_site(*, actor: Actor, site: Site, start: dt.date, end: dt.date)
     )
 
 
+def session_manage_cap(session: GroupSession) -> Cap:
+    """The capability that changes this session: appointments need APPOINTMENT_BOOK."""
+    return Cap.APPOINTMENT_BOOK if session.episode_id else Cap.SCHEDULE_MANAGE
+
+
 def session_for_edit(*, actor: Actor, session_id: int) -> GroupSession:
     """One session for its edit page. Group sessions need Cap.SCHEDULE_MANAGE; individual and
     family sessions need Cap.APPOINTMENT_BOOK and are audited as a view of their patient.
@@ -288,6 +321,15 @@ def session_for_edit(*, actor: Actor, session_id: int) -> GroupSession:
     )
 
 
+def episode_appointment(*, episode: Episode, session_id: int) -> GroupSession | None:
+    """The episode's own individual or family session with this id, or None (a group session, or
+    another episode's). No access check or audit: the caller has read `episode` through a selector
+    that did both."""
+    return GroupSession.objects.filter(
+        pk=session_id, episode=episode, kind__in=["individual", "family"]
+    ).first()
+
+
 def rooms_at(*, site: Site) -> QuerySet[Room]:
     return Room.objects.filter(site=site).order_by("name")
 
@@ -305,9 +347,21 @@ def closures_list(*, actor: Actor, organization: Organization) -> QuerySet[Closu
     )
 
 
+def closure_affected_sessions(
+    *, organization: Organization, site: Site | None, date: dt.date
+) -> QuerySet[GroupSession]:
+    """The scheduled sessions a closure on `date` cancels (a queryset): not yet attended.
+
+    closure_add cancels exactly these, and closure_preview counts them.
+    """
+    qs = GroupSession.objects.filter(date=date, status=SessionStatus.SCHEDULED)
+    qs = qs.filter(site=site) if site is not None else qs.filter(site__organization=organization)
+    return qs.filter(attendances__isnull=True)
+
+
 def closure_preview(*, organization: Organization, site: Site | None, date: dt.date) -> int:
     """How many scheduled sessions a closure on `date` would cancel."""
-    return int(closure_affected_sessions(organization=organization, site=site, date=date).count())
+    return closure_affected_sessions(organization=organization, site=site, date=date).count()
 
 
 # --- episodes (patient data) ----------------------------------------------------------------
@@ -343,13 +397,10 @@ def episode_for_programs(
         .select_related("track")
         .order_by("start_date", "id")
     )
-    tracks = Track.objects.filter(
-        site=episode.site, is_active=True, site__in=Site.objects.active()
-    ).order_by("name")
     return EpisodeTracks(
         episode=episode,
         enrollments=enrollments,
-        tracks=tracks,
+        tracks=active_tracks_at(site_id=episode.site_id),
         today=clock.local_today(episode.site.tz),
     )
 

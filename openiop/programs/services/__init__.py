@@ -25,10 +25,8 @@ from openiop.programs.services.enrollments import (
 )
 from openiop.programs.services.occurrences import (
     closure_add,
-    closure_affected_sessions,
     roster_size,
     session_cancel,
-    session_manage_cap,
     session_move,
     session_reassign,
     sessions_generate,
@@ -57,7 +55,6 @@ __all__ = [
     "block_add",
     "block_change_series",
     "closure_add",
-    "closure_affected_sessions",
     "curriculum_set",
     "enrollment_end",
     "enrollment_end_at_discharge",
@@ -67,7 +64,6 @@ __all__ = [
     "require_site_takes_new_work",
     "roster_size",
     "session_cancel",
-    "session_manage_cap",
     "session_move",
     "session_reassign",
     "sessions_generate",

@@ -32,6 +32,7 @@ from openiop.programs.models import (
     Track,
     TrackBlock,
 )
+from openiop.programs.selectors import closure_affected_sessions, session_manage_cap
 from openiop.programs.services._common import (
     _busy,
     _check_facilitator,
@@ -248,21 +249,7 @@ def closure_add(
     return closure
 
 
-def closure_affected_sessions(
-    *, organization: Organization, site: Site | None, date: dt.date
-) -> Any:
-    """The scheduled sessions a closure on `date` cancels (a queryset): not yet attended."""
-    qs = GroupSession.objects.filter(date=date, status=SessionStatus.SCHEDULED)
-    qs = qs.filter(site=site) if site is not None else qs.filter(site__organization=organization)
-    return qs.filter(attendances__isnull=True)
-
-
 # --- changing one occurrence ---------------------------------------------------------------------
-
-
-def session_manage_cap(session: GroupSession) -> Cap:
-    """The capability that changes this session: appointments need APPOINTMENT_BOOK."""
-    return Cap.APPOINTMENT_BOOK if session.episode_id else Cap.SCHEDULE_MANAGE
 
 
 def _require_session(by: Actor, session: GroupSession) -> None:
