@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from openiop.accounts.access import require, require_patient
+from openiop.accounts.access import require_patient, require_site
 from openiop.accounts.domain import Cap, Role
 from openiop.accounts.models import User
 from openiop.audit.models import AuditAction
@@ -745,8 +745,9 @@ def schedule_set(
     at_discharge: bool,
     by: Actor,
 ) -> MeasurementSchedule | None:
-    """Set (or, when nothing is chosen, remove) when `track` gives `instrument`."""
-    require(by, Cap.SCHEDULE_MANAGE, object_type="measurement_schedule")
+    """Set (or, when nothing is chosen, remove) when `track` gives `instrument`. NotPermitted
+    (audited) without Cap.SCHEDULE_MANAGE at the track's site."""
+    require_site(by, track.site_id, Cap.SCHEDULE_MANAGE, object_type="measurement_schedule")
     if instrument not in REGISTRY:
         raise RuleViolation(f"'{instrument}' is not an instrument.", field="instrument")
     if every_days is not None and every_days < 1:

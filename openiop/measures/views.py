@@ -34,7 +34,7 @@ from openiop.measures.forms import (
     SignPlanForm,
 )
 from openiop.measures.models import MeasurementSchedule, PatientLink
-from openiop.programs.selectors import track_with_site
+from openiop.programs.selectors import track_in_scope
 from openiop.ui.pdf import pdf_response
 from openiop.ui.views_support import form_error, paginate, refusals, staff_view
 
@@ -352,8 +352,8 @@ def program(request: HttpRequest) -> HttpResponse:
 @staff_view(Cap.SCHEDULE_VIEW)
 def schedule(request: HttpRequest, track_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
-    track = track_with_site(track_id=track_id)
-    if track is None:
+    track = track_in_scope(actor=actor, track_id=track_id)
+    if track is None:  # another site's track is as unknown as a missing one
         raise NotFound("There is no such track.")
     form = ScheduleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -131,13 +131,9 @@ def active_tracks_at(*, site_id: int) -> QuerySet[Track]:
 def track_in_scope(*, actor: Actor, track_id: int) -> Track | None:
     """The track if it is at one of the actor's sites (site_scope), else None. Not audited: a
     track holds no patient data."""
-    return Track.objects.filter(site_scope(actor)).filter(pk=track_id).first()
-
-
-def track_with_site(*, track_id: int) -> Track | None:
-    """The track with its site, or None. No access check and no audit: a track holds no patient
-    data, and the caller checks the actor's capability."""
-    return Track.objects.select_related("site").filter(pk=track_id).first()
+    return (
+        Track.objects.filter(site_scope(actor)).select_related("site").filter(pk=track_id).first()
+    )
 
 
 @dataclass

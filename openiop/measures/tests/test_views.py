@@ -13,8 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
+from openiop.accounts.domain import Role
 from openiop.audit.models import AuditEntry
-from openiop.core.errors import RuleViolation
+from openiop.core.actor import Actor
+from openiop.core.errors import NotPermitted, RuleViolation
 from openiop.episodes.models import Episode
 from openiop.measures import services
 from openiop.measures.models import (
@@ -24,7 +26,14 @@ from openiop.measures.models import (
     SafetyAlert,
     SafetyPlan,
 )
-from openiop.testing import make_episode, make_patient, page_query_count
+from openiop.testing import (
+    make_episode,
+    make_org,
+    make_patient,
+    make_site,
+    make_user,
+    page_query_count,
+)
 
 if TYPE_CHECKING:
     from pytest_django import DjangoAssertNumQueries
@@ -447,6 +456,34 @@ def test_schedule_page_allowed_to_director_and_read_only_to_clinician(
         == 302
     )
     assert MeasurementSchedule.objects.get().every_days == 7
+
+
+def test_another_organizations_director_can_neither_see_nor_set_a_tracks_schedule(
+    client: Client, clinic: Clinic, mfa_passed: None
+) -> None:
+    elsewhere = make_org()
+    stranger = make_user(
+        Role.DIRECTOR, sites=[make_site(elsewhere, name="Elsewhere (fictional)")], org=elsewhere
+    )
+    url = reverse("measures:schedule", kwargs={"track_id": clinic.track.pk})
+    client.force_login(stranger)
+
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"instrument": "phq9", "every_days": "7"}).status_code == 404
+    assert not MeasurementSchedule.objects.exists()
+    with pytest.raises(NotPermitted):
+        services.schedule_set(
+            track=clinic.track,
+            instrument="phq9",
+            at_admission=True,
+            every_days=7,
+            at_discharge=False,
+            by=Actor(user=stranger),
+        )
+    assert not MeasurementSchedule.objects.exists()
+    assert AuditEntry.objects.filter(
+        object_type="measurement_schedule", outcome="denied", user_id=stranger.pk
+    ).exists()
 
 
 def test_other_site_clinician_is_refused_the_episode_page(client: Client, clinic: Clinic) -> None:
