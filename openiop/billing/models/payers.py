@@ -7,6 +7,8 @@ migrations 0001 and 0002). Coverages and estimates hang off an admissions inquir
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -36,6 +38,16 @@ class Payer(TimeStamped):
         return self.name
 
 
+class CoverageQuerySet(models.QuerySet["Coverage"]):
+    def in_force(self, first: dt.date, last: dt.date) -> CoverageQuerySet:
+        """Coverages in force on any day from `first` to `last` (both included); an empty start
+        or end date leaves that side open."""
+        return self.filter(
+            Q(start_date__isnull=True) | Q(start_date__lte=last),
+            Q(end_date__isnull=True) | Q(end_date__gte=first),
+        )
+
+
 class Coverage(TimeStamped):
     """Insurance of the person of an inquiry (and, after admission, of the patient)."""
 
@@ -59,6 +71,8 @@ class Coverage(TimeStamped):
     )
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
+
+    objects = CoverageQuerySet.as_manager()
 
     class Meta:
         ordering = ["rank", "-created_at"]

@@ -75,6 +75,7 @@ from openiop.core.concurrency import save_if_unchanged
 from openiop.core.dates import IsoWeek
 from openiop.core.errors import RuleViolation
 from openiop.programs.choices import SessionKind, SessionStatus
+from openiop.programs.domain import DateSpan
 from openiop.programs.models import Enrollment, Site, enrolled_q
 
 # What a kind of session is billed as, for the kinds every payer reads the same way: group
@@ -160,7 +161,7 @@ class EnrollmentRow:
     end_date: dt.date | None
 
     def covers(self, day: dt.date) -> bool:
-        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+        return DateSpan(self.start_date, self.end_date).contains(day)  # enrolled on day D (ADR 2)
 
 
 @dataclass(frozen=True)
@@ -268,9 +269,8 @@ def gather(
         enrollments[e[1]].append(EnrollmentRow(*e))
     coverages: dict[int, list[CoverageRow]] = defaultdict(list)
     for c in (
-        Coverage.objects.filter(
-            Q(start_date__isnull=True) | Q(start_date__lte=window_end),
-            Q(end_date__isnull=True) | Q(end_date__gte=window_start),
+        Coverage.objects.in_force(window_start, window_end)
+        .filter(
             patient_id__in=attended_here.order_by().values("patient_id"),
             rank=CoverageRank.PRIMARY,
         )

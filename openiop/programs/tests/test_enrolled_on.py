@@ -72,6 +72,7 @@ def test_no_other_module_writes_the_rule_again() -> None:
         if "migrations" not in p.parts
         and "tests" not in p.parts
         and p.name != "models.py"
+        and "models" not in p.parts  # a models package (billing) holds its querysets too
         and copy.search(p.read_text())
     ]
     assert found == [], "use Enrollment.objects.on / during or programs.models.enrolled_q"
