@@ -1,13 +1,13 @@
 from django.urls import path
 
-from openiop.billing import views
+from openiop.billing.views import coverage
 
 app_name = "billing"
 urlpatterns = [
-    path("payers/", views.payer_list, name="payers"),
-    path("inquiries/<id:inquiry_id>/coverage/", views.coverage_new, name="coverage_new"),
-    path("inquiries/<id:inquiry_id>/estimate/", views.estimate_new, name="estimate_new"),
-    path("coverages/<id:coverage_id>/verify/", views.verify, name="verify"),
-    path("estimates/<id:estimate_id>/", views.estimate_detail, name="estimate"),
-    path("estimates/<id:estimate_id>/pdf/", views.estimate_pdf, name="estimate_pdf"),
+    path("payers/", coverage.payer_list, name="payers"),
+    path("inquiries/<id:inquiry_id>/coverage/", coverage.coverage_new, name="coverage_new"),
+    path("inquiries/<id:inquiry_id>/estimate/", coverage.estimate_new, name="estimate_new"),
+    path("coverages/<id:coverage_id>/verify/", coverage.verify, name="verify"),
+    path("estimates/<id:estimate_id>/", coverage.estimate_detail, name="estimate"),
+    path("estimates/<id:estimate_id>/pdf/", coverage.estimate_pdf, name="estimate_pdf"),
 ]
