@@ -23,6 +23,8 @@ from openiop.attendance.domain import SessionLine, WeekLine, ledger, weekly_mini
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
+from openiop.billing.choices import CoverageRank
+from openiop.billing.models import Coverage, PayerProgramBilling
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
@@ -136,7 +138,8 @@ def weekly_lines(
     """Each episode's ledger over `weeks`, in four queries whatever the number of episodes.
 
     Scheduled: the track sessions on dates the episode was enrolled (cancelled sessions excluded),
-    plus its own individual and family sessions. The minimum is the enrolled track's that week.
+    plus its own individual and family sessions. The minimum is the enrolled track's that week, or
+    the payer's where the patient's primary coverage sets one for the track.
     """
     if not episodes or not weeks:
         return {}
@@ -148,14 +151,27 @@ def weekly_lines(
     # Plain SQL with the id lists as single parameters: the ORM spent more time preparing 100+
     # ids one by one (and compiling) than PostgreSQL spent answering, and these three queries run
     # on every roster, below-hours list and hours ledger. Same three queries on SQLite.
+    # The payer's own weekly minimum for the track (billing's PayerProgramBilling), where the
+    # patient's primary coverage in force in these weeks sets one (the latest starting, if two
+    # are): the one seam, attendance.domain.weekly_minimum_minutes, prefers it to the track's.
+    payer_minimum = (
+        f"(SELECT pb.min_minutes_per_week FROM {_table(Coverage)} c "
+        f"JOIN {_table(PayerProgramBilling)} pb ON pb.payer_id = c.payer_id "
+        f"AND pb.track_id = en.track_id "
+        f"WHERE c.patient_id = ep.patient_id AND c.rank = %s "
+        f"AND (c.start_date IS NULL OR c.start_date <= %s) "
+        f"AND (c.end_date IS NULL OR c.end_date >= %s) "
+        f"ORDER BY c.start_date DESC, c.id DESC LIMIT 1)"
+    )
     enrollments = _rows(
         f"SELECT en.episode_id, en.track_id, en.start_date, en.end_date, "
-        f"t.weekly_minimum_minutes FROM {_table(Enrollment)} en "
+        f"t.weekly_minimum_minutes, {payer_minimum} FROM {_table(Enrollment)} en "
         f"JOIN {_table(Track)} t ON t.id = en.track_id "
+        f"JOIN {_table(Episode)} ep ON ep.id = en.episode_id "
         f"WHERE {{episodes}} AND en.start_date <= %s AND (en.end_date IS NULL OR en.end_date >= %s) "
         f"ORDER BY en.start_date, en.id",
         episodes=("en.episode_id", ids),
-        params=[end, start],
+        params=[CoverageRank.PRIMARY.value, end, start, end, start],
     )
     track_ids = sorted({en[1] for en in enrollments})
     slots = [
@@ -192,9 +208,13 @@ def weekly_lines(
             by_episode[slot.episode_id].append(slot)
         elif slot.track_id:
             by_track[slot.track_id].append(slot)
-    enrollments_of: dict[int, list[tuple[int, dt.date, dt.date | None, int]]] = defaultdict(list)
-    for episode_id, track_id, start_date, end_date, minimum_minutes in enrollments:
-        enrollments_of[episode_id].append((track_id, start_date, end_date, minimum_minutes))
+    enrollments_of: dict[int, list[tuple[int, dt.date, dt.date | None, int, int | None]]] = (
+        defaultdict(list)
+    )
+    for episode_id, track_id, start_date, end_date, minimum_minutes, payer_min in enrollments:
+        enrollments_of[episode_id].append(
+            (track_id, start_date, end_date, minimum_minutes, payer_min)
+        )
     week_spans = [(week, DateSpan(week.monday, week.sunday)) for week in weeks]
 
     result: dict[int, list[WeekLine]] = {}
@@ -202,7 +222,9 @@ def weekly_lines(
         lines: list[SessionLine] = []
         minimum: dict[IsoWeek, int | None] = {}
         discharged = episode.discharge_date
-        for track_id, start_date, end_date, minimum_minutes in enrollments_of[episode.pk]:
+        for track_id, start_date, end_date, minimum_minutes, payer_min in enrollments_of[
+            episode.pk
+        ]:
             enrolled = DateSpan(start_date, end_date)
             # On rosters until the enrollment ends or the episode is discharged, whichever is first.
             ends = [d for d in (end_date, discharged) if d is not None]
@@ -214,7 +236,7 @@ def weekly_lines(
                     )
             for week, span in week_spans:
                 if enrolled.overlaps(span):
-                    minimum[week] = weekly_minimum_minutes(minimum_minutes)
+                    minimum[week] = weekly_minimum_minutes(minimum_minutes, payer_min)
         for slot in by_episode[episode.pk]:
             lines.append(SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id))))
         result[episode.pk] = ledger(lines, minimum, weeks, today)

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from openiop.accounts.domain import Role
+from openiop.admissions.models import Inquiry
 from openiop.attendance.models import Attendance
 from openiop.attendance.selectors import below_hours, patient_weekly_ledger, roster_episode_ids
 from openiop.attendance.services import (
@@ -18,6 +20,7 @@ from openiop.attendance.services import (
 )
 from openiop.attendance.tests.conftest import MONDAY
 from openiop.audit.models import AuditEntry
+from openiop.billing.models import Coverage, Payer, PayerProgramBilling
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
@@ -377,6 +380,62 @@ def test_the_ledger_flags_a_finished_week_under_the_minimum_and_is_audited(group
     assert AuditEntry.objects.filter(
         object_type="hours_ledger", action="view", patient_id=episode.patient_id
     ).exists()
+
+
+@pytest.mark.parametrize(
+    ("covered_from", "minimum", "status"), [(None, 540, "below"), (MONDAY, 360, "met")]
+)
+def test_a_payer_that_sets_its_own_weekly_minimum_overrides_the_tracks(
+    group: Group, covered_from: dt.date | None, minimum: int, status: str
+) -> None:
+    """The track asks 9 h; this fictional payer bills from 6 h a week on this track, so the
+    patient it covers is judged against 6 h (attendance.domain.weekly_minimum_minutes)."""
+    episode = group.episodes[0]
+    payer = Payer.objects.create(
+        organization=group.site.organization,
+        name="Sixhour Mutual (fictional)",
+        payer_type="commercial",
+    )
+    PayerProgramBilling.objects.create(
+        payer=payer,
+        track=group.track,
+        mode="per_diem",
+        claim_form="837I",
+        per_diem_code="S9480",
+        min_minutes_per_week=360,
+    )
+    if covered_from is not None:
+        inquiry = Inquiry.objects.create(
+            organization=group.site.organization,
+            site=group.site,
+            received_at=timezone.now(),
+            channel="call",
+            referral_source="self",
+            first_name="Pimpernel",
+            last_name="Applebough",
+            concerns="co_occurring",
+            stage_entered_on=covered_from,
+            patient_id=episode.patient_id,
+        )
+        Coverage.objects.create(
+            inquiry=inquiry,
+            patient_id=episode.patient_id,
+            payer=payer,
+            rank="primary",
+            start_date=covered_from,
+        )
+    for session in group.sessions[:2]:
+        attendance_record(session=session, episode=episode, status="present", by=group.actor)
+
+    ledger = patient_weekly_ledger(
+        actor=group.actor,
+        patient_id=episode.patient_id,
+        weeks=2,
+        today=MONDAY + dt.timedelta(days=10),
+    )
+
+    week = ledger.weeks[1]
+    assert (week.attended_minutes, week.minimum_minutes, week.status) == (360, minimum, status)
 
 
 def test_below_hours_search_finds_by_patient_name(group: Group) -> None:
