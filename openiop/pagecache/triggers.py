@@ -47,6 +47,8 @@ EXCLUDED_APPS = frozenset(
 )
 # core_submission: a form's used token, which no page shows (openiop.core.submissions).
 # core_job, core_jobschedule: background jobs and their progress, on the Jobs page (never cached).
+# core_workerheartbeat: each worker writes it every few seconds; counted, it would make every page
+# of the network stale that often.
 EXCLUDED_TABLES = frozenset(
     {
         "admissions_publicinquirythrottle",
@@ -54,6 +56,7 @@ EXCLUDED_TABLES = frozenset(
         "core_submission",
         "core_job",
         "core_jobschedule",
+        "core_workerheartbeat",
     }
 )
 # The staff table: a login writes last_login and must not make every page of the network stale.
