@@ -43,11 +43,13 @@ from openiop.billing.domain import ledger as rules
 from openiop.billing.models import (
     Charge,
     ChargeAdjustment,
+    CostEstimate,
     PatientPayment,
     PatientRefund,
     PatientResponsibility,
     PaymentPlan,
     PaymentPlanStatus,
+    ReminderSent,
     SlidingFeeAgreement,
     Statement,
 )
@@ -91,6 +93,7 @@ class PatientLedger:
     plan: PaymentPlan | None
     plan_status: rules.PlanStatus | None
     statements: tuple[Statement, ...]
+    reminders: tuple[ReminderSent, ...]  # the active plan's latest reminders
 
 
 # --- building the entries (no access check: callers check first) ------------------------------
@@ -357,7 +360,16 @@ def patient_ledger(*, actor: Actor, patient_id: int, today: dt.date | None = Non
         plan=sources.plan,
         plan_status=plan_status_of(sources, day),
         statements=tuple(Statement.objects.filter(patient=patient).order_by("-generated_at")[:20]),
+        reminders=tuple(ReminderSent.objects.filter(plan=sources.plan)[:10])
+        if sources.plan is not None
+        else (),
     )
+
+
+def patient_estimates(patient: Patient) -> QuerySet[CostEstimate]:
+    """The patient's self-pay cost estimates (from their admissions inquiries), newest first;
+    for the sliding-fee form of a ledger page already checked and audited."""
+    return CostEstimate.objects.filter(inquiry__patient=patient).order_by("-created_at", "-id")
 
 
 @dataclass(frozen=True)
@@ -365,7 +377,7 @@ class PrintedStatement:
     record: Statement
     patient: Patient
     statement: rules.Statement
-    descriptions: dict[int, str]  # by id() of the statement line's entry
+    lines: tuple[tuple[rules.StatementLine, str], ...]  # each with its description
 
 
 def statement_get(*, actor: Actor, statement_id: int) -> PrintedStatement:
@@ -383,8 +395,10 @@ def statement_get(*, actor: Actor, statement_id: int) -> PrintedStatement:
     )
     sources = ledger_of(record.patient)
     built = statement_of(sources, record.period_start, record.period_end)
+    # The statement's lines are the ledger's own entries: find each one's description by identity.
     descriptions = {id(entry): text for entry, text in sources.entries}
-    return PrintedStatement(record, record.patient, built, descriptions)
+    lines = tuple((line, descriptions.get(id(line.entry), "")) for line in built.lines)
+    return PrintedStatement(record, record.patient, built, lines)
 
 
 @dataclass(frozen=True)

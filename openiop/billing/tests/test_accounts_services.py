@@ -17,6 +17,7 @@ import pytest
 from openiop.audit.models import AuditEntry
 from openiop.billing import selectors_accounts, tasks
 from openiop.billing.models import (
+    ChargeAdjustment,
     PatientPayment,
     PatientRefund,
     PatientResponsibility,
@@ -415,3 +416,56 @@ def test_a_statement_records_its_totals(books: Books) -> None:
             period_end=dt.date(2026, 12, 31),
         )
     assert caught.value.field == "period_end"
+
+
+def test_an_agreement_made_later_discounts_from_the_day_it_was_made(books: Books) -> None:
+    books.charge(dt.date(2026, 10, 5), "100.00")
+    with travel(dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)):
+        sliding_fee_agree(
+            by=books.actor("billing"),
+            patient=books.patient,
+            effective_from=dt.date(2026, 10, 1),
+            share_percent=Decimal("40"),
+        )
+    discount = [
+        line for line in _ledger(books).lines if line.entry.kind.value.startswith("sliding")
+    ]
+    # A statement already sent for October stays true: the discount is dated 20 November.
+    assert [(d.entry.date, d.entry.amount) for d in discount] == [
+        (dt.date(2026, 11, 20), Decimal("60.00"))
+    ]
+
+
+def test_charge_corrections_move_the_patient_by_their_part_only(books: Books) -> None:
+    _agree(books, "25")
+    charge = books.charge(dt.date(2026, 10, 5), "200.00")  # patient part 50.00
+    made = dt.datetime(2026, 10, 12, 15, 0, tzinfo=dt.UTC)
+    for kind, before, after in [("change", "200.00", "100.00"), ("change", "100.00", "300.00")]:
+        ChargeAdjustment.objects.create(
+            charge=charge,
+            kind=kind,
+            previous_units=1,
+            new_units=1,
+            previous_amount=Decimal(before),
+            new_amount=Decimal(after),
+            amount=Decimal(after) - Decimal(before),
+            reason="Attendance corrected",
+            created_by=books.users["billing"],
+            created_at=made,
+        )
+    assert _ledger(books).balances.patient == Decimal("75.00")  # 25% of 300.00
+    ChargeAdjustment.objects.create(
+        charge=charge,
+        kind="void",
+        previous_units=1,
+        new_units=0,
+        previous_amount=Decimal("300.00"),
+        new_amount=Decimal("0.00"),
+        amount=Decimal("-300.00"),
+        reason="Attendance removed",
+        created_by=books.users["billing"],
+        created_at=made,
+    )
+    ledger = _ledger(books)
+    assert ledger.balances.patient == Decimal("0.00")
+    assert ledger.lines[-1].description.endswith("voided: Attendance removed")
