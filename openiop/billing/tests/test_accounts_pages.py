@@ -323,3 +323,22 @@ def test_the_balances_list_searches_pages_and_pins_its_queries(
     assert "No patient with an account matches" in nothing
     entry = AuditEntry.objects.filter(object_type="patient_balances").latest("id")
     assert entry.action == "view"
+
+
+def test_the_ledger_page_reads_a_fixed_number_of_queries_whatever_the_entries(
+    books: Books, client: Client
+) -> None:
+    _with_discounted_charges(books)
+    client.force_login(books.users["billing"])
+    url = _ledger_url(books)
+    small = page_query_count(client, url)
+    for day in range(8, 28):
+        books.charge(dt.date(2026, 10, day), "200.00")
+        payment_record(
+            by=books.actor("billing"),
+            patient=books.patient,
+            amount=Decimal("5.00"),
+            date=dt.date(2026, 10, day),
+            method="cash",
+        )
+    assert page_query_count(client, url) == small
