@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+
 from openiop.accounts.models import User
-from openiop.billing.services import charges_post
+from openiop.billing.services import charges_post, reminders_send
 from openiop.core.actor import Actor
 from openiop.core.jobs import job, report_progress
 from openiop.programs.models import Site
@@ -40,3 +42,15 @@ def post_charges(
         on_progress=lambda done, total: report_progress(done, total, "sites posted"),
     )
     return result.sentence
+
+
+@job(max_attempts=3, retry_delay=dt.timedelta(minutes=5))
+def send_payment_reminders() -> str:
+    """Record the payment-plan reminders due today (`reminders_send`, scheduled daily in
+    core.jobs.PERIODIC), through settings.OPENIOP_PAYMENT_REMINDER_CHANNEL; each reminder key is
+    sent once, so a retry or a second run sends nothing again. Returns the counts as a sentence."""
+    return reminders_send(
+        by=Actor.system("send_payment_reminders"),
+        days_before=settings.OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE,
+        channel=settings.OPENIOP_PAYMENT_REMINDER_CHANNEL,
+    ).sentence

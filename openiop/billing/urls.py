@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openiop.billing.views import coverage
+from openiop.billing.views import accounts, coverage
 
 app_name = "billing"
 urlpatterns = [
@@ -10,4 +10,7 @@ urlpatterns = [
     path("coverages/<id:coverage_id>/verify/", coverage.verify, name="verify"),
     path("estimates/<id:estimate_id>/", coverage.estimate_detail, name="estimate"),
     path("estimates/<id:estimate_id>/pdf/", coverage.estimate_pdf, name="estimate_pdf"),
+    path("patients/", accounts.balances, name="balances"),
+    path("patients/<id:patient_id>/ledger/", accounts.ledger, name="ledger"),
+    path("statements/<id:statement_id>/pdf/", accounts.statement_pdf, name="statement_pdf"),
 ]

@@ -326,3 +326,11 @@ TREATMENT_PLAN_REVIEW_DAYS = int(os.environ.get("OPENIOP_PLAN_REVIEW_DAYS", "30"
 NOTES_LATE_AFTER_HOURS = int(os.environ.get("OPENIOP_NOTES_LATE_HOURS", "24"))
 # The individualization guard flags a section at least this similar (0-1, word-shingle Jaccard).
 NOTES_SIMILARITY_THRESHOLD = float(os.environ.get("OPENIOP_NOTES_SIMILARITY", "0.6"))
+# Payment-plan reminders (billing.tasks.send_payment_reminders, daily). How many days before an
+# installment's due date to remind: the clinic's choice (domain.md gives no figure), so no default;
+# unset, the job sends nothing and says so. The channel: OpenIOP has no mail or SMS integration,
+# so the only one is "worklist" (the reminder is recorded and listed on the billing pages for
+# staff to call or write to the patient).
+_reminder_days = os.environ.get("OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE", "").strip()
+OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE: int | None = int(_reminder_days) if _reminder_days else None
+OPENIOP_PAYMENT_REMINDER_CHANNEL = os.environ.get("OPENIOP_PAYMENT_REMINDER_CHANNEL", "worklist")

@@ -209,10 +209,12 @@ class Periodic:
 # (60 minutes by default), so checking every minute keeps the delay small against it.
 # A form's used token is kept a day (openiop.core.submissions); hourly deletion is plenty.
 # Finished jobs are kept a month (openiop.core.tasks.prune_jobs); daily pruning keeps the table small.
+# Payment-plan reminders are by the day (a reminder key names its day); once a day catches up.
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("openiop.measures.tasks.escalate_alerts", dt.timedelta(minutes=1)),
     Periodic("openiop.core.tasks.expire_submissions", dt.timedelta(hours=1)),
     Periodic("openiop.core.tasks.prune_jobs", dt.timedelta(days=1)),
+    Periodic("openiop.billing.tasks.send_payment_reminders", dt.timedelta(days=1)),
 )
 
 # Jobs that `openiop jobs run NAME` may start by hand, by name.

@@ -5,8 +5,22 @@ public ones, and Django finds every model through this package).
   self-pay cost estimates (moved from admissions in issue 15).
 - `fee_schedules`: how each payer bills each program, and its fee schedule (issue 16).
 - `charges`: charges posted from attendance, their adjustments, unbilled days (issue 16).
+- `accounts`: the patient's bill: patient responsibility from remittances, payments, refunds,
+  sliding-fee agreements, payment plans and reminders, statements (issue 16).
 """
 
+from openiop.billing.models.accounts import (
+    Installment,
+    PatientPayment,
+    PatientRefund,
+    PatientResponsibility,
+    PaymentMethod,
+    PaymentPlan,
+    PaymentPlanStatus,
+    ReminderSent,
+    SlidingFeeAgreement,
+    Statement,
+)
 from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
 from openiop.billing.models.fee_schedules import FeeScheduleEntry, PayerProgramBilling
 from openiop.billing.models.payers import (
@@ -24,8 +38,18 @@ __all__ = [
     "CostEstimate",
     "Coverage",
     "FeeScheduleEntry",
+    "Installment",
+    "PatientPayment",
+    "PatientRefund",
+    "PatientResponsibility",
     "Payer",
     "PayerProgramBilling",
+    "PaymentMethod",
+    "PaymentPlan",
+    "PaymentPlanStatus",
     "PovertyGuidelineYear",
+    "ReminderSent",
+    "SlidingFeeAgreement",
+    "Statement",
     "UnbilledDay",
 ]

@@ -2,11 +2,23 @@
 
 One module per subject: `payers` (the organization's payer list), `coverage` (an inquiry's
 insurance coverages and benefits checks), `estimates` (self-pay cost estimates),
-`fee_schedules` (a payer's billing rules for a program and its fees) and `charges` (posting
-charges from attendance, with adjustments and unbilled days). Import from this package: its
+`fee_schedules` (a payer's billing rules for a program and its fees), `charges` (posting
+charges from attendance, with adjustments and unbilled days) and `accounts` (the patient's bill:
+patient responsibility, payments, refunds, sliding fee, payment plans, reminders, statements). Import from this package: its
 names are the public ones.
 """
 
+from openiop.billing.services.accounts import (
+    RemindersRun,
+    patient_responsibility_add,
+    payment_plan_cancel,
+    payment_plan_create,
+    payment_record,
+    refund_record,
+    reminders_send,
+    sliding_fee_agree,
+    statement_generate,
+)
 from openiop.billing.services.charges import ChargePosting, charges_post
 from openiop.billing.services.coverage import (
     COVERAGE_FIELDS,
@@ -34,6 +46,7 @@ __all__ = [
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
     "ChargePosting",
+    "RemindersRun",
     "benefits_verify",
     "charges_post",
     "coverage_add",
@@ -41,10 +54,18 @@ __all__ = [
     "fee_entry_check",
     "fee_entry_create",
     "fee_entry_update",
+    "patient_responsibility_add",
     "payer_billing_check",
     "payer_billing_create",
     "payer_billing_update",
     "payer_check",
     "payer_create",
     "payer_update",
+    "payment_plan_cancel",
+    "payment_plan_create",
+    "payment_record",
+    "refund_record",
+    "reminders_send",
+    "sliding_fee_agree",
+    "statement_generate",
 ]

@@ -203,7 +203,7 @@ def _admissions_world(
         IntakeDocument,
         WaitlistEntry,
     )
-    from openiop.billing.models import CostEstimate, Coverage, Payer
+    from openiop.billing.models import CostEstimate, Coverage, Payer, Statement
 
     inquiry = Inquiry.objects.create(
         organization=org,
@@ -254,6 +254,17 @@ def _admissions_world(
     entry = WaitlistEntry.objects.create(
         track=track, episode=episode, joined_at=timezone.now(), status="offered"
     )
+    statement = Statement.objects.create(
+        patient=patient,
+        period_start=dt.date(2026, 1, 1),
+        period_end=dt.date(2026, 1, 31),
+        opening_balance=Decimal(0),
+        closing_balance=Decimal(0),
+        insurance_balance=Decimal(0),
+        amount_due_now=Decimal(0),
+        generated_by=users["billing"],
+        generated_at=timezone.now(),
+    )
     return {
         "inquiry_id": inquiry.pk,
         "assessment_id": assessment.pk,
@@ -262,4 +273,5 @@ def _admissions_world(
         "estimate_id": estimate.pk,
         "document_id": document.pk,
         "entry_id": entry.pk,
+        "statement_id": statement.pk,
     }
