@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from openiop.accounts.models import User
-from openiop.billing.services import charges_post
+from openiop.billing.services import authorization_alerts_raise, charges_post
 from openiop.core.actor import Actor
 from openiop.core.jobs import job, report_progress
 from openiop.programs.models import Site
@@ -40,3 +40,13 @@ def post_charges(
         on_progress=lambda done, total: report_progress(done, total, "sites posted"),
     )
     return result.sentence
+
+
+@job(max_attempts=3, retry_delay=dt.timedelta(minutes=5))
+def raise_authorization_alerts() -> str:
+    """Daily: the authorization alerts (80% used, 7 days before the end) and the Medicare
+    certification alerts, as episodes' staff alerts; a rerun raises nothing twice
+    (`authorization_alerts_raise`). Runs as the system (channel "task")."""
+    actor = Actor.system("raise_authorization_alerts")
+    report_progress(0, None, "Checking authorizations and certifications")
+    return authorization_alerts_raise(by=actor).sentence

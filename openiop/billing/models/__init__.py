@@ -5,8 +5,14 @@ public ones, and Django finds every model through this package).
   self-pay cost estimates (moved from admissions in issue 15).
 - `fee_schedules`: how each payer bills each program, and its fee schedule (issue 16).
 - `charges`: charges posted from attendance, their adjustments, unbilled days (issue 16).
+- `authorizations`: payer authorizations, Medicare certifications, concurrent reviews (issue 16).
 """
 
+from openiop.billing.models.authorizations import (
+    Authorization,
+    ConcurrentReview,
+    PhysicianCertification,
+)
 from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
 from openiop.billing.models.fee_schedules import FeeScheduleEntry, PayerProgramBilling
 from openiop.billing.models.payers import (
@@ -18,14 +24,17 @@ from openiop.billing.models.payers import (
 )
 
 __all__ = [
+    "Authorization",
     "BenefitsVerification",
     "Charge",
     "ChargeAdjustment",
+    "ConcurrentReview",
     "CostEstimate",
     "Coverage",
     "FeeScheduleEntry",
     "Payer",
     "PayerProgramBilling",
+    "PhysicianCertification",
     "PovertyGuidelineYear",
     "UnbilledDay",
 ]

@@ -7,6 +7,18 @@ charges from attendance, with adjustments and unbilled days). Import from this p
 names are the public ones.
 """
 
+from openiop.billing.services.authorizations import (
+    AUTHORIZATION_FIELDS,
+    CERTIFICATION_FIELDS,
+    authorization_alerts_raise,
+    authorization_create,
+    authorization_end,
+    authorization_update,
+    certification_create,
+    certification_end,
+    certification_update,
+    concurrent_review_record,
+)
 from openiop.billing.services.charges import ChargePosting, charges_post
 from openiop.billing.services.coverage import (
     COVERAGE_FIELDS,
@@ -28,14 +40,24 @@ from openiop.billing.services.fee_schedules import (
 from openiop.billing.services.payers import PAYER_FIELDS, payer_check, payer_create, payer_update
 
 __all__ = [
+    "AUTHORIZATION_FIELDS",
+    "CERTIFICATION_FIELDS",
     "COVERAGE_FIELDS",
     "FEE_ENTRY_FIELDS",
     "PAYER_BILLING_FIELDS",
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
     "ChargePosting",
+    "authorization_alerts_raise",
+    "authorization_create",
+    "authorization_end",
+    "authorization_update",
     "benefits_verify",
+    "certification_create",
+    "certification_end",
+    "certification_update",
     "charges_post",
+    "concurrent_review_record",
     "coverage_add",
     "estimate_prepare",
     "fee_entry_check",
