@@ -17,6 +17,7 @@ from openiop.billing.services.authorizations import (
     certification_create,
     certification_end,
     certification_update,
+    concurrent_review_print,
     concurrent_review_record,
 )
 from openiop.billing.services.charges import ChargePosting, charges_post
@@ -57,6 +58,7 @@ __all__ = [
     "certification_end",
     "certification_update",
     "charges_post",
+    "concurrent_review_print",
     "concurrent_review_record",
     "coverage_add",
     "estimate_prepare",

@@ -40,6 +40,7 @@ from openiop.billing.models import (
     Coverage,
     PhysicianCertification,
 )
+from openiop.billing.review_packet import ReviewPacket, packet_for
 from openiop.billing.selectors_authorizations import (
     authorization_states,
     certification_clock,
@@ -426,6 +427,37 @@ def concurrent_review_record(
             detail={"authorization": authorization.pk},
         )
     return review
+
+
+def concurrent_review_print(
+    *, authorization: Authorization, reason_to_continue: str, by: Actor
+) -> ReviewPacket:
+    """Record the reason to continue (concurrent_review_record) and return the packet's sections
+    for the patient's open episode (else their latest). Raises RuleViolation when the patient has
+    no episode or the reason is missing; NotPermitted (audited) without Cap.CLINICAL_VIEW at the
+    patient's site."""
+    patient = _patient_of(authorization.coverage)
+    require_patient(by, Cap.CLINICAL_VIEW, patient, object_type="concurrent_review")
+    episode = (
+        Episode.objects.filter(patient=patient)
+        .select_related("patient", "site")
+        .order_by("-admission_date", "-id")
+    )
+    episodes = list(episode)  # the open episode is chosen first, else the latest
+    chosen = next((e for e in episodes if e.status in OPEN_STATUSES), None) or (
+        episodes[0] if episodes else None
+    )
+    if chosen is None:
+        raise RuleViolation(
+            "This patient has no episode of care to review.", code="no_episode", field=None
+        )
+    review = concurrent_review_record(
+        authorization=authorization,
+        episode=chosen,
+        reason_to_continue=reason_to_continue,
+        by=by,
+    )
+    return packet_for(authorization=authorization, episode=chosen, review=review)
 
 
 # --- alerts -----------------------------------------------------------------------------------
