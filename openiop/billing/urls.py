@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openiop.billing.views import coverage
+from openiop.billing.views import authorizations, coverage
 
 app_name = "billing"
 urlpatterns = [
@@ -10,4 +10,25 @@ urlpatterns = [
     path("coverages/<id:coverage_id>/verify/", coverage.verify, name="verify"),
     path("estimates/<id:estimate_id>/", coverage.estimate_detail, name="estimate"),
     path("estimates/<id:estimate_id>/pdf/", coverage.estimate_pdf, name="estimate_pdf"),
+    path("authorizations/", authorizations.authorization_list, name="authorizations"),
+    path(
+        "patients/<id:patient_id>/authorizations/",
+        authorizations.patient_authorizations,
+        name="patient_authorizations",
+    ),
+    path(
+        "authorizations/<id:authorization_id>/",
+        authorizations.authorization_edit,
+        name="authorization",
+    ),
+    path(
+        "authorizations/<id:authorization_id>/review/",
+        authorizations.review_packet_pdf,
+        name="review_packet",
+    ),
+    path(
+        "certifications/<id:certification_id>/",
+        authorizations.certification_edit,
+        name="certification",
+    ),
 ]
