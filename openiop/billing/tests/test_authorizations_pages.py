@@ -15,6 +15,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from openiop.admissions.models import Assessment
+from openiop.attendance.services import attendance_record
 from openiop.audit.models import AuditEntry
 from openiop.billing.models import Authorization, ConcurrentReview, PhysicianCertification
 from openiop.billing.tests.test_authorizations_services import (  # noqa: F401 - the fixture
@@ -25,7 +26,7 @@ from openiop.billing.tests.test_authorizations_services import (  # noqa: F401 -
 from openiop.episodes.models import LevelOfCareChange
 from openiop.measures.services import response_record
 from openiop.notes.models import NoteSection, ProgressNote
-from openiop.testing import make_patient, page_query_count
+from openiop.testing import make_patient, make_session, page_query_count
 from openiop.treatment import services as treatment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mfa_passed")]
@@ -157,6 +158,8 @@ def test_ending_an_authorization_needs_a_reason_and_keeps_the_date(book: Ledger)
 
 def _clinical_record(book: Ledger) -> None:
     clinician = book.actor("clinician")
+    past = make_session(book.site, book.users["clinician"], dt.date(2026, 10, 9), track=book.track)
+    attendance_record(session=past, episode=book.episode, status="present", by=clinician)
     LevelOfCareChange.objects.create(
         episode=book.episode,
         from_level="",
@@ -239,6 +242,7 @@ def test_the_packet_holds_every_section_and_no_note_text(book: Ledger) -> None:
     assert "AUTH-OCT" in flat and "7 used, 13 left" in flat
     assert "PHQ-9" in flat and "Sleep through the night" in flat and "Partially met" in flat
     assert "Still unsafe sleeping" in flat
+    assert "Attendance rate: 100% of the time scheduled so far" in flat
     assert NOTE_TEXT not in flat and NARRATIVE not in flat and "I feel flat" not in flat
     review = ConcurrentReview.objects.get()
     assert review.reason_to_continue.startswith("Still unsafe")
