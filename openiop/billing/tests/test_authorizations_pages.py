@@ -257,3 +257,13 @@ def test_billing_staff_cannot_print_the_packet_and_a_reason_is_required(book: Le
     response = _print(_client(book, "director"), auth, "")
     assert response.status_code == 200 and "This field is required" in response.content.decode()
     assert not ConcurrentReview.objects.exists()
+
+
+def test_another_organizations_billing_cannot_open_the_patients_page(book: Ledger) -> None:
+    auth = book.authorize()
+    client = _client(book, "other_billing")
+    url = reverse("billing:patient_authorizations", kwargs={"patient_id": book.patient.pk})
+    assert client.get(url).status_code == 403
+    edit = reverse("billing:authorization", kwargs={"authorization_id": auth.pk})
+    assert client.get(edit).status_code == 403
+    assert "AUTH-OCT" not in client.get(reverse("billing:authorizations")).content.decode()

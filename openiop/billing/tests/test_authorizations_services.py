@@ -437,3 +437,16 @@ def test_scrub_extras_give_units_left_and_certified_periods(ledger: Ledger) -> N
     assert extras.certifications[ledger.patient.pk] == (
         CertificationPeriod(dt.date(2026, 10, 1), dt.date(2026, 11, 26)),
     )
+
+
+def test_a_secondary_coverage_counts_only_the_charges_billed_to_it(ledger: Ledger) -> None:
+    secondary = ledger.coverage_of(ledger.patient, ledger.medicare)
+    secondary.rank = "secondary"
+    secondary.save()
+    ledger.authorize(coverage=secondary, reference_number="AUTH-2ND")
+    ledger.authorize()
+    states = patient_authorizations(
+        actor=ledger.actor("director"), patient_id=ledger.patient.pk
+    ).states
+    used = {s.row.reference_number: s.used for s in states}
+    assert used == {"AUTH-2ND": 0, "AUTH-OCT": 7}
