@@ -373,3 +373,14 @@ def task_get(*, actor: Actor, task_id: int) -> AdmissionTask:
         object_id=task.pk,
     )
     return task
+
+
+def latest_decided_assessment(*, patient_id: int) -> Assessment | None:
+    """The patient's most recent decided ASAM assessment (its inquiries'), or None. One query. No
+    access check or audit: for a selector that checked the patient and audits what it shows
+    (billing's concurrent-review packet)."""
+    return (
+        Assessment.objects.filter(inquiry__patient_id=patient_id, decided_at__isnull=False)
+        .order_by("-decided_at", "-id")
+        .first()
+    )

@@ -46,3 +46,18 @@ class AdjustmentKind(models.TextChoices):
     ADD = "add", "Added"
     VOID = "void", "Voided"
     CHANGE = "change", "Changed"
+
+
+# Authorizations and Medicare certifications (issue 16). The values are
+# billing.domain.authorizations' enums', so a stored value converts straight to the domain's.
+
+
+class AuthorizationUnitKind(models.TextChoices):
+    UNITS = "units", "Units (each charge uses its units)"
+    DAYS = "days", "Days (each service date uses one day)"
+
+
+class RecertificationInterval(models.TextChoices):
+    EVERY_OTHER_MONTH = "every_other_month", "Every other month (same day, two months later)"
+    SIXTY_DAYS = "sixty_days", "Every 60 days"
+    EARLIER_OF_BOTH = "earlier_of_both", "The earlier of the two"

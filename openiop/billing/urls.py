@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openiop.billing.views import accounts, coverage
+from openiop.billing.views import accounts, authorizations, coverage
 
 app_name = "billing"
 urlpatterns = [
@@ -13,4 +13,25 @@ urlpatterns = [
     path("patients/", accounts.balances, name="balances"),
     path("patients/<id:patient_id>/ledger/", accounts.ledger, name="ledger"),
     path("statements/<id:statement_id>/pdf/", accounts.statement_pdf, name="statement_pdf"),
+    path("authorizations/", authorizations.authorization_list, name="authorizations"),
+    path(
+        "patients/<id:patient_id>/authorizations/",
+        authorizations.patient_authorizations,
+        name="patient_authorizations",
+    ),
+    path(
+        "authorizations/<id:authorization_id>/",
+        authorizations.authorization_edit,
+        name="authorization",
+    ),
+    path(
+        "authorizations/<id:authorization_id>/review/",
+        authorizations.review_packet_pdf,
+        name="review_packet",
+    ),
+    path(
+        "certifications/<id:certification_id>/",
+        authorizations.certification_edit,
+        name="certification",
+    ),
 ]

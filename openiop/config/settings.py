@@ -318,6 +318,15 @@ LOGGING = {
 # intended behaviour (the account locks, whatever the client).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
+# Medicare IOP recertification (issue 16): how many days before a recertification is due the
+# daily alerts job warns. domain.md 2.1 says "alert before due dates" with no figure, so this is the
+# clinic's configuration with no default: unset, only lapsed and missing certifications alert.
+RECERTIFICATION_WARN_DAYS: int | None = (
+    int(os.environ["OPENIOP_RECERTIFICATION_WARN_DAYS"])
+    if os.environ.get("OPENIOP_RECERTIFICATION_WARN_DAYS")
+    else None
+)
+
 # Clinical documentation (issue 5). Plan timing is state/payer-specific (docs: domain.md section 6),
 # so it is configuration: the first plan is due N days after admission, reviewed every N days.
 TREATMENT_PLAN_DUE_DAYS = int(os.environ.get("OPENIOP_PLAN_DUE_DAYS", "7"))

@@ -215,6 +215,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("openiop.core.tasks.expire_submissions", dt.timedelta(hours=1)),
     Periodic("openiop.core.tasks.prune_jobs", dt.timedelta(days=1)),
     Periodic("openiop.billing.tasks.send_payment_reminders", dt.timedelta(days=1)),
+    # Authorization and certification alerts are about days (80% used, 7 days before the end).
+    Periodic("openiop.billing.tasks.raise_authorization_alerts", dt.timedelta(days=1)),
 )
 
 # Jobs that `openiop jobs run NAME` may start by hand, by name.

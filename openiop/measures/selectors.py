@@ -788,3 +788,17 @@ def program_outcomes(
         patient_ids=[r.episode.patient_id for r in result.object_list],
     )
     return result
+
+
+def episode_trends(episode: Episode) -> list[InstrumentTrend]:
+    """The score trend of each instrument given in `episode` (totals over time, with the chart),
+    in the registry's order. One query. No access check or audit: for a selector that checked the
+    patient and audits what it shows (billing's concurrent-review packet)."""
+    grouped: dict[str, list[Response]] = defaultdict(list)
+    for r in Response.objects.filter(episode=episode).order_by("administered_at", "id"):
+        grouped[r.instrument].append(r)
+    return [
+        build_trend(key, grouped[key], patient=episode.patient, tz=episode.site.tz)
+        for key in REGISTRY
+        if key in grouped
+    ]

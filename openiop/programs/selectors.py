@@ -415,3 +415,65 @@ def enrollment_get(*, actor: Actor, enrollment_id: int) -> Enrollment:
         missing=NotFound("There is no such enrollment."),
         patient_of=lambda e: e.episode.patient,
     )
+
+
+# --- a patient's schedule ahead (billing's authorization forecast) -----------------------------
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    """An episode's scheduled session days from a date on (`days`), and its planned last day
+    (`planned_end`): the latest end date of its enrollments when every one has an end date, None
+    while one is open-ended (the episode keeps no planned discharge date of its own)."""
+
+    days: dict[dt.date, int]  # date -> scheduled sessions that day
+    planned_end: dt.date | None
+
+
+def scheduled_days(
+    *, episode_ids: list[int], first: dt.date, last: dt.date
+) -> dict[int, EpisodePlan]:
+    """For each episode, the days from `first` to `last` on which it has a session that is not
+    cancelled: a track session on a day an enrollment of the episode covers (the roster rule,
+    attendance.selectors.roster_episode_ids), or an individual or family session booked for it.
+    Two queries whatever the number of episodes. No access check or audit: the caller's selector
+    checked the patients and audits what it shows."""
+    enrollments = list(
+        Enrollment.objects.filter(episode_id__in=episode_ids)
+        .order_by()
+        .values_list("episode_id", "track_id", "start_date", "end_date")
+    )
+    tracks = {track for _, track, _, _ in enrollments}
+    sessions = (
+        GroupSession.objects.filter(date__gte=first, date__lte=last)
+        .exclude(status=SessionStatus.CANCELLED)
+        .filter(Q(track_id__in=tracks) | Q(episode_id__in=episode_ids))
+        .order_by()
+        .values_list("date", "track_id", "episode_id")
+    )
+    by_track: dict[int, list[tuple[int, dt.date, dt.date | None]]] = {}
+    for episode_id, track_id, start, end in enrollments:
+        by_track.setdefault(track_id, []).append((episode_id, start, end))
+    days: dict[int, dict[dt.date, int]] = {e: {} for e in episode_ids}
+    for date, track_id, session_episode in sessions:
+        on: set[int] = set()
+        if session_episode in days:
+            on.add(session_episode)
+        for episode_id, start, end in by_track.get(track_id, []):
+            if start <= date and (end is None or date <= end):
+                on.add(episode_id)
+        for episode_id in on:
+            days[episode_id][date] = days[episode_id].get(date, 0) + 1
+    ends: dict[int, list[dt.date | None]] = {}
+    for episode_id, _, _, end in enrollments:
+        ends.setdefault(episode_id, []).append(end)
+    result = {}
+    for episode_id in episode_ids:
+        episode_ends = ends.get(episode_id, [])
+        planned = (
+            max(e for e in episode_ends if e is not None)
+            if episode_ends and all(e is not None for e in episode_ends)
+            else None
+        )
+        result[episode_id] = EpisodePlan(days=days[episode_id], planned_end=planned)
+    return result

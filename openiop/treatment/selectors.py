@@ -217,3 +217,26 @@ def discharge_summary_get(
         object_id=summary.pk if summary else episode.pk,
     )
     return DischargeView(episode=episode, summary=summary)
+
+
+def current_goals(episode_id: int) -> list[PlanGoal]:
+    """The goals of an episode's current plan (the latest signed version, else the draft), each
+    with its problem, in plan order. Two queries. Not audited: for a selector that audits the page
+    it builds (billing's concurrent-review packet)."""
+    plan = (
+        TreatmentPlan.objects.filter(episode_id=episode_id)
+        .exclude(status=PlanStatus.SUPERSEDED)
+        .order_by("-number")
+        .values_list("id", "status")
+    )
+    rows = list(plan)
+    chosen = next((pid for pid, status in rows if status == PlanStatus.SIGNED), None)
+    if chosen is None and rows:
+        chosen = rows[0][0]
+    if chosen is None:
+        return []
+    return list(
+        PlanGoal.objects.filter(problem__plan_id=chosen)
+        .select_related("problem")
+        .order_by("problem__position", "problem_id", "id")
+    )

@@ -5,6 +5,7 @@ public ones, and Django finds every model through this package).
   self-pay cost estimates (moved from admissions in issue 15).
 - `fee_schedules`: how each payer bills each program, and its fee schedule (issue 16).
 - `charges`: charges posted from attendance, their adjustments, unbilled days (issue 16).
+<<<<<<< HEAD
 - `accounts`: the patient's bill: patient responsibility from remittances, payments, refunds,
   sliding-fee agreements, payment plans and reminders, statements (issue 16).
 """
@@ -20,6 +21,15 @@ from openiop.billing.models.accounts import (
     ReminderSent,
     SlidingFeeAgreement,
     Statement,
+=======
+- `authorizations`: payer authorizations, Medicare certifications, concurrent reviews (issue 16).
+"""
+
+from openiop.billing.models.authorizations import (
+    Authorization,
+    ConcurrentReview,
+    PhysicianCertification,
+>>>>>>> wt-q
 )
 from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
 from openiop.billing.models.fee_schedules import FeeScheduleEntry, PayerProgramBilling
@@ -32,9 +42,11 @@ from openiop.billing.models.payers import (
 )
 
 __all__ = [
+    "Authorization",
     "BenefitsVerification",
     "Charge",
     "ChargeAdjustment",
+    "ConcurrentReview",
     "CostEstimate",
     "Coverage",
     "FeeScheduleEntry",
@@ -44,9 +56,13 @@ __all__ = [
     "PatientResponsibility",
     "Payer",
     "PayerProgramBilling",
+<<<<<<< HEAD
     "PaymentMethod",
     "PaymentPlan",
     "PaymentPlanStatus",
+=======
+    "PhysicianCertification",
+>>>>>>> wt-q
     "PovertyGuidelineYear",
     "ReminderSent",
     "SlidingFeeAgreement",

@@ -8,6 +8,7 @@ patient responsibility, payments, refunds, sliding fee, payment plans, reminders
 names are the public ones.
 """
 
+<<<<<<< HEAD
 from openiop.billing.services.accounts import (
     RemindersRun,
     patient_responsibility_add,
@@ -18,6 +19,20 @@ from openiop.billing.services.accounts import (
     reminders_send,
     sliding_fee_agree,
     statement_generate,
+=======
+from openiop.billing.services.authorizations import (
+    AUTHORIZATION_FIELDS,
+    CERTIFICATION_FIELDS,
+    authorization_alerts_raise,
+    authorization_create,
+    authorization_end,
+    authorization_update,
+    certification_create,
+    certification_end,
+    certification_update,
+    concurrent_review_print,
+    concurrent_review_record,
+>>>>>>> wt-q
 )
 from openiop.billing.services.charges import ChargePosting, charges_post
 from openiop.billing.services.coverage import (
@@ -40,15 +55,29 @@ from openiop.billing.services.fee_schedules import (
 from openiop.billing.services.payers import PAYER_FIELDS, payer_check, payer_create, payer_update
 
 __all__ = [
+    "AUTHORIZATION_FIELDS",
+    "CERTIFICATION_FIELDS",
     "COVERAGE_FIELDS",
     "FEE_ENTRY_FIELDS",
     "PAYER_BILLING_FIELDS",
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
     "ChargePosting",
+<<<<<<< HEAD
     "RemindersRun",
+=======
+    "authorization_alerts_raise",
+    "authorization_create",
+    "authorization_end",
+    "authorization_update",
+>>>>>>> wt-q
     "benefits_verify",
+    "certification_create",
+    "certification_end",
+    "certification_update",
     "charges_post",
+    "concurrent_review_print",
+    "concurrent_review_record",
     "coverage_add",
     "estimate_prepare",
     "fee_entry_check",
