@@ -8,11 +8,7 @@ import datetime as dt
 from django.conf import settings
 
 from openiop.accounts.models import User
-<<<<<<< HEAD
-from openiop.billing.services import charges_post, reminders_send
-=======
-from openiop.billing.services import authorization_alerts_raise, charges_post
->>>>>>> wt-q
+from openiop.billing.services import authorization_alerts_raise, charges_post, reminders_send
 from openiop.core.actor import Actor
 from openiop.core.jobs import job, report_progress
 from openiop.programs.models import Site
@@ -49,7 +45,6 @@ def post_charges(
 
 
 @job(max_attempts=3, retry_delay=dt.timedelta(minutes=5))
-<<<<<<< HEAD
 def send_payment_reminders() -> str:
     """Record the payment-plan reminders due today (`reminders_send`, scheduled daily in
     core.jobs.PERIODIC), through settings.OPENIOP_PAYMENT_REMINDER_CHANNEL; each reminder key is
@@ -59,7 +54,9 @@ def send_payment_reminders() -> str:
         days_before=settings.OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE,
         channel=settings.OPENIOP_PAYMENT_REMINDER_CHANNEL,
     ).sentence
-=======
+
+
+@job(max_attempts=3, retry_delay=dt.timedelta(minutes=5))
 def raise_authorization_alerts() -> str:
     """Daily: the authorization alerts (80% used, 7 days before the end) and the Medicare
     certification alerts, as episodes' staff alerts; a rerun raises nothing twice
@@ -67,4 +64,3 @@ def raise_authorization_alerts() -> str:
     actor = Actor.system("raise_authorization_alerts")
     report_progress(0, None, "Checking authorizations and certifications")
     return authorization_alerts_raise(by=actor).sentence
->>>>>>> wt-q

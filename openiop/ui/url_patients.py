@@ -27,6 +27,12 @@ RECORD_PATIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "assessment_id": ("admissions.Assessment", ("inquiry__patient_id",)),
     "coverage_id": ("billing.Coverage", ("inquiry__patient_id",)),
     "estimate_id": ("billing.CostEstimate", ("inquiry__patient_id",)),
+    "authorization_id": (
+        "billing.Authorization",
+        ("coverage__patient_id", "coverage__inquiry__patient_id"),
+    ),
+    "certification_id": ("billing.PhysicianCertification", ("episode__patient_id",)),
+    "statement_id": ("billing.Statement", ("patient_id",)),
     "task_id": ("admissions.AdmissionTask", ("inquiry__patient_id",)),
     "document_id": ("admissions.IntakeDocument", ("patient_id",)),
     "entry_id": ("admissions.WaitlistEntry", ("episode__patient_id",)),

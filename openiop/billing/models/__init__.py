@@ -5,9 +5,9 @@ public ones, and Django finds every model through this package).
   self-pay cost estimates (moved from admissions in issue 15).
 - `fee_schedules`: how each payer bills each program, and its fee schedule (issue 16).
 - `charges`: charges posted from attendance, their adjustments, unbilled days (issue 16).
-<<<<<<< HEAD
 - `accounts`: the patient's bill: patient responsibility from remittances, payments, refunds,
   sliding-fee agreements, payment plans and reminders, statements (issue 16).
+- `authorizations`: payer authorizations, Medicare certifications, concurrent reviews (issue 16).
 """
 
 from openiop.billing.models.accounts import (
@@ -21,15 +21,11 @@ from openiop.billing.models.accounts import (
     ReminderSent,
     SlidingFeeAgreement,
     Statement,
-=======
-- `authorizations`: payer authorizations, Medicare certifications, concurrent reviews (issue 16).
-"""
-
+)
 from openiop.billing.models.authorizations import (
     Authorization,
     ConcurrentReview,
     PhysicianCertification,
->>>>>>> wt-q
 )
 from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
 from openiop.billing.models.fee_schedules import FeeScheduleEntry, PayerProgramBilling
@@ -56,13 +52,10 @@ __all__ = [
     "PatientResponsibility",
     "Payer",
     "PayerProgramBilling",
-<<<<<<< HEAD
     "PaymentMethod",
     "PaymentPlan",
     "PaymentPlanStatus",
-=======
     "PhysicianCertification",
->>>>>>> wt-q
     "PovertyGuidelineYear",
     "ReminderSent",
     "SlidingFeeAgreement",

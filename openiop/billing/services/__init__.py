@@ -3,12 +3,12 @@
 One module per subject: `payers` (the organization's payer list), `coverage` (an inquiry's
 insurance coverages and benefits checks), `estimates` (self-pay cost estimates),
 `fee_schedules` (a payer's billing rules for a program and its fees), `charges` (posting
-charges from attendance, with adjustments and unbilled days) and `accounts` (the patient's bill:
-patient responsibility, payments, refunds, sliding fee, payment plans, reminders, statements). Import from this package: its
-names are the public ones.
+charges from attendance, with adjustments and unbilled days), `accounts` (the patient's bill:
+patient responsibility, payments, refunds, sliding fee, payment plans, reminders, statements)
+and `authorizations` (payer authorizations, Medicare certifications, concurrent reviews).
+Import from this package: its names are the public ones.
 """
 
-<<<<<<< HEAD
 from openiop.billing.services.accounts import (
     RemindersRun,
     patient_responsibility_add,
@@ -19,7 +19,7 @@ from openiop.billing.services.accounts import (
     reminders_send,
     sliding_fee_agree,
     statement_generate,
-=======
+)
 from openiop.billing.services.authorizations import (
     AUTHORIZATION_FIELDS,
     CERTIFICATION_FIELDS,
@@ -32,7 +32,6 @@ from openiop.billing.services.authorizations import (
     certification_update,
     concurrent_review_print,
     concurrent_review_record,
->>>>>>> wt-q
 )
 from openiop.billing.services.charges import ChargePosting, charges_post
 from openiop.billing.services.coverage import (
@@ -63,14 +62,11 @@ __all__ = [
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
     "ChargePosting",
-<<<<<<< HEAD
     "RemindersRun",
-=======
     "authorization_alerts_raise",
     "authorization_create",
     "authorization_end",
     "authorization_update",
->>>>>>> wt-q
     "benefits_verify",
     "certification_create",
     "certification_end",

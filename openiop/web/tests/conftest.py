@@ -203,7 +203,14 @@ def _admissions_world(
         IntakeDocument,
         WaitlistEntry,
     )
-    from openiop.billing.models import CostEstimate, Coverage, Payer, Statement
+    from openiop.billing.models import (
+        Authorization,
+        CostEstimate,
+        Coverage,
+        Payer,
+        PhysicianCertification,
+        Statement,
+    )
 
     inquiry = Inquiry.objects.create(
         organization=org,
@@ -265,7 +272,29 @@ def _admissions_world(
         generated_by=users["billing"],
         generated_at=timezone.now(),
     )
+    authorization = Authorization.objects.create(
+        coverage=coverage,
+        reference_number="AUTH-TEST-1",
+        unit_kind="days",
+        quantity=20,
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2026, 3, 31),
+        service_codes=["S9480"],
+        created_by=users["billing"],
+    )
+    certification = PhysicianCertification.objects.create(
+        episode=episode,
+        physician_name="Dr. Testy McCertify (fictional)",
+        physician_npi="1234567893",
+        signed_on=dt.date(2026, 1, 1),
+        start_date=dt.date(2026, 1, 1),
+        certified_weekly_minutes=540,
+        interval="every_other_month",
+        created_by=users["billing"],
+    )
     return {
+        "authorization_id": authorization.pk,
+        "certification_id": certification.pk,
         "inquiry_id": inquiry.pk,
         "assessment_id": assessment.pk,
         "task_id": task.pk,
