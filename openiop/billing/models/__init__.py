@@ -5,9 +5,21 @@ public ones, and Django finds every model through this package).
   self-pay cost estimates (moved from admissions in issue 15).
 - `fee_schedules`: how each payer bills each program, and its fee schedule (issue 16).
 - `charges`: charges posted from attendance, their adjustments, unbilled days (issue 16).
+- `claims`: claims, their lines, edits, history and exports; billing provider, payer and program
+  claim configuration (issue 16).
 """
 
 from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
+from openiop.billing.models.claims import (
+    BillingProvider,
+    Claim,
+    ClaimEdit,
+    ClaimEvent,
+    ClaimExport,
+    ClaimLine,
+    PayerClaimSetup,
+    TrackClaimSetup,
+)
 from openiop.billing.models.fee_schedules import FeeScheduleEntry, PayerProgramBilling
 from openiop.billing.models.payers import (
     BenefitsVerification,
@@ -19,13 +31,21 @@ from openiop.billing.models.payers import (
 
 __all__ = [
     "BenefitsVerification",
+    "BillingProvider",
     "Charge",
     "ChargeAdjustment",
+    "Claim",
+    "ClaimEdit",
+    "ClaimEvent",
+    "ClaimExport",
+    "ClaimLine",
     "CostEstimate",
     "Coverage",
     "FeeScheduleEntry",
     "Payer",
+    "PayerClaimSetup",
     "PayerProgramBilling",
     "PovertyGuidelineYear",
+    "TrackClaimSetup",
     "UnbilledDay",
 ]
