@@ -69,6 +69,9 @@ class BillingProvider(TimeStamped):
     sender_qualifier = models.CharField(max_length=2, help_text="ISA05, e.g. ZZ")
     sender_id = models.CharField(max_length=15, help_text="ISA06")
     application_sender_code = models.CharField(max_length=15, help_text="GS02")
+    production = models.BooleanField(
+        help_text="ISA15: P (production) when checked, T (test) otherwise"
+    )
 
     class Meta:
         ordering = ["site__name"]
@@ -101,6 +104,12 @@ class PayerClaimSetup(TimeStamped):
     receiver_qualifier = models.CharField(max_length=2, help_text="ISA07, e.g. ZZ")
     receiver_interchange_id = models.CharField(max_length=15, help_text="ISA08")
     application_receiver_code = models.CharField(max_length=15, help_text="GS03")
+    assignment = models.CharField(
+        max_length=1, help_text="CLM07: A (assigned), B (lab services only), C (not assigned)"
+    )
+    benefits_assignment = models.CharField(max_length=1, help_text="CLM08: Y, N or W")
+    release_of_information = models.CharField(max_length=1, help_text="CLM09: I or Y")
+    provider_signature_on_file = models.BooleanField(help_text="CLM06 (837P)")
 
     class Meta:
         ordering = ["payer__name"]
