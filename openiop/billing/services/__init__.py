@@ -8,6 +8,18 @@ names are the public ones.
 """
 
 from openiop.billing.services.charges import ChargePosting, charges_post
+from openiop.billing.services.claims import (
+    BILLING_PROVIDER_FIELDS,
+    ClaimBuildResult,
+    ClaimExportResult,
+    billing_provider_save,
+    claim_correct,
+    claim_mark_ready,
+    claim_reopen,
+    claim_scrub,
+    claims_build,
+    claims_export,
+)
 from openiop.billing.services.coverage import (
     COVERAGE_FIELDS,
     VERIFICATION_FIELDS,
@@ -28,14 +40,24 @@ from openiop.billing.services.fee_schedules import (
 from openiop.billing.services.payers import PAYER_FIELDS, payer_check, payer_create, payer_update
 
 __all__ = [
+    "BILLING_PROVIDER_FIELDS",
     "COVERAGE_FIELDS",
     "FEE_ENTRY_FIELDS",
     "PAYER_BILLING_FIELDS",
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
     "ChargePosting",
+    "ClaimBuildResult",
+    "ClaimExportResult",
     "benefits_verify",
+    "billing_provider_save",
     "charges_post",
+    "claim_correct",
+    "claim_mark_ready",
+    "claim_reopen",
+    "claim_scrub",
+    "claims_build",
+    "claims_export",
     "coverage_add",
     "estimate_prepare",
     "fee_entry_check",
