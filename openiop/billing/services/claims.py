@@ -467,7 +467,9 @@ def _gather_charges(site: Site, period_start: dt.date, period_end: dt.date) -> l
     return list(
         Charge.objects.filter(
             site=site,
-            status=ChargeStatus.OPEN,
+            # On a claim that was rejected: the payer never took it, so its charges go on a new
+            # claim [billing.domain.claims: "build a new claim from its charges"].
+            status__in=(ChargeStatus.OPEN, ChargeStatus.ON_CLAIM),
             service_date__gte=period_start,
             service_date__lte=period_end,
             coverage__isnull=False,
