@@ -8,11 +8,20 @@ names are the public ones.
 """
 
 from openiop.billing.services.charges import ChargePosting, charges_post
-from openiop.billing.services.claims import (
+from openiop.billing.services.claim_setup import (
     BILLING_PROVIDER_FIELDS,
+    PAYER_CLAIM_FIELDS,
+    TRACK_CLAIM_FIELDS,
+    billing_provider_check,
+    billing_provider_save,
+    payer_claim_setup_check,
+    payer_claim_setup_save,
+    track_claim_setup_check,
+    track_claim_setup_save,
+)
+from openiop.billing.services.claims import (
     ClaimBuildResult,
     ClaimExportResult,
-    billing_provider_save,
     claim_correct,
     claim_mark_ready,
     claim_reopen,
@@ -44,12 +53,15 @@ __all__ = [
     "COVERAGE_FIELDS",
     "FEE_ENTRY_FIELDS",
     "PAYER_BILLING_FIELDS",
+    "PAYER_CLAIM_FIELDS",
     "PAYER_FIELDS",
+    "TRACK_CLAIM_FIELDS",
     "VERIFICATION_FIELDS",
     "ChargePosting",
     "ClaimBuildResult",
     "ClaimExportResult",
     "benefits_verify",
+    "billing_provider_check",
     "billing_provider_save",
     "charges_post",
     "claim_correct",
@@ -67,6 +79,10 @@ __all__ = [
     "payer_billing_create",
     "payer_billing_update",
     "payer_check",
+    "payer_claim_setup_check",
+    "payer_claim_setup_save",
     "payer_create",
     "payer_update",
+    "track_claim_setup_check",
+    "track_claim_setup_save",
 ]
