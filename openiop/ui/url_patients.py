@@ -27,6 +27,8 @@ RECORD_PATIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "assessment_id": ("admissions.Assessment", ("inquiry__patient_id",)),
     "coverage_id": ("billing.Coverage", ("inquiry__patient_id",)),
     "estimate_id": ("billing.CostEstimate", ("inquiry__patient_id",)),
+    "claim_id": ("billing.Claim", ("patient_id",)),
+    "export_id": ("billing.ClaimExport", ("claims__patient_id",)),
     "task_id": ("admissions.AdmissionTask", ("inquiry__patient_id",)),
     "document_id": ("admissions.IntakeDocument", ("patient_id",)),
     "entry_id": ("admissions.WaitlistEntry", ("episode__patient_id",)),
