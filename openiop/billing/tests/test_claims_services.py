@@ -30,6 +30,7 @@ from openiop.billing.models import (
     PayerClaimSetup,
     TrackClaimSetup,
 )
+from openiop.billing.selectors_claims import claims_aging
 from openiop.billing.services import claims as claim_services
 from openiop.billing.tests.x12_validation import assert_valid, npi_with_check_digit, segments
 from openiop.core import jobs
@@ -494,3 +495,31 @@ def test_the_command_refuses_bad_input_with_exit_code_2(
         call_command("claims", *args, "--as", office.users["billing"].username)
     assert refused.value.returncode == 2
     assert message in str(refused.value)
+
+
+def test_aging_puts_each_payers_open_claims_in_buckets_by_days_since_sent(office: Office) -> None:
+    patient, episode, coverage = office.patient("Zephyrine", office.commercial)
+    for day in WEEK:
+        office.charge(patient, episode, coverage, day)
+    office.build()
+    claim = _ready(office, Claim.objects.get())
+    services.claims_export(by=office.actor(), claim_ids=[claim.pk])
+    sent = NOW.date()
+
+    # 30 days after sending: still 0-30; 31 days: 31-60 (ledger.AgingBucket's bounds).
+    at_30 = claims_aging(
+        actor=office.actor(), site_id=office.site.pk, as_of=sent + dt.timedelta(30)
+    )
+    at_31 = claims_aging(
+        actor=office.actor(), site_id=office.site.pk, as_of=sent + dt.timedelta(31)
+    )
+    (row30,) = at_30.aging.rows
+    (row31,) = at_31.aging.rows
+    assert row30.payer == "Bluebell Mutual (fictional)"
+    assert (row30.amounts.days_0_30, row30.amounts.days_31_60) == (Decimal("1250.00"), 0)
+    assert (row31.amounts.days_0_30, row31.amounts.days_31_60) == (0, Decimal("1250.00"))
+    # A paid claim is no longer receivable.
+    Claim.objects.filter(pk=claim.pk).update(state="paid")
+    assert claims_aging(actor=office.actor(), site_id=office.site.pk, as_of=sent).claims == 0
+    with pytest.raises(NotPermitted):
+        claims_aging(actor=office.actor("other_billing"), site_id=office.site.pk, as_of=sent)
