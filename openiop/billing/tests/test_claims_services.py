@@ -516,8 +516,8 @@ def test_aging_puts_each_payers_open_claims_in_buckets_by_days_since_sent(office
     (row30,) = at_30.aging.rows
     (row31,) = at_31.aging.rows
     assert row30.payer == "Bluebell Mutual (fictional)"
-    assert (row30.amounts.days_0_30, row30.amounts.days_31_60) == (Decimal("1250.00"), 0)
-    assert (row31.amounts.days_0_30, row31.amounts.days_31_60) == (0, Decimal("1250.00"))
+    assert (row30.amounts.days_0_30, row30.amounts.days_31_60) == (Decimal("1250.00"), Decimal(0))
+    assert (row31.amounts.days_0_30, row31.amounts.days_31_60) == (Decimal(0), Decimal("1250.00"))
     # A paid claim is no longer receivable.
     Claim.objects.filter(pk=claim.pk).update(state="paid")
     assert claims_aging(actor=office.actor(), site_id=office.site.pk, as_of=sent).claims == 0
