@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from openiop.accounts.domain import Role
 from openiop.admissions.models import Inquiry
@@ -523,3 +525,21 @@ def test_aging_puts_each_payers_open_claims_in_buckets_by_days_since_sent(office
     assert claims_aging(actor=office.actor(), site_id=office.site.pk, as_of=sent).claims == 0
     with pytest.raises(NotPermitted):
         claims_aging(actor=office.actor("other_billing"), site_id=office.site.pk, as_of=sent)
+
+
+def _build_selects(office: Office) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        office.build()
+    return sum(1 for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT"))
+
+
+def test_building_reads_each_table_once_whatever_the_number_of_patients(office: Office) -> None:
+    patient, episode, coverage = office.patient("Zephyrine", office.commercial)
+    office.charge(patient, episode, coverage, WEEK[0])
+    one = _build_selects(office)
+    for name in ("Quillon", "Bartholomew", "Ottoline"):
+        patient, episode, coverage = office.patient(name, office.commercial)
+        for day in WEEK:
+            office.charge(patient, episode, coverage, day)
+    assert _build_selects(office) == one
+    assert Claim.objects.count() == 4
