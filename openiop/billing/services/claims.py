@@ -84,6 +84,8 @@ PATIENT_ADDRESS_MISSING = "patient_address_missing"
 BILLING_PROVIDER_MISSING = "billing_provider_missing"
 PROVIDER_MISSING = "provider_missing"
 
+_DOMAIN_EDIT_CODES = frozenset(code.value for code in rules.EditCode)
+
 # Patient.sex to DMG03 (F, M, U) [x12 map-I/map-P DMG03]: intersex and unknown are U.
 _GENDER: dict[str, x12.Gender] = {"female": "F", "male": "M"}
 
@@ -760,7 +762,7 @@ def claim_mark_ready(*, by: Actor, claim_id: int, expected_version: int) -> Clai
         domain_edits = [
             rules.Edit(rules.EditCode(e.code), rules.Severity(e.severity), e.message)
             for e in edits
-            if e.code in rules.EditCode._value2member_map_
+            if e.code in _DOMAIN_EDIT_CODES
         ]
         _move(claim, rules.ClaimEvent.MARK_READY, by=by, now=clock.now(), edits=domain_edits)
     return claim

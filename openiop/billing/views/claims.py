@@ -5,6 +5,7 @@ billing.selectors_claims, writes through billing.services; DomainErrors reach th
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -74,7 +75,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         rows = selectors.site_unbilled_days(
             actor=actor,
             site_id=site.pk,
-            period_start=today.fromordinal(today.toordinal() - UNBILLED_DAYS),
+            period_start=today - dt.timedelta(days=UNBILLED_DAYS),
             period_end=today,
         )
         context["page"] = paginate(request, rows)
