@@ -8,10 +8,13 @@ from openiop.accounts.admin_base import SetupAdmin, may_set_up
 from openiop.accounts.domain import Cap
 from openiop.billing import services
 from openiop.billing.models import (
+    BillingProvider,
     FeeScheduleEntry,
     Payer,
+    PayerClaimSetup,
     PayerProgramBilling,
     PovertyGuidelineYear,
+    TrackClaimSetup,
 )
 from openiop.core.actor import Actor
 from openiop.core.errors import RuleViolation
@@ -202,3 +205,102 @@ class FeeScheduleEntryAdmin(_ThroughServices):
                 entry=FeeScheduleEntry.objects.get(pk=form.instance.pk), by=by, **fields
             )
         return services.fee_entry_create(payer=data["payer"], track=data["track"], by=by, **fields)
+
+
+# Claims (issue 16): the configuration a claim needs, written through billing.services.claim_setup.
+
+
+class BillingProviderForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = BillingProvider
+        fields = ("site", *services.BILLING_PROVIDER_FIELDS)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # builds the instance the check reads
+        _service_rules(self, services.billing_provider_check)
+
+
+@admin.register(BillingProvider)
+class BillingProviderAdmin(_ThroughServices):
+    """Who bills for a site on the 837 (2010AA) and submits it (1000A, ISA/GS): written by
+    billing.services.billing_provider_save, checked by the 837 writer's own rules."""
+
+    form = BillingProviderForm
+    list_display = ("site", "name", "npi", "ein", "production")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("site",) if obj else ()
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        data = form.cleaned_data
+        site = form.instance.site if change else data["site"]
+        return services.billing_provider_save(
+            by=Actor.from_request(request),
+            site=site,
+            values={f: data[f] for f in services.BILLING_PROVIDER_FIELDS},
+        )
+
+
+class PayerClaimSetupForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = PayerClaimSetup
+        fields = ("payer", *services.PAYER_CLAIM_FIELDS)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # builds the instance the check reads
+        _service_rules(self, services.payer_claim_setup_check)
+
+
+@admin.register(PayerClaimSetup)
+class PayerClaimSetupAdmin(_ThroughServices):
+    """How each payer takes claims (period, sequential, checks, receiver, CLM06-09): written by
+    billing.services.payer_claim_setup_save, checked by the claim rules' PayerClaimRules."""
+
+    form = PayerClaimSetupForm
+    list_display = ("payer", "period", "sequential", "claim_filing_indicator", "receiver_name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("payer",) if obj else ()
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        data = form.cleaned_data
+        payer = form.instance.payer if change else data["payer"]
+        return services.payer_claim_setup_save(
+            by=Actor.from_request(request),
+            payer=payer,
+            values={f: data[f] for f in services.PAYER_CLAIM_FIELDS},
+        )
+
+
+class TrackClaimSetupForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = TrackClaimSetup
+        fields = ("track", "claim_form", *services.TRACK_CLAIM_FIELDS)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # builds the instance the check reads
+        _service_rules(self, services.track_claim_setup_check)
+
+
+@admin.register(TrackClaimSetup)
+class TrackClaimSetupAdmin(_ThroughServices):
+    """How each program bills on each claim form (bill type or place of service, condition
+    codes, the attending/rendering provider): written by billing.services.track_claim_setup_save,
+    checked by the claim rules' ProgramClaimSetup."""
+
+    form = TrackClaimSetupForm
+    list_display = ("track", "claim_form", "facility_code", "place_of_service")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("track", "claim_form") if obj else ()
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        data = form.cleaned_data
+        track = form.instance.track if change else data["track"]
+        claim_form = form.instance.claim_form if change else data["claim_form"]
+        return services.track_claim_setup_save(
+            by=Actor.from_request(request),
+            track=track,
+            claim_form=claim_form,
+            values={f: data[f] for f in services.TRACK_CLAIM_FIELDS},
+        )

@@ -411,6 +411,25 @@ class ScrubExtras:
     certifications: dict[int, tuple[claim_rules.CertificationPeriod, ...]]  # patient id ->
 
 
+def charge_authorizations(coverage_ids: Iterable[int]) -> dict[int, str]:
+    """Charge id -> the reference number of the authorization it draws on (the domain's
+    allocation over each coverage's authorizations and live charges), for the claim builder
+    (REF*G1). Charges no authorization covers are absent. A fixed number of queries."""
+    ids = sorted(set(coverage_ids))
+    by_coverage: dict[int, list[Authorization]] = defaultdict(list)
+    for a in Authorization.objects.filter(coverage_id__in=ids).order_by("id"):
+        by_coverage[a.coverage_id].append(a)
+    if not by_coverage:
+        return {}
+    lines = charge_lines(list(by_coverage))
+    found: dict[int, str] = {}
+    for coverage_id, rows in by_coverage.items():
+        allocation = rules.allocate([to_domain(a) for a in rows], lines.get(coverage_id, []))
+        for draw in allocation.draws:
+            found[cast(ChargeLine, draw.charge).charge_id] = draw.reference_number
+    return found
+
+
 def scrub_extras_for(
     *,
     coverage_ids: Iterable[int],

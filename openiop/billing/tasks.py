@@ -8,7 +8,12 @@ import datetime as dt
 from django.conf import settings
 
 from openiop.accounts.models import User
-from openiop.billing.services import authorization_alerts_raise, charges_post, reminders_send
+from openiop.billing.services import (
+    authorization_alerts_raise,
+    charges_post,
+    claims_build,
+    reminders_send,
+)
 from openiop.core.actor import Actor
 from openiop.core.jobs import job, report_progress
 from openiop.programs.models import Site
@@ -64,3 +69,34 @@ def raise_authorization_alerts() -> str:
     actor = Actor.system("raise_authorization_alerts")
     report_progress(0, None, "Checking authorizations and certifications")
     return authorization_alerts_raise(by=actor).sentence
+
+
+@job(max_attempts=1)
+def build_claims(
+    period_start: str, period_end: str, user_id: int, site_id: int | None = None
+) -> str:
+    """Build draft claims from the open charges of a period (ISO dates, both included) at one
+    site or at every site the user may see, as that user (`claims_build`: their role and sites
+    apply, audited under their name, channel "task"). Reports progress site by site; returns the
+    counts as a sentence (no patient data). Not retried: a build that failed wrote nothing of
+    the failing site, and a second run builds only what is still open."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise LookupError(f"No active staff user {user_id} to build claims as.")
+    start, end = dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end)
+    site = Site.objects.get(pk=site_id) if site_id is not None else None
+    actor = Actor(
+        user=user,
+        channel="task",
+        client_addr="local",
+        path=f"build_claims {period_start}..{period_end}" + (f" site {site_id}" if site else ""),
+    )
+    report_progress(0, None, "Building claims")
+    result = claims_build(
+        by=actor,
+        period_start=start,
+        period_end=end,
+        site=site,
+        on_progress=lambda done, total: report_progress(done, total, "sites built"),
+    )
+    return result.sentence

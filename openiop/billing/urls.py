@@ -1,9 +1,12 @@
 from django.urls import path
 
-from openiop.billing.views import accounts, authorizations, coverage
+from openiop.billing.views import accounts, authorizations, claims, coverage
 
 app_name = "billing"
 urlpatterns = [
+    path("", claims.worklist, name="worklist"),
+    path("claims/<id:claim_id>/", claims.claim_detail, name="claim"),
+    path("claim-files/<id:export_id>/", claims.claim_file, name="claim_file"),
     path("payers/", coverage.payer_list, name="payers"),
     path("inquiries/<id:inquiry_id>/coverage/", coverage.coverage_new, name="coverage_new"),
     path("inquiries/<id:inquiry_id>/estimate/", coverage.estimate_new, name="estimate_new"),

@@ -179,6 +179,30 @@ def current_objectives(episode_ids: list[int]) -> dict[int, list[PlanObjective]]
     return {eid: by_plan[pid] for eid, pid in chosen.items()}
 
 
+def episode_diagnoses(episode_ids: list[int]) -> dict[int, list[str]]:
+    """Per episode, the ICD-10-CM codes of its current plan's problems (the latest signed
+    version, else the draft; the same plan as current_objectives), in problem order, principal
+    first. Two queries whatever the number of episodes. Not audited: callers (billing's claim
+    builder) audit the patients they read. Episodes without a plan are missing from the result."""
+    plans = (
+        TreatmentPlan.objects.filter(episode_id__in=episode_ids)
+        .exclude(status=PlanStatus.SUPERSEDED)
+        .order_by("episode_id", "number")
+        .values_list("episode_id", "id", "status")
+    )
+    chosen: dict[int, int] = {}
+    for episode_id, plan_id, status in plans:
+        if status == PlanStatus.SIGNED or episode_id not in chosen:
+            chosen[episode_id] = plan_id
+    by_plan: dict[int, list[str]] = {pid: [] for pid in chosen.values()}
+    for plan_id, code in PlanProblem.objects.filter(plan_id__in=chosen.values()).values_list(
+        "plan_id", "icd10_code"
+    ):
+        if code.strip():
+            by_plan[plan_id].append(code.strip())
+    return {eid: by_plan[pid] for eid, pid in chosen.items()}
+
+
 @dataclass
 class DischargeView:
     episode: Episode

@@ -33,6 +33,8 @@ RECORD_PATIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "certification_id": ("billing.PhysicianCertification", ("episode__patient_id",)),
     "statement_id": ("billing.Statement", ("patient_id",)),
+    "claim_id": ("billing.Claim", ("patient_id",)),
+    "export_id": ("billing.ClaimExport", ("claims__patient_id",)),
     "task_id": ("admissions.AdmissionTask", ("inquiry__patient_id",)),
     "document_id": ("admissions.IntakeDocument", ("patient_id",)),
     "entry_id": ("admissions.WaitlistEntry", ("episode__patient_id",)),

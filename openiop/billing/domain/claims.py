@@ -1360,7 +1360,9 @@ def _zero_charge_edits(claim: ClaimDraft) -> list[Edit]:
 @dataclass(frozen=True)
 class ClaimParties:
     """Who is on the claim, for the X12 writer. `provider`: the attending (837I 2310A) or
-    rendering (837P 2310B) provider. `provider_signature_on_file`: CLM06, 837P only."""
+    rendering (837P 2310B) provider. `provider_signature_on_file`: CLM06, 837P only.
+    `line_control_numbers`: the lines' REF*6R line item control numbers, in line order (empty:
+    none sent)."""
 
     patient_control_number: str
     subscriber: x12.Subscriber
@@ -1371,6 +1373,7 @@ class ClaimParties:
     patient: x12.Patient | None = None
     provider: x12.Provider | None = None
     provider_signature_on_file: bool | None = None
+    line_control_numbers: tuple[str, ...] = ()
 
 
 def to_x12_claim(
@@ -1385,6 +1388,13 @@ def to_x12_claim(
     diagnoses = claim.diagnoses
     if not diagnoses:
         raise ValueError("The claim has no diagnosis; scrub it before writing it.")
+    controls: tuple[str | None, ...] = tuple(parties.line_control_numbers) or (None,) * len(
+        claim.lines
+    )
+    if len(controls) != len(claim.lines):
+        raise ValueError("Give a line item control number for every line, or none.")
+    if len({c for c in controls if c is not None}) != len([c for c in controls if c]):
+        raise ValueError("The lines' control numbers are unique on the claim.")
     if claim.claim_form == ClaimForm.INSTITUTIONAL:
         assert claim.facility_code is not None and claim.patient_status is not None
         return x12.InstitutionalClaim(
@@ -1414,8 +1424,9 @@ def to_x12_claim(
                     charge=line.amount,
                     units=Decimal(line.units),
                     service_date=line.service_date,
+                    control_number=control,
                 )
-                for line in claim.lines
+                for line, control in zip(claim.lines, controls, strict=True)
             ),
         )
     if parties.provider_signature_on_file is None:
@@ -1434,6 +1445,7 @@ def to_x12_claim(
                 units=Decimal(line.units),
                 service_date=line.service_date,
                 diagnosis_pointers=pointers,
+                control_number=controls[number - 1],
             )
         )
     return x12.ProfessionalClaim(

@@ -436,10 +436,16 @@ class InstitutionalLine:
     service_date: dt.date
     hcpcs: str | None = None
     modifiers: tuple[str, ...] = ()
+    control_number: str | None = None  # REF*6R line item control number (1-50), 835 SVC quotes it
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "revenue_code", _pattern(self.revenue_code, r"\d{4}", "The revenue code")
+        )
+        object.__setattr__(
+            self,
+            "control_number",
+            _optional_text(self.control_number, "The line item control number", max_len=50),
         )
         object.__setattr__(self, "charge", _money(self.charge, "The line charge"))
         object.__setattr__(self, "units", _units(self.units, "The line units"))
@@ -461,8 +467,14 @@ class ProfessionalLine:
     diagnosis_pointers: tuple[int, ...] = (1,)  # SV107: 1..4 pointers into the claim's HI, 1-12
     modifiers: tuple[str, ...] = ()
     place_of_service: str | None = None  # SV105, sent only when it differs from CLM05-1 [SV105]
+    control_number: str | None = None  # REF*6R line item control number (1-50), 835 SVC quotes it
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "control_number",
+            _optional_text(self.control_number, "The line item control number", max_len=50),
+        )
         object.__setattr__(self, "hcpcs", _procedure(self.hcpcs))
         object.__setattr__(self, "charge", _money(self.charge, "The line charge"))
         object.__setattr__(self, "units", _units(self.units, "The line units"))
@@ -914,6 +926,8 @@ def write_837i(interchange: Interchange) -> str:
                 _amount(line.units),
             )
             out.add("DTP", "472", "D8", _d8(line.service_date))
+            if line.control_number is not None:
+                out.add("REF", "6R", line.control_number)
     return _interchange(interchange, VERSION_837I, out.items)
 
 
@@ -966,4 +980,6 @@ def write_837p(interchange: Interchange) -> str:
                 _component(*(str(p) for p in line.diagnosis_pointers)),
             )
             out.add("DTP", "472", "D8", _d8(line.service_date))
+            if line.control_number is not None:
+                out.add("REF", "6R", line.control_number)
     return _interchange(interchange, VERSION_837P, out.items)

@@ -8,6 +8,8 @@ public ones, and Django finds every model through this package).
 - `accounts`: the patient's bill: patient responsibility from remittances, payments, refunds,
   sliding-fee agreements, payment plans and reminders, statements (issue 16).
 - `authorizations`: payer authorizations, Medicare certifications, concurrent reviews (issue 16).
+- `claims`: claims, their lines, edits, history and exports; billing provider, payer and program
+  claim configuration (issue 16).
 """
 
 from openiop.billing.models.accounts import (
@@ -28,6 +30,16 @@ from openiop.billing.models.authorizations import (
     PhysicianCertification,
 )
 from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
+from openiop.billing.models.claims import (
+    BillingProvider,
+    Claim,
+    ClaimEdit,
+    ClaimEvent,
+    ClaimExport,
+    ClaimLine,
+    PayerClaimSetup,
+    TrackClaimSetup,
+)
 from openiop.billing.models.fee_schedules import FeeScheduleEntry, PayerProgramBilling
 from openiop.billing.models.payers import (
     BenefitsVerification,
@@ -40,8 +52,14 @@ from openiop.billing.models.payers import (
 __all__ = [
     "Authorization",
     "BenefitsVerification",
+    "BillingProvider",
     "Charge",
     "ChargeAdjustment",
+    "Claim",
+    "ClaimEdit",
+    "ClaimEvent",
+    "ClaimExport",
+    "ClaimLine",
     "ConcurrentReview",
     "CostEstimate",
     "Coverage",
@@ -51,6 +69,7 @@ __all__ = [
     "PatientRefund",
     "PatientResponsibility",
     "Payer",
+    "PayerClaimSetup",
     "PayerProgramBilling",
     "PaymentMethod",
     "PaymentPlan",
@@ -60,5 +79,6 @@ __all__ = [
     "ReminderSent",
     "SlidingFeeAgreement",
     "Statement",
+    "TrackClaimSetup",
     "UnbilledDay",
 ]

@@ -448,3 +448,28 @@ def test_inputs_are_checked() -> None:
         x12.write_837p(interchange(institutional_claim()))
     with pytest.raises(ValueError, match="does not carry"):
         professional_claim(other_diagnoses=())
+
+
+def test_line_item_control_numbers_go_in_ref_6r_after_the_service_date() -> None:
+    from dataclasses import replace
+
+    base = institutional_claim()
+    lines = tuple(
+        replace(line, control_number=f"TESTPCN0001-{n}")
+        for n, line in enumerate(base.lines, start=1)
+    )
+    text = x12.write_837i(interchange(institutional_claim(lines=lines)))
+    assert_valid(text)
+    segs = segments(text)
+    refs = [s for s in segs if s[0] == "REF" and s[1] == "6R"]
+    assert [s[2] for s in refs] == [f"TESTPCN0001-{n}" for n in range(1, 6)]
+    first_ref = segs.index(refs[0])
+    assert segs[first_ref - 1][:2] == ["DTP", "472"]
+
+    pro = professional_claim()
+    pro_lines = tuple(replace(line, control_number=f"L{n}") for n, line in enumerate(pro.lines))
+    text = x12.write_837p(interchange(professional_claim(lines=pro_lines)))
+    assert_valid(text)
+    assert [s[2] for s in segments(text) if s[:2] == ["REF", "6R"]] == ["L0", "L1"]
+    # Without control numbers nothing is written.
+    assert not any(s[:2] == ["REF", "6R"] for s in segments(x12.write_837p(interchange(pro))))

@@ -292,7 +292,9 @@ def _admissions_world(
         interval="every_other_month",
         created_by=users["billing"],
     )
+    claim_ids = _claims_world(site, patient, episode, track, coverage, users)
     return {
+        **claim_ids,
         "authorization_id": authorization.pk,
         "certification_id": certification.pk,
         "inquiry_id": inquiry.pk,
@@ -304,3 +306,78 @@ def _admissions_world(
         "entry_id": entry.pk,
         "statement_id": statement.pk,
     }
+
+
+def _claims_world(
+    site: Any, patient: Any, episode: Any, track: Any, coverage: Any, users: Any
+) -> dict[str, int]:
+    """A draft claim of the world's patient and an 837 file that carries it."""
+    from decimal import Decimal
+
+    from openiop.billing.models import Charge, Claim, ClaimExport, ClaimLine
+
+    day = dt.date(2026, 1, 6)
+    charge = Charge.objects.create(
+        patient=patient,
+        site=site,
+        episode=episode,
+        track=track,
+        payer=coverage.payer,
+        coverage=coverage,
+        service_date=day,
+        code="H0015",
+        revenue_code="0906",
+        units=1,
+        rate=Decimal("250.00"),
+        amount=Decimal("250.00"),
+        claim_form="837I",
+        status="on_claim",
+        posted_by=users["billing"],
+    )
+    claim = Claim.objects.create(
+        key="world",
+        patient=patient,
+        site=site,
+        coverage=coverage,
+        payer=coverage.payer,
+        episode=episode,
+        track=track,
+        claim_form="837I",
+        frequency="1",
+        bill_type="131",
+        facility_code="13",
+        patient_status="01",
+        period_start=day,
+        period_end=day,
+        statement_from=day,
+        statement_to=day,
+        patient_control_number="WORLDPCN1",
+        total=Decimal("250.00"),
+        created_by=users["billing"],
+    )
+    ClaimLine.objects.create(
+        claim=claim,
+        charge=charge,
+        number=1,
+        service_date=day,
+        code="H0015",
+        revenue_code="0906",
+        units=1,
+        amount=Decimal("250.00"),
+        line_control_number="WORLDPCN1-1",
+    )
+    export = ClaimExport.objects.create(
+        site=site,
+        payer=coverage.payer,
+        claim_form="837I",
+        interchange_control_number=1,
+        group_control_number=1,
+        transaction_set_control_number=1,
+        file_name="837I-world.x12",
+        sha256="0" * 64,
+        content="ISA*00~",
+        created_by=users["billing"],
+        created_at=timezone.now(),
+    )
+    export.claims.set([claim])
+    return {"claim_id": claim.pk, "export_id": export.pk}

@@ -1,0 +1,170 @@
+"""Reads of claims for the billing worklist and the claim page: access checked and audited here.
+
+Every read needs Cap.REVENUE_MANAGE at the claim's site; a list writes one audit entry naming
+every patient on the page shown, a claim one entry naming its patient. Billing users see no note
+text here: a claim holds codes, dates and amounts only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+
+from openiop.accounts.access import get_for, require_site
+from openiop.accounts.domain import Cap
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_record_many
+from openiop.billing.domain import ledger
+from openiop.billing.models import Claim, ClaimEvent, ClaimExport, ClaimLine
+from openiop.billing.models.claims import ClaimState
+from openiop.core.actor import Actor
+from openiop.core.errors import NotFound
+from openiop.patients.selectors import patient_match
+
+PAGE_SIZE = 25
+
+# The worklist's claim tabs and the states each shows.
+TAB_STATES: dict[str, tuple[str, ...]] = {
+    "draft": (ClaimState.DRAFT,),
+    "ready": (ClaimState.READY,),
+    "submitted": (ClaimState.SUBMITTED, ClaimState.ACCEPTED),
+    "denied": (ClaimState.DENIED, ClaimState.REJECTED),
+}
+# A/R: claims the payer holds and has not answered; their open amount is the claim's total until
+# remittances post against it (wt-s's postings reduce it at merge).
+AGING_STATES = (ClaimState.SUBMITTED, ClaimState.ACCEPTED)
+
+
+def claims_page(
+    *, actor: Actor, site_id: int, tab: str, search: str = "", page_number: str | None = None
+) -> Page[Claim]:
+    """One page of the site's claims in `tab` (TAB_STATES), newest first, each with its patient,
+    payer and its error and warning counts; `search` matches the patient's name or MRN, the
+    payer's name or the patient control number. Audited: one entry naming the page's patients.
+    Raises NotPermitted (audited) without Cap.REVENUE_MANAGE at the site. Four queries."""
+    require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="claim_worklist")
+    qs = (
+        Claim.objects.filter(site_id=site_id, state__in=TAB_STATES.get(tab, ("draft",)))
+        .select_related("patient", "payer", "track")
+        .annotate(
+            errors=Count("edits", filter=Q(edits__severity="error")),
+            warnings=Count("edits", filter=Q(edits__severity="warning")),
+        )
+        .order_by("-statement_from", "-id")
+    )
+    search = search.strip()[:100]
+    if search:
+        qs = qs.filter(
+            patient_match(search)
+            | Q(payer__name__icontains=search)
+            | Q(patient_control_number__iexact=search)
+        )
+    page = cast("Page[Claim]", Paginator(qs, PAGE_SIZE).get_page(page_number))
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="claim_worklist",
+        patient_ids=[c.patient_id for c in page.object_list],
+        object_id=site_id,
+        detail={"tab": tab, "rows": len(page.object_list)},
+    )
+    return page
+
+
+@dataclass(frozen=True)
+class AgingView:
+    aging: ledger.Aging
+    claims: int
+
+
+def claims_aging(*, actor: Actor, site_id: int, as_of: dt.date) -> AgingView:
+    """A/R aging by payer of the site's submitted and accepted claims (billing.domain.ledger.aging:
+    0-30, 31-60, 61-90, 90+ days from the day each was submitted). Payers only, no patient is
+    shown; audited naming the patients whose claims are counted. Two queries."""
+    require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="claim_aging")
+    rows = list(
+        Claim.objects.filter(site_id=site_id, state__in=AGING_STATES)
+        .annotate(submitted_at=Max("events__at", filter=Q(events__event="submit")))
+        .values_list("patient_id", "payer__name", "total", "submitted_at", "statement_to")
+    )
+    items = [
+        ledger.OpenItem(
+            payer=payer,
+            billed_on=min(submitted.date() if submitted else until, as_of),
+            amount=Decimal(total),
+        )
+        for _, payer, total, submitted, until in rows
+        if Decimal(total) > 0
+    ]
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="claim_aging",
+        patient_ids=[r[0] for r in rows],
+        object_id=site_id,
+        detail={"claims": len(rows)},
+    )
+    return AgingView(aging=ledger.aging(items, as_of), claims=len(rows))
+
+
+def claim_get(*, actor: Actor, claim_id: int) -> Claim:
+    """One claim with its lines, edits, history (with who), exports, the claim it corrects and
+    its corrections. Audited naming the patient. Raises NotFound, NotPermitted (audited)."""
+    return get_for(
+        actor,
+        Claim.objects.select_related(
+            "patient", "payer", "track", "site", "coverage", "replaces", "episode"
+        ).prefetch_related(
+            Prefetch("lines", queryset=ClaimLine.objects.order_by("number")),
+            "edits",
+            Prefetch("events", queryset=ClaimEvent.objects.select_related("by")),
+            Prefetch("exports", queryset=ClaimExport.objects.only("id", "file_name", "created_at")),
+            "corrections",
+        ),
+        claim_id,
+        cap=Cap.REVENUE_MANAGE,
+        object_type="claim",
+        missing=NotFound("There is no claim with this number."),
+        site_of=lambda c: c.site,
+        patient_id_of=lambda c: c.patient_id,
+    )
+
+
+def claim_export_get(*, actor: Actor, export_id: int) -> ClaimExport:
+    """An 837 file written, for download. Audited (export) naming every patient it carries."""
+    export = get_for(
+        actor,
+        ClaimExport.objects.select_related("site"),
+        export_id,
+        cap=Cap.REVENUE_MANAGE,
+        object_type="claim_export",
+        missing=NotFound("There is no such claim file."),
+        site_of=lambda e: e.site,
+        action=None,
+    )
+    audit_record_many(
+        actor,
+        action=AuditAction.EXPORT,
+        object_type="claim_export",
+        patient_ids=list(export.claims.values_list("patient_id", flat=True)),
+        object_id=export.pk,
+        detail={"file": export.file_name},
+    )
+    return export
+
+
+def site_exports(*, actor: Actor, site_id: int, limit: int = 10) -> QuerySet[ClaimExport]:
+    """The site's latest 837 files (names, dates, payer, claim counts), no patient data."""
+    require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="claim_export")
+    return (
+        ClaimExport.objects.filter(site_id=site_id)
+        .select_related("payer")
+        .annotate(claim_count=Count("claims"))
+        .only("id", "file_name", "created_at", "claim_form", "payer__name")
+        .order_by("-created_at", "-id")[:limit]
+    )
