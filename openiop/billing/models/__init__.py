@@ -7,8 +7,22 @@ public ones, and Django finds every model through this package).
 - `charges`: charges posted from attendance, their adjustments, unbilled days (issue 16).
 - `claims`: claims, their lines, edits, history and exports; billing provider, payer and program
   claim configuration (issue 16).
+- `accounts`: the patient's bill: patient responsibility from remittances, payments, refunds,
+  sliding-fee agreements, payment plans and reminders, statements (issue 16).
 """
 
+from openiop.billing.models.accounts import (
+    Installment,
+    PatientPayment,
+    PatientRefund,
+    PatientResponsibility,
+    PaymentMethod,
+    PaymentPlan,
+    PaymentPlanStatus,
+    ReminderSent,
+    SlidingFeeAgreement,
+    Statement,
+)
 from openiop.billing.models.charges import Charge, ChargeAdjustment, UnbilledDay
 from openiop.billing.models.claims import (
     BillingProvider,
@@ -42,10 +56,20 @@ __all__ = [
     "CostEstimate",
     "Coverage",
     "FeeScheduleEntry",
+    "Installment",
+    "PatientPayment",
+    "PatientRefund",
+    "PatientResponsibility",
     "Payer",
     "PayerClaimSetup",
     "PayerProgramBilling",
+    "PaymentMethod",
+    "PaymentPlan",
+    "PaymentPlanStatus",
     "PovertyGuidelineYear",
     "TrackClaimSetup",
+    "ReminderSent",
+    "SlidingFeeAgreement",
+    "Statement",
     "UnbilledDay",
 ]
