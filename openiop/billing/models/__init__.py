@@ -9,6 +9,8 @@ public ones, and Django finds every model through this package).
   claim configuration (issue 16).
 - `accounts`: the patient's bill: patient responsibility from remittances, payments, refunds,
   sliding-fee agreements, payment plans and reminders, statements (issue 16).
+- `remittances`: imported 835s, their postings, denial work items, the unmatched queue and the
+  import reports (issue 16).
 """
 
 from openiop.billing.models.accounts import (
@@ -42,6 +44,14 @@ from openiop.billing.models.payers import (
     Payer,
     PovertyGuidelineYear,
 )
+from openiop.billing.models.remittances import (
+    DenialWorkItem,
+    ImportReportLine,
+    Remittance,
+    RemittanceClaim,
+    RemittancePosting,
+    UnmatchedRemittanceItem,
+)
 
 __all__ = [
     "BenefitsVerification",
@@ -55,7 +65,9 @@ __all__ = [
     "ClaimLine",
     "CostEstimate",
     "Coverage",
+    "DenialWorkItem",
     "FeeScheduleEntry",
+    "ImportReportLine",
     "Installment",
     "PatientPayment",
     "PatientRefund",
@@ -67,9 +79,13 @@ __all__ = [
     "PaymentPlan",
     "PaymentPlanStatus",
     "PovertyGuidelineYear",
-    "TrackClaimSetup",
     "ReminderSent",
+    "Remittance",
+    "RemittanceClaim",
+    "RemittancePosting",
     "SlidingFeeAgreement",
     "Statement",
+    "TrackClaimSetup",
     "UnbilledDay",
+    "UnmatchedRemittanceItem",
 ]
