@@ -26,8 +26,6 @@ from openiop.core.models import Versioned
 
 User = settings.AUTH_USER_MODEL
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
-
 
 class Remittance(models.Model):
     """One imported 835 transaction set: who paid (N1*PR, TRN03), the trace number (TRN02) that
@@ -49,12 +47,12 @@ class Remittance(models.Model):
     payer_name = models.CharField(max_length=200)
     payer_identifier = models.CharField(max_length=80, help_text="N104 (XV), else TRN03")
     trace_number = models.CharField(max_length=80, help_text="TRN02: check or EFT trace number")
-    payment_amount = models.DecimalField(**MONEY)
+    payment_amount = models.DecimalField(max_digits=12, decimal_places=2)
     payment_date = models.DateField()
     payment_method = models.CharField(max_length=3, help_text="BPR04: ACH, BOP, CHK, FWT, NON")
     credit_debit = models.CharField(max_length=1, default="C")
-    posted_payments = models.DecimalField(**MONEY, default=0)
-    unmatched_payments = models.DecimalField(**MONEY, default=0)
+    posted_payments = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    unmatched_payments = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     problems = models.PositiveIntegerField(default=0)
     imported_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     imported_at = models.DateTimeField()
@@ -89,9 +87,11 @@ class RemittanceClaim(models.Model):
     )
     patient_control_number = models.CharField(max_length=38)  # CLP01
     status_code = models.CharField(max_length=2)  # CLP02
-    billed = models.DecimalField(**MONEY)  # CLP03
-    paid = models.DecimalField(**MONEY)  # CLP04
-    patient_responsibility = models.DecimalField(**MONEY, null=True, blank=True)  # CLP05
+    billed = models.DecimalField(max_digits=12, decimal_places=2)  # CLP03
+    paid = models.DecimalField(max_digits=12, decimal_places=2)  # CLP04
+    patient_responsibility = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )  # CLP05
     filing_indicator = models.CharField(max_length=2)  # CLP06
     payer_claim_control_number = models.CharField(max_length=50)  # CLP07
     outcome = models.CharField(max_length=40, choices=ClaimOutcomeChoice.choices, blank=True)
@@ -132,7 +132,7 @@ class RemittancePosting(models.Model):
     group_code = models.CharField(max_length=2, blank=True)  # CAS01
     reason_code = models.CharField(max_length=5, blank=True)  # CARC, a code only
     remark_codes = models.JSONField(default=list, blank=True)  # RARCs, codes only
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
     posted_at = models.DateTimeField()
 
     class Meta:
@@ -169,7 +169,7 @@ class DenialWorkItem(Versioned):
     group_code = models.CharField(max_length=2, blank=True)  # CAS01, empty when none was given
     reason_code = models.CharField(max_length=5, blank=True)  # CARC
     remark_codes = models.JSONField(default=list, blank=True)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
     next_action = models.TextField()
     status = models.CharField(
         max_length=10, choices=DenialStatus.choices, default=DenialStatus.OPEN
@@ -222,7 +222,7 @@ class UnmatchedRemittanceItem(models.Model):
     )
     patient_control_number = models.CharField(max_length=38)
     payer_claim_control_number = models.CharField(max_length=50)
-    amount_paid = models.DecimalField(**MONEY)
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2)
     reason = models.CharField(max_length=500)
     data = models.JSONField()
     status = models.CharField(

@@ -26,6 +26,12 @@ from openiop.billing.services.fee_schedules import (
     payer_billing_update,
 )
 from openiop.billing.services.payers import PAYER_FIELDS, payer_check, payer_create, payer_update
+from openiop.billing.services.remittances import (
+    ImportResult,
+    denial_work,
+    remittance_import,
+    unmatched_resolve,
+)
 
 __all__ = [
     "COVERAGE_FIELDS",
@@ -34,9 +40,11 @@ __all__ = [
     "PAYER_FIELDS",
     "VERIFICATION_FIELDS",
     "ChargePosting",
+    "ImportResult",
     "benefits_verify",
     "charges_post",
     "coverage_add",
+    "denial_work",
     "estimate_prepare",
     "fee_entry_check",
     "fee_entry_create",
@@ -47,4 +55,6 @@ __all__ = [
     "payer_check",
     "payer_create",
     "payer_update",
+    "remittance_import",
+    "unmatched_resolve",
 ]
