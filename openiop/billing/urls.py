@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openiop.billing.views import coverage
+from openiop.billing.views import coverage, remittances
 
 app_name = "billing"
 urlpatterns = [
@@ -10,4 +10,14 @@ urlpatterns = [
     path("coverages/<id:coverage_id>/verify/", coverage.verify, name="verify"),
     path("estimates/<id:estimate_id>/", coverage.estimate_detail, name="estimate"),
     path("estimates/<id:estimate_id>/pdf/", coverage.estimate_pdf, name="estimate_pdf"),
+    path("remittances/", remittances.remittance_list, name="remittances"),
+    path("remittances/<id:remittance_id>/", remittances.remittance_detail, name="remittance"),
+    path("denials/", remittances.denial_list, name="denials"),
+    path("denials/<id:denial_id>/", remittances.denial_work, name="denial_work"),
+    path("remittances/unmatched/", remittances.unmatched_list, name="unmatched"),
+    path(
+        "remittances/unmatched/<id:unmatched_id>/",
+        remittances.unmatched_resolve,
+        name="unmatched_resolve",
+    ),
 ]

@@ -17,6 +17,7 @@ from openiop.billing.choices import ClaimForm, PayerType
 from openiop.billing.domain import remittance as r
 from openiop.billing.models import Charge, Claim, ClaimLine, Coverage, Payer
 from openiop.core.actor import Actor
+from openiop.patients.models import Patient
 from openiop.programs.models import Organization, Site, Track
 from openiop.testing import make_episode, make_org, make_patient, make_site, make_track, make_user
 
@@ -224,3 +225,124 @@ def remit(*claims: r.ClaimPayment, trace: str = "TRACE0001", control: int = 501)
         payee=PAYEE_835,
         claims=claims,
     )
+
+
+def world_remittance_ids(
+    site: Site, patient: Patient, episode: Any, track: Track, billing_user: Any
+) -> dict[str, int]:
+    """For web/tests/conftest.py's world: a sent claim of the world's patient, a remittance that
+    denied it and its denial work item, so the walks of every page (patient data, bad input, offered actions) cover
+    the remittance pages. Returns remittance_id, denial_id and unmatched_id."""
+    from openiop.billing.models import (
+        DenialWorkItem,
+        Remittance,
+        RemittanceClaim,
+        UnmatchedRemittanceItem,
+    )
+
+    payer = Payer.objects.create(
+        organization=site.organization,
+        name="World Remit Payer (fictional)",
+        payer_id="WRP01",
+        payer_type=PayerType.COMMERCIAL,
+    )
+    inquiry = Inquiry.objects.create(
+        organization=site.organization,
+        site=site,
+        received_at=timezone.now(),
+        channel="call",
+        referral_source="self",
+        first_name="World",
+        last_name="Remittance",
+        concerns="co_occurring",
+        stage_entered_on=OCT,
+        patient=patient,
+    )
+    coverage = Coverage.objects.create(
+        inquiry=inquiry, patient=patient, payer=payer, rank="primary"
+    )
+    claim = Claim.objects.create(
+        key="world claim",
+        patient=patient,
+        site=site,
+        coverage=coverage,
+        payer=payer,
+        episode=episode,
+        track=track,
+        claim_form=ClaimForm.PROFESSIONAL,
+        frequency="1",
+        period_start=OCT,
+        period_end=OCT,
+        statement_from=OCT,
+        statement_to=OCT,
+        patient_control_number="WORLD0001",
+        state="denied",
+        total=D("100.00"),
+        created_by=billing_user,
+    )
+    now = timezone.now()
+    remittance = Remittance.objects.create(
+        organization=site.organization,
+        file_name="world.835",
+        sha256="0" * 64,
+        payer=payer,
+        payer_name="WORLD REMIT PAYER",
+        payer_identifier="WRP01",
+        trace_number="WORLDTRACE",
+        payment_amount=D(0),
+        payment_date=OCT,
+        payment_method="NON",
+        imported_by=billing_user,
+        imported_at=now,
+        raw_content="",
+    )
+    rclaim = RemittanceClaim.objects.create(
+        remittance=remittance,
+        position=1,
+        claim=claim,
+        patient_control_number="WORLD0001",
+        status_code="4",
+        billed=D("100.00"),
+        paid=D(0),
+        filing_indicator="12",
+        payer_claim_control_number="WORLDPAYER1",
+        outcome="denied",
+    )
+    denial = DenialWorkItem.objects.create(
+        remittance=remittance,
+        remittance_claim=rclaim,
+        claim=claim,
+        payer=payer,
+        payer_name="WORLD REMIT PAYER",
+        payer_identifier="WRP01",
+        status_code="4",
+        group_code="CO",
+        reason_code="50",
+        amount=D("100.00"),
+        next_action=r.next_action("CO", "4"),
+        created_at=now,
+    )
+    other = RemittanceClaim.objects.create(
+        remittance=remittance,
+        position=2,
+        patient_control_number="NOTOURS01",
+        status_code="1",
+        billed=D("50.00"),
+        paid=D("50.00"),
+        filing_indicator="12",
+        payer_claim_control_number="WORLDPAYER2",
+    )
+    unmatched = UnmatchedRemittanceItem.objects.create(
+        remittance=remittance,
+        remittance_claim=other,
+        patient_control_number="NOTOURS01",
+        payer_claim_control_number="WORLDPAYER2",
+        amount_paid=D("50.00"),
+        reason="no claim has patient control number NOTOURS01",
+        data={"patient_control_number": "NOTOURS01"},
+    )
+    return {
+        "remittance_id": remittance.pk,
+        "denial_id": denial.pk,
+        "unmatched_id": unmatched.pk,
+    }
