@@ -264,3 +264,72 @@ def test_the_command_prints_the_report_and_exits_2_on_a_bad_file(
         call_command("remittances", "import", str(bad), "--as", books.users["billing"].username)
     assert caught.value.returncode == 2
     assert "nothing was posted" in str(caught.value)
+
+
+def test_an_unmatched_service_line_attached_to_its_line_posts_there(books: RemitBooks) -> None:
+    claim = books.claim("RB0005", "Testy", "Linefinder", ["250.00", "250.00"])
+    data = remit(
+        clp(
+            "RB0005",
+            "1",
+            "500",
+            "450",
+            (
+                svc("250", "225", 0, adj("CO", "45", "25"), control="RB0005-1"),
+                # Dated a day the claim never billed and sent without REF*6R: matches no line.
+                svc("250", "225", 9, adj("CO", "45", "25")),
+            ),
+        )
+    )
+    remittance_import(by=books.actor("billing"), name="a.835", text=r.write_835(data))
+    item = UnmatchedRemittanceItem.objects.get()
+    assert (item.line_position, item.candidate_claim, item.amount_paid) == (2, claim, D("225"))
+    line2 = claim.lines.get(number=2)
+    assert not RemittancePosting.objects.filter(claim_line=line2).exists()
+    with pytest.raises(RuleViolation, match="Choose the line"):
+        unmatched_resolve(by=books.actor("billing"), item=item, claim=claim)
+    result = unmatched_resolve(by=books.actor("billing"), item=item, claim=claim, line=line2)
+    assert sorted(
+        (p.kind, p.amount) for p in RemittancePosting.objects.filter(claim_line=line2)
+    ) == [("contractual write-off", D("25")), ("payment", D("225"))]
+    # Nothing more at claim level: the CLP's claim-level difference was posted at import.
+    assert sum(
+        p.amount for p in RemittancePosting.objects.filter(claim=claim, kind="payment")
+    ) == D("450")
+    assert result.remittance.unmatched_payments == D(0)
+    claim.refresh_from_db()
+    assert claim.state == "paid"
+    assert ClaimEvent.objects.filter(claim=claim).count() == 1  # the import's, not the resolve's
+
+
+def test_a_reversal_posts_negated_amounts_and_keeps_the_claim_state(books: RemitBooks) -> None:
+    data, claims = scenario(books)
+    remittance_import(by=books.actor("billing"), name="a.835", text=r.write_835(data))
+    reversal = remit(
+        clp(
+            "RB0001",
+            "22",
+            "-500",
+            "-380",
+            (
+                svc("-250", "-200", 0, adj("CO", "45", "-20"), adj("PR", "1", "-30"),
+                    control="RB0001-1"),
+                svc("-250", "-180", 1, adj("CO", "45", "-50"), adj("PR", "2", "-20"),
+                    control="RB0001-2"),
+            ),
+            pr="-50",
+        ),
+        trace="TRACE0002",
+        control=502,
+    )  # fmt: skip
+    result = remittance_import(by=books.actor("billing"), name="b.835", text=r.write_835(reversal))
+    paid = claims["paid"]
+    reversed_ = RemittancePosting.objects.filter(remittance=result.remittance, claim=paid)
+    assert all(p.reversal for p in reversed_)
+    assert sum(p.amount for p in reversed_ if p.kind == "payment") == D("-380")
+    assert sum(p.amount for p in RemittancePosting.objects.filter(claim=paid)) == D(0)
+    paid.refresh_from_db()
+    assert paid.state == "paid"
+    assert PatientResponsibility.objects.filter(patient=paid.patient).count() == 2  # unchanged
+    problems = [text for outcome, text in result.report if outcome == "problem"]
+    assert any("take it off the patient's account by hand" in t for t in problems)
