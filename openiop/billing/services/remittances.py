@@ -357,6 +357,19 @@ class _Writer:
                 f"{planned.outcome.value}"
             )[:500],
         )
+        audit_record(
+            self.by,
+            action=AuditAction.UPDATE,
+            patient_id=claim.patient_id,
+            object_type="claim",
+            object_id=claim.pk,
+            detail={
+                "event": event.value,
+                "from": claim.state,
+                "to": new_state.value,
+                "remittance": self.remittance.pk,
+            },
+        )
         self.say(
             ReportOutcome.NOTE,
             f"Claim {claim.patient_control_number} is now {new_state.words} "

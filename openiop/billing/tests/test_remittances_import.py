@@ -333,3 +333,16 @@ def test_a_reversal_posts_negated_amounts_and_keeps_the_claim_state(books: Remit
     assert PatientResponsibility.objects.filter(patient=paid.patient).count() == 2  # unchanged
     problems = [text for outcome, text in result.report if outcome == "problem"]
     assert any("take it off the patient's account by hand" in t for t in problems)
+
+
+def test_each_claim_state_change_is_audited_with_its_claim(books: RemitBooks) -> None:
+    data, claims = scenario(books)
+    remittance_import(by=books.actor("billing"), name="a.835", text=r.write_835(data))
+    changes = {
+        (e.patient_id, e.detail["from"], e.detail["to"])
+        for e in AuditEntry.objects.filter(object_type="claim", action="update")
+    }
+    assert changes == {
+        (claims["paid"].patient_id, "submitted", "paid"),
+        (claims["denied"].patient_id, "submitted", "denied"),
+    }
