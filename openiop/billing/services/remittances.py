@@ -497,16 +497,22 @@ def remittance_import(*, by: Actor, name: str, text: str) -> ImportResult:
             field="file",
         )
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    org_id = organization_id_of(by)
     earlier = Remittance.objects.filter(sha256=sha).first()
     if earlier is not None:
+        # Another organization's import is not described: its payer and trace are its own.
+        said = (
+            f" on {earlier.imported_at.date().isoformat()} (remittance {earlier.trace_number} "
+            f"from {earlier.payer_name})"
+            if earlier.organization_id == org_id
+            else ""
+        )
         raise RuleViolation(
-            f"This file was already imported on {earlier.imported_at.date().isoformat()} "
-            f"(remittance {earlier.trace_number} from {earlier.payer_name}); it posts once.",
+            f"This file was already imported{said}; it posts once.",
             code="remittance_already_imported",
             field="file",
         )
     remit = _parse(text)
-    org_id = organization_id_of(by)
     payer_identifier = (remit.payer.identifier or remit.trace.payer_identifier)[:80]
     trace_number = remit.trace.trace_number[:80]
     if Remittance.objects.filter(

@@ -223,8 +223,13 @@ def test_the_same_file_twice_and_the_same_trace_number_are_refused(books: RemitB
     text = r.write_835(data)
     remittance_import(by=books.actor("billing"), name="a.835", text=text)
     counts = (RemittancePosting.objects.count(), PatientResponsibility.objects.count())
-    with pytest.raises(RuleViolation, match="already imported"):
+    with pytest.raises(RuleViolation, match="already imported on .* TRACE0001"):
         remittance_import(by=books.actor("billing"), name="again.835", text=text)
+    # Another organization is told the file posted once, not whose payment it was.
+    with pytest.raises(RuleViolation) as elsewhere:
+        remittance_import(by=books.actor("foreign_billing"), name="again.835", text=text)
+    assert "already imported" in elsewhere.value.message
+    assert "TRACE0001" not in elsewhere.value.message
     # Another file (another interchange number) carrying the same payment's trace number.
     resent = r.write_835(remit(*data.claims, control=777))
     assert resent != text
