@@ -38,6 +38,11 @@ from openiop.billing.tests.remittance_books import (
     remit,
     svc,
 )
+from openiop.billing.tests.test_remittance_domain import (  # noqa: F401 - the fixture
+    Findings,
+    assert_valid_835,
+    pyx12_findings,
+)
 from openiop.core.errors import NotPermitted, RuleViolation
 
 pytestmark = pytest.mark.django_db
@@ -82,9 +87,11 @@ def scenario(books: RemitBooks) -> tuple[r.Remittance835, dict[str, Claim]]:
 
 def test_an_835_round_trip_posts_payments_adjustments_and_patient_share(
     books: RemitBooks,
+    pyx12_findings: Findings,  # noqa: F811 - the imported fixture
 ) -> None:
     data, claims = scenario(books)
     text = r.write_835(data)
+    assert_valid_835(text, pyx12_findings)  # the file is a valid 005010X221A1 835
     assert r.parse_835(text) == data  # the file the service reads is the one written
     result = remittance_import(by=books.actor("billing"), name="bluebell.835", text=text)
     remittance = result.remittance
@@ -223,7 +230,7 @@ def test_the_same_file_twice_and_the_same_trace_number_are_refused(books: RemitB
     text = r.write_835(data)
     remittance_import(by=books.actor("billing"), name="a.835", text=text)
     counts = (RemittancePosting.objects.count(), PatientResponsibility.objects.count())
-    with pytest.raises(RuleViolation, match="already imported on .* TRACE0001"):
+    with pytest.raises(RuleViolation, match=r"already imported on .* TRACE0001"):
         remittance_import(by=books.actor("billing"), name="again.835", text=text)
     # Another organization is told the file posted once, not whose payment it was.
     with pytest.raises(RuleViolation) as elsewhere:
