@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openiop.billing.views import accounts, authorizations, claims, coverage
+from openiop.billing.views import accounts, authorizations, claims, coverage, remittances
 
 app_name = "billing"
 urlpatterns = [
@@ -36,5 +36,15 @@ urlpatterns = [
         "certifications/<id:certification_id>/",
         authorizations.certification_edit,
         name="certification",
+    ),
+    path("remittances/", remittances.remittance_list, name="remittances"),
+    path("remittances/<id:remittance_id>/", remittances.remittance_detail, name="remittance"),
+    path("denials/", remittances.denial_list, name="denials"),
+    path("denials/<id:denial_id>/", remittances.denial_work, name="denial_work"),
+    path("remittances/unmatched/", remittances.unmatched_list, name="unmatched"),
+    path(
+        "remittances/unmatched/<id:unmatched_id>/",
+        remittances.unmatched_resolve,
+        name="unmatched_resolve",
     ),
 ]

@@ -35,13 +35,18 @@ RECORD_PATIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "statement_id": ("billing.Statement", ("patient_id",)),
     "claim_id": ("billing.Claim", ("patient_id",)),
     "export_id": ("billing.ClaimExport", ("claims__patient_id",)),
+    "denial_id": ("billing.DenialWorkItem", ("claim__patient_id",)),
     "task_id": ("admissions.AdmissionTask", ("inquiry__patient_id",)),
     "document_id": ("admissions.IntakeDocument", ("patient_id",)),
     "entry_id": ("admissions.WaitlistEntry", ("episode__patient_id",)),
 }
 
-# URL arguments that name no patient's record (a track, a site, a schedule block).
-NOT_PATIENT_RECORDS = frozenset({"track_id", "site_id", "block_id", "instrument", "contact_id"})
+# URL arguments that name no patient's record (a track, a site, a schedule block; an
+# organization's 835 file or unmatched remittance item, looked up within the actor's organization
+# only, whose matched claims are listed only at sites the actor sees).
+NOT_PATIENT_RECORDS = frozenset(
+    {"track_id", "site_id", "block_id", "instrument", "contact_id", "remittance_id", "unmatched_id"}
+)
 
 
 def url_patients(kwargs: Mapping[str, Any]) -> list[int]:

@@ -10,6 +10,8 @@ public ones, and Django finds every model through this package).
 - `authorizations`: payer authorizations, Medicare certifications, concurrent reviews (issue 16).
 - `claims`: claims, their lines, edits, history and exports; billing provider, payer and program
   claim configuration (issue 16).
+- `remittances`: imported 835s, their postings, denial work items, the unmatched queue and the
+  import reports (issue 16).
 """
 
 from openiop.billing.models.accounts import (
@@ -48,6 +50,14 @@ from openiop.billing.models.payers import (
     Payer,
     PovertyGuidelineYear,
 )
+from openiop.billing.models.remittances import (
+    DenialWorkItem,
+    ImportReportLine,
+    Remittance,
+    RemittanceClaim,
+    RemittancePosting,
+    UnmatchedRemittanceItem,
+)
 
 __all__ = [
     "Authorization",
@@ -63,7 +73,9 @@ __all__ = [
     "ConcurrentReview",
     "CostEstimate",
     "Coverage",
+    "DenialWorkItem",
     "FeeScheduleEntry",
+    "ImportReportLine",
     "Installment",
     "PatientPayment",
     "PatientRefund",
@@ -77,8 +89,12 @@ __all__ = [
     "PhysicianCertification",
     "PovertyGuidelineYear",
     "ReminderSent",
+    "Remittance",
+    "RemittanceClaim",
+    "RemittancePosting",
     "SlidingFeeAgreement",
     "Statement",
     "TrackClaimSetup",
     "UnbilledDay",
+    "UnmatchedRemittanceItem",
 ]

@@ -73,6 +73,12 @@ from openiop.billing.services.fee_schedules import (
     payer_billing_update,
 )
 from openiop.billing.services.payers import PAYER_FIELDS, payer_check, payer_create, payer_update
+from openiop.billing.services.remittances import (
+    ImportResult,
+    denial_work,
+    remittance_import,
+    unmatched_resolve,
+)
 
 __all__ = [
     "AUTHORIZATION_FIELDS",
@@ -88,6 +94,7 @@ __all__ = [
     "ChargePosting",
     "ClaimBuildResult",
     "ClaimExportResult",
+    "ImportResult",
     "RemindersRun",
     "authorization_alerts_raise",
     "authorization_create",
@@ -109,6 +116,7 @@ __all__ = [
     "concurrent_review_print",
     "concurrent_review_record",
     "coverage_add",
+    "denial_work",
     "estimate_prepare",
     "fee_entry_check",
     "fee_entry_create",
@@ -127,8 +135,10 @@ __all__ = [
     "payment_record",
     "refund_record",
     "reminders_send",
+    "remittance_import",
     "sliding_fee_agree",
     "statement_generate",
     "track_claim_setup_check",
     "track_claim_setup_save",
+    "unmatched_resolve",
 ]

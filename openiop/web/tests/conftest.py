@@ -161,6 +161,9 @@ def world(db: Any) -> World:
     other_patient = make_patient(other, legal_first_name="Xanthe", legal_last_name="Farberry")
     make_episode(other_patient)
     admissions_ids = _admissions_world(org, site, patient, episode, track, users)
+    from openiop.billing.tests.remittance_books import world_remittance_ids
+
+    admissions_ids.update(world_remittance_ids(site, patient, episode, track, users["billing"]))
     ids = {
         **admissions_ids,
         "patient_id": patient.pk,
