@@ -58,6 +58,12 @@ class ReferralSource(models.TextChoices):
 class AlertKind(models.TextChoices):
     CONSECUTIVE_ABSENCES = "consecutive_absences", "Consecutive unexcused absences"
     BELOW_HOURS = "below_hours", "Below weekly hours minimum"
+    # Raised by billing's daily job (billing.domain.authorizations.AlertKind, same values).
+    AUTHORIZATION_USAGE = "authorization_usage", "Authorization mostly used"
+    AUTHORIZATION_ENDING = "authorization_ending", "Authorization ending soon"
+    RECERTIFICATION_DUE = "recertification_due", "Physician recertification due"
+    CERTIFICATION_LAPSED = "certification_lapsed", "Physician certification lapsed"
+    CERTIFICATION_MISSING = "certification_missing", "No physician certification on file"
 
 
 class AlertStatus(models.TextChoices):
