@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('episodes', '0002_initial'),
+        ("episodes", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='alert',
-            name='kind',
-            field=models.CharField(choices=[('consecutive_absences', 'Consecutive unexcused absences'), ('below_hours', 'Below weekly hours minimum'), ('authorization_usage', 'Authorization mostly used'), ('authorization_ending', 'Authorization ending soon'), ('recertification_due', 'Physician recertification due'), ('certification_lapsed', 'Physician certification lapsed'), ('certification_missing', 'No physician certification on file')], max_length=30),
+            model_name="alert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("consecutive_absences", "Consecutive unexcused absences"),
+                    ("below_hours", "Below weekly hours minimum"),
+                    ("authorization_usage", "Authorization mostly used"),
+                    ("authorization_ending", "Authorization ending soon"),
+                    ("recertification_due", "Physician recertification due"),
+                    ("certification_lapsed", "Physician certification lapsed"),
+                    ("certification_missing", "No physician certification on file"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
