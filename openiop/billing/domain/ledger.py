@@ -215,6 +215,18 @@ def balances(entries: Iterable[LedgerEntry], *, as_of: dt.date | None = None) ->
     )
 
 
+def refund_check(entries: Iterable[LedgerEntry], refund: LedgerEntry) -> Balances:
+    """The balances once `refund` (a REFUND entry) is added to `entries`; the one rule a refund
+    must pass, before it is confirmed and again when it is recorded.
+
+    Raises RefundTooLarge when refunds would add up to more than the patient had paid by any
+    day (see `balances`), LedgerError for an entry that is not a refund.
+    """
+    if not isinstance(refund, LedgerEntry) or refund.kind != EntryKind.REFUND:
+        raise LedgerError(f"Not a refund: {refund!r}.")
+    return balances([*entries, refund])
+
+
 # --- payers' remittances ---------------------------------------------------------------------
 
 # The posting kinds that lower what the payer owes as a payer write-off (CAS groups CO, PI, OA
@@ -242,9 +254,7 @@ def payer_reduction(kind: PostingKind, amount: Decimal) -> Decimal:
     return ZERO if kind is PostingKind.DENIAL else value
 
 
-def claim_open_amount(
-    billed: Decimal, postings: Iterable[tuple[PostingKind, Decimal]]
-) -> Decimal:
+def claim_open_amount(billed: Decimal, postings: Iterable[tuple[PostingKind, Decimal]]) -> Decimal:
     """What the payer still owes on a claim billed `billed`: the billed amount less
     `payer_reduction` of each of its postings (kind, amount), never below 0.00 (a payer that
     paid more than billed owes nothing; the overpayment is the remittance report's problem)."""

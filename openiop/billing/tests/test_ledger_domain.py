@@ -36,6 +36,7 @@ from openiop.billing.domain.ledger import (
     payer_entry,
     payer_reduction,
     plan_status,
+    refund_check,
     reminders_due,
     self_pay_discount,
     statement,
@@ -758,3 +759,16 @@ def test_payer_entries_move_the_insurance_balance_as_the_open_amount_says(
         expected = D("1000.00") - sum((payer_reduction(k, a) for k, a in postings), D(0))
         assert balances(entries).insurance == expected
         assert claim_open_amount(D("1000.00"), postings) == max(expected, D("0.00"))
+
+
+def test_refund_check_allows_up_to_what_was_paid_by_the_refunds_day() -> None:
+    paid = [pay(day(2030, 3, 2), "50.00")]
+    after = refund_check(paid, refund(day(2030, 3, 5), "50.00"))
+    assert (after.patient, after.refunded) == (D("0.00"), D("50.00"))
+    with pytest.raises(RefundTooLarge, match=r"more than the \$50\.00"):
+        refund_check(paid, refund(day(2030, 3, 5), "50.01"))
+    # Before the payment there was nothing to refund.
+    with pytest.raises(RefundTooLarge):
+        refund_check(paid, refund(day(2030, 3, 1), "1.00"))
+    with pytest.raises(LedgerError, match="Not a refund"):
+        refund_check(paid, pay(day(2030, 3, 5), "1.00"))

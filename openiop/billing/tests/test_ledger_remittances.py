@@ -41,7 +41,9 @@ def books() -> RemitBooks:
 
 def _import(books: RemitBooks, *claims: r.ClaimPayment, trace: str = "TRACE0001") -> None:
     remittance_import(
-        by=books.actor("billing"), name=f"{trace}.835", text=r.write_835(remit(*claims, trace=trace))
+        by=books.actor("billing"),
+        name=f"{trace}.835",
+        text=r.write_835(remit(*claims, trace=trace)),
     )
 
 
