@@ -22,7 +22,7 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record_many
 from openiop.billing.domain import ledger, x12
 from openiop.billing.domain.remittance import PostingKind
-from openiop.billing.models import Claim, ClaimEvent, ClaimExport, ClaimLine
+from openiop.billing.models import Charge, Claim, ClaimEvent, ClaimExport, ClaimLine
 from openiop.billing.models.claims import ClaimState
 from openiop.billing.models.remittances import RemittancePosting
 from openiop.core.actor import Actor
@@ -83,6 +83,36 @@ def claims_page(
         patient_ids=[c.patient_id for c in page.object_list],
         object_id=site_id,
         detail={"tab": tab, "rows": len(page.object_list)},
+    )
+    return page
+
+
+def charges_page(
+    *, actor: Actor, site_id: int, search: str = "", page_number: str | None = None
+) -> Page[Charge]:
+    """One page of the site's posted charges, latest service date first, each with its patient
+    and payer; `search` matches the patient's name or MRN, the payer's name or the code. Audited:
+    one entry naming the page's patients. Raises NotPermitted (audited) without
+    Cap.REVENUE_MANAGE at the site. Three queries."""
+    require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="charge_list")
+    qs = (
+        Charge.objects.filter(site_id=site_id)
+        .select_related("patient", "payer")
+        .order_by("-service_date", "patient__legal_last_name", "-id")
+    )
+    search = search.strip()[:100]
+    if search:
+        qs = qs.filter(
+            patient_match(search) | Q(payer__name__icontains=search) | Q(code__iexact=search)
+        )
+    page = cast("Page[Charge]", Paginator(qs, PAGE_SIZE).get_page(page_number))
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="charge_list",
+        patient_ids=[c.patient_id for c in page.object_list],
+        object_id=site_id,
+        detail={"rows": len(page.object_list)},
     )
     return page
 
