@@ -18,6 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
+from e2e.conftest import ARTIFACTS
 from openiop.accounts.domain import Role
 from openiop.admissions.models import Inquiry
 from openiop.billing import services
@@ -37,8 +38,6 @@ from openiop.testing import (
     make_user,
 )
 from openiop.treatment.models import PlanProblem, TreatmentPlan
-
-from .conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 RATE = Decimal("250.00")
@@ -179,7 +178,7 @@ def remittance_for(claim: Claim, paid_on: dt.date) -> str:
             group_control_number=701,
             transaction_set_control_number="0001",
             usage="T",
-        ),  # fmt: skip
+        ),
         payment=r.PaymentInfo("I", Decimal("180.00"), "C", "NON", paid_on),
         trace=r.Trace("TRACE7001", "1999999999"),
         payer=r.Payer(
@@ -189,7 +188,7 @@ def remittance_for(claim: Claim, paid_on: dt.date) -> str:
                 line1="1 TEST WAY", city="TESTVILLE", state="NY", postal_code="12345"
             ),
             contacts=(r.Contact("BL", "TEST EDI DESK", (("TE", "5555550199"),)),),
-        ),  # fmt: skip
+        ),
         payee=r.Payee(name="THISTLEDOWN TEST IOP", id_qualifier="XX", identifier="1234567893"),
         claims=(clp,),
     )

@@ -105,7 +105,7 @@ def charges_page(
         qs = qs.filter(
             patient_match(search) | Q(payer__name__icontains=search) | Q(code__iexact=search)
         )
-    page = cast("Page[Charge]", Paginator(qs, PAGE_SIZE).get_page(page_number))
+    page = Paginator(qs, PAGE_SIZE).get_page(page_number)
     audit_record_many(
         actor,
         action=AuditAction.VIEW,
