@@ -86,5 +86,5 @@ class PaymentPlanForm(forms.Form):
 
 
 class StatementForm(forms.Form):
-    period_start = date_field("From", DateKind.COVERAGE)
-    period_end = date_field("To (the statement date)", DateKind.COVERAGE)
+    period_start = date_field("Statement from", DateKind.COVERAGE)
+    period_end = date_field("Statement to (the statement date)", DateKind.COVERAGE)

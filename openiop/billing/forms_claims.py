@@ -32,6 +32,19 @@ class BuildForm(forms.Form):
         return dt.date(year, month, 1), dt.date(year, month, last)
 
 
+class ChargePostForm(forms.Form):
+    """Post the charges of attended days (both dates included) at the site shown."""
+
+    period_start = forms.DateField(
+        label="Post charges from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label="Post charges to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Days that are over: up to yesterday",
+    )
+
+
 class ClaimActionForm(forms.Form):
     """One action on a claim, at the version it was read at. Replace and void ask to confirm."""
 

@@ -15,12 +15,11 @@ Where the entries come from (each amount more than zero; the kind says which way
   today does not rewrite a statement already sent); an adjustment of such a charge moves the
   patient by the patient's part of the change only (the discounted part moves with it);
 - PatientResponsibility -> PATIENT_RESPONSIBILITY (insurance balance to the patient's);
-- PatientPayment -> PATIENT_PAYMENT; PatientRefund -> REFUND (its reason).
-
-What is NOT here yet: the payers' own payments and contractual adjustments (the remittance
-postings of issue 16 point 5 are another module's tables): until they are added as
-PAYER_PAYMENT / PAYER_ADJUSTMENT entries, the insurance balance is what was billed to payers less
-what moved to the patient. The patient balance does not depend on them.
+- PatientPayment -> PATIENT_PAYMENT; PatientRefund -> REFUND (its reason);
+- the payers' remittances: each RemittancePosting on one of the patient's claims -> domain
+  `payer_entry` (a payment, a CO/PI/OA adjustment, a reversal), dated the remittance's payment
+  date like the PatientResponsibility it recorded. Its PR postings and denials make no entry
+  (the PatientResponsibility row moves the PR amount once; a denied amount stays with the payer).
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from openiop.audit.services import audit_record_many
 from openiop.billing.choices import AdjustmentKind, PayerType
 from openiop.billing.domain import fees
 from openiop.billing.domain import ledger as rules
+from openiop.billing.domain.remittance import PostingKind
 from openiop.billing.models import (
     Charge,
     ChargeAdjustment,
@@ -53,6 +53,7 @@ from openiop.billing.models import (
     SlidingFeeAgreement,
     Statement,
 )
+from openiop.billing.models.remittances import RemittancePosting
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
@@ -166,6 +167,7 @@ def ledger_sources(patient_ids: list[int]) -> dict[int, Sources]:
                 f"{responsibility.claim_ref})",
             )
         )
+    _payer_entries(patient_ids, entries)
     plan_entries: dict[int, list[rules.LedgerEntry]] = defaultdict(list)
     for payment in PatientPayment.objects.filter(patient_id__in=patient_ids):
         entry = rules.LedgerEntry(
@@ -201,6 +203,67 @@ def ledger_sources(patient_ids: list[int]) -> dict[int, Sources]:
             plan_entries=tuple(plan_entries[patient_id]),
         )
     return result
+
+
+_PAYER_WORDS = {
+    rules.EntryKind.PAYER_PAYMENT: "Payment",
+    rules.EntryKind.PAYER_ADJUSTMENT: "Adjustment",
+    rules.EntryKind.PAYER_REVERSAL: "Reversal",
+}
+
+
+def _payer_entries(
+    patient_ids: list[int], out: dict[int, list[tuple[rules.LedgerEntry, str]]]
+) -> None:
+    """The payers' payments, adjustments and reversals posted to the patients' claims (one
+    query), each referring to the charge its claim line bills (the claim when at claim level)."""
+    postings = (
+        RemittancePosting.objects.filter(claim__patient_id__in=patient_ids)
+        .select_related("remittance", "claim", "claim_line")
+        .only(
+            "kind",
+            "amount",
+            "group_code",
+            "reason_code",
+            "remittance__payment_date",
+            "remittance__payer_name",
+            "remittance__trace_number",
+            "claim__patient_id",
+            "claim__patient_control_number",
+            "claim_line__charge_id",
+            "claim_line__code",
+            "claim_line__service_date",
+        )
+        .order_by("remittance__payment_date", "id")
+    )
+    for posting in postings:
+        code = f"{posting.group_code}-{posting.reason_code}" if posting.group_code else ""
+        line = posting.claim_line
+        reference = f"charge:{line.charge_id}" if line is not None else f"claim:{posting.claim_id}"
+        entry = rules.payer_entry(
+            PostingKind(posting.kind),
+            posting.amount,
+            posting.remittance.payment_date,
+            reference=reference,
+            code=code,
+        )
+        if entry is None:
+            continue
+        where = (
+            f"{line.code} on {line.service_date.isoformat()}"
+            if line is not None
+            else f"claim {posting.claim.patient_control_number}"
+        )
+        what = _PAYER_WORDS[entry.kind]
+        if code:
+            what += f" {code}"
+        out[posting.claim.patient_id].append(
+            (
+                entry,
+                f"{what} from {posting.remittance.payer_name} on {where} "
+                f"(835 {posting.remittance.trace_number})",
+            )
+        )
 
 
 def _charge_entries(

@@ -8,20 +8,23 @@ text here: a claim holds codes, dates and amounts only.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from openiop.accounts.access import get_for, require_site
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record_many
-from openiop.billing.domain import ledger
-from openiop.billing.models import Claim, ClaimEvent, ClaimExport, ClaimLine
+from openiop.billing.domain import ledger, x12
+from openiop.billing.domain.remittance import PostingKind
+from openiop.billing.models import Charge, Claim, ClaimEvent, ClaimExport, ClaimLine
 from openiop.billing.models.claims import ClaimState
+from openiop.billing.models.remittances import RemittancePosting
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.patients.selectors import patient_match
@@ -35,9 +38,17 @@ TAB_STATES: dict[str, tuple[str, ...]] = {
     "submitted": (ClaimState.SUBMITTED, ClaimState.ACCEPTED),
     "denied": (ClaimState.DENIED, ClaimState.REJECTED),
 }
-# A/R: claims the payer holds and has not answered; their open amount is the claim's total until
-# remittances post against it (wt-s's postings reduce it at merge).
-AGING_STATES = (ClaimState.SUBMITTED, ClaimState.ACCEPTED)
+# A/R: claims the payer has (sent, not rejected). Each counts for what its remittances left open
+# (billing.domain.ledger.claim_open_amount): a paid claim drops out, a denied amount stays until
+# the denial is worked.
+AGING_STATES = (
+    ClaimState.SUBMITTED,
+    ClaimState.ACCEPTED,
+    ClaimState.PAID,
+    ClaimState.PARTIALLY_PAID,
+    ClaimState.DENIED,
+    ClaimState.APPEALED,
+)
 
 
 def claims_page(
@@ -76,6 +87,36 @@ def claims_page(
     return page
 
 
+def charges_page(
+    *, actor: Actor, site_id: int, search: str = "", page_number: str | None = None
+) -> Page[Charge]:
+    """One page of the site's posted charges, latest service date first, each with its patient
+    and payer; `search` matches the patient's name or MRN, the payer's name or the code. Audited:
+    one entry naming the page's patients. Raises NotPermitted (audited) without
+    Cap.REVENUE_MANAGE at the site. Three queries."""
+    require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="charge_list")
+    qs = (
+        Charge.objects.filter(site_id=site_id)
+        .select_related("patient", "payer")
+        .order_by("-service_date", "patient__legal_last_name", "-id")
+    )
+    search = search.strip()[:100]
+    if search:
+        qs = qs.filter(
+            patient_match(search) | Q(payer__name__icontains=search) | Q(code__iexact=search)
+        )
+    page = Paginator(qs, PAGE_SIZE).get_page(page_number)
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="charge_list",
+        patient_ids=[c.patient_id for c in page.object_list],
+        object_id=site_id,
+        detail={"rows": len(page.object_list)},
+    )
+    return page
+
+
 @dataclass(frozen=True)
 class AgingView:
     aging: ledger.Aging
@@ -83,33 +124,55 @@ class AgingView:
 
 
 def claims_aging(*, actor: Actor, site_id: int, as_of: dt.date) -> AgingView:
-    """A/R aging by payer of the site's submitted and accepted claims (billing.domain.ledger.aging:
-    0-30, 31-60, 61-90, 90+ days from the day each was submitted). Payers only, no patient is
-    shown; audited naming the patients whose claims are counted. Two queries."""
+    """A/R aging by payer of the site's sent claims (billing.domain.ledger.aging: 0-30, 31-60,
+    61-90, 90+ days from the day each was submitted), each for its open amount: its total less
+    what its remittances paid, adjusted or moved to the patient (ledger.claim_open_amount; a
+    denied amount stays open). A void (frequency 8) and a claim a correction replaced are left
+    out once the correction is sent: it carries what is owed. Claims with nothing open are not counted. Payers
+    only, no patient is shown; audited naming the patients whose claims are counted. Three
+    queries."""
     require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="claim_aging")
+    # Replaced: a correction of it was sent (a draft correction has not reached the payer).
+    replaced = Claim.objects.filter(replaces_id=OuterRef("pk"), state__in=AGING_STATES)
     rows = list(
         Claim.objects.filter(site_id=site_id, state__in=AGING_STATES)
+        .exclude(frequency=x12.ClaimFrequency.VOID.value)
+        .exclude(Exists(replaced))
         .annotate(submitted_at=Max("events__at", filter=Q(events__event="submit")))
-        .values_list("patient_id", "payer__name", "total", "submitted_at", "statement_to")
+        .values_list("pk", "patient_id", "payer__name", "total", "submitted_at", "statement_to")
     )
-    items = [
-        ledger.OpenItem(
-            payer=payer,
-            billed_on=min(submitted.date() if submitted else until, as_of),
-            amount=Decimal(total),
+    posted: dict[int, list[tuple[PostingKind, Decimal]]] = defaultdict(list)
+    for claim_id, kind, amount in (
+        RemittancePosting.objects.filter(claim_id__in=[r[0] for r in rows])
+        .values("claim_id", "kind")
+        .annotate(amount=Sum("amount"))
+        .values_list("claim_id", "kind", "amount")
+    ):
+        posted[claim_id].append((PostingKind(kind), Decimal(amount)))
+    items = []
+    counted: list[int] = []
+    for pk, patient_id, payer, total, submitted, until in rows:
+        amount = ledger.claim_open_amount(Decimal(total), posted[pk])
+        if amount <= 0:
+            continue
+        counted.append(patient_id)
+        items.append(
+            ledger.OpenItem(
+                payer=payer,
+                billed_on=min(submitted.date() if submitted else until, as_of),
+                amount=amount,
+                reference=str(pk),
+            )
         )
-        for _, payer, total, submitted, until in rows
-        if Decimal(total) > 0
-    ]
     audit_record_many(
         actor,
         action=AuditAction.VIEW,
         object_type="claim_aging",
-        patient_ids=[r[0] for r in rows],
+        patient_ids=counted,
         object_id=site_id,
-        detail={"claims": len(rows)},
+        detail={"claims": len(items)},
     )
-    return AgingView(aging=ledger.aging(items, as_of), claims=len(rows))
+    return AgingView(aging=ledger.aging(items, as_of), claims=len(items))
 
 
 def claim_get(*, actor: Actor, claim_id: int) -> Claim:

@@ -13,6 +13,7 @@ adjustment, its `side`) says which balance it moves and which way:
 | CHARGE (side PATIENT)    |                   | + amount        |
 | PAYER_PAYMENT            | - amount          |                 |
 | PAYER_ADJUSTMENT         | - amount          |                 |
+| PAYER_REVERSAL           | + amount          |                 |
 | PATIENT_RESPONSIBILITY   | - amount          | + amount        |
 | SLIDING_SCALE_DISCOUNT   |                   | - amount        |
 | PATIENT_PAYMENT          |                   | - amount        |
@@ -23,6 +24,14 @@ A balance above zero is owed to the clinic; below zero is a credit (an overpayme
 pays a patient's money back, so it raises the patient balance (a credit of -20.00 refunded in full
 is 0.00). A correction that raises what is owed is posted as a new charge; an ADJUSTMENT only
 lowers a balance (a write-off, or a charge corrected down, e.g. `charges.Adjustment.reason`).
+
+A payer's remittance (835) reaches the ledger through `payer_entry`, one posting at a time: a
+payment is a PAYER_PAYMENT, a CO/PI/OA adjustment a PAYER_ADJUSTMENT, a reversal (claim status 22:
+the earlier amounts negated) a PAYER_REVERSAL; a PR amount is NOT a payer entry, because the
+PATIENT_RESPONSIBILITY entry the import records for it already moves it off the insurance
+balance (counting both would take it off twice); a denied amount is none either: it stays owed
+by the payer until the denial is worked. `payer_reduction` is the same rule for one claim's
+open amount in accounts-receivable aging (`claim_open_amount`).
 
 The rules here are bookkeeping, not billing policy: the sliding-scale bands, the poverty figures,
 how many days before a due date to remind, are configuration passed in (`fees.SlidingScale`,
@@ -40,6 +49,7 @@ from enum import StrEnum
 
 from openiop.billing.domain.fees import Installment
 from openiop.billing.domain.money import CENT, round_cents
+from openiop.billing.domain.remittance import PostingKind
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
@@ -69,7 +79,8 @@ class Side(StrEnum):
 class EntryKind(StrEnum):
     CHARGE = "charge"  # a service charged; side INSURANCE (billed to a payer) or PATIENT (self-pay)
     PAYER_PAYMENT = "payer_payment"  # a payer paid (835 CLP/SVC paid amount)
-    PAYER_ADJUSTMENT = "payer_adjustment"  # contractual write-off (835 CAS group CO)
+    PAYER_ADJUSTMENT = "payer_adjustment"  # payer write-off (835 CAS group CO, PI or OA)
+    PAYER_REVERSAL = "payer_reversal"  # a payer took back a payment or adjustment (CLP02 22)
     PATIENT_RESPONSIBILITY = "patient_responsibility"  # insurance balance -> patient (CAS PR)
     SLIDING_SCALE_DISCOUNT = "sliding_scale_discount"  # off a self-pay charge
     PATIENT_PAYMENT = "patient_payment"
@@ -82,6 +93,7 @@ class EntryKind(StrEnum):
 _FIXED_SIDE = {
     EntryKind.PAYER_PAYMENT: Side.INSURANCE,
     EntryKind.PAYER_ADJUSTMENT: Side.INSURANCE,
+    EntryKind.PAYER_REVERSAL: Side.INSURANCE,
     EntryKind.PATIENT_RESPONSIBILITY: Side.PATIENT,
     EntryKind.SLIDING_SCALE_DISCOUNT: Side.PATIENT,
     EntryKind.PATIENT_PAYMENT: Side.PATIENT,
@@ -147,7 +159,8 @@ class LedgerEntry:
         ):
             return -self.amount
         if self.side == Side.INSURANCE:
-            return self.amount if self.kind == EntryKind.CHARGE else -self.amount
+            raises = self.kind in (EntryKind.CHARGE, EntryKind.PAYER_REVERSAL)
+            return self.amount if raises else -self.amount
         return ZERO
 
     @property
@@ -199,6 +212,88 @@ def balances(entries: Iterable[LedgerEntry], *, as_of: dt.date | None = None) ->
         patient=sum((e.patient_change for e in chosen), ZERO),
         patient_paid=paid - refunded,
         refunded=refunded,
+    )
+
+
+def refund_check(entries: Iterable[LedgerEntry], refund: LedgerEntry) -> Balances:
+    """The balances once `refund` (a REFUND entry) is added to `entries`; the one rule a refund
+    must pass, before it is confirmed and again when it is recorded.
+
+    Raises RefundTooLarge when refunds would add up to more than the patient had paid by any
+    day (see `balances`), LedgerError for an entry that is not a refund.
+    """
+    if not isinstance(refund, LedgerEntry) or refund.kind != EntryKind.REFUND:
+        raise LedgerError(f"Not a refund: {refund!r}.")
+    return balances([*entries, refund])
+
+
+# --- payers' remittances ---------------------------------------------------------------------
+
+# The posting kinds that lower what the payer owes as a payer write-off (CAS groups CO, PI, OA
+# [remittance: groups]); PATIENT_RESPONSIBILITY lowers it by moving it to the patient.
+_PAYER_ADJUSTMENTS = frozenset(
+    {
+        PostingKind.CONTRACTUAL_WRITE_OFF,
+        PostingKind.PAYER_REDUCTION,
+        PostingKind.OTHER_ADJUSTMENT,
+    }
+)
+
+
+def payer_reduction(kind: PostingKind, amount: Decimal) -> Decimal:
+    """How much one remittance posting lowers what the payer owes on a claim (negative: a
+    reversal raises it again).
+
+    A payment, a CO/PI/OA adjustment and a PR amount (moved to the patient) all lower it by
+    their amount; a DENIAL lowers it by nothing: a denied amount stays owed by the payer, in
+    accounts receivable, until the denial is worked (billing.domain.remittance.PostingKind).
+    """
+    if not isinstance(kind, PostingKind):
+        raise LedgerError(f"Unknown remittance posting kind {kind!r}.")
+    value = _cents(amount, f"A {kind.value}'s amount")
+    return ZERO if kind is PostingKind.DENIAL else value
+
+
+def claim_open_amount(billed: Decimal, postings: Iterable[tuple[PostingKind, Decimal]]) -> Decimal:
+    """What the payer still owes on a claim billed `billed`: the billed amount less
+    `payer_reduction` of each of its postings (kind, amount), never below 0.00 (a payer that
+    paid more than billed owes nothing; the overpayment is the remittance report's problem)."""
+    left = _cents(billed, "The amount billed") - sum(
+        (payer_reduction(kind, amount) for kind, amount in postings), ZERO
+    )
+    return max(left, ZERO)
+
+
+def payer_entry(
+    kind: PostingKind, amount: Decimal, on: dt.date, *, reference: str = "", code: str = ""
+) -> LedgerEntry | None:
+    """The ledger entry of one remittance posting dated `on` (the remittance's date), or None.
+
+    PAYMENT -> PAYER_PAYMENT; CO/PI/OA -> PAYER_ADJUSTMENT (`code`, e.g. "CO-45", its reason);
+    a negative amount of either (a reversal, claim status 22) -> PAYER_REVERSAL of its size.
+    None for a PATIENT_RESPONSIBILITY posting (the PATIENT_RESPONSIBILITY entry recorded for it
+    moves it; this would move it a second time), a DENIAL (still owed by the payer) and 0.00.
+    """
+    value = payer_reduction(kind, amount)
+    if kind in (PostingKind.PATIENT_RESPONSIBILITY, PostingKind.DENIAL) or value == 0:
+        return None
+    if value < 0:
+        return LedgerEntry(
+            kind=EntryKind.PAYER_REVERSAL,
+            date=on,
+            amount=-value,
+            reference=reference,
+            reason=f"Reversed {kind.value}{f' {code}' if code else ''}",
+        )
+    if kind is PostingKind.PAYMENT:
+        return LedgerEntry(kind=EntryKind.PAYER_PAYMENT, date=on, amount=value, reference=reference)
+    assert kind in _PAYER_ADJUSTMENTS
+    return LedgerEntry(
+        kind=EntryKind.PAYER_ADJUSTMENT,
+        date=on,
+        amount=value,
+        reference=reference,
+        reason=code or kind.value,
     )
 
 

@@ -44,6 +44,7 @@ from openiop.billing.models import (
     Statement,
 )
 from openiop.billing.selectors_accounts import (
+    Sources,
     installments_of,
     ledger_of,
     ledger_sources,
@@ -252,34 +253,53 @@ def payment_record(
     return payment
 
 
+def refund_review(
+    *, by: Actor, patient: Patient, amount: Decimal, date: dt.date, reason: str
+) -> rules.Balances:
+    """Check a refund before the user confirms it, with the same checks `refund_record` makes
+    (billing.domain.ledger.refund_check on the patient's ledger): returns the balances it would
+    leave; writes nothing. Raises RuleViolation (on its field) as `refund_record` would, and
+    NotPermitted (audited) without Cap.REVENUE_MANAGE at the patient's site."""
+    require_patient(by, Cap.REVENUE_MANAGE, patient, object_type="patient_refund")
+    _, after = _checked_refund(ledger_of(patient), patient, amount, date, reason)
+    return after
+
+
+def _checked_refund(
+    sources: Sources, patient: Patient, amount: Decimal, date: dt.date, reason: str
+) -> tuple[rules.LedgerEntry, rules.Balances]:
+    """The refund's ledger entry and the balances after it, or the RuleViolation that refuses it."""
+    value = money(amount, field="amount", what="The refund")
+    day = _not_future(patient, date, field="date", what="The refund date")
+    why = text(reason, field="reason", what="The reason for the refund", limit=500)
+    try:
+        refund = rules.LedgerEntry(kind=rules.EntryKind.REFUND, date=day, amount=value, reason=why)
+        after = rules.refund_check((e for e, _ in sources.entries), refund)
+    except rules.ReasonRequired as exc:
+        raise RuleViolation(str(exc), field="reason") from exc
+    except rules.RefundTooLarge as exc:
+        raise RuleViolation(str(exc), field="amount", code="refund_too_large") from exc
+    return refund, after
+
+
 def refund_record(
     *, by: Actor, patient: Patient, amount: Decimal, date: dt.date, reason: str
 ) -> PatientRefund:
     """Pay money back to the patient, with the reason (required). Refused when refunds would add
-    up to more than the patient has paid (billing.domain.ledger's rule, checked against the
-    ledger under the patient's lock). Takes back from the active plan. Needs
-    Cap.REVENUE_MANAGE at the patient's site; audited (object_type "patient_refund")."""
+    up to more than the patient has paid (billing.domain.ledger.refund_check, against the ledger
+    under the patient's lock; `refund_review` runs the same check before the user confirms).
+    Takes back from the active plan. Needs Cap.REVENUE_MANAGE at the patient's site; audited
+    (object_type "patient_refund")."""
     require_patient(by, Cap.REVENUE_MANAGE, patient, object_type="patient_refund")
-    value = money(amount, field="amount", what="The refund")
-    day = _not_future(patient, date, field="date", what="The refund date")
-    why = text(reason, field="reason", what="The reason for the refund", limit=500)
     with transaction.atomic():
         lock_patient(patient)
         sources = ledger_of(patient)
-        try:
-            refund = rules.LedgerEntry(
-                kind=rules.EntryKind.REFUND, date=day, amount=value, reason=why
-            )
-            rules.balances([*(e for e, _ in sources.entries), refund])
-        except rules.ReasonRequired as exc:
-            raise RuleViolation(str(exc), field="reason") from exc
-        except rules.RefundTooLarge as exc:
-            raise RuleViolation(str(exc), field="amount", code="refund_too_large") from exc
+        refund, _ = _checked_refund(sources, patient, amount, date, reason)
         row = PatientRefund.objects.create(
             patient=patient,
-            amount=value,
-            date=day,
-            reason=why,
+            amount=refund.amount,
+            date=refund.date,
+            reason=refund.reason,
             plan=sources.plan,
             refunded_by=staff(by),
             created_at=clock.now(),
@@ -290,7 +310,11 @@ def refund_record(
             patient_id=patient.pk,
             object_type="patient_refund",
             object_id=row.pk,
-            detail={"amount": str(value), "date": day.isoformat(), "reason": why},
+            detail={
+                "amount": str(refund.amount),
+                "date": refund.date.isoformat(),
+                "reason": refund.reason,
+            },
         )
     return row
 

@@ -162,6 +162,40 @@ def test_a_refund_is_confirmed_before_it_is_recorded_and_refused_beyond_what_was
     assert PatientRefund.objects.count() == 1
 
 
+def test_the_refund_review_refuses_an_over_refund_on_the_form_before_any_confirmation(
+    books: Books, client: Client
+) -> None:
+    payment_record(
+        by=books.actor("billing"),
+        patient=books.patient,
+        amount=Decimal("50.00"),
+        date=dt.date(2026, 11, 2),
+        method="cash",
+    )
+    client.force_login(books.users["billing"])
+    url = _ledger_url(books)
+    fields = {
+        "action": "refund",
+        "refund-amount": "50.01",
+        "refund-date": "2026-11-30",
+        "refund-reason": "Card charged twice",
+    }
+    review = client.post(url, fields)
+    page = review.content.decode()
+    # The ledger again, the refund form open with its error and what was typed; no confirmation.
+    assert review.status_code == 422
+    assert "Confirm the refund" not in page and "Record the refund" not in page
+    assert "more than the $50.00 the patient had paid" in page
+    assert 'value="50.01"' in page and 'value="Card charged twice"' in page
+    # A refund dated before the payment is refused the same way (refunds up to each day).
+    early = client.post(url, {**fields, "refund-amount": "10.00", "refund-date": "2026-11-01"})
+    assert early.status_code == 422 and "Confirm the refund" not in early.content.decode()
+    # Within what was paid, the review shows the balance it would leave.
+    fine = client.post(url, {**fields, "refund-amount": "50.00"}).content.decode()
+    assert "Confirm the refund" in fine and "goes from -$50.00 to $0.00" in fine
+    assert not PatientRefund.objects.exists()
+
+
 def test_an_agreement_and_a_plan_from_the_page(books: Books, client: Client) -> None:
     books.charge(dt.date(2026, 10, 5), "300.00")
     client.force_login(books.users["billing"])

@@ -524,8 +524,9 @@ def test_aging_puts_each_payers_open_claims_in_buckets_by_days_since_sent(office
     assert row30.payer == "Bluebell Mutual (fictional)"
     assert (row30.amounts.days_0_30, row30.amounts.days_31_60) == (Decimal("1250.00"), Decimal(0))
     assert (row31.amounts.days_0_30, row31.amounts.days_31_60) == (Decimal(0), Decimal("1250.00"))
-    # A paid claim is no longer receivable.
-    Claim.objects.filter(pk=claim.pk).update(state="paid")
+    # A rejected claim never reached the payer's books (a paid one leaves A/R by what its
+    # remittance posted: test_ledger_remittances).
+    Claim.objects.filter(pk=claim.pk).update(state="rejected")
     assert claims_aging(actor=office.actor(), site_id=office.site.pk, as_of=sent).claims == 0
     with pytest.raises(NotPermitted):
         claims_aging(actor=office.actor("other_billing"), site_id=office.site.pk, as_of=sent)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.django_db
 
-TABS = ("unbilled", "draft", "ready", "submitted", "denied", "aging")
+TABS = ("unbilled", "charges", "draft", "ready", "submitted", "denied", "aging")
 
 
 def _claims(office: Office, names: tuple[str, ...]) -> list[Claim]:  # noqa: F811
@@ -136,3 +136,55 @@ def test_the_worklist_makes_as_many_queries_for_many_claims_as_for_one(
     many = {tab: page_query_count(client, _worklist(office, tab)) for tab in TABS}
     assert one == many
     assert one["draft"] <= 20, one
+
+
+def test_the_charges_tab_searches_pages_and_pins_its_queries_and_says_when_empty(
+    office: Office,  # noqa: F811
+    client: Client,
+) -> None:
+    client.force_login(office.users["billing"])
+    url = _worklist(office, "charges")
+    assert "No charges posted yet at" in client.get(url).text
+    patient, episode, coverage = office.patient("Zephyrine", office.commercial)
+    office.charge(patient, episode, coverage, WEEK[0])
+    small = page_query_count(client, url)
+    for name in ("Quillon", "Bartholomew"):
+        patient, episode, coverage = office.patient(name, office.commercial)
+        for day in WEEK:
+            office.charge(patient, episode, coverage, day)
+    assert page_query_count(client, url) == small
+    page = client.get(url + "&q=Quillon").text
+    assert "Testperson, Quillon" in page and "Testperson, Zephyrine" not in page
+    assert "No charge matches" in client.get(url + "&q=nobody-by-this-name").text
+
+
+def test_posting_charges_from_the_worklist_keeps_the_input_on_a_refusal(
+    office: Office,  # noqa: F811
+    client: Client,
+) -> None:
+    client.force_login(office.users["billing"])
+    url = _worklist(office, "charges")
+    # The office's clock is 2026-11-02: a period ending today is not over yet.
+    refused = client.post(
+        url,
+        {
+            "site": office.site.pk,
+            "action": "post_charges",
+            "period_start": "2026-10-01",
+            "period_end": "2026-11-02",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'value="2026-11-02"' in refused.text
+    done = client.post(
+        url,
+        {
+            "site": office.site.pk,
+            "action": "post_charges",
+            "period_start": "2026-10-01",
+            "period_end": "2026-10-31",
+        },
+        follow=True,
+    )
+    assert "Posted 2026-10-01 to 2026-10-31" in done.text
+    assert AuditEntry.objects.filter(object_type="charge_posting").exists()

@@ -30,13 +30,18 @@ from openiop.billing.domain.ledger import (
     aging,
     balances,
     bucket_for,
+    claim_open_amount,
     discount_entry,
     patient_open_items,
+    payer_entry,
+    payer_reduction,
     plan_status,
+    refund_check,
     reminders_due,
     self_pay_discount,
     statement,
 )
+from openiop.billing.domain.remittance import PostingKind
 
 D = Decimal
 K = EntryKind
@@ -68,6 +73,7 @@ def refund(on: dt.date, amount: str) -> LedgerEntry:
         (charge(day(2030, 1, 2), "10.00", Side.PATIENT), D("0.00"), D("10.00")),
         (LedgerEntry(K.PAYER_PAYMENT, day(2030, 1, 2), D("10")), D("-10.00"), D("0.00")),
         (LedgerEntry(K.PAYER_ADJUSTMENT, day(2030, 1, 2), D("10")), D("-10.00"), D("0.00")),
+        (LedgerEntry(K.PAYER_REVERSAL, day(2030, 1, 2), D("10")), D("10.00"), D("0.00")),
         (LedgerEntry(K.PATIENT_RESPONSIBILITY, day(2030, 1, 2), D("10")), D("-10.00"), D("10.00")),
         (LedgerEntry(K.SLIDING_SCALE_DISCOUNT, day(2030, 1, 2), D("10")), D("0.00"), D("-10.00")),
         (pay(day(2030, 1, 2), "10"), D("0.00"), D("-10.00")),
@@ -618,3 +624,151 @@ def test_statement_period_must_not_end_before_it_starts() -> None:
 def test_statement_refuses_a_refund_beyond_payments() -> None:
     with pytest.raises(RefundTooLarge):
         statement([refund(day(2030, 3, 2), "5.00")], day(2030, 3, 1), day(2030, 3, 31))
+
+
+# --- payers' remittances ---------------------------------------------------------------------
+
+P = PostingKind
+PAID_ON = day(2030, 2, 20)
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount", "expected"),
+    [
+        (P.PAYMENT, "70.00", (K.PAYER_PAYMENT, D("70.00"), "")),
+        (P.CONTRACTUAL_WRITE_OFF, "20.00", (K.PAYER_ADJUSTMENT, D("20.00"), "CO-45")),
+        (P.PAYER_REDUCTION, "5.00", (K.PAYER_ADJUSTMENT, D("5.00"), "CO-45")),
+        (P.OTHER_ADJUSTMENT, "5.00", (K.PAYER_ADJUSTMENT, D("5.00"), "CO-45")),
+        # A reversal (claim status 22) posts the earlier amounts negated: the payer owes again.
+        (P.PAYMENT, "-70.00", (K.PAYER_REVERSAL, D("70.00"), "Reversed payment CO-45")),
+        (
+            P.CONTRACTUAL_WRITE_OFF,
+            "-20.00",
+            (K.PAYER_REVERSAL, D("20.00"), "Reversed contractual write-off CO-45"),
+        ),
+        # PR is moved by the PATIENT_RESPONSIBILITY entry; a denial stays with the payer.
+        (P.PATIENT_RESPONSIBILITY, "10.00", None),
+        (P.DENIAL, "100.00", None),
+        (P.PAYMENT, "0.00", None),
+    ],
+)
+def test_payer_entry_of_each_remittance_posting(
+    kind: PostingKind, amount: str, expected: tuple[EntryKind, Decimal, str] | None
+) -> None:
+    entry = payer_entry(kind, D(amount), PAID_ON, reference="charge:7", code="CO-45")
+    if expected is None:
+        assert entry is None
+        return
+    assert entry is not None
+    assert (entry.kind, entry.amount, entry.reason) == expected
+    assert (entry.date, entry.reference, entry.side) == (PAID_ON, "charge:7", Side.INSURANCE)
+    assert entry.patient_change == D("0.00")
+
+
+def test_a_remittance_moves_the_insurance_balance_and_the_patients_share_exactly_once() -> None:
+    # Billed 100.00; the payer pays 70.00, writes off 20.00 (CO-45), deductible 10.00 (PR-1).
+    postings = [
+        (P.PAYMENT, D("70.00"), ""),
+        (P.CONTRACTUAL_WRITE_OFF, D("20.00"), "CO-45"),
+        (P.PATIENT_RESPONSIBILITY, D("10.00"), "PR-1"),
+    ]
+    entries = [charge(day(2030, 1, 6), "100.00", Side.INSURANCE, "charge:1")]
+    for kind, amount, code in postings:
+        made = payer_entry(kind, amount, PAID_ON, reference="charge:1", code=code)
+        if made is not None:
+            entries.append(made)
+    entries.append(LedgerEntry(K.PATIENT_RESPONSIBILITY, PAID_ON, D("10.00"), reference="1"))
+    # insurance 100 - 70 - 20 - 10 = 0; patient + 10.
+    assert balances(entries) == balances(entries, as_of=PAID_ON)
+    result = balances(entries)
+    assert (result.insurance, result.patient, result.total) == (D("0.00"), D("10.00"), D("10.00"))
+    # The day before the remittance everything was still with the payer.
+    before = balances(entries, as_of=PAID_ON - dt.timedelta(days=1))
+    assert (before.insurance, before.patient) == (D("100.00"), D("0.00"))
+    # The claim's open amount in A/R uses the same rule: nothing left with the payer.
+    assert claim_open_amount(D("100.00"), [(k, a) for k, a, _ in postings]) == D("0.00")
+
+
+def test_a_reversed_payment_puts_the_amount_back_with_the_payer() -> None:
+    entries = [
+        charge(day(2030, 1, 6), "100.00", Side.INSURANCE),
+        payer_entry(P.PAYMENT, D("100.00"), PAID_ON),
+        payer_entry(P.PAYMENT, D("-100.00"), PAID_ON + dt.timedelta(days=9)),
+    ]
+    assert balances(e for e in entries if e is not None).insurance == D("100.00")
+    assert claim_open_amount(D("100.00"), [(P.PAYMENT, D("100")), (P.PAYMENT, D("-100"))]) == D(
+        "100.00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("postings", "open_amount"),
+    [
+        ([], "250.00"),
+        # Paid in full.
+        ([(P.PAYMENT, "250.00")], "0.00"),
+        # Partly paid: 150.00 paid, 40.00 CO, 60.00 still owed by the payer.
+        ([(P.PAYMENT, "150.00"), (P.CONTRACTUAL_WRITE_OFF, "40.00")], "60.00"),
+        # A denied line (CO-50 on a denied line is posted as DENIAL) stays owed by the payer.
+        ([(P.PAYMENT, "150.00"), (P.DENIAL, "100.00")], "100.00"),
+        ([(P.DENIAL, "250.00")], "250.00"),
+        # The patient's share leaves the payer's A/R (it is on the patient's balance).
+        ([(P.PAYMENT, "200.00"), (P.PATIENT_RESPONSIBILITY, "50.00")], "0.00"),
+        # An overpayment owes nothing (never below zero).
+        ([(P.PAYMENT, "260.00")], "0.00"),
+    ],
+)
+def test_claim_open_amount_by_posting_kind(
+    postings: list[tuple[PostingKind, str]], open_amount: str
+) -> None:
+    assert claim_open_amount(D("250.00"), [(k, D(a)) for k, a in postings]) == D(open_amount)
+
+
+def test_payer_reduction_refuses_what_is_not_a_posting_or_not_cents() -> None:
+    unknown: Any = "payment"
+    with pytest.raises(LedgerError, match="Unknown remittance posting kind"):
+        payer_reduction(unknown, D("1.00"))
+    with pytest.raises(LedgerError, match="whole cents"):
+        payer_reduction(P.PAYMENT, D("1.005"))
+    assert payer_reduction(P.DENIAL, D("80.00")) == D("0.00")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(PostingKind)),
+            st.decimals(min_value=-500, max_value=500, places=2, allow_nan=False),
+        ),
+        max_size=8,
+    )
+)
+def test_payer_entries_move_the_insurance_balance_as_the_open_amount_says(
+    postings: list[tuple[PostingKind, Decimal]],
+) -> None:
+    # What the payer entries plus the PR moves take off the insurance balance is what
+    # claim_open_amount takes off the claim (before its floor at zero).
+    entries = [charge(day(2030, 1, 6), "1000.00", Side.INSURANCE)]
+    for kind, amount in postings:
+        made = payer_entry(kind, amount, PAID_ON)
+        if made is not None:
+            entries.append(made)
+        if kind is P.PATIENT_RESPONSIBILITY and amount > 0:
+            entries.append(LedgerEntry(K.PATIENT_RESPONSIBILITY, PAID_ON, amount))
+    positive_pr = all(a > 0 for k, a in postings if k is P.PATIENT_RESPONSIBILITY)
+    if positive_pr:
+        expected = D("1000.00") - sum((payer_reduction(k, a) for k, a in postings), D(0))
+        assert balances(entries).insurance == expected
+        assert claim_open_amount(D("1000.00"), postings) == max(expected, D("0.00"))
+
+
+def test_refund_check_allows_up_to_what_was_paid_by_the_refunds_day() -> None:
+    paid = [pay(day(2030, 3, 2), "50.00")]
+    after = refund_check(paid, refund(day(2030, 3, 5), "50.00"))
+    assert (after.patient, after.refunded) == (D("0.00"), D("50.00"))
+    with pytest.raises(RefundTooLarge, match=r"more than the \$50\.00"):
+        refund_check(paid, refund(day(2030, 3, 5), "50.01"))
+    # Before the payment there was nothing to refund.
+    with pytest.raises(RefundTooLarge):
+        refund_check(paid, refund(day(2030, 3, 1), "1.00"))
+    with pytest.raises(LedgerError, match="Not a refund"):
+        refund_check(paid, pay(day(2030, 3, 5), "1.00"))

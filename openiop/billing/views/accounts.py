@@ -100,38 +100,44 @@ def ledger(request: HttpRequest, patient_id: int) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             if action == "refund" and request.POST.get("confirm") != "yes":
-                return render(
-                    request,
-                    "billing/account_confirm.html",
-                    {
-                        "book": book,
-                        "what": "refund",
-                        "form": form,
-                        "fields": {
-                            "refund-amount": data["amount"],
-                            "refund-date": data["date"].isoformat(),
-                            "refund-reason": data["reason"],
+                # The review runs the recording's own check: a refund refused afterwards is
+                # refused here, on the form, with what was typed.
+                with refusals(request, form):
+                    after = services.refund_review(by=actor, patient=patient, **data)
+                    return render(
+                        request,
+                        "billing/account_confirm.html",
+                        {
+                            "book": book,
+                            "what": "refund",
+                            "form": form,
+                            "after": after,
+                            "fields": {
+                                "refund-amount": data["amount"],
+                                "refund-date": data["date"].isoformat(),
+                                "refund-reason": data["reason"],
+                            },
                         },
-                    },
-                )
-            with refusals(request, form):
-                if action == "payment":
-                    services.payment_record(by=actor, patient=patient, **data)
-                    messages.success(request, "Payment recorded.")
-                elif action == "refund":
-                    services.refund_record(by=actor, patient=patient, **data)
-                    messages.success(request, "Refund recorded.")
-                elif action == "agreement":
-                    services.sliding_fee_agree(by=actor, patient=patient, **data)
-                    messages.success(request, "Sliding-fee agreement recorded.")
-                elif action == "plan":
-                    services.payment_plan_create(by=actor, patient=patient, **form.plan_args())
-                    messages.success(request, "Payment plan recorded.")
-                else:
-                    row = services.statement_generate(by=actor, patient=patient, **data)
-                    messages.success(request, "Statement generated.")
-                    return redirect("billing:statement_pdf", statement_id=row.pk)
-                return back
+                    )
+            else:
+                with refusals(request, form):
+                    if action == "payment":
+                        services.payment_record(by=actor, patient=patient, **data)
+                        messages.success(request, "Payment recorded.")
+                    elif action == "refund":
+                        services.refund_record(by=actor, patient=patient, **data)
+                        messages.success(request, "Refund recorded.")
+                    elif action == "agreement":
+                        services.sliding_fee_agree(by=actor, patient=patient, **data)
+                        messages.success(request, "Sliding-fee agreement recorded.")
+                    elif action == "plan":
+                        services.payment_plan_create(by=actor, patient=patient, **form.plan_args())
+                        messages.success(request, "Payment plan recorded.")
+                    else:
+                        row = services.statement_generate(by=actor, patient=patient, **data)
+                        messages.success(request, "Statement generated.")
+                        return redirect("billing:statement_pdf", statement_id=row.pk)
+                    return back
     return render(
         request,
         "billing/ledger.html",

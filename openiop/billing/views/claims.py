@@ -16,7 +16,7 @@ from django.urls import reverse
 from openiop.accounts.access import pick_site
 from openiop.accounts.domain import Cap
 from openiop.billing import selectors, selectors_claims, services
-from openiop.billing.forms_claims import BuildForm, ClaimActionForm
+from openiop.billing.forms_claims import BuildForm, ChargePostForm, ClaimActionForm
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.programs.selectors import visible_sites
@@ -24,6 +24,7 @@ from openiop.ui.views_support import paginate, refusals, staff_view
 
 TABS = (
     ("unbilled", "Unbilled"),
+    ("charges", "Charges"),
     ("draft", "Draft"),
     ("ready", "Ready"),
     ("submitted", "Submitted"),
@@ -42,7 +43,16 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if tab not in dict(TABS):
         tab = "draft"
     search = request.GET.get("q", "")[:100]
-    build_form = BuildForm(request.POST or None)
+    posting = request.method == "POST" and request.POST.get("action") == "post_charges"
+    build_form = BuildForm(None if posting else (request.POST or None))
+    today_here = local_today(site.tz) if site is not None else None
+    post_form = ChargePostForm(
+        request.POST if posting else None,
+        initial={
+            "period_start": today_here.replace(day=1) if today_here else None,
+            "period_end": today_here - dt.timedelta(days=1) if today_here else None,
+        },
+    )
     context: dict[str, Any] = {
         "sites": sites,
         "site": site,
@@ -50,6 +60,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "tabs": TABS,
         "q": search,
         "build_form": build_form,
+        "post_form": post_form,
         "page": None,
         "aging": None,
         "exports": [],
@@ -62,7 +73,17 @@ def worklist(request: HttpRequest) -> HttpResponse:
             result = services.claims_export(by=actor, site=site)
             messages.success(request, result.sentence)
         return redirect(f"{here}&tab=submitted")
-    if request.method == "POST" and build_form.is_valid():
+    if posting and post_form.is_valid():
+        with refusals(request, post_form):
+            posted = services.charges_post(
+                by=actor,
+                period_start=post_form.cleaned_data["period_start"],
+                period_end=post_form.cleaned_data["period_end"],
+                site=site,
+            )
+            messages.success(request, posted.sentence)
+            return redirect(f"{here}&tab=charges")
+    if request.method == "POST" and not posting and build_form.is_valid():
         start, end = build_form.cleaned_data["period"]
         with refusals(request, build_form):
             built = services.claims_build(by=actor, period_start=start, period_end=end, site=site)
@@ -79,6 +100,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
             period_end=today,
         )
         context["page"] = paginate(request, rows)
+    elif tab == "charges":
+        context["page"] = selectors_claims.charges_page(
+            actor=actor, site_id=site.pk, search=search, page_number=request.GET.get("page")
+        )
     elif tab == "aging":
         context["aging"] = selectors_claims.claims_aging(actor=actor, site_id=site.pk, as_of=today)
     else:
