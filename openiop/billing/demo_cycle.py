@@ -411,9 +411,7 @@ class RevenueCycleDemo:
         if send:
             services.claims_export(by=self.billing, claim_ids=send)
         commercial = list(
-            Claim.objects.filter(
-                pk__in=send, payer=self.payers["commercial"], state="submitted"
-            )
+            Claim.objects.filter(pk__in=send, payer=self.payers["commercial"], state="submitted")
             .select_related("patient", "coverage", "payer")
             .prefetch_related("lines")
             .order_by("id")
@@ -434,9 +432,7 @@ class RevenueCycleDemo:
                 trace_number=f"BBM{end:%Y%m}",
                 control_number=int(f"{end:%y%m}1"),
             )
-            services.remittance_import(
-                by=self.billing, name=f"bluebell-{end:%Y-%m}.835", text=text
-            )
+            services.remittance_import(by=self.billing, name=f"bluebell-{end:%Y-%m}.835", text=text)
         return Counter(
             Claim.objects.filter(site__organization=self.b.org).values_list("state", flat=True)
         )

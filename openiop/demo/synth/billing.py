@@ -67,9 +67,7 @@ def write_billing(b: _Builder) -> None:
     rng = random.Random(b.rng.random())
     org = b.org
     payers = {
-        kind: Payer.objects.create(
-            organization=org, name=name, payer_id=payer_id, payer_type=kind
-        )
+        kind: Payer.objects.create(organization=org, name=name, payer_id=payer_id, payer_type=kind)
         for kind, name, payer_id in (
             ("commercial", "Synthetic Mutual (fictional)", "SYN01"),
             ("medicaid", "Synthetic State Medicaid (fictional)", "SYNMC"),
@@ -173,7 +171,7 @@ def write_billing(b: _Builder) -> None:
                 kind = "medicaid"
             if kind == "self_pay":
                 continue
-            episode_id, patient_id = b.stay_ids[i]
+            patient_id = b.stay_ids[i][1]
             first, last = b.names[patient_id]
             covered.append((coverage_id, i, payers[kind].pk))
             yield {
@@ -215,8 +213,6 @@ def write_billing(b: _Builder) -> None:
     start = max(start, b.network.window_start)
     if end < start or end >= min(local_today(site.tz) for site in b.sites):
         return  # no whole past month in the window (a tiny test network, or a future today)
-    posting = charges_post(
-        by=Actor.cli(billing_user, "synth"), period_start=start, period_end=end
-    )
+    posting = charges_post(by=Actor.cli(billing_user, "synth"), period_start=start, period_end=end)
     b.counts["charges"] = posting.charges
     b.counts["unbilled_days"] = posting.unbilled

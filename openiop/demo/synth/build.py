@@ -284,6 +284,11 @@ class _Builder:
                     "sex": self.rng.choice(("female", "male")),
                     "phone": f"555-01{self.rng.randrange(100):02d}",
                     "search_name": search_name_for(first, "", last),
+                    # A fictional address: a claim carries the patient's (837 2010BA/CA).
+                    "address_line": f"{i + 1} Makebelieve Road",
+                    "city": "Faketown",
+                    "state": "ZZ",
+                    "postal_code": "00000",
                 }
 
         self.counts["patients"] = write_rows(
