@@ -27,7 +27,7 @@ ZERO = Decimal("0")
 
 # CLP06, the claim filing indicator of the 835, by the payer's type (X12 835 code list: 12 a
 # PPO, MC Medicaid, MA Medicare Part A).
-FILING_BY_PAYER_TYPE = {
+FILING_BY_PAYER_TYPE: dict[str, str] = {
     PayerType.COMMERCIAL: "12",
     PayerType.MEDICAID: "MC",
     PayerType.MEDICARE: "MA",
@@ -164,7 +164,7 @@ def sample_835(
                 name=payer_name.upper()[:60],
                 identifier=payer_identifier,
                 address=r.PartyAddress(
-                    line1="1 EXAMPLE PLAZA", city="FAKETOWN", state="ZZ", postal_code="00000"
+                    line1="1 EXAMPLE PLAZA", city="FAKETOWN", state="NY", postal_code="12345"
                 ),
                 contacts=(r.Contact("BL", "EDI DESK (FICTIONAL)", (("TE", "5555550199"),)),),
             ),
