@@ -46,6 +46,7 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
     clinician = User.objects.get(username=f"o{org.pk}s1-clinician1")
     auditor = User.objects.get(username=f"o{org.pk}-auditor")
     intake = User.objects.get(username=f"o{org.pk}s1-intake1")
+    billing = User.objects.get(username=f"o{org.pk}-billing")
     episode = (
         Episode.objects.filter(site=site, status="active")
         .select_related("patient")
@@ -146,6 +147,13 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
             "path": f"/notes/group/{group.session_id}/",
             "user": author.username,
             "marker": attendees,
+        },
+        {
+            # The worklist's unbilled tab: every day of the month the posting did not bill, why.
+            "name": "billing_worklist",
+            "path": f"/billing/?site={site.pk}&tab=unbilled",
+            "user": billing.username,
+            "marker": "Billing worklist",
         },
         {
             "name": "audit_search",

@@ -48,6 +48,9 @@ DEFAULT_WORKERS = 3
 # Budgets from issue 6, as ratios measured in one run.
 BUDGET_TO_FLOOR = 5.0
 BUDGET_GROWTH = 1.25
+# Issue 16 point 8: a month-end claims build for the whole network, as a background job, within
+# twice the SQL aggregation that feeds it.
+BUDGET_CLAIMS_BUILD = 2.0
 # Other people's work while a page is measured: changes per site per minute. The synthetic network
 # itself implies about 0.9: over 26 weeks of 5 program days of 10 hours (78,000 minutes) its 50
 # sites write about 3.5 million transactions (350,000 rosters at about two each, 1.18 million
@@ -119,6 +122,7 @@ FILLED_TABLES = (
     "admissions_inquiry",
     "treatment_treatmentplan",
     "notes_progressnote",
+    "billing_coverage",
 )
 
 
@@ -153,6 +157,25 @@ def probe(name: str) -> dict[str, Any]:
         capture_output=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def claims_build(name: str) -> dict[str, Any]:
+    """A month-end claims build of the whole network as a background job against the SQL
+    aggregation that feeds it (bench/claims_build.py; the claims are undone afterwards)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "claims_build.py")],
+        env={**os.environ, "DATABASE_URL": db_url(name), "OPENIOP_SECRET_KEY": "bench-only-key"},
+        check=True,
+        text=True,
+        capture_output=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    log(
+        f"   {name:<20} claims build: {result['claims']:,} claims from {result['charges']:,} "
+        f"charges in {result['build_ms']:,.0f} ms; the SQL aggregation {result['sql_ms']:.1f} ms;"
+        f" ratio {result['ratio']:,.1f} (budget {BUDGET_CLAIMS_BUILD:g})"
+    )
+    return result
 
 
 def free_port() -> int:
@@ -657,6 +680,62 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def claims_report(builds: dict[int, dict[str, Any]], big: int, small: int) -> dict[str, Any]:
+    """The claims build at each size, its ratio to the SQL aggregation (the budget is on the big
+    network's) and the growth of the build's time from the small network to the big one."""
+    main = builds[big]
+    other = builds.get(small)
+    return {
+        "budget_ratio_to_sql": BUDGET_CLAIMS_BUILD,
+        "period": main["period"],
+        "sizes": {str(k): v for k, v in builds.items()},
+        "ratio_to_sql": main["ratio"],
+        "ratio_to_sql_1k": other["ratio"] if other else None,
+        "build_ms_20k_to_1k": round(main["build_ms"] / other["build_ms"], 2) if other else None,
+        "within_budget": bool(main["within_budget"]),
+    }
+
+
+def claims_markdown(claims: dict[str, Any]) -> str:
+    rows = [
+        "",
+        f"Month-end claims build ({claims['period']}), a background job (billing.tasks."
+        "build_claims on the task queue, run by a worker) against the SQL aggregation that feeds "
+        f"it (budget {claims['budget_ratio_to_sql']:g}x):",
+        "",
+        "| patients | charges | claims | build ms | SQL ms | build / SQL | within budget |",
+        "|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for size, b in sorted(claims["sizes"].items(), key=lambda kv: -int(kv[0])):
+        rows.append(
+            f"| {int(size):,} | {b['charges']:,} | {b['claims']:,} | {b['build_ms']:,.0f} | "
+            f"{b['sql_ms']:.1f} | {b['ratio']:,.1f} | {'yes' if b['within_budget'] else '**no**'} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def claims_only(args: argparse.Namespace) -> None:
+    """`--claims-build-only`: the claims build on both databases (built or reused as for the
+    pages), printed and saved as bench/results/claims_build.json; README and latest.* untouched."""
+    sizes = {
+        args.patients: args.sites,
+        args.small: max(1, round(args.sites * args.small / args.patients)),
+    }
+    names = {patients: f"openiop_bench_{patients}" for patients in sizes}
+    for patients, sites in sizes.items():
+        ensure_database(
+            names[patients], sites=sites, patients=patients, seed=args.seed, rebuild=args.rebuild
+        )
+    log("== the month-end claims build, as a background job, against its SQL aggregation")
+    builds = {patients: claims_build(name) for patients, name in names.items()}
+    claims = claims_report(builds, args.patients, args.small)
+    claims["run_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "claims_build.json").write_text(json.dumps(claims, indent=2) + "\n")
+    log(claims_markdown(claims))
+    log("Within budget." if claims["within_budget"] else "Over budget: claims_build")
+
+
 def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -700,7 +779,18 @@ def main() -> None:
         action="store_true",
         help="skip the second run with the page cache off (every request rendered afresh)",
     )
+    parser.add_argument(
+        "--claims-build-only",
+        action="store_true",
+        help="measure only the month-end claims build (no pages, no wrk); prints its numbers",
+    )
+    parser.add_argument(
+        "--no-claims-build", action="store_true", help="skip the month-end claims build"
+    )
     args = parser.parse_args()
+    if args.claims_build_only:
+        claims_only(args)
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     only = {p for p in args.pages.split(",") if p} or None
@@ -714,6 +804,10 @@ def main() -> None:
             names[patients], sites=sites, patients=patients, seed=args.seed, rebuild=args.rebuild
         )
     probed = {name: probe(name) for name in names.values()}
+    builds: dict[int, dict[str, Any]] = {}
+    if not args.no_claims_build:
+        log("== the month-end claims build, as a background job, against its SQL aggregation")
+        builds = {patients: claims_build(name) for patients, name in names.items()}
     log(
         f"== measuring {', '.join(names.values())} page by page ({args.workers} workers each, "
         f"page cache on, each site changing {args.site_writes_per_minute:g} times a minute)"
@@ -759,14 +853,20 @@ def main() -> None:
         "sizes": {str(k): {"patients": k, "sites": v} for k, v in sizes.items()},
     }
     result = report(runs, args.patients, args.small, meta)
+    if builds:
+        result["claims_build"] = claims_report(builds, args.patients, args.small)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
+    if "claims_build" in result:
+        table += claims_markdown(result["claims_build"])
     (RESULTS / "latest.md").write_text(table)
     if not args.no_readme:
         update_readme(table)
     log("\n" + table)
     over = [p["name"] for p in result["pages"] if not p["within_budget"]]
+    if builds and not result["claims_build"]["within_budget"]:
+        over.append("claims_build")
     log("All pages within budget." if not over else f"Over budget: {', '.join(over)}")
 
 

@@ -1,6 +1,7 @@
 """The billing block of the demo clinic: payers, a sliding-fee configuration, the assessed
-inquiry's insurance with its benefits check, and a self-pay estimate. Called by `openiop demo`
-after the admissions block, on the inquiries it returns; every write goes through the services."""
+inquiry's insurance with its benefits check, a self-pay estimate, then the revenue cycle of the
+patients in care (billing.demo_cycle). Called by `openiop demo` after the admissions block, on the
+inquiries it returns; every write goes through the services."""
 
 from __future__ import annotations
 
@@ -72,3 +73,6 @@ def build_billing_demo(builder: Any, inquiries: dict[str, Any]) -> None:
         by=actor,
     )
     builder.out("  billing: 4 payers, 1 verified coverage, 1 self-pay estimate")
+    from openiop.billing.demo_cycle import RevenueCycleDemo
+
+    RevenueCycleDemo(builder, payers).build()

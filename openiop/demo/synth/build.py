@@ -30,6 +30,7 @@ from openiop.demo.cast import FIRST_NAMES, LAST_NAMES
 from openiop.demo.synth import clinical as synth_clinical
 from openiop.demo.synth import plan as synth_plan
 from openiop.demo.synth.attended import AttendedRows
+from openiop.demo.synth.billing import write_billing
 from openiop.demo.synth.documentation import Documentation
 from openiop.demo.synth.plan import Stay
 from openiop.demo.synth.writer import aware, next_id, write_rows
@@ -114,6 +115,7 @@ def build_network(
         builder.attendance()
         builder.audit_trail(chart_views_per_patient)
         builder.clinical_records()
+        write_billing(builder)
     return SynthResult(organization_id=builder.org.pk, counts=builder.counts)
 
 
@@ -282,6 +284,11 @@ class _Builder:
                     "sex": self.rng.choice(("female", "male")),
                     "phone": f"555-01{self.rng.randrange(100):02d}",
                     "search_name": search_name_for(first, "", last),
+                    # A fictional address: a claim carries the patient's (837 2010BA/CA).
+                    "address_line": f"{i + 1} Makebelieve Road",
+                    "city": "Faketown",
+                    "state": "ZZ",
+                    "postal_code": "00000",
                 }
 
         self.counts["patients"] = write_rows(
@@ -685,6 +692,7 @@ class _Builder:
         rng = random.Random(self.rng.random())
         first_inquiry = next_id(Inquiry)
         changes: list[tuple[int, str, dt.date, int]] = []  # (inquiry id, to stage, on, by)
+        self.admitted_inquiry: dict[int, int] = {}  # stay index -> its admitted inquiry's id
         window_start = self.network.window_start
         age_band = {i: t.age_band for i, (_s, t) in enumerate(self.network.tracks)}
 
@@ -740,6 +748,7 @@ class _Builder:
                 site_index = self.network.tracks[stay.track_index][0]
                 received = stay.admission - dt.timedelta(days=rng.randint(3, 21))
                 row = inquiry(inquiry_id, site_index, "admitted", received, stay.admission)
+                self.admitted_inquiry[i] = inquiry_id
                 first_name, last_name = self.names[self.stay_ids[i][1]]
                 row.update(
                     patient_id=self.stay_ids[i][1],

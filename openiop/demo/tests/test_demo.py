@@ -117,3 +117,44 @@ def test_some_demo_weeks_fall_below_the_minimum(demo_dbs: tuple[Path, Path, Path
     below = [r for r in rows if r[2] < r[3]]
     met = [r for r in rows if r[2] >= r[3]]
     assert below and met
+
+
+def test_the_demo_clinic_has_a_month_of_the_revenue_cycle(
+    demo_dbs: tuple[Path, Path, Path],
+) -> None:
+    """Issue 16 point 8: payers, coverages, authorizations (one past 80%, alerted), a Medicare
+    patient with a certification, a month of charges, claims in several states and a posted 835."""
+    with sqlite3.connect(demo_dbs[0]) as con:
+
+        def q(sql: str) -> list[Any]:
+            return con.execute(sql).fetchall()
+
+        payer_types = {t for (t,) in q("SELECT payer_type FROM billing_payer")}
+        assert {"commercial", "medicaid", "medicare", "self_pay"} <= payer_types
+        covered = q(
+            "SELECT p.payer_type, count(*) FROM billing_coverage c"
+            " JOIN billing_payer p ON p.id = c.payer_id"
+            " JOIN episodes_episode e ON e.patient_id = c.patient_id"
+            " WHERE e.status IN ('active', 'on_hold') GROUP BY p.payer_type"
+        )
+        assert dict(covered).keys() >= {"commercial", "medicaid", "medicare"}
+        assert sum(n for _, n in covered) >= 10
+        assert q(
+            "SELECT count(*) FROM billing_physiciancertification pc"
+            " JOIN episodes_episode e ON e.id = pc.episode_id"
+            " JOIN billing_coverage c ON c.patient_id = e.patient_id"
+            " JOIN billing_payer p ON p.id = c.payer_id WHERE p.payer_type = 'medicare'"
+        ) == [(1,)]
+        assert q("SELECT count(*) FROM billing_authorization")[0][0] >= 5
+        assert q("SELECT count(*) FROM episodes_alert WHERE kind = 'authorization_usage'")[0][0]
+        charges = q("SELECT count(*), count(DISTINCT service_date) FROM billing_charge")[0]
+        assert charges[0] > 100 and charges[1] >= 20
+        assert q("SELECT count(*) FROM billing_unbilledday")[0][0] > 0
+        states = {s for (s,) in q("SELECT state FROM billing_claim")}
+        assert {"draft", "ready", "submitted", "paid", "denied"} <= states
+        assert q("SELECT count(*) FROM billing_claimexport")[0][0] >= 1
+        assert q("SELECT count(*) FROM billing_remittance") == [(1,)]
+        matched = q("SELECT count(*) FROM billing_remittanceclaim WHERE claim_id IS NOT NULL")
+        assert matched[0][0] >= 4
+        assert q("SELECT count(*) FROM billing_unmatchedremittanceitem") == [(0,)]
+        assert q("SELECT count(*) FROM billing_denialworkitem")[0][0] >= 1
