@@ -8,6 +8,8 @@ from django.db.models import QuerySet
 
 from openiop.accounts.access import get_for, site_scope
 from openiop.accounts.domain import Cap
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_record_many
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.imports.models import ImportBatch
@@ -24,8 +26,9 @@ def batch_list(*, actor: Actor) -> QuerySet[ImportBatch]:
 
 
 def batch_get(*, actor: Actor, batch_id: int) -> ImportBatch:
-    """One kept import file with its report, for someone who may import at its site (audited).
-    Raises NotFound, or NotPermitted (audited) for another site or a role that may not import."""
+    """One kept import file with its report, for someone who may import at its site; audited
+    naming the patients its report names (merged or imported). Raises NotFound, or NotPermitted
+    (audited) for another site or a role that may not import."""
     batch = get_for(
         actor,
         ImportBatch.objects.select_related("site", "site__organization", "uploaded_by", "job"),
@@ -34,6 +37,15 @@ def batch_get(*, actor: Actor, batch_id: int) -> ImportBatch:
         object_type="patient_import_file",
         site_of=lambda b: b.site,
         missing=NotFound("No such import.", code="import_not_found"),
+        action=None,
+    )
+    audit_record_many(
+        actor,
+        action=AuditAction.VIEW,
+        object_type="patient_import_file",
+        object_id=batch.pk,
+        patient_ids=sorted({int(r["patient_id"]) for r in batch.report if r.get("patient_id")}),
+        detail={"site_id": batch.site_id},
     )
     return batch
 

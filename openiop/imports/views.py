@@ -19,9 +19,10 @@ from openiop.imports.forms import ReportSearchForm, UploadForm
 from openiop.ui.views_support import PAGE_SIZE, paginate, refusals, staff_view
 
 
-@staff_view(Cap.PATIENT_EDIT, patient_data=True)
+@staff_view(Cap.PATIENT_EDIT)
 def import_list(request: HttpRequest) -> HttpResponse:
-    """The upload form and the files kept at the user's sites."""
+    """The upload form and the files kept at the user's sites (names, counts: no patient data;
+    the upload's dry run audits the patients it matched)."""
     actor = Actor.from_request(request)
     sites = [(s.pk, s.name) for s in visible_sites(actor, for_new_work=True)]
     form = UploadForm(request.POST or None, request.FILES or None, sites=sites)
