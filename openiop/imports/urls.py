@@ -6,7 +6,7 @@ app_name = "imports"
 
 urlpatterns = [
     path("", views.import_list, name="list"),
-    path("<int:batch_id>/", views.import_detail, name="detail"),
-    path("<int:batch_id>/import", views.import_confirm, name="apply"),
-    path("<int:batch_id>/discard", views.import_discard, name="discard"),
+    path("<id:batch_id>/", views.import_detail, name="detail"),
+    path("<id:batch_id>/import", views.import_confirm, name="apply"),
+    path("<id:batch_id>/discard", views.import_discard, name="discard"),
 ]
