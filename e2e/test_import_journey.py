@@ -31,7 +31,9 @@ def test_upload_see_the_report_fix_and_import(live_server: Any, page: Page) -> N
     site = make_site(org, name="Maple Street Clinic", timezone="UTC")
     make_track(site, name="Adult Evening IOP")
     Payer.objects.create(organization=org, name="Fictional Mutual", payer_type="commercial")
-    make_user(Role.INTAKE, sites=[site], org=org, username="ivy", first_name="Ivy", last_name="Intakeson")
+    make_user(
+        Role.INTAKE, sites=[site], org=org, username="ivy", first_name="Ivy", last_name="Intakeson"
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
     page.goto(f"{base}/accounts/login/")
@@ -41,7 +43,11 @@ def test_upload_see_the_report_fix_and_import(live_server: Any, page: Page) -> N
     page.goto(f"{base}/imports/")
     page.get_by_label("Source system").fill("Harbor EHR")
     page.get_by_label("File").set_input_files(
-        {"name": "harbor.csv", "mimeType": "text/csv", "buffer": (HEADER + "\n".join(ROWS)).encode()}
+        {
+            "name": "harbor.csv",
+            "mimeType": "text/csv",
+            "buffer": (HEADER + "\n".join(ROWS)).encode(),
+        }
     )
     page.get_by_role("button", name="Upload and check").click()
     expect(page.get_by_role("heading", name="Import of harbor.csv")).to_be_visible()
