@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "openiop.notes",
     "openiop.admissions",
     "openiop.billing",
+    # Patients, coverages and open episodes from another EHR (CSV, FHIR Bundle of Patients).
+    "openiop.imports",
     "openiop.measures",
     "openiop.pagecache",
     # The roof: the home page and health check, above every app.

@@ -15,5 +15,6 @@ urlpatterns = [
     path("billing/", include("openiop.billing.urls")),
     path("measures/", include("openiop.measures.urls")),
     path("jobs/", include("openiop.jobs.urls")),
+    path("imports/", include("openiop.imports.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -43,9 +43,19 @@ RECORD_PATIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 # URL arguments that name no patient's record (a track, a site, a schedule block; an
 # organization's 835 file or unmatched remittance item, looked up within the actor's organization
-# only, whose matched claims are listed only at sites the actor sees).
+# only, whose matched claims are listed only at sites the actor sees; a site's kept import file,
+# looked up by the kernel's site check, whose report names people of a file, not one record).
 NOT_PATIENT_RECORDS = frozenset(
-    {"track_id", "site_id", "block_id", "instrument", "contact_id", "remittance_id", "unmatched_id"}
+    {
+        "track_id",
+        "site_id",
+        "block_id",
+        "instrument",
+        "contact_id",
+        "remittance_id",
+        "unmatched_id",
+        "batch_id",
+    }
 )
 
 

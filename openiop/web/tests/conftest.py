@@ -164,6 +164,9 @@ def world(db: Any) -> World:
     from openiop.billing.tests.remittance_books import world_remittance_ids
 
     admissions_ids.update(world_remittance_ids(site, patient, episode, track, users["billing"]))
+    from openiop.imports.tests.world import world_import_ids
+
+    admissions_ids.update(world_import_ids(site, patient, users["intake"]))
     ids = {
         **admissions_ids,
         "patient_id": patient.pk,

@@ -1,0 +1,32 @@
+"""Background import of a large kept file (run by `openiop worker`), calling the same service as
+the page."""
+
+from __future__ import annotations
+
+from openiop.accounts.models import User
+from openiop.core.actor import Actor
+from openiop.core.jobs import job, report_progress
+from openiop.imports.models import ImportBatch
+from openiop.imports.services import batch_apply
+
+
+@job(max_attempts=1)
+def apply_batch(batch_id: int, user_id: int) -> str:
+    """Import the kept file `batch_id` as the user who confirmed it (batch_apply: their role and
+    sites apply, audited under their name, channel "task"), reporting progress row by row. Returns
+    the outcome as counts (no patient data). Not retried: a refused import wrote nothing, and the
+    batch says why."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise LookupError(f"No active staff user {user_id} to import as.")
+    batch = ImportBatch.objects.select_related("site", "site__organization").get(pk=batch_id)
+    actor = Actor(user=user, channel="task", client_addr="local", path=f"apply_batch {batch_id}")
+    report_progress(0, None, "Checking the rows again")
+    report = batch_apply(
+        batch=batch,
+        by=actor,
+        from_queue=True,
+        on_progress=lambda done, total: report_progress(done, total, "rows imported"),
+    )
+    batch.refresh_from_db()
+    return batch.summary if report is None else report.sentence
