@@ -62,24 +62,24 @@ def split(instance: Instance, eligible: Eligible) -> list[Instance]:
 
     for p in instance.patients:
         find("p:" + p.id)
-        for s in eligible.sessions_of_patient[p.id]:
-            union("p:" + p.id, "s:" + s)
-    for s in instance.sessions:
-        find("s:" + s.id)
-        for k in eligible.staff_of_session[s.id]:
-            union("s:" + s.id, "k:" + k)
-        for r in eligible.rooms_of_session[s.id]:
-            union("s:" + s.id, "r:" + r)
-    for k in instance.staff:
-        union("k:" + k.id, "site:" + k.site)
-    for patient, session in instance.fixed.patient_sessions:
-        union("p:" + patient, "s:" + session)
-    for session, staff in instance.fixed.facilitators:
-        union("s:" + session, "k:" + staff)
-    for session, room in instance.fixed.rooms:
-        union("s:" + session, "r:" + room)
-    for r in instance.rooms:
-        find("r:" + r.id)
+        for s_id in eligible.sessions_of_patient[p.id]:
+            union("p:" + p.id, "s:" + s_id)
+    for session in instance.sessions:
+        find("s:" + session.id)
+        for k_id in eligible.staff_of_session[session.id]:
+            union("s:" + session.id, "k:" + k_id)
+        for r_id in eligible.rooms_of_session[session.id]:
+            union("s:" + session.id, "r:" + r_id)
+    for member in instance.staff:
+        union("k:" + member.id, "site:" + member.site)
+    for a, b in instance.fixed.patient_sessions:
+        union("p:" + a, "s:" + b)
+    for a, b in instance.fixed.facilitators:
+        union("s:" + a, "k:" + b)
+    for a, b in instance.fixed.rooms:
+        union("s:" + a, "r:" + b)
+    for room in instance.rooms:
+        find("r:" + room.id)
 
     groups: dict[str, set[str]] = defaultdict(set)
     for key in list(parent):
@@ -198,7 +198,7 @@ def solve_part(
         for _, chosen in sorted(table.items()):
             no_overlap(chosen)
 
-    load: dict[str, cp_model.LinearExpr] = {}
+    load: dict[str, cp_model.LinearExprT] = {}
     for k_id, chosen in sorted(by_staff.items()):
         expr = sum(sessions[s_id].duration_minutes * var for s_id, var in chosen.items())
         m.add(expr <= staff[k_id].max_minutes)
@@ -291,10 +291,10 @@ def solve_part(
             terms.append((obj.W_ROOM_CHANGE, extra))
 
     by_site: dict[str, list[str]] = defaultdict(list)
-    for k in part.staff:
-        by_site[k.site].append(k.id)
+    for member in part.staff:
+        by_site[member.site].append(member.id)
     for site, ids in sorted(by_site.items()):
-        top = max(k.max_minutes for k in part.staff if k.id in ids)
+        top = max(x.max_minutes for x in part.staff if x.id in ids)
         peak = m.new_int_var(0, top, f"peak[{site}]")
         for k_id in ids:
             if k_id in load:

@@ -128,7 +128,7 @@ class _Reader:
         value = self._get(key, default, default is None)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise FormatError(f"{self.path}.{key} must be a whole number of at least {low}")
-        return value
+        return int(value)
 
     def optional_integer(self, key: str) -> int | None:
         value = self._get(key, None, False)

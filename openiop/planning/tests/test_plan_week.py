@@ -4,6 +4,7 @@ random instances (Hypothesis). Pure: no database."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,7 +39,7 @@ from openiop.planning.tests.factories import (
     whole_days,
 )
 
-QUICK = {"time_limit_seconds": 2.0, "seed": 0, "workers": 1}
+QUICK: dict[str, Any] = {"time_limit_seconds": 2.0, "seed": 0, "workers": 1}
 
 
 def test_three_single_seats_for_two_patients_needing_two_hours_leave_one_hour_short() -> None:
