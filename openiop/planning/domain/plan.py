@@ -32,6 +32,7 @@ def plan_week(
     `seed` and `workers` then give the same plan on any machine load); False: by wall-clock time
     (what a benchmark at "30 s" means). `use_cpsat=False`: the greedy plan alone.
 
+    A part where CP-SAT stopped with a plan worse than the greedy one keeps the greedy plan.
     Returns a Solution whose objective is objective.weigh(terms_of(...)) of its assignments and
     whose bound is CP-SAT's proven lower bound (0 for a part it did not bound). Status: OPTIMAL
     when every part is proven optimal, FEASIBLE when CP-SAT planned every part, FALLBACK when at
@@ -57,8 +58,11 @@ def plan_week(
         )
         for part, result in zip(parts, results, strict=True):
             chosen = result.plan
+            fallback = _restrict(greedy, part)
+            if chosen is not None and _value(part, fallback) < _value(part, chosen):
+                chosen = None  # stopped before reaching its own hint: keep the better plan
             if chosen is None:
-                chosen = _restrict(greedy, part)
+                chosen = fallback
                 statuses.append("FALLBACK")
                 solvers.add(SOLVER_GREEDY)
             else:
@@ -107,6 +111,10 @@ def plan_week(
 def gap(value: int, bound: int) -> float:
     """(objective - bound) / max(1, objective), rounded to 6 places."""
     return round((value - bound) / max(1, abs(value)), 6)
+
+
+def _value(part: Instance, plan: Plan) -> int:
+    return weigh(terms_of(part, plan.patient_sessions(), plan.facilitators(), plan.rooms()))
 
 
 def _restrict(plan: Plan, part: Instance) -> Plan:

@@ -39,8 +39,8 @@ def test_random_instances_survive_writing_and_reading(instance: Instance) -> Non
 
 
 def test_a_solution_survives_writing_and_reading() -> None:
-    instance = small_network()
-    solution = plan_week(instance, time_limit_seconds=1.0, seed=0, workers=1)
+    instance = small_network(12)
+    solution = plan_week(instance, time_limit_seconds=0.3, seed=0, workers=1)
     assert solution.shortfalls  # the round trip covers reasons too
     assert read_solution(write_solution(solution)) == solution
 
@@ -74,7 +74,7 @@ def test_a_bad_instance_is_refused_saying_where(change: object, message: str) ->
 
 
 def test_plan_week_command_prints_the_solution_json(tmp_path: Path) -> None:
-    instance = small_network()
+    instance = small_network(8)
     path = tmp_path / "week.json"
     path.write_text(write_instance(instance))
     out = io.StringIO()

@@ -147,9 +147,9 @@ def test_when_cp_sat_finds_nothing_the_greedy_plan_is_returned(
 
 
 def test_the_same_seed_and_workers_give_the_same_plan() -> None:
-    instance = small_network()
+    instance = small_network(12)
     runs = [
-        plan_week(instance, time_limit_seconds=1.0, seed=7, workers=2, deterministic=True)
+        plan_week(instance, time_limit_seconds=0.5, seed=7, workers=2, deterministic=True)
         for _ in range(2)
     ]
     first, second = (dataclasses.replace(r, wall_seconds=0.0) for r in runs)
@@ -157,8 +157,8 @@ def test_the_same_seed_and_workers_give_the_same_plan() -> None:
 
 
 def test_cp_sat_improves_on_the_greedy_plan_and_keeps_every_rule() -> None:
-    instance = small_network()
-    solution = plan_week(instance, **QUICK)
+    instance = small_network(12)
+    solution = plan_week(instance, time_limit_seconds=0.5, seed=0, workers=1)
     greedy = plan_week(instance, use_cpsat=False)
     assert check_solution(instance, solution) == []
     assert check_solution(instance, greedy) == []
