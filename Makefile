@@ -7,7 +7,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
-.PHONY: run install test test-unit test-pg e2e lint format bench check clean demo
+.PHONY: run install test test-unit test-pg e2e lint format bench bench-plan check clean demo
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ e2e: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/plan.py
+
+# The week planner alone (issue 19): 40, 150, 400 and 1,000 patients at 30 s on 2 workers.
+bench-plan: $(STAMP)
+	$(BIN)/python bench/plan.py $(PLAN_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

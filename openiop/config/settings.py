@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "openiop.imports",
     "openiop.measures",
     "openiop.pagecache",
+    "openiop.planning",
     # The roof: the home page and health check, above every app.
     "openiop.web",
     # The demo clinic and the synthetic network (commands demo, demo_logins, synth); nothing imports it.

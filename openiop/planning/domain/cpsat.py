@@ -1,0 +1,390 @@
+"""The CP-SAT model of the week (OR-Tools), one independent part of the network at a time.
+
+Variables, for the pairs eligibility.py allows: a[p,s] patient p in session s; run[s] the session
+runs; f[s,k] staff k facilitates s; z[s,r] room r holds s. Constraints: a <= run <= sum_p a;
+sum_p a <= capacity and type limit; sum_k f = facilitators * run; sum_r z = run (rooms needed);
+sum_p a <= sum_r capacity_r z; at most one session of each overlapping set per patient, staff and
+room (the sets alive at each start point); staff minutes <= max; fixed pairs equal 1. The objective
+is objective.py's weighted sum, encoded with shortfall, missing, series and peak variables.
+
+Parts of the network that share no patient, session, staff, room or site (in practice: sites) are
+solved one after another, each with a share of the time limit in proportion to its size; a part
+finished early leaves its time to the rest. Their objectives and proven bounds add up.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from ortools.sat.python import cp_model
+
+from openiop.planning.domain import objective as obj
+from openiop.planning.domain.eligibility import (
+    Eligible,
+    effective_capacity,
+    most_minutes,
+    overlap_cliques,
+)
+from openiop.planning.domain.greedy import Plan
+from openiop.planning.domain.model import Fixed, Instance
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """One part's outcome. `plan` is None when CP-SAT found no solution in its time."""
+
+    plan: Plan | None
+    objective: int | None
+    bound: int
+    status: str
+    deterministic_seconds: float
+
+
+def split(instance: Instance, eligible: Eligible) -> list[Instance]:
+    """The independent parts of `instance` (connected by eligible pairs and sites), in a fixed
+    order (by their first session or patient id)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for p in instance.patients:
+        find("p:" + p.id)
+        for s_id in eligible.sessions_of_patient[p.id]:
+            union("p:" + p.id, "s:" + s_id)
+    for session in instance.sessions:
+        find("s:" + session.id)
+        for k_id in eligible.staff_of_session[session.id]:
+            union("s:" + session.id, "k:" + k_id)
+        for r_id in eligible.rooms_of_session[session.id]:
+            union("s:" + session.id, "r:" + r_id)
+    for member in instance.staff:
+        union("k:" + member.id, "site:" + member.site)
+    for a, b in instance.fixed.patient_sessions:
+        union("p:" + a, "s:" + b)
+    for a, b in instance.fixed.facilitators:
+        union("s:" + a, "k:" + b)
+    for a, b in instance.fixed.rooms:
+        union("s:" + a, "r:" + b)
+    for room in instance.rooms:
+        find("r:" + room.id)
+
+    groups: dict[str, set[str]] = defaultdict(set)
+    for key in list(parent):
+        groups[find(key)].add(key)
+    parts: list[Instance] = []
+    for root in sorted(groups):
+        keys = groups[root]
+        if not any(k.startswith(("p:", "s:")) for k in keys):
+            continue
+        fixed = instance.fixed
+        parts.append(
+            replace(
+                instance,
+                patients=tuple(p for p in instance.patients if "p:" + p.id in keys),
+                sessions=tuple(s for s in instance.sessions if "s:" + s.id in keys),
+                staff=tuple(k for k in instance.staff if "k:" + k.id in keys),
+                rooms=tuple(r for r in instance.rooms if "r:" + r.id in keys),
+                fixed=Fixed(
+                    tuple(x for x in fixed.patient_sessions if "p:" + x[0] in keys),
+                    tuple(x for x in fixed.facilitators if "s:" + x[0] in keys),
+                    tuple(x for x in fixed.rooms if "s:" + x[0] in keys),
+                    fixed.closed_before_minute,
+                ),
+            )
+        )
+    return parts
+
+
+def solve_part(
+    part: Instance,
+    eligible: Eligible,
+    hint: Plan | None,
+    *,
+    seconds: float,
+    seed: int,
+    workers: int,
+    deterministic: bool,
+) -> PartResult:
+    """Build and solve the model of one part. Never raises for a well-formed instance."""
+    m = cp_model.CpModel()
+    sessions = {s.id: s for s in part.sessions}
+    types = {t.name: t for t in part.session_types}
+    rooms = {r.id: r for r in part.rooms}
+    staff = {k.id: k for k in part.staff}
+    fixed = part.fixed
+
+    a: dict[tuple[str, str], cp_model.IntVar] = {}
+    for p in part.patients:
+        for s_id in eligible.sessions_of_patient[p.id]:
+            a[p.id, s_id] = m.new_bool_var(f"a[{p.id},{s_id}]")
+    f: dict[tuple[str, str], cp_model.IntVar] = {}
+    z: dict[tuple[str, str], cp_model.IntVar] = {}
+    run: dict[str, cp_model.IntVar] = {}
+    for s in part.sessions:
+        run[s.id] = m.new_bool_var(f"run[{s.id}]")
+        for k in eligible.staff_of_session[s.id]:
+            f[s.id, k] = m.new_bool_var(f"f[{s.id},{k}]")
+        for r in eligible.rooms_of_session[s.id]:
+            z[s.id, r] = m.new_bool_var(f"z[{s.id},{r}]")
+    for s_id, k in fixed.facilitators:
+        if (s_id, k) not in f:
+            f[s_id, k] = m.new_bool_var(f"f[{s_id},{k}]")
+        m.add(f[s_id, k] == 1)
+    for s_id, r in fixed.rooms:
+        if (s_id, r) not in z:
+            z[s_id, r] = m.new_bool_var(f"z[{s_id},{r}]")
+        m.add(z[s_id, r] == 1)
+    for pair in fixed.patient_sessions:
+        m.add(a[pair] == 1)
+
+    members: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+    for (_, s_id), var in a.items():
+        members[s_id].append(var)
+    f_of: dict[str, dict[str, cp_model.IntVar]] = defaultdict(dict)
+    z_of: dict[str, dict[str, cp_model.IntVar]] = defaultdict(dict)
+    for (s_id, k), var in f.items():
+        f_of[s_id][k] = var
+    for (s_id, r), var in z.items():
+        z_of[s_id][r] = var
+
+    for s in part.sessions:
+        t = types[s.session_type]
+        people = members[s.id]
+        if not people:
+            m.add(run[s.id] == 0)
+            for var in (*f_of[s.id].values(), *z_of[s.id].values()):
+                m.add(var == 0)
+            continue
+        for var in people:
+            m.add_implication(var, run[s.id])
+        m.add(sum(people) >= run[s.id])
+        m.add(sum(people) <= effective_capacity(part, s))
+        m.add(sum(f_of[s.id].values()) == t.facilitators * run[s.id])
+        if s.needs_room:
+            m.add(sum(z_of[s.id].values()) == run[s.id])
+            m.add(sum(people) <= sum(rooms[r].capacity * var for r, var in z_of[s.id].items()))
+
+    def no_overlap(vars_by_session: dict[str, cp_model.IntVar]) -> None:
+        spans = [
+            (s_id, sessions[s_id].start_minute, sessions[s_id].end_minute)
+            for s_id in vars_by_session
+        ]
+        for clique in overlap_cliques(spans):
+            m.add_at_most_one(vars_by_session[s_id] for s_id in clique)
+
+    by_patient: dict[str, dict[str, cp_model.IntVar]] = defaultdict(dict)
+    for (p_id, s_id), var in a.items():
+        by_patient[p_id][s_id] = var
+    by_staff: dict[str, dict[str, cp_model.IntVar]] = defaultdict(dict)
+    for (s_id, k), var in f.items():
+        by_staff[k][s_id] = var
+    by_room: dict[str, dict[str, cp_model.IntVar]] = defaultdict(dict)
+    for (s_id, r), var in z.items():
+        by_room[r][s_id] = var
+    for table in (by_patient, by_staff, by_room):
+        for _, chosen in sorted(table.items()):
+            no_overlap(chosen)
+
+    load: dict[str, cp_model.LinearExprT] = {}
+    for k_id, chosen in sorted(by_staff.items()):
+        expr = sum(sessions[s_id].duration_minutes * var for s_id, var in chosen.items())
+        m.add(expr <= staff[k_id].max_minutes)
+        load[k_id] = expr
+
+    terms: list[tuple[int, cp_model.LinearExprT]] = []
+    for p in part.patients:
+        chosen = by_patient[p.id]
+        minutes = sum(sessions[s_id].duration_minutes * var for s_id, var in chosen.items())
+        if p.max_minutes is not None:
+            m.add(minutes <= p.max_minutes)
+        for t in part.session_types:
+            if t.max_per_patient is not None:
+                of_type = [v for i, v in chosen.items() if sessions[i].session_type == t.name]
+                if len(of_type) > t.max_per_patient:
+                    m.add(sum(of_type) <= t.max_per_patient)
+        if p.required_minutes > 0:
+            # No plan gives more than the most non-overlapping minutes they could attend: a cut
+            # that lets the bound see unavoidable shortfalls at once.
+            possible = most_minutes(part, [sessions[i] for i in chosen])
+            least = max(0, p.required_minutes - possible)
+            short = m.new_int_var(least, p.required_minutes, f"short[{p.id}]")
+            m.add(short >= p.required_minutes - minutes)
+            terms.append((obj.W_SHORTFALL, short))
+        for req in p.requirements:
+            have = sum(
+                var
+                for s_id, var in chosen.items()
+                if sessions[s_id].session_type == req.session_type
+            )
+            miss = m.new_int_var(0, req.count, f"miss[{p.id},{req.session_type}]")
+            m.add(miss >= req.count - have)
+            terms.append((obj.W_MISSING, miss))
+        series_by_block: dict[str, dict[str, list[cp_model.IntVar]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for s_id, var in chosen.items():
+            s = sessions[s_id]
+            if s.block:
+                series_by_block[s.block][s.series or s.id].append(var)
+        for block, series in sorted(series_by_block.items()):
+            if len(series) < 2:
+                continue
+            used = []
+            for name, vs in sorted(series.items()):
+                v = m.new_bool_var(f"in[{p.id},{name}]")
+                for var in vs:
+                    m.add_implication(var, v)
+                used.append(v)
+            changes = m.new_int_var(0, len(used) - 1, f"changes[{p.id},{block}]")
+            m.add(changes >= sum(used) - 1)
+            terms.append((obj.W_GROUP_CHANGE, changes))
+
+    for s in part.sessions:
+        if not types[s.session_type].optional:
+            terms.append((obj.W_CANCELLED, 1 - run[s.id]))
+
+    series_sessions: dict[str, list[str]] = defaultdict(list)
+    for s in part.sessions:
+        if s.series:
+            series_sessions[s.series].append(s.id)
+    for name, ids in sorted(series_sessions.items()):
+        needed = max(types[sessions[i].session_type].facilitators for i in ids)
+        staff_in: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        rooms_in: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        for i in ids:
+            for k, var in f_of[i].items():
+                staff_in[k].append(var)
+            for r, var in z_of[i].items():
+                rooms_in[r].append(var)
+        if len(ids) > 1 and len(staff_in) > needed:
+            ws = []
+            for k, vs in sorted(staff_in.items()):
+                w = m.new_bool_var(f"series_staff[{name},{k}]")
+                for var in vs:
+                    m.add_implication(var, w)
+                ws.append(w)
+            extra = m.new_int_var(0, len(ws), f"series_staff_changes[{name}]")
+            m.add(extra >= sum(ws) - needed)
+            terms.append((obj.W_FACILITATOR_CHANGE, extra))
+        if len(ids) > 1 and len(rooms_in) > 1:
+            ws = []
+            for r, vs in sorted(rooms_in.items()):
+                w = m.new_bool_var(f"series_room[{name},{r}]")
+                for var in vs:
+                    m.add_implication(var, w)
+                ws.append(w)
+            extra = m.new_int_var(0, len(ws), f"series_room_changes[{name}]")
+            m.add(extra >= sum(ws) - 1)
+            terms.append((obj.W_ROOM_CHANGE, extra))
+
+    by_site: dict[str, list[str]] = defaultdict(list)
+    for member in part.staff:
+        by_site[member.site].append(member.id)
+    for site, ids in sorted(by_site.items()):
+        top = max(x.max_minutes for x in part.staff if x.id in ids)
+        peak = m.new_int_var(0, top, f"peak[{site}]")
+        for k_id in ids:
+            if k_id in load:
+                m.add(peak >= load[k_id])
+        terms.append((obj.W_PEAK_CASELOAD, peak))
+
+    m.minimize(sum(w * e for w, e in terms))
+
+    if hint is not None:
+        in_plan = set(hint.patient_sessions())
+        for pair, var in a.items():
+            m.add_hint(var, pair in in_plan)
+        staffed = set(hint.facilitators())
+        for pair, var in f.items():
+            m.add_hint(var, pair in staffed)
+        roomed = set(hint.rooms())
+        for pair, var in z.items():
+            m.add_hint(var, pair in roomed)
+        for s_id, var in run.items():
+            m.add_hint(var, bool(hint.members.get(s_id)))
+
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.random_seed = seed
+    params.num_workers = workers
+    if deterministic:
+        params.interleave_search = workers > 1
+        params.max_deterministic_time = max(0.05, seconds)
+        params.max_time_in_seconds = max(1.0, seconds * 10)
+    else:
+        params.max_time_in_seconds = max(0.05, seconds)
+    status = solver.solve(m)
+    name = solver.status_name(status)
+    det = solver.response_proto.deterministic_time
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raw = solver.best_objective_bound
+        bound = _ceil(raw) if status == cp_model.UNKNOWN and math.isfinite(raw) else 0
+        return PartResult(None, None, max(0, bound), name, det)
+    plan = Plan()
+    for (p_id, s_id), var in a.items():
+        if solver.value(var):
+            plan.members[s_id].append(p_id)
+    for (s_id, k), var in f.items():
+        if solver.value(var):
+            plan.staff[s_id].append(k)
+    for (s_id, r), var in z.items():
+        if solver.value(var):
+            plan.room[s_id] = r
+    value = round(solver.objective_value)
+    bound = min(value, _ceil(solver.best_objective_bound))
+    return PartResult(plan, value, bound, name, det)
+
+
+def _ceil(x: float) -> int:
+    """A lower bound on an integer objective: the float bound rounded up (with tolerance)."""
+    r = round(x)
+    return r if abs(x - r) < 1e-6 else int(x) + (1 if x > int(x) else 0)
+
+
+def solve_parts(
+    parts: list[Instance],
+    eligible: Eligible,
+    hint: Plan,
+    *,
+    time_limit_seconds: float,
+    seed: int,
+    workers: int,
+    deterministic: bool,
+) -> list[PartResult]:
+    """Solve each part with a share of the time left, in order."""
+    sizes = [
+        max(1, sum(len(eligible.sessions_of_patient[p.id]) for p in x.patients)) for x in parts
+    ]
+    left = time_limit_seconds
+    started = time.monotonic()
+    results: list[PartResult] = []
+    for i, part in enumerate(parts):
+        share = left * sizes[i] / sum(sizes[i:])
+        result = solve_part(
+            part,
+            eligible,
+            hint,
+            seconds=share,
+            seed=seed,
+            workers=workers,
+            deterministic=deterministic,
+        )
+        results.append(result)
+        if deterministic:
+            left = max(0.0, left - min(share, result.deterministic_seconds))
+        else:
+            left = max(0.0, time_limit_seconds - (time.monotonic() - started))
+    return results
