@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "openiop.billing",
     "openiop.measures",
     "openiop.pagecache",
+    # OAuth 2.0 (django-oauth-toolkit) for the FHIR R4 API and its SMART scopes (openiop.fhir).
+    "oauth2_provider",
+    "openiop.fhir",
     # The roof: the home page and health check, above every app.
     "openiop.web",
     # The demo clinic and the synthetic network (commands demo, demo_logins, synth); nothing imports it.
@@ -343,3 +346,17 @@ NOTES_SIMILARITY_THRESHOLD = float(os.environ.get("OPENIOP_NOTES_SIMILARITY", "0
 _reminder_days = os.environ.get("OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE", "").strip()
 OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE: int | None = int(_reminder_days) if _reminder_days else None
 OPENIOP_PAYMENT_REMINDER_CHANNEL = os.environ.get("OPENIOP_PAYMENT_REMINDER_CHANNEL", "worklist")
+
+
+# --- OAuth 2.0 and the FHIR API (openiop.fhir) ----------------------------------------------------
+# Tokens from /o/token/ (client credentials for backend services); the scopes a client may ask for
+# are the SMART scopes registered for it (openiop.fhir.scopes.SmartScopes). Client secrets are
+# stored hashed. A token lives an hour unless OPENIOP_OAUTH_TOKEN_SECONDS says otherwise.
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "openiop.fhir.scopes.SmartScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OPENIOP_OAUTH_TOKEN_SECONDS", "3600")),
+}
+# Named so that openiop.fhir's FhirClient can point at it (a swappable model's migration dependency).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# The most entries one page of a FHIR search returns (_count above it is lowered to it).
+FHIR_MAX_PAGE_SIZE = 200
