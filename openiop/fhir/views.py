@@ -35,7 +35,9 @@ ISSUE_CODE = {
 
 
 def _json(
-    resource: FHIRAbstractModel | dict[str, Any], status: int = 200, **headers: str
+    resource: FHIRAbstractModel | dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HttpResponse:
     body = (
         resource.model_dump_json()
@@ -43,8 +45,8 @@ def _json(
         else json.dumps(resource)
     )
     response = HttpResponse(body, status=status, content_type=f"{FHIR_JSON}; charset=utf-8")
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -79,9 +81,9 @@ def _error(exc: DomainError, *, writing: bool) -> HttpResponse:
     code = "suppressed" if exc.code == "part2_withheld" else None
     if isinstance(exc, selectors.BadSearch) and exc.field:
         code = "not-supported"
-    headers = {"WWW_Authenticate": 'Bearer realm="openiop-fhir"'} if status == 401 else {}
+    headers = {"WWW-Authenticate": 'Bearer realm="openiop-fhir"'} if status == 401 else {}
     return _json(
-        operation_outcome(status, exc.message, code=code, field=exc.field), status, **headers
+        operation_outcome(status, exc.message, code=code, field=exc.field), status, headers
     )
 
 
@@ -103,6 +105,10 @@ def fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/fhir/R4/").rstrip("/")
+
+
+def _rid(resource: FHIRAbstractModel) -> str:
+    return str(getattr(resource, "id", ""))
 
 
 def _etag(resource: FHIRAbstractModel) -> dict[str, str]:
@@ -164,7 +170,7 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
         links.append(link("previous", max(0, result.offset - max(result.count, 1))))
     entries: list[dict[str, Any]] = [
         {
-            "fullUrl": f"{base}/{r.get_resource_type()}/{r.id}",
+            "fullUrl": f"{base}/{r.get_resource_type()}/{_rid(r)}",
             "resource": r,
             "search": {"mode": "match"},
         }
@@ -172,7 +178,7 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
     ]
     entries += [
         {
-            "fullUrl": f"{base}/{r.get_resource_type()}/{r.id}",
+            "fullUrl": f"{base}/{r.get_resource_type()}/{_rid(r)}",
             "resource": r,
             "search": {"mode": "include"},
         }
@@ -210,8 +216,8 @@ def type_endpoint(request: HttpRequest, ctx: FhirContext, resource_type: str) ->
             row = writes.create_questionnaire_response(actor=ctx.actor, body=body)
             row = selectors.DEFS["QuestionnaireResponse"].queryset().get(pk=row.pk)
             resource = mapping.questionnaire_response(row)
-        location = f"{_base(request)}/{resource_type}/{resource.id}"
-        return _json(resource, 201, Location=location, **_etag(resource))
+        location = f"{_base(request)}/{resource_type}/{_rid(resource)}"
+        return _json(resource, 201, {"Location": location, **_etag(resource)})
     return _json(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}."), 405
     )
@@ -231,7 +237,7 @@ def instance_endpoint(
             resource_type=resource_type,
             resource_id=resource_id,
         )
-        return _json(resource, **_etag(resource))
+        return _json(resource, 200, _etag(resource))
     if request.method == "PUT" and resource_type in ("Patient", "Appointment"):
         ctx.require_scope(resource_type, write=True)
         body, expected = _body(request), _if_match(request)
@@ -246,7 +252,7 @@ def instance_endpoint(
             )
             row = selectors.DEFS["Appointment"].queryset().get(pk=int(resource_id))
             resource = mapping.appointment(row)
-        return _json(resource, **_etag(resource))
+        return _json(resource, 200, _etag(resource))
     return _json(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}/{{id}}."),
         405,

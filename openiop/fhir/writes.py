@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from openiop.accounts.access import visible_site_ids
@@ -38,9 +39,9 @@ def parse(resource_type: str, body: Any) -> Any:
     if not isinstance(body, dict) or body.get("resourceType") != resource_type:
         raise Unprocessable(f"The body must be a {resource_type} resource.")
     try:
-        return mapping.get_fhir_model_class(resource_type).model_validate(body)
+        return get_fhir_model_class(resource_type).model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else {}
+        first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise Unprocessable(
             f"Not a valid {resource_type}: {first.get('msg', 'invalid')} at {where or 'root'}.",

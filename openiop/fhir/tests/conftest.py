@@ -215,7 +215,7 @@ def _charge(claim: Claim, staff: User) -> Any:
         ):
             continue
         if f.is_relation:
-            target = f.related_model
+            target: Any = f.related_model
             for attr in ("patient", "site", "episode", "payer", "coverage", "track"):
                 if target is type(getattr(claim, attr)):
                     fields[f.name] = getattr(claim, attr)

@@ -269,7 +269,7 @@ def test_token_endpoint_issues_client_credentials_tokens(client: Client, world: 
 
 def test_patient_create_and_update_with_if_match(client: Client, world: World) -> None:
     token = token_for(world.director)
-    body = {
+    body: dict[str, Any] = {
         "resourceType": "Patient",
         "name": [{"use": "official", "family": "Fhirtestperson", "given": ["Oriel"]}],
         "birthDate": "1991-02-03",
@@ -281,22 +281,24 @@ def test_patient_create_and_update_with_if_match(client: Client, world: World) -
             }
         ],
     }
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    auth = {"authorization": f"Bearer {token}"}
     r = client.post(
-        "/fhir/R4/Patient", json.dumps(body), content_type="application/fhir+json", **auth
+        "/fhir/R4/Patient", json.dumps(body), content_type="application/fhir+json", headers=auth
     )
     assert r.status_code == 201, r.content
     created = _valid(r.json())
     assert r["ETag"] == 'W/"1"'
     body["name"][0]["given"] = ["Oriella"]
     body["id"] = created.id
-    put = lambda etag: client.put(  # noqa: E731
-        f"/fhir/R4/Patient/{created.id}",
-        json.dumps(body),
-        content_type="application/fhir+json",
-        HTTP_IF_MATCH=etag,
-        **auth,
-    )
+
+    def put(etag: str) -> Any:
+        return client.put(
+            f"/fhir/R4/Patient/{created.id}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={**auth, "if-match": etag},
+        )
+
     ok = put('W/"1"')
     assert ok.status_code == 200, ok.content
     assert ok.json()["name"][0]["given"] == ["Oriella"]
@@ -306,7 +308,7 @@ def test_patient_create_and_update_with_if_match(client: Client, world: World) -
         "/fhir/R4/Patient",
         json.dumps({"resourceType": "Patient", "birthDate": "x"}),
         content_type="application/fhir+json",
-        **auth,
+        headers=auth,
     )
     assert bad.status_code == 422
 
@@ -315,7 +317,7 @@ def test_questionnaire_response_create_scores_and_alerts(client: Client, world: 
     from openiop.measures.models import Response, SafetyAlert
 
     token = token_for(world.clinician)
-    body = {
+    body: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "questionnaire": "http://openiop.org/fhir/Questionnaire/phq9",
         "status": "completed",
@@ -336,7 +338,7 @@ def test_questionnaire_response_create_scores_and_alerts(client: Client, world: 
     response = Response.objects.get(pk=int(r.json()["id"]))
     assert response.total == 10
     assert SafetyAlert.objects.filter(response=response).exists()
-    bad = dict(body, item=body["item"][:3])
+    bad = {**body, "item": body["item"][:3]}
     r = client.post(
         "/fhir/R4/QuestionnaireResponse",
         json.dumps(bad),
