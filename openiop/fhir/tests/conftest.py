@@ -182,6 +182,7 @@ def _inquiry_fields(patient: Patient) -> dict[str, Any]:
             f.primary_key
             or f.null
             or f.has_default()
+            or (f.blank and not f.is_relation)
             or getattr(f, "auto_now_add", False)
             or getattr(f, "auto_now", False)
         ):
@@ -210,6 +211,7 @@ def _charge(claim: Claim, staff: User) -> Any:
             f.primary_key
             or f.null
             or f.has_default()
+            or (f.blank and not f.is_relation)
             or getattr(f, "auto_now_add", False)
             or getattr(f, "auto_now", False)
         ):

@@ -349,26 +349,78 @@ def test_questionnaire_response_create_scores_and_alerts(client: Client, world: 
 
 
 def test_appointment_cancel_through_put(client: Client, world: World) -> None:
+    import datetime as dt
+
+    from openiop.core import clock
+    from openiop.testing import make_session
+
+    day = clock.now().date() + dt.timedelta(days=7)
+    session = make_session(
+        world.site,
+        world.clinician,
+        day,
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
     token = token_for(world.clinician)
-    appt_id = world.records["Appointment"][1]
-    current = fhir_get(client, f"Appointment/{appt_id}", token).json()
+    current = fhir_get(client, f"Appointment/{session.pk}", token).json()
     current["status"] = "cancelled"
     current["cancelationReason"] = {"text": "Patient asked to reschedule"}
-    r = client.put(
-        f"/fhir/R4/Appointment/{appt_id}",
-        json.dumps(current),
-        content_type="application/fhir+json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
+
+    def put(bearer: str, etag: str = 'W/"1"') -> Any:
+        return client.put(
+            f"/fhir/R4/Appointment/{session.pk}",
+            json.dumps(current),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {bearer}", "if-match": etag},
+        )
+
+    assert put(token_for(world.clinician, "system/*.read")).status_code == 403  # no write scope
+    assert put(token, 'W/"7"').status_code == 409  # stale version
+    r = put(token)
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "cancelled" and r["ETag"] == 'W/"2"'
+    current["status"] = "booked"
+    assert put(token, 'W/"2"').status_code == 422  # un-cancelling is not a client's change
+
+
+def test_cli_registers_a_backend_client(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from openiop.fhir.models import FhirClient
+
+    out = StringIO()
+    call_command(
+        "fhir",
+        "client",
+        "create",
+        user=world.clinician.username,
+        scopes="system/*.read",
+        by=world.director.username,
+        stdout=out,
     )
-    # the fixture's appointment is in the past: the service refuses, as the schedule page does
-    assert r.status_code in (200, 400, 422), r.content
-    if r.status_code == 200:
-        assert r.json()["status"] == "cancelled"
-    read_only = token_for(world.clinician, "system/*.read")
-    r = client.put(
-        f"/fhir/R4/Appointment/{appt_id}",
-        json.dumps(current),
-        content_type="application/fhir+json",
-        HTTP_AUTHORIZATION=f"Bearer {read_only}",
-    )
-    assert r.status_code == 403
+    assert "client_id:" in out.getvalue() and "client_secret:" in out.getvalue()
+    assert FhirClient.objects.get().application.user == world.clinician
+    with pytest.raises(CommandError):
+        call_command(
+            "fhir",
+            "client",
+            "create",
+            user=world.clinician.username,
+            scopes="everything",
+            by=world.director.username,
+        )
+    with pytest.raises(CommandError):  # a clinician may not register clients
+        call_command(
+            "fhir",
+            "client",
+            "create",
+            user=world.clinician.username,
+            scopes="system/*.read",
+            by=world.clinician.username,
+        )
