@@ -424,3 +424,42 @@ def test_cli_registers_a_backend_client(world: World) -> None:
             scopes="system/*.read",
             by=world.clinician.username,
         )
+
+
+@pytest.mark.parametrize("resource_type", ["Patient", "EpisodeOfCare", "Observation"])
+def test_a_search_of_50_costs_the_queries_of_5(
+    client: Client, world: World, resource_type: str
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from openiop.episodes.choices import TreatmentFocus
+    from openiop.measures.models import Response
+    from openiop.testing import make_episode
+
+    for n in range(50):
+        p = make_patient(world.site, legal_first_name=f"Bulkperson{n}")
+        e = make_episode(p, focus=TreatmentFocus.MENTAL_HEALTH)
+        Response.objects.create(
+            patient=p,
+            episode=e,
+            instrument="gad7",
+            instrument_version="1",
+            answers=[0] * 7,
+            mode="staff",
+            total=0,
+            band="minimal",
+            administered_at=timezone.now() - dt.timedelta(hours=1),
+        )
+    token = token_for(world.director)
+
+    def queries(n: int) -> int:
+        fhir_get(client, resource_type, token, _count=n)
+        with CaptureQueriesContext(connection) as ctx:
+            r = fhir_get(client, resource_type, token, _count=n)
+        assert r.status_code == 200
+        assert len(r.json()["entry"]) == n
+        return len(ctx.captured_queries)
+
+    assert queries(5) == queries(50)
