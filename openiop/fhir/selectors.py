@@ -84,15 +84,30 @@ def _date_q(field_path: str, value: str, *, is_datetime: bool) -> Q:
     return Q(**{f"{lookup}__gte": first})  # ge
 
 
+# The longest value a search parameter may have, and the largest id or number it may name (a
+# database integer): longer or larger values are refused as bad searches, never sent to the DB.
+MAX_VALUE_LENGTH = 1000
+MAX_NUMBER = 2**63 - 1
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number from 0 to MAX_NUMBER (ASCII digits only), else None."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_NUMBER else None
+
+
 def _ids(value: str, name: str) -> list[int]:
     out: list[int] = []
     for part in value.split(","):
         part = part.strip()
         if "/" in part:
             part = part.rsplit("/", 1)[1]
-        if not part.isdigit():
-            raise BadSearch(f"'{value}' is not an id for {name}.", field=name)
-        out.append(int(part))
+        number = whole_number(part)
+        if number is None:
+            raise BadSearch(f"'{value[:40]}' is not an id for {name}.", field=name)
+        out.append(number)
     return out
 
 
@@ -177,7 +192,8 @@ def _patient_identifier(v: str) -> Q:
         match = Q(mrn__iexact=code)
         if system and system != mapping.MRN_SYSTEM:
             org = system.rsplit("/", 1)[1]
-            match &= Q(organization_id=int(org)) if org.isdigit() else Q(pk__in=[])
+            org_id = whole_number(org)
+            match &= Q(organization_id=org_id) if org_id is not None else Q(pk__in=[])
         q |= match
     return q
 
@@ -588,9 +604,10 @@ def _page_params(params: dict[str, list[str]]) -> tuple[int, int]:
         values = params.get(name)
         if not values:
             return default
-        if not values[-1].isdigit():
+        number = whole_number(values[-1])
+        if number is None:
             raise BadSearch(f"{name} must be a whole number.", field=name)
-        return int(values[-1])
+        return number
 
     count = min(one("_count", DEFAULT_PAGE_SIZE), int(settings.FHIR_MAX_PAGE_SIZE))
     return count, one("_offset", 0)
@@ -619,6 +636,11 @@ def search(
     _require(actor, d)
     qs = _scoped(actor, d)
     for name, values in params.items():
+        if any(len(v) > MAX_VALUE_LENGTH for v in values):
+            raise BadSearch(
+                f"The value of {name[:40]} is longer than {MAX_VALUE_LENGTH} characters.",
+                field=name[:40],
+            )
         if name in CONTROL_PARAMS:
             continue
         base = name.split(":", 1)[0]
@@ -741,10 +763,11 @@ def read_record(*, actor: Actor, recipient: Recipient, resource_type: str, resou
     (audited as denied: a Part 2 record part2_release refuses to this recipient)."""
     d = resource_def(resource_type)
     missing = NotFound(f"There is no {resource_type} with id '{resource_id}'.", code="not_found")
-    if not resource_id.isdigit():
+    pk = whole_number(resource_id)
+    if pk is None:
         raise missing
     _require(actor, d)
-    row = d.queryset().filter(pk=int(resource_id)).first()
+    row = d.queryset().filter(pk=pk).first()
     if row is None:
         raise missing
     if d.patient_of is None:

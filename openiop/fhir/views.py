@@ -122,9 +122,10 @@ def _if_match(request: HttpRequest) -> int | None:
     if not value:
         return None
     digits = value.removeprefix("W/").strip('"')
-    if not digits.isdigit():
+    version = selectors.whole_number(digits)
+    if version is None:
         raise selectors.BadSearch('If-Match must be a version, e.g. W/"3".', field="If-Match")
-    return int(digits)
+    return version
 
 
 def _body(request: HttpRequest) -> Any:

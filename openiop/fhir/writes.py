@@ -18,6 +18,7 @@ from openiop.core.errors import NotFound, RuleViolation
 from openiop.episodes.choices import OPEN_STATUSES
 from openiop.episodes.models import Episode
 from openiop.fhir import mapping
+from openiop.fhir.selectors import whole_number
 from openiop.measures.services import response_record
 from openiop.patients.models import Patient
 from openiop.patients.selectors import patient_get
@@ -52,9 +53,10 @@ def parse(resource_type: str, body: Any) -> Any:
 def _ref_id(ref: Any, resource_type: str, what: str) -> int:
     text = getattr(ref, "reference", None) or ""
     kind, _, pk = text.rpartition("/")
-    if kind.rsplit("/", 1)[-1] != resource_type or not pk.isdigit():
+    number = whole_number(pk)
+    if kind.rsplit("/", 1)[-1] != resource_type or number is None:
         raise Unprocessable(f"{what} must reference a {resource_type} (e.g. {resource_type}/12).")
-    return int(pk)
+    return number
 
 
 # --- Patient ---------------------------------------------------------------------------------------
@@ -123,10 +125,11 @@ def update_patient(
     res = parse("Patient", body)
     if res.id is not None and res.id != resource_id:
         raise Unprocessable("The resource id must match the URL.", field="id")
-    if not resource_id.isdigit():
+    patient_id = whole_number(resource_id)
+    if patient_id is None:
         raise NotFound(f"There is no Patient with id '{resource_id}'.")
     patient = patient_get(
-        actor=actor, patient_id=int(resource_id), cap=Cap.PATIENT_EDIT, purpose="fhir_Patient"
+        actor=actor, patient_id=patient_id, cap=Cap.PATIENT_EDIT, purpose="fhir_Patient"
     )
     return patient_update(
         patient=patient, expected_version=expected_version, by=actor, **_patient_fields(res)
@@ -156,7 +159,11 @@ def create_questionnaire_response(*, actor: Actor, body: Any) -> Any:
     patient_id = _ref_id(res.subject, "Patient", "subject")
     answers: dict[int, int] = {}
     for item in res.item or []:
-        if not str(item.linkId).isdigit() or not item.answer or item.answer[0].valueInteger is None:
+        if (
+            whole_number(str(item.linkId)) is None
+            or not item.answer
+            or item.answer[0].valueInteger is None
+        ):
             raise Unprocessable(
                 "Each item needs a numeric linkId (its number on the form) and a valueInteger.",
                 field="item",
@@ -189,9 +196,10 @@ def update_appointment(
     """Change an appointment's status: cancelling is the one change a client may make
     (programs.services.occurrences.session_cancel, with cancelationReason.text as the reason)."""
     res = parse("Appointment", body)
-    if not resource_id.isdigit():
+    session_id = whole_number(resource_id)
+    if session_id is None:
         raise NotFound(f"There is no Appointment with id '{resource_id}'.")
-    session = session_for_edit(actor=actor, session_id=int(resource_id))
+    session = session_for_edit(actor=actor, session_id=session_id)
     if session.episode_id is None:
         raise NotFound(f"There is no Appointment with id '{resource_id}'.")
     current = mapping.APPOINTMENT_STATUS.get(session.status, "booked")

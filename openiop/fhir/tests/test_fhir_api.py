@@ -463,3 +463,27 @@ def test_a_search_of_50_costs_the_queries_of_5(
         return len(ctx.captured_queries)
 
     assert queries(5) == queries(50)
+
+
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_no_bad_search_value_is_a_server_error(
+    client: Client, world: World, resource_type: str
+) -> None:
+    """The web pages' bad-input walk for the FHIR API: every search parameter of every type, and
+    the control parameters, with the same bad values, answer 200 or 400, never 500."""
+    from openiop.fhir.selectors import DEFS
+    from openiop.web.tests.test_bad_input import BAD_VALUES, HUGE_ID
+
+    token = token_for(world.director)
+    names = [*DEFS[resource_type].params, "_id", "_lastUpdated", "_count", "_offset", "_include"]
+    fuzz = Client(raise_request_exception=False)
+    failures = []
+    for name in names:
+        for label, value in BAD_VALUES.items():
+            r = fhir_get(fuzz, resource_type, token, **{name: value})
+            if r.status_code >= 500 or r.status_code not in (200, 400, 403):
+                failures.append(f"{name}={label}: {r.status_code}")
+    r = fhir_get(fuzz, f"{resource_type}/{HUGE_ID}", token)
+    if r.status_code != 404:
+        failures.append(f"id {HUGE_ID}: {r.status_code}")
+    assert not failures, failures
