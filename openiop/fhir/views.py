@@ -5,7 +5,6 @@ with its HTTP status, here and nowhere else."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,94 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from openiop.core.errors import DomainError, RuleViolation
 from openiop.fhir import mapping, selectors, writes
-from openiop.fhir.auth import FhirContext, authenticate
+from openiop.fhir.auth import FhirContext
+from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
 from openiop.fhir.part2 import withheld_message
 from openiop.fhir.scopes import RESOURCE_TYPES
 
-FHIR_JSON = "application/fhir+json"
 FHIR_VERSION = "4.0.1"
-
-ISSUE_CODE = {
-    400: "invalid",
-    401: "login",
-    403: "forbidden",
-    404: "not-found",
-    405: "not-supported",
-    409: "conflict",
-    412: "conflict",
-    422: "processing",
-}
-
-
-def _json(
-    resource: FHIRAbstractModel | dict[str, Any],
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> HttpResponse:
-    body = (
-        resource.model_dump_json()
-        if isinstance(resource, FHIRAbstractModel)
-        else json.dumps(resource)
-    )
-    response = HttpResponse(body, status=status, content_type=f"{FHIR_JSON}; charset=utf-8")
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def operation_outcome(
-    status: int,
-    message: str,
-    *,
-    code: str | None = None,
-    field: str | None = None,
-    severity: str = "error",
-) -> FHIRAbstractModel:
-    issue: dict[str, Any] = {
-        "severity": severity,
-        "code": code or ISSUE_CODE.get(status, "exception"),
-        "diagnostics": message,
-    }
-    if field:
-        issue["expression"] = [field]
-    return mapping.build("OperationOutcome", {"issue": [issue]})
-
-
-def _error(exc: DomainError, *, writing: bool) -> HttpResponse:
-    status = exc.http_status
-    if (
-        writing
-        and isinstance(exc, RuleViolation)
-        and status == 400
-        and not isinstance(exc, selectors.BadSearch)
-    ):
-        status = 422  # a resource the service refused as it stands: unprocessable, per FHIR
-    code = "suppressed" if exc.code == "part2_withheld" else None
-    if isinstance(exc, selectors.BadSearch) and exc.field:
-        code = "not-supported"
-    headers = {"WWW-Authenticate": 'Bearer realm="openiop-fhir"'} if status == 401 else {}
-    return _json(
-        operation_outcome(status, exc.message, code=code, field=exc.field), status, headers
-    )
-
-
-def fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Authenticate the bearer token, run the view, turn DomainError into an OperationOutcome."""
-
-    @csrf_exempt
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            ctx = authenticate(request)
-            return view(request, ctx, *args, **kwargs)
-        except DomainError as exc:
-            return _error(exc, writing=request.method in ("POST", "PUT"))
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _base(request: HttpRequest) -> str:
@@ -198,7 +116,7 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
         "Bundle",
         {"type": "searchset", "total": result.total, "link": links, "entry": entries},
     )
-    return _json(bundle)
+    return respond(bundle)
 
 
 @fhir_endpoint
@@ -218,8 +136,8 @@ def type_endpoint(request: HttpRequest, ctx: FhirContext, resource_type: str) ->
             row = selectors.DEFS["QuestionnaireResponse"].queryset().get(pk=row.pk)
             resource = mapping.questionnaire_response(row)
         location = f"{_base(request)}/{resource_type}/{_rid(resource)}"
-        return _json(resource, 201, {"Location": location, **_etag(resource)})
-    return _json(
+        return respond(resource, 201, {"Location": location, **_etag(resource)})
+    return respond(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}."), 405
     )
 
@@ -238,7 +156,7 @@ def instance_endpoint(
             resource_type=resource_type,
             resource_id=resource_id,
         )
-        return _json(resource, 200, _etag(resource))
+        return respond(resource, 200, _etag(resource))
     if request.method == "PUT" and resource_type in ("Patient", "Appointment"):
         ctx.require_scope(resource_type, write=True)
         body, expected = _body(request), _if_match(request)
@@ -253,8 +171,8 @@ def instance_endpoint(
             )
             row = selectors.DEFS["Appointment"].queryset().get(pk=int(resource_id))
             resource = mapping.appointment(row)
-        return _json(resource, 200, _etag(resource))
-    return _json(
+        return respond(resource, 200, _etag(resource))
+    return respond(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}/{{id}}."),
         405,
     )
@@ -348,7 +266,7 @@ def _param_type(name: str) -> str:
 
 @csrf_exempt
 def metadata(request: HttpRequest) -> HttpResponse:
-    return _json(capability_statement(_base(request)))
+    return respond(capability_statement(_base(request)))
 
 
 def smart_configuration(request: HttpRequest) -> HttpResponse:
