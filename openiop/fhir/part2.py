@@ -1,8 +1,9 @@
 """42 CFR Part 2 on the FHIR API: the security labels of records from a Part 2 episode, and the
 one decision whether such a record is released to a client (part2_release).
 
-The labels: confidentiality R (restricted) and the 42CFRPart2 policy, as HL7's Data Segmentation
-for Privacy labels a Part 2 record (../shared/domain.md section 5).
+The labels: confidentiality R (restricted, v3-Confidentiality) and the 42CFRPart2 policy
+(v3-ActCode), as issue 17 point 3 names them (HL7 Data Segmentation for Privacy); the rule they
+mark is 42 CFR Part 2 (../shared/domain.md section 5).
 """
 
 from __future__ import annotations
