@@ -85,6 +85,8 @@ def _entry(
     detail: dict[str, Any] | None,
 ) -> AuditEntry:
     user = actor.user
+    if actor.client_id:
+        detail = {**(detail or {}), "client_id": actor.client_id}
     return AuditEntry(
         at=now(),
         user_id=user.pk if user else None,

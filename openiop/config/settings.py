@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "openiop.measures",
     "openiop.pagecache",
     "openiop.planning",
+    # OAuth 2.0 (django-oauth-toolkit) for the FHIR R4 API and its SMART scopes (openiop.fhir).
+    "oauth2_provider",
+    "openiop.fhir",
     # The roof: the home page and health check, above every app.
     "openiop.web",
     # The demo clinic and the synthetic network (commands demo, demo_logins, synth); nothing imports it.
@@ -346,3 +349,31 @@ NOTES_SIMILARITY_THRESHOLD = float(os.environ.get("OPENIOP_NOTES_SIMILARITY", "0
 _reminder_days = os.environ.get("OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE", "").strip()
 OPENIOP_PAYMENT_REMINDER_DAYS_BEFORE: int | None = int(_reminder_days) if _reminder_days else None
 OPENIOP_PAYMENT_REMINDER_CHANNEL = os.environ.get("OPENIOP_PAYMENT_REMINDER_CHANNEL", "worklist")
+
+
+# --- OAuth 2.0 and the FHIR API (openiop.fhir) ----------------------------------------------------
+# Tokens from /o/token/ (client credentials for backend services); the scopes a client may ask for
+# are the SMART scopes registered for it (openiop.fhir.scopes.SmartScopes). Client secrets are
+# stored hashed. A token lives an hour unless OPENIOP_OAUTH_TOKEN_SECONDS says otherwise.
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "openiop.fhir.scopes.SmartScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OPENIOP_OAUTH_TOKEN_SECONDS", "3600")),
+    # RFC 9700 (the OAuth 2.0 security BCP) throughout: no implicit or password grant, no token
+    # in a URL, tokens stored hashed, refresh replay revokes the family, https redirects only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# Named so that openiop.fhir's FhirClient can point at it (a swappable model's migration dependency).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# The most entries one page of a FHIR search returns (_count above it is lowered to it).
+FHIR_MAX_PAGE_SIZE = 200

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from openiop.fhir import views as fhir_views
+
 urlpatterns = [
     path("", include("openiop.web.urls")),
     path("accounts/", include("openiop.accounts.urls")),
@@ -16,5 +18,8 @@ urlpatterns = [
     path("measures/", include("openiop.measures.urls")),
     path("jobs/", include("openiop.jobs.urls")),
     path("imports/", include("openiop.imports.urls")),
+    path("fhir/R4/", include("openiop.fhir.urls")),
+    path("o/", include("openiop.fhir.oauth_urls")),
+    path(".well-known/smart-configuration", fhir_views.smart_configuration),
     path("django-admin/", admin.site.urls),
 ]

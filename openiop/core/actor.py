@@ -39,6 +39,9 @@ class Actor:
     channel: str = "web"  # web | api | fhir | cli | task
     client_addr: str = ""
     path: str = ""
+    # The OAuth client (its client id) a request of the FHIR API came through, noted on every
+    # audit entry it writes; the user is the staff member the client acts for.
+    client_id: str = ""
 
     @classmethod
     def from_request(cls, request: HttpRequest, channel: str = "web") -> Actor:

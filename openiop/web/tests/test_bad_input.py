@@ -158,7 +158,9 @@ def _plausible(kind: str, attrs: dict[str, str]) -> str:
 
 
 def _page_patterns() -> list[tuple[str, URLPattern]]:
-    return [(n, p) for n, p in _patterns(get_resolver()) if not n.startswith("admin:")]
+    # The FHIR API takes a bearer token, not a session, and fuzzes its own parameters with
+    # these values (openiop/fhir/tests/test_fhir_api.py::test_no_bad_search_value_is_a_server_error).
+    return [(n, p) for n, p in _patterns(get_resolver()) if not n.startswith(("admin:", "fhir:"))]
 
 
 def _names_read_by(pattern: URLPattern) -> set[str]:

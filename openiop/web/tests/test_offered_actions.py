@@ -26,7 +26,8 @@ from openiop.accounts.domain import Role
 
 # Pages a signed-in staff member does not work on: sign-in and two-factor, the Django admin (its
 # own permission system), the health check and the pages the public and patients use.
-SKIP_NAMESPACES = ("accounts", "admin")
+# fhir and oauth2_provider answer bearer-token clients, not staff pages (openiop/fhir/tests walk them).
+SKIP_NAMESPACES = ("accounts", "admin", "fhir", "oauth2_provider")
 SKIP_PAGES = {
     "web:healthz",
     "measures:patient_link",

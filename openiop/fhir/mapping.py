@@ -1,0 +1,599 @@
+"""OpenIOP records as FHIR R4 resources: one function per resource type, record in, resource out.
+
+Each returns a fhir.resources model (validated on construction). No queries of their own: the
+selectors load what a mapping reads (select_related / prefetch_related) so that a page of
+results costs the same queries whatever its size. No rules: statuses are translated, not decided.
+
+fhir.resources ships R5 and R4B models; the R4B ones validate the R4 resources we serve (the
+resources used here have the same shape in R4 and R4B).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
+
+from openiop.fhir.part2 import PART2_SECURITY
+
+OPENIOP = "http://openiop.org/fhir"
+MRN_SYSTEM = f"{OPENIOP}/sid/mrn"
+INSTRUMENT_SYSTEM = f"{OPENIOP}/CodeSystem/instrument"
+ITEM_SYSTEM = f"{OPENIOP}/CodeSystem/instrument-item"
+LOINC = "http://loinc.org"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+QUESTIONNAIRE_BASE = f"{OPENIOP}/Questionnaire"
+HOME_SITE_EXTENSION = f"{OPENIOP}/StructureDefinition/home-site"
+
+
+def build(resource_type: str, data: dict[str, Any]) -> FHIRAbstractModel:
+    """The fhir.resources model of `data` (raises pydantic's ValidationError when invalid)."""
+    model = get_fhir_model_class(resource_type)
+    return model.model_validate({"resourceType": resource_type, **data})
+
+
+def _ref(resource_type: str, pk: object, display: str | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"reference": f"{resource_type}/{pk}"}
+    if display:
+        ref["display"] = display
+    return ref
+
+
+def _instant(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+def _meta(record: Any, *, part2: bool = False, version: int | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"lastUpdated": _instant(record.updated_at)}
+    v = version if version is not None else getattr(record, "version", None)
+    if v is not None:
+        meta["versionId"] = str(v)
+    if part2:
+        meta["security"] = PART2_SECURITY
+    return meta
+
+
+def _period(
+    start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if start is not None:
+        out["start"] = start.isoformat()
+    if end is not None:
+        out["end"] = end.isoformat()
+    return out
+
+
+# --- people and places ---------------------------------------------------------------------------
+
+GENDER = {"female": "female", "male": "male", "intersex": "other", "unknown": "unknown"}
+GENDER_TO_SEX = {"female": "female", "male": "male", "other": "intersex", "unknown": "unknown"}
+
+
+def patient(p: Any) -> FHIRAbstractModel:
+    names: list[dict[str, Any]] = [
+        {"use": "official", "family": p.legal_last_name, "given": [p.legal_first_name]}
+    ]
+    if p.preferred_name:
+        names.append({"use": "usual", "family": p.legal_last_name, "given": [p.preferred_name]})
+    telecom = []
+    if p.phone:
+        telecom.append({"system": "phone", "value": p.phone})
+    if p.email:
+        telecom.append({"system": "email", "value": p.email})
+    data: dict[str, Any] = {
+        "id": str(p.pk),
+        "meta": _meta(p),
+        "identifier": [
+            {
+                "use": "usual",
+                "type": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}
+                    ]
+                },
+                "system": f"{MRN_SYSTEM}/{p.organization_id}",
+                "value": p.mrn,
+            }
+        ],
+        "active": True,
+        "name": names,
+        "gender": GENDER.get(p.sex, "unknown"),
+        "birthDate": p.date_of_birth.isoformat(),
+        "managingOrganization": _ref("Organization", p.organization_id),
+        "extension": [{"url": HOME_SITE_EXTENSION, "valueReference": _ref("Location", p.site_id)}],
+    }
+    if telecom:
+        data["telecom"] = telecom
+    if p.address_line or p.city or p.state or p.postal_code:
+        address: dict[str, Any] = {"use": "home"}
+        if p.address_line:
+            address["line"] = [p.address_line]
+        for key, value in (("city", p.city), ("state", p.state), ("postalCode", p.postal_code)):
+            if value:
+                address[key] = value
+        data["address"] = [address]
+    if p.language:
+        data["communication"] = [{"language": {"text": p.language}, "preferred": True}]
+    return build("Patient", data)
+
+
+def practitioner(u: Any) -> FHIRAbstractModel:
+    data: dict[str, Any] = {
+        "id": str(u.pk),
+        "active": bool(u.is_active),
+        "name": [
+            {"family": u.last_name or u.username, "given": [u.first_name] if u.first_name else []}
+        ],
+    }
+    if not data["name"][0]["given"]:
+        del data["name"][0]["given"]
+    if u.credentials:
+        data["qualification"] = [{"code": {"text": u.credentials}}]
+    return build("Practitioner", data)
+
+
+def organization(o: Any) -> FHIRAbstractModel:
+    data: dict[str, Any] = {
+        "id": str(o.pk),
+        "meta": _meta(o),
+        "active": bool(o.is_active),
+        "name": o.name,
+    }
+    if o.crisis_line:
+        data["telecom"] = [{"system": "phone", "value": o.crisis_line, "use": "work"}]
+    return build("Organization", data)
+
+
+def location(s: Any) -> FHIRAbstractModel:
+    data: dict[str, Any] = {
+        "id": str(s.pk),
+        "meta": _meta(s),
+        "status": "active" if s.is_active else "inactive",
+        "name": s.name,
+        "managingOrganization": _ref("Organization", s.organization_id),
+    }
+    if s.address:
+        data["address"] = {"text": s.address}
+    return build("Location", data)
+
+
+# --- care ------------------------------------------------------------------------------------------
+
+EPISODE_STATUS = {
+    "waitlisted": "waitlist",
+    "active": "active",
+    "on_hold": "onhold",
+    "discharged": "finished",
+}
+
+
+def episode_of_care(e: Any) -> FHIRAbstractModel:
+    data: dict[str, Any] = {
+        "id": str(e.pk),
+        "meta": _meta(e, part2=e.part2_protected),
+        "status": EPISODE_STATUS.get(e.status, "active"),
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": f"{OPENIOP}/CodeSystem/treatment-focus",
+                        "code": e.focus,
+                        "display": e.get_focus_display(),
+                    }
+                ]
+            }
+        ],
+        "patient": _ref("Patient", e.patient_id),
+        "managingOrganization": _ref("Organization", e.patient.organization_id),
+        "period": _period(e.admission_date, e.discharge_date),
+    }
+    if e.primary_clinician_id:
+        data["careManager"] = _ref("Practitioner", e.primary_clinician_id)
+    return build("EpisodeOfCare", data)
+
+
+def encounter(a: Any) -> FHIRAbstractModel:
+    s = a.session
+    data: dict[str, Any] = {
+        "id": str(a.pk),
+        "meta": _meta(a, part2=a.episode.part2_protected),
+        "status": "finished",
+        "class": {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": "AMB",
+            "display": "ambulatory",
+        },
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": f"{OPENIOP}/CodeSystem/session-kind",
+                        "code": s.kind,
+                        "display": s.get_kind_display(),
+                    }
+                ],
+                "text": s.title,
+            }
+        ],
+        "subject": _ref("Patient", a.patient_id),
+        "episodeOfCare": [_ref("EpisodeOfCare", a.episode_id)],
+        "participant": [{"individual": _ref("Practitioner", s.facilitator_id)}],
+        "period": _period(s.starts_at, s.ends_at),
+        "length": {
+            "value": a.minutes_attended,
+            "unit": "min",
+            "system": "http://unitsofmeasure.org",
+            "code": "min",
+        },
+        "location": [{"location": _ref("Location", s.site_id)}],
+        "serviceProvider": _ref("Organization", a.patient.organization_id),
+    }
+    if s.episode_id:
+        data["appointment"] = [_ref("Appointment", s.pk)]
+    return build("Encounter", data)
+
+
+APPOINTMENT_STATUS = {"scheduled": "booked", "cancelled": "cancelled"}
+
+
+def appointment(s: Any) -> FHIRAbstractModel:
+    e = s.episode
+    data: dict[str, Any] = {
+        "id": str(s.pk),
+        "meta": _meta(s, part2=e.part2_protected),
+        "status": APPOINTMENT_STATUS.get(s.status, "booked"),
+        "serviceType": [
+            {
+                "coding": [
+                    {
+                        "system": f"{OPENIOP}/CodeSystem/session-kind",
+                        "code": s.kind,
+                        "display": s.get_kind_display(),
+                    }
+                ]
+            }
+        ],
+        "description": s.title,
+        "start": _instant(s.starts_at),
+        "end": _instant(s.ends_at),
+        "minutesDuration": s.duration_minutes,
+        "participant": [
+            {"actor": _ref("Patient", e.patient_id), "status": "accepted"},
+            {"actor": _ref("Practitioner", s.facilitator_id), "status": "accepted"},
+            {"actor": _ref("Location", s.site_id), "status": "accepted"},
+        ],
+    }
+    if s.cancel_reason:
+        data["cancelationReason"] = {"text": s.cancel_reason}
+    return build("Appointment", data)
+
+
+PLAN_STATUS = {"draft": "draft", "signed": "active", "superseded": "revoked"}
+
+
+def care_plan(plan: Any) -> FHIRAbstractModel:
+    e = plan.episode
+    status = PLAN_STATUS.get(plan.status, "unknown")
+    if status == "active" and not e.is_open:
+        status = "completed"
+    goals = [g for problem in plan.problems.all() for g in problem.goals.all()]
+    data: dict[str, Any] = {
+        "id": str(plan.pk),
+        "meta": _meta(plan, part2=e.part2_protected),
+        "status": status,
+        "intent": "plan",
+        "title": f"Treatment plan, version {plan.number}",
+        "subject": _ref("Patient", plan.patient_id),
+        "created": _instant(plan.created_at),
+        "author": _ref("Practitioner", plan.created_by_id),
+        "addresses": [_ref("Condition", p.pk) for p in plan.problems.all()],
+        "goal": [_ref("Goal", g.pk) for g in goals],
+        "supportingInfo": [_ref("EpisodeOfCare", plan.episode_id)],
+    }
+    if plan.previous_id:
+        data["replaces"] = [_ref("CarePlan", plan.previous_id)]
+    if not data["addresses"]:
+        del data["addresses"]
+    if not data["goal"]:
+        del data["goal"]
+    return build("CarePlan", data)
+
+
+def condition(problem: Any) -> FHIRAbstractModel:
+    plan = problem.plan
+    data: dict[str, Any] = {
+        "id": str(problem.pk),
+        "meta": _meta(problem, part2=plan.episode.part2_protected),
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active" if plan.episode.is_open else "inactive",
+                }
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "provisional" if plan.status == "draft" else "confirmed",
+                }
+            ]
+        },
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                        "code": "problem-list-item",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [{"system": ICD10CM, "code": problem.icd10_code}],
+            "text": problem.description,
+        },
+        "subject": _ref("Patient", plan.patient_id),
+        "recordedDate": _instant(problem.created_at),
+        "note": [{"text": problem.patient_words}] if problem.patient_words else None,
+    }
+    if data["note"] is None:
+        del data["note"]
+    return build("Condition", data)
+
+
+GOAL_STATUS = {
+    "in_progress": ("active", "in-progress"),
+    "met": ("completed", "achieved"),
+    "partially_met": ("active", "improving"),
+    "not_met": ("cancelled", "not-achieved"),
+}
+
+
+def goal(g: Any) -> FHIRAbstractModel:
+    plan = g.problem.plan
+    lifecycle, achievement = GOAL_STATUS.get(g.status, ("active", "in-progress"))
+    data: dict[str, Any] = {
+        "id": str(g.pk),
+        "meta": _meta(g, part2=plan.episode.part2_protected),
+        "lifecycleStatus": lifecycle,
+        "achievementStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/goal-achievement",
+                    "code": achievement,
+                }
+            ]
+        },
+        "description": {"text": g.text},
+        "subject": _ref("Patient", plan.patient_id),
+        "addresses": [_ref("Condition", g.problem_id)],
+    }
+    return build("Goal", data)
+
+
+# --- measures --------------------------------------------------------------------------------------
+
+
+def instrument_codes(definition: Any, key: str) -> list[dict[str, str]]:
+    """The codings of an instrument's result: its LOINC total (or panel) code where it has one,
+    and always the local instrument code."""
+    codes: list[dict[str, str]] = []
+    loinc = definition.loinc_total or definition.loinc_panel
+    if loinc:
+        codes.append({"system": LOINC, "code": loinc, "display": definition.name})
+    codes.append({"system": INSTRUMENT_SYSTEM, "code": key, "display": definition.name})
+    return codes
+
+
+def observation(r: Any) -> FHIRAbstractModel:
+    definition = r.definition
+    components: list[dict[str, Any]] = []
+    for item, answer in zip(definition.items, r.answers, strict=False):
+        coding = [{"system": ITEM_SYSTEM, "code": f"{r.instrument}-{item.number}"}]
+        if item.loinc:
+            coding.insert(0, {"system": LOINC, "code": item.loinc})
+        components.append(
+            {"code": {"coding": coding, "text": item.text[:200]}, "valueInteger": int(answer)}
+        )
+    data: dict[str, Any] = {
+        "id": str(r.pk),
+        "meta": _meta(r, part2=r.episode.part2_protected),
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "survey",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": instrument_codes(definition, r.instrument), "text": definition.label},
+        "subject": _ref("Patient", r.patient_id),
+        "effectiveDateTime": _instant(r.administered_at),
+        "issued": _instant(r.created_at),
+        "derivedFrom": [_ref("QuestionnaireResponse", r.pk)],
+        "component": components,
+    }
+    if r.total is not None:
+        data["valueInteger"] = r.total
+    if r.band:
+        data["interpretation"] = [{"text": r.band_label}]
+    if r.flags:
+        data["note"] = [{"text": "; ".join(r.flag_labels)}]
+    return build("Observation", data)
+
+
+def questionnaire_response(r: Any) -> FHIRAbstractModel:
+    definition = r.definition
+    items = [
+        {
+            "linkId": str(item.number),
+            "text": item.text[:500],
+            "answer": [{"valueInteger": int(answer)}],
+        }
+        for item, answer in zip(definition.items, r.answers, strict=False)
+    ]
+    data: dict[str, Any] = {
+        "id": str(r.pk),
+        "meta": _meta(r, part2=r.episode.part2_protected),
+        "questionnaire": f"{QUESTIONNAIRE_BASE}/{r.instrument}",
+        "status": "completed",
+        "subject": _ref("Patient", r.patient_id),
+        "authored": _instant(r.administered_at),
+        "item": items,
+    }
+    if r.entered_by_id:
+        data["author"] = _ref("Practitioner", r.entered_by_id)
+    return build("QuestionnaireResponse", data)
+
+
+# --- revenue cycle ---------------------------------------------------------------------------------
+
+
+def coverage(c: Any, *, today: dt.date) -> FHIRAbstractModel:
+    active = (c.start_date is None or c.start_date <= today) and (
+        c.end_date is None or c.end_date >= today
+    )
+    data: dict[str, Any] = {
+        "id": str(c.pk),
+        "meta": _meta(c),
+        "status": "active" if active else "cancelled",
+        "beneficiary": _ref("Patient", c.patient_id),
+        "relationship": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
+                    "code": {"self": "self", "spouse": "spouse", "child": "child"}.get(
+                        c.subscriber_relationship, "other"
+                    ),
+                }
+            ]
+        },
+        "payor": [{"display": c.payer.name}],
+        "order": {"primary": 1, "secondary": 2, "tertiary": 3}.get(c.rank, 1),
+        "period": _period(c.start_date, c.end_date),
+    }
+    if c.member_id:
+        data["subscriberId"] = c.member_id
+    if c.group_number:
+        data["class"] = [
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/coverage-class",
+                            "code": "group",
+                        }
+                    ]
+                },
+                "value": c.group_number,
+            }
+        ]
+    if not data["period"]:
+        del data["period"]
+    return build("Coverage", data)
+
+
+CLAIM_STATUS = {
+    "draft": "draft",
+    "ready": "draft",
+    "submitted": "active",
+    "accepted": "active",
+    "rejected": "cancelled",
+    "paid": "active",
+    "partially_paid": "active",
+    "denied": "active",
+    "appealed": "active",
+}
+
+
+def claim(c: Any) -> FHIRAbstractModel:
+    institutional = c.claim_form.upper().endswith("I")
+    items = [
+        {
+            "sequence": line.number,
+            "productOrService": {
+                "coding": [
+                    {
+                        "system": "http://www.ama-assn.org/go/cpt"
+                        if line.code[:1].isdigit()
+                        else "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+                        "code": line.code,
+                    }
+                ]
+            },
+            "servicedDate": line.service_date.isoformat(),
+            "quantity": {"value": line.units},
+            "net": {"value": float(line.amount), "currency": "USD"},
+        }
+        for line in c.lines.all()
+    ]
+    data: dict[str, Any] = {
+        "id": str(c.pk),
+        "meta": _meta(c, part2=c.episode.part2_protected),
+        "identifier": [{"system": f"{OPENIOP}/sid/claim", "value": c.patient_control_number}],
+        "status": CLAIM_STATUS.get(c.state, "active"),
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                    "code": "institutional" if institutional else "professional",
+                }
+            ]
+        },
+        "use": "claim",
+        "patient": _ref("Patient", c.patient_id),
+        "billablePeriod": _period(c.statement_from, c.statement_to),
+        "created": _instant(c.created_at),
+        "provider": _ref("Organization", c.patient.organization_id),
+        "priority": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/processpriority",
+                    "code": "normal",
+                }
+            ]
+        },
+        "insurer": {"display": c.payer.name},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": _ref("Coverage", c.coverage_id)}],
+        "diagnosis": [
+            {
+                "sequence": n,
+                "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": code}]},
+            }
+            for n, code in enumerate(c.diagnoses or [], start=1)
+        ],
+        "total": {"value": float(c.total), "currency": "USD"},
+    }
+    if items:
+        data["item"] = items
+    if not data["diagnosis"]:
+        del data["diagnosis"]
+    if c.authorization:
+        data["insurance"][0]["preAuthRef"] = [c.authorization]
+    return build("Claim", data)
+
+
+MAPPERS: dict[str, Callable[..., FHIRAbstractModel]] = {
+    "Patient": patient,
+    "Practitioner": practitioner,
+    "Organization": organization,
+    "Location": location,
+    "EpisodeOfCare": episode_of_care,
+    "Encounter": encounter,
+    "Appointment": appointment,
+    "CarePlan": care_plan,
+    "Condition": condition,
+    "Goal": goal,
+    "Observation": observation,
+    "QuestionnaireResponse": questionnaire_response,
+    "Claim": claim,
+}

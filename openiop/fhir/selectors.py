@@ -1,0 +1,830 @@
+"""Reads of the FHIR API: every search and read goes through the access kernel
+(openiop.accounts.access: the role's capability and the actor's sites, denials audited) and
+writes the same audit entries a page does (one SEARCH entry naming every patient returned, one
+VIEW per read), with the OAuth client id noted (Actor.client_id).
+
+Records from a Part 2 episode are released only where part2_release says so; the others are
+withheld and counted, never described.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Model, Prefetch, Q, QuerySet
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
+
+from openiop.accounts.access import check_for, require, site_scope
+from openiop.accounts.domain import Cap
+from openiop.accounts.models import User
+from openiop.attendance.choices import ATTENDED_STATUSES
+from openiop.attendance.models import Attendance
+from openiop.audit.models import AuditAction, AuditOutcome
+from openiop.audit.services import audit_record, audit_record_many
+from openiop.billing.models import Claim, ClaimLine, Coverage
+from openiop.core import clock
+from openiop.core.actor import Actor
+from openiop.core.errors import NotFound, NotPermitted, RuleViolation
+from openiop.episodes.models import Episode
+from openiop.fhir import mapping
+from openiop.fhir.part2 import Recipient, part2_release
+from openiop.measures.domain import REGISTRY
+from openiop.measures.models import Response
+from openiop.patients.models import Patient
+from openiop.programs.models import GroupSession, Organization, Site
+from openiop.treatment.models import PlanGoal, PlanProblem, PlanStatus, TreatmentPlan
+
+DEFAULT_PAGE_SIZE = 20
+
+# Parameters every search takes (beyond each type's own): result control and format.
+CONTROL_PARAMS = frozenset({"_count", "_offset", "_include", "_revinclude", "_format", "_pretty"})
+
+
+class BadSearch(RuleViolation):
+    """A search parameter this server does not support, or a value it cannot read (HTTP 400)."""
+
+    code = "bad_search_param"
+
+
+# --- search parameters ----------------------------------------------------------------------------
+
+DATE_PREFIXES = {"eq", "ne", "lt", "le", "gt", "ge", "sa", "eb"}
+
+
+def _date_q(field_path: str, value: str, *, is_datetime: bool) -> Q:
+    prefix = value[:2] if value[:2] in DATE_PREFIXES else "eq"
+    text = value[2:] if value[:2] in DATE_PREFIXES else value
+    try:
+        if len(text) == 4:
+            first = dt.date(int(text), 1, 1)
+            last = dt.date(int(text), 12, 31)
+        elif len(text) == 7:
+            first = dt.date.fromisoformat(f"{text}-01")
+            nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            last = nxt - dt.timedelta(days=1)
+        else:
+            first = last = dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise BadSearch(f"'{value}' is not a date (YYYY, YYYY-MM or YYYY-MM-DD).") from None
+    lookup = f"{field_path}__date" if is_datetime else field_path
+    if prefix == "eq":
+        return Q(**{f"{lookup}__gte": first, f"{lookup}__lte": last})
+    if prefix == "ne":
+        return ~Q(**{f"{lookup}__gte": first, f"{lookup}__lte": last})
+    if prefix in ("lt", "eb"):
+        return Q(**{f"{lookup}__lt": first})
+    if prefix == "le":
+        return Q(**{f"{lookup}__lte": last})
+    if prefix in ("gt", "sa"):
+        return Q(**{f"{lookup}__gt": last})
+    return Q(**{f"{lookup}__gte": first})  # ge
+
+
+# The longest value a search parameter may have, and the largest id or number it may name (a
+# database integer): longer or larger values are refused as bad searches, never sent to the DB.
+MAX_VALUE_LENGTH = 1000
+MAX_NUMBER = 2**63 - 1
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number from 0 to MAX_NUMBER (ASCII digits only), else None."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_NUMBER else None
+
+
+def _ids(value: str, name: str) -> list[int]:
+    out: list[int] = []
+    for part in value.split(","):
+        part = part.strip()
+        if "/" in part:
+            part = part.rsplit("/", 1)[1]
+        number = whole_number(part)
+        if number is None:
+            raise BadSearch(f"'{value[:40]}' is not an id for {name}.", field=name)
+        out.append(number)
+    return out
+
+
+def _token_codes(value: str) -> list[tuple[str | None, str]]:
+    """system|code pairs of a token parameter (no system: None; '|code': '')."""
+    out: list[tuple[str | None, str]] = []
+    for part in value.split(","):
+        if "|" in part:
+            system, code = part.split("|", 1)
+            out.append((system, code))
+        else:
+            out.append((None, part))
+    return out
+
+
+@dataclass(frozen=True)
+class Param:
+    """One search parameter: how its value becomes a filter."""
+
+    build: Callable[[str], Q]
+
+
+def p_ids(path: str, name: str) -> Param:
+    return Param(lambda v: Q(**{f"{path}__in": _ids(v, name)}))
+
+
+def p_date(path: str, *, is_datetime: bool = False) -> Param:
+    return Param(lambda v: _date_q(path, v, is_datetime=is_datetime))
+
+
+def p_status(mapping_: dict[str, str], path: str = "status") -> Param:
+    """A status token: the FHIR codes (comma = or) back to the stored values."""
+    reverse: dict[str, list[str]] = {}
+    for stored, fhir in mapping_.items():
+        reverse.setdefault(fhir, []).append(stored)
+
+    def build(v: str) -> Q:
+        stored: list[str] = []
+        for _system, code in _token_codes(v):
+            if code not in reverse:
+                raise BadSearch(f"'{code}' is not a status this server uses.", field="status")
+            stored.extend(reverse[code])
+        return Q(**{f"{path}__in": stored})
+
+    return Param(build)
+
+
+def p_text(*paths: str) -> Param:
+    def build(v: str) -> Q:
+        q = Q()
+        for path in paths:
+            q |= Q(**{f"{path}__icontains": v})
+        return q
+
+    return Param(build)
+
+
+def _observation_code(v: str) -> Q:
+    keys: set[str] = set()
+    for system, code in _token_codes(v):
+        for key, definition in REGISTRY.items():
+            codes = mapping.instrument_codes(definition, key)
+            if any(c["code"] == code and system in (None, c["system"]) for c in codes):
+                keys.add(key)
+    return Q(instrument__in=sorted(keys))
+
+
+def _condition_code(v: str) -> Q:
+    q = Q(pk__in=[])
+    for system, code in _token_codes(v):
+        if system not in (None, mapping.ICD10CM):
+            continue
+        q |= Q(icd10_code__iexact=code)
+    return q
+
+
+def _patient_identifier(v: str) -> Q:
+    q = Q(pk__in=[])
+    for system, code in _token_codes(v):
+        if system and not system.startswith(mapping.MRN_SYSTEM):
+            continue
+        match = Q(mrn__iexact=code)
+        if system and system != mapping.MRN_SYSTEM:
+            org = system.rsplit("/", 1)[1]
+            org_id = whole_number(org)
+            match &= Q(organization_id=org_id) if org_id is not None else Q(pk__in=[])
+        q |= match
+    return q
+
+
+def _questionnaire(v: str) -> Q:
+    keys = [part.rsplit("/", 1)[-1] for part in v.split(",")]
+    return Q(instrument__in=keys)
+
+
+def _gender(v: str) -> Q:
+    stored = [mapping.GENDER_TO_SEX.get(code, "") for _s, code in _token_codes(v)]
+    return Q(sex__in=stored)
+
+
+def _active_coverage(v: str, today: dt.date) -> Q:
+    active = (Q(start_date__isnull=True) | Q(start_date__lte=today)) & (
+        Q(end_date__isnull=True) | Q(end_date__gte=today)
+    )
+    codes = {code for _s, code in _token_codes(v)}
+    if not codes <= {"active", "cancelled"}:
+        raise BadSearch(f"'{v}' is not a status this server uses.", field="status")
+    if codes == {"active"}:
+        return active
+    if codes == {"cancelled"}:
+        return ~active
+    return Q()
+
+
+# --- resource types -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceDef:
+    """How one FHIR resource type is read: its rows, who may see them, its search parameters."""
+
+    type: str
+    cap: Cap | None  # None: not patient data (staff, sites), any token user of the organization
+    queryset: Callable[[], QuerySet[Any]]
+    site_path: str  # the site id on the row, for access.site_scope
+    to_fhir: Callable[[Any], FHIRAbstractModel]
+    params: dict[str, Param] = field(default_factory=dict)
+    patient_path: str | None = None  # the patient id on the row (None: not patient data)
+    patient_of: Callable[[Any], Patient] | None = None
+    part2_of: Callable[[Any], bool] | None = None
+    order: tuple[str, ...] = ("pk",)
+    updated_path: str | None = "updated_at"
+    object_type: str = ""
+
+
+def _patients() -> QuerySet[Patient]:
+    return Patient.objects.all()
+
+
+def _episodes() -> QuerySet[Episode]:
+    return Episode.objects.select_related("patient")
+
+
+def _encounters() -> QuerySet[Attendance]:
+    return Attendance.objects.filter(status__in=ATTENDED_STATUSES).select_related(
+        "session", "episode", "patient"
+    )
+
+
+def _appointments() -> QuerySet[GroupSession]:
+    return GroupSession.objects.filter(episode__isnull=False).select_related("episode__patient")
+
+
+def _plans() -> QuerySet[TreatmentPlan]:
+    return TreatmentPlan.objects.select_related("episode__patient").prefetch_related(
+        Prefetch("problems", queryset=PlanProblem.objects.prefetch_related("goals"))
+    )
+
+
+# Conditions and goals are those of the plan versions in force (a draft or the signed version):
+# a superseded version's problems are the same problems again.
+_CURRENT = ~Q(plan__status=PlanStatus.SUPERSEDED)
+
+
+def _conditions() -> QuerySet[PlanProblem]:
+    return PlanProblem.objects.filter(_CURRENT).select_related("plan__episode__patient")
+
+
+def _goals() -> QuerySet[PlanGoal]:
+    return PlanGoal.objects.exclude(problem__plan__status=PlanStatus.SUPERSEDED).select_related(
+        "problem__plan__episode__patient"
+    )
+
+
+def _responses() -> QuerySet[Response]:
+    return Response.objects.select_related("episode__patient")
+
+
+def _coverages() -> QuerySet[Coverage]:
+    return Coverage.objects.filter(patient__isnull=False).select_related("patient", "payer")
+
+
+def _claims() -> QuerySet[Claim]:
+    return Claim.objects.select_related("episode", "patient", "payer").prefetch_related(
+        Prefetch("lines", queryset=ClaimLine.objects.order_by("number"))
+    )
+
+
+def _practitioners() -> QuerySet[User]:
+    return User.objects.filter(is_active=True)
+
+
+def _coverage(c: Coverage) -> FHIRAbstractModel:
+    return mapping.coverage(c, today=clock.now().date())
+
+
+def _defs() -> dict[str, ResourceDef]:
+    patient_param = {"patient": p_ids("patient_id", "patient")}
+    today = clock.now().date
+    defs = [
+        ResourceDef(
+            "Patient",
+            Cap.PATIENT_DEMOGRAPHICS,
+            _patients,
+            "site_id",
+            mapping.patient,
+            {
+                "identifier": Param(_patient_identifier),
+                "name": p_text("search_name", "legal_last_name", "legal_first_name"),
+                "family": p_text("legal_last_name"),
+                "given": p_text("legal_first_name", "preferred_name"),
+                "birthdate": p_date("date_of_birth"),
+                "gender": Param(_gender),
+                "organization": p_ids("organization_id", "organization"),
+            },
+            patient_path="id",
+            patient_of=lambda p: p,
+            order=("legal_last_name", "legal_first_name", "id"),
+        ),
+        ResourceDef(
+            "Practitioner",
+            None,
+            _practitioners,
+            "sites__id",
+            mapping.practitioner,
+            {"name": p_text("first_name", "last_name")},
+            order=("last_name", "first_name", "id"),
+            updated_path=None,
+        ),
+        ResourceDef(
+            "Organization",
+            None,
+            lambda: Organization.objects.all(),
+            "sites__id",
+            mapping.organization,
+            {"name": p_text("name")},
+            order=("name", "id"),
+        ),
+        ResourceDef(
+            "Location",
+            None,
+            lambda: Site.objects.all(),
+            "id",
+            mapping.location,
+            {"name": p_text("name"), "organization": p_ids("organization_id", "organization")},
+            order=("name", "id"),
+        ),
+        ResourceDef(
+            "EpisodeOfCare",
+            Cap.EPISODE_VIEW,
+            _episodes,
+            "site_id",
+            mapping.episode_of_care,
+            {
+                **patient_param,
+                "status": p_status(mapping.EPISODE_STATUS),
+                "date": p_date("admission_date"),
+                "care-manager": p_ids("primary_clinician_id", "care-manager"),
+            },
+            patient_path="patient_id",
+            patient_of=lambda e: e.patient,
+            part2_of=lambda e: e.part2_protected,
+            order=("-admission_date", "id"),
+        ),
+        ResourceDef(
+            "Encounter",
+            Cap.ATTENDANCE_VIEW,
+            _encounters,
+            "session__site_id",
+            mapping.encounter,
+            {
+                **patient_param,
+                "date": p_date("session__date"),
+                "status": p_status(
+                    {"present": "finished", "late": "finished", "left_early": "finished"}
+                ),
+                "episode-of-care": p_ids("episode_id", "episode-of-care"),
+                "practitioner": p_ids("session__facilitator_id", "practitioner"),
+                "location": p_ids("session__site_id", "location"),
+            },
+            patient_path="patient_id",
+            patient_of=lambda a: a.patient,
+            part2_of=lambda a: a.episode.part2_protected,
+            order=("session__starts_at", "id"),
+        ),
+        ResourceDef(
+            "Appointment",
+            Cap.EPISODE_VIEW,
+            _appointments,
+            "site_id",
+            mapping.appointment,
+            {
+                "patient": p_ids("episode__patient_id", "patient"),
+                "date": p_date("date"),
+                "status": p_status(mapping.APPOINTMENT_STATUS),
+                "practitioner": p_ids("facilitator_id", "practitioner"),
+            },
+            patient_path="episode__patient_id",
+            patient_of=lambda s: s.episode.patient,
+            part2_of=lambda s: s.episode.part2_protected,
+            order=("starts_at", "id"),
+        ),
+        ResourceDef(
+            "CarePlan",
+            Cap.CLINICAL_VIEW,
+            _plans,
+            "episode__site_id",
+            mapping.care_plan,
+            {
+                **patient_param,
+                "status": p_status(mapping.PLAN_STATUS),
+                "date": p_date("created_at", is_datetime=True),
+            },
+            patient_path="patient_id",
+            patient_of=lambda p: p.episode.patient,
+            part2_of=lambda p: p.episode.part2_protected,
+            order=("created_at", "id"),
+        ),
+        ResourceDef(
+            "Condition",
+            Cap.CLINICAL_VIEW,
+            _conditions,
+            "plan__episode__site_id",
+            mapping.condition,
+            {
+                "patient": p_ids("plan__patient_id", "patient"),
+                "code": Param(_condition_code),
+                "recorded-date": p_date("created_at", is_datetime=True),
+            },
+            patient_path="plan__patient_id",
+            patient_of=lambda c: c.plan.episode.patient,
+            part2_of=lambda c: c.plan.episode.part2_protected,
+            order=("created_at", "id"),
+        ),
+        ResourceDef(
+            "Goal",
+            Cap.CLINICAL_VIEW,
+            _goals,
+            "problem__plan__episode__site_id",
+            mapping.goal,
+            {
+                "patient": p_ids("problem__plan__patient_id", "patient"),
+                "lifecycle-status": p_status({k: v[0] for k, v in mapping.GOAL_STATUS.items()}),
+            },
+            patient_path="problem__plan__patient_id",
+            patient_of=lambda g: g.problem.plan.episode.patient,
+            part2_of=lambda g: g.problem.plan.episode.part2_protected,
+            order=("created_at", "id"),
+        ),
+        ResourceDef(
+            "Observation",
+            Cap.CLINICAL_VIEW,
+            _responses,
+            "episode__site_id",
+            mapping.observation,
+            {
+                **patient_param,
+                "code": Param(_observation_code),
+                "date": p_date("administered_at", is_datetime=True),
+                "status": Param(lambda v: Q() if v == "final" else Q(pk__in=[])),
+                "category": Param(lambda v: Q() if v.endswith("survey") else Q(pk__in=[])),
+            },
+            patient_path="patient_id",
+            patient_of=lambda r: r.episode.patient,
+            part2_of=lambda r: r.episode.part2_protected,
+            order=("administered_at", "id"),
+        ),
+        ResourceDef(
+            "QuestionnaireResponse",
+            Cap.CLINICAL_VIEW,
+            _responses,
+            "episode__site_id",
+            mapping.questionnaire_response,
+            {
+                **patient_param,
+                "subject": p_ids("patient_id", "subject"),
+                "authored": p_date("administered_at", is_datetime=True),
+                "questionnaire": Param(_questionnaire),
+                "status": Param(lambda v: Q() if v == "completed" else Q(pk__in=[])),
+            },
+            patient_path="patient_id",
+            patient_of=lambda r: r.episode.patient,
+            part2_of=lambda r: r.episode.part2_protected,
+            order=("administered_at", "id"),
+        ),
+        ResourceDef(
+            "Coverage",
+            Cap.BENEFITS_MANAGE,
+            _coverages,
+            "patient__site_id",
+            _coverage,
+            {
+                **patient_param,
+                "beneficiary": p_ids("patient_id", "beneficiary"),
+                "status": Param(lambda v: _active_coverage(v, today())),
+            },
+            patient_path="patient_id",
+            patient_of=lambda c: c.patient,
+            order=("rank", "id"),
+        ),
+        ResourceDef(
+            "Claim",
+            Cap.REVENUE_MANAGE,
+            _claims,
+            "site_id",
+            mapping.claim,
+            {
+                **patient_param,
+                "status": p_status(mapping.CLAIM_STATUS, "state"),
+                "created": p_date("created_at", is_datetime=True),
+                "identifier": Param(
+                    lambda v: Q(patient_control_number__in=[c for _s, c in _token_codes(v)])
+                ),
+            },
+            patient_path="patient_id",
+            patient_of=lambda c: c.patient,
+            part2_of=lambda c: c.episode.part2_protected,
+            order=("statement_from", "id"),
+        ),
+    ]
+    return {d.type: d for d in defs}
+
+
+DEFS: dict[str, ResourceDef] = _defs()
+
+# _include / _revinclude: the Patient a resource names (search parameter `patient`, or the
+# subject / beneficiary alias), and back from a Patient to the resources naming it.
+INCLUDES = {f"{t}:patient" for t, d in DEFS.items() if "patient" in d.params}
+INCLUDES |= {"QuestionnaireResponse:subject", "Coverage:beneficiary"}
+
+
+def resource_def(resource_type: str) -> ResourceDef:
+    d = DEFS.get(resource_type)
+    if d is None:
+        raise NotFound(f"This server has no resource type '{resource_type}'.", code="no_type")
+    return d
+
+
+# --- the search -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    """One page of a search: what may be returned and what was withheld (counted, not shown)."""
+
+    total: int
+    offset: int
+    count: int
+    matches: list[FHIRAbstractModel]
+    included: list[FHIRAbstractModel]
+    withheld: int
+
+
+def _scoped(actor: Actor, d: ResourceDef) -> QuerySet[Any]:
+    qs = d.queryset().filter(site_scope(actor, d.site_path))
+    if d.cap is None and "__" in d.site_path:
+        qs = qs.distinct()
+    if d.cap is None and actor.user is not None and actor.user.organization_id:
+        org = actor.user.organization_id
+        if d.type == "Organization":
+            qs = qs.filter(pk=org)
+        elif d.type == "Practitioner":
+            qs = qs.filter(organization_id=org)
+    return qs
+
+
+def _require(actor: Actor, d: ResourceDef) -> None:
+    if d.cap is not None:
+        require(actor, d.cap, object_type=f"fhir_{d.type}")
+    elif actor.user is None:
+        raise NotPermitted("Your role does not allow this.", code="role_not_permitted")
+
+
+def _releasable(d: ResourceDef, rows: Iterable[Any], recipient: Recipient) -> tuple[list[Any], int]:
+    shown: list[Any] = []
+    withheld = 0
+    for row in rows:
+        if (
+            d.part2_of is not None
+            and d.patient_of is not None
+            and d.part2_of(row)
+            and not part2_release(
+                recipient=recipient, patient_organization_id=d.patient_of(row).organization_id
+            )
+        ):
+            withheld += 1
+            continue
+        shown.append(row)
+    return shown, withheld
+
+
+def _page_params(params: dict[str, list[str]]) -> tuple[int, int]:
+    def one(name: str, default: int) -> int:
+        values = params.get(name)
+        if not values:
+            return default
+        number = whole_number(values[-1])
+        if number is None:
+            raise BadSearch(f"{name} must be a whole number.", field=name)
+        return number
+
+    count = min(one("_count", DEFAULT_PAGE_SIZE), int(settings.FHIR_MAX_PAGE_SIZE))
+    return count, one("_offset", 0)
+
+
+def search(
+    *,
+    actor: Actor,
+    recipient: Recipient,
+    resource_type: str,
+    params: dict[str, list[str]],
+    allowed_types: Callable[[str], bool],
+) -> SearchResult:
+    """One page of `resource_type` matching `params` among the rows the actor may see.
+
+    `params` maps each query parameter to its values (a repeated parameter is AND). Supported:
+    _id, _lastUpdated, each type's own (DEFS), _count (at most FHIR_MAX_PAGE_SIZE), _offset,
+    _include / _revinclude of a type's `patient` (only types `allowed_types` accepts: the token's
+    scopes). Records of a Part 2 episode that part2_release refuses are withheld and counted.
+    One SEARCH audit entry names every patient returned (and counts the withheld).
+
+    Raises BadSearch for an unknown parameter or unreadable value, NotPermitted (audited)
+    without the type's capability.
+    """
+    d = resource_def(resource_type)
+    _require(actor, d)
+    qs = _scoped(actor, d)
+    for name, values in params.items():
+        if any(len(v) > MAX_VALUE_LENGTH for v in values):
+            raise BadSearch(
+                f"The value of {name[:40]} is longer than {MAX_VALUE_LENGTH} characters.",
+                field=name[:40],
+            )
+        if name in CONTROL_PARAMS:
+            continue
+        base = name.split(":", 1)[0]
+        for value in values:
+            if base == "_id":
+                qs = qs.filter(pk__in=_ids(value, "_id"))
+            elif base == "_lastUpdated" and d.updated_path:
+                qs = qs.filter(_date_q(d.updated_path, value, is_datetime=True))
+            elif base in d.params and ":" not in name:
+                qs = qs.filter(d.params[base].build(value))
+            else:
+                raise BadSearch(
+                    f"'{name}' is not a search parameter of {resource_type} on this server.",
+                    field=name,
+                )
+    count, offset = _page_params(params)
+    total = qs.count()
+    rows = list(qs.order_by(*d.order)[offset : offset + count]) if count else []
+    shown, withheld = _releasable(d, rows, recipient)
+    included_rows: list[tuple[ResourceDef, Any]] = []
+    for inc in params.get("_include", []):
+        included_rows.extend(_include(actor, d, inc, shown, allowed_types))
+    for rev in params.get("_revinclude", []):
+        rev_rows, rev_withheld = _revinclude(actor, recipient, d, rev, shown, allowed_types)
+        included_rows.extend(rev_rows)
+        withheld += rev_withheld
+    if d.patient_path is not None:
+        patient_ids = {_patient_id(d, r) for r in shown}
+        patient_ids |= {_patient_id(rd, r) for rd, r in included_rows if rd.patient_path}
+        detail: dict[str, Any] = {
+            "fhir": resource_type,
+            "query": "&".join(f"{k}={v}" for k, vs in sorted(params.items()) for v in vs)[:300],
+        }
+        if withheld:
+            detail["withheld_part2"] = withheld
+        audit_record_many(
+            actor,
+            action=AuditAction.SEARCH,
+            object_type=f"fhir_{resource_type}",
+            patient_ids=sorted(patient_ids),
+            detail=detail,
+        )
+    return SearchResult(
+        total=total,
+        offset=offset,
+        count=count,
+        matches=[d.to_fhir(r) for r in shown],
+        included=[rd.to_fhir(r) for rd, r in included_rows],
+        withheld=withheld,
+    )
+
+
+def _patient_id(d: ResourceDef, row: Any) -> int:
+    assert d.patient_path is not None
+    value = row
+    for part in d.patient_path.split("__"):
+        value = getattr(value, part)
+    return int(value)
+
+
+def _include(
+    actor: Actor,
+    d: ResourceDef,
+    spec: str,
+    rows: list[Any],
+    allowed_types: Callable[[str], bool],
+) -> list[tuple[ResourceDef, Any]]:
+    """The Patients `rows` name (`X:patient`), among those the actor may see."""
+    source, _, _param = spec.partition(":")
+    if source != d.type or spec not in INCLUDES:
+        raise BadSearch(f"_include={spec} is not supported on {d.type}.", field="_include")
+    pd = DEFS["Patient"]
+    if not allowed_types("Patient"):
+        raise NotPermitted("The token's scopes do not allow read of Patient.", code="scope")
+    _require(actor, pd)
+    ids = sorted({_patient_id(d, r) for r in rows})
+    if not ids:
+        return []
+    return [(pd, p) for p in _scoped(actor, pd).filter(pk__in=ids).order_by("pk")]
+
+
+def _revinclude(
+    actor: Actor,
+    recipient: Recipient,
+    d: ResourceDef,
+    spec: str,
+    rows: list[Any],
+    allowed_types: Callable[[str], bool],
+) -> tuple[list[tuple[ResourceDef, Any]], int]:
+    """The resources of type X naming the Patients of `rows` (`X:patient` on a Patient search)."""
+    target, _, _param = spec.partition(":")
+    if d.type != "Patient" or spec not in INCLUDES or target not in DEFS:
+        raise BadSearch(f"_revinclude={spec} is not supported on {d.type}.", field="_revinclude")
+    if not allowed_types(target):
+        raise NotPermitted(f"The token's scopes do not allow read of {target}.", code="scope")
+    td = DEFS[target]
+    _require(actor, td)
+    ids = [r.pk for r in rows]
+    if not ids:
+        return [], 0
+    assert td.patient_path is not None
+    qs = _scoped(actor, td).filter(**{f"{td.patient_path}__in": ids}).order_by(*td.order)
+    limit = int(settings.FHIR_MAX_PAGE_SIZE)
+    shown, withheld = _releasable(td, qs[:limit], recipient)
+    return [(td, r) for r in shown], withheld
+
+
+# --- read -----------------------------------------------------------------------------------------
+
+
+class Part2Withheld(NotPermitted):
+    """A record of a Part 2 episode that may not be released to this client (HTTP 403)."""
+
+    code = "part2_withheld"
+
+
+def read_record(*, actor: Actor, recipient: Recipient, resource_type: str, resource_id: str) -> Any:
+    """The row behind `resource_type/resource_id` for this actor, audited as a VIEW (patient
+    data) naming the client. Raises NotFound, NotPermitted (audited: role, site), Part2Withheld
+    (audited as denied: a Part 2 record part2_release refuses to this recipient)."""
+    d = resource_def(resource_type)
+    missing = NotFound(f"There is no {resource_type} with id '{resource_id}'.", code="not_found")
+    pk = whole_number(resource_id)
+    if pk is None:
+        raise missing
+    _require(actor, d)
+    row = d.queryset().filter(pk=pk).first()
+    if row is None:
+        raise missing
+    if d.patient_of is None:
+        if not _scoped(actor, d).filter(pk=row.pk).exists():
+            raise missing  # staff, sites and organizations of others are not there for this actor
+        return row
+    object_type = f"fhir_{resource_type}"
+    check_for(
+        actor,
+        row,
+        cap=d.cap or Cap.PATIENT_DEMOGRAPHICS,
+        object_type=object_type,
+        patient_of=d.patient_of,
+        action=None,
+    )
+    patient = d.patient_of(row)
+    if (
+        d.part2_of is not None
+        and d.part2_of(row)
+        and not part2_release(recipient=recipient, patient_organization_id=patient.organization_id)
+    ):
+        audit_record(
+            actor,
+            action=AuditAction.VIEW,
+            patient_id=patient.pk,
+            object_type=object_type,
+            object_id=row.pk,
+            outcome=AuditOutcome.DENIED,
+            detail={"reason": "withheld under 42 CFR Part 2"},
+        )
+        raise Part2Withheld(
+            "This record is withheld under 42 CFR Part 2: it comes from substance-use treatment "
+            "and this client is outside the program's organization, with no consent on file.",
+        )
+    audit_record(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=patient.pk,
+        object_type=object_type,
+        object_id=row.pk,
+    )
+    return row
+
+
+def read(
+    *, actor: Actor, recipient: Recipient, resource_type: str, resource_id: str
+) -> FHIRAbstractModel:
+    """The resource `resource_type/resource_id` (read_record, mapped)."""
+    row = read_record(
+        actor=actor, recipient=recipient, resource_type=resource_type, resource_id=resource_id
+    )
+    return resource_def(resource_type).to_fhir(row)
+
+
+def model_type_of(model: type[Model]) -> str | None:
+    """The FHIR resource type a model is served as (for tests and the capability statement)."""
+    for d in DEFS.values():
+        if d.queryset().model is model:
+            return d.type
+    return None

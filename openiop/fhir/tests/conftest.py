@@ -1,0 +1,292 @@
+"""A small fictional clinic for the FHIR API: two organizations, a Part 2 (substance-use) episode
+and a mental-health one, a record of each kind the server serves, and tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
+
+from openiop.accounts.domain import Role
+from openiop.accounts.models import User
+from openiop.attendance.models import Attendance
+from openiop.billing.models import Claim, ClaimLine, Coverage, Payer
+from openiop.episodes.choices import TreatmentFocus
+from openiop.episodes.models import Episode
+from openiop.fhir.models import FhirClient
+from openiop.measures.models import Response
+from openiop.patients.models import Patient
+from openiop.programs.models import Organization, Site
+from openiop.testing import (
+    make_episode,
+    make_org,
+    make_patient,
+    make_session,
+    make_site,
+    make_track,
+    make_user,
+)
+from openiop.treatment.models import PlanGoal, PlanProblem, TreatmentPlan
+
+
+@dataclass
+class World:
+    org: Organization
+    other_org: Organization
+    site: Site
+    other_site: Site
+    director: User
+    clinician: User
+    other_clinician: User  # works at other_site only
+    network_user: User  # no organization: sees every site (a network-wide service account)
+    sud_patient: Patient
+    mh_patient: Patient
+    sud_episode: Episode
+    mh_episode: Episode
+    records: dict[str, list[int]]  # resource type -> ids served for the SUD and MH patients
+
+
+def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
+    """A bearer token of a registered client that acts for `user` with `scopes`."""
+    app = Application.objects.create(
+        user=user,
+        name="test client",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+    )
+    FhirClient.objects.create(application=app, scopes=scopes, created_at=timezone.now())
+    token = secrets.token_urlsafe(24)
+    AccessToken.objects.create(
+        application=app,
+        token=token,
+        scope=scopes,
+        expires=timezone.now() + dt.timedelta(hours=1),
+    )
+    return token
+
+
+def fhir_get(client: Client, path: str, token: str, **params: Any) -> Any:
+    return client.get(f"/fhir/R4/{path}", params, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def _records_for(patient: Patient, episode: Episode, staff: User, track: Any) -> dict[str, int]:
+    day = dt.date(2026, 1, 6)
+    group = make_session(patient.site, staff, day, track=track)
+    att = Attendance.objects.create(
+        session=group,
+        episode=episode,
+        patient=patient,
+        status="present",
+        minutes_attended=180,
+        recorded_by=staff,
+    )
+    appt = make_session(
+        patient.site,
+        staff,
+        day,
+        kind="individual",
+        title="Individual therapy",
+        episode=episode,
+        at=dt.time(14, 0),
+        minutes=50,
+    )
+    plan = TreatmentPlan.objects.create(
+        episode=episode, patient=patient, number=1, created_by=staff, status="signed"
+    )
+    problem = PlanProblem.objects.create(
+        plan=plan, description="Low mood", icd10_code="F33.1", patient_words="I feel stuck"
+    )
+    goal = PlanGoal.objects.create(problem=problem, text="Return to work part time")
+    resp = Response.objects.create(
+        patient=patient,
+        episode=episode,
+        instrument="phq9",
+        instrument_version="1",
+        answers=[1, 1, 1, 1, 1, 1, 1, 1, 0],
+        mode="staff",
+        administered_at=timezone.now() - dt.timedelta(days=1),
+        total=8,
+        band="mild",
+    )
+    payer = Payer.objects.get_or_create(
+        organization=patient.organization,
+        name="Fictional Mutual",
+        defaults={"payer_type": "commercial"},
+    )[0]
+    from openiop.admissions.models import Inquiry
+
+    inquiry = Inquiry.objects.create(**_inquiry_fields(patient))
+    cov = Coverage.objects.create(
+        inquiry=inquiry, patient=patient, payer=payer, rank="primary", member_id="ZZ123"
+    )
+    claim = Claim.objects.create(
+        key=f"k{patient.pk}",
+        patient=patient,
+        site=patient.site,
+        coverage=cov,
+        payer=payer,
+        episode=episode,
+        track=track,
+        claim_form="837P",
+        frequency="1",
+        diagnoses=["F33.1"],
+        period_start=day,
+        period_end=day,
+        statement_from=day,
+        statement_to=day,
+        patient_control_number=f"PCN{patient.pk}",
+        total="250.00",
+        created_by=staff,
+    )
+    from openiop.billing.models import Charge
+
+    charge = _charge(claim, staff)
+    ClaimLine.objects.create(
+        claim=claim,
+        charge=charge,
+        number=1,
+        service_date=day,
+        code="S9480",
+        units=1,
+        amount="250.00",
+        line_control_number="L1",
+    )
+    return {
+        "Patient": patient.pk,
+        "EpisodeOfCare": episode.pk,
+        "Encounter": att.pk,
+        "Appointment": appt.pk,
+        "CarePlan": plan.pk,
+        "Condition": problem.pk,
+        "Goal": goal.pk,
+        "Observation": resp.pk,
+        "QuestionnaireResponse": resp.pk,
+        "Coverage": cov.pk,
+        "Claim": claim.pk,
+    }
+    del Charge
+
+
+def _inquiry_fields(patient: Patient) -> dict[str, Any]:
+    from openiop.admissions.models import Inquiry
+
+    fields: dict[str, Any] = {}
+    for f in Inquiry._meta.concrete_fields:
+        if (
+            f.primary_key
+            or f.null
+            or f.has_default()
+            or (f.blank and not f.is_relation)
+            or getattr(f, "auto_now_add", False)
+            or getattr(f, "auto_now", False)
+        ):
+            continue
+        if f.name == "site":
+            fields["site"] = patient.site
+        elif f.name == "organization":
+            fields["organization"] = patient.organization
+        elif f.get_internal_type() == "DateField":
+            fields[f.name] = dt.date(2026, 1, 2)
+        elif f.get_internal_type() == "DateTimeField":
+            fields[f.name] = timezone.now()
+        elif f.is_relation:
+            raise AssertionError(f"inquiry needs {f.name}")
+        else:
+            fields[f.name] = "Fictional"
+    return fields
+
+
+def _charge(claim: Claim, staff: User) -> Any:
+    from openiop.billing.models import Charge
+
+    fields: dict[str, Any] = {}
+    for f in Charge._meta.concrete_fields:
+        if (
+            f.primary_key
+            or f.null
+            or f.has_default()
+            or (f.blank and not f.is_relation)
+            or getattr(f, "auto_now_add", False)
+            or getattr(f, "auto_now", False)
+        ):
+            continue
+        if f.is_relation:
+            target: Any = f.related_model
+            for attr in ("patient", "site", "episode", "payer", "coverage", "track"):
+                if target is type(getattr(claim, attr)):
+                    fields[f.name] = getattr(claim, attr)
+                    break
+            else:
+                if target is User:
+                    fields[f.name] = staff
+                elif target.__name__ == "Enrollment":
+                    fields[f.name] = target.objects.get_or_create(
+                        episode=claim.episode,
+                        track=claim.track,
+                        defaults={"start_date": claim.statement_from},
+                    )[0]
+                else:
+                    raise AssertionError(f"charge needs {f.name} -> {target}")
+        elif f.get_internal_type() == "DateField":
+            fields[f.name] = claim.statement_from
+        elif f.get_internal_type() in ("DecimalField",):
+            fields[f.name] = "250.00"
+        elif f.get_internal_type() in (
+            "PositiveIntegerField",
+            "IntegerField",
+            "PositiveSmallIntegerField",
+        ):
+            fields[f.name] = 1
+        elif f.get_internal_type() == "DateTimeField":
+            fields[f.name] = timezone.now()
+        else:
+            fields[f.name] = "S9480" if "code" in f.name else "x"
+    return Charge.objects.create(**fields)
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    org = make_org()
+    other_org = make_org(name="Birchwood Behavioral (fictional)", mrn_prefix="BW")
+    site = make_site(org, name="Lantern Hill North")
+    other_site = make_site(org, name="Lantern Hill South")
+    make_site(other_org, name="Birchwood Main")
+    director = make_user(Role.DIRECTOR, org=org, sites=[site])
+    clinician = make_user(Role.CLINICIAN, org=org, sites=[site])
+    other_clinician = make_user(Role.CLINICIAN, org=org, sites=[other_site])
+    network_user = make_user(Role.DIRECTOR, org=None)
+    track = make_track(site)
+    sud_patient = make_patient(site, legal_first_name="Quillon")
+    mh_patient = make_patient(site, legal_first_name="Marigold")
+    sud_episode = make_episode(
+        sud_patient, focus=TreatmentFocus.SUBSTANCE_USE, primary_clinician=clinician
+    )
+    mh_episode = make_episode(mh_patient, focus=TreatmentFocus.MENTAL_HEALTH)
+    sud = _records_for(sud_patient, sud_episode, clinician, track)
+    mh = _records_for(mh_patient, mh_episode, clinician, track)
+    records = {k: [sud[k], mh[k]] for k in sud}
+    records["Practitioner"] = [clinician.pk]
+    records["Organization"] = [org.pk]
+    records["Location"] = [site.pk]
+    assert sud_episode.part2_protected and not mh_episode.part2_protected
+    return World(
+        org,
+        other_org,
+        site,
+        other_site,
+        director,
+        clinician,
+        other_clinician,
+        network_user,
+        sud_patient,
+        mh_patient,
+        sud_episode,
+        mh_episode,
+        records,
+    )

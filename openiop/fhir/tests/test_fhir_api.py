@@ -1,0 +1,489 @@
+"""The FHIR R4 API end to end: every resource type read and searched (and validated with
+fhir.resources), access and scopes, Part 2 labels and withholding, paging, errors, query counts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from fhir.resources.R4B import get_fhir_model_class
+
+from openiop.audit.models import AuditEntry
+from openiop.fhir.part2 import ACT_CODE_SYSTEM
+from openiop.fhir.scopes import RESOURCE_TYPES
+from openiop.fhir.tests.conftest import World, fhir_get, token_for
+from openiop.testing import make_patient
+
+pytestmark = pytest.mark.django_db
+
+PATIENT_TYPES = [t for t in RESOURCE_TYPES if t not in ("Practitioner", "Organization", "Location")]
+
+
+def _valid(body: dict[str, Any]) -> Any:
+    """The body validated by fhir.resources (raises when it is not a valid resource)."""
+    return get_fhir_model_class(body["resourceType"]).model_validate(body)
+
+
+def _labels(resource: dict[str, Any]) -> set[str]:
+    return {s["code"] for s in resource.get("meta", {}).get("security", [])}
+
+
+def test_metadata_is_a_valid_capability_statement(client: Client) -> None:
+    r = client.get("/fhir/R4/metadata")
+    assert r.status_code == 200
+    assert r["Content-Type"].startswith("application/fhir+json")
+    cs = _valid(r.json())
+    assert cs.fhirVersion == "4.0.1"
+    assert {res.type for res in cs.rest[0].resource} == set(RESOURCE_TYPES)
+
+
+def test_smart_configuration_names_the_token_endpoint(client: Client) -> None:
+    body = client.get("/.well-known/smart-configuration").json()
+    assert body["token_endpoint"].endswith("/o/token/")
+    assert "client_credentials" in body["grant_types_supported"]
+    assert "system/*.read" in body["scopes_supported"]
+
+
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_every_type_reads_and_searches_valid_resources(
+    client: Client, world: World, resource_type: str
+) -> None:
+    token = token_for(world.director)
+    bundle = fhir_get(client, resource_type, token, _count=50)
+    assert bundle.status_code == 200, bundle.content
+    parsed = _valid(bundle.json())
+    assert parsed.type == "searchset"
+    ids = {e.resource.id for e in parsed.entry or [] if e.search.mode == "match"}
+    assert {str(i) for i in world.records[resource_type]} <= ids
+    for pk in world.records[resource_type]:
+        r = fhir_get(client, f"{resource_type}/{pk}", token)
+        assert r.status_code == 200, r.content
+        body = r.json()
+        assert _valid(body).id == str(pk)
+        assert body["resourceType"] == resource_type
+
+
+@pytest.mark.parametrize("resource_type", PATIENT_TYPES)
+def test_part2_records_carry_security_labels(
+    client: Client, world: World, resource_type: str
+) -> None:
+    token = token_for(world.director)
+    sud_id, mh_id = world.records[resource_type]
+    sud = fhir_get(client, f"{resource_type}/{sud_id}", token).json()
+    mh = fhir_get(client, f"{resource_type}/{mh_id}", token).json()
+    if resource_type in ("Patient", "Coverage"):  # not derived from an episode
+        assert _labels(sud) == set()
+    else:
+        assert _labels(sud) == {"R", "42CFRPart2"}
+        assert {s["system"] for s in sud["meta"]["security"]} >= {ACT_CODE_SYSTEM}
+    assert _labels(mh) == set()
+
+
+@pytest.mark.parametrize("resource_type", PATIENT_TYPES)
+def test_another_sites_token_is_refused_every_type(
+    client: Client, world: World, resource_type: str
+) -> None:
+    """The FHIR access walk: a token of a clinician at another site reads none of these records
+    (403, audited) and finds none of them by search."""
+    token = token_for(world.other_clinician)
+    for pk in world.records[resource_type]:
+        r = fhir_get(client, f"{resource_type}/{pk}", token)
+        assert r.status_code in (403, 404), (resource_type, r.status_code)
+        if r.status_code == 403:
+            assert r.json()["resourceType"] == "OperationOutcome"
+    bundle = fhir_get(client, resource_type, token)
+    if bundle.status_code == 200:
+        ids = {e["resource"]["id"] for e in bundle.json().get("entry", [])}
+        assert not ids & {str(i) for i in world.records[resource_type]}
+    else:  # the role lacks the capability altogether
+        assert bundle.status_code == 403
+
+
+def test_part2_records_withheld_from_a_client_outside_the_organization(
+    client: Client, world: World
+) -> None:
+    token = token_for(world.network_user)
+    bundle = fhir_get(client, "Observation", token).json()
+    _valid(bundle)
+    matches = [e for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    outcome = [e for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
+    assert [e["resource"]["id"] for e in matches] == [str(world.records["Observation"][1])]
+    assert len(outcome) == 1
+    note = outcome[0]["resource"]["issue"][0]
+    assert (
+        note["code"] == "suppressed"
+        and "1 record withheld under 42 CFR Part 2" in note["diagnostics"]
+    )
+    read = fhir_get(client, f"Observation/{world.records['Observation'][0]}", token)
+    assert read.status_code == 403
+    assert read.json()["issue"][0]["code"] == "suppressed"
+    assert AuditEntry.objects.filter(
+        outcome="denied", detail__reason="withheld under 42 CFR Part 2"
+    ).exists()
+    # Inside the organization the same record is served.
+    own = fhir_get(
+        client, f"Observation/{world.records['Observation'][0]}", token_for(world.director)
+    )
+    assert own.status_code == 200
+
+
+def test_scopes_limit_resource_types(client: Client, world: World) -> None:
+    token = token_for(world.director, "system/Observation.read")
+    assert fhir_get(client, "Observation", token).status_code == 200
+    refused = fhir_get(client, "Patient", token)
+    assert refused.status_code == 403
+    assert refused.json()["issue"][0]["code"] == "forbidden"
+    assert fhir_get(client, "Observation", token, _include="Observation:patient").status_code == 403
+
+
+def test_patient_scopes_need_a_patient_context(client: Client, world: World) -> None:
+    token = token_for(world.director, "patient/*.read")
+    r = fhir_get(client, "Observation", token)
+    assert r.status_code == 403
+    assert "patient context" in r.json()["issue"][0]["diagnostics"]
+
+
+def test_no_token_is_401_and_bad_param_is_400_and_unknown_is_404(
+    client: Client, world: World
+) -> None:
+    r = client.get("/fhir/R4/Patient")
+    assert r.status_code == 401 and _valid(r.json()).issue[0].code == "login"
+    token = token_for(world.director)
+    r = fhir_get(client, "Patient", token, colour="blue")
+    assert r.status_code == 400 and _valid(r.json()).get_resource_type() == "OperationOutcome"
+    assert fhir_get(client, "Patient/999999", token).status_code == 404
+    assert fhir_get(client, "Medication", token).status_code == 404
+    assert fhir_get(client, "Patient", token, birthdate="yesterday").status_code == 400
+
+
+def test_paging_links_walk_every_patient(client: Client, world: World) -> None:
+    for n in range(5):
+        make_patient(world.site, legal_first_name=f"Pager{n}")
+    token = token_for(world.director)
+    seen: list[str] = []
+    url: str | None = "/fhir/R4/Patient?_count=3"
+    pages = 0
+    while url:
+        body = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}").json()
+        _valid(body)
+        assert body["total"] == 7
+        seen += [e["resource"]["id"] for e in body.get("entry", [])]
+        links = {link["relation"]: link["url"] for link in body["link"]}
+        if pages:
+            assert "previous" in links
+        url = links.get("next")
+        pages += 1
+    assert pages == 3 and len(set(seen)) == 7
+
+
+def test_search_params_filter(client: Client, world: World) -> None:
+    token = token_for(world.director)
+    sud = world.sud_patient.pk
+
+    def ids(path: str, **params: Any) -> set[str]:
+        body = fhir_get(client, path, token, **params).json()
+        return {
+            e["resource"]["id"] for e in body.get("entry", []) if e["search"]["mode"] == "match"
+        }
+
+    assert ids("Observation", patient=sud) == {str(world.records["Observation"][0])}
+    assert ids("Observation", code="http://loinc.org|44261-6") == {
+        str(i) for i in world.records["Observation"]
+    }
+    assert ids("Observation", code="75626-2") == set()
+    assert ids("Condition", code="F33.1", patient=f"Patient/{sud}") == {
+        str(world.records["Condition"][0])
+    }
+    assert ids("EpisodeOfCare", status="active") == {str(i) for i in world.records["EpisodeOfCare"]}
+    assert ids("EpisodeOfCare", status="finished") == set()
+    assert ids("Encounter", date="2026-01-06") == {str(i) for i in world.records["Encounter"]}
+    assert ids("Encounter", date="gt2026-01-06") == set()
+    assert ids("Patient", _id=sud) == {str(sud)}
+    assert ids("Patient", _lastUpdated="lt2000-01-01") == set()
+    with_rev = fhir_get(client, "Patient", token, _id=sud, _revinclude="Observation:patient").json()
+    assert {e["resource"]["resourceType"] for e in with_rev["entry"]} == {"Patient", "Observation"}
+    with_inc = fhir_get(
+        client, "Observation", token, patient=sud, _include="Observation:patient"
+    ).json()
+    assert [e["search"]["mode"] for e in with_inc["entry"]] == ["match", "include"]
+
+
+def test_search_audits_with_client_id(client: Client, world: World) -> None:
+    token = token_for(world.director)
+    fhir_get(client, "Observation", token)
+    entry = AuditEntry.objects.filter(object_type="fhir_Observation").latest("id")
+    assert entry.channel == "fhir" and entry.user_id == world.director.pk
+    assert entry.detail["client_id"]
+
+
+@pytest.mark.parametrize(
+    "resource_type", ["Patient", "Observation", "Encounter", "CarePlan", "Claim"]
+)
+def test_search_query_count_does_not_grow_with_results(
+    client: Client, world: World, resource_type: str
+) -> None:
+    token = token_for(world.director)
+
+    def queries(n: int) -> int:
+        fhir_get(client, resource_type, token, _count=n)
+        with CaptureQueriesContext(connection) as ctx:
+            r = fhir_get(client, resource_type, token, _count=n)
+        assert r.status_code == 200
+        return len(ctx.captured_queries)
+
+    assert queries(1) == queries(50)
+
+
+def test_token_endpoint_issues_client_credentials_tokens(client: Client, world: World) -> None:
+    from openiop.core.actor import Actor
+    from openiop.fhir.services import fhir_client_create
+
+    new = fhir_client_create(
+        user=world.clinician,
+        scopes="system/*.read",
+        name="Lab feed",
+        by=Actor.cli(world.director, "test"),
+    )
+    basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
+    r = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "system/Observation.read"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert r.status_code == 200, r.content
+    token = r.json()["access_token"]
+    assert fhir_get(client, "Observation", token).status_code == 200
+    assert fhir_get(client, "Patient", token).status_code == 403
+    r = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "system/*.write"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert r.status_code == 400  # not registered for writes
+
+
+def test_patient_create_and_update_with_if_match(client: Client, world: World) -> None:
+    token = token_for(world.director)
+    body: dict[str, Any] = {
+        "resourceType": "Patient",
+        "name": [{"use": "official", "family": "Fhirtestperson", "given": ["Oriel"]}],
+        "birthDate": "1991-02-03",
+        "gender": "female",
+        "extension": [
+            {
+                "url": "http://openiop.org/fhir/StructureDefinition/home-site",
+                "valueReference": {"reference": f"Location/{world.site.pk}"},
+            }
+        ],
+    }
+    auth = {"authorization": f"Bearer {token}"}
+    r = client.post(
+        "/fhir/R4/Patient", json.dumps(body), content_type="application/fhir+json", headers=auth
+    )
+    assert r.status_code == 201, r.content
+    created = _valid(r.json())
+    assert r["ETag"] == 'W/"1"'
+    body["name"][0]["given"] = ["Oriella"]
+    body["id"] = created.id
+
+    def put(etag: str) -> Any:
+        return client.put(
+            f"/fhir/R4/Patient/{created.id}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={**auth, "if-match": etag},
+        )
+
+    ok = put('W/"1"')
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["name"][0]["given"] == ["Oriella"]
+    stale = put('W/"1"')
+    assert stale.status_code == 409 and stale.json()["issue"][0]["code"] == "conflict"
+    bad = client.post(
+        "/fhir/R4/Patient",
+        json.dumps({"resourceType": "Patient", "birthDate": "x"}),
+        content_type="application/fhir+json",
+        headers=auth,
+    )
+    assert bad.status_code == 422
+
+
+def test_questionnaire_response_create_scores_and_alerts(client: Client, world: World) -> None:
+    from openiop.measures.models import Response, SafetyAlert
+
+    token = token_for(world.clinician)
+    body: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "http://openiop.org/fhir/Questionnaire/phq9",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{world.mh_patient.pk}"},
+        "item": [
+            {"linkId": str(n), "answer": [{"valueInteger": 2 if n == 9 else 1}]}
+            for n in range(1, 10)
+        ],
+    }
+    r = client.post(
+        "/fhir/R4/QuestionnaireResponse",
+        json.dumps(body),
+        content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert r.status_code == 201, r.content
+    _valid(r.json())
+    response = Response.objects.get(pk=int(r.json()["id"]))
+    assert response.total == 10
+    assert SafetyAlert.objects.filter(response=response).exists()
+    bad = {**body, "item": body["item"][:3]}
+    r = client.post(
+        "/fhir/R4/QuestionnaireResponse",
+        json.dumps(bad),
+        content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert r.status_code == 422
+
+
+def test_appointment_cancel_through_put(client: Client, world: World) -> None:
+    import datetime as dt
+
+    from openiop.core import clock
+    from openiop.testing import make_session
+
+    day = clock.now().date() + dt.timedelta(days=7)
+    session = make_session(
+        world.site,
+        world.clinician,
+        day,
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    token = token_for(world.clinician)
+    current = fhir_get(client, f"Appointment/{session.pk}", token).json()
+    current["status"] = "cancelled"
+    current["cancelationReason"] = {"text": "Patient asked to reschedule"}
+
+    def put(bearer: str, etag: str = 'W/"1"') -> Any:
+        return client.put(
+            f"/fhir/R4/Appointment/{session.pk}",
+            json.dumps(current),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {bearer}", "if-match": etag},
+        )
+
+    assert put(token_for(world.clinician, "system/*.read")).status_code == 403  # no write scope
+    assert put(token, 'W/"7"').status_code == 409  # stale version
+    r = put(token)
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "cancelled" and r["ETag"] == 'W/"2"'
+    current["status"] = "booked"
+    assert put(token, 'W/"2"').status_code == 422  # un-cancelling is not a client's change
+
+
+def test_cli_registers_a_backend_client(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from openiop.fhir.models import FhirClient
+
+    out = StringIO()
+    call_command(
+        "fhir",
+        "client",
+        "create",
+        user=world.clinician.username,
+        scopes="system/*.read",
+        by=world.director.username,
+        stdout=out,
+    )
+    assert "client_id:" in out.getvalue() and "client_secret:" in out.getvalue()
+    assert FhirClient.objects.get().application.user == world.clinician
+    with pytest.raises(CommandError):
+        call_command(
+            "fhir",
+            "client",
+            "create",
+            user=world.clinician.username,
+            scopes="everything",
+            by=world.director.username,
+        )
+    with pytest.raises(CommandError):  # a clinician may not register clients
+        call_command(
+            "fhir",
+            "client",
+            "create",
+            user=world.clinician.username,
+            scopes="system/*.read",
+            by=world.clinician.username,
+        )
+
+
+@pytest.mark.parametrize("resource_type", ["Patient", "EpisodeOfCare", "Observation"])
+def test_a_search_of_50_costs_the_queries_of_5(
+    client: Client, world: World, resource_type: str
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from openiop.episodes.choices import TreatmentFocus
+    from openiop.measures.models import Response
+    from openiop.testing import make_episode
+
+    for n in range(50):
+        p = make_patient(world.site, legal_first_name=f"Bulkperson{n}")
+        e = make_episode(p, focus=TreatmentFocus.MENTAL_HEALTH)
+        Response.objects.create(
+            patient=p,
+            episode=e,
+            instrument="gad7",
+            instrument_version="1",
+            answers=[0] * 7,
+            mode="staff",
+            total=0,
+            band="minimal",
+            administered_at=timezone.now() - dt.timedelta(hours=1),
+        )
+    token = token_for(world.director)
+
+    def queries(n: int) -> int:
+        fhir_get(client, resource_type, token, _count=n)
+        with CaptureQueriesContext(connection) as ctx:
+            r = fhir_get(client, resource_type, token, _count=n)
+        assert r.status_code == 200
+        assert len(r.json()["entry"]) == n
+        return len(ctx.captured_queries)
+
+    assert queries(5) == queries(50)
+
+
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_no_bad_search_value_is_a_server_error(
+    client: Client, world: World, resource_type: str
+) -> None:
+    """The web pages' bad-input walk for the FHIR API: every search parameter of every type, and
+    the control parameters, with the same bad values, answer 200 or 400, never 500."""
+    from openiop.fhir.selectors import DEFS
+    from openiop.web.tests.test_bad_input import BAD_VALUES, HUGE_ID
+
+    token = token_for(world.director)
+    names = [*DEFS[resource_type].params, "_id", "_lastUpdated", "_count", "_offset", "_include"]
+    fuzz = Client(raise_request_exception=False)
+    failures = []
+    for name in names:
+        for label, value in BAD_VALUES.items():
+            r = fhir_get(fuzz, resource_type, token, **{name: value})
+            if r.status_code >= 500 or r.status_code not in (200, 400, 403):
+                failures.append(f"{name}={label}: {r.status_code}")
+    r = fhir_get(fuzz, f"{resource_type}/{HUGE_ID}", token)
+    if r.status_code != 404:
+        failures.append(f"id {HUGE_ID}: {r.status_code}")
+    assert not failures, failures

@@ -1,0 +1,292 @@
+"""The FHIR R4 endpoints at /fhir/R4: parse the request, check the token and its scopes, call one
+selector or write, answer application/fhir+json. Every DomainError becomes an OperationOutcome
+with its HTTP status, here and nowhere else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
+
+from openiop.fhir import mapping, selectors, writes
+from openiop.fhir.auth import FhirContext
+from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
+from openiop.fhir.part2 import withheld_message
+from openiop.fhir.scopes import RESOURCE_TYPES
+
+FHIR_VERSION = "4.0.1"
+
+
+def _base(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/fhir/R4/").rstrip("/")
+
+
+def _rid(resource: FHIRAbstractModel) -> str:
+    return str(getattr(resource, "id", ""))
+
+
+def _etag(resource: FHIRAbstractModel) -> dict[str, str]:
+    meta = getattr(resource, "meta", None)
+    version = getattr(meta, "versionId", None) if meta is not None else None
+    return {"ETag": f'W/"{version}"'} if version else {}
+
+
+def _if_match(request: HttpRequest) -> int | None:
+    value = request.headers.get("If-Match", "").strip()
+    if not value:
+        return None
+    digits = value.removeprefix("W/").strip('"')
+    version = selectors.whole_number(digits)
+    if version is None:
+        raise selectors.BadSearch('If-Match must be a version, e.g. W/"3".', field="If-Match")
+    return version
+
+
+def _body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise writes.Unprocessable("The body is not JSON.") from None
+
+
+def _check_type(resource_type: str) -> None:
+    selectors.resource_def(resource_type)  # NotFound for a type this server does not have
+
+
+# --- endpoints -------------------------------------------------------------------------------------
+
+
+def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -> HttpResponse:
+    ctx.require_scope(resource_type)
+    params = {k: request.GET.getlist(k) for k in request.GET}
+    result = selectors.search(
+        actor=ctx.actor,
+        recipient=ctx.recipient,
+        resource_type=resource_type,
+        params=params,
+        allowed_types=ctx.may,
+    )
+    base = _base(request)
+    kept = [
+        (k, v)
+        for k in request.GET
+        for v in request.GET.getlist(k)
+        if k not in ("_offset", "_count")
+    ]
+
+    def link(relation: str, offset: int) -> dict[str, str]:
+        query = urlencode([*kept, ("_count", str(result.count)), ("_offset", str(offset))])
+        return {"relation": relation, "url": f"{base}/{resource_type}?{query}"}
+
+    links = [link("self", result.offset)]
+    if result.count and result.offset + result.count < result.total:
+        links.append(link("next", result.offset + result.count))
+    if result.offset > 0:
+        links.append(link("previous", max(0, result.offset - max(result.count, 1))))
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": f"{base}/{r.get_resource_type()}/{_rid(r)}",
+            "resource": r,
+            "search": {"mode": "match"},
+        }
+        for r in result.matches
+    ]
+    entries += [
+        {
+            "fullUrl": f"{base}/{r.get_resource_type()}/{_rid(r)}",
+            "resource": r,
+            "search": {"mode": "include"},
+        }
+        for r in result.included
+    ]
+    if result.withheld:
+        entries.append(
+            {
+                "resource": operation_outcome(
+                    403, withheld_message(result.withheld), code="suppressed", severity="warning"
+                ),
+                "search": {"mode": "outcome"},
+            }
+        )
+    bundle = mapping.build(
+        "Bundle",
+        {"type": "searchset", "total": result.total, "link": links, "entry": entries},
+    )
+    return respond(bundle)
+
+
+@fhir_endpoint
+def type_endpoint(request: HttpRequest, ctx: FhirContext, resource_type: str) -> HttpResponse:
+    """GET: search. POST: create (Patient, QuestionnaireResponse)."""
+    _check_type(resource_type)
+    if request.method == "GET":
+        return _search_bundle(request, ctx, resource_type)
+    if request.method == "POST" and resource_type in ("Patient", "QuestionnaireResponse"):
+        ctx.require_scope(resource_type, write=True)
+        body = _body(request)
+        if resource_type == "Patient":
+            row: Any = writes.create_patient(actor=ctx.actor, body=body)
+            resource = mapping.patient(row)
+        else:
+            row = writes.create_questionnaire_response(actor=ctx.actor, body=body)
+            row = selectors.DEFS["QuestionnaireResponse"].queryset().get(pk=row.pk)
+            resource = mapping.questionnaire_response(row)
+        location = f"{_base(request)}/{resource_type}/{_rid(resource)}"
+        return respond(resource, 201, {"Location": location, **_etag(resource)})
+    return respond(
+        operation_outcome(405, f"{request.method} is not supported on {resource_type}."), 405
+    )
+
+
+@fhir_endpoint
+def instance_endpoint(
+    request: HttpRequest, ctx: FhirContext, resource_type: str, resource_id: str
+) -> HttpResponse:
+    """GET: read. PUT: update (Patient demographics, Appointment status), If-Match honoured."""
+    _check_type(resource_type)
+    if request.method == "GET":
+        ctx.require_scope(resource_type)
+        resource = selectors.read(
+            actor=ctx.actor,
+            recipient=ctx.recipient,
+            resource_type=resource_type,
+            resource_id=resource_id,
+        )
+        return respond(resource, 200, _etag(resource))
+    if request.method == "PUT" and resource_type in ("Patient", "Appointment"):
+        ctx.require_scope(resource_type, write=True)
+        body, expected = _body(request), _if_match(request)
+        if resource_type == "Patient":
+            row: Any = writes.update_patient(
+                actor=ctx.actor, resource_id=resource_id, body=body, expected_version=expected
+            )
+            resource = mapping.patient(row)
+        else:
+            writes.update_appointment(
+                actor=ctx.actor, resource_id=resource_id, body=body, expected_version=expected
+            )
+            row = selectors.DEFS["Appointment"].queryset().get(pk=int(resource_id))
+            resource = mapping.appointment(row)
+        return respond(resource, 200, _etag(resource))
+    return respond(
+        operation_outcome(405, f"{request.method} is not supported on {resource_type}/{{id}}."),
+        405,
+    )
+
+
+# --- discovery (no token needed) -----------------------------------------------------------------
+
+
+def capability_statement(base: str) -> FHIRAbstractModel:
+    """What this server does, as a CapabilityStatement."""
+    resources = []
+    for rt in RESOURCE_TYPES:
+        d = selectors.DEFS[rt]
+        interactions = [{"code": "read"}, {"code": "search-type"}]
+        if rt in ("Patient", "QuestionnaireResponse"):
+            interactions.append({"code": "create"})
+        if rt in ("Patient", "Appointment"):
+            interactions.append({"code": "update"})
+        params = [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
+        if d.updated_path:
+            params.append({"name": "_lastUpdated", "type": "date"})
+        params += [{"name": name, "type": _param_type(name)} for name in d.params]
+        entry: dict[str, Any] = {
+            "type": rt,
+            "interaction": interactions,
+            "versioning": "versioned-update" if rt in ("Patient", "Appointment") else "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "searchParam": params,
+        }
+        includes = sorted(i for i in selectors.INCLUDES if i.startswith(f"{rt}:"))
+        if includes:
+            entry["searchInclude"] = includes
+        if rt == "Patient":
+            entry["searchRevInclude"] = sorted(selectors.INCLUDES)
+        resources.append(entry)
+    return mapping.build(
+        "CapabilityStatement",
+        {
+            "status": "active",
+            "date": "2026-01-01",
+            "publisher": "OpenIOP",
+            "kind": "instance",
+            "software": {"name": "OpenIOP"},
+            "implementation": {"description": "OpenIOP FHIR R4 API", "url": base},
+            "fhirVersion": FHIR_VERSION,
+            "format": ["json"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "security": {
+                        "service": [
+                            {
+                                "coding": [
+                                    {
+                                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                        "code": "SMART-on-FHIR",
+                                    }
+                                ]
+                            }
+                        ],
+                        "description": "OAuth 2.0 client credentials with SMART scopes; "
+                        "see /.well-known/smart-configuration. Records from substance-use "
+                        "treatment carry the 42CFRPart2 security label.",
+                    },
+                    "resource": resources,
+                }
+            ],
+        },
+    )
+
+
+def _param_type(name: str) -> str:
+    if name in (
+        "patient",
+        "subject",
+        "beneficiary",
+        "episode-of-care",
+        "practitioner",
+        "location",
+        "organization",
+        "care-manager",
+    ):
+        return "reference"
+    if name in ("date", "birthdate", "authored", "created", "recorded-date"):
+        return "date"
+    if name in ("name", "family", "given"):
+        return "string"
+    return "token"
+
+
+@csrf_exempt
+def metadata(request: HttpRequest) -> HttpResponse:
+    return respond(capability_statement(_base(request)))
+
+
+def smart_configuration(request: HttpRequest) -> HttpResponse:
+    """SMART App Launch's discovery document: where to get a token, and how."""
+    from openiop.fhir.scopes import all_scopes
+
+    token = request.build_absolute_uri("/o/token/")
+    body = {
+        "issuer": request.build_absolute_uri("/"),
+        "token_endpoint": token,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "grant_types_supported": ["client_credentials"],
+        "revocation_endpoint": request.build_absolute_uri("/o/revoke_token/"),
+        "introspection_endpoint": request.build_absolute_uri("/o/introspect/"),
+        "scopes_supported": sorted(all_scopes()),
+        "capabilities": ["client-confidential-symmetric", "permission-v1", "permission-v2"],
+    }
+    response = HttpResponse(json.dumps(body), content_type="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+__all__ = ["instance_endpoint", "metadata", "smart_configuration", "type_endpoint"]
