@@ -488,6 +488,7 @@ def _store(episode: Episode, alert: rules.Alert, by: Actor) -> bool:
         dedupe_key=alert.dedupe_key[:120],
         defaults={
             "patient_id": episode.patient_id,
+            "part2": episode.part2_protected,
             "message": alert.message[:500],
             "status": AlertStatus.OPEN,
         },

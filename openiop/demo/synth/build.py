@@ -30,6 +30,7 @@ from openiop.demo.cast import FIRST_NAMES, LAST_NAMES
 from openiop.demo.synth import clinical as synth_clinical
 from openiop.demo.synth import plan as synth_plan
 from openiop.demo.synth.attended import AttendedRows
+from openiop.core.part2 import mark_all_part2_records
 from openiop.demo.synth.documentation import Documentation
 from openiop.demo.synth.plan import Stay
 from openiop.demo.synth.writer import aware, next_id, write_rows
@@ -114,6 +115,8 @@ def build_network(
         builder.attendance()
         builder.audit_trail(chart_views_per_patient)
         builder.clinical_records()
+        # The rows above are written without the services: mark those of substance-use episodes.
+        mark_all_part2_records()
     return SynthResult(organization_id=builder.org.pk, counts=builder.counts)
 
 
