@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "openiop.admissions",
     "openiop.billing",
     "openiop.measures",
+    # 42 CFR Part 2 consents and the accounting of disclosures (issue 17).
+    "openiop.consents",
     "openiop.pagecache",
     # The roof: the home page and health check, above every app.
     "openiop.web",

@@ -51,6 +51,9 @@ NOT_MARKED: dict[str, str] = {
     "billing.Authorization": "a payer's authorization on a coverage; " + _BILLING,
     "billing.CostEstimate": "a self-pay estimate at intake; " + _BILLING,
     "billing.SlidingFeeAgreement": "a sliding-fee agreement from an estimate; " + _BILLING,
+    # A consent is the patient's permission about their records, not a record of care; it links
+    # to the signed intake document it came from.
+    "consents.Consent": "the patient's permission to disclose, not a record of care",
 }
 
 
