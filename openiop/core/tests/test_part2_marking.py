@@ -54,6 +54,7 @@ NOT_MARKED: dict[str, str] = {
     # A consent is the patient's permission about their records, not a record of care; it links
     # to the signed intake document it came from.
     "consents.Consent": "the patient's permission to disclose, not a record of care",
+    "consents.Disclosure": "the accounting of disclosures: every row is about Part 2 records",
 }
 
 
