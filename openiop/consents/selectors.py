@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from openiop.accounts.access import check_for, get_for
+from openiop.accounts.access import get_for
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
 from openiop.consents import domain
@@ -34,6 +34,9 @@ from openiop.core.errors import NotFound
 from openiop.episodes.choices import OPEN_STATUSES
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
+
+if TYPE_CHECKING:
+    from openiop.admissions.models import IntakeDocument
 
 R = TypeVar("R")
 
@@ -162,12 +165,26 @@ def patient_part2_ids(patient_ids: Iterable[int]) -> set[int]:
 # --- pages --------------------------------------------------------------------------------------
 
 
-def consents_for_patient(*, actor: Actor, patient: Patient) -> list[Consent]:
-    """A patient's consents, newest first, with who recorded and revoked them; audited as a view.
-    Raises NotPermitted (audited) without Cap.CONSENT_VIEW at the patient's site."""
-    check_for(
-        actor, patient, cap=Cap.CONSENT_VIEW, object_type="consent_list", patient_of=lambda p: p
+def patient_for(
+    *, actor: Actor, patient_id: int, cap: Cap, purpose: str, action: str = AuditAction.VIEW
+) -> Patient:
+    """The patient of a consents page, audited once as `purpose` (`action`: a view, or an export
+    for the PDF). Raises NotFound; NotPermitted (audited) without `cap` at the patient's site."""
+    return get_for(
+        actor,
+        Patient.objects.select_related("site", "organization"),
+        patient_id,
+        cap=cap,
+        object_type=purpose,
+        missing=NotFound("There is no patient with this number.", code="patient_not_found"),
+        patient_of=lambda p: p,
+        action=action,
     )
+
+
+def consents_of(patient: Patient) -> list[Consent]:
+    """A patient already loaded through patient_for: their consents, newest first, with who
+    recorded and revoked them (one query)."""
     return list(
         Consent.objects.filter(patient=patient).select_related(
             "recorded_by", "revoked_by", "intake_document"
@@ -188,21 +205,39 @@ def consent_get(*, actor: Actor, consent_id: int, cap: Cap = Cap.CONSENT_VIEW) -
     )
 
 
-def disclosures_for_patient(
-    *, actor: Actor, patient: Patient, since: dt.date | None = None, purpose: str = "disclosures"
-) -> Sequence[Disclosure]:
-    """The accounting of a patient's disclosures since `since` (default: the prior three years,
-    42 CFR 2.25), newest first; audited (`purpose`: the page or the PDF). Raises NotPermitted
-    (audited) without Cap.CONSENT_VIEW at the patient's site."""
-    check_for(
-        actor,
-        patient,
-        cap=Cap.CONSENT_VIEW,
-        object_type=purpose,
-        patient_of=lambda p: p,
-        action=AuditAction.VIEW if purpose == "disclosures" else AuditAction.EXPORT,
-    )
+def disclosures_of(patient: Patient, *, since: dt.date | None = None) -> QuerySet[Disclosure]:
+    """The accounting of disclosures of a patient already loaded through patient_for (audited
+    there), since `since` (default: the prior three years, 42 CFR 2.25), newest first."""
     first = since or domain.accounting_since(timezone.localdate(timezone=patient.site.tz))
+    return Disclosure.objects.filter(patient=patient, at__date__gte=first).select_related("consent")
+
+
+def payer_choices(patient: Patient) -> list[tuple[int, str]]:
+    """The payers of the patient's organization, by name, for a consent naming one payer."""
+    from openiop.billing.models import Payer
+
     return list(
-        Disclosure.objects.filter(patient=patient, at__date__gte=first).select_related("consent")
+        Payer.objects.filter(organization_id=patient.organization_id)
+        .order_by("name")
+        .values_list("id", "name")
     )
+
+
+def unlinked_intake_consents(patient: Patient) -> list[IntakeDocument]:
+    """The patient's signed Part 2 consents of the intake packet that no Consent records yet
+    (their wording was not clear enough to read as data): staff record them by hand."""
+    from openiop.admissions.domain.packet import PART2_CONSENT
+    from openiop.admissions.models import IntakeDocument
+
+    return list(
+        IntakeDocument.objects.filter(
+            patient=patient, kind=PART2_CONSENT, signed_at__isnull=False, consent__isnull=True
+        ).order_by("signed_at")
+    )
+
+
+def intake_consent_document(patient: Patient, document_id: int | None) -> IntakeDocument | None:
+    """The patient's signed, unlinked intake Part 2 consent with this id, or None."""
+    if document_id is None:
+        return None
+    return next((d for d in unlinked_intake_consents(patient) if d.pk == document_id), None)
