@@ -78,7 +78,6 @@ class TreatmentPlan(TimeStamped, Versioned, Part2Marked):
 
 
 class PlanProblem(TimeStamped, Part2Marked):
-
     part2_episode_path = "plan__episode"
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="problems")
     position = models.PositiveSmallIntegerField(default=1)
@@ -94,7 +93,6 @@ class PlanProblem(TimeStamped, Part2Marked):
 
 
 class PlanGoal(TimeStamped, Part2Marked):
-
     part2_episode_path = "problem__plan__episode"
     problem = models.ForeignKey(PlanProblem, on_delete=models.CASCADE, related_name="goals")
     text = models.CharField(max_length=400)
@@ -110,7 +108,6 @@ class PlanGoal(TimeStamped, Part2Marked):
 
 
 class PlanObjective(TimeStamped, Part2Marked):
-
     part2_episode_path = "goal__problem__plan__episode"
     goal = models.ForeignKey(PlanGoal, on_delete=models.CASCADE, related_name="objectives")
     text = models.CharField(max_length=400, help_text="Measurable: what, how much, by when")
@@ -124,7 +121,6 @@ class PlanObjective(TimeStamped, Part2Marked):
 
 
 class PlanIntervention(TimeStamped, Part2Marked):
-
     part2_episode_path = "goal__problem__plan__episode"
     goal = models.ForeignKey(PlanGoal, on_delete=models.CASCADE, related_name="interventions")
     modality = models.CharField(max_length=20, choices=Modality.choices)
@@ -227,7 +223,6 @@ class ReferralKind(models.TextChoices):
 
 
 class AftercareReferral(TimeStamped, Part2Marked):
-
     part2_episode_path = "summary__episode"
     summary = models.ForeignKey(
         DischargeSummary, on_delete=models.CASCADE, related_name="referrals"

@@ -278,7 +278,7 @@ def _pdf_text(response: Any) -> str:
 
 
 def test_the_packet_of_a_part2_patient_carries_the_notice_and_is_accounted(book: Ledger) -> None:
-    from openiop.consents.models import Disclosure
+    from openiop.consents.models import Consent, Disclosure
 
     assert book.episode.part2_protected
     auth = book.authorize()
@@ -289,15 +289,15 @@ def test_the_packet_of_a_part2_patient_carries_the_notice_and_is_accounted(book:
     assert "42 CFR part 2 prohibits unauthorized use or disclosure of these records." in text
     disclosure = Disclosure.objects.get()
     assert (disclosure.channel, disclosure.purpose) == ("review_packet", "payment")
-    assert disclosure.consent_id == book.patient.consents.get().pk
+    assert disclosure.consent_id == Consent.objects.get(patient=book.patient).pk
     assert disclosure.notice_attached
 
 
 def test_the_packet_is_refused_without_a_consent_covering_the_payer(book: Ledger) -> None:
-    from openiop.consents.models import Disclosure
+    from openiop.consents.models import Consent, Disclosure
     from openiop.consents.services import consent_revoke
 
-    consent_revoke(consent=book.patient.consents.get(), by=book.actor("director"))
+    consent_revoke(consent=Consent.objects.get(patient=book.patient), by=book.actor("director"))
     auth = book.authorize()
     response = _print(_client(book, "clinician"), auth, "Cravings daily; keep 2 weeks.")
     assert response.status_code == 422

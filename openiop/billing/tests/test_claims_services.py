@@ -601,7 +601,7 @@ def test_a_mental_health_claim_needs_no_part2_consent(office: Office) -> None:
 
 
 def test_the_sent_claim_is_in_the_accounting_of_disclosures(office: Office) -> None:
-    from openiop.consents.models import Disclosure
+    from openiop.consents.models import Consent, Disclosure
 
     patient, claim = _week_claim(office, "Zephyrine")
     _ready(office, claim)
@@ -610,16 +610,17 @@ def test_the_sent_claim_is_in_the_accounting_of_disclosures(office: Office) -> N
     assert disclosure.patient_id == patient.pk
     assert disclosure.recipient_identifier == f"payer:{office.commercial.pk}"
     assert (disclosure.purpose, disclosure.channel) == ("payment", "claim_export")
-    assert disclosure.consent_id == patient.consents.get().pk
+    assert disclosure.consent_id == Consent.objects.get(patient=patient).pk
     assert disclosure.resources == [{"type": "Claim", "id": str(claim.pk)}]
 
 
 def test_revoking_the_consent_stops_a_ready_claim_at_once(office: Office) -> None:
+    from openiop.consents.models import Consent
     from openiop.consents.services import consent_revoke
 
     patient, claim = _week_claim(office, "Zephyrine")
     _ready(office, claim)
-    consent_revoke(consent=patient.consents.get(), by=office.actor("director"))
+    consent_revoke(consent=Consent.objects.get(patient=patient), by=office.actor("director"))
     with pytest.raises(RuleViolation) as refused:
         services.claims_export(by=office.actor(), claim_ids=[claim.pk])
     assert refused.value.code == "part2_consent_missing"

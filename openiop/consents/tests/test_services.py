@@ -110,7 +110,11 @@ def test_an_expired_consent_withholds(clinic: Any) -> None:
 
 def test_end_of_treatment_consent_ends_with_the_discharge(clinic: Any) -> None:
     _record(clinic, expires_on=None, expiry_event="end_of_treatment")
-    args = {"patient_ids": [clinic.patient.pk], "recipient": HIE, "purpose": "treatment"}
+    args: dict[str, Any] = {
+        "patient_ids": [clinic.patient.pk],
+        "recipient": HIE,
+        "purpose": "treatment",
+    }
     assert selectors.part2_release(**args).allows(clinic.patient.pk)
     clinic.patient.episodes.update(
         status="discharged", discharge_date=dt.date(2026, 2, 1), discharge_reason="completed"

@@ -26,11 +26,11 @@ from openiop.admissions.domain.pipeline import OPEN_STAGES
 from openiop.admissions.models import Inquiry, StageChange
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
+from openiop.core.part2 import mark_all_part2_records
 from openiop.demo.cast import FIRST_NAMES, LAST_NAMES
 from openiop.demo.synth import clinical as synth_clinical
 from openiop.demo.synth import plan as synth_plan
 from openiop.demo.synth.attended import AttendedRows
-from openiop.core.part2 import mark_all_part2_records
 from openiop.demo.synth.documentation import Documentation
 from openiop.demo.synth.plan import Stay
 from openiop.demo.synth.writer import aware, next_id, write_rows
