@@ -167,3 +167,24 @@ def page_query_count(client: Any, url: str) -> int:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     return len(ctx.captured_queries)
+
+
+def make_tpo_consent(patient: Patient, recorded_by: Any, **kw: Any) -> Any:
+    """The single TPO consent of 42 CFR 2.31(a)(4)(i) on file for `patient` (what the signed
+    intake packet gives a clinic's patients), so that claims and other disclosures for treatment,
+    payment and operations go. Written directly: tests of the consent services use those."""
+    from openiop.consents.models import Consent
+
+    defaults: dict[str, Any] = {
+        "discloser": patient.organization.name,
+        "information": "All records of my substance use disorder treatment",
+        "recipient_kind": "tpo_class",
+        "purpose": "tpo",
+        "effective_on": dt.date(2026, 1, 1),
+        "signed_by_name": patient.legal_first_name + " " + patient.legal_last_name,
+        "signed_at": dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC),
+        "source": "paper",
+        "recorded_by": recorded_by,
+    }
+    defaults.update(kw)
+    return Consent.objects.create(patient=patient, **defaults)

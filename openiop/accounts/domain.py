@@ -70,6 +70,10 @@ class Cap(StrEnum):
     # The revenue cycle: fee schedules and payer billing rules, charges, claims, authorizations,
     # remittances and patient accounts. Billing staff and the director; not intake.
     REVENUE_MANAGE = "revenue.manage"
+    # 42 CFR Part 2 consents and the accounting of disclosures: see them (billing too, to know
+    # whether a payer may be sent a claim) and record or revoke them.
+    CONSENT_VIEW = "consent.view"
+    CONSENT_MANAGE = "consent.manage"
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
@@ -84,6 +88,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.EPISODE_VIEW,
             Cap.EPISODE_MANAGE,
             Cap.SCHEDULE_VIEW,
+            Cap.CONSENT_VIEW,
+            Cap.CONSENT_MANAGE,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -102,6 +108,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
             Cap.MEASURE_RECORD,
+            Cap.CONSENT_VIEW,
+            Cap.CONSENT_MANAGE,
         }
     ),
     Role.CASE_MANAGER: frozenset(
@@ -121,6 +129,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
             Cap.MEASURE_RECORD,
+            Cap.CONSENT_VIEW,
+            Cap.CONSENT_MANAGE,
         }
     ),
     Role.PRESCRIBER: frozenset(
@@ -137,6 +147,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.APPOINTMENT_BOOK,
             Cap.ALERT_ACK,
             Cap.MEASURE_RECORD,
+            Cap.CONSENT_VIEW,
         }
     ),
     Role.BILLING: frozenset(
@@ -149,6 +160,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.ATTENDANCE_VIEW,
             Cap.SCHEDULE_VIEW,
             Cap.ALL_SITES,
+            Cap.CONSENT_VIEW,
         }
     ),
     Role.DIRECTOR: frozenset(
@@ -175,6 +187,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.AUDIT_VIEW,
             Cap.STAFF_MANAGE,
             Cap.ALL_SITES,
+            Cap.CONSENT_VIEW,
+            Cap.CONSENT_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(

@@ -175,6 +175,7 @@ def _raise_absence_alert(episode: Episode, by: Actor) -> None:
         dedupe_key=f"streak-from-session-{streak_start[2]}",
         defaults={
             "patient_id": episode.patient_id,
+            "part2": episode.part2_protected,
             "message": f"Missed {threshold} or more sessions in a row without an excuse, "
             f"since {streak_start[1]:%a %b %-d}.",
         },

@@ -69,6 +69,8 @@ class ReviewPacket:
     trends: list[InstrumentTrend]
     weeks: list[WeekLine]
     goals: list[GoalLine]
+    # The 42 CFR 2.32 notice when the packet discloses Part 2 records under a consent.
+    disclosure_notice: str = ""
 
     @property
     def attendance_rate(self) -> Decimal | None:

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     # Patients, coverages and open episodes from another EHR (CSV, FHIR Bundle of Patients).
     "openiop.imports",
     "openiop.measures",
+    # 42 CFR Part 2 consents and the accounting of disclosures (issue 17).
+    "openiop.consents",
     "openiop.pagecache",
     "openiop.planning",
     # OAuth 2.0 (django-oauth-toolkit) for the FHIR R4 API and its SMART scopes (openiop.fhir).

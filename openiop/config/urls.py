@@ -16,6 +16,7 @@ urlpatterns = [
     path("admissions/", include("openiop.admissions.urls")),
     path("billing/", include("openiop.billing.urls")),
     path("measures/", include("openiop.measures.urls")),
+    path("consents/", include("openiop.consents.urls")),
     path("jobs/", include("openiop.jobs.urls")),
     path("imports/", include("openiop.imports.urls")),
     path("fhir/R4/", include("openiop.fhir.urls")),

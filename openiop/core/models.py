@@ -126,3 +126,25 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.worker_id} seen at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Part2Marked(models.Model):
+    """A record derived from substance-use care carries its 42 CFR Part 2 sensitivity in its own
+    row (../shared/domain.md section 5), so every way out (FHIR, export, print, claims) can filter
+    on it without joining back to the episode.
+
+    `part2` is set by the one service that creates the row, from its episode
+    (Episode.part2_protected), and is never unset: an episode whose focus changes to substance use
+    marks its records then (episodes.services.episode_set_focus). `part2_episode_path` names the
+    lookup from the row to its episode (for that marking and for the guard test)."""
+
+    part2_episode_path: str = "episode"
+
+    part2 = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+    )
+
+    class Meta:
+        abstract = True

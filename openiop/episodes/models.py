@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from openiop.core.models import TimeStamped, Versioned
+from openiop.core.models import Part2Marked, TimeStamped, Versioned
 from openiop.episodes.choices import (
     OPEN_STATUSES,
     AlertKind,
@@ -82,7 +82,7 @@ class Episode(TimeStamped, Versioned):
         return self.status in OPEN_STATUSES
 
 
-class LevelOfCareChange(TimeStamped):
+class LevelOfCareChange(TimeStamped, Part2Marked):
     """The history of level changes: step-up and step-down with date and reason."""
 
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="level_changes")
@@ -108,7 +108,7 @@ class LevelOfCareChange(TimeStamped):
         return classify_level_change(self.from_level, self.to_level)
 
 
-class Alert(TimeStamped):
+class Alert(TimeStamped, Part2Marked):
     """A clinical alert that staff must see (Today page) and acknowledge."""
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="alerts")

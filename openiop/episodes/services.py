@@ -16,6 +16,7 @@ from openiop.core.actor import Actor
 from openiop.core.clock import now
 from openiop.core.concurrency import save_if_unchanged
 from openiop.core.errors import NotPermitted, RuleViolation
+from openiop.core.part2 import mark_episode_records_part2
 from openiop.episodes import domain
 from openiop.episodes.choices import (
     OPEN_STATUSES,
@@ -171,6 +172,7 @@ def episode_open(
             ) from exc
         LevelOfCareChange.objects.create(
             episode=episode,
+            part2=episode.part2_protected,
             from_level="",
             to_level=level_of_care,
             effective_date=admission_date,
@@ -239,6 +241,7 @@ def episode_change_level(
             )
         change = LevelOfCareChange.objects.create(
             episode=current,
+            part2=current.part2_protected,
             from_level=current.level_of_care,
             to_level=to_level,
             effective_date=effective_date,
@@ -318,6 +321,7 @@ def episode_change_focus(
         _refuse_if_discharged(current)
         before = current.focus
         current.focus = focus
+        was_protected = current.part2_protected
         current.part2_protected = domain.part2_after_focus_change(current.part2_protected, focus)
         current.updated_at = now()
         save_if_unchanged(
@@ -325,6 +329,10 @@ def episode_change_focus(
             expected_version=expected_version,
             fields=["focus", "part2_protected", "updated_at"],
         )
+        marked: dict[str, int] = {}
+        if current.part2_protected and not was_protected:
+            # The records already written are records of substance-use care now.
+            marked = mark_episode_records_part2(current.pk)
         _audit(
             by,
             current,
@@ -334,6 +342,7 @@ def episode_change_focus(
                 "from": before,
                 "to": focus,
                 "part2_protected": current.part2_protected,
+                **({"part2_marked": marked} if marked else {}),
             },
         )
     _sync(episode, current)

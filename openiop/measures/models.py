@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from openiop.core.models import TimeStamped, Versioned
+from openiop.core.models import Part2Marked, TimeStamped, Versioned
 from openiop.measures.choices import (
     INSTRUMENT_CHOICES,
     AlertAction,
@@ -53,7 +53,7 @@ class MeasurementSchedule(TimeStamped):
         return f"{self.get_instrument_display()} on {self.track_id}"
 
 
-class PatientLink(TimeStamped):
+class PatientLink(TimeStamped, Part2Marked):
     """A single-use, expiring link for a patient: one questionnaire, or their signed safety plan.
 
     Only the SHA-256 of the token is stored; the token itself is shown once to the clinician.
@@ -82,7 +82,7 @@ class PatientLink(TimeStamped):
         return f"{self.get_purpose_display()} link {self.pk}"
 
 
-class Response(TimeStamped):
+class Response(TimeStamped, Part2Marked):
     """One completed questionnaire. Raw answers are the record; the score is derived on the server."""
 
     patient = models.ForeignKey(
@@ -134,7 +134,7 @@ class Response(TimeStamped):
         return [flag_label(f) for f in self.flags]
 
 
-class SafetyAlert(TimeStamped):
+class SafetyAlert(TimeStamped, Part2Marked):
     """A sign of suicide risk that a named clinician must acknowledge, saying what they did."""
 
     patient = models.ForeignKey(
@@ -188,7 +188,7 @@ class SafetyAlert(TimeStamped):
         return self.message
 
 
-class RiskAssessment(TimeStamped):
+class RiskAssessment(TimeStamped, Part2Marked):
     """A clinician's own judgement of suicide risk, with what it rests on.
 
     It sets the level in the patient header like a C-SSRS does; at moderate or high it also opens a
@@ -217,7 +217,7 @@ class RiskAssessment(TimeStamped):
         return f"{self.get_risk_level_display()} risk ({self.created_at:%Y-%m-%d})"
 
 
-class SafetyPlan(TimeStamped, Versioned):
+class SafetyPlan(TimeStamped, Versioned, Part2Marked):
     """A six-step safety plan with reasons for living, in the patient's words.
 
     Numbered per patient (plan 1, 2, ...). A draft may be edited; once signed it is locked and a change

@@ -135,6 +135,7 @@ def _record(
     response = Response.objects.create(
         patient_id=episode.patient_id,
         episode=episode,
+        part2=episode.part2_protected,
         instrument=instrument,
         instrument_version=definition.version,
         answers=list(answers),
@@ -259,6 +260,7 @@ def patient_link_create(
     link = PatientLink.objects.create(
         patient_id=episode.patient_id,
         episode=episode,
+        part2=episode.part2_protected,
         purpose=purpose,
         instrument=instrument,
         mode=mode,
@@ -349,6 +351,7 @@ def _open_alert(
     alert = SafetyAlert.objects.create(
         patient_id=episode.patient_id,
         episode=episode,
+        part2=episode.part2_protected,
         reason=reason,
         risk_level=risk_level,
         message=message[:500],
@@ -395,6 +398,7 @@ def risk_assess(*, episode: Episode, risk_level: str, note: str, by: Actor) -> R
         assessment = RiskAssessment.objects.create(
             patient_id=episode.patient_id,
             episode=episode,
+            part2=episode.part2_protected,
             risk_level=risk_level,
             note=note[:400],
             assessed_by=by.user,
@@ -627,6 +631,7 @@ def safety_plan_start(*, episode: Episode, by: Actor) -> SafetyPlan:
                 plan = SafetyPlan.objects.create(
                     patient_id=episode.patient_id,
                     episode=episode,
+                    part2=episode.part2_protected,
                     number=number,
                     created_by=by.user,
                     **copied,

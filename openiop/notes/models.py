@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from openiop.core.models import TimeStamped, Versioned
+from openiop.core.models import Part2Marked, TimeStamped, Versioned
 
 
 class NoteKind(models.TextChoices):
@@ -24,10 +24,12 @@ class NoteStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
-class ProgressNote(TimeStamped, Versioned):
+class ProgressNote(TimeStamped, Versioned, Part2Marked):
     """A progress note for one service. Individual and family notes have one section; a group note
     has the shared part (written once) and one section per attending member. Signing signs every
     section and locks the note; afterwards only addenda."""
+
+    part2_episode_path = "sections__episode"
 
     kind = models.CharField(max_length=20, choices=NoteKind.choices)
     note_format = models.CharField("Format", max_length=10, choices=NoteFormat.choices)
@@ -97,7 +99,7 @@ class ProgressNote(TimeStamped, Versioned):
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
 
 
-class NoteSection(TimeStamped):
+class NoteSection(TimeStamped, Part2Marked):
     """One member's part of a note: shown in that member's chart only."""
 
     note = models.ForeignKey(ProgressNote, on_delete=models.CASCADE, related_name="sections")
@@ -142,8 +144,10 @@ class NoteSection(TimeStamped):
         return "\n".join(str(v) for v in self.body.values() if v)
 
 
-class NoteAddendum(TimeStamped):
+class NoteAddendum(TimeStamped, Part2Marked):
     """Text added to a member's section after signing; the signed text never changes."""
+
+    part2_episode_path = "section__episode"
 
     section = models.ForeignKey(NoteSection, on_delete=models.PROTECT, related_name="addenda")
     text = models.TextField()

@@ -210,8 +210,11 @@ def group_note_save(
         note.curriculum_module = curriculum_module.strip()[:200]
         note.modality = modality.strip()[:60]
         note.interventions = interventions.strip()
+        # The shared part of a group note with a substance-use member is Part 2 too: it is that
+        # member's record of the session (once marked, never unset).
+        note.part2 = note.part2 or any(a.episode.part2_protected for a in present)
         shared = ["note_format", "starts_at", "ends_at", "topic", "curriculum_module"]
-        shared += ["modality", "interventions"]
+        shared += ["modality", "interventions", "part2"]
         if note.pk is None:
             try:
                 with transaction.atomic():
@@ -230,7 +233,10 @@ def group_note_save(
         for episode_id, attendance in by_episode.items():
             given = sections.get(episode_id, SectionInput())
             section = existing.get(episode_id) or NoteSection(
-                note=note, episode_id=episode_id, patient_id=attendance.patient_id
+                note=note,
+                episode_id=episode_id,
+                patient_id=attendance.patient_id,
+                part2=attendance.episode.part2_protected,
             )
             section.attendance = attendance
             section.minutes_attended = attendance.minutes_attended
@@ -287,9 +293,13 @@ def individual_note_save(
                 ends_at=ends_at,
                 topic=topic.strip()[:200],
                 author=_acting(by),
+                part2=episode.part2_protected,
             )
             section = NoteSection.objects.create(
-                note=note, episode=episode, patient_id=episode.patient_id
+                note=note,
+                episode=episode,
+                patient_id=episode.patient_id,
+                part2=episode.part2_protected,
             )
             action = AuditAction.CREATE
         else:
@@ -605,7 +615,9 @@ def note_add_addendum(*, section: NoteSection, text: str, by: Actor) -> NoteAdde
                 field="text",
             )
     with transaction.atomic():
-        addendum = NoteAddendum.objects.create(section=section, text=text, author=_acting(by))
+        addendum = NoteAddendum.objects.create(
+            section=section, text=text, author=_acting(by), part2=section.part2
+        )
         audit_record(
             by,
             action=AuditAction.CREATE,

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from openiop.core.models import TimeStamped, Versioned
+from openiop.core.models import Part2Marked, TimeStamped, Versioned
 from openiop.treatment.domain import MODALITIES
 
 
@@ -31,7 +31,7 @@ class Modality(models.TextChoices):
     CASE_MANAGEMENT = MODALITIES[6]
 
 
-class TreatmentPlan(TimeStamped, Versioned):
+class TreatmentPlan(TimeStamped, Versioned, Part2Marked):
     """One version of an episode's treatment plan. Signed versions never change; an update is a
     new draft version that copies the last one (`previous`) and keeps it."""
 
@@ -77,7 +77,8 @@ class TreatmentPlan(TimeStamped, Versioned):
         return self.status != PlanStatus.DRAFT
 
 
-class PlanProblem(TimeStamped):
+class PlanProblem(TimeStamped, Part2Marked):
+    part2_episode_path = "plan__episode"
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="problems")
     position = models.PositiveSmallIntegerField(default=1)
     description = models.CharField(max_length=300)
@@ -91,7 +92,8 @@ class PlanProblem(TimeStamped):
         return f"{self.icd10_code} {self.description}"
 
 
-class PlanGoal(TimeStamped):
+class PlanGoal(TimeStamped, Part2Marked):
+    part2_episode_path = "problem__plan__episode"
     problem = models.ForeignKey(PlanProblem, on_delete=models.CASCADE, related_name="goals")
     text = models.CharField(max_length=400)
     status = models.CharField(
@@ -105,7 +107,8 @@ class PlanGoal(TimeStamped):
         return self.text
 
 
-class PlanObjective(TimeStamped):
+class PlanObjective(TimeStamped, Part2Marked):
+    part2_episode_path = "goal__problem__plan__episode"
     goal = models.ForeignKey(PlanGoal, on_delete=models.CASCADE, related_name="objectives")
     text = models.CharField(max_length=400, help_text="Measurable: what, how much, by when")
     target_date = models.DateField()
@@ -117,7 +120,8 @@ class PlanObjective(TimeStamped):
         return self.text
 
 
-class PlanIntervention(TimeStamped):
+class PlanIntervention(TimeStamped, Part2Marked):
+    part2_episode_path = "goal__problem__plan__episode"
     goal = models.ForeignKey(PlanGoal, on_delete=models.CASCADE, related_name="interventions")
     modality = models.CharField(max_length=20, choices=Modality.choices)
     description = models.CharField(max_length=300, blank=True)
@@ -141,8 +145,10 @@ class SignerRole(models.TextChoices):
     GUARDIAN = "guardian", "Guardian"
 
 
-class PlanSignature(TimeStamped):
+class PlanSignature(TimeStamped, Part2Marked):
     """A signature on a plan version. The patient's and guardian's are witnessed by staff."""
+
+    part2_episode_path = "plan__episode"
 
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="signatures")
     role = models.CharField(max_length=20, choices=SignerRole.choices)
@@ -168,7 +174,7 @@ class SummaryStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
-class DischargeSummary(TimeStamped, Versioned):
+class DischargeSummary(TimeStamped, Versioned, Part2Marked):
     """The discharge summary and aftercare plan of an episode: prefilled facts (a snapshot from the
     record, refreshed while a draft), the clinician's narrative and the aftercare plan."""
 
@@ -216,7 +222,8 @@ class ReferralKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class AftercareReferral(TimeStamped):
+class AftercareReferral(TimeStamped, Part2Marked):
+    part2_episode_path = "summary__episode"
     summary = models.ForeignKey(
         DischargeSummary, on_delete=models.CASCADE, related_name="referrals"
     )

@@ -129,7 +129,11 @@ def plan_start(*, episode: Episode, by: Actor) -> TreatmentPlan:
                 code="plan_exists",
             )
         plan = TreatmentPlan.objects.create(
-            episode=episode, patient=episode.patient, number=1, created_by=_acting(by)
+            episode=episode,
+            patient=episode.patient,
+            number=1,
+            created_by=_acting(by),
+            part2=episode.part2_protected,
         )
         _audit(by, plan, AuditAction.CREATE, {"number": 1})
     return plan
@@ -162,6 +166,7 @@ def plan_revise(*, plan: TreatmentPlan, review_summary: str = "", by: Actor) -> 
             discharge_criteria=plan.discharge_criteria,
             review_summary=review_summary,
             created_by=_acting(by),
+            part2=plan.part2,
         )
         for problem in plan.problems.prefetch_related("goals__objectives", "goals__interventions"):
             p = PlanProblem.objects.create(
@@ -170,12 +175,17 @@ def plan_revise(*, plan: TreatmentPlan, review_summary: str = "", by: Actor) -> 
                 description=problem.description,
                 icd10_code=problem.icd10_code,
                 patient_words=problem.patient_words,
+                part2=new.part2,
             )
             for goal in problem.goals.all():
-                g = PlanGoal.objects.create(problem=p, text=goal.text, status=goal.status)
+                g = PlanGoal.objects.create(
+                    problem=p, text=goal.text, status=goal.status, part2=new.part2
+                )
                 PlanObjective.objects.bulk_create(
                     [
-                        PlanObjective(goal=g, text=o.text, target_date=o.target_date)
+                        PlanObjective(
+                            goal=g, text=o.text, target_date=o.target_date, part2=new.part2
+                        )
                         for o in goal.objectives.all()
                     ]
                 )
@@ -187,6 +197,7 @@ def plan_revise(*, plan: TreatmentPlan, review_summary: str = "", by: Actor) -> 
                             description=i.description,
                             frequency=i.frequency,
                             responsible_id=i.responsible_id,
+                            part2=new.part2,
                         )
                         for i in goal.interventions.all()
                     ]
@@ -236,6 +247,7 @@ def plan_add_problem(
         position = plan.problems.count() + 1
         item = PlanProblem.objects.create(
             plan=plan,
+            part2=plan.part2,
             position=position,
             description=description,
             icd10_code=code,
@@ -251,7 +263,7 @@ def plan_add_goal(*, problem: PlanProblem, text: str, by: Actor) -> PlanGoal:
     text = _text(text, "text", "the goal", limit=400)
     with transaction.atomic():
         _edit_draft(plan, by)
-        goal = PlanGoal.objects.create(problem=problem, text=text)
+        goal = PlanGoal.objects.create(problem=problem, text=text, part2=problem.part2)
         _audit(by, plan, AuditAction.UPDATE, {"added": "goal", "id": goal.pk})
     return goal
 
@@ -285,7 +297,9 @@ def plan_add_objective(
         )
     with transaction.atomic():
         _edit_draft(plan, by)
-        item = PlanObjective.objects.create(goal=goal, text=text, target_date=target_date)
+        item = PlanObjective.objects.create(
+            goal=goal, text=text, target_date=target_date, part2=goal.part2
+        )
         _audit(by, plan, AuditAction.UPDATE, {"added": "objective", "id": item.pk})
     return item
 
@@ -315,6 +329,7 @@ def plan_add_intervention(
         _edit_draft(plan, by)
         item = PlanIntervention.objects.create(
             goal=goal,
+            part2=goal.part2,
             modality=modality,
             frequency=frequency,
             responsible=responsible,
@@ -418,7 +433,12 @@ def plan_sign(*, plan: TreatmentPlan, role: str, signer_name: str = "", by: Acto
         try:
             with transaction.atomic():
                 signature = PlanSignature.objects.create(
-                    plan=plan, role=role, signer_name=signer_name, signed_at=at, recorded_by=user
+                    plan=plan,
+                    role=role,
+                    signer_name=signer_name,
+                    signed_at=at,
+                    recorded_by=user,
+                    part2=plan.part2,
                 )
         except IntegrityError as exc:
             raise RuleViolation(
@@ -579,6 +599,7 @@ def discharge_summary_start(*, episode: Episode, by: Actor) -> DischargeSummary:
             crisis_resources=crisis,
             next_level_of_care="",
             created_by=_acting(by),
+            part2=episode.part2_protected,
         )
         _audit_summary(by, summary, AuditAction.CREATE, {})
     return summary
@@ -714,6 +735,7 @@ def discharge_summary_add_referral(
         _summary_draft(summary)
         referral = AftercareReferral.objects.create(
             summary=summary,
+            part2=summary.part2,
             kind=kind,
             name=name,
             phone=phone.strip(),

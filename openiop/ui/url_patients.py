@@ -39,6 +39,7 @@ RECORD_PATIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "task_id": ("admissions.AdmissionTask", ("inquiry__patient_id",)),
     "document_id": ("admissions.IntakeDocument", ("patient_id",)),
     "entry_id": ("admissions.WaitlistEntry", ("episode__patient_id",)),
+    "consent_id": ("consents.Consent", ("patient_id",)),
 }
 
 # URL arguments that name no patient's record (a track, a site, a schedule block; an

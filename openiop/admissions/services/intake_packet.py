@@ -13,6 +13,7 @@ from openiop.admissions.domain import packet
 from openiop.admissions.models import IntakeDocument
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
+from openiop.consents.services import consent_from_intake_document
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged
@@ -189,6 +190,9 @@ def document_sign(
                 "drawn": bool(signature_png),
             },
         )
+        if document.kind == packet.PART2_CONSENT:
+            # The signed Part 2 consent becomes data the disclosure decision reads.
+            consent_from_intake_document(document=document, by=by)
     return document
 
 

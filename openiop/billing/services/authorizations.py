@@ -46,6 +46,10 @@ from openiop.billing.selectors_authorizations import (
     certification_clock,
     certification_of,
 )
+from openiop.consents.choices import Channel
+from openiop.consents.domain import PAYMENT, Recipient, redisclosure_notice
+from openiop.consents.selectors import part2_release
+from openiop.consents.services import DisclosureItem, disclosure_record
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged
@@ -451,13 +455,51 @@ def concurrent_review_print(
         raise RuleViolation(
             "This patient has no episode of care to review.", code="no_episode", field=None
         )
-    review = concurrent_review_record(
-        authorization=authorization,
-        episode=chosen,
-        reason_to_continue=reason_to_continue,
-        by=by,
-    )
-    return packet_for(authorization=authorization, episode=chosen, review=review)
+    payer = authorization.coverage.payer
+    recipient = Recipient.payer(payer.pk, payer.name)
+    release = None
+    if chosen.part2_protected:
+        # The packet goes to the payer's reviewer: a Part 2 disclosure for payment (utilization
+        # review), allowed only under a consent that covers the payer (42 CFR 2.31, 2.33).
+        release = part2_release(patient_ids=[patient.pk], recipient=recipient, purpose=PAYMENT)
+        if not release.allows(patient.pk):
+            raise RuleViolation(
+                f"No Part 2 consent covering {payer.name} for payment "
+                f"({release.withheld[patient.pk].reason}): the packet discloses substance use "
+                "disorder treatment. Record the patient's consent on their Consents page first.",
+                code="part2_consent_missing",
+                field=None,
+            )
+    with transaction.atomic():
+        review = concurrent_review_record(
+            authorization=authorization,
+            episode=chosen,
+            reason_to_continue=reason_to_continue,
+            by=by,
+        )
+        if release is not None:
+            disclosure_record(
+                by=by,
+                recipient=recipient,
+                purpose=PAYMENT,
+                channel=Channel.REVIEW_PACKET,
+                items=[
+                    DisclosureItem(
+                        patient_id=patient.pk,
+                        consent_id=release.consent_for(patient.pk),
+                        description=(
+                            f"Concurrent-review packet for authorization "
+                            f"{authorization.reference_number}: ASAM ratings, level-of-care "
+                            "history, score trends, attendance, goal progress"
+                        ),
+                        resources=({"type": "ConcurrentReview", "id": str(review.pk)},),
+                    )
+                ],
+            )
+    packet = packet_for(authorization=authorization, episode=chosen, review=review)
+    if release is not None:
+        packet.disclosure_notice = redisclosure_notice()
+    return packet
 
 
 # --- alerts -----------------------------------------------------------------------------------
@@ -488,6 +530,7 @@ def _store(episode: Episode, alert: rules.Alert, by: Actor) -> bool:
         dedupe_key=alert.dedupe_key[:120],
         defaults={
             "patient_id": episode.patient_id,
+            "part2": episode.part2_protected,
             "message": alert.message[:500],
             "status": AlertStatus.OPEN,
         },

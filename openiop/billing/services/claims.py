@@ -60,6 +60,7 @@ from openiop.billing.models import (
     ClaimExport,
     ClaimLine,
     Coverage,
+    Payer,
     PayerClaimSetup,
     TrackClaimSetup,
 )
@@ -71,6 +72,10 @@ from openiop.billing.selectors_authorizations import (
 )
 from openiop.billing.services.charges import MAX_PERIOD_DAYS
 from openiop.billing.services.fee_schedules import parse_modifiers
+from openiop.consents.choices import Channel
+from openiop.consents.domain import PAYMENT, Decision, Recipient, disclosure_decision
+from openiop.consents.selectors import consent_terms_for
+from openiop.consents.services import DisclosureItem, disclosure_record
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.concurrency import save_if_unchanged
@@ -88,6 +93,7 @@ SUBSCRIBER_MISSING = "subscriber_details_missing"
 PATIENT_ADDRESS_MISSING = "patient_address_missing"
 BILLING_PROVIDER_MISSING = "billing_provider_missing"
 PROVIDER_MISSING = "provider_missing"
+PART2_CONSENT_MISSING = "part2_consent_missing"
 
 _DOMAIN_EDIT_CODES = frozenset(code.value for code in rules.EditCode)
 
@@ -277,6 +283,7 @@ class _ScrubInputs:
     patients: dict[int, Patient]
     others: dict[int, list[rules.ClaimRecord]]  # by patient id
     extras: ScrubExtras
+    part2: dict[int, tuple[str, Decision]]  # by claim id: (payer name, decision), Part 2 only
 
 
 def _claims_with_lines() -> Prefetch[str]:
@@ -312,6 +319,44 @@ def _scrub_inputs(site: Site, claims: Sequence[Claim]) -> _ScrubInputs:
         extras=_scrub_context_extras(
             coverage_ids=coverage_ids, patient_ids=patient_ids, claims=claims
         ),
+        part2=_part2_decisions(claims),
+    )
+
+
+def _part2_decisions(claims: Sequence[Claim]) -> dict[int, tuple[str, Decision]]:
+    """For each claim of a Part 2 episode, whether a consent on file lets its payer receive the
+    patient's records for payment (42 CFR 2.31, 2.33; consents.domain.disclosure_decision): a
+    claim is a disclosure to a payer outside the program. Two queries for any number of claims
+    (the Part 2 episodes, then the consents with the payers' names); none without Part 2."""
+    part2 = set(
+        Episode.objects.filter(
+            pk__in={c.episode_id for c in claims}, part2_protected=True
+        ).values_list("pk", flat=True)
+    )
+    marked = [c for c in claims if c.episode_id in part2]
+    if not marked:
+        return {}
+    terms = consent_terms_for({c.patient_id for c in marked})
+    names = dict(
+        Payer.objects.filter(pk__in={c.payer_id for c in marked}).values_list("id", "name")
+    )
+    on = clock.now()
+    found: dict[int, tuple[str, Decision]] = {}
+    for c in marked:
+        name = names.get(c.payer_id, "the payer")
+        recipient = Recipient.payer(c.payer_id, name)
+        found[c.pk] = (
+            name,
+            disclosure_decision(terms.get(c.patient_id, ()), recipient, PAYMENT, on),
+        )
+    return found
+
+
+def _part2_message(payer_name: str, decision: Decision) -> str:
+    return (
+        f"No Part 2 consent covering {payer_name} for payment ({decision.reason}): this claim "
+        "discloses substance use disorder treatment (42 CFR Part 2). Record the patient's "
+        "consent on their Consents page, or bill the patient."
     )
 
 
@@ -368,6 +413,11 @@ def _scrub_one(claim: Claim, lines: Sequence[ClaimLine], inputs: _ScrubInputs) -
     if not coverage.member_id.strip():
         findings.append(
             _Finding(SUBSCRIBER_MISSING, "error", "The coverage has no member id: record it.")
+        )
+    payer_name, decision = inputs.part2.get(claim.pk, ("", None))
+    if decision is not None and not decision.permitted:
+        findings.append(
+            _Finding(PART2_CONSENT_MISSING, "error", _part2_message(payer_name, decision))
         )
     patient = inputs.patients[claim.patient_id]
     if not (patient.address_line and patient.city and patient.state and patient.postal_code):
@@ -883,10 +933,18 @@ def claim_correct(
 class ClaimExportResult:
     exports: tuple[ClaimExport, ...]
     claims: int
+    # Ready claims not sent: no Part 2 consent covers their payer for payment (now).
+    withheld: tuple[str, ...] = ()
 
     @property
     def sentence(self) -> str:
-        return f"Wrote {len(self.exports)} interchange(s) with {self.claims} claim(s)."
+        text = f"Wrote {len(self.exports)} interchange(s) with {self.claims} claim(s)."
+        if self.withheld:
+            text += (
+                f" {len(self.withheld)} claim(s) not sent: no 42 CFR Part 2 consent covers "
+                f"the payer for payment ({', '.join(self.withheld)})."
+            )
+        return text
 
 
 def _address(line: str, city: str, state: str, postal: str) -> x12.Address:
@@ -1065,6 +1123,17 @@ def claims_export(
         else:
             sites = [site] if site is not None else list(visible_sites(by))
             claims = list(qs.filter(site__in=sites, state=ClaimState.READY))
+        # Checked again at the moment of sending: a consent revoked since the scrub stops the
+        # claim at once (42 CFR 2.31(a)(6)).
+        part2 = _part2_decisions(claims)
+        refused = [c for c in claims if c.pk in part2 and not part2[c.pk][1].permitted]
+        if refused and claim_ids is not None:
+            first = refused[0]
+            raise RuleViolation(
+                f"Claim {first.patient_control_number}: " + _part2_message(*part2[first.pk]),
+                code=PART2_CONSENT_MISSING,
+            )
+        claims = [c for c in claims if c not in refused]
         groups: dict[tuple[int, int, str], list[Claim]] = defaultdict(list)
         for claim in claims:
             groups[(claim.site_id, claim.payer_id, claim.claim_form)].append(claim)
@@ -1113,4 +1182,41 @@ def claims_export(
                 patient_ids={c.patient_id for c in claims},
                 detail={"interchanges": len(exports), "claims": count},
             )
-    return ClaimExportResult(exports=tuple(exports), claims=count)
+        _account_part2_claims(by, [c for c in claims if c.pk in part2], part2)
+    return ClaimExportResult(
+        exports=tuple(exports),
+        claims=count,
+        withheld=tuple(c.patient_control_number for c in refused),
+    )
+
+
+def _account_part2_claims(
+    by: Actor, claims: Sequence[Claim], part2: dict[int, tuple[str, Decision]]
+) -> None:
+    """The accounting of disclosures for the claims of Part 2 episodes just sent (42 CFR 2.25),
+    one call per payer. The 837 has no place for the 2.32 notice: recorded as not attached."""
+    by_payer: dict[int, list[Claim]] = defaultdict(list)
+    for claim in claims:
+        by_payer[claim.payer_id].append(claim)
+    for payer_id, members in by_payer.items():
+        name = part2[members[0].pk][0]
+        disclosure_record(
+            by=by,
+            recipient=Recipient.payer(payer_id, name),
+            purpose=PAYMENT,
+            channel=Channel.CLAIM_EXPORT,
+            notice_attached=False,
+            items=[
+                DisclosureItem(
+                    patient_id=c.patient_id,
+                    consent_id=part2[c.pk][1].consent_id,
+                    description=(
+                        f"837 claim {c.patient_control_number}: services "
+                        f"{c.statement_from:%Y-%m-%d} to {c.statement_to:%Y-%m-%d}, diagnoses "
+                        "and charges"
+                    ),
+                    resources=({"type": "Claim", "id": str(c.pk)},),
+                )
+                for c in members
+            ],
+        )

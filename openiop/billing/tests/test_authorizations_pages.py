@@ -26,7 +26,7 @@ from openiop.billing.tests.test_authorizations_services import (  # noqa: F401 -
 from openiop.episodes.models import LevelOfCareChange
 from openiop.measures.services import response_record
 from openiop.notes.models import NoteSection, ProgressNote
-from openiop.testing import make_patient, make_session, page_query_count
+from openiop.testing import make_patient, make_session, make_tpo_consent, page_query_count
 from openiop.treatment import services as treatment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mfa_passed")]
@@ -37,6 +37,8 @@ NARRATIVE = "Quokka-assessment-narrative"  # the assessment's notes per dimensio
 
 @pytest.fixture
 def book(ledger: Ledger) -> Ledger:  # noqa: F811 - the services tests' fictional clinic
+    # The patient's single TPO consent (42 CFR Part 2): the packet may go to the payer.
+    make_tpo_consent(ledger.patient, ledger.users["director"])
     return ledger
 
 
@@ -267,3 +269,37 @@ def test_another_organizations_billing_cannot_open_the_patients_page(book: Ledge
     edit = reverse("billing:authorization", kwargs={"authorization_id": auth.pk})
     assert client.get(edit).status_code == 403
     assert "AUTH-OCT" not in client.get(reverse("billing:authorizations")).content.decode()
+
+
+def _pdf_text(response: Any) -> str:
+    return " ".join(
+        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(response.content)).pages
+    )
+
+
+def test_the_packet_of_a_part2_patient_carries_the_notice_and_is_accounted(book: Ledger) -> None:
+    from openiop.consents.models import Consent, Disclosure
+
+    assert book.episode.part2_protected
+    auth = book.authorize()
+    response = _print(_client(book, "clinician"), auth, "Cravings daily; keep 2 weeks.")
+    assert response.status_code == 200
+    text = _pdf_text(response)
+    assert "Notice accompanying this disclosure (42 CFR 2.32)" in text
+    assert "42 CFR part 2 prohibits unauthorized use or disclosure of these records." in text
+    disclosure = Disclosure.objects.get()
+    assert (disclosure.channel, disclosure.purpose) == ("review_packet", "payment")
+    assert disclosure.consent_id == Consent.objects.get(patient=book.patient).pk
+    assert disclosure.notice_attached
+
+
+def test_the_packet_is_refused_without_a_consent_covering_the_payer(book: Ledger) -> None:
+    from openiop.consents.models import Consent, Disclosure
+    from openiop.consents.services import consent_revoke
+
+    consent_revoke(consent=Consent.objects.get(patient=book.patient), by=book.actor("director"))
+    auth = book.authorize()
+    response = _print(_client(book, "clinician"), auth, "Cravings daily; keep 2 weeks.")
+    assert response.status_code == 422
+    assert "No Part 2 consent covering" in response.content.decode()
+    assert not ConcurrentReview.objects.exists() and not Disclosure.objects.exists()

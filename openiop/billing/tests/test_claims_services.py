@@ -43,7 +43,15 @@ from openiop.core.models import JobStatus
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
 from openiop.programs.models import Site, Track
-from openiop.testing import make_episode, make_org, make_patient, make_site, make_track, make_user
+from openiop.testing import (
+    make_episode,
+    make_org,
+    make_patient,
+    make_site,
+    make_tpo_consent,
+    make_track,
+    make_user,
+)
 from openiop.treatment.models import PlanProblem, TreatmentPlan
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +87,8 @@ class Office:
             postal_code="62701",
         )
         episode = make_episode(patient, admission_date=dt.date(2026, 9, 28))
+        # The intake packet's single TPO consent (42 CFR Part 2): claims to payers may go.
+        make_tpo_consent(patient, self.users["director"])
         inquiry = Inquiry.objects.create(
             organization=self.site.organization,
             site=self.site,
@@ -548,3 +558,75 @@ def test_building_reads_each_table_once_whatever_the_number_of_patients(office: 
             office.charge(patient, episode, coverage, day)
     assert _build_selects(office) == one
     assert Claim.objects.count() == 4
+
+
+# --- 42 CFR Part 2: a claim discloses SUD treatment to the payer (consents.domain) ------------
+
+
+def _week_claim(office: Office, first: str) -> tuple[Patient, Claim]:
+    patient, episode, coverage = office.patient(first, office.commercial)
+    for day in WEEK:
+        office.charge(patient, episode, coverage, day)
+    office.build()
+    return patient, Claim.objects.get(patient=patient)
+
+
+def test_a_claim_for_an_sud_patient_without_consent_gets_the_part2_edit_and_is_not_sent(
+    office: Office,
+) -> None:
+    from openiop.consents.models import Consent, Disclosure
+
+    patient, episode, coverage = office.patient("Zephyrine", office.commercial)
+    Consent.objects.filter(patient=patient).delete()  # no consent on file
+    for day in WEEK:
+        office.charge(patient, episode, coverage, day)
+    office.build()
+    claim = Claim.objects.get()
+    edit = claim.edits.get(code=claim_services.PART2_CONSENT_MISSING)
+    assert edit.severity == "error"
+    assert "No Part 2 consent covering Bluebell Mutual (fictional) for payment" in edit.message
+    with pytest.raises(RuleViolation):
+        _ready(office, claim)
+    assert services.claims_export(by=office.actor(), site=office.site).claims == 0
+    assert not ClaimExport.objects.exists() and not Disclosure.objects.exists()
+
+
+def test_a_mental_health_claim_needs_no_part2_consent(office: Office) -> None:
+    _, claim = _week_claim(office, "Zephyrine")
+    Episode.objects.filter(pk=claim.episode_id).update(part2_protected=False, focus="mental_health")
+    from openiop.consents.models import Consent
+
+    Consent.objects.all().delete()
+    services.claim_scrub(by=office.actor(), claim_id=claim.pk)
+    assert not claim.edits.filter(code=claim_services.PART2_CONSENT_MISSING).exists()
+
+
+def test_the_sent_claim_is_in_the_accounting_of_disclosures(office: Office) -> None:
+    from openiop.consents.models import Consent, Disclosure
+
+    patient, claim = _week_claim(office, "Zephyrine")
+    _ready(office, claim)
+    services.claims_export(by=office.actor(), site=office.site)
+    disclosure = Disclosure.objects.get()
+    assert disclosure.patient_id == patient.pk
+    assert disclosure.recipient_identifier == f"payer:{office.commercial.pk}"
+    assert (disclosure.purpose, disclosure.channel) == ("payment", "claim_export")
+    assert disclosure.consent_id == Consent.objects.get(patient=patient).pk
+    assert disclosure.resources == [{"type": "Claim", "id": str(claim.pk)}]
+
+
+def test_revoking_the_consent_stops_a_ready_claim_at_once(office: Office) -> None:
+    from openiop.consents.models import Consent
+    from openiop.consents.services import consent_revoke
+
+    patient, claim = _week_claim(office, "Zephyrine")
+    _ready(office, claim)
+    consent_revoke(consent=Consent.objects.get(patient=patient), by=office.actor("director"))
+    with pytest.raises(RuleViolation) as refused:
+        services.claims_export(by=office.actor(), claim_ids=[claim.pk])
+    assert refused.value.code == "part2_consent_missing"
+    result = services.claims_export(by=office.actor(), site=office.site)
+    assert result.claims == 0 and result.withheld == (claim.patient_control_number,)
+    assert "not sent: no 42 CFR Part 2 consent" in result.sentence
+    claim.refresh_from_db()
+    assert claim.state == "ready"

@@ -26,6 +26,7 @@ from openiop.admissions.domain.pipeline import OPEN_STAGES
 from openiop.admissions.models import Inquiry, StageChange
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
+from openiop.core.part2 import mark_all_part2_records
 from openiop.demo.cast import FIRST_NAMES, LAST_NAMES
 from openiop.demo.synth import clinical as synth_clinical
 from openiop.demo.synth import plan as synth_plan
@@ -115,6 +116,8 @@ def build_network(
         builder.attendance()
         builder.audit_trail(chart_views_per_patient)
         builder.clinical_records()
+        # The rows above are written without the services: mark those of substance-use episodes.
+        mark_all_part2_records()
         write_billing(builder)
     return SynthResult(organization_id=builder.org.pk, counts=builder.counts)
 

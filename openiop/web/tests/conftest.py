@@ -21,6 +21,7 @@ from openiop.testing import (
     make_patient,
     make_room,
     make_site,
+    make_tpo_consent,
     make_track,
     make_user,
 )
@@ -158,6 +159,8 @@ def world(db: Any) -> World:
     plan = SafetyPlan.objects.create(
         patient=patient, episode=episode, number=1, created_by=users["clinician"]
     )
+    # The single TPO consent of 42 CFR Part 2 (the consents pages; claims to payers may go).
+    consent = make_tpo_consent(patient, users["director"])
     other_patient = make_patient(other, legal_first_name="Xanthe", legal_last_name="Farberry")
     make_episode(other_patient)
     admissions_ids = _admissions_world(org, site, patient, episode, track, users)
@@ -186,6 +189,7 @@ def world(db: Any) -> World:
         "safety_alert_id": safety_alert.pk,
         "plan_id": plan.pk,
         "instrument": "phq9",
+        "consent_id": consent.pk,
     }
     return World(
         users=users,

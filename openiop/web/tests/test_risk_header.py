@@ -30,6 +30,7 @@ ONE_PATIENT_ARGS = {
 # Files and actions, not pages: PDFs carry the patient in print, exports are text, the rest only POST
 # or redirect to a page that is itself in the walk.
 NOT_HTML_PAGES = {
+    "consents:disclosures_pdf",
     "measures:link_create",
     "measures:plan_pdf",
     "measures:plan_sign",
