@@ -648,7 +648,7 @@ def batch_upload(
     return batch, report
 
 
-def _require_batch(by: Actor, batch: ImportBatch, *states: str) -> None:
+def require_batch(by: Actor, batch: ImportBatch, *states: str) -> None:
     require_import(by, batch.site)
     if batch.status not in (states or (BatchStatus.PLANNED,)):
         raise RuleViolation(
@@ -666,8 +666,8 @@ def batch_apply(
     """Import a kept file (import_apply) and keep the outcome on the batch; its text is cleared
     once imported. Returns the report, or None when the import was refused: nothing was written,
     the batch holds the refusal's report, and the fixed file is uploaded again. `from_queue`: the
-    background job imports a batch batch_queue queued."""
-    _require_batch(by, batch, BatchStatus.QUEUED if from_queue else BatchStatus.PLANNED)
+    background job imports a batch imports.tasks.batch_queue queued."""
+    require_batch(by, batch, BatchStatus.QUEUED if from_queue else BatchStatus.PLANNED)
     try:
         report = import_apply(
             site=batch.site,
@@ -700,25 +700,9 @@ def batch_apply(
     return report
 
 
-def batch_queue(*, batch: ImportBatch, by: Actor) -> ImportBatch:
-    """Put a large kept file's import on the background queue (imports.tasks.apply_batch)."""
-    from openiop.core.jobs import enqueue
-    from openiop.imports.tasks import apply_batch
-
-    _require_batch(by, batch)
-    assert by.user is not None
-    with transaction.atomic():
-        job = enqueue(apply_batch, batch.pk, by.user.pk)
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.QUEUED, job=job, updated_at=clock.now()
-        )
-    batch.refresh_from_db()
-    return batch
-
-
 def batch_discard(*, batch: ImportBatch, by: Actor) -> ImportBatch:
     """Forget a kept file that will not be imported: its text is cleared, its report stays."""
-    _require_batch(by, batch, BatchStatus.PLANNED, BatchStatus.FAILED)
+    require_batch(by, batch, BatchStatus.PLANNED, BatchStatus.FAILED)
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.DISCARDED, content="", updated_at=clock.now()
     )
@@ -739,12 +723,12 @@ __all__ = [
     "ImportReport",
     "batch_apply",
     "batch_discard",
-    "batch_queue",
     "batch_upload",
     "format_for",
     "import_apply",
     "import_plan",
     "read_rows",
+    "require_batch",
     "require_import",
     "vocabulary",
 ]

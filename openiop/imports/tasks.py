@@ -1,13 +1,17 @@
 """Background import of a large kept file (run by `openiop worker`), calling the same service as
-the page."""
+the page, and the write that puts it on the queue. The queueing lives here, beside the job it
+enqueues, so that tasks imports services and services imports nothing of tasks."""
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from openiop.accounts.models import User
+from openiop.core import clock
 from openiop.core.actor import Actor
-from openiop.core.jobs import job, report_progress
-from openiop.imports.models import ImportBatch
-from openiop.imports.services import batch_apply
+from openiop.core.jobs import enqueue, job, report_progress
+from openiop.imports.models import BatchStatus, ImportBatch
+from openiop.imports.services import batch_apply, require_batch
 
 
 @job(max_attempts=1)
@@ -30,3 +34,17 @@ def apply_batch(batch_id: int, user_id: int) -> str:
     )
     batch.refresh_from_db()
     return batch.summary if report is None else report.sentence
+
+
+def batch_queue(*, batch: ImportBatch, by: Actor) -> ImportBatch:
+    """Put a large kept file's import on the background queue (apply_batch), as `by`: the same
+    access and state checks as an inline import (services.require_batch)."""
+    require_batch(by, batch)
+    assert by.user is not None
+    with transaction.atomic():
+        queued = enqueue(apply_batch, batch.pk, by.user.pk)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.QUEUED, job=queued, updated_at=clock.now()
+        )
+    batch.refresh_from_db()
+    return batch

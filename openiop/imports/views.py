@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from openiop.accounts.access import visible_sites
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
-from openiop.imports import selectors, services
+from openiop.imports import selectors, services, tasks
 from openiop.imports.forms import ReportSearchForm, UploadForm
 from openiop.ui.views_support import PAGE_SIZE, paginate, refusals, staff_view
 
@@ -80,7 +80,7 @@ def import_confirm(request: HttpRequest, batch_id: int) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     with refusals(request, flash=True):
         if len(batch.report) > services.INLINE_ROWS:
-            services.batch_queue(batch=batch, by=actor)
+            tasks.batch_queue(batch=batch, by=actor)
             messages.success(request, "The import runs in the background; this page follows it.")
         else:
             report = services.batch_apply(batch=batch, by=actor)
