@@ -26,6 +26,7 @@ from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.billing.models import Claim, ClaimLine, Coverage
+from openiop.billing.models.payers import in_force_q
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted, RuleViolation
@@ -209,9 +210,7 @@ def _gender(v: str) -> Q:
 
 
 def _active_coverage(v: str, today: dt.date) -> Q:
-    active = (Q(start_date__isnull=True) | Q(start_date__lte=today)) & (
-        Q(end_date__isnull=True) | Q(end_date__gte=today)
-    )
+    active = in_force_q(today)
     codes = {code for _s, code in _token_codes(v)}
     if not codes <= {"active", "cancelled"}:
         raise BadSearch(f"'{v}' is not a status this server uses.", field="status")

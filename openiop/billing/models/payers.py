@@ -38,14 +38,19 @@ class Payer(TimeStamped):
         return self.name
 
 
+def in_force_q(first: dt.date, last: dt.date | None = None) -> Q:
+    """Coverages in force on a day (`first`), or any day of first..last (both included), as a
+    filter; an empty start or end date leaves that side open."""
+    last = first if last is None else last
+    return (Q(start_date__isnull=True) | Q(start_date__lte=last)) & (
+        Q(end_date__isnull=True) | Q(end_date__gte=first)
+    )
+
+
 class CoverageQuerySet(models.QuerySet["Coverage"]):
     def in_force(self, first: dt.date, last: dt.date) -> CoverageQuerySet:
-        """Coverages in force on any day from `first` to `last` (both included); an empty start
-        or end date leaves that side open."""
-        return self.filter(
-            Q(start_date__isnull=True) | Q(start_date__lte=last),
-            Q(end_date__isnull=True) | Q(end_date__gte=first),
-        )
+        """Coverages in force on any day from `first` to `last` (in_force_q)."""
+        return self.filter(in_force_q(first, last))
 
 
 class Coverage(TimeStamped):
