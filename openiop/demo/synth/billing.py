@@ -17,7 +17,7 @@ import json
 import random
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from openiop.accounts.models import User
 from openiop.billing.domain.claims import npi_is_valid
@@ -32,13 +32,36 @@ from openiop.billing.models import (
     TrackClaimSetup,
 )
 from openiop.billing.services import charges_post
+from openiop.consents.choices import ConsentSource, Purpose, RecipientKind
+from openiop.consents.models import Consent
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.demo.synth import plan as synth_plan
-from openiop.demo.synth.writer import next_id, write_rows
+from openiop.demo.synth.writer import aware, next_id, write_rows
+from openiop.episodes.domain import is_part2_protected
 
 if TYPE_CHECKING:
-    from openiop.demo.synth.build import _Builder
+    from openiop.demo.synth.plan import NetworkPlan
+    from openiop.programs.models import Organization, Site, Track
+
+
+class BuiltNetwork(Protocol):
+    """What the billing data reads from the network build has written (build._Builder is one):
+    a protocol, so that build imports billing and billing imports nothing of build."""
+
+    network: NetworkPlan
+    rng: random.Random
+    today: dt.date
+    stream: TextIO | None
+    counts: dict[str, int]
+    org: Organization
+    sites: list[Site]
+    tracks: list[Track]
+    stay_ids: list[tuple[int, int]]
+    names: dict[int, tuple[str, str]]
+    admitted_inquiry: dict[int, int]
+    focus: list[str]
+
 
 ADULT_PAYERS = (("commercial", 0.75), ("medicaid", 0.10), ("self_pay", 0.15))
 SESSION_KINDS = {"skills": "group", "holistic": "activity_therapy"}
@@ -62,7 +85,7 @@ def last_month(today: dt.date) -> tuple[dt.date, dt.date]:
     return end.replace(day=1), end
 
 
-def write_billing(b: _Builder) -> None:
+def write_billing(b: BuiltNetwork) -> None:
     """Add the billing data to the network `b` is building (after its admissions and plans)."""
     rng = random.Random(b.rng.random())
     org = b.org
@@ -209,6 +232,7 @@ def write_billing(b: _Builder) -> None:
         ),
         stream=b.stream,
     )
+    b.counts["part2_consents"] = write_part2_consents(b, billing_user.pk)
     start, end = last_month(b.today)
     start = max(start, b.network.window_start)
     if end < start or end >= min(local_today(site.tz) for site in b.sites):
@@ -216,3 +240,41 @@ def write_billing(b: _Builder) -> None:
     posting = charges_post(by=Actor.cli(billing_user, "synth"), period_start=start, period_end=end)
     b.counts["charges"] = posting.charges
     b.counts["unbilled_days"] = posting.unbilled
+
+
+CONSENT_INFORMATION = (
+    "My substance use disorder treatment records at this program: diagnoses, admission and "
+    "discharge dates, services and attendance, treatment plan and progress."
+)
+
+
+def write_part2_consents(b: BuiltNetwork, recorded_by_id: int) -> int:
+    """The single TPO consent (42 CFR 2.31(a)(4)-(5), lasting until revoked) each patient of a
+    substance-use stay signs in the intake packet: without it no claim of theirs may go to a
+    payer (billing's part2_consent_missing edit). An assumption for synthetic data: every such
+    patient signed it on the admission day of their first such stay."""
+    signed_on: dict[int, dt.date] = {}
+    for i, stay in enumerate(b.network.stays):
+        if is_part2_protected(b.focus[i]):
+            patient_id = b.stay_ids[i][1]
+            signed_on[patient_id] = min(stay.admission, signed_on.get(patient_id, stay.admission))
+    first = next_id(Consent)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for n, (patient_id, day) in enumerate(sorted(signed_on.items())):
+            first_name, last_name = b.names[patient_id]
+            yield {
+                "id": first + n,
+                "patient_id": patient_id,
+                "discloser": b.org.name,
+                "information": CONSENT_INFORMATION,
+                "recipient_kind": RecipientKind.TPO_CLASS.value,
+                "purpose": Purpose.TPO.value,
+                "effective_on": day,
+                "signed_by_name": f"{first_name} {last_name}",
+                "signed_at": aware(day, 15),
+                "source": ConsentSource.INTAKE_PACKET.value,
+                "recorded_by_id": recorded_by_id,
+            }
+
+    return write_rows(Consent, rows(), stream=b.stream)
