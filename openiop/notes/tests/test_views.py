@@ -598,12 +598,18 @@ def test_signing_a_group_note_before_the_session_ends_says_when_and_keeps_the_te
 
 
 def test_signing_an_individual_note_of_a_future_service_is_refused_and_keeps_the_form(
-    clinic: Clinic, client: Client
+    clinic: Clinic, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Noon at the clinic: tomorrow there is already today in the zone furthest ahead, so the date
+    # field takes it and the sign rule is what refuses (before 5 AM at the clinic the field itself
+    # would refuse tomorrow, a different message: the run must not depend on the hour).
+    today = local_today(clinic.site.tz)
+    noon = dt.datetime.combine(today, dt.time(12), tzinfo=clinic.site.tz)
+    monkeypatch.setattr("openiop.core.clock.now", lambda: noon.astimezone(dt.UTC))
     episode = clinic.patient("Sorrel", "Later")
     client.force_login(clinic.clinician)
     url = reverse("notes:individual_new", kwargs={"episode_id": episode.pk}) + "?format=soap"
-    tomorrow = (local_today(clinic.site.tz) + dt.timedelta(days=1)).isoformat()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
     response = client.post(url, {**SOAP_NOTE, "date": tomorrow})
     html = response.content.decode()
     assert response.status_code == 422
