@@ -17,11 +17,12 @@ class DomainError(Exception):
         self.field = field
 
     def as_problem(self) -> dict[str, object]:
-        """An RFC 9457 problem+json body."""
+        """An RFC 9457 problem+json body (`detail`: the message, for this occurrence)."""
         body: dict[str, object] = {
             "type": f"https://openiop.org/problems/{self.code}",
             "title": self.message,
             "status": self.http_status,
+            "detail": self.message,
             "code": self.code,
         }
         if self.field:

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from openiop.core.errors import RuleViolation
 
 NUL = "\x00"
+# The REST API answers every error as RFC 9457 problem+json, this one too (openiop.api).
+PROBLEM_JSON_PREFIXES = ("/api/",)
 NUL_REFUSED = (
     "This request was not accepted: it contains a NUL character (a zero byte, often left by "
     "copying from another program), which no field may hold. Nothing was saved. "
@@ -37,12 +41,16 @@ def request_has_nul(request: HttpRequest) -> bool:
 
 
 class RefuseNulMiddleware:
-    """Answer 400 (plain text) to any request with a NUL in its path, query or form fields."""
+    """Answer 400 (plain text; problem+json under /api/) to any request with a NUL in its path,
+    query or form fields."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request_has_nul(request):
+            if request.path.startswith(PROBLEM_JSON_PREFIXES):
+                body = RuleViolation(NUL_REFUSED, code="nul_refused").as_problem()
+                return JsonResponse(body, status=400, content_type="application/problem+json")
             return HttpResponse(NUL_REFUSED, status=400, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
