@@ -33,6 +33,8 @@ class FhirContext:
     actor: Actor
     recipient: Recipient
     grants: tuple[Grant, ...]
+    # The token's scopes as granted (the REST API reads its api/ scopes from them).
+    scope: str = ""
 
     def may(self, resource_type: str, *, write: bool = False) -> bool:
         return scope_allows(list(self.grants), resource_type, write=write).allowed
@@ -44,8 +46,9 @@ class FhirContext:
             raise OutOfScope(decision.reason)
 
 
-def authenticate(request: HttpRequest) -> FhirContext:
-    """The context of a request's bearer token. Raises Unauthenticated."""
+def authenticate(request: HttpRequest, *, channel: str = "fhir") -> FhirContext:
+    """The context of a request's bearer token; its actor acts through `channel` ("fhir", or
+    "api" for the REST API, which takes the same tokens). Raises Unauthenticated."""
     if not request.headers.get("Authorization", "").startswith("Bearer "):
         raise Unauthenticated(
             "A bearer token is required (OAuth 2.0, see /.well-known/smart-configuration)."
@@ -61,7 +64,7 @@ def authenticate(request: HttpRequest) -> FhirContext:
     client_id = application.client_id if application is not None else ""
     actor = Actor(
         user=user,
-        channel="fhir",
+        channel=channel,
         client_addr=client_address(request),
         path=request.get_full_path()[:500],
         client_id=client_id,
@@ -70,4 +73,5 @@ def authenticate(request: HttpRequest) -> FhirContext:
         actor=actor,
         recipient=Recipient(client_id=client_id, organization_id=user.organization_id),
         grants=tuple(parse_scopes(token.scope or "")),
+        scope=token.scope or "",
     )

@@ -4,6 +4,12 @@ Scopes follow SMART App Launch 1.0 (`system/Observation.read`, `user/*.write`, `
 and accept the 2.0 suffixes (`.rs` read and search, `.cud` create, update, delete). Pure functions
 of the scope strings, plus the django-oauth-toolkit scopes backend (SmartScopes) that limits the
 scopes a client may ask for to those registered for it (FhirClient.scopes).
+
+The REST API at /api/v1 (openiop.api: tracks, sessions, rosters, attendance, authorizations, which
+FHIR has no place for) takes the same tokens with scopes of its own, in the same shape:
+`api/<Object>.read`, `api/<Object>.write`, `api/<Object>.*`, `*` for every object
+(`api/*.read`). A SMART scope never grants the REST API, nor an api/ scope FHIR: a client is
+registered for what it needs of each.
 """
 
 from __future__ import annotations
@@ -33,7 +39,12 @@ RESOURCE_TYPES: tuple[str, ...] = (
 WRITABLE: frozenset[str] = frozenset({"Patient", "QuestionnaireResponse", "Appointment"})
 CONTEXTS: tuple[str, ...] = ("patient", "user", "system")
 
+# The objects of the REST API (openiop.api) and those a client can write.
+API_OBJECTS: tuple[str, ...] = ("Track", "Session", "Attendance", "Authorization")
+API_WRITABLE: frozenset[str] = frozenset({"Attendance"})
+
 _SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.(read|write|\*|c?r?u?d?s?)$")
+_API_SCOPE = re.compile(r"^api/(\*|[A-Z][A-Za-z]+)\.(read|write|\*)$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,53 @@ def scope_allows(
     return ScopeDecision(False, f"The token's scopes do not allow {verb} of {resource_type}.")
 
 
+def parse_api_scopes(scope_text: str) -> list[Grant]:
+    """Every REST API grant (`api/Attendance.write`, `api/*.read`) of a space-separated scope
+    string, with context "api" (SMART and other scopes ignored)."""
+    grants = []
+    for scope in scope_text.split():
+        m = _API_SCOPE.match(scope)
+        if m is None or (m.group(1) != "*" and m.group(1) not in API_OBJECTS):
+            continue
+        access = m.group(2)
+        grants.append(
+            Grant(
+                context="api",
+                resource_type=m.group(1),
+                read=access in ("read", "*"),
+                write=access in ("write", "*"),
+            )
+        )
+    return grants
+
+
+def api_scope_allows(grants: list[Grant], api_object: str, *, write: bool) -> ScopeDecision:
+    """Whether the REST API grants allow reading (or, with `write`, writing) `api_object`."""
+    verb = "write" if write else "read"
+    if any(g.covers(api_object) and (g.write if write else g.read) for g in grants):
+        return ScopeDecision(True)
+    return ScopeDecision(
+        False,
+        f"The token's scopes do not allow {verb} of {api_object}: register the client with "
+        f"api/{api_object}.{verb} (or api/*.{verb}).",
+    )
+
+
+def implied_api_scopes(grants: list[Grant]) -> set[str]:
+    """Every REST API scope string the api/ grants imply (api/*.read implies api/Track.read)."""
+    out: set[str] = set()
+    for g in grants:
+        objects = (*API_OBJECTS, "*") if g.resource_type == "*" else (g.resource_type,)
+        for obj in objects:
+            if g.read:
+                out.add(f"api/{obj}.read")
+            if g.write and (obj == "*" or obj in API_WRITABLE):
+                out.add(f"api/{obj}.write")
+            if g.read and g.write:
+                out.add(f"api/{obj}.*")
+    return out
+
+
 def implied_scopes(grants: list[Grant]) -> set[str]:
     """Every SMART 1.0 scope string the grants imply (a client registered for system/*.read may
     ask for system/Observation.read)."""
@@ -126,11 +184,18 @@ def all_scopes() -> dict[str, str]:
             if rt == "*" or rt in WRITABLE:
                 out[f"{context}/{rt}.write"] = f"Write {what} ({context} access)"
                 out[f"{context}/{rt}.*"] = f"Read and write {what} ({context} access)"
+    for obj in ("*", *API_OBJECTS):
+        what = "every REST API object" if obj == "*" else f"{obj} (REST API)"
+        out[f"api/{obj}.read"] = f"Read {what}"
+        if obj == "*" or obj in API_WRITABLE:
+            out[f"api/{obj}.write"] = f"Write {what}"
+            out[f"api/{obj}.*"] = f"Read and write {what}"
     return out
 
 
 def validate_registration(scope_text: str) -> list[str]:
-    """The scopes of `scope_text` that are not SMART scopes this server knows (empty: all good)."""
+    """The scopes of `scope_text` that are neither SMART scopes this server knows nor REST API
+    scopes (empty: all good)."""
     known = all_scopes()
     return [s for s in scope_text.split() if s not in known]
 
@@ -143,18 +208,22 @@ class SmartScopes:
     def get_all_scopes(self) -> dict[str, str]:
         return all_scopes()
 
-    def _registered(self, application: Any) -> list[Grant]:
+    def _registered(self, application: Any) -> str:
         if application is None:
-            return []
+            return ""
         from openiop.fhir.models import FhirClient
 
         client = FhirClient.objects.filter(application_id=application.pk).first()
-        return parse_scopes(client.scopes) if client is not None else []
+        return client.scopes if client is not None else ""
 
     def get_available_scopes(
         self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
     ) -> list[str]:
-        return sorted(implied_scopes(self._registered(application)))
+        registered = self._registered(application)
+        return sorted(
+            implied_scopes(parse_scopes(registered))
+            | implied_api_scopes(parse_api_scopes(registered))
+        )
 
     def get_default_scopes(
         self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
