@@ -534,6 +534,40 @@ def alert_get(*, actor: Actor, alert_id: int) -> Alert:
     )
 
 
+@dataclass
+class AttendancePage:
+    """One page of a session's attendance records: `total` of them, `rows` from `offset`."""
+
+    session: GroupSession
+    total: int
+    rows: list[Attendance]
+
+
+def session_attendance_page(
+    *, actor: Actor, session_id: int, offset: int, limit: int
+) -> AttendancePage:
+    """The attendance records of one session by patient name, `limit` of them from `offset`,
+    each with its episode and patient. Checks Cap.ATTENDANCE_VIEW at the session's site; one
+    audit entry names the patients of the page. Raises NotFound, NotPermitted (audited)."""
+    session = session_get(actor=actor, session_id=session_id)
+    qs = Attendance.objects.filter(session=session)
+    total = qs.count()
+    rows = list(
+        qs.select_related("episode", "patient").order_by(
+            "patient__legal_last_name", "patient__legal_first_name", "id"
+        )[offset : offset + limit]
+    )
+    if rows:
+        audit_record_many(
+            actor,
+            action=AuditAction.VIEW,
+            object_type="attendance",
+            object_id=f"session {session.pk}",
+            patient_ids=[a.patient_id for a in rows],
+        )
+    return AttendancePage(session=session, total=total, rows=rows)
+
+
 def session_attendance(session: GroupSession) -> QuerySet[Attendance]:
     """Every attendance row of a session (absent ones too), by name, with the patient (the group
     note lists them; no access check: its callers have made theirs)."""

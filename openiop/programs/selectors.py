@@ -477,3 +477,28 @@ def scheduled_days(
         )
         result[episode_id] = EpisodePlan(days=days[episode_id], planned_end=planned)
     return result
+
+
+def group_session_search(
+    *,
+    actor: Actor,
+    track_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet[GroupSession]:
+    """The group sessions (a track's, or any session that belongs to no patient's episode) at
+    the actor's sites, of one track and from date_from to date_to (both included) when given,
+    by start, with their site, track, room and facilitator. Individual and family sessions are
+    left out: they name a patient. Not audited: no patient data.
+
+    Raises NotPermitted (audited) without Cap.SCHEDULE_VIEW.
+    """
+    require(actor, Cap.SCHEDULE_VIEW, object_type="schedule")
+    qs = GroupSession.objects.filter(site_scope(actor), episode__isnull=True)
+    if track_id is not None:
+        qs = qs.filter(track_id=track_id)
+    if date_from is not None:
+        qs = qs.filter(date__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(date__lte=date_to)
+    return qs.select_related("site", "track", "room", "facilitator").order_by("starts_at", "id")
