@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     # OAuth 2.0 (django-oauth-toolkit) for the FHIR R4 API and its SMART scopes (openiop.fhir).
     "oauth2_provider",
     "openiop.fhir",
+    # REST for what FHIR has no place for, with the FHIR API's tokens (/api/openapi.json).
+    "openiop.api",
     # The roof: the home page and health check, above every app.
     "openiop.web",
     # The demo clinic and the synthetic network (commands demo, demo_logins, synth); nothing imports it.

@@ -21,6 +21,8 @@ urlpatterns = [
     path("imports/", include("openiop.imports.urls")),
     path("fhir/R4/", include("openiop.fhir.urls")),
     path("o/", include("openiop.fhir.oauth_urls")),
+    # REST for the program's own objects (tracks, sessions, rosters, attendance, authorizations).
+    path("api/", include("openiop.api.urls")),
     path(".well-known/smart-configuration", fhir_views.smart_configuration),
     path("django-admin/", admin.site.urls),
 ]
