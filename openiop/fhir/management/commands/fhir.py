@@ -23,7 +23,10 @@ class Command(ProjectCommand):
         parser.add_argument("verb", choices=["create"])
         parser.add_argument("--user", required=True, help="The staff user the client acts for")
         parser.add_argument(
-            "--scopes", required=True, help='Space-separated SMART scopes, e.g. "system/*.read"'
+            "--scopes",
+            required=True,
+            help='Space-separated SMART scopes, e.g. "system/*.read", and REST API scopes '
+            '(docs/api.md), e.g. "api/*.read"',
         )
         parser.add_argument("--name", default="", help="What the integration is")
         parser.add_argument(
