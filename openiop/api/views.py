@@ -294,7 +294,7 @@ def _body_int(
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise RuleViolation(f"{name} must be a whole number from {low} to {high}.", field=name)
-    return value
+    return int(value)
 
 
 @api_endpoint("GET")

@@ -65,13 +65,13 @@ class Clinic:
 
 
 def api_get(client: Client, path: str, token: str | None, **params: Any) -> Any:
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-    return client.get(f"/api/v1/{path}", params, **headers)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.get(f"/api/v1/{path}", params, headers=headers)
 
 
 def api_post(client: Client, path: str, token: str | None, body: Any) -> Any:
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-    return client.post(f"/api/v1/{path}", body, content_type="application/json", **headers)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post(f"/api/v1/{path}", body, content_type="application/json", headers=headers)
 
 
 def make_clinic() -> Clinic:

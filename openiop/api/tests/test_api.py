@@ -43,7 +43,7 @@ def problem_of(response: Any, status: int) -> dict[str, Any]:
     """The response's problem+json body, after checking its status, type and RFC 9457 members."""
     assert response.status_code == status, response.content
     assert response["Content-Type"] == PROBLEM
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["type"].startswith("https://openiop.org/problems/")
     assert body["title"] and body["detail"]

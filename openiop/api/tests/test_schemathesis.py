@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -84,6 +85,7 @@ def run_operations(app: WSGIHandler, token: str, overrides: dict[str, dict[str, 
     headers = {"Authorization": f"Bearer {token}"}
     ran = []
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
         variants: list[tuple[GenerationMode, dict[str, Any]]] = [
