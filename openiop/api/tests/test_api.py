@@ -605,3 +605,10 @@ def test_writing_needs_the_write_scope_the_role_and_the_site(
     r = api_post(client, "attendance", token_for(clinic.other_clinician, ALL), body)
     assert problem_of(r, 403)["code"] == "site_not_permitted"
     assert _attendance_rows() == before
+
+
+def test_a_nul_character_is_refused_as_problem_json_too(client: Client, clinic: Clinic) -> None:
+    token = token_for(clinic.director, READ)
+    body = problem_of(api_get(client, "sessions", token, date_from="2026\x00"), 400)
+    assert body["code"] == "nul_refused"
+    assert client.get("/patients/?q=a\x00")["Content-Type"].startswith("text/plain")
