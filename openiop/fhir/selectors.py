@@ -827,3 +827,33 @@ def model_type_of(model: type[Model]) -> str | None:
         if d.queryset().model is model:
             return d.type
     return None
+
+
+# --- bulk export ----------------------------------------------------------------------------------
+
+
+def export_queryset(*, actor: Actor, resource_type: str) -> QuerySet[Any]:
+    """Every row of `resource_type` the actor may see (the search's site scope, no paging), for
+    the bulk export (fhir.exports), which checks the capability, filters, audits and withholds
+    Part 2 records itself."""
+    return _scoped(actor, resource_def(resource_type))
+
+
+def may_read_type(actor: Actor, resource_type: str) -> bool:
+    """Whether the actor's role may read `resource_type` at all (no audit: for choosing an
+    export's default types; an export naming the type checks with require, audited)."""
+    d = resource_def(resource_type)
+    if actor.user is None:
+        return False
+    return d.cap is None or actor.user.can(d.cap)
+
+
+def require_type(actor: Actor, resource_type: str) -> None:
+    """Raise NotPermitted (audited) unless the actor's role may read `resource_type`."""
+    _require(actor, resource_def(resource_type))
+
+
+def patient_id_of(resource_type: str, row: Any) -> int | None:
+    """The patient a row of `resource_type` belongs to (None: not patient data)."""
+    d = resource_def(resource_type)
+    return _patient_id(d, row) if d.patient_path else None
