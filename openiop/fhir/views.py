@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from openiop.fhir import mapping, selectors, writes
+from openiop.fhir import bulk, exports, mapping, selectors, tasks, writes
 from openiop.fhir.auth import FhirContext
 from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
+from openiop.fhir.models import ExportKind, ExportStatus
 from openiop.fhir.part2 import withheld_message
 from openiop.fhir.scopes import RESOURCE_TYPES
 
@@ -178,6 +179,125 @@ def instance_endpoint(
     )
 
 
+# --- bulk data export (FHIR Bulk Data Access IG v2) ------------------------------------------------
+
+NDJSON = "application/fhir+ndjson"
+
+
+def _kickoff(request: HttpRequest, ctx: FhirContext, kind: str, group_id: str = "") -> HttpResponse:
+    """Kick off an export: 202 with the status URL in Content-Location. The IG asks for
+    `Prefer: respond-async`; without it, 400."""
+    if request.method not in ("GET", "POST"):
+        return respond(
+            operation_outcome(405, f"{request.method} is not supported on $export."), 405
+        )
+    prefer = [p.strip() for p in request.headers.get("Prefer", "").split(",")]
+    if "respond-async" not in prefer:
+        raise bulk.BadExportRequest(
+            "$export runs asynchronously: send the header 'Prefer: respond-async'.",
+            field="Prefer",
+        )
+    if request.method == "POST":
+        params = bulk.parameters_body(_body(request))
+    else:
+        params = {k: request.GET.getlist(k) for k in request.GET}
+    export = tasks.export_queue(
+        actor=ctx.actor,
+        client=exports.export_client(
+            client_id=ctx.recipient.client_id, organization_id=ctx.recipient.organization_id
+        ),
+        kind=kind,
+        params=params,
+        request_url=request.build_absolute_uri(),
+        allowed_types=ctx.may,
+        group_id=group_id,
+    )
+    status_url = f"{_base(request)}/$export-status/{export.pk}"
+    note = operation_outcome(
+        202,
+        "Export queued: poll the Content-Location URL.",
+        code="informational",
+        severity="information",
+    )
+    return respond(note, 202, {"Content-Location": status_url})
+
+
+@fhir_endpoint
+def system_export(request: HttpRequest, ctx: FhirContext) -> HttpResponse:
+    """[base]/$export: every resource type the token and role allow."""
+    return _kickoff(request, ctx, ExportKind.SYSTEM)
+
+
+@fhir_endpoint
+def patient_export(request: HttpRequest, ctx: FhirContext) -> HttpResponse:
+    """[base]/Patient/$export: the compartments of every patient the actor may see."""
+    return _kickoff(request, ctx, ExportKind.PATIENT)
+
+
+@fhir_endpoint
+def group_export(request: HttpRequest, ctx: FhirContext, group_id: str) -> HttpResponse:
+    """[base]/Group/{track-<id>|site-<id>}/$export: the compartments of a group's patients."""
+    return _kickoff(request, ctx, ExportKind.GROUP, group_id)
+
+
+@fhir_endpoint
+def export_status(request: HttpRequest, ctx: FhirContext, export_id: int) -> HttpResponse:
+    """GET: 202 with X-Progress and Retry-After while it runs, 200 with the manifest when done,
+    500 with an OperationOutcome when it failed. DELETE: cancel (202). Another client's: 404."""
+    if request.method == "DELETE":
+        exports.export_cancel(actor=ctx.actor, export_id=export_id)
+        note = operation_outcome(
+            202, "Export cancelled.", code="informational", severity="information"
+        )
+        return respond(note, 202)
+    if request.method != "GET":
+        return respond(operation_outcome(405, f"{request.method} is not supported here."), 405)
+    export = exports.export_for_client(client_id=ctx.recipient.client_id, export_id=export_id)
+    if export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
+        progress = bulk.progress_text(export.progress_done, export.progress_total, export.status)
+        response = HttpResponse(status=202)
+        response.headers["X-Progress"] = progress[:100]
+        response.headers["Retry-After"] = str(exports.RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    if export.status == ExportStatus.FAILED:
+        return respond(
+            operation_outcome(500, f"The export failed: {export.error}", code="exception"), 500
+        )
+    assert export.transaction_time is not None
+    base = _base(request)
+
+    def entry(f: Any) -> bulk.FileEntry:
+        return bulk.FileEntry(
+            f.resource_type, f"{base}/$export-file/{export.pk}/{f.pk}.ndjson", f.count
+        )
+
+    files = exports.export_files(export)
+    body = bulk.manifest(
+        transaction_time=export.transaction_time,
+        request_url=export.request_url,
+        output=[entry(f) for f in files if not f.is_error],
+        errors=[entry(f) for f in files if f.is_error],
+    )
+    response = HttpResponse(json.dumps(body), content_type="application/json")
+    if export.finished_at is not None:
+        expires = export.finished_at + exports.EXPORT_KEEP
+        response.headers["Expires"] = expires.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@fhir_endpoint
+def export_file(
+    request: HttpRequest, ctx: FhirContext, export_id: int, file_id: int
+) -> HttpResponse:
+    """One NDJSON file of the client's export (the same token as the kick-off)."""
+    found = exports.export_file(actor=ctx.actor, export_id=export_id, file_id=file_id)
+    response = HttpResponse(found.ndjson, content_type=NDJSON)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # --- discovery (no token needed) -----------------------------------------------------------------
 
 
@@ -289,4 +409,14 @@ def smart_configuration(request: HttpRequest) -> HttpResponse:
     return response
 
 
-__all__ = ["instance_endpoint", "metadata", "smart_configuration", "type_endpoint"]
+__all__ = [
+    "export_file",
+    "export_status",
+    "group_export",
+    "instance_endpoint",
+    "metadata",
+    "patient_export",
+    "smart_configuration",
+    "system_export",
+    "type_endpoint",
+]
