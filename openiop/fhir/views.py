@@ -338,6 +338,7 @@ def capability_statement(base: str) -> FHIRAbstractModel:
             "kind": "instance",
             "software": {"name": "OpenIOP"},
             "implementation": {"description": "OpenIOP FHIR R4 API", "url": base},
+            "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
             "fhirVersion": FHIR_VERSION,
             "format": ["json"],
             "rest": [
@@ -359,6 +360,22 @@ def capability_statement(base: str) -> FHIRAbstractModel:
                         "treatment carry the 42CFRPart2 security label.",
                     },
                     "resource": resources,
+                    # FHIR Bulk Data: $export at the system level, Patient/$export and
+                    # Group/{track-<id>|site-<id>}/$export (a Group is a track or a site).
+                    "operation": [
+                        {
+                            "name": "export",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                        },
+                        {
+                            "name": "patient-export",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                        },
+                        {
+                            "name": "group-export",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                        },
+                    ],
                 }
             ],
         },
