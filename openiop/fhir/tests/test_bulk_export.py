@@ -7,12 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from oauth2_provider.models import Application
@@ -23,12 +26,13 @@ from openiop.consents.models import Disclosure
 from openiop.consents.services import consent_record
 from openiop.core.actor import Actor
 from openiop.core.jobs import run_queued
+from openiop.episodes.choices import TreatmentFocus
 from openiop.fhir import bulk, exports
 from openiop.fhir.models import BulkExport, BulkExportFile, ExportStatus
 from openiop.fhir.part2 import ACT_CODE_SYSTEM
-from openiop.fhir.tests.conftest import World, token_for
+from openiop.fhir.tests.conftest import World, _records_for, token_for
 from openiop.programs.models import Enrollment
-from openiop.testing import make_patient, make_track
+from openiop.testing import make_episode, make_patient, make_track
 
 pytestmark = pytest.mark.django_db
 
@@ -182,6 +186,40 @@ def test_a_failed_export_answers_500_with_an_operation_outcome(
     assert failed.status_code == 500
     assert "disk on fire" in failed.json()["issue"][0]["diagnostics"]
     assert not BulkExportFile.objects.exists()
+
+
+def test_the_capability_statement_names_the_export_operations(client: Client) -> None:
+    cs = client.get("/fhir/R4/metadata").json()
+    assert {o["name"] for o in cs["rest"][0]["operation"]} == {
+        "export",
+        "patient-export",
+        "group-export",
+    }
+
+
+def test_the_run_reads_a_fixed_number_of_queries_whatever_the_number_of_records(
+    world: World,
+) -> None:
+    """Chunks are read with their related rows: more records of every type, no more queries."""
+
+    def run() -> int:
+        export = exports.export_create(
+            actor=Actor.cli(world.network_user, "test"),
+            client=exports.ExportClient("cid", "test", None),
+            kind="system",
+            params={},
+            request_url="x",
+        )
+        with CaptureQueriesContext(connection) as queries:
+            exports.export_run(export_id=export.pk)
+        return len(queries)
+
+    before = run()
+    for n in range(3):
+        patient = make_patient(world.site, legal_first_name=f"Extra{n}")
+        episode = make_episode(patient, focus=TreatmentFocus.SUBSTANCE_USE)
+        _records_for(patient, episode, world.clinician, make_track(world.site))
+    assert run() == before
 
 
 # --- levels, _type, _since --------------------------------------------------------------------------
@@ -548,3 +586,54 @@ def test_manifest_and_progress_text() -> None:
     assert bulk.progress_text(0, None, "queued") == "queued"
     assert bulk.progress_text(5, 0, "running") == "running: 5 resources written"
     assert bulk.progress_text(1, 3, "running") == "running: 33% (1 of 3 resources)"
+
+
+# --- the benchmark script's pure parts (bench/export.py) -------------------------------------------
+
+
+def _bench() -> Any:
+    import importlib.util
+
+    import openiop
+
+    path = Path(openiop.__file__).resolve().parent.parent / "bench" / "export.py"
+    spec = importlib.util.spec_from_file_location("bench_export", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_export"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_verdict_compares_rates_and_refuses_different_rows() -> None:
+    bench = _bench()
+    v = bench.verdict(copy_rows=1000, export_rows=1000, copy_s=1.0, export_s=2.0)
+    assert (v.copy_rows_per_s, v.export_rows_per_s, v.ratio) == (1000.0, 500.0, 0.5)
+    assert v.within_budget is False and v.budget == 0.7
+    assert bench.verdict(copy_rows=10, export_rows=10, copy_s=1.0, export_s=1.25).within_budget
+    with pytest.raises(ValueError, match="COPY read 10 rows but the export wrote 9"):
+        bench.verdict(copy_rows=10, export_rows=9, copy_s=1.0, export_s=1.0)
+    assert bench.rate(5, 0) == 0.0
+
+
+def test_bench_copy_reads_the_same_rows_as_the_export(world: World) -> None:
+    """Each measured type has a COPY of the network's rows; on PostgreSQL it reads exactly the
+    rows the export writes for the organization's director (inside: nothing withheld)."""
+    bench = _bench()
+    statements = {t: bench.copy_statement(t, world.org.pk) for t in bench.TYPES}
+    for statement in statements.values():
+        assert statement.startswith("COPY (SELECT json_build_object(")
+        assert statement.endswith(") TO STDOUT")
+        assert f"organization_id = {world.org.pk}" in statement
+    export = exports.export_create(
+        actor=Actor.cli(world.director, "test"),
+        client=exports.ExportClient("bench", "bench", world.org.pk),
+        kind="system",
+        params={"_type": [",".join(bench.TYPES)]},
+        request_url="bench",
+    )
+    summary = exports.export_run(export_id=export.pk)
+    assert summary.counts == {"Patient": 2, "Encounter": 2, "Observation": 2}
+    if connection.vendor == "postgresql":
+        copied, _seconds = bench.time_copy(world.org.pk)
+        assert copied == summary.counts
