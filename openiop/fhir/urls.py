@@ -13,9 +13,9 @@ urlpatterns = [
         views.group_export,
         name="group_export",
     ),
-    path("$export-status/<int:export_id>", views.export_status, name="export_status"),
+    path("$export-status/<id:export_id>", views.export_status, name="export_status"),
     path(
-        "$export-file/<int:export_id>/<int:file_id>.ndjson",
+        "$export-file/<id:export_id>/<id:file_id>.ndjson",
         views.export_file,
         name="export_file",
     ),
