@@ -36,10 +36,10 @@ from openiop.testing import make_episode, make_patient, make_track
 
 pytestmark = pytest.mark.django_db
 
-ASYNC = {"HTTP_PREFER": "respond-async"}
+ASYNC: dict[str, Any] = {"HTTP_PREFER": "respond-async"}
 
 
-def _auth(token: str) -> dict[str, str]:
+def _auth(token: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
@@ -48,7 +48,7 @@ def kickoff(client: Client, token: str, path: str = "$export", **params: Any) ->
 
 
 def status_path(response: Any) -> str:
-    url = response["Content-Location"]
+    url = str(response["Content-Location"])
     assert "/fhir/R4/$export-status/" in url
     return url.split("testserver", 1)[1]
 
