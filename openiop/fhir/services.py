@@ -13,6 +13,7 @@ from openiop.accounts.domain import Cap
 from openiop.accounts.models import User
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
+from openiop.consents.domain import OPERATIONS, PAYMENT, TREATMENT
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import RuleViolation
@@ -27,10 +28,18 @@ class NewClient:
     client_secret: str  # shown once: only its hash is stored
 
 
-def fhir_client_create(*, user: User, scopes: str, name: str, by: Actor) -> NewClient:
+# The purposes a client's disclosures of Part 2 records may have (42 CFR 2.31(a)(5)); a TPO
+# consent covers each of the first three.
+CLIENT_PURPOSES = (TREATMENT, PAYMENT, OPERATIONS)
+
+
+def fhir_client_create(
+    *, user: User, scopes: str, name: str, by: Actor, purpose: str = ""
+) -> NewClient:
     """Register a confidential OAuth client (client credentials grant) that acts for `user`
     (usually a service account whose role and sites give what the integration needs) with the
-    SMART `scopes` it may ask for.
+    SMART `scopes` it may ask for, and the `purpose` of its disclosures of Part 2 records
+    (treatment, payment or operations; blank: treatment).
 
     Raises NotPermitted (audited) without Cap.STAFF_MANAGE; RuleViolation for an inactive user,
     an unknown scope or none.
@@ -45,6 +54,8 @@ def fhir_client_create(*, user: User, scopes: str, name: str, by: Actor) -> NewC
             "(e.g. system/*.read, system/Observation.read, user/Patient.write).",
             field="scopes",
         )
+    if purpose and purpose not in CLIENT_PURPOSES:
+        raise RuleViolation(f"The purpose is one of {', '.join(CLIENT_PURPOSES)}.", field="purpose")
     if not user.is_active:
         raise RuleViolation(f"{user.username} is not an active staff member.", field="user")
     if (
@@ -65,13 +76,22 @@ def fhir_client_create(*, user: User, scopes: str, name: str, by: Actor) -> NewC
             hash_client_secret=True,
         )
         client = FhirClient.objects.create(
-            application=application, scopes=scopes, created_by=by.user, created_at=clock.now()
+            application=application,
+            scopes=scopes,
+            purpose=purpose,
+            created_by=by.user,
+            created_at=clock.now(),
         )
         audit_record(
             by,
             action=AuditAction.CREATE,
             object_type="fhir_client",
             object_id=client.pk,
-            detail={"client_id": application.client_id, "user": user.username, "scopes": scopes},
+            detail={
+                "client_id": application.client_id,
+                "user": user.username,
+                "scopes": scopes,
+                "purpose": purpose or TREATMENT,
+            },
         )
     return NewClient(client=client, client_id=application.client_id, client_secret=secret)

@@ -4,6 +4,7 @@ command line, and the pure parts (fhir.bulk)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -25,11 +26,13 @@ from openiop.consents.choices import Channel
 from openiop.consents.models import Disclosure
 from openiop.consents.services import consent_record
 from openiop.core.actor import Actor
+from openiop.core.errors import RuleViolation
 from openiop.core.jobs import run_queued
 from openiop.episodes.choices import TreatmentFocus
 from openiop.fhir import bulk, exports
 from openiop.fhir.models import BulkExport, BulkExportFile, ExportStatus
 from openiop.fhir.part2 import ACT_CODE_SYSTEM
+from openiop.fhir.services import fhir_client_create
 from openiop.fhir.tests.conftest import World, _records_for, token_for
 from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient, make_track
@@ -445,6 +448,57 @@ def test_outside_client_gets_part2_records_with_a_consent_and_the_disclosure_is_
     [disclosure] = Disclosure.objects.all()
     assert disclosure.patient_id == world.sud_patient.pk
     assert disclosure.consent_id == consent.pk and disclosure.channel == Channel.BULK_EXPORT
+
+
+def _consent(world: World, client_id: str, purpose: str) -> Any:
+    return consent_record(
+        patient=world.sud_patient,
+        information="Questionnaire scores",
+        recipient_kind="api_client",
+        recipient_identifier=client_id,
+        recipient_name="Fictional Claims Bureau",
+        purpose=purpose,
+        effective_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2099, 1, 1),
+        signed_by_name="Quillon Testpatient",
+        signed_at=timezone.now(),
+        by=Actor.cli(world.director, "test"),
+    )
+
+
+def test_the_purpose_is_the_clients_registered_one(client: Client, world: World) -> None:
+    """A client registered for payment gets Part 2 records only under a consent covering
+    payment: a treatment-only consent leaves them withheld."""
+    new = fhir_client_create(
+        user=world.network_user,
+        scopes="system/*.read",
+        name="Fictional Claims Bureau",
+        purpose="payment",
+        by=Actor.cli(world.network_user, "test"),
+    )
+    basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
+    token = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "system/*.read"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    ).json()["access_token"]
+    sud_obs, mh_obs = world.records["Observation"]
+    _consent(world, new.client_id, "treatment")
+    manifest = finished(client, token, kickoff(client, token, _type="Observation"))
+    assert ids(resources(client, token, manifest), "Observation") == {mh_obs}
+    assert manifest["error"][0]["count"] == 1
+    _consent(world, new.client_id, "payment")
+    manifest = finished(client, token, kickoff(client, token, _type="Observation"))
+    assert ids(resources(client, token, manifest), "Observation") == {sud_obs, mh_obs}
+    assert Disclosure.objects.get().purpose == "payment"
+    with pytest.raises(RuleViolation):
+        fhir_client_create(
+            user=world.network_user,
+            scopes="system/*.read",
+            name="x",
+            purpose="curiosity",
+            by=Actor.cli(world.network_user, "test"),
+        )
 
 
 # --- the command line --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`openiop fhir client create --user USERNAME --scopes "system/*.read" [--name NAME] --by ADMIN`:
+"""`openiop fhir client create --user USERNAME --scopes "system/*.read" [--name NAME]
+[--purpose treatment|payment|operations] --by ADMIN`:
 register a backend client of the FHIR API and print its client id and secret (shown once)."""
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ class Command(ProjectCommand):
         )
         parser.add_argument("--name", default="", help="What the integration is")
         parser.add_argument(
+            "--purpose",
+            default="",
+            choices=["", "treatment", "payment", "operations"],
+            help="The purpose of its disclosures of Part 2 records (default: treatment)",
+        )
+        parser.add_argument(
             "--by", required=True, help="The staff manager registering it (needs staff.manage)"
         )
 
@@ -44,6 +51,7 @@ class Command(ProjectCommand):
                 user=users[options["user"]],
                 scopes=options["scopes"],
                 name=options["name"] or f"FHIR client for {options['user']}",
+                purpose=options["purpose"],
                 by=by,
             )
         except DomainError as exc:
