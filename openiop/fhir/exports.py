@@ -341,9 +341,12 @@ def export_run(
 ) -> ExportSummary:
     """Run a queued export as the staff user who asked for it: write its NDJSON files, the
     OperationOutcome file of what Part 2 withheld, one audit entry naming every patient, the
-    accounting of Part 2 disclosures outside the organization; mark it done. A cancelled export
-    stops at its next chunk and keeps no file. Raises NotFound for an export not queued."""
+    accounting of Part 2 disclosures outside the organization; mark it done. An export cancelled
+    before it starts does nothing; one cancelled while it runs stops at its next chunk and keeps
+    no file. Raises NotFound for an export neither queued nor cancelled."""
     export = BulkExport.objects.select_related("requested_by").filter(pk=export_id).first()
+    if export is not None and export.status == ExportStatus.CANCELLED:
+        return ExportSummary(counts={}, withheld={}, patients=0, cancelled=True)
     if export is None or export.status != ExportStatus.QUEUED:
         raise NotFound(f"There is no queued bulk export {export_id}.", code="not_found")
     user: User = export.requested_by

@@ -28,6 +28,7 @@ from openiop.consents.services import consent_record
 from openiop.core.actor import Actor
 from openiop.core.errors import RuleViolation
 from openiop.core.jobs import run_queued
+from openiop.core.models import Job, JobStatus
 from openiop.episodes.choices import TreatmentFocus
 from openiop.fhir import bulk, exports
 from openiop.fhir.models import BulkExport, BulkExportFile, ExportStatus
@@ -345,6 +346,8 @@ def test_delete_cancels_the_export(client: Client, world: World) -> None:
     assert BulkExport.objects.get().status == ExportStatus.CANCELLED
     run_queued()  # the job finds it cancelled and writes nothing
     assert not BulkExportFile.objects.exists()
+    job = Job.objects.get()
+    assert job.status == JobStatus.SUCCEEDED and job.outcome == "Export cancelled."
     assert client.get(status_path(r), **_auth(token)).status_code == 404
 
 
