@@ -175,15 +175,77 @@ def claims_aging(*, actor: Actor, site_id: int, as_of: dt.date) -> AgingView:
     return AgingView(aging=ledger.aging(items, as_of), claims=len(items))
 
 
+@dataclass(frozen=True)
+class LinePayment:
+    """What the payer's remittances did to one claim line (or, `line` None, to the claim as a
+    whole): paid, written off or reduced (CO, PI, OA), moved to the patient (PR), held by a
+    denial, and each adjustment's group and reason code (CARC) with its amount."""
+
+    line: ClaimLine | None
+    paid: Decimal
+    adjusted: Decimal
+    patient: Decimal
+    denied: Decimal
+    codes: tuple[str, ...]
+
+    @property
+    def open(self) -> Decimal:
+        """What is still owed by the payer on the line: its amount less all posted."""
+        charged = self.line.amount if self.line is not None else Decimal(0)
+        return charged - self.paid - self.adjusted - self.patient
+
+
+def line_payments(lines: list[ClaimLine], postings: list[RemittancePosting]) -> list[LinePayment]:
+    """Each line's remittance figures, in line order, then one row for the postings made at claim
+    level if there are any; empty when nothing was posted (a claim not answered yet). Reversals
+    (negative amounts) net out. No database access: the caller passes what it loaded."""
+    if not postings:
+        return []
+    zero = Decimal("0.00")
+    sums: dict[int | None, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: zero))
+    codes: dict[int | None, list[str]] = defaultdict(list)
+    for posting in postings:
+        key = posting.claim_line_id
+        sums[key][posting.kind] += posting.amount
+        if posting.group_code and posting.reason_code:
+            codes[key].append(f"{posting.group_code}-{posting.reason_code} {posting.amount}")
+    adjustments = (
+        PostingKind.CONTRACTUAL_WRITE_OFF,
+        PostingKind.PAYER_REDUCTION,
+        PostingKind.OTHER_ADJUSTMENT,
+    )
+
+    def row(line: ClaimLine | None, key: int | None) -> LinePayment:
+        by_kind = sums.get(key, {})
+        return LinePayment(
+            line=line,
+            paid=by_kind.get(PostingKind.PAYMENT, zero),
+            adjusted=sum((by_kind.get(k, zero) for k in adjustments), zero),
+            patient=by_kind.get(PostingKind.PATIENT_RESPONSIBILITY, zero),
+            denied=by_kind.get(PostingKind.DENIAL, zero),
+            codes=tuple(codes.get(key, ())),
+        )
+
+    rows = [row(line, line.pk) for line in lines]
+    if None in sums:
+        rows.append(row(None, None))
+    return rows
+
+
 def claim_get(*, actor: Actor, claim_id: int) -> Claim:
-    """One claim with its lines, edits, history (with who), exports, the claim it corrects and
-    its corrections. Audited naming the patient. Raises NotFound, NotPermitted (audited)."""
+    """One claim with its lines, edits, history (with who), exports, the claim it corrects, its
+    corrections and the remittances' postings. Audited naming the patient. Raises NotFound,
+    NotPermitted (audited)."""
     return get_for(
         actor,
         Claim.objects.select_related(
             "patient", "payer", "track", "site", "coverage", "replaces", "episode"
         ).prefetch_related(
             Prefetch("lines", queryset=ClaimLine.objects.order_by("number")),
+            Prefetch(
+                "remittance_postings",
+                queryset=RemittancePosting.objects.order_by("posted_at", "id"),
+            ),
             "edits",
             Prefetch("events", queryset=ClaimEvent.objects.select_related("by")),
             Prefetch("exports", queryset=ClaimExport.objects.only("id", "file_name", "created_at")),
