@@ -160,17 +160,18 @@ def test_the_claim_page_shows_the_payers_answer_line_by_line(
 
     paid = client.get(reverse("billing:claim", kwargs={"claim_id": claims["paid"].pk})).text
     assert "No remittance has answered" not in paid
-    # Line 1: 250 charged, 200 paid, CO-45 20 written off, PR-1 30 to the patient: 0 open.
+    # Line 1: 250 charged, 200 paid, CO-45 20 adjusted, PR-1 30 to the patient: none denied,
+    # none written off, 0 open.
     assert (
         "<td>250.00</td><td>200.00</td><td>20.00</td><td>30.00</td><td>0.00</td><td>0.00</td>"
-        "<td>CO-45 20.00; PR-1 30.00</td>"
+        "<td>0.00</td><td>CO-45 20.00; PR-1 30.00</td>"
     ) in paid
     assert "<td>CO-45 50.00; PR-2 20.00</td>" in paid
     denied = client.get(reverse("billing:claim", kwargs={"claim_id": claims["denied"].pk})).text
     # The denied line stays open (the denial worklist holds it) and the page links there.
     assert (
-        "<td>250.00</td><td>0.00</td><td>0.00</td><td>0.00</td><td>250.00</td><td>250.00</td>"
-        in denied
+        "<td>250.00</td><td>0.00</td><td>0.00</td><td>0.00</td><td>250.00</td><td>0.00</td>"
+        "<td>250.00</td>" in denied
     )
     assert "denial worklist" in denied
 

@@ -154,7 +154,7 @@ def claim_detail(request: HttpRequest, claim_id: int) -> HttpResponse:
                 return redirect("billing:claim", claim_id=claim_id)
     claim = selectors_claims.claim_get(actor=actor, claim_id=claim_id)
     payments = selectors_claims.line_payments(
-        list(claim.lines.all()), list(claim.remittance_postings.all())
+        list(claim.lines.all()), list(claim.remittance_postings.all()), list(claim.denials.all())
     )
     return render(
         request,
