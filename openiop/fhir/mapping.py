@@ -17,7 +17,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from openiop.fhir.part2 import PART2_SECURITY
+from openiop.fhir.part2 import part2_meta
 
 OPENIOP = "http://openiop.org/fhir"
 MRN_SYSTEM = f"{OPENIOP}/sid/mrn"
@@ -52,7 +52,7 @@ def _meta(record: Any, *, part2: bool = False, version: int | None = None) -> di
     if v is not None:
         meta["versionId"] = str(v)
     if part2:
-        meta["security"] = PART2_SECURITY
+        meta.update(part2_meta())
     return meta
 
 
@@ -283,7 +283,7 @@ def care_plan(plan: Any) -> FHIRAbstractModel:
     goals = [g for problem in plan.problems.all() for g in problem.goals.all()]
     data: dict[str, Any] = {
         "id": str(plan.pk),
-        "meta": _meta(plan, part2=e.part2_protected),
+        "meta": _meta(plan, part2=plan.part2 or e.part2_protected),
         "status": status,
         "intent": "plan",
         "title": f"Treatment plan, version {plan.number}",
@@ -307,7 +307,7 @@ def condition(problem: Any) -> FHIRAbstractModel:
     plan = problem.plan
     data: dict[str, Any] = {
         "id": str(problem.pk),
-        "meta": _meta(problem, part2=plan.episode.part2_protected),
+        "meta": _meta(problem, part2=problem.part2 or plan.episode.part2_protected),
         "clinicalStatus": {
             "coding": [
                 {
@@ -360,7 +360,7 @@ def goal(g: Any) -> FHIRAbstractModel:
     lifecycle, achievement = GOAL_STATUS.get(g.status, ("active", "in-progress"))
     data: dict[str, Any] = {
         "id": str(g.pk),
-        "meta": _meta(g, part2=plan.episode.part2_protected),
+        "meta": _meta(g, part2=g.part2 or plan.episode.part2_protected),
         "lifecycleStatus": lifecycle,
         "achievementStatus": {
             "coding": [
@@ -403,7 +403,7 @@ def observation(r: Any) -> FHIRAbstractModel:
         )
     data: dict[str, Any] = {
         "id": str(r.pk),
-        "meta": _meta(r, part2=r.episode.part2_protected),
+        "meta": _meta(r, part2=r.part2 or r.episode.part2_protected),
         "status": "final",
         "category": [
             {
@@ -443,7 +443,7 @@ def questionnaire_response(r: Any) -> FHIRAbstractModel:
     ]
     data: dict[str, Any] = {
         "id": str(r.pk),
-        "meta": _meta(r, part2=r.episode.part2_protected),
+        "meta": _meta(r, part2=r.part2 or r.episode.part2_protected),
         "questionnaire": f"{QUESTIONNAIRE_BASE}/{r.instrument}",
         "status": "completed",
         "subject": _ref("Patient", r.patient_id),

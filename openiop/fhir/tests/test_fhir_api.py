@@ -115,10 +115,9 @@ def test_part2_records_withheld_from_a_client_outside_the_organization(
     assert [e["resource"]["id"] for e in matches] == [str(world.records["Observation"][1])]
     assert len(outcome) == 1
     note = outcome[0]["resource"]["issue"][0]
-    assert (
-        note["code"] == "suppressed"
-        and "1 record withheld under 42 CFR Part 2" in note["diagnostics"]
-    )
+    assert note["code"] == "suppressed"
+    assert "Withheld under 42 CFR Part 2" in note["diagnostics"]
+    assert "1 Observation of 1 patient(s)" in note["diagnostics"]
     read = fhir_get(client, f"Observation/{world.records['Observation'][0]}", token)
     assert read.status_code == 403
     assert read.json()["issue"][0]["code"] == "suppressed"
