@@ -52,15 +52,29 @@ class World:
     records: dict[str, list[int]]  # resource type -> ids served for the SUD and MH patients
 
 
-def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
-    """A bearer token of a registered client that acts for `user` with `scopes`."""
+def client_for(
+    user: User,
+    scopes: str = "system/*.read system/*.write",
+    *,
+    purpose: str = "treatment",
+    outside_organization: str = "",
+    name: str = "test client",
+) -> tuple[str, str]:
+    """A registered client that acts for `user` with `scopes` and its purpose of use (and the
+    outside organization it serves, if any): its bearer token and its client id."""
     app = Application.objects.create(
         user=user,
-        name="test client",
+        name=name,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
     )
-    FhirClient.objects.create(application=app, scopes=scopes, created_at=timezone.now())
+    FhirClient.objects.create(
+        application=app,
+        scopes=scopes,
+        purpose=purpose,
+        outside_organization=outside_organization,
+        created_at=timezone.now(),
+    )
     token = secrets.token_urlsafe(24)
     AccessToken.objects.create(
         application=app,
@@ -68,7 +82,12 @@ def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
         scope=scopes,
         expires=timezone.now() + dt.timedelta(hours=1),
     )
-    return token
+    return token, app.client_id
+
+
+def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
+    """A bearer token of a registered client that acts for `user` with `scopes`."""
+    return client_for(user, scopes)[0]
 
 
 def fhir_get(client: Client, path: str, token: str, **params: Any) -> Any:
