@@ -17,7 +17,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from openiop.fhir.part2 import part2_meta
+from openiop.fhir.part2 import ACT_CODE_SYSTEM, part2_meta
 
 OPENIOP = "http://openiop.org/fhir"
 MRN_SYSTEM = f"{OPENIOP}/sid/mrn"
@@ -597,3 +597,94 @@ MAPPERS: dict[str, Callable[..., FHIRAbstractModel]] = {
     "QuestionnaireResponse": questionnaire_response,
     "Claim": claim,
 }
+
+
+# --- consents (42 CFR Part 2) ----------------------------------------------------------------------
+
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+CLIENT_ID_SYSTEM = f"{OPENIOP}/sid/fhir-client"
+# A consent's purpose (consents.choices.Purpose) as v3 ActReason purposes of use.
+CONSENT_PURPOSES: dict[str, list[tuple[str, str]]] = {
+    "tpo": [
+        ("TREAT", "treatment"),
+        ("HPAYMT", "healthcare payment"),
+        ("HOPERAT", "healthcare operations"),
+    ],
+    "treatment": [("TREAT", "treatment")],
+    "payment": [("HPAYMT", "healthcare payment")],
+    "operations": [("HOPERAT", "healthcare operations")],
+    "patient_request": [("PATRQT", "patient requested")],
+}
+
+
+def consent_is_active(c: Any, today: dt.date) -> bool:
+    """Whether a consent is in force on `today` by its record (not revoked, within its dates).
+    An end-of-treatment expiry is not read here: the disclosure decision reads it."""
+    return (
+        c.revoked_at is None
+        and c.effective_on <= today
+        and (c.expires_on is None or c.expires_on >= today)
+    )
+
+
+def consent(c: Any, *, today: dt.date) -> FHIRAbstractModel:
+    """A patient's Part 2 consent (consents.Consent) as a FHIR Consent: a privacy consent under
+    the 42CFRPart2 policy that permits disclosure to its recipient for its purposes, over its
+    dates. Revoked or expired: inactive. Every consent carries the Part 2 labels: it says the
+    patient has records of substance-use treatment."""
+    actor: dict[str, Any] = {"display": c.recipient_words}
+    if c.recipient_kind == "api_client" and c.recipient_identifier:
+        actor["identifier"] = {"system": CLIENT_ID_SYSTEM, "value": c.recipient_identifier}
+    provision: dict[str, Any] = {
+        "type": "permit",
+        "period": _period(c.effective_on, c.expires_on or (c.revoked_at and c.revoked_at.date())),
+        "actor": [
+            {
+                "role": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                            "code": "IRCP",
+                            "display": "information recipient",
+                        }
+                    ]
+                },
+                "reference": actor,
+            }
+        ],
+        "purpose": [
+            {"system": ACT_REASON, "code": code, "display": display}
+            for code, display in CONSENT_PURPOSES.get(c.purpose, [])
+        ],
+    }
+    data: dict[str, Any] = {
+        "id": str(c.pk),
+        "meta": _meta(c, part2=True),
+        "status": "active" if consent_is_active(c, today) else "inactive",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": ACT_CODE_SYSTEM,
+                        "code": "IDSCL",
+                        "display": "information disclosure",
+                    }
+                ],
+                "text": c.information[:500],
+            }
+        ],
+        "patient": _ref("Patient", c.patient_id),
+        "dateTime": _instant(c.signed_at),
+        "organization": [_ref("Organization", c.patient.organization_id, c.discloser)],
+        "policyRule": {"coding": [{"system": ACT_CODE_SYSTEM, "code": "42CFRPart2"}]},
+        "provision": provision,
+    }
+    return build("Consent", data)

@@ -33,6 +33,7 @@ from openiop.billing.models import Claim, ClaimLine, Coverage
 from openiop.billing.models.payers import in_force_q
 from openiop.consents.choices import Channel
 from openiop.consents.domain import Withheld
+from openiop.consents.models import Consent
 from openiop.consents.selectors import Release, part2_release, split_part2
 from openiop.consents.services import DisclosureItem, disclosure_record
 from openiop.core import clock
@@ -303,6 +304,28 @@ def _claims() -> QuerySet[Claim]:
     )
 
 
+def _consents() -> QuerySet[Consent]:
+    return Consent.objects.select_related("patient")
+
+
+def _consent(c: Consent) -> FHIRAbstractModel:
+    return mapping.consent(c, today=clock.now().date())
+
+
+def _consent_status(v: str, today: dt.date) -> Q:
+    active = Q(revoked_at__isnull=True, effective_on__lte=today) & (
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+    )
+    codes = {code for _s, code in _token_codes(v)}
+    if not codes <= {"active", "inactive"}:
+        raise BadSearch(f"'{v}' is not a status this server uses.", field="status")
+    if codes == {"active"}:
+        return active
+    if codes == {"inactive"}:
+        return ~active
+    return Q()
+
+
 def _practitioners() -> QuerySet[User]:
     return User.objects.filter(is_active=True)
 
@@ -533,6 +556,24 @@ def _defs() -> dict[str, ResourceDef]:
             patient_of=lambda c: c.patient,
             part2_of=lambda c: c.episode.part2_protected,
             order=("statement_from", "id"),
+        ),
+        ResourceDef(
+            "Consent",
+            Cap.CONSENT_VIEW,
+            _consents,
+            "patient__site_id",
+            _consent,
+            {
+                **patient_param,
+                "status": Param(lambda v: _consent_status(v, today())),
+                "date": p_date("signed_at", is_datetime=True),
+            },
+            patient_path="patient_id",
+            patient_of=lambda c: c.patient,
+            # A Part 2 consent says the patient has records of substance-use treatment: it
+            # leaves the program under the same consent decision as those records do.
+            part2_of=lambda c: True,
+            order=("signed_at", "id"),
         ),
     ]
     return {d.type: d for d in defs}

@@ -17,6 +17,7 @@ from openiop.accounts.domain import Role
 from openiop.accounts.models import User
 from openiop.attendance.models import Attendance
 from openiop.billing.models import Claim, ClaimLine, Coverage, Payer
+from openiop.consents.models import Consent
 from openiop.episodes.choices import TreatmentFocus
 from openiop.episodes.models import Episode
 from openiop.fhir.models import FhirClient
@@ -176,7 +177,23 @@ def _records_for(patient: Patient, episode: Episode, staff: User, track: Any) ->
         amount="250.00",
         line_control_number="L1",
     )
+    # A consent that covers no API client: a relative, at the patient's request.
+    consent = Consent.objects.create(
+        patient=patient,
+        discloser=patient.organization.name,
+        information="Attendance dates",
+        recipient_kind="person",
+        recipient_name="Orsino Testrelative (fictional)",
+        purpose="patient_request",
+        effective_on=day,
+        expires_on=dt.date(2099, 1, 1),
+        signed_by_name=f"{patient.legal_first_name} {patient.legal_last_name}",
+        signed_at=timezone.now(),
+        source="paper",
+        recorded_by=staff,
+    )
     return {
+        "Consent": consent.pk,
         "Patient": patient.pk,
         "EpisodeOfCare": episode.pk,
         "Encounter": att.pk,

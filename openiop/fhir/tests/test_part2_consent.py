@@ -389,3 +389,43 @@ def test_client_registration_takes_a_purpose_and_outside_organization(world: Wor
         user=world.clinician, scopes="system/*.read", name="Lab", by=Actor.cli(world.director, "t")
     )
     assert default.client.purpose == "treatment" and default.client.outside_organization == ""
+
+
+def test_the_patients_consents_are_fhir_consents_under_the_same_decision(
+    client: Client, world: World
+) -> None:
+    """Consent resources: the 42CFRPart2 policy, recipient, purposes and dates; inactive once
+    revoked; withheld from an outside client unless a consent covers it (a Part 2 consent tells
+    that the patient is in substance-use treatment)."""
+    inside = token_for(world.director)
+    person_consent = world.records["Consent"][0]
+    body = fhir_get(client, f"Consent/{person_consent}", inside).json()
+    _valid(body)
+    assert body["status"] == "active" and body["patient"]["reference"].endswith(
+        f"/{world.sud_patient.pk}"
+    )
+    assert body["policyRule"]["coding"][0]["code"] == "42CFRPart2"
+    assert body["provision"]["actor"][0]["reference"]["display"].startswith("Orsino")
+    assert [p["code"] for p in body["provision"]["purpose"]] == ["PATRQT"]
+    assert _labels(body) == {"R", "42CFRPart2"} and _notice(body) == [REDISCLOSURE_NOTICE]
+
+    token, _ = _outside_client(world)
+    withheld = fhir_get(client, "Consent", token).json()
+    assert not _entries(withheld, "match")
+    assert "2 Consent of 2 patient(s)" in str(_entries(withheld, "outcome"))
+    tpo = _tpo_consent(world, world.sud_patient)
+    released = fhir_get(client, "Consent", token, status="active").json()
+    _valid(released)
+    got = {e["resource"]["id"]: e["resource"] for e in _entries(released, "match")}
+    assert set(got) == {str(person_consent), str(tpo.pk)}
+    assert [p["code"] for p in got[str(tpo.pk)]["provision"]["purpose"]] == [
+        "TREAT",
+        "HPAYMT",
+        "HOPERAT",
+    ]
+    consent_revoke(consent=tpo, by=Actor(user=world.director))
+    after = fhir_get(client, f"Consent/{tpo.pk}", inside).json()
+    assert after["status"] == "inactive"
+    assert fhir_get(client, f"Consent/{tpo.pk}", token).status_code == 403
+    inactive = fhir_get(client, "Consent", inside, status="inactive").json()
+    assert [e["resource"]["id"] for e in _entries(inactive, "match")] == [str(tpo.pk)]
