@@ -224,7 +224,7 @@ def test_search_audits_with_client_id(client: Client, world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "resource_type", ["Patient", "Observation", "Encounter", "CarePlan", "Claim"]
+    "resource_type", ["Patient", "Observation", "Encounter", "CarePlan", "Claim", "Consent"]
 )
 def test_search_query_count_does_not_grow_with_results(
     client: Client, world: World, resource_type: str

@@ -274,6 +274,8 @@ def test_a_search_of_many_patients_releases_only_the_consented_in_one_decision(
     assert last is not None
     from_last = Disclosure.objects.filter(at=last.at)
     assert set(from_last.values_list("patient_id", flat=True)) == consented
+    # One accounting write (and its one audit entry) per response: three searches disclosed.
+    assert AuditEntry.objects.filter(object_type="disclosure").count() == 3
 
 
 def test_a_group_session_encounter_reveals_no_other_members_part2_records(
