@@ -12,10 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
+from openiop.consents.domain import REDISCLOSURE_NOTICE
 from openiop.fhir import mapping, selectors, writes
 from openiop.fhir.auth import FhirContext
 from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
-from openiop.fhir.part2 import withheld_message
 from openiop.fhir.scopes import RESOURCE_TYPES
 
 FHIR_VERSION = "4.0.1"
@@ -103,11 +103,25 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
         }
         for r in result.included
     ]
-    if result.withheld:
+    if result.withheld.total:
         entries.append(
             {
                 "resource": operation_outcome(
-                    403, withheld_message(result.withheld), code="suppressed", severity="warning"
+                    403, result.withheld.sentence, code="suppressed", severity="warning"
+                ),
+                "search": {"mode": "outcome"},
+            }
+        )
+    if result.disclosed:
+        entries.append(
+            {
+                "resource": operation_outcome(
+                    200,
+                    f"{REDISCLOSURE_NOTICE} {result.disclosed} record(s) in this Bundle come "
+                    "from substance-use treatment and are disclosed with the patient's consent "
+                    "(each carries the 42CFRPart2 security label and this notice in its meta).",
+                    code="informational",
+                    severity="information",
                 ),
                 "search": {"mode": "outcome"},
             }
@@ -236,7 +250,9 @@ def capability_statement(base: str) -> FHIRAbstractModel:
                         ],
                         "description": "OAuth 2.0 client credentials with SMART scopes; "
                         "see /.well-known/smart-configuration. Records from substance-use "
-                        "treatment carry the 42CFRPart2 security label.",
+                        "treatment carry the 42CFRPart2 security label and the 42 CFR 2.32 "
+                        "notice; a client outside the program receives them only under the "
+                        "patient's consent, and every such disclosure is accounted for.",
                     },
                     "resource": resources,
                 }
