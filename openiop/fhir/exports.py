@@ -36,7 +36,8 @@ from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted
 from openiop.fhir import bulk, selectors
-from openiop.fhir.models import BulkExport, BulkExportFile, ExportKind, ExportStatus, FhirClient
+from openiop.fhir.models import BulkExport, BulkExportFile, ExportKind, ExportStatus
+from openiop.fhir.part2 import FhirRecipient
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, Site, Track
 
@@ -53,38 +54,46 @@ RETRY_AFTER_SECONDS = 5
 @dataclass(frozen=True)
 class ExportClient:
     """Who an export goes to: the OAuth client ("" from the command line), its name, the
-    organization of the staff user it acts for (None: network-wide) and the purpose of its
-    disclosures (consents.choices.Purpose; treatment unless its registration says otherwise)."""
+    organization of the staff user it acts for (None: network-wide), its purpose of use
+    (consents.choices.Purpose) and the outside organization it is registered for (empty: none),
+    as the API's own recipient (fhir.part2.FhirRecipient) says them."""
 
     client_id: str
     name: str
     organization_id: int | None
     purpose: str = consent_domain.TREATMENT
+    outside_organization: str = ""
 
-    def recipient(self, *, inside: bool) -> Recipient:
-        """The consents seam's recipient: the client as an API client, inside the program when
-        it acts for staff of the patients' own organization (a use, not a disclosure)."""
-        return Recipient(
-            kind=consent_domain.API_CLIENT,
-            identifier=self.client_id,
-            name=self.name or self.client_id or "command-line export",
-            inside_program=inside,
+    @classmethod
+    def of(cls, recipient: FhirRecipient) -> ExportClient:
+        return cls(
+            client_id=recipient.client_id,
+            name=recipient.client_name,
+            organization_id=recipient.organization_id,
+            purpose=recipient.purpose,
+            outside_organization=recipient.outside_organization,
         )
 
+    def as_fhir_recipient(self) -> FhirRecipient:
+        return FhirRecipient(
+            client_id=self.client_id,
+            client_name=self.name or self.client_id or "command-line export",
+            organization_id=self.organization_id,
+            purpose=self.purpose,
+            outside_organization=self.outside_organization,
+        )
 
-def export_client(*, client_id: str, organization_id: int | None) -> ExportClient:
-    """The export client of an OAuth client id: its registered name and purpose (one query)."""
-    registered = (
-        FhirClient.objects.select_related("application")
-        .filter(application__client_id=client_id)
-        .first()
-    )
-    return ExportClient(
-        client_id=client_id,
-        name=registered.application.name if registered is not None else "",
-        organization_id=organization_id,
-        purpose=(registered.purpose if registered is not None else "") or consent_domain.TREATMENT,
-    )
+    def inside(self, patient_organization_id: int) -> bool:
+        """Whether records of a patient of this organization stay inside the program (the API's
+        rule: FhirRecipient.inside)."""
+        return self.as_fhir_recipient().inside(patient_organization_id)
+
+    def recipient(self, *, inside: bool) -> Recipient:
+        """The consents seam's recipient: program staff inside the program (a use, not a
+        disclosure), else the API client for its purpose of use (FhirRecipient)."""
+        if inside:
+            return Recipient.program_staff(self.name or self.client_id or "command-line export")
+        return self.as_fhir_recipient().consent_recipient()
 
 
 # --- Part 2: the one decision -------------------------------------------------------------------
@@ -120,8 +129,7 @@ def part2_decide(
     part2_of, patient_of = d.part2_of, d.patient_of
 
     def inside(row: Any) -> bool:
-        org = client.organization_id
-        return org is not None and patient_of(row).organization_id == org
+        return client.inside(patient_of(row).organization_id)
 
     pending: dict[bool, set[int]] = defaultdict(set)
     for row in rows:
@@ -240,6 +248,7 @@ def export_create(
             "client_name": client.name,
             "organization_id": client.organization_id,
             "purpose": client.purpose,
+            "outside_organization": client.outside_organization,
         },
         created_at=clock.now(),
     )
@@ -275,6 +284,7 @@ def client_of(export: BulkExport) -> ExportClient:
         name=str(p.get("client_name") or ""),
         organization_id=p.get("organization_id"),
         purpose=str(p.get("purpose") or consent_domain.TREATMENT),
+        outside_organization=str(p.get("outside_organization") or ""),
     )
 
 
@@ -462,8 +472,8 @@ def _finish(
                 recipient=client.recipient(inside=False),
                 purpose=client.purpose,
                 channel=Channel.BULK_EXPORT,
-                # The NDJSON files carry no place for the 42 CFR 2.32 notice.
-                notice_attached=False,
+                # Each Part 2 resource carries the 42 CFR 2.32 notice in its meta (part2_meta).
+                notice_attached=True,
                 items=[
                     DisclosureItem(
                         patient_id=pid,

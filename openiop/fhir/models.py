@@ -7,6 +7,11 @@ from django.conf import settings
 from django.db import models
 from oauth2_provider.settings import oauth2_settings
 
+from openiop.consents.choices import Purpose
+
+# A disclosure states one purpose: the single TPO purpose is a consent's, not a client's.
+CLIENT_PURPOSES = [(value, label) for value, label in Purpose.choices if value != Purpose.TPO]
+
 
 class FhirClient(models.Model):
     """The SMART scopes an OAuth application may ask for, and who registered it when.
@@ -14,6 +19,11 @@ class FhirClient(models.Model):
     The application's `user` is the staff member (often a service account) the client acts for:
     every request with its token has that user's role and sites, and audit entries name them
     with the client id.
+
+    Inside the program: a client of the program's own organization (its user's), unless it is
+    registered for an `outside_organization` (an integration the program runs for another
+    organization). Outside it, records of Part 2 episodes go only where a consent covers the
+    client for its `purpose` of use (42 CFR Part 2; openiop.fhir.part2).
     """
 
     application = models.OneToOneField(
@@ -22,13 +32,21 @@ class FhirClient(models.Model):
         related_name="fhir_client",
     )
     scopes = models.CharField(max_length=2000, help_text="Space-separated SMART scopes")
+    purpose = models.CharField(
+        max_length=20,
+        choices=CLIENT_PURPOSES,
+        default=Purpose.TREATMENT,
+        help_text="The purpose of use of what the client reads (42 CFR 2.31(a)(5))",
+    )
+    outside_organization = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The other organization this client serves (empty: the user's own)",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField()
-    # The purpose of the client's disclosures of Part 2 records (consents.choices.Purpose);
-    # blank: treatment. A consent must cover it for Part 2 records to leave the organization.
-    purpose = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,11 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
+from openiop.consents.domain import REDISCLOSURE_NOTICE
 from openiop.fhir import bulk, exports, mapping, selectors, tasks, writes
 from openiop.fhir.auth import FhirContext
 from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
 from openiop.fhir.models import ExportKind, ExportStatus
-from openiop.fhir.part2 import withheld_message
 from openiop.fhir.scopes import RESOURCE_TYPES
 
 FHIR_VERSION = "4.0.1"
@@ -104,11 +104,25 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
         }
         for r in result.included
     ]
-    if result.withheld:
+    if result.withheld.total:
         entries.append(
             {
                 "resource": operation_outcome(
-                    403, withheld_message(result.withheld), code="suppressed", severity="warning"
+                    403, result.withheld.sentence, code="suppressed", severity="warning"
+                ),
+                "search": {"mode": "outcome"},
+            }
+        )
+    if result.disclosed:
+        entries.append(
+            {
+                "resource": operation_outcome(
+                    200,
+                    f"{REDISCLOSURE_NOTICE} {result.disclosed} record(s) in this Bundle come "
+                    "from substance-use treatment and are disclosed with the patient's consent "
+                    "(each carries the 42CFRPart2 security label and this notice in its meta).",
+                    code="informational",
+                    severity="information",
                 ),
                 "search": {"mode": "outcome"},
             }
@@ -203,9 +217,7 @@ def _kickoff(request: HttpRequest, ctx: FhirContext, kind: str, group_id: str = 
         params = {k: request.GET.getlist(k) for k in request.GET}
     export = tasks.export_queue(
         actor=ctx.actor,
-        client=exports.export_client(
-            client_id=ctx.recipient.client_id, organization_id=ctx.recipient.organization_id
-        ),
+        client=exports.ExportClient.of(ctx.recipient),
         kind=kind,
         params=params,
         request_url=request.build_absolute_uri(),
@@ -357,7 +369,9 @@ def capability_statement(base: str) -> FHIRAbstractModel:
                         ],
                         "description": "OAuth 2.0 client credentials with SMART scopes; "
                         "see /.well-known/smart-configuration. Records from substance-use "
-                        "treatment carry the 42CFRPart2 security label.",
+                        "treatment carry the 42CFRPart2 security label and the 42 CFR 2.32 "
+                        "notice; a client outside the program receives them only under the "
+                        "patient's consent, and every such disclosure is accounted for.",
                     },
                     "resource": resources,
                     # FHIR Bulk Data: $export at the system level, Patient/$export and

@@ -23,6 +23,7 @@ from oauth2_provider.models import Application
 
 from openiop.audit.models import AuditEntry
 from openiop.consents.choices import Channel
+from openiop.consents.domain import REDISCLOSURE_NOTICE
 from openiop.consents.models import Disclosure
 from openiop.consents.services import consent_record
 from openiop.core.actor import Actor
@@ -451,6 +452,38 @@ def test_outside_client_gets_part2_records_with_a_consent_and_the_disclosure_is_
     [disclosure] = Disclosure.objects.all()
     assert disclosure.patient_id == world.sud_patient.pk
     assert disclosure.consent_id == consent.pk and disclosure.channel == Channel.BULK_EXPORT
+    # Each released Part 2 line carries the 42 CFR 2.32 notice in its meta, as the API's do.
+    part2 = [
+        r
+        for r in found["Observation"] + found["Encounter"]
+        if any(label["code"] == "42CFRPart2" for label in r["meta"].get("security", []))
+    ]
+    assert part2
+    assert all(
+        [e["valueString"] for e in r["meta"]["extension"]] == [REDISCLOSURE_NOTICE] for r in part2
+    )
+    assert disclosure.notice_attached
+
+
+def test_a_tpo_consent_covers_an_outside_treatment_client(client: Client, world: World) -> None:
+    """The single TPO consent names treating providers as a class: an outside client registered
+    for treatment is one (the API's rule, consents.domain.Recipient.api_client)."""
+    token = token_for(world.network_user)
+    consent_record(
+        patient=world.sud_patient,
+        information="All records of treatment",
+        recipient_kind="tpo_class",
+        purpose="tpo",
+        effective_on=dt.date(2026, 1, 1),
+        signed_by_name="Quillon Testpatient",
+        signed_at=timezone.now(),
+        by=Actor.cli(world.director, "test"),
+    )
+    manifest = finished(client, token, kickoff(client, token, _type="Observation"))
+    assert ids(resources(client, token, manifest), "Observation") == set(
+        world.records["Observation"]
+    )
+    assert manifest["error"] == []
 
 
 def _consent(world: World, client_id: str, purpose: str) -> Any:

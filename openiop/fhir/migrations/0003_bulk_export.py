@@ -7,16 +7,11 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("fhir", "0001_fhir_client"),
+        ("fhir", "0002_client_purpose_and_outside_organization"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="fhirclient",
-            name="purpose",
-            field=models.CharField(blank=True, max_length=20),
-        ),
         migrations.CreateModel(
             name="BulkExport",
             fields=[
