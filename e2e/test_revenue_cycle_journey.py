@@ -25,6 +25,7 @@ from openiop.billing import services
 from openiop.billing.domain import remittance as r
 from openiop.billing.models import Claim, Coverage, PayerClaimSetup, TrackClaimSetup
 from openiop.billing.tests.x12_validation import assert_valid, npi_with_check_digit
+from openiop.consents.services import consent_record
 from openiop.core.actor import Actor
 from openiop.programs.models import Enrollment
 from openiop.testing import (
@@ -58,7 +59,8 @@ def shot(page: Page, name: str) -> None:
 
 def make_clinic() -> dict[str, Any]:
     """What a director set up before (payer rules, fee schedule, claim setup, the clinic's NPI)
-    and a patient admitted with a coverage and a diagnosis; yesterday's group, not yet taken."""
+    and a patient admitted with a coverage, a diagnosis and the Part 2 TPO consent signed at
+    intake; yesterday's group, not yet taken."""
     org = make_org(name="Thistledown Recovery (fictional)", mrn_prefix="TD")
     site = make_site(org, name="Thistledown North", timezone="America/Chicago")
     clinician = make_user(
@@ -133,6 +135,19 @@ def make_clinic() -> dict[str, Any]:
         plan=plan, position=1, description="Fictional problem", icd10_code="F10.20",
         patient_words="fictional",
     )  # fmt: skip
+    # Co-occurring care is Part 2: the claim to the payer needs the TPO consent of the intake
+    # packet (billing's part2_consent_missing edit otherwise holds it as a draft).
+    consent_record(
+        patient=patient,
+        information="My substance use disorder treatment records at this program.",
+        recipient_kind="tpo_class",
+        purpose="tpo",
+        effective_on=admitted,
+        signed_by_name="Percival Pennywhistle",
+        signed_at=timezone.now() - dt.timedelta(days=14),
+        source="intake_packet",
+        by=by,
+    )
     session = make_session(site, clinician, yesterday, track=track)
     return {"site": site, "patient": patient, "session": session, "day": yesterday}
 
@@ -258,9 +273,13 @@ def test_from_an_attended_group_to_a_paid_claim_and_the_patients_statement(
     expect(page.get_by_text(re.compile(r"Moved \$50\.00 \(PR-1\)"))).to_be_visible()
     shot(page, "3-remittance")
 
-    # The claim is paid.
+    # The claim is paid, and its page says what the payer did to the line.
     page.goto(f"{base}/billing/claims/{claim.pk}/")
-    expect(page.get_by_text("Paid", exact=True)).to_be_visible()
+    expect(page.get_by_role("definition").filter(has_text=re.compile(r"^Paid$"))).to_be_visible()
+    answer = page.locator("section", has_text="Payer's answer").locator("tbody tr")
+    expect(answer).to_have_count(1)
+    expect(answer).to_contain_text("180.00")
+    expect(answer).to_contain_text("CO-45 20.00; PR-1 50.00")
 
     # Nothing is left with the payer in A/R aging.
     page.get_by_role("link", name=re.compile("Billing worklist")).click()

@@ -37,6 +37,11 @@ class DenialWorkForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     take = forms.BooleanField(required=False, label="I take it")
+    write_off = forms.BooleanField(
+        required=False,
+        label="Write off the denied amount (with Closed): the payer will not pay it",
+        help_text="It leaves the insurance balance and the A/R aging; it cannot be undone here.",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 

@@ -53,7 +53,7 @@ from openiop.billing.models import (
     SlidingFeeAgreement,
     Statement,
 )
-from openiop.billing.models.remittances import RemittancePosting
+from openiop.billing.models.remittances import DenialWorkItem, RemittancePosting
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
@@ -262,6 +262,48 @@ def _payer_entries(
                 entry,
                 f"{what} from {posting.remittance.payer_name} on {where} "
                 f"(835 {posting.remittance.trace_number})",
+            )
+        )
+    _write_off_entries(patient_ids, out)
+
+
+def _write_off_entries(
+    patient_ids: list[int], out: dict[int, list[tuple[rules.LedgerEntry, str]]]
+) -> None:
+    """The denied amounts billing staff wrote off when closing their denials (one query)."""
+    written = (
+        DenialWorkItem.objects.filter(claim__patient_id__in=patient_ids, written_off__gt=0)
+        .select_related("claim", "claim_line")
+        .only(
+            "written_off",
+            "written_off_on",
+            "group_code",
+            "reason_code",
+            "payer_name",
+            "claim__patient_id",
+            "claim__patient_control_number",
+            "claim_line__charge_id",
+            "claim_line__code",
+            "claim_line__service_date",
+        )
+        .order_by("written_off_on", "id")
+    )
+    for item in written:
+        assert item.written_off_on is not None  # the model's constraint
+        code = f"{item.group_code}-{item.reason_code}" if item.group_code else ""
+        line = item.claim_line
+        reference = f"charge:{line.charge_id}" if line is not None else f"claim:{item.claim_id}"
+        where = (
+            f"{line.code} on {line.service_date.isoformat()}"
+            if line is not None
+            else f"claim {item.claim.patient_control_number}"
+        )
+        out[item.claim.patient_id].append(
+            (
+                rules.denial_write_off(
+                    item.written_off, item.written_off_on, reference=reference, code=code
+                ),
+                f"Written off: {item.payer_name} denied {where}" + (f" ({code})" if code else ""),
             )
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
@@ -24,7 +25,7 @@ from openiop.billing.domain import ledger, x12
 from openiop.billing.domain.remittance import PostingKind
 from openiop.billing.models import Charge, Claim, ClaimEvent, ClaimExport, ClaimLine
 from openiop.billing.models.claims import ClaimState
-from openiop.billing.models.remittances import RemittancePosting
+from openiop.billing.models.remittances import DenialWorkItem, RemittancePosting
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.patients.selectors import patient_match
@@ -127,9 +128,9 @@ def claims_aging(*, actor: Actor, site_id: int, as_of: dt.date) -> AgingView:
     """A/R aging by payer of the site's sent claims (billing.domain.ledger.aging: 0-30, 31-60,
     61-90, 90+ days from the day each was submitted), each for its open amount: its total less
     what its remittances paid, adjusted or moved to the patient (ledger.claim_open_amount; a
-    denied amount stays open). A void (frequency 8) and a claim a correction replaced are left
+    denied amount stays open until it is written off). A void (frequency 8) and a claim a correction replaced are left
     out once the correction is sent: it carries what is owed. Claims with nothing open are not counted. Payers
-    only, no patient is shown; audited naming the patients whose claims are counted. Three
+    only, no patient is shown; audited naming the patients whose claims are counted. Four
     queries."""
     require_site(actor, site_id, Cap.REVENUE_MANAGE, object_type="claim_aging")
     # Replaced: a correction of it was sent (a draft correction has not reached the payer).
@@ -149,10 +150,18 @@ def claims_aging(*, actor: Actor, site_id: int, as_of: dt.date) -> AgingView:
         .values_list("claim_id", "kind", "amount")
     ):
         posted[claim_id].append((PostingKind(kind), Decimal(amount)))
+    written_off = dict(
+        DenialWorkItem.objects.filter(claim_id__in=[r[0] for r in rows], written_off__gt=0)
+        .values("claim_id")
+        .annotate(amount=Sum("written_off"))
+        .values_list("claim_id", "amount")
+    )
     items = []
     counted: list[int] = []
     for pk, patient_id, payer, total, submitted, until in rows:
-        amount = ledger.claim_open_amount(Decimal(total), posted[pk])
+        amount = ledger.claim_open_amount(
+            Decimal(total), posted[pk], Decimal(written_off.get(pk, 0))
+        )
         if amount <= 0:
             continue
         counted.append(patient_id)
@@ -175,15 +184,89 @@ def claims_aging(*, actor: Actor, site_id: int, as_of: dt.date) -> AgingView:
     return AgingView(aging=ledger.aging(items, as_of), claims=len(items))
 
 
+@dataclass(frozen=True)
+class LinePayment:
+    """What the payer's remittances did to one claim line (or, `line` None, to the claim as a
+    whole): paid, written off or reduced (CO, PI, OA), moved to the patient (PR), held by a
+    denial, and each adjustment's group and reason code (CARC) with its amount."""
+
+    line: ClaimLine | None
+    paid: Decimal
+    adjusted: Decimal
+    patient: Decimal
+    denied: Decimal
+    written_off: Decimal
+    codes: tuple[str, ...]
+
+    @property
+    def open(self) -> Decimal:
+        """What is still owed by the payer on the line: its amount less all posted and less a
+        denied amount written off."""
+        charged = self.line.amount if self.line is not None else Decimal(0)
+        return charged - self.paid - self.adjusted - self.patient - self.written_off
+
+
+def line_payments(
+    lines: list[ClaimLine],
+    postings: list[RemittancePosting],
+    denials: Sequence[DenialWorkItem] = (),
+) -> list[LinePayment]:
+    """Each line's remittance figures, in line order, then one row for the postings made at claim
+    level if there are any; empty when nothing was posted (a claim not answered yet). Reversals
+    (negative amounts) net out; `denials` give the denied amounts written off. No database
+    access: the caller passes what it loaded."""
+    if not postings:
+        return []
+    zero = Decimal("0.00")
+    written: dict[int | None, Decimal] = defaultdict(lambda: zero)
+    for denial in denials:
+        written[denial.claim_line_id] += denial.written_off
+    sums: dict[int | None, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: zero))
+    codes: dict[int | None, list[str]] = defaultdict(list)
+    for posting in postings:
+        key = posting.claim_line_id
+        sums[key][posting.kind] += posting.amount
+        if posting.group_code and posting.reason_code:
+            codes[key].append(f"{posting.group_code}-{posting.reason_code} {posting.amount}")
+    adjustments = (
+        PostingKind.CONTRACTUAL_WRITE_OFF,
+        PostingKind.PAYER_REDUCTION,
+        PostingKind.OTHER_ADJUSTMENT,
+    )
+
+    def row(line: ClaimLine | None, key: int | None) -> LinePayment:
+        by_kind = sums.get(key, {})
+        return LinePayment(
+            line=line,
+            paid=by_kind.get(PostingKind.PAYMENT, zero),
+            adjusted=sum((by_kind.get(k, zero) for k in adjustments), zero),
+            patient=by_kind.get(PostingKind.PATIENT_RESPONSIBILITY, zero),
+            denied=by_kind.get(PostingKind.DENIAL, zero),
+            written_off=written.get(key, zero),
+            codes=tuple(codes.get(key, ())),
+        )
+
+    rows = [row(line, line.pk) for line in lines]
+    if None in sums:
+        rows.append(row(None, None))
+    return rows
+
+
 def claim_get(*, actor: Actor, claim_id: int) -> Claim:
-    """One claim with its lines, edits, history (with who), exports, the claim it corrects and
-    its corrections. Audited naming the patient. Raises NotFound, NotPermitted (audited)."""
+    """One claim with its lines, edits, history (with who), exports, the claim it corrects, its
+    corrections and the remittances' postings. Audited naming the patient. Raises NotFound,
+    NotPermitted (audited)."""
     return get_for(
         actor,
         Claim.objects.select_related(
             "patient", "payer", "track", "site", "coverage", "replaces", "episode"
         ).prefetch_related(
             Prefetch("lines", queryset=ClaimLine.objects.order_by("number")),
+            Prefetch(
+                "remittance_postings",
+                queryset=RemittancePosting.objects.order_by("posted_at", "id"),
+            ),
+            Prefetch("denials", queryset=DenialWorkItem.objects.filter(written_off__gt=0)),
             "edits",
             Prefetch("events", queryset=ClaimEvent.objects.select_related("by")),
             Prefetch("exports", queryset=ClaimExport.objects.only("id", "file_name", "created_at")),

@@ -131,7 +131,7 @@ def denial_get(*, actor: Actor, denial_id: int) -> DenialWorkItem:
     """One denial work item at a site the actor may see (audited)."""
     return get_for(
         actor,
-        DenialWorkItem.objects.select_related("claim"),
+        DenialWorkItem.objects.select_related("claim", "claim__site"),
         denial_id,
         cap=Cap.REVENUE_MANAGE,
         object_type="denial",

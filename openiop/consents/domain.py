@@ -43,6 +43,13 @@ PURPOSES_COVERED: dict[str, frozenset[str]] = {
 TPO_RECIPIENT_CLASSES: frozenset[str] = frozenset(
     {"treating_provider", "health_plan", "third_party_payer", "program_operations"}
 )
+# The TPO recipient classes an API client registered for one purpose of use belongs to: a client
+# at the patient's request is no member of the class and needs a consent naming it.
+API_CLIENT_CLASSES: dict[str, frozenset[str]] = {
+    TREATMENT: frozenset({"treating_provider"}),
+    PAYMENT: frozenset({"health_plan", "third_party_payer"}),
+    OPERATIONS: frozenset({"program_operations"}),
+}
 TPO_CLASS_WORDS = (
     "my treating providers, health plans, third-party payers, and people helping to operate "
     "this program"
@@ -109,6 +116,19 @@ class Recipient:
             identifier=f"payer:{payer_id}",
             name=name,
             classes=frozenset({"health_plan", "third_party_payer"}),
+        )
+
+    @classmethod
+    def api_client(cls, client_id: str, name: str, purpose: str) -> Recipient:
+        """An API client of another organization, registered for one purpose of use. The TPO
+        class it belongs to follows that purpose (API_CLIENT_CLASSES): registering a client for
+        treatment states it serves a treating provider, for payment a health plan or payer, for
+        operations people helping to operate the program (42 CFR 2.31(a)(4)(i))."""
+        return cls(
+            kind=API_CLIENT,
+            identifier=client_id,
+            name=name,
+            classes=API_CLIENT_CLASSES.get(purpose, frozenset()),
         )
 
     @classmethod

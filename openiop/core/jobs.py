@@ -217,6 +217,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("openiop.billing.tasks.send_payment_reminders", dt.timedelta(days=1)),
     # Authorization and certification alerts are about days (80% used, 7 days before the end).
     Periodic("openiop.billing.tasks.raise_authorization_alerts", dt.timedelta(days=1)),
+    # FHIR bulk exports are kept a week (openiop.fhir.exports.EXPORT_KEEP); daily pruning is plenty.
+    Periodic("openiop.fhir.tasks.prune_bulk_exports", dt.timedelta(days=1)),
 )
 
 # Jobs that `openiop jobs run NAME` may start by hand, by name.

@@ -1,6 +1,7 @@
 """Who a FHIR request acts as: the bearer token's OAuth application, the staff user it acts for
-(the token's user, else the application's user: a backend client's service account) and the
-SMART scopes the token carries."""
+(the token's user, else the application's user: a backend client's service account), the
+SMART scopes the token carries and who receives what it reads (part2.FhirRecipient: the
+client's organization, outside organization and purpose of use)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
+from openiop.consents.choices import Purpose
 from openiop.core.actor import Actor, client_address
 from openiop.core.errors import DomainError, NotPermitted
-from openiop.fhir.part2 import Recipient
+from openiop.fhir.models import FhirClient
+from openiop.fhir.part2 import FhirRecipient
 from openiop.fhir.scopes import Grant, parse_scopes, scope_allows
 
 
@@ -31,7 +34,7 @@ class OutOfScope(NotPermitted):
 @dataclass(frozen=True)
 class FhirContext:
     actor: Actor
-    recipient: Recipient
+    recipient: FhirRecipient
     grants: tuple[Grant, ...]
     # The token's scopes as granted (the REST API reads its api/ scopes from them).
     scope: str = ""
@@ -62,6 +65,11 @@ def authenticate(request: HttpRequest, *, channel: str = "fhir") -> FhirContext:
     if user is None or not user.is_active:
         raise Unauthenticated("The token acts for no active staff member.")
     client_id = application.client_id if application is not None else ""
+    registered = (
+        FhirClient.objects.filter(application_id=application.pk).first()
+        if application is not None
+        else None
+    )
     actor = Actor(
         user=user,
         channel=channel,
@@ -71,7 +79,13 @@ def authenticate(request: HttpRequest, *, channel: str = "fhir") -> FhirContext:
     )
     return FhirContext(
         actor=actor,
-        recipient=Recipient(client_id=client_id, organization_id=user.organization_id),
+        recipient=FhirRecipient(
+            client_id=client_id,
+            client_name=application.name if application is not None else "",
+            organization_id=user.organization_id,
+            purpose=registered.purpose if registered is not None else Purpose.TREATMENT,
+            outside_organization=registered.outside_organization if registered else "",
+        ),
         grants=tuple(parse_scopes(token.scope or "")),
         scope=token.scope or "",
     )

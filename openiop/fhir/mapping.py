@@ -17,7 +17,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from openiop.fhir.part2 import PART2_SECURITY
+from openiop.fhir.part2 import ACT_CODE_SYSTEM, part2_meta
 
 OPENIOP = "http://openiop.org/fhir"
 MRN_SYSTEM = f"{OPENIOP}/sid/mrn"
@@ -52,7 +52,7 @@ def _meta(record: Any, *, part2: bool = False, version: int | None = None) -> di
     if v is not None:
         meta["versionId"] = str(v)
     if part2:
-        meta["security"] = PART2_SECURITY
+        meta.update(part2_meta())
     return meta
 
 
@@ -283,7 +283,7 @@ def care_plan(plan: Any) -> FHIRAbstractModel:
     goals = [g for problem in plan.problems.all() for g in problem.goals.all()]
     data: dict[str, Any] = {
         "id": str(plan.pk),
-        "meta": _meta(plan, part2=e.part2_protected),
+        "meta": _meta(plan, part2=plan.part2 or e.part2_protected),
         "status": status,
         "intent": "plan",
         "title": f"Treatment plan, version {plan.number}",
@@ -307,7 +307,7 @@ def condition(problem: Any) -> FHIRAbstractModel:
     plan = problem.plan
     data: dict[str, Any] = {
         "id": str(problem.pk),
-        "meta": _meta(problem, part2=plan.episode.part2_protected),
+        "meta": _meta(problem, part2=problem.part2 or plan.episode.part2_protected),
         "clinicalStatus": {
             "coding": [
                 {
@@ -360,7 +360,7 @@ def goal(g: Any) -> FHIRAbstractModel:
     lifecycle, achievement = GOAL_STATUS.get(g.status, ("active", "in-progress"))
     data: dict[str, Any] = {
         "id": str(g.pk),
-        "meta": _meta(g, part2=plan.episode.part2_protected),
+        "meta": _meta(g, part2=g.part2 or plan.episode.part2_protected),
         "lifecycleStatus": lifecycle,
         "achievementStatus": {
             "coding": [
@@ -403,7 +403,7 @@ def observation(r: Any) -> FHIRAbstractModel:
         )
     data: dict[str, Any] = {
         "id": str(r.pk),
-        "meta": _meta(r, part2=r.episode.part2_protected),
+        "meta": _meta(r, part2=r.part2 or r.episode.part2_protected),
         "status": "final",
         "category": [
             {
@@ -443,7 +443,7 @@ def questionnaire_response(r: Any) -> FHIRAbstractModel:
     ]
     data: dict[str, Any] = {
         "id": str(r.pk),
-        "meta": _meta(r, part2=r.episode.part2_protected),
+        "meta": _meta(r, part2=r.part2 or r.episode.part2_protected),
         "questionnaire": f"{QUESTIONNAIRE_BASE}/{r.instrument}",
         "status": "completed",
         "subject": _ref("Patient", r.patient_id),
@@ -597,3 +597,94 @@ MAPPERS: dict[str, Callable[..., FHIRAbstractModel]] = {
     "QuestionnaireResponse": questionnaire_response,
     "Claim": claim,
 }
+
+
+# --- consents (42 CFR Part 2) ----------------------------------------------------------------------
+
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+CLIENT_ID_SYSTEM = f"{OPENIOP}/sid/fhir-client"
+# A consent's purpose (consents.choices.Purpose) as v3 ActReason purposes of use.
+CONSENT_PURPOSES: dict[str, list[tuple[str, str]]] = {
+    "tpo": [
+        ("TREAT", "treatment"),
+        ("HPAYMT", "healthcare payment"),
+        ("HOPERAT", "healthcare operations"),
+    ],
+    "treatment": [("TREAT", "treatment")],
+    "payment": [("HPAYMT", "healthcare payment")],
+    "operations": [("HOPERAT", "healthcare operations")],
+    "patient_request": [("PATRQT", "patient requested")],
+}
+
+
+def consent_is_active(c: Any, today: dt.date) -> bool:
+    """Whether a consent is in force on `today` by its record (not revoked, within its dates).
+    An end-of-treatment expiry is not read here: the disclosure decision reads it."""
+    return (
+        c.revoked_at is None
+        and c.effective_on <= today
+        and (c.expires_on is None or c.expires_on >= today)
+    )
+
+
+def consent(c: Any, *, today: dt.date) -> FHIRAbstractModel:
+    """A patient's Part 2 consent (consents.Consent) as a FHIR Consent: a privacy consent under
+    the 42CFRPart2 policy that permits disclosure to its recipient for its purposes, over its
+    dates. Revoked or expired: inactive. Every consent carries the Part 2 labels: it says the
+    patient has records of substance-use treatment."""
+    actor: dict[str, Any] = {"display": c.recipient_words}
+    if c.recipient_kind == "api_client" and c.recipient_identifier:
+        actor["identifier"] = {"system": CLIENT_ID_SYSTEM, "value": c.recipient_identifier}
+    provision: dict[str, Any] = {
+        "type": "permit",
+        "period": _period(c.effective_on, c.expires_on or (c.revoked_at and c.revoked_at.date())),
+        "actor": [
+            {
+                "role": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                            "code": "IRCP",
+                            "display": "information recipient",
+                        }
+                    ]
+                },
+                "reference": actor,
+            }
+        ],
+        "purpose": [
+            {"system": ACT_REASON, "code": code, "display": display}
+            for code, display in CONSENT_PURPOSES.get(c.purpose, [])
+        ],
+    }
+    data: dict[str, Any] = {
+        "id": str(c.pk),
+        "meta": _meta(c, part2=True),
+        "status": "active" if consent_is_active(c, today) else "inactive",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": ACT_CODE_SYSTEM,
+                        "code": "IDSCL",
+                        "display": "information disclosure",
+                    }
+                ],
+                "text": c.information[:500],
+            }
+        ],
+        "patient": _ref("Patient", c.patient_id),
+        "dateTime": _instant(c.signed_at),
+        "organization": [_ref("Organization", c.patient.organization_id, c.discloser)],
+        "policyRule": {"coding": [{"system": ACT_CODE_SYSTEM, "code": "42CFRPart2"}]},
+        "provision": provision,
+    }
+    return build("Consent", data)

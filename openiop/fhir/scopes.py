@@ -34,6 +34,7 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "QuestionnaireResponse",
     "Coverage",
     "Claim",
+    "Consent",
 )
 # The resource types a client can write (each through its one service).
 WRITABLE: frozenset[str] = frozenset({"Patient", "QuestionnaireResponse", "Appointment"})

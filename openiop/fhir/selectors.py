@@ -3,14 +3,18 @@
 writes the same audit entries a page does (one SEARCH entry naming every patient returned, one
 VIEW per read), with the OAuth client id noted (Actor.client_id).
 
-Records from a Part 2 episode are released only where part2_release says so; the others are
-withheld and counted, never described.
+Records from a Part 2 episode (or rows marked part2) go to a client outside the program only
+where consents.selectors.part2_release finds a consent covering the client for its purpose of use:
+one decision per response, whatever the number of patients, made afresh on every request (a
+revocation takes effect at once). The others are withheld and counted, never described. What went
+out is appended to the accounting of disclosures (consents.services.disclosure_record, channel
+FHIR API), one write per response. See openiop.fhir.part2 for what the client reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +31,17 @@ from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.billing.models import Claim, ClaimLine, Coverage
 from openiop.billing.models.payers import in_force_q
+from openiop.consents.choices import Channel
+from openiop.consents.domain import Withheld
+from openiop.consents.models import Consent
+from openiop.consents.selectors import Release, part2_release, split_part2
+from openiop.consents.services import DisclosureItem, disclosure_record
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted, RuleViolation
 from openiop.episodes.models import Episode
 from openiop.fhir import mapping
-from openiop.fhir.part2 import Recipient, part2_release
+from openiop.fhir.part2 import FhirRecipient
 from openiop.measures.domain import REGISTRY
 from openiop.measures.models import Response
 from openiop.patients.models import Patient
@@ -295,6 +304,28 @@ def _claims() -> QuerySet[Claim]:
     )
 
 
+def _consents() -> QuerySet[Consent]:
+    return Consent.objects.select_related("patient")
+
+
+def _consent(c: Consent) -> FHIRAbstractModel:
+    return mapping.consent(c, today=clock.now().date())
+
+
+def _consent_status(v: str, today: dt.date) -> Q:
+    active = Q(revoked_at__isnull=True, effective_on__lte=today) & (
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+    )
+    codes = {code for _s, code in _token_codes(v)}
+    if not codes <= {"active", "inactive"}:
+        raise BadSearch(f"'{v}' is not a status this server uses.", field="status")
+    if codes == {"active"}:
+        return active
+    if codes == {"inactive"}:
+        return ~active
+    return Q()
+
+
 def _practitioners() -> QuerySet[User]:
     return User.objects.filter(is_active=True)
 
@@ -422,7 +453,7 @@ def _defs() -> dict[str, ResourceDef]:
             },
             patient_path="patient_id",
             patient_of=lambda p: p.episode.patient,
-            part2_of=lambda p: p.episode.part2_protected,
+            part2_of=lambda p: p.part2 or p.episode.part2_protected,
             order=("created_at", "id"),
         ),
         ResourceDef(
@@ -438,7 +469,7 @@ def _defs() -> dict[str, ResourceDef]:
             },
             patient_path="plan__patient_id",
             patient_of=lambda c: c.plan.episode.patient,
-            part2_of=lambda c: c.plan.episode.part2_protected,
+            part2_of=lambda c: c.part2 or c.plan.episode.part2_protected,
             order=("created_at", "id"),
         ),
         ResourceDef(
@@ -453,7 +484,7 @@ def _defs() -> dict[str, ResourceDef]:
             },
             patient_path="problem__plan__patient_id",
             patient_of=lambda g: g.problem.plan.episode.patient,
-            part2_of=lambda g: g.problem.plan.episode.part2_protected,
+            part2_of=lambda g: g.part2 or g.problem.plan.episode.part2_protected,
             order=("created_at", "id"),
         ),
         ResourceDef(
@@ -471,7 +502,7 @@ def _defs() -> dict[str, ResourceDef]:
             },
             patient_path="patient_id",
             patient_of=lambda r: r.episode.patient,
-            part2_of=lambda r: r.episode.part2_protected,
+            part2_of=lambda r: r.part2 or r.episode.part2_protected,
             order=("administered_at", "id"),
         ),
         ResourceDef(
@@ -489,7 +520,7 @@ def _defs() -> dict[str, ResourceDef]:
             },
             patient_path="patient_id",
             patient_of=lambda r: r.episode.patient,
-            part2_of=lambda r: r.episode.part2_protected,
+            part2_of=lambda r: r.part2 or r.episode.part2_protected,
             order=("administered_at", "id"),
         ),
         ResourceDef(
@@ -526,6 +557,24 @@ def _defs() -> dict[str, ResourceDef]:
             part2_of=lambda c: c.episode.part2_protected,
             order=("statement_from", "id"),
         ),
+        ResourceDef(
+            "Consent",
+            Cap.CONSENT_VIEW,
+            _consents,
+            "patient__site_id",
+            _consent,
+            {
+                **patient_param,
+                "status": Param(lambda v: _consent_status(v, today())),
+                "date": p_date("signed_at", is_datetime=True),
+            },
+            patient_path="patient_id",
+            patient_of=lambda c: c.patient,
+            # A Part 2 consent says the patient has records of substance-use treatment: it
+            # leaves the program under the same consent decision as those records do.
+            part2_of=lambda c: True,
+            order=("signed_at", "id"),
+        ),
     ]
     return {d.type: d for d in defs}
 
@@ -557,7 +606,8 @@ class SearchResult:
     count: int
     matches: list[FHIRAbstractModel]
     included: list[FHIRAbstractModel]
-    withheld: int
+    withheld: Withheld
+    disclosed: int = 0  # Part 2 records released outside the program (with the 2.32 notice)
 
 
 def _scoped(actor: Actor, d: ResourceDef) -> QuerySet[Any]:
@@ -580,22 +630,92 @@ def _require(actor: Actor, d: ResourceDef) -> None:
         raise NotPermitted("Your role does not allow this.", code="role_not_permitted")
 
 
-def _releasable(d: ResourceDef, rows: Iterable[Any], recipient: Recipient) -> tuple[list[Any], int]:
-    shown: list[Any] = []
-    withheld = 0
-    for row in rows:
-        if (
-            d.part2_of is not None
-            and d.patient_of is not None
-            and d.part2_of(row)
-            and not part2_release(
-                recipient=recipient, patient_organization_id=d.patient_of(row).organization_id
-            )
-        ):
-            withheld += 1
+@dataclass(frozen=True)
+class Part2Gate:
+    """The Part 2 decision of one response: the rows that may go, what was withheld (counts by
+    type and patients), and per patient the Part 2 resources disclosed outside the program with
+    the consent that covers them."""
+
+    kept: list[tuple[ResourceDef, Any]]
+    withheld: Withheld
+    disclosed: dict[int, list[dict[str, str]]]
+    release: Release | None
+
+
+def part2_gate(recipient: FhirRecipient, rows: list[tuple[ResourceDef, Any]]) -> Part2Gate:
+    """Decide which `rows` may go to `recipient`: rows that are not Part 2, and Part 2 rows of
+    patients inside the program, go; Part 2 rows of patients outside it go only where
+    consents.selectors.part2_release (ONE call, one query, for every patient of the response)
+    finds a consent covering the client for its purpose. No query without an outside Part 2 row."""
+    outside: set[int] = set()  # indexes of the Part 2 rows that would leave the program
+    for i, (d, row) in enumerate(rows):
+        if d.part2_of is None or d.patient_of is None or not d.part2_of(row):
             continue
-        shown.append(row)
-    return shown, withheld
+        if not recipient.inside(d.patient_of(row).organization_id):
+            outside.add(i)
+    if not outside:
+        return Part2Gate(kept=list(rows), withheld=Withheld(), disclosed={}, release=None)
+    release = part2_release(
+        patient_ids={_patient_id(rows[i][0], rows[i][1]) for i in outside},
+        recipient=recipient.consent_recipient(),
+        purpose=recipient.purpose,
+    )
+    indexed = list(enumerate(rows))
+    kept, withheld = split_part2(
+        indexed,
+        release,
+        patient_id_of=lambda ir: _patient_id(ir[1][0], ir[1][1]) if ir[0] in outside else 0,
+        type_of=lambda ir: ir[1][0].type,
+        is_part2=lambda ir: ir[0] in outside,
+    )
+    disclosed: dict[int, list[dict[str, str]]] = {}
+    for i, (d, row) in kept:
+        if i in outside:
+            disclosed.setdefault(_patient_id(d, row), []).append(
+                {"type": d.type, "id": str(row.pk)}
+            )
+    return Part2Gate(
+        kept=[dr for _i, dr in kept], withheld=withheld, disclosed=disclosed, release=release
+    )
+
+
+def _account_disclosure(
+    actor: Actor, recipient: FhirRecipient, gate: Part2Gate, rows: list[tuple[ResourceDef, Any]]
+) -> None:
+    """The accounting of what a response disclosed (42 CFR 2.25): one disclosure_record per
+    disclosing organization (one, but for a network-wide client reading several), each a single
+    INSERT naming every patient, the consent relied on and the resources sent."""
+    if not gate.disclosed or gate.release is None:
+        return
+    org_of = {
+        _patient_id(d, row): d.patient_of(row).organization_id
+        for d, row in rows
+        if d.patient_of is not None and _patient_id(d, row) in gate.disclosed
+    }
+    names = dict(Organization.objects.filter(pk__in=set(org_of.values())).values_list("id", "name"))
+    by_org: dict[int, list[DisclosureItem]] = {}
+    for pid, resources in sorted(gate.disclosed.items()):
+        counts: dict[str, int] = {}
+        for r in resources:
+            counts[r["type"]] = counts.get(r["type"], 0) + 1
+        what = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+        by_org.setdefault(org_of[pid], []).append(
+            DisclosureItem(
+                patient_id=pid,
+                consent_id=gate.release.consent_for(pid),
+                description=f"FHIR API response to client {recipient.client_id}: {what}",
+                resources=tuple(resources),
+            )
+        )
+    for org_id, items in by_org.items():
+        disclosure_record(
+            by=actor,
+            recipient=gate.release.recipient,
+            purpose=recipient.purpose,
+            channel=Channel.FHIR_API,
+            items=items,
+            discloser=names.get(org_id, ""),
+        )
 
 
 def _page_params(params: dict[str, list[str]]) -> tuple[int, int]:
@@ -615,7 +735,7 @@ def _page_params(params: dict[str, list[str]]) -> tuple[int, int]:
 def search(
     *,
     actor: Actor,
-    recipient: Recipient,
+    recipient: FhirRecipient,
     resource_type: str,
     params: dict[str, list[str]],
     allowed_types: Callable[[str], bool],
@@ -658,14 +778,14 @@ def search(
     count, offset = _page_params(params)
     total = qs.count()
     rows = list(qs.order_by(*d.order)[offset : offset + count]) if count else []
-    shown, withheld = _releasable(d, rows, recipient)
-    included_rows: list[tuple[ResourceDef, Any]] = []
+    candidates: list[tuple[ResourceDef, Any]] = [(d, r) for r in rows]
+    for rev in params.get("_revinclude", []):
+        candidates.extend(_revinclude(actor, d, rev, rows, allowed_types))
+    gate = part2_gate(recipient, candidates)
+    shown = [r for rd, r in gate.kept if rd is d]
+    included_rows = [(rd, r) for rd, r in gate.kept if rd is not d]
     for inc in params.get("_include", []):
         included_rows.extend(_include(actor, d, inc, shown, allowed_types))
-    for rev in params.get("_revinclude", []):
-        rev_rows, rev_withheld = _revinclude(actor, recipient, d, rev, shown, allowed_types)
-        included_rows.extend(rev_rows)
-        withheld += rev_withheld
     if d.patient_path is not None:
         patient_ids = {_patient_id(d, r) for r in shown}
         patient_ids |= {_patient_id(rd, r) for rd, r in included_rows if rd.patient_path}
@@ -673,8 +793,10 @@ def search(
             "fhir": resource_type,
             "query": "&".join(f"{k}={v}" for k, vs in sorted(params.items()) for v in vs)[:300],
         }
-        if withheld:
-            detail["withheld_part2"] = withheld
+        if gate.withheld.total:
+            detail["withheld_part2"] = gate.withheld.total
+        if gate.disclosed:
+            detail["disclosed_part2"] = sum(len(v) for v in gate.disclosed.values())
         audit_record_many(
             actor,
             action=AuditAction.SEARCH,
@@ -682,13 +804,15 @@ def search(
             patient_ids=sorted(patient_ids),
             detail=detail,
         )
+    _account_disclosure(actor, recipient, gate, candidates)
     return SearchResult(
         total=total,
         offset=offset,
         count=count,
         matches=[d.to_fhir(r) for r in shown],
         included=[rd.to_fhir(r) for rd, r in included_rows],
-        withheld=withheld,
+        withheld=gate.withheld,
+        disclosed=sum(len(v) for v in gate.disclosed.values()),
     )
 
 
@@ -723,13 +847,13 @@ def _include(
 
 def _revinclude(
     actor: Actor,
-    recipient: Recipient,
     d: ResourceDef,
     spec: str,
     rows: list[Any],
     allowed_types: Callable[[str], bool],
-) -> tuple[list[tuple[ResourceDef, Any]], int]:
-    """The resources of type X naming the Patients of `rows` (`X:patient` on a Patient search)."""
+) -> list[tuple[ResourceDef, Any]]:
+    """The resources of type X naming the Patients of `rows` (`X:patient` on a Patient search),
+    before the Part 2 decision (the caller makes one for the whole response)."""
     target, _, _param = spec.partition(":")
     if d.type != "Patient" or spec not in INCLUDES or target not in DEFS:
         raise BadSearch(f"_revinclude={spec} is not supported on {d.type}.", field="_revinclude")
@@ -739,27 +863,31 @@ def _revinclude(
     _require(actor, td)
     ids = [r.pk for r in rows]
     if not ids:
-        return [], 0
+        return []
     assert td.patient_path is not None
     qs = _scoped(actor, td).filter(**{f"{td.patient_path}__in": ids}).order_by(*td.order)
     limit = int(settings.FHIR_MAX_PAGE_SIZE)
-    shown, withheld = _releasable(td, qs[:limit], recipient)
-    return [(td, r) for r in shown], withheld
+    return [(td, r) for r in qs[:limit]]
 
 
 # --- read -----------------------------------------------------------------------------------------
 
 
 class Part2Withheld(NotPermitted):
-    """A record of a Part 2 episode that may not be released to this client (HTTP 403)."""
+    """A record of a Part 2 episode that no consent lets go to this client (HTTP 403); the
+    message counts what was withheld, never its content or the patient's consents."""
 
     code = "part2_withheld"
 
 
-def read_record(*, actor: Actor, recipient: Recipient, resource_type: str, resource_id: str) -> Any:
+def read_record(
+    *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
+) -> Any:
     """The row behind `resource_type/resource_id` for this actor, audited as a VIEW (patient
-    data) naming the client. Raises NotFound, NotPermitted (audited: role, site), Part2Withheld
-    (audited as denied: a Part 2 record part2_release refuses to this recipient)."""
+    data) naming the client. A Part 2 record read by a client outside the program is a
+    disclosure: it goes only under a consent (part2_gate) and is then appended to the accounting
+    of disclosures. Raises NotFound, NotPermitted (audited: role, site), Part2Withheld (audited
+    as denied, with the decision's reason: no consent covers this client and purpose)."""
     d = resource_def(resource_type)
     missing = NotFound(f"There is no {resource_type} with id '{resource_id}'.", code="not_found")
     pk = whole_number(resource_id)
@@ -783,11 +911,9 @@ def read_record(*, actor: Actor, recipient: Recipient, resource_type: str, resou
         action=None,
     )
     patient = d.patient_of(row)
-    if (
-        d.part2_of is not None
-        and d.part2_of(row)
-        and not part2_release(recipient=recipient, patient_organization_id=patient.organization_id)
-    ):
+    gate = part2_gate(recipient, [(d, row)])
+    if gate.withheld.total:
+        assert gate.release is not None
         audit_record(
             actor,
             action=AuditAction.VIEW,
@@ -795,12 +921,12 @@ def read_record(*, actor: Actor, recipient: Recipient, resource_type: str, resou
             object_type=object_type,
             object_id=row.pk,
             outcome=AuditOutcome.DENIED,
-            detail={"reason": "withheld under 42 CFR Part 2"},
+            detail={
+                "reason": "withheld under 42 CFR Part 2",
+                "decision": gate.release.withheld[patient.pk].reason[:200],
+            },
         )
-        raise Part2Withheld(
-            "This record is withheld under 42 CFR Part 2: it comes from substance-use treatment "
-            "and this client is outside the program's organization, with no consent on file.",
-        )
+        raise Part2Withheld(gate.withheld.sentence)
     audit_record(
         actor,
         action=AuditAction.VIEW,
@@ -808,11 +934,12 @@ def read_record(*, actor: Actor, recipient: Recipient, resource_type: str, resou
         object_type=object_type,
         object_id=row.pk,
     )
+    _account_disclosure(actor, recipient, gate, [(d, row)])
     return row
 
 
 def read(
-    *, actor: Actor, recipient: Recipient, resource_type: str, resource_id: str
+    *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
 ) -> FHIRAbstractModel:
     """The resource `resource_type/resource_id` (read_record, mapped)."""
     row = read_record(
@@ -827,3 +954,33 @@ def model_type_of(model: type[Model]) -> str | None:
         if d.queryset().model is model:
             return d.type
     return None
+
+
+# --- bulk export ----------------------------------------------------------------------------------
+
+
+def export_queryset(*, actor: Actor, resource_type: str) -> QuerySet[Any]:
+    """Every row of `resource_type` the actor may see (the search's site scope, no paging), for
+    the bulk export (fhir.exports), which checks the capability, filters, audits and withholds
+    Part 2 records itself."""
+    return _scoped(actor, resource_def(resource_type))
+
+
+def may_read_type(actor: Actor, resource_type: str) -> bool:
+    """Whether the actor's role may read `resource_type` at all (no audit: for choosing an
+    export's default types; an export naming the type checks with require, audited)."""
+    d = resource_def(resource_type)
+    if actor.user is None:
+        return False
+    return d.cap is None or actor.user.can(d.cap)
+
+
+def require_type(actor: Actor, resource_type: str) -> None:
+    """Raise NotPermitted (audited) unless the actor's role may read `resource_type`."""
+    _require(actor, resource_def(resource_type))
+
+
+def patient_id_of(resource_type: str, row: Any) -> int | None:
+    """The patient a row of `resource_type` belongs to (None: not patient data)."""
+    d = resource_def(resource_type)
+    return _patient_id(d, row) if d.patient_path else None

@@ -12,10 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from openiop.fhir import mapping, selectors, writes
+from openiop.consents.domain import REDISCLOSURE_NOTICE
+from openiop.fhir import bulk, exports, mapping, selectors, tasks, writes
 from openiop.fhir.auth import FhirContext
 from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
-from openiop.fhir.part2 import withheld_message
+from openiop.fhir.models import ExportKind, ExportStatus
 from openiop.fhir.scopes import RESOURCE_TYPES
 
 FHIR_VERSION = "4.0.1"
@@ -103,11 +104,25 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
         }
         for r in result.included
     ]
-    if result.withheld:
+    if result.withheld.total:
         entries.append(
             {
                 "resource": operation_outcome(
-                    403, withheld_message(result.withheld), code="suppressed", severity="warning"
+                    403, result.withheld.sentence, code="suppressed", severity="warning"
+                ),
+                "search": {"mode": "outcome"},
+            }
+        )
+    if result.disclosed:
+        entries.append(
+            {
+                "resource": operation_outcome(
+                    200,
+                    f"{REDISCLOSURE_NOTICE} {result.disclosed} record(s) in this Bundle come "
+                    "from substance-use treatment and are disclosed with the patient's consent "
+                    "(each carries the 42CFRPart2 security label and this notice in its meta).",
+                    code="informational",
+                    severity="information",
                 ),
                 "search": {"mode": "outcome"},
             }
@@ -178,6 +193,123 @@ def instance_endpoint(
     )
 
 
+# --- bulk data export (FHIR Bulk Data Access IG v2) ------------------------------------------------
+
+NDJSON = "application/fhir+ndjson"
+
+
+def _kickoff(request: HttpRequest, ctx: FhirContext, kind: str, group_id: str = "") -> HttpResponse:
+    """Kick off an export: 202 with the status URL in Content-Location. The IG asks for
+    `Prefer: respond-async`; without it, 400."""
+    if request.method not in ("GET", "POST"):
+        return respond(
+            operation_outcome(405, f"{request.method} is not supported on $export."), 405
+        )
+    prefer = [p.strip() for p in request.headers.get("Prefer", "").split(",")]
+    if "respond-async" not in prefer:
+        raise bulk.BadExportRequest(
+            "$export runs asynchronously: send the header 'Prefer: respond-async'.",
+            field="Prefer",
+        )
+    if request.method == "POST":
+        params = bulk.parameters_body(_body(request))
+    else:
+        params = {k: request.GET.getlist(k) for k in request.GET}
+    export = tasks.export_queue(
+        actor=ctx.actor,
+        client=exports.ExportClient.of(ctx.recipient),
+        kind=kind,
+        params=params,
+        request_url=request.build_absolute_uri(),
+        allowed_types=ctx.may,
+        group_id=group_id,
+    )
+    status_url = f"{_base(request)}/$export-status/{export.pk}"
+    note = operation_outcome(
+        202,
+        "Export queued: poll the Content-Location URL.",
+        code="informational",
+        severity="information",
+    )
+    return respond(note, 202, {"Content-Location": status_url})
+
+
+@fhir_endpoint
+def system_export(request: HttpRequest, ctx: FhirContext) -> HttpResponse:
+    """[base]/$export: every resource type the token and role allow."""
+    return _kickoff(request, ctx, ExportKind.SYSTEM)
+
+
+@fhir_endpoint
+def patient_export(request: HttpRequest, ctx: FhirContext) -> HttpResponse:
+    """[base]/Patient/$export: the compartments of every patient the actor may see."""
+    return _kickoff(request, ctx, ExportKind.PATIENT)
+
+
+@fhir_endpoint
+def group_export(request: HttpRequest, ctx: FhirContext, group_id: str) -> HttpResponse:
+    """[base]/Group/{track-<id>|site-<id>}/$export: the compartments of a group's patients."""
+    return _kickoff(request, ctx, ExportKind.GROUP, group_id)
+
+
+@fhir_endpoint
+def export_status(request: HttpRequest, ctx: FhirContext, export_id: int) -> HttpResponse:
+    """GET: 202 with X-Progress and Retry-After while it runs, 200 with the manifest when done,
+    500 with an OperationOutcome when it failed. DELETE: cancel (202). Another client's: 404."""
+    if request.method == "DELETE":
+        exports.export_cancel(actor=ctx.actor, export_id=export_id)
+        note = operation_outcome(
+            202, "Export cancelled.", code="informational", severity="information"
+        )
+        return respond(note, 202)
+    if request.method != "GET":
+        return respond(operation_outcome(405, f"{request.method} is not supported here."), 405)
+    export = exports.export_for_client(client_id=ctx.recipient.client_id, export_id=export_id)
+    if export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
+        progress = bulk.progress_text(export.progress_done, export.progress_total, export.status)
+        response = HttpResponse(status=202)
+        response.headers["X-Progress"] = progress[:100]
+        response.headers["Retry-After"] = str(exports.RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    if export.status == ExportStatus.FAILED:
+        return respond(
+            operation_outcome(500, f"The export failed: {export.error}", code="exception"), 500
+        )
+    assert export.transaction_time is not None
+    base = _base(request)
+
+    def entry(f: Any) -> bulk.FileEntry:
+        return bulk.FileEntry(
+            f.resource_type, f"{base}/$export-file/{export.pk}/{f.pk}.ndjson", f.count
+        )
+
+    files = exports.export_files(export)
+    body = bulk.manifest(
+        transaction_time=export.transaction_time,
+        request_url=export.request_url,
+        output=[entry(f) for f in files if not f.is_error],
+        errors=[entry(f) for f in files if f.is_error],
+    )
+    response = HttpResponse(json.dumps(body), content_type="application/json")
+    if export.finished_at is not None:
+        expires = export.finished_at + exports.EXPORT_KEEP
+        response.headers["Expires"] = expires.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@fhir_endpoint
+def export_file(
+    request: HttpRequest, ctx: FhirContext, export_id: int, file_id: int
+) -> HttpResponse:
+    """One NDJSON file of the client's export (the same token as the kick-off)."""
+    found = exports.export_file(actor=ctx.actor, export_id=export_id, file_id=file_id)
+    response = HttpResponse(found.ndjson, content_type=NDJSON)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # --- discovery (no token needed) -----------------------------------------------------------------
 
 
@@ -218,6 +350,7 @@ def capability_statement(base: str) -> FHIRAbstractModel:
             "kind": "instance",
             "software": {"name": "OpenIOP"},
             "implementation": {"description": "OpenIOP FHIR R4 API", "url": base},
+            "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
             "fhirVersion": FHIR_VERSION,
             "format": ["json"],
             "rest": [
@@ -236,9 +369,27 @@ def capability_statement(base: str) -> FHIRAbstractModel:
                         ],
                         "description": "OAuth 2.0 client credentials with SMART scopes; "
                         "see /.well-known/smart-configuration. Records from substance-use "
-                        "treatment carry the 42CFRPart2 security label.",
+                        "treatment carry the 42CFRPart2 security label and the 42 CFR 2.32 "
+                        "notice; a client outside the program receives them only under the "
+                        "patient's consent, and every such disclosure is accounted for.",
                     },
                     "resource": resources,
+                    # FHIR Bulk Data: $export at the system level, Patient/$export and
+                    # Group/{track-<id>|site-<id>}/$export (a Group is a track or a site).
+                    "operation": [
+                        {
+                            "name": "export",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                        },
+                        {
+                            "name": "patient-export",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                        },
+                        {
+                            "name": "group-export",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                        },
+                    ],
                 }
             ],
         },
@@ -289,4 +440,14 @@ def smart_configuration(request: HttpRequest) -> HttpResponse:
     return response
 
 
-__all__ = ["instance_endpoint", "metadata", "smart_configuration", "type_endpoint"]
+__all__ = [
+    "export_file",
+    "export_status",
+    "group_export",
+    "instance_endpoint",
+    "metadata",
+    "patient_export",
+    "smart_configuration",
+    "system_export",
+    "type_endpoint",
+]

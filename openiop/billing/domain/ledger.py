@@ -254,14 +254,36 @@ def payer_reduction(kind: PostingKind, amount: Decimal) -> Decimal:
     return ZERO if kind is PostingKind.DENIAL else value
 
 
-def claim_open_amount(billed: Decimal, postings: Iterable[tuple[PostingKind, Decimal]]) -> Decimal:
+def claim_open_amount(
+    billed: Decimal,
+    postings: Iterable[tuple[PostingKind, Decimal]],
+    written_off: Decimal = ZERO,
+) -> Decimal:
     """What the payer still owes on a claim billed `billed`: the billed amount less
-    `payer_reduction` of each of its postings (kind, amount), never below 0.00 (a payer that
-    paid more than billed owes nothing; the overpayment is the remittance report's problem)."""
-    left = _cents(billed, "The amount billed") - sum(
-        (payer_reduction(kind, amount) for kind, amount in postings), ZERO
+    `payer_reduction` of each of its postings (kind, amount) and less the denied amounts billing
+    staff wrote off (`written_off`, denial_write_off), never below 0.00 (a payer that paid more
+    than billed owes nothing; the overpayment is the remittance report's problem)."""
+    left = (
+        _cents(billed, "The amount billed")
+        - sum((payer_reduction(kind, amount) for kind, amount in postings), ZERO)
+        - _cents(written_off, "The amount written off")
     )
     return max(left, ZERO)
+
+
+def denial_write_off(amount: Decimal, on: dt.date, *, reference: str, code: str) -> LedgerEntry:
+    """The ledger entry of a denied amount written off when its denial is closed as not
+    collectible: an ADJUSTMENT down on the insurance side, dated the day it was written off, its
+    reason naming the denial's code (e.g. "CO-50"). A denial posts nothing on import (the amount
+    stays owed, payer_reduction); this is the decision that ends it."""
+    return LedgerEntry(
+        kind=EntryKind.ADJUSTMENT,
+        date=on,
+        amount=amount,
+        reference=reference,
+        reason=f"Denial written off{f' ({code})' if code else ''}",
+        side=Side.INSURANCE,
+    )
 
 
 def payer_entry(

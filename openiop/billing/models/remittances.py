@@ -181,6 +181,10 @@ class DenialWorkItem(Versioned):
     created_at = models.DateTimeField()
     worked_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Closed as not collectible from the payer: the denied amount leaves the insurance balance and
+    # the A/R aging as a write-off (the ledger's ADJUSTMENT on the insurance side), on that day.
+    written_off = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    written_off_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["payer_name", "group_code", "reason_code", "created_at", "id"]
@@ -191,7 +195,12 @@ class DenialWorkItem(Versioned):
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True) | Q(status=DenialStatus.CLOSED),
                 name="denial_closed_at_only_when_closed",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(written_off=0, written_off_on__isnull=True)
+                | Q(status=DenialStatus.CLOSED, written_off__gt=0, written_off_on__isnull=False),
+                name="denial_written_off_only_when_closed",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -615,13 +615,17 @@ def denial_work(
     note: str = "",
     next_action: str = "",
     take: bool = False,
+    write_off: bool = False,
 ) -> DenialWorkItem:
     """Record what was done on a denial: its status (open, worked, closed), a note appended to
     its notes, its next action rewritten when given, and `take` makes the actor its owner.
+    `write_off` (closing only): the payer will not pay, so the denied amount is written off that
+    day (site time): it leaves the insurance balance on the ledger and the A/R aging
+    (ledger.denial_write_off); nothing moves to the patient.
 
     Raises NotPermitted (audited) without Cap.REVENUE_MANAGE or for a claim at a site the actor
-    may not see; RuleViolation for an unknown status, closing without a note, or working a closed
-    item; Conflict when someone changed it meanwhile.
+    may not see; RuleViolation for an unknown status, closing without a note, a write-off without
+    closing, or working a closed item; Conflict when someone changed it meanwhile.
     """
     require_site(
         by,
@@ -641,6 +645,12 @@ def denial_work(
             code="note_required",
             field="note",
         )
+    if write_off and status != DenialStatus.CLOSED:
+        raise RuleViolation(
+            "A denied amount is written off when the denial is closed: choose Closed.",
+            code="write_off_needs_close",
+            field="write_off",
+        )
     now = clock.now()
     user = by.user
     assert user is not None
@@ -655,11 +665,25 @@ def denial_work(
     if status == DenialStatus.WORKED:
         item.worked_at = now
     item.closed_at = now if status == DenialStatus.CLOSED else None
+    detail: dict[str, Any] = {"status": status, "took": take}
+    if write_off and item.amount > 0:
+        item.written_off = item.amount
+        item.written_off_on = clock.local_today(item.claim.site.tz)
+        detail["written_off"] = str(item.amount)
     with transaction.atomic():
         save_if_unchanged(
             item,
             expected_version=item.version,
-            fields=["note", "next_action", "owner", "status", "worked_at", "closed_at"],
+            fields=[
+                "note",
+                "next_action",
+                "owner",
+                "status",
+                "worked_at",
+                "closed_at",
+                "written_off",
+                "written_off_on",
+            ],
         )
         audit_record(
             by,
@@ -667,7 +691,7 @@ def denial_work(
             patient_id=item.claim.patient_id,
             object_type="denial",
             object_id=item.pk,
-            detail={"status": status, "took": take},
+            detail=detail,
         )
     return item
 

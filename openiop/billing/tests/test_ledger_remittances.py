@@ -14,10 +14,10 @@ from django.urls import reverse
 
 from openiop.billing.domain import ledger as rules
 from openiop.billing.domain import remittance as r
-from openiop.billing.models import Claim
+from openiop.billing.models import Claim, DenialWorkItem
 from openiop.billing.selectors_accounts import balances_for, patient_ledger
 from openiop.billing.selectors_claims import claims_aging
-from openiop.billing.services.remittances import remittance_import
+from openiop.billing.services.remittances import denial_work, remittance_import
 from openiop.billing.tests.remittance_books import (
     RemitBooks,
     adj,
@@ -26,6 +26,7 @@ from openiop.billing.tests.remittance_books import (
     remit,
     svc,
 )
+from openiop.core.errors import RuleViolation
 from openiop.testing import page_query_count
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +120,58 @@ def test_a_denied_line_stays_with_the_payer_on_the_ledger_and_in_aging(books: Re
         D("250.00"),
         1,
     )
+
+
+def test_a_denial_written_off_when_closed_leaves_the_insurance_balance_and_aging(
+    books: RemitBooks, client: Client
+) -> None:
+    claim = books.claim("RB0003", "Sunny", "Writeoffson", ["250.00", "250.00"])
+    Claim.objects.filter(pk=claim.pk).update(state="submitted")
+    _import(
+        books,
+        clp(
+            "RB0003",
+            "1",
+            "500",
+            "200",
+            (
+                svc("250", "200", 0, adj("CO", "45", "50"), control="RB0003-1"),
+                svc("250", "0", 1, adj("CO", "50", "250"), control="RB0003-2"),
+            ),
+        ),
+    )
+    denial = DenialWorkItem.objects.get(claim=claim)
+    billing = books.actor("billing")
+    # Writing off without closing is refused, and changes nothing.
+    with pytest.raises(RuleViolation) as refused:
+        denial_work(by=billing, item=denial, status="worked", note="Appeal?", write_off=True)
+    assert refused.value.code == "write_off_needs_close"
+    denial.refresh_from_db()
+    assert (denial.status, denial.written_off) == ("open", D("0.00"))
+
+    client.force_login(books.users["billing"])
+    url = reverse("billing:denial_work", kwargs={"denial_id": denial.pk})
+    response = client.post(
+        url,
+        {
+            "status": "closed",
+            "note": "Not medically necessary per payer; appeal window passed.",
+            "write_off": "on",
+            "version": denial.version,
+        },
+    )
+    assert response.status_code == 302
+    denial.refresh_from_db()
+    assert (denial.status, denial.written_off) == ("closed", D("250.00"))
+    book = patient_ledger(actor=billing, patient_id=claim.patient_id, today=PAID_ON)
+    assert (book.balances.insurance, book.balances.patient) == (D("0.00"), D("0.00"))
+    assert any(
+        "Written off: " in line.description and "(CO-50)" in line.description for line in book.lines
+    )
+    report = claims_aging(actor=billing, site_id=books.site.pk, as_of=PAID_ON)
+    assert (report.aging.rows, report.claims) == ((), 0)
+    page = client.get(reverse("billing:claim", kwargs={"claim_id": claim.pk})).text
+    assert "<td>0.00</td><td>250.00</td><td>250.00</td><td>0.00</td><td>CO-50 250.00</td>" in page
 
 
 def test_aging_drops_a_claim_when_it_is_paid_and_keeps_what_is_still_open(

@@ -145,3 +145,43 @@ def test_working_a_denial_and_attaching_an_unmatched_item_through_the_pages(
     assert ours.state == "paid"
     queue = client.get(reverse("billing:unmatched")).content.decode()
     assert "ZZ9999" not in queue and "EW0001" in queue
+
+
+def test_the_claim_page_shows_the_payers_answer_line_by_line(
+    books: RemitBooks, client: Client
+) -> None:
+    """A billing user reads on the claim what the 835 did to each line: paid, written off, moved
+    to the patient (with the CARC codes), denied and still open; a claim not answered says so."""
+    data, claims = scenario(books)
+    client.force_login(books.users["billing"])
+    unanswered = client.get(reverse("billing:claim", kwargs={"claim_id": claims["paid"].pk})).text
+    assert "No remittance has answered this claim yet." in unanswered
+    remittance_import(by=books.actor("billing"), name="a.835", text=r.write_835(data))
+
+    paid = client.get(reverse("billing:claim", kwargs={"claim_id": claims["paid"].pk})).text
+    assert "No remittance has answered" not in paid
+    # Line 1: 250 charged, 200 paid, CO-45 20 adjusted, PR-1 30 to the patient: none denied,
+    # none written off, 0 open.
+    assert (
+        "<td>250.00</td><td>200.00</td><td>20.00</td><td>30.00</td><td>0.00</td><td>0.00</td>"
+        "<td>0.00</td><td>CO-45 20.00; PR-1 30.00</td>"
+    ) in paid
+    assert "<td>CO-45 50.00; PR-2 20.00</td>" in paid
+    denied = client.get(reverse("billing:claim", kwargs={"claim_id": claims["denied"].pk})).text
+    # The denied line stays open (the denial worklist holds it) and the page links there.
+    assert (
+        "<td>250.00</td><td>0.00</td><td>0.00</td><td>0.00</td><td>250.00</td><td>0.00</td>"
+        "<td>250.00</td>" in denied
+    )
+    assert "denial worklist" in denied
+
+
+def test_the_claim_pages_queries_do_not_grow_with_its_postings(
+    books: RemitBooks, client: Client
+) -> None:
+    data, claims = scenario(books)
+    client.force_login(books.users["billing"])
+    url = reverse("billing:claim", kwargs={"claim_id": claims["paid"].pk})
+    before = page_query_count(client, url)
+    remittance_import(by=books.actor("billing"), name="a.835", text=r.write_835(data))
+    assert page_query_count(client, url) == before

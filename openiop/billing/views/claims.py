@@ -153,10 +153,13 @@ def claim_detail(request: HttpRequest, claim_id: int) -> HttpResponse:
             if not confirming:
                 return redirect("billing:claim", claim_id=claim_id)
     claim = selectors_claims.claim_get(actor=actor, claim_id=claim_id)
+    payments = selectors_claims.line_payments(
+        list(claim.lines.all()), list(claim.remittance_postings.all()), list(claim.denials.all())
+    )
     return render(
         request,
         "billing/claim.html",
-        {"claim": claim, "form": form, "confirming": confirming},
+        {"claim": claim, "form": form, "confirming": confirming, "payments": payments},
     )
 
 

@@ -89,8 +89,14 @@ def denial_work(request: HttpRequest, denial_id: int) -> HttpResponse:
                 note=data["note"],
                 next_action=data["next_action"],
                 take=data["take"],
+                write_off=data["write_off"],
             )
-            messages.success(request, "Denial updated.")
+            messages.success(
+                request,
+                f"Denial closed; {item.written_off} written off."
+                if data["write_off"]
+                else "Denial updated.",
+            )
             return redirect("billing:denials")
     return render(request, "billing/denial_work.html", {"item": item, "form": form})
 

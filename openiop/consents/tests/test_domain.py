@@ -252,6 +252,33 @@ def test_inside_the_program_no_consent_is_needed() -> None:
     assert decision.permitted and decision.consent_id is None
 
 
+@pytest.mark.parametrize(
+    ("client_purpose", "tpo_covers"),
+    [
+        (domain.TREATMENT, True),
+        (domain.PAYMENT, True),
+        (domain.OPERATIONS, True),
+        (domain.PATIENT_REQUEST, False),
+    ],
+)
+def test_an_api_client_is_in_the_tpo_class_of_its_purpose(
+    client_purpose: str, tpo_covers: bool
+) -> None:
+    """A FHIR client of another organization registered for treatment serves a treating provider
+    (2.31(a)(4)(i)); one at the patient's request is no member of the class."""
+    client = Recipient.api_client("client-xyz", "Fernhill HIE (fictional)", client_purpose)
+    assert client.kind == domain.API_CLIENT and not client.inside_program
+    decision = disclosure_decision([terms()], client, client_purpose, ON)
+    assert decision.permitted is tpo_covers, decision.reason
+    named = terms(
+        recipient_kind=domain.API_CLIENT,
+        recipient_identifier="client-xyz",
+        purpose=client_purpose,
+        expires_on=dt.date(2027, 1, 1),
+    )
+    assert disclosure_decision([named], client, client_purpose, ON).permitted
+
+
 def test_what_was_withheld_says_counts_never_contents() -> None:
     summary = domain.withheld_summary([("Observation", 1), ("Observation", 2), ("Condition", 1)])
     assert summary.counts == {"Observation": 2, "Condition": 1}

@@ -33,6 +33,7 @@ from openiop.billing.models import (
 )
 from openiop.billing.services import charges_post
 from openiop.consents.choices import ConsentSource, Purpose, RecipientKind
+from openiop.consents.demo import INFORMATION as CONSENT_INFORMATION
 from openiop.consents.models import Consent
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
@@ -242,12 +243,6 @@ def write_billing(b: BuiltNetwork) -> None:
     b.counts["unbilled_days"] = posting.unbilled
 
 
-CONSENT_INFORMATION = (
-    "My substance use disorder treatment records at this program: diagnoses, admission and "
-    "discharge dates, services and attendance, treatment plan and progress."
-)
-
-
 def write_part2_consents(b: BuiltNetwork, recorded_by_id: int) -> int:
     """The single TPO consent (42 CFR 2.31(a)(4)-(5), lasting until revoked) each patient of a
     substance-use stay signs in the intake packet: without it no claim of theirs may go to a
@@ -267,7 +262,7 @@ def write_part2_consents(b: BuiltNetwork, recorded_by_id: int) -> int:
                 "id": first + n,
                 "patient_id": patient_id,
                 "discloser": b.org.name,
-                "information": CONSENT_INFORMATION,
+                "information": CONSENT_INFORMATION,  # the demo clinic's wording
                 "recipient_kind": RecipientKind.TPO_CLASS.value,
                 "purpose": Purpose.TPO.value,
                 "effective_on": day,

@@ -158,3 +158,30 @@ def test_the_demo_clinic_has_a_month_of_the_revenue_cycle(
         assert matched[0][0] >= 4
         assert q("SELECT count(*) FROM billing_unmatchedremittanceitem") == [(0,)]
         assert q("SELECT count(*) FROM billing_denialworkitem")[0][0] >= 1
+
+
+def test_the_demo_clinic_has_part2_consents_and_their_disclosures(
+    demo_dbs: tuple[Path, Path, Path],
+) -> None:
+    """The demo's substance-use patients signed the TPO consent at intake (one in care has not
+    yet, one discharged revoked it), so the claims sent to payers went out under a consent, each
+    in the accounting of disclosures."""
+    with sqlite3.connect(demo_dbs[0]) as con:
+
+        def q(sql: str) -> list[Any]:
+            return con.execute(sql).fetchall()
+
+        part2_patients = {p for (p,) in q(
+            "SELECT DISTINCT patient_id FROM episodes_episode WHERE part2_protected"
+        )}  # fmt: skip
+        consents = q("SELECT patient_id, recipient_kind, purpose, revoked_at FROM consents_consent")
+        assert {p for p, *_ in consents} < part2_patients  # every consent is a Part 2 patient's
+        assert len(part2_patients) - len({p for p, *_ in consents}) == 1
+        assert {(k, purpose) for _p, k, purpose, _r in consents} == {("tpo_class", "tpo")}
+        assert sum(1 for *_x, revoked in consents if revoked) == 1
+        sent_part2 = q(
+            "SELECT count(*) FROM billing_claim c JOIN episodes_episode e ON e.id = c.episode_id"
+            " WHERE e.part2_protected AND c.state <> 'draft' AND c.state <> 'ready'"
+        )[0][0]
+        assert sent_part2 > 0
+        assert q("SELECT count(*) FROM consents_disclosure")[0][0] > 0

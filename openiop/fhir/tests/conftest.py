@@ -17,6 +17,7 @@ from openiop.accounts.domain import Role
 from openiop.accounts.models import User
 from openiop.attendance.models import Attendance
 from openiop.billing.models import Claim, ClaimLine, Coverage, Payer
+from openiop.consents.models import Consent
 from openiop.episodes.choices import TreatmentFocus
 from openiop.episodes.models import Episode
 from openiop.fhir.models import FhirClient
@@ -52,15 +53,29 @@ class World:
     records: dict[str, list[int]]  # resource type -> ids served for the SUD and MH patients
 
 
-def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
-    """A bearer token of a registered client that acts for `user` with `scopes`."""
+def client_for(
+    user: User,
+    scopes: str = "system/*.read system/*.write",
+    *,
+    purpose: str = "treatment",
+    outside_organization: str = "",
+    name: str = "test client",
+) -> tuple[str, str]:
+    """A registered client that acts for `user` with `scopes` and its purpose of use (and the
+    outside organization it serves, if any): its bearer token and its client id."""
     app = Application.objects.create(
         user=user,
-        name="test client",
+        name=name,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
     )
-    FhirClient.objects.create(application=app, scopes=scopes, created_at=timezone.now())
+    FhirClient.objects.create(
+        application=app,
+        scopes=scopes,
+        purpose=purpose,
+        outside_organization=outside_organization,
+        created_at=timezone.now(),
+    )
     token = secrets.token_urlsafe(24)
     AccessToken.objects.create(
         application=app,
@@ -68,7 +83,12 @@ def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
         scope=scopes,
         expires=timezone.now() + dt.timedelta(hours=1),
     )
-    return token
+    return token, app.client_id
+
+
+def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
+    """A bearer token of a registered client that acts for `user` with `scopes`."""
+    return client_for(user, scopes)[0]
 
 
 def fhir_get(client: Client, path: str, token: str, **params: Any) -> Any:
@@ -157,7 +177,23 @@ def _records_for(patient: Patient, episode: Episode, staff: User, track: Any) ->
         amount="250.00",
         line_control_number="L1",
     )
+    # A consent that covers no API client: a relative, at the patient's request.
+    consent = Consent.objects.create(
+        patient=patient,
+        discloser=patient.organization.name,
+        information="Attendance dates",
+        recipient_kind="person",
+        recipient_name="Orsino Testrelative (fictional)",
+        purpose="patient_request",
+        effective_on=day,
+        expires_on=dt.date(2099, 1, 1),
+        signed_by_name=f"{patient.legal_first_name} {patient.legal_last_name}",
+        signed_at=timezone.now(),
+        source="paper",
+        recorded_by=staff,
+    )
     return {
+        "Consent": consent.pk,
         "Patient": patient.pk,
         "EpisodeOfCare": episode.pk,
         "Encounter": att.pk,

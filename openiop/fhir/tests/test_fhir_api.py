@@ -81,7 +81,10 @@ def test_part2_records_carry_security_labels(
     else:
         assert _labels(sud) == {"R", "42CFRPart2"}
         assert {s["system"] for s in sud["meta"]["security"]} >= {ACT_CODE_SYSTEM}
-    assert _labels(mh) == set()
+    if resource_type == "Consent":  # a Part 2 consent is itself Part 2 information
+        assert _labels(mh) == {"R", "42CFRPart2"}
+    else:
+        assert _labels(mh) == set()
 
 
 @pytest.mark.parametrize("resource_type", PATIENT_TYPES)
@@ -115,10 +118,9 @@ def test_part2_records_withheld_from_a_client_outside_the_organization(
     assert [e["resource"]["id"] for e in matches] == [str(world.records["Observation"][1])]
     assert len(outcome) == 1
     note = outcome[0]["resource"]["issue"][0]
-    assert (
-        note["code"] == "suppressed"
-        and "1 record withheld under 42 CFR Part 2" in note["diagnostics"]
-    )
+    assert note["code"] == "suppressed"
+    assert "Withheld under 42 CFR Part 2" in note["diagnostics"]
+    assert "1 Observation of 1 patient(s)" in note["diagnostics"]
     read = fhir_get(client, f"Observation/{world.records['Observation'][0]}", token)
     assert read.status_code == 403
     assert read.json()["issue"][0]["code"] == "suppressed"
@@ -222,7 +224,7 @@ def test_search_audits_with_client_id(client: Client, world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "resource_type", ["Patient", "Observation", "Encounter", "CarePlan", "Claim"]
+    "resource_type", ["Patient", "Observation", "Encounter", "CarePlan", "Claim", "Consent"]
 )
 def test_search_query_count_does_not_grow_with_results(
     client: Client, world: World, resource_type: str

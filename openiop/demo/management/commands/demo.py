@@ -229,7 +229,9 @@ class DemoBuilder:
 
         from openiop.admissions.demo import build_admissions_demo
         from openiop.billing.demo import build_billing_demo
+        from openiop.consents.demo import build_consents_demo
 
+        build_consents_demo(self)
         build_billing_demo(self, build_admissions_demo(self))
 
     def _staff(self) -> dict[str, User]:

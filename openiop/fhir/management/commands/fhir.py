@@ -1,4 +1,5 @@
-"""`openiop fhir client create --user USERNAME --scopes "system/*.read" [--name NAME] --by ADMIN`:
+"""`openiop fhir client create --user USERNAME --scopes "system/*.read" [--name NAME]
+[--purpose treatment|payment|operations|patient_request] [--outside-organization NAME] --by ADMIN`:
 register a backend client of the FHIR API and print its client id and secret (shown once)."""
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from openiop.accounts.models import User
+from openiop.consents.choices import Purpose
 from openiop.core.actor import Actor
 from openiop.core.cli import ProjectCommand
 from openiop.core.errors import DomainError
+from openiop.fhir.models import CLIENT_PURPOSES
 from openiop.fhir.services import fhir_client_create
 
 
@@ -30,6 +33,17 @@ class Command(ProjectCommand):
         )
         parser.add_argument("--name", default="", help="What the integration is")
         parser.add_argument(
+            "--purpose",
+            default=Purpose.TREATMENT.value,
+            choices=[value for value, _label in CLIENT_PURPOSES],
+            help="Its purpose of use (42 CFR Part 2 consents are matched on it; default treatment)",
+        )
+        parser.add_argument(
+            "--outside-organization",
+            default="",
+            help="The other organization it serves: its reads of Part 2 records then need consent",
+        )
+        parser.add_argument(
             "--by", required=True, help="The staff manager registering it (needs staff.manage)"
         )
 
@@ -47,6 +61,8 @@ class Command(ProjectCommand):
                 user=users[options["user"]],
                 scopes=options["scopes"],
                 name=options["name"] or f"FHIR client for {options['user']}",
+                purpose=options["purpose"],
+                outside_organization=options["outside_organization"],
                 by=by,
             )
         except DomainError as exc:
@@ -54,4 +70,7 @@ class Command(ProjectCommand):
         self.stdout.write(f"client_id: {new.client_id}")
         self.stdout.write(f"client_secret: {new.client_secret}")
         self.stdout.write(f"scopes: {new.client.scopes}")
+        self.stdout.write(f"purpose: {new.client.purpose}")
+        if new.client.outside_organization:
+            self.stdout.write(f"outside organization: {new.client.outside_organization}")
         self.stdout.write("The secret is shown once; store it in the integration's secret store.")
