@@ -19,7 +19,7 @@ from openiop.core.actor import Actor
 from openiop.core.errors import DomainError, RuleViolation
 from openiop.fhir.auth import OutOfScope
 from openiop.fhir.auth import authenticate as token_context
-from openiop.fhir.part2 import Recipient
+from openiop.fhir.part2 import FhirRecipient
 from openiop.fhir.scopes import Grant, api_scope_allows, parse_api_scopes
 
 PROBLEM_JSON = "application/problem+json"
@@ -59,7 +59,7 @@ class ApiContext:
     to (for 42 CFR Part 2) and the token's REST API scopes."""
 
     actor: Actor
-    recipient: Recipient
+    recipient: FhirRecipient
     grants: tuple[Grant, ...]
 
     def require_scope(self, api_object: str, *, write: bool = False) -> None:

@@ -3,9 +3,11 @@ sessions, rosters, attendance, authorizations). Each endpoint parses the request
 token's api/ scope, calls one selector or service (which check the role and site and write the
 audit entry) and answers JSON; every DomainError becomes problem+json in api.http, nowhere else.
 
-Records from a 42 CFR Part 2 episode go only where the FHIR API lets them
-(fhir.part2.part2_release): others are left out of a roster or attendance list and counted in
-its `withheld`.
+Records from a 42 CFR Part 2 episode go only inside the program: to a client acting for staff of
+the patient's own organization (fhir.part2.FhirRecipient.inside, the FHIR API's rule). This API
+makes no disclosure: to any other client they are left out of a roster or attendance list and
+counted in its `withheld` (an outside client reads them through FHIR, under the patient's
+consent, with the notice and the accounting of disclosures).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from openiop.attendance import services as attendance_services
 from openiop.billing import selectors_authorizations
 from openiop.core.errors import NotFound, RuleViolation
 from openiop.episodes.selectors import episode_with_patient
-from openiop.fhir.part2 import part2_release
 from openiop.programs import selectors as programs_selectors
 
 # --- representations ------------------------------------------------------------------------------
@@ -115,10 +116,9 @@ def _attendance(record: Any) -> dict[str, Any]:
 
 
 def _released(ctx: ApiContext, episode: Any, patient: Any) -> bool:
-    """Whether a record of this episode may go to the token's client (42 CFR Part 2)."""
-    return not episode.part2_protected or part2_release(
-        recipient=ctx.recipient, patient_organization_id=patient.organization_id
-    )
+    """Whether a record of this episode may go to the token's client (42 CFR Part 2): not a
+    Part 2 episode, or the client is inside the patient's program."""
+    return not episode.part2_protected or ctx.recipient.inside(patient.organization_id)
 
 
 # --- endpoints ------------------------------------------------------------------------------------

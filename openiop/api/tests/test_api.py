@@ -13,12 +13,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 
 from openiop.accounts.domain import Role
 from openiop.api.tests.conftest import ALL, READ, Clinic, api_get, api_post, token_for
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry
 from openiop.billing.models import Authorization
+from openiop.consents.models import Disclosure
+from openiop.consents.services import consent_record
+from openiop.core.actor import Actor
 from openiop.episodes.choices import TreatmentFocus
 from openiop.fhir.scopes import (
     SmartScopes,
@@ -385,6 +389,21 @@ def test_part2_members_are_withheld_from_a_client_outside_the_organization(
         client, "attendance", token_for(clinic.director, READ), session=clinic.session.pk
     )
     assert inside.json()["withheld"] == 0 and len(inside.json()["results"]) == 2
+    # The REST API makes no disclosure, even under a consent (FHIR does, with the notice and
+    # the accounting): the outside client still gets the member withheld.
+    consent_record(
+        patient=clinic.sud_patient,
+        information="All records of treatment",
+        recipient_kind="tpo_class",
+        purpose="tpo",
+        effective_on=dt.date(2026, 1, 1),
+        signed_by_name="Quillon Testpatient",
+        signed_at=timezone.now(),
+        by=Actor.cli(clinic.director, "test"),
+    )
+    roster = api_get(client, f"sessions/{clinic.session.pk}/roster", token).json()
+    assert roster["withheld"] == 1
+    assert not Disclosure.objects.exists()
 
 
 # --- pages and query counts ---------------------------------------------------------------------
@@ -448,14 +467,15 @@ def _more_of_everything(clinic: Clinic, n: int) -> None:
 
 @pytest.mark.parametrize(
     ("path", "params", "queries", "audited"),
-    # The token check, then a fixed number of reads whatever the number of records; an audited
-    # list adds its entry's patient links (one query on SQLite).
+    # The token check (with the client's registration: its purpose and organization, for Part
+    # 2), then a fixed number of reads whatever the number of records; an audited list adds its
+    # entry's patient links (one query on SQLite).
     [
-        ("tracks", {}, 5, False),
-        ("sessions", {}, 4, False),
-        ("attendance", {"session": "session"}, 7, True),
-        ("authorizations", {"patient": "patient"}, 15, False),
-        ("sessions/{session}/roster", {}, 11, True),
+        ("tracks", {}, 6, False),
+        ("sessions", {}, 5, False),
+        ("attendance", {"session": "session"}, 8, True),
+        ("authorizations", {"patient": "patient"}, 16, False),
+        ("sessions/{session}/roster", {}, 12, True),
     ],
 )
 def test_list_query_counts_are_pinned_and_do_not_grow(
