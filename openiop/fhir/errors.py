@@ -1,6 +1,6 @@
 """The FHIR interface's one mapping of the DomainError tree: every endpoint runs inside
 fhir_endpoint, which authenticates the bearer token and answers an OperationOutcome with the
-error's HTTP status (400, 401, 403, 404, 409, 422). Views never catch DomainError themselves.
+error's HTTP status (400, 401, 403, 404, 409, 412, 422). Views never catch DomainError themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from openiop.core.errors import DomainError, RuleViolation
+from openiop.core.errors import Conflict, DomainError, RuleViolation
 from openiop.fhir import mapping
 from openiop.fhir.auth import authenticate
 from openiop.fhir.selectors import BadSearch
@@ -67,8 +67,12 @@ def operation_outcome(
     return mapping.build("OperationOutcome", {"issue": [issue]})
 
 
-def _error(exc: DomainError, *, writing: bool) -> HttpResponse:
+def _error(exc: DomainError, *, writing: bool, if_match: bool = False) -> HttpResponse:
     status = exc.http_status
+    if writing and if_match and isinstance(exc, Conflict):
+        # The version the client named in If-Match is no longer current: FHIR's "412
+        # Precondition Failed", not a plain conflict (RESTful API, managing resource contention).
+        status = 412
     if (
         writing
         and isinstance(exc, RuleViolation)
@@ -94,7 +98,11 @@ def fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             ctx = authenticate(request)
             return view(request, ctx, *args, **kwargs)
         except DomainError as exc:
-            return _error(exc, writing=request.method in ("POST", "PUT"))
+            return _error(
+                exc,
+                writing=request.method in ("POST", "PUT"),
+                if_match=bool(request.headers.get("If-Match", "").strip()),
+            )
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__

@@ -305,7 +305,8 @@ def test_patient_create_and_update_with_if_match(client: Client, world: World) -
     assert ok.status_code == 200, ok.content
     assert ok.json()["name"][0]["given"] == ["Oriella"]
     stale = put('W/"1"')
-    assert stale.status_code == 409 and stale.json()["issue"][0]["code"] == "conflict"
+    # A stale If-Match: 412 Precondition Failed (FHIR RESTful API, resource contention).
+    assert stale.status_code == 412 and stale.json()["issue"][0]["code"] == "conflict"
     bad = client.post(
         "/fhir/R4/Patient",
         json.dumps({"resourceType": "Patient", "birthDate": "x"}),
@@ -381,7 +382,7 @@ def test_appointment_cancel_through_put(client: Client, world: World) -> None:
         )
 
     assert put(token_for(world.clinician, "system/*.read")).status_code == 403  # no write scope
-    assert put(token, 'W/"7"').status_code == 409  # stale version
+    assert put(token, 'W/"7"').status_code == 412  # stale version named in If-Match
     r = put(token)
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "cancelled" and r["ETag"] == 'W/"2"'
