@@ -43,6 +43,8 @@ from openiop.billing.domain.remittance import PostingKind
 from openiop.billing.models import (
     Charge,
     ChargeAdjustment,
+    Claim,
+    ClaimLine,
     CostEstimate,
     PatientPayment,
     PatientRefund,
@@ -238,8 +240,7 @@ def _payer_entries(
     )
     for posting in postings:
         code = f"{posting.group_code}-{posting.reason_code}" if posting.group_code else ""
-        line = posting.claim_line
-        reference = f"charge:{line.charge_id}" if line is not None else f"claim:{posting.claim_id}"
+        reference, where = _claim_place(posting.claim_line, posting.claim)
         entry = rules.payer_entry(
             PostingKind(posting.kind),
             posting.amount,
@@ -249,11 +250,6 @@ def _payer_entries(
         )
         if entry is None:
             continue
-        where = (
-            f"{line.code} on {line.service_date.isoformat()}"
-            if line is not None
-            else f"claim {posting.claim.patient_control_number}"
-        )
         what = _PAYER_WORDS[entry.kind]
         if code:
             what += f" {code}"
@@ -265,6 +261,14 @@ def _payer_entries(
             )
         )
     _write_off_entries(patient_ids, out)
+
+
+def _claim_place(line: ClaimLine | None, claim: Claim) -> tuple[str, str]:
+    """What a payer's amount on a claim refers to in the ledger (the charge its line bills, or
+    the claim when at claim level) and how a ledger line names it."""
+    if line is not None:
+        return f"charge:{line.charge_id}", f"{line.code} on {line.service_date.isoformat()}"
+    return f"claim:{claim.pk}", f"claim {claim.patient_control_number}"
 
 
 def _write_off_entries(
@@ -291,13 +295,7 @@ def _write_off_entries(
     for item in written:
         assert item.written_off_on is not None  # the model's constraint
         code = f"{item.group_code}-{item.reason_code}" if item.group_code else ""
-        line = item.claim_line
-        reference = f"charge:{line.charge_id}" if line is not None else f"claim:{item.claim_id}"
-        where = (
-            f"{line.code} on {line.service_date.isoformat()}"
-            if line is not None
-            else f"claim {item.claim.patient_control_number}"
-        )
+        reference, where = _claim_place(item.claim_line, item.claim)
         out[item.claim.patient_id].append(
             (
                 rules.denial_write_off(

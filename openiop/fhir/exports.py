@@ -18,6 +18,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db import transaction
@@ -74,7 +75,9 @@ class ExportClient:
             outside_organization=recipient.outside_organization,
         )
 
-    def as_fhir_recipient(self) -> FhirRecipient:
+    @cached_property
+    def fhir_recipient(self) -> FhirRecipient:
+        """The API's recipient for this client (built once: the export asks it per row)."""
         return FhirRecipient(
             client_id=self.client_id,
             client_name=self.name or self.client_id or "command-line export",
@@ -86,14 +89,14 @@ class ExportClient:
     def inside(self, patient_organization_id: int) -> bool:
         """Whether records of a patient of this organization stay inside the program (the API's
         rule: FhirRecipient.inside)."""
-        return self.as_fhir_recipient().inside(patient_organization_id)
+        return self.fhir_recipient.inside(patient_organization_id)
 
     def recipient(self, *, inside: bool) -> Recipient:
         """The consents seam's recipient: program staff inside the program (a use, not a
         disclosure), else the API client for its purpose of use (FhirRecipient)."""
         if inside:
             return Recipient.program_staff(self.name or self.client_id or "command-line export")
-        return self.as_fhir_recipient().consent_recipient()
+        return self.fhir_recipient.consent_recipient()
 
 
 # --- Part 2: the one decision -------------------------------------------------------------------

@@ -30,6 +30,7 @@ from openiop.fhir.scopes import (
     parse_api_scopes,
     validate_registration,
 )
+from openiop.fhir.tests.conftest import client_credentials_token
 from openiop.programs.models import Enrollment
 from openiop.testing import (
     audit_links_query,
@@ -148,14 +149,8 @@ def test_the_token_endpoint_grants_api_scopes_to_a_client_registered_for_them(
         name="Scheduling board (fictional)",
         by=Actor.cli(clinic.director, "test"),
     )
+    token = client_credentials_token(client, new, "api/Track.read")
     basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
-    r = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": "api/Track.read"},
-        HTTP_AUTHORIZATION=f"Basic {basic}",
-    )
-    assert r.status_code == 200, r.content
-    token = r.json()["access_token"]
     assert api_get(client, "tracks", token).status_code == 200
     problem_of(api_get(client, "sessions", token), 403)
     r = client.post(

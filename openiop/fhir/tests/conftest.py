@@ -3,6 +3,7 @@ and a mental-health one, a record of each kind the server serves, and tokens."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 from dataclasses import dataclass
@@ -89,6 +90,16 @@ def client_for(
 def token_for(user: User, scopes: str = "system/*.read system/*.write") -> str:
     """A bearer token of a registered client that acts for `user` with `scopes`."""
     return client_for(user, scopes)[0]
+
+
+def client_credentials_token(client: Client, new: Any, scope: str = "") -> str:
+    """The access token the token endpoint issues to the registered client `new` (a NewClient)
+    for a client-credentials request with HTTP Basic (`scope` empty: its registered scopes)."""
+    basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
+    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    issued = client.post("/o/token/", data, HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert issued.status_code == 200, issued.content
+    return str(issued.json()["access_token"])
 
 
 def fhir_get(client: Client, path: str, token: str, **params: Any) -> Any:

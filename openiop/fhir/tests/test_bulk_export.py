@@ -4,7 +4,6 @@ command line, and the pure parts (fhir.bulk)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
 import json
@@ -35,7 +34,7 @@ from openiop.fhir import bulk, exports
 from openiop.fhir.models import BulkExport, BulkExportFile, ExportStatus
 from openiop.fhir.part2 import ACT_CODE_SYSTEM
 from openiop.fhir.services import fhir_client_create
-from openiop.fhir.tests.conftest import World, _records_for, token_for
+from openiop.fhir.tests.conftest import World, _records_for, client_credentials_token, token_for
 from openiop.programs.models import Enrollment
 from openiop.testing import make_episode, make_patient, make_track
 
@@ -512,12 +511,7 @@ def test_the_purpose_is_the_clients_registered_one(client: Client, world: World)
         purpose="payment",
         by=Actor.cli(world.network_user, "test"),
     )
-    basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
-    token = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": "system/*.read"},
-        HTTP_AUTHORIZATION=f"Basic {basic}",
-    ).json()["access_token"]
+    token = client_credentials_token(client, new, "system/*.read")
     sud_obs, mh_obs = world.records["Observation"]
     _consent(world, new.client_id, "treatment")
     manifest = finished(client, token, kickoff(client, token, _type="Observation"))

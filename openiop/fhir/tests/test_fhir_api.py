@@ -16,7 +16,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from openiop.audit.models import AuditEntry
 from openiop.fhir.part2 import ACT_CODE_SYSTEM
 from openiop.fhir.scopes import RESOURCE_TYPES
-from openiop.fhir.tests.conftest import World, fhir_get, token_for
+from openiop.fhir.tests.conftest import World, client_credentials_token, fhir_get, token_for
 from openiop.testing import make_patient
 
 pytestmark = pytest.mark.django_db
@@ -251,14 +251,8 @@ def test_token_endpoint_issues_client_credentials_tokens(client: Client, world: 
         name="Lab feed",
         by=Actor.cli(world.director, "test"),
     )
+    token = client_credentials_token(client, new, "system/Observation.read")
     basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
-    r = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": "system/Observation.read"},
-        HTTP_AUTHORIZATION=f"Basic {basic}",
-    )
-    assert r.status_code == 200, r.content
-    token = r.json()["access_token"]
     assert fhir_get(client, "Observation", token).status_code == 200
     assert fhir_get(client, "Patient", token).status_code == 403
     r = client.post(

@@ -5,7 +5,6 @@ with the 42 CFR 2.32 notice, and the accounting of disclosures the patient may o
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
 from typing import Any
@@ -23,7 +22,7 @@ from openiop.consents.services import consent_record
 from openiop.core.actor import Actor
 from openiop.fhir.part2 import NOTICE_EXTENSION
 from openiop.fhir.services import fhir_client_create
-from openiop.fhir.tests.conftest import World, fhir_get
+from openiop.fhir.tests.conftest import World, client_credentials_token, fhir_get
 from openiop.testing import make_user
 
 pytestmark = pytest.mark.django_db
@@ -60,12 +59,7 @@ def test_an_outside_client_reads_part2_scores_only_after_the_patient_consents(
     )
 
     # 1. Client credentials: a token.
-    basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
-    issued = client.post(
-        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
-    )
-    assert issued.status_code == 200, issued.content
-    token = issued.json()["access_token"]
+    token = client_credentials_token(client, new)
 
     # 2. The program's patients (a Patient record is not itself from an episode).
     patients = fhir_get(client, "Patient", token, organization=str(world.org.pk)).json()
