@@ -9,12 +9,14 @@ exits 1 with the reason, so the load run never measures an error page.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import json
 import os
 import sys
 from typing import Any
+from urllib.parse import quote
 
 import django
 
@@ -32,6 +34,7 @@ from openiop.admissions.models import Inquiry  # noqa: E402
 from openiop.attendance.models import Attendance  # noqa: E402
 from openiop.core.clock import local_today  # noqa: E402
 from openiop.episodes.models import Episode  # noqa: E402
+from openiop.measures.models import Response  # noqa: E402
 from openiop.notes.models import NoteSection, ProgressNote  # noqa: E402
 from openiop.programs.models import GroupSession, Organization, Site  # noqa: E402
 
@@ -155,6 +158,9 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
             "user": billing.username,
             "marker": "Billing worklist",
         },
+        # The FHIR API (issue 17, point 7), as a registered backend client acting for the
+        # network's director (every site): a read, and searches by patient and by code.
+        *fhir_pages(org, episode.patient_id),
         {
             "name": "audit_search",
             "path": f"/audit/?patient={searched.patient.mrn}",
@@ -163,6 +169,83 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         },
     ]
     return today, pages
+
+
+FHIR_CLIENT_NAME = "benchmark backend client"
+
+
+def fhir_token(org: Organization) -> str:
+    """A bearer token for the benchmark's FHIR client, issued by the real token endpoint
+    (client credentials). The client is registered through fhir.services, acting for the
+    network's director (system/*.read, for treatment, inside the organization); the client an
+    earlier run registered is removed first, so each run starts with one."""
+    from oauth2_provider.models import get_application_model
+
+    from openiop.core.actor import Actor
+    from openiop.fhir.services import fhir_client_create
+
+    director = User.objects.get(username=f"o{org.pk}-director")
+    get_application_model().objects.filter(name=FHIR_CLIENT_NAME, user=director).delete()
+    new = fhir_client_create(
+        user=director,
+        scopes="system/*.read",
+        name=FHIR_CLIENT_NAME,
+        by=Actor.cli(director, "bench probe"),
+    )
+    basic = base64.b64encode(f"{new.client_id}:{new.client_secret}".encode()).decode()
+    issued = Client().post(
+        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    if issued.status_code != 200:
+        sys.exit(f"the token endpoint answered {issued.status_code}: {issued.content[:200]!r}")
+    return str(issued.json()["access_token"])
+
+
+def fhir_pages(org: Organization, patient_id: int) -> list[dict[str, Any]]:
+    """A FHIR read of a patient, and Observation searches by that patient and by the LOINC code
+    of the network's most answered instrument (a search across every site's patients)."""
+    from openiop.fhir import mapping
+    from openiop.measures.domain import REGISTRY
+
+    token = fhir_token(org)
+    instrument = (
+        Response.objects.filter(episode__site__organization=org)
+        .values("instrument")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("instrument", flat=True)
+        .first()
+    )
+    if instrument is None:
+        sys.exit("no instrument responses in the network: rebuild with the current openiop synth")
+    code = mapping.instrument_codes(REGISTRY[instrument], instrument)[0]
+    return [
+        {
+            "name": "fhir_read",
+            "path": f"/fhir/R4/Patient/{patient_id}",
+            "user": None,
+            "bearer": token,
+            "budget": "fhir_read",
+            "marker": f'"id":"{patient_id}"',
+        },
+        {
+            "name": "fhir_search_patient",
+            "path": f"/fhir/R4/Observation?patient={patient_id}",
+            "user": None,
+            "bearer": token,
+            "budget": "fhir_search",
+            "marker": '"resourceType":"Bundle"',
+        },
+        {
+            "name": "fhir_search_code",
+            "path": "/fhir/R4/Observation?code="
+            + quote(f"{code['system']}|{code['code']}", safe=""),
+            "user": None,
+            "bearer": token,
+            "budget": "fhir_search",
+            "marker": '"resourceType":"Bundle"',
+        },
+    ]
 
 
 def _count(client: Client, path: str, warm: int) -> tuple[Any, int]:
@@ -181,7 +264,8 @@ def main() -> None:
     today, pages = targets()
     users = {u.username: u for u in User.objects.filter(username__in={p["user"] for p in pages})}
     for page in pages:
-        client = Client()
+        bearer = {"Authorization": f"Bearer {page['bearer']}"} if page.get("bearer") else {}
+        client = Client(headers=bearer)
         if page["user"]:
             client.force_login(users[page["user"]])
         # Rendered afresh (the page cache off): the queries a page costs when its data changed.

@@ -51,6 +51,9 @@ BUDGET_GROWTH = 1.25
 # Issue 16 point 8: a month-end claims build for the whole network, as a background job, within
 # twice the SQL aggregation that feeds it.
 BUDGET_CLAIMS_BUILD = 2.0
+# Issue 17 point 7: a FHIR read serves at least half the floor's requests per second; a FHIR
+# search (by patient, by code) at 20,000 patients within 1.25x its p95 at 1,000.
+BUDGET_FHIR_READ_RPS_TO_FLOOR = 0.5
 # Other people's work while a page is measured: changes per site per minute. The synthetic network
 # itself implies about 0.9: over 26 weeks of 5 program days of 10 hours (78,000 minutes) its 50
 # sites write about 3.5 million transactions (350,000 rosters at about two each, 1.18 million
@@ -261,8 +264,10 @@ def login(base: str, username: str) -> str:
 
 
 def wrk(
-    url: str, cookie: str | None, *, duration: int, connections: int, warm_up: bool = False
+    url: str, header: str | None, *, duration: int, connections: int, warm_up: bool = False
 ) -> dict[str, Any]:
+    """wrk's figures for `url`; `header` ("Cookie: ..." or "Authorization: Bearer ...") is sent
+    with every request."""
     args = [
         "wrk",
         "-t2",
@@ -274,8 +279,8 @@ def wrk(
         str(ROOT / "bench" / "report.lua"),
         url,
     ]
-    if cookie:
-        args[1:1] = ["-H", f"Cookie: {cookie}"]
+    if header:
+        args[1:1] = ["-H", header]
     out = subprocess.run(args, check=True, text=True, capture_output=True).stdout
     line = next(row for row in reversed(out.splitlines()) if row.startswith("{"))
     data = json.loads(line)
@@ -481,7 +486,7 @@ def measure(
                             name,
                             servers[name],
                             bases[name] + page["path"],
-                            cookies[name].get(page["user"]) if page["user"] else None,
+                            request_header(page, cookies[name]),
                             duration=duration,
                             connections=connections,
                             site_writes_per_minute=site_writes_per_minute,
@@ -497,6 +502,7 @@ def measure(
                     queries=page["queries"] if page_cache else page["queries_rendered"],
                     queries_rendered=page["queries_rendered"],
                     cache=page.get("cache", "none") if page_cache else "off",
+                    budget=page.get("budget", "page"),
                 )
                 each = ", ".join(f"{r['p95_ms']:.1f}" for r in rounds[name])
                 log(
@@ -536,11 +542,21 @@ def _median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def request_header(page: dict[str, Any], cookies: dict[str, str]) -> str | None:
+    """How a page's requests prove who makes them: its user's session cookie, or the bearer
+    token of the FHIR client the probe registered."""
+    if page.get("user"):
+        return f"Cookie: {cookies[page['user']]}"
+    if page.get("bearer"):
+        return f"Authorization: Bearer {page['bearer']}"
+    return None
+
+
 def _measure_page(
     name: str,
     server: subprocess.Popen[bytes],
     url: str,
-    cookie: str | None,
+    header: str | None,
     *,
     duration: int,
     connections: int,
@@ -548,7 +564,7 @@ def _measure_page(
     warm_up: bool = True,
 ) -> dict[str, Any]:
     if warm_up:
-        wrk(url, cookie, duration=2, connections=connections, warm_up=True)
+        wrk(url, header, duration=2, connections=connections, warm_up=True)
     # CPU per request, of the workers and of their database connections: unlike the latencies
     # it does not depend on what else the machine runs at the same time.
     app = worker_pids(server.pid)
@@ -556,7 +572,7 @@ def _measure_page(
     writer = Writer(name, site_writes_per_minute)
     db.start()
     writer.start()
-    result = wrk(url, cookie, duration=duration, connections=connections)
+    result = wrk(url, header, duration=duration, connections=connections)
     result["writes_during_run"] = writer.stop()
     db_used = db.stop()
     per_request = 1000 / result["requests"]
@@ -582,6 +598,7 @@ def report(
             return None
         return round(page["cpu_ms"] + page["db_cpu_ms"], 3)
 
+    floor_rps = big_pages["floor"]["rps"]
     pages = []
     for name, page in big_pages.items():
         if name == "floor":
@@ -589,6 +606,9 @@ def report(
         other = small_pages.get(name)
         to_floor = round(page["p95_ms"] / floor_big, 2)
         growth = round(page["p95_ms"] / other["p95_ms"], 2) if other else None
+        rps_to_floor = round(page["rps"] / floor_rps, 2) if floor_rps else None
+        same_queries = other is None or page["queries"] == other["queries"]
+        kind = page.get("budget", "page")
         pages.append(
             {
                 "name": name,
@@ -618,14 +638,19 @@ def report(
                 if name in uncached and uncached_floor
                 else None,
                 "cpu_uncached_ms_per_request": cpu(uncached.get(name)),
-                "within_budget": to_floor <= BUDGET_TO_FLOOR
-                and (growth is None or growth <= BUDGET_GROWTH)
-                and (other is None or page["queries"] == other["queries"]),
+                "budget": kind,
+                "rps_ratio_to_floor": rps_to_floor,
+                "within_budget": within_budget(kind, to_floor, growth, rps_to_floor)
+                and same_queries,
             }
         )
     return {
         **meta,
-        "budgets": {"p95_ratio_to_floor": BUDGET_TO_FLOOR, "p95_ratio_20k_to_1k": BUDGET_GROWTH},
+        "budgets": {
+            "p95_ratio_to_floor": BUDGET_TO_FLOOR,
+            "p95_ratio_20k_to_1k": BUDGET_GROWTH,
+            "fhir_read_rps_ratio_to_floor": BUDGET_FHIR_READ_RPS_TO_FLOOR,
+        },
         "floor": {
             "p95_ms": floor_big,
             "p95_ms_1k": floor_small,
@@ -639,6 +664,20 @@ def report(
         },
         "runs": {str(k): run for k, run in runs.items()},
     }
+
+
+def within_budget(
+    kind: str, to_floor: float, growth: float | None, rps_to_floor: float | None
+) -> bool:
+    """A page's budget by its kind: a page (issue 6) within 5x the floor's p95 and 1.25x from
+    1,000 to 20,000 patients; a FHIR read (issue 17) at least half the floor's requests per
+    second; a FHIR search within 1.25x from 1,000 to 20,000 patients."""
+    grows_ok = growth is None or growth <= BUDGET_GROWTH
+    if kind == "fhir_read":
+        return rps_to_floor is not None and rps_to_floor >= BUDGET_FHIR_READ_RPS_TO_FLOOR
+    if kind == "fhir_search":
+        return grows_ok
+    return to_floor <= BUDGET_TO_FLOOR and grows_ok
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -669,6 +708,23 @@ def markdown(result: dict[str, Any]) -> str:
             f"{'from cache' if p.get('cache') in ('hit', 'miss') else 'rendered'} | "
             f"{p.get('queries_rendered', '—')}, {_ratio(p.get('p95_uncached_ratio_to_floor'))} |"
         )
+    fhir = [p for p in result["pages"] if p.get("budget", "page").startswith("fhir")]
+    if fhir:
+        lines += [
+            "",
+            "FHIR budgets (issue 17): a read serves at least "
+            f"{result['budgets']['fhir_read_rps_ratio_to_floor']:g}x the floor's requests per "
+            f"second ({result['floor']['rps']:.0f} req/s); a search's p95 at 20k is within "
+            f"{result['budgets']['p95_ratio_20k_to_1k']:g}x its p95 at 1k.",
+            "",
+        ]
+        for p in fhir:
+            lines.append(
+                f"- {p['name']} ({p['path']}): {p['rps']:.0f} req/s = "
+                f"{_ratio(p.get('rps_ratio_to_floor'))}x the floor; p95 20k / 1k "
+                f"{_ratio(p['p95_ratio_20k_to_1k'])}; "
+                f"{'within budget' if p['within_budget'] else '**over budget**'}"
+            )
     peaks = result["worker_peak_mb"]
     lines += [
         "",
