@@ -825,6 +825,11 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the databases again")
     parser.add_argument("--no-readme", action="store_true")
     parser.add_argument(
+        "--results",
+        default="latest",
+        help="name of the results files in bench/results/ (e.g. 'fhir' with --pages fhir_read,...)",
+    )
+    parser.add_argument(
         "--site-writes-per-minute",
         type=float,
         default=SITE_WRITES_PER_MINUTE,
@@ -912,11 +917,11 @@ def main() -> None:
     if builds:
         result["claims_build"] = claims_report(builds, args.patients, args.small)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.results}.json").write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
     if "claims_build" in result:
         table += claims_markdown(result["claims_build"])
-    (RESULTS / "latest.md").write_text(table)
+    (RESULTS / f"{args.results}.md").write_text(table)
     if not args.no_readme:
         update_readme(table)
     log("\n" + table)
