@@ -51,7 +51,15 @@ from openiop.treatment.models import PlanGoal, PlanProblem, PlanStatus, Treatmen
 DEFAULT_PAGE_SIZE = 20
 
 # Parameters every search takes (beyond each type's own): result control and format.
-CONTROL_PARAMS = frozenset({"_count", "_offset", "_include", "_revinclude", "_format", "_pretty"})
+CONTROL_PARAMS = frozenset(
+    {"_count", "_offset", "_include", "_revinclude", "_format", "_pretty", "_total"}
+)
+# Bundle.total (FHIR's `_total`: none | estimate | accurate). By default a search counts its
+# matches exactly up to this many and leaves the total out beyond it (the next link still says
+# there is more), so that a page of a network-wide search costs the same at any size; a client
+# that needs the exact number asks `_total=accurate`.
+TOTAL_COUNT_LIMIT = 1000
+TOTAL_MODES = ("none", "estimate", "accurate")
 
 
 class BadSearch(RuleViolation):
@@ -601,13 +609,14 @@ def resource_def(resource_type: str) -> ResourceDef:
 class SearchResult:
     """One page of a search: what may be returned and what was withheld (counted, not shown)."""
 
-    total: int
+    total: int | None  # None: not counted (`_total=none`, or more than TOTAL_COUNT_LIMIT)
     offset: int
     count: int
     matches: list[FHIRAbstractModel]
     included: list[FHIRAbstractModel]
     withheld: Withheld
     disclosed: int = 0  # Part 2 records released outside the program (with the 2.32 notice)
+    has_next: bool = False  # more matches after this page
 
 
 def _scoped(actor: Actor, d: ResourceDef) -> QuerySet[Any]:
@@ -776,8 +785,12 @@ def search(
                     field=name,
                 )
     count, offset = _page_params(params)
-    total = qs.count()
-    rows = list(qs.order_by(*d.order)[offset : offset + count]) if count else []
+    mode = _total_mode(params)
+    # One row past the page says whether there is a next one, without counting every match.
+    rows = list(qs.order_by(*d.order)[offset : offset + count + 1]) if count else []
+    has_next = len(rows) > count
+    rows = rows[:count]
+    total = _total(qs, mode, offset=offset, count=count, page_rows=len(rows), has_next=has_next)
     candidates: list[tuple[ResourceDef, Any]] = [(d, r) for r in rows]
     for rev in params.get("_revinclude", []):
         candidates.extend(_revinclude(actor, d, rev, rows, allowed_types))
@@ -813,7 +826,33 @@ def search(
         included=[rd.to_fhir(r) for rd, r in included_rows],
         withheld=gate.withheld,
         disclosed=sum(len(v) for v in gate.disclosed.values()),
+        has_next=has_next,
     )
+
+
+def _total_mode(params: dict[str, list[str]]) -> str:
+    values = params.get("_total")
+    if not values:
+        return "estimate"
+    if values[-1] not in TOTAL_MODES:
+        raise BadSearch("_total must be none, estimate or accurate.", field="_total")
+    return values[-1]
+
+
+def _total(
+    qs: QuerySet[Any], mode: str, *, offset: int, count: int, page_rows: int, has_next: bool
+) -> int | None:
+    """Bundle.total for `mode`: none, the exact count (accurate), or by default (estimate) the
+    exact count when it is known from the page itself (the last page) or is at most
+    TOTAL_COUNT_LIMIT, and no total beyond that."""
+    if mode == "none":
+        return None
+    if mode == "accurate":
+        return qs.count()
+    if count and not has_next and (page_rows or offset == 0):
+        return offset + page_rows  # the last page: every match before it and on it is known
+    capped = qs.order_by()[: TOTAL_COUNT_LIMIT + 1].count()
+    return capped if capped <= TOTAL_COUNT_LIMIT else None
 
 
 def _patient_id(d: ResourceDef, row: Any) -> int:

@@ -84,7 +84,7 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
         return {"relation": relation, "url": f"{base}/{resource_type}?{query}"}
 
     links = [link("self", result.offset)]
-    if result.count and result.offset + result.count < result.total:
+    if result.has_next:
         links.append(link("next", result.offset + result.count))
     if result.offset > 0:
         links.append(link("previous", max(0, result.offset - max(result.count, 1))))
@@ -127,10 +127,10 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
                 "search": {"mode": "outcome"},
             }
         )
-    bundle = mapping.build(
-        "Bundle",
-        {"type": "searchset", "total": result.total, "link": links, "entry": entries},
-    )
+    body: dict[str, Any] = {"type": "searchset", "link": links, "entry": entries}
+    if result.total is not None:
+        body["total"] = result.total
+    bundle = mapping.build("Bundle", body)
     return respond(bundle)
 
 

@@ -114,7 +114,10 @@ class Response(TimeStamped, Part2Marked):
         indexes = [
             models.Index(
                 fields=["episode", "instrument", "administered_at"], name="response_episode_instr"
-            )
+            ),
+            # A search by instrument across the network (FHIR Observation?code=...), read in
+            # its order: a page of it costs the same at 1,000 and at 20,000 patients.
+            models.Index(fields=["instrument", "administered_at", "id"], name="response_instr_at"),
         ]
 
     def __str__(self) -> str:

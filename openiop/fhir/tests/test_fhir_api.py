@@ -183,6 +183,44 @@ def test_paging_links_walk_every_patient(client: Client, world: World) -> None:
     assert pages == 3 and len(set(seen)) == 7
 
 
+def test_total_is_exact_up_to_the_limit_and_on_request(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bundle.total: counted exactly up to TOTAL_COUNT_LIMIT (here 3) and left out beyond it,
+    so a page of a network-wide search never counts every match; `_total=accurate` counts,
+    `_total=none` does not; the last page knows its total from its own rows; the next link is
+    there whenever more follow, total or not."""
+    from openiop.fhir import selectors
+
+    monkeypatch.setattr(selectors, "TOTAL_COUNT_LIMIT", 3)
+    for n in range(5):
+        make_patient(world.site, legal_first_name=f"Counted{n}")
+    token = token_for(world.director)
+
+    def bundle(**params: Any) -> dict[str, Any]:
+        body = fhir_get(client, "Patient", token, **params).json()
+        _valid(body)
+        return dict(body)
+
+    def relations(body: dict[str, Any]) -> set[str]:
+        return {link["relation"] for link in body["link"]}
+
+    first = bundle(_count=2)
+    assert "total" not in first and "next" in relations(first)
+    assert len(first["entry"]) == 2
+    assert bundle(_count=2, _total="accurate")["total"] == 7
+    assert "total" not in bundle(_count=2, _total="none")
+    last = bundle(_count=2, _offset=6)
+    assert last["total"] == 7 and "next" not in relations(last)
+    assert bundle(_count=10)["total"] == 7  # one page holds every match
+    monkeypatch.setattr(selectors, "TOTAL_COUNT_LIMIT", 10)
+    assert bundle(_count=2)["total"] == 7  # within the limit: counted
+    assert bundle(_count=0)["total"] == 7  # a count-only search
+    refused = fhir_get(client, "Patient", token, _total="some")
+    assert refused.status_code == 400
+    assert "_total" in json.dumps(refused.json())
+
+
 def test_search_params_filter(client: Client, world: World) -> None:
     token = token_for(world.director)
     sud = world.sud_patient.pk
@@ -231,14 +269,17 @@ def test_search_query_count_does_not_grow_with_results(
 ) -> None:
     token = token_for(world.director)
 
-    def queries(n: int) -> int:
-        fhir_get(client, resource_type, token, _count=n)
+    def queries(n: int, total: str) -> int:
+        fhir_get(client, resource_type, token, _count=n, _total=total)
         with CaptureQueriesContext(connection) as ctx:
-            r = fhir_get(client, resource_type, token, _count=n)
+            r = fhir_get(client, resource_type, token, _count=n, _total=total)
         assert r.status_code == 200
         return len(ctx.captured_queries)
 
-    assert queries(1) == queries(50)
+    assert queries(1, "accurate") == queries(50, "accurate")
+    # By default the last page counts nothing (its rows are the rest); an earlier page counts at
+    # most TOTAL_COUNT_LIMIT rows: never more queries than an accurate total.
+    assert queries(50, "estimate") <= queries(1, "estimate") <= queries(1, "accurate")
 
 
 def test_token_endpoint_issues_client_credentials_tokens(client: Client, world: World) -> None:
