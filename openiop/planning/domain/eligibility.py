@@ -49,15 +49,27 @@ def eligible(instance: Instance) -> Eligible:
     """Every allowed (patient, session), (session, staff) and (session, room) pair."""
     fixed = instance.fixed
     fixed_pairs = set(fixed.patient_sessions)
+    # Sessions by the tracks they are open to (empty: every track), so a patient looks only at
+    # the sessions of their own track: linear in the network's size, not patients x sessions.
+    open_to_all: list[Session] = []
+    by_track: dict[str, list[Session]] = defaultdict(list)
+    for s in instance.sessions:
+        if not s.tracks:
+            open_to_all.append(s)
+        for track in set(s.tracks):
+            by_track[track].append(s)
+    fixed_of: dict[str, set[str]] = defaultdict(set)
+    known = {s.id for s in instance.sessions}
+    for p_id, s_id in fixed_pairs:
+        if s_id in known:
+            fixed_of[p_id].add(s_id)
     by_patient: dict[str, list[str]] = defaultdict(list)
     for p in instance.patients:
-        for s in instance.sessions:
-            if (p.id, s.id) in fixed_pairs or (
-                s.start_minute >= fixed.closed_before_minute
-                and open_to(p, s)
-                and fits(p.availability, s)
-            ):
-                by_patient[p.id].append(s.id)
+        chosen = set(fixed_of[p.id])
+        for s in (*open_to_all, *by_track.get(p.track, ())):
+            if s.start_minute >= fixed.closed_before_minute and fits(p.availability, s):
+                chosen.add(s.id)
+        by_patient[p.id] = list(chosen)
     staff_of: dict[str, list[str]] = defaultdict(list)
     rooms_of: dict[str, list[str]] = defaultdict(list)
     staff_by_id = {k.id: k for k in instance.staff}
