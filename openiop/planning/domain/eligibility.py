@@ -109,19 +109,33 @@ def max_nonoverlapping_minutes(sessions: Sequence[Session]) -> int:
 
 def overlap_cliques(spans: Sequence[tuple[str, int, int]]) -> list[tuple[str, ...]]:
     """Maximal sets of mutually overlapping intervals (id, start, end), each of two or more: for
-    intervals, the sets alive at each start point cover every overlapping pair."""
+    intervals, the sets alive at each start point cover every overlapping pair.
+
+    One sweep over the starts and ends (an end at t before a start at t: the intervals are
+    half-open): the set alive after a run of starts, just before the next end, is a maximal one,
+    and every maximal set is such a set. Sorted, each sorted: the same list as taking the sets
+    alive at every start and keeping those in no other."""
+    events: list[tuple[int, int, str]] = []
+    for i, start, end in spans:
+        if start < end:  # an empty interval overlaps nothing
+            events.append((start, 1, i))
+            events.append((end, 0, i))
+    events.sort(key=lambda e: (e[0], e[1]))
+    alive: dict[str, int] = {}
     cliques: set[tuple[str, ...]] = set()
-    for _, start, _ in spans:
-        alive = tuple(sorted(i for i, s, e in spans if s <= start < e))
-        if len(alive) > 1:
-            cliques.add(alive)
-    # keep only maximal ones
-    as_sets = sorted(cliques, key=len, reverse=True)
-    kept: list[tuple[str, ...]] = []
-    for c in as_sets:
-        if not any(set(c) <= set(k) for k in kept):
-            kept.append(c)
-    return sorted(kept)
+    started = False
+    for _, kind, i in events:
+        if kind == 1:
+            alive[i] = alive.get(i, 0) + 1
+            started = True
+            continue
+        if started and sum(alive.values()) > 1:
+            cliques.add(tuple(sorted(k for k, n in alive.items() for _ in range(n))))
+        started = False
+        alive[i] -= 1
+        if not alive[i]:
+            del alive[i]
+    return sorted(cliques)
 
 
 def most_minutes(instance: Instance, sessions: Sequence[Session]) -> int:

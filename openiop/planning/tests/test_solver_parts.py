@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from openiop.planning.domain import cpsat
@@ -21,7 +22,13 @@ from openiop.planning.domain.cpsat import (
     solving_order,
     split,
 )
-from openiop.planning.domain.eligibility import Eligible, eligible, fits, open_to
+from openiop.planning.domain.eligibility import (
+    Eligible,
+    eligible,
+    fits,
+    open_to,
+    overlap_cliques,
+)
 from openiop.planning.domain.greedy import greedy_plan
 from openiop.planning.domain.model import Fixed, Instance, Requirement, Session, Terms
 from openiop.planning.domain.objective import (
@@ -263,3 +270,32 @@ def test_eligibility_keeps_fixed_pairs_of_closed_sessions_and_ignores_unknown_on
         ),
     )
     assert eligible(instance).sessions_of_patient == {"ada": ("mon-9",)}
+
+
+# --- overlap cliques by a sweep are the definition's ----------------------------------------
+
+
+def _cliques_by_definition(spans: list[tuple[str, int, int]]) -> list[tuple[str, ...]]:
+    found = {tuple(sorted(i for i, s, e in spans if s <= start < e)) for _, start, _ in spans}
+    found = {c for c in found if len(c) > 1}
+    return sorted(c for c in found if not any(set(c) < set(k) for k in found))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 12)),
+        max_size=12,
+    )
+)
+def test_overlap_cliques_by_sweep_equal_the_definition(raw: list[tuple[int, int]]) -> None:
+    spans = [(f"s{n}", start, start + length) for n, (start, length) in enumerate(raw)]
+    assert overlap_cliques(spans) == _cliques_by_definition(spans)
+
+
+def test_overlap_cliques_of_touching_sessions_are_none() -> None:
+    assert overlap_cliques([("a", 0, 60), ("b", 60, 120)]) == []
+    # c (59-61) overlaps a and b; a and b overlap; d touches b only
+    assert overlap_cliques([("a", 0, 60), ("b", 30, 90), ("c", 59, 61), ("d", 90, 99)]) == [
+        ("a", "b", "c")
+    ]
