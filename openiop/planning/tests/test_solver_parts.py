@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 from openiop.planning.domain import cpsat
 from openiop.planning.domain import plan as plan_module
 from openiop.planning.domain.bounds import floor_bound, forced_terms
+from openiop.planning.domain.check import check_solution
 from openiop.planning.domain.cpsat import (
     PartResult,
     build_model,
@@ -299,3 +300,12 @@ def test_overlap_cliques_of_touching_sessions_are_none() -> None:
     assert overlap_cliques([("a", 0, 60), ("b", 30, 90), ("c", 59, 61), ("d", 90, 99)]) == [
         ("a", "b", "c")
     ]
+
+
+def test_on_wall_clock_the_whole_call_keeps_to_its_limit_and_cp_sat_plans_every_part() -> None:
+    instance = small_network(60)  # four sites
+    solution = plan_week(instance, time_limit_seconds=3.0, workers=2, deterministic=False)
+    assert check_solution(instance, solution) == []
+    assert solution.status in ("OPTIMAL", "FEASIBLE")
+    assert solution.solver == "cp-sat"
+    assert solution.wall_seconds <= 3.0 * 1.25  # a little slack for a loaded machine
