@@ -46,6 +46,9 @@ def plan_week(
     greedy plan. `deterministic`: limit each part by CP-SAT's deterministic time (the same
     `seed` and `workers` then give the same plan on any machine load); False: by wall-clock time
     for the whole call, eligibility and greedy plan included (what a benchmark at "30 s" means).
+    Deterministic seconds are not wall seconds: with 2 workers on 2 cores shared at load 9-10,
+    30 deterministic seconds took 100-180 s of wall-clock (bench/results/plan-det.md); a caller
+    that must answer within a wall-clock limit passes deterministic=False.
     `use_cpsat=False`: the greedy plan alone.
 
     A part where CP-SAT stopped with a plan worse than the greedy one keeps the greedy plan.
