@@ -8,8 +8,11 @@ room (the sets alive at each start point); staff minutes <= max; fixed pairs equ
 is objective.py's weighted sum, encoded with shortfall, missing, series and peak variables.
 
 Parts of the network that share no patient, session, staff, room or site (in practice: sites) are
-solved one after another, each with a share of the time limit in proportion to its size; a part
-finished early leaves its time to the rest. Their objectives and proven bounds add up.
+solved one after another, smallest first, each with a share of the time left in proportion to its
+size (`share`); a part finished early leaves its time to the rest. Their objectives and proven
+bounds add up. Each part starts from the greedy plan given as a complete hint (every variable,
+the objective's counters included), so CP-SAT's first solution is the greedy plan itself and it
+only improves on it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
@@ -108,18 +112,42 @@ def split(instance: Instance, eligible: Eligible) -> list[Instance]:
     return parts
 
 
-def solve_part(
-    part: Instance,
-    eligible: Eligible,
-    hint: Plan | None,
-    *,
-    seconds: float,
-    seed: int,
-    workers: int,
-    deterministic: bool,
-) -> PartResult:
-    """Build and solve the model of one part. Never raises for a well-formed instance."""
+@dataclass
+class Built:
+    """One part's model and the variables a plan is read from (`hinted`: how many variables got a
+    hint; with a hint every variable gets one)."""
+
+    model: cp_model.CpModel
+    a: dict[tuple[str, str], cp_model.IntVar]
+    f: dict[tuple[str, str], cp_model.IntVar]
+    z: dict[tuple[str, str], cp_model.IntVar]
+    hinted: int = 0
+
+
+def build_model(part: Instance, eligible: Eligible, hint: Plan | None) -> Built:
+    """The CP-SAT model of one part. With `hint`, every variable (assignments and the objective's
+    auxiliary counters alike) is hinted with its value in that plan, so a hint that keeps the hard
+    rules is a complete feasible solution CP-SAT starts from, with the hint plan's objective."""
     m = cp_model.CpModel()
+    in_plan: set[tuple[str, str]] = set()  # the hint's pairs in this part's sessions
+    staffed: set[tuple[str, str]] = set()
+    roomed: set[tuple[str, str]] = set()
+    if hint is not None:
+        for s in part.sessions:
+            in_plan.update((p_id, s.id) for p_id in hint.members.get(s.id, ()))
+            staffed.update((s.id, k_id) for k_id in hint.staff.get(s.id, ()))
+            if s.id in hint.room:
+                roomed.add((s.id, hint.room[s.id]))
+
+    hint_vars: list[int] = []
+    hint_values: list[int] = []
+
+    def h(var: cp_model.IntVar, value: int) -> None:
+        # every variable here is a plain one (index >= 0); written to the proto in one go below
+        if hint is not None:
+            hint_vars.append(var.index)
+            hint_values.append(int(value))
+
     sessions = {s.id: s for s in part.sessions}
     types = {t.name: t for t in part.session_types}
     rooms = {r.id: r for r in part.rooms}
@@ -130,22 +158,28 @@ def solve_part(
     for p in part.patients:
         for s_id in eligible.sessions_of_patient[p.id]:
             a[p.id, s_id] = m.new_bool_var(f"a[{p.id},{s_id}]")
+            h(a[p.id, s_id], (p.id, s_id) in in_plan)
     f: dict[tuple[str, str], cp_model.IntVar] = {}
     z: dict[tuple[str, str], cp_model.IntVar] = {}
     run: dict[str, cp_model.IntVar] = {}
     for s in part.sessions:
         run[s.id] = m.new_bool_var(f"run[{s.id}]")
+        h(run[s.id], hint is not None and bool(hint.members.get(s.id)))
         for k in eligible.staff_of_session[s.id]:
             f[s.id, k] = m.new_bool_var(f"f[{s.id},{k}]")
+            h(f[s.id, k], (s.id, k) in staffed)
         for r in eligible.rooms_of_session[s.id]:
             z[s.id, r] = m.new_bool_var(f"z[{s.id},{r}]")
+            h(z[s.id, r], (s.id, r) in roomed)
     for s_id, k in fixed.facilitators:
         if (s_id, k) not in f:
             f[s_id, k] = m.new_bool_var(f"f[{s_id},{k}]")
+            h(f[s_id, k], (s_id, k) in staffed)
         m.add(f[s_id, k] == 1)
     for s_id, r in fixed.rooms:
         if (s_id, r) not in z:
             z[s_id, r] = m.new_bool_var(f"z[{s_id},{r}]")
+            h(z[s_id, r], (s_id, r) in roomed)
         m.add(z[s_id, r] == 1)
     for pair in fixed.patient_sessions:
         m.add(a[pair] == 1)
@@ -198,8 +232,15 @@ def solve_part(
         for _, chosen in sorted(table.items()):
             no_overlap(chosen)
 
+    def hinted_sum(weighted: list[tuple[int, tuple[str, str]]], pairs: set[tuple[str, str]]) -> int:
+        return sum(w for w, pair in weighted if pair in pairs)
+
     load: dict[str, cp_model.LinearExprT] = {}
+    load_hint: dict[str, int] = {}
     for k_id, chosen in sorted(by_staff.items()):
+        load_hint[k_id] = hinted_sum(
+            [(sessions[s_id].duration_minutes, (s_id, k_id)) for s_id in chosen], staffed
+        )
         expr = sum(sessions[s_id].duration_minutes * var for s_id, var in chosen.items())
         m.add(expr <= staff[k_id].max_minutes)
         load[k_id] = expr
@@ -221,6 +262,10 @@ def solve_part(
             possible = most_minutes(part, [sessions[i] for i in chosen])
             least = max(0, p.required_minutes - possible)
             short = m.new_int_var(least, p.required_minutes, f"short[{p.id}]")
+            planned = hinted_sum(
+                [(sessions[s_id].duration_minutes, (p.id, s_id)) for s_id in chosen], in_plan
+            )
+            h(short, max(least, p.required_minutes - planned))
             m.add(short >= p.required_minutes - minutes)
             terms.append((obj.W_SHORTFALL, short))
         for req in p.requirements:
@@ -230,25 +275,36 @@ def solve_part(
                 if sessions[s_id].session_type == req.session_type
             )
             miss = m.new_int_var(0, req.count, f"miss[{p.id},{req.session_type}]")
+            got = sum(
+                1
+                for s_id in chosen
+                if sessions[s_id].session_type == req.session_type and (p.id, s_id) in in_plan
+            )
+            h(miss, max(0, req.count - got))
             m.add(miss >= req.count - have)
             terms.append((obj.W_MISSING, miss))
-        series_by_block: dict[str, dict[str, list[cp_model.IntVar]]] = defaultdict(
+        series_by_block: dict[str, dict[str, list[tuple[str, cp_model.IntVar]]]] = defaultdict(
             lambda: defaultdict(list)
         )
         for s_id, var in chosen.items():
             s = sessions[s_id]
             if s.block:
-                series_by_block[s.block][s.series or s.id].append(var)
+                series_by_block[s.block][s.series or s.id].append((s_id, var))
         for block, series in sorted(series_by_block.items()):
             if len(series) < 2:
                 continue
             used = []
-            for name, vs in sorted(series.items()):
+            used_hint = 0
+            for name, members_of_series in sorted(series.items()):
                 v = m.new_bool_var(f"in[{p.id},{name}]")
-                for var in vs:
-                    m.add_implication(var, v)
+                attends = any((p.id, s_id) in in_plan for s_id, _ in members_of_series)
+                h(v, attends)
+                used_hint += attends
+                for _, one in members_of_series:
+                    m.add_implication(one, v)
                 used.append(v)
             changes = m.new_int_var(0, len(used) - 1, f"changes[{p.id},{block}]")
+            h(changes, max(0, used_hint - 1))
             m.add(changes >= sum(used) - 1)
             terms.append((obj.W_GROUP_CHANGE, changes))
 
@@ -264,6 +320,8 @@ def solve_part(
         needed = max(types[sessions[i].session_type].facilitators for i in ids)
         staff_in: dict[str, list[cp_model.IntVar]] = defaultdict(list)
         rooms_in: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        staff_used = {k for i in ids for k in hint.staff.get(i, ())} if hint else set()
+        rooms_used = {hint.room[i] for i in ids if i in hint.room} if hint else set()
         for i in ids:
             for k, var in f_of[i].items():
                 staff_in[k].append(var)
@@ -273,20 +331,24 @@ def solve_part(
             ws = []
             for k, vs in sorted(staff_in.items()):
                 w = m.new_bool_var(f"series_staff[{name},{k}]")
+                h(w, k in staff_used)
                 for var in vs:
                     m.add_implication(var, w)
                 ws.append(w)
             extra = m.new_int_var(0, len(ws), f"series_staff_changes[{name}]")
+            h(extra, max(0, len(staff_used & set(staff_in)) - needed))
             m.add(extra >= sum(ws) - needed)
             terms.append((obj.W_FACILITATOR_CHANGE, extra))
         if len(ids) > 1 and len(rooms_in) > 1:
             ws = []
             for r, vs in sorted(rooms_in.items()):
                 w = m.new_bool_var(f"series_room[{name},{r}]")
+                h(w, r in rooms_used)
                 for var in vs:
                     m.add_implication(var, w)
                 ws.append(w)
             extra = m.new_int_var(0, len(ws), f"series_room_changes[{name}]")
+            h(extra, max(0, len(rooms_used & set(rooms_in)) - 1))
             m.add(extra >= sum(ws) - 1)
             terms.append((obj.W_ROOM_CHANGE, extra))
 
@@ -296,30 +358,52 @@ def solve_part(
     for site, ids in sorted(by_site.items()):
         top = max(x.max_minutes for x in part.staff if x.id in ids)
         peak = m.new_int_var(0, top, f"peak[{site}]")
+        h(peak, max((load_hint[k_id] for k_id in ids if k_id in load_hint), default=0))
         for k_id in ids:
             if k_id in load:
                 m.add(peak >= load[k_id])
         terms.append((obj.W_PEAK_CASELOAD, peak))
 
     m.minimize(sum(w * e for w, e in terms))
+    m.proto.solution_hint.vars.extend(hint_vars)
+    m.proto.solution_hint.values.extend(hint_values)
+    return Built(m, a, f, z, len(hint_vars))
 
-    if hint is not None:
-        in_plan = set(hint.patient_sessions())
-        for pair, var in a.items():
-            m.add_hint(var, pair in in_plan)
-        staffed = set(hint.facilitators())
-        for pair, var in f.items():
-            m.add_hint(var, pair in staffed)
-        roomed = set(hint.rooms())
-        for pair, var in z.items():
-            m.add_hint(var, pair in roomed)
-        for s_id, var in run.items():
-            m.add_hint(var, bool(hint.members.get(s_id)))
 
+def solve_part(
+    part: Instance,
+    eligible: Eligible,
+    hint: Plan | None,
+    *,
+    seconds: float,
+    seed: int,
+    workers: int,
+    deterministic: bool,
+) -> PartResult:
+    """Build and solve the model of one part. Never raises for a well-formed instance.
+    `seconds`: deterministic seconds of search when `deterministic`, else wall-clock seconds
+    that include building the model (the search gets what building left)."""
+    started = time.monotonic()
+    built = build_model(part, eligible, hint)
+    m, a, f, z = built.model, built.a, built.f, built.z
+    if not deterministic:
+        seconds = seconds - (time.monotonic() - started)
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.random_seed = seed
     params.num_workers = workers
+    # Probing in presolve costs more than it gains on these models (measured on the bench's
+    # sites: same or better objective and bound at 1 s and 3 s) and delays the first solution,
+    # the hint, by ~0.4 s when the cores are shared.
+    params.cp_model_probing_level = 0
+    # The bound: with one or two workers the one full-problem worker keeps the LP with every
+    # linearisation ("max_lp") instead of the default one (measured on the bench's sites at 1 s
+    # and 2 s a site: the soft goals' part of the gap fell from ~2,400 to ~300 on five sites, the
+    # plans as good or better). More workers run CP-SAT's own portfolio, max_lp included.
+    if workers == 1:
+        params.linearization_level = 2
+    elif workers == 2:
+        params.subsolvers.append("max_lp")
     if deterministic:
         params.interleave_search = workers > 1
         params.max_deterministic_time = max(0.05, seconds)
@@ -354,6 +438,26 @@ def _ceil(x: float) -> int:
     return r if abs(x - r) < 1e-6 else int(x) + (1 if x > int(x) else 0)
 
 
+def part_size(part: Instance, eligible: Eligible) -> int:
+    """How much a part has to decide: its eligible patient-session pairs (at least 1)."""
+    return max(1, sum(len(eligible.sessions_of_patient[p.id]) for p in part.patients))
+
+
+def solving_order(sizes: Sequence[int]) -> list[int]:
+    """The parts' indices, smallest first (ties in the parts' order): what a small part proven
+    optimal early leaves goes to the larger ones after it."""
+    return sorted(range(len(sizes)), key=lambda i: (sizes[i], i))
+
+
+def share(seconds_left: float, sizes_left: Sequence[int]) -> float:
+    """The next part's time: what is left in proportion to its size among the parts still to
+    solve (`sizes_left[0]` is the next part's size). Never negative."""
+    total = sum(sizes_left)
+    if seconds_left <= 0 or not sizes_left or total <= 0:
+        return 0.0
+    return seconds_left * sizes_left[0] / total
+
+
 def solve_parts(
     parts: list[Instance],
     eligible: Eligible,
@@ -364,27 +468,29 @@ def solve_parts(
     workers: int,
     deterministic: bool,
 ) -> list[PartResult]:
-    """Solve each part with a share of the time left, in order."""
-    sizes = [
-        max(1, sum(len(eligible.sessions_of_patient[p.id]) for p in x.patients)) for x in parts
-    ]
+    """Solve every part, smallest first, each with its `share` of the time left; results in the
+    parts' order. `time_limit_seconds`: deterministic seconds of search in all when
+    `deterministic` (the same plan on any machine load), else wall-clock seconds for building
+    and solving them all (what a part does not use, the next ones get)."""
+    sizes = [part_size(x, eligible) for x in parts]
+    order = solving_order(sizes)
     left = time_limit_seconds
-    started = time.monotonic()
-    results: list[PartResult] = []
-    for i, part in enumerate(parts):
-        share = left * sizes[i] / sum(sizes[i:])
+    deadline = time.monotonic() + time_limit_seconds
+    results: dict[int, PartResult] = {}
+    for n, i in enumerate(order):
+        seconds = share(left, [sizes[j] for j in order[n:]])
         result = solve_part(
-            part,
+            parts[i],
             eligible,
             hint,
-            seconds=share,
+            seconds=seconds,
             seed=seed,
             workers=workers,
             deterministic=deterministic,
         )
-        results.append(result)
+        results[i] = result
         if deterministic:
-            left = max(0.0, left - min(share, result.deterministic_seconds))
+            left = max(0.0, left - min(seconds, result.deterministic_seconds))
         else:
-            left = max(0.0, time_limit_seconds - (time.monotonic() - started))
-    return results
+            left = max(0.0, deadline - time.monotonic())
+    return [results[i] for i in range(len(parts))]

@@ -49,15 +49,27 @@ def eligible(instance: Instance) -> Eligible:
     """Every allowed (patient, session), (session, staff) and (session, room) pair."""
     fixed = instance.fixed
     fixed_pairs = set(fixed.patient_sessions)
+    # Sessions by the tracks they are open to (empty: every track), so a patient looks only at
+    # the sessions of their own track: linear in the network's size, not patients x sessions.
+    open_to_all: list[Session] = []
+    by_track: dict[str, list[Session]] = defaultdict(list)
+    for s in instance.sessions:
+        if not s.tracks:
+            open_to_all.append(s)
+        for track in set(s.tracks):
+            by_track[track].append(s)
+    fixed_of: dict[str, set[str]] = defaultdict(set)
+    known = {s.id for s in instance.sessions}
+    for p_id, s_id in fixed_pairs:
+        if s_id in known:
+            fixed_of[p_id].add(s_id)
     by_patient: dict[str, list[str]] = defaultdict(list)
     for p in instance.patients:
-        for s in instance.sessions:
-            if (p.id, s.id) in fixed_pairs or (
-                s.start_minute >= fixed.closed_before_minute
-                and open_to(p, s)
-                and fits(p.availability, s)
-            ):
-                by_patient[p.id].append(s.id)
+        chosen = set(fixed_of[p.id])
+        for s in (*open_to_all, *by_track.get(p.track, ())):
+            if s.start_minute >= fixed.closed_before_minute and fits(p.availability, s):
+                chosen.add(s.id)
+        by_patient[p.id] = list(chosen)
     staff_of: dict[str, list[str]] = defaultdict(list)
     rooms_of: dict[str, list[str]] = defaultdict(list)
     staff_by_id = {k.id: k for k in instance.staff}
@@ -97,19 +109,33 @@ def max_nonoverlapping_minutes(sessions: Sequence[Session]) -> int:
 
 def overlap_cliques(spans: Sequence[tuple[str, int, int]]) -> list[tuple[str, ...]]:
     """Maximal sets of mutually overlapping intervals (id, start, end), each of two or more: for
-    intervals, the sets alive at each start point cover every overlapping pair."""
+    intervals, the sets alive at each start point cover every overlapping pair.
+
+    One sweep over the starts and ends (an end at t before a start at t: the intervals are
+    half-open): the set alive after a run of starts, just before the next end, is a maximal one,
+    and every maximal set is such a set. Sorted, each sorted: the same list as taking the sets
+    alive at every start and keeping those in no other."""
+    events: list[tuple[int, int, str]] = []
+    for i, start, end in spans:
+        if start < end:  # an empty interval overlaps nothing
+            events.append((start, 1, i))
+            events.append((end, 0, i))
+    events.sort(key=lambda e: (e[0], e[1]))
+    alive: dict[str, int] = {}
     cliques: set[tuple[str, ...]] = set()
-    for _, start, _ in spans:
-        alive = tuple(sorted(i for i, s, e in spans if s <= start < e))
-        if len(alive) > 1:
-            cliques.add(alive)
-    # keep only maximal ones
-    as_sets = sorted(cliques, key=len, reverse=True)
-    kept: list[tuple[str, ...]] = []
-    for c in as_sets:
-        if not any(set(c) <= set(k) for k in kept):
-            kept.append(c)
-    return sorted(kept)
+    started = False
+    for _, kind, i in events:
+        if kind == 1:
+            alive[i] = alive.get(i, 0) + 1
+            started = True
+            continue
+        if started and sum(alive.values()) > 1:
+            cliques.add(tuple(sorted(k for k, n in alive.items() for _ in range(n))))
+        started = False
+        alive[i] -= 1
+        if not alive[i]:
+            del alive[i]
+    return sorted(cliques)
 
 
 def most_minutes(instance: Instance, sessions: Sequence[Session]) -> int:
