@@ -52,7 +52,9 @@ class RosterSeat(TimeStamped):
         "episodes.Episode", on_delete=models.PROTECT, related_name="roster_seats"
     )
     source = models.CharField(max_length=60, help_text="e.g. make-up, plan 12")
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["session_id", "episode_id"]

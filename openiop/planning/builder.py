@@ -81,9 +81,7 @@ class Built:
     needs: tuple[Need, ...]  # what each patient still lacks this week (the ledger's gap)
 
 
-def build_week(
-    *, site: Site, week: IsoWeek, today: dt.date, track: Track | None = None
-) -> Built:
+def build_week(*, site: Site, week: IsoWeek, today: dt.date, track: Track | None = None) -> Built:
     """The instance of `site`'s `week` (patients of `track` only, when given) and each patient's
     remaining need as the weekly ledger counts it on `today`. Queries: a constant handful."""
     tz = site.tz
@@ -140,7 +138,10 @@ def build_week(
     ordered = sorted(episodes.values(), key=lambda e: e.pk)
     lines = weekly_lines(ordered, [week], today)
 
-    minute = {s.pk: (minute_of(s.starts_at, monday, tz), minute_of(s.ends_at, monday, tz)) for s in sessions}
+    minute = {
+        s.pk: (minute_of(s.starts_at, monday, tz), minute_of(s.ends_at, monday, tz))
+        for s in sessions
+    }
     first_hour, last_hour = day_hours()
     weekdays = tuple(
         Window(d * DAY_MINUTES + first_hour * 60, d * DAY_MINUTES + last_hour * 60)

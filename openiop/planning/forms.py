@@ -39,7 +39,11 @@ class StartForm(forms.Form):
         return week
 
 
-OPS = [("move", "Move to another session"), ("remove", "Remove from a session"), ("add", "Add to a session")]
+OPS = [
+    ("move", "Move to another session"),
+    ("remove", "Remove from a session"),
+    ("add", "Add to a session"),
+]
 
 
 class EditForm(forms.Form):

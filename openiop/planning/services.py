@@ -147,9 +147,9 @@ def describe(text: str, names: dict[str, str]) -> str:
 def session_names(instance: Instance, site: Site) -> dict[str, str]:
     """'s34' -> 'Process group Tue Mar 3 09:00' (clinic-local), for every session of the plan."""
     tz = site.tz
-    rows = GroupSession.objects.filter(
-        pk__in=[key_pk(s.id) for s in instance.sessions]
-    ).only("title", "starts_at")
+    rows = GroupSession.objects.filter(pk__in=[key_pk(s.id) for s in instance.sessions]).only(
+        "title", "starts_at"
+    )
     return {f"s{s.pk}": f"{s.title} {s.starts_at.astimezone(tz):%a %b %-d %H:%M}" for s in rows}
 
 

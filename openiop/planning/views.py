@@ -41,7 +41,10 @@ def plans(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and site is not None and form.is_valid():
         with refusals(request, form):
             proposal = services.proposal_start(
-                site=site, week=form.cleaned_data["week"], track=form.cleaned_data["track"], by=actor
+                site=site,
+                week=form.cleaned_data["week"],
+                track=form.cleaned_data["track"],
+                by=actor,
             )
             return redirect(reverse("planning:plan", kwargs={"proposal_id": proposal.pk}))
     page = paginate(request, selectors.proposals_for(actor=actor, site=site) if site else [])
@@ -50,7 +53,9 @@ def plans(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _plan_context(request: HttpRequest, actor: Actor, proposal: Any, **extra: Any) -> dict[str, Any]:
+def _plan_context(
+    request: HttpRequest, actor: Actor, proposal: Any, **extra: Any
+) -> dict[str, Any]:
     view = selectors.proposal_view(actor=actor, proposal=proposal)
     context: dict[str, Any] = {
         "view": view,
@@ -161,7 +166,9 @@ def makeup(request: HttpRequest) -> HttpResponse:
                 f"{session.starts_at.astimezone(session.site.tz):%a %b %-d %H:%M}.",
             )
         return redirect(f"{reverse('planning:makeup')}?site={site.pk}")
-    rows = selectors.makeup_board(actor=actor, site=site, today=local_today(site.tz)) if site else []
+    rows = (
+        selectors.makeup_board(actor=actor, site=site, today=local_today(site.tz)) if site else []
+    )
     week = IsoWeek.of(local_today(site.tz)) if site else None
     return render(
         request,

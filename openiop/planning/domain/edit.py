@@ -68,7 +68,9 @@ def apply_edit(instance: Instance, solution: Solution, edit: Edit) -> Edited:
     for s_id in sorted(running - staffed):
         s = sessions[s_id]
         need = instance.session_type(s.session_type).facilitators
-        staff.extend((s_id, k) for k in [k for k in s.allowed_facilitators if k in staff_ids][:need])
+        staff.extend(
+            (s_id, k) for k in [k for k in s.allowed_facilitators if k in staff_ids][:need]
+        )
     room_ids = [r.id for r in instance.rooms]
     for s_id in sorted(running - roomed):
         s = sessions[s_id]
