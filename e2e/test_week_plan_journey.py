@@ -111,7 +111,9 @@ def test_director_plans_next_week_moves_a_patient_accepts_and_the_roster_shows_t
     expect(page.get_by_role("heading", name="Who the plan adds")).to_be_visible(timeout=15_000)
     adds = page.get_by_role("region", name="Who the plan adds")
     expect(adds).to_contain_text("Quintessa Bramblethorn joins")
-    expect(page.get_by_text("Everyone reaches their weekly minimum with this plan.")).to_be_visible()
+    expect(
+        page.get_by_text("Everyone reaches their weekly minimum with this plan.")
+    ).to_be_visible()
 
     # Move Quintessa from the evening session the plan chose to the other one
     proposal = PlanProposal.objects.get()

@@ -7,12 +7,12 @@ import dataclasses
 from openiop.planning.domain.check import check_solution
 from openiop.planning.domain.edit import EDITED, Edit, apply_edit
 from openiop.planning.domain.makeup import Need, makeup_proposals
-from openiop.planning.domain.model import Fixed, Window
+from openiop.planning.domain.model import Fixed, Instance, Solution, Window
 from openiop.planning.domain.plan import plan_week
 from openiop.planning.tests.factories import at, group, patient, week
 
 
-def _rest_of_week():  # type: ignore[no-untyped-def]
+def _rest_of_week() -> Instance:
     sessions = (
         group("mon-9", 0, 9, 180),
         group("wed-9", 2, 9, 180, capacity=1),
@@ -34,7 +34,7 @@ def _rest_of_week():  # type: ignore[no-untyped-def]
     return dataclasses.replace(inst, fixed=fixed)
 
 
-def test_makeup_offers_only_later_sessions_that_fit_and_have_seats():
+def test_makeup_offers_only_later_sessions_that_fit_and_have_seats() -> None:
     inst = _rest_of_week()
     found = makeup_proposals(inst, [Need("bo", 360)], from_minute=at(1, 12))
     offered = [m.session for m in found]
@@ -46,7 +46,7 @@ def test_makeup_offers_only_later_sessions_that_fit_and_have_seats():
     assert {m.session: m.seats_left for m in found}["fri-9"] == 1  # cy holds one of 2
 
 
-def test_makeup_never_offers_a_session_the_patient_is_on_or_one_overlapping_it():
+def test_makeup_never_offers_a_session_the_patient_is_on_or_one_overlapping_it() -> None:
     inst = _rest_of_week()
     found = makeup_proposals(inst, [Need("cy", 120)], from_minute=at(1, 12))
     offered = [m.session for m in found]
@@ -54,7 +54,7 @@ def test_makeup_never_offers_a_session_the_patient_is_on_or_one_overlapping_it()
     assert [m.session for m in found if m.suggested] == ["wed-9"]
 
 
-def test_makeup_shares_the_last_seat_with_the_largest_need_first():
+def test_makeup_shares_the_last_seat_with_the_largest_need_first() -> None:
     inst = _rest_of_week()
     found = makeup_proposals(inst, [Need("ada", 60), Need("bo", 360)], from_minute=at(1, 12))
     by = {(m.patient, m.session): m for m in found}
@@ -64,17 +64,17 @@ def test_makeup_shares_the_last_seat_with_the_largest_need_first():
     assert by[("ada", "wed-10")].suggested
 
 
-def test_makeup_ignores_patients_with_nothing_to_make_up():
+def test_makeup_ignores_patients_with_nothing_to_make_up() -> None:
     inst = _rest_of_week()
     assert makeup_proposals(inst, [Need("ada", 0)], from_minute=0) == ()
 
 
-def test_makeup_nothing_left_after_the_last_session_starts():
+def test_makeup_nothing_left_after_the_last_session_starts() -> None:
     inst = _rest_of_week()
     assert makeup_proposals(inst, [Need("bo", 360)], from_minute=at(4, 10)) == ()
 
 
-def _planned():  # type: ignore[no-untyped-def]
+def _planned() -> tuple[Instance, Solution]:
     inst = week(
         (patient("ada", 0, 1, required=120), patient("bo", 0, required=120)),
         (group("mon-9", 0, 9, 60, capacity=1), group("tue-9", 1, 9, 60, capacity=2)),
@@ -82,7 +82,7 @@ def _planned():  # type: ignore[no-untyped-def]
     return inst, plan_week(inst, time_limit_seconds=2)
 
 
-def test_a_move_within_the_rules_is_kept_and_checked_clean():
+def test_a_move_within_the_rules_is_kept_and_checked_clean() -> None:
     inst, sol = _planned()
     assert ("ada", "tue-9") in sol.patient_sessions
     edited = apply_edit(inst, sol, Edit("remove", "ada", from_session="tue-9"))
@@ -93,7 +93,7 @@ def test_a_move_within_the_rules_is_kept_and_checked_clean():
     assert check_solution(inst, edited.solution) == []
 
 
-def test_a_move_beyond_capacity_is_reported_by_the_checker():
+def test_a_move_beyond_capacity_is_reported_by_the_checker() -> None:
     inst, sol = _planned()
     who = next(p for p, s in sol.patient_sessions if s == "mon-9")
     other = "bo" if who == "ada" else "ada"
@@ -101,7 +101,7 @@ def test_a_move_beyond_capacity_is_reported_by_the_checker():
     assert {v.rule for v in edited.violations} >= {"capacity"}
 
 
-def test_a_move_outside_availability_is_reported():
+def test_a_move_outside_availability_is_reported() -> None:
     inst, sol = _planned()
     # bo is available on Monday only
     edited = apply_edit(inst, sol, Edit("move", "bo", from_session="mon-9", to_session="tue-9"))
@@ -110,14 +110,14 @@ def test_a_move_outside_availability_is_reported():
     assert "availability" in {v.rule for v in edited.violations}
 
 
-def test_an_edit_of_an_assignment_that_is_not_there_is_refused_without_change():
+def test_an_edit_of_an_assignment_that_is_not_there_is_refused_without_change() -> None:
     inst, sol = _planned()
     edited = apply_edit(inst, sol, Edit("remove", "bo", from_session="nope"))
     assert edited.problem
     assert edited.solution == sol
 
 
-def test_removing_a_fixed_assignment_breaks_the_fixed_rule():
+def test_removing_a_fixed_assignment_breaks_the_fixed_rule() -> None:
     inst, _ = _planned()
     inst = dataclasses.replace(inst, fixed=Fixed(patient_sessions=(("ada", "tue-9"),)))
     sol = plan_week(inst, time_limit_seconds=2)
@@ -125,7 +125,7 @@ def test_removing_a_fixed_assignment_breaks_the_fixed_rule():
     assert "fixed" in {v.rule for v in edited.violations}
 
 
-def test_a_session_left_empty_gives_up_its_facilitator_and_room():
+def test_a_session_left_empty_gives_up_its_facilitator_and_room() -> None:
     inst, sol = _planned()
     members = [p for p, s in sol.patient_sessions if s == "mon-9"]
     edited = sol

@@ -125,7 +125,7 @@ def planned(w: Week) -> PlanProposal:
 
 
 # --- the instance from the database ---------------------------------------------------------------
-def test_the_instance_holds_the_weeks_sessions_patients_minimums_and_rosters(week: Week):
+def test_the_instance_holds_the_weeks_sessions_patients_minimums_and_rosters(week: Week) -> None:
     w = week
     built = build_week(site=w.site, week=IsoWeek.of(w.monday), today=local_today(w.site.tz))
     inst = built.instance
@@ -150,7 +150,7 @@ def test_the_instance_holds_the_weeks_sessions_patients_minimums_and_rosters(wee
     assert not any(win.covers(sat.start_minute, sat.end_minute) for win in quintessa.availability)
 
 
-def test_a_discharged_or_other_site_patient_is_not_planned(week: Week):
+def test_a_discharged_or_other_site_patient_is_not_planned(week: Week) -> None:
     w = week
     w.orlando.status = "discharged"
     w.orlando.save()
@@ -159,7 +159,7 @@ def test_a_discharged_or_other_site_patient_is_not_planned(week: Week):
 
 
 # --- plan, edit, accept ----------------------------------------------------------------------------
-def test_the_background_job_plans_the_week_within_the_hard_rules(week: Week):
+def test_the_background_job_plans_the_week_within_the_hard_rules(week: Week) -> None:
     proposal = planned(week)
     assert proposal.status == ProposalStatus.DRAFT
     assert proposal.job is not None
@@ -182,7 +182,7 @@ def _added_session(proposal: PlanProposal, episode: Episode) -> str:
     return next(s for p, s in sorted(added) if p == episode_key(episode.pk))
 
 
-def test_an_edit_that_breaks_availability_is_refused_and_the_plan_kept(week: Week):
+def test_an_edit_that_breaks_availability_is_refused_and_the_plan_kept(week: Week) -> None:
     w = week
     proposal = planned(w)
     before = proposal.solution
@@ -201,7 +201,7 @@ def test_an_edit_that_breaks_availability_is_refused_and_the_plan_kept(week: Wee
     assert proposal.solution == before
 
 
-def test_an_edit_beyond_a_rooms_seats_is_refused(week: Week):
+def test_an_edit_beyond_a_rooms_seats_is_refused(week: Week) -> None:
     w = week
     proposal = planned(w)
     tue = session_key(w.tue_eve.pk)
@@ -231,7 +231,7 @@ def test_an_edit_beyond_a_rooms_seats_is_refused(week: Week):
     assert inst  # the instance is unchanged by edits
 
 
-def test_a_roster_kept_by_the_plan_cannot_be_removed(week: Week):
+def test_a_roster_kept_by_the_plan_cannot_be_removed(week: Week) -> None:
     w = week
     proposal = planned(w)
     with pytest.raises(RuleViolation, match="was fixed"):
@@ -243,7 +243,7 @@ def test_a_roster_kept_by_the_plan_cannot_be_removed(week: Week):
         )
 
 
-def test_a_stale_edit_is_a_conflict(week: Week):
+def test_a_stale_edit_is_a_conflict(week: Week) -> None:
     w = week
     proposal = planned(w)
     source = _added_session(proposal, w.quintessa)
@@ -256,7 +256,7 @@ def test_a_stale_edit_is_a_conflict(week: Week):
         )
 
 
-def test_accept_adds_the_plans_seats_to_the_rosters_in_one_audited_step(week: Week):
+def test_accept_adds_the_plans_seats_to_the_rosters_in_one_audited_step(week: Week) -> None:
     w = week
     proposal = planned(w)
     target = _added_session(proposal, w.quintessa)
@@ -284,7 +284,7 @@ def test_accept_adds_the_plans_seats_to_the_rosters_in_one_audited_step(week: We
         services.proposal_accept(proposal=done, expected_version=done.version, by=actor(w.director))
 
 
-def test_accept_refuses_when_a_roster_changed_and_changes_nothing(week: Week):
+def test_accept_refuses_when_a_roster_changed_and_changes_nothing(week: Week) -> None:
     w = week
     proposal = planned(w)
     newcomer = enroll(w.site, w.day, "Percival", "Thistlewood", w.monday - dt.timedelta(days=3))
@@ -300,7 +300,7 @@ def test_accept_refuses_when_a_roster_changed_and_changes_nothing(week: Week):
     assert newcomer.pk
 
 
-def test_a_week_under_way_is_not_planned(week: Week):
+def test_a_week_under_way_is_not_planned(week: Week) -> None:
     w = week
     with pytest.raises(RuleViolation, match="has begun"):
         services.proposal_start(
@@ -308,7 +308,7 @@ def test_a_week_under_way_is_not_planned(week: Week):
         )
 
 
-def test_a_clinician_may_not_plan(week: Week):
+def test_a_clinician_may_not_plan(week: Week) -> None:
     from openiop.core.errors import NotPermitted
 
     with pytest.raises(NotPermitted):
@@ -318,7 +318,7 @@ def test_a_clinician_may_not_plan(week: Week):
 
 
 # --- pages ---------------------------------------------------------------------------------------
-def test_the_director_plans_edits_and_accepts_from_the_pages(week: Week, client: Any):
+def test_the_director_plans_edits_and_accepts_from_the_pages(week: Week, client: Any) -> None:
     w = week
     client.force_login(w.director)
     schedule = client.get(reverse("programs:schedule"), {"site": w.site.pk})
@@ -363,7 +363,7 @@ def test_the_director_plans_edits_and_accepts_from_the_pages(week: Week, client:
 
 
 @pytest.mark.parametrize("role", [Role.BILLING, Role.INTAKE, Role.CLINICIAN])
-def test_other_roles_cannot_open_or_accept_plans(week: Week, client: Any, role: Role):
+def test_other_roles_cannot_open_or_accept_plans(week: Week, client: Any, role: Role) -> None:
     proposal = planned(week)
     user = make_user(role, sites=[week.site], org=week.site.organization)
     client.force_login(user)
@@ -379,7 +379,7 @@ def test_other_roles_cannot_open_or_accept_plans(week: Week, client: Any, role: 
     assert RosterSeat.objects.count() == 0
 
 
-def test_a_director_of_another_site_cannot_open_the_plan(week: Week, client: Any):
+def test_a_director_of_another_site_cannot_open_the_plan(week: Week, client: Any) -> None:
     proposal = planned(week)
     other = make_site(week.site.organization, name="Hollowmere Annex (fictional)")
     stranger = make_user(Role.CLINICIAN, sites=[other], org=week.site.organization)
@@ -393,7 +393,7 @@ def test_a_director_of_another_site_cannot_open_the_plan(week: Week, client: Any
     assert response.status_code in (403, 404)
 
 
-def test_the_plan_list_query_count_does_not_grow_with_plans(week: Week, client: Any):
+def test_the_plan_list_query_count_does_not_grow_with_plans(week: Week, client: Any) -> None:
     client.force_login(week.director)
     url = f"{reverse('planning:plans')}?site={week.site.pk}"
     services.proposal_start(site=week.site, week=IsoWeek.of(week.monday), by=actor(week.director))
@@ -426,7 +426,7 @@ def this_week(week: Week) -> Week:
 
 def test_makeup_page_offers_later_sessions_and_adds_to_the_roster(
     this_week: Week, client: Any, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     w = this_week
     # the clinic's clock: Monday 13:00, after the morning group
     monday_1pm = dt.datetime.combine(w.monday, dt.time(13, 0), tzinfo=w.site.tz)
@@ -454,7 +454,7 @@ def test_makeup_page_offers_later_sessions_and_adds_to_the_roster(
 
 
 @pytest.mark.parametrize("role", [Role.BILLING, Role.INTAKE])
-def test_billing_and_intake_cannot_see_makeup(this_week: Week, client: Any, role: Role):
+def test_billing_and_intake_cannot_see_makeup(this_week: Week, client: Any, role: Role) -> None:
     user = make_user(role, sites=[this_week.site], org=this_week.site.organization)
     client.force_login(user)
     assert client.get(reverse("planning:makeup")).status_code == 403
