@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from django.conf import settings
 from django.db import transaction
 
 from openiop.accounts.access import require, require_site
@@ -27,6 +26,7 @@ from openiop.core.clock import local_today, now
 from openiop.core.concurrency import save_if_unchanged
 from openiop.core.dates import IsoWeek
 from openiop.core.errors import Conflict, RuleViolation
+from openiop.core.jobs import enqueue
 from openiop.episodes.models import Episode
 from openiop.planning.builder import build_week, key_pk
 from openiop.planning.domain.edit import Edit, apply_edit
@@ -37,16 +37,11 @@ from openiop.planning.domain.jsonio import (
     solution_to_dict,
 )
 from openiop.planning.domain.model import Instance, Solution
-from openiop.planning.domain.plan import plan_week
 from openiop.planning.models import PlanProposal, ProposalStatus
+from openiop.planning.tasks import solve_plan
 from openiop.programs.models import GroupSession, Site, Track
 
 OBJECT = "plan_proposal"
-
-
-def solve_seconds() -> float:
-    """The planner's time limit for a proposal (setting OPENIOP_PLANNING_SECONDS, default 10)."""
-    return float(getattr(settings, "OPENIOP_PLANNING_SECONDS", 10))
 
 
 def _require_planner(by: Actor, site: Site | int) -> None:
@@ -76,9 +71,6 @@ def proposal_start(
     if track is not None and track.site_id != site.pk:
         raise RuleViolation("That track is not at this site.", field="track")
     built = build_week(site=site, week=week, today=today, track=track)
-    from openiop.core.jobs import enqueue
-    from openiop.planning.tasks import solve_plan
-
     with transaction.atomic():
         proposal = PlanProposal.objects.create(
             site=site,
@@ -99,32 +91,6 @@ def proposal_start(
             detail={"week": str(week), "track": track.pk if track else None},
         )
     return proposal
-
-
-def proposal_solve(*, proposal_id: int, on_progress: object = None) -> str:
-    """Run the planner on a queued proposal (the background job's body); returns a sentence of
-    counts. Safe to run again: a proposal no longer queued is left alone."""
-    proposal = PlanProposal.objects.filter(pk=proposal_id).first()
-    if proposal is None or proposal.status != ProposalStatus.QUEUED:
-        return "Nothing to plan."
-    instance = instance_from_dict(proposal.instance)
-    solution = plan_week(instance, time_limit_seconds=solve_seconds())
-    updated = PlanProposal.objects.filter(pk=proposal.pk, status=ProposalStatus.QUEUED).update(
-        solution=solution_to_dict(solution), status=ProposalStatus.DRAFT, updated_at=now()
-    )
-    if not updated:
-        return "The proposal was discarded while it was planned."
-    added = len(set(solution.patient_sessions) - set(instance.fixed.patient_sessions))
-    return (
-        f"Planned {len(instance.patients)} patients: {added} added to sessions, "
-        f"{len(solution.shortfalls)} still short."
-    )
-
-
-def proposal_failed(*, proposal_id: int, error: str) -> None:
-    PlanProposal.objects.filter(pk=proposal_id, status=ProposalStatus.QUEUED).update(
-        status=ProposalStatus.FAILED, error=error[:300], updated_at=now()
-    )
 
 
 def _draft(proposal: PlanProposal) -> tuple[Instance, Solution]:

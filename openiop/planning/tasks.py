@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openiop.core.jobs import job, report_progress
-from openiop.planning.services import proposal_failed, proposal_solve, solve_seconds
+from openiop.planning.solve import proposal_failed, proposal_solve, solve_seconds
 
 
 @job(max_attempts=1)
