@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from openiop.accounts.access import pick_site, visible_sites
+from openiop.accounts.access import pick_site, require, visible_sites
 from openiop.accounts.domain import Cap
 from openiop.attendance.selectors import session_get
 from openiop.core.actor import Actor
@@ -26,16 +26,24 @@ from openiop.planning.models import ProposalStatus
 from openiop.ui.views_support import paginate, refusals, staff_view
 
 
+def _planner(request: HttpRequest) -> Actor:
+    """The actor, if they may plan: Cap.SCHEDULE_MANAGE (the decorator) and, since a plan names
+    patients, Cap.ATTENDANCE_VIEW (an administrator manages the schedule but sees no patient)."""
+    actor = Actor.from_request(request)
+    require(actor, Cap.ATTENDANCE_VIEW, object_type="plan_proposal")
+    return actor
+
+
 def _site(request: HttpRequest, actor: Actor) -> tuple[Any, list[Any]]:
     sites = list(visible_sites(actor, for_new_work=True).order_by("name"))
     wanted = request.GET.get("site") or request.POST.get("site")
     return pick_site(actor, sites, wanted), sites
 
 
-@staff_view(Cap.SCHEDULE_MANAGE, patient_data=True)
+@staff_view(Cap.SCHEDULE_MANAGE)  # lists plans by week and author: no patient on it
 def plans(request: HttpRequest) -> HttpResponse:
     """The site's plans, newest first; plan next week (or a later one) from here."""
-    actor = Actor.from_request(request)
+    actor = _planner(request)
     site, sites = _site(request, actor)
     form = StartForm(request.POST or None, site=site)
     if request.method == "POST" and site is not None and form.is_valid():
@@ -81,7 +89,7 @@ def _plan_context(
 def plan(request: HttpRequest, proposal_id: int) -> HttpResponse:
     """One plan: progress while it is planned, then who moves where, who falls short and why,
     edits, accept and discard. htmx polls the progress part."""
-    actor = Actor.from_request(request)
+    actor = _planner(request)
     proposal = selectors.proposal_get(actor=actor, proposal_id=proposal_id)
     context = _plan_context(request, actor, proposal)
     if request.headers.get("HX-Request") == "true" and context["queued"]:
@@ -98,7 +106,7 @@ def plan(request: HttpRequest, proposal_id: int) -> HttpResponse:
 def plan_edit(request: HttpRequest, proposal_id: int) -> HttpResponse:
     """Move, remove or add one assignment. A refused edit comes back with the reason and the
     plan as it was (422; 409 when someone else changed it first)."""
-    actor = Actor.from_request(request)
+    actor = _planner(request)
     proposal = selectors.proposal_get(actor=actor, proposal_id=proposal_id)
     view = selectors.proposal_view(actor=actor, proposal=proposal)
     form = EditForm(request.POST, patients=view.patients, lines=view.lines, tz=proposal.site.tz)
@@ -122,7 +130,7 @@ def plan_edit(request: HttpRequest, proposal_id: int) -> HttpResponse:
 @staff_view(Cap.SCHEDULE_MANAGE)  # answers with a redirect; the plan page audits what it shows
 def plan_decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
     """Accept the plan into the rosters, or discard it (action=accept|discard)."""
-    actor = Actor.from_request(request)
+    actor = _planner(request)
     proposal = selectors.proposal_get(actor=actor, proposal_id=proposal_id)
     try:
         version = int(request.POST.get("version", ""))
