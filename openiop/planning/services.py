@@ -1,5 +1,5 @@
-"""Every write of the week's plan: start one, solve it (the background job), edit, accept into
-the rosters, discard; and the make-up action. Each owns its transaction, permission check and
+"""Every write of the week's plan: start one (queued to planning.tasks, whose body is
+planning.solve), edit, accept into the rosters, discard; and the make-up action. Each owns its transaction, permission check and
 audit entry.
 
 Accepting only adds (docs/planning-format.md, "Accepting a plan"): the plan's assignments beyond
