@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from openiop.accounts.access import get_for, require, require_site, site_scope
 from openiop.accounts.domain import Cap
@@ -483,10 +483,19 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="today")
     require_site(actor, site, object_type="site")
+    # Seats beyond enrollments (RosterSeat) counted in the same query.
+    seats = (
+        RosterSeat.objects.filter(session_id=OuterRef("pk"))
+        .order_by()
+        .values("session_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     sessions = list(
         GroupSession.objects.filter(site=site, date=date)
         .select_related("room", "facilitator", "track", "episode__patient")
         .only(*TODAY_SESSION_FIELDS)
+        .annotate(seats=Subquery(seats))
         .order_by("starts_at", "title")
     )
     track_ids = {s.track_id for s in sessions if s.track_id}
@@ -507,6 +516,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     board = TodayBoard(site=site, date=date)
     for s in sessions:
         size = 1 if s.episode_id or s.track_id is None else enrolled.get(s.track_id, 0)
+        size += getattr(s, "seats", None) or 0
         board.sessions.append(
             TodaySession(
                 session=s,

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from openiop.accounts.domain import Role
 from openiop.attendance.models import RosterSeat
-from openiop.attendance.selectors import roster_episode_ids, weekly_lines
+from openiop.attendance.selectors import roster_episode_ids, today_board, weekly_lines
 from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
@@ -451,6 +451,9 @@ def test_makeup_page_offers_later_sessions_and_adds_to_the_roster(
     )
     assert response.status_code == 302
     assert w.quintessa.pk in roster_episode_ids(w.thu_eve)
+    board = today_board(actor=actor(w.clinician), site=w.site, date=w.thu_eve.date)
+    sizes = {t.session.pk: t.roster_size for t in board.sessions}
+    assert sizes[w.thu_eve.pk] == 2  # Marisol by enrollment, Quintessa by her seat
     after = client.get(reverse("planning:makeup"), {"site": w.site.pk}).content.decode()
     assert "was added to Evening skills" in after
     assert f'id="p-{w.quintessa.pk}"' not in after  # 9 h now scheduled: nothing to make up
