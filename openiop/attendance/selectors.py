@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from openiop.accounts.access import get_for, require, require_site, site_scope
 from openiop.accounts.domain import Cap
 from openiop.attendance.domain import SessionLine, WeekLine, ledger, weekly_minimum_minutes
-from openiop.attendance.models import Attendance
+from openiop.attendance.models import Attendance, RosterSeat
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.billing.choices import CoverageRank
@@ -42,17 +42,25 @@ from openiop.programs.models import Enrollment, GroupSession, Site, Track, enrol
 def roster_episode_ids(
     session: GroupSession, recorded: Sequence[Attendance] | None = None
 ) -> set[int]:
-    """The ids of the episodes on a session's roster (one or two queries; one when the caller
-    passes the session's attendance records it has already read)."""
+    """The ids of the episodes on a session's roster: enrolled in its track on its date, seated on
+    it (RosterSeat), its own episode, or recorded (one or two queries; one when the caller passes
+    the session's attendance records it has already read)."""
     ids: set[int] = set()
     if session.episode_id:
         ids.add(session.episode_id)
     if session.track_id:
+        # The seats added beyond enrollments (RosterSeat: make-up sessions, an accepted week's
+        # plan) in the same query. Only track sessions take seats.
         ids.update(
             Enrollment.objects.on(session.date)
             .filter(track_id=session.track_id)
             .order_by()
             .values_list("episode_id", flat=True)
+            .union(
+                RosterSeat.objects.filter(session_id=session.pk)
+                .order_by()
+                .values_list("episode_id", flat=True)
+            )
         )
     if recorded is None:
         # order_by(): the model's default ordering would join the session table for nothing.
@@ -138,7 +146,7 @@ def weekly_lines(
     """Each episode's ledger over `weeks`, in four queries whatever the number of episodes.
 
     Scheduled: the track sessions on dates the episode was enrolled (cancelled sessions excluded),
-    plus its own individual and family sessions. The minimum is the enrolled track's that week, or
+    plus its own individual and family sessions, plus the sessions it is seated on (RosterSeat). The minimum is the enrolled track's that week, or
     the payer's where the patient's primary coverage sets one for the track.
     """
     if not episodes or not weeks:
@@ -174,17 +182,27 @@ def weekly_lines(
         params=[CoverageRank.PRIMARY.value, end, start, end, start],
     )
     track_ids = sorted({en[1] for en in enrollments})
-    slots = [
-        _Slot(id_, date, int((ends_at - starts_at).total_seconds() // 60), track_id, episode_id)
-        for id_, date, starts_at, ends_at, track_id, episode_id in _rows(
-            f"SELECT s.id, s.date, s.starts_at, s.ends_at, s.track_id, s.episode_id "
-            f"FROM {_table(GroupSession)} s WHERE s.date >= %s AND s.date <= %s "
-            f"AND s.status = %s AND ({{tracks}} OR {{episodes}})",
-            tracks=("s.track_id", track_ids),
-            episodes=("s.episode_id", ids),
-            params=[start, end, SessionStatus.SCHEDULED.value],
-        )
-    ]
+    # Seats beyond enrollments (RosterSeat) come in the same query, one row per seat: a session
+    # two of these episodes are seated on comes twice, and is kept once as a slot.
+    slots: list[_Slot] = []
+    seated: dict[int, list[int]] = defaultdict(list)  # episode -> sessions it is seated on
+    seen: set[int] = set()
+    for id_, date, starts_at, ends_at, track_id, episode_id, seat_episode in _rows(
+        f"SELECT s.id, s.date, s.starts_at, s.ends_at, s.track_id, s.episode_id, rs.episode_id "
+        f"FROM {_table(GroupSession)} s LEFT JOIN {_table(RosterSeat)} rs "
+        f"ON rs.session_id = s.id AND {{seats}} WHERE s.date >= %s AND s.date <= %s "
+        f"AND s.status = %s AND ({{tracks}} OR {{episodes}} OR rs.episode_id IS NOT NULL)",
+        seats=("rs.episode_id", ids),
+        tracks=("s.track_id", track_ids),
+        episodes=("s.episode_id", ids),
+        params=[start, end, SessionStatus.SCHEDULED.value],
+    ):
+        if seat_episode is not None:
+            seated[seat_episode].append(id_)
+        if id_ not in seen:
+            seen.add(id_)
+            minutes = int((ends_at - starts_at).total_seconds() // 60)
+            slots.append(_Slot(id_, date, minutes, track_id, episode_id))
     # Only the minutes on the sessions above count, so look them up by session (the unique
     # (session, episode) index) rather than scanning each episode's whole history for the week:
     # at 20,000 patients that scan was 64 ms of the below-hours page.
@@ -201,6 +219,7 @@ def weekly_lines(
         if slots
         else {}
     )
+    slot_of = {slot.id: slot for slot in slots}
     by_track: dict[int, list[_Slot]] = defaultdict(list)
     by_episode: dict[int, list[_Slot]] = defaultdict(list)
     for slot in slots:
@@ -222,6 +241,7 @@ def weekly_lines(
         lines: list[SessionLine] = []
         minimum: dict[IsoWeek, int | None] = {}
         discharged = episode.discharge_date
+        counted: set[int] = set()
         for track_id, start_date, end_date, minimum_minutes, payer_min in enrollments_of[
             episode.pk
         ]:
@@ -231,6 +251,7 @@ def weekly_lines(
             on_roster = DateSpan(start_date, min(ends) if ends else None)
             for slot in by_track[track_id]:
                 if on_roster.contains(slot.date):
+                    counted.add(slot.id)
                     lines.append(
                         SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id)))
                     )
@@ -239,6 +260,13 @@ def weekly_lines(
                     minimum[week] = weekly_minimum_minutes(minimum_minutes, payer_min)
         for slot in by_episode[episode.pk]:
             lines.append(SessionLine(slot.date, slot.minutes, attended.get((episode.pk, slot.id))))
+        for session_id in seated[episode.pk]:
+            slot = slot_of[session_id]
+            if session_id not in counted and (discharged is None or slot.date <= discharged):
+                counted.add(session_id)
+                lines.append(
+                    SessionLine(slot.date, slot.minutes, attended.get((episode.pk, session_id)))
+                )
         result[episode.pk] = ledger(lines, minimum, weeks, today)
     return result
 
@@ -455,10 +483,19 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="today")
     require_site(actor, site, object_type="site")
+    # Seats beyond enrollments (RosterSeat) counted in the same query.
+    seats = (
+        RosterSeat.objects.filter(session_id=OuterRef("pk"))
+        .order_by()
+        .values("session_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     sessions = list(
         GroupSession.objects.filter(site=site, date=date)
         .select_related("room", "facilitator", "track", "episode__patient")
         .only(*TODAY_SESSION_FIELDS)
+        .annotate(seats=Subquery(seats))
         .order_by("starts_at", "title")
     )
     track_ids = {s.track_id for s in sessions if s.track_id}
@@ -479,6 +516,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     board = TodayBoard(site=site, date=date)
     for s in sessions:
         size = 1 if s.episode_id or s.track_id is None else enrolled.get(s.track_id, 0)
+        size += getattr(s, "seats", None) or 0
         board.sessions.append(
             TodaySession(
                 session=s,

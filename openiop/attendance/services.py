@@ -14,7 +14,7 @@ from openiop.attendance.domain import (
     not_started_problem,
     resolve_minutes,
 )
-from openiop.attendance.models import Attendance
+from openiop.attendance.models import Attendance, RosterSeat
 from openiop.attendance.selectors import roster_episode_ids
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
@@ -22,7 +22,7 @@ from openiop.core.actor import Actor
 from openiop.core.clock import now
 from openiop.core.concurrency import save_if_unchanged
 from openiop.core.errors import Conflict, RuleViolation
-from openiop.episodes.choices import AlertKind, AlertStatus
+from openiop.episodes.choices import AlertKind, AlertStatus, EpisodeStatus
 from openiop.episodes.models import Alert, Episode
 from openiop.programs.models import GroupSession
 
@@ -262,3 +262,71 @@ def _check_started(session: GroupSession) -> None:
     """Refuse documenting a session that has not started (the clinic's clock, the site's zone)."""
     if problem := not_started_problem(session.starts_at, now(), session.site.tz):
         raise RuleViolation(problem, code="session_not_started")
+
+
+def _seat_problem(session: GroupSession, episode: Episode, on_roster: set[int]) -> str:
+    """Why `episode` cannot take a seat on `session` ('' when it can)."""
+    name = episode.patient.display_name
+    when = f"{session.title} on {session.starts_at.astimezone(session.site.tz):%a %b %-d %H:%M}"
+    if session.track_id is None:
+        return f"{when} is an individual or family session; book an appointment instead."
+    if session.is_cancelled:
+        return f"{when} was cancelled."
+    if session.starts_at <= now():
+        return f"{when} has already started."
+    if episode.site_id != session.site_id:
+        return f"{name} is at another site than {when}."
+    if episode.status != EpisodeStatus.ACTIVE:
+        return f"{name}'s episode is not active."
+    if episode.pk in on_roster:
+        return f"{name} is already on the roster of {when}."
+    return ""
+
+
+def roster_seats_add(
+    *, seats: list[tuple[GroupSession, Episode]], source: str, by: Actor
+) -> list[RosterSeat]:
+    """Add each episode to its session's roster beyond the track enrollment (a make-up session,
+    a week's accepted plan): all or none, in one transaction, with one audit entry naming every
+    patient. Never removes anyone from a roster.
+
+    Each session is a scheduled track session at a site the actor sees that has not started;
+    each episode active at that site and not yet on that roster. Raises NotPermitted
+    (Cap.ATTENDANCE_RECORD, site), RuleViolation naming the first seat that breaks a rule,
+    Conflict when someone added the same seat at the same moment."""
+    require(by, Cap.ATTENDANCE_RECORD, object_type="roster_seat")
+    user = by.user
+    assert user is not None  # require refuses anonymous actors
+    if not seats:
+        return []
+    with transaction.atomic():
+        rosters: dict[int, set[int]] = {}
+        for session, episode in seats:
+            _check_session_site(by, session)
+            if session.pk not in rosters:
+                rosters[session.pk] = roster_episode_ids(session)
+            problem = _seat_problem(session, episode, rosters[session.pk])
+            if problem:
+                raise RuleViolation(problem, code="seat_refused")
+            rosters[session.pk].add(episode.pk)
+        made = [
+            RosterSeat(session=session, episode=episode, source=source[:60], added_by=user)
+            for session, episode in seats
+        ]
+        try:
+            with transaction.atomic():
+                RosterSeat.objects.bulk_create(made)
+        except IntegrityError as exc:
+            raise Conflict(
+                "Someone added one of these patients to that roster a moment ago. Reload the page.",
+                code="stale_version",
+            ) from exc
+        audit_record_many(
+            by,
+            action=AuditAction.CREATE,
+            object_type="roster_seat",
+            object_id=source[:60],
+            patient_ids=[episode.patient_id for _, episode in seats],
+            detail={"seats": [[session.pk, episode.pk] for session, episode in seats]},
+        )
+    return made

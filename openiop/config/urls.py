@@ -19,6 +19,7 @@ urlpatterns = [
     path("consents/", include("openiop.consents.urls")),
     path("jobs/", include("openiop.jobs.urls")),
     path("imports/", include("openiop.imports.urls")),
+    path("planning/", include("openiop.planning.urls")),  # issue 19: the week's plan, make-up
     path("fhir/R4/", include("openiop.fhir.urls")),
     path("o/", include("openiop.fhir.oauth_urls")),
     # REST for the program's own objects (tracks, sessions, rosters, attendance, authorizations).

@@ -56,6 +56,7 @@ NOT_PATIENT_RECORDS = frozenset(
         "remittance_id",
         "unmatched_id",
         "batch_id",
+        "proposal_id",  # a week's plan names many patients; its page audits each one it shows
     }
 )
 

@@ -29,6 +29,7 @@ NOT_MARKED: dict[str, str] = {
     "admissions.WaitlistEntry": "a place on a track's waitlist; " + _LANE,
     "admissions.IntakeDocument": "signed intake forms (the Part 2 consent itself); " + _LANE,
     "attendance.Attendance": "minutes on a roster; " + _LANE,
+    "attendance.RosterSeat": "a place on one session's roster (make-up, a week's plan); " + _LANE,
     "programs.GroupSession": "a session of a track (individual ones name an episode); " + _LANE,
     "programs.Enrollment": "an episode's place in a track; " + _LANE,
     "billing.PhysicianCertification": _BILLING,

@@ -170,6 +170,9 @@ def world(db: Any) -> World:
     from openiop.imports.tests.world import world_import_ids
 
     admissions_ids.update(world_import_ids(site, patient, users["intake"]))
+    from openiop.planning.tests.world import world_plan_ids
+
+    admissions_ids.update(world_plan_ids(site, today, users["director"]))
     ids = {
         **admissions_ids,
         "patient_id": patient.pk,
