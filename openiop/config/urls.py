@@ -19,6 +19,9 @@ urlpatterns = [
     path("consents/", include("openiop.consents.urls")),
     path("jobs/", include("openiop.jobs.urls")),
     path("imports/", include("openiop.imports.urls")),
+    # Medications and MAT, drug and alcohol testing (issue 18).
+    path("medications/", include("openiop.medications.urls")),
+    path("drugtests/", include("openiop.drugtests.urls")),
     path("fhir/R4/", include("openiop.fhir.urls")),
     path("o/", include("openiop.fhir.oauth_urls")),
     # REST for the program's own objects (tracks, sessions, rosters, attendance, authorizations).
