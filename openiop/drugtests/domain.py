@@ -304,9 +304,7 @@ def _parse_row(line: int, values: dict[str, str], analytes: list[Analyte]) -> La
     try:
         row.validity = Validity(values.get("validity", "").lower())
     except ValueError:
-        row.errors.append(
-            "validity is not one of " + ", ".join(v.value for v in Validity)
-        )
+        row.errors.append("validity is not one of " + ", ".join(v.value for v in Validity))
     observed = values.get("observed", "").lower()
     if observed in {"yes", "y", "true", "1"}:
         row.observed = True

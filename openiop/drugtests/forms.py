@@ -78,7 +78,9 @@ class LabImportForm(forms.Form):
         try:
             return str(upload.name), upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise forms.ValidationError("The file is not UTF-8 text: save it as CSV UTF-8.") from exc
+            raise forms.ValidationError(
+                "The file is not UTF-8 text: save it as CSV UTF-8."
+            ) from exc
 
 
 class DrawForm(forms.Form):

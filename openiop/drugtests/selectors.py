@@ -76,7 +76,10 @@ def patient_tests(*, actor: Actor, patient_id: int) -> PatientTests:
         patient_of=lambda p: p,
     )
     orders = _orders().filter(patient=patient).order_by("-ordered_at", "-id")
-    resulted = [o for o in _orders().filter(patient=patient, status="resulted").order_by("collected_at", "id")]
+    resulted = [
+        o
+        for o in _orders().filter(patient=patient, status="resulted").order_by("collected_at", "id")
+    ]
     tested = sorted({r.analyte for o in resulted for r in o.results.all()})
     analytes = [(a, ANALYTE_LABELS[Analyte(a)]) for a in tested]
     tz = patient.site.tz
@@ -97,7 +100,12 @@ def patient_tests(*, actor: Actor, patient_id: int) -> PatientTests:
         order__patient=patient, status=FlagStatus.OPEN
     ).count()
     return PatientTests(
-        patient=patient, orders=orders, analytes=analytes, trend=trend, bam=bam, open_flags=open_flags
+        patient=patient,
+        orders=orders,
+        analytes=analytes,
+        trend=trend,
+        bam=bam,
+        open_flags=open_flags,
     )
 
 
@@ -127,7 +135,9 @@ def flag_get(*, actor: Actor, flag_id: int) -> ReconciliationFlag:
     )
 
 
-def flag_list(*, actor: Actor, q: str = "", status: str = FlagStatus.OPEN) -> list[ReconciliationFlag]:
+def flag_list(
+    *, actor: Actor, q: str = "", status: str = FlagStatus.OPEN
+) -> list[ReconciliationFlag]:
     """The flags at the actor's sites (open ones by default, oldest first: they wait longest),
     `q` keeping the patients that match the search box. A fixed number of queries; one audit entry
     names every patient listed."""

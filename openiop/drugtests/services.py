@@ -178,7 +178,9 @@ def results_record(
     try:
         valid = domain.Validity(validity)
     except ValueError:
-        raise RuleViolation("Choose the specimen validity.", code="invalid", field="validity") from None
+        raise RuleViolation(
+            "Choose the specimen validity.", code="invalid", field="validity"
+        ) from None
     if not results and valid not in domain.NO_CONCLUSION:
         raise RuleViolation("Enter at least one result.", code="required", field="results")
     if collected_at > now() + dt.timedelta(minutes=5):
@@ -186,8 +188,10 @@ def results_record(
             "The collection time is in the future.", code="future", field="collected_at"
         )
     with transaction.atomic():
-        locked = DrugTestOrder.objects.select_for_update().select_related("episode__site").get(
-            pk=order.pk
+        locked = (
+            DrugTestOrder.objects.select_for_update()
+            .select_related("episode__site")
+            .get(pk=order.pk)
         )
         if locked.status != OrderStatus.ORDERED:
             raise Conflict("This test already has its results (or was cancelled).")
@@ -202,7 +206,9 @@ def results_record(
     return flags
 
 
-def flag_respond(*, flag: ReconciliationFlag, kind: str, text: str, by: Actor) -> ReconciliationFlag:
+def flag_respond(
+    *, flag: ReconciliationFlag, kind: str, text: str, by: Actor
+) -> ReconciliationFlag:
     """The prescriber's response to a flag: a conversation, a plan change, a repeat test, or
     nothing to change (explained). A repeat test is ordered with it. Raises RuleViolation without
     an explanation or for a flag already answered; NotPermitted (audited) without
@@ -353,9 +359,7 @@ class _RowRefused(Exception):
         self.reason = reason
 
 
-def lab_import(
-    *, site: Site, text: str, file_name: str, dry_run: bool, by: Actor
-) -> ImportReport:
+def lab_import(*, site: Site, text: str, file_name: str, dry_run: bool, by: Actor) -> ImportReport:
     """Import a lab's results file for one site, row by row (domain.parse_lab_csv's format).
 
     Each row is its own transaction: it posts whole (the order found by accession or a new lab
@@ -367,8 +371,7 @@ def lab_import(
     report = ImportReport(file_name=file_name[:200], dry_run=dry_run, errors=parsed.errors, rows=[])
     mrns = {r.mrn for r in parsed.rows if r.mrn}
     patients = {
-        p.mrn: p
-        for p in Patient.objects.filter(organization_id=site.organization_id, mrn__in=mrns)
+        p.mrn: p for p in Patient.objects.filter(organization_id=site.organization_id, mrn__in=mrns)
     }
     for row in parsed.rows:
         out = ImportRow(line=row.line, mrn=row.mrn, accession=row.accession, outcome="refused")

@@ -59,9 +59,7 @@ CATALOG: tuple[CatalogEntry, ...] = (
         MatKind.BUPRENORPHINE,
     ),
     CatalogEntry("naltrexone", "Naltrexone", "7243", "", MatKind.NALTREXONE_ORAL),
-    CatalogEntry(
-        "naltrexone_xr", "Naltrexone extended-release", "7243", "", MatKind.NALTREXONE_XR
-    ),
+    CatalogEntry("naltrexone_xr", "Naltrexone extended-release", "7243", "", MatKind.NALTREXONE_XR),
     CatalogEntry("methadone", "Methadone", "6813", "methadone", MatKind.METHADONE_ELSEWHERE),
     CatalogEntry("naloxone", "Naloxone (overdose reversal)", "7242"),
     CatalogEntry("acamprosate", "Acamprosate", ""),

@@ -17,12 +17,8 @@ class MedicationForm(forms.Form):
         choices=[("", "Other (type its name)")] + [(e.key, e.name) for e in CATALOG],
         help_text="From the clinic's list (coded with RxNorm where a code is known)",
     )
-    name = forms.CharField(
-        label="Name (when not on the list)", max_length=200, required=False
-    )
-    rxnorm_code = forms.CharField(
-        label="RxNorm code (when known)", max_length=20, required=False
-    )
+    name = forms.CharField(label="Name (when not on the list)", max_length=200, required=False)
+    rxnorm_code = forms.CharField(label="RxNorm code (when known)", max_length=20, required=False)
     dose = forms.CharField(max_length=100, help_text="e.g. 8 mg/2 mg")
     route = forms.ChoiceField(choices=Route.choices)
     frequency = forms.CharField(max_length=100, help_text="e.g. once a day")
@@ -63,7 +59,7 @@ class DoseForm(forms.Form):
     lot = forms.CharField(max_length=60, required=False, label="Lot number")
     injection_site = forms.ChoiceField(
         required=False,
-        choices=[("", "—")] + list(InjectionSite.choices),
+        choices=[("", "—"), *list(InjectionSite.choices)],
         label="Injection site (extended-release naltrexone)",
     )
     note = forms.CharField(max_length=500, required=False)

@@ -107,9 +107,7 @@ class MatEpisode(TimeStamped, Part2Marked):
     episode = models.ForeignKey(
         "episodes.Episode", on_delete=models.PROTECT, related_name="mat_episodes"
     )
-    kind = models.CharField(
-        max_length=30, choices=[(k.value, MAT_LABELS[k]) for k in MatKind]
-    )
+    kind = models.CharField(max_length=30, choices=[(k.value, MAT_LABELS[k]) for k in MatKind])
     medication = models.ForeignKey(
         Medication, on_delete=models.PROTECT, null=True, blank=True, related_name="mat_episodes"
     )

@@ -116,4 +116,3 @@ def expected_medications(patient_id: int) -> list[domain.ActiveMedication]:
         )
         for m in rows.only("name", "analyte", "start_date", "stop_date")
     ]
-

@@ -41,7 +41,9 @@ def _acting(by: Actor) -> User:
     return by.user
 
 
-def _audit(by: Actor, patient_id: int, object_type: str, pk: int, action: str, **detail: Any) -> None:
+def _audit(
+    by: Actor, patient_id: int, object_type: str, pk: int, action: str, **detail: Any
+) -> None:
     audit_record(
         by,
         action=action,
@@ -98,7 +100,9 @@ def medication_add(
     require_patient(by, WRITE_CAP, patient, object_type="medication")
     entry = domain.catalog_entry(catalog_key) if catalog_key else None
     if catalog_key and entry is None:
-        raise RuleViolation("Choose a medication from the list.", code="unknown", field="catalog_key")
+        raise RuleViolation(
+            "Choose a medication from the list.", code="unknown", field="catalog_key"
+        )
     if entry is not None:
         name = name.strip() or entry.name
         rxnorm_code = entry.rxnorm
@@ -266,7 +270,9 @@ def mat_end(*, mat: MatEpisode, ended_on: dt.date, reason: str, by: Actor) -> Ma
             raise RuleViolation("This MAT episode has already ended.", code="mat_ended")
         locked.ended_on, locked.end_reason = ended_on, reason
         locked.save(update_fields=["ended_on", "end_reason", "updated_at"])
-        _audit(by, locked.patient_id, "mat_episode", locked.pk, AuditAction.UPDATE, ended=str(ended_on))
+        _audit(
+            by, locked.patient_id, "mat_episode", locked.pk, AuditAction.UPDATE, ended=str(ended_on)
+        )
     mat.ended_on, mat.end_reason = ended_on, reason
     return locked
 
@@ -288,7 +294,9 @@ def dose_record(
     dose = _text(dose, "dose", "the dose", 100)
     at = given_at or now()
     if at > now() + dt.timedelta(minutes=5):
-        raise RuleViolation("A dose is recorded once given, not ahead.", code="future", field="given_at")
+        raise RuleViolation(
+            "A dose is recorded once given, not ahead.", code="future", field="given_at"
+        )
     lot = lot.strip()[:60]
     if domain.needs_injection_site(mat.kind):
         if not injection_site:
@@ -297,7 +305,9 @@ def dose_record(
             )
         if not lot:
             raise RuleViolation("Record the lot number.", code="required", field="lot")
-    if injection_site and injection_site not in {c[0] for c in DoseAdministration._meta.get_field("injection_site").choices or []}:
+    if injection_site and injection_site not in {
+        c[0] for c in DoseAdministration._meta.get_field("injection_site").choices or []
+    }:
         raise RuleViolation("Choose the injection site.", code="invalid", field="injection_site")
     if mat.kind == domain.MatKind.METHADONE_ELSEWHERE:
         raise RuleViolation(

@@ -6,106 +6,364 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('episodes', '0004_part2_marking'),
-        ('patients', '0002_mrn_upper_index'),
-        ('programs', '0003_site_and_organization_is_active'),
+        ("episodes", "0004_part2_marking"),
+        ("patients", "0002_mrn_upper_index"),
+        ("programs", "0003_site_and_organization_is_active"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RandomDraw',
+            name="RandomDraw",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('week_start', models.DateField()),
-                ('seed', models.CharField(max_length=64)),
-                ('rate', models.DecimalField(decimal_places=3, max_digits=4)),
-                ('population', models.JSONField(default=list, help_text='The patient ids the draw was among')),
-                ('drawn', models.JSONField(default=list, help_text='The patient ids drawn')),
-                ('drawn_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("week_start", models.DateField()),
+                ("seed", models.CharField(max_length=64)),
+                ("rate", models.DecimalField(decimal_places=3, max_digits=4)),
+                (
+                    "population",
+                    models.JSONField(default=list, help_text="The patient ids the draw was among"),
+                ),
+                ("drawn", models.JSONField(default=list, help_text="The patient ids drawn")),
+                (
+                    "drawn_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="programs.site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-week_start', '-id'],
+                "ordering": ["-week_start", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DrugTestOrder',
+            name="DrugTestOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('kind', models.CharField(choices=[('poc_cup', 'Point-of-care urine cup'), ('breathalyzer', 'Breathalyzer'), ('lab_panel', 'Lab panel')], max_length=20)),
-                ('reason', models.CharField(choices=[('scheduled', 'Scheduled'), ('random', 'Random (weekly draw)'), ('clinical', 'Clinical reason'), ('repeat', 'Repeat of an earlier test')], max_length=20)),
-                ('status', models.CharField(choices=[('ordered', 'Ordered'), ('resulted', 'Resulted'), ('cancelled', 'Cancelled')], default='ordered', max_length=20)),
-                ('ordered_at', models.DateTimeField()),
-                ('accession', models.CharField(blank=True, help_text="The lab's specimen number", max_length=60)),
-                ('collected_at', models.DateTimeField(blank=True, null=True)),
-                ('observed', models.BooleanField(default=False, help_text='Collection observed by staff')),
-                ('validity', models.CharField(blank=True, choices=[('valid', 'Valid'), ('dilute', 'Dilute'), ('substituted', 'Substituted'), ('adulterated', 'Adulterated'), ('invalid', 'Invalid')], max_length=20)),
-                ('resulted_at', models.DateTimeField(blank=True, null=True)),
-                ('from_lab_file', models.CharField(blank=True, max_length=200)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='drug_tests', to='episodes.episode')),
-                ('ordered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='drug_tests', to='patients.patient')),
-                ('resulted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('draw', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='drugtests.randomdraw')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("poc_cup", "Point-of-care urine cup"),
+                            ("breathalyzer", "Breathalyzer"),
+                            ("lab_panel", "Lab panel"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("random", "Random (weekly draw)"),
+                            ("clinical", "Clinical reason"),
+                            ("repeat", "Repeat of an earlier test"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ordered", "Ordered"),
+                            ("resulted", "Resulted"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="ordered",
+                        max_length=20,
+                    ),
+                ),
+                ("ordered_at", models.DateTimeField()),
+                (
+                    "accession",
+                    models.CharField(
+                        blank=True, help_text="The lab's specimen number", max_length=60
+                    ),
+                ),
+                ("collected_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "observed",
+                    models.BooleanField(default=False, help_text="Collection observed by staff"),
+                ),
+                (
+                    "validity",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("valid", "Valid"),
+                            ("dilute", "Dilute"),
+                            ("substituted", "Substituted"),
+                            ("adulterated", "Adulterated"),
+                            ("invalid", "Invalid"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("resulted_at", models.DateTimeField(blank=True, null=True)),
+                ("from_lab_file", models.CharField(blank=True, max_length=200)),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="drug_tests",
+                        to="episodes.episode",
+                    ),
+                ),
+                (
+                    "ordered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="drug_tests",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "resulted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "draw",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="drugtests.randomdraw",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-ordered_at', '-id'],
+                "ordering": ["-ordered_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReconciliationFlag',
+            name="ReconciliationFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('kind', models.CharField(choices=[('expected_present', 'Prescribed medication found'), ('expected_absent', 'Prescribed medication not found'), ('unexpected', 'Substance found that is not prescribed'), ('invalid_specimen', 'Specimen could not be interpreted')], max_length=20)),
-                ('analyte', models.CharField(blank=True, choices=[('alcohol', 'Alcohol (breath)'), ('etg', 'Alcohol metabolite (EtG)'), ('amphetamines', 'Amphetamines'), ('methamphetamine', 'Methamphetamine'), ('benzodiazepines', 'Benzodiazepines'), ('buprenorphine', 'Buprenorphine'), ('cannabinoids', 'Cannabinoids (THC)'), ('cocaine', 'Cocaine'), ('fentanyl', 'Fentanyl'), ('methadone', 'Methadone'), ('opiates', 'Opiates'), ('oxycodone', 'Oxycodone'), ('barbiturates', 'Barbiturates')], max_length=30)),
-                ('message', models.CharField(max_length=500)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('responded', 'Responded')], default='open', max_length=10)),
-                ('response_kind', models.CharField(blank=True, choices=[('discussion', 'Discussed with the patient'), ('plan_change', 'Treatment or medication plan changed'), ('repeat_test', 'Repeat test ordered'), ('no_action', 'Reviewed, nothing to change (explained)')], max_length=20)),
-                ('response_text', models.TextField(blank=True)),
-                ('responded_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='drugtests.drugtestorder')),
-                ('responded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("expected_present", "Prescribed medication found"),
+                            ("expected_absent", "Prescribed medication not found"),
+                            ("unexpected", "Substance found that is not prescribed"),
+                            ("invalid_specimen", "Specimen could not be interpreted"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "analyte",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("alcohol", "Alcohol (breath)"),
+                            ("etg", "Alcohol metabolite (EtG)"),
+                            ("amphetamines", "Amphetamines"),
+                            ("methamphetamine", "Methamphetamine"),
+                            ("benzodiazepines", "Benzodiazepines"),
+                            ("buprenorphine", "Buprenorphine"),
+                            ("cannabinoids", "Cannabinoids (THC)"),
+                            ("cocaine", "Cocaine"),
+                            ("fentanyl", "Fentanyl"),
+                            ("methadone", "Methadone"),
+                            ("opiates", "Opiates"),
+                            ("oxycodone", "Oxycodone"),
+                            ("barbiturates", "Barbiturates"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("message", models.CharField(max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("responded", "Responded")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "response_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("discussion", "Discussed with the patient"),
+                            ("plan_change", "Treatment or medication plan changed"),
+                            ("repeat_test", "Repeat test ordered"),
+                            ("no_action", "Reviewed, nothing to change (explained)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("response_text", models.TextField(blank=True)),
+                ("responded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="flags",
+                        to="drugtests.drugtestorder",
+                    ),
+                ),
+                (
+                    "responded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DrugTestResult',
+            name="DrugTestResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('analyte', models.CharField(choices=[('alcohol', 'Alcohol (breath)'), ('etg', 'Alcohol metabolite (EtG)'), ('amphetamines', 'Amphetamines'), ('methamphetamine', 'Methamphetamine'), ('benzodiazepines', 'Benzodiazepines'), ('buprenorphine', 'Buprenorphine'), ('cannabinoids', 'Cannabinoids (THC)'), ('cocaine', 'Cocaine'), ('fentanyl', 'Fentanyl'), ('methadone', 'Methadone'), ('opiates', 'Opiates'), ('oxycodone', 'Oxycodone'), ('barbiturates', 'Barbiturates')], max_length=30)),
-                ('outcome', models.CharField(choices=[('positive', 'Positive'), ('negative', 'Negative')], max_length=10)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='drugtests.drugtestorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                (
+                    "analyte",
+                    models.CharField(
+                        choices=[
+                            ("alcohol", "Alcohol (breath)"),
+                            ("etg", "Alcohol metabolite (EtG)"),
+                            ("amphetamines", "Amphetamines"),
+                            ("methamphetamine", "Methamphetamine"),
+                            ("benzodiazepines", "Benzodiazepines"),
+                            ("buprenorphine", "Buprenorphine"),
+                            ("cannabinoids", "Cannabinoids (THC)"),
+                            ("cocaine", "Cocaine"),
+                            ("fentanyl", "Fentanyl"),
+                            ("methadone", "Methadone"),
+                            ("opiates", "Opiates"),
+                            ("oxycodone", "Oxycodone"),
+                            ("barbiturates", "Barbiturates"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("positive", "Positive"), ("negative", "Negative")], max_length=10
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="drugtests.drugtestorder",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['analyte', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('order', 'analyte'), name='drugtest_result_once')],
+                "ordering": ["analyte", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("order", "analyte"), name="drugtest_result_once"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='randomdraw',
-            constraint=models.UniqueConstraint(fields=('site', 'week_start'), name='drugtest_one_draw_a_week'),
+            model_name="randomdraw",
+            constraint=models.UniqueConstraint(
+                fields=("site", "week_start"), name="drugtest_one_draw_a_week"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='drugtestorder',
-            constraint=models.UniqueConstraint(condition=models.Q(('accession', ''), _negated=True), fields=('episode', 'accession'), name='drugtest_accession_once'),
+            model_name="drugtestorder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("accession", ""), _negated=True),
+                fields=("episode", "accession"),
+                name="drugtest_accession_once",
+            ),
         ),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from openiop.drugtests.domain import (
     Analyte,
     AnalyteResult,
     Expected,
+    Finding,
     FindingKind,
     Outcome,
     Validity,
@@ -26,7 +28,7 @@ POS, NEG = Outcome.POSITIVE, Outcome.NEGATIVE
 BUP = Expected("Buprenorphine/naloxone", Analyte.BUPRENORPHINE)
 
 
-def kinds(findings: list) -> list[tuple[FindingKind, Analyte | None]]:
+def kinds(findings: list[Finding]) -> list[tuple[FindingKind, Analyte | None]]:
     return [(f.kind, f.analyte) for f in findings]
 
 
@@ -91,9 +93,7 @@ def test_an_expected_medication_the_panel_did_not_test_gives_no_finding() -> Non
     assert findings == []
 
 
-@pytest.mark.parametrize(
-    "validity", [Validity.SUBSTITUTED, Validity.ADULTERATED, Validity.INVALID]
-)
+@pytest.mark.parametrize("validity", [Validity.SUBSTITUTED, Validity.ADULTERATED, Validity.INVALID])
 def test_an_invalid_specimen_draws_no_conclusion(validity: Validity) -> None:
     findings = reconcile(
         [AnalyteResult(Analyte.BUPRENORPHINE, NEG), AnalyteResult(Analyte.FENTANYL, POS)],
@@ -123,7 +123,7 @@ def test_the_draw_changes_from_week_to_week() -> None:
     assert len(set(draws)) == len(draws)
     # Being drawn one week says little about the next: overlaps stay near the chance level
     # (20 of 100 drawn twice at random share 4 on average).
-    overlaps = [len(set(a) & set(b)) for a, b in zip(draws, draws[1:], strict=False)]
+    overlaps = [len(set(a) & set(b)) for a, b in itertools.pairwise(draws)]
     assert max(overlaps) < 12
 
 

@@ -23,7 +23,7 @@ from openiop.drugtests.models import (
 from openiop.drugtests.tests.conftest import Clinic
 from openiop.medications import services as med_services
 
-A, O = domain.Analyte, domain.Outcome
+A, OUT = domain.Analyte, domain.Outcome
 COLLECTED = dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC)
 
 
@@ -51,9 +51,9 @@ def test_results_are_reconciled_into_flags_for_the_prescriber(clinic: Clinic) ->
     flags = services.results_record(
         order=order,
         results=[
-            domain.AnalyteResult(A.BUPRENORPHINE, O.NEGATIVE),
-            domain.AnalyteResult(A.COCAINE, O.POSITIVE),
-            domain.AnalyteResult(A.FENTANYL, O.NEGATIVE),
+            domain.AnalyteResult(A.BUPRENORPHINE, OUT.NEGATIVE),
+            domain.AnalyteResult(A.COCAINE, OUT.POSITIVE),
+            domain.AnalyteResult(A.FENTANYL, OUT.NEGATIVE),
         ],
         validity="valid",
         observed=True,
@@ -75,7 +75,7 @@ def test_results_are_reconciled_into_flags_for_the_prescriber(clinic: Clinic) ->
     with pytest.raises(Conflict):  # a second entry of the same test
         services.results_record(
             order=order,
-            results=[domain.AnalyteResult(A.COCAINE, O.NEGATIVE)],
+            results=[domain.AnalyteResult(A.COCAINE, OUT.NEGATIVE)],
             validity="valid",
             observed=False,
             collected_at=COLLECTED,
@@ -87,14 +87,17 @@ def test_a_medication_stopped_before_the_collection_is_not_expected(clinic: Clin
     episode = on_bup(clinic)
     med = episode.patient.medications.get()
     med_services.medication_stop(
-        medication=med, stop_date=dt.date(2026, 2, 20), reason="Tapered", by=clinic.actor(Role.PRESCRIBER)
+        medication=med,
+        stop_date=dt.date(2026, 2, 20),
+        reason="Tapered",
+        by=clinic.actor(Role.PRESCRIBER),
     )
     order = services.order_create(
         patient=episode.patient, kind="poc_cup", reason="clinical", by=clinic.actor(Role.PRESCRIBER)
     )
     flags = services.results_record(
         order=order,
-        results=[domain.AnalyteResult(A.BUPRENORPHINE, O.NEGATIVE)],
+        results=[domain.AnalyteResult(A.BUPRENORPHINE, OUT.NEGATIVE)],
         validity="valid",
         observed=False,
         collected_at=COLLECTED,
@@ -132,9 +135,12 @@ def test_an_invalid_specimen_gives_one_flag_and_no_conclusion(clinic: Clinic) ->
 )
 def test_who_orders_tests(clinic: Clinic, role: Role, allowed: bool) -> None:
     episode = clinic.patient()
-    call = lambda: services.order_create(  # noqa: E731
-        patient=episode.patient, kind="breathalyzer", reason="clinical", by=clinic.actor(role)
-    )
+
+    def call() -> DrugTestOrder:
+        return services.order_create(
+            patient=episode.patient, kind="breathalyzer", reason="clinical", by=clinic.actor(role)
+        )
+
     if allowed:
         call()
     else:
@@ -174,7 +180,7 @@ def _flagged(clinic: Clinic) -> ReconciliationFlag:
     )
     (flag,) = services.results_record(
         order=order,
-        results=[domain.AnalyteResult(A.BUPRENORPHINE, O.NEGATIVE)],
+        results=[domain.AnalyteResult(A.BUPRENORPHINE, OUT.NEGATIVE)],
         validity="valid",
         observed=False,
         collected_at=COLLECTED,
@@ -190,7 +196,9 @@ def test_only_the_prescriber_answers_a_flag_and_a_repeat_test_is_ordered(clinic:
             flag=flag, kind="discussion", text="Talked.", by=clinic.actor(Role.CLINICIAN)
         )
     with pytest.raises(RuleViolation):
-        services.flag_respond(flag=flag, kind="repeat_test", text=" ", by=clinic.actor(Role.PRESCRIBER))
+        services.flag_respond(
+            flag=flag, kind="repeat_test", text=" ", by=clinic.actor(Role.PRESCRIBER)
+        )
     answered = services.flag_respond(
         flag=flag,
         kind="repeat_test",
@@ -225,7 +233,11 @@ def test_the_random_draw_is_stored_with_its_seed_in_the_audit_log(clinic: Clinic
     clinic.patient("Gone", status="discharged")
     week = dt.date(2026, 3, 4)  # a Wednesday: the week of Monday 2 March
     draw = services.random_draw_run(
-        site=clinic.site, week=week, rate=Decimal("0.3"), by=clinic.actor(Role.PRESCRIBER), seed="fixed-seed"
+        site=clinic.site,
+        week=week,
+        rate=Decimal("0.3"),
+        by=clinic.actor(Role.PRESCRIBER),
+        seed="fixed-seed",
     )
     population = sorted(e.patient_id for e in episodes)
     assert draw.week_start == dt.date(2026, 3, 2)
@@ -246,17 +258,26 @@ def test_the_random_draw_is_stored_with_its_seed_in_the_audit_log(clinic: Clinic
     assert RandomDraw.objects.count() == 1
     with pytest.raises(NotPermitted):
         services.random_draw_run(
-            site=clinic.site, week=dt.date(2026, 3, 9), rate=Decimal("0.3"), by=clinic.actor(Role.CASE_MANAGER)
+            site=clinic.site,
+            week=dt.date(2026, 3, 9),
+            rate=Decimal("0.3"),
+            by=clinic.actor(Role.CASE_MANAGER),
         )
 
 
 def test_an_unseeded_draw_gets_a_fresh_secret_seed(clinic: Clinic) -> None:
     clinic.patient()
     a = services.random_draw_run(
-        site=clinic.site, week=dt.date(2026, 3, 2), rate=Decimal("1"), by=clinic.actor(Role.PRESCRIBER)
+        site=clinic.site,
+        week=dt.date(2026, 3, 2),
+        rate=Decimal("1"),
+        by=clinic.actor(Role.PRESCRIBER),
     )
     b = services.random_draw_run(
-        site=clinic.site, week=dt.date(2026, 3, 9), rate=Decimal("1"), by=clinic.actor(Role.PRESCRIBER)
+        site=clinic.site,
+        week=dt.date(2026, 3, 9),
+        rate=Decimal("1"),
+        by=clinic.actor(Role.PRESCRIBER),
     )
     assert len(a.seed) == 32 and a.seed != b.seed
 
@@ -338,9 +359,16 @@ def test_the_lab_import_fills_an_ordered_test_with_the_same_accession(clinic: Cl
         accession="ACC-1",
         by=clinic.actor(Role.PRESCRIBER),
     )
-    text = "mrn,accession,collected_on,validity,buprenorphine\n" f"{a.patient.mrn},ACC-1,2026-03-03,valid,pos\n"
+    text = (
+        "mrn,accession,collected_on,validity,buprenorphine\n"
+        f"{a.patient.mrn},ACC-1,2026-03-03,valid,pos\n"
+    )
     report = services.lab_import(
-        site=clinic.site, text=text, file_name="f.csv", dry_run=False, by=clinic.actor(Role.PRESCRIBER)
+        site=clinic.site,
+        text=text,
+        file_name="f.csv",
+        dry_run=False,
+        by=clinic.actor(Role.PRESCRIBER),
     )
     assert report.rows[0].outcome == "posted"
     order.refresh_from_db()
@@ -361,5 +389,9 @@ def test_a_lab_file_with_a_bad_header_reads_no_row(clinic: Clinic) -> None:
 def test_the_lab_import_is_refused_to_case_managers(clinic: Clinic) -> None:
     with pytest.raises(NotPermitted):
         services.lab_import(
-            site=clinic.site, text="", file_name="x.csv", dry_run=True, by=clinic.actor(Role.CASE_MANAGER)
+            site=clinic.site,
+            text="",
+            file_name="x.csv",
+            dry_run=True,
+            by=clinic.actor(Role.CASE_MANAGER),
         )

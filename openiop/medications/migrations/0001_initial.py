@@ -6,130 +6,387 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('episodes', '0004_part2_marking'),
-        ('patients', '0002_mrn_upper_index'),
+        ("episodes", "0004_part2_marking"),
+        ("patients", "0002_mrn_upper_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Allergy',
+            name="Allergy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('substance', models.CharField(max_length=200)),
-                ('reaction', models.CharField(blank=True, max_length=300)),
-                ('severity', models.CharField(choices=[('mild', 'Mild'), ('moderate', 'Moderate'), ('severe', 'Severe'), ('unknown', 'Not known')], default='unknown', max_length=10)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='episodes.episode')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allergies', to='patients.patient')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                ("substance", models.CharField(max_length=200)),
+                ("reaction", models.CharField(blank=True, max_length=300)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("mild", "Mild"),
+                            ("moderate", "Moderate"),
+                            ("severe", "Severe"),
+                            ("unknown", "Not known"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="episodes.episode",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allergies",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'allergies',
-                'ordering': ['substance', 'id'],
+                "verbose_name_plural": "allergies",
+                "ordering": ["substance", "id"],
             },
         ),
         migrations.CreateModel(
-            name='MatEpisode',
+            name="MatEpisode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('kind', models.CharField(choices=[('buprenorphine', 'Buprenorphine (incl. buprenorphine/naloxone)'), ('naltrexone_oral', 'Naltrexone, oral'), ('naltrexone_xr', 'Naltrexone, extended-release injection'), ('methadone_elsewhere', 'Methadone, dispensed by an opioid treatment program elsewhere')], max_length=30)),
-                ('started_on', models.DateField()),
-                ('ended_on', models.DateField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=300)),
-                ('dispensing_program', models.CharField(blank=True, help_text='For methadone: the opioid treatment program', max_length=200)),
-                ('notes', models.TextField(blank=True)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mat_episodes', to='episodes.episode')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mat_episodes', to='patients.patient')),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("buprenorphine", "Buprenorphine (incl. buprenorphine/naloxone)"),
+                            ("naltrexone_oral", "Naltrexone, oral"),
+                            ("naltrexone_xr", "Naltrexone, extended-release injection"),
+                            (
+                                "methadone_elsewhere",
+                                "Methadone, dispensed by an opioid treatment program elsewhere",
+                            ),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("started_on", models.DateField()),
+                ("ended_on", models.DateField(blank=True, null=True)),
+                ("end_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "dispensing_program",
+                    models.CharField(
+                        blank=True,
+                        help_text="For methadone: the opioid treatment program",
+                        max_length=200,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mat_episodes",
+                        to="episodes.episode",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mat_episodes",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_on', '-id'],
+                "ordering": ["-started_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DoseAdministration',
+            name="DoseAdministration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('given_at', models.DateTimeField()),
-                ('dose', models.CharField(max_length=100)),
-                ('lot', models.CharField(blank=True, max_length=60)),
-                ('injection_site', models.CharField(blank=True, choices=[('left_gluteal', 'Left gluteal'), ('right_gluteal', 'Right gluteal'), ('abdomen', 'Abdomen (subcutaneous)'), ('other', 'Other')], max_length=20)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('given_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('mat', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='doses', to='medications.matepisode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                ("given_at", models.DateTimeField()),
+                ("dose", models.CharField(max_length=100)),
+                ("lot", models.CharField(blank=True, max_length=60)),
+                (
+                    "injection_site",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("left_gluteal", "Left gluteal"),
+                            ("right_gluteal", "Right gluteal"),
+                            ("abdomen", "Abdomen (subcutaneous)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "given_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "mat",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="doses",
+                        to="medications.matepisode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-given_at', '-id'],
+                "ordering": ["-given_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Medication',
+            name="Medication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('catalog_key', models.CharField(blank=True, max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('rxnorm_code', models.CharField(blank=True, max_length=20, verbose_name='RxNorm code')),
-                ('analyte', models.CharField(blank=True, help_text='What a drug test reports for it (blank: none)', max_length=40)),
-                ('dose', models.CharField(max_length=100)),
-                ('route', models.CharField(choices=[('oral', 'By mouth'), ('sublingual', 'Under the tongue'), ('buccal', 'Buccal film'), ('im', 'Injection (intramuscular)'), ('sc', 'Injection (subcutaneous)'), ('transdermal', 'Skin patch'), ('nasal', 'Nasal'), ('inhaled', 'Inhaled'), ('other', 'Other')], max_length=20)),
-                ('frequency', models.CharField(max_length=100)),
-                ('prescriber', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(choices=[('here', 'Prescribed here'), ('elsewhere', 'Prescribed elsewhere'), ('patient_reported', 'Reported by the patient')], max_length=20)),
-                ('start_date', models.DateField(blank=True, null=True)),
-                ('stop_date', models.DateField(blank=True, null=True)),
-                ('stop_reason', models.CharField(blank=True, max_length=300)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='medications', to='episodes.episode')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='medications', to='patients.patient')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                ("catalog_key", models.CharField(blank=True, max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "rxnorm_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="RxNorm code"),
+                ),
+                (
+                    "analyte",
+                    models.CharField(
+                        blank=True,
+                        help_text="What a drug test reports for it (blank: none)",
+                        max_length=40,
+                    ),
+                ),
+                ("dose", models.CharField(max_length=100)),
+                (
+                    "route",
+                    models.CharField(
+                        choices=[
+                            ("oral", "By mouth"),
+                            ("sublingual", "Under the tongue"),
+                            ("buccal", "Buccal film"),
+                            ("im", "Injection (intramuscular)"),
+                            ("sc", "Injection (subcutaneous)"),
+                            ("transdermal", "Skin patch"),
+                            ("nasal", "Nasal"),
+                            ("inhaled", "Inhaled"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("frequency", models.CharField(max_length=100)),
+                ("prescriber", models.CharField(blank=True, max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("here", "Prescribed here"),
+                            ("elsewhere", "Prescribed elsewhere"),
+                            ("patient_reported", "Reported by the patient"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("start_date", models.DateField(blank=True, null=True)),
+                ("stop_date", models.DateField(blank=True, null=True)),
+                ("stop_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="medications",
+                        to="episodes.episode",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="medications",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddField(
-            model_name='matepisode',
-            name='medication',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='mat_episodes', to='medications.medication'),
+            model_name="matepisode",
+            name="medication",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="mat_episodes",
+                to="medications.medication",
+            ),
         ),
         migrations.CreateModel(
-            name='AdherenceNote',
+            name="AdherenceNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('part2', models.BooleanField(default=False, editable=False, help_text='Derived from substance-use care: protected by 42 CFR Part 2 (never unset)')),
-                ('text', models.TextField()),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='episodes.episode')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('medication', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='adherence', to='medications.medication')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "part2",
+                    models.BooleanField(
+                        default=False,
+                        editable=False,
+                        help_text="Derived from substance-use care: protected by 42 CFR Part 2 (never unset)",
+                    ),
+                ),
+                ("text", models.TextField()),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="episodes.episode",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "medication",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adherence",
+                        to="medications.medication",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='medication',
-            index=models.Index(fields=['patient', 'stop_date'], name='med_patient_stop'),
+            model_name="medication",
+            index=models.Index(fields=["patient", "stop_date"], name="med_patient_stop"),
         ),
         migrations.AddConstraint(
-            model_name='matepisode',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_on__isnull', True)), fields=('patient', 'kind'), name='mat_one_open_per_kind'),
+            model_name="matepisode",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_on__isnull", True)),
+                fields=("patient", "kind"),
+                name="mat_one_open_per_kind",
+            ),
         ),
     ]

@@ -158,16 +158,25 @@ def test_stopping_keeps_the_medication_and_refuses_a_stop_before_its_start(
     med = add_bup(clinic, episode.patient)
     with pytest.raises(RuleViolation):
         services.medication_stop(
-            medication=med, stop_date=dt.date(2026, 1, 1), reason="x", by=clinic.actor(Role.PRESCRIBER)
+            medication=med,
+            stop_date=dt.date(2026, 1, 1),
+            reason="x",
+            by=clinic.actor(Role.PRESCRIBER),
         )
     services.medication_stop(
-        medication=med, stop_date=dt.date(2026, 2, 1), reason="Tapered off", by=clinic.actor(Role.PRESCRIBER)
+        medication=med,
+        stop_date=dt.date(2026, 2, 1),
+        reason="Tapered off",
+        by=clinic.actor(Role.PRESCRIBER),
     )
     med.refresh_from_db()
     assert med.stop_date == dt.date(2026, 2, 1) and not med.is_active
     with pytest.raises(RuleViolation):
         services.medication_stop(
-            medication=med, stop_date=dt.date(2026, 2, 2), reason="again", by=clinic.actor(Role.PRESCRIBER)
+            medication=med,
+            stop_date=dt.date(2026, 2, 2),
+            reason="again",
+            by=clinic.actor(Role.PRESCRIBER),
         )
 
 
@@ -203,7 +212,10 @@ def test_methadone_needs_its_program_and_is_not_dosed_here(clinic: Clinic) -> No
     nurse = clinic.actor(Role.PRESCRIBER)
     with pytest.raises(RuleViolation):
         services.mat_start(
-            patient=episode.patient, kind="methadone_elsewhere", started_on=dt.date(2026, 2, 1), by=nurse
+            patient=episode.patient,
+            kind="methadone_elsewhere",
+            started_on=dt.date(2026, 2, 1),
+            by=nurse,
         )
     mat = services.mat_start(
         patient=episode.patient,
@@ -229,7 +241,11 @@ def test_allergy_and_adherence_note_are_recorded_and_marked(clinic: Clinic) -> N
     episode = clinic.patient(focus="substance_use")
     nurse = clinic.actor(Role.PRESCRIBER)
     allergy = services.allergy_add(
-        patient=episode.patient, substance="Penicillin", reaction="Hives", severity="moderate", by=nurse
+        patient=episode.patient,
+        substance="Penicillin",
+        reaction="Hives",
+        severity="moderate",
+        by=nurse,
     )
     note = services.adherence_note_add(
         patient=episode.patient, text="Missed two doses over the weekend.", by=nurse
