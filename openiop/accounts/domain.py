@@ -74,6 +74,17 @@ class Cap(StrEnum):
     # whether a payer may be sent a claim) and record or revoke them.
     CONSENT_VIEW = "consent.view"
     CONSENT_MANAGE = "consent.manage"
+    # Medications and MAT (openiop.medications, issue 18): the medication list, allergies and MAT
+    # episodes are read with CLINICAL_VIEW; recording them and the doses given in the clinic is
+    # the prescriber's and nurse's work.
+    MEDICATION_RECORD = "medication.record"
+    # Drug and alcohol testing (openiop.drugtests, issue 18): results are Part 2 records read by the
+    # clinical team that acts on them (clinicians, prescribers, the director), not case managers,
+    # intake or billing. Clinicians and nurses order tests and enter results; the prescriber
+    # answers the reconciliation flags.
+    DRUGTEST_VIEW = "drugtest.view"
+    DRUGTEST_RECORD = "drugtest.record"
+    DRUGTEST_RESPOND = "drugtest.respond"
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
@@ -110,6 +121,8 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.MEASURE_RECORD,
             Cap.CONSENT_VIEW,
             Cap.CONSENT_MANAGE,
+            Cap.DRUGTEST_VIEW,
+            Cap.DRUGTEST_RECORD,
         }
     ),
     Role.CASE_MANAGER: frozenset(
@@ -148,6 +161,10 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.ALERT_ACK,
             Cap.MEASURE_RECORD,
             Cap.CONSENT_VIEW,
+            Cap.MEDICATION_RECORD,
+            Cap.DRUGTEST_VIEW,
+            Cap.DRUGTEST_RECORD,
+            Cap.DRUGTEST_RESPOND,
         }
     ),
     Role.BILLING: frozenset(
@@ -189,6 +206,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.ALL_SITES,
             Cap.CONSENT_VIEW,
             Cap.CONSENT_MANAGE,
+            Cap.DRUGTEST_VIEW,
         }
     ),
     Role.ADMIN: frozenset(
@@ -222,6 +240,7 @@ RECORD_CAPS: frozenset[Cap] = frozenset(
         Cap.PATIENT_DEMOGRAPHICS,
         Cap.CLINICAL_VIEW,
         Cap.NOTE_TEXT,
+        Cap.DRUGTEST_VIEW,
         Cap.AUDIT_VIEW,
         Cap.STAFF_MANAGE,
         Cap.ALL_SITES,
@@ -229,7 +248,7 @@ RECORD_CAPS: frozenset[Cap] = frozenset(
 )
 # Capabilities whose reach is limited by the user's sites (access.site_scope).
 PATIENT_CAPS: frozenset[Cap] = frozenset(
-    {Cap.PATIENT_DEMOGRAPHICS, Cap.CLINICAL_VIEW, Cap.NOTE_TEXT}
+    {Cap.PATIENT_DEMOGRAPHICS, Cap.CLINICAL_VIEW, Cap.NOTE_TEXT, Cap.DRUGTEST_VIEW}
 )
 # Roles that may grant record access on their own authority, and approve what others request.
 ACCESS_APPROVER_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR})

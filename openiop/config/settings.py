@@ -76,6 +76,9 @@ INSTALLED_APPS = [
     "openiop.consents",
     "openiop.pagecache",
     "openiop.planning",
+    # Medications and MAT, drug and alcohol testing (issue 18).
+    "openiop.medications",
+    "openiop.drugtests",
     # OAuth 2.0 (django-oauth-toolkit) for the FHIR R4 API and its SMART scopes (openiop.fhir).
     "oauth2_provider",
     "openiop.fhir",

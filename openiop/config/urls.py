@@ -20,6 +20,9 @@ urlpatterns = [
     path("jobs/", include("openiop.jobs.urls")),
     path("imports/", include("openiop.imports.urls")),
     path("planning/", include("openiop.planning.urls")),  # issue 19: the week's plan, make-up
+    # Medications and MAT, drug and alcohol testing (issue 18).
+    path("medications/", include("openiop.medications.urls")),
+    path("drugtests/", include("openiop.drugtests.urls")),
     path("fhir/R4/", include("openiop.fhir.urls")),
     path("o/", include("openiop.fhir.oauth_urls")),
     # REST for the program's own objects (tracks, sessions, rosters, attendance, authorizations).

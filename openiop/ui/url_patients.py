@@ -40,6 +40,11 @@ RECORD_PATIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "document_id": ("admissions.IntakeDocument", ("patient_id",)),
     "entry_id": ("admissions.WaitlistEntry", ("episode__patient_id",)),
     "consent_id": ("consents.Consent", ("patient_id",)),
+    # Medications and drug testing (issue 18).
+    "medication_id": ("medications.Medication", ("patient_id",)),
+    "mat_id": ("medications.MatEpisode", ("patient_id",)),
+    "drug_test_id": ("drugtests.DrugTestOrder", ("patient_id",)),
+    "drug_test_flag_id": ("drugtests.ReconciliationFlag", ("order__patient_id",)),
 }
 
 # URL arguments that name no patient's record (a track, a site, a schedule block; an

@@ -173,6 +173,9 @@ def world(db: Any) -> World:
     from openiop.planning.tests.world import world_plan_ids
 
     admissions_ids.update(world_plan_ids(site, today, users["director"]))
+    from openiop.drugtests.tests.world import world_medication_ids
+
+    admissions_ids.update(world_medication_ids(patient, episode, users))
     ids = {
         **admissions_ids,
         "patient_id": patient.pk,

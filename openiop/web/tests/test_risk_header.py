@@ -25,6 +25,9 @@ ONE_PATIENT_ARGS = {
     "safety_alert_id",
     "contact_id",
     "enrollment_id",
+    "mat_id",
+    "drug_test_id",
+    "drug_test_flag_id",
 }
 
 # Files and actions, not pages: PDFs carry the patient in print, exports are text, the rest only POST

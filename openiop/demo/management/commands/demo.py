@@ -233,6 +233,10 @@ class DemoBuilder:
 
         build_consents_demo(self)
         build_billing_demo(self, build_admissions_demo(self))
+        # Medications, MAT and drug testing (issue 18).
+        from openiop.drugtests.demo import build_medications_demo
+
+        build_medications_demo(self)
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DrugTestsConfig(AppConfig):
+    name = "openiop.drugtests"
+    label = "drugtests"

@@ -1,0 +1,247 @@
+"""Drug test and medication pages through Django's client: what each role sees, forms that keep
+input, list pages whose query count does not grow with the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from django.test import Client
+from django.urls import reverse
+
+from openiop.accounts.domain import Role
+from openiop.drugtests import domain, services
+from openiop.drugtests.models import DrugTestOrder, ReconciliationFlag
+from openiop.drugtests.tests.conftest import Clinic
+from openiop.medications import services as med_services
+from openiop.medications.models import DoseAdministration, Medication
+from openiop.testing import page_query_count
+
+COLLECTED = dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC)
+
+
+def flagged_patient(clinic: Clinic, first: str = "Pimpernel") -> DrugTestOrder:
+    episode = clinic.patient(first, focus="substance_use")
+    med_services.medication_add(
+        patient=episode.patient,
+        catalog_key="buprenorphine_naloxone",
+        name="",
+        dose="8 mg/2 mg",
+        route="sublingual",
+        frequency="daily",
+        source="here",
+        start_date=dt.date(2026, 2, 1),
+        by=clinic.actor(Role.PRESCRIBER),
+    )
+    order = services.order_create(
+        patient=episode.patient, kind="poc_cup", reason="scheduled", by=clinic.actor(Role.CLINICIAN)
+    )
+    services.results_record(
+        order=order,
+        results=[domain.AnalyteResult(domain.Analyte.BUPRENORPHINE, domain.Outcome.NEGATIVE)],
+        validity="valid",
+        observed=False,
+        collected_at=COLLECTED,
+        by=clinic.actor(Role.CLINICIAN),
+    )
+    return order
+
+
+def test_pages_by_role(clinic: Clinic, client: Client, mfa_passed: None) -> None:
+    order = flagged_patient(clinic)
+    patient = order.patient
+    tests_url = reverse("drugtests:patient", kwargs={"patient_id": patient.pk})
+    meds_url = reverse("medications:list", kwargs={"patient_id": patient.pk})
+    expected = {
+        Role.CLINICIAN: (200, 200),
+        Role.PRESCRIBER: (200, 200),
+        Role.DIRECTOR: (200, 200),
+        Role.CASE_MANAGER: (403, 200),  # the medication list, not the results
+        Role.BILLING: (403, 403),
+        Role.INTAKE: (403, 403),
+        Role.AUDITOR: (403, 403),
+    }
+    for role, (tests, meds) in expected.items():
+        client.force_login(clinic.users[role])
+        assert client.get(tests_url).status_code == tests, role
+        assert client.get(meds_url).status_code == meds, role
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    page = client.get(tests_url).content.decode()
+    assert "not found" in page and "BAM use" in page
+    page = client.get(meds_url).content.decode()
+    assert "Buprenorphine/naloxone" in page and "Add a medication" in page
+    client.force_login(clinic.users[Role.CLINICIAN])
+    assert "Add a medication" not in client.get(meds_url).content.decode()
+
+
+def test_result_entry_through_the_page_makes_a_flag_and_the_prescriber_answers(
+    clinic: Clinic, client: Client
+) -> None:
+    order = flagged_patient(clinic)
+    new = services.order_create(
+        patient=order.patient, kind="poc_cup", reason="clinical", by=clinic.actor(Role.CLINICIAN)
+    )
+    client.force_login(clinic.users[Role.CLINICIAN])
+    url = reverse("drugtests:test", kwargs={"drug_test_id": new.pk})
+    # A bad time keeps what was typed.
+    bad = client.post(
+        url, {"collected_at": "nonsense", "validity": "valid", "a_cocaine": "positive"}
+    )
+    assert bad.status_code == 200 and 'value="positive" selected' in bad.content.decode()
+    response = client.post(
+        url,
+        {"collected_at": "2026-03-03T09:30", "validity": "valid", "a_cocaine": "positive"},
+    )
+    assert response.status_code == 302
+    new.refresh_from_db()
+    assert new.collected_at == dt.datetime(2026, 3, 3, 9, 30, tzinfo=clinic.site.tz)
+    flag = ReconciliationFlag.objects.get(order=new)
+    assert flag.kind == "unexpected"
+    flag_url = reverse("drugtests:flag", kwargs={"drug_test_flag_id": flag.pk})
+    assert "Record your response" not in client.get(flag_url).content.decode()
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    assert "Record your response" in client.get(flag_url).content.decode()
+    answer = client.post(flag_url, {"kind": "discussion", "text": "Talked it through; no change."})
+    assert answer.status_code == 302
+    flag.refresh_from_db()
+    assert flag.status == "responded" and flag.responded_by == clinic.users[Role.PRESCRIBER]
+
+
+def test_flag_list_pins_its_queries(clinic: Clinic, client: Client) -> None:
+    flagged_patient(clinic, "Ash")
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    url = reverse("drugtests:flags")
+    few = page_query_count(client, url)
+    for name in ("Birch", "Cedar", "Damson"):
+        flagged_patient(clinic, name)
+    assert page_query_count(client, url) == few
+    page = client.get(url + "?q=Cedar").content.decode()
+    assert "Cedar" in page and "Birch" not in page
+
+
+def test_patient_tests_page_pins_its_queries(clinic: Clinic, client: Client) -> None:
+    order = flagged_patient(clinic)
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    url = reverse("drugtests:patient", kwargs={"patient_id": order.patient_id})
+    few = page_query_count(client, url)
+    for _ in range(3):
+        extra = services.order_create(
+            patient=order.patient,
+            kind="poc_cup",
+            reason="clinical",
+            by=clinic.actor(Role.PRESCRIBER),
+        )
+        services.results_record(
+            order=extra,
+            results=[domain.AnalyteResult(domain.Analyte.FENTANYL, domain.Outcome.POSITIVE)],
+            validity="valid",
+            observed=True,
+            collected_at=COLLECTED,
+            by=clinic.actor(Role.PRESCRIBER),
+        )
+    assert page_query_count(client, url) == few
+
+
+def test_medication_list_pins_its_queries_and_searches(clinic: Clinic, client: Client) -> None:
+    order = flagged_patient(clinic)
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    url = reverse("medications:list", kwargs={"patient_id": order.patient_id})
+    few = page_query_count(client, url)
+    for name in ("Sertraline", "Trazodone", "Gabapentin"):
+        med_services.medication_add(
+            patient=order.patient,
+            name=name,
+            dose="50 mg",
+            route="oral",
+            frequency="daily",
+            source="elsewhere",
+            by=clinic.actor(Role.PRESCRIBER),
+        )
+    assert page_query_count(client, url) == few
+    page = client.get(url + "?q=sertra").content.decode()
+    assert "<td>Sertraline</td>" in page and "<td>Gabapentin</td>" not in page
+
+
+def test_add_and_stop_a_medication_and_dose_through_the_pages(
+    clinic: Clinic, client: Client
+) -> None:
+    episode = clinic.patient()
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    url = reverse("medications:list", kwargs={"patient_id": episode.patient_id})
+    missing = client.post(url, {"action": "add", "med-name": "Sertraline", "med-route": "oral"})
+    assert missing.status_code == 200 and 'value="Sertraline"' in missing.content.decode()
+    added = client.post(
+        url,
+        {
+            "action": "add",
+            "med-catalog_key": "sertraline",
+            "med-dose": "50 mg",
+            "med-route": "oral",
+            "med-frequency": "daily",
+            "med-source": "here",
+        },
+    )
+    assert added.status_code == 302
+    med = Medication.objects.get()
+    assert med.rxnorm_code == "36437"
+    stop = reverse("medications:stop", kwargs={"medication_id": med.pk})
+    assert (
+        client.post(stop, {"stop_date": "2026-03-01", "reason": "Side effects"}).status_code == 302
+    )
+    med.refresh_from_db()
+    assert med.stop_date == dt.date(2026, 3, 1)
+    client.post(
+        url,
+        {"action": "mat", "mat-kind": "naltrexone_xr", "mat-started_on": "2026-03-01"},
+    )
+    mat = episode.patient.mat_episodes.get()
+    mat_url = reverse("medications:mat", kwargs={"mat_id": mat.pk})
+    no_site = client.post(mat_url, {"action": "dose", "dose-dose": "380 mg", "dose-lot": "L9"})
+    assert no_site.status_code == 422 and "injection site" in no_site.content.decode()
+    client.post(
+        mat_url,
+        {
+            "action": "dose",
+            "dose-dose": "380 mg",
+            "dose-lot": "L9",
+            "dose-injection_site": "right_gluteal",
+        },
+    )
+    dose = DoseAdministration.objects.get()
+    assert dose.given_by == clinic.users[Role.PRESCRIBER]
+    client.force_login(clinic.users[Role.CLINICIAN])
+    assert client.post(stop, {"stop_date": "2026-03-02", "reason": "x"}).status_code == 403
+
+
+def test_lab_import_page_dry_run_reports_rows(clinic: Clinic, client: Client) -> None:
+    episode = clinic.patient()
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    text = (
+        "mrn,accession,collected_on,validity,cocaine\n"
+        f"{episode.patient.mrn},A1,2026-03-03,valid,neg\n"
+        f"{episode.patient.mrn},A2,2026-03-03,cloudy,neg\n"
+    )
+    upload = io.BytesIO(text.encode())
+    upload.name = "lab.csv"
+    response = client.post(
+        reverse("drugtests:import"), {"file": upload, "site": clinic.site.pk, "dry_run": "on"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "1 row would post, 1 refused" in page and "validity is not one of" in page
+    assert not DrugTestOrder.objects.exists()
+
+
+def test_random_draw_page_draws_once_a_week(clinic: Clinic, client: Client) -> None:
+    for name in ("Ash", "Birch", "Cedar", "Damson"):
+        clinic.patient(name)
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    url = reverse("drugtests:draw")
+    assert client.get(url).status_code == 200
+    first = client.post(url, {"site": clinic.site.pk, "rate": "50"})
+    assert first.status_code == 302
+    assert DrugTestOrder.objects.filter(reason="random").count() == 2
+    again = client.post(url, {"site": clinic.site.pk, "rate": "50"})
+    assert again.status_code == 422 and "already been made" in again.content.decode()
+    client.force_login(clinic.users[Role.CASE_MANAGER])
+    assert client.get(url).status_code == 403

@@ -1,0 +1,118 @@
+"""Reads of the medication list, allergies and MAT episodes: access checked and audited here.
+
+Who reads: Cap.CLINICAL_VIEW (clinicians, case managers, prescribers and nurses, the director). A
+case manager sees the list (pharmacy access, coordinating MAT with a program elsewhere), not
+drug test results (openiop.drugtests). Intake, billing, administrators and auditors do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from openiop.accounts.access import get_for
+from openiop.accounts.domain import Cap
+from openiop.core.actor import Actor
+from openiop.core.errors import NotFound
+from openiop.medications import domain
+from openiop.medications.models import (
+    AdherenceNote,
+    Allergy,
+    DoseAdministration,
+    MatEpisode,
+    Medication,
+)
+from openiop.patients.models import Patient
+
+READ_CAP = Cap.CLINICAL_VIEW
+
+
+@dataclass
+class MedicationList:
+    patient: Patient
+    medications: QuerySet[Medication]
+    allergies: list[Allergy]
+    mat_episodes: list[MatEpisode]
+    adherence: list[AdherenceNote]
+
+
+def _patient(actor: Actor, patient_id: int, purpose: str) -> Patient:
+    return get_for(
+        actor,
+        Patient.objects.select_related("site", "organization"),
+        patient_id,
+        cap=READ_CAP,
+        object_type=purpose,
+        missing=NotFound("There is no patient with this number.", code="patient_not_found"),
+        patient_of=lambda p: p,
+    )
+
+
+def medication_list(
+    *, actor: Actor, patient_id: int, q: str = "", show_stopped: bool = True
+) -> MedicationList:
+    """A patient's medications (active first, then stopped; `q` filters by name), allergies, MAT
+    episodes and the latest adherence notes. One audit entry (the view of the list). The
+    medications are a queryset for the page to paginate."""
+    patient = _patient(actor, patient_id, "medication_list")
+    meds = Medication.objects.filter(patient=patient).select_related("recorded_by")
+    if q:
+        meds = meds.filter(Q(name__icontains=q) | Q(prescriber__icontains=q))
+    if not show_stopped:
+        meds = meds.filter(stop_date__isnull=True)
+    meds = meds.order_by(F("stop_date").desc(nulls_first=True), "name", "id")  # active first
+    allergies = list(Allergy.objects.filter(patient=patient).select_related("recorded_by"))
+    mats = list(
+        MatEpisode.objects.filter(patient=patient).select_related("medication", "started_by")
+    )
+    notes = list(
+        AdherenceNote.objects.filter(patient=patient).select_related("recorded_by", "medication")[
+            :10
+        ]
+    )
+    return MedicationList(
+        patient=patient, medications=meds, allergies=allergies, mat_episodes=mats, adherence=notes
+    )
+
+
+def medication_get(*, actor: Actor, medication_id: int) -> Medication:
+    return get_for(
+        actor,
+        Medication.objects.select_related("patient__site", "episode"),
+        medication_id,
+        cap=READ_CAP,
+        object_type="medication",
+        missing=NotFound("There is no medication with this number.", code="medication_not_found"),
+        patient_of=lambda m: m.patient,
+    )
+
+
+def mat_get(*, actor: Actor, mat_id: int) -> MatEpisode:
+    """A MAT episode with its doses (newest first, with who gave them); audited."""
+    return get_for(
+        actor,
+        MatEpisode.objects.select_related(
+            "patient__site", "episode", "medication", "started_by"
+        ).prefetch_related(
+            Prefetch("doses", queryset=DoseAdministration.objects.select_related("given_by"))
+        ),
+        mat_id,
+        cap=READ_CAP,
+        object_type="mat_episode",
+        missing=NotFound("There is no MAT episode with this number.", code="mat_not_found"),
+        patient_of=lambda m: m.patient,
+    )
+
+
+def expected_medications(patient_id: int) -> list[domain.ActiveMedication]:
+    """The patient's medications that a drug test may find (those with an analyte), whatever
+    their dates (the caller keeps those taken on the day). Not audited: for a service that
+    audits what it records (drugtests.services)."""
+    rows = Medication.objects.filter(patient_id=patient_id).exclude(analyte="")
+    return [
+        domain.ActiveMedication(
+            name=m.name, analyte=m.analyte, start_date=m.start_date, stop_date=m.stop_date
+        )
+        for m in rows.only("name", "analyte", "start_date", "stop_date")
+    ]
