@@ -74,6 +74,9 @@ class Cap(StrEnum):
     # whether a payer may be sent a claim) and record or revoke them.
     CONSENT_VIEW = "consent.view"
     CONSENT_MANAGE = "consent.manage"
+    # Case management (issue 18): the community resource directory, referrals of patients to
+    # resources, the case manager's tasks, and rides and childcare booked for sessions.
+    CASE_MANAGE = "casemgmt.manage"
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
@@ -122,8 +125,9 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,
             Cap.EPISODE_MANAGE,
+            # The chart (attendance, alerts, scores, plans) but not the text of therapy notes
+            # (Cap.NOTE_TEXT): minimum necessary for referrals, rides and tasks (issue 18.4).
             Cap.CLINICAL_VIEW,
-            Cap.NOTE_TEXT,
             Cap.ATTENDANCE_VIEW,
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
@@ -131,6 +135,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.MEASURE_RECORD,
             Cap.CONSENT_VIEW,
             Cap.CONSENT_MANAGE,
+            Cap.CASE_MANAGE,
         }
     ),
     Role.PRESCRIBER: frozenset(
@@ -189,6 +194,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.ALL_SITES,
             Cap.CONSENT_VIEW,
             Cap.CONSENT_MANAGE,
+            Cap.CASE_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(
