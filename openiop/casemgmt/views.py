@@ -73,7 +73,9 @@ def resource_new(request: HttpRequest) -> HttpResponse:
             resource = services.resource_create(site=site, by=actor, **form.cleaned_data)
             messages.success(request, f"Added {resource.name} to the directory.")
             return redirect(f"{_list_url()}?site={site.pk}")
-    return render(request, "casemgmt/resource_form.html", {"form": form, "site": site})
+    return render(
+        request, "casemgmt/resource_form.html", {"form": form, "site": site, "resource": None}
+    )
 
 
 @staff_view(CAP)

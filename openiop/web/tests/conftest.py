@@ -170,6 +170,9 @@ def world(db: Any) -> World:
     from openiop.imports.tests.world import world_import_ids
 
     admissions_ids.update(world_import_ids(site, patient, users["intake"]))
+    from openiop.casemgmt.tests.world import world_casemgmt_ids
+
+    admissions_ids.update(world_casemgmt_ids(site, patient, episode, session, users))
     ids = {
         **admissions_ids,
         "patient_id": patient.pk,
