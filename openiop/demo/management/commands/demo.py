@@ -233,6 +233,9 @@ class DemoBuilder:
 
         build_consents_demo(self)
         build_billing_demo(self, build_admissions_demo(self))
+        from openiop.casemgmt.demo import build_casemgmt_demo
+
+        build_casemgmt_demo(self)
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}
