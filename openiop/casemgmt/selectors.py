@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from openiop.accounts.access import get_for, require, require_site
-from openiop.accounts.domain import Cap
+from openiop.accounts.domain import Cap, roles_with
 from openiop.audit.choices import AuditAction
 from openiop.audit.services import audit_record_many
 from openiop.casemgmt import domain
@@ -130,24 +130,21 @@ def case_file(*, actor: Actor, patient_id: int, today: dt.date | None = None) ->
     today = today or local_today(patient.site.tz)
     sessions = sessions_for_booking(episodes, today=today)
     # Who may hold a task about this patient: active staff who do case management and see the
-    # patient's site (the site's own, or every site of the organization).
-    candidates = (
+    # patient's site (they work there, or their role sees every site of the organization).
+    every_site = sorted(r.value for r in roles_with(CAP) & roles_with(Cap.ALL_SITES))
+    staff = list(
         User.objects.filter(is_active=True, role__in=_roles_with_cap())
-        .filter(Q(organization_id=patient.organization_id) | Q(organization__isnull=True))
-        .prefetch_related("sites")
+        .filter(
+            Q(sites=patient.site_id)
+            | Q(role__in=every_site, organization_id=patient.organization_id)
+        )
+        .distinct()
         .order_by("last_name", "first_name", "id")
     )
-    staff = [
-        u
-        for u in candidates
-        if u.sees_all_sites() or patient.site_id in {s.pk for s in u.sites.all()}
-    ]
     return CaseFile(patient, episodes, referrals, requests, tasks, resources, sessions, staff)
 
 
 def _roles_with_cap() -> list[str]:
-    from openiop.accounts.domain import roles_with
-
     return sorted(r.value for r in roles_with(CAP))
 
 

@@ -351,3 +351,16 @@ def test_a_case_manager_is_refused_note_text(cw: Casework, client: Client) -> No
     assert AuditEntry.objects.filter(
         user_id=cw.case_manager.pk, outcome="denied", patient_id=episode.patient_id
     ).exists()
+
+
+def test_task_owners_offered_are_the_sites_case_managers_and_the_director(
+    cw: Casework, client: Client
+) -> None:
+    make_user(Role.CASE_MANAGER, sites=[cw.other_site], org=cw.org, last_name="Farawayer")
+    episode = cw.patient()
+    client.force_login(cw.case_manager)
+    body = client.get(_file_url(episode)).text
+    owners = body[body.index('id="id_task-owner"') :].split("</select>")[0]
+    assert "Rosalind Ferncastle" in owners
+    assert cw.director.last_name in owners
+    assert "Farawayer" not in owners and cw.clinician.last_name not in owners
