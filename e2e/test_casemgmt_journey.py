@@ -83,6 +83,8 @@ def test_a_case_manager_books_the_van_and_the_roster_shows_it(live_server: Any, 
     ride = SupportRequest.objects.get(episode=episode)
     assert ride.session_id == session.pk and ride.status == "booked"
 
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "casemgmt_case_file.png"), full_page=True)
     # The facilitator opens the session's roster.
     page.get_by_role("button", name="Log out").click()
     _login(page, base, "juniper")
@@ -91,5 +93,4 @@ def test_a_case_manager_books_the_van_and_the_roster_shows_it(live_server: Any, 
     expect(row.get_by_test_id("roster-support")).to_contain_text("Van (booked) · pickup 5:15 PM")
     walker = page.get_by_role("row").filter(has_text="Dashiell Footloose")
     expect(walker.get_by_test_id("roster-support")).to_have_count(0)
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "casemgmt_roster.png"), full_page=True)

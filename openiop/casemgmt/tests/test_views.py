@@ -364,3 +364,18 @@ def test_task_owners_offered_are_the_sites_case_managers_and_the_director(
     assert "Rosalind Ferncastle" in owners
     assert cw.director.last_name in owners
     assert "Farawayer" not in owners and cw.clinician.last_name not in owners
+
+
+def test_a_summary_written_before_case_management_still_opens(cw: Casework, client: Client) -> None:
+    from openiop.treatment.models import DischargeSummary
+    from openiop.treatment.services import discharge_summary_start
+
+    episode = cw.patient()
+    summary = discharge_summary_start(episode=episode, by=cw.actor(cw.clinician))
+    facts = dict(summary.facts)
+    facts.pop("community_referrals")
+    DischargeSummary.objects.filter(pk=summary.pk).update(facts=facts, status="signed")
+    client.force_login(cw.case_manager)
+    response = client.get(reverse("treatment:discharge", kwargs={"episode_id": episode.pk}))
+    assert response.status_code == 200
+    assert "No open or completed community referrals on record." in response.text
