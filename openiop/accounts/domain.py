@@ -85,6 +85,9 @@ class Cap(StrEnum):
     DRUGTEST_VIEW = "drugtest.view"
     DRUGTEST_RECORD = "drugtest.record"
     DRUGTEST_RESPOND = "drugtest.respond"
+    # Case management (issue 18): the community resource directory, referrals of patients to
+    # resources, the case manager's tasks, and rides and childcare booked for sessions.
+    CASE_MANAGE = "casemgmt.manage"
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
@@ -135,8 +138,9 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.PATIENT_EDIT,
             Cap.EPISODE_VIEW,
             Cap.EPISODE_MANAGE,
+            # The chart (attendance, alerts, scores, plans) but not the text of therapy notes
+            # (Cap.NOTE_TEXT): minimum necessary for referrals, rides and tasks (issue 18.4).
             Cap.CLINICAL_VIEW,
-            Cap.NOTE_TEXT,
             Cap.ATTENDANCE_VIEW,
             Cap.SCHEDULE_VIEW,
             Cap.APPOINTMENT_BOOK,
@@ -144,6 +148,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.MEASURE_RECORD,
             Cap.CONSENT_VIEW,
             Cap.CONSENT_MANAGE,
+            Cap.CASE_MANAGE,
         }
     ),
     Role.PRESCRIBER: frozenset(
@@ -207,6 +212,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.CONSENT_VIEW,
             Cap.CONSENT_MANAGE,
             Cap.DRUGTEST_VIEW,
+            Cap.CASE_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(

@@ -25,6 +25,7 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.billing.choices import CoverageRank
 from openiop.billing.models import Coverage, PayerProgramBilling
+from openiop.casemgmt.selectors import RosterSupport, roster_support
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today
 from openiop.core.dates import IsoWeek
@@ -97,6 +98,8 @@ class RosterRow:
     patient: Patient
     attendance: Attendance | None
     week: WeekLine | None
+    # Rides (the van) and childcare requested or booked for this session (casemgmt).
+    support: list[RosterSupport] = field(default_factory=list)
 
 
 def session_roster(
@@ -120,12 +123,14 @@ def session_roster(
     )
     week = IsoWeek.of(session.date)
     weeks = weekly_lines(episodes, [week], today)
+    support = roster_support(session=session, episode_ids=[e.pk for e in episodes])
     rows = [
         RosterRow(
             episode=e,
             patient=e.patient,
             attendance=records.get(e.pk),
             week=weeks[e.pk][0] if weeks.get(e.pk) else None,
+            support=support.get(e.pk, []),
         )
         for e in episodes
     ]

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "openiop.measures",
     # 42 CFR Part 2 consents and the accounting of disclosures (issue 17).
     "openiop.consents",
+    # Case management (issue 18): community resources, referrals, tasks, rides and childcare.
+    "openiop.casemgmt",
     "openiop.pagecache",
     "openiop.planning",
     # Medications and MAT, drug and alcohol testing (issue 18).

@@ -17,6 +17,7 @@ urlpatterns = [
     path("billing/", include("openiop.billing.urls")),
     path("measures/", include("openiop.measures.urls")),
     path("consents/", include("openiop.consents.urls")),
+    path("casemgmt/", include("openiop.casemgmt.urls")),
     path("jobs/", include("openiop.jobs.urls")),
     path("imports/", include("openiop.imports.urls")),
     path("planning/", include("openiop.planning.urls")),  # issue 19: the week's plan, make-up

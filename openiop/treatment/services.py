@@ -18,6 +18,7 @@ from openiop.accounts.access import require_patient
 from openiop.accounts.domain import Cap
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
+from openiop.casemgmt.selectors import aftercare_referrals
 from openiop.core.actor import Actor
 from openiop.core.clock import now
 from openiop.core.concurrency import save_if_unchanged
@@ -503,7 +504,8 @@ def _scores(episode: Episode) -> dict[str, Any]:
 def discharge_facts(episode: Episode) -> dict[str, Any]:
     """What the record says for the discharge summary, as JSON-ready data: dates, length of stay,
     reason, level of care at discharge, sessions attended by type with hours, first and latest
-    scores, and the goals of the current plan with whether each was met. Not audited: the callers
+    scores, the goals of the current plan with whether each was met, and the episode's community
+    referrals that are open or completed (casemgmt). Not audited: the callers
     are services and selectors that check access and audit."""
     from openiop.attendance.choices import ATTENDED_STATUSES
     from openiop.attendance.models import Attendance
@@ -554,6 +556,7 @@ def discharge_facts(episode: Episode) -> dict[str, Any]:
         "scores": _scores(episode),
         "plan_version": plan.number if plan else None,
         "goals": goals,
+        "community_referrals": aftercare_referrals(episode),
     }
 
 

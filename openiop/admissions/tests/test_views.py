@@ -434,7 +434,8 @@ def test_inquiry_page_query_count_does_not_grow_with_coverages(
 
 @pytest.mark.parametrize(
     ("role", "sees_notes"),
-    [("clinician", True), ("case_manager", True), ("billing", False), ("intake", False)],
+    # Case managers read no clinical note text (issue 18.4, minimum necessary).
+    [("clinician", True), ("case_manager", False), ("billing", False), ("intake", False)],
 )
 def test_assessment_notes_are_shown_only_to_roles_that_read_clinical_notes(
     clinic: Clinic, client: Client, role: str, sees_notes: bool

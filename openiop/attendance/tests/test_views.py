@@ -178,8 +178,9 @@ def test_roster_page_query_count_is_pinned_and_does_not_grow(group: Group, clien
         attendance_record(session=session, episode=episode, status="present", by=group.actor)
     large = _count_queries(client, _roster_url(session))
     # session with user and sites, the session, its attendance, enrolled, episodes, and the
-    # week's ledger (enrollments, sessions, minutes), audit entry, audit patients
-    assert small == large == 9 + audit_links_query()
+    # week's ledger (enrollments, sessions, minutes), rides and childcare (casemgmt), audit
+    # entry, audit patients
+    assert small == large == 10 + audit_links_query()
 
 
 def test_today_shows_sessions_and_alerts_and_billing_sees_no_alerts(

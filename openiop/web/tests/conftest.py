@@ -176,6 +176,9 @@ def world(db: Any) -> World:
     from openiop.drugtests.tests.world import world_medication_ids
 
     admissions_ids.update(world_medication_ids(patient, episode, users))
+    from openiop.casemgmt.tests.world import world_casemgmt_ids
+
+    admissions_ids.update(world_casemgmt_ids(site, patient, episode, session, users))
     ids = {
         **admissions_ids,
         "patient_id": patient.pk,

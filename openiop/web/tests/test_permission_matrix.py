@@ -40,10 +40,10 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("treatment:episode_plans", ("episode_id",), "N Y Y Y N Y N N"),
     ("treatment:due", (), "N Y Y Y N Y N N"),
     ("treatment:discharge", ("episode_id",), "N Y Y Y N Y N N"),
-    ("notes:group", ("session_id",), "N Y Y Y N Y N N"),
-    ("notes:section", ("section_id",), "N Y Y Y N Y N N"),
-    ("notes:patient_notes", ("patient_id",), "N Y Y Y N Y N N"),
-    ("notes:late", (), "N Y Y Y N Y N N"),
+    ("notes:group", ("session_id",), "N Y N Y N Y N N"),  # case managers: no note text
+    ("notes:section", ("section_id",), "N Y N Y N Y N N"),  # case managers: no note text
+    ("notes:patient_notes", ("patient_id",), "N Y N Y N Y N N"),  # case managers: no note text
+    ("notes:late", (), "N Y N Y N Y N N"),  # case managers: no note text
     ("admissions:board", (), "Y Y Y Y Y Y N N"),
     ("admissions:inquiry", ("inquiry_id",), "Y Y Y Y Y Y N N"),
     ("admissions:inquiry_new", (), "Y N Y N N Y N N"),
@@ -62,6 +62,10 @@ MATRIX: list[tuple[str, tuple[str, ...], str]] = [
     ("measures:alerts", (), "N Y Y Y N Y N N"),
     ("measures:due", (), "N Y Y Y N Y N N"),
     ("measures:program", (), "N Y Y Y N Y N N"),
+    ("casemgmt:resources", (), "N N Y N N Y N N"),
+    ("casemgmt:resource_new", (), "N N Y N N Y N N"),
+    ("casemgmt:tasks", (), "N N Y N N Y N N"),
+    ("casemgmt:patient", ("patient_id",), "N N Y N N Y N N"),
 ]
 
 CASES = [

@@ -237,6 +237,9 @@ class DemoBuilder:
         from openiop.drugtests.demo import build_medications_demo
 
         build_medications_demo(self)
+        from openiop.casemgmt.demo import build_casemgmt_demo
+
+        build_casemgmt_demo(self)
 
     def _staff(self) -> dict[str, User]:
         sites = {"R": self.riverbend, "C": self.cedar}
