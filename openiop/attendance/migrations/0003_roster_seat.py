@@ -6,29 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('attendance', '0002_initial'),
-        ('episodes', '0004_part2_marking'),
-        ('programs', '0003_site_and_organization_is_active'),
+        ("attendance", "0002_initial"),
+        ("episodes", "0004_part2_marking"),
+        ("programs", "0003_site_and_organization_is_active"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RosterSeat',
+            name="RosterSeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source', models.CharField(help_text='e.g. make-up, plan 12', max_length=60)),
-                ('added_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='roster_seats', to='episodes.episode')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='roster_seats', to='programs.groupsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source", models.CharField(help_text="e.g. make-up, plan 12", max_length=60)),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="roster_seats",
+                        to="episodes.episode",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="roster_seats",
+                        to="programs.groupsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session_id', 'episode_id'],
-                'constraints': [models.UniqueConstraint(fields=('session', 'episode'), name='roster_seat_once')],
+                "ordering": ["session_id", "episode_id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("session", "episode"), name="roster_seat_once")
+                ],
             },
         ),
     ]

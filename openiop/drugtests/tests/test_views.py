@@ -14,7 +14,7 @@ from openiop.drugtests import domain, services
 from openiop.drugtests.models import DrugTestOrder, ReconciliationFlag
 from openiop.drugtests.tests.conftest import Clinic
 from openiop.medications import services as med_services
-from openiop.medications.models import DoseAdministration, Medication
+from openiop.medications.models import DoseAdministration, MatEpisode, Medication
 from openiop.testing import page_query_count
 
 COLLECTED = dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC)
@@ -194,7 +194,7 @@ def test_add_and_stop_a_medication_and_dose_through_the_pages(
         url,
         {"action": "mat", "mat-kind": "naltrexone_xr", "mat-started_on": "2026-03-01"},
     )
-    mat = episode.patient.mat_episodes.get()
+    mat = MatEpisode.objects.get(patient=episode.patient)
     mat_url = reverse("medications:mat", kwargs={"mat_id": mat.pk})
     no_site = client.post(mat_url, {"action": "dose", "dose-dose": "380 mg", "dose-lot": "L9"})
     assert no_site.status_code == 422 and "injection site" in no_site.content.decode()
