@@ -9,7 +9,10 @@ point 4). Pages, the `openiop claims` command and the build job call these funct
   charges into claims and says why the rest could not go on one; each claim is scrubbed
   (billing.domain.claims.scrub, plus what the 837 needs that the scrubber does not see: the
   billing provider, the subscriber, the patient's address) and kept as a draft with its edits;
-  its charges become "on a claim".
+  its charges become "on a claim". The writes are set-based too: the site's claims, lines,
+  creation events and edits each go in with one bulk insert (in batches), the charges' status
+  with one update, the audit with one entry naming the patients; so a build's statements grow
+  with the sites, never with the claims (issue 16 point 8).
 - `claim_mark_ready` re-scrubs and refuses, listing the errors, while any remains.
 - `claims_export` writes one 837I/837P interchange per site, payer and form of the ready claims
   (billing.domain.claims.to_x12_claim, billing.domain.x12.write_837i/p), keeps it (ClaimExport)
@@ -34,13 +37,13 @@ import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, cast
 
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Exists, Max, OuterRef, Prefetch
 
 from openiop.accounts.access import check_for, require, require_site, visible_sites
 from openiop.accounts.domain import Cap
@@ -343,6 +346,8 @@ class _ScrubInputs:
     others: dict[int, list[rules.ClaimRecord]]  # by patient id
     extras: ScrubExtras
     part2: dict[int, tuple[str, Decision]]  # by claim id: (payer name, decision), Part 2 only
+    # By claim id: the drafts of claims just built, made once for `others` and for their scrub.
+    drafts: dict[int, rules.ClaimDraft] = field(default_factory=dict)
 
 
 def _claims_with_lines() -> Prefetch[str]:
@@ -370,9 +375,14 @@ def _scrub_inputs(
         everyone += [(c, lines_of.get(c.pk, [])) for c in claims]
         everyone.sort(key=lambda pair: (pair[0].statement_from, pair[0].pk))
     superseded = {c.replaces_id for c, _ in everyone if c.replaces_id is not None}
+    built = {c.pk for c in claims} if lines_of is not None else set()
+    drafts: dict[int, rules.ClaimDraft] = {}
     by_patient: dict[int, list[rules.ClaimRecord]] = defaultdict(list)
     for other, other_lines in everyone:
-        by_patient[other.patient_id].append(_record_of(other, other_lines, superseded))
+        record = _record_of(other, other_lines, superseded)
+        by_patient[other.patient_id].append(record)
+        if other.pk in built:
+            drafts[other.pk] = record.claim
     own_charge_ids = (
         [line.charge_id for lines in lines_of.values() for line in lines]
         if lines_of is not None
@@ -399,6 +409,7 @@ def _scrub_inputs(
             loaded=authorizations,
         ),
         part2=_part2_decisions(claims),
+        drafts=drafts,
     )
 
 
@@ -448,7 +459,7 @@ class _Finding:
 
 
 def _scrub_one(claim: Claim, lines: Sequence[ClaimLine], inputs: _ScrubInputs) -> list[_Finding]:
-    draft = _draft_of(claim, lines)
+    draft = inputs.drafts.get(claim.pk) or _draft_of(claim, lines)
     payer_setup = inputs.payer_setups.get(claim.payer_id)
     track_setup = inputs.track_setups.get((claim.track_id, claim.claim_form))
     findings: list[_Finding] = []
@@ -605,7 +616,10 @@ def _created(claim: Claim, *, by: Actor, now: dt.datetime, note: str) -> None:
 def _gather_charges(site: Site, period_start: dt.date, period_end: dt.date) -> list[_OpenCharge]:
     """The period's charges at the site on no live claim, each as it stands now: two queries
     (the charges as plain rows, then their adjustments in order, the last one winning)."""
-    on_claims = ClaimLine.objects.exclude(claim__state=ClaimState.REJECTED).values("charge_id")
+    # An anti-join on the line's charge (its index), not a NOT IN over every line of every site.
+    on_a_claim = ClaimLine.objects.filter(charge_id=OuterRef("pk")).exclude(
+        claim__state=ClaimState.REJECTED
+    )
     rows = list(
         Charge.objects.filter(
             site=site,
@@ -616,7 +630,7 @@ def _gather_charges(site: Site, period_start: dt.date, period_end: dt.date) -> l
             service_date__lte=period_end,
             coverage__isnull=False,
         )
-        .exclude(pk__in=on_claims)
+        .exclude(Exists(on_a_claim))
         .order_by("service_date", "id")
         .values_list(*_OPEN_CHARGE_FIELDS)
     )
