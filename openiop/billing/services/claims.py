@@ -536,7 +536,7 @@ def _scrub_one(claim: Claim, lines: Sequence[ClaimLine], inputs: _ScrubInputs) -
 def _edit_rows(claim: Claim, findings: Sequence[_Finding], now: dt.datetime) -> list[ClaimEdit]:
     return [
         ClaimEdit(
-            claim=claim,
+            claim_id=claim.pk,  # the id, not the instance: no descriptor work per row
             code=f.code,
             severity=f.severity,
             message=f.message[:MESSAGE_CHARS],
@@ -595,11 +595,11 @@ def _move(
 
 def _creation_event(claim: Claim, *, user: User, now: dt.datetime, note: str) -> ClaimEvent:
     return ClaimEvent(
-        claim=claim,
+        claim_id=claim.pk,
         event="create",
         from_state="",
         to_state=claim.state,
-        by=user,
+        by_id=user.pk,
         at=now,
         note=note[:500],
     )
@@ -788,7 +788,7 @@ def _build_site(
         lines = ClaimLine.objects.bulk_create(
             [
                 ClaimLine(
-                    claim=claim,
+                    claim_id=claim.pk,
                     charge_id=int(line.charge_id),
                     number=number,
                     service_date=line.service_date,
