@@ -411,20 +411,54 @@ class ScrubExtras:
     certifications: dict[int, tuple[claim_rules.CertificationPeriod, ...]]  # patient id ->
 
 
-def charge_authorizations(coverage_ids: Iterable[int]) -> dict[int, str]:
-    """Charge id -> the reference number of the authorization it draws on (the domain's
-    allocation over each coverage's authorizations and live charges), for the claim builder
-    (REF*G1). Charges no authorization covers are absent. A fixed number of queries."""
+@dataclass(frozen=True)
+class CoverageAuthorizations:
+    """The authorizations of some coverages (by id order) and the live charges of those that
+    have any (charge_lines), loaded once for both the claim builder's allocation
+    (charge_authorizations) and its scrub (scrub_extras_for)."""
+
+    coverage_ids: frozenset[int]
+    authorizations: dict[int, list[Authorization]]  # coverage id ->
+    lines: dict[int, list[ChargeLine]]  # coverage id ->
+
+
+def coverage_authorizations(coverage_ids: Iterable[int]) -> CoverageAuthorizations:
+    """Three queries at most whatever the number of coverages (none without an authorization:
+    then the charges are not read)."""
     ids = sorted(set(coverage_ids))
     by_coverage: dict[int, list[Authorization]] = defaultdict(list)
     for a in Authorization.objects.filter(coverage_id__in=ids).order_by("id"):
         by_coverage[a.coverage_id].append(a)
-    if not by_coverage:
-        return {}
-    lines = charge_lines(list(by_coverage))
+    return CoverageAuthorizations(
+        coverage_ids=frozenset(ids),
+        authorizations=dict(by_coverage),
+        lines=charge_lines(list(by_coverage)) if by_coverage else {},
+    )
+
+
+def _loaded_for(
+    coverage_ids: Iterable[int], loaded: CoverageAuthorizations | None
+) -> CoverageAuthorizations:
+    ids = set(coverage_ids)
+    if loaded is not None and ids <= loaded.coverage_ids:
+        return loaded
+    return coverage_authorizations(ids)
+
+
+def charge_authorizations(
+    coverage_ids: Iterable[int], *, loaded: CoverageAuthorizations | None = None
+) -> dict[int, str]:
+    """Charge id -> the reference number of the authorization it draws on (the domain's
+    allocation over each coverage's authorizations and live charges), for the claim builder
+    (REF*G1). Charges no authorization covers are absent. A fixed number of queries (none when
+    `loaded` holds these coverages)."""
+    ids = set(coverage_ids)
+    data = _loaded_for(ids, loaded)
     found: dict[int, str] = {}
-    for coverage_id, rows in by_coverage.items():
-        allocation = rules.allocate([to_domain(a) for a in rows], lines.get(coverage_id, []))
+    for coverage_id, rows in data.authorizations.items():
+        if coverage_id not in ids:
+            continue
+        allocation = rules.allocate([to_domain(a) for a in rows], data.lines.get(coverage_id, []))
         for draw in allocation.draws:
             found[cast(ChargeLine, draw.charge).charge_id] = draw.reference_number
     return found
@@ -435,22 +469,23 @@ def scrub_extras_for(
     coverage_ids: Iterable[int],
     patient_ids: Iterable[int],
     exclude_charge_ids: Iterable[int] = (),
+    loaded: CoverageAuthorizations | None = None,
 ) -> ScrubExtras:
     """For the claim builder (its service checked access): the authorizations of `coverage_ids`
     with what is left (`units_remaining`: units, or days for a DAYS authorization, not used by the
     coverage's other charges: those in `exclude_charge_ids`, the claim's own, are left out, as
     ScrubContext expects), and the periods the valid Medicare certifications of `patient_ids`
     cover (from the later of signature and start to the day before recertification is due, each
-    with the interval recorded on it). A fixed number of queries."""
+    with the interval recorded on it). A fixed number of queries (one fewer set when `loaded`
+    holds these coverages)."""
     excluded = set(exclude_charge_ids)
-    ids = sorted(set(coverage_ids))
-    by_coverage: dict[int, list[Authorization]] = defaultdict(list)
-    for a in Authorization.objects.filter(coverage_id__in=ids).order_by("id"):
-        by_coverage[a.coverage_id].append(a)
-    lines = charge_lines(ids)
+    ids = set(coverage_ids)
+    data = _loaded_for(ids, loaded)
     auths: dict[int, tuple[claim_rules.Authorization, ...]] = {}
-    for coverage_id, rows in by_coverage.items():
-        others = [c for c in lines.get(coverage_id, []) if c.charge_id not in excluded]
+    for coverage_id, rows in data.authorizations.items():
+        if coverage_id not in ids:
+            continue
+        others = [c for c in data.lines.get(coverage_id, []) if c.charge_id not in excluded]
         allocation = rules.allocate([to_domain(a) for a in rows], others)
         auths[coverage_id] = tuple(
             claim_rules.Authorization(

@@ -9,7 +9,10 @@ point 4). Pages, the `openiop claims` command and the build job call these funct
   charges into claims and says why the rest could not go on one; each claim is scrubbed
   (billing.domain.claims.scrub, plus what the 837 needs that the scrubber does not see: the
   billing provider, the subscriber, the patient's address) and kept as a draft with its edits;
-  its charges become "on a claim".
+  its charges become "on a claim". The writes are set-based too: the site's claims, lines,
+  creation events and edits each go in with one bulk insert (in batches), the charges' status
+  with one update, the audit with one entry naming the patients; so a build's statements grow
+  with the sites, never with the claims (issue 16 point 8).
 - `claim_mark_ready` re-scrubs and refuses, listing the errors, while any remains.
 - `claims_export` writes one 837I/837P interchange per site, payer and form of the ready claims
   (billing.domain.claims.to_x12_claim, billing.domain.x12.write_837i/p), keeps it (ClaimExport)
@@ -34,12 +37,13 @@ import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal, cast
 
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Exists, Max, OuterRef, Prefetch
 
 from openiop.accounts.access import check_for, require, require_site, visible_sites
 from openiop.accounts.domain import Cap
@@ -54,6 +58,7 @@ from openiop.billing.domain.charges import ClaimForm as DomainForm
 from openiop.billing.models import (
     BillingProvider,
     Charge,
+    ChargeAdjustment,
     Claim,
     ClaimEdit,
     ClaimEvent,
@@ -66,8 +71,10 @@ from openiop.billing.models import (
 )
 from openiop.billing.models.claims import ClaimState
 from openiop.billing.selectors_authorizations import (
+    CoverageAuthorizations,
     ScrubExtras,
     charge_authorizations,
+    coverage_authorizations,
     scrub_extras_for,
 )
 from openiop.billing.services.charges import MAX_PERIOD_DAYS
@@ -87,6 +94,8 @@ from openiop.treatment.selectors import episode_diagnoses
 
 OBJECT_TYPE = "claim"
 MESSAGE_CHARS = 1000
+# Rows per INSERT when a build writes its claims, lines, events and edits (bulk_create).
+BULK_BATCH = 500
 
 # Edits the service adds for what the 837 needs beyond the scrubber's checks.
 SUBSCRIBER_MISSING = "subscriber_details_missing"
@@ -106,17 +115,27 @@ _GENDER: dict[str, x12.Gender] = {"female": "F", "male": "M"}
 
 
 def _scrub_context_extras(
-    *, coverage_ids: Iterable[int], patient_ids: Iterable[int], claims: Sequence[Claim]
+    *,
+    coverage_ids: Iterable[int],
+    patient_ids: Iterable[int],
+    claims: Sequence[Claim],
+    own_charge_ids: Iterable[int] | None = None,
+    loaded: CoverageAuthorizations | None = None,
 ) -> ScrubExtras:
     """The authorizations of these coverages, with the units their other charges left (the
     charges of `claims` themselves are left out, as ScrubContext expects; claims scrubbed in one
     batch do not see each other's use), and the Medicare certification periods of these
-    patients (billing.selectors_authorizations.scrub_extras_for)."""
-    own = ClaimLine.objects.filter(claim__in=[c.pk for c in claims]).values_list(
-        "charge_id", flat=True
-    )
+    patients (billing.selectors_authorizations.scrub_extras_for). `own_charge_ids`: the charges
+    of `claims` when the caller already holds them (a build that just wrote their lines)."""
+    if own_charge_ids is None:
+        own_charge_ids = ClaimLine.objects.filter(claim__in=[c.pk for c in claims]).values_list(
+            "charge_id", flat=True
+        )
     return scrub_extras_for(
-        coverage_ids=coverage_ids, patient_ids=patient_ids, exclude_charge_ids=list(own)
+        coverage_ids=coverage_ids,
+        patient_ids=patient_ids,
+        exclude_charge_ids=list(own_charge_ids),
+        loaded=loaded,
     )
 
 
@@ -186,26 +205,69 @@ def _program_setup(setup: TrackClaimSetup) -> rules.ProgramClaimSetup:
     )
 
 
-def _charge_draft(charge: Charge) -> ChargeDraft:
-    """The charge as it stands now: its last adjustment's units and amount, or its own."""
-    adjustments = list(charge.adjustments.all())
-    units, amount = charge.units, charge.amount
-    if adjustments:
-        last = max(adjustments, key=lambda a: (a.created_at, a.pk))
-        units, amount = last.new_units, last.new_amount
-    return ChargeDraft(
-        payer=str(charge.payer_id),
-        program=str(charge.track_id),
-        service_date=charge.service_date,
-        code=charge.code,
-        modifiers=parse_modifiers(charge.modifiers),
-        revenue_code=charge.revenue_code or None,
-        units=units,
-        rate=charge.rate,
-        amount=amount,
-        claim_form=DomainForm(charge.claim_form),
-        service_ids=tuple(str(i) for i in charge.attendance_ids),
-        condition_codes=tuple(c for c in charge.condition_codes.replace(",", " ").split() if c),
+@dataclass(frozen=True, slots=True)
+class _OpenCharge:
+    """An open charge as the builder reads it: the ids a claim row needs and the charge as it
+    stands now (ChargeDraft: its last adjustment's units and amount, or its own)."""
+
+    pk: int
+    patient_id: int
+    coverage_id: int
+    payer_id: int
+    episode_id: int
+    track_id: int
+    draft: ChargeDraft
+
+
+_OPEN_CHARGE_FIELDS = (
+    "id",
+    "patient_id",
+    "coverage_id",
+    "payer_id",
+    "episode_id",
+    "track_id",
+    "service_date",
+    "code",
+    "modifiers",
+    "revenue_code",
+    "units",
+    "rate",
+    "amount",
+    "claim_form",
+    "attendance_ids",
+    "condition_codes",
+)
+
+
+def _charge_draft(row: tuple[object, ...], last: tuple[int, Decimal] | None) -> _OpenCharge:
+    """A row of _OPEN_CHARGE_FIELDS; `last`: its last adjustment's new units and amount."""
+    (pk, patient_id, coverage_id, payer_id, episode_id, track_id, day, code, modifiers) = row[:9]
+    (revenue_code, units, rate, amount, form, attendance_ids, condition_codes) = row[9:]
+    if last is not None:
+        units, amount = last
+    return _OpenCharge(
+        pk=cast(int, pk),
+        patient_id=cast(int, patient_id),
+        coverage_id=cast(int, coverage_id),
+        payer_id=cast(int, payer_id),
+        episode_id=cast(int, episode_id),
+        track_id=cast(int, track_id),
+        draft=ChargeDraft(
+            payer=str(payer_id),
+            program=str(track_id),
+            service_date=cast(dt.date, day),
+            code=cast(str, code),
+            modifiers=parse_modifiers(cast(str, modifiers)),
+            revenue_code=cast(str, revenue_code) or None,
+            units=cast(int, units),
+            rate=cast(Decimal, rate),
+            amount=cast(Decimal, amount),
+            claim_form=DomainForm(cast(str, form)),
+            service_ids=tuple(str(i) for i in cast(list[object], attendance_ids)),
+            condition_codes=tuple(
+                c for c in cast(str, condition_codes).replace(",", " ").split() if c
+            ),
+        ),
     )
 
 
@@ -247,9 +309,9 @@ def _draft_of(claim: Claim, lines: Sequence[ClaimLine]) -> rules.ClaimDraft:
     )
 
 
-def _record_of(claim: Claim, superseded: set[int]) -> rules.ClaimRecord:
+def _record_of(claim: Claim, lines: Sequence[ClaimLine], superseded: set[int]) -> rules.ClaimRecord:
     return rules.ClaimRecord(
-        claim=_draft_of(claim, list(claim.lines.all())),
+        claim=_draft_of(claim, lines),
         state=rules.ClaimState(claim.state),
         payer_claim_control_number=claim.payer_claim_control_number or None,
         superseded=claim.pk in superseded,
@@ -284,25 +346,48 @@ class _ScrubInputs:
     others: dict[int, list[rules.ClaimRecord]]  # by patient id
     extras: ScrubExtras
     part2: dict[int, tuple[str, Decision]]  # by claim id: (payer name, decision), Part 2 only
+    # By claim id: the drafts of claims just built, made once for `others` and for their scrub.
+    drafts: dict[int, rules.ClaimDraft] = field(default_factory=dict)
 
 
 def _claims_with_lines() -> Prefetch[str]:
     return Prefetch("lines", queryset=ClaimLine.objects.order_by("number"))
 
 
-def _scrub_inputs(site: Site, claims: Sequence[Claim]) -> _ScrubInputs:
+def _scrub_inputs(
+    site: Site,
+    claims: Sequence[Claim],
+    *,
+    lines_of: dict[int, list[ClaimLine]] | None = None,
+    authorizations: CoverageAuthorizations | None = None,
+) -> _ScrubInputs:
+    """Everything scrubbing `claims` reads, in a fixed number of queries whatever their number.
+    `lines_of` (claim id -> lines): the claims were just built and their lines are at hand, so
+    they are not read back; `authorizations`: what the build already loaded."""
     patient_ids = {c.patient_id for c in claims}
     coverage_ids = {c.coverage_id for c in claims}
-    others = list(
-        Claim.objects.filter(patient_id__in=patient_ids)
-        .exclude(state=ClaimState.REJECTED)
-        .select_related("replaces")
-        .prefetch_related(_claims_with_lines())
-    )
-    superseded = {c.replaces_id for c in others if c.replaces_id is not None}
+    others = Claim.objects.filter(patient_id__in=patient_ids).exclude(state=ClaimState.REJECTED)
+    if lines_of is not None:
+        others = others.exclude(pk__in=[c.pk for c in claims])
+    kept = list(others.select_related("replaces").prefetch_related(_claims_with_lines()))
+    everyone = [(c, list(c.lines.all())) for c in kept]
+    if lines_of is not None:
+        everyone += [(c, lines_of.get(c.pk, [])) for c in claims]
+        everyone.sort(key=lambda pair: (pair[0].statement_from, pair[0].pk))
+    superseded = {c.replaces_id for c, _ in everyone if c.replaces_id is not None}
+    built = {c.pk for c in claims} if lines_of is not None else set()
+    drafts: dict[int, rules.ClaimDraft] = {}
     by_patient: dict[int, list[rules.ClaimRecord]] = defaultdict(list)
-    for other in others:
-        by_patient[other.patient_id].append(_record_of(other, superseded))
+    for other, other_lines in everyone:
+        record = _record_of(other, other_lines, superseded)
+        by_patient[other.patient_id].append(record)
+        if other.pk in built:
+            drafts[other.pk] = record.claim
+    own_charge_ids = (
+        [line.charge_id for lines in lines_of.values() for line in lines]
+        if lines_of is not None
+        else None
+    )
     return _ScrubInputs(
         provider=BillingProvider.objects.filter(site=site).first(),
         payer_setups={
@@ -317,9 +402,14 @@ def _scrub_inputs(site: Site, claims: Sequence[Claim]) -> _ScrubInputs:
         patients={p.pk: p for p in Patient.objects.filter(pk__in=patient_ids)},
         others=by_patient,
         extras=_scrub_context_extras(
-            coverage_ids=coverage_ids, patient_ids=patient_ids, claims=claims
+            coverage_ids=coverage_ids,
+            patient_ids=patient_ids,
+            claims=claims,
+            own_charge_ids=own_charge_ids,
+            loaded=authorizations,
         ),
         part2=_part2_decisions(claims),
+        drafts=drafts,
     )
 
 
@@ -369,7 +459,7 @@ class _Finding:
 
 
 def _scrub_one(claim: Claim, lines: Sequence[ClaimLine], inputs: _ScrubInputs) -> list[_Finding]:
-    draft = _draft_of(claim, lines)
+    draft = inputs.drafts.get(claim.pk) or _draft_of(claim, lines)
     payer_setup = inputs.payer_setups.get(claim.payer_id)
     track_setup = inputs.track_setups.get((claim.track_id, claim.claim_form))
     findings: list[_Finding] = []
@@ -443,11 +533,10 @@ def _scrub_one(claim: Claim, lines: Sequence[ClaimLine], inputs: _ScrubInputs) -
     return findings
 
 
-def _store_edits(claim: Claim, findings: Sequence[_Finding], now: dt.datetime) -> None:
-    ClaimEdit.objects.filter(claim=claim).delete()
-    ClaimEdit.objects.bulk_create(
+def _edit_rows(claim: Claim, findings: Sequence[_Finding], now: dt.datetime) -> list[ClaimEdit]:
+    return [
         ClaimEdit(
-            claim=claim,
+            claim_id=claim.pk,  # the id, not the instance: no descriptor work per row
             code=f.code,
             severity=f.severity,
             message=f.message[:MESSAGE_CHARS],
@@ -456,7 +545,12 @@ def _store_edits(claim: Claim, findings: Sequence[_Finding], now: dt.datetime) -
             created_at=now,
         )
         for f in findings
-    )
+    ]
+
+
+def _store_edits(claim: Claim, findings: Sequence[_Finding], now: dt.datetime) -> None:
+    ClaimEdit.objects.filter(claim=claim).delete()
+    ClaimEdit.objects.bulk_create(_edit_rows(claim, findings, now))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,25 +593,34 @@ def _move(
     )
 
 
-def _created(claim: Claim, *, by: Actor, now: dt.datetime, note: str) -> None:
-    ClaimEvent.objects.create(
-        claim=claim,
+def _creation_event(claim: Claim, *, user: User, now: dt.datetime, note: str) -> ClaimEvent:
+    return ClaimEvent(
+        claim_id=claim.pk,
         event="create",
         from_state="",
         to_state=claim.state,
-        by=_user(by),
+        by_id=user.pk,
         at=now,
         note=note[:500],
     )
+
+
+def _created(claim: Claim, *, by: Actor, now: dt.datetime, note: str) -> None:
+    _creation_event(claim, user=_user(by), now=now, note=note).save()
 
 
 # ---------------------------------------------------------------------------------------------
 # Building
 
 
-def _gather_charges(site: Site, period_start: dt.date, period_end: dt.date) -> list[Charge]:
-    on_claims = ClaimLine.objects.exclude(claim__state=ClaimState.REJECTED).values("charge_id")
-    return list(
+def _gather_charges(site: Site, period_start: dt.date, period_end: dt.date) -> list[_OpenCharge]:
+    """The period's charges at the site on no live claim, each as it stands now: two queries
+    (the charges as plain rows, then their adjustments in order, the last one winning)."""
+    # An anti-join on the line's charge (its index), not a NOT IN over every line of every site.
+    on_a_claim = ClaimLine.objects.filter(charge_id=OuterRef("pk")).exclude(
+        claim__state=ClaimState.REJECTED
+    )
+    rows = list(
         Charge.objects.filter(
             site=site,
             # On a claim that was rejected: the payer never took it, so its charges go on a new
@@ -527,14 +630,23 @@ def _gather_charges(site: Site, period_start: dt.date, period_end: dt.date) -> l
             service_date__lte=period_end,
             coverage__isnull=False,
         )
-        .exclude(pk__in=on_claims)
-        .prefetch_related("adjustments")
+        .exclude(Exists(on_a_claim))
         .order_by("service_date", "id")
+        .values_list(*_OPEN_CHARGE_FIELDS)
     )
+    last: dict[int, tuple[int, Decimal]] = {}
+    if rows:
+        for charge_id, units, amount in (
+            ChargeAdjustment.objects.filter(charge_id__in=[r[0] for r in rows])
+            .order_by("created_at", "id")
+            .values_list("charge_id", "new_units", "new_amount")
+        ):
+            last[charge_id] = (units, amount)
+    return [_charge_draft(row, last.get(cast(int, row[0]))) for row in rows]
 
 
 def _sequential_episodes(
-    charges: Sequence[Charge], setups: dict[int, PayerClaimSetup]
+    charges: Sequence[_OpenCharge], setups: dict[int, PayerClaimSetup]
 ) -> tuple[list[rules.SequentialEpisode], dict[int, str]]:
     """Where each sequential episode's series stands, and the episodes that cannot be billed
     (discharged: the discharge status of the last claim is not recorded) with why."""
@@ -572,6 +684,43 @@ def _sequential_episodes(
     return result, refused
 
 
+def _new_claim(
+    draft: rules.ClaimDraft,
+    first: _OpenCharge,
+    *,
+    site: Site,
+    period: tuple[dt.date, dt.date],
+    user: User,
+) -> Claim:
+    """The unsaved row of a built draft; `first`: the charge of its first line."""
+    return Claim(
+        key=draft.key[:300],
+        patient_id=first.patient_id,
+        site=site,
+        coverage_id=first.coverage_id,
+        payer_id=first.payer_id,
+        episode_id=first.episode_id,
+        track_id=first.track_id,
+        claim_form=draft.claim_form.value,
+        frequency=draft.frequency.value,
+        bill_type=draft.bill_type or "",
+        facility_code=draft.facility_code or "",
+        place_of_service=draft.place_of_service or "",
+        patient_status=draft.patient_status or "",
+        condition_codes=" ".join(draft.condition_codes),
+        diagnoses=list(draft.diagnoses),
+        authorization=draft.authorization or "",
+        period_start=period[0],
+        period_end=period[1],
+        statement_from=draft.statement_from,
+        statement_to=draft.statement_to,
+        patient_control_number=_new_control_number(),
+        state=ClaimState.DRAFT,
+        total=draft.total,
+        created_by=user,
+    )
+
+
 def _build_site(
     *, site: Site, period_start: dt.date, period_end: dt.date, by: Actor
 ) -> ClaimBuildResult:
@@ -587,11 +736,14 @@ def _build_site(
             TrackClaimSetup.objects.filter(track_id__in={c.track_id for c in charges})
         )
         diagnoses = episode_diagnoses(sorted({c.episode_id for c in charges}))
-        authorized = charge_authorizations({c.coverage_id for c in charges if c.coverage_id})
+        # The coverages' authorizations and charges, read once for the allocation (REF*G1)
+        # and again for the scrub (what each authorization has left).
+        loaded = coverage_authorizations({c.coverage_id for c in charges})
+        authorized = charge_authorizations(loaded.coverage_ids, loaded=loaded)
         episodes, refused_episodes = _sequential_episodes(charges, payer_setups)
         not_built: dict[str, int] = defaultdict(int)
         items: list[rules.ClaimCharge] = []
-        by_id: dict[str, Charge] = {}
+        by_id: dict[str, _OpenCharge] = {}
         for charge in charges:
             if charge.episode_id in refused_episodes:
                 not_built[refused_episodes[charge.episode_id]] += 1
@@ -603,7 +755,7 @@ def _build_site(
                     patient=str(charge.patient_id),
                     coverage=str(charge.coverage_id),
                     episode=str(charge.episode_id),
-                    charge=_charge_draft(charge),
+                    charge=charge.draft,
                     diagnoses=tuple(diagnoses.get(charge.episode_id, [])),
                     authorization=authorized.get(charge.pk),
                 )
@@ -617,40 +769,26 @@ def _build_site(
         for refused in build.not_built:
             not_built[refused.reason] += len(refused.charge_ids)
         now = clock.now()
-        created: list[Claim] = []
-        lines_of: dict[int, list[ClaimLine]] = {}
-        for draft in build.claims:
-            first = by_id[draft.lines[0].charge_id]
-            pcn = _new_control_number()
-            claim = Claim.objects.create(
-                key=draft.key[:300],
-                patient_id=first.patient_id,
-                site=site,
-                coverage_id=cast(int, first.coverage_id),
-                payer_id=first.payer_id,
-                episode_id=first.episode_id,
-                track_id=first.track_id,
-                claim_form=draft.claim_form.value,
-                frequency=draft.frequency.value,
-                bill_type=draft.bill_type or "",
-                facility_code=draft.facility_code or "",
-                place_of_service=draft.place_of_service or "",
-                patient_status=draft.patient_status or "",
-                condition_codes=" ".join(draft.condition_codes),
-                diagnoses=list(draft.diagnoses),
-                authorization=draft.authorization or "",
-                period_start=period_start,
-                period_end=period_end,
-                statement_from=draft.statement_from,
-                statement_to=draft.statement_to,
-                patient_control_number=pcn,
-                state=ClaimState.DRAFT,
-                total=draft.total,
-                created_by=_user(by),
-            )
-            lines = ClaimLine.objects.bulk_create(
+        user = _user(by)
+        # Every claim, line, creation event and edit of the site is written with one insert per
+        # table (bulk_create, in batches): the number of queries does not grow with the claims.
+        created = Claim.objects.bulk_create(
+            [
+                _new_claim(
+                    draft,
+                    by_id[draft.lines[0].charge_id],
+                    site=site,
+                    period=(period_start, period_end),
+                    user=user,
+                )
+                for draft in build.claims
+            ],
+            batch_size=BULK_BATCH,
+        )
+        lines = ClaimLine.objects.bulk_create(
+            [
                 ClaimLine(
-                    claim=claim,
+                    claim_id=claim.pk,
                     charge_id=int(line.charge_id),
                     number=number,
                     service_date=line.service_date,
@@ -659,20 +797,35 @@ def _build_site(
                     revenue_code=line.revenue_code or "",
                     units=line.units,
                     amount=line.amount,
-                    line_control_number=f"{pcn}-{number}",
+                    line_control_number=f"{claim.patient_control_number}-{number}",
                 )
+                for claim, draft in zip(created, build.claims, strict=True)
                 for number, line in enumerate(draft.lines, start=1)
-            )
-            created.append(claim)
-            lines_of[claim.pk] = lines
-            _created(claim, by=by, now=now, note=f"built for {period_start} to {period_end}")
+            ],
+            batch_size=BULK_BATCH,
+        )
+        lines_of: dict[int, list[ClaimLine]] = defaultdict(list)
+        for line in lines:
+            lines_of[line.claim_id].append(line)
+        ClaimEvent.objects.bulk_create(
+            [
+                _creation_event(
+                    claim, user=user, now=now, note=f"built for {period_start} to {period_end}"
+                )
+                for claim in created
+            ],
+            batch_size=BULK_BATCH,
+        )
         with_errors = 0
         if created:
-            inputs = _scrub_inputs(site, created)
+            inputs = _scrub_inputs(site, created, lines_of=lines_of, authorizations=loaded)
+            edits: list[ClaimEdit] = []
             for claim in created:
                 findings = _scrub_one(claim, lines_of[claim.pk], inputs)
-                _store_edits(claim, findings, now)
+                edits.extend(_edit_rows(claim, findings, now))
                 with_errors += any(f.severity == "error" for f in findings)
+            # New claims have no edits yet: nothing to delete first (_store_edits).
+            ClaimEdit.objects.bulk_create(edits, batch_size=BULK_BATCH)
         charge_ids = [int(line.charge_id) for d in build.claims for line in d.lines]
         Charge.objects.filter(pk__in=charge_ids).update(status=ChargeStatus.ON_CLAIM)
         result = ClaimBuildResult(

@@ -630,3 +630,51 @@ def test_revoking_the_consent_stops_a_ready_claim_at_once(office: Office) -> Non
     assert "not sent: no 42 CFR Part 2 consent" in result.sentence
     claim.refresh_from_db()
     assert claim.state == "ready"
+
+
+def _build_queries(office: Office) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        office.build()
+    return len(ctx.captured_queries)
+
+
+def _authorized_week_patients(office: Office, names: tuple[str, ...]) -> None:
+    """For each name: a commercial patient with an authorization and a Medicare (sequential)
+    patient, each with a week of charges."""
+    for name in names:
+        patient, episode, coverage = office.patient(name, office.commercial)
+        services.authorization_create(
+            coverage=coverage,
+            by=office.actor(),
+            reference_number=f"AUTH-{name.upper()}",
+            unit_kind="days",
+            quantity=20,
+            start_date=OCTOBER[0],
+            end_date=OCTOBER[1],
+            service_codes=["H0015"],
+        )
+        medicare_patient, medicare_episode, medicare_coverage = office.patient(
+            f"{name}-Mcr", office.medicare
+        )
+        for day in WEEK:
+            office.charge(patient, episode, coverage, day)
+            office.charge(medicare_patient, medicare_episode, medicare_coverage, day)
+
+
+def test_a_build_takes_the_same_queries_for_three_times_the_claims(office: Office) -> None:
+    """Issue 16 point 8: every statement of a build, reads and writes (claims, lines, events,
+    edits, the charges' status, the audit entry), is per site, never per claim or charge."""
+    _authorized_week_patients(office, ("Zephyrine",))
+    few = _build_queries(office)
+    assert Claim.objects.count() == 2
+    _authorized_week_patients(office, ("Quillon", "Bartholomew", "Ottoline"))
+    many = _build_queries(office)
+    assert Claim.objects.count() == 8
+    assert many == few
+    # What the writes in bulk wrote: each built claim has its lines, creation event and edits.
+    for claim in Claim.objects.prefetch_related("lines", "events"):
+        assert [line.number for line in claim.lines.all()] == [1, 2, 3, 4, 5]
+        assert [(e.event, e.to_state) for e in claim.events.all()] == [("create", "draft")]
+        if claim.payer_id == office.commercial.pk:
+            assert claim.authorization.startswith("AUTH-")
+    assert Charge.objects.filter(status="on_claim").count() == 40
