@@ -191,10 +191,12 @@ def test_an_injection_a_lab_file_and_the_prescribers_answer(
     assert flag.status == "responded" and flag.response_kind == "discussion"
     _shot(page, "7_flag_answered")
 
-    page.get_by_role("link", name="‹ Results to review").click()
+    page.get_by_role("link", name="Results to review").click()
     expect(page.get_by_text("Nothing to review.")).to_be_visible()
     page.get_by_label("Show").select_option("responded")
     page.get_by_role("button", name="Search").click()
     answered = page.get_by_role("table", name="Results to review").get_by_role("row")
-    expect(answered.filter(has_text="Bartholomew Fernsby")).to_contain_text("Responded · Discussed with the patient")
+    expect(answered.filter(has_text="Bartholomew Fernsby")).to_contain_text(
+        "Responded · Discussed with the patient"
+    )
     _shot(page, "8_flags_answered")
