@@ -145,7 +145,9 @@ def flag_list(
     flags = (
         ReconciliationFlag.objects.filter(site_scope(actor, "order__patient__site_id"))
         .filter(patient_match(q, prefix="order__patient__"))
-        .select_related("order__patient", "order__ordered_by", "responded_by")
+        .select_related(
+            "order__patient", "order__episode__site", "order__ordered_by", "responded_by"
+        )
     )
     if status in FlagStatus.values:
         flags = flags.filter(status=status)

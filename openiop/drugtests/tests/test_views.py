@@ -10,12 +10,13 @@ from django.test import Client
 from django.urls import reverse
 
 from openiop.accounts.domain import Role
+from openiop.core.actor import Actor
 from openiop.drugtests import domain, services
 from openiop.drugtests.models import DrugTestOrder, ReconciliationFlag
 from openiop.drugtests.tests.conftest import Clinic
 from openiop.medications import services as med_services
 from openiop.medications.models import DoseAdministration, MatEpisode, Medication
-from openiop.testing import page_query_count
+from openiop.testing import make_episode, make_patient, make_site, make_user, page_query_count
 
 COLLECTED = dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC)
 
@@ -117,6 +118,41 @@ def test_flag_list_pins_its_queries(clinic: Clinic, client: Client) -> None:
     assert page_query_count(client, url) == few
     page = client.get(url + "?q=Cedar").content.decode()
     assert "Cedar" in page and "Birch" not in page
+
+
+def test_flag_list_shows_each_collection_in_its_sites_zone(clinic: Clinic, client: Client) -> None:
+    """The list mixes sites: a time is shown in its own site's zone, not the reader's home zone
+    (the prescriber works first at the Chicago site, the flagged patient is seen in Los Angeles)."""
+    west = make_site(clinic.org, name="Westshore (fictional)", timezone="America/Los_Angeles")
+    prescriber = make_user(Role.PRESCRIBER, sites=[clinic.site, west], org=clinic.org)
+    by = Actor(user=prescriber, client_addr="127.0.0.1", path="/test")
+    patient = make_patient(west, legal_first_name="Wisteria", legal_last_name="Seaward")
+    make_episode(patient, focus="substance_use")
+    med_services.medication_add(
+        patient=patient,
+        catalog_key="buprenorphine_naloxone",
+        name="",
+        dose="8 mg/2 mg",
+        route="sublingual",
+        frequency="daily",
+        source="here",
+        start_date=dt.date(2026, 2, 1),
+        by=by,
+    )
+    order = services.order_create(patient=patient, kind="poc_cup", reason="scheduled", by=by)
+    services.results_record(
+        order=order,
+        results=[domain.AnalyteResult(domain.Analyte.BUPRENORPHINE, domain.Outcome.NEGATIVE)],
+        validity="valid",
+        observed=False,
+        collected_at=COLLECTED,  # 10:00 UTC: 2:00 AM in Los Angeles, 4:00 AM in Chicago
+        by=by,
+    )
+    client.force_login(prescriber)
+    page = client.get(reverse("drugtests:flags")).content.decode()
+    assert "Wisteria" in page
+    assert "Mar 3, 2026 2:00 AM PST" in page
+    assert "4:00 AM CST" not in page
 
 
 def test_patient_tests_page_pins_its_queries(clinic: Clinic, client: Client) -> None:
