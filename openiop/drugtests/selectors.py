@@ -207,7 +207,8 @@ def header_last_test(patient_id: int) -> dt.date | None:
     if row is None:
         return None
     at, tz_name = row
-    return at.astimezone(ZoneInfo(tz_name)).date()
+    day: dt.date = at.astimezone(ZoneInfo(tz_name)).date()
+    return day
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,9 @@ def patient_care(request: Any, patient_id: int) -> PatientCare:
     if patient_id in kept:
         return kept[patient_id]
     user = getattr(request, "user", None)
-    authenticated = bool(user is not None and user.is_authenticated)
-    sees_mat = authenticated and user.can(Cap.CLINICAL_VIEW)
-    sees_tests = authenticated and user.can(Cap.DRUGTEST_VIEW)
+    sees_mat = sees_tests = False
+    if user is not None and user.is_authenticated:
+        sees_mat, sees_tests = user.can(Cap.CLINICAL_VIEW), user.can(Cap.DRUGTEST_VIEW)
     care = PatientCare(
         mat=header_mat(patient_id) if sees_mat else None,
         shows_tests=sees_tests,
