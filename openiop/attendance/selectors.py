@@ -447,6 +447,9 @@ class TodayBoard:
     # alerts they own or that were escalated to them, urgent tasks assigned to them.
     my_safety_alerts: list[Any] = field(default_factory=list)
     my_tasks: list[Any] = field(default_factory=list)
+    # drugtests.selectors.SiteTestWork per site the user sees (tests due, unreconciled results);
+    # None: the role neither records nor reviews tests
+    test_work: list[Any] | None = None
 
 
 # What the Today board shows of each session and its room, facilitator, track and patient. A busy
@@ -484,7 +487,8 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     Constant queries: sessions (1), enrollment counts per track (1), recorded counts (1), alerts (1),
     open safety alerts at the site and the user's own at all their sites (1), open urgent
     admissions tasks at the site and those assigned to the user at all their sites (1, for roles
-    that see admissions).
+    that see admissions), drug tests due and unreconciled results per site the user sees (2, for
+    roles that record tests or answer their flags).
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="today")
     require_site(actor, site, object_type="site")
@@ -554,6 +558,10 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
             for t in board.admission_tasks + board.my_tasks
             if t.inquiry.patient_id
         )
+    if user is not None and (user.can(Cap.DRUGTEST_RECORD) or user.can(Cap.DRUGTEST_RESPOND)):
+        from openiop.drugtests.selectors import today_test_work
+
+        board.test_work = today_test_work(actor=actor)
     audit_record_many(
         actor,
         action=AuditAction.VIEW,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from openiop.accounts.access import get_for, require, site_scope, visible_sites
 from openiop.accounts.domain import Cap
@@ -22,6 +24,8 @@ from openiop.drugtests.models import (
     DrugTestOrder,
     DrugTestResult,
     FlagStatus,
+    OrderReason,
+    OrderStatus,
     RandomDraw,
     ReconciliationFlag,
 )
@@ -188,3 +192,75 @@ def draw_page(*, actor: Actor, site_id: str | None) -> DrawPage:
         counts = {d.pk: d.n for d in draws}  # type: ignore[attr-defined]
     audit_record_many(actor, action=AuditAction.VIEW, object_type="drug_test_draws", patient_ids=[])
     return DrawPage(sites=sites, site=site, draws=draws, counts=counts)
+
+
+def header_last_test(patient_id: int) -> dt.date | None:
+    """The day of the patient's last resulted test (collected, else resulted), in the clinic's
+    time zone of the episode it was ordered in; None before any. One query. Not audited on its
+    own: part of a page whose selector audits the view, shown only with Cap.DRUGTEST_VIEW."""
+    row = (
+        DrugTestOrder.objects.filter(patient_id=patient_id, status=OrderStatus.RESULTED)
+        .annotate(at=Coalesce("collected_at", "resulted_at"))
+        .exclude(at=None)
+        .order_by("-at", "-id")
+        .values_list("at", "episode__site__timezone")
+        .first()
+    )
+    if row is None:
+        return None
+    at, tz_name = row
+    day: dt.date = at.astimezone(ZoneInfo(tz_name)).date()
+    return day
+
+
+@dataclass(frozen=True)
+class SiteTestWork:
+    """What waits at one site on the Today board: tests ordered and not yet resulted (`due`, of
+    which `random` from a weekly draw) and results whose flags wait for the prescriber."""
+
+    site_id: int
+    site_name: str
+    due: int
+    random: int
+    unreconciled: int
+
+
+def today_test_work(*, actor: Actor) -> list[SiteTestWork]:
+    """Tests due and unreconciled results, counted per site the actor sees (the site of the
+    episode the test was ordered in), by site name; sites with nothing waiting are left out.
+    Two queries. Names no patient, so it writes no audit entry of its own (Today audits its
+    view). Raises NotPermitted without Cap.DRUGTEST_VIEW."""
+    require(actor, READ_CAP, object_type="drug_test_work")
+    due = (
+        DrugTestOrder.objects.filter(site_scope(actor, "episode__site_id"))
+        .filter(status=OrderStatus.ORDERED)
+        .order_by()
+        .values("episode__site_id", "episode__site__name")
+        .annotate(n=Count("id"), random=Count("id", filter=Q(reason=OrderReason.RANDOM)))
+    )
+    flagged = (
+        ReconciliationFlag.objects.filter(site_scope(actor, "order__episode__site_id"))
+        .filter(status=FlagStatus.OPEN)
+        .order_by()
+        .values("order__episode__site_id", "order__episode__site__name")
+        .annotate(n=Count("order_id", distinct=True))
+    )
+    names = {r["episode__site_id"]: r["episode__site__name"] for r in due}
+    counts = {r["episode__site_id"]: (r["n"], r["random"]) for r in due}
+    unreconciled: dict[int, int] = {}
+    for r in flagged:
+        names[r["order__episode__site_id"]] = r["order__episode__site__name"]
+        unreconciled[r["order__episode__site_id"]] = r["n"]
+    return sorted(
+        (
+            SiteTestWork(
+                site_id=site_id,
+                site_name=name,
+                due=counts.get(site_id, (0, 0))[0],
+                random=counts.get(site_id, (0, 0))[1],
+                unreconciled=unreconciled.get(site_id, 0),
+            )
+            for site_id, name in names.items()
+        ),
+        key=lambda w: (w.site_name, w.site_id),
+    )

@@ -34,6 +34,24 @@ MAT_LABELS: dict[MatKind, str] = {
 }
 
 
+# What the patient header says after "MAT:" (a few words; the list and the MAT page say it all).
+MAT_SHORT_LABELS: dict[MatKind, str] = {
+    MatKind.BUPRENORPHINE: "buprenorphine",
+    MatKind.NALTREXONE_ORAL: "oral naltrexone",
+    MatKind.NALTREXONE_XR: "XR naltrexone",
+    MatKind.METHADONE_ELSEWHERE: "methadone (OTP)",
+}
+
+
+def mat_short_label(kind: MatKind | str) -> str:
+    """The header's few words for a MAT kind; an unknown kind (a row older than this code) as
+    stored."""
+    try:
+        return MAT_SHORT_LABELS[MatKind(kind)]
+    except ValueError:
+        return str(kind)
+
+
 @dataclass(frozen=True)
 class CatalogEntry:
     """One medication of the curated table.

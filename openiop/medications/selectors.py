@@ -7,6 +7,7 @@ drug test results (openiop.drugtests). Intake, billing, administrators and audit
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import F, Prefetch, Q, QuerySet
@@ -116,3 +117,59 @@ def expected_medications(patient_id: int) -> list[domain.ActiveMedication]:
         )
         for m in rows.only("name", "analyte", "start_date", "stop_date")
     ]
+
+
+def discharge_medications(patient_id: int) -> dict[str, list[dict[str, str]]]:
+    """The medications at discharge for the discharge summary, JSON-ready: the patient's active
+    medication list (not stopped), by name, and their open MAT episodes, oldest first. Two
+    queries. No access check: for the discharge summary's services and selectors, which check
+    and audit (a signed summary keeps what this returned when it was signed)."""
+    medications = Medication.objects.filter(patient_id=patient_id, stop_date__isnull=True)
+    mat = MatEpisode.objects.filter(patient_id=patient_id, ended_on__isnull=True)
+    return {
+        "medications": [
+            {
+                "name": m.name,
+                "dose": m.dose,
+                "route": m.get_route_display(),
+                "frequency": m.frequency,
+                "prescriber": m.prescriber,
+                "source": m.get_source_display(),
+                "start_date": m.start_date.isoformat() if m.start_date else "",
+            }
+            for m in medications.order_by("name", "id")
+        ],
+        "mat": [
+            {
+                "kind": m.get_kind_display(),
+                "started_on": m.started_on.isoformat(),
+                "dispensing_program": m.dispensing_program,
+            }
+            for m in mat.order_by("started_on", "id")
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class HeaderMat:
+    """The current MAT the patient header shows: "MAT: buprenorphine since Nov 2"."""
+
+    kind: str
+    label: str
+    started_on: dt.date
+
+
+def header_mat(patient_id: int) -> HeaderMat | None:
+    """The patient's open MAT episode that started last (None without one), for the patient
+    header. One query. Not audited on its own: it is part of a page whose selector audits the view,
+    and the caller shows it only to users with Cap.CLINICAL_VIEW."""
+    row = (
+        MatEpisode.objects.filter(patient_id=patient_id, ended_on__isnull=True)
+        .order_by("-started_on", "-id")
+        .values_list("kind", "started_on")
+        .first()
+    )
+    if row is None:
+        return None
+    kind, started_on = row
+    return HeaderMat(kind=kind, label=domain.mat_short_label(kind), started_on=started_on)

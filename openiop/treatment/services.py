@@ -25,6 +25,7 @@ from openiop.core.concurrency import save_if_unchanged
 from openiop.core.errors import RuleViolation
 from openiop.episodes.choices import EpisodeStatus
 from openiop.episodes.models import Episode
+from openiop.medications.selectors import discharge_medications
 from openiop.treatment import domain
 from openiop.treatment.models import (
     AftercareReferral,
@@ -505,7 +506,8 @@ def discharge_facts(episode: Episode) -> dict[str, Any]:
     """What the record says for the discharge summary, as JSON-ready data: dates, length of stay,
     reason, level of care at discharge, sessions attended by type with hours, first and latest
     scores, the goals of the current plan with whether each was met, and the episode's community
-    referrals that are open or completed (casemgmt). Not audited: the callers
+    referrals that are open or completed (casemgmt), and the medications at discharge: the
+    patient's active medication list and open MAT episodes (medications). Not audited: the callers
     are services and selectors that check access and audit."""
     from openiop.attendance.choices import ATTENDED_STATUSES
     from openiop.attendance.models import Attendance
@@ -557,6 +559,7 @@ def discharge_facts(episode: Episode) -> dict[str, Any]:
         "plan_version": plan.number if plan else None,
         "goals": goals,
         "community_referrals": aftercare_referrals(episode),
+        "medications_at_discharge": discharge_medications(episode.patient_id),
     }
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
@@ -151,6 +151,45 @@ def _today_setup(group: Group, n_sessions: int, n_patients: int) -> None:
             message="missed twice",
             dedupe_key=f"k{i}",
         )
+        _drug_test(episode, group.clinician, reason="random")
+        _drug_test(episode, group.clinician, resulted=True, flagged=True)
+
+
+def _drug_test(
+    episode: Any,
+    by: Any,
+    *,
+    reason: str = "scheduled",
+    resulted: bool = False,
+    flagged: bool = False,
+) -> Any:
+    """A drug test order of `episode` (ordered, or resulted with an open flag for the prescriber)."""
+    from openiop.drugtests.models import DrugTestOrder, ReconciliationFlag
+
+    at = timezone.now() - dt.timedelta(hours=2)
+    order = DrugTestOrder.objects.create(
+        patient=episode.patient,
+        episode=episode,
+        kind="poc_cup",
+        reason=reason,
+        status="resulted" if resulted else "ordered",
+        ordered_by=by,
+        ordered_at=at,
+        collected_at=at if resulted else None,
+        validity="valid" if resulted else "",
+        resulted_at=at if resulted else None,
+        resulted_by=by if resulted else None,
+        part2=episode.part2_protected,
+    )
+    if flagged:
+        ReconciliationFlag.objects.create(
+            order=order,
+            kind="unexplained",
+            analyte="cocaine",
+            message="Cocaine was found and nothing on the list explains it; worth a conversation.",
+            part2=order.part2,
+        )
+    return order
 
 
 def _count_queries(client: Client, url: str) -> int:
@@ -165,8 +204,9 @@ def test_today_page_query_count_is_pinned_and_does_not_grow(group: Group, client
     large = _count_queries(client, reverse("web:today"))
     assert "Individual therapy · Extra11 Gooseberry" in client.get(reverse("web:today")).text
     # session with user and sites, sites, sessions, enrolled counts, recorded counts, alerts,
-    # audit entry, audit patients, open safety alerts (measures), open urgent admissions tasks
-    assert small == large == 9 + audit_links_query()
+    # audit entry, audit patients, open safety alerts (measures), open urgent admissions tasks,
+    # drug tests due and unreconciled results per site (drugtests, issue 18.5: 2, was 9)
+    assert small == large == 11 + audit_links_query()
 
 
 def test_roster_page_query_count_is_pinned_and_does_not_grow(group: Group, client: Client) -> None:
@@ -576,3 +616,69 @@ def test_a_row_for_a_future_session_says_why_and_keeps_what_was_typed(
     assert "This session has not started yet" in body
     assert 'value="150"' in body and "typed ahead" in body
     assert not Attendance.objects.filter(session=session).exists()
+
+
+# --- drug tests on Today (issue 18.5) ----------------------------------------------------------
+def _tests_section(body: str) -> str:
+    start = body.index('data-section="drug-tests"')
+    return body[start : body.index("</section>", start)]
+
+
+def test_today_counts_tests_due_and_unreconciled_results_per_site_with_links(
+    group: Group, client: Client
+) -> None:
+    first = group.add_patient("Tansy", "Fernwhistle")
+    second = group.add_patient("Bramble", "Fernwhistle")
+    _drug_test(first, group.clinician, reason="random")
+    _drug_test(second, group.clinician)
+    _drug_test(first, group.clinician, resulted=True, flagged=True)
+    _drug_test(second, group.clinician, resulted=True)  # no flag: nothing to reconcile
+    cancelled = _drug_test(second, group.clinician)
+    cancelled.status = "cancelled"
+    cancelled.save()
+    # A site the clinician does not work at: its tests are not theirs to count.
+    elsewhere = make_site(group.site.organization, name="Quillmoor (fictional)")
+    from openiop.testing import make_episode, make_patient
+
+    far = make_episode(make_patient(elsewhere, legal_first_name="Nettle", legal_last_name="Far"))
+    _drug_test(far, group.clinician)
+    _drug_test(far, group.clinician, resulted=True, flagged=True)
+    client.force_login(group.clinician)
+    section = _tests_section(client.get(reverse("web:today")).text)
+    row = re.search(r"<tr><td>Riverbend \(fictional\)</td>(.*?)</tr>", section, re.S)
+    assert row is not None, section
+    cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
+    assert cells[0].startswith("2 ") and "1 from the random draw" in cells[0]
+    assert cells[1].startswith("1 ")
+    assert f"{reverse('drugtests:draw')}?site={group.site.pk}" in cells[0]
+    assert reverse("drugtests:flags") in cells[1]
+    assert "Quillmoor" not in section
+
+
+def test_today_says_when_no_test_waits(group: Group, client: Client) -> None:
+    client.force_login(group.clinician)
+    section = _tests_section(client.get(reverse("web:today")).text)
+    assert "No tests due and no results waiting for the prescriber." in section
+
+
+@pytest.mark.parametrize("role", [Role.BILLING, Role.INTAKE, Role.CASE_MANAGER, Role.ADMIN])
+def test_roles_that_neither_record_nor_review_tests_see_no_drug_tests_on_today(
+    group: Group, client: Client, role: Role
+) -> None:
+    episode = group.add_patient("Tansy", "Fernwhistle")
+    _drug_test(episode, group.clinician)
+    _drug_test(episode, group.clinician, resulted=True, flagged=True)
+    client.force_login(make_user(role, sites=[group.site], org=group.site.organization))
+    body = client.get(reverse("web:today")).text
+    assert 'data-section="drug-tests"' not in body
+    assert "Drug tests at your sites" not in body
+
+
+def test_the_prescriber_sees_the_results_waiting_for_them_on_today(
+    group: Group, client: Client
+) -> None:
+    episode = group.add_patient("Tansy", "Fernwhistle")
+    _drug_test(episode, group.clinician, resulted=True, flagged=True)
+    client.force_login(make_user(Role.PRESCRIBER, sites=[group.site], org=group.site.organization))
+    section = _tests_section(client.get(reverse("web:today")).text)
+    assert "Riverbend (fictional)" in section and reverse("drugtests:flags") in section

@@ -327,3 +327,29 @@ def test_an_alert_waiting_for_the_user_at_another_of_their_sites_shows_on_the_ca
     shown = _get(client, url)
     assert shown[HEADER] == "miss"
     assert "Tamsin Larkrise" in shown.text and "Quillmoor (fictional)" in shown.text
+
+
+def test_a_drug_test_ordered_shows_on_the_cached_today_page(
+    client: Client, page_cache: BaseCache, clinic: dict[str, Any]
+) -> None:
+    """Today counts the drug tests due at the user's sites (issue 18.5): an order written after the
+    page was cached makes it stale (the drugtests tables are counted by the triggers)."""
+    from openiop.drugtests.models import DrugTestOrder
+
+    client.force_login(clinic["clinician"])
+    today_url = reverse("web:today")
+    _get(client, today_url)
+    assert "No tests due" in _get(client, today_url).text
+    assert _get(client, today_url)[HEADER] == "hit"
+    episode = clinic["episode"]
+    DrugTestOrder.objects.create(
+        patient=episode.patient,
+        episode=episode,
+        kind="poc_cup",
+        reason="random",
+        ordered_by=clinic["clinician"],
+        ordered_at=timezone.now(),
+        part2=episode.part2_protected,
+    )
+    after = _get(client, today_url)
+    assert after[HEADER] == "miss" and "1 from the random draw" in after.text

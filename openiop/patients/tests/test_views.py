@@ -283,8 +283,9 @@ def test_contact_form_keeps_input_on_error(client: Client, clinic: Clinic, zeph:
 # session with user and sites, patient, contacts, episodes with their level history and enrollments
 # (two prefetches), open alerts, open safety alerts of any episode (listed until acknowledged, also
 # after the episode closed), the audit entry, and the header's risk level (open safety alerts,
-# latest C-SSRS screen and clinician risk judgements in one query; was 3)
-CHART_QUERIES = 10
+# latest C-SSRS screen and clinician risk judgements in one query; was 3), and the header's care
+# facts (issue 18.5: the open MAT episode, the last drug test's day; one query each, was 10)
+CHART_QUERIES = 12
 
 
 def test_chart_query_count_is_pinned_and_does_not_grow_with_history(
