@@ -27,7 +27,7 @@ from openiop.episodes.choices import OPEN_STATUSES
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
 from openiop.programs.choices import SessionStatus
-from openiop.programs.models import Enrollment, GroupSession, Site
+from openiop.programs.models import Enrollment, GroupSession, Site, enrolled_q
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -158,10 +158,9 @@ def sessions_for_booking(episodes: Sequence[Episode], *, today: dt.date) -> list
     last = today + dt.timedelta(days=BOOKING_DAYS_AHEAD)
     # Enrolled in the session's track on the session's own date (ADR 2).
     enrolled = Enrollment.objects.filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("date")),
+        enrolled_q(OuterRef("date")),
         episode_id__in=ids,
         track_id=OuterRef("track_id"),
-        start_date__lte=OuterRef("date"),
     )
     return list(
         GroupSession.objects.filter(date__gte=today, date__lte=last, site_id=episodes[0].site_id)

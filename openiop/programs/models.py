@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from openiop.core.models import TimeStamped, Versioned
 from openiop.programs.choices import AgeBand, BlockKind, SessionKind, SessionStatus, Weekday
@@ -253,11 +253,12 @@ class GroupSession(TimeStamped, Versioned):
         return self.status == SessionStatus.CANCELLED
 
 
-def enrolled_q(first: dt.date, last: dt.date | None = None, *, via: str = "") -> Q:
+def enrolled_q(first: dt.date | F, last: dt.date | F | None = None, *, via: str = "") -> Q:
     """Enrollments covering a day (`first`), or any day of first..last: "enrolled on day D"
     (ADR 2) as a filter, the same rule as programs.domain.DateSpan.contains / overlaps. `via`
     reaches enrollments through a relation ("enrollments__" from Episode); give the whole Q to
-    one filter() so that both ends are read from the same enrollment."""
+    one filter() so that both ends are read from the same enrollment. A day may be a column
+    (`OuterRef("date")`: enrolled on each session's own date, in a subquery)."""
     last = first if last is None else last
     return Q(**{f"{via}start_date__lte": last}) & (
         Q(**{f"{via}end_date__isnull": True}) | Q(**{f"{via}end_date__gte": first})
