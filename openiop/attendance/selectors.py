@@ -448,7 +448,7 @@ class TodayBoard:
     my_safety_alerts: list[Any] = field(default_factory=list)
     my_tasks: list[Any] = field(default_factory=list)
     # drugtests.selectors.SiteTestWork per site the user sees (tests due, unreconciled results);
-    # None: the role neither records nor reviews tests
+    # None: the role does not see test results (Cap.DRUGTEST_VIEW)
     test_work: list[Any] | None = None
 
 
@@ -488,7 +488,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
     open safety alerts at the site and the user's own at all their sites (1), open urgent
     admissions tasks at the site and those assigned to the user at all their sites (1, for roles
     that see admissions), drug tests due and unreconciled results per site the user sees (2, for
-    roles that record tests or answer their flags).
+    roles that see test results: clinicians, prescribers and the director).
     """
     require(actor, Cap.SCHEDULE_VIEW, object_type="today")
     require_site(actor, site, object_type="site")
@@ -558,7 +558,7 @@ def today_board(*, actor: Actor, site: Site, date: dt.date) -> TodayBoard:
             for t in board.admission_tasks + board.my_tasks
             if t.inquiry.patient_id
         )
-    if user is not None and (user.can(Cap.DRUGTEST_RECORD) or user.can(Cap.DRUGTEST_RESPOND)):
+    if user is not None and user.can(Cap.DRUGTEST_VIEW):
         from openiop.drugtests.selectors import today_test_work
 
         board.test_work = today_test_work(actor=actor)

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 
@@ -139,30 +140,39 @@ def flag_get(*, actor: Actor, flag_id: int) -> ReconciliationFlag:
     )
 
 
-def flag_list(
-    *, actor: Actor, q: str = "", status: str = FlagStatus.OPEN
-) -> list[ReconciliationFlag]:
-    """The flags at the actor's sites (open ones by default, oldest first: they wait longest),
-    `q` keeping the patients that match the search box. A fixed number of queries; one audit entry
-    names every patient listed."""
+def flag_page(
+    *,
+    actor: Actor,
+    q: str = "",
+    status: str = FlagStatus.OPEN,
+    site_id: int | None = None,
+    page: str | int | None = None,
+    per_page: int = 25,
+) -> Page[ReconciliationFlag]:
+    """One page of the flags at the actor's sites (open ones by default, oldest first: they wait
+    longest), `q` keeping the patients that match the search box and `site_id` one site of the
+    episode the test was ordered in (the site Today counts it at). A fixed number of queries; one
+    audit entry names the patients on the page shown, not those of other pages."""
     require(actor, READ_CAP, object_type="drug_test_flags")
     flags = (
-        ReconciliationFlag.objects.filter(site_scope(actor, "order__patient__site_id"))
+        ReconciliationFlag.objects.filter(site_scope(actor, "order__episode__site_id"))
         .filter(patient_match(q, prefix="order__patient__"))
         .select_related(
             "order__patient", "order__episode__site", "order__ordered_by", "responded_by"
         )
     )
+    if site_id is not None:
+        flags = flags.filter(order__episode__site_id=site_id)
     if status in FlagStatus.values:
         flags = flags.filter(status=status)
-    rows = list(flags.order_by("created_at", "id")[:500])
+    shown = Paginator(flags.order_by("created_at", "id"), per_page).get_page(page)
     audit_record_many(
         actor,
         action=AuditAction.VIEW,
         object_type="drug_test_flags",
-        patient_ids=[f.order.patient_id for f in rows],
+        patient_ids=[f.order.patient_id for f in shown.object_list],
     )
-    return rows
+    return shown
 
 
 @dataclass

@@ -91,16 +91,26 @@ def test_detail(request: HttpRequest, drug_test_id: int) -> HttpResponse:
 
 @staff_view(READ, patient_data=True)
 def flag_list(request: HttpRequest) -> HttpResponse:
+    """The results waiting for the prescriber's response (or answered ones), at every site the
+    user sees or one of them, searchable, 25 a page."""
     actor = Actor.from_request(request)
     q = request.GET.get("q", "").strip()[:100]
     status = request.GET.get("status", FlagStatus.OPEN)
     if status not in FlagStatus.values:
         status = FlagStatus.OPEN
-    rows = selectors.flag_list(actor=actor, q=q, status=status)
+    sites = list(visible_sites(actor))
+    site = next((s for s in sites if str(s.pk) == request.GET.get("site")), None)
+    page = selectors.flag_page(
+        actor=actor,
+        q=q,
+        status=status,
+        site_id=site.pk if site else None,
+        page=request.GET.get("page"),
+    )
     return render(
         request,
         "drugtests/flags.html",
-        {"page": paginate(request, rows), "q": q, "status": status},
+        {"page": page, "q": q, "status": status, "sites": sites, "site": site},
     )
 
 

@@ -651,8 +651,23 @@ def test_today_counts_tests_due_and_unreconciled_results_per_site_with_links(
     assert cells[0].startswith("2 ") and "1 from the random draw" in cells[0]
     assert cells[1].startswith("1 ")
     assert f"{reverse('drugtests:draw')}?site={group.site.pk}" in cells[0]
-    assert reverse("drugtests:flags") in cells[1]
+    assert f"{reverse('drugtests:flags')}?site={group.site.pk}" in cells[1]
     assert "Quillmoor" not in section
+
+
+def test_the_director_sees_the_sites_drug_test_work_but_no_draw_link(
+    group: Group, client: Client, mfa_passed: None
+) -> None:
+    """The director reads results (Cap.DRUGTEST_VIEW) and oversees the sites: the counts and the
+    flags link, not the draw, which only those who record tests run."""
+    episode = group.add_patient("Tansy", "Fernwhistle")
+    _drug_test(episode, group.clinician, reason="random")
+    _drug_test(episode, group.clinician, resulted=True, flagged=True)
+    client.force_login(make_user(Role.DIRECTOR, sites=[group.site], org=group.site.organization))
+    section = _tests_section(client.get(reverse("web:today")).text)
+    assert "Riverbend (fictional)" in section and "1 from the random draw" in section
+    assert f"{reverse('drugtests:flags')}?site={group.site.pk}" in section
+    assert reverse("drugtests:draw") not in section
 
 
 def test_today_says_when_no_test_waits(group: Group, client: Client) -> None:
@@ -662,7 +677,7 @@ def test_today_says_when_no_test_waits(group: Group, client: Client) -> None:
 
 
 @pytest.mark.parametrize("role", [Role.BILLING, Role.INTAKE, Role.CASE_MANAGER, Role.ADMIN])
-def test_roles_that_neither_record_nor_review_tests_see_no_drug_tests_on_today(
+def test_roles_that_do_not_see_test_results_see_no_drug_tests_on_today(
     group: Group, client: Client, role: Role
 ) -> None:
     episode = group.add_patient("Tansy", "Fernwhistle")

@@ -219,13 +219,16 @@ def test_only_the_prescriber_answers_a_flag_and_a_repeat_test_is_ordered(clinic:
 
 def test_the_flag_list_shows_open_flags_and_audits_each_patient(clinic: Clinic) -> None:
     flag = _flagged(clinic)
-    rows = selectors.flag_list(actor=clinic.actor(Role.PRESCRIBER))
-    assert rows == [flag]
+    rows = selectors.flag_page(actor=clinic.actor(Role.PRESCRIBER)).object_list
+    assert list(rows) == [flag]
     entry = AuditEntry.objects.filter(object_type="drug_test_flags").latest("id")
     assert list(entry.patients.values_list("patient_id", flat=True)) == [flag.order.patient_id]
-    assert selectors.flag_list(actor=clinic.actor(Role.PRESCRIBER), q="Nobodyhere") == []
+    none = selectors.flag_page(actor=clinic.actor(Role.PRESCRIBER), q="Nobodyhere")
+    assert list(none.object_list) == []
+    elsewhere = selectors.flag_page(actor=clinic.actor(Role.PRESCRIBER), site_id=-1)
+    assert list(elsewhere.object_list) == []
     with pytest.raises(NotPermitted):
-        selectors.flag_list(actor=clinic.actor(Role.CASE_MANAGER))
+        selectors.flag_page(actor=clinic.actor(Role.CASE_MANAGER))
 
 
 def test_the_random_draw_is_stored_with_its_seed_in_the_audit_log(clinic: Clinic) -> None:

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from openiop.accounts.domain import Role
+from openiop.audit.models import AuditEntry
 from openiop.core.actor import Actor
 from openiop.drugtests import domain, services
 from openiop.drugtests.models import DrugTestOrder, ReconciliationFlag
@@ -118,6 +119,27 @@ def test_flag_list_pins_its_queries(clinic: Clinic, client: Client) -> None:
     assert page_query_count(client, url) == few
     page = client.get(url + "?q=Cedar").content.decode()
     assert "Cedar" in page and "Birch" not in page
+
+
+def test_flag_list_pages_and_audits_only_the_patients_shown(clinic: Clinic, client: Client) -> None:
+    """26 flags: the first page lists 25 and its audit entry names those 25 patients; the second
+    page lists the last one. A site filter keeps one site's flags."""
+    orders = [flagged_patient(clinic, f"Moss{i:02d}") for i in range(26)]
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    url = reverse("drugtests:flags")
+    first = client.get(url).content.decode()
+    assert "Page 1 of 2 · 26 in all" in first
+    entry = AuditEntry.objects.filter(object_type="drug_test_flags").latest("id")
+    assert entry.patients.count() == 25
+    second = client.get(url + "?page=2").content.decode()
+    assert orders[-1].patient.display_name in second
+    assert (
+        AuditEntry.objects.filter(object_type="drug_test_flags").latest("id").patients.count() == 1
+    )
+    other = make_site(clinic.org, name="Quillmoor (fictional)")
+    clinic.users[Role.PRESCRIBER].sites.add(other)
+    at_other = client.get(url + f"?site={other.pk}").content.decode()
+    assert "Nothing to review at Quillmoor (fictional)" in at_other
 
 
 def test_flag_list_shows_each_collection_in_its_sites_zone(clinic: Clinic, client: Client) -> None:
