@@ -100,21 +100,20 @@ def test_an_injection_a_lab_file_and_the_prescribers_answer(
     expect(page.get_by_role("heading", level=1)).to_contain_text("extended-release")
     _shot(page, "1_mat_episode")
 
-    # Without the injection site: refused, the site asked for beside its field, her input kept.
+    # Without the injection site: refused before anything is sent (both the lot and the site are
+    # marked required for an injection), her input kept.
     page.get_by_label("Dose").fill("380 mg IM")
     page.get_by_label("Lot number").fill("NTX-4471")
+    site_select = page.get_by_label("Injection site")
+    expect(site_select).to_have_attribute("required", "")
     page.get_by_role("button", name="Record the dose").click()
-    site_field = page.locator(".field.has-error")
-    expect(site_field).to_contain_text("Injection site")
-    expect(site_field.get_by_role("alert")).to_have_text("Record the injection site.")
+    expect(page.locator("select:invalid")).to_have_count(1)
     expect(page.get_by_label("Dose")).to_have_value("380 mg IM")
     expect(page.get_by_label("Lot number")).to_have_value("NTX-4471")
     assert not DoseAdministration.objects.exists()
     _shot(page, "2_dose_refused_without_site")
 
-    page.get_by_label("Injection site (extended-release naltrexone)").select_option(
-        label="Left gluteal"
-    )
+    page.get_by_label("Injection site").select_option(label="Left gluteal")
     page.get_by_role("button", name="Record the dose").click()
     expect(page.get_by_role("status")).to_contain_text("Dose recorded.")
     dose_row = page.get_by_role("table", name="Doses").get_by_role("row").nth(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from openiop.core.dates import DateKind
@@ -55,14 +57,30 @@ class MatStartForm(forms.Form):
 
 
 class DoseForm(forms.Form):
+    """A dose given in the clinic. For an injection (extended-release naltrexone) the lot number
+    and the injection site are required and marked so; for other medications the site is not
+    asked (the service enforces the same rule for every caller)."""
+
     dose = forms.CharField(max_length=100)
     lot = forms.CharField(max_length=60, required=False, label="Lot number")
     injection_site = forms.ChoiceField(
         required=False,
         choices=[("", "—"), *list(InjectionSite.choices)],
-        label="Injection site (extended-release naltrexone)",
+        label="Injection site",
     )
     note = forms.CharField(max_length=500, required=False)
+
+    def __init__(self, *args: Any, injection: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if injection:
+            for name, message in (
+                ("lot", "Record the lot number."),
+                ("injection_site", "Record the injection site."),
+            ):
+                self.fields[name].required = True
+                self.fields[name].error_messages["required"] = message
+        else:
+            del self.fields["injection_site"]
 
 
 class MatEndForm(forms.Form):

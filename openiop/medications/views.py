@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
 from openiop.core.errors import RuleViolation
-from openiop.medications import selectors, services
+from openiop.medications import domain, selectors, services
 from openiop.medications.forms import (
     AdherenceForm,
     AllergyForm,
@@ -93,7 +93,11 @@ def mat_detail(request: HttpRequest, mat_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     mat = selectors.mat_get(actor=actor, mat_id=mat_id)
     action = request.POST.get("action", "") if request.method == "POST" else ""
-    dose_form = DoseForm(request.POST if action == "dose" else None, prefix="dose")
+    dose_form = DoseForm(
+        request.POST if action == "dose" else None,
+        prefix="dose",
+        injection=domain.needs_injection_site(mat.kind),
+    )
     end_form = MatEndForm(request.POST if action == "end" else None, prefix="end")
     form = {"dose": dose_form, "end": end_form}.get(action)
     if form is not None and form.is_valid():

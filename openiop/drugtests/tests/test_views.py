@@ -255,7 +255,10 @@ def test_add_and_stop_a_medication_and_dose_through_the_pages(
     mat = MatEpisode.objects.get(patient=episode.patient)
     mat_url = reverse("medications:mat", kwargs={"mat_id": mat.pk})
     no_site = client.post(mat_url, {"action": "dose", "dose-dose": "380 mg", "dose-lot": "L9"})
-    assert no_site.status_code == 422 and "injection site" in no_site.content.decode()
+    body = no_site.content.decode()
+    assert no_site.status_code == 200 and "Record the injection site." in body
+    assert 'value="380 mg"' in body and 'value="L9"' in body
+    assert not DoseAdministration.objects.exists()
     client.post(
         mat_url,
         {
