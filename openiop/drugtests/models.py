@@ -86,6 +86,12 @@ class DrugTestOrder(TimeStamped, Part2Marked):
     )
     accession = models.CharField(max_length=60, blank=True, help_text="The lab's specimen number")
     collected_at = models.DateTimeField(null=True, blank=True)
+    collected_time_known = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="False when only the day is known (a lab file gives the date of collection): "
+        "collected_at is then noon at the site and pages show the day alone",
+    )
     observed = models.BooleanField(default=False, help_text="Collection observed by staff")
     validity = models.CharField(max_length=20, choices=VALIDITY_CHOICES, blank=True)
     resulted_at = models.DateTimeField(null=True, blank=True)

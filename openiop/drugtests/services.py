@@ -113,6 +113,7 @@ def _record(
     collected_at: dt.datetime,
     by: Actor,
     from_lab_file: str = "",
+    time_known: bool = True,
 ) -> list[ReconciliationFlag]:
     """Inside the caller's transaction: results, reconciliation flags, the order resulted."""
     day = collected_at.astimezone(order.episode.site.tz).date()
@@ -141,6 +142,7 @@ def _record(
     order.validity = validity.value
     order.observed = observed
     order.collected_at = collected_at
+    order.collected_time_known = time_known
     order.resulted_at = now()
     order.resulted_by = _acting(by)
     order.from_lab_file = from_lab_file[:200]
@@ -386,6 +388,7 @@ def lab_import(*, site: Site, text: str, file_name: str, dry_run: bool, by: Acto
             out.reasons = ["no patient with this MRN at this site"]
             continue
         assert row.collected_on is not None and row.validity is not None
+        # The lab file gives the day only: noon at the site keeps the day whatever the zone.
         collected_at = dt.datetime.combine(row.collected_on, dt.time(12, 0), tzinfo=site.tz)
         if collected_at.date() > now().astimezone(site.tz).date():
             out.reasons = ["collected_on is in the future"]
@@ -437,6 +440,7 @@ def lab_import(*, site: Site, text: str, file_name: str, dry_run: bool, by: Acto
                     collected_at=collected_at,
                     by=by,
                     from_lab_file=report.file_name,
+                    time_known=False,  # the file gives the day of collection only
                 )
                 out.outcome, out.flags = "posted", len(flags)
         except _RowRefused as refused:

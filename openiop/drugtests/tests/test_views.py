@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from django.test import Client
 from django.urls import reverse
@@ -291,6 +292,33 @@ def test_lab_import_page_dry_run_reports_rows(clinic: Clinic, client: Client) ->
     assert response.status_code == 200
     assert "1 row would post, 1 refused" in page and "validity is not one of" in page
     assert not DrugTestOrder.objects.exists()
+
+
+def test_a_lab_files_result_shows_the_day_of_collection_alone(
+    clinic: Clinic, client: Client
+) -> None:
+    """A lab file gives the day a specimen was collected, not the hour: the pages show the day,
+    never an invented "12:00 PM"; a result entered by staff keeps its time."""
+    order = flagged_patient(clinic)  # entered by staff, with a time
+    episode = clinic.patient("Quince", focus="substance_use")
+    client.force_login(clinic.users[Role.PRESCRIBER])
+    upload = io.BytesIO(
+        (
+            "mrn,accession,collected_on,validity,cocaine\n"
+            f"{episode.patient.mrn},L77,2026-03-03,valid,pos\n"
+        ).encode()
+    )
+    upload.name = "lab.csv"
+    client.post(reverse("drugtests:import"), {"file": upload, "site": clinic.site.pk})
+    imported = DrugTestOrder.objects.get(accession="L77")
+    assert imported.collected_time_known is False
+    page = client.get(reverse("drugtests:test", kwargs={"drug_test_id": imported.pk})).text
+    assert "Tue Mar 3, 2026" in page and "12:00 PM" not in page
+    flags = client.get(reverse("drugtests:flags")).text
+    assert "Tue Mar 3, 2026</td>" in flags
+    staff = client.get(reverse("drugtests:test", kwargs={"drug_test_id": order.pk})).text
+    assert order.collected_time_known
+    assert re.search(r"\d:\d\d [AP]M", staff)
 
 
 def test_random_draw_page_draws_once_a_week(clinic: Clinic, client: Client) -> None:
