@@ -185,7 +185,7 @@ def session_roster(request: HttpRequest, ctx: ApiContext, session_id: int) -> Ht
     their hours that week. Audited (attendance.selectors.session_roster)."""
     ctx.require_scope("Attendance")
     session = attendance_selectors.session_get(actor=ctx.actor, session_id=_path_id(session_id))
-    rows = attendance_selectors.session_roster(actor=ctx.actor, session=session)
+    rows = attendance_selectors.session_roster(actor=ctx.actor, session=session, with_support=False)
     shown = [r for r in rows if _released(ctx, r.episode, r.patient)]
     members = [
         {

@@ -103,9 +103,15 @@ class RosterRow:
 
 
 def session_roster(
-    *, actor: Actor, session: GroupSession, today: dt.date | None = None
+    *,
+    actor: Actor,
+    session: GroupSession,
+    today: dt.date | None = None,
+    with_support: bool = True,
 ) -> list[RosterRow]:
-    """The roster of a session with each patient's hours in the session's week.
+    """The roster of a session with each patient's hours in the session's week, and with
+    `with_support` their ride and childcare requests (one query; the REST roster does not return
+    them, so it leaves them out).
 
     Checks Cap.ATTENDANCE_VIEW and the session's site (no extra query once session_get has run).
     `today` defaults to today in the session's site time zone. Writes one audit entry naming every
@@ -123,7 +129,11 @@ def session_roster(
     )
     week = IsoWeek.of(session.date)
     weeks = weekly_lines(episodes, [week], today)
-    support = roster_support(session=session, episode_ids=[e.pk for e in episodes])
+    support = (
+        roster_support(session=session, episode_ids=[e.pk for e in episodes])
+        if with_support
+        else {}
+    )
     rows = [
         RosterRow(
             episode=e,
