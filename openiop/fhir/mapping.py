@@ -582,6 +582,222 @@ def claim(c: Any) -> FHIRAbstractModel:
     return build("Claim", data)
 
 
+# --- medications and drug tests (issue 18) --------------------------------------------------------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ROUTE_SYSTEM = f"{OPENIOP}/CodeSystem/medication-route"
+MEDICATION_SOURCE_SYSTEM = f"{OPENIOP}/CodeSystem/medication-source"
+MAT_KIND_SYSTEM = f"{OPENIOP}/CodeSystem/mat-kind"
+DRUG_TEST_KIND_SYSTEM = f"{OPENIOP}/CodeSystem/drug-test-kind"
+ANALYTE_SYSTEM = f"{OPENIOP}/CodeSystem/drug-test-analyte"
+# HL7 v3 ObservationInterpretation POS / NEG (terminology.hl7.org CodeSystem
+# v3-ObservationInterpretation: "a presence / an absence finding of the specified analyte based on
+# the established threshold of the performed test"). No LOINC code is given for the panels or the
+# analytes (../shared/domain.md names none): they are coded in the local systems above, with text.
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+DRUG_TEST_OUTCOME = {"positive": ("POS", "Positive"), "negative": ("NEG", "Negative")}
+
+
+def medication_concept(name: str, rxnorm_code: str = "") -> dict[str, Any]:
+    """A medication as a CodeableConcept: RxNorm only where the row has a code, always its name."""
+    concept: dict[str, Any] = {"text": name}
+    if rxnorm_code:
+        concept["coding"] = [{"system": RXNORM, "code": rxnorm_code, "display": name}]
+    return concept
+
+
+def _local(system: str, code: str, display: str, text: str | None = None) -> dict[str, Any]:
+    concept: dict[str, Any] = {"coding": [{"system": system, "code": code, "display": display}]}
+    if text:
+        concept["text"] = text
+    return concept
+
+
+def medication_statement(m: Any) -> FHIRAbstractModel:
+    """A medication on the list (medications.Medication): active until stopped, then stopped
+    (with the reason); where it comes from (prescribed here, elsewhere, reported by the patient)
+    as its category; dose, route and frequency as the dosage text."""
+    dosage: dict[str, Any] = {
+        "text": f"{m.dose}, {m.frequency}",
+        "route": _local(ROUTE_SYSTEM, m.route, m.get_route_display()),
+    }
+    data: dict[str, Any] = {
+        "id": str(m.pk),
+        "meta": _meta(m, part2=m.part2 or m.episode.part2_protected),
+        "status": "active" if m.stop_date is None else "stopped",
+        "category": _local(MEDICATION_SOURCE_SYSTEM, m.source, m.get_source_display()),
+        "medicationCodeableConcept": medication_concept(m.name, m.rxnorm_code),
+        "subject": _ref("Patient", m.patient_id),
+        "context": _ref("EpisodeOfCare", m.episode_id),
+        "dateAsserted": _instant(m.created_at),
+        "dosage": [dosage],
+    }
+    period = _period(m.start_date, m.stop_date)
+    if period:
+        data["effectivePeriod"] = period
+    if m.source == "patient_reported":
+        data["informationSource"] = _ref("Patient", m.patient_id)
+    elif m.prescriber:
+        data["informationSource"] = {"display": m.prescriber}
+    if m.stop_reason:
+        data["statusReason"] = [{"text": m.stop_reason}]
+    return build("MedicationStatement", data)
+
+
+def medication_administration(d: Any) -> FHIRAbstractModel:
+    """A dose given in the clinic (medications.DoseAdministration) of a MAT episode: the MAT's
+    medication (RxNorm where its list entry has a code, else the MAT kind as text), who gave it,
+    when, the dose and, where recorded, the injection site and the lot (the lot on a contained
+    Medication's batch, where FHIR R4 keeps it)."""
+    mat = d.mat
+    kind_label = mat.get_kind_display()
+    if mat.medication is not None:
+        concept = medication_concept(mat.medication.name, mat.medication.rxnorm_code)
+    else:
+        concept = medication_concept(kind_label)
+    concept.setdefault("coding", []).append(
+        {"system": MAT_KIND_SYSTEM, "code": mat.kind, "display": kind_label}
+    )
+    dosage: dict[str, Any] = {"text": d.dose}
+    if d.injection_site:
+        dosage["site"] = {"text": d.get_injection_site_display()}
+    data: dict[str, Any] = {
+        "id": str(d.pk),
+        "meta": _meta(d, part2=d.part2 or mat.episode.part2_protected),
+        "status": "completed",
+        "subject": _ref("Patient", mat.patient_id),
+        "context": _ref("EpisodeOfCare", mat.episode_id),
+        "effectiveDateTime": _instant(d.given_at),
+        "performer": [{"actor": _ref("Practitioner", d.given_by_id)}],
+        "dosage": dosage,
+    }
+    if d.lot:
+        data["contained"] = [
+            {
+                "resourceType": "Medication",
+                "id": "med",
+                "code": concept,
+                "batch": {"lotNumber": d.lot},
+            }
+        ]
+        data["medicationReference"] = {"reference": "#med"}
+    else:
+        data["medicationCodeableConcept"] = concept
+    if d.note:
+        data["note"] = [{"text": d.note}]
+    return build("MedicationAdministration", data)
+
+
+def allergy_intolerance(a: Any) -> FHIRAbstractModel:
+    """An allergy on the list (medications.Allergy): the substance as text (no code is recorded),
+    the reaction and its severity where recorded."""
+    data: dict[str, Any] = {
+        "id": str(a.pk),
+        "meta": _meta(a, part2=a.part2 or a.episode.part2_protected),
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"text": a.substance},
+        "patient": _ref("Patient", a.patient_id),
+        "recordedDate": _instant(a.created_at),
+        "recorder": _ref("Practitioner", a.recorded_by_id),
+    }
+    severity = a.severity if a.severity in ("mild", "moderate", "severe") else None
+    if a.reaction:
+        reaction: dict[str, Any] = {"manifestation": [{"text": a.reaction}]}
+        if severity:
+            reaction["severity"] = severity
+        data["reaction"] = [reaction]
+    elif severity:
+        data["note"] = [{"text": f"Severity: {a.get_severity_display()} (reaction not recorded)"}]
+    return build("AllergyIntolerance", data)
+
+
+DRUG_TEST_STATUS = {"ordered": "registered", "resulted": "final", "cancelled": "cancelled"}
+
+
+def diagnostic_report(o: Any) -> FHIRAbstractModel:
+    """A drug or alcohol test (drugtests.DrugTestOrder) as a laboratory DiagnosticReport: the
+    result per analyte as contained Observations (positive / negative, HL7 interpretation codes),
+    the specimen's validity and whether collection was observed as its conclusion. Ordered and
+    not yet resulted: registered, with no results. (Contained, so that Observation search stays
+    the measures' scores.)"""
+    part2 = o.part2 or o.episode.part2_protected
+    contained: list[dict[str, Any]] = []
+    for r in o.results.all():
+        code, display = DRUG_TEST_OUTCOME.get(r.outcome, ("", r.get_outcome_display()))
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": f"r{r.pk}",
+            "status": "final",
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "laboratory",
+                        }
+                    ]
+                }
+            ],
+            "code": _local(
+                ANALYTE_SYSTEM, r.analyte, r.get_analyte_display(), r.get_analyte_display()
+            ),
+            "subject": _ref("Patient", o.patient_id),
+            "valueCodeableConcept": {"text": r.get_outcome_display()},
+        }
+        if code:
+            obs["interpretation"] = [
+                {"coding": [{"system": INTERPRETATION, "code": code, "display": display}]}
+            ]
+        if o.collected_at:
+            obs["effectiveDateTime"] = _instant(o.collected_at)
+        contained.append(obs)
+    data: dict[str, Any] = {
+        "id": str(o.pk),
+        "meta": _meta(o, part2=part2),
+        "status": DRUG_TEST_STATUS.get(o.status, "registered"),
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v2-0074",
+                        "code": "LAB",
+                        "display": "Laboratory",
+                    }
+                ]
+            }
+        ],
+        "code": _local(DRUG_TEST_KIND_SYSTEM, o.kind, o.get_kind_display(), o.get_kind_display()),
+        "subject": _ref("Patient", o.patient_id),
+        "effectiveDateTime": _instant(o.collected_at or o.ordered_at),
+    }
+    if o.accession:
+        data["identifier"] = [
+            {"system": f"{OPENIOP}/sid/drug-test-accession", "value": o.accession}
+        ]
+    if o.resulted_at:
+        data["issued"] = _instant(o.resulted_at)
+    if o.resulted_by_id:
+        data["performer"] = [_ref("Practitioner", o.resulted_by_id)]
+    if contained:
+        data["contained"] = contained
+        data["result"] = [{"reference": f"#{c['id']}"} for c in contained]
+    conclusion = []
+    if o.validity:
+        conclusion.append(f"Specimen validity: {o.get_validity_display()}.")
+    if o.status == "resulted":
+        conclusion.append("Collection observed." if o.observed else "Collection not observed.")
+    if conclusion:
+        data["conclusion"] = " ".join(conclusion)
+    return build("DiagnosticReport", data)
+
+
 MAPPERS: dict[str, Callable[..., FHIRAbstractModel]] = {
     "Patient": patient,
     "Practitioner": practitioner,
@@ -596,6 +812,10 @@ MAPPERS: dict[str, Callable[..., FHIRAbstractModel]] = {
     "Observation": observation,
     "QuestionnaireResponse": questionnaire_response,
     "Claim": claim,
+    "MedicationStatement": medication_statement,
+    "MedicationAdministration": medication_administration,
+    "AllergyIntolerance": allergy_intolerance,
+    "DiagnosticReport": diagnostic_report,
 }
 
 

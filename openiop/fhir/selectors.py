@@ -39,11 +39,13 @@ from openiop.consents.services import DisclosureItem, disclosure_record
 from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound, NotPermitted, RuleViolation
+from openiop.drugtests.models import DrugTestOrder, DrugTestResult
 from openiop.episodes.models import Episode
 from openiop.fhir import mapping
 from openiop.fhir.part2 import FhirRecipient
 from openiop.measures.domain import REGISTRY
 from openiop.measures.models import Response
+from openiop.medications.models import Allergy, DoseAdministration, Medication
 from openiop.patients.models import Patient
 from openiop.programs.models import GroupSession, Organization, Site
 from openiop.treatment.models import PlanGoal, PlanProblem, PlanStatus, TreatmentPlan
@@ -342,6 +344,59 @@ def _coverage(c: Coverage) -> FHIRAbstractModel:
     return mapping.coverage(c, today=clock.now().date())
 
 
+# Medications and drug tests (issue 18): rows of substance-use care carry `part2` themselves
+# (core.models.Part2Marked); the episode's mark is read too, like the other types.
+
+
+def _medications() -> QuerySet[Medication]:
+    return Medication.objects.select_related("patient", "episode")
+
+
+def _medication_status(v: str) -> Q:
+    codes = {code for _s, code in _token_codes(v)}
+    if not codes <= {"active", "stopped"}:
+        raise BadSearch(f"'{v}' is not a status this server uses.", field="status")
+    q = Q(pk__in=[])
+    if "active" in codes:
+        q |= Q(stop_date__isnull=True)
+    if "stopped" in codes:
+        q |= Q(stop_date__isnull=False)
+    return q
+
+
+def _doses() -> QuerySet[DoseAdministration]:
+    return DoseAdministration.objects.select_related(
+        "mat__patient", "mat__episode", "mat__medication"
+    )
+
+
+def _allergies() -> QuerySet[Allergy]:
+    return Allergy.objects.select_related("patient", "episode")
+
+
+def _drug_tests() -> QuerySet[DrugTestOrder]:
+    return DrugTestOrder.objects.select_related("patient", "episode").prefetch_related(
+        Prefetch("results", queryset=DrugTestResult.objects.order_by("analyte", "id"))
+    )
+
+
+def _drug_test_date(v: str) -> Q:
+    """A test's date is when the specimen was collected, or (not yet collected) when ordered."""
+    collected = _date_q("collected_at", v, is_datetime=True)
+    ordered = _date_q("ordered_at", v, is_datetime=True)
+    return (Q(collected_at__isnull=False) & collected) | (Q(collected_at__isnull=True) & ordered)
+
+
+def _only(code: str) -> Param:
+    """A token parameter whose every row has the one value `code` (any other matches none)."""
+
+    def build(v: str) -> Q:
+        codes = {c for _s, c in _token_codes(v)}
+        return Q() if code in codes else Q(pk__in=[])
+
+    return Param(build)
+
+
 def _defs() -> dict[str, ResourceDef]:
     patient_param = {"patient": p_ids("patient_id", "patient")}
     today = clock.now().date
@@ -530,6 +585,78 @@ def _defs() -> dict[str, ResourceDef]:
             patient_of=lambda r: r.episode.patient,
             part2_of=lambda r: r.part2 or r.episode.part2_protected,
             order=("administered_at", "id"),
+        ),
+        ResourceDef(
+            "MedicationStatement",
+            Cap.CLINICAL_VIEW,
+            _medications,
+            "episode__site_id",
+            mapping.medication_statement,
+            {
+                **patient_param,
+                "subject": p_ids("patient_id", "subject"),
+                "status": Param(_medication_status),
+                "effective": p_date("start_date"),
+                "context": p_ids("episode_id", "context"),
+            },
+            patient_path="patient_id",
+            patient_of=lambda m: m.patient,
+            part2_of=lambda m: m.part2 or m.episode.part2_protected,
+            order=("name", "id"),
+        ),
+        ResourceDef(
+            "MedicationAdministration",
+            Cap.CLINICAL_VIEW,
+            _doses,
+            "mat__episode__site_id",
+            mapping.medication_administration,
+            {
+                "patient": p_ids("mat__patient_id", "patient"),
+                "subject": p_ids("mat__patient_id", "subject"),
+                "status": _only("completed"),
+                "effective-time": p_date("given_at", is_datetime=True),
+                "performer": p_ids("given_by_id", "performer"),
+                "context": p_ids("mat__episode_id", "context"),
+            },
+            patient_path="mat__patient_id",
+            patient_of=lambda d: d.mat.patient,
+            part2_of=lambda d: d.part2 or d.mat.episode.part2_protected,
+            order=("given_at", "id"),
+        ),
+        ResourceDef(
+            "AllergyIntolerance",
+            Cap.CLINICAL_VIEW,
+            _allergies,
+            "episode__site_id",
+            mapping.allergy_intolerance,
+            {
+                **patient_param,
+                "clinical-status": _only("active"),
+                "date": p_date("created_at", is_datetime=True),
+            },
+            patient_path="patient_id",
+            patient_of=lambda a: a.patient,
+            part2_of=lambda a: a.part2 or a.episode.part2_protected,
+            order=("substance", "id"),
+        ),
+        ResourceDef(
+            "DiagnosticReport",
+            Cap.DRUGTEST_VIEW,
+            _drug_tests,
+            "episode__site_id",
+            mapping.diagnostic_report,
+            {
+                **patient_param,
+                "subject": p_ids("patient_id", "subject"),
+                "status": p_status(mapping.DRUG_TEST_STATUS),
+                "date": Param(_drug_test_date),
+                "category": _only("LAB"),
+                "identifier": Param(lambda v: Q(accession__in=[c for _s, c in _token_codes(v)])),
+            },
+            patient_path="patient_id",
+            patient_of=lambda o: o.patient,
+            part2_of=lambda o: o.part2 or o.episode.part2_protected,
+            order=("ordered_at", "id"),
         ),
         ResourceDef(
             "Coverage",

@@ -406,9 +406,19 @@ def _param_type(name: str) -> str:
         "location",
         "organization",
         "care-manager",
+        "performer",
+        "context",
     ):
         return "reference"
-    if name in ("date", "birthdate", "authored", "created", "recorded-date"):
+    if name in (
+        "date",
+        "birthdate",
+        "authored",
+        "created",
+        "recorded-date",
+        "effective",
+        "effective-time",
+    ):
         return "date"
     if name in ("name", "family", "given"):
         return "string"

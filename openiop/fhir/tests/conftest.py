@@ -19,10 +19,12 @@ from openiop.accounts.models import User
 from openiop.attendance.models import Attendance
 from openiop.billing.models import Claim, ClaimLine, Coverage, Payer
 from openiop.consents.models import Consent
+from openiop.drugtests.models import DrugTestOrder, DrugTestResult
 from openiop.episodes.choices import TreatmentFocus
 from openiop.episodes.models import Episode
 from openiop.fhir.models import FhirClient
 from openiop.measures.models import Response
+from openiop.medications.models import Allergy, DoseAdministration, MatEpisode, Medication
 from openiop.patients.models import Patient
 from openiop.programs.models import Organization, Site
 from openiop.testing import (
@@ -203,7 +205,9 @@ def _records_for(patient: Patient, episode: Episode, staff: User, track: Any) ->
         source="paper",
         recorded_by=staff,
     )
+    meds = _medication_records(patient, episode, staff)
     return {
+        **meds,
         "Consent": consent.pk,
         "Patient": patient.pk,
         "EpisodeOfCare": episode.pk,
@@ -218,6 +222,78 @@ def _records_for(patient: Patient, episode: Episode, staff: User, track: Any) ->
         "Claim": claim.pk,
     }
     del Charge
+
+
+def _medication_records(patient: Patient, episode: Episode, staff: User) -> dict[str, int]:
+    """A medication (RxNorm-coded), a MAT episode with a dose given in the clinic (lot and
+    injection site), an allergy and a resulted drug test with two analytes, each marked `part2`
+    from its episode as the services mark them."""
+    part2 = episode.part2_protected
+    med = Medication.objects.create(
+        patient=patient,
+        episode=episode,
+        catalog_key="naltrexone_xr",
+        name="Naltrexone extended-release",
+        rxnorm_code="7243",
+        dose="380 mg",
+        route="im",
+        frequency="every 4 weeks",
+        prescriber="Dr. Fictional Prescriber",
+        source="here",
+        start_date=dt.date(2026, 1, 5),
+        recorded_by=staff,
+        part2=part2,
+    )
+    mat = MatEpisode.objects.create(
+        patient=patient,
+        episode=episode,
+        kind="naltrexone_xr",
+        medication=med,
+        started_on=dt.date(2026, 1, 5),
+        started_by=staff,
+        part2=part2,
+    )
+    dose = DoseAdministration.objects.create(
+        mat=mat,
+        given_at=timezone.now() - dt.timedelta(days=2),
+        dose="380 mg",
+        lot="LOT-FICT-1",
+        injection_site="left_gluteal",
+        given_by=staff,
+        part2=part2,
+    )
+    allergy = Allergy.objects.create(
+        patient=patient,
+        episode=episode,
+        substance="Penicillin",
+        reaction="Hives",
+        severity="moderate",
+        recorded_by=staff,
+        part2=part2,
+    )
+    order = DrugTestOrder.objects.create(
+        patient=patient,
+        episode=episode,
+        kind="poc_cup",
+        reason="scheduled",
+        status="resulted",
+        ordered_by=staff,
+        ordered_at=timezone.now() - dt.timedelta(days=3),
+        collected_at=timezone.now() - dt.timedelta(days=3),
+        observed=True,
+        validity="valid",
+        resulted_at=timezone.now() - dt.timedelta(days=3),
+        resulted_by=staff,
+        part2=part2,
+    )
+    for analyte, outcome in (("buprenorphine", "negative"), ("fentanyl", "positive")):
+        DrugTestResult.objects.create(order=order, analyte=analyte, outcome=outcome, part2=part2)
+    return {
+        "MedicationStatement": med.pk,
+        "MedicationAdministration": dose.pk,
+        "AllergyIntolerance": allergy.pk,
+        "DiagnosticReport": order.pk,
+    }
 
 
 def _inquiry_fields(patient: Patient) -> dict[str, Any]:

@@ -41,6 +41,8 @@ from openiop.testing import make_episode, make_patient, make_track
 pytestmark = pytest.mark.django_db
 
 ASYNC: dict[str, Any] = {"HTTP_PREFER": "respond-async"}
+# Issue 18 point 4: the medication list, MAT doses, allergies and drug tests.
+CARE = ("MedicationStatement", "MedicationAdministration", "AllergyIntolerance", "DiagnosticReport")
 
 
 def _auth(token: str) -> dict[str, Any]:
@@ -403,7 +405,7 @@ def test_outside_client_gets_part2_withheld_and_counted_in_the_error_file(
     token = token_for(world.network_user)
     manifest = finished(client, token, kickoff(client, token))
     found = resources(client, token, manifest)
-    for resource_type in ("Observation", "Encounter", "EpisodeOfCare", "Claim", "Condition"):
+    for resource_type in ("Observation", "Encounter", "EpisodeOfCare", "Claim", "Condition", *CARE):
         sud_id, mh_id = world.records[resource_type]
         assert ids(found, resource_type) & {sud_id, mh_id} == {mh_id}, resource_type
     # Patient and Coverage are not records of the Part 2 episode: both patients go.
@@ -424,7 +426,51 @@ def test_outside_client_gets_part2_withheld_and_counted_in_the_error_file(
     assert "Quillon" not in json.dumps(outcomes)
     entry = AuditEntry.objects.get(object_type="fhir_bulk_export")
     assert entry.detail["withheld_part2"]["Observation"] == 1
+    for resource_type in CARE:  # issue 18: medications and drug tests, counted not described
+        assert entry.detail["withheld_part2"][resource_type] == 1, resource_type
+        assert (
+            f"1 {resource_type} record of 1 patient(s) withheld"
+            in by_type[resource_type]["issue"][0]["diagnostics"]
+        )
+    said = json.dumps(outcomes).lower()
+    assert "naltrexone" not in said and "fentanyl" not in said and "penicillin" not in said
     assert not Disclosure.objects.exists()
+
+
+def test_medications_and_drug_tests_go_to_an_outside_client_under_consent_and_are_accounted(
+    client: Client, world: World
+) -> None:
+    """Issue 18 point 4 on the bulk export: with the patient's consent naming the client, the
+    Part 2 medication list, doses, allergies and drug tests are exported with their labels and
+    the 2.32 notice, and the disclosure names them in the accounting."""
+    token = token_for(world.network_user)
+    consent = consent_record(
+        patient=world.sud_patient,
+        information="All records of treatment",
+        recipient_kind="api_client",
+        recipient_identifier=client_id_of(world.network_user),
+        recipient_name="Fictional Health Exchange",
+        purpose="tpo",
+        effective_on=dt.date(2026, 1, 1),
+        signed_by_name="Quillon Testpatient",
+        signed_at=timezone.now(),
+        by=Actor.cli(world.director, "test"),
+    )
+    manifest = finished(client, token, kickoff(client, token, _type=",".join(CARE)))
+    found = resources(client, token, manifest)
+    assert manifest["error"] == []
+    for resource_type in CARE:
+        assert ids(found, resource_type) == set(world.records[resource_type]), resource_type
+        sud = next(
+            r for r in found[resource_type] if r["id"] == str(world.records[resource_type][0])
+        )
+        assert {s["code"] for s in sud["meta"]["security"]} == {"R", "42CFRPart2"}
+        assert [e["valueString"] for e in sud["meta"]["extension"]] == [REDISCLOSURE_NOTICE]
+    [disclosure] = Disclosure.objects.all()
+    assert disclosure.patient_id == world.sud_patient.pk
+    assert disclosure.consent_id == consent.pk and disclosure.channel == Channel.BULK_EXPORT
+    for resource_type in CARE:
+        assert resource_type in disclosure.description
 
 
 def test_outside_client_gets_part2_records_with_a_consent_and_the_disclosure_is_accounted(

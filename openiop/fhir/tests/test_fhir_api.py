@@ -4,6 +4,7 @@ fhir.resources), access and scopes, Part 2 labels and withholding, paging, error
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
 from openiop.audit.models import AuditEntry
@@ -253,6 +255,158 @@ def test_search_params_filter(client: Client, world: World) -> None:
     assert [e["search"]["mode"] for e in with_inc["entry"]] == ["match", "include"]
 
 
+def test_medications_and_drug_tests_map_to_valid_fhir_with_what_was_recorded(
+    client: Client, world: World
+) -> None:
+    """RxNorm coding only where the row has a code (else the name as text); a clinic dose keeps
+    its lot (a contained Medication's batch) and injection site; a drug test is a LAB
+    DiagnosticReport with its analytes as contained Observations (POS/NEG), so the Observation
+    search still serves only the measures' scores."""
+    from openiop.medications.models import Medication
+
+    token = token_for(world.director)
+    sud_med = world.records["MedicationStatement"][0]
+    body = fhir_get(client, f"MedicationStatement/{sud_med}", token).json()
+    _valid(body)
+    assert body["status"] == "active"
+    assert body["medicationCodeableConcept"]["coding"] == [
+        {
+            "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+            "code": "7243",
+            "display": "Naltrexone extended-release",
+        }
+    ]
+    assert body["dosage"][0]["text"] == "380 mg, every 4 weeks"
+    uncoded = Medication.objects.create(
+        patient=world.sud_patient,
+        episode=world.sud_episode,
+        name="Fictional herbal tea",
+        dose="1 cup",
+        route="oral",
+        frequency="at night",
+        source="patient_reported",
+        stop_date=dt.date(2026, 1, 20),
+        stop_reason="Stopped by the patient",
+        recorded_by=world.clinician,
+        part2=True,
+    )
+    body = fhir_get(client, f"MedicationStatement/{uncoded.pk}", token).json()
+    _valid(body)
+    assert body["medicationCodeableConcept"] == {"text": "Fictional herbal tea"}
+    assert body["status"] == "stopped"
+    assert body["informationSource"] == {"reference": f"Patient/{world.sud_patient.pk}"}
+
+    dose = fhir_get(
+        client, f"MedicationAdministration/{world.records['MedicationAdministration'][0]}", token
+    ).json()
+    _valid(dose)
+    assert dose["status"] == "completed"
+    assert dose["dosage"] == {"text": "380 mg", "site": {"text": "Left gluteal"}}
+    (contained,) = dose["contained"]
+    assert dose["medicationReference"] == {"reference": f"#{contained['id']}"}
+    assert contained["batch"] == {"lotNumber": "LOT-FICT-1"}
+    assert {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "7243"}.items() <= (
+        contained["code"]["coding"][0].items()
+    )
+
+    allergy = fhir_get(
+        client, f"AllergyIntolerance/{world.records['AllergyIntolerance'][0]}", token
+    ).json()
+    _valid(allergy)
+    assert allergy["code"] == {"text": "Penicillin"}
+    assert allergy["reaction"] == [{"manifestation": [{"text": "Hives"}], "severity": "moderate"}]
+
+    report = fhir_get(
+        client, f"DiagnosticReport/{world.records['DiagnosticReport'][0]}", token
+    ).json()
+    _valid(report)
+    assert report["status"] == "final"
+    assert report["category"][0]["coding"][0]["code"] == "LAB"
+    assert "loinc" not in json.dumps(report).lower()
+    results = {
+        o["code"]["text"]: o["interpretation"][0]["coding"][0]["code"] for o in report["contained"]
+    }
+    assert results == {"Buprenorphine": "NEG", "Fentanyl": "POS"}
+    assert [r["reference"] for r in report["result"]] == [
+        f"#{o['id']}" for o in report["contained"]
+    ]
+    assert report["conclusion"] == "Specimen validity: Valid. Collection observed."
+    observations = fhir_get(client, "Observation", token, _count=50).json()
+    assert {e["resource"]["id"] for e in observations["entry"]} == {
+        str(i) for i in world.records["Observation"]
+    }
+
+
+def test_medication_and_drug_test_search_params_filter_and_page(
+    client: Client, world: World
+) -> None:
+    token = token_for(world.director)
+    sud = world.sud_patient.pk
+
+    def ids(path: str, **params: Any) -> set[str]:
+        r = fhir_get(client, path, token, **params)
+        assert r.status_code == 200, r.content
+        return {
+            e["resource"]["id"] for e in r.json().get("entry", []) if e["search"]["mode"] == "match"
+        }
+
+    for resource_type in (
+        "MedicationStatement",
+        "MedicationAdministration",
+        "AllergyIntolerance",
+        "DiagnosticReport",
+    ):
+        sud_id, mh_id = (str(i) for i in world.records[resource_type])
+        assert ids(resource_type, patient=sud) == {sud_id}, resource_type
+        assert ids(resource_type, patient=f"Patient/{world.mh_patient.pk}") == {mh_id}
+        assert ids(resource_type, _lastUpdated="lt2000-01-01") == set()
+        first = fhir_get(client, resource_type, token, _count=1).json()
+        assert len(first["entry"]) == 1
+        nxt = next(link["url"] for link in first["link"] if link["relation"] == "next")
+        second = client.get(nxt, HTTP_AUTHORIZATION=f"Bearer {token}").json()
+        assert {first["entry"][0]["resource"]["id"], second["entry"][0]["resource"]["id"]} == {
+            sud_id,
+            mh_id,
+        }
+    meds = world.records["MedicationStatement"]
+    assert ids("MedicationStatement", status="active") == {str(i) for i in meds}
+    assert ids("MedicationStatement", status="stopped") == set()
+    assert ids("MedicationStatement", effective="2026-01-05") == {str(i) for i in meds}
+    assert ids("MedicationStatement", effective="gt2026-01-05") == set()
+    doses = {str(i) for i in world.records["MedicationAdministration"]}
+    assert ids("MedicationAdministration", status="completed") == doses
+    assert ids("MedicationAdministration", **{"effective-time": "lt2000"}) == set()
+    tests = {str(i) for i in world.records["DiagnosticReport"]}
+    assert ids("DiagnosticReport", status="final") == tests
+    assert ids("DiagnosticReport", status="registered") == set()
+    assert ids("DiagnosticReport", category="LAB") == tests
+    when = (timezone.now() - dt.timedelta(days=3)).date().isoformat()
+    assert ids("DiagnosticReport", date=when) == tests
+    assert ids("DiagnosticReport", date=f"gt{when}") == set()
+    assert fhir_get(client, "DiagnosticReport", token, status="bogus").status_code == 400
+    entry = AuditEntry.objects.filter(object_type="fhir_DiagnosticReport").latest("id")
+    assert entry.action == "search" and entry.detail["client_id"]
+
+
+def test_drug_tests_follow_the_drug_test_capability_not_clinical_view(
+    client: Client, world: World
+) -> None:
+    """A case manager reads the medication list (coordinating MAT) but not drug test results:
+    the FHIR types follow the same capabilities as the pages (minimum necessary)."""
+    from openiop.accounts.domain import Role
+    from openiop.testing import make_user
+
+    case_manager = make_user(Role.CASE_MANAGER, org=world.org, sites=[world.site])
+    token = token_for(case_manager)
+    assert fhir_get(client, "MedicationStatement", token).status_code == 200
+    refused = fhir_get(client, "DiagnosticReport", token)
+    assert refused.status_code == 403
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    report = world.records["DiagnosticReport"][0]
+    assert fhir_get(client, f"DiagnosticReport/{report}", token).status_code == 403
+    assert AuditEntry.objects.filter(object_type="fhir_DiagnosticReport", outcome="denied").exists()
+
+
 def test_search_audits_with_client_id(client: Client, world: World) -> None:
     token = token_for(world.director)
     fhir_get(client, "Observation", token)
@@ -262,7 +416,17 @@ def test_search_audits_with_client_id(client: Client, world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "resource_type", ["Patient", "Observation", "Encounter", "CarePlan", "Claim", "Consent"]
+    "resource_type",
+    [
+        "Patient",
+        "Observation",
+        "Encounter",
+        "CarePlan",
+        "Claim",
+        "Consent",
+        "MedicationAdministration",
+        "DiagnosticReport",
+    ],
 )
 def test_search_query_count_does_not_grow_with_results(
     client: Client, world: World, resource_type: str

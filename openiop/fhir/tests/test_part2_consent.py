@@ -6,6 +6,7 @@ that disclosed them is one entry of the accounting of disclosures."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,13 @@ from openiop.testing import make_episode, make_patient, make_session, make_user
 
 pytestmark = pytest.mark.django_db
 
+# Issue 18 point 4: the medication list, MAT doses, allergies and drug tests.
+CARE_TYPES = [
+    "MedicationStatement",
+    "MedicationAdministration",
+    "AllergyIntolerance",
+    "DiagnosticReport",
+]
 # The types served from an episode: a Part 2 episode's records of each are Part 2 records.
 PART2_TYPES = [
     "EpisodeOfCare",
@@ -46,6 +54,8 @@ PART2_TYPES = [
     "Observation",
     "QuestionnaireResponse",
     "Claim",
+    # Issue 18: medications and drug tests of substance-use care are Part 2 records too.
+    *CARE_TYPES,
 ]
 OUTSIDE = "Fernhill HIE (fictional)"
 
@@ -208,16 +218,60 @@ def test_a_consent_naming_the_api_client_covers_it_and_no_other_client(
     assert Disclosure.objects.get().consent_id == consent.pk
 
 
-def test_revoking_the_consent_withholds_again_at_once(client: Client, world: World) -> None:
+@pytest.mark.parametrize("resource_type", ["Observation", *CARE_TYPES])
+def test_revoking_the_consent_withholds_again_at_once(
+    client: Client, world: World, resource_type: str
+) -> None:
     token, _ = _outside_client(world)
     consent = _tpo_consent(world, world.sud_patient)
-    sud_obs = world.records["Observation"][0]
-    assert fhir_get(client, f"Observation/{sud_obs}", token).status_code == 200
+    sud_id = world.records[resource_type][0]
+    assert fhir_get(client, f"{resource_type}/{sud_id}", token).status_code == 200
     consent_revoke(consent=consent, by=Actor(user=world.director), note="Letter")
-    assert fhir_get(client, f"Observation/{sud_obs}", token).status_code == 403
-    bundle = fhir_get(client, "Observation", token).json()
-    assert str(sud_obs) not in {e["resource"]["id"] for e in _entries(bundle, "match")}
+    assert fhir_get(client, f"{resource_type}/{sud_id}", token).status_code == 403
+    bundle = fhir_get(client, resource_type, token).json()
+    assert str(sud_id) not in {e["resource"]["id"] for e in _entries(bundle, "match")}
     assert Disclosure.objects.count() == 1  # only the read made before the revocation
+
+
+@pytest.mark.parametrize("resource_type", CARE_TYPES)
+def test_a_search_of_medications_or_drug_tests_withholds_by_count_then_releases_with_the_notice(
+    client: Client, world: World, resource_type: str
+) -> None:
+    """Without consent a search answers the other patient's record and says how many Part 2
+    records of how many patients it withheld, never what they are (no drug, no analyte, no
+    result); under the TPO consent the record comes with its labels, the 2.32 notice and one
+    entry of the accounting of disclosures naming it."""
+    token, client_id = _outside_client(world)
+    sud_id, mh_id = (str(i) for i in world.records[resource_type])
+    bundle = fhir_get(client, resource_type, token, _count=50).json()
+    _valid(bundle)
+    assert [e["resource"]["id"] for e in _entries(bundle, "match")] == [mh_id]
+    (outcome,) = _entries(bundle, "outcome")
+    issue = outcome["resource"]["issue"][0]
+    assert issue["code"] == "suppressed" and issue["severity"] == "warning"
+    assert f"1 {resource_type} of 1 patient(s)" in issue["diagnostics"]
+    said = json.dumps(outcome).lower()
+    for content in ("naltrexone", "7243", "penicillin", "hives", "fentanyl", "positive", "lot-"):
+        assert content not in said, content
+    assert not Disclosure.objects.exists()
+
+    consent = _tpo_consent(world, world.sud_patient)
+    bundle = fhir_get(client, resource_type, token, patient=world.sud_patient.pk).json()
+    _valid(bundle)
+    (match,) = _entries(bundle, "match")
+    assert match["resource"]["id"] == sud_id
+    assert _labels(match["resource"]) == {"R", "42CFRPart2"}
+    assert _notice(match["resource"]) == [REDISCLOSURE_NOTICE]
+    (note,) = _entries(bundle, "outcome")
+    assert note["resource"]["issue"][0]["diagnostics"].startswith(REDISCLOSURE_NOTICE)
+    (row,) = Disclosure.objects.all()
+    assert (row.patient_id, row.consent_id, row.recipient_identifier) == (
+        world.sud_patient.pk,
+        consent.pk,
+        client_id,
+    )
+    assert row.resources == [{"type": resource_type, "id": sud_id}]
+    assert f"1 {resource_type}" in row.description
 
 
 def test_a_search_of_many_patients_releases_only_the_consented_in_one_decision(
