@@ -721,6 +721,14 @@ def allergy_intolerance(a: Any) -> FHIRAbstractModel:
 DRUG_TEST_STATUS = {"ordered": "registered", "resulted": "final", "cancelled": "cancelled"}
 
 
+def _collected(o: Any) -> str:
+    """When a drug test's specimen was collected: the instant, or the site's local day alone when
+    only the day is known (a lab file gives the date; FHIR's dateTime takes a date)."""
+    if not o.collected_time_known:
+        return str(o.collected_at.astimezone(o.episode.site.tz).date().isoformat())
+    return _instant(o.collected_at)
+
+
 def diagnostic_report(o: Any) -> FHIRAbstractModel:
     """A drug or alcohol test (drugtests.DrugTestOrder) as a laboratory DiagnosticReport: the
     result per analyte as contained Observations (positive / negative, HL7 interpretation codes),
@@ -756,7 +764,7 @@ def diagnostic_report(o: Any) -> FHIRAbstractModel:
                 {"coding": [{"system": INTERPRETATION, "code": code, "display": display}]}
             ]
         if o.collected_at:
-            obs["effectiveDateTime"] = _instant(o.collected_at)
+            obs["effectiveDateTime"] = _collected(o)
         contained.append(obs)
     data: dict[str, Any] = {
         "id": str(o.pk),
@@ -775,7 +783,7 @@ def diagnostic_report(o: Any) -> FHIRAbstractModel:
         ],
         "code": _local(DRUG_TEST_KIND_SYSTEM, o.kind, o.get_kind_display(), o.get_kind_display()),
         "subject": _ref("Patient", o.patient_id),
-        "effectiveDateTime": _instant(o.collected_at or o.ordered_at),
+        "effectiveDateTime": _collected(o) if o.collected_at else _instant(o.ordered_at),
     }
     if o.accession:
         data["identifier"] = [

@@ -375,7 +375,7 @@ def _allergies() -> QuerySet[Allergy]:
 
 
 def _drug_tests() -> QuerySet[DrugTestOrder]:
-    return DrugTestOrder.objects.select_related("patient", "episode").prefetch_related(
+    return DrugTestOrder.objects.select_related("patient", "episode__site").prefetch_related(
         Prefetch("results", queryset=DrugTestResult.objects.order_by("analyte", "id"))
     )
 

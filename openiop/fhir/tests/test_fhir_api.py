@@ -331,6 +331,19 @@ def test_medications_and_drug_tests_map_to_valid_fhir_with_what_was_recorded(
         f"#{o['id']}" for o in report["contained"]
     ]
     assert report["conclusion"] == "Specimen validity: Valid. Collection observed."
+    assert "T" in report["effectiveDateTime"]  # entered by staff: the instant
+    # From a lab file only the day of collection is known: the day, in the site's zone, alone.
+    from openiop.drugtests.models import DrugTestOrder
+
+    order = DrugTestOrder.objects.get(pk=world.records["DiagnosticReport"][0])
+    DrugTestOrder.objects.filter(pk=order.pk).update(
+        collected_time_known=False,
+        collected_at=dt.datetime(2026, 3, 4, 3, 0, tzinfo=dt.UTC),  # Mar 3, 9 PM in Chicago
+    )
+    report = fhir_get(client, f"DiagnosticReport/{order.pk}", token).json()
+    _valid(report)
+    assert report["effectiveDateTime"] == "2026-03-03"
+    assert {o["effectiveDateTime"] for o in report["contained"]} == {"2026-03-03"}
     observations = fhir_get(client, "Observation", token, _count=50).json()
     assert {e["resource"]["id"] for e in observations["entry"]} == {
         str(i) for i in world.records["Observation"]
