@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
@@ -119,13 +120,21 @@ def expected_medications(patient_id: int) -> list[domain.ActiveMedication]:
     ]
 
 
-def discharge_medications(patient_id: int) -> dict[str, list[dict[str, str]]]:
+def discharge_medications(patient_id: int, *, part2_allowed: bool = True) -> dict[str, Any]:
     """The medications at discharge for the discharge summary, JSON-ready: the patient's active
     medication list (not stopped), by name, and their open MAT episodes, oldest first. Two
     queries. No access check: for the discharge summary's services and selectors, which check
-    and audit (a signed summary keeps what this returned when it was signed)."""
+    and audit (a signed summary keeps what this returned when it was signed).
+
+    A summary that is not itself a Part 2 record (`part2_allowed` false: a mental-health episode)
+    leaves out the medications and MAT of substance-use care, which 42 CFR Part 2 keeps to that
+    care's records, and says how many it left out (`part2_left_out`), not what they were."""
     medications = Medication.objects.filter(patient_id=patient_id, stop_date__isnull=True)
     mat = MatEpisode.objects.filter(patient_id=patient_id, ended_on__isnull=True)
+    med_rows = list(medications.order_by("name", "id"))
+    mat_rows = list(mat.order_by("started_on", "id"))
+    shown_meds = [m for m in med_rows if part2_allowed or not m.part2]
+    shown_mat = [m for m in mat_rows if part2_allowed or not m.part2]
     return {
         "medications": [
             {
@@ -137,7 +146,7 @@ def discharge_medications(patient_id: int) -> dict[str, list[dict[str, str]]]:
                 "source": m.get_source_display(),
                 "start_date": m.start_date.isoformat() if m.start_date else "",
             }
-            for m in medications.order_by("name", "id")
+            for m in shown_meds
         ],
         "mat": [
             {
@@ -145,8 +154,9 @@ def discharge_medications(patient_id: int) -> dict[str, list[dict[str, str]]]:
                 "started_on": m.started_on.isoformat(),
                 "dispensing_program": m.dispensing_program,
             }
-            for m in mat.order_by("started_on", "id")
+            for m in shown_mat
         ],
+        "part2_left_out": (len(med_rows) - len(shown_meds)) + (len(mat_rows) - len(shown_mat)),
     }
 
 

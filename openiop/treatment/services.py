@@ -559,7 +559,9 @@ def discharge_facts(episode: Episode) -> dict[str, Any]:
         "plan_version": plan.number if plan else None,
         "goals": goals,
         "community_referrals": aftercare_referrals(episode),
-        "medications_at_discharge": discharge_medications(episode.patient_id),
+        "medications_at_discharge": discharge_medications(
+            episode.patient_id, part2_allowed=episode.part2_protected
+        ),
     }
 
 

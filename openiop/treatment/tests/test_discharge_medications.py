@@ -87,6 +87,43 @@ def test_the_facts_hold_the_active_medications_and_the_open_mat(clinic: Clinic) 
     ]
 
 
+def test_a_summary_outside_part2_leaves_out_substance_use_medications_and_says_so(
+    clinic: Clinic, client: Client
+) -> None:
+    """A mental-health episode's summary (not a Part 2 record, printed without the notice) does
+    not carry the medications and MAT of the patient's substance-use care: it says how many it
+    left out, not what they were. A Part 2 episode's own summary lists them."""
+    episode = discharged_member(clinic)
+    type(episode).objects.filter(pk=episode.pk).update(part2_protected=False)  # mental health
+    episode.refresh_from_db()
+    by = clinic.clinician
+    _medication(episode, by, "Sertraline")
+    bup = _medication(episode, by, "Buprenorphine/naloxone", route="sublingual")
+    Medication.objects.filter(pk=bup.pk).update(part2=True)
+    MatEpisode.objects.create(
+        patient=episode.patient,
+        episode=episode,
+        kind="buprenorphine",
+        medication=bup,
+        started_on=dt.date(2026, 1, 21),
+        started_by=by,
+        part2=True,
+    )
+    summary = services.discharge_summary_start(episode=episode, by=clinic.actor)
+    at_discharge = summary.facts["medications_at_discharge"]
+    assert [m["name"] for m in at_discharge["medications"]] == ["Sertraline"]
+    assert at_discharge["mat"] == [] and at_discharge["part2_left_out"] == 2
+    client.force_login(clinic.clinician)
+    html = client.get(reverse("treatment:discharge", kwargs={"episode_id": episode.pk})).text
+    assert "2 medication(s) from the patient's substance-use care are not listed" in html
+    assert "Buprenorphine" not in html
+    from openiop.medications.selectors import discharge_medications
+
+    inside = discharge_medications(episode.patient_id, part2_allowed=True)
+    assert [m["name"] for m in inside["medications"]] == ["Buprenorphine/naloxone", "Sertraline"]
+    assert inside["part2_left_out"] == 0
+
+
 def test_a_member_without_medications_says_so(clinic: Clinic, client: Client) -> None:
     episode = discharged_member(clinic)
     services.discharge_summary_start(episode=episode, by=clinic.actor)
