@@ -69,7 +69,7 @@ class IndividualNoteForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         if medication:  # a prescriber visit's note: its own kind, nothing to choose
-            self.fields["kind"].choices = [("medication", "Medication management")]
+            self.fields["kind"].choices = [("medication", "Medication management")]  # type: ignore[attr-defined]
             self.fields["kind"].label = "Visit"
         for key, label in fields:
             copied = key in COPIED_FIELDS  # from the chart, shown as it was when saved

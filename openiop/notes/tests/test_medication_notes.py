@@ -243,12 +243,15 @@ def test_who_reads_a_signed_medication_note(
     services.note_sign(note=note, by=Actor(user=prescriber))
     reader = make_user(role, sites=[clinic.site], org=clinic.org)
     client.force_login(reader)
-    for url in (
-        reverse("notes:section", kwargs={"section_id": note.sections.get().pk}),
-        reverse("notes:detail", kwargs={"note_id": note.pk}),
+    pages = {}
+    for name, url in (
+        ("section", reverse("notes:section", kwargs={"section_id": note.sections.get().pk})),
+        ("detail", reverse("notes:detail", kwargs={"note_id": note.pk})),
     ):
         response = client.get(url)
-        html = response.content.decode()
+        pages[name] = html = response.content.decode()
         assert response.status_code == (200 if reads else 403)
         assert (MED_BODY["plan"] in html) is reads
         assert ("Naltrexone 50 mg" in html) is reads
+    # Addenda to a prescriber's note are the prescriber's: only they are offered the form.
+    assert ("Add an addendum" in pages["section"]) is (role == Role.PRESCRIBER)
