@@ -21,7 +21,7 @@ from openiop.attendance import services as attendance_services
 from openiop.attendance.choices import AttendanceStatus
 from openiop.core.actor import Actor
 from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_number
-from openiop.core.clock import local_today
+from openiop.core.clock import local_today, now
 from openiop.core.dates import DateKind
 from openiop.core.errors import DomainError
 from openiop.demo.cast import (
@@ -662,20 +662,9 @@ class DemoBuilder:
         tz = self.riverbend.tz
         day = self.today - dt.timedelta(days=7)
         day -= dt.timedelta(days=max(0, day.weekday() - 4))  # a weekday: Friday for a weekend
-        starts = dt.datetime.combine(day, dt.time(13, 0), tzinfo=tz)
         # A visit in the past cannot be booked (the booking service takes today or later): the
         # demo writes last week's as it would have been booked then.
-        visit = GroupSession.objects.create(
-            site=self.riverbend,
-            kind="medication_mgmt",
-            title="Medication management (prescriber visit)",
-            date=day,
-            starts_at=starts,
-            ends_at=starts + dt.timedelta(minutes=30),
-            facilitator=prescriber,
-            episode=episode,
-        )
-        # The front desk checks the patient in (a prescriber's role records no attendance).
+        visit = self._visit(episode, day)
         attendance_services.attendance_record(
             session=visit, episode=episode, status="present", by=self.actor
         )
@@ -698,24 +687,42 @@ class DemoBuilder:
             session=visit,
             by=by,
         )
-        note_services.note_sign(note=note, by=by)
+        if visit.ends_at <= now():  # a note is signed once the visit is over
+            note_services.note_sign(note=note, by=by)
         upcoming = self.today + dt.timedelta(days=7)
         if upcoming.weekday() >= 5:  # a weekday: the Monday after a weekend
             upcoming += dt.timedelta(days=7 - upcoming.weekday())
-        program_services.appointment_book(
-            episode=episode,
-            facilitator=prescriber,
-            kind="medication_mgmt",
-            date=upcoming,
-            start_time=dt.time(13, 0),
-            duration_minutes=30,
-            room=None,
-            title="",
-            by=by,
-        )
+        if upcoming > local_today(tz):
+            program_services.appointment_book(
+                episode=episode,
+                facilitator=prescriber,
+                kind="medication_mgmt",
+                date=upcoming,
+                start_time=dt.time(13, 0),
+                duration_minutes=30,
+                room=None,
+                title="",
+                by=by,
+            )
+        else:  # a demo dated in the past (--today): booked as it would have been then
+            self._visit(episode, upcoming)
         self.out(
             f"  2 prescriber visits for {episode.patient.display_name}: last week's with a signed "
             "medication-management note, next week's booked"
+        )
+
+    def _visit(self, episode: Any, day: dt.date) -> GroupSession:
+        """A 30-minute medication-management visit with the prescriber at 13:00 on `day`."""
+        starts = dt.datetime.combine(day, dt.time(13, 0), tzinfo=self.riverbend.tz)
+        return GroupSession.objects.create(
+            site=self.riverbend,
+            kind="medication_mgmt",
+            title="Medication management (prescriber visit)",
+            date=day,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(minutes=30),
+            facilitator=self.staff["prescriber"],
+            episode=episode,
         )
 
 
