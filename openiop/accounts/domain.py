@@ -88,6 +88,9 @@ class Cap(StrEnum):
     # Case management (issue 18): the community resource directory, referrals of patients to
     # resources, the case manager's tasks, and rides and childcare booked for sessions.
     CASE_MANAGE = "casemgmt.manage"
+    # Prescriber visits (issue 18.2): conduct a medication-management visit and write and sign its
+    # note. Booking the visit stays Cap.APPOINTMENT_BOOK; its provider must have this one.
+    PRESCRIBER_VISIT = "prescriber.visit"
 
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
@@ -167,6 +170,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.MEASURE_RECORD,
             Cap.CONSENT_VIEW,
             Cap.MEDICATION_RECORD,
+            Cap.PRESCRIBER_VISIT,
             Cap.DRUGTEST_VIEW,
             Cap.DRUGTEST_RECORD,
             Cap.DRUGTEST_RESPOND,

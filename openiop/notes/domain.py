@@ -34,7 +34,68 @@ FORMAT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("assessment", "Assessment"),
         ("plan", "Plan"),
     ),
+    # The prescriber's medication-management visit (issue 18.2). "Current medications reviewed" is
+    # not typed: it is the patient's medication list when the note was last saved, copied in by
+    # the service (MEDICATION_LIST_FIELD) and shown read-only.
+    "medication": (
+        ("medications_reviewed", "Current medications reviewed (from the medication list)"),
+        ("response", "Response and side effects"),
+        ("adherence", "Adherence"),
+        ("assessment", "Assessment"),
+        ("plan", "Plan and medication changes"),
+    ),
 }
+MEDICATION_LIST_FIELD = "medications_reviewed"
+# Body fields copied from the chart rather than written by the author: left out of the guard's
+# comparisons (the same list in every visit is not a cloned note) and never taken from input.
+COPIED_FIELDS = frozenset({MEDICATION_LIST_FIELD})
+THERAPY_FORMATS = ("dap", "birp", "soap")
+MEDICATION_KIND = "medication"
+MEDICATION_FORMAT = "medication"
+
+
+def formats_for(kind: str) -> tuple[str, ...]:
+    """The note formats a note of `kind` may be written in: a medication-management note has its
+    own; individual, family and group notes are DAP, BIRP or SOAP."""
+    return (MEDICATION_FORMAT,) if kind == MEDICATION_KIND else THERAPY_FORMATS
+
+
+def written_text(body: dict[str, str]) -> str:
+    """The text of a section's fields the author wrote (COPIED_FIELDS left out), one per line."""
+    return "\n".join(str(v) for k, v in (body or {}).items() if v and k not in COPIED_FIELDS)
+
+
+def medication_review_text(
+    medications: Sequence[dict[str, str]], mat: Sequence[dict[str, str]]
+) -> str:
+    """The medication list as a medication-management note keeps it: one line per active
+    medication ("Naltrexone 50 mg, oral, once daily; prescribed here by Dr. Rowe, since
+    2026-11-02"), then one per open MAT episode; "No medications on the list." without any.
+    Takes the shape of medications.selectors.discharge_medications (name, dose, route, frequency,
+    prescriber, source, start_date; kind, started_on, dispensing_program)."""
+    lines = []
+    for m in medications:
+        what = ", ".join(
+            x for x in (m.get("dose", ""), m.get("route", ""), m.get("frequency", "")) if x
+        )
+        where = (m.get("source", "") or "").lower()
+        if m.get("prescriber"):
+            where = f"{where} by {m['prescriber']}" if where else f"by {m['prescriber']}"
+        if m.get("start_date"):
+            where = f"{where}, since {m['start_date']}" if where else f"since {m['start_date']}"
+        line = m.get("name", "")
+        if what:
+            line += f" {what}"
+        if where:
+            line += f"; {where}"
+        lines.append(line)
+    for e in mat:
+        line = f"MAT: {e.get('kind', '')} since {e.get('started_on', '')}"
+        if e.get("dispensing_program"):
+            line += f" (dispensed by {e['dispensing_program']})"
+        lines.append(line)
+    return "\n".join(lines) or "No medications on the list."
+
 
 # In a group note the member's section carries participation, response and risk observations and
 # the plan (the shared part holds topic, module, modality, interventions and facilitators once). The
@@ -66,12 +127,14 @@ def fields_for(note_format: str, *, group: bool) -> tuple[tuple[str, str], ...]:
     """The (key, label) text fields a section of a note in `note_format` holds.
 
     Group sections: participation, response, risk observations and plan, labelled by the format.
-    Raises ValueError for an unknown format.
+    Raises ValueError for an unknown format, and for the medication-management format in a group.
     """
     try:
         fields = FORMAT_FIELDS[note_format]
     except KeyError:
         raise ValueError(f"'{note_format}' is not a note format (DAP, BIRP or SOAP).") from None
+    if group and note_format not in GROUP_SECTION_LABELS:
+        raise ValueError("A group note is written in DAP, BIRP or SOAP.")
     if group:
         return tuple(zip(GROUP_SECTION_KEYS, GROUP_SECTION_LABELS[note_format], strict=True))
     return fields
@@ -80,8 +143,9 @@ def fields_for(note_format: str, *, group: bool) -> tuple[tuple[str, str], ...]:
 def missing_fields(
     body: dict[str, str], fields: Sequence[tuple[str, str]], optional: Iterable[str] = ("risk",)
 ) -> list[str]:
-    """The labels of required fields left empty (risk observations may be empty: none seen)."""
-    skip = set(optional)
+    """The labels of required fields left empty (risk observations may be empty: none seen; the
+    fields copied from the chart are not the author's to write)."""
+    skip = set(optional) | COPIED_FIELDS
     return [label for key, label in fields if key not in skip and not body.get(key, "").strip()]
 
 

@@ -9,6 +9,7 @@ from django import forms
 
 from openiop.core.concurrency import VersionField
 from openiop.core.dates import DateKind
+from openiop.notes.domain import COPIED_FIELDS, THERAPY_FORMATS
 from openiop.notes.models import NoteFormat
 from openiop.treatment.models import PlanObjective
 from openiop.ui.fields import date_field
@@ -24,7 +25,7 @@ class GroupNoteForm(forms.Form):
     read by the view, one set of fields per member)."""
 
     note_format = forms.ChoiceField(
-        choices=NoteFormat.choices,
+        choices=[(v, label) for v, label in NoteFormat.choices if v in THERAPY_FORMATS],
         error_messages={
             "required": "Choose the note's format.",
             "invalid_choice": "Choose one of the note formats (DAP, BIRP or SOAP).",
@@ -45,7 +46,8 @@ class GroupNoteForm(forms.Form):
 
 
 class IndividualNoteForm(forms.Form):
-    """An individual or family note: kind, format, date and times, topic, the format's fields."""
+    """An individual, family or medication-management note: kind, format, date and times, topic,
+    the format's fields (a medication note's copy of the medication list is read-only)."""
 
     version = VersionField(required=False)
     note_format = forms.ChoiceField(widget=forms.HiddenInput, choices=NoteFormat.choices)
@@ -62,15 +64,25 @@ class IndividualNoteForm(forms.Form):
         *args: Any,
         fields: Sequence[tuple[str, str]],
         objectives: Sequence[PlanObjective],
+        medication: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if medication:  # a prescriber visit's note: its own kind, nothing to choose
+            self.fields["kind"].choices = [("medication", "Medication management")]  # type: ignore[attr-defined]
+            self.fields["kind"].label = "Visit"
         for key, label in fields:
+            copied = key in COPIED_FIELDS  # from the chart, shown as it was when saved
             self.fields[key] = forms.CharField(
                 label=label,
                 required=False,
                 max_length=4000,
-                widget=forms.Textarea(attrs={"rows": 3}),
+                disabled=copied,
+                help_text="From the patient's medication list when the note is saved; "
+                "change the list on the Medications page."
+                if copied
+                else "",
+                widget=forms.Textarea(attrs={"rows": 5 if copied else 3}),
             )
         self.fields["objectives"] = ObjectiveChoice(
             queryset=PlanObjective.objects.filter(pk__in=[o.pk for o in objectives]),

@@ -5,18 +5,23 @@ from django.db import models
 from django.db.models import Q
 
 from openiop.core.models import Part2Marked, TimeStamped, Versioned
+from openiop.notes.domain import written_text
 
 
 class NoteKind(models.TextChoices):
     INDIVIDUAL = "individual", "Individual"
     GROUP = "group", "Group"
     FAMILY = "family", "Family"
+    # The prescriber's medication-management visit (issue 18.2): written and signed by prescribers.
+    MEDICATION = "medication", "Medication management"
 
 
 class NoteFormat(models.TextChoices):
     DAP = "dap", "DAP (data, assessment, plan)"
     BIRP = "birp", "BIRP (behavior, intervention, response, plan)"
     SOAP = "soap", "SOAP (subjective, objective, assessment, plan)"
+    # The format of medication-management notes only (notes.domain.formats_for).
+    MEDICATION = "medication", "Medication management (medications, response, adherence, plan)"
 
 
 class NoteStatus(models.TextChoices):
@@ -140,8 +145,9 @@ class NoteSection(TimeStamped, Part2Marked):
         return f"Section {self.pk} of note {self.note_id}"
 
     def text(self) -> str:
-        """All the section's text, for the guard and for search."""
-        return "\n".join(str(v) for v in self.body.values() if v)
+        """The section's text the author wrote, for the guard and for search (a medication
+        note's copy of the medication list is the chart's text, not the author's)."""
+        return written_text(self.body)
 
 
 class NoteAddendum(TimeStamped, Part2Marked):

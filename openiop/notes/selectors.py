@@ -22,6 +22,7 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record, audit_record_many
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
+from openiop.medications.selectors import discharge_medications
 from openiop.notes import domain
 from openiop.notes.models import NoteAddendum, NoteKind, NoteSection, NoteStatus, ProgressNote
 from openiop.patients.models import Patient
@@ -328,3 +329,12 @@ def cosign_queue(*, actor: Actor) -> list[ProgressNote]:
 
 def objectives_for_episode(episode_id: int) -> list[PlanObjective]:
     return current_objectives([episode_id]).get(episode_id, [])
+
+
+def medication_review(patient_id: int) -> str:
+    """The patient's medication list as a medication-management note keeps it
+    (domain.medication_review_text: active medications, then open MAT episodes). Two queries. No
+    access check or audit: for the note's service and page, which read the patient through a
+    selector or service that checked and audited (the note is written with Cap.PRESCRIBER_VISIT)."""
+    listed = discharge_medications(patient_id)
+    return domain.medication_review_text(listed["medications"], listed["mat"])

@@ -38,6 +38,7 @@ from openiop.notes.models import (
     NoteStatus,
     ProgressNote,
 )
+from openiop.notes.selectors import medication_review
 from openiop.programs.models import GroupSession, Site
 from openiop.treatment.models import PlanObjective
 from openiop.treatment.selectors import current_objectives
@@ -102,8 +103,8 @@ def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
         raise RuleViolation(problem, code="invalid_times", field="ends_at")
 
 
-def _format(note_format: str) -> str:
-    if note_format not in NoteFormat.values:
+def _format(note_format: str, *, kind: str = NoteKind.INDIVIDUAL) -> str:
+    if note_format not in NoteFormat.values or note_format not in domain.formats_for(kind):
         raise RuleViolation("Choose DAP, BIRP or SOAP.", code="invalid_choice", field="note_format")
     return note_format
 
@@ -170,9 +171,10 @@ def group_note_save(
     require_site(by, session.site_id, object_type="session")
     note_format = _format(note_format)
     _check_times(starts_at, ends_at)
-    if session.kind in ("individual", "family"):
+    if session.episode_id is not None:  # an appointment: individual, family or prescriber visit
         raise RuleViolation(
-            "This is an individual or family session: write an individual note.",
+            f"This is a {session.get_kind_display().lower()} appointment: write its note from "
+            "the patient's notes, not a group note.",
             code="not_a_group",
         )
     present = attendees(session)
@@ -250,7 +252,56 @@ def group_note_save(
     return note
 
 
-# --- individual and family notes ------------------------------------------------------------------
+# --- individual, family and medication-management notes ---------------------------------------------
+PRESCRIBER_CAP = Cap.PRESCRIBER_VISIT
+MEDICATION_SESSION_KIND = "medication_mgmt"  # programs.choices.SessionKind.MEDICATION_MANAGEMENT
+
+
+def require_prescriber(by: Actor, patient_id: int | None) -> None:
+    """A medication-management note is the prescriber's: refused (audited) without
+    Cap.PRESCRIBER_VISIT, with words that say so."""
+    user = by.user
+    if user is None or not user.can(PRESCRIBER_CAP):
+        audit_denied(
+            by,
+            patient_id=patient_id,
+            object_type="progress_note",
+            reason=f"missing {PRESCRIBER_CAP.value}",
+        )
+        raise NotPermitted(
+            "Only a prescriber writes or signs a medication-management note.",
+            code="not_prescriber",
+        )
+
+
+def _check_kind(kind: str, note_format: str, session: GroupSession | None) -> None:
+    """The kind, its format and the booked session agree: a medication-management note is in its
+    own format and documents a medication-management visit (when it names a session); an
+    individual or family note is DAP, BIRP or SOAP and does not document one."""
+    if kind not in (NoteKind.INDIVIDUAL, NoteKind.FAMILY, NoteKind.MEDICATION):
+        raise RuleViolation(
+            "Choose individual, family or medication management.",
+            code="invalid_choice",
+            field="kind",
+        )
+    if note_format not in domain.formats_for(kind):
+        raise RuleViolation(
+            "A medication-management note has its own format; individual and family notes are "
+            "DAP, BIRP or SOAP.",
+            code="invalid_choice",
+            field="note_format",
+        )
+    if session is not None and (session.kind == MEDICATION_SESSION_KIND) != (
+        kind == NoteKind.MEDICATION
+    ):
+        raise RuleViolation(
+            "A medication-management visit is documented by a medication-management note, and "
+            "only such a visit is.",
+            code="kind_mismatch",
+            field="kind",
+        )
+
+
 def individual_note_save(
     *,
     episode: Episode,
@@ -266,11 +317,28 @@ def individual_note_save(
     expected_version: int | None = None,
     by: Actor,
 ) -> ProgressNote:
-    """Create (note=None) or update a draft individual or family note of one episode."""
+    """Create (note=None) or update a draft individual, family or medication-management note of
+    one episode.
+
+    A medication-management note (kind 'medication', format 'medication') is written by a
+    prescriber only (NotPermitted, code 'not_prescriber', audited, without Cap.PRESCRIBER_VISIT);
+    its "current medications reviewed" is the patient's medication list at this save, copied in
+    (never taken from `body`). Raises RuleViolation for a kind and format or session that do not
+    agree (_check_times, _check_kind), a session after discharge, a signed note; Conflict on a
+    stale `expected_version`; NotPermitted without Cap.NOTE_TEXT for the patient.
+    """
     require_patient(by, WRITE_CAP, episode.patient, object_type="progress_note")
-    if kind not in (NoteKind.INDIVIDUAL, NoteKind.FAMILY):
-        raise RuleViolation("Choose individual or family.", code="invalid_choice", field="kind")
-    note_format = _format(note_format)
+    medication = kind == NoteKind.MEDICATION
+    if medication or (note is not None and note.kind == NoteKind.MEDICATION):
+        require_prescriber(by, episode.patient_id)
+        if note is not None and note.kind != kind:
+            raise RuleViolation(
+                "A medication-management note stays one; write a new note of the other kind.",
+                code="kind_mismatch",
+                field="kind",
+            )
+    _check_kind(kind, note_format, session if note is None else note.session)
+    note_format = _format(note_format, kind=kind)
     _check_times(starts_at, ends_at)
     if (
         episode.status == EpisodeStatus.DISCHARGED
@@ -316,6 +384,8 @@ def individual_note_save(
             section = note.sections.get()
             action = AuditAction.UPDATE
         section.body = _clean_body(body, fields)
+        if medication:
+            section.body[domain.MEDICATION_LIST_FIELD] = medication_review(episode.patient_id)
         section.save()
         section.objectives.set(objectives)
         audit_record(
@@ -348,7 +418,7 @@ def earlier_texts(sections: list[NoteSection], exclude_note_id: int) -> dict[str
     for episode_id, note_id, body in rows:
         texts = per_episode.setdefault(episode_id, {})
         if len(texts) < EARLIER_NOTES_COMPARED:
-            texts[str(note_id)] = "\n".join(str(v) for v in (body or {}).values() if v)
+            texts[str(note_id)] = domain.written_text(body or {})
     return {str(s.pk): per_episode.get(s.episode_id, {}) for s in sections}
 
 
@@ -468,6 +538,8 @@ def note_sign(
     """
     require(by, WRITE_CAP, object_type="progress_note")
     require_site(by, note.site_id, object_type="note")
+    if note.kind == NoteKind.MEDICATION:
+        require_prescriber(by, None)
     _require_author(note, by)
     user = by.user
     assert user is not None
@@ -584,8 +656,11 @@ def note_cosign(*, note: ProgressNote, by: Actor) -> ProgressNote:
 
 
 def note_add_addendum(*, section: NoteSection, text: str, by: Actor) -> NoteAddendum:
-    """Add an addendum to a member's section of a signed note (the signed text never changes)."""
+    """Add an addendum to a member's section of a signed note (the signed text never changes).
+    A medication-management note's addenda are a prescriber's, like the note."""
     require_patient(by, WRITE_CAP, section.patient, object_type="progress_note")
+    if section.note.kind == NoteKind.MEDICATION:
+        require_prescriber(by, section.patient_id)
     text = (text or "").strip()
     if not text:
         raise RuleViolation("Write the addendum.", code="required", field="text")

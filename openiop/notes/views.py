@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from openiop.programs.models import GroupSession
 
 MAX_TEXT = 4000
+THERAPY_FORMAT_CHOICES = [
+    (v, label) for v, label in NoteFormat.choices if v in domain.THERAPY_FORMATS
+]
+MEDICATION_SESSION_KIND = services.MEDICATION_SESSION_KIND
 
 
 def _ids(values: list[str]) -> set[int]:
@@ -86,7 +90,7 @@ def _group_context(
     tz = session.site.tz
     post = request.POST if posted else None
     fmt = (post.get("note_format") if post else None) or (note.note_format if note else "dap")
-    if fmt not in NoteFormat.values:
+    if fmt not in domain.THERAPY_FORMATS:
         fmt = "dap"
     fields = domain.fields_for(fmt, group=True)
     guard: dict[int, domain.GuardResult] = {}
@@ -163,7 +167,7 @@ def _group_context(
         "note": note,
         "tz": tz,
         "fmt": fmt,
-        "formats": NoteFormat.choices,
+        "formats": THERAPY_FORMAT_CHOICES,
         "fields": fields,
         "members": members,
         "shared": shared,
@@ -289,18 +293,33 @@ def _individual(
     session: GroupSession | None = None,
 ) -> HttpResponse:
     tz = episode.site.tz
+    if note is not None:
+        medication = note.kind == NoteKind.MEDICATION
+    elif session is not None:
+        medication = session.kind == MEDICATION_SESSION_KIND
+    else:
+        medication = (request.POST.get("kind") or request.GET.get("kind")) == NoteKind.MEDICATION
+    if medication:  # refused before the form is shown (audited), not only when it is saved
+        services.require_prescriber(actor, episode.patient_id)
     fmt = (
         request.POST.get("note_format")
         or request.GET.get("format")
         or (note.note_format if note else "dap")
     )
-    if fmt not in NoteFormat.values:
+    if medication:
+        fmt = domain.MEDICATION_FORMAT
+    elif fmt not in domain.THERAPY_FORMATS:
         fmt = "dap"
     objectives = selectors.objectives_for_episode(episode.pk)
-    initial: dict[str, Any] = {"note_format": fmt, "kind": "individual"}
-    if session is not None:  # a booked individual or family session: its date and times
+    initial: dict[str, Any] = {
+        "note_format": fmt,
+        "kind": NoteKind.MEDICATION if medication else "individual",
+    }
+    if session is not None:  # a booked appointment: its date and times
         initial.update(
-            kind="family" if session.kind == "family" else "individual",
+            kind=NoteKind.MEDICATION
+            if medication
+            else ("family" if session.kind == "family" else "individual"),
             date=session.date,
             starts=session.starts_at.astimezone(tz).time(),
             ends=session.ends_at.astimezone(tz).time(),
@@ -318,11 +337,14 @@ def _individual(
             version=note.version,
             **section.body,
         )
+    if medication:  # the list as it will be saved with this draft (what the prescriber reviews)
+        initial[domain.MEDICATION_LIST_FIELD] = selectors.medication_review(episode.patient_id)
     form = IndividualNoteForm(
         request.POST or None,
         initial=initial,
         fields=domain.fields_for(fmt, group=False),
         objectives=objectives,
+        medication=medication,
     )
     guard = None
     saved = False
@@ -381,7 +403,8 @@ def _individual(
             "patient": episode.patient,
             "note": note,
             "fmt": fmt,
-            "formats": NoteFormat.choices,
+            "formats": [] if medication else THERAPY_FORMAT_CHOICES,
+            "medication": medication,
             "guard": guard,
         },
     )

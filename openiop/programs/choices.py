@@ -23,6 +23,9 @@ class SessionKind(models.TextChoices):
     FAMILY_GROUP = "family_group", "Family group"
     INDIVIDUAL = "individual", "Individual therapy"
     FAMILY = "family", "Family therapy"
+    # A prescriber visit (issue 18.2): booked for one episode like individual and family sessions;
+    # its provider is a prescriber and its note is a medication-management note.
+    MEDICATION_MANAGEMENT = "medication_mgmt", "Medication management (prescriber visit)"
 
 
 class SessionStatus(models.TextChoices):

@@ -26,6 +26,28 @@ DEFAULT_WEEKLY_MINIMUM_MINUTES: Mapping[str, int] = {
 MAX_GENERATE_DAYS = 366
 
 
+# Appointments booked for one patient's episode, and those only a prescriber may provide: the
+# medication-management visit (issue 18.2, "prescriber visits are appointments"). Plain strings,
+# the values of programs.choices.SessionKind.
+APPOINTMENT_KINDS: tuple[str, ...] = ("individual", "family", "medication_mgmt")
+PRESCRIBER_ONLY_KINDS: frozenset[str] = frozenset({"medication_mgmt"})
+
+
+def appointment_provider_problem(kind: str, provider: str, *, provider_prescribes: bool) -> str:
+    """Why `provider` (a name, for the message) cannot provide an appointment of `kind` ('' when
+    they can): a medication-management visit is a prescriber's, so a provider whose role does not
+    hold prescriber visits (`provider_prescribes` False) is refused. Other kinds: no rule here.
+    Raises ValueError for a kind that is not an appointment."""
+    if kind not in APPOINTMENT_KINDS:
+        raise ValueError(f"'{kind}' is not a kind of appointment.")
+    if kind in PRESCRIBER_ONLY_KINDS and not provider_prescribes:
+        return (
+            f"{provider} is not a prescriber: a medication-management visit is booked with a "
+            "prescriber. Choose a prescriber, or book an individual session instead."
+        )
+    return ""
+
+
 def default_weekly_minimum_minutes(age_band: str) -> int:
     """The suggested weekly minimum, in minutes, for a track of `age_band` (adult 540, else 360).
 

@@ -162,9 +162,16 @@ class ClosureForm(forms.Form):
 class AppointmentForm(forms.Form):
     kind = forms.ChoiceField(
         label="Kind",
-        choices=[(k.value, k.label) for k in (SessionKind.INDIVIDUAL, SessionKind.FAMILY)],
+        choices=[
+            (k.value, k.label)
+            for k in (SessionKind.INDIVIDUAL, SessionKind.FAMILY, SessionKind.MEDICATION_MANAGEMENT)
+        ],
     )
-    facilitator = StaffChoiceField(label="Clinician", queryset=User.objects.none())
+    facilitator = StaffChoiceField(
+        label="Clinician or prescriber",
+        queryset=User.objects.none(),
+        help_text="A medication-management visit is with a prescriber.",
+    )
     date = date_field("Date", DateKind.PLANNED)
     start_time = forms.TimeField(label="Start (local time)", widget=TIME)
     duration_minutes = forms.IntegerField(

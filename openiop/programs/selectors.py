@@ -18,6 +18,7 @@ from openiop.core import clock
 from openiop.core.actor import Actor
 from openiop.core.errors import NotFound
 from openiop.episodes.models import Episode
+from openiop.programs import domain
 from openiop.programs.choices import SessionStatus
 from openiop.programs.models import (
     Closure,
@@ -318,11 +319,11 @@ def session_for_edit(*, actor: Actor, session_id: int) -> GroupSession:
 
 
 def episode_appointment(*, episode: Episode, session_id: int) -> GroupSession | None:
-    """The episode's own individual or family session with this id, or None (a group session, or
-    another episode's). No access check or audit: the caller has read `episode` through a selector
-    that did both."""
+    """The episode's own appointment (individual, family or medication-management session) with
+    this id, or None (a group session, or another episode's). No access check or audit: the caller
+    has read `episode` through a selector that did both."""
     return GroupSession.objects.filter(
-        pk=session_id, episode=episode, kind__in=["individual", "family"]
+        pk=session_id, episode=episode, kind__in=list(domain.APPOINTMENT_KINDS)
     ).first()
 
 

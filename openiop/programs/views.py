@@ -4,6 +4,7 @@ appointments and enrollment. Each view parses input, calls one service or select
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
@@ -17,7 +18,7 @@ from openiop.core.actor import Actor
 from openiop.core.dates import IsoWeek, format_local
 from openiop.core.errors import NotFound
 from openiop.programs import selectors, services
-from openiop.programs.choices import SessionStatus
+from openiop.programs.choices import SessionKind, SessionStatus
 from openiop.programs.forms import (
     AppointmentForm,
     BlockAddForm,
@@ -356,9 +357,14 @@ def appointment_book(request: HttpRequest, episode_id: int) -> HttpResponse:
         actor=actor, episode_id=episode_id, cap=Cap.APPOINTMENT_BOOK, object_type="appointment"
     )
     episode = ctx.episode
+    initial: dict[str, Any] = {"date": ctx.today, "facilitator": episode.primary_clinician_id}
+    if request.GET.get("kind") == SessionKind.MEDICATION_MANAGEMENT:  # "book a prescriber visit"
+        initial["kind"] = SessionKind.MEDICATION_MANAGEMENT
+        if request.user.can(Cap.PRESCRIBER_VISIT):  # type: ignore[union-attr]
+            initial["facilitator"] = request.user.pk
     form = AppointmentForm(
         request.POST or None,
-        initial={"date": ctx.today, "facilitator": episode.primary_clinician_id},
+        initial=initial,
         staff=selectors.clinical_staff(site=episode.site),
         rooms=selectors.rooms_at(site=episode.site),
     )

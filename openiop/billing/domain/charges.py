@@ -70,6 +70,12 @@ MEDICARE_IOP_CERTIFIED_WEEKLY_MINUTES = 9 * 60
 NGS_GROUP_PSYCHOTHERAPY_MAX_PARTICIPANTS = 12
 
 PER_DIEM_CODES = frozenset({"H0015", "S9480"})  # domain.md 2.3
+# Why an attended medication-management visit is not billed: the project's sources give no code
+# for it, and a code is never invented here (a payer's configuration cannot give one either).
+MEDICATION_MANAGEMENT_REASON = (
+    "medication-management visit (prescriber): no billing code for it is in the program's "
+    "billing sources, so it is not billed and does not count towards the day"
+)
 
 
 def _check_code(code: object) -> None:
@@ -105,6 +111,10 @@ class ServiceKind(StrEnum):
     ACTIVITY_THERAPY = "activity_therapy"
     OCCUPATIONAL_THERAPY = "occupational_therapy"
     ASSESSMENT = "assessment"
+    # A prescriber's medication-management visit (issue 18.2). ../shared/domain.md lists no code
+    # for it (its tables hold psychotherapy, IOP per-diem and assessment codes), so it is never
+    # billed: listed as not billed with MEDICATION_MANAGEMENT_REASON.
+    MEDICATION_MANAGEMENT = "medication_management"
 
     @property
     def words(self) -> str:
@@ -121,6 +131,7 @@ _KIND_WORDS = {
     ServiceKind.ACTIVITY_THERAPY: "activity therapy",
     ServiceKind.OCCUPATIONAL_THERAPY: "occupational therapy",
     ServiceKind.ASSESSMENT: "assessments",
+    ServiceKind.MEDICATION_MANAGEMENT: "medication-management visits",
 }
 
 
@@ -313,6 +324,11 @@ class PayerBillingRules:
             raise ValueError("A week has 7 days.")
         codes: dict[ServiceKind, tuple[TimeBand, ...]] = {}
         for kind, bands in self.codes.items():
+            if ServiceKind(kind) == ServiceKind.MEDICATION_MANAGEMENT:
+                raise ValueError(
+                    "Medication-management visits are not billed: no code for them is in the "
+                    "program's billing sources."
+                )
             ordered = tuple(sorted(bands, key=lambda b: b.min_minutes))
             if not ordered:
                 raise ValueError(f"Give at least one code for {ServiceKind(kind).words}.")
@@ -703,6 +719,8 @@ def _service_problem(service: AttendedService, rules: PayerBillingRules) -> str 
     """Why a service cannot be billed whatever the mode, or None."""
     if service.minutes == 0:
         return "0 min attended"
+    if service.kind == ServiceKind.MEDICATION_MANAGEMENT:
+        return MEDICATION_MANAGEMENT_REASON
     if service.kind == ServiceKind.GROUP:
         if service.participants is None:
             if rules.group_count_required:
@@ -853,6 +871,7 @@ def _singular(kind: ServiceKind) -> str:
         ServiceKind.ACTIVITY_THERAPY: "activity therapy",
         ServiceKind.OCCUPATIONAL_THERAPY: "occupational therapy",
         ServiceKind.ASSESSMENT: "assessment",
+        ServiceKind.MEDICATION_MANAGEMENT: "medication-management visit",
     }[kind]
 
 

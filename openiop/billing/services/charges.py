@@ -91,6 +91,9 @@ SESSION_SERVICE: dict[str, rules.ServiceKind] = {
     SessionKind.FAMILY: rules.ServiceKind.FAMILY_WITH_PATIENT,
     SessionKind.FAMILY_GROUP: rules.ServiceKind.MULTI_FAMILY_GROUP,
     SessionKind.PSYCHOEDUCATION: rules.ServiceKind.EDUCATION,
+    # A prescriber visit: the domain lists it as not billed (no code in domain.md), whatever a
+    # payer's `session_kinds` says (fee_schedules.session_kinds_of refuses to map it).
+    SessionKind.MEDICATION_MANAGEMENT: rules.ServiceKind.MEDICATION_MANAGEMENT,
 }
 
 # A posting covers at most about a quarter: the work of one run stays bounded.
@@ -406,7 +409,11 @@ def _place(rows: Iterable[AttendedRow], g: Gathered, site: Site) -> _Placed:
             payer_kinds = session_kinds_of(config.session_kinds)
         except ValueError:
             payer_kinds = {}  # rules_of says why, for every service of this payer and program
-        kind = payer_kinds.get(a.session_kind) or SESSION_SERVICE.get(a.session_kind)
+        kind = (
+            SESSION_SERVICE[a.session_kind]
+            if a.session_kind == SessionKind.MEDICATION_MANAGEMENT
+            else payer_kinds.get(a.session_kind) or SESSION_SERVICE.get(a.session_kind)
+        )
         if kind is None:
             label = SessionKind(a.session_kind).label.lower()
             why = (

@@ -97,6 +97,11 @@ def session_kinds_of(value: object) -> dict[str, charges.ServiceKind]:
                 f"'{service_kind}' is not a service kind; use one of: "
                 f"{', '.join(k.value for k in charges.ServiceKind)}."
             )
+        if session_kind == SessionKind.MEDICATION_MANAGEMENT:
+            raise ValueError(
+                "Medication-management visits are not billed (no code for them is in the "
+                "program's billing sources): leave them out of the session kinds."
+            )
         mapped[session_kind] = charges.ServiceKind(service_kind)
     return mapped
 

@@ -15,6 +15,7 @@ from openiop.billing.domain.charges import (
     CMS_PSYCHOTHERAPY_TIME_BANDS,
     MEDICARE_IOP_CERTIFIED_WEEKLY_MINUTES,
     MEDICARE_IOP_CONDITION_CODE,
+    MEDICATION_MANAGEMENT_REASON,
     NGS_GROUP_PSYCHOTHERAPY_MAX_PARTICIPANTS,
     AdjustmentKind,
     AttendedService,
@@ -620,3 +621,44 @@ def test_same_line_with_another_amount_is_a_change() -> None:
         1,
         D("25.50"),
     )
+
+
+# --- medication-management visits (issue 18.2) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rules", [itemized(), h0015(), medicare()], ids=["itemized", "h0015", "medicare"]
+)
+def test_a_medication_management_visit_is_listed_not_billed_in_every_mode(
+    rules: PayerBillingRules,
+) -> None:
+    """../shared/domain.md gives no code for a prescriber's medication-management visit, so none is
+    invented: the attended visit is listed with why."""
+    visit = svc("rx", 30, ServiceKind.MEDICATION_MANAGEMENT, participants=None)
+    result = charges_for_day([visit], rules, FEES)
+    assert result.charges == []
+    (listed,) = result.not_billed
+    assert listed.service_ids == ("rx",)
+    assert listed.reason == MEDICATION_MANAGEMENT_REASON
+    assert "no billing code" in listed.reason
+
+
+def test_a_medication_visit_does_not_make_up_a_per_diem_day() -> None:
+    """H0015 from 3 h a day [domain.md 2.3]: 2 h 40 min of groups and a 30-minute prescriber visit
+    is not a billed day, and each is listed with its own reason."""
+    group = svc("g", 160)
+    visit = svc("rx", 30, ServiceKind.MEDICATION_MANAGEMENT, participants=None)
+    result = charges_for_day([group, visit], h0015(), FEES)
+    assert result.charges == []
+    reasons = {n.service_ids: n.reason for n in result.not_billed}
+    assert reasons == {
+        ("rx",): MEDICATION_MANAGEMENT_REASON,
+        ("g",): "2 h 40 min attended; this payer bills H0015 from 3 h",
+    }
+
+
+def test_a_payer_cannot_configure_a_code_for_medication_visits() -> None:
+    with pytest.raises(ValueError, match="Medication-management visits are not billed"):
+        itemized(
+            codes={**ITEMIZED_CODES, ServiceKind.MEDICATION_MANAGEMENT: (TimeBand("90832", 1),)}
+        )

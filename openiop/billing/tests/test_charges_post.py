@@ -31,6 +31,7 @@ from openiop.billing.models import (
     UnbilledDay,
 )
 from openiop.billing.services.charges import gather
+from openiop.billing.services.fee_schedules import session_kinds_of
 from openiop.core import jobs
 from openiop.core.actor import Actor
 from openiop.core.errors import NotPermitted, RuleViolation
@@ -691,3 +692,33 @@ def test_the_command_refuses_an_unknown_user(books: Books) -> None:
     with pytest.raises(CommandError) as refused:
         call_command("charges", "post", "--period", "2026-10", "--as", "nobody-fictional")
     assert refused.value.returncode == 2
+
+
+def test_an_attended_prescriber_visit_is_listed_unbilled_with_why(books: Books) -> None:
+    """No code for a medication-management visit is in ../shared/domain.md: posting lists it."""
+    prescriber = make_user(Role.PRESCRIBER, sites=[books.site], org=books.site.organization)
+    patient, episode = books.patient("Ophelia", "Dosecheck", books.itemized)
+    tuesday = MONDAY + dt.timedelta(days=1)
+    visit = make_session(
+        books.site,
+        prescriber,
+        tuesday,
+        at=dt.time(11, 0),
+        minutes=30,
+        kind="medication_mgmt",
+        title="Medication management",
+        episode=episode,
+    )
+    attendance_record(session=visit, episode=episode, status="present", by=books.actor("clinician"))
+
+    books.post()
+
+    assert not Charge.objects.filter(patient=patient).exists()
+    (row,) = _unbilled(patient)
+    assert row[0] == tuesday
+    assert row[1].startswith("medication-management visit (prescriber): no billing code")
+
+
+def test_a_payer_cannot_map_medication_visits_to_another_service() -> None:
+    with pytest.raises(ValueError, match="Medication-management visits are not billed"):
+        session_kinds_of({"medication_mgmt": "individual"})

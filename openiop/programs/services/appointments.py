@@ -1,4 +1,5 @@
-"""Appointments: individual and family sessions booked for one episode's patient."""
+"""Appointments: individual and family sessions and prescriber (medication-management) visits
+booked for one episode's patient."""
 
 from __future__ import annotations
 
@@ -31,7 +32,11 @@ from openiop.programs.services._common import (
 )
 from openiop.programs.services.sites import require_site_takes_new_work
 
-APPOINTMENT_KINDS = (SessionKind.INDIVIDUAL, SessionKind.FAMILY)
+APPOINTMENT_KINDS = (
+    SessionKind.INDIVIDUAL,
+    SessionKind.FAMILY,
+    SessionKind.MEDICATION_MANAGEMENT,
+)
 
 
 def appointment_book(
@@ -46,17 +51,23 @@ def appointment_book(
     title: str,
     by: Actor,
 ) -> GroupSession:
-    """Book an individual or family session for the episode's patient with a clinician.
+    """Book an individual or family session with a clinician, or a medication-management visit
+    with a prescriber, for the episode's patient.
 
     The session is on the episode's site, with the episode set and no track; its roster is the
-    patient. Raises RuleViolation for a discharged episode, a kind other than individual or family,
+    patient. Raises RuleViolation for a discharged episode, a kind other than individual, family
+    or medication management, a medication-management visit whose facilitator is not a prescriber
+    (Cap.PRESCRIBER_VISIT; code 'not_prescriber', programs.domain.appointment_provider_problem),
     a past or closed date, a facilitator or room not at the site, a double booking, or a site that
-    takes no new work; NotPermitted (audited) without Cap.APPOINTMENT_BOOK or for a patient at another site.
+    takes no new work; NotPermitted (audited) without Cap.APPOINTMENT_BOOK or for a patient at
+    another site.
     """
     require_patient(by, Cap.APPOINTMENT_BOOK, episode.patient, object_type="appointment")
     if kind not in [k.value for k in APPOINTMENT_KINDS]:
         raise RuleViolation(
-            "Choose individual or family therapy.", code="invalid_choice", field="kind"
+            "Choose individual therapy, family therapy or medication management.",
+            code="invalid_choice",
+            field="kind",
         )
     if date is None:
         raise RuleViolation("Enter the date.", code="required", field="date")
@@ -66,6 +77,12 @@ def appointment_book(
     site = episode.site
     require_site_takes_new_work(site)
     _check_facilitator(facilitator, site)
+    if problem := domain.appointment_provider_problem(
+        kind,
+        str(facilitator),
+        provider_prescribes=facilitator.can(Cap.PRESCRIBER_VISIT),
+    ):
+        raise RuleViolation(problem, code="not_prescriber", field="facilitator")
     _check_room(room, site, required=False)
     title = (title or "").strip()[:200] or SessionKind(kind).label
     with transaction.atomic():

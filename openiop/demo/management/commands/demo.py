@@ -21,7 +21,7 @@ from openiop.attendance import services as attendance_services
 from openiop.attendance.choices import AttendanceStatus
 from openiop.core.actor import Actor
 from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_number
-from openiop.core.clock import local_today
+from openiop.core.clock import local_today, now
 from openiop.core.dates import DateKind
 from openiop.core.errors import DomainError
 from openiop.demo.cast import (
@@ -237,6 +237,7 @@ class DemoBuilder:
         from openiop.drugtests.demo import build_medications_demo
 
         build_medications_demo(self)
+        self._prescriber_visits()
         from openiop.casemgmt.demo import build_casemgmt_demo
 
         build_casemgmt_demo(self)
@@ -633,6 +634,95 @@ class DemoBuilder:
         self.out(
             f"  {len(active[:4])} treatment plans, {ProgressNote.objects.count()} group notes, "
             f"{1 if discharged else 0} discharge summary"
+        )
+
+    def _prescriber_visits(self) -> None:
+        """Issue 18.2: last week's medication-management visit of a patient on MAT, attended, with
+        its signed note (the medications reviewed copied from the list), and next week's visit
+        booked through the booking service."""
+        from openiop.episodes.models import Episode
+        from openiop.notes import services as note_services
+        from openiop.treatment.selectors import current_objectives
+
+        prescriber = self.staff["prescriber"]
+        by = Actor.cli(prescriber, "demo")
+        episode = (
+            Episode.objects.filter(
+                site=self.riverbend,
+                status=EpisodeStatus.ACTIVE,
+                part2_protected=True,
+                patient__mat_episodes__ended_on__isnull=True,
+            )
+            .select_related("patient", "site")
+            .order_by("admission_date", "id")
+            .first()
+        )
+        if episode is None:
+            return
+        tz = self.riverbend.tz
+        day = self.today - dt.timedelta(days=7)
+        day -= dt.timedelta(days=max(0, day.weekday() - 4))  # a weekday: Friday for a weekend
+        # A visit in the past cannot be booked (the booking service takes today or later): the
+        # demo writes last week's as it would have been booked then.
+        visit = self._visit(episode, day)
+        attendance_services.attendance_record(
+            session=visit, episode=episode, status="present", by=self.actor
+        )
+        serves = current_objectives([episode.pk]).get(episode.pk, [])
+        note = note_services.individual_note_save(
+            episode=episode,
+            kind="medication",
+            note_format="medication",
+            starts_at=visit.starts_at,
+            ends_at=visit.ends_at,
+            topic="Buprenorphine follow-up",
+            body={
+                "response": "Cravings down to once or twice a week; mild constipation, no "
+                "sedation (fictional demo text).",
+                "adherence": "Takes both daily doses; one missed evening dose after a late shift.",
+                "assessment": "Stable on buprenorphine-naloxone; side effects tolerable.",
+                "plan": "Continue 8 mg/2 mg twice a day; fiber and fluids; review in two weeks.",
+            },
+            objective_ids=[o.pk for o in serves[:1]],
+            session=visit,
+            by=by,
+        )
+        if visit.ends_at <= now():  # a note is signed once the visit is over
+            note_services.note_sign(note=note, by=by)
+        upcoming = self.today + dt.timedelta(days=7)
+        if upcoming.weekday() >= 5:  # a weekday: the Monday after a weekend
+            upcoming += dt.timedelta(days=7 - upcoming.weekday())
+        if upcoming > local_today(tz):
+            program_services.appointment_book(
+                episode=episode,
+                facilitator=prescriber,
+                kind="medication_mgmt",
+                date=upcoming,
+                start_time=dt.time(13, 0),
+                duration_minutes=30,
+                room=None,
+                title="",
+                by=by,
+            )
+        else:  # a demo dated in the past (--today): booked as it would have been then
+            self._visit(episode, upcoming)
+        self.out(
+            f"  2 prescriber visits for {episode.patient.display_name}: last week's with a signed "
+            "medication-management note, next week's booked"
+        )
+
+    def _visit(self, episode: Any, day: dt.date) -> GroupSession:
+        """A 30-minute medication-management visit with the prescriber at 13:00 on `day`."""
+        starts = dt.datetime.combine(day, dt.time(13, 0), tzinfo=self.riverbend.tz)
+        return GroupSession.objects.create(
+            site=self.riverbend,
+            kind="medication_mgmt",
+            title="Medication management (prescriber visit)",
+            date=day,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(minutes=30),
+            facilitator=self.staff["prescriber"],
+            episode=episode,
         )
 
 
