@@ -40,12 +40,15 @@ from openiop.planning.domain.model import (
     Window,
 )
 from openiop.programs.choices import SessionStatus
+from openiop.programs.domain import APPOINTMENT_KINDS
 from openiop.programs.models import Enrollment, GroupSession, Site, Track
 from openiop.programs.models import Room as RoomModel
 
 DAY_MINUTES = 24 * 60
 WEEK_MINUTES = 7 * DAY_MINUTES
-OPTIONAL_KINDS = ("individual", "family")
+# A patient's own appointments (individual, family, medication management) are optional session
+# types: no one is required to attend one of each kind a week.
+OPTIONAL_KINDS = APPOINTMENT_KINDS
 
 
 def day_hours() -> tuple[int, int]:

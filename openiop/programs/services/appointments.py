@@ -32,11 +32,7 @@ from openiop.programs.services._common import (
 )
 from openiop.programs.services.sites import require_site_takes_new_work
 
-APPOINTMENT_KINDS = (
-    SessionKind.INDIVIDUAL,
-    SessionKind.FAMILY,
-    SessionKind.MEDICATION_MANAGEMENT,
-)
+APPOINTMENT_KINDS = tuple(SessionKind(k) for k in domain.APPOINTMENT_KINDS)
 
 
 def appointment_book(
