@@ -933,7 +933,9 @@ def read_record(
     if pk is None:
         raise missing
     _require(actor, d)
-    row = d.queryset().filter(pk=pk).first()
+    # One row by its key: no ORDER BY (.first() would sort by the type's order, which compiles
+    # and plans for nothing).
+    row = next(iter(d.queryset().filter(pk=pk).order_by()[:1]), None)
     if row is None:
         raise missing
     if d.patient_of is None:
@@ -979,12 +981,13 @@ def read_record(
 
 def read(
     *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
-) -> FHIRAbstractModel:
-    """The resource `resource_type/resource_id` (read_record, mapped)."""
+) -> dict[str, Any]:
+    """The JSON of the resource `resource_type/resource_id` (read_record, mapped with
+    mapping.as_json: the test of as_json proves it the validated model's JSON for every type)."""
     row = read_record(
         actor=actor, recipient=recipient, resource_type=resource_type, resource_id=resource_id
     )
-    return resource_def(resource_type).to_fhir(row)
+    return mapping.as_json(resource_def(resource_type).to_fhir, row)
 
 
 def model_type_of(model: type[Model]) -> str | None:

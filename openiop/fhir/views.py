@@ -30,9 +30,12 @@ def _rid(resource: FHIRAbstractModel) -> str:
     return str(getattr(resource, "id", ""))
 
 
-def _etag(resource: FHIRAbstractModel) -> dict[str, str]:
-    meta = getattr(resource, "meta", None)
-    version = getattr(meta, "versionId", None) if meta is not None else None
+def _etag(resource: FHIRAbstractModel | dict[str, Any]) -> dict[str, str]:
+    if isinstance(resource, dict):
+        version = resource.get("meta", {}).get("versionId")
+    else:
+        meta = getattr(resource, "meta", None)
+        version = getattr(meta, "versionId", None) if meta is not None else None
     return {"ETag": f'W/"{version}"'} if version else {}
 
 
