@@ -14,12 +14,15 @@ FHIR API), one write per response. See openiop.fhir.part2 for what the client re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models.query import ModelIterable
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 from openiop.accounts.access import check_for, require, site_scope
@@ -919,6 +922,38 @@ class Part2Withheld(NotPermitted):
     code = "part2_withheld"
 
 
+@functools.cache
+def _pk_sql(model: type[Model], vendor: str) -> str:
+    """SELECT every concrete column of `model` WHERE its key = %s (for _row_by_pk)."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+
+
+def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
+    """The row of `qs` whose key is `pk`, or None. A queryset that is a model's plain rows (no
+    filter, join, prefetch, annotation or deferral: a Patient) is read with a raw SELECT built
+    once per model (RawQuerySet applies the fields' converters as the ORM does): compiling the
+    ORM's query cost more than running it. Any other goes through the ORM, without ORDER BY."""
+    query = qs.query
+    plain = (
+        query.select_related is False
+        and not qs._prefetch_related_lookups
+        and not query.where
+        and not query.annotations
+        and not query.extra
+        and not query.distinct
+        and not query.is_sliced
+        and query.deferred_loading == (frozenset(), True)
+        and qs._iterable_class is ModelIterable
+    )
+    if plain:
+        raw = qs.model._base_manager.raw(_pk_sql(qs.model, connection.vendor), [pk])
+        return next(iter(raw), None)
+    return next(iter(qs.filter(pk=pk).order_by()[:1]), None)
+
+
 def read_record(
     *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
 ) -> Any:
@@ -933,9 +968,7 @@ def read_record(
     if pk is None:
         raise missing
     _require(actor, d)
-    # One row by its key: no ORDER BY (.first() would sort by the type's order, which compiles
-    # and plans for nothing).
-    row = next(iter(d.queryset().filter(pk=pk).order_by()[:1]), None)
+    row = _row_by_pk(d.queryset(), pk)
     if row is None:
         raise missing
     if d.patient_of is None:
