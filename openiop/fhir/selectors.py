@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.db.models import Model, Prefetch, Q, QuerySet
 from django.db.models.query import ModelIterable
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
@@ -923,19 +923,33 @@ class Part2Withheld(NotPermitted):
 
 
 @functools.cache
-def _pk_sql(model: type[Model], vendor: str) -> str:
-    """SELECT every concrete column of `model` WHERE its key = %s (for _row_by_pk)."""
-    quote = connection.ops.quote_name
+def _pk_plan(
+    model: type[Model], alias: str
+) -> tuple[str, list[str], list[tuple[int, Any, list[Any]]]]:
+    """SELECT every concrete column of `model` WHERE its key = %s, the fields' attribute names,
+    and the database converters of each column that has any (as the ORM's compiler applies
+    them: the backend's, then the field's), for _row_by_pk. Built once per model."""
+    conn = connections[alias]
+    quote = conn.ops.quote_name
     meta = model._meta
-    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
-    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    fields = list(meta.concrete_fields)
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    converters = []
+    for i, f in enumerate(fields):
+        col = f.get_col(meta.db_table)
+        found = conn.ops.get_db_converters(col) + f.get_db_converters(conn)
+        if found:
+            converters.append((i, col, found))
+    return sql, [f.attname for f in fields], converters
 
 
 def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
     """The row of `qs` whose key is `pk`, or None. A queryset that is a model's plain rows (no
-    filter, join, prefetch, annotation or deferral: a Patient) is read with a raw SELECT built
-    once per model (RawQuerySet applies the fields' converters as the ORM does): compiling the
-    ORM's query cost more than running it. Any other goes through the ORM, without ORDER BY."""
+    filter, join, prefetch, annotation or deferral: a Patient) is read with one SELECT built once
+    per model, its values converted as the ORM converts them, the instance made by Model.from_db
+    (as the ORM makes it): compiling the ORM's query cost more than running it. Any other goes
+    through the ORM, without ORDER BY."""
     query = qs.query
     plain = (
         query.select_related is False
@@ -948,10 +962,21 @@ def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
         and query.deferred_loading == (frozenset(), True)
         and qs._iterable_class is ModelIterable
     )
-    if plain:
-        raw = qs.model._base_manager.raw(_pk_sql(qs.model, connection.vendor), [pk])
-        return next(iter(raw), None)
-    return next(iter(qs.filter(pk=pk).order_by()[:1]), None)
+    if not plain:
+        return next(iter(qs.filter(pk=pk).order_by()[:1]), None)
+    alias = qs.db
+    sql, names, converters = _pk_plan(qs.model, alias)
+    conn = connections[alias]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, col, found in converters:
+        for convert in found:
+            values[i] = convert(values[i], col, conn)
+    return qs.model.from_db(alias, names, values)
 
 
 def read_record(

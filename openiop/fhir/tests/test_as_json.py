@@ -90,3 +90,19 @@ def test_the_read_endpoint_sends_the_validated_json(
         assert r.status_code == 200, r.content
         row = DEFS[resource_type].queryset().get(pk=pk)
         assert r.json() == _model_json(resource_type, row)
+
+
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_a_read_loads_the_row_the_orm_loads(world: World, resource_type: str) -> None:
+    """read_record's _row_by_pk (a raw SELECT with the ORM's converters for a model's plain
+    rows, the ORM otherwise) gives the instance the ORM gives, every field equal."""
+    from openiop.fhir.selectors import _row_by_pk
+
+    qs = DEFS[resource_type].queryset()
+    for pk in world.records[resource_type]:
+        fast, orm = _row_by_pk(qs, pk), qs.get(pk=pk)
+        assert type(fast) is type(orm)
+        for f in orm._meta.concrete_fields:
+            assert getattr(fast, f.attname) == getattr(orm, f.attname), f.attname
+            assert type(getattr(fast, f.attname)) is type(getattr(orm, f.attname)), f.attname
+    assert _row_by_pk(qs, 10**9) is None
