@@ -19,7 +19,6 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 
 from openiop.accounts.backends import user_from_row, user_select
 from openiop.accounts.models import User
-
 from openiop.consents.choices import Purpose
 from openiop.core.actor import Actor, client_address
 from openiop.core.errors import DomainError, NotPermitted
@@ -118,9 +117,9 @@ def authenticate(request: HttpRequest, *, channel: str = "fhir") -> FhirContext:
         row = cursor.fetchone()
     if row is None:
         raise Unauthenticated("The bearer token is unknown, expired or revoked.")
-    expires, scope, resource, app_id, client_id, app_name, reg_id, purpose, outside, org_sites = (
-        row[:10]
-    )
+    expires, scope, resource, _app, client_id, app_name, reg_id, purpose, outside, org_sites = row[
+        :10
+    ]
     if isinstance(resource, str):  # SQLite returns the JSON column as text
         resource = json.loads(resource or "[]")
     if resource:
@@ -151,7 +150,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
     """A datetime the database returned, aware (SQLite's raw rows may come back as text)."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.timezone.utc)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
 
 
 def _authenticate_by_oauthlib(request: HttpRequest, *, channel: str) -> FhirContext:

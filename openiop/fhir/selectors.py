@@ -938,7 +938,7 @@ def _pk_plan(
     converters = []
     for i, f in enumerate(fields):
         col = f.get_col(meta.db_table)
-        found = conn.ops.get_db_converters(col) + f.get_db_converters(conn)
+        found = conn.ops.get_db_converters(col) + f.get_db_converters(conn)  # type: ignore[attr-defined]
         if found:
             converters.append((i, col, found))
     return sql, [f.attname for f in fields], converters
@@ -953,7 +953,7 @@ def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
     query = qs.query
     plain = (
         query.select_related is False
-        and not qs._prefetch_related_lookups
+        and not qs._prefetch_related_lookups  # type: ignore[attr-defined]
         and not query.where
         and not query.annotations
         and not query.extra
@@ -965,7 +965,7 @@ def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
     if not plain:
         return next(iter(qs.filter(pk=pk).order_by()[:1]), None)
     alias = qs.db
-    sql, names, converters = _pk_plan(qs.model, alias)
+    sql, names, converters = _pk_plan(qs.model, alias)  # type: ignore[arg-type]
     conn = connections[alias]
     with conn.cursor() as cursor:
         cursor.execute(sql, [pk])

@@ -168,13 +168,13 @@ def instance_endpoint(
     _check_type(resource_type)
     if request.method == "GET":
         ctx.require_scope(resource_type)
-        resource = selectors.read(
+        found = selectors.read(
             actor=ctx.actor,
             recipient=ctx.recipient,
             resource_type=resource_type,
             resource_id=resource_id,
         )
-        return respond(resource, 200, _etag(resource))
+        return respond(found, 200, _etag(found))
     if request.method == "PUT" and resource_type in ("Patient", "Appointment"):
         ctx.require_scope(resource_type, write=True)
         body, expected = _body(request), _if_match(request)

@@ -28,7 +28,9 @@ def _model_json(resource_type: str, row: Any) -> dict[str, Any]:
 
 
 def _plain_json(resource_type: str, row: Any) -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(json.dumps(mapping.as_json(DEFS[resource_type].to_fhir, row)))
+    parsed: dict[str, Any] = json.loads(
+        json.dumps(mapping.as_json(DEFS[resource_type].to_fhir, row))
+    )
     return parsed
 
 
@@ -74,9 +76,7 @@ def test_build_validates_again_after_as_json(world: World) -> None:
 def test_instants_are_written_as_the_model_writes_them() -> None:
     when = dt.datetime(2026, 1, 6, 9, 30, 1, 250000, tzinfo=dt.UTC)
     assert mapping._instant(when) == "2026-01-06T09:30:01.250000Z"
-    model = mapping.build(
-        "Patient", {"meta": {"lastUpdated": mapping._instant(when)}, "id": "1"}
-    )
+    model = mapping.build("Patient", {"meta": {"lastUpdated": mapping._instant(when)}, "id": "1"})
     assert json.loads(model.model_dump_json())["meta"]["lastUpdated"] == mapping._instant(when)
 
 
