@@ -54,6 +54,18 @@ def _user_columns() -> tuple[list[str], str]:
     return names, f"{columns}, (SELECT {ids} FROM {through} s WHERE s.user_id = u.id), {zone}"
 
 
+def user_select() -> str:
+    """The SELECT list of a user on alias u (their columns, site ids and home time zone), for a
+    caller that reads the user in its own statement and builds them with user_from_row (the FHIR
+    API's bearer token look-up)."""
+    return _user_columns()[1]
+
+
+def user_from_row(values: tuple[Any, ...] | list[Any]) -> User:
+    """A User (site ids cached) from the values of user_select()."""
+    return _user_from_row(values)
+
+
 def _user_from_row(values: tuple[Any, ...] | list[Any]) -> User:
     """A User (with its site ids cached) from _user_columns' values."""
     names, _ = _user_columns()

@@ -40,7 +40,7 @@ def respond(
     body = (
         resource.model_dump_json()
         if isinstance(resource, FHIRAbstractModel)
-        else json.dumps(resource)
+        else json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
     )
     response = HttpResponse(body, status=status, content_type=f"{FHIR_JSON}; charset=utf-8")
     for name, value in (headers or {}).items():

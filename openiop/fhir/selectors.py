@@ -14,12 +14,15 @@ FHIR API), one write per response. See openiop.fhir.part2 for what the client re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models.query import ModelIterable
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 from openiop.accounts.access import check_for, require, site_scope
@@ -1046,6 +1049,63 @@ class Part2Withheld(NotPermitted):
     code = "part2_withheld"
 
 
+@functools.cache
+def _pk_plan(
+    model: type[Model], alias: str
+) -> tuple[str, list[str], list[tuple[int, Any, list[Any]]]]:
+    """SELECT every concrete column of `model` WHERE its key = %s, the fields' attribute names,
+    and the database converters of each column that has any (as the ORM's compiler applies
+    them: the backend's, then the field's), for _row_by_pk. Built once per model."""
+    conn = connections[alias]
+    quote = conn.ops.quote_name
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    converters = []
+    for i, f in enumerate(fields):
+        col = f.get_col(meta.db_table)
+        found = conn.ops.get_db_converters(col) + f.get_db_converters(conn)  # type: ignore[attr-defined]
+        if found:
+            converters.append((i, col, found))
+    return sql, [f.attname for f in fields], converters
+
+
+def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
+    """The row of `qs` whose key is `pk`, or None. A queryset that is a model's plain rows (no
+    filter, join, prefetch, annotation or deferral: a Patient) is read with one SELECT built once
+    per model, its values converted as the ORM converts them, the instance made by Model.from_db
+    (as the ORM makes it): compiling the ORM's query cost more than running it. Any other goes
+    through the ORM, without ORDER BY."""
+    query = qs.query
+    plain = (
+        query.select_related is False
+        and not qs._prefetch_related_lookups  # type: ignore[attr-defined]
+        and not query.where
+        and not query.annotations
+        and not query.extra
+        and not query.distinct
+        and not query.is_sliced
+        and query.deferred_loading == (frozenset(), True)
+        and qs._iterable_class is ModelIterable
+    )
+    if not plain:
+        return next(iter(qs.filter(pk=pk).order_by()[:1]), None)
+    alias = qs.db
+    sql, names, converters = _pk_plan(qs.model, alias)  # type: ignore[arg-type]
+    conn = connections[alias]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, col, found in converters:
+        for convert in found:
+            values[i] = convert(values[i], col, conn)
+    return qs.model.from_db(alias, names, values)
+
+
 def read_record(
     *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
 ) -> Any:
@@ -1060,7 +1120,7 @@ def read_record(
     if pk is None:
         raise missing
     _require(actor, d)
-    row = d.queryset().filter(pk=pk).first()
+    row = _row_by_pk(d.queryset(), pk)
     if row is None:
         raise missing
     if d.patient_of is None:
@@ -1106,12 +1166,13 @@ def read_record(
 
 def read(
     *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
-) -> FHIRAbstractModel:
-    """The resource `resource_type/resource_id` (read_record, mapped)."""
+) -> dict[str, Any]:
+    """The JSON of the resource `resource_type/resource_id` (read_record, mapped with
+    mapping.as_json: the test of as_json proves it the validated model's JSON for every type)."""
     row = read_record(
         actor=actor, recipient=recipient, resource_type=resource_type, resource_id=resource_id
     )
-    return resource_def(resource_type).to_fhir(row)
+    return mapping.as_json(resource_def(resource_type).to_fhir, row)
 
 
 def model_type_of(model: type[Model]) -> str | None:

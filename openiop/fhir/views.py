@@ -30,9 +30,12 @@ def _rid(resource: FHIRAbstractModel) -> str:
     return str(getattr(resource, "id", ""))
 
 
-def _etag(resource: FHIRAbstractModel) -> dict[str, str]:
-    meta = getattr(resource, "meta", None)
-    version = getattr(meta, "versionId", None) if meta is not None else None
+def _etag(resource: FHIRAbstractModel | dict[str, Any]) -> dict[str, str]:
+    if isinstance(resource, dict):
+        version = resource.get("meta", {}).get("versionId")
+    else:
+        meta = getattr(resource, "meta", None)
+        version = getattr(meta, "versionId", None) if meta is not None else None
     return {"ETag": f'W/"{version}"'} if version else {}
 
 
@@ -165,13 +168,13 @@ def instance_endpoint(
     _check_type(resource_type)
     if request.method == "GET":
         ctx.require_scope(resource_type)
-        resource = selectors.read(
+        found = selectors.read(
             actor=ctx.actor,
             recipient=ctx.recipient,
             resource_type=resource_type,
             resource_id=resource_id,
         )
-        return respond(resource, 200, _etag(resource))
+        return respond(found, 200, _etag(found))
     if request.method == "PUT" and resource_type in ("Patient", "Appointment"):
         ctx.require_scope(resource_type, write=True)
         body, expected = _body(request), _if_match(request)

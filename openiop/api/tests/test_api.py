@@ -462,17 +462,17 @@ def _more_of_everything(clinic: Clinic, n: int) -> None:
 
 @pytest.mark.parametrize(
     ("path", "params", "queries", "audited"),
-    # The token check (with the client's registration: its purpose and organization, for Part
-    # 2), then a fixed number of reads whatever the number of records; an audited list adds its
-    # entry's patient links (one query on SQLite).
+    # The token check (one statement: the token, the client's registration with its purpose and
+    # organization for Part 2, the user and their sites), then a fixed number of reads whatever
+    # the number of records; an audited list adds its entry's patient links (one query on SQLite).
     [
-        ("tracks", {}, 6, False),
-        ("sessions", {}, 5, False),
-        ("attendance", {"session": "session"}, 8, True),
-        ("authorizations", {"patient": "patient"}, 16, False),
+        ("tracks", {}, 4, False),
+        ("sessions", {}, 3, False),
+        ("attendance", {"session": "session"}, 5, True),
+        ("authorizations", {"patient": "patient"}, 13, False),
         # The roster page also reads its rows' rides and childcare; the REST roster, which does
         # not return them, does not.
-        ("sessions/{session}/roster", {}, 12, True),
+        ("sessions/{session}/roster", {}, 9, True),
     ],
 )
 def test_list_query_counts_are_pinned_and_do_not_grow(
