@@ -89,7 +89,7 @@ def test_detail(request: HttpRequest, drug_test_id: int) -> HttpResponse:
     return render(request, "drugtests/test.html", context)
 
 
-@staff_view(READ, patient_data=True)
+@staff_view(READ, patient_data=True, cache=True)
 def flag_list(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     q = request.GET.get("q", "").strip()[:100]
