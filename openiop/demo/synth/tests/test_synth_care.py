@@ -46,7 +46,7 @@ def test_care_rows_follow_the_episodes_and_the_apps_rules() -> None:
     output = run(*SIZE)
     today = dt.date.fromisoformat(TODAY)
     assert "drugtests_reconciliationflag" in output and "medications_matepisode" in output
-    counts = {m: m.objects.count() for m in CARE_TABLES}
+    counts = {m: m._default_manager.count() for m in CARE_TABLES}
     assert all(counts.values()), counts
     assert (
         counts[CommunityResource] == 2 * CommunityResource.objects.values("name").distinct().count()
@@ -57,8 +57,9 @@ def test_care_rows_follow_the_episodes_and_the_apps_rules() -> None:
         if model not in CARE_TABLES:
             continue
         path = f"{model.part2_episode_path}__part2_protected"
-        assert not model.objects.filter(Q(**{path: True}, part2=False)).exists(), model
-        assert not model.objects.filter(Q(**{path: False}, part2=True)).exists(), model
+        rows = model._default_manager
+        assert not rows.filter(Q(**{path: True}, part2=False)).exists(), model
+        assert not rows.filter(Q(**{path: False}, part2=True)).exists(), model
 
     # MAT: substance-use care only, a share of it; open only in an active episode; at most one open
     # per patient and kind (the table's constraint); methadone is dispensed elsewhere.
@@ -154,7 +155,7 @@ def _fingerprint() -> dict[str, Any]:
         "tasks": sorted(CaseTask.objects.values_list("owner_id", "patient_id", "due_on", "title")),
         "requests": sorted(SupportRequest.objects.values_list("session_id", "patient_id", "kind")),
         "referrals": sorted(Referral.objects.values_list("patient_id", "status", "follow_up_on")),
-        "counts": {m._meta.label: m.objects.count() for m in CARE_TABLES},
+        "counts": {m._meta.label: m._default_manager.count() for m in CARE_TABLES},
     }
 
 
@@ -164,7 +165,7 @@ def test_add_care_fills_a_network_built_without_it_the_same_way_and_only_once() 
     assert built["counts"]["drugtests.ReconciliationFlag"] > 0
     # A network as it was before the care step: its care tables empty.
     for model in reversed(CARE_TABLES):
-        model.objects.all().delete()
+        model._default_manager.all().delete()
     assert run("--add", "care", "--seed", "4", "--today", TODAY).count("Synthetic Network") == 1
     assert _fingerprint() == built
     again = run("--add", "care", "--seed", "4", "--today", TODAY)
