@@ -158,6 +158,10 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
             "user": billing.username,
             "marker": "Billing worklist",
         },
+        # Care around the groups (issue 18, point 6): the chart of a patient on MAT with tests
+        # (its header shows both), the prescriber's results to review, the case manager's own
+        # tasks and the patient's medication list.
+        *care_pages(org, site),
         # The FHIR API (issue 17, point 7), as a registered backend client acting for the
         # network's director (every site): a read, and searches by patient and by code.
         *fhir_pages(org, episode.patient_id),
@@ -169,6 +173,67 @@ def targets() -> tuple[Any, list[dict[str, Any]]]:
         },
     ]
     return today, pages
+
+
+def care_pages(org: Organization, site: Site) -> list[dict[str, Any]]:
+    """The pages of issue 18 people use every day, for the first site's staff: the chart and the
+    medication list of the first patient in care there on buprenorphine with a resulted test (the
+    header shows "MAT:" and "Last drug test:"), the prescriber's open results to review, and the
+    first case manager's My tasks."""
+    from openiop.drugtests.models import ReconciliationFlag
+    from openiop.medications.domain import mat_short_label
+    from openiop.medications.models import MatEpisode
+
+    mat = (
+        MatEpisode.objects.filter(
+            episode__site=site,
+            episode__status="active",
+            ended_on__isnull=True,
+            kind="buprenorphine",
+            patient__drug_tests__status="resulted",
+        )
+        .select_related("patient", "medication")
+        .order_by("patient_id", "id")
+        .first()
+    )
+    if mat is None or mat.medication is None:
+        sys.exit("no patient on MAT with a drug test: add synth's care step (synth --add care)")
+    flag = (
+        ReconciliationFlag.objects.filter(order__patient__site=site, status="open")
+        .select_related("order__patient")
+        .order_by("created_at", "id")
+        .first()
+    )
+    if flag is None:
+        sys.exit("no open drug test flag at the first site: add synth's care step")
+    clinician = f"o{org.pk}s1-clinician1"
+    prescriber = f"o{org.pk}s1-prescriber1"
+    return [
+        {
+            "name": "patient_chart_mat",
+            "path": f"/patients/{mat.patient_id}/",
+            "user": clinician,
+            "marker": [f"MAT: {mat_short_label(mat.kind)}", "Last drug test:"],
+        },
+        {
+            "name": "drug_tests_to_review",
+            "path": "/drugtests/flags/",
+            "user": prescriber,
+            "marker": [flag.order.patient.mrn, "Drug test results to review"],
+        },
+        {
+            "name": "my_tasks",
+            "path": "/casemgmt/tasks/",
+            "user": f"o{org.pk}s1-case_manager1",
+            "marker": ["My tasks", 'data-testid="task-row"'],
+        },
+        {
+            "name": "medications",
+            "path": f"/medications/patients/{mat.patient_id}/",
+            "user": prescriber,
+            "marker": [mat.medication.name, mat.patient.legal_last_name],
+        },
+    ]
 
 
 FHIR_CLIENT_NAME = "benchmark backend client"

@@ -284,7 +284,7 @@ def _pick(rows: list[Any], wanted: str | None) -> Any:
 
 
 # --- My tasks --------------------------------------------------------------------------------
-@staff_view(CAP, patient_data=True)
+@staff_view(CAP, patient_data=True, cache=True)
 def my_tasks(request: HttpRequest) -> HttpResponse:
     """The signed-in staff member's own tasks: open, overdue or done, by due date."""
     actor = Actor.from_request(request)

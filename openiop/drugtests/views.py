@@ -89,7 +89,7 @@ def test_detail(request: HttpRequest, drug_test_id: int) -> HttpResponse:
     return render(request, "drugtests/test.html", context)
 
 
-@staff_view(READ, patient_data=True)
+@staff_view(READ, patient_data=True, cache=True)
 def flag_list(request: HttpRequest) -> HttpResponse:
     """The results waiting for the prescriber's response (or answered ones), at every site the
     user sees or one of them, searchable, 25 a page."""

@@ -42,7 +42,7 @@ def _list_forms(post: Any, action: str) -> dict[str, forms.Form]:
     }
 
 
-@staff_view(READ, patient_data=True)
+@staff_view(READ, patient_data=True, cache=True, cache_patient_kwarg="patient_id")
 def medication_list(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The list (search and pages), allergies, MAT episodes, adherence notes; the forms that write
     them for those who record medications."""

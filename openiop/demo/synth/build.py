@@ -26,12 +26,14 @@ from openiop.admissions.domain.pipeline import OPEN_STAGES
 from openiop.admissions.models import Inquiry, StageChange
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
+from openiop.casemgmt.models import CommunityResource
 from openiop.core.part2 import mark_all_part2_records
 from openiop.demo.cast import FIRST_NAMES, LAST_NAMES
 from openiop.demo.synth import clinical as synth_clinical
 from openiop.demo.synth import plan as synth_plan
 from openiop.demo.synth.attended import AttendedRows
 from openiop.demo.synth.billing import write_billing
+from openiop.demo.synth.care import write_care
 from openiop.demo.synth.documentation import Documentation
 from openiop.demo.synth.plan import Stay
 from openiop.demo.synth.writer import aware, next_id, write_rows
@@ -119,7 +121,30 @@ def build_network(
         # The rows above are written without the services: mark those of substance-use episodes.
         mark_all_part2_records()
         write_billing(builder)
+        builder.counts.update(
+            write_care(organization_id=builder.org.pk, today=today, seed=seed, stream=stream)
+        )
     return SynthResult(organization_id=builder.org.pk, counts=builder.counts)
+
+
+def add_care(
+    *, today: dt.date, seed: int, stream: TextIO | None = None
+) -> dict[str, dict[str, int]]:
+    """Add the care step (synth.care) to every synthetic network that has none yet (a network
+    built before the step existed). Returns the rows written per network name; empty when every
+    network has its care rows. One transaction."""
+    added: dict[str, dict[str, int]] = {}
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as build_network
+        for org in Organization.objects.filter(name__startswith="Synthetic Network").order_by("id"):
+            if CommunityResource.objects.filter(site__organization=org).exists():
+                continue
+            added[org.name] = write_care(
+                organization_id=org.pk, today=today, seed=seed, stream=stream
+            )
+    return added
 
 
 class _Builder:

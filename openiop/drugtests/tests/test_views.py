@@ -18,7 +18,14 @@ from openiop.drugtests.models import DrugTestOrder, ReconciliationFlag
 from openiop.drugtests.tests.conftest import Clinic
 from openiop.medications import services as med_services
 from openiop.medications.models import DoseAdministration, MatEpisode, Medication
-from openiop.testing import make_episode, make_patient, make_site, make_user, page_query_count
+from openiop.testing import (
+    audit_links_query,
+    make_episode,
+    make_patient,
+    make_site,
+    make_user,
+    page_query_count,
+)
 
 COLLECTED = dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC)
 
@@ -110,11 +117,20 @@ def test_result_entry_through_the_page_makes_a_flag_and_the_prescriber_answers(
     assert flag.status == "responded" and flag.responded_by == clinic.users[Role.PRESCRIBER]
 
 
+# The session with its user, the flags with their patients, episodes, sites and staff (one
+# query), the audit entry naming every patient listed (plus its links on SQLite).
+FLAG_LIST_QUERIES = 3 + audit_links_query()
+# The session, the patient, the audit entry, allergies, MAT episodes, adherence notes, the count
+# and the page of medications, and the patient header's alerts, current MAT and last test.
+MEDICATION_LIST_QUERIES = 11
+
+
 def test_flag_list_pins_its_queries(clinic: Clinic, client: Client) -> None:
     flagged_patient(clinic, "Ash")
     client.force_login(clinic.users[Role.PRESCRIBER])
     url = reverse("drugtests:flags")
     few = page_query_count(client, url)
+    assert few == FLAG_LIST_QUERIES
     for name in ("Birch", "Cedar", "Damson"):
         flagged_patient(clinic, name)
     assert page_query_count(client, url) == few
@@ -206,6 +222,7 @@ def test_medication_list_pins_its_queries_and_searches(clinic: Clinic, client: C
     client.force_login(clinic.users[Role.PRESCRIBER])
     url = reverse("medications:list", kwargs={"patient_id": order.patient_id})
     few = page_query_count(client, url)
+    assert few == MEDICATION_LIST_QUERIES
     for name in ("Sertraline", "Trazodone", "Gabapentin"):
         med_services.medication_add(
             patient=order.patient,

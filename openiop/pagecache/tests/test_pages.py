@@ -26,7 +26,9 @@ from openiop.accounts.domain import ROLE_CAPS, Role
 from openiop.admissions import services as admissions
 from openiop.attendance.models import Attendance
 from openiop.audit.models import AuditEntry, AuditEntryPatient
+from openiop.casemgmt.models import CaseTask
 from openiop.core.actor import Actor
+from openiop.drugtests.models import DrugTestOrder, ReconciliationFlag
 from openiop.episodes.models import Alert
 from openiop.pagecache import cache
 from openiop.pagecache.cache import HEADER
@@ -123,6 +125,30 @@ def clinic() -> dict[str, Any]:
         kind="consecutive_absences",
         message="Missed two sessions in a row",
         dedupe_key="page-contract",
+    )
+    CaseTask.objects.create(  # what My tasks shows by name
+        site=site,
+        owner=users[Role.CASE_MANAGER],
+        episode=episode,
+        patient=patient,
+        title="Call about the pantry",
+        due_on=today + dt.timedelta(days=1),
+        created_by=users[Role.CASE_MANAGER],
+    )
+    order = DrugTestOrder.objects.create(  # a result the prescriber's list shows by name
+        patient=patient,
+        episode=episode,
+        kind="poc_cup",
+        reason="scheduled",
+        status="resulted",
+        ordered_by=users[Role.PRESCRIBER],
+        ordered_at=timezone.now(),
+        collected_at=timezone.now(),
+        resulted_at=timezone.now(),
+        validity="valid",
+    )
+    ReconciliationFlag.objects.create(
+        order=order, kind="unexpected", analyte="cocaine", message="Cocaine was found."
     )
     admissions.inquiry_create(
         site=site,

@@ -1,6 +1,7 @@
 """`openiop synth`: fill the database with a synthetic clinic network for the benchmark.
 
     openiop synth --sites 50 --patients 20000 --weeks 26 --seed 7
+    openiop synth --add care --seed 7     # add a later step to networks built before it
 
 Meant for PostgreSQL (COPY keeps it to minutes); SQLite works for small networks. The people are
 fictional. Exits 2 with a message on bad sizes.
@@ -18,7 +19,7 @@ from django.core.management.base import CommandError
 from openiop.core.cli import SEED_MAX, ProjectCommand, date_argument, whole_number
 from openiop.core.clock import local_today
 from openiop.core.dates import DateKind
-from openiop.demo.synth.build import SYNTH_PASSWORD, build_network
+from openiop.demo.synth.build import SYNTH_PASSWORD, add_care, build_network
 
 # Far beyond any benchmark (50 sites, 20,000 patients), so a mistyped size fails at once instead of
 # filling the disk for hours.
@@ -44,8 +45,18 @@ class Command(ProjectCommand):
             default=None,
             help="Pretend today is YYYY-MM-DD",
         )
+        parser.add_argument(
+            "--add",
+            choices=["care"],
+            default=None,
+            help="Only add one later step to the synthetic networks already here that lack it "
+            "(care: case management, medications and MAT, drug tests); sizes are ignored",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["add"]:
+            self._add(options)
+            return
         sizes = {k: options[k] for k in ("sites", "patients", "weeks")}
         bad = [f"--{k} must be 1 or more (got {v})" for k, v in sizes.items() if v < 1]
         if options["weeks"] > 104:
@@ -73,3 +84,19 @@ class Command(ProjectCommand):
         )
         self.stdout.write(counts)
         self.stdout.write(f"Staff logins use the password '{SYNTH_PASSWORD}'.")
+
+    def _add(self, options: dict[str, Any]) -> None:
+        today = options["today"] or local_today(dt.UTC)
+        started = time.monotonic()
+        added = add_care(
+            today=today,
+            seed=options["seed"],
+            stream=cast(TextIO, self.stderr._out),
+        )
+        if not added:
+            self.stdout.write("No synthetic network lacks the care step: nothing to add.")
+            return
+        for name, counts in added.items():
+            rows = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+            self.stdout.write(f"{name}: {rows}")
+        self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
