@@ -117,9 +117,10 @@ def test_result_entry_through_the_page_makes_a_flag_and_the_prescriber_answers(
     assert flag.status == "responded" and flag.responded_by == clinic.users[Role.PRESCRIBER]
 
 
-# The session with its user, the flags with their patients, episodes, sites and staff (one
-# query), the audit entry naming every patient listed (plus its links on SQLite).
-FLAG_LIST_QUERIES = 3 + audit_links_query()
+# The session with its user, the sites for the site filter, the count of flags for the pager, one
+# page of flags with their patients, episodes, sites and staff (one query), the audit entry naming
+# the patients on that page (plus its links on SQLite).
+FLAG_LIST_QUERIES = 5 + audit_links_query()
 # The session, the patient, the audit entry, allergies, MAT episodes, adherence notes, the count
 # and the page of medications, and the patient header's alerts, current MAT and last test.
 MEDICATION_LIST_QUERIES = 11
