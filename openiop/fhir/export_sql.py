@@ -100,7 +100,7 @@ class SqlBuilder:
             params += [int(id_range[0]), int(id_range[1])]
         return sql, params
 
-    def insert_files(
+    def insert_file(
         self,
         scope_sql: str,
         scope_params: Sequence[Any],
@@ -108,24 +108,23 @@ class SqlBuilder:
         *,
         id_range: tuple[int, int],
         export_id: int,
-        first_part: int,
+        part: int,
         file_lines: int,
     ) -> tuple[str, list[Any]]:
-        """INSERT of the lines as BulkExportFile rows of at most `file_lines` lines each, parts
-        numbered from `first_part`, in id order; answers (files, lines)."""
+        """INSERT of the lines of the ids in `id_range` as one BulkExportFile, part `part`, in
+        id order, when there are between 1 and `file_lines` of them (else nothing is written);
+        answers (lines in the range, lines written)."""
         select, params = self.lines(scope_sql, scope_params, withheld, id_range)
         sql = (
             f"WITH picked AS MATERIALIZED ({select}), "
-            "numbered AS (SELECT id, line, (row_number() OVER (ORDER BY id) - 1) / %s AS f "
-            "FROM picked), "
             "written AS (INSERT INTO fhir_bulkexportfile "
             "(export_id, resource_type, part, is_error, count, ndjson) "
-            "SELECT %s, %s, %s + f, false, count(*), "
-            "string_agg(line, E'\\n' ORDER BY id) || E'\\n' FROM numbered GROUP BY f "
-            "RETURNING count) "
-            "SELECT count(*), COALESCE(sum(count), 0) FROM written"
+            "SELECT %s, %s, %s, false, count(*), "
+            "string_agg(line, E'\\n' ORDER BY id) || E'\\n' FROM picked "
+            "HAVING count(*) BETWEEN 1 AND %s RETURNING count) "
+            "SELECT (SELECT count(*) FROM picked), (SELECT COALESCE(sum(count), 0) FROM written)"
         )
-        return sql, [*params, file_lines, export_id, self.type, first_part]
+        return sql, [*params, export_id, self.type, part, file_lines]
 
     def copy(self, scope_sql: str, scope_params: Sequence[Any]) -> tuple[str, list[Any]]:
         """COPY ... TO STDOUT of the lines of every row in scope (nothing withheld), in id order:

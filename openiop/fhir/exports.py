@@ -9,11 +9,18 @@ chunk, reporting progress. Records from a Part 2 episode go only where the conse
 (part2_decide: one function, the one to change when the seam does); the withheld are counted in
 an OperationOutcome file. One audit entry names every patient exported; Part 2 records released
 outside the organization are entered in the accounting of disclosures.
+
+On PostgreSQL, a type with a SQL builder (export_sql.BUILDERS: Patient, Encounter, Observation)
+is not mapped row by row in Python: a census of its rows by patient (one query) feeds the same
+Part 2 decision (census_decide: part2_release, the same ledger), and PostgreSQL builds the lines
+(the elements mapping.py produces) and stores each file in one INSERT ... SELECT, leaving out the
+withheld patients' Part 2 records. Other types, and every type on SQLite, take the Python path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -46,9 +53,9 @@ from openiop.programs.models import Enrollment, Site, Track
 CHUNK = 500
 # Lines per NDJSON file: a type with more is split into parts (the manifest lists each).
 FILE_LINES = 10_000
-# Ids of a type's table built per statement when PostgreSQL builds the lines (export_sql): each
-# such range is a progress report and a cancellation check, and ends its last file early.
-SQL_STEP = 50_000
+# At most this many ids of a type's table per statement when PostgreSQL builds the lines
+# (export_sql): each statement writes one file and is a progress report and a cancellation check.
+SQL_STEP = 1_000_000
 # How long a finished export and its files are kept (fhir.tasks.prune_bulk_exports).
 EXPORT_KEEP = dt.timedelta(days=7)
 # Seconds a client is asked to wait between status polls (Retry-After).
@@ -534,6 +541,17 @@ def census_decide(
     return sorted(withheld)
 
 
+@functools.cache
+def _has_lz4() -> bool:
+    """Whether the PostgreSQL server can compress with lz4 (built with it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 def _write_sql(
     actor: Actor,
     export: BulkExport,
@@ -542,30 +560,44 @@ def _write_sql(
     withheld: list[int],
     files: _Files,
 ) -> Iterator[int]:
-    """Have PostgreSQL build and store a type's files, SQL_STEP ids a statement (each file at
-    most FILE_LINES lines); yields the lines written by each statement."""
-    if census.first_id is None or census.last_id is None:
+    """Have PostgreSQL build and store a type's files, one statement a file: a range of ids
+    sized from the census to hold at most FILE_LINES lines (about 90% of them); a range that
+    holds more writes nothing and is halved. Yields the lines written by each statement."""
+    if census.first_id is None or census.last_id is None or not census.rows:
         return
+    span = census.last_id - census.first_id + 1
+    ids_per_line = span / census.rows
     low = census.first_id
     while low <= census.last_id:
-        high = low + SQL_STEP
+        step = max(1, min(SQL_STEP, int(FILE_LINES * 0.9 * ids_per_line)))
+        high = low + step
         scope_sql, scope_params = _scope_sql(actor, export, builder.type, pk__gte=low, pk__lt=high)
-        sql, params = builder.insert_files(
+        sql, params = builder.insert_file(
             scope_sql,
             scope_params,
             withheld,
             id_range=(low, high),
             export_id=export.pk,
-            first_part=files.part + 1,
+            part=files.part + 1,
             file_lines=FILE_LINES,
         )
         with transaction.atomic(), connection.cursor() as cursor:
-            # The lines of a file are sorted in memory rather than on disk.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # The lines of a file are sorted in memory rather than on disk, and the file is
+            # compressed with lz4 where the server has it (a fraction of pglz's time; a value
+            # says its own method, so every reader reads either).
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            if _has_lz4():
+                cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
             cursor.execute(sql, params)
-            written, lines = cursor.fetchone()
-        files.part += int(written)
-        files.count += int(lines)
+            found, lines = cursor.fetchone()
+        if found > FILE_LINES:  # more than a file: nothing was written, try half the range
+            ids_per_line = step / 2 / (FILE_LINES * 0.9)
+            continue
+        if lines:
+            files.part += 1
+            files.count += int(lines)
+        if found:  # the next range sized from this one's density
+            ids_per_line = step / found
         low = high
         yield int(lines)
 
