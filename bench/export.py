@@ -7,8 +7,9 @@ benchmark's 20,000-patient network, bench/run.py builds it). Prints one JSON obj
 line; `--write` also saves it as bench/results/export.json.
 
 1. COPY: for each type measured (Patient, Encounter, Observation), one
-   `COPY (SELECT json_build_object(...) FROM ... WHERE <the network's sites>) TO STDOUT` with the
-   fields the FHIR resource carries, read to the end from this process; rows counted by line.
+   `COPY (SELECT json_build_object(...) FROM ... WHERE <the network's sites>) TO STDOUT` with
+   every element the FHIR resource carries (the json_build_object of fhir.export_sql, the same
+   SQL the export runs), read to the end from this process; rows counted by line.
 2. The export: fhir.tasks.run_bulk_export of the same types at the system level, as the
    network's director (inside the organization: every Part 2 record goes, as with COPY),
    enqueued on the app's task queue and run by a database worker in this process
@@ -16,8 +17,8 @@ line; `--write` also saves it as bench/results/export.json.
 3. Both must have read the same number of rows. Rates are rows per second; the ratio is the
    export's rate over the COPY's. The export and its job are deleted afterwards.
 
-Django is set up in main() only, so the pure parts (SQL, rates, verdict) import without a
-database (openiop/fhir/tests/test_bulk_export.py tests them).
+Django is set up in main() only, so the pure parts (rates, verdict) import without a database
+(openiop/fhir/tests/test_bulk_export.py tests them); copy_statement needs the settings.
 """
 
 from __future__ import annotations
@@ -35,79 +36,35 @@ BUDGET = 0.7  # the export's rate over COPY's, at least
 TYPES = ("Patient", "Encounter", "Observation")
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# The network's sites, for every query below ({org} is the organization's integer id).
-_SITES = "(SELECT id FROM programs_site WHERE organization_id = {org})"
-
-# One json_build_object per type, with the elements the FHIR resource of fhir/mapping.py has:
-# the same rows as the export (the site scope of the network's director), comparable work.
-COPY_SQL: dict[str, str] = {
-    "Patient": """
-SELECT json_build_object(
-  'resourceType', 'Patient', 'id', p.id::text,
-  'meta', json_build_object('lastUpdated', p.updated_at),
-  'identifier', json_build_array(json_build_object(
-      'use', 'usual', 'system', 'urn:openiop:mrn/' || p.organization_id, 'value', p.mrn)),
-  'active', true,
-  'name', json_build_array(json_build_object(
-      'use', 'official', 'family', p.legal_last_name,
-      'given', json_build_array(p.legal_first_name))),
-  'gender', p.sex, 'birthDate', p.date_of_birth,
-  'managingOrganization', json_build_object('reference', 'Organization/' || p.organization_id))
-FROM patients_patient p
-WHERE p.site_id IN {sites}
-ORDER BY p.id
-""",
-    "Encounter": """
-SELECT json_build_object(
-  'resourceType', 'Encounter', 'id', a.id::text,
-  'meta', json_build_object('lastUpdated', a.updated_at,
-      'security', CASE WHEN e.part2_protected THEN json_build_array(
-          json_build_object('system', 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
-                            'code', '42CFRPart2')) END),
-  'status', 'finished',
-  'class', json_build_object('code', 'AMB'),
-  'type', json_build_array(json_build_object('text', g.title,
-      'coding', json_build_array(json_build_object('code', g.kind)))),
-  'subject', json_build_object('reference', 'Patient/' || a.patient_id),
-  'episodeOfCare', json_build_array(json_build_object(
-      'reference', 'EpisodeOfCare/' || a.episode_id)),
-  'participant', json_build_array(json_build_object('individual', json_build_object(
-      'reference', 'Practitioner/' || g.facilitator_id))),
-  'period', json_build_object('start', g.starts_at, 'end', g.ends_at),
-  'length', json_build_object('value', a.minutes_attended, 'unit', 'min'))
-FROM attendance_attendance a
-JOIN programs_groupsession g ON g.id = a.session_id
-JOIN episodes_episode e ON e.id = a.episode_id
-WHERE g.site_id IN {sites} AND a.status IN ('present', 'late', 'left_early')
-ORDER BY a.id
-""",
-    "Observation": """
-SELECT json_build_object(
-  'resourceType', 'Observation', 'id', r.id::text,
-  'meta', json_build_object('lastUpdated', r.updated_at,
-      'security', CASE WHEN e.part2_protected THEN json_build_array(
-          json_build_object('system', 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
-                            'code', '42CFRPart2')) END),
-  'status', 'final',
-  'code', json_build_object('text', r.instrument),
-  'subject', json_build_object('reference', 'Patient/' || r.patient_id),
-  'effectiveDateTime', r.administered_at, 'issued', r.created_at,
-  'valueInteger', r.total,
-  'component', r.answers)
-FROM measures_response r
-JOIN episodes_episode e ON e.id = r.episode_id
-WHERE e.site_id IN {sites}
-ORDER BY r.id
-""",
+# The rows of each type the network's director exports (the export's own site scope, as SQL):
+# the COPY builds the same lines from the same rows as the export does (fhir.export_sql, the
+# builder the export runs on PostgreSQL: every element of the FHIR resource, Part 2 labels
+# included), so the two differ only in what the export does besides: its Part 2 decision, its
+# census of patients for the audit, storing its files, progress.
+_SITES = "(SELECT id FROM programs_site WHERE organization_id = %s)"
+SCOPE_SQL: dict[str, str] = {
+    "Patient": f"SELECT p.id FROM patients_patient p WHERE p.site_id IN {_SITES}",
+    "Encounter": (
+        "SELECT a.id FROM attendance_attendance a "
+        "JOIN programs_groupsession g ON g.id = a.session_id "
+        f"WHERE g.site_id IN {_SITES} AND a.status IN ('present', 'late', 'left_early')"
+    ),
+    "Observation": (
+        "SELECT r.id FROM measures_response r JOIN episodes_episode e ON e.id = r.episode_id "
+        f"WHERE e.site_id IN {_SITES}"
+    ),
 }
 
 
-def copy_statement(resource_type: str, org_id: int) -> str:
-    """The COPY ... TO STDOUT of one type's rows of the network `org_id` as JSON lines."""
-    if resource_type not in COPY_SQL:
+def copy_statement(resource_type: str, org_id: int) -> tuple[str, list[Any]]:
+    """The COPY ... TO STDOUT of one type's rows of the network `org_id` as JSON lines, with its
+    parameters: `COPY (SELECT json_build_object(...) ...)` of fhir.export_sql."""
+    from openiop.fhir import export_sql
+
+    builder = export_sql.builder_for(resource_type)
+    if builder is None or resource_type not in SCOPE_SQL:
         raise KeyError(f"no COPY query for {resource_type}")
-    select = COPY_SQL[resource_type].format(sites=_SITES.format(org=int(org_id))).strip()
-    return f"COPY ({select}) TO STDOUT"
+    return builder.copy(SCOPE_SQL[resource_type], [int(org_id)])
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -158,7 +115,8 @@ def time_copy(org_id: int) -> tuple[dict[str, int], float]:
     with raw.cursor() as cursor:
         for resource_type in TYPES:
             lines = 0
-            with cursor.copy(copy_statement(resource_type, org_id)) as copy:
+            statement, params = copy_statement(resource_type, org_id)
+            with cursor.copy(statement, params) as copy:
                 for block in copy:
                     lines += bytes(block).count(b"\n")
             counts[resource_type] = lines
