@@ -122,6 +122,39 @@ class Part2Ledger:
     # Patients whose Part 2 records went to a client outside their organization: consent, types.
     disclosed: dict[int, tuple[int | None, set[str]]] = field(default_factory=dict)
 
+    def decide(
+        self, keys: Iterable[tuple[bool, int]], *, client: ExportClient, on: dt.datetime
+    ) -> None:
+        """Ask the consents seam (consents.selectors.part2_release) once per side (inside the
+        patient's organization or not) for the (inside, patient) keys not decided yet."""
+        pending: dict[bool, set[int]] = defaultdict(set)
+        for is_inside, pid in keys:
+            if (is_inside, pid) not in self.decided:
+                pending[is_inside].add(pid)
+        for is_inside, ids in pending.items():
+            release = part2_release(
+                patient_ids=ids,
+                recipient=client.recipient(inside=is_inside),
+                purpose=client.purpose,
+                on=on,
+            )
+            for pid in ids:
+                self.decided[(is_inside, pid)] = release
+
+    def let_through(self, resource_type: str, *, is_inside: bool, pid: int, n: int = 1) -> bool:
+        """Whether a decided patient's `n` Part 2 records of a type go: counted as withheld when
+        not, noted as disclosed (with the consent) when they go outside the organization."""
+        release = self.decided[(is_inside, pid)]
+        if not release.allows(pid):
+            self.withheld[resource_type] += n
+            self.withheld_patients[resource_type].add(pid)
+            return False
+        if not is_inside:
+            consent, types = self.disclosed.get(pid, (release.consent_for(pid), set()))
+            types.add(resource_type)
+            self.disclosed[pid] = (consent, types)
+        return True
+
 
 def part2_decide(
     rows: Sequence[Any],
@@ -144,38 +177,15 @@ def part2_decide(
     def inside(row: Any) -> bool:
         return client.inside(patient_of(row).organization_id)
 
-    pending: dict[bool, set[int]] = defaultdict(set)
-    for row in rows:
-        if part2_of(row):
-            key = (inside(row), patient_of(row).pk)
-            if key not in ledger.decided:
-                pending[key[0]].add(key[1])
-    for is_inside, ids in pending.items():
-        release = part2_release(
-            patient_ids=ids,
-            recipient=client.recipient(inside=is_inside),
-            purpose=client.purpose,
-            on=on,
-        )
-        for pid in ids:
-            ledger.decided[(is_inside, pid)] = release
-    kept: list[Any] = []
-    for row in rows:
-        if not part2_of(row):
-            kept.append(row)
-            continue
-        is_inside, pid = inside(row), patient_of(row).pk
-        release = ledger.decided[(is_inside, pid)]
-        if release.allows(pid):
-            kept.append(row)
-            if not is_inside:
-                consent, types = ledger.disclosed.get(pid, (release.consent_for(pid), set()))
-                types.add(resource_type)
-                ledger.disclosed[pid] = (consent, types)
-        else:
-            ledger.withheld[resource_type] += 1
-            ledger.withheld_patients[resource_type].add(pid)
-    return kept
+    ledger.decide(
+        ((inside(row), patient_of(row).pk) for row in rows if part2_of(row)), client=client, on=on
+    )
+    return [
+        row
+        for row in rows
+        if not part2_of(row)
+        or ledger.let_through(resource_type, is_inside=inside(row), pid=patient_of(row).pk)
+    ]
 
 
 # --- kick-off -------------------------------------------------------------------------------------
@@ -507,35 +517,22 @@ def census_decide(
     part2_release per side, the ledger's withheld and disclosed), made on the census's patients
     instead of the rows. Notes the patients exported; returns the patients whose Part 2 records
     are withheld (the SQL leaves them out)."""
-    pending: dict[bool, set[int]] = defaultdict(set)
-    for _audit, pid, org, part2, _n in census.groups:
-        if part2 and pid is not None and org is not None:
-            key = (client.inside(org), pid)
-            if key not in ledger.decided:
-                pending[key[0]].add(pid)
-    for is_inside, ids in pending.items():
-        release = part2_release(
-            patient_ids=ids,
-            recipient=client.recipient(inside=is_inside),
-            purpose=client.purpose,
-            on=on,
-        )
-        for pid in ids:
-            ledger.decided[(is_inside, pid)] = release
+    ledger.decide(
+        (
+            (client.inside(org), pid)
+            for _audit, pid, org, part2, _n in census.groups
+            if part2 and pid is not None and org is not None
+        ),
+        client=client,
+        on=on,
+    )
     withheld: set[int] = set()
     for audit, pid, org, part2, n in census.groups:
         if part2 and pid is not None and org is not None:
             is_inside = client.inside(org)
-            release = ledger.decided[(is_inside, pid)]
-            if not release.allows(pid):
-                ledger.withheld[resource_type] += n
-                ledger.withheld_patients[resource_type].add(pid)
+            if not ledger.let_through(resource_type, is_inside=is_inside, pid=pid, n=n):
                 withheld.add(pid)
                 continue
-            if not is_inside:
-                consent, kinds = ledger.disclosed.get(pid, (release.consent_for(pid), set()))
-                kinds.add(resource_type)
-                ledger.disclosed[pid] = (consent, kinds)
         if audit is not None:
             patient_ids.add(int(audit))
     return sorted(withheld)
