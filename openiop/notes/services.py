@@ -258,20 +258,15 @@ MEDICATION_SESSION_KIND = "medication_mgmt"  # programs.choices.SessionKind.MEDI
 
 
 def require_prescriber(by: Actor, patient_id: int | None) -> None:
-    """A medication-management note is the prescriber's: refused (audited) without
-    Cap.PRESCRIBER_VISIT, with words that say so."""
-    user = by.user
-    if user is None or not user.can(PRESCRIBER_CAP):
-        audit_denied(
-            by,
-            patient_id=patient_id,
-            object_type="progress_note",
-            reason=f"missing {PRESCRIBER_CAP.value}",
-        )
+    """A medication-management note is the prescriber's: refused (audited by accounts.access)
+    without Cap.PRESCRIBER_VISIT, with words that say so."""
+    try:
+        require(by, PRESCRIBER_CAP, patient_id=patient_id, object_type="progress_note")
+    except NotPermitted:
         raise NotPermitted(
             "Only a prescriber writes or signs a medication-management note.",
             code="not_prescriber",
-        )
+        ) from None
 
 
 def _check_kind(kind: str, note_format: str, session: GroupSession | None) -> None:
