@@ -177,6 +177,8 @@ def test_from_the_first_call_to_the_first_group(
     page.get_by_role("link", name="Consent to treatment").click()
     page.get_by_label("Typed full name of the signer").fill("Isolde Fennimorrow")
     canvas = page.locator("#signature-pad")
+    # The pad's script is deferred: draw only once it listens, or the strokes go nowhere.
+    expect(canvas).to_have_attribute("data-ready", "1")
     box = canvas.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + 20, box["y"] + 60)

@@ -11,4 +11,5 @@
   canvas.addEventListener("pointermove", function (e) { if (!drawing) return; var p = point(e); ctx.lineTo(p[0], p[1]); ctx.stroke(); drawn = true; });
   window.addEventListener("pointerup", function () { if (drawing && drawn) field.value = canvas.toDataURL("image/png"); drawing = false; });
   document.getElementById("signature-clear").addEventListener("click", function () { ctx.clearRect(0, 0, canvas.width, canvas.height); field.value = ""; drawn = false; });
+  canvas.dataset.ready = "1"; // listening: a test (or an assistive tool) can wait for this
 })();
