@@ -4,6 +4,11 @@ from django.urls import include, path
 from openiop.fhir import views as fhir_views
 
 urlpatterns = [
+    # The token APIs first: every request tries the patterns in order, and the staff pages' are
+    # many (a FHIR read spent more on failing them than on its own view's routing).
+    path("fhir/R4/", include("openiop.fhir.urls")),
+    # REST for the program's own objects (tracks, sessions, rosters, attendance, authorizations).
+    path("api/", include("openiop.api.urls")),
     path("", include("openiop.web.urls")),
     path("accounts/", include("openiop.accounts.urls")),
     path("audit/", include("openiop.audit.urls")),
@@ -24,10 +29,7 @@ urlpatterns = [
     # Medications and MAT, drug and alcohol testing (issue 18).
     path("medications/", include("openiop.medications.urls")),
     path("drugtests/", include("openiop.drugtests.urls")),
-    path("fhir/R4/", include("openiop.fhir.urls")),
     path("o/", include("openiop.fhir.oauth_urls")),
-    # REST for the program's own objects (tracks, sessions, rosters, attendance, authorizations).
-    path("api/", include("openiop.api.urls")),
     path(".well-known/smart-configuration", fhir_views.smart_configuration),
     path("django-admin/", admin.site.urls),
 ]
