@@ -702,3 +702,52 @@ def test_no_bad_search_value_is_a_server_error(
     if r.status_code != 404:
         failures.append(f"id {HUGE_ID}: {r.status_code}")
     assert not failures, failures
+
+
+def test_a_write_whose_read_the_role_may_not_make_is_saved_and_answered_without_content(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer to a write is a read of it: were a role allowed the write but not the read
+    (none is today: the read's capability is made one the director lacks), the change is saved
+    and the answer says so, with its ETag and no content, rather than a 403 for a change made."""
+    import dataclasses
+    import datetime as dt
+
+    from openiop.accounts.domain import Cap
+    from openiop.core import clock
+    from openiop.fhir import selectors
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    unreadable = dataclasses.replace(selectors.DEFS["Appointment"], cap=Cap.PRESCRIBER_VISIT)
+    monkeypatch.setitem(selectors.DEFS, "Appointment", unreadable)
+    r = client.put(
+        f"/fhir/R4/Appointment/{session.pk}",
+        json.dumps(
+            {
+                "resourceType": "Appointment",
+                "status": "cancelled",
+                "cancelationReason": {"text": "Clinic closed (fictional)"},
+                "participant": [{"status": "accepted"}],
+            }
+        ),
+        content_type="application/fhir+json",
+        headers={"authorization": f"Bearer {token_for(world.director)}", "if-match": 'W/"1"'},
+    )
+    assert r.status_code == 200, r.content
+    assert GroupSession.objects.get(pk=session.pk).status == "cancelled"
+    (issue,) = r.json()["issue"]
+    assert (issue["severity"], issue["code"]) == ("information", "informational")
+    assert issue["diagnostics"].startswith(f"Appointment/{session.pk} was saved (version 2).")
+    assert r["ETag"] == 'W/"2"' and "Individual therapy" not in r.content.decode()
+    assert AuditEntry.objects.filter(object_type="fhir_Appointment", outcome="denied").exists()
