@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from openiop.accounts.access import visible_site_ids
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
+from openiop.core.concurrency import check_version
 from openiop.core.errors import NotFound, RuleViolation
 from openiop.episodes.choices import OPEN_STATUSES
 from openiop.episodes.models import Episode
@@ -204,6 +205,8 @@ def update_appointment(
         raise NotFound(f"There is no Appointment with id '{resource_id}'.")
     current = mapping.APPOINTMENT_STATUS.get(session.status, "booked")
     if res.status == current:
+        # Nothing to change, but a stale If-Match is still a concurrent edit (412).
+        check_version(session, expected_version=expected_version)
         return session
     if res.status != "cancelled":
         raise Unprocessable(

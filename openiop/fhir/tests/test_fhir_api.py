@@ -602,6 +602,73 @@ def test_appointment_cancel_through_put(client: Client, world: World) -> None:
     assert put(token, 'W/"2"').status_code == 422  # un-cancelling is not a client's change
 
 
+def test_appointment_put_that_changes_nothing_still_checks_if_match(
+    client: Client, world: World
+) -> None:
+    """A PUT of the status the appointment already has changes nothing, but a stale If-Match is
+    still a concurrent edit: 412, not a 200 that tells a second client its cancel went through."""
+    from openiop.core import clock
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    token = token_for(world.clinician)
+    body = fhir_get(client, f"Appointment/{session.pk}", token).json()
+    body["status"] = "cancelled"
+    body["cancelationReason"] = {"text": "Patient asked to reschedule"}
+
+    def put(etag: str) -> Any:
+        return client.put(
+            f"/fhir/R4/Appointment/{session.pk}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {token}", "if-match": etag},
+        )
+
+    assert put('W/"1"').status_code == 200  # cancelled: now version 2
+    body["cancelationReason"] = {"text": "Another client's reason, read at version 1"}
+    stale = put('W/"1"')
+    assert stale.status_code == 412, stale.content
+    assert stale.json()["issue"][0]["code"] == "conflict"
+    assert GroupSession.objects.get(pk=session.pk).cancel_reason == "Patient asked to reschedule"
+    same = put('W/"2"')  # the current version: nothing to change, answered as a read
+    assert same.status_code == 200 and same["ETag"] == 'W/"2"'
+    assert GroupSession.objects.get(pk=session.pk).version == 2
+
+
+def test_patient_put_that_changes_nothing_still_checks_if_match(
+    client: Client, world: World
+) -> None:
+    """PUT Patient has no 'unchanged' shortcut: the same demographics with a stale If-Match are
+    412 like any other stale write."""
+    token = token_for(world.director)
+    patient = world.mh_patient
+    body = fhir_get(client, f"Patient/{patient.pk}", token).json()
+
+    def put(etag: str) -> Any:
+        return client.put(
+            f"/fhir/R4/Patient/{patient.pk}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {token}", "if-match": etag},
+        )
+
+    first = put('W/"1"')
+    assert first.status_code == 200 and first["ETag"] == 'W/"2"', first.content
+    stale = put('W/"1"')  # the same demographics again, named at the old version
+    assert stale.status_code == 412, stale.content
+    assert stale.json()["issue"][0]["code"] == "conflict"
+
+
 def test_cli_registers_a_backend_client(world: World) -> None:
     from io import StringIO
 
