@@ -144,14 +144,16 @@ def _written(
     """The answer to a create (201, with Location) or an update (200): the resource as a read of
     it would answer this client (selectors.read: access, the Part 2 decision, the VIEW audit
     noting the interaction, the accounting of a disclosure), with its ETag. Where that read
-    would be refused (a Part 2 record no consent lets go to this client, Part2Withheld; or a
-    role that may write but not read the type) the write stands and the body is an
+    would be refused (a Part 2 record no consent lets go to this client, Part2Withheld; a
+    role that may write but not read the type; or a token whose scopes allow writing the type
+    but not reading it, OutOfScope as a GET would raise) the write stands and the body is an
     OperationOutcome (severity information) saying it was saved and that its content is not
     returned, and why: FHIR's `Prefer: return=OperationOutcome` (RESTful API, managing return
     content); the Location and ETag headers still let the client name the version it changes."""
     status = 201 if interaction == "create" else 200
     headers = {"Location": f"{_base(request)}/{resource_type}/{pk}"} if status == 201 else {}
     try:
+        ctx.require_scope(resource_type)  # the scopes' read decision (ctx.may), with its reason
         found = selectors.read(
             actor=ctx.actor,
             recipient=ctx.recipient,

@@ -818,3 +818,75 @@ def test_a_write_whose_read_the_role_may_not_make_is_saved_and_answered_without_
     assert issue["diagnostics"].startswith(f"Appointment/{session.pk} was saved (version 2).")
     assert r["ETag"] == 'W/"2"' and "Individual therapy" not in r.content.decode()
     assert AuditEntry.objects.filter(object_type="fhir_Appointment", outcome="denied").exists()
+
+
+def test_a_write_by_a_token_without_read_scope_is_saved_and_answered_without_content(
+    client: Client, world: World
+) -> None:
+    """Scopes that allow writing a type but not reading it get what a read would give them: the
+    change is saved and the answer says so, with Location and ETag, and carries no content."""
+    from openiop.core import clock
+    from openiop.patients.models import Patient
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    write_only = token_for(world.director, "system/Appointment.write system/Patient.write")
+    auth = {"authorization": f"Bearer {write_only}"}
+    assert fhir_get(client, f"Appointment/{session.pk}", write_only).status_code == 403
+    r = client.put(
+        f"/fhir/R4/Appointment/{session.pk}",
+        json.dumps(
+            {
+                "resourceType": "Appointment",
+                "status": "cancelled",
+                "cancelationReason": {"text": "Clinic closed (fictional)"},
+                "participant": [{"status": "accepted"}],
+            }
+        ),
+        content_type="application/fhir+json",
+        headers={**auth, "if-match": 'W/"1"'},
+    )
+    assert r.status_code == 200, r.content
+    assert GroupSession.objects.get(pk=session.pk).status == "cancelled"
+    assert r.json()["resourceType"] == "OperationOutcome"
+    (issue,) = r.json()["issue"]
+    assert (issue["severity"], issue["code"]) == ("information", "informational")
+    assert issue["diagnostics"].startswith(f"Appointment/{session.pk} was saved (version 2).")
+    assert "scopes" in issue["diagnostics"] and "read of Appointment" in issue["diagnostics"]
+    assert r["ETag"] == 'W/"2"' and "Individual therapy" not in r.content.decode()
+
+    created = client.post(
+        "/fhir/R4/Patient",
+        json.dumps(
+            {
+                "resourceType": "Patient",
+                "name": [{"use": "official", "family": "Writeonlyperson", "given": ["Oriel"]}],
+                "birthDate": "1991-02-03",
+                "extension": [
+                    {
+                        "url": "http://openiop.org/fhir/StructureDefinition/home-site",
+                        "valueReference": {"reference": f"Location/{world.site.pk}"},
+                    }
+                ],
+            }
+        ),
+        content_type="application/fhir+json",
+        headers=auth,
+    )
+    assert created.status_code == 201, created.content
+    patient = Patient.objects.get(legal_last_name="Writeonlyperson")
+    assert created["Location"].endswith(f"/fhir/R4/Patient/{patient.pk}")
+    assert created["ETag"] == 'W/"1"'
+    (issue,) = created.json()["issue"]
+    assert issue["severity"] == "information" and "read of Patient" in issue["diagnostics"]
+    assert "Writeonlyperson" not in created.content.decode()
