@@ -890,3 +890,40 @@ def test_a_write_by_a_token_without_read_scope_is_saved_and_answered_without_con
     (issue,) = created.json()["issue"]
     assert issue["severity"] == "information" and "read of Patient" in issue["diagnostics"]
     assert "Writeonlyperson" not in created.content.decode()
+
+
+def test_a_cancel_without_a_reason_names_the_fhir_element(client: Client, world: World) -> None:
+    """The service's refusal of a blank reason is a 422 whose expression is the FHIR element the
+    client sends (Appointment.cancelationReason), not the service's field name."""
+    from openiop.core import clock
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    token = token_for(world.clinician)
+    body = fhir_get(client, f"Appointment/{session.pk}", token).json()
+    body["status"] = "cancelled"
+    for reason in (None, {"text": "   "}, {"text": "x" * 201}):
+        if reason is None:
+            body.pop("cancelationReason", None)
+        else:
+            body["cancelationReason"] = reason
+        r = client.put(
+            f"/fhir/R4/Appointment/{session.pk}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {token}", "if-match": 'W/"1"'},
+        )
+        assert r.status_code == 422, r.content
+        (issue,) = r.json()["issue"]
+        assert issue["expression"] == ["Appointment.cancelationReason"], issue
+    assert GroupSession.objects.get(pk=session.pk).status == "scheduled"
