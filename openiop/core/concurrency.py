@@ -52,9 +52,21 @@ def save_if_unchanged(instance: Model, *, expected_version: int | None, fields: 
         version=F("version") + 1, **values
     )
     if updated == 0:
-        raise Conflict(
-            f"This {model._meta.verbose_name} was changed by someone else while you were editing. "
-            "Reload it to see their changes, then apply yours again.",
-            code="stale_version",
-        )
+        raise _stale(model)
     instance.refresh_from_db(fields=["version"])
+
+
+def check_version(instance: Model, *, expected_version: int | None) -> None:
+    """For a request that turns out to change nothing: raise the Conflict save_if_unchanged
+    would when the version the client named is not the one `instance` was read at, so a stale
+    edit is reported even when there is nothing to save (no version named: nothing to check)."""
+    if expected_version is not None and expected_version != instance.version:  # type: ignore[attr-defined]
+        raise _stale(type(instance))
+
+
+def _stale(model: type[Model]) -> Conflict:
+    return Conflict(
+        f"This {model._meta.verbose_name} was changed by someone else while you were editing. "
+        "Reload it to see their changes, then apply yours again.",
+        code="stale_version",
+    )

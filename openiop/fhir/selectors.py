@@ -1107,13 +1107,22 @@ def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
 
 
 def read_record(
-    *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
+    *,
+    actor: Actor,
+    recipient: FhirRecipient,
+    resource_type: str,
+    resource_id: str,
+    response_to: str = "",
 ) -> Any:
     """The row behind `resource_type/resource_id` for this actor, audited as a VIEW (patient
     data) naming the client. A Part 2 record read by a client outside the program is a
     disclosure: it goes only under a consent (part2_gate) and is then appended to the accounting
     of disclosures. Raises NotFound, NotPermitted (audited: role, site), Part2Withheld (audited
-    as denied, with the decision's reason: no consent covers this client and purpose)."""
+    as denied, with the decision's reason: no consent covers this client and purpose).
+
+    The answer to a write (the created or updated resource echoed back) is such a read too, made
+    once the write is done: `response_to` names the interaction ("create", "update"), noted in
+    the audit entries' detail; empty for a plain read."""
     d = resource_def(resource_type)
     missing = NotFound(f"There is no {resource_type} with id '{resource_id}'.", code="not_found")
     pk = whole_number(resource_id)
@@ -1137,6 +1146,7 @@ def read_record(
         action=None,
     )
     patient = d.patient_of(row)
+    echo = {"response_to": response_to} if response_to else {}
     gate = part2_gate(recipient, [(d, row)])
     if gate.withheld.total:
         assert gate.release is not None
@@ -1150,6 +1160,7 @@ def read_record(
             detail={
                 "reason": "withheld under 42 CFR Part 2",
                 "decision": gate.release.withheld[patient.pk].reason[:200],
+                **echo,
             },
         )
         raise Part2Withheld(gate.withheld.sentence)
@@ -1159,20 +1170,42 @@ def read_record(
         patient_id=patient.pk,
         object_type=object_type,
         object_id=row.pk,
+        detail=echo or None,
     )
     _account_disclosure(actor, recipient, gate, [(d, row)])
     return row
 
 
 def read(
-    *, actor: Actor, recipient: FhirRecipient, resource_type: str, resource_id: str
+    *,
+    actor: Actor,
+    recipient: FhirRecipient,
+    resource_type: str,
+    resource_id: str,
+    response_to: str = "",
 ) -> dict[str, Any]:
     """The JSON of the resource `resource_type/resource_id` (read_record, mapped with
     mapping.as_json: the test of as_json proves it the validated model's JSON for every type)."""
     row = read_record(
-        actor=actor, recipient=recipient, resource_type=resource_type, resource_id=resource_id
+        actor=actor,
+        recipient=recipient,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        response_to=response_to,
     )
     return mapping.as_json(resource_def(resource_type).to_fhir, row)
+
+
+def version_of(resource_type: str, pk: int) -> int | None:
+    """The current version of a row of a versioned type (its meta.versionId, the ETag a client
+    names in If-Match), None for a type without versions or a row that is not there. No access
+    check or audit: for the headers of the answer to a write the actor has just made, a number
+    and never the record's content."""
+    model = resource_def(resource_type).queryset().model
+    if not any(f.name == "version" for f in model._meta.concrete_fields):
+        return None
+    value = model._default_manager.filter(pk=pk).values_list("version", flat=True).first()
+    return int(value) if value is not None else None
 
 
 def model_type_of(model: type[Model]) -> str | None:

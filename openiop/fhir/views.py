@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 from openiop.consents.domain import REDISCLOSURE_NOTICE
+from openiop.core.errors import NotPermitted
 from openiop.fhir import bulk, exports, mapping, selectors, tasks, writes
 from openiop.fhir.auth import FhirContext
 from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
@@ -137,9 +138,49 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
     return respond(bundle)
 
 
+def _written(
+    request: HttpRequest, ctx: FhirContext, resource_type: str, pk: int, interaction: str
+) -> HttpResponse:
+    """The answer to a create (201, with Location) or an update (200): the resource as a read of
+    it would answer this client (selectors.read: access, the Part 2 decision, the VIEW audit
+    noting the interaction, the accounting of a disclosure), with its ETag. Where that read
+    would be refused (a Part 2 record no consent lets go to this client, Part2Withheld; a
+    role that may write but not read the type; or a token whose scopes allow writing the type
+    but not reading it, OutOfScope as a GET would raise) the write stands and the body is an
+    OperationOutcome (severity information) saying it was saved and that its content is not
+    returned, and why: FHIR's `Prefer: return=OperationOutcome` (RESTful API, managing return
+    content); the Location and ETag headers still let the client name the version it changes."""
+    status = 201 if interaction == "create" else 200
+    headers = {"Location": f"{_base(request)}/{resource_type}/{pk}"} if status == 201 else {}
+    try:
+        ctx.require_scope(resource_type)  # the scopes' read decision (ctx.may), with its reason
+        found = selectors.read(
+            actor=ctx.actor,
+            recipient=ctx.recipient,
+            resource_type=resource_type,
+            resource_id=str(pk),
+            response_to=interaction,
+        )
+    except NotPermitted as exc:
+        version = selectors.version_of(resource_type, pk)
+        if version is not None:
+            headers["ETag"] = f'W/"{version}"'
+        saved = f"{resource_type}/{pk} was saved" + (
+            f" (version {version})." if version is not None else "."
+        )
+        note = operation_outcome(
+            status,
+            f"{saved} Its content is not returned: {exc.message}",
+            code="suppressed" if isinstance(exc, selectors.Part2Withheld) else "informational",
+            severity="information",
+        )
+        return respond(note, status, headers)
+    return respond(found, status, {**headers, **_etag(found)})
+
+
 @fhir_endpoint
 def type_endpoint(request: HttpRequest, ctx: FhirContext, resource_type: str) -> HttpResponse:
-    """GET: search. POST: create (Patient, QuestionnaireResponse)."""
+    """GET: search. POST: create (Patient, QuestionnaireResponse), answered as _written."""
     _check_type(resource_type)
     if request.method == "GET":
         return _search_bundle(request, ctx, resource_type)
@@ -148,13 +189,9 @@ def type_endpoint(request: HttpRequest, ctx: FhirContext, resource_type: str) ->
         body = _body(request)
         if resource_type == "Patient":
             row: Any = writes.create_patient(actor=ctx.actor, body=body)
-            resource = mapping.patient(row)
         else:
             row = writes.create_questionnaire_response(actor=ctx.actor, body=body)
-            row = selectors.DEFS["QuestionnaireResponse"].queryset().get(pk=row.pk)
-            resource = mapping.questionnaire_response(row)
-        location = f"{_base(request)}/{resource_type}/{_rid(resource)}"
-        return respond(resource, 201, {"Location": location, **_etag(resource)})
+        return _written(request, ctx, resource_type, row.pk, "create")
     return respond(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}."), 405
     )
@@ -164,7 +201,8 @@ def type_endpoint(request: HttpRequest, ctx: FhirContext, resource_type: str) ->
 def instance_endpoint(
     request: HttpRequest, ctx: FhirContext, resource_type: str, resource_id: str
 ) -> HttpResponse:
-    """GET: read. PUT: update (Patient demographics, Appointment status), If-Match honoured."""
+    """GET: read. PUT: update (Patient demographics, Appointment status), If-Match honoured,
+    answered as _written."""
     _check_type(resource_type)
     if request.method == "GET":
         ctx.require_scope(resource_type)
@@ -182,14 +220,11 @@ def instance_endpoint(
             row: Any = writes.update_patient(
                 actor=ctx.actor, resource_id=resource_id, body=body, expected_version=expected
             )
-            resource = mapping.patient(row)
         else:
-            writes.update_appointment(
+            row = writes.update_appointment(
                 actor=ctx.actor, resource_id=resource_id, body=body, expected_version=expected
             )
-            row = selectors.DEFS["Appointment"].queryset().get(pk=int(resource_id))
-            resource = mapping.appointment(row)
-        return respond(resource, 200, _etag(resource))
+        return _written(request, ctx, resource_type, row.pk, "update")
     return respond(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}/{{id}}."),
         405,
@@ -374,7 +409,10 @@ def capability_statement(base: str) -> FHIRAbstractModel:
                         "see /.well-known/smart-configuration. Records from substance-use "
                         "treatment carry the 42CFRPart2 security label and the 42 CFR 2.32 "
                         "notice; a client outside the program receives them only under the "
-                        "patient's consent, and every such disclosure is accounted for.",
+                        "patient's consent, and every such disclosure is accounted for. The "
+                        "answer to a create or update is such a read: where the record is "
+                        "withheld the change is saved and the answer is an OperationOutcome "
+                        "(code suppressed) with the Location and ETag headers.",
                     },
                     "resource": resources,
                     # FHIR Bulk Data: $export at the system level, Patient/$export and

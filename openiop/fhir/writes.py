@@ -6,6 +6,8 @@ checks access, owns the transaction and writes the audit entry. No rules here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -14,7 +16,8 @@ from pydantic import ValidationError
 from openiop.accounts.access import visible_site_ids
 from openiop.accounts.domain import Cap
 from openiop.core.actor import Actor
-from openiop.core.errors import NotFound, RuleViolation
+from openiop.core.concurrency import check_version
+from openiop.core.errors import DomainError, NotFound, RuleViolation
 from openiop.episodes.choices import OPEN_STATUSES
 from openiop.episodes.models import Episode
 from openiop.fhir import mapping
@@ -48,6 +51,19 @@ def parse(resource_type: str, body: Any) -> Any:
             f"Not a valid {resource_type}: {first.get('msg', 'invalid')} at {where or 'root'}.",
             field=where or None,
         ) from None
+
+
+@contextmanager
+def fhir_paths(paths: dict[str, str]) -> Iterator[None]:
+    """Name a service's refusal by the FHIR element the client sent (the OperationOutcome's
+    issue.expression, a FHIRPath) rather than by the service's own field name: `paths` maps
+    the one to the other; a field not in it is left as it is."""
+    try:
+        yield
+    except DomainError as exc:
+        if exc.field is not None:
+            exc.field = paths.get(exc.field, exc.field)
+        raise
 
 
 def _ref_id(ref: Any, resource_type: str, what: str) -> int:
@@ -189,6 +205,9 @@ def create_questionnaire_response(*, actor: Actor, body: Any) -> Any:
 
 # --- Appointment status ----------------------------------------------------------------------------
 
+# session_cancel's fields as the FHIR elements they come from.
+APPOINTMENT_PATHS = {"reason": "Appointment.cancelationReason"}
+
 
 def update_appointment(
     *, actor: Actor, resource_id: str, body: Any, expected_version: int | None
@@ -204,12 +223,15 @@ def update_appointment(
         raise NotFound(f"There is no Appointment with id '{resource_id}'.")
     current = mapping.APPOINTMENT_STATUS.get(session.status, "booked")
     if res.status == current:
+        # Nothing to change, but a stale If-Match is still a concurrent edit (412).
+        check_version(session, expected_version=expected_version)
         return session
     if res.status != "cancelled":
         raise Unprocessable(
             "The one status change a client may make is to cancelled.", field="status"
         )
     reason = res.cancelationReason.text if res.cancelationReason is not None else ""
-    return session_cancel(
-        session=session, expected_version=expected_version, reason=reason or "", by=actor
-    )
+    with fhir_paths(APPOINTMENT_PATHS):
+        return session_cancel(
+            session=session, expected_version=expected_version, reason=reason or "", by=actor
+        )

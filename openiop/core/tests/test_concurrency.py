@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openiop.core.concurrency import save_if_unchanged
+from openiop.core.concurrency import check_version, save_if_unchanged
 from openiop.core.errors import Conflict, RuleViolation
 from openiop.patients.models import Patient
 from openiop.testing import make_org, make_patient, make_site
@@ -34,3 +34,15 @@ def test_a_stale_version_is_a_conflict_and_the_current_version_writes(patient: P
     with pytest.raises(Conflict):
         save_if_unchanged(patient, expected_version=1, fields=["preferred_name"])
     assert Patient.objects.get(pk=patient.pk).preferred_name == "Marigold"
+
+
+def test_a_request_that_changes_nothing_is_still_checked_against_its_version(
+    patient: Patient,
+) -> None:
+    patient.preferred_name = "Marigold"
+    save_if_unchanged(patient, expected_version=1, fields=["preferred_name"])
+    with pytest.raises(Conflict) as exc:
+        check_version(patient, expected_version=1)
+    assert exc.value.code == "stale_version"
+    check_version(patient, expected_version=2)  # the current version: nothing to report
+    check_version(patient, expected_version=None)  # no version named: nothing to compare

@@ -602,6 +602,73 @@ def test_appointment_cancel_through_put(client: Client, world: World) -> None:
     assert put(token, 'W/"2"').status_code == 422  # un-cancelling is not a client's change
 
 
+def test_appointment_put_that_changes_nothing_still_checks_if_match(
+    client: Client, world: World
+) -> None:
+    """A PUT of the status the appointment already has changes nothing, but a stale If-Match is
+    still a concurrent edit: 412, not a 200 that tells a second client its cancel went through."""
+    from openiop.core import clock
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    token = token_for(world.clinician)
+    body = fhir_get(client, f"Appointment/{session.pk}", token).json()
+    body["status"] = "cancelled"
+    body["cancelationReason"] = {"text": "Patient asked to reschedule"}
+
+    def put(etag: str) -> Any:
+        return client.put(
+            f"/fhir/R4/Appointment/{session.pk}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {token}", "if-match": etag},
+        )
+
+    assert put('W/"1"').status_code == 200  # cancelled: now version 2
+    body["cancelationReason"] = {"text": "Another client's reason, read at version 1"}
+    stale = put('W/"1"')
+    assert stale.status_code == 412, stale.content
+    assert stale.json()["issue"][0]["code"] == "conflict"
+    assert GroupSession.objects.get(pk=session.pk).cancel_reason == "Patient asked to reschedule"
+    same = put('W/"2"')  # the current version: nothing to change, answered as a read
+    assert same.status_code == 200 and same["ETag"] == 'W/"2"'
+    assert GroupSession.objects.get(pk=session.pk).version == 2
+
+
+def test_patient_put_that_changes_nothing_still_checks_if_match(
+    client: Client, world: World
+) -> None:
+    """PUT Patient has no 'unchanged' shortcut: the same demographics with a stale If-Match are
+    412 like any other stale write."""
+    token = token_for(world.director)
+    patient = world.mh_patient
+    body = fhir_get(client, f"Patient/{patient.pk}", token).json()
+
+    def put(etag: str) -> Any:
+        return client.put(
+            f"/fhir/R4/Patient/{patient.pk}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {token}", "if-match": etag},
+        )
+
+    first = put('W/"1"')
+    assert first.status_code == 200 and first["ETag"] == 'W/"2"', first.content
+    stale = put('W/"1"')  # the same demographics again, named at the old version
+    assert stale.status_code == 412, stale.content
+    assert stale.json()["issue"][0]["code"] == "conflict"
+
+
 def test_cli_registers_a_backend_client(world: World) -> None:
     from io import StringIO
 
@@ -702,3 +769,161 @@ def test_no_bad_search_value_is_a_server_error(
     if r.status_code != 404:
         failures.append(f"id {HUGE_ID}: {r.status_code}")
     assert not failures, failures
+
+
+def test_a_write_whose_read_the_role_may_not_make_is_saved_and_answered_without_content(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer to a write is a read of it: were a role allowed the write but not the read
+    (none is today: the read's capability is made one the director lacks), the change is saved
+    and the answer says so, with its ETag and no content, rather than a 403 for a change made."""
+    import dataclasses
+    import datetime as dt
+
+    from openiop.accounts.domain import Cap
+    from openiop.core import clock
+    from openiop.fhir import selectors
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    unreadable = dataclasses.replace(selectors.DEFS["Appointment"], cap=Cap.PRESCRIBER_VISIT)
+    monkeypatch.setitem(selectors.DEFS, "Appointment", unreadable)
+    r = client.put(
+        f"/fhir/R4/Appointment/{session.pk}",
+        json.dumps(
+            {
+                "resourceType": "Appointment",
+                "status": "cancelled",
+                "cancelationReason": {"text": "Clinic closed (fictional)"},
+                "participant": [{"status": "accepted"}],
+            }
+        ),
+        content_type="application/fhir+json",
+        headers={"authorization": f"Bearer {token_for(world.director)}", "if-match": 'W/"1"'},
+    )
+    assert r.status_code == 200, r.content
+    assert GroupSession.objects.get(pk=session.pk).status == "cancelled"
+    (issue,) = r.json()["issue"]
+    assert (issue["severity"], issue["code"]) == ("information", "informational")
+    assert issue["diagnostics"].startswith(f"Appointment/{session.pk} was saved (version 2).")
+    assert r["ETag"] == 'W/"2"' and "Individual therapy" not in r.content.decode()
+    assert AuditEntry.objects.filter(object_type="fhir_Appointment", outcome="denied").exists()
+
+
+def test_a_write_by_a_token_without_read_scope_is_saved_and_answered_without_content(
+    client: Client, world: World
+) -> None:
+    """Scopes that allow writing a type but not reading it get what a read would give them: the
+    change is saved and the answer says so, with Location and ETag, and carries no content."""
+    from openiop.core import clock
+    from openiop.patients.models import Patient
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    write_only = token_for(world.director, "system/Appointment.write system/Patient.write")
+    auth = {"authorization": f"Bearer {write_only}"}
+    assert fhir_get(client, f"Appointment/{session.pk}", write_only).status_code == 403
+    r = client.put(
+        f"/fhir/R4/Appointment/{session.pk}",
+        json.dumps(
+            {
+                "resourceType": "Appointment",
+                "status": "cancelled",
+                "cancelationReason": {"text": "Clinic closed (fictional)"},
+                "participant": [{"status": "accepted"}],
+            }
+        ),
+        content_type="application/fhir+json",
+        headers={**auth, "if-match": 'W/"1"'},
+    )
+    assert r.status_code == 200, r.content
+    assert GroupSession.objects.get(pk=session.pk).status == "cancelled"
+    assert r.json()["resourceType"] == "OperationOutcome"
+    (issue,) = r.json()["issue"]
+    assert (issue["severity"], issue["code"]) == ("information", "informational")
+    assert issue["diagnostics"].startswith(f"Appointment/{session.pk} was saved (version 2).")
+    assert "scopes" in issue["diagnostics"] and "read of Appointment" in issue["diagnostics"]
+    assert r["ETag"] == 'W/"2"' and "Individual therapy" not in r.content.decode()
+
+    created = client.post(
+        "/fhir/R4/Patient",
+        json.dumps(
+            {
+                "resourceType": "Patient",
+                "name": [{"use": "official", "family": "Writeonlyperson", "given": ["Oriel"]}],
+                "birthDate": "1991-02-03",
+                "extension": [
+                    {
+                        "url": "http://openiop.org/fhir/StructureDefinition/home-site",
+                        "valueReference": {"reference": f"Location/{world.site.pk}"},
+                    }
+                ],
+            }
+        ),
+        content_type="application/fhir+json",
+        headers=auth,
+    )
+    assert created.status_code == 201, created.content
+    patient = Patient.objects.get(legal_last_name="Writeonlyperson")
+    assert created["Location"].endswith(f"/fhir/R4/Patient/{patient.pk}")
+    assert created["ETag"] == 'W/"1"'
+    (issue,) = created.json()["issue"]
+    assert issue["severity"] == "information" and "read of Patient" in issue["diagnostics"]
+    assert "Writeonlyperson" not in created.content.decode()
+
+
+def test_a_cancel_without_a_reason_names_the_fhir_element(client: Client, world: World) -> None:
+    """The service's refusal of a blank reason is a 422 whose expression is the FHIR element the
+    client sends (Appointment.cancelationReason), not the service's field name."""
+    from openiop.core import clock
+    from openiop.programs.models import GroupSession
+    from openiop.testing import make_session
+
+    session = make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+    token = token_for(world.clinician)
+    body = fhir_get(client, f"Appointment/{session.pk}", token).json()
+    body["status"] = "cancelled"
+    for reason in (None, {"text": "   "}, {"text": "x" * 201}):
+        if reason is None:
+            body.pop("cancelationReason", None)
+        else:
+            body["cancelationReason"] = reason
+        r = client.put(
+            f"/fhir/R4/Appointment/{session.pk}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={"authorization": f"Bearer {token}", "if-match": 'W/"1"'},
+        )
+        assert r.status_code == 422, r.content
+        (issue,) = r.json()["issue"]
+        assert issue["expression"] == ["Appointment.cancelationReason"], issue
+    assert GroupSession.objects.get(pk=session.pk).status == "scheduled"

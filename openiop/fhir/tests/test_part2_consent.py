@@ -32,6 +32,7 @@ from openiop.fhir.part2 import NOTICE_EXTENSION
 from openiop.fhir.tests.conftest import World, client_for, fhir_get, token_for
 from openiop.measures.models import Response
 from openiop.patients.models import Patient
+from openiop.programs.models import GroupSession
 from openiop.testing import make_episode, make_patient, make_session, make_user
 
 pytestmark = pytest.mark.django_db
@@ -487,3 +488,174 @@ def test_the_patients_consents_are_fhir_consents_under_the_same_decision(
     assert fhir_get(client, f"Consent/{tpo.pk}", token).status_code == 403
     inactive = fhir_get(client, "Consent", inside, status="inactive").json()
     assert [e["resource"]["id"] for e in _entries(inactive, "match")] == [str(tpo.pk)]
+
+
+# --- the answer to a write (create, update) is a read of what was written ---------------------------
+
+WRITTEN = ["Appointment", "QuestionnaireResponse"]
+
+
+def _write(client: Client, world: World, token: str, kind: str, episode: Any) -> Any:
+    """Cancel a new appointment of `episode` next week (PUT Appointment, If-Match W/"1"), or
+    record a PHQ-9 for its patient (POST QuestionnaireResponse): the HTTP response."""
+    auth = {"authorization": f"Bearer {token}"}
+    if kind == "Appointment":
+        session = make_session(
+            world.site,
+            world.clinician,
+            timezone.now().date() + dt.timedelta(days=7),
+            kind="individual",
+            title="Individual therapy",
+            episode=episode,
+            at=dt.time(10, 0),
+            minutes=50,
+        )
+        body: dict[str, Any] = {
+            "resourceType": "Appointment",
+            "id": str(session.pk),
+            "status": "cancelled",
+            "cancelationReason": {"text": "Quietbrook bus strike"},
+            "participant": [{"status": "accepted"}],
+        }
+        return client.put(
+            f"/fhir/R4/Appointment/{session.pk}",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            headers={**auth, "if-match": 'W/"1"'},
+        )
+    body = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "http://openiop.org/fhir/Questionnaire/phq9",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{episode.patient_id}"},
+        "item": [{"linkId": str(n), "answer": [{"valueInteger": 2}]} for n in range(1, 9)]
+        + [{"linkId": "9", "answer": [{"valueInteger": 0}]}],
+    }
+    return client.post(
+        "/fhir/R4/QuestionnaireResponse",
+        json.dumps(body),
+        content_type="application/fhir+json",
+        headers=auth,
+    )
+
+
+def _written_id(kind: str, r: Any) -> int:
+    """The id of the row a write made or changed, from the Location (create) or the URL."""
+    if kind == "QuestionnaireResponse":
+        return int(r["Location"].rsplit("/", 1)[1])
+    return int(r.request["PATH_INFO"].rsplit("/", 1)[1])
+
+
+def _assert_saved(kind: str, pk: int, episode: Any) -> None:
+    if kind == "Appointment":
+        session = GroupSession.objects.get(pk=pk)
+        assert session.status == "cancelled" and session.version == 2
+        assert session.cancel_reason == "Quietbrook bus strike"
+    else:
+        response = Response.objects.get(pk=pk)
+        assert response.episode_id == episode.pk and response.total == 16
+
+
+@pytest.mark.parametrize("kind", WRITTEN)
+def test_an_outside_clients_write_of_a_part2_record_is_saved_and_its_content_withheld(
+    client: Client, world: World, kind: str
+) -> None:
+    """No consent covers the outside client: the write is done (the scopes and the role allow
+    it), the answer is an OperationOutcome saying so and that the content is withheld under
+    Part 2 (not the record: no answers, no reason, no patient), with Location and ETag; the
+    write and the withholding are audited, and nothing is disclosed."""
+    token, _ = _outside_client(world)
+    r = _write(client, world, token, kind, world.sud_episode)
+    assert r.status_code == (201 if kind == "QuestionnaireResponse" else 200), r.content
+    pk = _written_id(kind, r)
+    _assert_saved(kind, pk, world.sud_episode)
+    body = r.json()
+    _valid(body)
+    assert body["resourceType"] == "OperationOutcome"
+    (issue,) = body["issue"]
+    assert issue["severity"] == "information" and issue["code"] == "suppressed"
+    assert issue["diagnostics"].startswith(f"{kind}/{pk} was saved")
+    assert (
+        f"Withheld under 42 CFR Part 2 (no consent covering this recipient and purpose): 1 {kind} of 1 patient(s)."
+        in issue["diagnostics"]
+    )
+    said = r.content.decode().lower()
+    for content in (
+        "quillon",
+        "quietbrook",
+        "individual therapy",
+        "valueinteger",
+        "phq",
+        "patient/",
+    ):
+        assert content not in said, content
+    if kind == "Appointment":
+        assert r["ETag"] == 'W/"2"' and "version 2" in issue["diagnostics"]
+    else:
+        assert r["Location"].endswith(f"/fhir/R4/QuestionnaireResponse/{pk}")
+    wrote = "appointment" if kind == "Appointment" else "measure_response"
+    assert AuditEntry.objects.filter(
+        object_type=wrote, patient_id=world.sud_patient.pk, action__in=("update", "create")
+    ).exists()
+    denied = AuditEntry.objects.get(object_type=f"fhir_{kind}", object_id=str(pk))
+    assert (denied.action, denied.outcome) == ("view", "denied")
+    assert denied.detail["reason"] == "withheld under 42 CFR Part 2"
+    assert denied.detail["response_to"] == ("update" if kind == "Appointment" else "create")
+    assert not Disclosure.objects.exists()
+
+
+@pytest.mark.parametrize("kind", WRITTEN)
+def test_an_outside_clients_write_under_consent_is_echoed_with_the_notice_and_accounted(
+    client: Client, world: World, kind: str
+) -> None:
+    """Under the TPO consent the answer is the record as a read would give it (labels, the 2.32
+    notice) and one entry of the accounting of disclosures; once the consent is revoked the next
+    write's answer is withheld again and nothing more is accounted."""
+    token, client_id = _outside_client(world)
+    consent = _tpo_consent(world, world.sud_patient)
+    r = _write(client, world, token, kind, world.sud_episode)
+    assert r.status_code == (201 if kind == "QuestionnaireResponse" else 200), r.content
+    body = r.json()
+    _valid(body)
+    pk = _written_id(kind, r)
+    _assert_saved(kind, pk, world.sud_episode)
+    assert body["resourceType"] == kind and body["id"] == str(pk)
+    assert _labels(body) == {"R", "42CFRPart2"}
+    assert _notice(body) == [REDISCLOSURE_NOTICE]
+    if kind == "Appointment":
+        assert body["status"] == "cancelled" and r["ETag"] == 'W/"2"'
+    (disclosure,) = Disclosure.objects.all()
+    assert (disclosure.patient_id, disclosure.consent_id) == (world.sud_patient.pk, consent.pk)
+    assert disclosure.recipient_identifier == client_id and disclosure.channel == "fhir_api"
+    assert disclosure.resources == [{"type": kind, "id": str(pk)}]
+    seen = AuditEntry.objects.get(object_type=f"fhir_{kind}", object_id=str(pk))
+    assert (seen.action, seen.outcome) == ("view", "ok")
+
+    consent_revoke(consent=consent, by=Actor(user=world.director), note="Letter")
+    again = _write(client, world, token, kind, world.sud_episode)
+    assert again.status_code == r.status_code, again.content
+    assert again.json()["resourceType"] == "OperationOutcome"
+    assert again.json()["issue"][0]["code"] == "suppressed"
+    _assert_saved(kind, _written_id(kind, again), world.sud_episode)
+    assert Disclosure.objects.count() == 1
+
+
+@pytest.mark.parametrize("kind", WRITTEN)
+def test_a_write_of_a_mental_health_record_or_from_inside_is_echoed_as_before(
+    client: Client, world: World, kind: str, release_calls: list[int]
+) -> None:
+    """Not Part 2 (a mental-health episode): the outside client gets the record, unlabelled and
+    undisclosed. Inside the program (the organization's own client) a Part 2 record comes back
+    labelled, with no consent asked for and nothing accounted."""
+    token, _ = _outside_client(world)
+    r = _write(client, world, token, kind, world.mh_episode)
+    assert r.status_code == (201 if kind == "QuestionnaireResponse" else 200), r.content
+    body = r.json()
+    _valid(body)
+    assert body["resourceType"] == kind and _labels(body) == set() and not _notice(body)
+    inside = _write(client, world, token_for(world.director), kind, world.sud_episode)
+    assert inside.status_code == r.status_code, inside.content
+    body = inside.json()
+    assert body["resourceType"] == kind and _labels(body) == {"R", "42CFRPart2"}
+    assert release_calls == []
+    assert not Disclosure.objects.exists()
