@@ -61,7 +61,8 @@ class FhirContext:
 
 def _bearer(request: HttpRequest) -> str:
     """The request's bearer token, as oauthlib reads it (`Authorization: Bearer <token>`)."""
-    parts = request.headers.get("Authorization", "").split()
+    # From META itself: request.headers parses every header of the request to read this one.
+    parts: list[str] = str(request.META.get("HTTP_AUTHORIZATION", "")).split()
     if len(parts) != 2 or parts[0] != "Bearer":
         raise Unauthenticated(
             "A bearer token is required (OAuth 2.0, see /.well-known/smart-configuration)."

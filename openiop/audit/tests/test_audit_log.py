@@ -354,3 +354,41 @@ def test_the_chart_links_to_the_patients_audit_trail_for_roles_that_may_read_it(
     client.force_login(clinician)
     body = client.get(chart).content.decode()
     assert client.get(chart).status_code == 200 and "Audit trail" not in body
+
+
+def test_the_columns_passed_unconverted_are_what_the_fields_would_convert_them_to() -> None:
+    """_save converts only the time and the JSON detail (services._ADAPTED); every other value an
+    entry carries must be what its field's own conversion gives, or the fast path would differ."""
+    from openiop.audit import services
+    from openiop.audit.models import AuditAction, AuditOutcome
+
+    user = make_user(Role.CLINICIAN, sites=[make_site(make_org())])
+    actor = Actor(user=user, channel="fhir", client_addr="203.0.113.9", path="/fhir/R4/x")
+    entry = services._entry(
+        actor,
+        action=AuditAction.VIEW,
+        patient_id=42,
+        object_type="fhir_Patient",
+        object_id=42,
+        outcome=AuditOutcome.DENIED,
+        detail={"reason": "withheld", "n": [1, 2]},
+    )
+    fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+    assert len(fields) == len(services._ADAPTED)
+    for field, adapted in zip(fields, services._ADAPTED, strict=True):
+        value = getattr(entry, field.attname)
+        converted = field.get_db_prep_save(value, connection)
+        if adapted:
+            assert field.name in ("at", "user_id", "patient_id", "detail")
+        else:
+            assert converted == value and type(converted) is type(value), field.name
+    saved = audit_record(
+        actor, action=AuditAction.VIEW, patient_id=42, object_type="t", detail={"k": 1}
+    )
+    row = AuditEntry.objects.get(pk=saved.pk)
+    assert (row.action, row.outcome, row.detail, row.client_addr) == (
+        "view",
+        "ok",
+        {"k": 1},
+        "203.0.113.9",
+    )
