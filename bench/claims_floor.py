@@ -45,6 +45,8 @@ import datetime as dt
 import json
 import sys
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from claims_build import AGGREGATION, last_month  # bench/ is on sys.path when run as a script
 from django.db import connection
@@ -148,14 +150,41 @@ SETTLE = (
 )
 
 
-def _time(cursor, sql: str, params: dict[str, object]) -> tuple[float, int]:
+@dataclass
+class _Run:
+    """One run of the writes: its time, each statement's time and rows, the ROLLBACK's time."""
+
+    total: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    rollback: float = 0.0
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def _writes(cursor: Any, steps: list[tuple[str, str]], params: dict[str, object]) -> _Run:
+    run = _Run()
     began = time.perf_counter()
-    cursor.execute(sql, params)
-    return time.perf_counter() - began, cursor.rowcount
+    cursor.execute("BEGIN")
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    try:
+        for name, sql in steps:
+            step_began = time.perf_counter()
+            cursor.execute(sql, params)
+            run.steps[name] = time.perf_counter() - step_began
+            run.rows[name] = cursor.rowcount
+        run.total = time.perf_counter() - began
+    finally:
+        rolled = time.perf_counter()
+        cursor.execute("ROLLBACK")
+        run.rollback = time.perf_counter() - rolled
+    return run
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--history", action="store_true", help="also the creation events and the audit entries"
@@ -169,16 +198,16 @@ def main() -> None:
         sys.exit("no synthetic network in this database: run openiop synth first")
     user = User.objects.get(username=f"o{org.pk}-billing")
     start, end = last_month(dt.datetime.now(dt.UTC).date())
-    params = {"org": org.pk, "start": start, "end": end, "user": user.pk}
+    params: dict[str, object] = {"org": org.pk, "start": start, "end": end, "user": user.pk}
     steps = [("claims", CLAIMS), ("lines", LINES), ("charges", CHARGES)]
     if args.history:
         steps += [("events", EVENTS), ("audit", AUDIT)]
 
     agg_runs: list[float] = []
-    write_runs: list[dict[str, object]] = []
-    groups: list[tuple[object, ...]] = []
+    write_runs: list[_Run] = []
+    groups: list[Any] = []
     connection.ensure_connection()
-    raw = connection.connection  # psycopg connection: explicit BEGIN / ROLLBACK below
+    raw: Any = connection.connection  # psycopg connection: explicit BEGIN / ROLLBACK below
     raw.autocommit = True
     with raw.cursor() as cursor:
         for _ in range(max(1, args.runs)):
@@ -188,27 +217,11 @@ def main() -> None:
             cursor.execute(AGGREGATION, [org.pk, start, end])
             groups = cursor.fetchall()
             agg_runs.append(time.perf_counter() - began)
-
-            steps_s: dict[str, float] = {}
-            rows: dict[str, int] = {}
-            began = time.perf_counter()
-            cursor.execute("BEGIN")
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            try:
-                for name, sql in steps:
-                    steps_s[name], rows[name] = _time(cursor, sql, params)
-                total = time.perf_counter() - began
-            finally:
-                rolled = time.perf_counter()
-                cursor.execute("ROLLBACK")
-                rollback_s = time.perf_counter() - rolled
-            write_runs.append(
-                {"total": total, "steps": steps_s, "rows": rows, "rollback": rollback_s}
-            )
+            write_runs.append(_writes(cursor, steps, params))
     charges = sum(int(row[6]) for row in groups)
     best_agg = min(agg_runs)
-    best = min(write_runs, key=lambda r: r["total"])  # type: ignore[arg-type,return-value]
-    rows = best["rows"]  # type: ignore[assignment]
+    best = min(write_runs, key=lambda r: r.total)
+    rows = best.rows
     if rows["claims"] != len(groups) or rows["lines"] != charges or rows["charges"] != charges:
         sys.exit(f"the writes do not match the aggregation: {rows} vs {len(groups)}, {charges}")
     print(
@@ -221,16 +234,13 @@ def main() -> None:
                 "history": args.history,
                 "settled": not args.no_settle,
                 "rows_written": rows,
-                "aggregation_ms": round(best_agg * 1000, 2),
-                "aggregation_ms_each": [round(t * 1000, 2) for t in agg_runs],
-                "writes_ms": round(float(best["total"]) * 1000, 2),  # type: ignore[arg-type]
-                "writes_ms_each": [round(float(r["total"]) * 1000, 2) for r in write_runs],  # type: ignore[arg-type]
-                "writes_steps_ms": {
-                    k: round(v * 1000, 2)
-                    for k, v in best["steps"].items()  # type: ignore[attr-defined]
-                },
-                "rollback_ms": round(float(best["rollback"]) * 1000, 2),  # type: ignore[arg-type]
-                "ratio_writes_to_aggregation": round(float(best["total"]) / best_agg, 2),  # type: ignore[arg-type]
+                "aggregation_ms": _ms(best_agg),
+                "aggregation_ms_each": [_ms(t) for t in agg_runs],
+                "writes_ms": _ms(best.total),
+                "writes_ms_each": [_ms(r.total) for r in write_runs],
+                "writes_steps_ms": {k: _ms(v) for k, v in best.steps.items()},
+                "rollback_ms": _ms(best.rollback),
+                "ratio_writes_to_aggregation": round(best.total / best_agg, 2),
                 "budget": 2.0,
             }
         )
