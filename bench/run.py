@@ -208,7 +208,10 @@ def claims_build(name: str) -> dict[str, Any]:
     Settled first (VACUUM ANALYZE, CHECKPOINT) as the pages are: a build and its undo leave a dead
     version of every charge, claim and line they wrote (about 100,000 charges' at 20,000
     patients), the bench server runs without autovacuum, and without it each run would start
-    from a more bloated, wrongly analyzed database than the last."""
+    from a more bloated, wrongly analyzed database than the last. Settled, the claim tables are
+    empty and analyzed as empty, as after the database was built: the first month-end build of a
+    new installation, whose foreign-key checks against billing_claim run as sequential scans
+    (bench/results/claims_profile.md)."""
     settle(name)
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "claims_build.py")],
