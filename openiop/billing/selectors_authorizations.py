@@ -111,7 +111,9 @@ def charge_lines(coverage_ids: Iterable[int]) -> dict[int, list[ChargeLine]]:
     )
     last_units: dict[int, int] = {}
     for charge_id, units in (
-        ChargeAdjustment.objects.filter(charge_id__in=[r[0] for r in rows])
+        # The same charges by a join, not an IN list of every one of their ids.
+        ChargeAdjustment.objects.filter(charge__coverage_id__in=ids)
+        .exclude(charge__status=ChargeStatus.VOIDED)
         .order_by("created_at", "id")
         .values_list("charge_id", "new_units")
     ):

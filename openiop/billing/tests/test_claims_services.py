@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,14 +26,17 @@ from openiop.billing import services, tasks
 from openiop.billing.models import (
     BillingProvider,
     Charge,
+    ChargeAdjustment,
     Claim,
     ClaimEvent,
     ClaimExport,
+    ClaimLine,
     Coverage,
     Payer,
     PayerClaimSetup,
     TrackClaimSetup,
 )
+from openiop.billing.selectors_authorizations import charge_lines
 from openiop.billing.selectors_claims import claims_aging
 from openiop.billing.services import claims as claim_services
 from openiop.billing.tests.x12_validation import assert_valid, npi_with_check_digit, segments
@@ -659,6 +663,89 @@ def _authorized_week_patients(office: Office, names: tuple[str, ...]) -> None:
         for day in WEEK:
             office.charge(patient, episode, coverage, day)
             office.charge(medicare_patient, medicare_episode, medicare_coverage, day)
+
+
+def _adjust(office: Office, charge: Charge, units: int, amount: str, minutes: int) -> None:
+    ChargeAdjustment.objects.create(
+        charge=charge,
+        kind="change",
+        previous_units=charge.units,
+        new_units=units,
+        previous_amount=charge.amount,
+        new_amount=Decimal(amount),
+        amount=Decimal(amount) - charge.amount,
+        reason="Fictional attendance correction",
+        created_by=office.users["billing"],
+        created_at=NOW + dt.timedelta(minutes=minutes),
+    )
+
+
+def test_a_line_bills_its_charge_as_its_last_adjustment_left_it(office: Office) -> None:
+    """The builder reads each charge as it stands now: its last adjustment's units and amount
+    (by time, whatever order they were written in), else its own; an adjustment of a charge at
+    another site or outside the period changes nothing here."""
+    patient, episode, coverage = office.patient("Zephyrine", office.commercial)
+    adjusted, plain = (office.charge(patient, episode, coverage, day) for day in WEEK[:2])
+    _adjust(office, adjusted, 3, "750.00", minutes=20)
+    _adjust(office, adjusted, 2, "500.00", minutes=10)  # written later, happened earlier
+    elsewhere = office.charge(patient, episode, coverage, WEEK[2])
+    Charge.objects.filter(pk=elsewhere.pk).update(site=office.other_site)
+    _adjust(office, elsewhere, 4, "1000.00", minutes=5)
+    november = office.charge(patient, episode, coverage, dt.date(2026, 11, 2))
+    _adjust(office, november, 4, "1000.00", minutes=5)
+    office.build()
+    claim = Claim.objects.get()
+    assert [(line.charge_id, line.units, line.amount) for line in claim.lines.all()] == [
+        (adjusted.pk, 3, Decimal("750.00")),
+        (plain.pk, 1, Decimal("250.00")),
+    ]
+    assert claim.total == Decimal("1000.00")
+
+
+def test_an_authorizations_use_counts_each_live_charge_as_adjusted(office: Office) -> None:
+    """charge_lines (what each authorization has used): the coverages' charges that are not
+    voided, each with its last adjustment's units."""
+    patient, episode, coverage = office.patient("Zephyrine", office.commercial)
+    adjusted, plain, voided = (office.charge(patient, episode, coverage, day) for day in WEEK[:3])
+    _adjust(office, adjusted, 3, "750.00", minutes=20)
+    _adjust(office, adjusted, 2, "500.00", minutes=10)
+    _adjust(office, voided, 5, "1250.00", minutes=10)
+    Charge.objects.filter(pk=voided.pk).update(status="voided")
+    other, other_episode, other_coverage = office.patient("Quillon", office.commercial)
+    _adjust(office, office.charge(other, other_episode, other_coverage, WEEK[0]), 6, "1500.00", 1)
+    lines = charge_lines([coverage.pk])
+    assert list(lines) == [coverage.pk]
+    assert sorted((line.charge_id, line.units) for line in lines[coverage.pk]) == [
+        (adjusted.pk, 3),
+        (plain.pk, 1),
+    ]
+
+
+# A statement naming charges one by one: `"billing_charge"."id" IN (1, 2, ...)` or
+# `"..."."charge_id" IN (1, 2, ...)`, a literal list of ids.
+_CHARGE_ID_LIST = re.compile(r'"(?:billing_charge"\."id|charge_id)" IN \(\d')
+
+
+def test_a_build_reaches_the_charges_by_join_not_by_a_list_of_their_ids(office: Office) -> None:
+    """Issue 16 point 8: the adjustments the build reads (the charges' current units and amounts,
+    and the authorizations' use) and the update that puts the charges on their claims reach the
+    charges through their site and period, their coverages and the new claims' lines, never
+    through a literal list of every charge id (a thousand parameters a site at 20,000 patients,
+    each sent, parsed and planned). The inserts carry each line's charge, as they must."""
+    _authorized_week_patients(office, ("Zephyrine", "Quillon"))
+    patient, episode, coverage = office.patient("Bartholomew", office.commercial)
+    charge = office.charge(patient, episode, coverage, WEEK[0])
+    with CaptureQueriesContext(connection) as ctx:
+        office.build()
+    assert Claim.objects.count() == 5
+    assert Charge.objects.filter(status="on_claim").count() == 21
+    listed = [
+        q["sql"][:120]
+        for q in ctx.captured_queries
+        if not q["sql"].lstrip().upper().startswith("INSERT") and _CHARGE_ID_LIST.search(q["sql"])
+    ]
+    assert listed == []
+    assert ClaimLine.objects.filter(charge=charge).exists()
 
 
 def test_a_build_takes_the_same_queries_for_three_times_the_claims(office: Office) -> None:
