@@ -36,6 +36,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import commit_ceiling  # bench/commit_ceiling.py, beside this file
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -773,6 +774,19 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{_ratio(p['p95_ratio_20k_to_1k'])}; "
                 f"{'within budget' if p['within_budget'] else '**over budget**'}"
             )
+        ceiling = result.get("commit_ceiling")
+        if ceiling:
+            n, rate = next(iter(ceiling["connections"].items()))
+            lines += [
+                "",
+                f"Durable commits on this machine from {n} connections at once (one per sync "
+                f"worker; bench/commit_ceiling.py, synchronous_commit "
+                f"{ceiling['synchronous_commit']}): {rate:,.0f} a second. A FHIR read commits "
+                "its audit entry before it answers, so no read rate can pass that with "
+                f"{n} sync workers; the read budget asks for "
+                f"{result['floor']['rps'] * result['budgets']['fhir_read_rps_ratio_to_floor']:,.0f}"
+                " req/s.",
+            ]
     peaks = result["worker_peak_mb"]
     lines += [
         "",
@@ -962,6 +976,13 @@ def main() -> None:
         "sizes": {str(k): {"patients": k, "sites": v} for k, v in sizes.items()},
     }
     result = report(runs, args.patients, args.small, meta)
+    if any(p["name"] == "fhir_read" for p in result["pages"]):
+        # A FHIR read commits its audit entry before it answers: what the disk lets that many
+        # workers commit a second bounds the read's rate, whatever its CPU (commit_ceiling.py).
+        log("== durable commits a second from as many connections as workers")
+        result["commit_ceiling"] = commit_ceiling.measure(
+            db_url(names[args.patients]), [args.workers], 4.0
+        )
     if builds:
         result["claims_build"] = claims_report(builds, args.patients, args.small)
     RESULTS.mkdir(parents=True, exist_ok=True)
