@@ -108,6 +108,23 @@ def fhir_get(client: Client, path: str, token: str, **params: Any) -> Any:
     return client.get(f"/fhir/R4/{path}", params, HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
+def appointment_next_week(world: World, episode: Episode | None = None) -> Any:
+    """A 50-minute individual session a week from today at 10:00 at the world's site, for
+    `episode` (the mental-health episode unless named): an Appointment a client may cancel."""
+    from openiop.core import clock
+
+    return make_session(
+        world.site,
+        world.clinician,
+        clock.now().date() + dt.timedelta(days=7),
+        kind="individual",
+        title="Individual therapy",
+        episode=episode or world.mh_episode,
+        at=dt.time(10, 0),
+        minutes=50,
+    )
+
+
 def _records_for(patient: Patient, episode: Episode, staff: User, track: Any) -> dict[str, int]:
     day = dt.date(2026, 1, 6)
     group = make_session(patient.site, staff, day, track=track)

@@ -18,7 +18,13 @@ from fhir.resources.R4B import get_fhir_model_class
 from openiop.audit.models import AuditEntry
 from openiop.fhir.part2 import ACT_CODE_SYSTEM
 from openiop.fhir.scopes import RESOURCE_TYPES
-from openiop.fhir.tests.conftest import World, client_credentials_token, fhir_get, token_for
+from openiop.fhir.tests.conftest import (
+    World,
+    appointment_next_week,
+    client_credentials_token,
+    fhir_get,
+    token_for,
+)
 from openiop.testing import make_patient
 
 pytestmark = pytest.mark.django_db
@@ -564,22 +570,8 @@ def test_questionnaire_response_create_scores_and_alerts(client: Client, world: 
 
 
 def test_appointment_cancel_through_put(client: Client, world: World) -> None:
-    import datetime as dt
 
-    from openiop.core import clock
-    from openiop.testing import make_session
-
-    day = clock.now().date() + dt.timedelta(days=7)
-    session = make_session(
-        world.site,
-        world.clinician,
-        day,
-        kind="individual",
-        title="Individual therapy",
-        episode=world.mh_episode,
-        at=dt.time(10, 0),
-        minutes=50,
-    )
+    session = appointment_next_week(world)
     token = token_for(world.clinician)
     current = fhir_get(client, f"Appointment/{session.pk}", token).json()
     current["status"] = "cancelled"
@@ -607,20 +599,9 @@ def test_appointment_put_that_changes_nothing_still_checks_if_match(
 ) -> None:
     """A PUT of the status the appointment already has changes nothing, but a stale If-Match is
     still a concurrent edit: 412, not a 200 that tells a second client its cancel went through."""
-    from openiop.core import clock
     from openiop.programs.models import GroupSession
-    from openiop.testing import make_session
 
-    session = make_session(
-        world.site,
-        world.clinician,
-        clock.now().date() + dt.timedelta(days=7),
-        kind="individual",
-        title="Individual therapy",
-        episode=world.mh_episode,
-        at=dt.time(10, 0),
-        minutes=50,
-    )
+    session = appointment_next_week(world)
     token = token_for(world.clinician)
     body = fhir_get(client, f"Appointment/{session.pk}", token).json()
     body["status"] = "cancelled"
@@ -778,24 +759,12 @@ def test_a_write_whose_read_the_role_may_not_make_is_saved_and_answered_without_
     (none is today: the read's capability is made one the director lacks), the change is saved
     and the answer says so, with its ETag and no content, rather than a 403 for a change made."""
     import dataclasses
-    import datetime as dt
 
     from openiop.accounts.domain import Cap
-    from openiop.core import clock
     from openiop.fhir import selectors
     from openiop.programs.models import GroupSession
-    from openiop.testing import make_session
 
-    session = make_session(
-        world.site,
-        world.clinician,
-        clock.now().date() + dt.timedelta(days=7),
-        kind="individual",
-        title="Individual therapy",
-        episode=world.mh_episode,
-        at=dt.time(10, 0),
-        minutes=50,
-    )
+    session = appointment_next_week(world)
     unreadable = dataclasses.replace(selectors.DEFS["Appointment"], cap=Cap.PRESCRIBER_VISIT)
     monkeypatch.setitem(selectors.DEFS, "Appointment", unreadable)
     r = client.put(
@@ -825,21 +794,10 @@ def test_a_write_by_a_token_without_read_scope_is_saved_and_answered_without_con
 ) -> None:
     """Scopes that allow writing a type but not reading it get what a read would give them: the
     change is saved and the answer says so, with Location and ETag, and carries no content."""
-    from openiop.core import clock
     from openiop.patients.models import Patient
     from openiop.programs.models import GroupSession
-    from openiop.testing import make_session
 
-    session = make_session(
-        world.site,
-        world.clinician,
-        clock.now().date() + dt.timedelta(days=7),
-        kind="individual",
-        title="Individual therapy",
-        episode=world.mh_episode,
-        at=dt.time(10, 0),
-        minutes=50,
-    )
+    session = appointment_next_week(world)
     write_only = token_for(world.director, "system/Appointment.write system/Patient.write")
     auth = {"authorization": f"Bearer {write_only}"}
     assert fhir_get(client, f"Appointment/{session.pk}", write_only).status_code == 403
@@ -895,20 +853,9 @@ def test_a_write_by_a_token_without_read_scope_is_saved_and_answered_without_con
 def test_a_cancel_without_a_reason_names_the_fhir_element(client: Client, world: World) -> None:
     """The service's refusal of a blank reason is a 422 whose expression is the FHIR element the
     client sends (Appointment.cancelationReason), not the service's field name."""
-    from openiop.core import clock
     from openiop.programs.models import GroupSession
-    from openiop.testing import make_session
 
-    session = make_session(
-        world.site,
-        world.clinician,
-        clock.now().date() + dt.timedelta(days=7),
-        kind="individual",
-        title="Individual therapy",
-        episode=world.mh_episode,
-        at=dt.time(10, 0),
-        minutes=50,
-    )
+    session = appointment_next_week(world)
     token = token_for(world.clinician)
     body = fhir_get(client, f"Appointment/{session.pk}", token).json()
     body["status"] = "cancelled"

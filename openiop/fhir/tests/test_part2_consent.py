@@ -29,7 +29,13 @@ from openiop.core.errors import RuleViolation
 from openiop.episodes.choices import TreatmentFocus
 from openiop.fhir import selectors as fhir_selectors
 from openiop.fhir.part2 import NOTICE_EXTENSION
-from openiop.fhir.tests.conftest import World, client_for, fhir_get, token_for
+from openiop.fhir.tests.conftest import (
+    World,
+    appointment_next_week,
+    client_for,
+    fhir_get,
+    token_for,
+)
 from openiop.measures.models import Response
 from openiop.patients.models import Patient
 from openiop.programs.models import GroupSession
@@ -500,16 +506,7 @@ def _write(client: Client, world: World, token: str, kind: str, episode: Any) ->
     record a PHQ-9 for its patient (POST QuestionnaireResponse): the HTTP response."""
     auth = {"authorization": f"Bearer {token}"}
     if kind == "Appointment":
-        session = make_session(
-            world.site,
-            world.clinician,
-            timezone.now().date() + dt.timedelta(days=7),
-            kind="individual",
-            title="Individual therapy",
-            episode=episode,
-            at=dt.time(10, 0),
-            minutes=50,
-        )
+        session = appointment_next_week(world, episode)
         body: dict[str, Any] = {
             "resourceType": "Appointment",
             "id": str(session.pk),
