@@ -72,15 +72,21 @@ def undo_build(org_id: int, start: dt.date, end: dt.date) -> int:
     return count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sql-runs", type=int, default=5)
-    args = parser.parse_args()
+def network_billing_and_month() -> tuple[Organization, User, tuple[dt.date, dt.date]]:
+    """The synthetic network `openiop synth` built, its billing user and last month (first and
+    last day): what a month-end build of the whole network is run for."""
     org = Organization.objects.filter(name__startswith="Synthetic Network").order_by("id").first()
     if org is None:
         sys.exit("no synthetic network in this database: run openiop synth first")
     user = User.objects.get(username=f"o{org.pk}-billing")
-    start, end = last_month(dt.datetime.now(dt.UTC).date())
+    return org, user, last_month(dt.datetime.now(dt.UTC).date())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sql-runs", type=int, default=5)
+    args = parser.parse_args()
+    org, user, (start, end) = network_billing_and_month()
     undo_build(org.pk, start, end)  # a run stopped halfway left its claims
 
     timings = []

@@ -41,18 +41,17 @@ from a more bloated table than the one before.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from claims_build import AGGREGATION, last_month  # bench/ is on sys.path when run as a script
+from claims_build import (  # bench/ is on sys.path when run as a script
+    AGGREGATION,
+    network_billing_and_month,
+)
 from django.db import connection
-
-from openiop.accounts.models import User
-from openiop.programs.models import Organization
 
 # The aggregation's WHERE, shared by every statement below (c: billing_charge, s: programs_site).
 _OPEN = """
@@ -193,11 +192,7 @@ def main() -> None:
         "--no-settle", action="store_true", help="do not vacuum the tables before each run"
     )
     args = parser.parse_args()
-    org = Organization.objects.filter(name__startswith="Synthetic Network").order_by("id").first()
-    if org is None:
-        sys.exit("no synthetic network in this database: run openiop synth first")
-    user = User.objects.get(username=f"o{org.pk}-billing")
-    start, end = last_month(dt.datetime.now(dt.UTC).date())
+    org, user, (start, end) = network_billing_and_month()
     params: dict[str, object] = {"org": org.pk, "start": start, "end": end, "user": user.pk}
     steps = [("claims", CLAIMS), ("lines", LINES), ("charges", CHARGES)]
     if args.history:
