@@ -36,7 +36,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import commit_ceiling  # bench/commit_ceiling.py, beside this file
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -980,6 +979,8 @@ def main() -> None:
         # A FHIR read commits its audit entry before it answers: what the disk lets that many
         # workers commit a second bounds the read's rate, whatever its CPU (commit_ceiling.py).
         log("== durable commits a second from as many connections as workers")
+        import commit_ceiling  # bench/commit_ceiling.py: on sys.path when run as a script
+
         result["commit_ceiling"] = commit_ceiling.measure(
             db_url(names[args.patients]), [args.workers], 4.0
         )

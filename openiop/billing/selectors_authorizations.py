@@ -101,7 +101,8 @@ def certification_of(row: PhysicianCertification) -> rules.Certification:
 
 def charge_lines(coverage_ids: Iterable[int]) -> dict[int, list[ChargeLine]]:
     """The coverages' charges that are not voided, at what each comes to now (its last
-    adjustment's new units, or its own): coverage id -> lines. Two queries."""
+    adjustment's new units, or its own): coverage id -> lines. Two queries (one without
+    charges)."""
     ids = sorted(set(coverage_ids))
     rows = list(
         Charge.objects.filter(coverage_id__in=ids)
@@ -110,13 +111,14 @@ def charge_lines(coverage_ids: Iterable[int]) -> dict[int, list[ChargeLine]]:
         .values_list("id", "coverage_id", "code", "units", "service_date")
     )
     last_units: dict[int, int] = {}
-    for charge_id, units in (
-        # The same charges by a join, not an IN list of every one of their ids.
+    # The same charges by a join, not an IN list of every one of their ids; none, no query.
+    adjustments = (
         ChargeAdjustment.objects.filter(charge__coverage_id__in=ids)
         .exclude(charge__status=ChargeStatus.VOIDED)
         .order_by("created_at", "id")
         .values_list("charge_id", "new_units")
-    ):
+    )
+    for charge_id, units in adjustments if rows else ():
         last_units[charge_id] = units
     lines: dict[int, list[ChargeLine]] = defaultdict(list)
     for charge_id, coverage_id, code, units, day in rows:
