@@ -84,7 +84,7 @@ def _patient_fields(res: Any) -> dict[str, Any]:
     if official is None or not official.family or not official.given:
         raise Unprocessable("A patient needs an official name with a family and a given name.")
     if res.birthDate is None:
-        raise Unprocessable("A patient needs a birthDate.", field="birthDate")
+        raise Unprocessable("A patient needs a birthDate.", field="Patient.birthDate")
     fields: dict[str, Any] = {
         "legal_first_name": official.given[0],
         "legal_last_name": official.family,
@@ -116,13 +116,30 @@ def _home_site(actor: Actor, res: Any) -> Site:
             raise Unprocessable(
                 "Say which site the patient belongs to: the extension "
                 f"{mapping.HOME_SITE_EXTENSION} with valueReference Location/<id>.",
-                field="extension",
+                field="Patient.extension",
             )
         site_id = next(iter(ids))
     site = Site.objects.select_related("organization").filter(pk=site_id).first()
     if site is None:
-        raise Unprocessable(f"There is no Location/{site_id}.", field="extension")
+        raise Unprocessable(f"There is no Location/{site_id}.", field="Patient.extension")
     return site
+
+
+# The patient services' field names as the FHIR elements a client sent them in.
+PATIENT_PATHS = {
+    "legal_first_name": "Patient.name.given",
+    "legal_last_name": "Patient.name.family",
+    "preferred_name": "Patient.name.given",
+    "date_of_birth": "Patient.birthDate",
+    "sex": "Patient.gender",
+    "phone": "Patient.telecom",
+    "email": "Patient.telecom",
+    "address_line": "Patient.address.line",
+    "city": "Patient.address.city",
+    "state": "Patient.address.state",
+    "postal_code": "Patient.address.postalCode",
+    "site": "Patient.extension",
+}
 
 
 def create_patient(*, actor: Actor, body: Any) -> Patient:
@@ -130,7 +147,8 @@ def create_patient(*, actor: Actor, body: Any) -> Patient:
     res = parse("Patient", body)
     fields = _patient_fields(res)
     site = _home_site(actor, res)
-    return patient_create(organization=site.organization, site=site, by=actor, **fields)
+    with fhir_paths(PATIENT_PATHS):
+        return patient_create(organization=site.organization, site=site, by=actor, **fields)
 
 
 def update_patient(
@@ -140,16 +158,18 @@ def update_patient(
     MRN are not changed through FHIR."""
     res = parse("Patient", body)
     if res.id is not None and res.id != resource_id:
-        raise Unprocessable("The resource id must match the URL.", field="id")
+        raise Unprocessable("The resource id must match the URL.", field="Patient.id")
     patient_id = whole_number(resource_id)
     if patient_id is None:
         raise NotFound(f"There is no Patient with id '{resource_id}'.")
     patient = patient_get(
         actor=actor, patient_id=patient_id, cap=Cap.PATIENT_EDIT, purpose="fhir_Patient"
     )
-    return patient_update(
-        patient=patient, expected_version=expected_version, by=actor, **_patient_fields(res)
-    )
+    fields = _patient_fields(res)
+    with fhir_paths(PATIENT_PATHS):
+        return patient_update(
+            patient=patient, expected_version=expected_version, by=actor, **fields
+        )
 
 
 # --- QuestionnaireResponse -------------------------------------------------------------------------
@@ -162,16 +182,20 @@ def create_questionnaire_response(*, actor: Actor, body: Any) -> Any:
     order with valueInteger answers; the patient's open episode receives it."""
     res = parse("QuestionnaireResponse", body)
     if res.status != "completed":
-        raise Unprocessable("Only a completed questionnaire can be recorded.", field="status")
+        raise Unprocessable(
+            "Only a completed questionnaire can be recorded.", field="QuestionnaireResponse.status"
+        )
     canonical = str(res.questionnaire or "")
     if not canonical.startswith(mapping.QUESTIONNAIRE_BASE + "/"):
         raise Unprocessable(
             f"questionnaire must be {mapping.QUESTIONNAIRE_BASE}/<instrument>.",
-            field="questionnaire",
+            field="QuestionnaireResponse.questionnaire",
         )
     instrument = canonical.rsplit("/", 1)[1].split("|", 1)[0]
     if res.subject is None:
-        raise Unprocessable("subject must reference the Patient.", field="subject")
+        raise Unprocessable(
+            "subject must reference the Patient.", field="QuestionnaireResponse.subject"
+        )
     patient_id = _ref_id(res.subject, "Patient", "subject")
     answers: dict[int, int] = {}
     for item in res.item or []:
@@ -182,7 +206,7 @@ def create_questionnaire_response(*, actor: Actor, body: Any) -> Any:
         ):
             raise Unprocessable(
                 "Each item needs a numeric linkId (its number on the form) and a valueInteger.",
-                field="item",
+                field="QuestionnaireResponse.item",
             )
         answers[int(item.linkId)] = int(item.answer[0].valueInteger)
     ordered = [answers[n] for n in sorted(answers)]
@@ -228,7 +252,7 @@ def update_appointment(
         return session
     if res.status != "cancelled":
         raise Unprocessable(
-            "The one status change a client may make is to cancelled.", field="status"
+            "The one status change a client may make is to cancelled.", field="Appointment.status"
         )
     reason = res.cancelationReason.text if res.cancelationReason is not None else ""
     with fhir_paths(APPOINTMENT_PATHS):

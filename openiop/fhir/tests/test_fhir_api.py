@@ -534,6 +534,38 @@ def test_patient_create_and_update_with_if_match(client: Client, world: World) -
     assert bad.status_code == 422
 
 
+def test_a_refused_patient_names_the_fhir_element_not_the_services_field(
+    client: Client, world: World
+) -> None:
+    """A date of birth in the future is the patient service's refusal (date_of_birth); the
+    client sent it as Patient.birthDate, and the OperationOutcome says so, as it does for the
+    home-site extension the writer refuses itself."""
+    token = token_for(world.director)
+    auth = {"authorization": f"Bearer {token}"}
+    home = {
+        "url": "http://openiop.org/fhir/StructureDefinition/home-site",
+        "valueReference": {"reference": f"Location/{world.site.pk}"},
+    }
+    body: dict[str, Any] = {
+        "resourceType": "Patient",
+        "name": [{"use": "official", "family": "Fhirtestperson", "given": ["Oriel"]}],
+        "birthDate": "2999-01-01",
+        "extension": [home],
+    }
+
+    def post() -> Any:
+        r = client.post(
+            "/fhir/R4/Patient", json.dumps(body), content_type="application/fhir+json", headers=auth
+        )
+        assert r.status_code == 422, r.content
+        return r.json()["issue"][0]
+
+    assert post()["expression"] == ["Patient.birthDate"]
+    body["birthDate"] = "1991-02-03"
+    body["extension"] = [{**home, "valueReference": {"reference": "Location/999999"}}]
+    assert post()["expression"] == ["Patient.extension"]
+
+
 def test_questionnaire_response_create_scores_and_alerts(client: Client, world: World) -> None:
     from openiop.measures.models import Response, SafetyAlert
 
