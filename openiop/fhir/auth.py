@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest
@@ -48,6 +49,9 @@ class FhirContext:
     grants: tuple[Grant, ...]
     # The token's scopes as granted (the REST API reads its api/ scopes from them).
     scope: str = ""
+    # The row the request reads, when authenticate read it in the token's statement: the
+    # selectors.RowRead it was asked for and the values found (None: not read with the token).
+    row: Any = None
 
     def may(self, resource_type: str, *, write: bool = False) -> bool:
         return scope_allows(list(self.grants), resource_type, write=write).allowed
@@ -101,7 +105,7 @@ def _grants(scope: str) -> tuple[Grant, ...]:
     return tuple(parse_scopes(scope))
 
 
-def authenticate(request: HttpRequest, *, channel: str = "fhir") -> FhirContext:
+def authenticate(request: HttpRequest, *, channel: str = "fhir", row: Any = None) -> FhirContext:
     """The context of a request's bearer token; its actor acts through `channel` ("fhir", or
     "api" for the REST API, which takes the same tokens). Raises Unauthenticated.
 
@@ -110,14 +114,33 @@ def authenticate(request: HttpRequest, *, channel: str = "fhir") -> FhirContext:
     user deactivated, moved to other sites or given another role acts so on the next request.
     The checks are django-oauth-toolkit's validate_bearer_token's: the token exists and has not
     expired (`now >= expires` is expired); a token bound to a resource (RFC 8707) goes through
-    that validator itself, which checks the audience."""
+    that validator itself, which checks the audience.
+
+    `row` (a selectors.RowRead: a SELECT of one row by key) is run in the same statement, its
+    values kept on the context for the read (one round trip for the token and the record; they
+    are only used after the token, the role and the site have been checked as always)."""
     bearer = _bearer(request)
     checksum = hashlib.sha256(bearer.encode("utf-8")).hexdigest()
+    sql, params = _token_sql(), [checksum]
+    if row is not None:
+        sql = f"SELECT * FROM ({sql}) tok LEFT JOIN ({row.sql}) r ON 1 = 1"
+        params.append(row.pk)
     with connection.cursor() as cursor:
-        cursor.execute(_token_sql(), [checksum])
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    if found is None:
         raise Unauthenticated("The bearer token is unknown, expired or revoked.")
+    read = None
+    if row is not None:
+        read = (row, found[len(found) - row.columns :])
+        found = found[: len(found) - row.columns]
+    return _from_token_row(request, channel, found, read)
+
+
+def _from_token_row(
+    request: HttpRequest, channel: str, row: Any, read: tuple[Any, Any] | None
+) -> FhirContext:
+    """The context from the values of _token_sql (and the read's row, kept as it is)."""
     expires, scope, resource, _app, client_id, app_name, reg_id, purpose, outside, org_sites = row[
         :10
     ]
@@ -144,6 +167,7 @@ def authenticate(request: HttpRequest, *, channel: str = "fhir") -> FhirContext:
         client_name=app_name or "",
         registered=(purpose, outside) if reg_id is not None else None,
         scope=scope or "",
+        row=read,
     )
 
 
@@ -189,6 +213,7 @@ def _context(
     client_name: str,
     registered: tuple[str, str] | None,
     scope: str,
+    row: Any = None,
 ) -> FhirContext:
     actor = Actor(
         user=user,
@@ -208,4 +233,5 @@ def _context(
         ),
         grants=_grants(scope),
         scope=scope,
+        row=row,
     )

@@ -16,7 +16,7 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from openiop.core.errors import Conflict, DomainError, RuleViolation
 from openiop.fhir import mapping
 from openiop.fhir.auth import authenticate
-from openiop.fhir.selectors import BadSearch
+from openiop.fhir.selectors import BadSearch, row_read
 
 FHIR_JSON = "application/fhir+json"
 
@@ -89,13 +89,21 @@ def _error(exc: DomainError, *, writing: bool, if_match: bool = False) -> HttpRe
     )
 
 
+def _read_of(request: HttpRequest, kwargs: dict[str, Any]) -> Any:
+    """For a read (GET Type/id), the row's SELECT for the token's statement to run with it
+    (selectors.row_read); None for anything else."""
+    if request.method != "GET" or "resource_id" not in kwargs:
+        return None
+    return row_read(kwargs.get("resource_type", ""), kwargs["resource_id"])
+
+
 def fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Authenticate the bearer token, run the view, turn DomainError into an OperationOutcome."""
 
     @csrf_exempt
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            ctx = authenticate(request)
+            ctx = authenticate(request, row=_read_of(request, kwargs))
             return view(request, ctx, *args, **kwargs)
         except DomainError as exc:
             return _error(

@@ -1071,14 +1071,11 @@ def _pk_plan(
     return sql, [f.attname for f in fields], converters
 
 
-def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
-    """The row of `qs` whose key is `pk`, or None. A queryset that is a model's plain rows (no
-    filter, join, prefetch, annotation or deferral: a Patient) is read with one SELECT built once
-    per model, its values converted as the ORM converts them, the instance made by Model.from_db
-    (as the ORM makes it): compiling the ORM's query cost more than running it. Any other goes
-    through the ORM, without ORDER BY."""
+def _plain(qs: QuerySet[Any]) -> bool:
+    """Whether `qs` is a model's plain rows (no filter, join, prefetch, annotation or deferral:
+    a Patient), which one SELECT built once per model (_pk_plan) reads as the ORM would."""
     query = qs.query
-    plain = (
+    return (
         query.select_related is False
         and not qs._prefetch_related_lookups  # type: ignore[attr-defined]
         and not query.where
@@ -1089,21 +1086,59 @@ def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
         and query.deferred_loading == (frozenset(), True)
         and qs._iterable_class is ModelIterable
     )
-    if not plain:
-        return next(iter(qs.filter(pk=pk).order_by()[:1]), None)
-    alias = qs.db
-    sql, names, converters = _pk_plan(qs.model, alias)  # type: ignore[arg-type]
-    conn = connections[alias]
-    with conn.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+
+
+def _from_values(qs: QuerySet[Any], names: list[str], converters: list[Any], row: Any) -> Any:
+    """The instance of `qs`'s model from _pk_plan's column values (None: no row), converted
+    as the ORM converts them and made by Model.from_db, as the ORM makes it."""
+    if row is None or row[names.index(qs.model._meta.pk.attname)] is None:
+        return None  # no row; or the empty side of a LEFT JOIN (its key NULL)
+    conn = connections[qs.db]
     values = list(row)
     for i, col, found in converters:
         for convert in found:
             values[i] = convert(values[i], col, conn)
-    return qs.model.from_db(alias, names, values)
+    return qs.model.from_db(qs.db, names, values)
+
+
+def _row_by_pk(qs: QuerySet[Any], pk: int) -> Any:
+    """The row of `qs` whose key is `pk`, or None. Plain rows (_plain) are read with one SELECT
+    built once per model, its values converted as the ORM converts them (_from_values):
+    compiling the ORM's query cost more than running it. Any other goes through the ORM,
+    without ORDER BY."""
+    if not _plain(qs):
+        return next(iter(qs.filter(pk=pk).order_by()[:1]), None)
+    sql, names, converters = _pk_plan(qs.model, qs.db)  # type: ignore[arg-type]
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    return _from_values(qs, names, converters, row)
+
+
+@dataclass(frozen=True)
+class RowRead:
+    """A read's row as one SELECT by key that another statement may run for it (fhir.auth runs
+    it in the token's statement: one round trip for both), and how its values become the row."""
+
+    sql: str
+    pk: int
+    columns: int
+    build: Callable[[Any], Any]
+
+
+def row_read(resource_type: str, resource_id: str) -> RowRead | None:
+    """The RowRead of `resource_type/resource_id` when its type's rows are plain (_plain) and
+    the id a key; None otherwise (read_record then reads the row itself, as it reports a bad id
+    or an unknown type)."""
+    d = DEFS.get(resource_type)
+    pk = whole_number(resource_id)
+    if d is None or pk is None:
+        return None
+    qs = d.queryset()
+    if not _plain(qs):
+        return None
+    sql, names, converters = _pk_plan(qs.model, qs.db)  # type: ignore[arg-type]
+    return RowRead(sql, pk, len(names), functools.partial(_from_values, qs, names, converters))
 
 
 def read_record(
@@ -1113,6 +1148,7 @@ def read_record(
     resource_type: str,
     resource_id: str,
     response_to: str = "",
+    prefetched: tuple[RowRead, Any] | None = None,
 ) -> Any:
     """The row behind `resource_type/resource_id` for this actor, audited as a VIEW (patient
     data) naming the client. A Part 2 record read by a client outside the program is a
@@ -1122,14 +1158,19 @@ def read_record(
 
     The answer to a write (the created or updated resource echoed back) is such a read too, made
     once the write is done: `response_to` names the interaction ("create", "update"), noted in
-    the audit entries' detail; empty for a plain read."""
+    the audit entries' detail; empty for a plain read. `prefetched`: the RowRead of this very
+    row and the values another statement read for it (the token's), used in place of reading
+    the row again, after the same role check."""
     d = resource_def(resource_type)
     missing = NotFound(f"There is no {resource_type} with id '{resource_id}'.", code="not_found")
     pk = whole_number(resource_id)
     if pk is None:
         raise missing
     _require(actor, d)
-    row = _row_by_pk(d.queryset(), pk)
+    if prefetched is not None and prefetched[0].pk == pk:
+        row = prefetched[0].build(prefetched[1])
+    else:
+        row = _row_by_pk(d.queryset(), pk)
     if row is None:
         raise missing
     if d.patient_of is None:
@@ -1183,6 +1224,7 @@ def read(
     resource_type: str,
     resource_id: str,
     response_to: str = "",
+    prefetched: tuple[RowRead, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON of the resource `resource_type/resource_id` (read_record, mapped with
     mapping.as_json: the test of as_json proves it the validated model's JSON for every type)."""
@@ -1192,6 +1234,7 @@ def read(
         resource_type=resource_type,
         resource_id=resource_id,
         response_to=response_to,
+        prefetched=prefetched,
     )
     return mapping.as_json(resource_def(resource_type).to_fhir, row)
 

@@ -211,6 +211,7 @@ def instance_endpoint(
             recipient=ctx.recipient,
             resource_type=resource_type,
             resource_id=resource_id,
+            prefetched=ctx.row,  # read with the token (errors.fhir_endpoint)
         )
         return respond(found, 200, _etag(found))
     if request.method == "PUT" and resource_type in ("Patient", "Appointment"):

@@ -26,16 +26,69 @@ def _token_row(token: str) -> AccessToken:
     return AccessToken.objects.get(token_checksum=sha256(token.encode()).hexdigest())
 
 
-def test_a_read_costs_three_queries_token_row_and_audit(client: Client, world: World) -> None:
+def test_a_read_costs_two_queries_token_with_its_row_and_audit(
+    client: Client, world: World
+) -> None:
     token, _ = client_for(world.director)
     fhir_get(client, f"Patient/{world.mh_patient.pk}", token)  # warm
     with CaptureQueriesContext(connection) as ctx:
         r = fhir_get(client, f"Patient/{world.mh_patient.pk}", token)
     assert r.status_code == 200
     sqls = [q["sql"] for q in ctx.captured_queries]
-    assert len(sqls) == 3, sqls
-    assert "token_checksum" in sqls[0]
-    assert "audit_auditentry" in sqls[2]
+    assert len(sqls) == 2, sqls
+    assert "token_checksum" in sqls[0] and "patients_patient" in sqls[0]
+    assert "audit_auditentry" in sqls[1]
+
+
+def test_the_row_read_with_the_token_is_the_row_read_alone(client: Client, world: World) -> None:
+    """The same JSON as the read without the token's statement (selectors.read, row read by
+    itself), for a plain type; a type whose rows are not plain reads its row as before."""
+    from openiop.core.actor import Actor
+    from openiop.fhir import selectors
+    from openiop.fhir.part2 import FhirRecipient
+
+    token, _ = client_for(world.director)
+    by_token = fhir_get(client, f"Patient/{world.mh_patient.pk}", token).json()
+    alone = selectors.read(
+        actor=Actor(user=world.director, channel="fhir"),
+        recipient=FhirRecipient(
+            client_id="", client_name="", organization_id=world.org.pk, purpose="treatment"
+        ),
+        resource_type="Patient",
+        resource_id=str(world.mh_patient.pk),
+    )
+    assert by_token == alone
+    assert selectors.row_read("Patient", str(world.mh_patient.pk)) is not None
+    assert selectors.row_read("Patient", "abc") is None
+    assert selectors.row_read("NoSuchType", "1") is None
+    episode = fhir_get(client, f"EpisodeOfCare/{world.mh_episode.pk}", token)
+    assert episode.status_code == 200
+
+
+def test_a_read_by_token_of_a_missing_row_or_with_a_bad_token(client: Client, world: World) -> None:
+    token, _ = client_for(world.director)
+    missing = fhir_get(client, "Patient/999999999", token)
+    assert missing.status_code == 404
+    assert "no Patient with id '999999999'" in missing.json()["issue"][0]["diagnostics"]
+    refused = fhir_get(client, f"Patient/{world.mh_patient.pk}", "not-a-token")
+    assert refused.status_code == 401
+    assert "Quillon" not in refused.content.decode() and "Marigold" not in refused.content.decode()
+
+
+def test_a_row_read_with_the_token_is_refused_to_a_role_or_site_that_may_not_see_it(
+    client: Client, world: World
+) -> None:
+    """The row comes with the token, but the role and site checks run before it is used: a
+    clinician of the other site gets 404 (not there for them), audited, with nothing of it."""
+    from openiop.audit.models import AuditEntry
+
+    token, _ = client_for(world.other_clinician)
+    r = fhir_get(client, f"Patient/{world.mh_patient.pk}", token)
+    assert r.status_code in (403, 404)
+    assert "Marigold" not in r.content.decode()
+    assert AuditEntry.objects.filter(
+        user_id=world.other_clinician.pk, outcome="denied", patient_id=world.mh_patient.pk
+    ).exists()
 
 
 def test_a_token_revoked_at_the_endpoint_is_refused_on_the_next_request(
