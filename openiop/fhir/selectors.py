@@ -1239,6 +1239,52 @@ def read(
     return mapping.as_json(resource_def(resource_type).to_fhir, row)
 
 
+@dataclass(frozen=True)
+class WrittenAnswer:
+    """What the answer to a write may carry: the resource's JSON as a read of it would give the
+    client, or, that read refused, why (`refusal`; `part2`: withheld under 42 CFR Part 2) and the
+    version the write made (for the ETag)."""
+
+    resource: dict[str, Any] | None
+    refusal: str = ""
+    part2: bool = False
+    version: int | None = None
+
+
+def written_answer(
+    *,
+    actor: Actor,
+    recipient: FhirRecipient,
+    resource_type: str,
+    pk: int,
+    interaction: str,
+    first: Callable[[], None],
+) -> WrittenAnswer:
+    """The answer to a create or update of `resource_type/pk` the actor has just made: the read
+    of it (read: access, the Part 2 decision, the VIEW audit noting the interaction, the
+    accounting of a disclosure) after `first` (the interface's own check, e.g. the token's read
+    scope), or, where either refuses (NotPermitted: a Part 2 record no consent lets go to this
+    client, a role that may write but not read the type, a token without read scope), the
+    refusal's reason and the version: the write stands, its content is not returned."""
+    try:
+        first()
+        found = read(
+            actor=actor,
+            recipient=recipient,
+            resource_type=resource_type,
+            resource_id=str(pk),
+            response_to=interaction,
+        )
+    except NotPermitted as exc:
+        return WrittenAnswer(
+            None,
+            refusal=exc.message,
+            part2=isinstance(exc, Part2Withheld),
+            version=version_of(resource_type, pk),
+        )
+    return WrittenAnswer(found)
+
+
 def version_of(resource_type: str, pk: int) -> int | None:
     """The current version of a row of a versioned type (its meta.versionId, the ETag a client
     names in If-Match), None for a type without versions or a row that is not there. No access

@@ -13,7 +13,6 @@ from django.views.decorators.csrf import csrf_exempt
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 from openiop.consents.domain import REDISCLOSURE_NOTICE
-from openiop.core.errors import NotPermitted
 from openiop.fhir import bulk, exports, mapping, selectors, tasks, writes
 from openiop.fhir.auth import FhirContext
 from openiop.fhir.errors import fhir_endpoint, operation_outcome, respond
@@ -152,30 +151,29 @@ def _written(
     content); the Location and ETag headers still let the client name the version it changes."""
     status = 201 if interaction == "create" else 200
     headers = {"Location": f"{_base(request)}/{resource_type}/{pk}"} if status == 201 else {}
-    try:
-        ctx.require_scope(resource_type)  # the scopes' read decision (ctx.may), with its reason
-        found = selectors.read(
-            actor=ctx.actor,
-            recipient=ctx.recipient,
-            resource_type=resource_type,
-            resource_id=str(pk),
-            response_to=interaction,
-        )
-    except NotPermitted as exc:
-        version = selectors.version_of(resource_type, pk)
-        if version is not None:
-            headers["ETag"] = f'W/"{version}"'
-        saved = f"{resource_type}/{pk} was saved" + (
-            f" (version {version})." if version is not None else "."
-        )
-        note = operation_outcome(
-            status,
-            f"{saved} Its content is not returned: {exc.message}",
-            code="suppressed" if isinstance(exc, selectors.Part2Withheld) else "informational",
-            severity="information",
-        )
-        return respond(note, status, headers)
-    return respond(found, status, {**headers, **_etag(found)})
+    answer = selectors.written_answer(
+        actor=ctx.actor,
+        recipient=ctx.recipient,
+        resource_type=resource_type,
+        pk=pk,
+        interaction=interaction,
+        # The scopes' read decision (ctx.may), with its reason, as a GET makes it.
+        first=lambda: ctx.require_scope(resource_type),
+    )
+    if answer.resource is not None:
+        return respond(answer.resource, status, {**headers, **_etag(answer.resource)})
+    if answer.version is not None:
+        headers["ETag"] = f'W/"{answer.version}"'
+    saved = f"{resource_type}/{pk} was saved" + (
+        f" (version {answer.version})." if answer.version is not None else "."
+    )
+    note = operation_outcome(
+        status,
+        f"{saved} Its content is not returned: {answer.refusal}",
+        code="suppressed" if answer.part2 else "informational",
+        severity="information",
+    )
+    return respond(note, status, headers)
 
 
 @fhir_endpoint
