@@ -784,6 +784,23 @@ def test_no_bad_search_value_is_a_server_error(
     assert not failures, failures
 
 
+def _cancel(client: Client, session: Any, token: str) -> Any:
+    """PUT Appointment/<session> cancelled (a fictional reason), If-Match W/"1": the response."""
+    return client.put(
+        f"/fhir/R4/Appointment/{session.pk}",
+        json.dumps(
+            {
+                "resourceType": "Appointment",
+                "status": "cancelled",
+                "cancelationReason": {"text": "Clinic closed (fictional)"},
+                "participant": [{"status": "accepted"}],
+            }
+        ),
+        content_type="application/fhir+json",
+        headers={"authorization": f"Bearer {token}", "if-match": 'W/"1"'},
+    )
+
+
 def test_a_write_whose_read_the_role_may_not_make_is_saved_and_answered_without_content(
     client: Client, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -799,19 +816,7 @@ def test_a_write_whose_read_the_role_may_not_make_is_saved_and_answered_without_
     session = appointment_next_week(world)
     unreadable = dataclasses.replace(selectors.DEFS["Appointment"], cap=Cap.PRESCRIBER_VISIT)
     monkeypatch.setitem(selectors.DEFS, "Appointment", unreadable)
-    r = client.put(
-        f"/fhir/R4/Appointment/{session.pk}",
-        json.dumps(
-            {
-                "resourceType": "Appointment",
-                "status": "cancelled",
-                "cancelationReason": {"text": "Clinic closed (fictional)"},
-                "participant": [{"status": "accepted"}],
-            }
-        ),
-        content_type="application/fhir+json",
-        headers={"authorization": f"Bearer {token_for(world.director)}", "if-match": 'W/"1"'},
-    )
+    r = _cancel(client, session, token_for(world.director))
     assert r.status_code == 200, r.content
     assert GroupSession.objects.get(pk=session.pk).status == "cancelled"
     (issue,) = r.json()["issue"]
@@ -833,19 +838,7 @@ def test_a_write_by_a_token_without_read_scope_is_saved_and_answered_without_con
     write_only = token_for(world.director, "system/Appointment.write system/Patient.write")
     auth = {"authorization": f"Bearer {write_only}"}
     assert fhir_get(client, f"Appointment/{session.pk}", write_only).status_code == 403
-    r = client.put(
-        f"/fhir/R4/Appointment/{session.pk}",
-        json.dumps(
-            {
-                "resourceType": "Appointment",
-                "status": "cancelled",
-                "cancelationReason": {"text": "Clinic closed (fictional)"},
-                "participant": [{"status": "accepted"}],
-            }
-        ),
-        content_type="application/fhir+json",
-        headers={**auth, "if-match": 'W/"1"'},
-    )
+    r = _cancel(client, session, write_only)
     assert r.status_code == 200, r.content
     assert GroupSession.objects.get(pk=session.pk).status == "cancelled"
     assert r.json()["resourceType"] == "OperationOutcome"
