@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,19 @@ def client_credentials_token(client: Client, new: Any, scope: str = "") -> str:
 
 def fhir_get(client: Client, path: str, token: str, **params: Any) -> Any:
     return client.get(f"/fhir/R4/{path}", params, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def fhir_put(
+    client: Client, path: str, body: dict[str, Any], token: str, etag: str | None = None
+) -> Any:
+    """PUT `body` as FHIR JSON to `path` with the bearer token and, when given, `etag` as
+    If-Match (the version the client read): the response."""
+    headers = {"authorization": f"Bearer {token}"}
+    if etag is not None:
+        headers["if-match"] = etag
+    return client.put(
+        f"/fhir/R4/{path}", json.dumps(body), content_type="application/fhir+json", headers=headers
+    )
 
 
 def appointment_next_week(world: World, episode: Episode | None = None) -> Any:

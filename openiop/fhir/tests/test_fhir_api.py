@@ -23,6 +23,7 @@ from openiop.fhir.tests.conftest import (
     appointment_next_week,
     client_credentials_token,
     fhir_get,
+    fhir_put,
     token_for,
 )
 from openiop.testing import make_patient
@@ -511,18 +512,10 @@ def test_patient_create_and_update_with_if_match(client: Client, world: World) -
     body["name"][0]["given"] = ["Oriella"]
     body["id"] = created.id
 
-    def put(etag: str) -> Any:
-        return client.put(
-            f"/fhir/R4/Patient/{created.id}",
-            json.dumps(body),
-            content_type="application/fhir+json",
-            headers={**auth, "if-match": etag},
-        )
-
-    ok = put('W/"1"')
+    ok = fhir_put(client, f"Patient/{created.id}", body, token, 'W/"1"')
     assert ok.status_code == 200, ok.content
     assert ok.json()["name"][0]["given"] == ["Oriella"]
-    stale = put('W/"1"')
+    stale = fhir_put(client, f"Patient/{created.id}", body, token, 'W/"1"')
     # A stale If-Match: 412 Precondition Failed (FHIR RESTful API, resource contention).
     assert stale.status_code == 412 and stale.json()["issue"][0]["code"] == "conflict"
     bad = client.post(
@@ -610,12 +603,7 @@ def test_appointment_cancel_through_put(client: Client, world: World) -> None:
     current["cancelationReason"] = {"text": "Patient asked to reschedule"}
 
     def put(bearer: str, etag: str = 'W/"1"') -> Any:
-        return client.put(
-            f"/fhir/R4/Appointment/{session.pk}",
-            json.dumps(current),
-            content_type="application/fhir+json",
-            headers={"authorization": f"Bearer {bearer}", "if-match": etag},
-        )
+        return fhir_put(client, f"Appointment/{session.pk}", current, bearer, etag)
 
     assert put(token_for(world.clinician, "system/*.read")).status_code == 403  # no write scope
     assert put(token, 'W/"7"').status_code == 412  # stale version named in If-Match
@@ -640,12 +628,7 @@ def test_appointment_put_that_changes_nothing_still_checks_if_match(
     body["cancelationReason"] = {"text": "Patient asked to reschedule"}
 
     def put(etag: str) -> Any:
-        return client.put(
-            f"/fhir/R4/Appointment/{session.pk}",
-            json.dumps(body),
-            content_type="application/fhir+json",
-            headers={"authorization": f"Bearer {token}", "if-match": etag},
-        )
+        return fhir_put(client, f"Appointment/{session.pk}", body, token, etag)
 
     assert put('W/"1"').status_code == 200  # cancelled: now version 2
     body["cancelationReason"] = {"text": "Another client's reason, read at version 1"}
@@ -668,12 +651,7 @@ def test_patient_put_that_changes_nothing_still_checks_if_match(
     body = fhir_get(client, f"Patient/{patient.pk}", token).json()
 
     def put(etag: str) -> Any:
-        return client.put(
-            f"/fhir/R4/Patient/{patient.pk}",
-            json.dumps(body),
-            content_type="application/fhir+json",
-            headers={"authorization": f"Bearer {token}", "if-match": etag},
-        )
+        return fhir_put(client, f"Patient/{patient.pk}", body, token, etag)
 
     first = put('W/"1"')
     assert first.status_code == 200 and first["ETag"] == 'W/"2"', first.content
@@ -786,19 +764,13 @@ def test_no_bad_search_value_is_a_server_error(
 
 def _cancel(client: Client, session: Any, token: str) -> Any:
     """PUT Appointment/<session> cancelled (a fictional reason), If-Match W/"1": the response."""
-    return client.put(
-        f"/fhir/R4/Appointment/{session.pk}",
-        json.dumps(
-            {
-                "resourceType": "Appointment",
-                "status": "cancelled",
-                "cancelationReason": {"text": "Clinic closed (fictional)"},
-                "participant": [{"status": "accepted"}],
-            }
-        ),
-        content_type="application/fhir+json",
-        headers={"authorization": f"Bearer {token}", "if-match": 'W/"1"'},
-    )
+    body = {
+        "resourceType": "Appointment",
+        "status": "cancelled",
+        "cancelationReason": {"text": "Clinic closed (fictional)"},
+        "participant": [{"status": "accepted"}],
+    }
+    return fhir_put(client, f"Appointment/{session.pk}", body, token, 'W/"1"')
 
 
 def test_a_write_whose_read_the_role_may_not_make_is_saved_and_answered_without_content(
@@ -889,12 +861,7 @@ def test_a_cancel_without_a_reason_names_the_fhir_element(client: Client, world:
             body.pop("cancelationReason", None)
         else:
             body["cancelationReason"] = reason
-        r = client.put(
-            f"/fhir/R4/Appointment/{session.pk}",
-            json.dumps(body),
-            content_type="application/fhir+json",
-            headers={"authorization": f"Bearer {token}", "if-match": 'W/"1"'},
-        )
+        r = fhir_put(client, f"Appointment/{session.pk}", body, token, 'W/"1"')
         assert r.status_code == 422, r.content
         (issue,) = r.json()["issue"]
         assert issue["expression"] == ["Appointment.cancelationReason"], issue
