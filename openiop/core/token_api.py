@@ -51,6 +51,11 @@ def web_only(
 
     def __init__(self: Any, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         base.__init__(self, get_response)
+        # The wrapper's own reference to the next callable, for passing a token API request
+        # straight on. The seven wrapped today (config/middleware.py) all keep it as
+        # self.get_response (MiddlewareMixin's __init__ or their own) and none replaces it, but
+        # that name is each class's own detail, not part of Django's middleware contract (a
+        # middleware is only handed get_response): the pass-by does not depend on it.
         self.token_api_next = get_response
 
     def __call__(self: Any, request: HttpRequest) -> HttpResponse:
