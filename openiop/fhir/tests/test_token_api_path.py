@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.core import checks
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils.module_loading import import_string
 
 from openiop.core.token_api import API_CONTENT_SECURITY_POLICY, is_token_api, web_only
@@ -88,9 +88,7 @@ def test_djangos_checks_still_find_session_authentication_and_messages() -> None
     assert "openiop.config.middleware.SessionMiddleware" in settings.MIDDLEWARE
 
 
-def test_web_only_skips_the_hooks_for_token_api_requests(rf: object) -> None:
-    from django.test import RequestFactory
-
+def test_web_only_skips_the_hooks_for_token_api_requests(rf: RequestFactory) -> None:
     seen: list[str] = []
 
     class Recorder:
@@ -107,9 +105,8 @@ def test_web_only_skips_the_hooks_for_token_api_requests(rf: object) -> None:
     from django.http import HttpResponse
 
     wrapped = web_only(Recorder, api_headers={"X-Api": "1"})(lambda r: HttpResponse("ok"))
-    factory = RequestFactory()
-    api = factory.get("/fhir/R4/metadata")
-    page = factory.get("/patients/")
+    api = rf.get("/fhir/R4/metadata")
+    page = rf.get("/patients/")
     assert wrapped(api).headers["X-Api"] == "1"
     wrapped.process_view(api, None, (), {})
     assert seen == []
