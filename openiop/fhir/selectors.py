@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import connections
@@ -1217,26 +1217,22 @@ def read_record(
     return row
 
 
-def read(
-    *,
-    actor: Actor,
-    recipient: FhirRecipient,
-    resource_type: str,
-    resource_id: str,
-    response_to: str = "",
-    prefetched: tuple[RowRead, Any] | None = None,
-) -> dict[str, Any]:
+class ReadArgs(TypedDict):
+    """read_record's keywords, as read takes them to pass on (mypy checks the two agree)."""
+
+    actor: Actor
+    recipient: FhirRecipient
+    resource_type: str
+    resource_id: str
+    response_to: NotRequired[str]
+    prefetched: NotRequired[tuple[RowRead, Any] | None]
+
+
+def read(**args: Unpack[ReadArgs]) -> dict[str, Any]:
     """The JSON of the resource `resource_type/resource_id` (read_record, mapped with
     mapping.as_json: the test of as_json proves it the validated model's JSON for every type)."""
-    row = read_record(
-        actor=actor,
-        recipient=recipient,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        response_to=response_to,
-        prefetched=prefetched,
-    )
-    return mapping.as_json(resource_def(resource_type).to_fhir, row)
+    row = read_record(**args)
+    return mapping.as_json(resource_def(args["resource_type"]).to_fhir, row)
 
 
 @dataclass(frozen=True)
