@@ -1253,6 +1253,7 @@ def written_answer(
     recipient: FhirRecipient,
     resource_type: str,
     pk: int,
+    version: int | None,
     interaction: str,
     first: Callable[[], None],
 ) -> WrittenAnswer:
@@ -1261,7 +1262,9 @@ def written_answer(
     accounting of a disclosure) after `first` (the interface's own check, e.g. the token's read
     scope), or, where either refuses (NotPermitted: a Part 2 record no consent lets go to this
     client, a role that may write but not read the type, a token without read scope), the
-    refusal's reason and the version: the write stands, its content is not returned."""
+    refusal's reason and `version`: the write stands, its content is not returned. `version` is
+    the one the write saved (its row's, None for a type without versions), so the refused
+    answer names it without reading the row again."""
     try:
         first()
         found = read(
@@ -1276,21 +1279,9 @@ def written_answer(
             None,
             refusal=exc.message,
             part2=isinstance(exc, Part2Withheld),
-            version=version_of(resource_type, pk),
+            version=version,
         )
     return WrittenAnswer(found)
-
-
-def version_of(resource_type: str, pk: int) -> int | None:
-    """The current version of a row of a versioned type (its meta.versionId, the ETag a client
-    names in If-Match), None for a type without versions or a row that is not there. No access
-    check or audit: for the headers of the answer to a write the actor has just made, a number
-    and never the record's content."""
-    model = resource_def(resource_type).queryset().model
-    if not any(f.name == "version" for f in model._meta.concrete_fields):
-        return None
-    value = model._default_manager.filter(pk=pk).values_list("version", flat=True).first()
-    return int(value) if value is not None else None
 
 
 def model_type_of(model: type[Model]) -> str | None:

@@ -138,7 +138,7 @@ def _search_bundle(request: HttpRequest, ctx: FhirContext, resource_type: str) -
 
 
 def _written(
-    request: HttpRequest, ctx: FhirContext, resource_type: str, pk: int, interaction: str
+    request: HttpRequest, ctx: FhirContext, resource_type: str, row: Any, interaction: str
 ) -> HttpResponse:
     """The answer to a create (201, with Location) or an update (200): the resource as a read of
     it would answer this client (selectors.read: access, the Part 2 decision, the VIEW audit
@@ -148,7 +148,10 @@ def _written(
     but not reading it, OutOfScope as a GET would raise) the write stands and the body is an
     OperationOutcome (severity information) saying it was saved and that its content is not
     returned, and why: FHIR's `Prefer: return=OperationOutcome` (RESTful API, managing return
-    content); the Location and ETag headers still let the client name the version it changes."""
+    content); the Location and ETag headers still let the client name the version it changes.
+    `row` is the row the write returned, saved: its version (a Versioned row's; a type without
+    versions has none) is the one that ETag names."""
+    pk = row.pk
     status = 201 if interaction == "create" else 200
     headers = {"Location": f"{_base(request)}/{resource_type}/{pk}"} if status == 201 else {}
     answer = selectors.written_answer(
@@ -156,6 +159,7 @@ def _written(
         recipient=ctx.recipient,
         resource_type=resource_type,
         pk=pk,
+        version=getattr(row, "version", None),
         interaction=interaction,
         # The scopes' read decision (ctx.may), with its reason, as a GET makes it.
         first=lambda: ctx.require_scope(resource_type),
@@ -189,7 +193,7 @@ def type_endpoint(request: HttpRequest, ctx: FhirContext, resource_type: str) ->
             row: Any = writes.create_patient(actor=ctx.actor, body=body)
         else:
             row = writes.create_questionnaire_response(actor=ctx.actor, body=body)
-        return _written(request, ctx, resource_type, row.pk, "create")
+        return _written(request, ctx, resource_type, row, "create")
     return respond(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}."), 405
     )
@@ -223,7 +227,7 @@ def instance_endpoint(
             row = writes.update_appointment(
                 actor=ctx.actor, resource_id=resource_id, body=body, expected_version=expected
             )
-        return _written(request, ctx, resource_type, row.pk, "update")
+        return _written(request, ctx, resource_type, row, "update")
     return respond(
         operation_outcome(405, f"{request.method} is not supported on {resource_type}/{{id}}."),
         405,

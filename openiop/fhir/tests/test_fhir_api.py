@@ -847,6 +847,34 @@ def test_a_write_by_a_token_without_read_scope_is_saved_and_answered_without_con
     assert "Writeonlyperson" not in created.content.decode()
 
 
+def test_a_refused_write_answer_makes_no_query(world: World) -> None:
+    """A write's answer refused before the read (the token's scopes) names the version the write
+    saved, handed over with its row: it reads nothing, the version no more than the record."""
+    from openiop.core.actor import Actor
+    from openiop.fhir import selectors
+    from openiop.fhir.auth import OutOfScope
+    from openiop.fhir.part2 import FhirRecipient
+
+    def no_read_scope() -> None:
+        raise OutOfScope("The token's scopes do not allow a read of Appointment.")
+
+    session = appointment_next_week(world)
+    with CaptureQueriesContext(connection) as ctx:
+        answer = selectors.written_answer(
+            actor=Actor(user=world.director, channel="fhir"),
+            recipient=FhirRecipient(
+                client_id="", client_name="", organization_id=world.org.pk, purpose="treatment"
+            ),
+            resource_type="Appointment",
+            pk=session.pk,
+            version=2,
+            interaction="update",
+            first=no_read_scope,
+        )
+    assert [q["sql"] for q in ctx.captured_queries] == []
+    assert answer.resource is None and answer.version == 2 and "scopes" in answer.refusal
+
+
 def test_a_cancel_without_a_reason_names_the_fhir_element(client: Client, world: World) -> None:
     """The service's refusal of a blank reason is a 422 whose expression is the FHIR element the
     client sends (Appointment.cancelationReason), not the service's field name."""
