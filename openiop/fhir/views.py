@@ -39,10 +39,16 @@ def _etag(resource: FHIRAbstractModel | dict[str, Any]) -> dict[str, str]:
     return {"ETag": f'W/"{version}"'} if version else {}
 
 
-def _if_match(request: HttpRequest) -> int | None:
+def _if_match(request: HttpRequest) -> int:
+    """The version an update names in If-Match (W/"3"). Required: a write is never unconditional
+    (core.concurrency), and FHIR says so by its header, not by a form's version field."""
     value = request.headers.get("If-Match", "").strip()
     if not value:
-        return None
+        raise writes.Unprocessable(
+            "An update must name the version it changes: send If-Match with the ETag of your "
+            'last read of the resource (e.g. W/"3").',
+            field="If-Match",
+        )
     digits = value.removeprefix("W/").strip('"')
     version = selectors.whole_number(digits)
     if version is None:

@@ -660,6 +660,42 @@ def test_patient_put_that_changes_nothing_still_checks_if_match(
     assert stale.json()["issue"][0]["code"] == "conflict"
 
 
+@pytest.mark.parametrize("status", ["cancelled", "booked"])
+def test_an_appointment_put_without_if_match_is_refused_naming_the_header(
+    client: Client, world: World, status: str
+) -> None:
+    """A write is never unconditional: a PUT without If-Match, whether it would cancel or change
+    nothing, is 422 naming If-Match (the header the client left out, not a form's version
+    field), and nothing is written."""
+    from openiop.programs.models import GroupSession
+
+    session = appointment_next_week(world)
+    token = token_for(world.clinician)
+    body = fhir_get(client, f"Appointment/{session.pk}", token).json()
+    body["status"] = status
+    body["cancelationReason"] = {"text": "Sent with no version"}
+    r = fhir_put(client, f"Appointment/{session.pk}", body, token)
+    assert r.status_code == 422, r.content
+    issue = r.json()["issue"][0]
+    assert issue["expression"] == ["If-Match"] and "If-Match" in issue["diagnostics"]
+    row = GroupSession.objects.get(pk=session.pk)
+    assert (row.version, row.cancel_reason) == (1, "")
+
+
+def test_a_patient_put_without_if_match_is_refused_naming_the_header(
+    client: Client, world: World
+) -> None:
+    token = token_for(world.director)
+    patient = world.mh_patient
+    body = fhir_get(client, f"Patient/{patient.pk}", token).json()
+    body["birthDate"] = "1990-01-02"
+    r = fhir_put(client, f"Patient/{patient.pk}", body, token)
+    assert r.status_code == 422, r.content
+    assert r.json()["issue"][0]["expression"] == ["If-Match"]
+    patient.refresh_from_db()
+    assert patient.version == 1 and str(patient.date_of_birth) != "1990-01-02"
+
+
 def test_cli_registers_a_backend_client(world: World) -> None:
     from io import StringIO
 
