@@ -34,6 +34,7 @@ from openiop.fhir.tests.conftest import (
     appointment_next_week,
     client_for,
     fhir_get,
+    fhir_put,
     token_for,
 )
 from openiop.measures.models import Response
@@ -514,12 +515,7 @@ def _write(client: Client, world: World, token: str, kind: str, episode: Any) ->
             "cancelationReason": {"text": "Quietbrook bus strike"},
             "participant": [{"status": "accepted"}],
         }
-        return client.put(
-            f"/fhir/R4/Appointment/{session.pk}",
-            json.dumps(body),
-            content_type="application/fhir+json",
-            headers={**auth, "if-match": 'W/"1"'},
-        )
+        return fhir_put(client, f"Appointment/{session.pk}", body, token, 'W/"1"')
     body = {
         "resourceType": "QuestionnaireResponse",
         "questionnaire": "http://openiop.org/fhir/Questionnaire/phq9",
