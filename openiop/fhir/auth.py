@@ -105,6 +105,17 @@ def _grants(scope: str) -> tuple[Grant, ...]:
     return tuple(parse_scopes(scope))
 
 
+def token_statement(bearer: str, row: Any = None) -> tuple[str, list[Any]]:
+    """The one statement authenticate runs for a bearer token (_token_sql, by the token's
+    SHA-256 checksum), with `row` (a selectors.RowRead) read in it when given."""
+    checksum = hashlib.sha256(bearer.encode("utf-8")).hexdigest()
+    sql, params = _token_sql(), [checksum]
+    if row is not None:
+        sql = f"SELECT * FROM ({sql}) tok LEFT JOIN ({row.sql}) r ON 1 = 1"
+        params.append(row.pk)
+    return sql, params
+
+
 def authenticate(request: HttpRequest, *, channel: str = "fhir", row: Any = None) -> FhirContext:
     """The context of a request's bearer token; its actor acts through `channel` ("fhir", or
     "api" for the REST API, which takes the same tokens). Raises Unauthenticated.
@@ -119,12 +130,7 @@ def authenticate(request: HttpRequest, *, channel: str = "fhir", row: Any = None
     `row` (a selectors.RowRead: a SELECT of one row by key) is run in the same statement, its
     values kept on the context for the read (one round trip for the token and the record; they
     are only used after the token, the role and the site have been checked as always)."""
-    bearer = _bearer(request)
-    checksum = hashlib.sha256(bearer.encode("utf-8")).hexdigest()
-    sql, params = _token_sql(), [checksum]
-    if row is not None:
-        sql = f"SELECT * FROM ({sql}) tok LEFT JOIN ({row.sql}) r ON 1 = 1"
-        params.append(row.pk)
+    sql, params = token_statement(_bearer(request), row)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
