@@ -13,7 +13,7 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.actor import Actor
 from openiop.core.clock import local_today, now
-from openiop.core.concurrency import save_if_unchanged
+from openiop.core.concurrency import check_version, save_if_unchanged
 from openiop.core.errors import RuleViolation
 from openiop.patients.domain import format_mrn, search_name_for
 from openiop.patients.models import Patient, PatientContact
@@ -134,10 +134,17 @@ def patient_update(
     Raises Conflict when someone saved the patient since `expected_version` was read,
     NotPermitted (audited) without Cap.PATIENT_EDIT at the patient's site, RuleViolation for
     invalid fields.
+
+    A save that changes nothing writes nothing: the version stays (so it does not turn another
+    editor's copy stale) and no update is logged, but a stale `expected_version` is still
+    refused as a concurrent edit.
     """
     _check_fields(fields, PATIENT_FIELDS)
     require_patient(by, Cap.PATIENT_EDIT, patient)
     changed = sorted(f for f, v in fields.items() if getattr(patient, f) != v)
+    if not changed:
+        check_version(patient, expected_version=expected_version)
+        return patient
     for name, value in fields.items():
         setattr(patient, name, value)
     patient.search_name = search_name_for(

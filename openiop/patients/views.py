@@ -112,8 +112,13 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
             data = dict(form.cleaned_data)
             version = data.pop("version")
             with refusals(request, form):
-                services.patient_update(patient=patient, expected_version=version, by=actor, **data)
-                messages.success(request, "Demographics saved.")
+                saved = services.patient_update(
+                    patient=patient, expected_version=version, by=actor, **data
+                )
+                if saved.version == version:
+                    messages.info(request, "Nothing was changed, so nothing was saved.")
+                else:
+                    messages.success(request, "Demographics saved.")
                 return redirect("patients:chart", patient_id=patient_id)
     else:
         initial = model_to_dict(patient, fields=list(services.PATIENT_FIELDS))

@@ -644,8 +644,8 @@ def test_appointment_put_that_changes_nothing_still_checks_if_match(
 def test_patient_put_that_changes_nothing_still_checks_if_match(
     client: Client, world: World
 ) -> None:
-    """PUT Patient has no 'unchanged' shortcut: the same demographics with a stale If-Match are
-    412 like any other stale write."""
+    """The same demographics PUT again write nothing (the version, and so the ETag, stays), but
+    named with a stale If-Match they are 412 like any other stale write."""
     token = token_for(world.director)
     patient = world.mh_patient
     body = fhir_get(client, f"Patient/{patient.pk}", token).json()
@@ -653,9 +653,13 @@ def test_patient_put_that_changes_nothing_still_checks_if_match(
     def put(etag: str) -> Any:
         return fhir_put(client, f"Patient/{patient.pk}", body, token, etag)
 
-    first = put('W/"1"')
-    assert first.status_code == 200 and first["ETag"] == 'W/"2"', first.content
-    stale = put('W/"1"')  # the same demographics again, named at the old version
+    same = put('W/"1"')
+    assert same.status_code == 200 and same["ETag"] == 'W/"1"', same.content
+    changed = dict(body, birthDate="1990-01-02")
+    moved = fhir_put(client, f"Patient/{patient.pk}", changed, token, 'W/"1"')
+    assert moved.status_code == 200 and moved["ETag"] == 'W/"2"', moved.content
+    body = changed
+    stale = put('W/"1"')  # the demographics as they now are, named at the old version
     assert stale.status_code == 412, stale.content
     assert stale.json()["issue"][0]["code"] == "conflict"
 

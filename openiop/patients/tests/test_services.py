@@ -125,6 +125,23 @@ def test_update_bumps_version_and_refuses_a_stale_one(clinic: Clinic) -> None:
     assert Patient.objects.get(pk=p.pk).phone == ""
 
 
+def test_an_update_that_changes_nothing_writes_nothing_but_still_checks_the_version(
+    clinic: Clinic,
+) -> None:
+    """Saving the same demographics again neither bumps the version (which would turn another
+    editor's copy stale) nor logs an update; named at an old version it is still a conflict."""
+    p = register(clinic)
+    by = clinic.actor(clinic.intake)
+    same = patient_update(patient=p, expected_version=1, by=by, phone=p.phone)
+    assert same.version == 1 and Patient.objects.get(pk=p.pk).version == 1
+    assert not AuditEntry.objects.filter(patient_id=p.pk, action="update").exists()
+    patient_update(patient=p, expected_version=1, by=by, preferred_name="Zeph")
+    again = Patient.objects.get(pk=p.pk)
+    with pytest.raises(Conflict):
+        patient_update(patient=again, expected_version=1, by=by, preferred_name="Zeph")
+    assert AuditEntry.objects.filter(patient_id=p.pk, action="update").count() == 1
+
+
 def test_update_of_a_patient_at_another_site_is_refused_and_audited(clinic: Clinic) -> None:
     p = register(clinic)
     with pytest.raises(NotPermitted):

@@ -240,6 +240,26 @@ def test_edit_saves_and_a_stale_version_is_shown_as_a_form_error(
     assert zeph.preferred_name == "Zeph"
 
 
+def test_saving_the_edit_form_unchanged_says_nothing_was_saved(
+    client: Client, clinic: Clinic, zeph: Patient
+) -> None:
+    """Submitting the form as it was shown writes nothing and says so, rather than announcing
+    a save; the version stays, so another editor's open form is not made stale."""
+    client.force_login(clinic.intake)
+    url = reverse("patients:edit", kwargs={"patient_id": zeph.pk})
+    from django.forms.models import model_to_dict
+
+    from openiop.patients.services import PATIENT_FIELDS
+
+    shown = model_to_dict(zeph, fields=list(PATIENT_FIELDS))
+    posted = {**{k: ("" if v is None else v) for k, v in shown.items()}, "version": 1}
+    body = client.post(url, posted, follow=True).content.decode()
+    assert "Nothing was changed, so nothing was saved." in body
+    assert "Demographics saved." not in body
+    zeph.refresh_from_db()
+    assert zeph.version == 1
+
+
 def test_edit_form_is_prefilled_with_the_version(
     client: Client, clinic: Clinic, zeph: Patient
 ) -> None:
