@@ -421,7 +421,10 @@ def capability_statement(base: str) -> FHIRAbstractModel:
                         "patient's consent, and every such disclosure is accounted for. The "
                         "answer to a create or update is such a read: where the record is "
                         "withheld the change is saved and the answer is an OperationOutcome "
-                        "(code suppressed) with the Location and ETag headers.",
+                        "(code suppressed) with the Location and ETag headers, and where the "
+                        "token's scopes allow writing the type but not reading it the same "
+                        "(code informational). An update must send If-Match "
+                        "(versioned-update).",
                     },
                     "resource": resources,
                     # FHIR Bulk Data: $export at the system level, Patient/$export and

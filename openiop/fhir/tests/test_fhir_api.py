@@ -49,6 +49,10 @@ def test_metadata_is_a_valid_capability_statement(client: Client) -> None:
     cs = _valid(r.json())
     assert cs.fhirVersion == "4.0.1"
     assert {res.type for res in cs.rest[0].resource} == set(RESOURCE_TYPES)
+    # What a client needs before writing: the answer it gets and the header an update must send.
+    security = cs.rest[0].security.description
+    assert "scopes allow writing the type but not reading it" in security
+    assert "must send If-Match" in security
 
 
 def test_smart_configuration_names_the_token_endpoint(client: Client) -> None:
